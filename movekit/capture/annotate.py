@@ -1,0 +1,70 @@
+"""Draw the skeleton and live joint angles on frames; write them to a video file (headless)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from movekit.errors import MovekitError
+
+# MediaPipe Pose connections (subset without the face mesh details)
+SKELETON = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24),
+            (23, 25), (25, 27), (27, 29), (29, 31), (27, 31), (24, 26), (26, 28), (28, 30),
+            (30, 32), (28, 32), (0, 7), (0, 8))
+SHOWN_ANGLES = ("left_knee_flexion_deg", "right_knee_flexion_deg", "left_hip_flexion_deg",
+                "right_hip_flexion_deg", "left_elbow_flexion_deg", "right_elbow_flexion_deg",
+                "trunk_inclination_deg")
+
+
+def draw_pose(image_bgr: np.ndarray, image_px: np.ndarray, visibility: np.ndarray,
+              angles: dict[str, float] | None = None, t_s: float | None = None,
+              min_visibility: float = 0.5) -> np.ndarray:
+    """Draw in place and return the frame. Left side (subject's) in orange, right in blue."""
+    import cv2
+
+    h, w = image_bgr.shape[:2]
+    thick = max(2, int(round(w / 400)))
+    ok = np.isfinite(image_px[:, 0]) & ~(visibility < min_visibility)
+    pts = np.nan_to_num(image_px[:, :2]).astype(int)
+    for a, b in SKELETON:
+        if ok[a] and ok[b]:
+            colour = (0, 140, 255) if (a % 2 and b % 2) else (255, 120, 0) if (a % 2 == 0 and b % 2 == 0) else (220, 220, 220)
+            cv2.line(image_bgr, tuple(pts[a]), tuple(pts[b]), colour, thick, cv2.LINE_AA)
+    for i in np.flatnonzero(ok):
+        cv2.circle(image_bgr, tuple(pts[i]), thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
+    scale = max(0.5, w / 1600)
+    y = int(30 * scale)
+    if t_s is not None:
+        cv2.putText(image_bgr, f"t = {t_s:6.2f} s", (10, y), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                    (255, 255, 255), max(1, thick // 2), cv2.LINE_AA)
+        y += int(30 * scale)
+    for name in SHOWN_ANGLES:
+        if angles is not None and name in angles and np.isfinite(angles[name]):
+            label = f"{name.removesuffix('_deg').replace('_', ' ')}: {angles[name]:6.1f} deg"
+            cv2.putText(image_bgr, label, (10, y), cv2.FONT_HERSHEY_SIMPLEX, scale * 0.8,
+                        (255, 255, 255), max(1, thick // 2), cv2.LINE_AA)
+            y += int(26 * scale)
+    return image_bgr
+
+
+class VideoOut:
+    """An MP4 (mp4v) writer that needs no display."""
+
+    def __init__(self, path: str | Path, width_px: int, height_px: int, fps: float) -> None:
+        import cv2
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fps = fps if np.isfinite(fps) and fps > 0 else 30.0
+        self._w = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width_px, height_px))
+        if not self._w.isOpened():
+            raise MovekitError(f"cannot write video {self.path}")
+        self.frames = 0
+
+    def write(self, image_bgr: np.ndarray) -> None:
+        self._w.write(image_bgr)
+        self.frames += 1
+
+    def close(self) -> None:
+        self._w.release()

@@ -1,0 +1,163 @@
+"""Follow one person when several are in view.
+
+MediaPipe's legacy Pose finds one person per frame and tracks that person from frame
+to frame. This module keeps the identity: at the first detection it counts the people
+in view with OpenCV's HOG people detector (Dalal & Triggs 2005) and, when several are
+there, chooses the largest (or the one MediaPipe found, if asked); from then on a
+detection whose torso jumps further than a person can move in the time since the last
+frame is treated as somebody else, and the model is run again on the frame with
+everything outside the followed person's region blanked. Blanking (rather than
+cropping) keeps the landmarks in full-frame pixel coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from movekit.capture.pose import PoseBackend, PoseEstimate
+
+_TORSO = (11, 12, 23, 24)  # shoulders and hips
+
+
+def bbox_px(image_px: np.ndarray, visibility: np.ndarray | None = None,
+            min_visibility: float = 0.3) -> np.ndarray | None:
+    """(x0, y0, x1, y1) around the landmarks seen with at least ``min_visibility``."""
+    ok = np.isfinite(image_px[:, 0])
+    if visibility is not None:
+        ok &= ~(visibility < min_visibility)
+    if ok.sum() < 4:
+        ok = np.isfinite(image_px[:, 0])
+    if not ok.any():
+        return None
+    xy = image_px[ok, :2]
+    return np.array([*xy.min(axis=0), *xy.max(axis=0)], np.float64)
+
+
+def torso(image_px: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Torso centre (px) and length (shoulder midpoint to hip midpoint, px)."""
+    pts = image_px[list(_TORSO), :2].astype(np.float64)
+    if not np.isfinite(pts).all():
+        return None
+    shoulders, hips = pts[:2].mean(axis=0), pts[2:].mean(axis=0)
+    return (shoulders + hips) / 2, float(np.linalg.norm(shoulders - hips))
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / area if area > 0 else 0.0
+
+
+def detect_people(image_bgr: np.ndarray, max_side_px: int = 800) -> list[np.ndarray]:
+    """People boxes (x0, y0, x1, y1) in full-frame pixels from OpenCV's HOG detector."""
+    import cv2
+
+    h, w = image_bgr.shape[:2]
+    scale = min(1.0, max_side_px / max(h, w))
+    small = cv2.resize(image_bgr, (int(w * scale), int(h * scale))) if scale < 1 else image_bgr
+    hog = cv2.HOGDescriptor()
+    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+    rects, weights = hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8), scale=1.05)
+    boxes = [np.array([x, y, x + bw, y + bh], np.float64) / scale
+             for (x, y, bw, bh), wt in zip(rects, np.ravel(weights)) if wt > 0.5]
+    keep: list[np.ndarray] = []  # non-maximum suppression by area order
+    for b in sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1])):
+        if all(iou(b, k) < 0.3 for k in keep):
+            keep.append(b)
+    return keep
+
+
+def mask_outside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.35) -> np.ndarray:
+    """Copy of the frame with everything outside ``box`` (grown by ``grow`` of its size) blanked."""
+    h, w = image_bgr.shape[:2]
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    x0 = int(max(0, box[0] - grow * bw)); x1 = int(min(w, box[2] + grow * bw))
+    y0 = int(max(0, box[1] - grow * bh)); y1 = int(min(h, box[3] + grow * bh))
+    out = np.zeros_like(image_bgr)
+    out[y0:y1, x0:x1] = image_bgr[y0:y1, x0:x1]
+    return out
+
+
+@dataclass
+class PersonFollower:
+    """Keeps one person's identity across frames.
+
+    Parameters
+    ----------
+    choose : {"largest", "first"}
+        Whom to follow when several people are in view at the first detection.
+    max_speed_torso_per_s : float
+        Fastest plausible torso movement, in torso lengths per second (sprinting is
+        roughly 8 m/s, about 15 torso lengths/s; 12 leaves margin for detector noise).
+    """
+
+    choose: str = "largest"
+    max_speed_torso_per_s: float = 12.0
+    selection: dict = field(default_factory=dict)
+    switches_rejected: int = 0
+    _box: np.ndarray | None = None
+    _centre: np.ndarray | None = None
+    _torso_len: float = 0.0
+    _t: float = 0.0
+
+    def _plausible(self, est: PoseEstimate, t_s: float) -> bool:
+        if self._centre is None:
+            return True
+        tr = torso(est.image_px)
+        if tr is None:
+            return True
+        centre, length = tr
+        dt = max(t_s - self._t, 1e-3)
+        allowed = self._torso_len * (0.5 + self.max_speed_torso_per_s * dt)
+        size_ratio = length / self._torso_len if self._torso_len > 0 else 1.0
+        return bool(np.linalg.norm(centre - self._centre) <= allowed and
+                    (dt > 1.0 or 0.5 <= size_ratio <= 2.0))
+
+    def _accept(self, est: PoseEstimate, t_s: float) -> PoseEstimate:
+        box = bbox_px(est.image_px, est.visibility)
+        if box is not None:
+            self._box = box
+        tr = torso(est.image_px)
+        if tr is not None:
+            self._centre, self._torso_len = tr
+        self._t = t_s
+        return est
+
+    def process(self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float) -> PoseEstimate:
+        """Pose of the followed person in this frame (all NaN if not found)."""
+        est = backend.process(image_bgr)
+        if not est.found:
+            return est
+        if not self.selection:
+            return self._accept(self._select(backend, image_bgr, est), t_s)
+        if self._plausible(est, t_s):
+            return self._accept(est, t_s)
+        if self._box is not None:
+            retry = backend.process(mask_outside(image_bgr, self._box))
+            if retry.found and self._plausible(retry, t_s):
+                return self._accept(retry, t_s)
+        self.switches_rejected += 1
+        return PoseEstimate.missing()
+
+    def _select(self, backend: PoseBackend, image_bgr: np.ndarray, est: PoseEstimate) -> PoseEstimate:
+        people = detect_people(image_bgr)
+        mp_box = bbox_px(est.image_px, est.visibility)
+        self.selection = {"strategy": self.choose, "people_at_start": max(1, len(people))}
+        if len(people) >= 2 and self.choose == "largest" and mp_box is not None:
+            largest = people[0]
+            if iou(largest, mp_box) < 0.3:
+                retry = backend.process(mask_outside(image_bgr, largest))
+                if retry.found:
+                    est = retry
+            self.selection["box_px"] = [round(float(v), 1) for v in largest]
+        return est
+
+    def message(self) -> str | None:
+        n = self.selection.get("people_at_start", 1)
+        if n > 1:
+            return f"{n} people in view at the start: following the {self.choose} one"
+        return None

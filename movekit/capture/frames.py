@@ -1,0 +1,187 @@
+"""Frames from a webcam or a video file, timestamped on the session clock.
+
+A video file's frames carry the container's presentation times; a camera's carry a
+monotonic clock started when the source opens. Frames are decoded in a background
+thread so the next frame is ready while the pose model runs on this one. A camera
+that delivers late or drops frames shows it as gaps in the timestamps; when the
+consumer falls behind a camera, the oldest waiting frames are dropped (and counted)
+rather than building up latency.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from movekit.errors import MovekitError
+
+_SENTINEL = object()
+
+
+@dataclass
+class Frame:
+    """One decoded frame: ``index`` counts frames read from the source (gaps = dropped)."""
+
+    index: int
+    t_s: float
+    image_bgr: np.ndarray
+
+
+def parse_source(source: str | int) -> int | Path:
+    """A webcam index (``0``, ``/dev/video0``) or an existing video file path.
+
+    Raises
+    ------
+    MovekitError
+        For a URL or other unsupported source string, or a file that does not exist.
+    """
+    if isinstance(source, int):
+        return source
+    s = str(source).strip()
+    if re.fullmatch(r"\d+", s):
+        return int(s)
+    m = re.fullmatch(r"/dev/video(\d+)", s)
+    if m:
+        return int(m.group(1))
+    if "://" in s:
+        raise MovekitError(f"unsupported source {s!r}: give a webcam index such as 0 or a video file path")
+    path = Path(s)
+    if not path.exists():
+        raise MovekitError(f"no such video file: {path}")
+    if path.is_dir():
+        raise MovekitError(f"{path} is a directory, not a video file")
+    return path
+
+
+class FrameSource:
+    """Iterate timestamped frames from a camera index or a video file.
+
+    Parameters
+    ----------
+    source : str, int or Path
+        Webcam index or video file path (see :func:`parse_source`).
+    prefetch : int
+        Frames decoded ahead in the background.
+    """
+
+    def __init__(self, source: str | int | Path, prefetch: int = 4) -> None:
+        import cv2
+
+        self._cv2 = cv2
+        self.source = parse_source(source) if not isinstance(source, Path) else source
+        self.is_camera = isinstance(self.source, int)
+        if self.is_camera:
+            cap = cv2.VideoCapture(self.source)
+            if not cap.isOpened():
+                raise MovekitError(f"camera {self.source} does not open (no such device, or in use)")
+        else:
+            if not os.access(self.source, os.R_OK):
+                raise MovekitError(f"cannot read video file {self.source}")
+            cap = cv2.VideoCapture(str(self.source))
+            if not cap.isOpened():
+                raise MovekitError(f"{self.source} is not a video OpenCV can decode")
+        self._cap = cap
+        self.width_px = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.height_px = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.fps = float(cap.get(cv2.CAP_PROP_FPS)) or float("nan")
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not self.is_camera else 0
+        self.frame_count = n if n > 0 else None
+        self.dropped = 0
+        self.read_error: str | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+        self._stop = threading.Event()
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="movekit-frames", daemon=True)
+        self._first = self._read_first()
+        self._thread.start()
+
+    def _read_first(self) -> Frame:
+        frame = self._read(0)
+        if frame is None:
+            what = f"camera {self.source}" if self.is_camera else str(self.source)
+            raise MovekitError(f"{what} gave no frames (empty or unreadable video)")
+        return frame
+
+    def _read(self, index: int) -> Frame | None:
+        ok, image = self._cap.read()
+        if not ok or image is None:
+            return None
+        if self.is_camera:
+            t = time.monotonic() - self._t0
+        else:
+            t = self._cap.get(self._cv2.CAP_PROP_POS_MSEC) / 1000.0
+        return Frame(index, float(t), image)
+
+    def _run(self) -> None:
+        self._put(self._first)
+        index = 1
+        try:
+            while not self._stop.is_set():
+                frame = self._read(index)
+                if frame is None:
+                    break
+                index += 1
+                self._put(frame)
+        except Exception as exc:  # a decoder error mid-file: keep what we have
+            self.read_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            while True:  # never lose the end marker, even if the consumer is slow
+                try:
+                    self._queue.put(_SENTINEL, timeout=0.1)
+                    break
+                except queue.Full:
+                    if self._stop.is_set():
+                        break
+
+    def _put(self, frame: Frame) -> None:
+        if self.is_camera:
+            while True:
+                try:
+                    self._queue.put_nowait(frame)
+                    return
+                except queue.Full:
+                    try:
+                        self._queue.get_nowait()  # drop the oldest: stay live
+                        self.dropped += 1
+                    except queue.Empty:
+                        pass
+        else:
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(frame, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            item = self._queue.get()
+            if item is _SENTINEL:
+                return
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        self._cap.release()
+
+    def __enter__(self) -> "FrameSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> dict:
+        return {
+            "source": f"camera:{self.source}" if self.is_camera else str(self.source),
+            "is_camera": self.is_camera, "width_px": self.width_px, "height_px": self.height_px,
+            "nominal_fps": self.fps, "frame_count": self.frame_count,
+        }

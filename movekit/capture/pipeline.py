@@ -1,0 +1,334 @@
+"""Capture: frames -> pose -> recording (+ live angles, annotation, marker keys).
+
+One loop serves a webcam and a video file. Every frame read becomes a row in the
+recording, NaN when nobody is found; nothing is smoothed over or dropped by movekit
+(a camera's own drops show as gaps in ``t_s``, and as ``frames_dropped`` events when
+movekit falls behind a camera).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from movekit.capture.follow import PersonFollower
+from movekit.capture.frames import FrameSource
+from movekit.capture.pose import N_LANDMARKS, MediaPipePose, PoseBackend, PoseEstimate
+from movekit.errors import MovekitError
+from movekit.live import LIVE_STREAM, FrameProcessor
+from movekit.recording import POSE_STREAMS, PoseSeries, RecordingWriter, StreamSpec
+
+LANDMARK_NAMES = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel", "right_heel",
+    "left_foot_index", "right_foot_index")
+assert len(LANDMARK_NAMES) == N_LANDMARKS
+
+#: Keys that store an event during capture (window or terminal).
+EVENT_KEYS = {"p": "pain", "r": "pain_resolved", "m": "marker", " ": "marker"}
+
+
+def pose_stream_specs(rate_hz: float | None) -> list[StreamSpec]:
+    names = LANDMARK_NAMES
+    return [
+        StreamSpec("pose_image_px", (33, 3), "px", rate_hz, names, kind="pose_image",
+                   attrs={"axes": "x right, y down, pixels of the full frame; z relative depth x frame width"}),
+        StreamSpec("pose_world_m", (33, 3), "m", rate_hz, names, kind="pose_world",
+                   attrs={"axes": "MediaPipe world: metres, origin between the hips, y down"}),
+        StreamSpec("pose_visibility", (33,), "1", rate_hz, names, kind="pose_visibility"),
+        StreamSpec("pose_presence", (33,), "1", rate_hz, names, kind="pose_presence"),
+    ]
+
+
+@dataclass
+class CaptureSummary:
+    """What a capture did."""
+
+    path: Path | None
+    frames: int = 0
+    detected: int = 0
+    first_t_s: float = float("nan")
+    last_t_s: float = float("nan")
+    dropped: int = 0
+    events: list[dict] = field(default_factory=list)
+    annotated: Path | None = None
+    stopped_by: str = "end of source"
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def detection_rate(self) -> float:
+        return self.detected / self.frames if self.frames else 0.0
+
+    def text(self) -> str:
+        lines = [f"{self.frames} frames over {self.last_t_s - self.first_t_s:.2f} s; person found in "
+                 f"{self.detected} ({100 * self.detection_rate:.0f}%); stopped by {self.stopped_by}"]
+        if self.dropped:
+            lines.append(f"{self.dropped} camera frames dropped while movekit was busy (gaps in t_s)")
+        if self.events:
+            lines.append(f"{len(self.events)} events: " + ", ".join(
+                f"{e['kind']} at {e['t_s']:.2f} s" for e in self.events[:8]))
+        lines += self.notices
+        if self.path:
+            lines.append(f"recording: {self.path}")
+        if self.annotated:
+            lines.append(f"annotated video: {self.annotated}")
+        return "\n".join(lines)
+
+
+class _KeyListener:
+    """Single key presses from the terminal (cbreak mode) when stdin is a terminal."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self._lock = threading.Lock()
+        self._old = None
+        self.active = False
+        if not sys.stdin.isatty():
+            return
+        try:
+            import termios
+            import tty
+
+            fd = sys.stdin.fileno()
+            self._old = termios.tcgetattr(fd)
+            tty.setcbreak(fd)
+        except Exception:
+            return
+        self.active = True
+        threading.Thread(target=self._run, daemon=True, name="movekit-keys").start()
+
+    def _run(self) -> None:
+        while self.active:
+            ch = sys.stdin.read(1)
+            if not ch:
+                return
+            with self._lock:
+                self.keys.append(ch)
+
+    def take(self) -> list[str]:
+        with self._lock:
+            keys, self.keys = self.keys, []
+        return keys
+
+    def close(self) -> None:
+        self.active = False
+        if self._old is not None:
+            import termios
+
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._old)
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def capture(source: str | int | Path, out: str | Path | None, *, duration_s: float | None = None,
+            model_complexity: int = 1, model_file: str | Path | None = None,
+            annotate: str | Path | None = None, show: bool = False, save_video: bool = False,
+            overwrite: bool = False, metadata: dict | None = None, progress: bool = False,
+            backend: PoseBackend | None = None, on_frame: Callable[[int, float], None] | None = None,
+            keys: bool = True) -> CaptureSummary:
+    """Run the pose model on every frame of ``source`` and record it.
+
+    Parameters
+    ----------
+    source : webcam index or video path
+    out : recording directory to create (None: no recording, e.g. for ``movekit angles VIDEO``)
+    duration_s : stop after this many seconds of source time
+    model_complexity : 0, 1 or 2 (only 1 ships offline)
+    annotate : write the frames with skeleton and live angles to this MP4
+    show : open a live window when a display exists (keys p/r/m/space/q work there)
+    save_video : keep the raw frames in ``<out>/video.mp4`` (off by default: clinics often may not)
+    metadata : client/protocol/calibration fields stored in meta.json
+    """
+    import cv2
+
+    summary = CaptureSummary(Path(out) if out else None)
+    if out is not None and Path(out).exists() and not overwrite:
+        raise MovekitError(f"{out} already exists; choose another path or pass --overwrite")
+    src = FrameSource(source)
+    own_backend = backend is None
+    writer = None
+    raw_video = annotated = None
+    listener = None
+    window = False
+    old_term = signal.getsignal(signal.SIGTERM)
+    try:
+        backend = backend or MediaPipePose(model_complexity, model_file=model_file)
+        processor = FrameProcessor()
+        follower = PersonFollower()
+        rate = None if src.is_camera else (src.fps if np.isfinite(src.fps) else None)
+        if out is not None:
+            meta = {
+                "source": src.describe(),
+                "video": {"width_px": src.width_px, "height_px": src.height_px, "nominal_fps": src.fps},
+                "clock": ("monotonic clock since the camera opened" if src.is_camera
+                          else "container presentation time"),
+                "pose_model": backend.settings(),
+                "raw_video_saved": bool(save_video),
+                **(metadata or {}),
+            }
+            writer = RecordingWriter(out, meta, overwrite=overwrite)
+            for spec in pose_stream_specs(rate):
+                writer.add_stream(spec)
+            writer.add_stream(processor.spec())
+        if annotate:
+            annotated = _open_video(annotate, src)
+            summary.annotated = Path(annotate)
+        if save_video and writer is not None:
+            raw_video = _open_video(writer.path / "video.mp4", src)
+        if show:
+            if has_display():
+                window = True
+            else:
+                summary.notices.append("no display found: --show ignored (use --annotate to see the result)")
+        if keys:
+            listener = _KeyListener()
+
+        def _term(signum, frame):  # SIGTERM: stop cleanly and close the recording
+            raise KeyboardInterrupt
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _term)
+
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            total = src.frame_count
+            if duration_s and np.isfinite(src.fps):
+                total = min(total or 10**9, int(duration_s * src.fps) + 1)
+            bar = tqdm(total=total, unit="frame", desc="pose", file=sys.stderr, leave=False)
+        last_index = -1
+        try:
+            for frame in src:
+                if summary.frames == 0:
+                    summary.first_t_s = frame.t_s
+                if duration_s is not None and frame.t_s - summary.first_t_s >= duration_s:
+                    summary.stopped_by = f"--duration {duration_s:g} s"
+                    break
+                if frame.index != last_index + 1 and writer is not None:
+                    gap = frame.index - last_index - 1
+                    summary.events.append(writer.event(frame.t_s, "frames_dropped", count=gap))
+                last_index = frame.index
+                est = follower.process(backend, frame.image_bgr, frame.t_s)
+                _write_frame(writer, frame.t_s, est)
+                live = processor.step(frame.t_s, est.image_px, est.visibility)
+                if writer is not None:
+                    writer.append(LIVE_STREAM, [frame.t_s], live[None])
+                summary.frames += 1
+                summary.detected += est.found
+                summary.last_t_s = frame.t_s
+                if raw_video is not None:
+                    raw_video.write(frame.image_bgr)
+                if annotated is not None or window:
+                    drawn = frame.image_bgr.copy()
+                    from movekit.capture.annotate import draw_pose
+
+                    draw_pose(drawn, est.image_px, est.visibility,
+                              dict(zip(processor.names, live.tolist())), frame.t_s)
+                    if annotated is not None:
+                        annotated.write(drawn)
+                    if window:
+                        cv2.imshow("movekit (p pain, r pain gone, m marker, q stop)", drawn)
+                        k = cv2.waitKey(1) & 0xFF
+                        if k != 255 and _handle_key(chr(k), frame.t_s, writer, summary):
+                            break
+                if listener is not None and any(
+                        _handle_key(k, frame.t_s, writer, summary) for k in listener.take()):
+                    break
+                if bar is not None:
+                    bar.update(1)
+                if on_frame is not None:
+                    on_frame(summary.frames, frame.t_s)
+        except KeyboardInterrupt:
+            summary.stopped_by = "interrupt (recording closed cleanly)"
+        finally:
+            if bar is not None:
+                bar.close()
+        summary.dropped = src.dropped
+        if src.read_error:
+            summary.notices.append(f"the video stopped decoding early ({src.read_error}); "
+                                   f"frames up to {summary.last_t_s:.2f} s are kept")
+        if follower.message():
+            summary.notices.append(follower.message())
+        if follower.switches_rejected:
+            summary.notices.append(f"{follower.switches_rejected} frames where the model jumped to another "
+                                   f"person were stored as not found")
+        if summary.frames == 0:
+            raise MovekitError(f"{source}: no frames were read")
+        if writer is not None:
+            writer.update_metadata(person_selection=follower.selection, frames_dropped=src.dropped,
+                                   detection_rate=summary.detection_rate, stopped_by=summary.stopped_by)
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, old_term)
+        if listener is not None:
+            listener.close()
+        for video in (annotated, raw_video):
+            if video is not None:
+                video.close()
+        if window:
+            cv2.destroyAllWindows()
+        if writer is not None:
+            writer.close()
+        src.close()
+        if own_backend and backend is not None:
+            backend.close()
+    return summary
+
+
+def _open_video(path, src: FrameSource):
+    from movekit.capture.annotate import VideoOut
+
+    fps = src.fps if np.isfinite(src.fps) and src.fps > 0 else 30.0
+    return VideoOut(path, src.width_px, src.height_px, fps)
+
+
+def _write_frame(writer: RecordingWriter | None, t_s: float, est: PoseEstimate) -> None:
+    if writer is None:
+        return
+    t = [t_s]
+    writer.append("pose_image_px", t, est.image_px[None])
+    writer.append("pose_world_m", t, est.world_m[None])
+    writer.append("pose_visibility", t, est.visibility[None])
+    writer.append("pose_presence", t, est.presence[None])
+
+
+def _handle_key(key: str, t_s: float, writer: RecordingWriter | None, summary: CaptureSummary) -> bool:
+    """Store the key's event; True means stop."""
+    if key in ("q", "\x1b"):
+        summary.stopped_by = "q key"
+        return True
+    kind = EVENT_KEYS.get(key.lower())
+    if kind and writer is not None:
+        summary.events.append(writer.event(t_s, kind, source="key", key=key))
+    return False
+
+
+def run_pose_on_video(path: str | Path, model_complexity: int = 1, *, progress: bool = False,
+                      duration_s: float | None = None) -> PoseSeries:
+    """Pose for every frame of a video, in memory (no recording written)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = Path(tmp) / "pose.mkrec"
+        capture(path, rec, model_complexity=model_complexity, progress=progress,
+                duration_s=duration_s, keys=False)
+        from movekit.recording import open_recording
+
+        return open_recording(rec).pose()
+
+
+__all__ = ["capture", "run_pose_on_video", "CaptureSummary", "pose_stream_specs", "POSE_STREAMS"]

@@ -1,0 +1,153 @@
+"""Pose estimation backends behind one small protocol.
+
+The default backend is MediaPipe's legacy Pose solution (BlazePose GHUM 3D; Bazarevsky
+et al. 2020, arXiv:2006.10204). Its full landmark model (``model_complexity=1``) ships
+inside the ``mediapipe==0.10.14`` wheel and works offline; the lite (0) and heavy (2)
+models are downloaded by mediapipe at first use, which fails without internet, so
+:class:`MediaPipePose` checks first and explains, or installs a model file the user
+supplies.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from movekit.errors import MovekitError
+
+N_LANDMARKS = 33
+_MODEL_FILES = {0: "pose_landmark_lite.tflite", 1: "pose_landmark_full.tflite",
+                2: "pose_landmark_heavy.tflite"}
+
+
+@dataclass
+class PoseEstimate:
+    """One person's landmarks in one frame (all float32).
+
+    image_px : (33, 3) x, y in pixels (y down); z is relative depth scaled by frame width.
+    world_m : (33, 3) metres, origin between the hips.
+    visibility, presence : (33,) in 0..1; NaN where the backend gives none.
+    """
+
+    image_px: np.ndarray
+    world_m: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+
+    @classmethod
+    def missing(cls) -> "PoseEstimate":
+        nan3 = np.full((N_LANDMARKS, 3), np.nan, np.float32)
+        nan1 = np.full(N_LANDMARKS, np.nan, np.float32)
+        return cls(nan3, nan3.copy(), nan1, nan1.copy())
+
+    @property
+    def found(self) -> bool:
+        return bool(np.isfinite(self.image_px[:, 0]).any())
+
+
+class PoseBackend(Protocol):
+    """What capture needs from a pose model."""
+
+    def process(self, image_bgr: np.ndarray) -> PoseEstimate: ...
+
+    def settings(self) -> dict: ...
+
+    def close(self) -> None: ...
+
+
+def _mediapipe_model_dir() -> Path:
+    import mediapipe
+
+    return Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
+
+
+def ensure_model(model_complexity: int, model_file: str | Path | None = None) -> Path:
+    """Path of the landmark model for ``model_complexity``, installing ``model_file`` if given.
+
+    Raises
+    ------
+    MovekitError
+        When the model is not in the mediapipe package and no file is given: mediapipe
+        would try to download it, which fails offline.
+    """
+    if model_complexity not in _MODEL_FILES:
+        raise MovekitError(f"model complexity must be 0, 1 or 2, not {model_complexity}")
+    target = _mediapipe_model_dir() / _MODEL_FILES[model_complexity]
+    if model_file is not None:
+        src = Path(model_file)
+        if not src.is_file():
+            raise MovekitError(f"no model file at {src}")
+        if not target.exists() or target.read_bytes() != src.read_bytes():
+            try:
+                shutil.copyfile(src, target)
+            except OSError as exc:
+                raise MovekitError(f"cannot install {src} as {target}: {exc.strerror}") from None
+    if not target.exists():
+        raise MovekitError(
+            f"model complexity {model_complexity} needs {target.name}, which mediapipe 0.10.14 does not "
+            f"ship and would download from the internet; use --model-complexity 1 (shipped), or pass "
+            f"--model-file with a copy of {target.name}")
+    return target
+
+
+class MediaPipePose:
+    """MediaPipe legacy Pose (one person, video mode with tracking).
+
+    Parameters
+    ----------
+    model_complexity : {0, 1, 2}
+        0 lite, 1 full (default, shipped), 2 heavy.
+    min_detection_confidence, min_tracking_confidence : float
+        MediaPipe's thresholds (defaults 0.5).
+    model_file : path, optional
+        A landmark model file to use for complexities 0 or 2 (installed beside mediapipe's own).
+    """
+
+    def __init__(self, model_complexity: int = 1, *, min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5, model_file: str | Path | None = None) -> None:
+        self.model_path = ensure_model(model_complexity, model_file)
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        import mediapipe as mp
+
+        self.model_complexity = model_complexity
+        self.min_detection_confidence = min_detection_confidence
+        self.min_tracking_confidence = min_tracking_confidence
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=True,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence)
+        self._version = mp.__version__
+
+    def settings(self) -> dict:
+        return {"backend": "mediapipe.solutions.pose", "mediapipe_version": self._version,
+                "model_complexity": self.model_complexity, "model_file": self.model_path.name,
+                "smooth_landmarks": True, "min_detection_confidence": self.min_detection_confidence,
+                "min_tracking_confidence": self.min_tracking_confidence,
+                "presence": "not exposed by the legacy solution: stored as NaN"}
+
+    def process(self, image_bgr: np.ndarray) -> PoseEstimate:
+        import cv2
+
+        h, w = image_bgr.shape[:2]
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+        rgb.flags.writeable = False
+        result = self._pose.process(rgb)
+        if result.pose_landmarks is None:
+            return PoseEstimate.missing()
+        lm = result.pose_landmarks.landmark
+        arr = np.array([(p.x, p.y, p.z, p.visibility) for p in lm], dtype=np.float64)
+        image = np.empty((N_LANDMARKS, 3), np.float32)
+        image[:, 0] = arr[:, 0] * w
+        image[:, 1] = arr[:, 1] * h
+        image[:, 2] = arr[:, 2] * w  # MediaPipe: z uses roughly the same scale as x
+        world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark], np.float32)
+        return PoseEstimate(image, world, arr[:, 3].astype(np.float32),
+                            np.full(N_LANDMARKS, np.nan, np.float32))
+
+    def close(self) -> None:
+        self._pose.close()

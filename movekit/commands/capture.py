@@ -1,0 +1,57 @@
+"""``movekit capture SOURCE -o REC``."""
+
+from __future__ import annotations
+
+import json
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "capture", help="run the pose model on a webcam or video and record the session",
+        description="Run MediaPipe Pose on every frame of SOURCE (a webcam index such as 0, or a video "
+                    "file) and write a crash-safe recording. Keys while capturing (terminal or --show "
+                    "window): p pain, r pain resolved, m or space marker, q stop.")
+    p.add_argument("source", help="webcam index (0) or video file")
+    p.add_argument("-o", "--output", required=True, help="recording directory to create (e.g. s01.mkrec)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1,
+                   help="pose model: 1 ships with movekit; 0 and 2 need --model-file offline")
+    p.add_argument("--model-file", help="landmark .tflite for model complexity 0 or 2")
+    p.add_argument("--annotate", metavar="OUT.mp4", help="write frames with skeleton and live angles")
+    p.add_argument("--show", action="store_true", help="live window when a display exists")
+    p.add_argument("--save-video", action="store_true", help="also keep the raw video in the recording")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing recording")
+    p.add_argument("--client", help="client id stored in the metadata")
+    p.add_argument("--protocol", help="protocol or test name stored in the metadata")
+    p.add_argument("--calibration", help="calibration profile to store with the session")
+    p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE", help="extra metadata")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from movekit.capture.pipeline import capture
+    from movekit.errors import MovekitError
+
+    meta = {"client": args.client, "protocol": args.protocol}
+    if args.calibration:
+        from pathlib import Path
+
+        path = Path(args.calibration)
+        if not path.is_file():
+            raise MovekitError(f"no calibration profile at {path}")
+        try:
+            meta["calibration"] = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            meta["calibration"] = {"file": str(path), "text": path.read_text()}
+    for kv in args.meta:
+        if "=" not in kv:
+            raise MovekitError(f"--meta takes KEY=VALUE, not {kv!r}")
+        k, v = kv.split("=", 1)
+        meta[k] = v
+    summary = capture(args.source, args.output, duration_s=args.duration,
+                      model_complexity=args.model_complexity, model_file=args.model_file,
+                      annotate=args.annotate, show=args.show, save_video=args.save_video,
+                      overwrite=args.overwrite, metadata=meta, progress=not args.no_progress)
+    print(summary.text())
+    return 0

@@ -1,0 +1,119 @@
+"""Real data shipped inside PyPI archives, fetched by pinned version and checked by hash.
+
+Tests and scripts use these instead of URLs: ``pip download`` reaches the same
+package registry that installs movekit, so nothing else on the network is needed.
+Each file is cached under the user's cache directory (override with
+``MOVEKIT_DATA_CACHE``) and verified with SHA-256 on every call.
+
+Add a dataset by adding a :class:`PinnedFile` to :data:`PINNED`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from movekit.errors import MovekitError
+
+
+@dataclass(frozen=True)
+class PinnedFile:
+    """One file inside one pinned release of a PyPI package."""
+
+    package: str
+    version: str
+    member: str  #: path inside the wheel
+    sha256: str  #: of the extracted file
+    licence: str
+    description: str
+
+
+PINNED: dict[str, PinnedFile] = {
+    "sports2d_demo": PinnedFile(
+        "sports2d", "0.8.34", "Sports2D/Demo/demo.mp4",
+        "d9a66417185647b112304b57093f0c180f37a768e6a14daca75ca541f3b78039",
+        "BSD-3-Clause (c) 2022 perfanalytics",
+        "1768x994 30 fps, 7.7 s: a man stands on a box, jumps down, walks and bends "
+        "in side view; a second person enters at the left edge near the end.",
+    ),
+    "plux_emg_bursts": PinnedFile(
+        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks/notebook_files/osf_files/signal_samples/emg_bursts.h5",
+        "32989903d9196e7bf0db1306da56fda787fb6fe35591b06e9b68d040f036d5fb",
+        "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
+        "OpenSignals HDF5, biosignalsplux 1000 Hz 16-bit, 28.5 s, one surface EMG channel "
+        "(raw/channel_3, ADC counts): cyclic contractions of biceps brachii, 11 bursts.",
+    ),
+    "plux_emg_fatigue": PinnedFile(
+        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks/notebook_files/osf_files/signal_samples/emg_fatigue.h5",
+        "fc9accd86328e0c254ad5ae279e5ec633de95bf742f72e1884e080ad3751586d",
+        "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
+        "OpenSignals HDF5, bioplux 1000 Hz 12-bit, 126.9 s, one surface EMG channel "
+        "(raw/channel_2, ADC counts): cyclic flexion-extension of biceps brachii to fatigue; "
+        "peaks clip at the sensor's +-1.5 mV range.",
+    ),
+}
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("MOVEKIT_DATA_CACHE")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("movekit")) / "pypi"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch(name: str) -> Path:
+    """Path to the pinned file ``name``, downloading its wheel once if needed.
+
+    Raises
+    ------
+    MovekitError
+        Unknown name, the registry cannot be reached, or the hash does not match.
+    """
+    try:
+        pinned = PINNED[name]
+    except KeyError:
+        raise MovekitError(f"unknown dataset {name!r}; known: {', '.join(sorted(PINNED))}") from None
+    target = cache_dir() / f"{pinned.package}-{pinned.version}" / pinned.member
+    if target.exists() and _sha256(target) == pinned.sha256:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--quiet", "-d", tmp, f"{pinned.package}=={pinned.version}"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if proc.returncode != 0 or not wheels:
+            raise MovekitError(
+                f"could not download {pinned.package}=={pinned.version} for dataset {name!r}: "
+                f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no wheel'}")
+        with zipfile.ZipFile(wheels[0]) as zf:
+            try:
+                data = zf.read(pinned.member)
+            except KeyError:
+                raise MovekitError(f"{pinned.member} is not in {wheels[0].name}") from None
+    partial = target.with_suffix(target.suffix + ".part")
+    partial.write_bytes(data)
+    digest = _sha256(partial)
+    if digest != pinned.sha256:
+        partial.unlink()
+        raise MovekitError(f"dataset {name!r}: SHA-256 {digest} does not match pinned {pinned.sha256}")
+    partial.replace(target)
+    return target

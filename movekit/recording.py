@@ -1,0 +1,515 @@
+"""Crash-safe, append-only session recordings.
+
+Format
+------
+A recording is a directory (``*.mkrec`` by convention)::
+
+    meta.json               session metadata, rewritten atomically (write + fsync + rename)
+    streams/<name>.arrows   one Arrow IPC *stream* per data stream, a record batch appended
+                            at least every second, then flushed and fsync'ed
+    events.jsonl            one JSON object per line, flushed as each event happens
+
+Why this format: the Arrow IPC streaming format is append-only by design (a schema
+message, then self-delimiting record batches), so a process killed mid-write leaves
+every complete batch readable and loses only the batch being written: at most the
+last second. Parquet and HDF5 write their index at close, so a killed writer leaves
+a file their readers refuse (HDF5's SWMR mode helps but still corrupts on SIGKILL
+during a metadata flush). Arrow streams are read without movekit by pyarrow,
+pandas (through pyarrow), polars and R's arrow package; JSON and JSON Lines by
+anything. Each stream has a ``t_s`` column (float64 seconds on the session clock)
+and one float32 column per channel with its unit in the name, so
+``pyarrow.ipc.open_stream(f).read_pandas()`` gives a readable table.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import re
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from movekit.errors import MovekitError
+
+FORMAT_VERSION = 1
+META_FILE = "meta.json"
+EVENTS_FILE = "events.jsonl"
+STREAMS_DIR = "streams"
+STREAM_SUFFIX = ".arrows"
+_SPEC_KEY = b"movekit.stream"
+
+
+def unit_suffix(unit: str) -> str:
+    """Column-name suffix for a unit: ``'uV' -> 'uv'``, ``'deg/s' -> 'deg_per_s'``, ``'1' -> ''``."""
+    if unit in ("", "1"):
+        return ""
+    s = unit.replace("/", "_per_").replace("%", "pct_").replace("^2", "2").replace("µ", "u")
+    return re.sub(r"[^0-9a-zA-Z_]+", "_", s).strip("_").lower()
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What one stream holds.
+
+    Parameters
+    ----------
+    name : str
+        File-safe stream name, e.g. ``"pose_image_px"`` or ``"emg"``.
+    shape : tuple of int
+        Shape of one sample, e.g. ``(33, 3)`` for landmarks, ``(2,)`` for two EMG channels.
+    unit : str
+        Unit of every value (``"px"``, ``"m"``, ``"uV"``, ``"deg"``, ``"1"`` for dimensionless).
+    rate_hz : float or None
+        Nominal sampling rate; ``None`` when samples arrive irregularly (a webcam).
+    channel_names : tuple of str, optional
+        Names along the first axis of ``shape`` (landmark or channel names).
+    component_names : tuple of str, optional
+        Names along the second axis (default ``x, y, z`` for three components).
+    kind : str
+        What produced it (``"pose_image"``, ``"pose_world"``, ``"imu"``, ``"emg"``, ...).
+    attrs : dict
+        Anything else worth keeping (device address, profile, calibration).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    unit: str
+    rate_hz: float | None = None
+    channel_names: tuple[str, ...] | None = None
+    component_names: tuple[str, ...] | None = None
+    kind: str = "generic"
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
+            raise ValueError(f"stream name {self.name!r} must be file-safe")
+        object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))
+        if len(self.shape) not in (1, 2):
+            raise ValueError("a sample is a vector (channels,) or a matrix (channels, components)")
+        if self.channel_names is not None:
+            object.__setattr__(self, "channel_names", tuple(self.channel_names))
+            if len(self.channel_names) != self.shape[0]:
+                raise ValueError("channel_names must match shape[0]")
+        if self.component_names is not None:
+            object.__setattr__(self, "component_names", tuple(self.component_names))
+
+    def columns(self) -> list[str]:
+        """Flat column names, unit last: ``left_hip_x_px``, ``vmo_uv``."""
+        channels = self.channel_names or tuple(f"ch{i}" for i in range(self.shape[0]))
+        suffix = unit_suffix(self.unit)
+        tail = f"_{suffix}" if suffix else ""
+        if len(self.shape) == 1:
+            return [f"{c}{tail}" for c in channels]
+        comps = self.component_names or (
+            ("x", "y", "z") if self.shape[1] == 3 else tuple(f"c{j}" for j in range(self.shape[1])))
+        return [f"{c}_{k}{tail}" for c in channels for k in comps]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "StreamSpec":
+        d = json.loads(text)
+        for key in ("shape", "channel_names", "component_names"):
+            if d.get(key) is not None:
+                d[key] = tuple(d[key])
+        return cls(**d)
+
+    def schema(self) -> pa.Schema:
+        fields = [pa.field("t_s", pa.float64())] + [pa.field(c, pa.float32()) for c in self.columns()]
+        return pa.schema(fields, metadata={_SPEC_KEY: self.to_json().encode()})
+
+
+def _atomic_write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, default=_json_default)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _disk_error(exc: OSError, path: Path) -> MovekitError:
+    if exc.errno == errno.ENOSPC:
+        return MovekitError(f"disk full while writing {path}; everything flushed before this is kept")
+    return MovekitError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+class _StreamWriter:
+    def __init__(self, path: Path, spec: StreamSpec) -> None:
+        self.path = path
+        self.spec = spec
+        self.file = open(path, "xb")
+        self.schema = spec.schema()
+        self.writer = pa.ipc.new_stream(self.file, self.schema)
+        self.file.flush()
+        self.pending_t: list[np.ndarray] = []
+        self.pending_x: list[np.ndarray] = []
+        self.n_written = 0
+        self.last_flush = time.monotonic()
+
+    def add(self, t_s: np.ndarray, data: np.ndarray) -> None:
+        self.pending_t.append(t_s)
+        self.pending_x.append(data)
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.pending_t:
+            return
+        t = np.concatenate(self.pending_t)
+        x = np.concatenate(self.pending_x).reshape(len(t), -1)
+        self.pending_t.clear()
+        self.pending_x.clear()
+        arrays = [pa.array(t, pa.float64())] + [pa.array(x[:, j], pa.float32()) for j in range(x.shape[1])]
+        self.writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.n_written += len(t)
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+
+
+class RecordingWriter:
+    """Append-only writer for one session recording. Thread-safe.
+
+    Parameters
+    ----------
+    path : str or Path
+        Directory to create.
+    metadata : dict
+        Session metadata (source, model settings, client, protocol, calibration).
+    overwrite : bool
+        Replace an existing recording at ``path``. Without it an existing path is refused.
+    flush_interval_s : float
+        Longest time data waits in memory before it is written and fsync'ed (s).
+
+    Examples
+    --------
+    >>> with RecordingWriter("s.mkrec", {"client": "c01"}) as rec:  # doctest: +SKIP
+    ...     rec.add_stream(StreamSpec("emg", (2,), "uV", 1000.0, ("vmo", "vl"), kind="emg"))
+    ...     rec.append("emg", t_s, samples)
+    ...     rec.event(1.5, "pain", source="key")
+    """
+
+    def __init__(self, path: str | Path, metadata: dict | None = None, *, overwrite: bool = False,
+                 flush_interval_s: float = 1.0) -> None:
+        from movekit import __version__
+
+        self.path = Path(path)
+        self.flush_interval_s = flush_interval_s
+        self._lock = threading.RLock()
+        self._streams: dict[str, _StreamWriter] = {}
+        self._n_events = 0
+        self._closed = False
+        if self.path.exists():
+            if not overwrite:
+                raise MovekitError(f"{self.path} already exists; choose another path or pass --overwrite")
+            if self.path.is_dir() and any(self.path.iterdir()) and not (self.path / META_FILE).exists():
+                raise MovekitError(f"{self.path} is a non-empty directory that is not a recording; not overwriting it")
+            shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
+        try:
+            (self.path / STREAMS_DIR).mkdir(parents=True)
+            self.meta: dict[str, Any] = {
+                "format": "movekit-recording",
+                "format_version": FORMAT_VERSION,
+                "movekit_version": __version__,
+                "created_unix_s": time.time(),
+                "closed": False,
+                **(metadata or {}),
+            }
+            _atomic_write_json(self.path / META_FILE, self.meta)
+            self._events = open(self.path / EVENTS_FILE, "x")
+        except OSError as exc:
+            raise _disk_error(exc, self.path) from exc
+
+    # -- context manager -------------------------------------------------------------
+    def __enter__(self) -> "RecordingWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------
+    def add_stream(self, spec: StreamSpec) -> None:
+        """Declare a stream before appending to it."""
+        with self._lock:
+            if spec.name in self._streams:
+                raise ValueError(f"stream {spec.name!r} already added")
+            path = self.path / STREAMS_DIR / f"{spec.name}{STREAM_SUFFIX}"
+            try:
+                self._streams[spec.name] = _StreamWriter(path, spec)
+            except OSError as exc:
+                raise _disk_error(exc, path) from exc
+
+    def append(self, name: str, t_s: np.ndarray, data: np.ndarray) -> None:
+        """Append samples: ``t_s`` (N,) seconds, ``data`` (N, *shape)."""
+        t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
+        with self._lock:
+            sw = self._streams[name]
+            x = np.asarray(data, dtype=np.float32).reshape((len(t),) + sw.spec.shape)
+            sw.add(t.copy(), x.copy())
+            if time.monotonic() - sw.last_flush >= self.flush_interval_s:
+                self._flush_stream(sw)
+
+    def event(self, t_s: float, kind: str, **data: Any) -> dict:
+        """Write one timestamped event now (pain report, marker, cue, device gap, ...)."""
+        record = {"t_s": float(t_s), "kind": kind, **data}
+        line = json.dumps(record, default=_json_default, allow_nan=True)
+        with self._lock:
+            try:
+                self._events.write(line + "\n")
+                self._events.flush()
+            except OSError as exc:
+                raise _disk_error(exc, self.path / EVENTS_FILE) from exc
+            self._n_events += 1
+        return record
+
+    def update_metadata(self, **fields: Any) -> None:
+        """Merge fields into meta.json (atomic rewrite)."""
+        with self._lock:
+            self.meta.update(fields)
+            try:
+                _atomic_write_json(self.path / META_FILE, self.meta)
+            except OSError as exc:
+                raise _disk_error(exc, self.path / META_FILE) from exc
+
+    def flush(self) -> None:
+        """Write and fsync everything buffered."""
+        with self._lock:
+            for sw in self._streams.values():
+                self._flush_stream(sw)
+            try:
+                os.fsync(self._events.fileno())
+            except OSError as exc:
+                raise _disk_error(exc, self.path / EVENTS_FILE) from exc
+
+    def _flush_stream(self, sw: _StreamWriter) -> None:
+        try:
+            sw.flush()
+        except OSError as exc:
+            raise _disk_error(exc, sw.path) from exc
+
+    def close(self) -> None:
+        """Flush, end every stream cleanly and mark the recording closed."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                for sw in self._streams.values():
+                    sw.close()
+                self._events.close()
+            except OSError as exc:
+                raise _disk_error(exc, self.path) from exc
+            self.update_metadata(closed=True, closed_unix_s=time.time(),
+                                 samples={n: sw.n_written for n, sw in self._streams.items()},
+                                 n_events=self._n_events)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Stream:
+    """One stream read back: ``t_s`` (N,) float64 and ``data`` (N, *shape) float32."""
+
+    spec: StreamSpec
+    t_s: np.ndarray
+    data: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.t_s[-1] - self.t_s[0]) if len(self.t_s) > 1 else 0.0
+
+
+@dataclass
+class PoseSeries:
+    """Pose over time, as captured.
+
+    Attributes
+    ----------
+    t_s : (frames,) float64, seconds on the session clock
+    image_px : (frames, 33, 3) float32, x right / y down in pixels, z scaled by frame width
+    world_m : (frames, 33, 3) float32, metres, origin between the hips
+    visibility, presence : (frames, 33) float32 in 0..1
+    frame_size_px : (width, height)
+    """
+
+    t_s: np.ndarray
+    image_px: np.ndarray
+    world_m: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    frame_size_px: tuple[int, int]
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    @property
+    def detected(self) -> np.ndarray:
+        """(frames,) bool: a person was found in the frame."""
+        return ~np.isnan(self.image_px[:, :, 0]).all(axis=1)
+
+
+POSE_STREAMS = ("pose_image_px", "pose_world_m", "pose_visibility", "pose_presence")
+
+
+@dataclass
+class Recording:
+    """A recording opened for reading. ``problems`` lists what could not be read."""
+
+    path: Path
+    metadata: dict[str, Any]
+    streams: dict[str, Stream]
+    events: list[dict[str, Any]]
+    problems: list[str]
+
+    @property
+    def closed(self) -> bool:
+        """True when the writer finished cleanly (False after a crash)."""
+        return bool(self.metadata.get("closed"))
+
+    def pose(self) -> PoseSeries:
+        missing = [n for n in POSE_STREAMS if n not in self.streams]
+        if missing:
+            raise MovekitError(f"{self.path} has no pose streams ({', '.join(missing)} missing)")
+        n = min(len(self.streams[name]) for name in POSE_STREAMS)  # a crash can cut one short
+        s = {name: self.streams[name] for name in POSE_STREAMS}
+        video = self.metadata.get("video", {})
+        return PoseSeries(
+            t_s=s["pose_image_px"].t_s[:n], image_px=s["pose_image_px"].data[:n],
+            world_m=s["pose_world_m"].data[:n], visibility=s["pose_visibility"].data[:n],
+            presence=s["pose_presence"].data[:n],
+            frame_size_px=(int(video.get("width_px", 0)), int(video.get("height_px", 0))))
+
+
+def _read_stream(path: Path) -> tuple[Stream, str | None]:
+    """Read every complete record batch; on a cut or corrupt tail say what was kept."""
+    size = path.stat().st_size
+    try:
+        reader = pa.ipc.open_stream(pa.memory_map(str(path)))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise MovekitError(f"{path}: not a readable Arrow stream ({size} bytes): {exc}") from None
+    meta = reader.schema.metadata or {}
+    if _SPEC_KEY not in meta:
+        raise MovekitError(f"{path}: Arrow stream without a movekit stream spec")
+    spec = StreamSpec.from_json(meta[_SPEC_KEY])
+    batches: list[pa.RecordBatch] = []
+    problem = None
+    while True:
+        try:
+            batches.append(reader.read_next_batch())
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, OSError) as exc:
+            n = sum(b.num_rows for b in batches)
+            problem = (f"{path} is cut short or corrupt after {len(batches)} complete batches: "
+                       f"recovered {n} samples; the rest is lost ({exc})")
+            break
+    if batches:
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+        t = table.column(0).to_numpy().astype(np.float64, copy=False)
+        x = np.column_stack([table.column(j).to_numpy() for j in range(1, table.num_columns)])
+        data = x.astype(np.float32, copy=False).reshape((len(t),) + spec.shape)
+    else:
+        t = np.zeros(0, np.float64)
+        data = np.zeros((0,) + spec.shape, np.float32)
+    return Stream(spec, t, data), problem
+
+
+def read_events(path: Path) -> tuple[list[dict[str, Any]], str | None]:
+    events: list[dict[str, Any]] = []
+    if not path.exists():
+        return events, f"{path} is missing: no events"
+    problem = None
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                problem = f"{path} line {lineno} is cut short or corrupt; kept {len(events)} events before it"
+                break
+    return events, problem
+
+
+def open_recording(path: str | Path, *, strict: bool = False) -> Recording:
+    """Open a recording, recovering what a crash or a cut left readable.
+
+    Parameters
+    ----------
+    path : str or Path
+        The recording directory.
+    strict : bool
+        Raise on any problem instead of recovering.
+
+    Raises
+    ------
+    MovekitError
+        The path is missing or not a recording, or nothing at all could be read
+        (the message names the file and how much was recoverable).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise MovekitError(f"no recording at {path}")
+    if not path.is_dir() or not (path / META_FILE).exists():
+        raise MovekitError(f"{path} is not a movekit recording (no {META_FILE})")
+    try:
+        metadata = json.loads((path / META_FILE).read_text())
+    except (json.JSONDecodeError, OSError) as exc:
+        raise MovekitError(f"{path / META_FILE} is unreadable: {exc}") from None
+    problems: list[str] = []
+    streams: dict[str, Stream] = {}
+    for f in sorted((path / STREAMS_DIR).glob(f"*{STREAM_SUFFIX}")):
+        try:
+            stream, problem = _read_stream(f)
+        except MovekitError as exc:
+            problems.append(str(exc))
+            continue
+        streams[stream.spec.name] = stream
+        if problem:
+            problems.append(problem)
+    events, problem = read_events(path / EVENTS_FILE)
+    if problem:
+        problems.append(problem)
+    if not metadata.get("closed"):
+        last = max((float(s.t_s[-1]) for s in streams.values() if len(s)), default=math.nan)
+        problems.insert(0, f"{path} was not closed cleanly (the capture stopped or crashed); "
+                           f"recovered data up to t = {last:.2f} s")
+    if strict and problems:
+        raise MovekitError("; ".join(problems))
+    if not streams and not events and problems:
+        raise MovekitError(f"nothing recoverable in {path}: " + "; ".join(problems))
+    return Recording(path, metadata, streams, events, problems)
+
+
+def iter_stream_files(path: str | Path) -> Iterator[Path]:
+    yield from sorted((Path(path) / STREAMS_DIR).glob(f"*{STREAM_SUFFIX}"))

@@ -1,0 +1,39 @@
+"""Shared fixtures: the real sample clip and one real capture of it, made once per test run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def demo_clip() -> Path:
+    """The Sports2D demo clip, fetched by pinned version from PyPI and hash-checked."""
+    from movekit.datasets import fetch
+
+    return fetch("sports2d_demo")
+
+
+@pytest.fixture(scope="session")
+def demo_recording(demo_clip, tmp_path_factory) -> Path:
+    """A recording of the whole clip through the real pose model (one run per session)."""
+    from movekit.capture.pipeline import capture
+
+    out = tmp_path_factory.mktemp("demo") / "demo.mkrec"
+    capture(demo_clip, out, keys=False, metadata={"client": "test"})
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_pose(demo_recording):
+    """PoseSeries of the demo clip."""
+    from movekit.recording import open_recording
+
+    return open_recording(demo_recording).pose()

@@ -1,0 +1,226 @@
+"""Capture with the real MediaPipe model on the real sample clip."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from movekit.errors import MovekitError
+from movekit.recording import open_recording
+
+REPO = Path(__file__).resolve().parents[1]
+L_SH, R_SH, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANK, R_ANK = 11, 12, 23, 24, 25, 26, 27, 28
+
+
+def test_embedded_clip_is_the_pinned_one(demo_clip):
+    embedded = REPO / "sample_recordings/sports2d_demo/demo.mp4"
+    assert hashlib.sha256(embedded.read_bytes()).digest() == hashlib.sha256(demo_clip.read_bytes()).digest()
+
+
+def test_every_frame_recorded_with_presentation_times(demo_recording):
+    rec = open_recording(demo_recording)
+    assert rec.closed and rec.problems == []
+    pose = rec.pose()
+    assert len(pose) == 230  # every frame, none dropped
+    dt = np.diff(pose.t_s)
+    np.testing.assert_allclose(dt, 1 / 30, atol=1e-3)
+    assert pose.t_s[0] == 0.0
+    assert pose.frame_size_px == (1768, 994)
+    assert rec.metadata["pose_model"]["model_complexity"] == 1
+
+
+def test_detection_rate_and_nan_rows(demo_pose):
+    det = demo_pose.detected
+    assert det.mean() > 0.9
+    # frames without a person are rows of NaN, not dropped and not zeros
+    missing = ~det
+    assert np.isnan(demo_pose.image_px[missing]).all()
+    assert np.isnan(demo_pose.world_m[missing]).all()
+    assert np.isfinite(demo_pose.image_px[det]).all()
+
+
+def test_plausible_anatomy(demo_pose):
+    det = demo_pose.detected
+    img = demo_pose.image_px[det]
+    w, h = demo_pose.frame_size_px
+    # pixels, not normalised units: the body spans hundreds of pixels inside the frame
+    height_px = np.nanmax(img[:, :, 1], axis=1) - np.nanmin(img[:, :, 1], axis=1)
+    assert np.median(height_px) > 150
+    assert (np.nanmedian(img[:, :, 0]) > 0) and (np.nanmedian(img[:, :, 0]) < w)
+    # hips below shoulders (image y grows downwards) in nearly every frame, even while bending
+    shoulders_y = img[:, [L_SH, R_SH], 1].mean(axis=1)
+    hips_y = img[:, [L_HIP, R_HIP], 1].mean(axis=1)
+    assert (hips_y > shoulders_y).mean() > 0.9
+    # ankles below knees below hips
+    assert (img[:, [L_ANK, R_ANK], 1].mean(axis=1) > img[:, [L_KNEE, R_KNEE], 1].mean(axis=1)).mean() > 0.9
+    # world landmarks: metres, origin between the hips, a steady thigh and shank length
+    world = demo_pose.world_m[det]
+    hip_mid = world[:, [L_HIP, R_HIP]].mean(axis=1)
+    assert np.abs(hip_mid).max() < 0.05
+    for a, b in ((L_HIP, L_KNEE), (R_HIP, R_KNEE), (L_KNEE, L_ANK), (R_KNEE, R_ANK)):
+        length = np.linalg.norm(world[:, a] - world[:, b], axis=1)
+        assert 0.25 < np.median(length) < 0.6, (a, b, np.median(length))
+        assert np.std(length) / np.mean(length) < 0.15, (a, b)
+
+
+def test_follows_one_person_without_jumps(demo_pose):
+    """A second person enters near the end: the followed torso never teleports."""
+    det = demo_pose.detected
+    img = demo_pose.image_px
+    centre = img[:, [L_SH, R_SH, L_HIP, R_HIP], :2].mean(axis=1)
+    torso = np.linalg.norm(img[:, [L_SH, R_SH], :2].mean(axis=1) - img[:, [L_HIP, R_HIP], :2].mean(axis=1), axis=1)
+    both = det[1:] & det[:-1]
+    step = np.linalg.norm(np.diff(centre, axis=0), axis=1)[both] / torso[1:][both]
+    assert step.max() < 1.0  # less than a torso length between consecutive frames
+
+
+def test_duration_and_annotation(demo_clip, tmp_path):
+    import cv2
+
+    from movekit.capture.pipeline import capture
+
+    s = capture(demo_clip, tmp_path / "d.mkrec", duration_s=2.0, annotate=tmp_path / "a.mp4", keys=False)
+    pose = open_recording(tmp_path / "d.mkrec").pose()
+    assert pose.t_s[-1] < 2.0 and len(pose) == 60
+    assert s.stopped_by.startswith("--duration")
+    cap = cv2.VideoCapture(str(tmp_path / "a.mp4"))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 60
+
+
+def _run(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "movekit.cli", *args], capture_output=True, text=True,
+                          timeout=kw.pop("timeout", 300), **kw)
+
+
+def test_cli_capture_info_replay(demo_clip, tmp_path):
+    rec = tmp_path / "c.mkrec"
+    p = _run("capture", str(demo_clip), "-o", str(rec), "--duration", "3", "--client", "c07", "--no-progress")
+    assert p.returncode == 0, p.stderr
+    assert "recording:" in p.stdout
+    p = _run("info", str(rec))
+    assert p.returncode == 0, p.stderr
+    assert "90 frames" in p.stdout and "closed cleanly" in p.stdout
+    p = _run("replay", str(rec), "--speed", "max")
+    assert p.returncode == 0, p.stderr + p.stdout
+    assert "bit for bit" in p.stdout
+    # refusing to overwrite, then overwriting
+    p = _run("capture", str(demo_clip), "-o", str(rec), "--duration", "1", "--no-progress")
+    assert p.returncode == 2 and "already exists" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert open_recording(rec).pose().t_s[-1] > 2.5  # the old recording is untouched
+    p = _run("capture", str(demo_clip), "-o", str(rec), "--duration", "1", "--overwrite", "--no-progress")
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("source, message", [
+    ("missing.mp4", "no such video file"),
+    ("rtsp://camera/stream", "unsupported source"),
+    ("7", "camera 7 does not open"),
+])
+def test_cli_source_errors(tmp_path, source, message):
+    p = _run("capture", source, "-o", str(tmp_path / "x.mkrec"), "--no-progress", cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.strip().startswith("movekit: error:") and message in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.mkrec").exists()
+
+
+def test_cli_unreadable_video(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(os.urandom(4096))
+    p = _run("capture", str(bad), "-o", str(tmp_path / "x.mkrec"), "--no-progress")
+    assert p.returncode == 2 and "bad.mp4" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_missing_offline_model_is_explained():
+    from movekit.capture.pose import ensure_model
+
+    with pytest.raises(MovekitError, match="does not ship"):
+        ensure_model(2)
+
+
+def test_sigkill_mid_capture_loses_at_most_a_second(demo_clip, tmp_path):
+    rec = tmp_path / "k.mkrec"
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from movekit.capture.pipeline import capture\n"
+         "capture(sys.argv[1], sys.argv[2], keys=False,\n"
+         "        on_frame=lambda n, t: print(f'{t:.6f}', flush=True))",
+         str(demo_clip), str(rec)],
+        stdout=subprocess.PIPE, text=True)
+    last_t = None
+    deadline = time.monotonic() + 120
+    for line in child.stdout:
+        last_t = float(line)
+        if last_t >= 4.0 or time.monotonic() > deadline:
+            break
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert last_t is not None and last_t >= 4.0
+    r = open_recording(rec)
+    assert not r.closed and "not closed cleanly" in r.problems[0]
+    pose = r.pose()
+    assert pose.t_s[-1] >= last_t - 1.0  # at most the last second lost
+    assert len(pose) >= int((last_t - 1.0) * 30)
+    p = _run("info", str(rec))
+    assert p.returncode == 0 and "NOT closed" in p.stdout
+
+
+def test_camera_that_drops_frames_is_recorded_as_it_happened(monkeypatch, tmp_path):
+    """A fast camera and a slow consumer: drops are counted, stored as events and visible as gaps."""
+    import cv2
+
+    from movekit.capture import frames as frames_mod
+    from movekit.capture.pipeline import capture
+    from movekit.capture.pose import PoseEstimate
+
+    class FakeCamera:  # stands in for the device below OpenCV's VideoCapture
+        def __init__(self, index):
+            self.n = 0
+
+        def isOpened(self):
+            return True
+
+        def read(self):
+            if self.n >= 120:
+                return False, None
+            self.n += 1
+            time.sleep(0.005)
+            return True, np.zeros((48, 64, 3), np.uint8)
+
+        def get(self, prop):
+            return {cv2.CAP_PROP_FRAME_WIDTH: 64, cv2.CAP_PROP_FRAME_HEIGHT: 48}.get(prop, 0.0)
+
+        def release(self):
+            pass
+
+    class SlowBackend:
+        def process(self, image):
+            time.sleep(0.03)
+            return PoseEstimate.missing()
+
+        def settings(self):
+            return {"backend": "slow test backend"}
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(cv2, "VideoCapture", FakeCamera)
+    s = capture(0, tmp_path / "cam.mkrec", backend=SlowBackend(), keys=False)
+    r = open_recording(tmp_path / "cam.mkrec")
+    drops = [e for e in r.events if e["kind"] == "frames_dropped"]
+    assert s.dropped > 0 and sum(e["count"] for e in drops) == s.dropped
+    assert len(r.pose()) + s.dropped == 120
+    assert r.metadata["frames_dropped"] == s.dropped
+    assert np.diff(r.pose().t_s).max() > 0.015  # gaps show in the monotonic timestamps
+    assert r.pose().detected.sum() == 0 and len(r.pose()) > 0  # nobody in view: NaN rows kept

@@ -1,0 +1,156 @@
+"""Recording format: round trip, crash recovery, truncation, corruption, full disk."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from movekit.errors import MovekitError
+from movekit.recording import RecordingWriter, StreamSpec, open_recording
+
+
+def _emg_spec():
+    return StreamSpec("emg", (2,), "uV", 1000.0, ("vmo", "vl"), kind="emg")
+
+
+def test_round_trip_streams_events_metadata(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.arange(2500) / 1000.0
+    x = rng.normal(size=(2500, 2)).astype(np.float32)
+    lm = rng.normal(size=(10, 33, 3)).astype(np.float32)
+    with RecordingWriter(tmp_path / "r.mkrec", {"client": "c01", "calibration": {"k": [1, 2]}}) as w:
+        w.add_stream(_emg_spec())
+        w.add_stream(StreamSpec("pose_world_m", (33, 3), "m", 30.0, kind="pose_world"))
+        for i in range(0, 2500, 100):
+            w.append("emg", t[i:i + 100], x[i:i + 100])
+        w.append("pose_world_m", np.arange(10) / 30, lm)
+        w.event(1.25, "pain", source="key")
+        w.event(2.0, "cue", what="brace", values={"core_emg_pct_mvc": 12.5})
+    r = open_recording(tmp_path / "r.mkrec")
+    assert r.closed and r.problems == []
+    assert r.metadata["client"] == "c01" and r.metadata["calibration"] == {"k": [1, 2]}
+    np.testing.assert_array_equal(r.streams["emg"].t_s, t)
+    np.testing.assert_array_equal(r.streams["emg"].data, x)
+    np.testing.assert_array_equal(r.streams["pose_world_m"].data, lm)
+    assert r.streams["emg"].spec == _emg_spec()
+    assert [e["kind"] for e in r.events] == ["pain", "cue"]
+    assert r.events[1]["values"]["core_emg_pct_mvc"] == 12.5
+    assert r.metadata["samples"] == {"emg": 2500, "pose_world_m": 10}
+
+
+def test_readable_without_movekit(tmp_path):
+    """A researcher reads a stream with plain pyarrow/pandas and events with json."""
+    with RecordingWriter(tmp_path / "r.mkrec") as w:
+        w.add_stream(_emg_spec())
+        w.append("emg", [0.0, 0.001], [[1.5, 2.5], [3.5, 4.5]])
+        w.event(0.5, "marker")
+    with pa.memory_map(str(tmp_path / "r.mkrec/streams/emg.arrows")) as f:
+        df = pa.ipc.open_stream(f).read_pandas()
+    assert list(df.columns) == ["t_s", "vmo_uv", "vl_uv"]
+    assert df["vl_uv"].tolist() == [2.5, 4.5]
+    lines = (tmp_path / "r.mkrec/events.jsonl").read_text().splitlines()
+    assert json.loads(lines[0]) == {"t_s": 0.5, "kind": "marker"}
+
+
+def test_existing_path_refused_unless_overwrite(tmp_path):
+    RecordingWriter(tmp_path / "r.mkrec").close()
+    with pytest.raises(MovekitError, match="already exists"):
+        RecordingWriter(tmp_path / "r.mkrec")
+    RecordingWriter(tmp_path / "r.mkrec", overwrite=True).close()
+    (tmp_path / "notarec").mkdir()
+    (tmp_path / "notarec" / "precious.txt").write_text("x")
+    with pytest.raises(MovekitError, match="not a recording"):
+        RecordingWriter(tmp_path / "notarec", overwrite=True)
+    assert (tmp_path / "notarec" / "precious.txt").exists()
+
+
+def test_unclosed_recording_opens_with_notice(tmp_path):
+    w = RecordingWriter(tmp_path / "r.mkrec", flush_interval_s=0.0)
+    w.add_stream(_emg_spec())
+    w.append("emg", np.arange(50) / 1000, np.ones((50, 2)))
+    r = open_recording(tmp_path / "r.mkrec")  # the writer is still open: like a crash
+    assert not r.closed
+    assert len(r.streams["emg"]) == 50
+    assert "not closed cleanly" in r.problems[0]
+    with pytest.raises(MovekitError, match="not closed cleanly"):
+        open_recording(tmp_path / "r.mkrec", strict=True)
+
+
+def test_truncated_stream_keeps_complete_batches(tmp_path):
+    w = RecordingWriter(tmp_path / "r.mkrec", flush_interval_s=0.0)
+    w.add_stream(_emg_spec())
+    for i in range(10):
+        w.append("emg", np.arange(100) / 1000 + i / 10, np.full((100, 2), i))
+    w.close()
+    f = tmp_path / "r.mkrec/streams/emg.arrows"
+    size = f.stat().st_size
+    with open(f, "r+b") as fh:
+        fh.truncate(size - 500)  # cut into the last batch
+    r = open_recording(tmp_path / "r.mkrec")
+    s = r.streams["emg"]
+    assert len(s) == 900 and s.data[-1, 0] == 8
+    assert any("emg.arrows is cut short" in p and "recovered 900 samples" in p for p in r.problems)
+    with pytest.raises(MovekitError, match="recovered 900 samples"):
+        open_recording(tmp_path / "r.mkrec", strict=True)
+
+
+def test_truncated_events_line(tmp_path):
+    with RecordingWriter(tmp_path / "r.mkrec") as w:
+        w.event(1.0, "pain")
+        w.event(2.0, "pain")
+    path = tmp_path / "r.mkrec/events.jsonl"
+    path.write_text(path.read_text()[:-8])
+    r = open_recording(tmp_path / "r.mkrec")
+    assert len(r.events) == 1 and "line 2 is cut short" in r.problems[0]
+
+
+def test_corrupt_or_missing_files_give_clear_errors(tmp_path):
+    with pytest.raises(MovekitError, match="no recording at"):
+        open_recording(tmp_path / "nothing.mkrec")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(MovekitError, match="not a movekit recording"):
+        open_recording(tmp_path / "plain")
+    w = RecordingWriter(tmp_path / "r.mkrec")
+    w.add_stream(_emg_spec())
+    w.close()
+    (tmp_path / "r.mkrec/streams/emg.arrows").write_bytes(os.urandom(300))
+    (tmp_path / "r.mkrec/events.jsonl").write_text("")
+    with pytest.raises(MovekitError, match="emg.arrows: not a readable Arrow stream"):
+        open_recording(tmp_path / "r.mkrec")
+    (tmp_path / "r.mkrec/meta.json").write_text("{broken")
+    with pytest.raises(MovekitError, match="meta.json is unreadable"):
+        open_recording(tmp_path / "r.mkrec")
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A real 256 KiB filesystem that fills up (needs permission to mount tmpfs)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_full_disk_clear_error_and_flushed_data_kept(tiny_fs):
+    w = RecordingWriter(tiny_fs / "r.mkrec", flush_interval_s=0.0)
+    w.add_stream(_emg_spec())
+    written = 0
+    with pytest.raises(MovekitError, match="disk full while writing"):
+        for i in range(10_000):
+            w.append("emg", np.arange(1000) / 1000 + i, np.full((1000, 2), i, np.float32))
+            written += 1000
+    r = open_recording(tiny_fs / "r.mkrec")
+    assert written > 0
+    assert len(r.streams["emg"]) >= written - 1000  # at most the batch being written is lost
+    kept = r.streams["emg"].data[:, 0]
+    np.testing.assert_array_equal(kept, np.arange(len(kept)) // 1000)  # intact and in order
