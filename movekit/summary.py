@@ -60,10 +60,15 @@ def format_summary(s: dict) -> str:
     lines.append("streams")
     for name, st in s["streams"].items():
         rate = st.get("measured_rate_hz")
-        gaps = f", {st['gaps']} gaps ({st['gap_s']:.2f} s)" if st.get("gaps") else ""
-        lines.append(f"  {name:<18} {st['samples']:>7} samples  {tuple(st['shape'])}  {st['unit']:<4} "
-                     f"{f'{rate:.1f} Hz measured' if rate else ''}"
-                     f"{f' ({st['nominal_rate_hz']:g} nominal)' if st.get('nominal_rate_hz') else ''}{gaps}")
+        nominal = st.get("nominal_rate_hz")
+        text = f"  {name:<18} {st['samples']:>7} samples  {tuple(st['shape'])}  {st['unit']:<4}"
+        if rate:
+            text += f" {rate:.1f} Hz measured"
+        if nominal:
+            text += f" ({nominal:g} nominal)"
+        if st.get("gaps"):
+            text += f", {st['gaps']} gaps ({st['gap_s']:.2f} s)"
+        lines.append(text)
     ev = s["events"]
     lines.append("events     " + (", ".join(f"{k} x{v}" for k, v in sorted(ev.items())) if ev else "none"))
     for p in s["problems"]:

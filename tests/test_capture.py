@@ -39,7 +39,9 @@ def test_every_frame_recorded_with_presentation_times(demo_recording):
 
 def test_detection_rate_and_nan_rows(demo_pose):
     det = demo_pose.detected
-    assert det.mean() > 0.9
+    # the bare model finds somebody in 96% of frames, but during the man's flip (about frames
+    # 170-200) that somebody is a woman walking in at the left: those frames are not his
+    assert det.mean() > 0.8
     # frames without a person are rows of NaN, not dropped and not zeros
     missing = ~det
     assert np.isnan(demo_pose.image_px[missing]).all()
@@ -72,10 +74,13 @@ def test_plausible_anatomy(demo_pose):
 
 
 def test_follows_one_person_without_jumps(demo_pose):
-    """A second person enters near the end: the followed torso never teleports."""
+    """A second person enters near the end: the followed torso never teleports to her."""
     det = demo_pose.detected
     img = demo_pose.image_px
     centre = img[:, [L_SH, R_SH, L_HIP, R_HIP], :2].mean(axis=1)
+    # she walks along the left edge (torso x < 400 px); he lands right of the box (x > 1000 px)
+    assert not (centre[det, 0] < 500).any()
+    assert det[205:225].all() and (centre[205:225, 0] > 1000).all()
     torso = np.linalg.norm(img[:, [L_SH, R_SH], :2].mean(axis=1) - img[:, [L_HIP, R_HIP], :2].mean(axis=1), axis=1)
     both = det[1:] & det[:-1]
     step = np.linalg.norm(np.diff(centre, axis=0), axis=1)[both] / torso[1:][both]

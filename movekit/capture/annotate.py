@@ -34,17 +34,20 @@ def draw_pose(image_bgr: np.ndarray, image_px: np.ndarray, visibility: np.ndarra
     for i in np.flatnonzero(ok):
         cv2.circle(image_bgr, tuple(pts[i]), thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
     scale = max(0.5, w / 1600)
-    y = int(30 * scale)
-    if t_s is not None:
-        cv2.putText(image_bgr, f"t = {t_s:6.2f} s", (10, y), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                    (255, 255, 255), max(1, thick // 2), cv2.LINE_AA)
-        y += int(30 * scale)
+    lines = [f"t = {t_s:6.2f} s"] if t_s is not None else []
     for name in SHOWN_ANGLES:
         if angles is not None and name in angles and np.isfinite(angles[name]):
-            label = f"{name.removesuffix('_deg').replace('_', ' ')}: {angles[name]:6.1f} deg"
-            cv2.putText(image_bgr, label, (10, y), cv2.FONT_HERSHEY_SIMPLEX, scale * 0.8,
-                        (255, 255, 255), max(1, thick // 2), cv2.LINE_AA)
-            y += int(26 * scale)
+            lines.append(f"{name.removesuffix('_deg').replace('_', ' ')}: {angles[name]:6.1f} deg")
+    if lines:
+        step = int(28 * scale)
+        font_scale = 0.75 * scale
+        width = max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)[0][0] for t in lines)
+        x1, y1 = min(w, 20 + width), min(h, 10 + step * len(lines) + step // 2)
+        panel = image_bgr[0:y1, 0:x1]
+        panel[:] = (panel * 0.35).astype(image_bgr.dtype)  # darken behind the text
+        for i, text in enumerate(lines):
+            cv2.putText(image_bgr, text, (10, 10 + step * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                        (255, 255, 255), max(1, int(round(scale * 1.5))), cv2.LINE_AA)
     return image_bgr
 
 

@@ -82,6 +82,17 @@ def mask_outside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.35) -> 
     return out
 
 
+def mask_inside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.15) -> np.ndarray:
+    """Copy of the frame with ``box`` (grown by ``grow`` of its size) blanked."""
+    h, w = image_bgr.shape[:2]
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    x0 = int(max(0, box[0] - grow * bw)); x1 = int(min(w, box[2] + grow * bw))
+    y0 = int(max(0, box[1] - grow * bh)); y1 = int(min(h, box[3] + grow * bh))
+    out = image_bgr.copy()
+    out[y0:y1, x0:x1] = 0
+    return out
+
+
 @dataclass
 class PersonFollower:
     """Keeps one person's identity across frames.
@@ -91,12 +102,15 @@ class PersonFollower:
     choose : {"largest", "first"}
         Whom to follow when several people are in view at the first detection.
     max_speed_torso_per_s : float
-        Fastest plausible torso movement, in torso lengths per second (sprinting is
-        roughly 8 m/s, about 15 torso lengths/s; 12 leaves margin for detector noise).
+        Fastest plausible torso movement, in torso lengths per second. 6 (about 3 m/s
+        for a 0.5 m torso, a jog) is well above the walking speeds of clinical tests
+        (comfortable gait about 1.3-1.5 m/s, Bohannon 1997) and keeps a person who
+        walks into view far from the followed one from being taken for them after a
+        short loss of tracking.
     """
 
     choose: str = "largest"
-    max_speed_torso_per_s: float = 12.0
+    max_speed_torso_per_s: float = 6.0
     selection: dict = field(default_factory=dict)
     switches_rejected: int = 0
     _box: np.ndarray | None = None
@@ -136,8 +150,14 @@ class PersonFollower:
             return self._accept(self._select(backend, image_bgr, est), t_s)
         if self._plausible(est, t_s):
             return self._accept(est, t_s)
-        if self._box is not None:
-            retry = backend.process(mask_outside(image_bgr, self._box))
+        # somebody else: look again with only the followed person's last region visible,
+        # then with the other person blanked (the followed one may have moved on)
+        attempts = [mask_outside(image_bgr, self._box)] if self._box is not None else []
+        other = bbox_px(est.image_px, est.visibility)
+        if other is not None:
+            attempts.append(mask_inside(image_bgr, other))
+        for masked in attempts:
+            retry = backend.process(masked)
             if retry.found and self._plausible(retry, t_s):
                 return self._accept(retry, t_s)
         self.switches_rejected += 1

@@ -111,7 +111,9 @@ class MediaPipePose:
     def __init__(self, model_complexity: int = 1, *, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, model_file: str | Path | None = None) -> None:
         self.model_path = ensure_model(model_complexity, model_file)
-        os.environ.setdefault("GLOG_minloglevel", "2")
+        import warnings
+
+        warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated")
         import mediapipe as mp
 
         self.model_complexity = model_complexity
