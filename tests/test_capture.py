@@ -229,3 +229,33 @@ def test_camera_that_drops_frames_is_recorded_as_it_happened(monkeypatch, tmp_pa
     assert r.metadata["frames_dropped"] == s.dropped
     assert np.diff(r.pose().t_s).max() > 0.015  # gaps show in the monotonic timestamps
     assert r.pose().detected.sum() == 0 and len(r.pose()) > 0  # nobody in view: NaN rows kept
+
+
+def test_save_video_and_markers(demo_clip, tmp_path, monkeypatch):
+    """--save-video keeps the raw frames; marker keys become timestamped events."""
+    import cv2
+
+    from movekit.capture import pipeline
+
+    keys = iter(["", "", "p", "", "r", "m"])
+    monkeypatch.setattr(pipeline._KeyListener, "__init__", lambda self: setattr(self, "active", True))
+    monkeypatch.setattr(pipeline._KeyListener, "take", lambda self: [k for k in [next(keys, "")] if k])
+    monkeypatch.setattr(pipeline._KeyListener, "close", lambda self: None)
+    pipeline.capture(demo_clip, tmp_path / "v.mkrec", duration_s=1.0, save_video=True)
+    rec = open_recording(tmp_path / "v.mkrec")
+    assert rec.metadata["raw_video_saved"] is True
+    cap = cv2.VideoCapture(str(tmp_path / "v.mkrec" / "video.mp4"))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 30
+    assert [(e["kind"], round(e["t_s"], 3)) for e in rec.events] == [
+        ("pain", round(2 / 30, 3)), ("pain_resolved", round(4 / 30, 3)), ("marker", round(5 / 30, 3))]
+
+
+def test_demo_command(tmp_path):
+    p = _run("demo", "--out", str(tmp_path / "d"))
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "d" / "demo.mkrec" / "meta.json").exists()
+    assert (tmp_path / "d" / "demo_annotated.mp4").stat().st_size > 100_000
+    assert "person found in" in p.stdout and "right_knee_flexion_deg" in p.stdout
