@@ -35,6 +35,22 @@ class PinnedFile:
 
 
 PINNED: dict[str, PinnedFile] = {
+    "plux_gonio_arm_flex": PinnedFile(
+        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks/notebook_files/osf_files/signal_samples/gonio_arm_flex.h5",
+        "85c04fbbb2ae8c03df85e1c0f976cd7c730c003a2f1b727cf61e2f3a64c967f2",
+        "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
+        "OpenSignals HDF5, biosignalsplux 1000 Hz 16-bit, 18.75 s, twin-axis goniometer "
+        "(raw/channel_1, raw/channel_2, ADC counts, no transfer function shipped): arm flexion.",
+    ),
+    "plux_acc_sync_1": PinnedFile(
+        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks/notebook_files/osf_files/signal_samples/sync_acc_1.h5",
+        "6c4003208f496ddfe3e1a718ea3d47ddf43e38ce830b66c08af392f315a31e86",
+        "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
+        "OpenSignals HDF5, biosignalsplux 1000 Hz 16-bit, 40.95 s, 3-axis accelerometer "
+        "(raw/channel_1..3, ADC counts; g = 2 (raw - 28000) / 10000 - 1 per biosignalsnotebooks).",
+    ),
     "sports2d_demo": PinnedFile(
         "sports2d", "0.8.34", "Sports2D/Demo/demo.mp4",
         "d9a66417185647b112304b57093f0c180f37a768e6a14daca75ca541f3b78039",
@@ -58,6 +74,14 @@ PINNED: dict[str, PinnedFile] = {
         "OpenSignals HDF5, bioplux 1000 Hz 12-bit, 126.9 s, one surface EMG channel "
         "(raw/channel_2, ADC counts): cyclic flexion-extension of biceps brachii to fatigue; "
         "peaks clip at the sensor's +-1.5 mV range.",
+    ),
+    "kistler_cop": PinnedFile(
+        "biomdp", "0.11.2", "biomdp/tests/datasets/kistler_COP.txt",
+        "1f3111f262fe0fadc7c81152bf51640bde1e89f37809ac4f5e588d2542ae6d21",
+        "MIT (c) 2025 Jose L. L. Elvira",
+        "Kistler BioWare 5.6 text export, Grande2 9287CA force plate, 50 Hz, 500 samples (10 s) "
+        "of standing: Fx Fy Fz (N), eight load-cell channels, Mx My Mz Tz (N m) and centre of "
+        "pressure Ax Ay (m); 18 tab-separated columns after an 18-line header.",
     ),
 }
 

@@ -14,13 +14,13 @@ import os
 import queue
 import re
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from movekit.capture.clock import SessionClock
 from movekit.errors import MovekitError
 
 _SENTINEL = object()
@@ -70,12 +70,21 @@ class FrameSource:
         Webcam index or video file path (see :func:`parse_source`).
     prefetch : int
         Frames decoded ahead in the background.
+    clock : SessionClock, optional
+        Stamps camera frames; a new clock starts when the source opens if none is given.
+    realtime : bool
+        Release a video file's frames at their presentation times on ``clock`` (as a
+        camera would), so live devices recorded beside it line up. Default: as fast as
+        the consumer takes them.
     """
 
-    def __init__(self, source: str | int | Path, prefetch: int = 4) -> None:
+    def __init__(self, source: str | int | Path, prefetch: int = 4, *,
+                 clock: SessionClock | None = None, realtime: bool = False) -> None:
         import cv2
 
         self._cv2 = cv2
+        self.clock = clock or SessionClock()
+        self.realtime = realtime
         self.source = parse_source(source) if not isinstance(source, Path) else source
         self.is_camera = isinstance(self.source, int)
         if self.is_camera:
@@ -98,7 +107,6 @@ class FrameSource:
         self.read_error: str | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
-        self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="movekit-frames", daemon=True)
         self._first = self._read_first()
         self._thread.start()
@@ -115,7 +123,7 @@ class FrameSource:
         if not ok or image is None:
             return None
         if self.is_camera:
-            t = time.monotonic() - self._t0
+            t = self.clock.now()
         else:
             t = self._cap.get(self._cv2.CAP_PROP_POS_MSEC) / 1000.0
         return Frame(index, float(t), image)
@@ -166,6 +174,8 @@ class FrameSource:
             item = self._queue.get()
             if item is _SENTINEL:
                 return
+            if self.realtime and not self.is_camera:
+                self.clock.sleep_until(item.t_s)
             yield item
 
     def close(self) -> None:
