@@ -73,9 +73,11 @@ class FrameSource:
     clock : SessionClock, optional
         Stamps camera frames; a new clock starts when the source opens if none is given.
     realtime : bool
-        Release a video file's frames at their presentation times on ``clock`` (as a
-        camera would), so live devices recorded beside it line up. Default: as fast as
-        the consumer takes them.
+        Release a video file's frames in real time on ``clock``, as a camera would, so
+        live devices recorded beside it line up: each frame is then stamped with its
+        presentation time plus the session time at which the first frame was released
+        (``offset_s``). Default: as fast as the consumer takes them, stamped with the
+        presentation time.
     """
 
     def __init__(self, source: str | int | Path, prefetch: int = 4, *,
@@ -85,6 +87,7 @@ class FrameSource:
         self._cv2 = cv2
         self.clock = clock or SessionClock()
         self.realtime = realtime
+        self.offset_s: float | None = None
         self.source = parse_source(source) if not isinstance(source, Path) else source
         self.is_camera = isinstance(self.source, int)
         if self.is_camera:
@@ -175,6 +178,9 @@ class FrameSource:
             if item is _SENTINEL:
                 return
             if self.realtime and not self.is_camera:
+                if self.offset_s is None:
+                    self.offset_s = self.clock.now() - item.t_s
+                item.t_s += self.offset_s
                 self.clock.sleep_until(item.t_s)
             yield item
 

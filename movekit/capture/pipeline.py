@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from movekit.capture.clock import SessionClock
 from movekit.capture.follow import PersonFollower
 from movekit.capture.frames import FrameSource
 from movekit.capture.pose import N_LANDMARKS, MediaPipePose, PoseBackend, PoseEstimate
@@ -138,7 +139,8 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             annotate: str | Path | None = None, show: bool = False, save_video: bool = False,
             overwrite: bool = False, metadata: dict | None = None, progress: bool = False,
             backend: PoseBackend | None = None, on_frame: Callable[[int, float], None] | None = None,
-            keys: bool = True) -> CaptureSummary:
+            keys: bool = True, ble: list[str] | tuple[str, ...] = (),
+            ble_options: dict | None = None) -> CaptureSummary:
     """Run the pose model on every frame of ``source`` and record it.
 
     Parameters
@@ -151,13 +153,28 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
     show : open a live window when a display exists (keys p/r/m/space/q work there)
     save_video : keep the raw frames in ``<out>/video.mp4`` (off by default: clinics often may not)
     metadata : client/protocol/calibration fields stored in meta.json
+    ble : Bluetooth LE devices recorded beside the camera, each ``ADDRESS:PROFILE[@LABEL][,rate=HZ]``
+        (:class:`movekit.capture.ble.transport.DeviceSpec`); they run in their own thread and
+        event loop on the same session clock as the frames. With a video file as source the
+        frames are then released in real time so the two line up.
+    ble_options : keyword arguments for :class:`movekit.capture.ble.transport.BleRecorder`
+        (reconnect policy, timeouts)
     """
     import cv2
 
     summary = CaptureSummary(Path(out) if out else None)
     if out is not None and Path(out).exists() and not overwrite:
         raise MovekitError(f"{out} already exists; choose another path or pass --overwrite")
-    src = FrameSource(source)
+    ble_specs = []
+    if ble:
+        from movekit.capture.ble.transport import DeviceSpec
+
+        if out is None:
+            raise MovekitError("BLE devices need a recording to write to (-o)")
+        ble_specs = [DeviceSpec.parse(text) for text in ble]  # bad specs fail before anything opens
+    clock = SessionClock()
+    src = FrameSource(source, clock=clock, realtime=bool(ble_specs))
+    ble_recorder = None
     own_backend = backend is None
     writer = None
     raw_video = annotated = None
@@ -183,6 +200,13 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             for spec in pose_stream_specs(rate):
                 writer.add_stream(spec)
             writer.add_stream(processor.spec())
+            writer.update_metadata(session_clock={"started_unix_s": clock.started_unix_s,
+                                                  "frames": meta["clock"]})
+        if ble_specs:
+            from movekit.capture.ble.transport import BleRecorder
+
+            ble_recorder = BleRecorder(ble_specs, writer, clock=clock, **(ble_options or {}))
+            ble_recorder.start()
         if annotate:
             annotated = _open_video(annotate, src)
             summary.annotated = Path(annotate)
@@ -261,6 +285,12 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         if src.read_error:
             summary.notices.append(f"the video stopped decoding early ({src.read_error}); "
                                    f"frames up to {summary.last_t_s:.2f} s are kept")
+        if ble_recorder is not None:
+            ble_recorder.stop()
+            for ev in ble_recorder.events:
+                if ev.kind in ("device_not_found", "device_error", "device_gap", "device_disconnected"):
+                    summary.notices.append(f"BLE {ev.device}: {ev.message}")
+            ble_recorder = None
         if follower.message():
             summary.notices.append(follower.message())
         if follower.switches_rejected:
@@ -272,6 +302,8 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             writer.update_metadata(person_selection=follower.selection, frames_dropped=src.dropped,
                                    detection_rate=summary.detection_rate, stopped_by=summary.stopped_by)
     finally:
+        if ble_recorder is not None:
+            ble_recorder.stop()
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, old_term)
         if listener is not None:

@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     p.add_argument("--protocol", help="protocol or test name stored in the metadata")
     p.add_argument("--calibration", help="calibration profile to store with the session")
     p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE", help="extra metadata")
+    p.add_argument("--ble", action="append", default=[], metavar="ADDRESS:PROFILE[@LABEL][,rate=HZ]",
+                   help="record a Bluetooth LE device beside the camera (repeatable); profiles: "
+                        "movekit devices profiles")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -52,6 +55,7 @@ def run(args) -> int:
     summary = capture(args.source, args.output, duration_s=args.duration,
                       model_complexity=args.model_complexity, model_file=args.model_file,
                       annotate=args.annotate, show=args.show, save_video=args.save_video,
-                      overwrite=args.overwrite, metadata=meta, progress=not args.no_progress)
+                      overwrite=args.overwrite, metadata=meta, progress=not args.no_progress,
+                      ble=args.ble)
     print(summary.text())
     return 0
