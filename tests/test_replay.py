@@ -59,3 +59,15 @@ def test_real_time_pacing(tmp_path):
     t0 = time.monotonic()
     assert len(list(iter_samples(rec, speed=None))) == 200
     assert time.monotonic() - t0 < 0.3
+
+
+def test_cli_replays_device_only_recording(tmp_path):
+    with RecordingWriter(tmp_path / "d.mkrec") as w:
+        w.add_stream(StreamSpec("thigh_angle", (3,), "deg", 100.0, ("roll", "pitch", "yaw"), kind="imu"))
+        w.add_stream(StreamSpec("vmo_emg", (1,), "uV", 200.0, kind="emg"))
+        w.append("thigh_angle", np.arange(100) / 100, np.zeros((100, 3)))
+        w.append("vmo_emg", np.arange(200) / 200, np.zeros((200, 1)))
+    p = subprocess.run([sys.executable, "-m", "movekit.cli", "replay", str(tmp_path / "d.mkrec")],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "replayed 100 samples of thigh_angle" in p.stdout and "replayed 200 samples of vmo_emg" in p.stdout

@@ -39,7 +39,17 @@ def run(args) -> int:
     rec = open_recording(args.recording)
     for problem in rec.problems:
         print(f"movekit: warning: {problem}", file=sys.stderr)
-    result = replay_pose(rec, parse_speed(args.speed))
+    speed = parse_speed(args.speed)
+    if "pose_image_px" not in rec.streams:  # device-only session: replay every stream in time order
+        from collections import Counter
+
+        from movekit.capture.replay import iter_samples
+
+        counts = Counter(name for name, _, _ in iter_samples(rec, speed))
+        for name, n in sorted(counts.items()):
+            print(f"replayed {n} samples of {name}")
+        return 0
+    result = replay_pose(rec, speed)
     n = len(result.t_s)
     print(f"replayed {n} frames ({result.t_s[-1] - result.t_s[0]:.2f} s) through the live code path" if n
           else "replayed 0 frames")
