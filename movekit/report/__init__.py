@@ -1,0 +1,519 @@
+"""Self-contained HTML reports: one per client (the course of care) and one per session.
+
+``build_client_report(store, "C-0042", "report.html")`` writes one HTML file with inline
+SVG plots (ROM over sessions, painful-arc onsets per rep, sway ellipses, EMG envelopes
+with cue marks, outcome trends, adherence), the table behind each plot, the
+baseline-vs-now comparison with noise floors / MCIDs, and what each number means.
+Nothing is fetched when the file is opened: it can be emailed or printed (a print
+stylesheet is included).
+
+Linked recordings are read with :func:`movekit.recording.open_recording`; a missing or
+unreadable one is named in the report instead of failing it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from movekit import outcomes as oc
+from movekit import program as pg
+from movekit import reassess
+from movekit.errors import MovekitError
+from movekit.report import plots
+from movekit.store import Store
+
+__all__ = ["build_client_report", "build_session_report", "render_client_report", "render_session_report"]
+
+REFERENCES = [
+    "Farrar JT et al. 2001. Clinical importance of changes in chronic pain intensity measured on an 11-point "
+    "numerical pain rating scale. Pain 94:149-158.",
+    "Salaffi F et al. 2004. Minimal clinically important changes in chronic musculoskeletal pain intensity "
+    "measured on a numerical rating scale. Eur J Pain 8:283-291.",
+    "Fairbank JCT, Pynsent PB. 2000. The Oswestry Disability Index. Spine 25:2940-2953.",
+    "Ostelo RW et al. 2008. Interpreting change scores for pain and functional status in low back pain. "
+    "Spine 33:90-94.",
+    "Hudak PL et al. 1996. Development of an upper extremity outcome measure: the DASH. Am J Ind Med 29:602-608.",
+    "Beaton DE et al. 2005. Development of the QuickDASH. J Bone Joint Surg Am 87:1038-1046.",
+    "Franchignoni F et al. 2014. Minimal clinically important difference of the DASH and QuickDASH. "
+    "J Orthop Sports Phys Ther 44:30-39.",
+    "Mintken PE et al. 2009. Psychometric properties of the QuickDASH and NPRS in patients with shoulder pain. "
+    "J Shoulder Elbow Surg 18:920-926.",
+    "Stratford P et al. 1995. Assessing disability and change on individual patients: a report of a patient "
+    "specific measure. Physiother Can 47:258-263.",
+    "Abbott JH, Schmitt JS. 2014. Minimum important differences for the PSFS, 4 region-specific outcome "
+    "measures, and the NPRS. J Orthop Sports Phys Ther 44:560-564.",
+    "Goldberg A et al. 2011. Minimum detectable change for single-leg-stance-time in older adults. "
+    "Gait Posture 33:737-739.",
+    "Goldberg A et al. 2012. The five-times-sit-to-stand test: validity, reliability and detectable change in "
+    "older females. Aging Clin Exp Res 24:339-344.",
+    "Alghadir A et al. 2015. Reliability and minimal detectable change of the Timed Up and Go test in knee "
+    "osteoarthritis. BMC Musculoskelet Disord 16:174.",
+    "Laird RA et al. 2016. Lumbo-pelvic rhythm in people with and without low back pain (per DESIGN notes).",
+    "Stenum J et al. 2021. Two-dimensional video-based analysis of human gait using pose estimation. "
+    "PLoS Comput Biol 17:e1008935.",
+    "Flynn TW et al. 2008. Shoulder painful arc (per DESIGN notes).",
+    "Prieto TE et al. 1996. Measures of postural steadiness. IEEE Trans Biomed Eng 43:956-966.",
+    "Schubert P, Kirchner M. 2014. Ellipse area calculations and their applicability in posturography. "
+    "Gait Posture 39:518-522.",
+    "Wu G et al. 2002 / 2005. ISB recommendations on joint coordinate systems. J Biomech 35:543, 38:981.",
+]
+
+GLOSSARY = [
+    ("NPRS", "Numeric Pain Rating Scale, 0 (no pain) to 10 (worst imaginable). A drop of 2 points or 30% is "
+             "clinically important (Farrar 2001; Salaffi 2004)."),
+    ("ODI", "Oswestry Disability Index, 0-100%: 10 sections of daily activities scored 0-5; "
+            "sum / (5 x sections answered) x 100 (Fairbank & Pynsent 2000). 0-20 minimal, 21-40 moderate, "
+            "41-60 severe disability. Important change: 10 points or 30% (Ostelo 2008)."),
+    ("DASH / QuickDASH", "Arm, shoulder and hand disability, 0 (none) to 100: ((sum / n answered) - 1) x 25; "
+                         "DASH allows 3 of 30 items missing, QuickDASH 1 of 11 (Hudak 1996; Beaton 2005). "
+                         "Important change: DASH 10.8, QuickDASH 15.9 points (Franchignoni 2014; "
+                         "Mintken 2009 found 8.0 for QuickDASH in shoulder pain)."),
+    ("PSFS", "Patient-Specific Functional Scale: the client rates 3-5 activities they find hard, 0 (unable) to "
+             "10 (as before); the score is the mean. Higher is better; about 2 points is an important change "
+             "(Stratford 1995; Abbott & Schmitt 2014)."),
+    ("MCID", "Minimal clinically important difference: the smallest change in a score that clients notice as "
+             "meaningful."),
+    ("Noise floor / MDC", "Minimal detectable change: how much a measurement varies when nothing has changed. "
+                          "Changes below it may be noise. 'No published noise floor known' means the change "
+                          "cannot yet be judged against one."),
+    ("Range of motion from video", "Angles from one camera are valid in the camera's plane only (side view for "
+                                   "flexion/extension); 0 deg is anatomical neutral."),
+    ("Adherence", "Share of prescribed home-program sessions done in a week."),
+]
+
+
+# ----------------------------------------------------------------------------------- helpers
+def _fmt(v, nd=1) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{v:.{nd}f}"
+
+
+def _signed(v, nd=1, suffix="") -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    v = round(float(v), nd) + 0.0          # no "-0.0"
+    return f"{v:+.{nd}f}{suffix}" if v != 0 else f"{0:.{nd}f}{suffix}"
+
+
+class _Recordings:
+    """Opens each linked recording once; remembers why one could not be read."""
+
+    def __init__(self):
+        self.cache: dict[str, object] = {}
+        self.pose_cache: dict[str, object] = {}
+        self.problems: list[str] = []
+
+    def get(self, row: dict, session: dict):
+        path = row["path"]
+        if path in self.cache:
+            return self.cache[path]
+        rec = None
+        where = f"session {session['id']} ({session['session_date']})"
+        if row.get("status") == "missing":
+            self.problems.append(f"Recording {path} linked to {where} is missing: its plots are left out.")
+        else:
+            try:
+                from movekit.recording import open_recording
+
+                rec = open_recording(path)
+                if row.get("status") == "changed":
+                    self.problems.append(f"Recording {path} ({where}) changed since it was linked "
+                                         "(meta.json differs); shown as it is now.")
+                for p in getattr(rec, "problems", [])[:2]:
+                    self.problems.append(f"Recording {path}: {p}")
+            except ImportError:
+                self.problems.append("movekit.recording is not available: linked recordings are not shown.")
+            except MovekitError as exc:
+                self.problems.append(f"Recording linked to {where} could not be read: {exc}")
+            except Exception as exc:  # a damaged file must not stop the report
+                self.problems.append(f"Recording {path} ({where}) could not be read: {type(exc).__name__}: {exc}")
+        self.cache[path] = rec
+        return rec
+
+
+def _pose_angles(rec):
+    """(t_s, {sagittal angle: deg array masked to side-view frames}, note) or None."""
+    try:
+        pose = rec.pose()
+    except (MovekitError, AttributeError, KeyError):
+        return None
+    if len(pose) < 5:
+        return None
+    from movekit.analysis.angles import ANGLES, joint_angles
+
+    ang = joint_angles(image_px=pose.image_px, visibility=pose.visibility)
+    note = ""
+    try:
+        from movekit.analysis.view import SAGITTAL_VIEWS, classify_view
+
+        views = np.asarray(classify_view(pose.image_px, pose.world_m))
+        side = np.isin(views, SAGITTAL_VIEWS)
+        note = f"side view in {100 * side.mean():.0f}% of frames; other frames left out"
+    except Exception:  # view classification is optional
+        side = np.ones(len(pose), bool)
+    out = {}
+    for name, a in ang.items():
+        d = ANGLES.get(name)
+        if d is None or d.plane != "sagittal" or d.proxy:
+            continue
+        a = np.where(side, a, np.nan)
+        if np.isfinite(a).sum() >= 10:
+            out[name] = a
+    return pose.t_s, out, note, pose
+
+
+#: stored metrics plotted as range of motion (not e.g. painful-arc onset angles)
+_ROM_NAME = re.compile(r"(flexion|extension|abduction|adduction|rotation|dorsiflexion|plantarflexion|"
+                       r"inclination|elevation|rom)(_angle)?_deg$", re.I)
+#: video angles used for ROM: sagittal lower-limb and trunk angles, where single-camera 2D
+#: accuracy is known (~4-6 deg MAE, Stenum 2021)
+_VIDEO_ROM = re.compile(r"((left|right)_(hip|knee)_flexion|trunk_inclination)_deg$")
+
+
+def _rom_from_angles(angles: dict) -> dict[str, float]:
+    """5th-95th percentile range of each angle; implausible ranges (> 180 deg) are dropped."""
+    rom = {}
+    for name, a in angles.items():
+        fin = a[np.isfinite(a)]
+        if len(fin) >= 10:
+            r = float(np.percentile(fin, 95) - np.percentile(fin, 5))
+            if r <= 180.0:
+                rom[name] = r
+    return rom
+
+
+def _emg_entries(rec, label):
+    out = []
+    from scipy.signal import butter, sosfiltfilt
+
+    scale = {"uv": 1.0, "mv": 1e3, "v": 1e6}
+    cues = [(float(e["t_s"]), str(e.get("message") or e.get("text") or e.get("rule") or "cue"))
+            for e in rec.events if e.get("kind") == "cue" and "t_s" in e]
+    pains = [float(e["t_s"]) for e in rec.events if e.get("kind") == "pain" and "t_s" in e]
+    for name, s in rec.streams.items():
+        if s.spec.kind != "emg" or len(s.t_s) < 50:
+            continue
+        k = scale.get(str(s.spec.unit).lower().replace("µ", "u"))
+        if k is None:
+            continue
+        x = s.data.reshape(len(s.t_s), -1).astype(np.float64) * k
+        fs = float(s.spec.rate_hz or 1.0 / np.median(np.diff(s.t_s)))
+        x = np.nan_to_num(x - np.nanmean(x, 0))
+        if fs > 2 * 460:
+            sos = butter(4, [20.0, 450.0], btype="bandpass", fs=fs, output="sos")
+        else:
+            sos = butter(4, 20.0, btype="highpass", fs=fs, output="sos")
+        if len(x) > 30:
+            x = sosfiltfilt(sos, x, axis=0)
+        w = max(1, int(round(0.1 * fs)))
+        sq = np.cumsum(np.vstack([np.zeros((1, x.shape[1])), x ** 2]), axis=0)
+        env = np.sqrt(np.clip((sq[w:] - sq[:-w]) / w, 0, None))
+        env = np.vstack([np.full((w - 1, x.shape[1]), np.nan), env]) if w > 1 else env
+        chans = list(s.spec.channel_names or [f"ch{i}" for i in range(x.shape[1])])
+        out.append({"label": f"{label} {name}", "t_s": s.t_s.astype(float), "env": env, "channels": chans,
+                    "unit": "uV RMS", "cues": cues, "pains": pains})
+    return out
+
+
+def _arc_reps_from_result(result: dict, date: str) -> list[dict]:
+    """Per-rep pain onsets/offsets from a painful-arc result: keys ``<phase>_pain_onset_angle_deg`` /
+    ``<phase>_pain_offset_angle_deg`` (movekit.assess.painful_arc) or ``onset_deg`` / ``offset_deg``."""
+    reps = []
+    for i, r in enumerate(result.get("reps") or []):
+        if not isinstance(r, dict):
+            continue
+        for key in r:
+            m = re.fullmatch(r"(?:(\w+?)_)?(?:pain_)?onset(?:_angle)?_deg", key)
+            if not m or not isinstance(r[key], (int, float)):
+                continue
+            off = r.get(key.replace("onset", "offset"))
+            phase = m.group(1) or r.get("phase", "")
+            reps.append({"label": f"{date} rep {r.get('rep', i + 1)} {phase}".strip(), "onset_deg": float(r[key]),
+                         "offset_deg": float(off) if isinstance(off, (int, float)) else None})
+    return reps
+
+
+def _sway_from_result(result: dict, label: str) -> dict | None:
+    for src in (result, result.get("series") or {}):
+        for key, unit in (("com_xy_mm", "mm"), ("cop_xy_mm", "mm"), ("com_xy_px", "px")):
+            if isinstance(src, dict) and src.get(key):
+                xy = np.asarray(src[key], float)
+                if xy.ndim == 2 and xy.shape[1] == 2:
+                    return {"label": label, "xy": xy, "unit": unit, "source": f"assessment {key}"}
+    return None
+
+
+_SWAY_KINDS = ("cop", "force_plate", "forceplate", "balance_board", "com")
+_LENGTH_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
+
+
+def _sway_from_recording(rec, label: str) -> list[dict]:
+    """Two horizontal axes of sway from a recording: a centre-of-pressure / centre-of-mass stream
+    (kind cop, force_plate, balance_board or com; 2 channels in mm, cm or m) or a trunk
+    inclinometer/IMU stream in deg with antero-posterior and medio-lateral channels.
+
+    Video pose is not used: one camera sees only one horizontal axis, and the ellipse needs two
+    (as in movekit.assess.balance)."""
+    out = []
+    for name, st in rec.streams.items():
+        spec = st.spec
+        d = np.asarray(st.data, dtype=np.float64).reshape(len(st.t_s), -1)
+        if len(st.t_s) < 10:
+            continue
+        if spec.kind in _SWAY_KINDS and d.shape[1] >= 2 and str(spec.unit).lower() in _LENGTH_MM:
+            xy = d[:, :2] * _LENGTH_MM[str(spec.unit).lower()]
+            chans = list(spec.channel_names or ("x", "y"))[:2]
+            out.append({"label": f"{label} {name}", "xy": xy, "unit": "mm",
+                        "source": f"{spec.kind} stream ({', '.join(chans)})", "axes": chans})
+        elif spec.kind in ("imu", "inclinometer") and str(spec.unit) == "deg":
+            chans = [c.lower() for c in (spec.channel_names or ())]
+            ap = next((i for i, c in enumerate(chans) if any(k in c for k in ("pitch", "ap", "sagittal"))), None)
+            ml = next((i for i, c in enumerate(chans) if any(k in c for k in ("roll", "ml", "frontal"))), None)
+            if ap is not None and ml is not None:
+                out.append({"label": f"{label} {name}", "xy": d[:, [ml, ap]], "unit": "deg",
+                            "source": "trunk inclination (ml, ap)", "axes": ["ml", "ap"]})
+    return out
+
+
+# ----------------------------------------------------------------------------------- collection
+def _collect(store: Store, client: str, sessions: list[dict], recs: _Recordings, *, angle_traces: bool):
+    rom_points, arc_reps, sway, emg, traces, flags = [], [], [], [], [], []
+    for s in sessions:
+        date = s["session_date"]
+        for a in store.assessments(s["id"]):
+            res = a["result"]
+            for name, m in (res.get("metrics") or {}).items():
+                if isinstance(m, dict) and str(m.get("unit", "")).lower() in ("deg", "°") and \
+                        isinstance(m.get("value"), (int, float)) and _ROM_NAME.search(name):
+                    rom_points.append({"session_date": date, "label": name, "value": float(m["value"]),
+                                       "unit": "deg", "source": f"assessment {a['test']}"})
+            if re.search(r"painful|arc", a["test"], re.I):
+                arc_reps += _arc_reps_from_result(res, date)
+            sw = _sway_from_result(res, f"{date} {a['test']}")
+            if sw:
+                sway.append(sw)
+            for f in res.get("flags") or []:
+                if isinstance(f, dict):
+                    flags.append([date, a["test"], f.get("code", ""), f.get("message", "")])
+        for row in store.recordings(s["id"]):
+            rec = recs.get(row, s)
+            if rec is None:
+                continue
+            rlabel = f"{date} {Path(row['path']).name}"
+            try:
+                if row["path"] not in recs.pose_cache:
+                    recs.pose_cache[row["path"]] = _pose_angles(rec)
+                info = recs.pose_cache[row["path"]]
+                if info is not None:
+                    t_s, angles, note, pose = info
+                    video = {k: a for k, a in angles.items() if _VIDEO_ROM.match(k)}
+                    for name, v in _rom_from_angles(video).items():
+                        rom_points.append({"session_date": date, "label": f"{name} (video ROM)", "value": v,
+                                           "unit": "deg", "source": f"recording {Path(row['path']).name}"})
+                    if angle_traces:
+                        pains = [float(e["t_s"]) for e in rec.events if e.get("kind") == "pain" and "t_s" in e]
+                        cues = [float(e["t_s"]) for e in rec.events if e.get("kind") == "cue" and "t_s" in e]
+                        fig = plots.angle_traces(rlabel, t_s, video, pains, cues)
+                        if fig is not None:
+                            if note:
+                                fig.notes.append(note)
+                            traces.append(fig)
+                emg += _emg_entries(rec, date)
+                sway += _sway_from_recording(rec, rlabel)
+            except Exception as exc:  # one damaged recording must not stop the report
+                recs.problems.append(f"Recording {row['path']} could not be analysed: {type(exc).__name__}: {exc}")
+    return rom_points, arc_reps, sway, emg, traces, flags
+
+
+def _comparison_ctx(cmp: reassess.Comparison) -> dict:
+    metrics = []
+    for m in cmp.metrics:
+        if m.baseline is None and m.current is None:
+            continue                       # never measured (e.g. a frequency the trial was too short for)
+        verdict = {True: "yes", False: "no (within noise)", None: "-"}[m.beyond_noise]
+        metrics.append({"test": m.test, "name": m.name, "unit": m.unit, "baseline": _fmt(m.baseline),
+                        "baseline_date": m.baseline_date, "current": _fmt(m.current), "current_date": m.current_date,
+                        "change": _signed(m.change), "change_pct": _signed(m.change_pct, 0, "%"),
+                        "floor": m.floor.describe() if m.floor else "none published",
+                        "verdict": verdict, "beyond_noise": m.beyond_noise})
+    outs = []
+    for o in cmp.outcomes:
+        ch = o.change
+        m = oc.MEASURES[o.measure]
+        if o.n < 2:
+            verdict, cls = "one score so far", ""
+        else:
+            verdict = ch.verdict()
+            cls = "beyond" if ch.meets_mcid else ("worse" if verdict.startswith("worse") else "")
+        mcid = ch.mcid.describe() + (f"; {ch.mcid.note}" if ch.mcid.note else "")
+        outs.append({"title": f"{m.title} ({m.unit})", "baseline": _fmt(ch.baseline), "baseline_date": o.baseline_date,
+                     "current": _fmt(ch.current), "current_date": o.current_date, "change": _signed(ch.change),
+                     "change_pct": _signed(ch.change_pct, 0, "%"), "mcid": mcid, "verdict": verdict, "cls": cls})
+    return {"metrics": metrics, "outcomes": outs}
+
+
+def _render(**ctx) -> str:
+    import jinja2
+
+    from movekit import __version__
+    from movekit.report.template import CSS, TEMPLATE
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    base = {"version": __version__, "css": CSS, "generated": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "notes": [], "schedule": None, "comparison": None, "sections_before": [], "sections_after": [],
+            "figures": [], "missing_plots": [], "glossary": GLOSSARY, "references": REFERENCES, "nav": []}
+    base.update(ctx)
+    return env.from_string(TEMPLATE).render(**base)
+
+
+CLIENT_PLOTS = ("rom", "painful_arc", "sway", "emg", "outcomes", "adherence")
+_MISSING = {
+    "rom": "No range-of-motion plot: no angle metrics (unit deg) stored and no linked pose recordings.",
+    "painful_arc": "No painful-arc plot: no painful-arc assessment with per-rep onsets and no pain marks in "
+                   "pose recordings.",
+    "sway": "No sway ellipse: no linked centre-of-pressure (force plate, balance board) or trunk-inclination "
+            "recording. Video alone sees one horizontal axis, so it gives sway measures but no ellipse.",
+    "emg": "No EMG plot: no linked recording has an EMG stream.",
+    "outcomes": "No outcome trend: no questionnaires entered (movekit outcome add).",
+    "adherence": "No adherence plot: no home program assigned (movekit program assign).",
+}
+
+
+def render_client_report(store: Store, client: str, *, show_name: bool = True) -> str:
+    c = store.client(client)
+    sessions = store.sessions(client)
+    recs = _Recordings()
+    rom_points, arc_reps, sway, emg, _traces, flags = _collect(store, client, sessions, recs, angle_traces=False)
+    series = {k: store.outcomes(client, k) for k in oc.MEASURES}
+    weeks = pg.client_adherence(store, client)      # up to today: a client who stopped logging shows it
+    figs = {
+        "rom": plots.rom_over_sessions(rom_points),
+        "painful_arc": plots.painful_arc(arc_reps),
+        "sway": plots.sway_ellipses(sway[-6:]),
+        "emg": plots.emg_envelopes(emg[-3:]),
+        "outcomes": plots.outcome_trends(series, oc.MEASURES),
+        "adherence": plots.adherence(weeks),
+    }
+    if figs["adherence"] is not None:
+        figs["adherence"].notes.append("Weeks run to today; the current week counts only the days so far. "
+                                       "End items at discharge (movekit program end) so later weeks are not counted.")
+    if len(emg) > 3 and figs["emg"] is not None:
+        figs["emg"].notes.append(f"Showing the last 3 of {len(emg)} EMG recordings; see the session reports.")
+    sched = reassess.schedule(store, client)
+    cls = {"due": "due", "overdue": "overdue", "not due": "ok"}.get(sched.status, "")
+    cmp = reassess.compare(store, client)
+
+    srows = []
+    for s in sessions:
+        rstat = ", ".join(f"{Path(r['path']).name} ({r['status']})" for r in store.recordings(s["id"])) or "-"
+        srows.append([s["id"], s["session_date"], s["type"], s["therapist_notes"] or "-", s["n_assessments"], rstat])
+    prow = []
+    for it in store.program_items(client):
+        dose = ", ".join(x for x in (f"{it['sets']} sets" if it["sets"] else "", f"{it['reps']} reps" if it["reps"] else "",
+                                     f"hold {it['hold_s']:g} s" if it["hold_s"] else "") if x)
+        prow.append([it["name"] + (f" (guided drill {it['drill_id']})" if it["drill_id"] else ""), dose or "-",
+                     f"{it['per_week']}x/week", it["assigned_date"], it["ended_date"] or "active"])
+    orow = [[oc.MEASURES[o["measure"]].title if o["measure"] in oc.MEASURES else o["measure"], o["taken_date"],
+             _fmt(o["score"]), o["n_answered"] or "-"] for o in store.outcomes(client)]
+    name = f" ({c['name']})" if c["name"] and show_name else ""
+    ctx = dict(
+        title=f"Progress report - client {c['code']}{name}",
+        subtitle=f"{len(sessions)} session(s)" + (f", {sessions[0]['session_date']} to {sessions[-1]['session_date']}"
+                                                  if sessions else ""),
+        notes=[{"text": p, "cls": "warn"} for p in recs.problems],
+        schedule={"status": sched.status, "cls": cls, "text": sched.describe()},
+        comparison=_comparison_ctx(cmp) if (cmp.metrics or cmp.outcomes) else None,
+        sections_before=[{"id": "sessions", "title": "Sessions", "text": "",
+                          "columns": ["id", "date", "type", "therapist notes", "tests", "recordings"], "rows": srows,
+                          "missing": [] if srows else ["No sessions yet."]}],
+        figures=[f for k in CLIENT_PLOTS if (f := figs[k]) is not None],
+        missing_plots=[_MISSING[k] for k in CLIENT_PLOTS if figs[k] is None],
+        sections_after=[
+            {"id": "program", "title": "Home program", "text": "",
+             "columns": ["exercise", "dose", "frequency", "from", "until"], "rows": prow,
+             "missing": [] if prow else ["No home program assigned."]},
+            {"id": "outcome-scores", "title": "Outcome scores", "text": "",
+             "columns": ["measure", "date", "score", "items answered"], "rows": orow,
+             "missing": [] if orow else ["No outcome measures entered."]},
+            {"id": "flags", "title": "Assessment flags", "text": "",
+             "columns": ["date", "test", "code", "message"], "rows": flags,
+             "missing": [] if flags else ["No flags raised by the assessments."]},
+        ],
+        nav=[("schedule", "Re-assessment"), ("comparison", "Changes"), ("sessions", "Sessions"), ("plots", "Plots"),
+             ("program", "Home program"), ("glossary", "Meaning")],
+    )
+    return _render(**ctx)
+
+
+def render_session_report(store: Store, session_id: int) -> str:
+    s = store.session(session_id)
+    client = s["client_code"]
+    recs = _Recordings()
+    rom_points, arc_reps, sway, emg, traces, flags = _collect(store, client, [s], recs, angle_traces=True)
+    figs = [f for f in (plots.painful_arc(arc_reps), plots.sway_ellipses(sway), plots.emg_envelopes(emg)) if f]
+    figs = traces + figs
+    mrows = []
+    for a in store.assessments(s["id"]):
+        for name, m in (a["result"].get("metrics") or {}).items():
+            if isinstance(m, dict):
+                v = m.get("value")
+                nf = reassess.noise_floor(a["test"], name)
+                shown = _fmt(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else \
+                    ("-" if v is None else str(v))
+                mrows.append([a["test"], name, shown, m.get("unit", ""),
+                              nf.describe() if nf else "no published noise floor known"])
+    rrows = [[Path(r["path"]).name, r["status"], r["meta_sha256"][:12] if r["meta_sha256"] else "-", r["path"]]
+             for r in store.recordings(s["id"])]
+    orow = [[oc.MEASURES[o["measure"]].title if o["measure"] in oc.MEASURES else o["measure"], _fmt(o["score"])]
+            for o in store.outcomes(client) if o["session_id"] == s["id"] or
+            (o["session_id"] is None and o["taken_date"] == s["session_date"])]
+    ctx = dict(
+        title=f"Session {s['id']} - client {client} - {s['session_date']} ({s['type']})",
+        subtitle=f"started {s['started_utc']}" + (f", ended {s['ended_utc']}" if s["ended_utc"] else ", still open"),
+        notes=[{"text": p, "cls": "warn"} for p in recs.problems],
+        sections_before=[
+            {"id": "notes", "title": "Therapist notes", "text": s["therapist_notes"] or "(none)", "columns": [],
+             "rows": [], "missing": []},
+            {"id": "metrics", "title": "Assessment results", "text": "",
+             "columns": ["test", "metric", "value", "unit", "noise floor"], "rows": mrows,
+             "missing": [] if mrows else ["No assessment results stored for this session."]},
+            {"id": "outcomes", "title": "Outcome measures this session", "text": "", "columns": ["measure", "score"],
+             "rows": orow, "missing": [] if orow else ["None entered for this session."]},
+            {"id": "recordings", "title": "Linked recordings", "text": "",
+             "columns": ["recording", "status", "meta.json sha256", "path"], "rows": rrows,
+             "missing": [] if rrows else ["No recordings linked."]},
+            {"id": "flags", "title": "Flags", "text": "", "columns": ["date", "test", "code", "message"],
+             "rows": flags, "missing": [] if flags else ["No flags."]},
+        ],
+        figures=figs,
+        missing_plots=[] if figs else ["No plots: this session has no linked readable recording and no per-rep "
+                                       "or sway data in its results."],
+    )
+    return _render(**ctx)
+
+
+def _write(html: str, out: str | os.PathLike) -> Path:
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(html, encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise MovekitError(f"cannot write report {out}: {exc}") from None
+    return out
+
+
+def build_client_report(store: Store, client: str, out: str | os.PathLike, *, show_name: bool = True) -> Path:
+    return _write(render_client_report(store, client, show_name=show_name), out)
+
+
+def build_session_report(store: Store, session_id: int, out: str | os.PathLike) -> Path:
+    return _write(render_session_report(store, session_id), out)

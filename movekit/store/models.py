@@ -1,0 +1,399 @@
+"""Clinic records on top of :class:`movekit.store.db.Database`: clients, sessions,
+linked recordings, assessment results (JSON + queryable metrics), outcome measures
+and home-program items/logs.
+
+Every method that changes something runs in one transaction. Rows come back as
+plain dicts.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from movekit.errors import MovekitError
+from movekit.store.db import Database, utc_now
+
+SESSION_TYPES = ("baseline", "treatment", "reassessment", "other")
+
+
+def _date(value: str | _dt.date | None) -> str:
+    """ISO date string; today when None. Rejects anything that is not YYYY-MM-DD."""
+    if value is None:
+        return _dt.date.today().isoformat()
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    try:
+        return _dt.date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise MovekitError(f"date {value!r} is not YYYY-MM-DD") from None
+
+
+def _check_window(lo: int, hi: int) -> None:
+    if not (1 <= int(lo) <= int(hi) <= 100):
+        raise MovekitError(f"re-assessment window {lo}-{hi} sessions is not valid (need 1 <= min <= max)")
+
+
+def _dicts(rows) -> list[dict]:
+    return [dict(r) for r in rows]
+
+
+def meta_sha256(recording_path: str | os.PathLike) -> str:
+    """SHA-256 of a recording's ``meta.json`` (the content hash the store links by)."""
+    meta = Path(recording_path) / "meta.json"
+    try:
+        return hashlib.sha256(meta.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        raise MovekitError(f"{recording_path} is not a movekit recording: no meta.json") from None
+    except OSError as exc:
+        raise MovekitError(f"cannot read {meta}: {exc}") from None
+
+
+class Store:
+    """The progress store. ``Store(path)`` opens (creating and migrating) the SQLite file."""
+
+    def __init__(self, path=None, **kwargs):
+        self.db = Database(path, **kwargs)
+
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ clients
+    def add_client(self, code: str, name: str | None = None, *, reassess_min_sessions: int = 4,
+                   reassess_max_sessions: int = 6) -> dict:
+        code = (code or "").strip()
+        if not code:
+            raise MovekitError("a client needs a pseudonymous id (e.g. C-0042)")
+        _check_window(reassess_min_sessions, reassess_max_sessions)
+        with self.db.write() as c:
+            if c.execute("SELECT 1 FROM clients WHERE code = ?", (code,)).fetchone():
+                raise MovekitError(f"client {code} already exists")
+            c.execute("INSERT INTO clients (code, name, created_utc, reassess_min_sessions, reassess_max_sessions) "
+                      "VALUES (?, ?, ?, ?, ?)",
+                      (code, name or None, utc_now(), int(reassess_min_sessions), int(reassess_max_sessions)))
+        return self.client(code)
+
+    def client(self, code: str) -> dict:
+        rows = self.db.read("SELECT * FROM clients WHERE code = ?", (code,))
+        if not rows:
+            raise MovekitError(f"no client {code!r} in {self.path} (add it with: movekit client add {code})")
+        return dict(rows[0])
+
+    def clients(self) -> list[dict]:
+        return _dicts(self.db.read(
+            """SELECT c.*, (SELECT count(*) FROM sessions s WHERE s.client_id = c.id) AS n_sessions,
+                      (SELECT max(session_date) FROM sessions s WHERE s.client_id = c.id) AS last_session
+               FROM clients c ORDER BY c.code"""))
+
+    def set_reassess_window(self, code: str, min_sessions: int, max_sessions: int) -> None:
+        _check_window(min_sessions, max_sessions)
+        cid = self.client(code)["id"]
+        with self.db.write() as c:
+            c.execute("UPDATE clients SET reassess_min_sessions = ?, reassess_max_sessions = ? WHERE id = ?",
+                      (min_sessions, max_sessions, cid))
+
+    # ----------------------------------------------------------------- sessions
+    def start_session(self, code: str, type: str = "treatment", date=None, notes: str = "") -> dict:
+        if type not in SESSION_TYPES:
+            raise MovekitError(f"session type {type!r} is not one of {', '.join(SESSION_TYPES)}")
+        cid = self.client(code)["id"]
+        with self.db.write() as c:
+            cur = c.execute(
+                "INSERT INTO sessions (client_id, session_date, type, started_utc, therapist_notes) "
+                "VALUES (?, ?, ?, ?, ?)", (cid, _date(date), type, utc_now(), notes or ""))
+            sid = cur.lastrowid
+        return self.session(sid)
+
+    def session(self, session_id: int) -> dict:
+        rows = self.db.read(
+            "SELECT s.*, c.code AS client_code FROM sessions s JOIN clients c ON c.id = s.client_id "
+            "WHERE s.id = ?", (int(session_id),))
+        if not rows:
+            raise MovekitError(f"no session {session_id} in {self.path}")
+        return dict(rows[0])
+
+    def open_session(self, code: str) -> dict | None:
+        cid = self.client(code)["id"]
+        rows = self.db.read("SELECT id FROM sessions WHERE client_id = ? AND ended_utc IS NULL "
+                            "ORDER BY id DESC LIMIT 1", (cid,))
+        return self.session(rows[0]["id"]) if rows else None
+
+    def end_session(self, session_id: int, notes: str | None = None) -> dict:
+        s = self.session(session_id)
+        with self.db.write() as c:
+            if notes:
+                text = (s["therapist_notes"] + "\n" + notes).strip() if s["therapist_notes"] else notes
+                c.execute("UPDATE sessions SET therapist_notes = ? WHERE id = ?", (text, s["id"]))
+            c.execute("UPDATE sessions SET ended_utc = coalesce(ended_utc, ?) WHERE id = ?", (utc_now(), s["id"]))
+        return self.session(session_id)
+
+    def sessions(self, code: str) -> list[dict]:
+        cid = self.client(code)["id"]
+        return _dicts(self.db.read(
+            """SELECT s.*, (SELECT count(*) FROM assessments a WHERE a.session_id = s.id) AS n_assessments,
+                      (SELECT count(*) FROM recordings r WHERE r.session_id = s.id) AS n_recordings
+               FROM sessions s WHERE s.client_id = ? ORDER BY s.session_date, s.id""", (cid,)))
+
+    # --------------------------------------------------------------- recordings
+    def link_recording(self, session_id: int, path: str | os.PathLike) -> dict:
+        """Link a recording directory by absolute path and the SHA-256 of its meta.json."""
+        s = self.session(session_id)
+        p = Path(path).expanduser().resolve()
+        digest = meta_sha256(p)
+        with self.db.write() as c:
+            c.execute("INSERT INTO recordings (session_id, path, meta_sha256, linked_utc) VALUES (?, ?, ?, ?) "
+                      "ON CONFLICT (session_id, path) DO UPDATE SET meta_sha256 = excluded.meta_sha256",
+                      (s["id"], str(p), digest, utc_now()))
+        return dict(self.db.read("SELECT * FROM recordings WHERE session_id = ? AND path = ?",
+                                 (s["id"], str(p)))[0])
+
+    def recordings(self, session_id: int) -> list[dict]:
+        """Linked recordings with ``status``: ok, missing, or changed (meta.json differs)."""
+        out = []
+        for r in _dicts(self.db.read("SELECT * FROM recordings WHERE session_id = ? ORDER BY id",
+                                     (int(session_id),))):
+            p = Path(r["path"])
+            if not (p / "meta.json").exists():
+                r["status"] = "missing"
+            else:
+                try:
+                    r["status"] = "ok" if meta_sha256(p) == r["meta_sha256"] else "changed"
+                except MovekitError:
+                    r["status"] = "missing"
+            out.append(r)
+        return out
+
+    # -------------------------------------------------------------- assessments
+    def add_assessment(self, session_id: int, result: dict | str | os.PathLike) -> int:
+        """Store one assessment result (dict, JSON text or a .json file) and its metrics."""
+        if not isinstance(result, dict):
+            text = str(result)
+            if not text.lstrip().startswith("{"):
+                try:
+                    text = Path(text).read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise MovekitError(f"cannot read assessment result {result}: {exc}") from None
+            try:
+                result = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise MovekitError(f"assessment result is not valid JSON: {exc}") from None
+        test = result.get("test")
+        if not test or not isinstance(result.get("metrics", {}), dict):
+            raise MovekitError('an assessment result needs "test" and a "metrics" object')
+        rows = []
+        for name, m in (result.get("metrics") or {}).items():
+            if isinstance(m, dict):
+                value, unit = m.get("value"), m.get("unit", "")
+            else:
+                value, unit = m, ""
+            try:
+                value = None if value is None else float(value)
+            except (TypeError, ValueError):
+                continue  # non-numeric metric (e.g. a label): kept in the JSON only
+            if value is not None and not math.isfinite(value):
+                value = None
+            rows.append((name, value, unit or ""))
+        s = self.session(session_id)
+        with self.db.write() as c:
+            cur = c.execute("INSERT INTO assessments (session_id, test, result_json, created_utc) "
+                            "VALUES (?, ?, ?, ?)", (s["id"], test, json.dumps(_finite(result), allow_nan=False,
+                                                                               default=_json_default),
+                                                    utc_now()))
+            aid = cur.lastrowid
+            c.executemany("INSERT INTO metrics (assessment_id, session_id, test, name, value, unit) "
+                          "VALUES (?, ?, ?, ?, ?, ?)", [(aid, s["id"], test, n, v, u) for n, v, u in rows])
+        return aid
+
+    def assessments(self, session_id: int) -> list[dict]:
+        out = []
+        for r in _dicts(self.db.read("SELECT * FROM assessments WHERE session_id = ? ORDER BY id",
+                                     (int(session_id),))):
+            r["result"] = json.loads(r.pop("result_json"))
+            out.append(r)
+        return out
+
+    def client_assessments(self, code: str, test: str | None = None) -> list[dict]:
+        """Every assessment of a client with its session date/type, oldest first."""
+        cid = self.client(code)["id"]
+        sql = ("SELECT a.*, s.session_date, s.type AS session_type FROM assessments a "
+               "JOIN sessions s ON s.id = a.session_id WHERE s.client_id = ?")
+        params: list[Any] = [cid]
+        if test:
+            sql += " AND a.test = ?"
+            params.append(test)
+        out = []
+        for r in _dicts(self.db.read(sql + " ORDER BY s.session_date, s.id, a.id", tuple(params))):
+            r["result"] = json.loads(r.pop("result_json"))
+            out.append(r)
+        return out
+
+    def metric_series(self, code: str, test: str | None = None, name: str | None = None) -> list[dict]:
+        """Metric values over a client's sessions: session_id, session_date, session_type, test, name, value, unit."""
+        cid = self.client(code)["id"]
+        sql = ("SELECT m.session_id, s.session_date, s.type AS session_type, m.test, m.name, m.value, m.unit "
+               "FROM metrics m JOIN sessions s ON s.id = m.session_id WHERE s.client_id = ?")
+        params: list[Any] = [cid]
+        if test:
+            sql += " AND m.test = ?"
+            params.append(test)
+        if name:
+            sql += " AND m.name = ?"
+            params.append(name)
+        return _dicts(self.db.read(sql + " ORDER BY s.session_date, s.id, m.id", tuple(params)))
+
+    # ----------------------------------------------------------------- outcomes
+    def add_outcome(self, code: str, measure: str, score: float, *, date=None, items=None,
+                    n_answered: int | None = None, session_id: int | None = None) -> int:
+        cid = self.client(code)["id"]
+        if session_id is not None:
+            s = self.session(session_id)
+            if s["client_id"] != cid:
+                raise MovekitError(f"session {session_id} belongs to client {s['client_code']}, not {code}")
+            if date is None:
+                date = s["session_date"]         # taken at that session
+        with self.db.write() as c:
+            cur = c.execute(
+                "INSERT INTO outcomes (client_id, session_id, measure, taken_date, score, n_answered, "
+                "items_json, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, session_id, measure, _date(date), float(score), n_answered,
+                 json.dumps(list(items)) if items is not None else None, utc_now()))
+            return cur.lastrowid
+
+    def add_outcomes(self, entries: list[dict]) -> int:
+        """Store many scored outcomes in ONE transaction (all or none): each entry has
+        client, measure, score, and optionally date, items, n_answered."""
+        ids = {}
+        for e in entries:
+            if e["client"] not in ids:
+                ids[e["client"]] = self.client(e["client"])["id"]
+        with self.db.write() as c:
+            c.executemany(
+                "INSERT INTO outcomes (client_id, session_id, measure, taken_date, score, n_answered, "
+                "items_json, created_utc) VALUES (?, NULL, ?, ?, ?, ?, ?, ?)",
+                [(ids[e["client"]], e["measure"], _date(e.get("date")), float(e["score"]), e.get("n_answered"),
+                  json.dumps(list(e["items"])) if e.get("items") is not None else None, utc_now())
+                 for e in entries])
+        return len(entries)
+
+    def outcomes(self, code: str, measure: str | None = None) -> list[dict]:
+        cid = self.client(code)["id"]
+        sql = "SELECT * FROM outcomes WHERE client_id = ?"
+        params: list[Any] = [cid]
+        if measure:
+            sql += " AND measure = ?"
+            params.append(measure)
+        out = _dicts(self.db.read(sql + " ORDER BY taken_date, id", tuple(params)))
+        for r in out:
+            r["items"] = json.loads(r.pop("items_json")) if r.get("items_json") else None
+        return out
+
+    # ------------------------------------------------------------ home program
+    def add_program_item(self, code: str, name: str, *, kind: str = "exercise", drill_id: str | None = None,
+                         sets: int | None = None, reps: int | None = None, hold_s: float | None = None,
+                         per_week: int = 7, notes: str = "", date=None) -> dict:
+        if kind not in ("drill", "exercise"):
+            raise MovekitError(f"program item kind {kind!r} is not drill or exercise")
+        if not (1 <= int(per_week) <= 21):
+            raise MovekitError(f"frequency {per_week} per week is out of range 1-21")
+        for label, v in (("sets", sets), ("reps", reps), ("hold_s", hold_s)):
+            if v is not None and v < 0:
+                raise MovekitError(f"{label} {v} is negative")
+        cid = self.client(code)["id"]
+        with self.db.write() as c:
+            cur = c.execute(
+                "INSERT INTO program_items (client_id, name, kind, drill_id, sets, reps, hold_s, per_week, "
+                "notes, assigned_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, name, kind, drill_id, sets, reps, hold_s, int(per_week), notes or "", _date(date)))
+            iid = cur.lastrowid
+        return self.program_item(iid)
+
+    def program_item(self, item_id: int) -> dict:
+        rows = self.db.read("SELECT p.*, c.code AS client_code FROM program_items p "
+                            "JOIN clients c ON c.id = p.client_id WHERE p.id = ?", (int(item_id),))
+        if not rows:
+            raise MovekitError(f"no home-program item {item_id} in {self.path}")
+        return dict(rows[0])
+
+    def end_program_item(self, item_id: int, date=None) -> None:
+        self.program_item(item_id)
+        with self.db.write() as c:
+            c.execute("UPDATE program_items SET ended_date = ? WHERE id = ?", (_date(date), int(item_id)))
+
+    def program_items(self, code: str, active_on=None) -> list[dict]:
+        cid = self.client(code)["id"]
+        rows = _dicts(self.db.read("SELECT * FROM program_items WHERE client_id = ? ORDER BY id", (cid,)))
+        if active_on is not None:
+            d = _date(active_on)
+            rows = [r for r in rows if r["assigned_date"] <= d and (r["ended_date"] is None or r["ended_date"] >= d)]
+        return rows
+
+    def add_program_log(self, item_id: int, *, done: bool = True, date=None, sets: int | None = None,
+                        reps: int | None = None, pain_0_10: float | None = None,
+                        difficulty_0_10: float | None = None, notes: str = "", source: str = "manual") -> int:
+        for label, v in (("pain", pain_0_10), ("difficulty", difficulty_0_10)):
+            if v is not None and not (0 <= float(v) <= 10):
+                raise MovekitError(f"{label} {v} is outside 0-10")
+        self.program_item(item_id)
+        with self.db.write() as c:
+            cur = c.execute(
+                "INSERT INTO program_logs (item_id, log_date, done, sets, reps, pain_0_10, difficulty_0_10, "
+                "notes, source, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (int(item_id), _date(date), 1 if done else 0, sets, reps, pain_0_10, difficulty_0_10,
+                 notes or "", source, utc_now()))
+            return cur.lastrowid
+
+    def program_logs(self, code: str) -> list[dict]:
+        cid = self.client(code)["id"]
+        return _dicts(self.db.read(
+            "SELECT l.*, p.name AS item_name FROM program_logs l JOIN program_items p ON p.id = l.item_id "
+            "WHERE p.client_id = ? ORDER BY l.log_date, l.id", (cid,)))
+
+
+def _json_default(o):
+    try:
+        import numpy as np
+
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+def _finite(o):
+    """NaN/inf -> None so the stored JSON is strict JSON."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    try:
+        import numpy as np
+
+        if isinstance(o, np.ndarray):
+            return _finite(o.tolist())
+        if isinstance(o, np.generic):
+            return _finite(o.item())
+    except ImportError:  # pragma: no cover
+        pass
+    return o

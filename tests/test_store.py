@@ -1,0 +1,208 @@
+"""Progress store: schema, migrations, records, clear errors."""
+
+import json
+import sqlite3
+
+import pytest
+
+from movekit.errors import MovekitError
+from movekit.store import MIGRATIONS, SCHEMA_VERSION, Database, Store
+from movekit.store.db import _split_sql
+
+
+def result(test="single-leg-stance", **metrics):
+    return {"test": test,
+            "metrics": {k: {"value": v, "unit": k.rsplit("_", 1)[-1]} for k, v in metrics.items()},
+            "reps": [{"i": 1, "x": float("nan")}], "flags": [], "validity": {}, "references": []}
+
+
+def test_migrate_from_empty(tmp_path):
+    db = Database(tmp_path / "a.sqlite3")
+    assert db.version() == SCHEMA_VERSION == len(MIGRATIONS)
+    tables = {r[0] for r in db.read("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"clients", "sessions", "recordings", "assessments", "metrics", "outcomes",
+            "program_items", "program_logs"} <= tables
+    assert db.read("PRAGMA journal_mode")[0][0] == "wal"
+    assert db.migrate() == 0          # idempotent
+    db.close()
+    assert not (tmp_path / "a.sqlite3.bak-v0").exists()
+
+
+def test_migrate_from_older_schema_keeps_data(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    for stmt in _split_sql(MIGRATIONS[0]):
+        conn.execute(stmt)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO clients (code, name, created_utc) VALUES ('C-1', 'Old', '2025-01-01T00:00:00Z')")
+    conn.execute("INSERT INTO sessions (client_id, session_date, type, started_utc) "
+                 "VALUES (1, '2025-01-02', 'baseline', '2025-01-02T09:00:00Z')")
+    conn.commit()
+    conn.close()
+    with Store(path) as st:
+        assert st.db.version() == SCHEMA_VERSION
+        c = st.client("C-1")
+        assert c["name"] == "Old" and (c["reassess_min_sessions"], c["reassess_max_sessions"]) == (4, 6)
+        assert st.sessions("C-1")[0]["type"] == "baseline"
+        item = st.add_program_item("C-1", "bridge", sets=3, reps=10)        # v2 table works
+        assert item["per_week"] == 7
+    backup = tmp_path / "old.sqlite3.bak-v1"
+    assert backup.exists()
+    b = sqlite3.connect(backup)
+    assert b.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert b.execute("SELECT code FROM clients").fetchall() == [("C-1",)]
+    b.close()
+
+
+def test_refuses_newer_schema(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    Database(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    with pytest.raises(MovekitError, match="newer than this movekit"):
+        Database(path)
+
+
+def test_folder_instead_of_file(tmp_path):
+    with pytest.raises(MovekitError, match="is a folder"):
+        Store(tmp_path)
+
+
+def test_not_a_database(tmp_path):
+    p = tmp_path / "junk.sqlite3"
+    p.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(MovekitError, match="not a movekit database"):
+        Store(p)
+
+
+def test_records_roundtrip(tmp_path):
+    st = Store(tmp_path / "s.sqlite3")
+    st.add_client("C-7")
+    with pytest.raises(MovekitError, match="already exists"):
+        st.add_client("C-7")
+    with pytest.raises(MovekitError, match="no client"):
+        st.start_session("nobody")
+    s = st.start_session("C-7", "baseline", "2026-01-05", "first visit")
+    assert st.open_session("C-7")["id"] == s["id"]
+    st.end_session(s["id"], "went well")
+    assert st.open_session("C-7") is None
+    assert st.session(s["id"])["therapist_notes"] == "first visit\nwent well"
+    st.add_outcome("C-7", "nprs", 6, session_id=s["id"])
+    assert st.outcomes("C-7")[0]["taken_date"] == "2026-01-05"          # the session's date
+    aid = st.add_assessment(s["id"], result(stance_time_s=12.5, sway_path_length_mm=410.0))
+    [a] = st.assessments(s["id"])
+    assert a["id"] == aid and a["result"]["reps"][0]["x"] is None      # NaN stored as null
+    series = st.metric_series("C-7", name="stance_time_s")
+    assert [(r["value"], r["unit"], r["session_date"]) for r in series] == [(12.5, "s", "2026-01-05")]
+    with pytest.raises(MovekitError, match="date"):
+        st.start_session("C-7", "treatment", "05/01/2026")
+    with pytest.raises(MovekitError, match="session type"):
+        st.start_session("C-7", "massage")
+    with pytest.raises(MovekitError, match='"test"'):
+        st.add_assessment(s["id"], {"metrics": {}})
+    st.close()
+
+
+def test_assessment_from_json_file(tmp_path):
+    st = Store(tmp_path / "s.sqlite3")
+    st.add_client("C-1")
+    s = st.start_session("C-1", "baseline")
+    f = tmp_path / "r.json"
+    f.write_text(json.dumps(result("lumbar-flexion", lumbar_flexion_deg=40.0)))
+    st.add_assessment(s["id"], str(f))
+    assert st.metric_series("C-1")[0]["name"] == "lumbar_flexion_deg"
+    st.close()
+
+
+def test_link_recording_by_meta_hash(tmp_path):
+    st = Store(tmp_path / "s.sqlite3")
+    st.add_client("C-1")
+    s = st.start_session("C-1")
+    rec = tmp_path / "a.mkrec"
+    rec.mkdir()
+    with pytest.raises(MovekitError, match="no meta.json"):
+        st.link_recording(s["id"], rec)
+    (rec / "meta.json").write_text('{"closed": true}')
+    r = st.link_recording(s["id"], rec)
+    assert len(r["meta_sha256"]) == 64
+    assert st.recordings(s["id"])[0]["status"] == "ok"
+    (rec / "meta.json").write_text('{"closed": false}')
+    assert st.recordings(s["id"])[0]["status"] == "changed"
+    (rec / "meta.json").unlink()
+    assert st.recordings(s["id"])[0]["status"] == "missing"
+    st.close()
+
+
+def test_locked_database_is_a_clear_error(tmp_path):
+    path = tmp_path / "l.sqlite3"
+    Store(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        st = Store(path, busy_timeout_s=0.2)
+        with pytest.raises(MovekitError, match="locked by another program.*nothing was saved"):
+            st.add_client("C-1")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    st.add_client("C-1")                   # works once the lock is gone
+    assert [c["code"] for c in st.clients()] == ["C-1"]
+    st.close()
+
+
+def test_read_only_database_is_a_clear_error(tmp_path):
+    path = tmp_path / "r.sqlite3"
+    with Store(path) as st:
+        st.add_client("C-1")
+    ro = Store(path, read_only=True)
+    assert ro.client("C-1")["code"] == "C-1"
+    with pytest.raises(MovekitError, match="read-only"):
+        ro.add_client("C-2")
+    # SQLite's own read-only error is translated too
+    db = Database(path)
+    db.conn.close()
+    db.conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    with pytest.raises(MovekitError, match="is read-only"):
+        with db.write() as c:
+            c.execute("INSERT INTO clients (code, created_utc) VALUES ('X', 'now')")
+    db.close()
+
+
+def test_failed_transaction_rolls_back(tmp_path):
+    st = Store(tmp_path / "t.sqlite3")
+    with pytest.raises(RuntimeError):
+        with st.db.write() as c:
+            c.execute("INSERT INTO clients (code, created_utc) VALUES ('half', 'now')")
+            raise RuntimeError("crash in the middle")
+    assert st.clients() == []
+    st.close()
+
+
+def test_outcome_bulk_is_all_or_nothing(tmp_path):
+    st = Store(tmp_path / "o.sqlite3")
+    st.add_client("C-1")
+    with pytest.raises(MovekitError, match="no client"):
+        st.add_outcomes([{"client": "C-1", "measure": "nprs", "score": 5},
+                         {"client": "C-9", "measure": "nprs", "score": 5}])
+    assert st.outcomes("C-1") == []
+    st.close()
+
+
+def test_failed_migration_leaves_old_schema(tmp_path, monkeypatch):
+    import movekit.store.db as dbmod
+
+    path = tmp_path / "m.sqlite3"
+    with Store(path) as st:
+        st.add_client("C-1")
+    bad = dbmod.MIGRATIONS + ["CREATE TABLE extra (x INTEGER);\nTHIS IS NOT SQL;"]
+    monkeypatch.setattr(dbmod, "MIGRATIONS", bad)
+    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", len(bad))
+    with pytest.raises(MovekitError):
+        Database(path)
+    monkeypatch.undo()
+    with Store(path) as st:                   # untouched: old version, no half-made table, data intact
+        assert st.db.version() == SCHEMA_VERSION
+        assert not st.db.read("SELECT name FROM sqlite_master WHERE name = 'extra'")
+        assert st.client("C-1")["code"] == "C-1"
