@@ -1,0 +1,138 @@
+"""``movekit emg``: envelopes, %MVC and onsets/offsets from an EMG file or recording."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from movekit.errors import MovekitError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "emg", help="process surface EMG: envelope (uV or %%MVC), onsets and offsets",
+        description="Band-pass (20-450 Hz), rectify, moving RMS or linear envelope, optional %%MVC, and "
+                    "Hodges & Bui onset/offset detection, all causal (what live feedback sees). "
+                    "IN is a CSV (time_s + one column per channel), an HDF5 file (generic or PLUX "
+                    "OpenSignals) or a recording directory with an EMG stream.")
+    p.add_argument("input", metavar="IN", help="CSV, HDF5 or *.mkrec recording")
+    p.add_argument("--rate", type=float, help="sampling rate (Hz) when IN has no time_s column")
+    p.add_argument("--stream", help="EMG stream of a recording (default: the first of kind emg)")
+    p.add_argument("--mvc", metavar="MVC_FILE", help="MVC trial (same formats) to normalise to %%MVC")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.csv", help="envelope CSV to write")
+    p.add_argument("--events", metavar="OUT.json", help="write onsets and offsets per channel as JSON")
+    p.add_argument("--notch", type=float, choices=(50.0, 60.0), help="mains notch frequency (Hz)")
+    p.add_argument("--band", type=float, nargs=2, default=(20.0, 450.0), metavar=("LOW", "HIGH"),
+                   help="band-pass corners in Hz (default 20 450; HIGH is capped below Nyquist)")
+    p.add_argument("--envelope", choices=("rms", "linear"), default="rms",
+                   help="moving RMS (default) or linear envelope")
+    p.add_argument("--window-ms", type=float, default=100.0, help="RMS window (ms), default 100")
+    p.add_argument("--lowpass", type=float, default=6.0, help="linear envelope low-pass (Hz), default 6")
+    p.add_argument("--onset", choices=("hodges", "tkeo"), default="hodges",
+                   help="onset detection signal: rectified EMG (Hodges & Bui 1996) or TKEO (Li 2007)")
+    p.add_argument("--k", type=float, default=3.0, help="threshold = baseline mean + k SD (default 3)")
+    p.add_argument("--baseline", default="start", metavar="start|quietest|A,B",
+                   help="rest window for the threshold: 0.1-0.6 s from the start (default, as live), "
+                        "the quietest 0.5 s, or A,B seconds from the start")
+    p.set_defaults(func=run)
+
+
+def _baseline(text: str):
+    if text == "start":
+        return None
+    if text == "quietest":
+        return "quietest"
+    try:
+        a, b = (float(v) for v in text.split(","))
+    except ValueError:
+        raise MovekitError(f"--baseline must be start, quietest or A,B seconds; got {text!r}") from None
+    return (a, b)
+
+
+def _num(v: float) -> float | None:
+    return None if not np.isfinite(v) else round(float(v), 4)
+
+
+def run(args: argparse.Namespace) -> int:
+    from movekit.analysis import emg
+    from movekit.emg_io import read_emg
+
+    if args.stream:
+        from movekit.emg_io import read_recording
+
+        sig = read_recording(args.input, args.stream)
+    else:
+        sig = read_emg(args.input, args.rate)
+    cfg = emg.EMGConfig(band_hz=tuple(args.band), notch_hz=args.notch, envelope=args.envelope,
+                        rms_window_s=args.window_ms / 1000.0, envelope_lowpass_hz=args.lowpass,
+                        onset_method=args.onset, onset_k=args.k)
+    mvc = None
+    if args.mvc:
+        m = read_emg(args.mvc, args.rate)
+        if set(m.channel_names) >= set(sig.channel_names):
+            cols = [m.channel_names.index(c) for c in sig.channel_names]
+        elif len(m.channel_names) == len(sig.channel_names):
+            cols = list(range(len(m.channel_names)))
+        else:
+            raise MovekitError(f"{args.mvc}: channels {', '.join(m.channel_names)} do not match "
+                               f"{', '.join(sig.channel_names)}")
+        mvc = emg.mvc_reference(m.data_uv[:, cols], m.rate_hz, cfg)
+    res = emg.process(sig.t_s, sig.data_uv, sig.rate_hz, sig.channel_names, cfg, mvc_uv=mvc,
+                      baseline_window_s=_baseline(args.baseline))
+    if mvc is not None:
+        names = [f"{c}_pct_mvc" for c in sig.channel_names]
+        values = res.pct_mvc
+    else:
+        names = [f"{c}_envelope_uv" for c in sig.channel_names]
+        values = res.envelope_uv
+    out = Path(args.output)
+    try:
+        with open(out, "w") as f:
+            f.write(",".join(["time_s"] + names) + "\n")
+            np.savetxt(f, np.column_stack([sig.t_s, values]), delimiter=",",
+                       fmt=["%.6f"] + ["%.4f"] * len(names))
+    except OSError as exc:
+        raise MovekitError(f"cannot write {out}: {exc.strerror}") from None
+    summary = {}
+    for j, c in enumerate(sig.channel_names):
+        pairs = emg.onset_offset_pairs(res, c)
+        summary[c] = {
+            "onsets_s": [round(float(v), 4) for v in pairs[:, 0]],
+            "offsets_s": [None if not np.isfinite(v) else round(float(v), 4) for v in pairs[:, 1]],
+            "threshold": float(res.threshold[j]),
+            "threshold_unit": "uV^2" if cfg.onset_method == "tkeo" else "uV",
+            "mvc_uv": None if mvc is None else float(mvc[j]),
+        }
+    # median-frequency fatigue trend over the active windows (De Luca 1984)
+    tc, mdf = emg.median_frequency(sig.data_uv, sig.rate_hz, active=emg.activity_mask(res))
+    trend = emg.fatigue_trend(tc, mdf)
+    for j, c in enumerate(sig.channel_names):
+        summary[c]["fatigue"] = {
+            "median_frequency_slope_hz_per_s": _num(trend.slope_hz_per_s[j]),
+            "median_frequency_at_start_hz": _num(trend.intercept_hz[j]),
+            "pct_per_min": _num(trend.pct_per_min[j]), "r": _num(trend.r[j]), "windows": int(trend.n[j])}
+    extra = {}
+    if "vmo" in sig.channel_names and "vl" in sig.channel_names:
+        d = emg.onset_difference_s(res.onsets("vmo"), res.onsets("vl"))
+        extra["vmo_vl"] = {"onset_difference_s": [_num(v) for v in d],
+                           "note": "VMO onset minus VL onset per VL onset; positive = VMO later (Cowan 2001)"}
+        if mvc is not None:
+            i, k = sig.channel_names.index("vmo"), sig.channel_names.index("vl")
+            active = emg.activity_mask(res)[:, k]
+            ratio = emg.vmo_vl_ratio(res.pct_mvc[active, i], res.pct_mvc[active, k])
+            extra["vmo_vl"]["mean_ratio_while_vl_active"] = _num(np.nanmean(ratio)) if np.isfinite(ratio).any() else None
+    if args.events:
+        doc = {"source": sig.source, "rate_hz": sig.rate_hz, "config": asdict(cfg),
+               "baseline": args.baseline, "channels": summary, **extra}
+        try:
+            Path(args.events).write_text(json.dumps(doc, indent=1))
+        except OSError as exc:
+            raise MovekitError(f"cannot write {args.events}: {exc.strerror}") from None
+    for c, s in summary.items():
+        print(f"{c}: {len(s['onsets_s'])} bursts", file=sys.stderr)
+    return 0

@@ -1,0 +1,1 @@
+"""Guided drills: shipped protocol files (``*.toml``), metric sources and the drill runner."""

@@ -1,0 +1,73 @@
+"""A pose-driven drill live -> recording -> replay (single-leg balance on a synthetic stick figure)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from movekit.cli import main
+from movekit.protocols.metrics import foot_lift
+from movekit.protocols.runner import load_protocol
+
+FPS = 30.0
+
+
+def frame(lift_px: float = 0.0, pelvis_drop_px: float = 0.0) -> np.ndarray:
+    """Frontal stick figure facing the camera (subject's left at image right), 300 px legs."""
+    pts = {0: (320, 100), 7: (335, 100), 8: (305, 100), 11: (360, 180), 12: (280, 180), 13: (380, 260),
+           14: (260, 260), 15: (385, 330), 16: (255, 330), 23: (345, 350), 24: (295, 350), 25: (345, 500),
+           26: (295, 500), 27: (345, 650), 28: (295, 650), 29: (345, 665), 30: (295, 665), 31: (350, 680),
+           32: (290, 680)}
+    p = np.tile(np.array([320.0, 120.0, 0.0], np.float32), (33, 1))
+    for k, (x, y) in pts.items():
+        p[k] = (x, y, 0.0)
+    for k in (26, 28, 30, 32):  # right knee, ankle, heel, toe rise together
+        p[k, 1] -= lift_px
+    p[24, 1] += pelvis_drop_px  # right hip drops (Trendelenburg-like)
+    return p
+
+
+def test_foot_lift_metric():
+    d = foot_lift(frame(lift_px=45.0))
+    assert d["right_foot_lift_ratio"] == pytest.approx(45.0 / 300.0, rel=1e-6)
+    assert d["left_foot_lift_ratio"] == pytest.approx(-45.0 / 300.0, rel=1e-6)
+
+
+def test_balance_drill_live_then_replay(tmp_path, capsys):
+    from movekit.capture.pipeline import pose_stream_specs
+    from movekit.protocols.session import DrillSession
+    from movekit.recording import RecordingWriter
+
+    p = load_protocol("single_leg_balance")  # stand on the left leg, lift the right foot
+    vis = np.ones(33, np.float32)
+    rec = tmp_path / "bal.mkrec"
+    live = []
+    with RecordingWriter(rec, {"video": {"width_px": 640, "height_px": 720}}) as w:
+        for spec in pose_stream_specs(FPS):
+            w.add_stream(spec)
+        s = DrillSession(p, [], pose=True, writer=w)
+        for k in range(int(120 * FPS)):
+            t = k / FPS
+            lift = 45.0 if 8.0 <= t < 26.0 or 45.0 <= t < 80.0 else 0.0  # 1st attempt 18 s, 2nd completes
+            drop = 60.0 if 60.0 <= t < 62.0 else 0.0  # hip drop for 2 s during the 2nd attempt
+            img = frame(lift, drop)
+            for name, arr in (("pose_image_px", img), ("pose_world_m", np.zeros((33, 3), np.float32)),
+                              ("pose_visibility", vis), ("pose_presence", vis)):
+                w.append(name, [t], arr[None])
+            live += s.push_pose(t, img, vis)
+        live += s.close(120.0)
+    summaries = [e for e in live if e["kind"] == "set_summary"]
+    assert summaries[0]["reason"] == "target lost" and summaries[0]["hold_s"] == pytest.approx(18.0, abs=0.04)
+    assert summaries[1]["completed"] and summaries[1]["hold_s"] == pytest.approx(30.0, abs=0.04)
+    cues = [(e["t_s"], e["id"]) for e in live if e["kind"] == "cue"]
+    ids = [c for _, c in cues]
+    assert "ten_seconds" in ids and "pelvis_level" in ids
+    pelvis_t = [t for t, c in cues if c == "pelvis_level"][0]
+    assert 60.5 <= pelvis_t <= 60.6  # 0.5 s minimum duration after the drop at 60 s
+    log = tmp_path / "replay.jsonl"
+    assert main(["drill", "single_leg_balance", str(rec), "--log", str(log), "--quiet"]) == 0
+    assert "replay reproduces all" in capsys.readouterr().err
+    replayed = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["t_s"], e["id"]) for e in replayed if e["kind"] == "cue"] == cues
