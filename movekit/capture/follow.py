@@ -71,25 +71,27 @@ def detect_people(image_bgr: np.ndarray, max_side_px: int = 800) -> list[np.ndar
     return keep
 
 
+def _grown(box: np.ndarray, grow: float, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """Row and column slices of ``box`` grown by ``grow`` of its size, clipped to the frame."""
+    h, w = shape[:2]
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    x0, x1 = int(max(0, box[0] - grow * bw)), int(min(w, box[2] + grow * bw))
+    y0, y1 = int(max(0, box[1] - grow * bh)), int(min(h, box[3] + grow * bh))
+    return slice(y0, y1), slice(x0, x1)
+
+
 def mask_outside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.35) -> np.ndarray:
     """Copy of the frame with everything outside ``box`` (grown by ``grow`` of its size) blanked."""
-    h, w = image_bgr.shape[:2]
-    bw, bh = box[2] - box[0], box[3] - box[1]
-    x0 = int(max(0, box[0] - grow * bw)); x1 = int(min(w, box[2] + grow * bw))
-    y0 = int(max(0, box[1] - grow * bh)); y1 = int(min(h, box[3] + grow * bh))
+    region = _grown(box, grow, image_bgr.shape)
     out = np.zeros_like(image_bgr)
-    out[y0:y1, x0:x1] = image_bgr[y0:y1, x0:x1]
+    out[region] = image_bgr[region]
     return out
 
 
 def mask_inside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.15) -> np.ndarray:
     """Copy of the frame with ``box`` (grown by ``grow`` of its size) blanked."""
-    h, w = image_bgr.shape[:2]
-    bw, bh = box[2] - box[0], box[3] - box[1]
-    x0 = int(max(0, box[0] - grow * bw)); x1 = int(min(w, box[2] + grow * bw))
-    y0 = int(max(0, box[1] - grow * bh)); y1 = int(min(h, box[3] + grow * bh))
     out = image_bgr.copy()
-    out[y0:y1, x0:x1] = 0
+    out[_grown(box, grow, image_bgr.shape)] = 0
     return out
 
 
