@@ -1,0 +1,257 @@
+"""Pose series -> cleaned landmarks -> angles, view and centre of mass, offline or streaming.
+
+Chain: visibility mask -> Hampel -> short-gap fill -> Butterworth low-pass on the landmark
+coordinates (:mod:`movekit.analysis.filters`), then :func:`~movekit.analysis.angles.joint_angles`,
+:func:`~movekit.analysis.view.classify_view` and :func:`~movekit.analysis.com.center_of_mass` on
+the cleaned landmarks. ``offline=True`` uses centred/zero-phase filters (reports; label them
+"offline, zero-phase"); ``offline=False`` is causal and equals :class:`StreamingAnalyzer` frame by
+frame (live cues).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from movekit.analysis import angles as A
+from movekit.analysis.com import center_of_mass
+from movekit.analysis.filters import CleanConfig, StreamingCleaner, clean, mask_by_visibility
+from movekit.analysis.view import classify_view, facing_2d
+
+
+def frame_rate(t_s) -> float:
+    """Nominal frame rate (Hz) from the median frame interval; 30 when it cannot be told."""
+    t = np.asarray(t_s, dtype=np.float64)
+    d = np.diff(t[np.isfinite(t)])
+    d = d[d > 0]
+    return float(1.0 / np.median(d)) if d.size else 30.0
+
+
+@dataclass
+class AnalysisResult:
+    """Angles (deg), view label and centre of mass per frame; ``mode`` says how it was filtered."""
+
+    t_s: np.ndarray
+    angles: dict[str, np.ndarray]
+    view: np.ndarray
+    com: np.ndarray  #: (frames, 2) px for 2D, (frames, 3) m for 3D
+    space: str  #: "2d" or "3d"
+    mode: str  #: "offline (zero-phase)" or "causal"
+    landmarks: np.ndarray = field(repr=False)  #: the cleaned landmarks used
+
+
+MAX_SWAP_S = 0.5  #: longest left/right swap by the pose model that is undone (s)
+_LEFT_UPPER = np.array([7, 11, 13, 15])  # ears, shoulders, elbows, wrists (and, swapped with them,
+_LEFT_UPPER_ALL = np.array([1, 2, 3, 7, 9, 11, 13, 15, 17, 19, 21])  # eyes, mouth, hands)
+_LEFT_LOWER = np.array([23, 25, 27, 29, 31])
+
+
+def swap_flags(points, *, ratio: float = 0.75) -> np.ndarray:
+    """(frames, 2) bool: the pose model swapped left and right (upper body, lower body) since the
+    previous frame.
+
+    A frame is a swap when relabelling left as right brings its landmarks at least ``1/ratio``
+    times closer to the previous frame than keeping the labels (summed distances, image or world
+    units). Frames or pairs with missing landmarks give no decision. Causal (previous frame only).
+    """
+    p = np.asarray(points, dtype=np.float64)
+    flags = np.zeros((p.shape[0], 2), dtype=bool)
+    if p.shape[0] < 2:
+        return flags
+    def dist(u, v):
+        d = u - v
+        return np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2)
+
+    for s in range(1, p.shape[0], 4096):
+        e = min(p.shape[0], s + 4096)
+        a, b = p[s:e], p[s - 1:e - 1]
+        for g, left in enumerate((_LEFT_UPPER, _LEFT_LOWER)):
+            right = left + 1
+            al, ar, bl, br = a[:, left], a[:, right], b[:, left], b[:, right]
+            same = dist(al, bl) + dist(ar, br)
+            swap = dist(al, br) + dist(ar, bl)
+            with np.errstate(invalid="ignore"):
+                seen = np.isfinite(same).sum(1) >= 3
+                flags[s:e, g] = seen & (np.nansum(swap, 1) < ratio * np.nansum(same, 1))
+    return flags
+
+
+def swap_parity(flags, max_frames: int = 15, state=None) -> np.ndarray:
+    """(frames, 2) bool: relabel this frame? The parity of swaps so far, except that a relabelled
+    stretch ends after ``max_frames`` (the model's new labels are then accepted: a missed swap
+    back cannot mislabel the rest of a recording). Causal; ``state`` (a dict) carries it across
+    calls for streaming."""
+    f = np.asarray(flags, dtype=bool)
+    st = state if state is not None else {}
+    odd = np.zeros(f.shape, dtype=bool)
+    for g in range(f.shape[1]):
+        cur, run = st.get(("odd", g), False), st.get(("run", g), 0)
+        events = np.flatnonzero(f[:, g])
+        pos = 0
+        for e in list(events) + [f.shape[0]]:
+            # frames pos..e-1 keep the current state, ending a relabelled stretch after max_frames
+            if cur:
+                stop = min(e, pos + max(0, max_frames - run))
+                odd[pos:stop, g] = True
+                run += e - pos
+                if run >= max_frames:
+                    cur, run = False, 0
+            if e < f.shape[0]:
+                cur, run = not cur, 0
+            pos = e
+        st[("odd", g)], st[("run", g)] = cur, run
+    return odd
+
+
+def unswap_left_right(points, visibility=None, flags=None, *, max_frames: int = 15):
+    """Relabel left/right so each body half keeps its identity across frames where the pose model
+    swapped them (:func:`swap_flags`, :func:`swap_parity`). Returns ``(points, visibility)`` copies."""
+    p = np.asarray(points, dtype=np.float64)
+    v = None if visibility is None else np.asarray(visibility, dtype=np.float64)
+    f = swap_flags(p) if flags is None else flags
+    odd = swap_parity(f, max_frames)
+    if not odd.any():
+        return p.copy(), (None if v is None else v.copy())
+    p, v = p.copy(), (None if v is None else v.copy())
+    for g, left in enumerate((_LEFT_UPPER_ALL, _LEFT_LOWER)):
+        rows = np.flatnonzero(odd[:, g])
+        if rows.size == 0:
+            continue
+        lr = np.concatenate([left, left + 1])
+        rl = np.concatenate([left + 1, left])
+        p[np.ix_(rows, lr)] = p[np.ix_(rows, rl)]
+        if v is not None:
+            v[np.ix_(rows, lr)] = v[np.ix_(rows, rl)]
+    return p, v
+
+
+#: landmarks any angle, view cue or the centre of mass uses; the others (eyes, mouth, thumbs) are
+#: masked but not filtered, which saves a third of the cleaning time
+USED = np.array([0, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] + list(range(23, 33)))
+
+
+def clean_landmarks(points, fs_hz: float, *, visibility=None, min_visibility: float = 0.5,
+                    config: CleanConfig = CleanConfig(), offline: bool = True) -> np.ndarray:
+    """Mask, de-spike, gap-fill and low-pass landmarks (frames, 33, dims); same shape back.
+
+    Only the landmarks in :data:`USED` are filtered; the rest are returned masked only."""
+    p = mask_by_visibility(points, visibility, min_visibility)
+    n, _, d = p.shape
+    sub = np.take(p, USED, axis=1).reshape(n, USED.size * d)
+    p[:, USED] = clean(sub, fs_hz, config, mode="offline" if offline else "causal").reshape(n, USED.size, d)
+    return p
+
+
+def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", offline: bool = True,
+            config: CleanConfig = CleanConfig(), min_visibility: float = 0.5, sex: str | None = None,
+            offsets: dict[str, float] | None = None, fix_swaps: bool = True) -> AnalysisResult:
+    """Clean a pose series and compute angles, view and centre of mass.
+
+    Parameters
+    ----------
+    t_s : (frames,) s; image_px : (frames, 33, >=2) px; world_m : (frames, 33, 3) m, optional;
+    visibility : (frames, 33), optional.
+    space : "2d" (angles and COM in the image plane, px) or "3d" (from ``world_m``, m).
+    offline : zero-phase (True) or causal (False) cleaning.
+    offsets : per-angle static offsets (deg) subtracted from the angles
+        (:mod:`movekit.calibration` static-pose trial).
+    fix_swaps : undo frames where the pose model swapped left and right (:func:`unswap_left_right`),
+        decided on the image landmarks and applied to the world landmarks too.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    fs = frame_rate(t)
+    img = np.asarray(image_px)[..., :2].astype(np.float64)
+    vis = visibility
+    if fix_swaps and img.shape[0] > 1:
+        flags = swap_flags(img)
+        m = int(round(MAX_SWAP_S * fs))
+        img, vis = unswap_left_right(img, visibility, flags, max_frames=m)
+        if world_m is not None:
+            world_m = unswap_left_right(world_m, None, flags, max_frames=m)[0]
+    visibility = vis
+    if space not in ("2d", "3d"):
+        raise ValueError("space must be '2d' or '3d'")
+    if space == "3d" and world_m is None:
+        raise ValueError("3D analysis needs world landmarks")
+    img_c = clean_landmarks(img, fs, visibility=visibility, min_visibility=min_visibility,
+                            config=config, offline=offline)
+    wld_c = None
+    if world_m is not None:
+        wld_c = clean_landmarks(np.asarray(world_m, dtype=np.float64), fs, visibility=visibility,
+                                min_visibility=min_visibility, config=config, offline=offline)
+    facing, front = facing_2d(img_c)
+    view = classify_view(img_c, wld_c, smooth_frames=15 if offline else 1, facing=facing)
+    if space == "3d":
+        ang = A.joint_angles(world_m=wld_c)
+        com = center_of_mass(wld_c, sex=sex)
+        pts = wld_c
+    else:
+        ang = A.joint_angles(image_px=img_c, facing=facing, front=front)
+        com = center_of_mass(img_c, sex=sex)
+        pts = img_c
+    if offsets:
+        ang = apply_offsets(ang, offsets)
+    return AnalysisResult(t, ang, view, com, space, "offline (zero-phase)" if offline else "causal", pts)
+
+
+def apply_offsets(angles: dict[str, np.ndarray], offsets: dict[str, float]) -> dict[str, np.ndarray]:
+    """Subtract each angle's static-pose offset (deg); angles without an offset pass unchanged."""
+    return {k: (v - offsets[k] if k in offsets and np.isfinite(offsets[k]) else v) for k, v in angles.items()}
+
+
+class StreamingAnalyzer:
+    """Live, frame-by-frame version of ``analyse(..., offline=False)`` (2D, image landmarks).
+
+    ``update(image_px_frame, visibility_frame)`` returns ``(angles, com)``: a dict of floats (deg)
+    and a (2,) array (px); ``view`` then holds the frame's view label (causal, unsmoothed: the same
+    as ``analyse(..., world_m=None, offline=False).view``). Filter state, the left/right swap state
+    and the facing direction are kept between frames.
+    """
+
+    def __init__(self, fs_hz: float, *, config: CleanConfig = CleanConfig(), min_visibility: float = 0.5,
+                 sex: str | None = None, offsets: dict[str, float] | None = None, fix_swaps: bool = True):
+        self.fix_swaps = fix_swaps
+        self._prev = None
+        self._swap_state: dict = {}
+        self._max_swap = int(round(MAX_SWAP_S * fs_hz))
+        self.cleaner = StreamingCleaner(USED.size * 2, fs_hz, config)
+        self.min_visibility = min_visibility
+        self.sex = sex
+        self.offsets = offsets or {}
+        self._facing = np.array([0.0, 0.0])  # last confident (facing, front); 0 = none yet
+        self.view = "unknown"
+
+    def update(self, image_px_frame, visibility_frame=None) -> tuple[dict[str, float], np.ndarray]:
+        p = np.asarray(image_px_frame, dtype=np.float64)[None, :, :2]
+        vis = None if visibility_frame is None else np.asarray(visibility_frame, dtype=np.float64)[None]
+        if self.fix_swaps:
+            flag = np.zeros((1, 2), dtype=bool)
+            if self._prev is not None:
+                flag = swap_flags(np.concatenate([self._prev, p]))[1:]
+            self._prev = p
+            odd = swap_parity(flag, self._max_swap, self._swap_state)
+            if odd.any():
+                p = p.copy()
+                for g, left in enumerate((_LEFT_UPPER_ALL, _LEFT_LOWER)):
+                    if odd[0, g]:
+                        lr, rl = np.concatenate([left, left + 1]), np.concatenate([left + 1, left])
+                        p[0, lr] = p[0, rl]
+                        if vis is not None:
+                            vis = vis.copy()
+                            vis[0, lr] = vis[0, rl]
+        if vis is not None:
+            p = mask_by_visibility(p, vis, self.min_visibility)
+        c = p.copy()
+        c[0, USED] = self.cleaner.update(p[0, USED].reshape(-1)).reshape(USED.size, 2)
+        f, fr = facing_2d(c, hold=False)
+        self._facing = np.where(np.array([f[0], fr[0]]) != 0, [f[0], fr[0]], self._facing)
+        facing, front = (np.where(self._facing == 0, 1.0, self._facing))
+        self.view = str(classify_view(c, smooth_frames=1, facing=np.array([facing]))[0])
+        ang = A.joint_angles(image_px=c, facing=np.array([facing]), front=np.array([front]))
+        out = {k: float(v[0]) - self.offsets.get(k, 0.0) for k, v in ang.items()}
+        return out, center_of_mass(c, sex=self.sex)[0]
+
+
+__all__ = ["AnalysisResult", "StreamingAnalyzer", "analyse", "apply_offsets", "clean_landmarks",
+           "frame_rate", "swap_flags", "unswap_left_right"]

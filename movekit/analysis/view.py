@@ -1,0 +1,234 @@
+"""Camera view of the subject: sagittal (left or right side toward the camera), frontal or oblique.
+
+A single camera measures angles in its own image plane only: sagittal angles (knee, hip, ankle
+flexion, trunk inclination) need a side view, frontal angles (shoulder abduction, knee FPPA, lateral
+trunk lean, pelvic obliquity) a front or back view (Willson 2006 measures FPPA from the front;
+Stenum 2021 validates 2D sagittal lower-limb angles from a side view only).
+
+Labels per frame: ``sagittal_left`` (the subject's left side toward the camera, facing image left),
+``sagittal_right`` (right side toward the camera, facing image right), ``frontal`` (facing toward or
+away from the camera), ``oblique`` (in between) and ``unknown`` (shoulders or hips not seen).
+
+The yaw of the body (angle between its left-right axis and the image plane) comes from the world
+landmarks when given (``|atan2(dz, dx)|`` of the hip and shoulder lines), otherwise from the image
+width of shoulders and hips relative to the trunk length: ``cos(yaw) ~ width / (ref * trunk)`` with
+``ref`` a typical adult shoulder-plus-hip width to trunk length ratio.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from movekit.analysis.angles import FRONTAL_VIEWS, SAGITTAL_VIEWS  # noqa: F401 (re-exported)
+
+VIEWS = ("sagittal_left", "sagittal_right", "frontal", "oblique", "unknown")
+_HUMAN = {
+    "sagittal_left": "a side view (left side toward the camera)",
+    "sagittal_right": "a side view (right side toward the camera)",
+    "frontal": "a front or back view",
+    "oblique": "an angled view (neither side-on nor face-on)",
+    "unknown": "no usable view (shoulders or hips not seen)",
+}
+
+
+def _hold(sign: np.ndarray, default: float = 1.0) -> np.ndarray:
+    """Forward-fill non-zero signs (causal); leading zeros take ``default``."""
+    n = sign.shape[0]
+    idx = np.where(sign != 0, np.arange(n), -1)
+    np.maximum.accumulate(idx, out=idx)
+    return np.where(idx >= 0, sign[np.maximum(idx, 0)], default)
+
+
+def _trunk_length(p: np.ndarray) -> np.ndarray:
+    d = 0.5 * (p[:, 11, :2] + p[:, 12, :2]) - 0.5 * (p[:, 23, :2] + p[:, 24, :2])
+    return np.hypot(d[:, 0], d[:, 1])
+
+
+def _sin_between(a: np.ndarray, b: np.ndarray, min_len: np.ndarray) -> np.ndarray:
+    """Signed sine of the angle from 2D vectors ``a`` to ``b`` (image axes, y down); NaN if short."""
+    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    la, lb = np.hypot(a[:, 0], a[:, 1]), np.hypot(b[:, 0], b[:, 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((la >= min_len) & (lb >= min_len), cross / (la * lb), np.nan)
+
+
+def facing_2d(image_px, *, sag_threshold: float = 0.3, front_threshold: float = 0.15,
+              hold: bool = True):
+    """Which way the subject faces in the image, per frame, holding the last confident estimate.
+
+    The left/right cue is anatomical, so it survives bending and deep squats: the nose lies
+    anterior to the ears relative to the trunk axis, and the foot (heel to toe) anterior to the
+    shank. Each cue is the sine of the angle between the two segments; their mean must reach
+    ``sag_threshold``. The toward/away cue is the image order of the left and right shoulders and
+    hips (the subject's left on the image right when facing the camera).
+
+    Parameters
+    ----------
+    image_px : array (frames, 33, >=2)
+        Image landmarks (px).
+    sag_threshold : float
+        Minimum mean sine (0..1) for a confident left/right estimate.
+    front_threshold : float
+        Minimum shoulder and hip width, as a fraction of trunk length, for a toward/away estimate.
+    hold : bool
+        True: frames without confident evidence keep the last confident sign (causal forward
+        fill; +1 before the first). False: 0 where not confident.
+
+    Returns
+    -------
+    facing : array (frames,)
+        +1 facing image right, -1 facing image left.
+    front : array (frames,)
+        +1 facing the camera, -1 facing away.
+    """
+    p = np.asarray(image_px, dtype=np.float64)[..., :2]
+    n = p.shape[0]
+    if n == 0:
+        return np.empty(0), np.empty(0)
+    L = _trunk_length(p)
+    short = 0.05 * L
+    up = 0.5 * (p[:, 11] + p[:, 12]) - 0.5 * (p[:, 23] + p[:, 24])
+    cues = np.stack([
+        _sin_between(up, p[:, 0] - 0.5 * (p[:, 7] + p[:, 8]), short),
+        -_sin_between(p[:, 27] - p[:, 25], p[:, 31] - p[:, 29], short),
+        -_sin_between(p[:, 28] - p[:, 26], p[:, 32] - p[:, 30], short),
+    ], axis=1)
+    cnt = np.isfinite(cues).sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sag = np.where(cnt > 0, np.nansum(cues, 1) / np.maximum(cnt, 1), np.nan)
+        fr = 0.5 * ((p[:, 11, 0] - p[:, 12, 0]) + (p[:, 23, 0] - p[:, 24, 0])) / L
+        s = np.where(np.abs(sag) >= sag_threshold, np.sign(sag), 0.0)
+        f = np.where(np.abs(fr) >= front_threshold, np.sign(fr), 0.0)
+    s, f = np.nan_to_num(s), np.nan_to_num(f)
+    if not hold:
+        return s, f
+    return _hold(s), _hold(f)
+
+
+def body_yaw_deg(image_px=None, world_m=None, *, ref_width_ratio: float = 0.5) -> np.ndarray:
+    """Angle (deg, 0..90) between the body's left-right axis and the image plane, per frame.
+
+    0 = face-on (frontal), 90 = side-on (sagittal). From ``world_m`` when given (hip and shoulder
+    lines), otherwise estimated from image widths (``ref_width_ratio``: mean of shoulder and hip
+    width over trunk length when face-on; 0.5 fits MediaPipe landmarks of the adult in the sample
+    clip, verify per client).
+    """
+    if world_m is not None:
+        w = np.asarray(world_m, dtype=np.float64)
+        ml = (w[:, 11] - w[:, 12]) + (w[:, 23] - w[:, 24])
+        return np.rad2deg(np.arctan2(np.abs(ml[:, 2]), np.abs(ml[:, 0])))
+    p = np.asarray(image_px, dtype=np.float64)
+    L = _trunk_length(p)
+    width = 0.5 * (np.abs(p[:, 11, 0] - p[:, 12, 0]) + np.abs(p[:, 23, 0] - p[:, 24, 0]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.clip(width / (ref_width_ratio * L), 0.0, 1.0)
+    return np.rad2deg(np.arctan2(np.sqrt(1.0 - c * c), c))
+
+
+def classify_view(image_px, world_m=None, *, sagittal_min_deg: float = 60.0,
+                  frontal_max_deg: float = 30.0, smooth_frames: int = 15, facing=None) -> np.ndarray:
+    """View label per frame (see module docstring), smoothed by a majority vote.
+
+    Parameters
+    ----------
+    image_px : array (frames, 33, >=2)
+        Image landmarks (px); the side toward the camera comes from the facing direction.
+    world_m : array (frames, 33, 3), optional
+        World landmarks; when given, the body yaw comes from them (more reliable).
+    sagittal_min_deg, frontal_max_deg : float
+        Yaw at or above which a frame is side-on, at or below which face-on; oblique between.
+    smooth_frames : int
+        Centred majority-vote window (frames) against flicker; 1 = none.
+    facing : array (frames,), optional
+        +1/-1 from :func:`facing_2d` when already computed.
+
+    Returns
+    -------
+    array of str (frames,)
+    """
+    p = np.asarray(image_px, dtype=np.float64)
+    n = p.shape[0]
+    if n == 0:
+        return np.empty(0, dtype="<U14")
+    yaw = body_yaw_deg(p, world_m)
+    if facing is None:  # anatomical cues: independent of the model's left/right labels
+        facing = facing_2d(p)[0]
+    code = np.full(n, 4)  # unknown
+    with np.errstate(invalid="ignore"):
+        code = np.where(yaw >= sagittal_min_deg, np.where(facing > 0, 1, 0), code)
+        code = np.where(yaw <= frontal_max_deg, 2, code)
+        code = np.where((yaw > frontal_max_deg) & (yaw < sagittal_min_deg), 3, code)
+    code = np.where(np.isfinite(yaw), code, 4)
+    if smooth_frames > 1 and n > 1:
+        votes = np.stack([uniform_filter1d((code == k).astype(float), smooth_frames, mode="nearest")
+                          for k in range(len(VIEWS))], 1)
+        known = code != 4
+        best = np.argmax(votes[:, :4], axis=1)
+        code = np.where(known, best, 4)
+    return np.array(VIEWS, dtype="<U14")[code]
+
+
+def view_segments(t_s, views) -> list[tuple[float, float, str]]:
+    """Stretches of constant view: ``[(start_s, end_s, label), ...]`` (end = last frame's time)."""
+    v = np.asarray(views)
+    t = np.asarray(t_s, dtype=np.float64)
+    if v.size == 0:
+        return []
+    cut = np.flatnonzero(v[1:] != v[:-1]) + 1
+    starts = np.concatenate(([0], cut))
+    ends = np.concatenate((cut, [v.size])) - 1
+    return [(float(t[s]), float(t[e]), str(v[s])) for s, e in zip(starts, ends)]
+
+
+def angle_validity(views, names=None, *, mode: str = "2d") -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per angle and frame: is the angle valid in this view, and why (in plain words).
+
+    Parameters
+    ----------
+    views : array of str (frames,)
+        From :func:`classify_view`.
+    names : iterable of str, optional
+        Angle column names (default all of :data:`movekit.analysis.angles.ANGLES`).
+    mode : "2d" or "3d"
+        2D angles are valid only in their plane's view. 3D angles (world landmarks) are valid in any
+        known view, with a caution where the plane of motion lies along the camera axis.
+
+    Returns
+    -------
+    dict
+        ``{name: (valid bool (frames,), reason str (frames,))}``.
+    """
+    from movekit.analysis.angles import ANGLES
+
+    v = np.asarray(views)
+    out = {}
+    for name in (names if names is not None else ANGLES):
+        d = ANGLES[name]
+        what = name.removesuffix("_deg").replace("_", " ")
+        need = "a side view" if d.plane == "sagittal" else "a front or back view"
+        valid = np.zeros(v.shape, dtype=bool)
+        reason = np.empty(v.shape, dtype=object)
+        for label in VIEWS:
+            sel = v == label
+            if not sel.any():
+                continue
+            if label == "unknown":
+                ok, why = False, f"{what}: not measurable, the shoulders or hips are not seen"
+            elif mode == "3d":
+                ok = True
+                along = (d.plane == "frontal") == label.startswith("sagittal")
+                why = (f"{what}: 3D estimate; in {_HUMAN[label]} this movement is mostly toward or "
+                       "away from the camera, whose depth the model guesses, so treat it as rough"
+                       if along else f"{what}: 3D estimate, usable in {_HUMAN[label]}")
+            else:
+                ok = label in d.valid_views_2d
+                why = (f"{what}: measured in {_HUMAN[label]}, fine" if ok else
+                       f"{what} needs {need}; this stretch is filmed from {_HUMAN[label]}, "
+                       "so the 2D angle is distorted and should not be used")
+            if d.proxy:
+                why += " (proxy: no landmark exists for the real measure)"
+            valid[sel] = ok
+            reason[sel] = why
+        out[name] = (valid, reason.astype(str))
+    return out
