@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Set up movekit on a fresh Debian/Ubuntu machine: system packages, a virtualenv in .venv, the package.
-#   scripts/setup.sh          runtime (espeak-ng for spoken cues, sox, dbus-daemon for the BLE test bus)
-#   scripts/setup.sh --test   also the test extras and chromium (headless report checks)
+#   scripts/setup.sh          runtime: espeak-ng (spoken cues), libportaudio2 (sound device playback),
+#                             dbus-daemon (private bus for simulated BLE devices)
+#   scripts/setup.sh --test   also the test extras and chromium (headless checks of the HTML reports)
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras="."
-apt_pkgs=(espeak-ng sox dbus-daemon libportaudio2)
+apt_pkgs=(espeak-ng dbus-daemon libportaudio2)
 if [ "${1:-}" = "--test" ]; then
   extras=".[test]"
   apt_pkgs+=(chromium)

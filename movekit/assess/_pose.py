@@ -1,0 +1,167 @@
+"""Shared steps of the video assessments: analysis of a pose series and the validity checks.
+
+The analysis is :func:`movekit.analysis.pipeline.analyse` (offline, zero-phase cleaning, 2D image
+angles); this module only decides whether the recording can answer the question: someone in
+frame, the right view, the landmarks seen, long enough, sampled fast enough.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from movekit.analysis import landmarks as lm
+from movekit.analysis.pipeline import AnalysisResult, analyse, frame_rate
+from movekit.assess.result import AssessmentResult
+
+STENUM = ("Stenum et al. 2021, Two-dimensional video-based analysis of human gait using pose "
+          "estimation, PLoS Comput Biol 17:e1008935 (2D sagittal angles from a side view)")
+VIEW_HUMAN = {"sagittal": "a side view", "frontal": "a front or back view", "any": "any view"}
+
+
+@dataclass
+class PoseData:
+    """The analysed pose with the frames an assessment may use."""
+
+    t_s: np.ndarray
+    an: AnalysisResult
+    fs_hz: float
+    usable: np.ndarray  #: (frames,) bool: person seen, right view, landmarks visible
+    view_kind: str  #: majority view over the frames with a person: "sagittal", "frontal", ...
+    side_toward_camera: str | None  #: for a side view, which side faces the camera
+
+    @property
+    def angles(self) -> dict[str, np.ndarray]:
+        return self.an.angles
+
+    @property
+    def points(self) -> np.ndarray:
+        return self.an.landmarks
+
+
+def _kind(label: str) -> str:
+    return "sagittal" if label.startswith("sagittal") else label
+
+
+def analyse_pose(pose, result: AssessmentResult, *, need_view: str, landmarks: list[int],
+                 min_duration_s: float, min_rate_hz: float = 15.0, min_visible_frac: float = 0.6,
+                 min_visibility: float = 0.5) -> PoseData | None:
+    """Analyse ``pose`` and record the checks in ``result``; None when nothing can be measured.
+
+    Parameters
+    ----------
+    pose : PoseSeries
+    result : AssessmentResult
+        Checks ``person``, ``duration``, ``sampling_rate``, ``view`` and ``visibility`` are added.
+    need_view : "sagittal", "frontal" or "any"
+        2D angles are valid only in the camera's plane (Stenum 2021; Willson 2006 for FPPA).
+    landmarks : list of int
+        MediaPipe indices the assessment needs (visibility >= ``min_visibility``).
+    min_duration_s, min_rate_hz : float
+        The shortest usable recording and the slowest frame rate.
+    min_visible_frac : float
+        Fraction of the frames with a person in which all ``landmarks`` must be seen.
+    """
+    if pose is None:
+        result.check("person", False, "this source has no pose (video or pose recording needed)")
+        return None
+    t = np.asarray(pose.t_s, dtype=np.float64)
+    img = np.asarray(pose.image_px, dtype=np.float64)
+    seen = np.isfinite(img[:, :, 0]).any(axis=1) if len(t) else np.zeros(0, bool)
+    if not result.check("person", bool(seen.sum() >= 3),
+                        f"a person was found in {int(seen.sum())} of {len(t)} frames",
+                        int(seen.sum()), ">= 3 frames"):
+        return None
+    dur = float(t[seen][-1] - t[seen][0])
+    fs = frame_rate(t)
+    ok_d = result.check("duration", dur >= min_duration_s,
+                        f"person in view for {dur:.1f} s (this test needs >= {min_duration_s:g} s)",
+                        round(dur, 3), f">= {min_duration_s:g} s")
+    ok_r = result.check("sampling_rate", fs >= min_rate_hz * (1 - 1e-3),
+                        f"{fs:.1f} frames/s (needs >= {min_rate_hz:g})", round(fs, 2), f">= {min_rate_hz:g} Hz")
+    world = np.asarray(pose.world_m, dtype=np.float64) if pose.world_m is not None else None
+    if world is not None and not np.isfinite(world).any():
+        world = None
+    an = analyse(t, img, world, pose.visibility, space="2d", offline=True, min_visibility=min_visibility)
+    vis = np.asarray(pose.visibility, dtype=np.float64)[:, landmarks]
+    vis_ok = np.all(vis >= min_visibility, axis=1) & seen
+    frac = float(vis_ok.sum() / max(seen.sum(), 1))
+    names = ", ".join(lm.NAMES[i] for i in landmarks)
+    ok_v = result.check("visibility", frac >= min_visible_frac,
+                        f"{names} seen in {100 * frac:.0f}% of the frames with a person "
+                        f"(needs {100 * min_visible_frac:.0f}%)", round(100 * frac, 1),
+                        f">= {100 * min_visible_frac:.0f} %")
+    labels = [str(v) for v, s in zip(an.view, seen) if s and v != "unknown"]
+    counts = Counter(_kind(v) for v in labels)
+    kind = counts.most_common(1)[0][0] if counts else "unknown"
+    side_counts = Counter(v for v in labels if v.startswith("sagittal"))
+    side = side_counts.most_common(1)[0][0].split("_")[1] if side_counts else None
+    view_ok_frames = np.array([(need_view == "any") or (_kind(str(v)) == need_view) for v in an.view])
+    if need_view == "any":
+        ok_view = kind != "unknown"
+        msg = f"view: mostly {kind}"
+    else:
+        good = view_ok_frames & seen
+        share = float(good.sum() / max(seen.sum(), 1))
+        good_s = float(good.sum() / fs) if fs > 0 else 0.0
+        ok_view = good_s >= min(min_duration_s, 1.0) and good.sum() >= 3
+        msg = (f"this test needs {VIEW_HUMAN[need_view]}; {100 * share:.0f}% of the frames with a "
+               f"person ({good_s:.1f} s) are {VIEW_HUMAN[need_view]} (mostly {kind})"
+               + ("; only those frames are used" if ok_view and share < 0.99 else ""))
+    result.check("view", ok_view, msg, kind, need_view)
+    result.cite(STENUM)
+    usable = seen & vis_ok & view_ok_frames
+    if not (ok_d and ok_r and ok_view and ok_v):
+        return None
+    return PoseData(t, an, fs, usable, kind, side)
+
+
+def leg_length_px(points: np.ndarray, side: str) -> np.ndarray:
+    """Hip-knee plus knee-ankle length per frame (px) on one side."""
+    h, k, a = lm.HIP[side], lm.KNEE[side], lm.ANKLE[side]
+    return (np.linalg.norm(points[:, k, :2] - points[:, h, :2], axis=1)
+            + np.linalg.norm(points[:, a, :2] - points[:, k, :2], axis=1))
+
+
+def nanmedian(x) -> float:
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else float("nan")
+
+
+def events_to_times(events, kind: str, latency_s: float = 0.0) -> np.ndarray:
+    """Times (s) of events of ``kind``, each minus the input ``latency_s`` (reaction + device)."""
+    return np.array(sorted(float(e["t_s"]) - latency_s for e in events if e.get("kind") == kind))
+
+
+#: Peaks of one movement closer than this (s) are one rep: a hold at the bottom of a squat or at
+#: the top of an arm raise can show twin equal peaks, which ``segment_reps`` would otherwise split.
+MIN_PEAK_GAP_S = 1.0
+
+
+def rest_index(x, lo: int, hi: int) -> int:
+    """Index of the smallest finite value of ``x[lo:hi + 1]`` (the rest before a rep); ``hi`` if none.
+
+    A rep from :func:`movekit.analysis.reps.segment_reps` starts once 10 % of its excursion is
+    done; changes measured from there would under-read by that 10 %."""
+    seg = np.asarray(x, dtype=np.float64)[lo:hi + 1]
+    if not np.isfinite(seg).any():
+        return hi
+    return lo + int(np.nanargmin(seg))
+
+
+#: A controlled squat or step-down takes at least this long down and back up (s); faster
+#: "reps" are jumps, landings or tracking jumps and are not scored.
+MIN_CONTROLLED_PHASE_S = 0.4
+
+
+def controlled(rep) -> bool:
+    """True when both phases of a :class:`~movekit.analysis.reps.Rep` last >= 0.4 s."""
+    return rep.time_to_peak_s >= MIN_CONTROLLED_PHASE_S and rep.return_s >= MIN_CONTROLLED_PHASE_S
+
+
+def view_kinds(views) -> np.ndarray:
+    """Per-frame "sagittal", "frontal", "oblique" or "unknown" from view labels."""
+    return np.array([_kind(str(v)) for v in views])

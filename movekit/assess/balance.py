@@ -1,0 +1,325 @@
+"""Balance: quiet-stance sway (force plate, trunk inclinometer/IMU or video COM) and single-leg stance.
+
+Sway measures are :func:`movekit.assess.sway.sway_metrics` (Prieto 1996; 95 % prediction ellipse,
+Schubert & Kirchner 2014), checked against Scoppa 2013's >= 25 s at >= 50 Hz for force plates;
+the noise floor of the source is shown beside every result (a video COM at webcam rates is
+checked against >= 25 Hz, and a single camera sees only one horizontal axis, so the two-axis
+measures are not given from video).
+
+Single-leg stance (unipedal stance test, eyes open, best of 3; Springer et al. 2007, Normative
+values for the unipedal stance test with eyes open and closed, J Geriatr Phys Ther 30:8-15): the
+trial starts when one foot leaves the ground and ends when the raised foot touches down or the
+stance foot moves. Age norms (s, eyes open, best of 3): 18-39: 43, 40-49: 40, 50-59: 37,
+60-69: 27, 70-79: 15, 80+: 6 (as summarised in the project design from Springer 2007; the study
+(n = 549) was checked, the rounded table values were not re-read from the paper).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from movekit.analysis import landmarks as lm
+from movekit.analysis.com import center_of_mass
+from movekit.assess import sway as S
+from movekit.assess._pose import PoseData, analyse_pose
+from movekit.assess.result import AssessmentResult, percent_change
+
+SPRINGER = ("Springer et al. 2007, Normative values for the unipedal stance test with eyes open "
+            "and closed, J Geriatr Phys Ther 30:8-15")
+DE_LEVA = "de Leva 1996, Adjustments to Zatsiorsky-Seluyanov's segment inertia parameters, J Biomech 29:1223-1230"
+WINTER = "Winter 2009, Biomechanics and Motor Control of Human Movement, 4th ed., ch. 2 (low-pass ~6 Hz)"
+
+#: (lowest age, highest age, norm s) -- Springer 2007, eyes open, best of 3 (see module docstring)
+SLS_NORMS_S: tuple[tuple[int, int, float], ...] = (
+    (18, 39, 43.0), (40, 49, 40.0), (50, 59, 37.0), (60, 69, 27.0), (70, 79, 15.0), (80, 120, 6.0))
+
+LIFT_ON = 0.10  #: raised foot: lowest foot point this fraction of shank length above the other foot
+LIFT_OFF = 0.04  #: touched down again below this fraction
+STANCE_MOVE = 0.15  #: stance foot moved: horizontal shift by this fraction of shank length
+
+
+def sls_norm_s(age: float | None) -> float | None:
+    """Springer 2007 eyes-open norm (s) for ``age`` in years, None below 18 or when unknown."""
+    if age is None:
+        return None
+    for lo, hi, v in SLS_NORMS_S:
+        if lo <= age <= hi:
+            return v
+    return None
+
+
+def _add_sway(result: AssessmentResult, metrics: dict, floor: float | None, unit: str,
+              previous: dict | None) -> None:
+    for name, (v, u) in metrics.items():
+        result.add_metric(name, v, u)
+    if floor is not None:
+        result.add_metric(f"sway_noise_floor_{unit}", floor, unit)
+        rms = [v for k, (v, u) in metrics.items() if k.startswith("sway_rms_") and np.isfinite(v)]
+        if rms and np.isfinite(floor) and max(rms) < 2.0 * floor:
+            result.flag("below_noise_floor",
+                        f"sway RMS ({max(rms):.3g} {unit}) is less than twice the noise floor of the "
+                        f"source ({floor:.3g} {unit}): the sway is not distinguishable from noise")
+    if previous:
+        for name, v in percent_change(result.to_json(), previous).items():
+            result.add_metric(name, v, "%")
+
+
+def _trial_validity(result, t, *, min_duration_s, min_rate_hz, source_note) -> bool:
+    ch = S.trial_checks(t, min_duration_s=min_duration_s, min_rate_hz=min_rate_hz)
+    ok_d = result.check("duration", ch["duration"][0], ch["duration"][2], round(ch["duration"][1], 3),
+                        f">= {min_duration_s:g} s")
+    ok_r = result.check("sampling_rate", ch["rate"][0], ch["rate"][2] + source_note,
+                        round(ch["rate"][1], 2), f">= {min_rate_hz:g} Hz")
+    return ok_d and ok_r
+
+
+def cop_sway(t_s, x_mm, y_mm, *, min_duration_s: float = S.MIN_DURATION_S,
+             min_rate_hz: float = S.MIN_RATE_HZ, noise_floor_mm: float | None = None,
+             previous: dict | None = None, source: str = "force plate") -> AssessmentResult:
+    """Quiet-stance sway from a centre of pressure (``x`` medio-lateral, ``y`` antero-posterior, mm).
+
+    The noise floor is ``noise_floor_mm`` when given (e.g. measured on an unloaded plate),
+    otherwise :func:`movekit.assess.sway.noise_floor` of the trace. ``previous``: an earlier
+    result's JSON, for the change in percent. Metrics are withheld when the trial is too short or
+    sampled too slowly (Scoppa 2013).
+    """
+    r = AssessmentResult("balance")
+    r.cite(S.PRIETO, S.SCHUBERT, S.SCOPPA)
+    t = np.asarray(t_s, dtype=np.float64)
+    r.check("source", True, f"centre of pressure from {source}", source)
+    if not _trial_validity(r, t, min_duration_s=min_duration_s, min_rate_hz=min_rate_hz, source_note=""):
+        return r
+    m = S.sway_metrics(t, y_mm, x_mm, unit="mm")
+    floor = noise_floor_mm
+    if floor is None:
+        floor = max(S.noise_floor(t, x_mm), S.noise_floor(t, y_mm))
+        r.cite(WINTER)
+    _add_sway(r, m, floor, "mm", previous)
+    return r
+
+
+def inclination_sway(t_s, ap_deg, ml_deg=None, *, min_duration_s: float = S.MIN_DURATION_S,
+                     min_rate_hz: float = S.MIN_RATE_HZ, previous: dict | None = None,
+                     source: str = "trunk inclinometer") -> AssessmentResult:
+    """Quiet-stance sway from trunk inclination angles (deg; Mancini 2012 style trunk sway)."""
+    r = AssessmentResult("balance")
+    r.cite(S.PRIETO, S.SCHUBERT, S.SCOPPA, "Mancini et al. 2012, ISway: a sensitive, valid and reliable "
+           "measure of postural control, J Neuroeng Rehabil 9:59")
+    t = np.asarray(t_s, dtype=np.float64)
+    r.check("source", True, f"trunk sway from {source} (angles, deg)", source)
+    if not _trial_validity(r, t, min_duration_s=min_duration_s, min_rate_hz=min_rate_hz, source_note=""):
+        return r
+    m = S.sway_metrics(t, ap_deg, ml_deg, unit="deg")
+    floor = S.noise_floor(t, ap_deg) if ml_deg is None else max(S.noise_floor(t, ap_deg), S.noise_floor(t, ml_deg))
+    _add_sway(r, m, floor, "deg", previous)
+    return r
+
+
+def mm_per_px(pose, points_px: np.ndarray) -> float:
+    """Image scale (mm per px) from the world landmarks' segment lengths (m) over the image's.
+
+    Uses shoulder-hip, hip-knee and knee-ankle on both sides (segments that stand in the image
+    plane in a standing subject seen from the front or the side). NaN without world landmarks.
+    """
+    w = np.asarray(pose.world_m, dtype=np.float64)
+    pairs = [(11, 23), (12, 24), (23, 25), (24, 26), (25, 27), (26, 28)]
+    ratios = []
+    for a, b in pairs:
+        lw = np.linalg.norm(w[:, a] - w[:, b], axis=1)
+        li = np.linalg.norm(points_px[:, a, :2] - points_px[:, b, :2], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratios.append(1000.0 * lw / li)
+    q = np.concatenate(ratios)
+    q = q[np.isfinite(q) & (q > 0)]
+    return float(np.median(q)) if q.size else float("nan")
+
+
+def video_sway(pose, *, min_duration_s: float = S.MIN_DURATION_S, min_rate_hz: float = 25.0,
+               previous: dict | None = None, window: tuple[float, float] | None = None,
+               result: AssessmentResult | None = None, pd: PoseData | None = None) -> AssessmentResult:
+    """Sway of the whole-body centre of mass (de Leva 1996) along the image's horizontal axis.
+
+    A frontal view gives medio-lateral sway, a side view antero-posterior sway; the other
+    horizontal axis lies along the camera axis and is not measured. The noise floor is the jitter
+    of the raw (unfiltered) COM above 6 Hz. ``window`` limits the analysis to ``(start_s, end_s)``.
+    """
+    r = result or AssessmentResult("balance")
+    r.cite(S.PRIETO, S.SCOPPA, DE_LEVA, WINTER)
+    if pd is None:
+        pd = analyse_pose(pose, r, need_view="any", landmarks=[11, 12, 23, 24, 25, 26, 27, 28],
+                          min_duration_s=min_duration_s, min_rate_hz=min_rate_hz)
+        if pd is None:
+            return r
+    t = pd.t_s
+    sel = pd.usable.copy()
+    if window is not None:
+        sel &= (t >= window[0]) & (t <= window[1])
+    ts = t[sel]
+    dur = float(ts[-1] - ts[0]) if ts.size > 1 else 0.0
+    if not r.check("sway_duration", dur >= min_duration_s,
+                   f"{dur:.1f} s of usable standing for sway (needs >= {min_duration_s:g} s, Scoppa 2013)",
+                   round(dur, 3), f">= {min_duration_s:g} s"):
+        return r
+    scale = mm_per_px(pose, pd.points)
+    if not r.check("scale", np.isfinite(scale), "image scale from world landmarks"
+                   + ("" if np.isfinite(scale) else " unavailable: no world landmarks"),
+                   None if not np.isfinite(scale) else round(scale, 4), "mm per px"):
+        return r
+    com = pd.an.com[sel, 0] * scale
+    raw = center_of_mass(np.asarray(pose.image_px, dtype=np.float64)[..., :2], visibility=pose.visibility)
+    floor = S.noise_floor(ts, raw[sel, 0] * scale)
+    axis = "ml" if pd.view_kind == "frontal" else "ap"
+    m = S.sway_metrics(ts, com, None, unit="mm")
+    m = {k.replace("_ap_", f"_{axis}_"): v for k, v in m.items()}
+    r.check("axes", True, f"one camera: only {'medio-lateral' if axis == 'ml' else 'antero-posterior'} "
+            "sway is seen; two-axis measures (distance, ellipse) are not given", axis)
+    _add_sway(r, m, floor, "mm", previous)
+    return r
+
+
+def stance_trials(t_s, points_px, *, lift_on: float = LIFT_ON, lift_off: float = LIFT_OFF,
+                  stance_move: float = STANCE_MOVE, min_trial_s: float = 0.5) -> list[dict]:
+    """Single-leg stance trials from image landmarks (pure; px, y down).
+
+    For each side the lowest of ankle, heel and toe is the foot's lowest point; a foot is raised
+    while it is more than ``lift_on`` shank lengths above the other foot's lowest point
+    (hysteresis: down again below ``lift_off``). A trial ends at touch-down or when the stance
+    foot's mid-point shifts horizontally by ``stance_move`` shank lengths or lifts itself.
+
+    Returns
+    -------
+    list of dict
+        ``stance_side`` (the foot down), ``raised_side``, ``start_s``, ``end_s``,
+        ``stance_time_s``, ``end_reason`` ("raised foot touched down", "stance foot moved",
+        "recording ended": then the time is a lower bound, ``complete`` False).
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    p = np.asarray(points_px, dtype=np.float64)
+    if t.size < 2:
+        return []
+    low = {s: np.fmax.reduce(p[:, [lm.ANKLE[s], lm.HEEL[s], lm.FOOT_INDEX[s]], 1], axis=1) for s in lm.SIDES}
+    mid_x = {s: 0.5 * (p[:, lm.HEEL[s], 0] + p[:, lm.FOOT_INDEX[s], 0]) for s in lm.SIDES}
+    shank = np.nanmedian(np.linalg.norm(p[:, [25, 26], :2] - p[:, [27, 28], :2], axis=2))
+    trials = []
+    i = 0
+    n = t.size
+    while i < n:
+        raised = None
+        for s, o in (("left", "right"), ("right", "left")):
+            if np.isfinite(low[s][i]) and np.isfinite(low[o][i]) and low[o][i] - low[s][i] > lift_on * shank:
+                raised = s
+        if raised is None:
+            i += 1
+            continue
+        stance = "right" if raised == "left" else "left"
+        x0, start = mid_x[stance][i], i
+        j, reason = i + 1, "recording ended"
+        while j < n:
+            h = low[stance][j] - low[raised][j]
+            if np.isfinite(h) and h < lift_off * shank:
+                reason = "raised foot touched down"
+                break
+            if np.isfinite(mid_x[stance][j]) and abs(mid_x[stance][j] - x0) > stance_move * shank:
+                reason = "stance foot moved"
+                break
+            j += 1
+        end = min(j, n - 1)
+        dur = float(t[end] - t[start])
+        if dur >= min_trial_s:
+            trials.append({"trial": len(trials) + 1, "stance_side": stance, "raised_side": raised,
+                           "start_s": float(t[start]), "end_s": float(t[end]), "stance_time_s": dur,
+                           "end_reason": reason, "complete": reason != "recording ended"})
+        # a new trial starts only after the raised foot has been put down
+        i = j + 1
+        while i < n:
+            h = low[stance][i] - low[raised][i]
+            if not np.isfinite(h) or h < lift_off * shank:
+                break
+            i += 1
+    return trials
+
+
+def assess_single_leg_stance(pose, *, side: str | None = None, age: float | None = None,
+                             with_sway: bool = True) -> AssessmentResult:
+    """Single-leg stance time per trial, best of trials per stance side, against Springer 2007.
+
+    ``side``: the stance side to report (default: the side with the longest trial). The COM sway
+    during the best trial is added when it lasts long enough and the view allows (video COM).
+    """
+    r = AssessmentResult("single-leg-stance")
+    r.cite(SPRINGER)
+    pd = analyse_pose(pose, r, need_view="any", landmarks=[25, 26, 27, 28, 29, 30, 31, 32],
+                      min_duration_s=1.0, min_rate_hz=15.0)
+    if pd is None:
+        return r
+    pts = np.where(pd.usable[:, None, None], pd.points, np.nan)
+    trials = stance_trials(pd.t_s, pts)
+    r.reps = trials
+    if side is not None:
+        trials = [tr for tr in trials if tr["stance_side"] == side]
+    if not r.check("trial", bool(trials), f"{len(trials)} single-leg stance trial(s) found"
+                   + (f" on the {side} leg" if side else "")
+                   + ("" if trials else ": no foot was lifted for >= 0.5 s"), len(trials), ">= 1"):
+        return r
+    best = max(trials, key=lambda tr: tr["stance_time_s"])
+    r.add_metric("stance_time_s", best["stance_time_s"], "s")
+    r.add_metric("trials_count", len(trials), "count")
+    r.add_metric("stance_side", best["stance_side"], "1")
+    if not best["complete"]:
+        r.flag("lower_bound", "the best trial was still running when the recording ended: its time is a lower bound")
+    norm = sls_norm_s(age)
+    if age is not None:
+        r.add_metric("stance_norm_s", norm, "s")
+        if norm is None:
+            r.flag("no_norm", f"no Springer 2007 norm for age {age:g} (norms cover 18 and over)")
+        elif best["stance_time_s"] < norm:
+            r.flag("below_age_norm", f"best stance {best['stance_time_s']:.1f} s is below the age norm "
+                   f"of {norm:g} s for age {age:g} (Springer 2007, eyes open, best of 3)")
+    if len(trials) < 3:
+        r.flag("fewer_than_3_trials", f"{len(trials)} trial(s): the norm is the best of 3 (Springer 2007)")
+    if with_sway and best["stance_time_s"] >= 5.0:
+        sub = AssessmentResult("single-leg-stance")
+        video_sway(pose, min_duration_s=5.0, window=(best["start_s"], best["end_s"]), result=sub, pd=pd)
+        for k, m in sub.metrics.items():
+            r.add_metric(k, m.value, m.unit)
+        for k in ("sway_duration", "scale", "axes"):
+            if k in sub.validity:
+                c = sub.validity[k]
+                r.check(k, c.ok, c.message, c.value, c.required)
+        r.cite(*sub.references)
+    return r
+
+
+def find_trunk_inclination(session) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str] | None:
+    """A trunk inclinometer/IMU stream in the session: ``(t_s, ap_deg, ml_deg, name)`` or None.
+
+    Looks for a stream of kind ``imu``/``inclinometer`` in deg whose channel names mark the
+    antero-posterior (``pitch``, ``ap``, ``sagittal``) and medio-lateral (``roll``, ``ml``,
+    ``frontal``) inclinations.
+    """
+    for name, st in session.streams.items():
+        spec = st.spec
+        if spec.kind not in ("imu", "inclinometer") or spec.unit != "deg":
+            continue
+        chans = [c.lower() for c in (spec.channel_names or ())]
+        ap = next((i for i, c in enumerate(chans) if any(k in c for k in ("pitch", "ap", "sagittal"))), None)
+        ml = next((i for i, c in enumerate(chans) if any(k in c for k in ("roll", "ml", "frontal"))), None)
+        if ap is None:
+            continue
+        d = np.asarray(st.data, dtype=np.float64).reshape(len(st.t_s), -1)
+        return st.t_s, d[:, ap], (d[:, ml] if ml is not None else None), name
+    return None
+
+
+def assess_balance(session, *, min_duration_s: float = S.MIN_DURATION_S, previous: dict | None = None,
+                   noise_floor_mm: float | None = None) -> AssessmentResult:
+    """Quiet-stance sway from the best source in ``session``: force plate, trunk IMU, else video."""
+    if session.cop is not None:
+        c = session.cop
+        return cop_sway(c.t_s, c.x_mm, c.y_mm, min_duration_s=min_duration_s, previous=previous,
+                        noise_floor_mm=noise_floor_mm, source=c.source)
+    inc = find_trunk_inclination(session)
+    if inc is not None:
+        t, ap, ml, name = inc
+        return inclination_sway(t, ap, ml, min_duration_s=min_duration_s, previous=previous, source=name)
+    return video_sway(session.pose, min_duration_s=min_duration_s, previous=previous)

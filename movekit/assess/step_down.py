@@ -1,0 +1,173 @@
+"""Lateral step-down (Piva et al. 2006): five scored items per rep, total and category, FPPA.
+
+Piva, Fitzgerald, Irrgang et al. 2006, Reliability of measures of impairments associated with
+patellofemoral pain syndrome, BMC Musculoskelet Disord 7:33 (lateral step-down quality of
+movement; 20 cm step, 5 reps): +1 arm strategy, +1 trunk lean, +1 pelvis not level, +1 knee
+(tibial tuberosity) medial to the 2nd toe or +2 medial to the foot's medial border, +1 unsteady
+stance; 0-1 good, 2-3 moderate, >= 4 poor. FPPA (knee valgus) at peak knee flexion, valgus
+positive (Willson et al. 2006, Med Sci Sports Exerc 38:945-952).
+
+Each item is measured where the camera can see it; an item the view cannot judge is ``None``
+with the reason, and then the total is not given (only the points scored on the judged items).
+Cut-offs for "used the arms", "leaned", "pelvis tilted", "unsteady" are movekit heuristics
+(Piva scores them by eye): arm abduction (front view) or flexion (side view) rising > 30 deg;
+trunk lateral lean changing > 10 deg; pelvic obliquity changing > 5 deg; >= 3 medio-lateral
+reversals of the knee larger than 3 % of shank length. The foot's medial border is placed 12 %
+of shank length medial to the 2nd toe (foot width ~ a quarter of shank length, anthropometric
+estimate). Peak knee flexion is taken at the lowest hip position (knee flexion itself is a
+sagittal angle and not measured in a front view).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from movekit.analysis import landmarks as lm
+from movekit.analysis.reps import segment_reps
+from movekit.analysis.view import facing_2d
+from movekit.assess._pose import MIN_PEAK_GAP_S, analyse_pose, controlled, rest_index, view_kinds
+from movekit.assess.result import AssessmentResult
+
+PIVA = ("Piva et al. 2006, Reliability of measures of impairments associated with patellofemoral "
+        "pain syndrome, BMC Musculoskelet Disord 7:33 (lateral step-down scoring)")
+WILLSON = "Willson et al. 2006, Med Sci Sports Exerc 38:945-952 (frontal plane projection angle)"
+ARM_DEG, TRUNK_DEG, PELVIS_DEG = 30.0, 10.0, 5.0
+WOBBLE_FRACTION, WOBBLE_REVERSALS = 0.03, 3
+MEDIAL_BORDER_FRACTION = 0.12
+
+
+def category(total: int | None) -> str | None:
+    """Piva 2006: 0-1 good, 2-3 moderate, >= 4 poor."""
+    if total is None:
+        return None
+    return "good" if total <= 1 else "moderate" if total <= 3 else "poor"
+
+
+def _reversals(x: np.ndarray, min_step: float) -> int:
+    x = x[np.isfinite(x)]
+    if x.size < 3:
+        return 0
+    n, ref, direction = 0, x[0], 0
+    for v in x[1:]:
+        d = v - ref
+        if direction >= 0 and d < -min_step:
+            n += direction > 0
+            direction, ref = -1, v
+        elif direction <= 0 and d > min_step:
+            n += direction < 0
+            direction, ref = 1, v
+        elif (direction > 0 and v > ref) or (direction < 0 and v < ref):
+            ref = v
+    return n
+
+
+def score_reps(t_s, points_px, angles, *, side: str, frontal: bool, medial_sign: float,
+               kinds=None) -> list[dict]:
+    """Per-rep Piva items (pure). ``medial_sign``: +1 when medial for the stance knee is image +x.
+
+    ``kinds``: per-frame view kind; a rep is judged as frontal only when all its frames are.
+    Reps faster than 0.4 s down or up (jumps, landings) are not scored."""
+    t = np.asarray(t_s, dtype=np.float64)
+    p = np.asarray(points_px, dtype=np.float64)
+    hip_y = p[:, lm.HIP[side], 1]
+    shank = float(np.nanmedian(np.linalg.norm(p[:, lm.KNEE[side], :2] - p[:, lm.ANKLE[side], :2], axis=1)))
+    depth = 100.0 * (hip_y - np.nanpercentile(hip_y, 5)) / shank  # % of shank length, down +
+    out = []
+    prev_end = 0
+    for rep in segment_reps(t, depth, prominence_deg=8.0, direction="up", min_duration_s=0.5,
+                        min_rest_gap_s=MIN_PEAK_GAP_S):
+        if not controlled(rep):
+            continue
+        pk, b = rep.peak_idx, rep.end_idx
+        a = rest_index(depth, prev_end, rep.start_idx)  # baseline: standing tall before the rep
+        prev_end = b
+        items: dict[str, int | None] = {}
+        why: dict[str, str] = {}
+        kind_set = set(kinds[a:b + 1]) if kinds is not None else {"frontal" if frontal else "sagittal"}
+        in_view = kind_set == {"frontal"}
+        one_view = len(kind_set) == 1 and kind_set <= {"frontal", "sagittal"}
+        fppa = None
+        if not one_view:
+            for k in ("arm_strategy", "trunk_lean", "pelvis_not_level", "knee_medial", "unsteady"):
+                items[k] = None
+                why[k] = "not judged: the view changed during this rep"
+        else:
+            arm_key = "shoulder_abduction_deg" if in_view else "shoulder_flexion_deg"
+            arm = max(float(np.nanmax(angles[f"{s}_{arm_key}"][a:b + 1] - angles[f"{s}_{arm_key}"][a]))
+                      for s in lm.SIDES)
+            items["arm_strategy"] = int(arm > ARM_DEG)
+            why["arm_strategy"] = f"arm {'abduction' if in_view else 'flexion'} rose {arm:.0f} deg (limit {ARM_DEG:g})"
+            if in_view:
+                tl = angles["trunk_lateral_lean_deg"]
+                lean = float(np.nanmax(np.abs(tl[a:b + 1] - tl[a])))
+                items["trunk_lean"] = int(lean > TRUNK_DEG)
+                why["trunk_lean"] = f"trunk lateral lean changed {lean:.0f} deg (limit {TRUNK_DEG:g})"
+                po = angles["pelvis_obliquity_deg"]
+                pel = float(np.nanmax(np.abs(po[a:b + 1] - po[a])))
+                items["pelvis_not_level"] = int(pel > PELVIS_DEG)
+                why["pelvis_not_level"] = f"pelvic obliquity changed {pel:.0f} deg (limit {PELVIS_DEG:g})"
+                km = medial_sign * (p[pk, lm.KNEE[side], 0] - p[pk, lm.FOOT_INDEX[side], 0])
+                border = MEDIAL_BORDER_FRACTION * shank
+                items["knee_medial"] = 2 if km > border else 1 if km > 0 else 0
+                why["knee_medial"] = (f"knee {km / shank * 100:+.0f}% of shank length medial of the 2nd toe "
+                                      f"(+1 past the toe, +2 past {MEDIAL_BORDER_FRACTION * 100:.0f}%: "
+                                      "the foot's border)")
+                rev = _reversals(p[a:b + 1, lm.KNEE[side], 0], WOBBLE_FRACTION * shank)
+                items["unsteady"] = int(rev >= WOBBLE_REVERSALS)
+                why["unsteady"] = f"{rev} medio-lateral knee reversal(s) (limit {WOBBLE_REVERSALS})"
+                fppa = float(angles[f"{side}_knee_fppa_deg"][pk])
+            else:
+                for k in ("trunk_lean", "pelvis_not_level", "knee_medial"):
+                    items[k] = None
+                    why[k] = "not judged: needs a front view"
+                rev = _reversals(p[a:b + 1, lm.KNEE[side], 0], WOBBLE_FRACTION * shank)
+                items["unsteady"] = int(rev >= WOBBLE_REVERSALS)
+                why["unsteady"] = f"{rev} antero-posterior knee reversal(s) (limit {WOBBLE_REVERSALS}; side view)"
+                fppa = None
+        known = [v for v in items.values() if v is not None]
+        total = sum(known) if len(known) == len(items) else None
+        out.append({"rep": len(out) + 1, "start_s": rep.start_s, "bottom_s": rep.peak_s, "end_s": rep.end_s,
+                    "depth_pct_shank": float(rep.peak_deg), "items": items, "reasons": why,
+                    "total_points": total, "judged_points": int(sum(known)), "category": category(total),
+                    "fppa_at_peak_deg": fppa})
+    return out
+
+
+def assess_step_down(pose, *, side: str | None = None) -> AssessmentResult:
+    """Lateral step-down from video; ``side`` is the stance (tested) leg on the step."""
+    r = AssessmentResult("step-down")
+    r.cite(PIVA, WILLSON)
+    pd = analyse_pose(pose, r, need_view="any", landmarks=[11, 12, 23, 24, 25, 26, 27, 28], min_duration_s=1.0)
+    if pd is None:
+        return r
+    frontal = pd.view_kind == "frontal"
+    p = np.where(pd.usable[:, None, None], pd.points, np.nan)
+    if side is None:
+        # the stance leg stays on the step: its ankle is the higher one (smaller image y)
+        side = min(lm.SIDES, key=lambda s: np.nanmedian(p[:, lm.ANKLE[s], 1]))
+    front = float(np.median(facing_2d(p)[1])) if frontal else 1.0
+    medial = (-1.0 if side == "left" else 1.0) * (1.0 if front >= 0 else -1.0)
+    ang = {k: np.where(pd.usable, v, np.nan) for k, v in pd.angles.items()}
+    r.check("side", True, f"{side} leg on the step", side)
+    r.check("view_items", frontal, "front view: all five items judged" if frontal else
+            f"{pd.view_kind} view: trunk lean, pelvis and knee position need a front view and are not judged")
+    reps = score_reps(pd.t_s, p, ang, side=side, frontal=frontal, medial_sign=medial,
+                      kinds=view_kinds(pd.an.view))
+    r.reps = reps
+    if not r.check("reps", bool(reps), f"{len(reps)} step-down rep(s) found", len(reps), ">= 1"):
+        return r
+    r.add_metric("reps_count", len(reps), "count")
+    totals = [rp["total_points"] for rp in reps]
+    if all(v is not None for v in totals):
+        typical = int(round(float(np.median(totals))))  # the session score: median over the reps
+        r.add_metric("step_down_total_points", typical, "points")
+        r.add_metric("step_down_grade", category(typical), "grade")
+    else:
+        r.add_metric("step_down_total_points", None, "points")
+        r.add_metric("step_down_judged_points", int(np.median([rp["judged_points"] for rp in reps])), "points")
+        r.flag("partial_score", "some items could not be judged from this view: no total is given")
+    f = [v for v in (rp["fppa_at_peak_deg"] for rp in reps) if v is not None and np.isfinite(v)]
+    r.add_metric("fppa_at_peak_deg", float(np.median(f)) if f else None, "deg")
+    if len(reps) < 5:
+        r.flag("fewer_than_5_reps", f"{len(reps)} rep(s): Piva 2006 scores 5")
+    return r

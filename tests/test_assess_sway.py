@@ -1,0 +1,157 @@
+"""Sway measures: synthetic paths with known answers, and a real Kistler force-plate recording
+checked against an independent computation (centre of pressure recomputed from the plate's
+forces and moments, measures recomputed here with plain loops)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from movekit.assess import sway as S
+from movekit.assess.balance import cop_sway
+from movekit.cli import main
+
+
+def test_circle_path_distance_and_ellipse():
+    fs, dur, R, f = 100.0, 32.0, 5.0, 0.25  # mm, Hz; whole turns, so the mean is the centre
+    t = np.arange(0, dur, 1 / fs)
+    ap, ml = R * np.sin(2 * np.pi * f * t), R * np.cos(2 * np.pi * f * t)
+    m = S.sway_metrics(t, ap, ml)
+    turns = f * (t[-1] - t[0])
+    assert m["sway_path_length_mm"][0] == pytest.approx(2 * np.pi * R * turns, rel=1e-3)
+    assert m["sway_mean_velocity_mm_per_s"][0] == pytest.approx(2 * np.pi * R * f, rel=1e-3)
+    assert m["sway_mean_distance_mm"][0] == pytest.approx(R, rel=1e-3)
+    assert m["sway_rms_distance_mm"][0] == pytest.approx(R, rel=1e-3)
+    assert m["sway_rms_ap_mm"][0] == pytest.approx(R / np.sqrt(2), rel=1e-2)
+    # cov = R^2/2 I -> prediction area = pi * k2 * R^2 / 2, k2 ~ chi2(0.95, 2) for large n
+    assert m["sway_ellipse95_area_mm2"][0] == pytest.approx(np.pi * stats.chi2.ppf(0.95, 2) * R**2 / 2, rel=2e-3)
+    assert m["sway_f50_ap_hz"][0] == pytest.approx(f, abs=0.02)
+    assert m["sway_centroid_frequency_ml_hz"][0] == pytest.approx(f, abs=0.03)
+    assert m["sway_ellipse95_area_mm2"][1] == "mm2"
+
+
+def test_prediction_ellipse_covers_95_percent_of_new_points():
+    rng = np.random.default_rng(1)
+    a = np.radians(30)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    sample = (rng.normal(size=(4000, 2)) * [3.0, 1.0]) @ rot.T
+    el = S.prediction_ellipse(sample[:, 0], sample[:, 1])
+    assert el["area"] == pytest.approx(np.pi * stats.chi2.ppf(0.95, 2) * 3.0, rel=0.05)
+    assert el["angle_deg"] == pytest.approx(30.0, abs=2.0)
+    new = (rng.normal(size=(20000, 2)) * [3.0, 1.0]) @ rot.T
+    c = np.cov(sample.T)
+    d2 = np.einsum("ij,jk,ik->i", new - sample.mean(0), np.linalg.inv(c), new - sample.mean(0))
+    assert np.mean(d2 <= el["k2"]) == pytest.approx(0.95, abs=0.01)
+    # small samples: the exact factor is larger than chi2 (Schubert & Kirchner 2014)
+    assert S.prediction_ellipse(sample[:10, 0], sample[:10, 1])["k2"] > stats.chi2.ppf(0.95, 2) * 1.3
+
+
+def test_noise_floor_recovers_white_noise_level():
+    rng = np.random.default_rng(2)
+    fs = 100.0
+    t = np.arange(0, 30, 1 / fs)
+    slow = 4 * np.sin(2 * np.pi * 0.3 * t)
+    floor = S.noise_floor(t, slow + rng.normal(0, 0.5, t.size))
+    # white noise keeps the share of its power above 6 Hz: sqrt(44/50) of its SD
+    assert floor == pytest.approx(0.5 * np.sqrt(44 / 50), rel=0.1)
+    assert S.noise_floor(t, slow) < 0.01
+
+
+def test_one_axis_gives_no_two_axis_measures():
+    t = np.arange(0, 30, 0.02)
+    m = S.sway_metrics(t, np.sin(t))
+    assert "sway_rms_ap_mm" in m and "sway_ellipse95_area_mm2" not in m and "sway_rms_distance_mm" not in m
+    assert S.sway_metrics(t[:2], [0, 1], [0, 1]) == {}
+
+
+def _read_kistler():
+    from movekit.assess.sources import read_bioware
+    from movekit.datasets import fetch
+
+    return read_bioware(fetch("kistler_cop"))
+
+
+def _independent(t, x, y):
+    """Prieto 1996 measures with plain Python loops (no movekit code)."""
+    n = len(t)
+    mx, my = sum(x) / n, sum(y) / n
+    xs, ys = [v - mx for v in x], [v - my for v in y]
+    rd = [math.hypot(a, b) for a, b in zip(xs, ys)]
+    path = sum(math.hypot(xs[i + 1] - xs[i], ys[i + 1] - ys[i]) for i in range(n - 1))
+    sxx = sum(a * a for a in xs) / (n - 1)
+    syy = sum(b * b for b in ys) / (n - 1)
+    sxy = sum(a * b for a, b in zip(xs, ys)) / (n - 1)
+    fcrit = stats.f.ppf(0.95, 2, n - 2)
+    area = math.pi * 2 * (n + 1) * (n - 1) / (n * (n - 2)) * fcrit * math.sqrt(sxx * syy - sxy * sxy)
+    return {"mean": sum(rd) / n, "rms": math.sqrt(sum(r * r for r in rd) / n), "path": path,
+            "vel": path / (t[-1] - t[0]), "area": area}
+
+
+def test_real_kistler_cop_against_independent_computation():
+    t, cols = _read_kistler()
+    assert len(t) == 500 and t[1] - t[0] == pytest.approx(0.02)
+    x_mm, y_mm = cols["Ax"] * 1000, cols["Ay"] * 1000
+    # the plate's own COP agrees with COP = (-My, Mx) / Fz within the top-plate offset term
+    assert np.max(np.abs(-cols["My"] / cols["Fz"] * 1000 - x_mm)) < 1.0
+    assert np.max(np.abs(cols["Mx"] / cols["Fz"] * 1000 - y_mm)) < 1.0
+    ind = _independent(list(t), list(x_mm), list(y_mm))
+    m = S.sway_metrics(t, y_mm, x_mm)
+    assert m["sway_mean_distance_mm"][0] == pytest.approx(ind["mean"], rel=1e-9)
+    assert m["sway_rms_distance_mm"][0] == pytest.approx(ind["rms"], rel=1e-9)
+    assert m["sway_path_length_mm"][0] == pytest.approx(ind["path"], rel=1e-9)
+    assert m["sway_mean_velocity_mm_per_s"][0] == pytest.approx(ind["vel"], rel=1e-9)
+    assert m["sway_ellipse95_area_mm2"][0] == pytest.approx(ind["area"], rel=1e-9)
+    # COP recomputed from forces and moments gives nearly the same sway
+    mx = S.sway_metrics(t, cols["Mx"] / cols["Fz"] * 1000, -cols["My"] / cols["Fz"] * 1000)
+    assert mx["sway_rms_distance_mm"][0] == pytest.approx(ind["rms"], rel=0.03)
+    assert 10.0 < ind["rms"] < 40.0  # a real standing trial: centimetre-scale sway
+
+
+def test_real_kistler_too_short_gives_no_numbers(tmp_path):
+    from movekit.datasets import fetch
+
+    out = tmp_path / "b.json"
+    assert main(["assess", "balance", str(fetch("kistler_cop")), "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert set(res) == {"test", "metrics", "reps", "flags", "validity", "references"}
+    assert res["validity"]["duration"]["ok"] is False and "25 s" in res["validity"]["duration"]["message"]
+    assert res["metrics"] == {}  # 10 s < 25 s (Scoppa 2013): nothing invented
+    assert any("Scoppa" in r for r in res["references"])
+
+
+def _circle_csv(t, radius_mm):
+    w = 0.4 * np.pi  # 0.2 Hz: whole turns in 30 s
+    rows = [f"{a:.4f},{radius_mm * np.cos(w * a):.5f},{radius_mm * np.sin(w * a):.5f}" for a in t]
+    return "time_s,cop_x_mm,cop_y_mm\n" + "\n".join(rows) + "\n"
+
+
+def test_cli_balance_cop_csv_and_change_from_previous(tmp_path, capsys):
+    fs = 100.0
+    t = np.arange(0, 30, 1 / fs)
+    csv = tmp_path / "cop.csv"
+    csv.write_text(_circle_csv(t, 3.0))
+    prev = tmp_path / "prev.json"
+    assert main(["assess", "balance", str(csv), "--json", str(prev)]) == 0
+    res = json.loads(prev.read_text())
+    assert res["validity"]["duration"]["ok"] and res["validity"]["sampling_rate"]["ok"]
+    assert res["metrics"]["sway_rms_distance_mm"] == {"value": pytest.approx(3.0, rel=1e-3), "unit": "mm"}
+    assert "sway_noise_floor_mm" in res["metrics"]
+    # a second session with twice the sway: +100 % path length
+    csv.write_text(_circle_csv(t, 6.0))
+    out = tmp_path / "now.json"
+    assert main(["assess", "balance", str(csv), "--previous", str(prev), "--json", str(out)]) == 0
+    now = json.loads(out.read_text())
+    assert now["metrics"]["sway_path_length_change_pct"]["value"] == pytest.approx(100.0, rel=1e-3)
+    assert "sway_path_length_mm" in capsys.readouterr().out
+
+
+def test_cop_sway_below_noise_floor_is_flagged():
+    t = np.arange(0, 30, 0.01)
+    rng = np.random.default_rng(3)
+    r = cop_sway(t, rng.normal(0, 0.1, t.size), rng.normal(0, 0.1, t.size), noise_floor_mm=0.5)
+    assert any(f.code == "below_noise_floor" for f in r.flags)
+    assert r.value("sway_noise_floor_mm") == 0.5
