@@ -3,8 +3,8 @@
 Capture and replay both feed each frame's pose through :class:`FrameProcessor`, so a
 replay recomputes exactly what the live run computed: the same float32 inputs
 through the same code, in the same order, give bit-identical outputs. Capture stores
-the live outputs as the ``live_angles_deg`` stream; ``movekit replay`` recomputes and
-compares them.
+the live outputs as the ``live_angles_deg`` stream (with the frame rate the causal
+filters ran at); ``movekit replay`` recomputes and compares them.
 """
 
 from __future__ import annotations
@@ -17,21 +17,38 @@ LIVE_STREAM = "live_angles_deg"
 
 
 class FrameProcessor:
-    """Live joint angles from one frame's image landmarks (2D, camera plane)."""
+    """Live joint angles from one frame's image landmarks (2D, camera plane), causally cleaned.
 
-    def __init__(self) -> None:
-        from movekit.analysis.angles import joint_angles
+    Wraps :class:`movekit.analysis.pipeline.StreamingAnalyzer` (visibility masking, left/right
+    swap repair, Hampel + Butterworth low-pass with kept state, facing direction), whose
+    output equals the causal batch ``analyse(..., offline=False)``.
 
-        self._joint_angles = joint_angles
-        probe = joint_angles(image_px=np.full((1, 33, 3), np.nan, np.float32))
+    Parameters
+    ----------
+    fs_hz : float
+        Frame rate the causal filters are designed for (the source's nominal rate).
+    """
+
+    def __init__(self, fs_hz: float = 30.0) -> None:
+        from movekit.analysis.pipeline import StreamingAnalyzer
+
+        self.fs_hz = float(fs_hz)
+        self._analyzer = StreamingAnalyzer(self.fs_hz)
+        probe, _ = StreamingAnalyzer(self.fs_hz).update(np.full((33, 3), np.nan, np.float32))
         self.names: tuple[str, ...] = tuple(probe)
+
+    @property
+    def view(self) -> str:
+        """View label of the last frame (causal)."""
+        return self._analyzer.view
 
     def spec(self) -> StreamSpec:
         return StreamSpec(LIVE_STREAM, (len(self.names),), "deg", None,
                           tuple(n.removesuffix("_deg") for n in self.names), kind="live_angles",
-                          attrs={"source": "image landmarks, per frame, unfiltered"})
+                          attrs={"source": "image landmarks, per frame, causal streaming cleaning",
+                                 "fs_hz": self.fs_hz})
 
     def step(self, t_s: float, image_px: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         """Angles (deg, float32, one per name) for one frame; NaN where not measurable."""
-        angles = self._joint_angles(image_px=image_px[None], visibility=visibility[None])
-        return np.array([angles[n][0] for n in self.names], np.float32)
+        angles, _com = self._analyzer.update(image_px, visibility)
+        return np.array([angles[n] for n in self.names], np.float32)

@@ -183,9 +183,9 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
     old_term = signal.getsignal(signal.SIGTERM)
     try:
         backend = backend or MediaPipePose(model_complexity, model_file=model_file)
-        processor = FrameProcessor()
         follower = PersonFollower()
         rate = None if src.is_camera else (src.fps if np.isfinite(src.fps) else None)
+        processor = FrameProcessor(src.fps if np.isfinite(src.fps) and src.fps > 0 else 30.0)
         if out is not None:
             meta = {
                 "source": src.describe(),

@@ -66,7 +66,8 @@ def replay_pose(rec: Recording, speed: float | None = None,
                 on_frame: Callable[[int, float, np.ndarray], None] | None = None) -> ReplayResult:
     """Recompute the live per-frame outputs from the stored pose."""
     pose = rec.pose()
-    processor = FrameProcessor()
+    live = rec.streams.get(LIVE_STREAM)
+    processor = FrameProcessor(live.spec.attrs.get("fs_hz", 30.0) if live is not None else 30.0)
     out = np.empty((len(pose), len(processor.names)), np.float32)
     t_first = float(pose.t_s[0]) if len(pose) else 0.0
     wall0 = time.monotonic()

@@ -27,7 +27,9 @@ def sample_clip() -> Path:
 def run(args) -> int:
     import numpy as np
 
-    from movekit.analysis.angles import joint_angles
+    from movekit.analysis.pipeline import analyse
+    from movekit.analysis.reps import segment_reps
+    from movekit.analysis.view import angle_validity
     from movekit.capture.pipeline import capture
     from movekit.recording import open_recording
     from movekit.summary import format_summary, summarise
@@ -46,21 +48,21 @@ def run(args) -> int:
     print()
     print(format_summary(summarise(rec)))
     pose = rec.pose()
-    angles = joint_angles(image_px=pose.image_px, visibility=pose.visibility)
-    print("\nwhat it found (2D, camera plane; side view):")
-    for name in ("left_knee_flexion_deg", "right_knee_flexion_deg", "left_hip_flexion_deg",
+    result = analyse(pose.t_s, pose.image_px, pose.world_m, pose.visibility)  # offline, zero-phase
+    validity = angle_validity(result.view, result.angles)
+    views, counts = np.unique(result.view, return_counts=True)
+    print(f"\nwhat it found ({result.mode} cleaning, 2D in the camera plane):")
+    print("  views: " + ", ".join(f"{v} {100 * c / counts.sum():.0f}%" for v, c in zip(views, counts)))
+    for name in ("left_shoulder_abduction_deg", "right_shoulder_abduction_deg", "right_knee_flexion_deg",
                  "right_hip_flexion_deg", "trunk_inclination_deg"):
-        if name in angles and np.isfinite(angles[name]).any():
-            a = angles[name]
-            print(f"  {name:<26} range {np.nanmin(a):7.1f} to {np.nanmax(a):7.1f} deg "
-                  f"(measured in {np.isfinite(a).mean() * 100:.0f}% of frames)")
-    try:
-        from movekit.analysis.view import classify_view
-
-        views, counts = np.unique(np.asarray(classify_view(pose.image_px, pose.world_m)), return_counts=True)
-        print("  view: " + ", ".join(f"{v} {100 * c / counts.sum():.0f}%" for v, c in zip(views, counts)))
-    except ImportError:
-        pass
+        ok = validity[name][0] & np.isfinite(result.angles[name])
+        if ok.any():
+            a = result.angles[name][ok]
+            print(f"  {name:<29} {a.min():7.1f} to {a.max():6.1f} deg, in {ok.mean() * 100:3.0f}% of frames "
+                  f"(where the view allows it)")
+    arc = segment_reps(result.t_s, result.angles["left_shoulder_abduction_deg"])
+    if arc:
+        print(f"  left arm raises: {len(arc)}, peaks " + ", ".join(f"{r.peak_deg:.0f}" for r in arc) + " deg")
     print(f"\nrecording: {out / 'demo.mkrec'}\nannotated video: {out / 'demo_annotated.mp4'}")
     print(f"next: movekit info {out / 'demo.mkrec'}; movekit replay {out / 'demo.mkrec'}")
     return 0
