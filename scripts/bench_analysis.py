@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import scipy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import machine, write_section  # noqa: E402
 
 from movekit.analysis.pipeline import StreamingAnalyzer, analyse
 from movekit.analysis.synthetic import pose_from_angles
@@ -60,19 +60,6 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} logical cores; Python {platform.python_version()}, "
-            f"numpy {np.__version__}, scipy {scipy.__version__}; {platform.system()} {platform.machine()}")
-
-
 def _load() -> str:
     try:
         return " / ".join(f"{v:.1f}" for v in os.getloadavg())
@@ -100,14 +87,12 @@ def run(minutes: float, repeats: int, stream_frames: int) -> dict:
         "frames": n, "minutes": minutes, "bytes": img.nbytes, "copy_s": copy_s, "offline_s": offline_s,
         "causal_s": causal_s, "stream_median_us": float(np.median(per) * 1e6),
         "stream_p99_us": float(np.percentile(per, 99) * 1e6), "stream_frames": m,
-        "machine": machine(), "load": _load(),
+        "machine": machine("scipy"), "load": _load(),
     }
 
 
 def report(r: dict) -> str:
     return "\n".join([
-        "## Analysis core",
-        "",
         "`python scripts/bench_analysis.py` (numbers below from one run; best of 3 for batch runs).",
         f"Input: {r['minutes']:g} min of 30 fps pose, {r['frames']} frames x 33 landmarks x 3 (float32, "
         f"{r['bytes'] / 1e6:.1f} MB), synthetic squats and arm raises with 1.5 px noise, 1 % dropped "
@@ -134,13 +119,6 @@ def report(r: dict) -> str:
     ])
 
 
-def write_section(path: Path, text: str) -> None:
-    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pat = re.compile(r"^## Analysis core\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pat.sub(text, old) if pat.search(old) else old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=60.0)
@@ -152,7 +130,7 @@ def main(argv=None) -> int:
     text = report(r)
     print(text)
     if args.write:
-        write_section(Path(args.write), text)
+        write_section("Analysis core", text, Path(args.write))
         print(f"written to {args.write}")
     return 0
 

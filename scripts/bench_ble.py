@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
-import re
 import subprocess
 import sys
 import time
@@ -31,37 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import machine, write_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def machine() -> str:
-    from importlib.metadata import version
-
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} logical cores (shared), Python {platform.python_version()}, "
-            f"bleak {version('bleak')}, dbus-fast {version('dbus-fast')}, NumPy {np.__version__}, "
-            f"{platform.system()} {platform.release()}")
-
-
-def write_section(title: str, body: str) -> None:
-    """Replace (or append) ``## title`` in docs/benchmarks.md, keeping every other section."""
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# movekit benchmarks\n"
-    block = f"## {title}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text.rstrip("\n") + "\n")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -181,7 +153,7 @@ def main() -> int:
     if args.serve:
         serve_child(args.serve[0], float(args.serve[1]), int(args.serve[2]), args.serve[3])
         return 0
-    m = machine()
+    m = machine("bleak", "dbus-fast")
     print(m)
     dec = bench_decode()
     for prof, clk, sps in dec:

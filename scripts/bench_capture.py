@@ -67,7 +67,7 @@ def main() -> None:
         mk.append(n2 / t2)
         print(f"  bare {n} frames {n / t:6.1f} fps   movekit {n2} frames {n2 / t2:6.1f} fps", flush=True)
     print(f"video: {video}")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine('mediapipe', 'opencv-contrib-python')}")
     print(f"bare MediaPipe loop: {max(bare):.1f} frames/s (best of {args.repeats})")
     print(f"movekit capture:     {max(mk):.1f} frames/s (best of {args.repeats})")
     print(f"ratio movekit / bare: {max(mk) / max(bare):.3f}x (target >= 0.95x)")

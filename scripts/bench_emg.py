@@ -16,44 +16,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import machine, write_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, {os.cpu_count()} logical cores (shared with other work: load average {load:.1f} when "
-            f"measured, so tails vary between runs), Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, {platform.system()} {platform.release()}; {time.strftime('%Y-%m-%d')}")
-
-
-def write_section(title: str, body: str) -> None:
-    """Replace (or append) ``## title`` in docs/benchmarks.md, keeping every other section."""
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# movekit benchmarks\n"
-    block = f"## {title}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text.rstrip("\n") + "\n")
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:

@@ -32,7 +32,7 @@ import numpy as np
 from scipy import signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_emg import machine, write_section  # noqa: E402
+from benchlib import machine, write_section  # noqa: E402
 
 RATE = 1000.0
 

@@ -1,13 +1,20 @@
-"""What every benchmark prints beside its figure: the machine it ran on."""
+"""Shared by the benchmarks: the machine a figure was measured on, and docs/benchmarks.md sections."""
 
 from __future__ import annotations
 
 import os
 import platform
-import sys
+import re
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
 
 
-def machine() -> str:
+def machine(*packages: str) -> str:
+    """CPU model, cores, load average, OS, Python, numpy and the named packages' versions, date."""
     cpu = platform.processor() or "unknown CPU"
     try:
         with open("/proc/cpuinfo") as f:
@@ -17,7 +24,20 @@ def machine() -> str:
                     break
     except OSError:
         pass
-    import numpy
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    versions = ", ".join(f"{p} {version(p)}" for p in ("numpy", *packages))
+    return (f"{cpu}, {os.cpu_count()} logical cores (load average {load:.1f} when measured), "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}, {versions}; "
+            f"{time.strftime('%Y-%m-%d')}")
 
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-            f"Python {sys.version.split()[0]}, numpy {numpy.__version__}")
+
+def write_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:
+    """Replace (or append) ``## title`` in docs/benchmarks.md, keeping every other section."""
+    text = path.read_text() if path.exists() else "# movekit benchmarks\n"
+    block = f"## {title}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text.rstrip("\n") + "\n")
