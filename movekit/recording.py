@@ -171,6 +171,12 @@ class _StreamWriter:
         self.pending_t.append(t_s)
         self.pending_x.append(data)
 
+    def due(self, interval_s: float) -> bool:
+        """Pending data is older than ``interval_s`` of wall time, or spans it in session time."""
+        if time.monotonic() - self.last_flush >= interval_s:
+            return True
+        return bool(self.pending_t) and float(self.pending_t[-1][-1] - self.pending_t[0][0]) >= interval_s
+
     def flush(self) -> None:
         self.last_flush = time.monotonic()
         if not self.pending_t:
@@ -205,7 +211,9 @@ class RecordingWriter:
     overwrite : bool
         Replace an existing recording at ``path``. Without it an existing path is refused.
     flush_interval_s : float
-        Longest time data waits in memory before it is written and fsync'ed (s).
+        Longest time data waits in memory before it is written and fsync'ed (s): of wall
+        time, and of session time (a video file is processed faster than real time), so a
+        killed process loses at most this much of the session.
 
     Examples
     --------
@@ -272,7 +280,7 @@ class RecordingWriter:
             sw = self._streams[name]
             x = np.asarray(data, dtype=np.float32).reshape((len(t),) + sw.spec.shape)
             sw.add(t.copy(), x.copy())
-            if time.monotonic() - sw.last_flush >= self.flush_interval_s:
+            if len(t) and sw.due(self.flush_interval_s):
                 self._flush_stream(sw)
 
     def event(self, t_s: float, kind: str, **data: Any) -> dict:

@@ -10,7 +10,6 @@ from movekit.errors import MovekitError
 
 def _world(rate, theta_deg, axis_seg, seed=0, mount_seed=1):
     """Sensor orientations for a hinge with a known angle, arbitrary mounting and trunk motion."""
-    rng = np.random.default_rng(seed)
     n = len(theta_deg)
     mr = np.random.default_rng(mount_seed)
     Mp, Md = Rotation.random(random_state=mr), Rotation.random(random_state=mr)

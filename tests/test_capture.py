@@ -185,7 +185,6 @@ def test_camera_that_drops_frames_is_recorded_as_it_happened(monkeypatch, tmp_pa
     """A fast camera and a slow consumer: drops are counted, stored as events and visible as gaps."""
     import cv2
 
-    from movekit.capture import frames as frames_mod
     from movekit.capture.pipeline import capture
     from movekit.capture.pose import PoseEstimate
 

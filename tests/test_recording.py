@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import subprocess
@@ -154,3 +153,14 @@ def test_full_disk_clear_error_and_flushed_data_kept(tiny_fs):
     assert len(r.streams["emg"]) >= written - 1000  # at most the batch being written is lost
     kept = r.streams["emg"].data[:, 0]
     np.testing.assert_array_equal(kept, np.arange(len(kept)) // 1000)  # intact and in order
+
+
+def test_flushes_each_second_of_session_time_even_faster_than_real_time(tmp_path):
+    """A video processed faster than real time still loses at most one second of session."""
+    w = RecordingWriter(tmp_path / "r.mkrec", flush_interval_s=1.0)
+    w.add_stream(_emg_spec())
+    for i in range(250):  # 2.5 s of session time, written in a few milliseconds
+        w.append("emg", [i / 100], [[i, i]])
+    kept = open_recording(tmp_path / "r.mkrec").streams["emg"]  # the writer is still open
+    assert kept.t_s[-1] >= 2.49 - 1.0
+    w.close()

@@ -119,6 +119,7 @@ class PersonFollower:
     _centre: np.ndarray | None = None
     _torso_len: float = 0.0
     _t: float = 0.0
+    _misses: int = 0
 
     def _plausible(self, est: PoseEstimate, t_s: float) -> bool:
         if self._centre is None:
@@ -134,6 +135,7 @@ class PersonFollower:
                     (dt > 1.0 or 0.5 <= size_ratio <= 2.0))
 
     def _accept(self, est: PoseEstimate, t_s: float) -> PoseEstimate:
+        self._misses = 0
         box = bbox_px(est.image_px, est.visibility)
         if box is not None:
             self._box = box
@@ -152,13 +154,16 @@ class PersonFollower:
             return self._accept(self._select(backend, image_bgr, est), t_s)
         if self._plausible(est, t_s):
             return self._accept(est, t_s)
-        # somebody else: look again with only the followed person's last region visible,
-        # then with the other person blanked (the followed one may have moved on)
-        attempts = [mask_outside(image_bgr, self._box)] if self._box is not None else []
-        other = bbox_px(est.image_px, est.visibility)
-        if other is not None:
-            attempts.append(mask_inside(image_bgr, other))
-        for masked in attempts:
+        # somebody else: look again once, with only the followed person's last region visible
+        # when they were seen a moment ago, else with the other person blanked (the followed one
+        # may have moved on). During a long loss, look again on every third frame only.
+        self._misses += 1
+        if self._misses <= 3 or self._misses % 3 == 0:
+            other = bbox_px(est.image_px, est.visibility)
+            if self._box is not None and (t_s - self._t < 0.3 or other is None):
+                masked = mask_outside(image_bgr, self._box)
+            else:
+                masked = mask_inside(image_bgr, other)
             retry = backend.process(masked)
             if retry.found and self._plausible(retry, t_s):
                 return self._accept(retry, t_s)
