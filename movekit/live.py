@@ -27,13 +27,22 @@ class FrameProcessor:
     ----------
     fs_hz : float
         Frame rate the causal filters are designed for (the source's nominal rate).
+    calibration : dict, optional
+        ``{"camera": CameraProfile fields, "static": StaticProfile fields}`` as stored in a
+        recording's metadata: landmarks are undistorted with the camera profile and each
+        angle's static-pose offset (deg) is subtracted. The stored landmarks stay raw.
     """
 
-    def __init__(self, fs_hz: float = 30.0) -> None:
+    def __init__(self, fs_hz: float = 30.0, calibration: dict | None = None) -> None:
         from movekit.analysis.pipeline import StreamingAnalyzer
+        from movekit.calibration import CameraProfile
 
         self.fs_hz = float(fs_hz)
-        self._analyzer = StreamingAnalyzer(self.fs_hz)
+        self.calibration = calibration or {}
+        cam = self.calibration.get("camera")
+        self._camera = CameraProfile(**{**cam, "pattern": tuple(cam["pattern"])}) if cam else None
+        static = self.calibration.get("static")
+        self._analyzer = StreamingAnalyzer(self.fs_hz, offsets=static["offsets_deg"] if static else None)
         probe, _ = StreamingAnalyzer(self.fs_hz).update(np.full((33, 3), np.nan, np.float32))
         self.names: tuple[str, ...] = tuple(probe)
 
@@ -46,9 +55,14 @@ class FrameProcessor:
         return StreamSpec(LIVE_STREAM, (len(self.names),), "deg", None,
                           tuple(n.removesuffix("_deg") for n in self.names), kind="live_angles",
                           attrs={"source": "image landmarks, per frame, causal streaming cleaning",
-                                 "fs_hz": self.fs_hz})
+                                 "fs_hz": self.fs_hz,
+                                 "calibration": sorted(self.calibration)})
 
     def step(self, t_s: float, image_px: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         """Angles (deg, float32, one per name) for one frame; NaN where not measurable."""
+        if self._camera is not None:
+            from movekit.calibration import undistort_landmarks
+
+            image_px = undistort_landmarks(image_px[None], self._camera)[0]
         angles, _com = self._analyzer.update(image_px, visibility)
         return np.array([angles[n] for n in self.names], np.float32)

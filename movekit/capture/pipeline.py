@@ -139,7 +139,8 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             overwrite: bool = False, metadata: dict | None = None, progress: bool = False,
             backend: PoseBackend | None = None, on_frame: Callable[[int, float], None] | None = None,
             keys: bool = True, ble: list[str] | tuple[str, ...] = (),
-            ble_options: dict | None = None) -> CaptureSummary:
+            ble_options: dict | None = None, camera_profile: str | Path | None = None,
+            static_profile: str | Path | None = None) -> CaptureSummary:
     """Run the pose model on every frame of ``source`` and record it.
 
     Parameters
@@ -158,6 +159,9 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         frames are then released in real time so the two line up.
     ble_options : keyword arguments for :class:`movekit.capture.ble.transport.BleRecorder`
         (reconnect policy, timeouts)
+    camera_profile, static_profile : calibration profile names (in ``calibration/``) or paths
+        (``movekit calibrate camera|static``). Both are stored in the metadata and applied to
+        the live angles; the stored landmarks stay as the model gave them.
     """
     import cv2
 
@@ -171,6 +175,7 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         if out is None:
             raise MovekitError("BLE devices need a recording to write to (-o)")
         ble_specs = [DeviceSpec.parse(text) for text in ble]  # bad specs fail before anything opens
+    calibration = _load_calibration(camera_profile, static_profile)
     clock = SessionClock()
     src = FrameSource(source, clock=clock, realtime=bool(ble_specs))
     ble_recorder = None
@@ -184,7 +189,12 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         backend = backend or MediaPipePose(model_complexity, model_file=model_file)
         follower = PersonFollower()
         rate = None if src.is_camera else (src.fps if np.isfinite(src.fps) else None)
-        processor = FrameProcessor(src.fps if np.isfinite(src.fps) and src.fps > 0 else 30.0)
+        if "camera" in calibration:
+            cam = calibration["camera"]
+            if (cam["width_px"], cam["height_px"]) != (src.width_px, src.height_px):
+                raise MovekitError(f"camera profile {cam['name']!r} is for {cam['width_px']}x{cam['height_px']}, "
+                                   f"the source is {src.width_px}x{src.height_px}")
+        processor = FrameProcessor(src.fps if np.isfinite(src.fps) and src.fps > 0 else 30.0, calibration)
         if out is not None:
             meta = {
                 "source": src.describe(),
@@ -195,6 +205,8 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
                 "raw_video_saved": bool(save_video),
                 **(metadata or {}),
             }
+            if calibration:
+                meta["calibration"] = calibration
             writer = RecordingWriter(out, meta, overwrite=overwrite)
             for spec in pose_stream_specs(rate):
                 writer.add_stream(spec)
@@ -318,6 +330,20 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         if own_backend and backend is not None:
             backend.close()
     return summary
+
+
+def _load_calibration(camera_profile, static_profile) -> dict:
+    """Profiles as plain dicts for the metadata (MovekitError if missing or unreadable)."""
+    from dataclasses import asdict
+
+    from movekit.calibration import load_camera_profile, load_static_profile
+
+    out = {}
+    if camera_profile is not None:
+        out["camera"] = asdict(load_camera_profile(camera_profile))
+    if static_profile is not None:
+        out["static"] = asdict(load_static_profile(static_profile))
+    return out
 
 
 def _open_video(path, src: FrameSource):

@@ -67,7 +67,8 @@ def replay_pose(rec: Recording, speed: float | None = None,
     """Recompute the live per-frame outputs from the stored pose."""
     pose = rec.pose()
     live = rec.streams.get(LIVE_STREAM)
-    processor = FrameProcessor(live.spec.attrs.get("fs_hz", 30.0) if live is not None else 30.0)
+    processor = FrameProcessor(live.spec.attrs.get("fs_hz", 30.0) if live is not None else 30.0,
+                               calibration=rec.metadata.get("calibration"))
     out = np.empty((len(pose), len(processor.names)), np.float32)
     t_first = float(pose.t_s[0]) if len(pose) else 0.0
     wall0 = time.monotonic()

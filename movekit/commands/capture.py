@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -23,7 +21,10 @@ def register(subparsers) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing recording")
     p.add_argument("--client", help="client id stored in the metadata")
     p.add_argument("--protocol", help="protocol or test name stored in the metadata")
-    p.add_argument("--calibration", help="calibration profile to store with the session")
+    p.add_argument("--camera", metavar="PROFILE",
+                   help="camera calibration profile (movekit calibrate camera): live angles undistorted")
+    p.add_argument("--static", metavar="PROFILE",
+                   help="static-pose offsets profile (movekit calibrate static): subtracted from live angles")
     p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE", help="extra metadata")
     p.add_argument("--ble", action="append", default=[], metavar="ADDRESS:PROFILE[@LABEL][,rate=HZ]",
                    help="record a Bluetooth LE device beside the camera (repeatable); profiles: "
@@ -37,16 +38,6 @@ def run(args) -> int:
     from movekit.errors import MovekitError
 
     meta = {"client": args.client, "protocol": args.protocol}
-    if args.calibration:
-        from pathlib import Path
-
-        path = Path(args.calibration)
-        if not path.is_file():
-            raise MovekitError(f"no calibration profile at {path}")
-        try:
-            meta["calibration"] = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            meta["calibration"] = {"file": str(path), "text": path.read_text()}
     for kv in args.meta:
         if "=" not in kv:
             raise MovekitError(f"--meta takes KEY=VALUE, not {kv!r}")
@@ -56,6 +47,6 @@ def run(args) -> int:
                       model_complexity=args.model_complexity, model_file=args.model_file,
                       annotate=args.annotate, show=args.show, save_video=args.save_video,
                       overwrite=args.overwrite, metadata=meta, progress=not args.no_progress,
-                      ble=args.ble)
+                      ble=args.ble, camera_profile=args.camera, static_profile=args.static)
     print(summary.text())
     return 0
