@@ -14,7 +14,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -49,6 +49,21 @@ def pose_stream_specs(rate_hz: float | None) -> list[StreamSpec]:
         StreamSpec("pose_visibility", (33,), "1", rate_hz, names, kind="pose_visibility"),
         StreamSpec("pose_presence", (33,), "1", rate_hz, names, kind="pose_presence"),
     ]
+
+
+class CaptureObserver(Protocol):
+    """Something that runs inside a capture (a guided drill, for instance).
+
+    ``start`` is called once the recording is open (pose streams added; BLE devices
+    declared but not yet streaming), ``frame`` after every frame has been recorded
+    (return True to stop the capture), ``stop`` before the recording is closed.
+    """
+
+    def start(self, writer: RecordingWriter, clock: SessionClock, ble: Any) -> None: ...
+
+    def frame(self, t_s: float, estimate: PoseEstimate) -> bool | None: ...
+
+    def stop(self, t_s: float) -> None: ...
 
 
 @dataclass
@@ -140,7 +155,8 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             backend: PoseBackend | None = None, on_frame: Callable[[int, float], None] | None = None,
             keys: bool = True, ble: list[str] | tuple[str, ...] = (),
             ble_options: dict | None = None, camera_profile: str | Path | None = None,
-            static_profile: str | Path | None = None) -> CaptureSummary:
+            static_profile: str | Path | None = None, observer: CaptureObserver | None = None,
+            realtime: bool | None = None) -> CaptureSummary:
     """Run the pose model on every frame of ``source`` and record it.
 
     Parameters
@@ -162,6 +178,8 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
     camera_profile, static_profile : calibration profile names (in ``calibration/``) or paths
         (``movekit calibrate camera|static``). Both are stored in the metadata and applied to
         the live angles; the stored landmarks stay as the model gave them.
+    observer : :class:`CaptureObserver` run inside the capture (needs a recording)
+    realtime : release a video file's frames in real time (default: only with BLE devices)
     """
     import cv2
 
@@ -177,7 +195,9 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         ble_specs = [DeviceSpec.parse(text) for text in ble]  # bad specs fail before anything opens
     calibration = _load_calibration(camera_profile, static_profile)
     clock = SessionClock()
-    src = FrameSource(source, clock=clock, realtime=bool(ble_specs))
+    if observer is not None and out is None:
+        raise MovekitError("an observer needs a recording to write to")
+    src = FrameSource(source, clock=clock, realtime=bool(ble_specs) if realtime is None else realtime)
     ble_recorder = None
     own_backend = backend is None
     writer = None
@@ -217,6 +237,9 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             from movekit.capture.ble.transport import BleRecorder
 
             ble_recorder = BleRecorder(ble_specs, writer, clock=clock, **(ble_options or {}))
+        if observer is not None:
+            observer.start(writer, clock, ble_recorder)
+        if ble_recorder is not None:
             ble_recorder.start()
         if annotate:
             annotated = _open_video(annotate, src)
@@ -265,6 +288,9 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
                 summary.frames += 1
                 summary.detected += est.found
                 summary.last_t_s = frame.t_s
+                if observer is not None and observer.frame(frame.t_s, est):
+                    summary.stopped_by = "the observer (e.g. drill finished)"
+                    break
                 if raw_video is not None:
                     raw_video.write(frame.image_bgr)
                 if annotated is not None or window:
@@ -298,6 +324,9 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
                                    f"frames up to {summary.last_t_s:.2f} s are kept")
         if ble_recorder is not None:
             ble_recorder.stop()
+        if observer is not None:
+            observer.stop(summary.last_t_s)
+        if ble_recorder is not None:
             for ev in ble_recorder.events:
                 if ev.kind in ("device_not_found", "device_error", "device_gap", "device_disconnected"):
                     summary.notices.append(f"BLE {ev.device}: {ev.message}")
@@ -388,4 +417,5 @@ def run_pose_on_video(path: str | Path, model_complexity: int = 1, *, progress: 
         return open_recording(rec).pose()
 
 
-__all__ = ["capture", "run_pose_on_video", "CaptureSummary", "pose_stream_specs", "POSE_STREAMS"]
+__all__ = ["capture", "run_pose_on_video", "CaptureObserver", "CaptureSummary", "pose_stream_specs",
+           "POSE_STREAMS"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from movekit.errors import MovekitError
+from movekit.store import add_db_argument
 
 
 def register(subparsers) -> None:
@@ -41,6 +42,8 @@ def register(subparsers) -> None:
     p.add_argument("--emg-live", action="store_true",
                    help="live: play the EMG file sources in real time as if they were devices")
     p.add_argument("--quiet", action="store_true", help="print only the set summaries")
+    p.add_argument("--client", help="log the run in this client's home program (when the drill is assigned)")
+    add_db_argument(p)
     p.set_defaults(func=run)
 
 
@@ -165,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
         # the recording holds this drill's live run: its cues must come back exactly
         ok, msg = compare_cues(runner.events, rec.events)
         print(("" if ok else "movekit: warning: ") + msg, file=sys.stderr)
-        return 0 if ok else 1
+        return 0 if ok else 1  # a replay of a logged live run is not logged again
+    _log_to_program(args, protocol.name, runner.events)
     return 0
 
 
@@ -178,13 +182,93 @@ def _write_log(path: str, events: list[dict]) -> None:
         raise MovekitError(f"cannot write {path}: {exc.strerror}") from None
 
 
+class _LiveDrill:
+    """A drill run inside a capture (:class:`movekit.capture.pipeline.CaptureObserver`): pose frames
+    from the capture, EMG from BLE devices or from files played in real time."""
+
+    def __init__(self, args, protocol, mvc, emg_files, rename, audio, show, pose: bool) -> None:
+        from movekit.emg_io import read_emg
+        from movekit.protocols.session import EMGSourceSpec
+
+        self.args, self.protocol, self.mvc, self.rename = args, protocol, mvc, rename
+        self.audio, self.show, self.pose = audio, show, pose
+        self.emg = [read_emg(f, args.rate) for f in emg_files]
+        self.specs = [EMGSourceSpec(f"emgfile{i}", s.rate_hz, [rename.get(c, c) for c in s.channel_names],
+                                    s.channel_names) for i, s in enumerate(self.emg)]
+        self.session = None
+        self.writer = None
+        self.ble_index: dict[str, int] = {}
+        self.pos = [0] * len(self.emg)
+        self.t_now = 0.0
+
+    def on_chunk(self, ch) -> None:  # BLE thread
+        k = self.ble_index.get(ch.stream)
+        if k is not None and self.session is not None:
+            self.session.push_emg(k, ch.t_s, ch.data)
+
+    def start(self, writer, clock, ble) -> None:
+        from movekit.protocols.session import DrillSession, EMGSourceSpec
+        from movekit.recording import StreamSpec
+
+        self.writer = writer
+        writer.update_metadata(drill=self.protocol.name)
+        for sp in (ble.stream_specs() if ble is not None else []):
+            if sp.kind == "emg":
+                chans = sp.channel_names or tuple(f"ch{i}" for i in range(sp.shape[0]))
+                self.specs.append(EMGSourceSpec(sp.name, float(sp.rate_hz), [self.rename.get(c, c) for c in chans],
+                                                chans))
+        session = DrillSession(self.protocol, self.specs, pose=self.pose, mvc_uv=self.mvc, writer=writer,
+                               audio=self.audio, on_event=self.show, record_emg=False)
+        self.order = [sp.stream for sp in session.emg]
+        for sp in session.emg:  # file streams are recorded here; BLE streams by the BleRecorder
+            if sp.stream.startswith("emgfile"):
+                writer.add_stream(StreamSpec(sp.stream, (len(sp.channel_names),), "uV", sp.rate_hz,
+                                             tuple(sp.device_channel_names), kind="emg"))
+            else:
+                self.ble_index[sp.stream] = self.order.index(sp.stream)
+        for n in session.runner.notices:
+            print(f"movekit: notice: {n}", file=sys.stderr)
+        self.session = session
+
+    def pump_files(self, until_s: float) -> None:
+        for i, s in enumerate(self.emg):
+            k = self.order.index(f"emgfile{i}")
+            j = int(np.searchsorted(s.t_s, until_s, side="right"))
+            if j > self.pos[i]:
+                x32 = s.data_uv[self.pos[i]:j].astype(np.float32)
+                self.writer.append(f"emgfile{i}", s.t_s[self.pos[i]:j], x32)
+                self.session.push_emg(k, s.t_s[self.pos[i]:j], x32)
+                self.pos[i] = j
+                if j >= len(s.t_s):
+                    self.session.finish_source(k)
+
+    def frame(self, t_s: float, est) -> bool:
+        self.t_now = t_s
+        self.pump_files(t_s)
+        self.session.push_pose(t_s, est.image_px, est.visibility)
+        return self.session.runner.done
+
+    def stop(self, t_s: float) -> None:
+        if self.session is None:
+            return
+        self.t_now = max(self.t_now, t_s) if t_s == t_s else self.t_now
+        self.session.close(self.t_now)
+        self.audio.close()
+        if self.session.late_dropped:
+            print(f"movekit: notice: {self.session.late_dropped} samples arrived too late to feed in time order "
+                  "(a device stalled); a replay may differ there", file=sys.stderr)
+        if self.session.latencies_s:
+            lat = np.array(self.session.latencies_s) * 1e3
+            self.writer.update_metadata(drill_cue_latency_ms={"p50": float(np.percentile(lat, 50)),
+                                                              "p95": float(np.percentile(lat, 95)), "n": len(lat)})
+
+
 def _run_live(args, cameras: list[str], emg_files: list[str], rename: dict[str, str]) -> int:
-    """Live: pose from a webcam/video, EMG from BLE devices (--ble) or files played in real time."""
+    """Live: pose from a webcam/video (through ``movekit capture``), EMG from BLE devices (--ble) or
+    files played in real time."""
     from movekit.capture.clock import SessionClock
-    from movekit.emg_io import read_emg
     from movekit.feedback.audio import CueAudio
     from movekit.protocols.runner import load_protocol
-    from movekit.protocols.session import DrillSession, EMGSourceSpec
     from movekit.recording import RecordingWriter
 
     if len(cameras) > 1:
@@ -195,112 +279,68 @@ def _run_live(args, cameras: list[str], emg_files: list[str], rename: dict[str, 
         raise MovekitError("a live drill needs a camera, --ble devices or EMG files with --emg-live")
     protocol = load_protocol(args.name, side=args.side)
     mvc = _mvc(args, rename)
-    emg = [read_emg(f, args.rate) for f in emg_files]
-    specs = [EMGSourceSpec(f"emgfile{i}", s.rate_hz, [rename.get(c, c) for c in s.channel_names], s.channel_names)
-             for i, s in enumerate(emg)]
-    clock = SessionClock()
     audio = CueAudio(play=not args.no_sound, wav=bool(args.audio_out), speech=not args.no_speech)
-    show = _printer(args.quiet)
-    meta = {"source": {"camera": cameras[0] if cameras else None, "emg_files": emg_files, "ble": args.ble},
-            "drill": protocol.name}
-    t_now = 0.0
-    with RecordingWriter(args.output, meta, overwrite=args.overwrite) as writer:
-        ble = None
-        ble_index: dict[str, int] = {}
-        if args.ble:
-            from movekit.capture.ble.transport import BleRecorder
+    drill = _LiveDrill(args, protocol, mvc, emg_files, rename, audio, _printer(args.quiet), pose=bool(cameras))
+    meta = {"source_files": {"emg_files": emg_files, "ble": args.ble}, "drill": protocol.name}
+    if cameras:
+        from movekit.capture.pipeline import capture
 
-            holder: dict = {}
+        capture(cameras[0], args.output, duration_s=args.duration, model_complexity=args.model_complexity,
+                overwrite=args.overwrite, metadata=meta, keys=False, ble=args.ble,
+                ble_options={"on_chunk": drill.on_chunk}, observer=drill, realtime=True)
+    else:
+        clock = SessionClock()
+        with RecordingWriter(args.output, meta, overwrite=args.overwrite) as writer:
+            ble = None
+            if args.ble:
+                from movekit.capture.ble.transport import BleRecorder
 
-            def on_chunk(ch) -> None:
-                k = ble_index.get(ch.stream)
-                if k is not None and "session" in holder:
-                    holder["session"].push_emg(k, ch.t_s, ch.data)
-
-            ble = BleRecorder(args.ble, writer, clock=clock, on_chunk=on_chunk)
-            for sp in ble.stream_specs():
-                if sp.kind == "emg":
-                    chans = sp.channel_names or tuple(f"ch{i}" for i in range(sp.shape[0]))
-                    specs.append(EMGSourceSpec(sp.name, float(sp.rate_hz), [rename.get(c, c) for c in chans],
-                                               chans))
-        file_specs = {sp.stream for sp in specs if sp.stream.startswith("emgfile")}
-        session = DrillSession(protocol, specs, pose=bool(cameras), mvc_uv=mvc, writer=writer, audio=audio,
-                               on_event=show, record_emg=False)
-        from movekit.recording import StreamSpec
-
-        for sp in session.emg:  # file streams are recorded here; BLE streams by the BleRecorder
-            if sp.stream in file_specs:
-                writer.add_stream(StreamSpec(sp.stream, (len(sp.channel_names),), "uV", sp.rate_hz,
-                                             tuple(sp.device_channel_names), kind="emg"))
-        order = [sp.stream for sp in session.emg]
-        ble_index.update({name: order.index(name) for name in order if name not in file_specs})
-        if ble is not None:
-            holder["session"] = session
-            ble.start()
-        for n in session.runner.notices:
-            print(f"movekit: notice: {n}", file=sys.stderr)
-        pos = [0] * len(emg)
-
-        def pump_files(until_s: float) -> None:
-            for i, s in enumerate(emg):
-                k = order.index(f"emgfile{i}")
-                j = int(np.searchsorted(s.t_s, until_s, side="right"))
-                if j > pos[i]:
-                    x32 = s.data_uv[pos[i]:j].astype(np.float32)
-                    writer.append(f"emgfile{i}", s.t_s[pos[i]:j], x32)
-                    session.push_emg(k, s.t_s[pos[i]:j], x32)
-                    pos[i] = j
-                    if j >= len(s.t_s):
-                        session.finish_source(k)
-
-        try:
-            if cameras:
-                from movekit.capture.frames import FrameSource
-                from movekit.capture.pipeline import pose_stream_specs
-                from movekit.capture.pose import MediaPipePose
-
-                backend = MediaPipePose(model_complexity=args.model_complexity)
-                with FrameSource(cameras[0], clock=clock, realtime=True) as src:
-                    for spec in pose_stream_specs(src.fps if src.fps == src.fps else None):
-                        writer.add_stream(spec)
-                    writer.update_metadata(video={"width_px": src.width_px, "height_px": src.height_px})
-                    for frame in src:
-                        t_now = frame.t_s
-                        if args.duration and t_now > args.duration:
-                            break
-                        est = backend.process(frame.image_bgr)
-                        for name, arr in (("pose_image_px", est.image_px), ("pose_world_m", est.world_m),
-                                          ("pose_visibility", est.visibility), ("pose_presence", est.presence)):
-                            writer.append(name, [t_now], arr[None])
-                        pump_files(t_now)
-                        session.push_pose(t_now, est.image_px, est.visibility)
-                        if session.runner.done:
-                            break
-                backend.close()
-            else:
-                end = max([float(s.t_s[-1]) for s in emg], default=np.inf)
-                while t_now < end and not session.runner.done:
+                ble = BleRecorder(args.ble, writer, clock=clock, on_chunk=drill.on_chunk)
+            drill.start(writer, clock, ble)
+            if ble is not None:
+                ble.start()
+            end = max([float(s.t_s[-1]) for s in drill.emg], default=np.inf)
+            t_now = 0.0
+            try:
+                while t_now < end and not drill.session.runner.done:
                     time.sleep(0.01)
                     t_now = clock.now()
                     if args.duration and t_now > args.duration:
                         break
-                    pump_files(t_now)
-        except KeyboardInterrupt:
-            print("movekit: drill stopped", file=sys.stderr)
-        finally:
-            if ble is not None:
-                ble.stop()
-        session.close(t_now)
-        audio.close()
-        if session.late_dropped:
-            print(f"movekit: notice: {session.late_dropped} samples arrived too late to feed in time order "
-                  "(a device stalled); a replay may differ there", file=sys.stderr)
-        if session.latencies_s:
-            lat = np.array(session.latencies_s) * 1e3
-            writer.update_metadata(drill_cue_latency_ms={"p50": float(np.percentile(lat, 50)),
-                                                         "p95": float(np.percentile(lat, 95)), "n": len(lat)})
+                    drill.pump_files(t_now)
+            except KeyboardInterrupt:
+                print("movekit: drill stopped", file=sys.stderr)
+            finally:
+                if ble is not None:
+                    ble.stop()
+                drill.stop(t_now)
+    t_now = drill.t_now
     if args.audio_out:
         audio.write_wav(args.audio_out, end_s=t_now + 1.0)
     if args.log:
-        _write_log(args.log, session.runner.events)
+        _write_log(args.log, drill.session.runner.events)
+    _log_to_program(args, protocol.name, drill.session.runner.events)
     return 0
+
+
+def _log_to_program(args, drill_id: str, events: list[dict]) -> None:
+    """With --client: log this run in the client's home program (when the drill is assigned)."""
+    if not args.client:
+        return
+    from movekit.program import drill_summary, log_guided_drill
+    from movekit.store import store_from_args
+
+    sets = [e for e in events if e.get("kind") == "set_summary"]
+    if not sets:
+        print(f"movekit: notice: the drill stopped before its first set; nothing was logged for {args.client}",
+              file=sys.stderr)
+        return
+    summary = drill_summary(sets)
+    with store_from_args(args) as store:
+        log_id = log_guided_drill(store, args.client, drill_id, **summary)
+    if log_id is None:
+        print(f"movekit: notice: {drill_id} is not in {args.client}'s home program; nothing was logged",
+              file=sys.stderr)
+    else:
+        done = [f"{summary['sets']} set(s)"] + ([f"{summary['reps']} rep(s)"] if summary["reps"] else [])
+        print(f"logged in {args.client}'s home program: " + ", ".join(done + ([summary["notes"]] if summary["notes"] else [])))

@@ -1,0 +1,52 @@
+"""A guided drill live on a real video, through the capture pipeline, logged to the home program."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from movekit.live import LIVE_STREAM
+from movekit.recording import open_recording
+
+
+def _mk(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "movekit.cli", *args], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+
+
+def _short_hinge(tmp_path):
+    """The shipped hip-hinge drill with a 1 s setup and one 5 s set, to fit the 7.7 s clip."""
+    from movekit.protocols.runner import PROTOCOL_DIR
+
+    text = (PROTOCOL_DIR / "hip_hinge.toml").read_text()
+    text = text.replace("duration_s = 8", "duration_s = 1", 1).replace("sets = 2", "sets = 1", 1)
+    text = text.replace("timeout_s = 90", "timeout_s = 5", 1)
+    path = tmp_path / "hip_hinge.toml"
+    path.write_text(text)
+    return path
+
+
+def test_live_drill_on_video_records_replays_and_logs(demo_clip, tmp_path):
+    db = str(tmp_path / "clinic.sqlite3")
+    drill = str(_short_hinge(tmp_path))
+    assert _mk("client", "add", "C-7", "--db", db).returncode == 0
+    p = _mk("program", "assign", "C-7", "hinge at home", "--drill", "hip_hinge", "--db", db)
+    assert p.returncode == 0, p.stderr
+    rec = tmp_path / "drill.mkrec"
+    p = _mk("drill", drill, str(demo_clip), "-o", str(rec), "--no-sound",
+            "--no-speech", "--client", "C-7", "--db", db)
+    assert p.returncode == 0, p.stderr
+    assert "logged in C-7's home program" in p.stdout
+    r = open_recording(rec)
+    # the drill ran inside the capture pipeline: pose, live angles, person following, drill events
+    assert len(r.pose()) >= 100 and LIVE_STREAM in r.streams
+    assert r.metadata["drill"] == "hip_hinge" and "person_selection" in r.metadata
+    kinds = {e["kind"] for e in r.events}
+    assert "step_start" in kinds
+    # replaying the recording issues the same drill events, and is not logged a second time
+    assert "set_summary" in kinds
+    p = _mk("drill", drill, str(rec), "--no-sound", "--no-speech", "--client", "C-7", "--db", db)
+    assert p.returncode == 0, p.stderr + p.stdout
+    assert "replay reproduces all" in p.stderr and "logged in" not in p.stdout
+    p = _mk("program", "show", "C-7", "--db", db)
+    assert p.returncode == 0 and "guided" in p.stdout
