@@ -258,3 +258,31 @@ def test_demo_command(tmp_path):
     assert (tmp_path / "d" / "demo.mkrec" / "meta.json").exists()
     assert (tmp_path / "d" / "demo_annotated.mp4").stat().st_size > 100_000
     assert "person found in" in p.stdout and "right_knee_flexion_deg" in p.stdout
+
+
+def test_two_people_at_start_follows_the_largest_and_says_so(demo_clip, tmp_path):
+    """Frames 110-155 of the clip: the man stands on the box, the woman walks by in front, larger.
+
+    movekit finds both with the real model at the first detection, follows the larger (the
+    woman: torso low in the frame, feet near the bottom) and says so.
+    """
+    import cv2
+
+    from movekit.capture.pipeline import capture
+
+    cap = cv2.VideoCapture(str(demo_clip))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 110)
+    clip = tmp_path / "two.mp4"
+    out = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, (1768, 994))
+    for _ in range(45):
+        out.write(cap.read()[1])
+    out.release()
+    s = capture(clip, tmp_path / "two.mkrec", keys=False)
+    rec = open_recording(tmp_path / "two.mkrec")
+    assert rec.metadata["person_selection"]["people_at_start"] == 2
+    assert any("2 people in view at the start: following the largest" in n for n in s.notices)
+    pose = rec.pose()
+    det = pose.detected
+    hips_y = pose.image_px[det][:, [L_HIP, R_HIP], 1].mean(axis=1)
+    assert det.mean() > 0.85
+    assert (hips_y > 650).mean() > 0.9  # her hips; his, on the box, are near y = 350

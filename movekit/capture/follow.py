@@ -1,12 +1,12 @@
 """Follow one person when several are in view.
 
 MediaPipe's legacy Pose finds one person per frame and tracks that person from frame
-to frame. This module keeps the identity: at the first detection it counts the people
-in view with OpenCV's HOG people detector (Dalal & Triggs 2005) and, when several are
-there, chooses the largest (or the one MediaPipe found, if asked); from then on a
-detection whose torso jumps further than a person can move in the time since the last
-frame is treated as somebody else, and the model is run again on the frame with
-everything outside the followed person's region blanked. Blanking (rather than
+to frame. This module keeps the identity: at the first detection it asks the backend
+for everyone in view (:meth:`movekit.capture.pose.MediaPipePose.find_people`) and, when
+several are there, chooses the largest (or the one MediaPipe found, if asked); from then
+on a detection whose torso jumps further than a person can move in the time since the
+last frame is treated as somebody else, and the model is run again on the frame with
+the followed person's region alone, or the other person blanked. Blanking (rather than
 cropping) keeps the landmarks in full-frame pixel coordinates.
 """
 
@@ -50,25 +50,6 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
     area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / area if area > 0 else 0.0
-
-
-def detect_people(image_bgr: np.ndarray, max_side_px: int = 800) -> list[np.ndarray]:
-    """People boxes (x0, y0, x1, y1) in full-frame pixels from OpenCV's HOG detector."""
-    import cv2
-
-    h, w = image_bgr.shape[:2]
-    scale = min(1.0, max_side_px / max(h, w))
-    small = cv2.resize(image_bgr, (int(w * scale), int(h * scale))) if scale < 1 else image_bgr
-    hog = cv2.HOGDescriptor()
-    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
-    rects, weights = hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8), scale=1.05)
-    boxes = [np.array([x, y, x + bw, y + bh], np.float64) / scale
-             for (x, y, bw, bh), wt in zip(rects, np.ravel(weights)) if wt > 0.5]
-    keep: list[np.ndarray] = []  # non-maximum suppression by area order
-    for b in sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1])):
-        if all(iou(b, k) < 0.3 for k in keep):
-            keep.append(b)
-    return keep
 
 
 def _grown(box: np.ndarray, grow: float, shape: tuple[int, ...]) -> tuple[slice, slice]:
@@ -171,16 +152,21 @@ class PersonFollower:
         return PoseEstimate.missing()
 
     def _select(self, backend: PoseBackend, image_bgr: np.ndarray, est: PoseEstimate) -> PoseEstimate:
-        people = detect_people(image_bgr)
-        mp_box = bbox_px(est.image_px, est.visibility)
-        self.selection = {"strategy": self.choose, "people_at_start": max(1, len(people))}
-        if len(people) >= 2 and self.choose == "largest" and mp_box is not None:
-            largest = people[0]
-            if iou(largest, mp_box) < 0.3:
+        find = getattr(backend, "find_people", None)
+        mine = bbox_px(est.image_px, est.visibility)
+        others = find(image_bgr, [mine]) if find is not None and mine is not None else []
+        self.selection = {"strategy": self.choose, "people_at_start": 1 + len(others)}
+        if others and self.choose == "largest":
+            def area(e: PoseEstimate) -> float:
+                b = bbox_px(e.image_px, e.visibility)
+                return float((b[2] - b[0]) * (b[3] - b[1]))
+
+            if area(others[0]) > area(est):  # lock the tracker onto the largest
+                largest = bbox_px(others[0].image_px, others[0].visibility)
                 retry = backend.process(mask_outside(image_bgr, largest))
-                if retry.found:
-                    est = retry
-            self.selection["box_px"] = [round(float(v), 1) for v in largest]
+                est = retry if retry.found and iou(bbox_px(retry.image_px, retry.visibility), largest) > 0.3 \
+                    else others[0]
+            self.selection["box_px"] = [round(float(v), 1) for v in bbox_px(est.image_px, est.visibility)]
         return est
 
     def message(self) -> str | None:

@@ -54,6 +54,9 @@ class PoseBackend(Protocol):
 
     def process(self, image_bgr: np.ndarray) -> PoseEstimate: ...
 
+    def find_people(self, image_bgr: np.ndarray, known_boxes: list = (), max_people: int = 4
+                    ) -> list[PoseEstimate]: ...
+
     def settings(self) -> dict: ...
 
     def close(self) -> None: ...
@@ -123,6 +126,37 @@ class MediaPipePose:
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence)
         self._version = mp.__version__
+        self._static = None  # a single-image instance, made on first use by find_people
+
+    def find_people(self, image_bgr: np.ndarray, known_boxes: list = (), max_people: int = 4
+                    ) -> list[PoseEstimate]:
+        """The other people the model finds in one frame, beyond ``known_boxes`` (px), largest first.
+
+        MediaPipe's Pose finds one person per call: the known people's regions and each
+        newly found person's are blanked and the frame searched again (with a single-image
+        instance, so the tracking of :meth:`process` is not disturbed), until nobody more
+        is found.
+        """
+        import mediapipe as mp
+
+        from movekit.capture.follow import bbox_px, iou, mask_inside
+
+        if self._static is None:
+            self._static = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=self.model_complexity,
+                                                  min_detection_confidence=self.min_detection_confidence)
+        found: list[tuple[np.ndarray, PoseEstimate]] = []
+        image = image_bgr
+        for box in known_boxes:
+            image = mask_inside(image, box)
+        for _ in range(max_people):
+            est = self._convert(self._static.process(_rgb(image)), image_bgr.shape)
+            box = bbox_px(est.image_px, est.visibility) if est.found else None
+            if box is None or any(iou(box, b) > 0.3 for b in [*known_boxes, *(b for b, _ in found)]):
+                break
+            found.append((box, est))
+            image = mask_inside(image, box)
+        found.sort(key=lambda be: -(be[0][2] - be[0][0]) * (be[0][3] - be[0][1]))
+        return [est for _, est in found]
 
     def settings(self) -> dict:
         return {"backend": "mediapipe.solutions.pose", "mediapipe_version": self._version,
@@ -132,12 +166,11 @@ class MediaPipePose:
                 "presence": "not exposed by the legacy solution: stored as NaN"}
 
     def process(self, image_bgr: np.ndarray) -> PoseEstimate:
-        import cv2
+        return self._convert(self._pose.process(_rgb(image_bgr)), image_bgr.shape)
 
-        h, w = image_bgr.shape[:2]
-        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
-        rgb.flags.writeable = False
-        result = self._pose.process(rgb)
+    @staticmethod
+    def _convert(result, shape: tuple[int, ...]) -> PoseEstimate:
+        h, w = shape[:2]
         if result.pose_landmarks is None:
             return PoseEstimate.missing()
         lm = result.pose_landmarks.landmark
@@ -152,3 +185,13 @@ class MediaPipePose:
 
     def close(self) -> None:
         self._pose.close()
+        if self._static is not None:
+            self._static.close()
+
+
+def _rgb(image_bgr: np.ndarray) -> np.ndarray:
+    import cv2
+
+    rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+    rgb.flags.writeable = False
+    return rgb
