@@ -16,7 +16,7 @@ from movekit.errors import MovekitError
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "emg", help="process surface EMG: envelope (uV or %%MVC), onsets and offsets",
-        description="Band-pass (20-450 Hz), rectify, moving RMS or linear envelope, optional %%MVC, and "
+        description="Band-pass (20-450 Hz), rectify, moving RMS or linear envelope, optional %MVC, and "
                     "Hodges & Bui onset/offset detection, all causal (what live feedback sees). "
                     "IN is a CSV (time_s + one column per channel), an HDF5 file (generic or PLUX "
                     "OpenSignals) or a recording directory with an EMG stream.")
