@@ -83,6 +83,44 @@ PINNED: dict[str, PinnedFile] = {
         "of standing: Fx Fy Fz (N), eight load-cell channels, Mx My Mz Tz (N m) and centre of "
         "pressure Ax Ay (m); 18 tab-separated columns after an 18-line header.",
     ),
+    "pose2sim_single_cam02": PinnedFile(
+        "pose2sim", "0.10.49", "Pose2Sim/Demo_SinglePerson/videos/cam02.mp4",
+        "94ff87cf978b8406e8aa36ab3c5362e72848994e87652f0dc7a33c315e8e0442",
+        "BSD-3-Clause (c) 2022 perfanalytics",
+        "PORTRAIT 1080x1920 60 fps, 100 frames (1.65 s), elevated front view: a bare-chested man "
+        "(face blurred) on a force plate stands, kicks his right leg out while standing on the "
+        "left, twists and ends with his left arm raised to the side; a woman stands in the background.",
+    ),
+    "pose2sim_multi_cam01": PinnedFile(
+        "pose2sim", "0.10.49", "Pose2Sim/Demo_MultiPerson/videos/cam01.mp4",
+        "543cee6a4c2c2b52dc9eac9137ee63d14f1f84e706a9a7264769edcb11e5ea53",
+        "BSD-3-Clause (c) 2022 perfanalytics",
+        "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), oblique view: a woman walks across the "
+        "foreground (back to the camera, largest), the man of pose2sim_single_cam02 moves behind "
+        "her and a third person stands far back.",
+    ),
+    "kistler_cmj": PinnedFile(
+        "biomdp", "0.11.2", "biomdp/tests/datasets/kistler_CMJ_1plate.txt",
+        "a2287a95e02fa47c300aed7715f4130c2cd1619c80804b37a77a0dd73d751372",
+        "MIT (c) 2025 Jose L. L. Elvira",
+        "Kistler BioWare 5.6 text export, Grande1 9287CA, 1000 Hz, 8 s: a countermovement jump "
+        "(flight 3.42-3.98 s with Fz < 20 N, where Ax Ay are undefined and reach metres).",
+    ),
+    "kistler_dj_2plates": PinnedFile(
+        "biomdp", "0.11.2", "biomdp/tests/datasets/kistler_DJ_2plates.txt",
+        "73990fc2979b5501ea9cfb3303a4b4330bc32a75c21c9f51b30a5f26c84ba3c3",
+        "MIT (c) 2025 Jose L. L. Elvira",
+        "Kistler BioWare 5.6 text export, two Grande1 9287CA plates (34 columns, every name twice), "
+        "1000 Hz, 8 s: a drop jump; plate 2 is unloaded (Fz < 20 N) 60% of the time.",
+    ),
+    "vicon_cmj_emg": PinnedFile(
+        "biomdp", "0.11.2", "biomdp/tests/datasets/vicon_CMJ_kinem_kinet_emg.csv",
+        "99609c040d31e7d91608170f28a602979519434f31743b8d6f556f60c09c6d37",
+        "MIT (c) 2025 Jose L. L. Elvira",
+        "Vicon Nexus CSV export of a countermovement jump: 'Devices' block at 2000 Hz (16000 rows, "
+        "5-line header: two Kistler plates, Ultium EMG1-16 in V, EMG1-6 active), then 'Model "
+        "Outputs' and 'Trajectories' blocks.",
+    ),
 }
 
 

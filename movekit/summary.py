@@ -39,7 +39,8 @@ def summarise(rec: Recording) -> dict:
     out = {"path": str(rec.path), "closed": rec.closed, "duration_s": float(t1 - t0) if t1 >= t0 else 0.0,
            "movekit_version": rec.metadata.get("movekit_version"),
            "source": rec.metadata.get("source", {}).get("source"), "streams": streams,
-           "events": dict(Counter(e.get("kind", "?") for e in rec.events)), "problems": rec.problems}
+           "events": dict(Counter(e.get("kind", "?") for e in rec.events)), "problems": rec.problems,
+           "source_ended_early": [e for e in rec.events if e.get("kind") == "source_ended_early"]}
     if "pose_image_px" in rec.streams:
         pose = rec.pose()
         out["frames"] = len(pose)
@@ -73,4 +74,7 @@ def format_summary(s: dict) -> str:
     lines.append("events     " + (", ".join(f"{k} x{v}" for k, v in sorted(ev.items())) if ev else "none"))
     for p in s["problems"]:
         lines.append(f"warning    {p}")
+    for e in s.get("source_ended_early", []):
+        lines.append(f"warning    the source video ended early (truncated or damaged?): {e['frames_read']} of "
+                     f"the {e['frames_declared']} frames its container declares were read")
     return "\n".join(lines)

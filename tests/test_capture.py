@@ -286,3 +286,25 @@ def test_two_people_at_start_follows_the_largest_and_says_so(demo_clip, tmp_path
     hips_y = pose.image_px[det][:, [L_HIP, R_HIP], 1].mean(axis=1)
     assert det.mean() > 0.85
     assert (hips_y > 650).mean() > 0.9  # her hips; his, on the box, are near y = 350
+
+
+def test_truncated_video_keeps_what_decodes_and_says_so(demo_clip, tmp_path):
+    import cv2
+
+    from movekit.capture.pipeline import capture
+
+    cap = cv2.VideoCapture(str(demo_clip))
+    whole = tmp_path / "whole.avi"
+    out = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 30, (884, 497))
+    for _ in range(60):
+        out.write(cv2.resize(cap.read()[1], (884, 497)))
+    out.release()
+    cut = tmp_path / "cut.avi"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    s = capture(cut, tmp_path / "cut.mkrec", keys=False)
+    assert 20 < s.frames < 40
+    assert any("ended early" in n and "of the 60 frames" in n for n in s.notices)
+    rec = open_recording(tmp_path / "cut.mkrec")
+    assert rec.closed and len(rec.pose()) == s.frames
+    assert [e["kind"] for e in rec.events] == ["source_ended_early"]

@@ -238,7 +238,7 @@ def test_median_frequency_of_known_spectra():
     assert len(tc) == 5
     np.testing.assert_allclose(mdf[:, 0], 80, atol=4)
     np.testing.assert_allclose(mdf[:, 1], 150, atol=4)
-    tr = emg.fatigue_trend(np.arange(10.0), 100 - 2 * np.arange(10.0))
+    tr = emg.fatigue_trend(np.arange(10.0), 100 - 2 * np.arange(10.0), min_span_s=0, min_windows=3)
     assert tr.slope_hz_per_s[0] == pytest.approx(-2) and tr.pct_per_min[0] == pytest.approx(-120)
 
 

@@ -746,8 +746,21 @@ class FatigueTrend:
     n: np.ndarray
 
 
-def fatigue_trend(t_s: np.ndarray, mdf_hz: np.ndarray) -> FatigueTrend:
-    """Median-frequency fatigue trend: linear regression of MDF (Hz) on time (s), ignoring NaN."""
+MIN_FATIGUE_SPAN_S = 20.0  #: shortest stretch of activity a median-frequency trend is reported from (s)
+MIN_FATIGUE_WINDOWS = 10   #: fewest analysis windows a median-frequency trend is reported from
+
+
+def fatigue_trend(t_s: np.ndarray, mdf_hz: np.ndarray, *, min_span_s: float = MIN_FATIGUE_SPAN_S,
+                  min_windows: int = MIN_FATIGUE_WINDOWS) -> FatigueTrend:
+    """Median-frequency fatigue trend: linear regression of MDF (Hz) on time (s), ignoring NaN.
+
+    The trend is withheld (NaN) for a channel whose active windows span less than
+    ``min_span_s`` or number fewer than ``min_windows``: spectral fatigue indices are
+    defined over sustained or repeated contractions lasting tens of seconds (De Luca 1984;
+    Merletti & Parker 2004 use 20-60 s contractions), and over a few seconds of a dynamic
+    movement a median-frequency slope reflects the movement, not fatigue (a real 8 s
+    jump gave -786 %/min). The 20 s / 10 windows bound is conservative, not a published cut-off.
+    """
     t = np.asarray(t_s, dtype=float).reshape(-1)
     m = np.asarray(mdf_hz, dtype=float)
     if m.ndim == 1:
@@ -758,7 +771,7 @@ def fatigue_trend(t_s: np.ndarray, mdf_hz: np.ndarray) -> FatigueTrend:
     for c in range(k):
         ok = np.isfinite(m[:, c]) & np.isfinite(t)
         ns[c] = int(ok.sum())
-        if ns[c] < 3 or np.ptp(t[ok]) == 0:
+        if ns[c] < max(3, min_windows) or np.ptp(t[ok]) < max(min_span_s, 1e-9):
             continue
         slope, icpt = np.polyfit(t[ok], m[ok, c], 1)
         out["slope"][c], out["icpt"][c] = slope, icpt

@@ -319,6 +319,14 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             if bar is not None:
                 bar.close()
         summary.dropped = src.dropped
+        if (summary.stopped_by == "end of source" and src.frame_count and not src.is_camera
+                and last_index + 1 < src.frame_count - 1):
+            summary.notices.append(
+                f"the video ended early, after {last_index + 1} of the {src.frame_count} frames its container "
+                f"declares (truncated or damaged file?); the frames up to {summary.last_t_s:.2f} s are kept")
+            if writer is not None:
+                writer.event(summary.last_t_s, "source_ended_early", frames_read=last_index + 1,
+                             frames_declared=src.frame_count)
         if src.read_error:
             summary.notices.append(f"the video stopped decoding early ({src.read_error}); "
                                    f"frames up to {summary.last_t_s:.2f} s are kept")

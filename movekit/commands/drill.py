@@ -57,6 +57,20 @@ def _rename(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def _check_channels(rename: dict[str, str], available: list[str], where: str) -> None:
+    """Every NAME of --channel ROLE=NAME must be an EMG channel of the sources (in place: a NAME
+    given with its unit suffix, as in a CSV header like ``emg3_uv``, is matched without it)."""
+    for name in list(rename):
+        if name in available:
+            continue
+        bare = name.lower().removesuffix("_uv").removesuffix("_mv")
+        if bare in available:
+            rename[bare] = rename.pop(name)
+            continue
+        raise MovekitError(f"--channel {rename[name]}={name}: no EMG channel named {name!r} in {where} "
+                           f"(its channels: {', '.join(available) or 'none'})")
+
+
 def _mvc(args, rename: dict[str, str]) -> dict[str, float] | None:
     if not args.mvc:
         return None
@@ -140,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         rec = open_recording(recs[0])
     else:
         rec = _file_recording(files, args.rate)
+    _check_channels(rename, [c for st in rec.streams.values() if st.spec.kind == "emg"
+                             for c in (st.spec.channel_names or ())], recs[0] if recs else ", ".join(files))
     stored = stored_drill_settings(rec)
     side = args.side or stored.get("side")
     protocol = load_protocol(args.name, side=side)
@@ -193,6 +209,8 @@ class _LiveDrill:
         self.args, self.protocol, self.mvc, self.rename = args, protocol, mvc, rename
         self.audio, self.show, self.pose = audio, show, pose
         self.emg = [read_emg(f, args.rate) for f in emg_files]
+        if emg_files and not args.ble:
+            _check_channels(rename, [c for e in self.emg for c in e.channel_names], ", ".join(emg_files))
         self.specs = [EMGSourceSpec(f"emgfile{i}", s.rate_hz, [rename.get(c, c) for c in s.channel_names],
                                     s.channel_names) for i, s in enumerate(self.emg)]
         self.session = None

@@ -116,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
             "median_frequency_slope_hz_per_s": _num(trend.slope_hz_per_s[j]),
             "median_frequency_at_start_hz": _num(trend.intercept_hz[j]),
             "pct_per_min": _num(trend.pct_per_min[j]), "r": _num(trend.r[j]), "windows": int(trend.n[j])}
+        if not np.isfinite(trend.slope_hz_per_s[j]):
+            summary[c]["fatigue"]["withheld"] = (
+                f"needs at least {emg.MIN_FATIGUE_WINDOWS} windows of activity over "
+                f"{emg.MIN_FATIGUE_SPAN_S:g} s or more; this channel has {int(trend.n[j])}")
     extra = {}
     if "vmo" in sig.channel_names and "vl" in sig.channel_names:
         d = emg.onset_difference_s(res.onsets("vmo"), res.onsets("vl"))

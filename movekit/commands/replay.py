@@ -40,6 +40,10 @@ def run(args) -> int:
     for problem in rec.problems:
         print(f"movekit: warning: {problem}", file=sys.stderr)
     speed = parse_speed(args.speed)
+    if not rec.streams:
+        from movekit.errors import MovekitError
+
+        raise MovekitError(f"{rec.path} holds no streams to replay (streams/ is missing or empty)")
     if "pose_image_px" not in rec.streams:  # device-only session: replay every stream in time order
         from collections import Counter
 
