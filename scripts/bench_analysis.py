@@ -98,7 +98,8 @@ def report(r: dict) -> str:
         f"{r['bytes'] / 1e6:.1f} MB), synthetic squats and arm raises with 1.5 px noise, 1 % dropped "
         "frames. The pipeline: left/right swap fix, visibility mask, Hampel (7 samples), gap fill "
         "(<= 0.2 s), Butterworth 6 Hz (order 2) on the x, y of the 23 landmarks any angle or the COM "
-        "uses, view per frame, 21 angles (2D), whole-body COM (de Leva 1996). Float64 throughout.",
+        "uses, view per frame, 21 angles (2D) with the angular-velocity plausibility guard, "
+        "whole-body COM (de Leva 1996). Float64 throughout.",
         "",
         "| step | time | vs numpy copy |",
         "|---|---|---|",

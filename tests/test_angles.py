@@ -279,3 +279,22 @@ def test_left_right_swap_by_the_model_is_undone():
     np.testing.assert_allclose(res.angles["left_shoulder_abduction_deg"], truth["left_shoulder_abduction_deg"],
                                atol=1e-6)
     np.testing.assert_allclose(res.angles["right_knee_fppa_deg"], -4.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_real_clip_one_frame_trunk_flip_is_dropped(demo_pose, offline):
+    """Just before the model loses him mid-bend (5.63 s) the trunk reads 78 then -81 deg in one
+    frame (the facing cue flips); the angular-velocity guard drops that frame, the bend stays."""
+    from movekit.analysis.filters import MAX_TRUNK_DEG_S
+    from movekit.analysis.pipeline import analyse, frame_rate
+
+    res = analyse(demo_pose.t_s, demo_pose.image_px, demo_pose.world_m, demo_pose.visibility,
+                  offline=offline)
+    t = np.asarray(demo_pose.t_s)
+    tr = res.angles["trunk_inclination_deg"]
+    bend = (t > 5.0) & (t < 5.66)
+    assert np.nanmax(tr[bend]) > 60.0  # the forward bend itself is kept
+    assert not (tr[bend] < 0).any()  # no flip to -81 deg
+    step = np.abs(np.diff(tr))
+    fs = frame_rate(t)
+    assert np.nanmax(step) <= MAX_TRUNK_DEG_S / fs * 7  # never faster than the bound over `hold` frames

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from movekit.analysis.synthetic import figure, smooth_cycle
 from movekit.assess.balance import assess_single_leg_stance, sls_norm_s, video_sway
-from movekit.assess.synthetic import figure, smooth_cycle
 
 FS = 30.0
 
@@ -92,3 +92,22 @@ def test_trunk_imu_sway_from_a_recording(tmp_path):
     assert r.value("sway_rms_ml_deg") == pytest.approx(0.5 / np.sqrt(2), rel=1e-3)
     assert r.metrics["sway_ellipse95_area_deg2"].unit == "deg2"
     assert "trunk" in r.validity["source"].message
+
+
+def test_video_sway_noise_floor_is_the_jitter_left_in_the_cleaned_com():
+    """A still figure with 1.5 px of white landmark jitter: all its 'sway' is noise, so the sway
+    RMS of the cleaned (6 Hz) COM must sit at the noise floor shown beside it and be flagged."""
+    from movekit.recording import PoseSeries
+
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 30, 1 / 60.0)  # at 60 fps most raw jitter lies above 6 Hz and is removed
+    p = figure(t, view="frontal")
+    img = p.image_px.copy()
+    img[..., :2] += rng.normal(0, 1.5, img[..., :2].shape).astype(np.float32)
+    noisy = PoseSeries(t_s=p.t_s, image_px=img, world_m=p.world_m, visibility=p.visibility,
+                       presence=p.presence, frame_size_px=p.frame_size_px)
+    r = video_sway(noisy)
+    assert r.valid, r.summary()
+    floor, rms = r.value("sway_noise_floor_mm"), r.value("sway_rms_ml_mm")
+    assert floor == pytest.approx(rms, rel=0.15)
+    assert any(f.code == "below_noise_floor" for f in r.flags)

@@ -64,12 +64,43 @@ def test_absent_movements_are_refused_with_a_reason(demo, test, check, metric):
     assert not r.valid
 
 
-def test_jump_landing_is_not_a_squat_and_painful_arc_needs_an_arm_raise(demo):
+def test_jump_landing_is_not_a_squat(demo):
     sq = run("squat", demo)
     assert any(f.code == "fast_movements_ignored" for f in sq.flags)
     assert sq.value("fms_deep_squat_points") is None
-    arc = run("painful-arc", demo)
-    assert not arc.valid and arc.value("pain_onset_angle_deg") is None
+
+
+def test_painful_arc_finds_the_two_frontal_arm_raises(demo, demo_pose):
+    """The man raises both arms sideways twice facing the camera (0.1-3.1 s) before he turns
+    side-on: visibility and duration are judged on those frontal frames, both raises are reps,
+    and a pain report inside a raise reads the angle at its latency-corrected time."""
+    import numpy as np
+
+    from movekit.analysis.angles import joint_angles
+
+    t = np.asarray(demo_pose.t_s, dtype=np.float64)
+    raw = joint_angles(image_px=np.asarray(demo_pose.image_px, dtype=np.float64)[..., :2])
+    left = raw["left_shoulder_abduction_deg"]  # uncleaned, as an independent reference
+    latency = 0.25
+    pain = [{"t_s": 0.6 + latency, "kind": "pain"}, {"t_s": 1.7 + latency, "kind": "pain"}]
+    r = run("painful-arc", demo, side="left", pain_events=pain, latency_s=latency)
+    assert r.valid, r.summary()
+    assert r.validity["visibility"].value >= 90.0  # judged on the frontal stretch only
+    assert 2.5 <= r.validity["duration"].value <= 3.3
+    assert r.value("reps_count") == 2
+    for rep, (lo, hi) in zip(r.reps, ((0.2, 1.5), (1.3, 3.2))):
+        assert lo <= rep["start_s"] < rep["peak_s"] < rep["end_s"] <= hi
+        seg = (t >= rep["start_s"]) & (t <= rep["end_s"])
+        measured = float(np.nanmax(left[seg]))
+        assert 140.0 <= rep["peak_elevation_deg"] <= 160.0
+        assert abs(rep["peak_elevation_deg"] - measured) <= 3.0
+    for rep, ts in zip(r.reps, (0.6, 1.7)):
+        want = float(np.interp(ts, t, left))
+        assert 60.0 < want < 120.0
+        assert rep["raising_pain_onset_angle_deg"] == pytest.approx(want, abs=2.0)
+        assert rep["in_arc"]
+    assert r.value("arc_positive_reps_count") == 2
+    assert r.value("painful_arc") == "positive"
 
 
 def test_step_down_does_not_score_items_across_a_view_change(demo):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from movekit.analysis.synthetic import figure, smooth_cycle
 from movekit.assess.posture import assess_posture
 from movekit.assess.sit_to_stand import assess_sit_to_stand
 from movekit.assess.squat import assess_squat, fms_score
 from movekit.assess.step_down import assess_step_down, category
-from movekit.assess.synthetic import figure, smooth_cycle
 from movekit.assess.tug import assess_tug
 from movekit.recording import PoseSeries
 

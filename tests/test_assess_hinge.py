@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
+from movekit.analysis.synthetic import figure, smooth_cycle
 from movekit.assess.hinge import assess_hinge, hinge_from_inclinometers
 from movekit.assess.lumbar_flexion import assess_lumbar_flexion_video, dual_inclinometer
-from movekit.assess.synthetic import figure, smooth_cycle
 from movekit.cli import main
 
 FS = 30.0

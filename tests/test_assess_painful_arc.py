@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from movekit.analysis.synthetic import figure, smooth_cycle
 from movekit.assess.painful_arc import assess_painful_arc, painful_arc
-from movekit.assess.synthetic import figure, smooth_cycle
 from movekit.cli import main
 
 FS = 30.0

@@ -155,3 +155,21 @@ def test_cop_sway_below_noise_floor_is_flagged():
     r = cop_sway(t, rng.normal(0, 0.1, t.size), rng.normal(0, 0.1, t.size), noise_floor_mm=0.5)
     assert any(f.code == "below_noise_floor" for f in r.flags)
     assert r.value("sway_noise_floor_mm") == 0.5
+
+
+def test_filtered_noise_floor_is_the_noise_left_after_the_low_pass():
+    """The floor shown beside video sway is the jitter left in the cleaned (6 Hz) COM, not the
+    raw jitter: check the white-noise estimate against the noise actually left by the filter."""
+    from movekit.analysis.filters import lowpass
+
+    rng = np.random.default_rng(5)
+    fs = 30.0
+    t = np.arange(0, 60, 1 / fs)
+    slow = 4 * np.sin(2 * np.pi * 0.3 * t)
+    noise = rng.normal(0, 2.0, t.size)
+    left = lowpass(slow + noise, fs, 6.0) - lowpass(slow, fs, 6.0)  # noise in the cleaned signal
+    est = S.filtered_noise_floor(t, slow + noise)
+    assert est == pytest.approx(float(np.sqrt(np.mean(left ** 2))), rel=0.1)
+    assert est < 0.9 * 2.0  # well below the raw jitter SD
+    assert S.filtered_noise_floor(t, slow) < 0.01
+    assert np.isnan(S.filtered_noise_floor(t[:10], slow[:10]))

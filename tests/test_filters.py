@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from movekit.analysis.filters import (CleanConfig, StreamingCleaner, clean, fill_gaps, hampel,
-                                      lowpass, mask_by_visibility)
+from movekit.analysis.filters import (
+    CleanConfig,
+    StreamingCleaner,
+    clean,
+    fill_gaps,
+    hampel,
+    lowpass,
+    mask_by_visibility,
+)
 
 RNG = np.random.default_rng(7)
 
@@ -98,3 +105,55 @@ def test_empty_single_nan(mode):
     assert np.isnan(allnan).all()
     with pytest.raises(ValueError):
         clean(np.ones((5, 2)), 30.0, mode="sideways")
+
+
+# ------------------------------------------------------------ angular-velocity plausibility guard
+
+def test_velocity_guard_drops_a_one_frame_flip_next_to_a_gap():
+    """The real clip's trunk goes 78 -> -81 deg in one frame just before the person is lost."""
+    from movekit.analysis.filters import MAX_TRUNK_DEG_S, velocity_guard
+
+    fs = 30.0
+    t = np.arange(60) / fs
+    x = 90.0 * t  # a forward bend at 90 deg/s, clinically brisk
+    x[30] = -81.0  # one-frame flip
+    x[31:45] = np.nan  # the person is lost
+    out = velocity_guard(x, fs, MAX_TRUNK_DEG_S, hold=6)
+    assert np.isnan(out[30])
+    np.testing.assert_array_equal(out[:30], x[:30])  # the real movement untouched
+    np.testing.assert_array_equal(out[45:], x[45:])  # after the gap: a fresh reference
+
+
+def test_velocity_guard_accepts_a_new_level_and_fast_real_movement():
+    from movekit.analysis.filters import MAX_LIMB_DEG_S, MAX_TRUNK_DEG_S, velocity_guard
+
+    fs = 30.0
+    x = np.zeros(40)
+    x[10:] = 400.0  # a jump that persists: rejected while the allowance (50 deg/frame) is short of
+    out = velocity_guard(x, fs, MAX_TRUNK_DEG_S, hold=6)  # it, accepted once the reference expires
+    assert np.isnan(out[10:16]).all() and (out[16:] == 400.0).all()
+    x[10:] = 120.0  # within 3 frames of the last accepted sample at 50 deg/frame
+    out = velocity_guard(x, fs, MAX_TRUNK_DEG_S, hold=6)
+    assert np.isnan(out[10:12]).all() and (out[12:] == 120.0).all()
+    fast = 2500.0 * np.arange(12) / fs  # knee extension in a kick: below the 3000 deg/s bound
+    np.testing.assert_array_equal(velocity_guard(fast, fs, MAX_LIMB_DEG_S, hold=6), fast)
+    assert velocity_guard(np.zeros((0, 2)), fs, 1.0, hold=3).shape == (0, 2)
+    assert np.isnan(velocity_guard(np.full(5, np.nan), fs, 1.0, hold=3)).all()
+
+
+def test_velocity_guard_streaming_equals_batch_exactly():
+    from movekit.analysis.filters import StreamingVelocityGuard, velocity_guard
+
+    rng = np.random.default_rng(7)
+    fs = 30.0
+    x = np.cumsum(rng.normal(0, 20.0, (600, 4)), axis=0)  # up to ~1800 deg/s steps
+    x[rng.random(x.shape) < 0.05] += rng.choice([-150.0, 150.0])  # flips
+    x[rng.random(x.shape) < 0.08] = np.nan
+    x[200:230, :2] = np.nan
+    lim = np.array([1500.0, 3000.0, 1500.0, 3000.0])
+    batch = velocity_guard(x, fs, lim, hold=6)
+    g = StreamingVelocityGuard(lim, fs, hold=6)
+    stream = np.array([g.update(row) for row in x])
+    np.testing.assert_array_equal(stream, batch)
+    dropped = np.isfinite(x) & np.isnan(batch)
+    assert 0.02 < dropped.mean() < 0.3  # it does reject, and not everything

@@ -103,3 +103,53 @@ def test_real_clip_two_arm_raises_each_side(demo_pose):
         assert reps[0].end_s <= reps[1].start_s and reps[0].peak_s < 1.0 < 1.8 < reps[1].peak_s
         rom = session_rom({name: a})[name]
         assert 75 < rom.pct_of_normal_positive < 97  # of AAOS 180 deg
+
+
+def _hold_reps(n_reps=3, base=5.0, peak=100.0, twin_dip=3.0):
+    """Reps with a 1 s hold at the top showing two equal maxima (a dip of ``twin_dip`` between)
+    and a 1 s hold at the bottom with two equal minima."""
+    up = 0.5 * (1 - np.cos(np.pi * np.arange(30) / 30))
+    hold = np.concatenate([np.linspace(0, -twin_dip, 15), np.linspace(-twin_dip, 0, 15)])
+    parts = [np.full(30, base)]
+    for _ in range(n_reps):
+        parts += [base + (peak - base) * up, peak + hold, base + (peak - base) * up[::-1],
+                  base + 2.0 - np.abs(np.linspace(-2.0, 2.0, 30))]  # bottom: equal minima at both ends
+    x = np.concatenate(parts + [np.full(30, base)])
+    return np.arange(x.size) / FS, x
+
+
+def test_flat_topped_rep_with_twin_maxima_is_one_rep():
+    t, x = _hold_reps()
+    # two exactly equal maxima at the top of every rep
+    assert len(segment_reps(t, x)) == 3
+    # a dip deeper than the prominence asked for is a real second rep
+    assert len(segment_reps(t, x, prominence_deg=2.0)) == 6
+    reps = segment_reps(t, x)
+    for r in reps:
+        assert r.peak_deg == pytest.approx(100.0)
+        assert r.valley_before_deg == pytest.approx(5.0, abs=0.01)
+        assert r.valley_after_deg == pytest.approx(5.0, abs=0.01)
+        assert r.valley_before_idx < r.start_idx < r.peak_idx < r.end_idx < r.valley_after_idx
+        assert r.range_deg == pytest.approx(95.0, abs=0.01)
+        assert r.time_to_peak_s == pytest.approx(1.0 - 0.205, abs=0.05)
+        assert r.return_s == pytest.approx(1.0 + 1.0 - 0.31 + 0.05, abs=0.1)  # hold + way down
+    # troughs with a hold at the bottom (direction "down") are one rep each too
+    down = segment_reps(t, -x, direction="down")
+    assert len(down) == 3 and down[0].peak_deg == pytest.approx(-100.0)
+    assert down[0].range_deg == pytest.approx(95.0, abs=0.01) and down[0].valley_before_deg == pytest.approx(-5.0)
+
+
+def test_range_is_from_the_lower_rest_and_unseen_returns_are_not_reps():
+    t, x = _squats(n_reps=1, rest_s=1.0, peak=100.0, base=5.0)
+    x = x.copy()
+    x[t > 2.3] = np.maximum(x[t > 2.3], 40.0)  # ends at 40 deg (sits down on a higher seat)
+    r = segment_reps(t, x)[0]
+    assert r.valley_before_deg == pytest.approx(5.0) and r.valley_after_deg == pytest.approx(40.0)
+    assert r.range_deg == pytest.approx(95.0, abs=0.01)
+    # the way back falls into a long gap (person lost): no rep, not a rep ending at its peak
+    t, x = _squats(n_reps=2)
+    x = x.copy()
+    pk = int(np.argmax(x[: x.size // 2]))
+    x[pk + 1: pk + 25] = np.nan
+    reps = segment_reps(t, x)
+    assert len(reps) == 1 and reps[0].peak_s > t[pk + 25]

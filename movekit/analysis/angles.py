@@ -48,7 +48,9 @@ WU2002 = "Wu et al. 2002, ISB recommendation part I (hip, ankle, spine), J Biome
 WU2005 = "Wu et al. 2005, ISB recommendation part II (shoulder, elbow), J Biomech 38:981-992"
 GROOD = "Grood & Suntay 1983, J Biomech Eng 105:136-144"
 WILLSON = "Willson et al. 2006, Med Sci Sports Exerc 38:945-952 (frontal plane projection angle)"
-PIVA = "Piva et al. 2006, J Orthop Sports Phys Ther 36:487-494 (trunk lean, pelvis not level)"
+PIVA = ("Piva et al. 2006, Reliability of measures of impairments associated with patellofemoral pain "
+        "syndrome, BMC Musculoskelet Disord 7:33, doi:10.1186/1471-2474-7-33 (lateral step-down: trunk "
+        "lean, pelvis not level)")
 YIP = "Yip et al. 2008, Man Ther 13:148-154 (craniovertebral angle, C7 to tragus vs horizontal)"
 
 

@@ -18,9 +18,13 @@ shank     knee -> lateral malleolus                  knee -> ankle
 foot      heel -> toe tip                            heel -> foot index
 ========  =========================================  ===================================
 
-de Leva gives the trunk with cervicale and with suprasternale as its upper end (verify which
-row the CM fraction used here, 44.86 % m / 41.51 % f, belongs to before a study depends on it);
-the shoulder midpoint lies between the two. The head table values are kept for completeness; the
+de Leva gives the trunk with suprasternale (SUPR -> MIDH: CM 44.86 % m / 41.51 % f from the
+upper end) and with cervicale (CERV -> MIDH: CM 51.38 % m / 49.64 % f) as its upper end, with the
+same mass (43.46 % m / 42.57 % f). The fractions used here are the suprasternale row, the one
+paired with the vertex -> mid-gonion head (59.76 % / 58.94 %) kept below; the shoulder joint
+midpoint lies near suprasternale height. (Checked against two independent transcriptions of
+Table 4 -- R. Gurchiek's ``deleva.m`` and a Python de Leva table, both citing J Biomech
+29:1223-1230 -- not against the printed paper.) The head table values are kept for completeness; the
 head CM is placed at the mid-ear point instead (close to the tragion level of the head CM).
 
 Whole-body COM sway from video should be low-passed (~6 Hz) and checked against the noise floor of

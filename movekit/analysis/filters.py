@@ -12,6 +12,17 @@ configured gap length. Two modes:
 Butterworth low-pass: the usual choice for human-movement kinematics (Winter, *Biomechanics and
 Motor Control of Human Movement*, 4th ed. 2009, ch. 2); ~6 Hz suits whole-body pose and centre of
 mass. Hampel identifier: Hampel 1974; Pearson 2002 (window median +- k * 1.4826 * MAD).
+
+Angular-velocity plausibility guard (:func:`velocity_guard`, :class:`StreamingVelocityGuard`): a
+joint or segment angle that changes faster than the body can move it is a tracking error (a body
+flipped for one frame, a left/right swap), not movement, and a Hampel window cannot catch it next
+to a gap (too few samples). The bounds are conservative engineering bounds set above the fastest
+angular velocities reported in sport: trunk segments 1500 deg/s (upper-torso rotation peaks at
+~1170-1270 deg/s in adolescent and collegiate pitchers, J Sports Sci Med 2015, 14:246, Table 3;
+trunk tilt ~340-380 deg/s), limb and head angles 3000 deg/s (elbow extension ~2300-2400 deg/s in
+pitching, Fleisig et al. 1995, Am J Sports Med 23:233-239; the faster shoulder internal rotation,
+~7000 deg/s, is an axial rotation no pose angle here measures). Clinical movements are an order of
+magnitude slower, so the guard never touches them.
 """
 
 from __future__ import annotations
@@ -201,9 +212,10 @@ def butter_sos(fs_hz: float, cutoff_hz: float = 6.0, order: int = 2) -> np.ndarr
     return sps.butter(order, cutoff_hz, fs=fs_hz, output="sos")
 
 
-def _finite_runs(ok_col: np.ndarray) -> list[tuple[int, int]]:
-    d = np.diff(np.concatenate(([0], ok_col.astype(np.int8), [0])))
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+def true_runs(mask) -> list[tuple[int, int]]:
+    """Runs of True in a 1-D bool array as ``(start, stop)`` index pairs, ``stop`` exclusive."""
+    d = np.diff(np.concatenate(([0], np.asarray(mask).astype(np.int8), [0])))
+    return [(int(s), int(e)) for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1))]
 
 
 def lowpass(x, fs_hz: float, cutoff_hz: float = 6.0, order: int = 2, *,
@@ -233,7 +245,7 @@ def lowpass(x, fs_hz: float, cutoff_hz: float = 6.0, order: int = 2, *,
     groups = [slice(None)] if ok.all() else _mask_groups(ok)
     for cols in groups:
         first = ok[:, 0] if isinstance(cols, slice) else ok[:, cols[0]]
-        for s, e in _finite_runs(first):
+        for s, e in true_runs(first):
             seg = a[s:e, cols]
             if zero_phase:
                 if e - s < 2:
@@ -259,12 +271,109 @@ def _filtfilt(sos: np.ndarray, zi0: np.ndarray, seg: np.ndarray) -> np.ndarray:
     return back[pad:pad + n]
 
 
+#: conservative angular-velocity bounds (deg/s) of the plausibility guard (module docstring)
+MAX_TRUNK_DEG_S = 1500.0
+MAX_LIMB_DEG_S = 3000.0
+
+
+def _guard_accepts(x, ref, age, lim, hold: int):
+    """The guard's one decision, shared by batch and streaming so both give identical results:
+    accept ``x`` when the reference is older than ``hold`` frames (or absent) or the change from
+    it is within ``lim`` (deg per frame) times its age (frames)."""
+    return (age > hold) | ~(np.abs(x - ref) > lim * age)
+
+
+def velocity_guard(x, fs_hz: float, max_deg_s, *, hold: int) -> np.ndarray:
+    """Set to NaN the samples that move faster than ``max_deg_s`` from the last accepted sample.
+
+    Causal: each sample is compared with the last accepted one of its channel, ``k`` frames
+    earlier; it is rejected when ``|x - ref| > max_deg_s / fs_hz * k``. The reference expires
+    ``hold`` frames after it was accepted, so after a gap, or when a new level persists (a real
+    change the guard missed the start of), the next sample is accepted. Equals
+    :class:`StreamingVelocityGuard` frame by frame exactly.
+
+    Parameters
+    ----------
+    x : array (frames,) or (frames, channels)
+        Angles in deg (NaN = missing).
+    fs_hz : float
+        Frame rate (Hz).
+    max_deg_s : float or array (channels,)
+        Largest plausible angular velocity per channel (deg/s); see :data:`MAX_TRUNK_DEG_S`,
+        :data:`MAX_LIMB_DEG_S` and the module docstring for the sources.
+    hold : int
+        Frames a reference stays valid (e.g. ``CleanConfig.max_gap(fs_hz)``).
+    """
+    a, shape = _as2d(x)
+    out = a.copy()
+    n, c = a.shape
+    if n < 2:
+        return out.reshape(shape)
+    lim = np.broadcast_to(np.asarray(max_deg_s, dtype=np.float64) / fs_hz, (c,))
+    for j in range(c):
+        col = a[:, j]
+        fin = np.flatnonzero(np.isfinite(col))
+        if fin.size < 2:
+            continue
+        age = np.diff(fin)
+        # while every earlier sample was accepted, the reference is simply the previous finite one
+        bad = np.flatnonzero(~_guard_accepts(col[fin[1:]], col[fin[:-1]], age, lim[j], hold)) + 1
+        p = 0
+        while p < bad.size:
+            m = bad[p]
+            ref_i = fin[m - 1]
+            while m < fin.size:  # sequential until the next accepted sample
+                s = fin[m]
+                if _guard_accepts(col[s], col[ref_i], s - ref_i, lim[j], hold):
+                    break
+                out[s, j] = np.nan
+                m += 1
+            while p < bad.size and bad[p] <= m:
+                p += 1
+    return out.reshape(shape)
+
+
+class StreamingVelocityGuard:
+    """Frame-by-frame :func:`velocity_guard` (same decisions, bit for bit).
+
+    Parameters
+    ----------
+    max_deg_s : array (channels,)
+        Largest plausible angular velocity per channel (deg/s).
+    fs_hz : float
+        Nominal frame rate (Hz).
+    hold : int
+        Frames a reference stays valid.
+    """
+
+    def __init__(self, max_deg_s, fs_hz: float, *, hold: int):
+        self.lim = np.asarray(max_deg_s, dtype=np.float64).reshape(-1) / fs_hz
+        self.hold = int(hold)
+        self._ref = np.full(self.lim.size, np.nan)
+        self._age = np.full(self.lim.size, np.iinfo(np.int64).max // 2, dtype=np.int64)
+
+    def update(self, frame) -> np.ndarray:
+        """Guard one frame of angles ``(channels,)`` (deg); rejected samples come back NaN."""
+        x = np.asarray(frame, dtype=np.float64).reshape(self.lim.size).copy()
+        self._age = np.minimum(self._age + 1, np.iinfo(np.int64).max // 2)
+        ok = np.isfinite(x)
+        with np.errstate(invalid="ignore"):
+            accept = ok & _guard_accepts(x, self._ref, self._age, self.lim, self.hold)
+        x[ok & ~accept] = np.nan
+        self._ref = np.where(accept, x, self._ref)
+        self._age = np.where(accept, 0, self._age)
+        return x
+
+
 @dataclass(frozen=True)
 class CleanConfig:
     """Parameters of the cleaning chain (mask -> Hampel -> gap fill -> Butterworth).
 
-    max_gap_s : longest gap filled (s). hampel_half_window : samples each side (0 = off).
-    hampel_sigmas : threshold. cutoff_hz : Butterworth cut-off (None = no low-pass). order : order.
+    max_gap_s : longest gap filled (s), also how long the velocity guard keeps a reference.
+    hampel_half_window : samples each side (0 = off). hampel_sigmas : threshold.
+    cutoff_hz : Butterworth cut-off (None = no low-pass). order : order.
+    velocity_guard : apply the angular-velocity plausibility guard to the angles computed from the
+    cleaned landmarks (:func:`velocity_guard`; :mod:`movekit.analysis.pipeline`).
     """
 
     max_gap_s: float = 0.2
@@ -272,6 +381,7 @@ class CleanConfig:
     hampel_sigmas: float = 3.0
     cutoff_hz: float | None = 6.0
     order: int = 2
+    velocity_guard: bool = True
 
     def max_gap(self, fs_hz: float) -> int:
         return int(round(self.max_gap_s * fs_hz))

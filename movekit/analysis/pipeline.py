@@ -1,7 +1,9 @@
 """Pose series -> cleaned landmarks -> angles, view and centre of mass, offline or streaming.
 
 Chain: visibility mask -> Hampel -> short-gap fill -> Butterworth low-pass on the landmark
-coordinates (:mod:`movekit.analysis.filters`), then :func:`~movekit.analysis.angles.joint_angles`,
+coordinates (:mod:`movekit.analysis.filters`), then :func:`~movekit.analysis.angles.joint_angles`
+with the angular-velocity plausibility guard (:func:`~movekit.analysis.filters.velocity_guard`,
+causal, the same offline and live),
 :func:`~movekit.analysis.view.classify_view` and :func:`~movekit.analysis.com.center_of_mass` on
 the cleaned landmarks. ``offline=True`` uses centred/zero-phase filters (reports; label them
 "offline, zero-phase"); ``offline=False`` is causal and equals :class:`StreamingAnalyzer` frame by
@@ -16,7 +18,16 @@ import numpy as np
 
 from movekit.analysis import angles as A
 from movekit.analysis.com import center_of_mass
-from movekit.analysis.filters import CleanConfig, StreamingCleaner, clean, mask_by_visibility
+from movekit.analysis.filters import (
+    MAX_LIMB_DEG_S,
+    MAX_TRUNK_DEG_S,
+    CleanConfig,
+    StreamingCleaner,
+    StreamingVelocityGuard,
+    clean,
+    mask_by_visibility,
+    velocity_guard,
+)
 from movekit.analysis.view import classify_view, facing_2d
 
 
@@ -143,6 +154,26 @@ def clean_landmarks(points, fs_hz: float, *, visibility=None, min_visibility: fl
     return p
 
 
+def angle_speed_limits(names) -> np.ndarray:
+    """Plausibility bound (deg/s) per angle name: trunk and pelvis angles
+    :data:`~movekit.analysis.filters.MAX_TRUNK_DEG_S`, the others (limbs, head)
+    :data:`~movekit.analysis.filters.MAX_LIMB_DEG_S` (sources in :mod:`movekit.analysis.filters`)."""
+    return np.array([MAX_TRUNK_DEG_S if (n in A.ANGLES and A.ANGLES[n].joint in ("trunk", "pelvis"))
+                     else MAX_LIMB_DEG_S for n in names])
+
+
+def guard_angles(angles: dict[str, np.ndarray], fs_hz: float, config: CleanConfig = CleanConfig()
+                 ) -> dict[str, np.ndarray]:
+    """Angles (deg) with physiologically impossible jumps set to NaN (causal; see
+    :func:`~movekit.analysis.filters.velocity_guard`); unchanged when ``config.velocity_guard`` is off."""
+    if not config.velocity_guard or not angles:
+        return angles
+    names = list(angles)
+    x = np.stack([np.asarray(angles[k], dtype=np.float64) for k in names], axis=1)
+    g = velocity_guard(x, fs_hz, angle_speed_limits(names), hold=config.max_gap(fs_hz))
+    return {k: g[:, i] for i, k in enumerate(names)}
+
+
 def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", offline: bool = True,
             config: CleanConfig = CleanConfig(), min_visibility: float = 0.5, sex: str | None = None,
             offsets: dict[str, float] | None = None, fix_swaps: bool = True) -> AnalysisResult:
@@ -190,6 +221,7 @@ def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", 
         ang = A.joint_angles(image_px=img_c, facing=facing, front=front)
         com = center_of_mass(img_c, sex=sex)
         pts = img_c
+    ang = guard_angles(ang, fs, config)
     if offsets:
         ang = apply_offsets(ang, offsets)
     return AnalysisResult(t, ang, view, com, space, "offline (zero-phase)" if offline else "causal", pts)
@@ -216,6 +248,9 @@ class StreamingAnalyzer:
         self._swap_state: dict = {}
         self._max_swap = int(round(MAX_SWAP_S * fs_hz))
         self.cleaner = StreamingCleaner(USED.size * 2, fs_hz, config)
+        self.config = config
+        self.fs_hz = fs_hz
+        self._guard: StreamingVelocityGuard | None = None
         self.min_visibility = min_visibility
         self.sex = sex
         self.offsets = offsets or {}
@@ -249,9 +284,15 @@ class StreamingAnalyzer:
         facing, front = (np.where(self._facing == 0, 1.0, self._facing))
         self.view = str(classify_view(c, smooth_frames=1, facing=np.array([facing]))[0])
         ang = A.joint_angles(image_px=c, facing=np.array([facing]), front=np.array([front]))
+        if self.config.velocity_guard:
+            if self._guard is None:
+                self._guard = StreamingVelocityGuard(angle_speed_limits(ang), self.fs_hz,
+                                                     hold=self.config.max_gap(self.fs_hz))
+            g = self._guard.update(np.array([v[0] for v in ang.values()]))
+            ang = {k: g[i:i + 1] for i, k in enumerate(ang)}
         out = {k: float(v[0]) - self.offsets.get(k, 0.0) for k, v in ang.items()}
         return out, center_of_mass(c, sex=self.sex)[0]
 
 
-__all__ = ["AnalysisResult", "StreamingAnalyzer", "analyse", "apply_offsets", "clean_landmarks",
-           "frame_rate", "swap_flags", "unswap_left_right"]
+__all__ = ["AnalysisResult", "StreamingAnalyzer", "analyse", "angle_speed_limits", "apply_offsets",
+           "clean_landmarks", "frame_rate", "guard_angles", "swap_flags", "unswap_left_right"]

@@ -40,7 +40,9 @@ def _hold(sign: np.ndarray, default: float = 1.0) -> np.ndarray:
     return np.where(idx >= 0, sign[np.maximum(idx, 0)], default)
 
 
-def _trunk_length(p: np.ndarray) -> np.ndarray:
+def trunk_length_px(p) -> np.ndarray:
+    """Mid-shoulder to mid-hip distance per frame in the image (px; (frames, 33, >=2) landmarks)."""
+    p = np.asarray(p, dtype=np.float64)
     d = 0.5 * (p[:, 11, :2] + p[:, 12, :2]) - 0.5 * (p[:, 23, :2] + p[:, 24, :2])
     return np.hypot(d[:, 0], d[:, 1])
 
@@ -86,7 +88,7 @@ def facing_2d(image_px, *, sag_threshold: float = 0.3, front_threshold: float = 
     n = p.shape[0]
     if n == 0:
         return np.empty(0), np.empty(0)
-    L = _trunk_length(p)
+    L = trunk_length_px(p)
     short = 0.05 * L
     up = 0.5 * (p[:, 11] + p[:, 12]) - 0.5 * (p[:, 23] + p[:, 24])
     cues = np.stack([
@@ -119,7 +121,7 @@ def body_yaw_deg(image_px=None, world_m=None, *, ref_width_ratio: float = 0.5) -
         ml = (w[:, 11] - w[:, 12]) + (w[:, 23] - w[:, 24])
         return np.rad2deg(np.arctan2(np.abs(ml[:, 2]), np.abs(ml[:, 0])))
     p = np.asarray(image_px, dtype=np.float64)
-    L = _trunk_length(p)
+    L = trunk_length_px(p)
     width = 0.5 * (np.abs(p[:, 11, 0] - p[:, 12, 0]) + np.abs(p[:, 23, 0] - p[:, 24, 0]))
     with np.errstate(invalid="ignore", divide="ignore"):
         c = np.clip(width / (ref_width_ratio * L), 0.0, 1.0)

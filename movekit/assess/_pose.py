@@ -60,9 +60,11 @@ def analyse_pose(pose, result: AssessmentResult, *, need_view: str, landmarks: l
     landmarks : list of int
         MediaPipe indices the assessment needs (visibility >= ``min_visibility``).
     min_duration_s, min_rate_hz : float
-        The shortest usable recording and the slowest frame rate.
+        The shortest time (s) with a person in the required view (the frames the assessment
+        uses, counted frame by frame) and the slowest frame rate (Hz).
     min_visible_frac : float
-        Fraction of the frames with a person in which all ``landmarks`` must be seen.
+        Fraction of those used frames (person seen, required view) in which all ``landmarks``
+        must be seen; frames in another view do not count either way.
     """
     if pose is None:
         result.check("person", False, "this source has no pose (video or pose recording needed)")
@@ -74,48 +76,57 @@ def analyse_pose(pose, result: AssessmentResult, *, need_view: str, landmarks: l
                         f"a person was found in {int(seen.sum())} of {len(t)} frames",
                         int(seen.sum()), ">= 3 frames"):
         return None
-    dur = float(t[seen][-1] - t[seen][0])
     fs = frame_rate(t)
-    ok_d = result.check("duration", dur >= min_duration_s,
-                        f"person in view for {dur:.1f} s (this test needs >= {min_duration_s:g} s)",
-                        round(dur, 3), f">= {min_duration_s:g} s")
     ok_r = result.check("sampling_rate", fs >= min_rate_hz * (1 - 1e-3),
                         f"{fs:.1f} frames/s (needs >= {min_rate_hz:g})", round(fs, 2), f">= {min_rate_hz:g} Hz")
     world = np.asarray(pose.world_m, dtype=np.float64) if pose.world_m is not None else None
     if world is not None and not np.isfinite(world).any():
         world = None
     an = analyse(t, img, world, pose.visibility, space="2d", offline=True, min_visibility=min_visibility)
-    vis = np.asarray(pose.visibility, dtype=np.float64)[:, landmarks]
-    vis_ok = np.all(vis >= min_visibility, axis=1) & seen
-    frac = float(vis_ok.sum() / max(seen.sum(), 1))
-    names = ", ".join(lm.NAMES[i] for i in landmarks)
-    ok_v = result.check("visibility", frac >= min_visible_frac,
-                        f"{names} seen in {100 * frac:.0f}% of the frames with a person "
-                        f"(needs {100 * min_visible_frac:.0f}%)", round(100 * frac, 1),
-                        f">= {100 * min_visible_frac:.0f} %")
     labels = [str(v) for v, s in zip(an.view, seen) if s and v != "unknown"]
     counts = Counter(_kind(v) for v in labels)
     kind = counts.most_common(1)[0][0] if counts else "unknown"
     side_counts = Counter(v for v in labels if v.startswith("sagittal"))
     side = side_counts.most_common(1)[0][0].split("_")[1] if side_counts else None
-    view_ok_frames = np.array([(need_view == "any") or (_kind(str(v)) == need_view) for v in an.view])
+    view_ok_frames = np.array([(need_view == "any") or (_kind(str(v)) == need_view) for v in an.view],
+                              dtype=bool).reshape(len(t))
+    # the frames the assessment uses: a person in the right view; duration and visibility are
+    # judged on these, not on the whole recording (a turn away or a walk-off does not count)
+    used = seen & view_ok_frames
     if need_view == "any":
         ok_view = kind != "unknown"
         msg = f"view: mostly {kind}"
     else:
-        good = view_ok_frames & seen
-        share = float(good.sum() / max(seen.sum(), 1))
-        good_s = float(good.sum() / fs) if fs > 0 else 0.0
-        ok_view = good_s >= min(min_duration_s, 1.0) and good.sum() >= 3
+        share = float(used.sum() / max(seen.sum(), 1))
+        ok_view = bool(used.sum() >= 3)
         msg = (f"this test needs {VIEW_HUMAN[need_view]}; {100 * share:.0f}% of the frames with a "
-               f"person ({good_s:.1f} s) are {VIEW_HUMAN[need_view]} (mostly {kind})"
+               f"person ({used_duration_s(t, used, fs):.1f} s) are {VIEW_HUMAN[need_view]} (mostly {kind})"
                + ("; only those frames are used" if ok_view and share < 0.99 else ""))
     result.check("view", ok_view, msg, kind, need_view)
     result.cite(STENUM)
-    usable = seen & vis_ok & view_ok_frames
+    dur = used_duration_s(t, used, fs)
+    where = "" if need_view == "any" else f" in {VIEW_HUMAN[need_view]}"
+    ok_d = result.check("duration", dur >= min_duration_s,
+                        f"person seen{where or ' in view'} for {dur:.1f} s (this test needs >= {min_duration_s:g} s)",
+                        round(dur, 3), f">= {min_duration_s:g} s")
+    vis = np.asarray(pose.visibility, dtype=np.float64)[:, landmarks]
+    vis_ok = np.all(vis >= min_visibility, axis=1) & seen
+    frac = float((vis_ok & used).sum() / max(used.sum(), 1))
+    names = ", ".join(lm.NAMES[i] for i in landmarks)
+    ok_v = result.check("visibility", frac >= min_visible_frac,
+                        f"{names} seen in {100 * frac:.0f}% of the frames with a person{where} "
+                        f"(needs {100 * min_visible_frac:.0f}%)", round(100 * frac, 1),
+                        f">= {100 * min_visible_frac:.0f} %")
+    usable = used & vis_ok
     if not (ok_d and ok_r and ok_view and ok_v):
         return None
     return PoseData(t, an, fs, usable, kind, side)
+
+
+def used_duration_s(t_s, used, fs_hz: float) -> float:
+    """Time (s) covered by the ``used`` frames: their count over the frame rate, so a stretch in
+    the wrong view or without a person in the middle of a recording does not count."""
+    return float(np.count_nonzero(used) / fs_hz) if fs_hz > 0 else 0.0
 
 
 def leg_length_px(points: np.ndarray, side: str) -> np.ndarray:
@@ -125,31 +136,15 @@ def leg_length_px(points: np.ndarray, side: str) -> np.ndarray:
             + np.linalg.norm(points[:, a, :2] - points[:, k, :2], axis=1))
 
 
-def nanmedian(x) -> float:
-    x = np.asarray(x, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    return float(np.median(x)) if x.size else float("nan")
-
-
-def events_to_times(events, kind: str, latency_s: float = 0.0) -> np.ndarray:
-    """Times (s) of events of ``kind``, each minus the input ``latency_s`` (reaction + device)."""
-    return np.array(sorted(float(e["t_s"]) - latency_s for e in events if e.get("kind") == kind))
-
-
-#: Peaks of one movement closer than this (s) are one rep: a hold at the bottom of a squat or at
-#: the top of an arm raise can show twin equal peaks, which ``segment_reps`` would otherwise split.
-MIN_PEAK_GAP_S = 1.0
-
-
-def rest_index(x, lo: int, hi: int) -> int:
-    """Index of the smallest finite value of ``x[lo:hi + 1]`` (the rest before a rep); ``hi`` if none.
-
-    A rep from :func:`movekit.analysis.reps.segment_reps` starts once 10 % of its excursion is
-    done; changes measured from there would under-read by that 10 %."""
-    seg = np.asarray(x, dtype=np.float64)[lo:hi + 1]
-    if not np.isfinite(seg).any():
-        return hi
-    return lo + int(np.nanargmin(seg))
+def shank_length_px(points: np.ndarray, sides=lm.SIDES) -> float:
+    """Median knee-ankle length (px) over the frames and the given side(s); the unit the video
+    assessments scale their thresholds by. NaN when never seen."""
+    p = np.asarray(points, dtype=np.float64)
+    sides = (sides,) if isinstance(sides, str) else tuple(sides)
+    k = [lm.KNEE[s] for s in sides]
+    a = [lm.ANKLE[s] for s in sides]
+    d = np.linalg.norm(p[:, k, :2] - p[:, a, :2], axis=2)
+    return float(np.nanmedian(d)) if np.isfinite(d).any() else float("nan")
 
 
 #: A controlled squat or step-down takes at least this long down and back up (s); faster

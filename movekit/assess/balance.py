@@ -10,8 +10,10 @@ Single-leg stance (unipedal stance test, eyes open, best of 3; Springer et al. 2
 values for the unipedal stance test with eyes open and closed, J Geriatr Phys Ther 30:8-15): the
 trial starts when one foot leaves the ground and ends when the raised foot touches down or the
 stance foot moves. Age norms (s, eyes open, best of 3): 18-39: 43, 40-49: 40, 50-59: 37,
-60-69: 27, 70-79: 15, 80+: 6 (as summarised in the project design from Springer 2007; the study
-(n = 549) was checked, the rounded table values were not re-read from the paper).
+60-69: 27, 70-79: 15, 80+: 6 (as summarised in the project design from Springer 2007,
+doi:10.1519/00139143-200704000-00003; the study design -- n = 549 healthy adults, six age groups
+18-39 to 80+, mean and best of 3 trials, performance age-specific and not sex-specific -- was
+checked against its abstract; the rounded table values were not re-read from the paper).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import numpy as np
 
 from movekit.analysis import landmarks as lm
 from movekit.analysis.com import center_of_mass
+from movekit.analysis.filters import CleanConfig
 from movekit.assess import sway as S
-from movekit.assess._pose import PoseData, analyse_pose
+from movekit.assess._pose import PoseData, analyse_pose, shank_length_px
 from movekit.assess.result import AssessmentResult, percent_change
 
 SPRINGER = ("Springer et al. 2007, Normative values for the unipedal stance test with eyes open "
@@ -140,8 +143,13 @@ def video_sway(pose, *, min_duration_s: float = S.MIN_DURATION_S, min_rate_hz: f
     """Sway of the whole-body centre of mass (de Leva 1996) along the image's horizontal axis.
 
     A frontal view gives medio-lateral sway, a side view antero-posterior sway; the other
-    horizontal axis lies along the camera axis and is not measured. The noise floor is the jitter
-    of the raw (unfiltered) COM above 6 Hz. ``window`` limits the analysis to ``(start_s, end_s)``.
+    horizontal axis lies along the camera axis and is not measured. The sway is measured on the
+    cleaned COM of :func:`movekit.analysis.pipeline.analyse` (offline: swap repair, Hampel, gap
+    fill, zero-phase Butterworth low-pass at ``CleanConfig.cutoff_hz`` = 6 Hz on the landmarks,
+    Winter 2009), and the noise floor shown beside it is the pose jitter left in that cleaned COM
+    (:func:`movekit.assess.sway.filtered_noise_floor`: estimated from the jitter the low-pass
+    removes from the COM of the uncleaned landmarks, assuming white noise). ``window`` limits the
+    analysis to ``(start_s, end_s)``.
     """
     r = result or AssessmentResult("balance")
     r.cite(S.PRIETO, S.SCOPPA, DE_LEVA, WINTER)
@@ -165,9 +173,12 @@ def video_sway(pose, *, min_duration_s: float = S.MIN_DURATION_S, min_rate_hz: f
                    + ("" if np.isfinite(scale) else " unavailable: no world landmarks"),
                    None if not np.isfinite(scale) else round(scale, 4), "mm per px"):
         return r
-    com = pd.an.com[sel, 0] * scale
+    com = pd.an.com[sel, 0] * scale  # cleaned (offline, low-passed) COM
+    cfg = CleanConfig()
+    # the uncleaned COM only serves to measure the jitter the cleaning removes; a left/right swap
+    # does not move the whole-body COM (the segment table is symmetric), so no swap repair needed
     raw = center_of_mass(np.asarray(pose.image_px, dtype=np.float64)[..., :2], visibility=pose.visibility)
-    floor = S.noise_floor(ts, raw[sel, 0] * scale)
+    floor = S.filtered_noise_floor(ts, raw[sel, 0] * scale, cfg.cutoff_hz, cfg.order)
     axis = "ml" if pd.view_kind == "frontal" else "ap"
     m = S.sway_metrics(ts, com, None, unit="mm")
     m = {k.replace("_ap_", f"_{axis}_"): v for k, v in m.items()}
@@ -199,7 +210,7 @@ def stance_trials(t_s, points_px, *, lift_on: float = LIFT_ON, lift_off: float =
         return []
     low = {s: np.fmax.reduce(p[:, [lm.ANKLE[s], lm.HEEL[s], lm.FOOT_INDEX[s]], 1], axis=1) for s in lm.SIDES}
     mid_x = {s: 0.5 * (p[:, lm.HEEL[s], 0] + p[:, lm.FOOT_INDEX[s], 0]) for s in lm.SIDES}
-    shank = np.nanmedian(np.linalg.norm(p[:, [25, 26], :2] - p[:, [27, 28], :2], axis=2))
+    shank = shank_length_px(p)
     trials = []
     i = 0
     n = t.size

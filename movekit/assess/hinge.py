@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from movekit.analysis.reps import segment_reps
-from movekit.assess._pose import MIN_PEAK_GAP_S, analyse_pose, rest_index
+from movekit.assess._pose import analyse_pose
 from movekit.assess.result import AssessmentResult
 
 LAIRD = ("Laird, Kent & Keating 2016, lordosis, range of movement and lumbo-pelvic rhythm in people "
@@ -45,15 +45,6 @@ def _grade(reasons: list[str], rounding: bool) -> str:
     return "fair" if reasons else "good"
 
 
-MIN_PHASE_S = 0.2
-
-
-def plausible(rep) -> bool:
-    """False for a "rep" whose way down or back takes under 0.2 s: a pose-tracking jump (e.g. the
-    body flipping for one frame before the person is lost), not a human movement."""
-    return rep.time_to_peak_s >= MIN_PHASE_S and rep.return_s >= MIN_PHASE_S
-
-
 def hinge_reps(t_s, trunk_deg, hip_deg, round_deg, knee_deg) -> list[dict]:
     """Per-rep hinge measures from angle arrays (deg; pure).
 
@@ -67,16 +58,11 @@ def hinge_reps(t_s, trunk_deg, hip_deg, round_deg, knee_deg) -> list[dict]:
     rnd = np.asarray(round_deg, dtype=np.float64)
     knee = np.asarray(knee_deg, dtype=np.float64)
     out = []
-    prev_end = 0
-    for rep in segment_reps(t, trunk, prominence_deg=20.0, direction="up", min_duration_s=0.4,
-                        min_rest_gap_s=MIN_PEAK_GAP_S):
-        if not plausible(rep):
-            continue
+    for rep in segment_reps(t, trunk, prominence_deg=20.0, direction="up", min_duration_s=0.4):
         pk, b = rep.peak_idx, rep.end_idx
-        # baseline: the most upright moment between the previous rep and this one (a rep itself
-        # starts at 10 % of its excursion, which would under-read every change)
-        a = rest_index(trunk, prev_end, rep.start_idx)
-        prev_end = b
+        # baseline: the most upright moment before the rep (a rep itself starts at 10 % of its
+        # excursion, which would under-read every change)
+        a = rep.valley_before_idx
         d_hip = float(hip[pk] - hip[a])
         d_round = float(np.nanmax(rnd[a:b + 1]) - rnd[a]) if np.isfinite(rnd[a:b + 1]).any() else float("nan")
         bend_at_peak = float(rnd[pk] - rnd[a])
@@ -176,11 +162,8 @@ def hinge_from_inclinometers(t_s, t12_inclination_deg, sacrum_inclination_deg) -
     sac = np.asarray(sacrum_inclination_deg, dtype=np.float64)
     r.check("angle_source", True, "two inclinometers (T12/L1 and sacrum)", "inclinometers")
     reps = []
-    prev_end = 0
-    for rep in segment_reps(t, t12, prominence_deg=20.0, direction="up", min_duration_s=0.4,
-                        min_rest_gap_s=MIN_PEAK_GAP_S):
-        a, pk = rest_index(t12, prev_end, rep.start_idx), rep.peak_idx
-        prev_end = rep.end_idx
+    for rep in segment_reps(t, t12, prominence_deg=20.0, direction="up", min_duration_s=0.4):
+        a, pk = rep.valley_before_idx, rep.peak_idx
         d_t12 = float(t12[pk] - t12[a])
         d_sac = float(sac[pk] - sac[a])
         lumbar = d_t12 - d_sac

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from movekit.analysis.reps import segment_reps
-from movekit.assess._pose import MIN_PEAK_GAP_S, analyse_pose
+from movekit.assess._pose import analyse_pose
 from movekit.assess.result import AssessmentResult
 
 MAYER = ("Mayer et al. 1984, Use of noninvasive techniques for quantification of spinal range-of-motion "
@@ -40,8 +40,7 @@ def dual_inclinometer(t_s, t12_inclination_deg, sacrum_inclination_deg) -> Asses
     t12 = np.asarray(t12_inclination_deg, dtype=np.float64)
     sac = np.asarray(sacrum_inclination_deg, dtype=np.float64)
     r.check("angle_source", True, "two inclinometers (T12/L1 and sacrum): dual inclinometer method", "inclinometers")
-    reps = segment_reps(t, t12, prominence_deg=15.0, direction="up", min_duration_s=0.5,
-                        min_rest_gap_s=MIN_PEAK_GAP_S)
+    reps = segment_reps(t, t12, prominence_deg=15.0, direction="up", min_duration_s=0.5)
     if not r.check("reps", bool(reps), f"{len(reps)} forward bend(s) at T12/L1", len(reps), ">= 1"):
         return r
     b12, bsac = _baseline(t12, reps[0].start_idx), _baseline(sac, reps[0].start_idx)
@@ -74,9 +73,7 @@ def assess_lumbar_flexion_video(pose) -> AssessmentResult:
     if pd is None:
         return r
     tr = np.where(pd.usable, pd.angles["trunk_inclination_deg"], np.nan)
-    reps = [rp for rp in segment_reps(pd.t_s, tr, prominence_deg=15.0, direction="up", min_duration_s=0.5,
-                        min_rest_gap_s=MIN_PEAK_GAP_S)
-            if rp.time_to_peak_s >= 0.2 and rp.return_s >= 0.2]
+    reps = segment_reps(pd.t_s, tr, prominence_deg=15.0, direction="up", min_duration_s=0.5)
     r.check("angle_source", True, "video PROXY: hip-to-shoulder line inclination; includes hip flexion, "
             "not lumbar ROM (use two inclinometers for lumbar flexion)", "video proxy")
     if not r.check("reps", bool(reps), f"{len(reps)} complete forward bend(s) seen", len(reps), ">= 1"):

@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from movekit.analysis.filters import true_runs
 from movekit.analysis.reps import segment_reps
-from movekit.assess._pose import MIN_PEAK_GAP_S, analyse_pose
+from movekit.analysis.view import trunk_length_px
+from movekit.assess._pose import analyse_pose
 from movekit.assess.result import AssessmentResult
 
 FLYNN = ("Flynn 2008 (painful arc 60-120 deg on elevation, as cited in the project design); "
@@ -51,19 +53,9 @@ def _angle_at(t, x, ts):
 
 
 def _phases(t, elev, *, min_peak_deg: float, prominence_deg: float):
-    reps = segment_reps(t, elev, prominence_deg=prominence_deg, direction="up", min_duration_s=0.5,
-                        min_rest_gap_s=MIN_PEAK_GAP_S)
-    reps = [r for r in reps if r.peak_deg >= min_peak_deg]
-    x = np.where(np.isfinite(elev), elev, np.inf)
-    out = []
-    peaks = [r.peak_idx for r in reps]
-    for k, pk in enumerate(peaks):
-        lo = peaks[k - 1] if k else 0
-        hi = peaks[k + 1] if k + 1 < len(peaks) else len(t) - 1
-        a = lo + int(np.argmin(x[lo:pk + 1]))
-        b = pk + int(np.argmin(x[pk:hi + 1]))
-        out.append((a, pk, b))
-    return out
+    """(rest before, peak, rest after) frame indices of each raise reaching ``min_peak_deg``."""
+    reps = segment_reps(t, elev, prominence_deg=prominence_deg, direction="up", min_duration_s=0.5)
+    return [(r.valley_before_idx, r.peak_idx, r.valley_after_idx) for r in reps if r.peak_deg >= min_peak_deg]
 
 
 def _pain_in(t0, t1, on_times, off_times, toggle: bool, pain_before: bool):
@@ -100,12 +92,7 @@ def _hesitations(t, x, a, b, *, rising: bool):
     if not ref > 0:
         return []
     slow = mid & (v < HESITATION_FRACTION * ref)
-    out = []
-    d = np.diff(np.concatenate(([0], slow.astype(np.int8), [0])))
-    for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
-        k = s + int(np.nanargmin(v[s:e]))
-        out.append(round(float(seg[k]), 1))
-    return out
+    return [round(float(seg[s + int(np.nanargmin(v[s:e]))]), 1) for s, e in true_runs(slow)]
 
 
 def painful_arc(t_s, elevation_deg, pain_events, *, latency_s: float = 0.0, trunk_lean_deg=None,
@@ -228,8 +215,7 @@ def assess_painful_arc(pose, events, *, side: str | None = None, latency_s: floa
     elev = np.where(pd.usable, ang[f"{side}_shoulder_abduction_deg"], np.nan)
     p = pd.points
     sh = 11 if side == "left" else 12
-    trunk_len = np.linalg.norm(0.5 * (p[:, 11, :2] + p[:, 12, :2]) - 0.5 * (p[:, 23, :2] + p[:, 24, :2]), axis=1)
-    hike = (0.5 * (p[:, 23, 1] + p[:, 24, 1]) - p[:, sh, 1]) / np.nanmedian(trunk_len)
+    hike = (0.5 * (p[:, 23, 1] + p[:, 24, 1]) - p[:, sh, 1]) / np.nanmedian(trunk_length_px(p))
     r.check("side", True, f"{side} arm", side)
     return painful_arc(pd.t_s, elev, events, latency_s=latency_s, trunk_lean_deg=ang["trunk_lateral_lean_deg"],
                        shoulder_hike=hike, source=f"video ({side}_shoulder_abduction_deg, frontal view)", result=r)

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from movekit.analysis import landmarks as lm
-from movekit.assess._pose import analyse_pose
+from movekit.assess._pose import analyse_pose, leg_length_px
 from movekit.assess.result import AssessmentResult
 
 RIKLI = ("Rikli & Jones 1999, Development and validation of a functional fitness test for "
@@ -44,9 +44,7 @@ def rise_signal(points_px) -> np.ndarray:
     ank = 0.5 * (p[:, 27, 1] + p[:, 28, 1])
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        leg = np.nanmean([np.linalg.norm(p[:, lm.HIP[s], :2] - p[:, lm.KNEE[s], :2], axis=1)
-                          + np.linalg.norm(p[:, lm.KNEE[s], :2] - p[:, lm.ANKLE[s], :2], axis=1)
-                          for s in lm.SIDES], axis=0)
+        leg = np.nanmean([leg_length_px(p, s) for s in lm.SIDES], axis=0)
     leg_ref = np.nanpercentile(leg, 90) if np.isfinite(leg).any() else np.nan
     return (ank - hip) / leg_ref
 

@@ -21,7 +21,13 @@ import numpy as np
 
 from movekit.analysis import landmarks as lm
 from movekit.analysis.reps import segment_reps
-from movekit.assess._pose import MIN_PEAK_GAP_S, STENUM, analyse_pose, controlled, view_kinds
+from movekit.assess._pose import (
+    STENUM,
+    analyse_pose,
+    controlled,
+    shank_length_px,
+    view_kinds,
+)
 from movekit.assess.result import AssessmentResult
 
 COOK = ("Cook, Burton & Hoogenboom 2006, Pre-participation screening: the use of fundamental "
@@ -58,10 +64,9 @@ def assess_squat(pose, events=(), *, side: str | None = None) -> AssessmentResul
     t = pd.t_s
     side = side or pd.side_toward_camera or "left"
     hip_y = 0.5 * (p[:, 23, 1] + p[:, 24, 1])
-    shank = float(np.nanmedian(np.linalg.norm(p[:, lm.KNEE[side], :2] - p[:, lm.ANKLE[side], :2], axis=1)))
+    shank = shank_length_px(p, side)
     depth = 100.0 * (hip_y - np.nanpercentile(hip_y, 5)) / shank
-    found = segment_reps(t, depth, prominence_deg=30.0, direction="up", min_duration_s=0.5,
-                         min_rest_gap_s=MIN_PEAK_GAP_S)
+    found = segment_reps(t, depth, prominence_deg=30.0, direction="up", min_duration_s=0.5)
     reps = [rp for rp in found if controlled(rp)]
     if len(found) > len(reps):
         r.flag("fast_movements_ignored", f"{len(found) - len(reps)} fast lowering(s) (< 0.4 s down or up: "

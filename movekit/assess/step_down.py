@@ -25,7 +25,7 @@ import numpy as np
 from movekit.analysis import landmarks as lm
 from movekit.analysis.reps import segment_reps
 from movekit.analysis.view import facing_2d
-from movekit.assess._pose import MIN_PEAK_GAP_S, analyse_pose, controlled, rest_index, view_kinds
+from movekit.assess._pose import analyse_pose, controlled, shank_length_px, view_kinds
 from movekit.assess.result import AssessmentResult
 
 PIVA = ("Piva et al. 2006, Reliability of measures of impairments associated with patellofemoral "
@@ -70,17 +70,14 @@ def score_reps(t_s, points_px, angles, *, side: str, frontal: bool, medial_sign:
     t = np.asarray(t_s, dtype=np.float64)
     p = np.asarray(points_px, dtype=np.float64)
     hip_y = p[:, lm.HIP[side], 1]
-    shank = float(np.nanmedian(np.linalg.norm(p[:, lm.KNEE[side], :2] - p[:, lm.ANKLE[side], :2], axis=1)))
+    shank = shank_length_px(p, side)
     depth = 100.0 * (hip_y - np.nanpercentile(hip_y, 5)) / shank  # % of shank length, down +
     out = []
-    prev_end = 0
-    for rep in segment_reps(t, depth, prominence_deg=8.0, direction="up", min_duration_s=0.5,
-                        min_rest_gap_s=MIN_PEAK_GAP_S):
+    for rep in segment_reps(t, depth, prominence_deg=8.0, direction="up", min_duration_s=0.5):
         if not controlled(rep):
             continue
         pk, b = rep.peak_idx, rep.end_idx
-        a = rest_index(depth, prev_end, rep.start_idx)  # baseline: standing tall before the rep
-        prev_end = b
+        a = rep.valley_before_idx  # baseline: standing tall before the rep
         items: dict[str, int | None] = {}
         why: dict[str, str] = {}
         kind_set = set(kinds[a:b + 1]) if kinds is not None else {"frontal" if frontal else "sagittal"}

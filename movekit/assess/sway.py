@@ -209,6 +209,31 @@ def noise_floor(t_s, x, cutoff_hz: float = 6.0) -> float:
     return float(np.sqrt(np.mean((v - v.mean() - smooth) ** 2)))
 
 
+def filtered_noise_floor(t_s, raw, cutoff_hz: float = 6.0, order: int = 2) -> float:
+    """RMS noise left in ``raw`` after a zero-phase Butterworth low-pass (same unit as ``raw``).
+
+    The noise that passes the filter cannot be told from movement in the signal itself; it is
+    estimated from the noise the filter removes (:func:`noise_floor`, the residual above
+    ``cutoff_hz``), assuming white noise: scaled by ``sqrt(P_pass / P_stop)``, the filter's
+    noise-power gain (``mean |H|^2`` of the zero-phase response ``H = |B|^2`` of the Butterworth
+    ``B``) over that of its residual (``mean (1 - H)^2``), both over 0..Nyquist. Use it to show
+    the noise floor of a signal cleaned by :func:`movekit.analysis.filters.lowpass` with the same
+    ``cutoff_hz`` and ``order`` (Winter 2009, ch. 2: ~6 Hz for whole-body kinematics); ``raw`` is
+    the same signal before the low-pass. Pose jitter is not exactly white (neighbouring frames
+    correlate), so treat it as an estimate. NaN as :func:`noise_floor`.
+    """
+    t, v, _ = _finite_xy(t_s, raw)
+    resid = noise_floor(t, v, cutoff_hz)
+    if not np.isfinite(resid):
+        return float("nan")
+    fs = 1.0 / float(np.median(np.diff(t)))
+    sos = sps.butter(order, cutoff_hz, fs=fs, output="sos")
+    _, b = sps.sosfreqz(sos, worN=8192, fs=fs)
+    h = np.abs(b) ** 2  # forward-backward: the magnitude response squared, zero phase
+    p_pass, p_stop = float(np.mean(h ** 2)), float(np.mean((1.0 - h) ** 2))
+    return float(resid * np.sqrt(p_pass / p_stop))
+
+
 def trial_checks(t_s, *, min_duration_s: float = MIN_DURATION_S, min_rate_hz: float = MIN_RATE_HZ) -> dict:
     """Duration and sampling-rate checks of a sway trial against Scoppa 2013.
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from movekit.analysis.view import trunk_length_px
 from movekit.assess._pose import analyse_pose
 from movekit.assess.result import AssessmentResult
 from movekit.assess.sit_to_stand import rise_signal, transitions
@@ -110,7 +111,7 @@ def assess_tug(pose, *, age: float | None = None) -> AssessmentResult:
     p = np.where(pd.usable[:, None, None], pd.points, np.nan)
     h = rise_signal(p)
     if pd.view_kind == "frontal":
-        trunk = np.linalg.norm(0.5 * (p[:, 11, :2] + p[:, 12, :2]) - 0.5 * (p[:, 23, :2] + p[:, 24, :2]), axis=1)
+        trunk = trunk_length_px(p)
         with np.errstate(divide="ignore", invalid="ignore"):
             prog = -np.log(trunk)
         r.check("progress", True, "walk followed by the apparent trunk length (front view)", "trunk size")
