@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from movekit.analysis.synthetic import frontal_stick_px
 from scipy import signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -87,15 +89,7 @@ def emg_signal(seconds: float, seed: int = 0):
 
 
 def stick_frame(dx: float) -> np.ndarray:
-    pts = {0: (320, 100), 7: (335, 100), 8: (305, 100), 11: (360, 180), 12: (280, 180), 13: (380, 260),
-           14: (260, 260), 15: (385, 330), 16: (255, 330), 23: (345, 350), 24: (295, 350), 25: (345, 500),
-           26: (295, 500), 27: (345, 650), 28: (295, 650), 29: (345, 665), 30: (295, 665), 31: (350, 680),
-           32: (290, 680)}
-    p = np.tile(np.array([320.0, 120.0, 0.0], np.float32), (33, 1))
-    for k, (x, y) in pts.items():
-        p[k] = (x, y, 0.0)
-    p[25, 0] -= dx  # left knee medially: valgus, FPPA > 0
-    return p
+    return frontal_stick_px(left_knee_medial_px=dx)
 
 
 def pct(a, q):

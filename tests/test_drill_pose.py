@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
+from movekit.analysis.synthetic import frontal_stick_px
 import pytest
 
 from movekit.cli import main
@@ -16,17 +18,7 @@ FPS = 30.0
 
 def frame(lift_px: float = 0.0, pelvis_drop_px: float = 0.0) -> np.ndarray:
     """Frontal stick figure facing the camera (subject's left at image right), 300 px legs."""
-    pts = {0: (320, 100), 7: (335, 100), 8: (305, 100), 11: (360, 180), 12: (280, 180), 13: (380, 260),
-           14: (260, 260), 15: (385, 330), 16: (255, 330), 23: (345, 350), 24: (295, 350), 25: (345, 500),
-           26: (295, 500), 27: (345, 650), 28: (295, 650), 29: (345, 665), 30: (295, 665), 31: (350, 680),
-           32: (290, 680)}
-    p = np.tile(np.array([320.0, 120.0, 0.0], np.float32), (33, 1))
-    for k, (x, y) in pts.items():
-        p[k] = (x, y, 0.0)
-    for k in (26, 28, 30, 32):  # right knee, ankle, heel, toe rise together
-        p[k, 1] -= lift_px
-    p[24, 1] += pelvis_drop_px  # right hip drops (Trendelenburg-like)
-    return p
+    return frontal_stick_px(right_leg_lift_px=lift_px, right_hip_drop_px=pelvis_drop_px)
 
 
 def test_foot_lift_metric():

@@ -6,6 +6,8 @@ import json
 
 import h5py
 import numpy as np
+
+from movekit.analysis.synthetic import emg_bursts
 import pytest
 
 from movekit.cli import main
@@ -15,19 +17,8 @@ from movekit.errors import MovekitError
 RATE = 1000.0
 
 
-def synthetic(times_s, dur_s=0.5, total_s=6.0, amp_uv=100.0, noise_uv=3.0, seed=1, channels=1):
-    """Baseline noise plus band-limited bursts starting exactly at ``times_s``."""
-    from scipy import signal
-
-    rng = np.random.default_rng(seed)
-    n = int(total_s * RATE)
-    x = rng.normal(0, noise_uv, (n, channels))
-    sos = signal.butter(4, [40, 200], "bandpass", fs=RATE, output="sos")
-    for t0 in times_s:
-        i0, i1 = int(round(t0 * RATE)), int(round((t0 + dur_s) * RATE))
-        burst = signal.sosfilt(sos, rng.normal(0, 1, (i1 - i0 + 200, channels)), axis=0)[200:]
-        x[i0:i1] += amp_uv * burst / burst.std()
-    return np.arange(n) / RATE, x
+def synthetic(times_s, **kw):
+    return emg_bursts(times_s, rate_hz=RATE, **kw)
 
 
 def test_plux_transfer_function():

@@ -253,3 +253,46 @@ def smooth_cycle(t_s, start_s: float, up_s: float, hold_s: float, down_s: float,
     c = (t >= up_s + hold_s) & (t < up_s + hold_s + down_s)
     out[c] = 0.5 * amplitude * (1 + np.cos(np.pi * (t[c] - up_s - hold_s) / down_s))
     return out
+
+
+_FRONTAL_STICK_PX = {0: (320, 100), 7: (335, 100), 8: (305, 100), 11: (360, 180), 12: (280, 180),
+                     13: (380, 260), 14: (260, 260), 15: (385, 330), 16: (255, 330), 23: (345, 350),
+                     24: (295, 350), 25: (345, 500), 26: (295, 500), 27: (345, 650), 28: (295, 650),
+                     29: (345, 665), 30: (295, 665), 31: (350, 680), 32: (290, 680)}
+
+
+def frontal_stick_px(*, left_knee_medial_px: float = 0.0, right_leg_lift_px: float = 0.0,
+                     right_hip_drop_px: float = 0.0) -> np.ndarray:
+    """One frame (33, 3) float32 of a stick figure facing the camera, in pixels (y down).
+
+    The subject's left is at image right; legs are 300 px. ``left_knee_medial_px`` moves the left
+    knee towards the midline (valgus: FPPA > 0); ``right_leg_lift_px`` raises the right knee,
+    ankle, heel and toe (single-leg stance on the left); ``right_hip_drop_px`` drops the right hip
+    (a Trendelenburg-like pelvic drop). Landmarks not listed sit at (320, 120).
+    """
+    p = np.tile(np.array([320.0, 120.0, 0.0], np.float32), (33, 1))
+    for k, (x, y) in _FRONTAL_STICK_PX.items():
+        p[k] = (x, y, 0.0)
+    p[25, 0] -= left_knee_medial_px
+    for k in (26, 28, 30, 32):
+        p[k, 1] -= right_leg_lift_px
+    p[24, 1] += right_hip_drop_px
+    return p
+
+
+def emg_bursts(times_s, *, dur_s: float = 0.5, total_s: float = 6.0, amp_uv: float = 100.0,
+               noise_uv: float = 3.0, rate_hz: float = 1000.0, seed: int = 1, channels: int = 1):
+    """Synthetic surface EMG: Gaussian baseline noise (uV RMS) plus 40-200 Hz band-limited bursts
+    of ``amp_uv`` RMS starting exactly at ``times_s`` (s). Returns ``(t_s, x_uv (samples, channels))``.
+    """
+    from scipy import signal
+
+    rng = np.random.default_rng(seed)
+    n = int(total_s * rate_hz)
+    x = rng.normal(0, noise_uv, (n, channels))
+    sos = signal.butter(4, [40, 200], "bandpass", fs=rate_hz, output="sos")
+    for t0 in times_s:
+        i0, i1 = int(round(t0 * rate_hz)), int(round((t0 + dur_s) * rate_hz))
+        burst = signal.sosfilt(sos, rng.normal(0, 1, (i1 - i0 + 200, channels)), axis=0)[200:]
+        x[i0:i1] += amp_uv * burst / burst.std()
+    return np.arange(n) / rate_hz, x
