@@ -119,3 +119,40 @@ def test_cli_inclinometer_csv_with_pain_times(tmp_path):
     assert res["metrics"]["pain_offset_angle_deg"]["value"] == pytest.approx(125.0, abs=0.5)
     assert res["metrics"]["painful_arc"]["value"] == "positive"
     assert "inclinometer" in res["validity"]["angle_source"]["message"]
+
+
+def _with_shoulder_rise(t, x, extra_at_peak: float):
+    """Frontal raises of the left arm; the left shoulder landmark (with the arm hanging from it)
+    rises by the modelled landmark artefact plus ``extra_at_peak`` trunk lengths of true hike,
+    the hike growing with elevation."""
+    from movekit.analysis.view import trunk_length_px
+    from movekit.assess.painful_arc import expected_shoulder_rise
+
+    pose = figure(t, view="frontal", shoulder_abd_left=x)
+    img = np.asarray(pose.image_px)
+    tl = float(np.nanmedian(trunk_length_px(img)))
+    rise = expected_shoulder_rise(x) + extra_at_peak * x / np.max(x)
+    for i in (11, 13, 15, 17, 19, 21):  # shoulder, elbow, wrist, hand points of the left side
+        img[:, i, 1] -= rise * tl  # image y is down: a rise is a smaller y
+    return pose
+
+
+def test_landmark_rise_with_elevation_is_not_a_hike_but_a_real_hike_is():
+    from movekit.assess.painful_arc import HIKE_LIMIT
+
+    t = np.arange(0, 20, 1 / FS)
+    x = _arm(t)
+    plain = assess_painful_arc(_with_shoulder_rise(t, x, 0.0), [])
+    assert plain.valid, plain.summary()
+    for rep in plain.reps:
+        # the landmark rises ~18 % of trunk length (as on the real clip), yet no hike is left
+        assert rep["shoulder_rise_raw_pct"] > 15.0
+        assert abs(rep["shoulder_hike_pct"]) < 2.0 and not rep["shoulder_hike_compensation"]
+    assert not any(f.code == "shoulder_hike_compensation" for f in plain.flags)
+    hiked = assess_painful_arc(_with_shoulder_rise(t, x, 0.2), [])
+    for rep in hiked.reps:
+        # 0.2 trunk lengths at the peak; the median over the top 30 deg sees ~0.18-0.2 of it
+        assert 15.0 < rep["shoulder_hike_pct"] < 21.0 and rep["shoulder_hike_compensation"]
+    assert any(f.code == "shoulder_hike_compensation" and "3 of 3" in f.message for f in hiked.flags)
+    small = assess_painful_arc(_with_shoulder_rise(t, x, 0.5 * HIKE_LIMIT), [])
+    assert not any(rep["shoulder_hike_compensation"] for rep in small.reps)

@@ -107,9 +107,6 @@ def test_single_leg_stance_on_the_left_while_the_right_leg_kicks(p2s_rec):
     assert 0.5 <= r.metrics["stance_time_s"].value <= 1.5
 
 
-@pytest.mark.xfail(strict=True, reason="posture.py:63 accepts the 'stillest' second however much the person "
-                   "moves (no absolute stillness limit): a lunge-and-twist clip gives a 'valid' snapshot with "
-                   "trunk lateral lean -31 deg and shoulder height difference -33 deg")
 def test_posture_refuses_a_clip_without_a_still_second(p2s_rec):
     from movekit.assess import run
     from movekit.assess.sources import load_session
@@ -159,10 +156,6 @@ def test_replay_of_a_recording_without_streams_fails(p2s_rec, tmp_path):
 
 # --- force plate: jumps are not quiet standing -----------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="sources.read_bioware_cop ignores Fz: during flight (Fz ~ 0) and on an "
-                   "unloaded plate Ax/Ay are undefined (metres off the plate), yet balance is 'valid' with "
-                   "CoP range 5.9 m and mean velocity 53 m/s; with two plates the duplicate Ax/Ay names "
-                   "silently pick the last plate")
 @pytest.mark.parametrize("name", ["kistler_cmj", "kistler_dj_2plates"])
 def test_balance_refuses_a_jump_or_an_unloaded_plate(name):
     from movekit.assess import run
@@ -228,9 +221,6 @@ def test_drill_refuses_an_unknown_emg_channel(vicon_emg_csv, tmp_path):
     assert "nonexistent" in p.stderr and "movekit: error" in p.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="assess/sources.py load_session: a CoP CSV whose columns are in metres "
-                   "(cop_x_m, cop_y_m; a common export) falls through to the table branch and balance says "
-                   "'this source has no pose (video or pose recording needed)' instead of naming the columns")
 def test_cop_csv_in_metres_gets_a_message_about_its_columns(tmp_path):
     from movekit.assess.sources import read_bioware
 

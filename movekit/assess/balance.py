@@ -22,10 +22,11 @@ import numpy as np
 
 from movekit.analysis import landmarks as lm
 from movekit.analysis.com import center_of_mass
-from movekit.analysis.filters import CleanConfig
+from movekit.analysis.filters import CleanConfig, true_runs
 from movekit.assess import sway as S
 from movekit.assess._pose import PoseData, analyse_pose, shank_length_px
 from movekit.assess.result import AssessmentResult, percent_change
+from movekit.assess.sources import COP_COLUMNS, UNLOADED_N, name_list
 
 SPRINGER = ("Springer et al. 2007, Normative values for the unipedal stance test with eyes open "
             "and closed, J Geriatr Phys Ther 30:8-15")
@@ -39,6 +40,20 @@ SLS_NORMS_S: tuple[tuple[int, int, float], ...] = (
 LIFT_ON = 0.10  #: raised foot: lowest foot point this fraction of shank length above the other foot
 LIFT_OFF = 0.04  #: touched down again below this fraction
 STANCE_MOVE = 0.15  #: stance foot moved: horizontal shift by this fraction of shank length
+
+#: Quiet standing: vertical force within this fraction of body weight. Engineering bound: in quiet
+#: stance Fz = m (g + a_z) with the centre of mass's vertical acceleration well under 1 % of g;
+#: the real quiet-standing Kistler trial (biomdp kistler_COP, 50 Hz, plate noise included) stays
+#: within -10 %/+11 % of its median, while a countermovement unweights to ~20 % and lands at
+#: 2-5x body weight (biomdp kistler_CMJ: 0-420 %). 25 % sits between the two with margin.
+QUIET_FZ_FRACTION = 0.25
+#: Quiet standing keeps the centre of pressure under the feet: a range above this (mm) on either
+#: axis cannot be quiet standing (an adult foot is ~230-290 mm long; a wide stance ~400 mm). An
+#: engineering plausibility bound, checked when the source has no vertical force as well.
+MAX_QUIET_COP_RANGE_MM = 400.0
+#: A force-plate trial starts (and ends) with the vertical force settled within the quiet band
+#: for at least this long (s): the transient of stepping on and off is trimmed, not judged.
+SETTLE_S = 1.0
 
 
 def sls_norm_s(age: float | None) -> float | None:
@@ -76,26 +91,141 @@ def _trial_validity(result, t, *, min_duration_s, min_rate_hz, source_note) -> b
     return ok_d and ok_r
 
 
+def plate_loading(t_s, fz_n, *, unloaded_n: float = UNLOADED_N,
+                  quiet_fraction: float = QUIET_FZ_FRACTION, settle_s: float = SETTLE_S) -> dict:
+    """Is a force-plate trial quiet standing? (pure; see :data:`QUIET_FZ_FRACTION`)
+
+    Body weight is the median vertical force over the loaded samples (``fz_n`` >= ``unloaded_n``).
+    The trial runs from the start of the first to the end of the last stretch of at least
+    ``settle_s`` with the force within ``quiet_fraction`` of body weight: stepping on and off the
+    plate (unloaded, then one foot, then settling) before and after is trimmed. Inside the trial
+    an unloaded sample (flight, a step off) or a force outside the band (a jump, a hop, a
+    stumble) means it is not quiet standing.
+
+    Returns
+    -------
+    dict
+        ``window`` (first, last index of the trial, or None when never loaded or never settled),
+        ``body_weight_n``, ``unloaded_s`` (time unloaded inside the trial) and ``unloaded_span``
+        ``(t0, t1)`` of those samples, ``fz_min_pct`` / ``fz_max_pct`` of body weight inside the
+        trial, ``trimmed_s`` (start, end) and the booleans ``loaded`` (no unloaded sample inside
+        the trial) and ``quiet`` (force within ``quiet_fraction`` of body weight throughout).
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    fz = np.asarray(fz_n, dtype=np.float64)
+    on = np.isfinite(fz) & (fz >= unloaded_n)
+    out = {"window": None, "body_weight_n": float("nan"), "unloaded_s": 0.0, "unloaded_span": None,
+           "fz_min_pct": float("nan"), "fz_max_pct": float("nan"), "trimmed_s": (0.0, 0.0),
+           "loaded": False, "quiet": False}
+    if on.sum() < 2:
+        return out
+    dt = float(np.median(np.diff(t)))
+    bw = float(np.median(fz[on]))
+    out["body_weight_n"] = bw
+    band = on & (np.abs(fz - bw) <= quiet_fraction * bw)
+    runs = [(s, e) for s, e in true_runs(band) if (e - s) * dt >= settle_s]
+    if not runs:
+        return out
+    a, b = runs[0][0], runs[-1][1] - 1
+    seg = fz[a:b + 1]
+    off = ~on[a:b + 1]
+    out.update(window=(a, b), unloaded_s=float(off.sum() * dt),
+               unloaded_span=(float(t[a:b + 1][off][0]), float(t[a:b + 1][off][-1])) if off.any() else None,
+               fz_min_pct=float(100 * np.nanmin(seg) / bw), fz_max_pct=float(100 * np.nanmax(seg) / bw),
+               trimmed_s=(float(a * dt), float((t.size - 1 - b) * dt)), loaded=not off.any(),
+               quiet=bool(band[a:b + 1].all()))
+    return out
+
+
+def _loading_checks(r: AssessmentResult, t, fz) -> tuple[int, int] | None:
+    """Vertical-force checks of a force-plate trial; the trial's index window, None if refused."""
+    ld = plate_loading(t, fz)
+    if ld["window"] is None:
+        if not np.isfinite(ld["body_weight_n"]):
+            r.check("plate_loaded", False, f"nobody stood on the force plate: the vertical force stayed below "
+                    f"{UNLOADED_N:g} N throughout", 0.0, f">= {UNLOADED_N:g} N")
+        else:
+            r.check("quiet_standing", False, f"the vertical force never stayed within +-{100 * QUIET_FZ_FRACTION:.0f}% "
+                    f"of body weight ({ld['body_weight_n']:.0f} N) for {SETTLE_S:g} s: no quiet standing on the plate",
+                    None, f"within +-{100 * QUIET_FZ_FRACTION:.0f} % of body weight")
+        return None
+    bw = ld["body_weight_n"]
+    span = ld["unloaded_span"]
+    ok_l = r.check("plate_loaded", ld["loaded"],
+                   "the plate carried the body throughout the trial" if ld["loaded"] else
+                   f"the feet left the plate for {ld['unloaded_s']:.2f} s in all between {span[0]:.2f} and "
+                   f"{span[1]:.2f} s (vertical force below {UNLOADED_N:g} N: a jump or a step off); "
+                   "the centre of pressure does not exist while the plate is unloaded",
+                   round(ld["unloaded_s"], 3), f"0 s below {UNLOADED_N:g} N")
+    lo, hi = ld["fz_min_pct"], ld["fz_max_pct"]
+    ok_q = r.check("quiet_standing", ld["quiet"],
+                   f"vertical force from {lo:.0f}% to {hi:.0f}% of body weight ({bw:.0f} N)"
+                   + (": quiet standing" if ld["quiet"] else
+                      f": this is not quiet standing (a jump, a step or a stumble); quiet standing stays "
+                      f"within +-{100 * QUIET_FZ_FRACTION:.0f}%"),
+                   [round(lo, 1), round(hi, 1)], f"within +-{100 * QUIET_FZ_FRACTION:.0f} % of body weight")
+    if not (ok_l and ok_q):
+        return None
+    t0, t1 = ld["trimmed_s"]
+    if t0 > 0 or t1 > 0:
+        r.flag("trimmed", f"stepping on and off the plate trimmed: {t0:.2f} s at the start, {t1:.2f} s at "
+               "the end (vertical force not yet settled near body weight)")
+    return ld["window"]
+
+
 def cop_sway(t_s, x_mm, y_mm, *, min_duration_s: float = S.MIN_DURATION_S,
              min_rate_hz: float = S.MIN_RATE_HZ, noise_floor_mm: float | None = None,
-             previous: dict | None = None, source: str = "force plate") -> AssessmentResult:
+             previous: dict | None = None, source: str = "force plate", fz_n=None,
+             problem: str | None = None, notes=()) -> AssessmentResult:
     """Quiet-stance sway from a centre of pressure (``x`` medio-lateral, ``y`` antero-posterior, mm).
 
     The noise floor is ``noise_floor_mm`` when given (e.g. measured on an unloaded plate),
     otherwise :func:`movekit.assess.sway.noise_floor` of the trace. ``previous``: an earlier
     result's JSON, for the change in percent. Metrics are withheld when the trial is too short or
     sampled too slowly (Scoppa 2013).
+
+    ``fz_n``: total vertical force (N). When given, the trial must be quiet standing on a loaded
+    plate (:func:`plate_loading`): stepping on and off at the start and end is trimmed, an
+    unloaded stretch inside (flight, stepping off) or a force beyond +-25 % of body weight (a
+    jump) refuses the trial. Without it the loading cannot be checked (said so). Either way a
+    CoP range above :data:`MAX_QUIET_COP_RANGE_MM` refuses the trial. ``problem``: the reason the
+    source could not form one CoP (e.g. two loaded plates), refuses the trial.
     """
     r = AssessmentResult("balance")
     r.cite(S.PRIETO, S.SCHUBERT, S.SCOPPA)
     t = np.asarray(t_s, dtype=np.float64)
-    r.check("source", True, f"centre of pressure from {source}", source)
+    x = np.asarray(x_mm, dtype=np.float64)
+    y = np.asarray(y_mm, dtype=np.float64)
+    r.check("source", True, f"centre of pressure from {source}" + "".join(f"; {n}" for n in notes), source)
+    for n in notes:  # conversions and choices made while reading: shown in the summary too
+        r.flag("source_note", f"{source}: {n}")
+    ok_p = problem is None or r.check("plates", False, problem)
+    if fz_n is not None:
+        win = _loading_checks(r, t, fz_n)
+        if win is None:
+            return r
+        a, b = win
+        t, x, y = t[a:b + 1], x[a:b + 1], y[a:b + 1]
+    else:
+        r.check("plate_loaded", True, "no vertical force in the source: plate loading and quiet standing "
+                "not checked (only the CoP range is)", None, "not available")
+    if not ok_p:
+        return r
     if not _trial_validity(r, t, min_duration_s=min_duration_s, min_rate_hz=min_rate_hz, source_note=""):
         return r
-    m = S.sway_metrics(t, y_mm, x_mm, unit="mm")
+    rng = [float(np.nanmax(v) - np.nanmin(v)) if np.isfinite(v).any() else float("nan") for v in (x, y)]
+    big = max(rng) if all(np.isfinite(rng)) else float("inf")
+    if not r.check("cop_range", big <= MAX_QUIET_COP_RANGE_MM,
+                   f"centre of pressure range {rng[0]:.0f} mm (ml) x {rng[1]:.0f} mm (ap)"
+                   + ("" if big <= MAX_QUIET_COP_RANGE_MM else
+                      f": more than {MAX_QUIET_COP_RANGE_MM:g} mm cannot stay under the feet; not quiet "
+                      "standing, or the plate was unloaded, or the columns are not in mm"),
+                   [round(v, 1) for v in rng], f"<= {MAX_QUIET_COP_RANGE_MM:g} mm"):
+        return r
+    m = S.sway_metrics(t, y, x, unit="mm")
     floor = noise_floor_mm
     if floor is None:
-        floor = max(S.noise_floor(t, x_mm), S.noise_floor(t, y_mm))
+        floor = max(S.noise_floor(t, x), S.noise_floor(t, y))
         r.cite(WINTER)
     _add_sway(r, m, floor, "mm", previous)
     return r
@@ -328,9 +458,17 @@ def assess_balance(session, *, min_duration_s: float = S.MIN_DURATION_S, previou
     if session.cop is not None:
         c = session.cop
         return cop_sway(c.t_s, c.x_mm, c.y_mm, min_duration_s=min_duration_s, previous=previous,
-                        noise_floor_mm=noise_floor_mm, source=c.source)
+                        noise_floor_mm=noise_floor_mm, source=c.source, fz_n=c.fz_n, problem=c.problem,
+                        notes=c.notes)
     inc = find_trunk_inclination(session)
     if inc is not None:
         t, ap, ml, name = inc
         return inclination_sway(t, ap, ml, min_duration_s=min_duration_s, previous=previous, source=name)
+    if session.pose is None and session.table is not None:
+        r = AssessmentResult("balance")
+        cols = list(session.table)
+        sep = " (read as semicolon-separated)" if session.metadata.get("csv_delimiter") == ";" else ""
+        r.check("source", False, f"{session.source}: no centre-of-pressure columns{sep}; expected "
+                f"{COP_COLUMNS}; found {name_list(cols)}", name_list(cols), COP_COLUMNS)
+        return r
     return video_sway(session.pose, min_duration_s=min_duration_s, previous=previous)

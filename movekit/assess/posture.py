@@ -8,41 +8,82 @@ Descriptive only: no cut-offs are applied. The snapshot is the median over the s
 of the recording (lowest landmark speed) spent in one view, side or front, so a walk-in or a
 turn does not spoil it. Shoulder height difference: the left-to-right shoulder line against the
 image horizontal, positive when the subject's right shoulder is lower.
+
+Stillness: the snapshot is the one-second window with the least landmark travel, and it is
+refused ("no still standing found") when even that window moves faster than
+:data:`STILL_LIMIT_TL_PER_S` torso lengths per second. Speed here is the travel range over the
+window divided by its duration: for each of ears, shoulders and hips the diagonal of the box its
+cleaned (6 Hz low-passed) image track spans, the median over those landmarks, over the median
+torso length (mid-shoulder to mid-hip, px), per second. A range rather than frame-to-frame
+differences, so the pose model's jitter (which frame-to-frame speed multiplies by the frame rate)
+does not pass for movement. 0.10 torso lengths/s is ~5 cm of travel in the second for a ~0.5 m
+torso: an engineering bound, several times quiet-standing sway (centre-of-pressure mean velocity
+~1-2 cm/s in healthy adults, Prieto 1996; head and shoulders sway somewhat more) and far below
+deliberate movement (walking ~1.3 m/s is ~2.6 torso lengths/s). Measured through the pose model
+on real clips: the Sports2D demo (jumping jacks, then walking) 0.54 and the Pose2Sim
+lunge-and-twist clip 0.47 torso lengths/s in their stillest second; both are refused.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from movekit.analysis.view import trunk_length_px
 from movekit.assess._pose import analyse_pose, view_kinds
 from movekit.assess.result import AssessmentResult
 
+STILL_LIMIT_TL_PER_S = 0.10  #: torso lengths per second (see the module docstring)
+STILL_LANDMARKS = (7, 8, 11, 12, 23, 24)  #: ears, shoulders, hips: what the snapshot measures
+PRIETO = ("Prieto et al. 1996, Measures of postural steadiness: differences between healthy young "
+          "and elderly adults, IEEE Trans Biomed Eng 43:956-966 (quiet-standing sway velocity)")
 YIP = ("Yip et al. 2008, The relationship between head posture and severity and disability of patients "
        "with neck pain, Man Ther 13:148-154")
 
 
-def stillest_window(t_s, points, usable, window_s: float = 1.0) -> np.ndarray:
-    """Boolean mask of the ``window_s`` stretch of usable frames with the least landmark motion."""
+def window_travel(t_s, points, usable, window_s: float = 1.0, landmarks=STILL_LANDMARKS) -> np.ndarray:
+    """Per window start frame: landmark travel speed (torso lengths/s) of the ``window_s`` stretch
+    starting there (see the module docstring); inf where the stretch is not all usable."""
     t = np.asarray(t_s, dtype=np.float64)
-    p = np.asarray(points, dtype=np.float64)[..., :2]
     n = t.size
-    speed = np.full(n, np.inf)
-    if n > 1:
-        d = np.linalg.norm(np.diff(p, axis=0), axis=2)
-        cnt = np.isfinite(d).sum(axis=1)
-        sp = np.where(cnt > 0, np.nansum(d, axis=1) / np.maximum(cnt, 1), np.nan)
-        speed[1:] = np.where(np.isfinite(sp) & usable[1:], sp, np.inf)
-    fs = 1.0 / np.median(np.diff(t)) if n > 1 else 1.0
-    w = max(1, int(round(window_s * fs)))
-    best, best_i = np.inf, None
-    for i in range(0, max(1, n - w + 1)):
-        s = speed[i:i + w]
-        if np.all(np.isfinite(s)) and s.mean() < best:
-            best, best_i = s.mean(), i
+    if n < 2:
+        return np.full(n, np.inf)
+    fs = 1.0 / np.median(np.diff(t))
+    w = max(2, round(window_s * fs))
+    if n < w:
+        return np.full(n, np.inf)
+    pts = np.asarray(points, dtype=np.float64)
+    torso = trunk_length_px(pts)
+    tl = float(np.nanmedian(torso)) if np.isfinite(torso).any() else float("nan")
+    p = pts[:, list(landmarks), :2]
+    win = np.lib.stride_tricks.sliding_window_view(p, w, axis=0)  # (n-w+1, L, 2, w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rng = np.nanmax(win, axis=-1) - np.nanmin(win, axis=-1)  # (n-w+1, L, 2)
+        travel = np.nanmedian(np.hypot(rng[..., 0], rng[..., 1]), axis=1)
+    dur = t[w - 1:] - t[: n - w + 1]
+    ok = np.lib.stride_tricks.sliding_window_view(np.asarray(usable, dtype=bool), w).all(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sp = travel / tl / dur
+    out = np.full(n, np.inf)
+    out[: n - w + 1] = np.where(ok & np.isfinite(sp), sp, np.inf)
+    return out
+
+
+def stillest_window(t_s, points, usable, window_s: float = 1.0, landmarks=STILL_LANDMARKS) -> tuple[np.ndarray, float]:
+    """``(mask, speed)``: the ``window_s`` stretch of usable frames with the least landmark travel
+    and its speed (torso lengths/s); an all-False mask and inf when no such stretch exists."""
+    t = np.asarray(t_s, dtype=np.float64)
+    n = t.size
     mask = np.zeros(n, dtype=bool)
-    if best_i is not None:
-        mask[best_i:best_i + w] = True
-    return mask
+    sp = window_travel(t, points, usable, window_s, landmarks)
+    if not n or not np.isfinite(sp).any():
+        return mask, float("inf")
+    i = int(np.argmin(sp))
+    w = max(2, round(window_s / float(np.median(np.diff(t)))))
+    mask[i:i + w] = True
+    return mask, float(sp[i])
 
 
 def assess_posture(pose) -> AssessmentResult:
@@ -55,13 +96,19 @@ def assess_posture(pose) -> AssessmentResult:
     kinds = view_kinds(pd.an.view)
     best, mask, view = np.inf, np.zeros(len(pd.t_s), bool), None
     for k in ("sagittal", "frontal"):  # one view for the whole snapshot
-        m = stillest_window(pd.t_s, pd.points, pd.usable & (kinds == k))
-        if m.any():
-            speed = _mean_speed(pd.points, m)
-            if speed < best:
-                best, mask, view = speed, m, k
-    if not r.check("still", bool(mask.any()), f"a still second of standing in {view} view found" if mask.any()
+        m, speed = stillest_window(pd.t_s, pd.points, pd.usable & (kinds == k))
+        if m.any() and speed < best:
+            best, mask, view = speed, m, k
+    if not r.check("still", bool(mask.any()), f"a second of standing in {view} view found" if mask.any()
                    else "no still second in a side or front view with the landmarks seen"):
+        return r
+    r.cite(PRIETO)
+    still = best <= STILL_LIMIT_TL_PER_S
+    if not r.check("stillness", still,
+                   f"stillest second ({pd.t_s[mask][0]:.2f}-{pd.t_s[mask][-1]:.2f} s, {view} view) moves "
+                   f"{best:.2f} torso lengths/s" + ("" if still else
+                   f": no still standing found (needs <= {STILL_LIMIT_TL_PER_S:g}); ask the client to stand "
+                   "still for a few seconds"), round(best, 3), f"<= {STILL_LIMIT_TL_PER_S:g} torso lengths/s"):
         return r
     ang = pd.angles
     med = lambda k: float(np.nanmedian(ang[k][mask]))  # noqa: E731
@@ -84,8 +131,3 @@ def assess_posture(pose) -> AssessmentResult:
         r.flag("proxy", "pelvic obliquity uses the hip joint landmarks in place of the iliac crests (proxy)")
         r.flag("not_judged", "trunk inclination and head posture need a side view")
     return r
-
-
-def _mean_speed(points, mask) -> float:
-    p = np.asarray(points, dtype=np.float64)[mask][..., :2]
-    return float(np.nanmean(np.linalg.norm(np.diff(p, axis=0), axis=2))) if mask.sum() > 1 else np.inf

@@ -1,8 +1,18 @@
-"""``movekit assess TEST SOURCE [--side left|right] [--json OUT.json]``."""
+"""``movekit assess TEST SOURCE [--side left|right] [--json OUT.json] [-o REC.mkrec] [--duration S]``.
+
+SOURCE is a recording, a video file, a force-plate or inclinometer file, or a webcam index
+(``0``). From a webcam the session is captured first with
+:func:`movekit.capture.pipeline.capture` (terminal keys while capturing: p pain, r pain resolved,
+m or space marker, q stop; pain keys become the events the painful arc reads), the recording is
+kept (``-o`` or a dated default path, printed) and then assessed. A video file with ``-o`` (or
+``--live``, which also releases its frames in real time so key presses line up with the video)
+goes through the same capture and keeps the recording; a video without them is analysed directly.
+"""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from movekit.assess import TESTS
@@ -26,8 +36,17 @@ def register(subparsers) -> None:
         description="Run a clinical screen and print a short summary; --json writes the full result "
                     "(metrics with units, reps, flags, validity checks, references).")
     p.add_argument("test", choices=TESTS)
-    p.add_argument("source", help="recording directory, video file, CoP CSV (time_s,cop_x_mm,cop_y_mm), "
-                                  "inclinometer CSV (time_s + angle columns) or Kistler BioWare .txt")
+    p.add_argument("source", help="webcam index (0: capture live, then assess), recording directory, video "
+                                  "file, CoP CSV (time_s,cop_x_mm,cop_y_mm), inclinometer CSV (time_s + "
+                                  "angle columns) or Kistler BioWare .txt")
+    p.add_argument("-o", "--output", metavar="REC.mkrec",
+                   help="keep the capture as this recording (webcam: default assess-TEST-DATE-TIME.mkrec; "
+                        "a video file is then captured through the same path)")
+    p.add_argument("--duration", type=float, metavar="S",
+                   help="stop the capture after S seconds (webcam or --live; default: until q or Ctrl-C)")
+    p.add_argument("--live", action="store_true",
+                   help="treat a video file as a live source: frames in real time, keys recorded, recording kept")
+    p.add_argument("--client", help="client id stored in a new recording's metadata")
     p.add_argument("--side", choices=("left", "right"), help="tested side (default: detected)")
     p.add_argument("--json", metavar="OUT.json", help="write the result as JSON")
     p.add_argument("--age", type=float, help="client age in years, for age norms")
@@ -54,7 +73,7 @@ def run(args) -> int:
             raise MovekitError(f"{args.previous}: not a readable result JSON ({exc})") from None
         if previous.get("test") != args.test:
             raise MovekitError(f"{args.previous} is a {previous.get('test')!r} result, not {args.test!r}")
-    session = load_session(args.source)
+    session = load_session(_captured(args) or args.source)
     pain = _times(args.pain_times, "pain") + _times(args.pain_resolved_times, "pain_resolved")
     result = run_test(args.test, session, side=args.side, age=args.age, latency_s=args.latency,
                       pain_events=pain, previous=previous, min_duration_s=args.min_duration)
@@ -62,3 +81,45 @@ def run(args) -> int:
         Path(args.json).write_text(result.dumps() + "\n")
     print(result.summary())
     return 0
+
+
+def is_webcam(source: str) -> bool:
+    """A webcam index such as ``0`` (digits only)."""
+    return source.strip().isdigit()
+
+
+def default_recording_path(test: str) -> Path:
+    """``assess-TEST-YYYYmmdd-HHMMSS.mkrec`` in the current directory (a free name)."""
+    base = f"assess-{test}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = Path(f"{base}.mkrec"), 1
+    while path.exists():
+        n += 1
+        path = Path(f"{base}-{n}.mkrec")
+    return path
+
+
+def _captured(args) -> Path | None:
+    """Capture a webcam (or a video file with -o/--live) into a recording; its path, else None."""
+    from movekit.errors import MovekitError
+
+    src = str(args.source)
+    webcam = is_webcam(src)
+    video = Path(src).suffix.lower() in (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+    if not webcam and not (video and (args.output or args.live)):
+        if args.output or args.live:
+            raise MovekitError(f"-o/--live record a webcam or a video file; {src} is neither")
+        if args.duration is not None:
+            raise MovekitError("--duration applies to a webcam or --live capture")
+        return None
+    from movekit.capture.pipeline import capture
+
+    out = Path(args.output) if args.output else default_recording_path(args.test)
+    if webcam:
+        print(f"capturing from webcam {int(src)} for {args.test}: keys p pain, r pain resolved, m marker, "
+              f"q stop" + (f" (stops after {args.duration:g} s)" if args.duration else ""), flush=True)
+    summary = capture(int(src) if webcam else Path(src), out, duration_s=args.duration, keys=True,
+                      metadata={"client": args.client, "protocol": args.test},
+                      realtime=True if args.live else None)
+    print(summary.text())
+    print(f"recording kept: {out}")
+    return out
