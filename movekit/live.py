@@ -14,6 +14,26 @@ import numpy as np
 from movekit.recording import StreamSpec
 
 LIVE_STREAM = "live_angles_deg"
+#: modules whose code decides the live angles; their fingerprint is stored with every recording
+LIVE_CODE_MODULES = ("movekit.live", "movekit.analysis.pipeline", "movekit.analysis.filters",
+                     "movekit.analysis.angles", "movekit.analysis.view", "movekit.analysis.com",
+                     "movekit.analysis.landmarks", "movekit.calibration")
+
+
+def live_code_fingerprint() -> str:
+    """SHA-256 (first 16 hex digits) of the source of :data:`LIVE_CODE_MODULES`.
+
+    A replay is bit-identical to the live run only when this matches the one stored in the
+    recording; when it differs, the code that computes live angles has changed since.
+    """
+    import hashlib
+    import importlib
+    import inspect
+
+    h = hashlib.sha256()
+    for name in LIVE_CODE_MODULES:
+        h.update(inspect.getsource(importlib.import_module(name)).encode())
+    return h.hexdigest()[:16]
 
 
 class FrameProcessor:
@@ -56,7 +76,8 @@ class FrameProcessor:
                           tuple(n.removesuffix("_deg") for n in self.names), kind="live_angles",
                           attrs={"source": "image landmarks, per frame, causal streaming cleaning",
                                  "fs_hz": self.fs_hz,
-                                 "calibration": sorted(self.calibration)})
+                                 "calibration": sorted(self.calibration),
+                                 "code_fingerprint": live_code_fingerprint()})
 
     def step(self, t_s: float, image_px: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         """Angles (deg, float32, one per name) for one frame; NaN where not measurable."""

@@ -71,3 +71,13 @@ def test_cli_replays_device_only_recording(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "replayed 100 samples of thigh_angle" in p.stdout and "replayed 200 samples of vmo_emg" in p.stdout
+
+
+def test_replay_says_when_the_live_code_changed(demo_recording, tmp_path, monkeypatch):
+    import movekit.live as live
+
+    rec = open_recording(demo_recording)
+    assert rec.streams[LIVE_STREAM].spec.attrs["code_fingerprint"] == live.live_code_fingerprint()
+    assert replay_pose(rec).code_changed is False
+    monkeypatch.setattr(live, "live_code_fingerprint", lambda: "0000000000000000")
+    assert replay_pose(rec).code_changed is True

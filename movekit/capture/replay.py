@@ -53,6 +53,7 @@ class ReplayResult:
     t_s: np.ndarray
     angles_deg: np.ndarray  #: (frames, angles) float32, recomputed
     stored: np.ndarray | None  #: what the live run stored, if any
+    code_changed: bool = False  #: the live-angle code differs from the one that made the recording
 
     @property
     def identical(self) -> bool | None:
@@ -85,4 +86,8 @@ def replay_pose(rec: Recording, speed: float | None = None,
             raise MovekitError(f"{rec.path}: live angles were stored by another movekit version "
                                f"({len(stored_names)} vs {len(processor.names)} angles); cannot compare")
         stored = s.data[: len(pose)]
-    return ReplayResult(processor.names, pose.t_s, out, stored)
+    from movekit.live import live_code_fingerprint
+
+    recorded = live.spec.attrs.get("code_fingerprint") if live is not None else None
+    changed = recorded is not None and recorded != live_code_fingerprint()
+    return ReplayResult(processor.names, pose.t_s, out, stored, changed)
