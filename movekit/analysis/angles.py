@@ -229,7 +229,7 @@ def _angles_2d(P: np.ndarray, nz: np.ndarray) -> np.ndarray:
     dot = rx * sx + ry * sy
     det = cross * nz[:, _NORMAL]
     with np.errstate(invalid="ignore"):
-        theta = np.where(_KIND_UNSIGNED, np.arctan2(np.abs(cross), dot), np.arctan2(det, dot))
+        theta = np.arctan2(np.where(_KIND_UNSIGNED, np.abs(cross), det), dot)  # one arctan2 for both kinds
         theta = np.rad2deg(theta) * _MULT + _OFFSET
         theta = np.where(_KIND_UNSIGNED, theta, _LO + np.mod(theta - _LO, 360.0))
         bad = ((rx * rx + ry * ry) <= 0) | ((sx * sx + sy * sy) <= 0)

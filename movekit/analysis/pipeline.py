@@ -13,6 +13,7 @@ frame (live cues).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from movekit.analysis.filters import (
     mask_by_visibility,
     velocity_guard,
 )
-from movekit.analysis.view import classify_view, facing_2d
+from movekit.analysis.view import VIEWS, angle_validity, classify_view, facing_2d
 
 
 def frame_rate(t_s) -> float:
@@ -51,6 +52,9 @@ class AnalysisResult:
     mode: str  #: "offline (zero-phase)" or "causal"
     landmarks: np.ndarray = field(repr=False)  #: the cleaned landmarks used
 
+
+_VIEW_SORTED = np.array(sorted(VIEWS))
+_VIEW_ORDER = np.array([VIEWS.index(v) for v in _VIEW_SORTED])  # sorted position -> VIEWS row
 
 MAX_SWAP_S = 0.5  #: longest left/right swap by the pose model that is undone (s)
 _LEFT_UPPER = np.array([7, 11, 13, 15])  # ears, shoulders, elbows, wrists (and, swapped with them,
@@ -162,16 +166,41 @@ def angle_speed_limits(names) -> np.ndarray:
                      else MAX_LIMB_DEG_S for n in names])
 
 
-def guard_angles(angles: dict[str, np.ndarray], fs_hz: float, config: CleanConfig = CleanConfig()
-                 ) -> dict[str, np.ndarray]:
+def guard_angles(angles: dict[str, np.ndarray], fs_hz: float, config: CleanConfig = CleanConfig(),
+                 views=None, space: str = "2d") -> dict[str, np.ndarray]:
     """Angles (deg) with physiologically impossible jumps set to NaN (causal; see
-    :func:`~movekit.analysis.filters.velocity_guard`); unchanged when ``config.velocity_guard`` is off."""
+    :func:`~movekit.analysis.filters.velocity_guard`); unchanged when ``config.velocity_guard`` is off.
+
+    With ``views`` (per frame, :func:`~movekit.analysis.view.classify_view`) only the samples an
+    angle is valid for in that view are guarded (and serve as references); the others, which
+    :func:`~movekit.analysis.view.angle_validity` marks as not measurable from that view, pass
+    unchanged. Guarding them would spend the guard's time on geometry that is degenerate in that
+    view (pelvic obliquity seen from the side) and decide nothing a user sees.
+    """
     if not config.velocity_guard or not angles:
         return angles
     names = list(angles)
     x = np.stack([np.asarray(angles[k], dtype=np.float64) for k in names], axis=1)
-    g = velocity_guard(x, fs_hz, angle_speed_limits(names), hold=config.max_gap(fs_hz))
+    valid = _valid_matrix(views, names, space) if views is not None else None
+    g = velocity_guard(x if valid is None else np.where(valid, x, np.nan), fs_hz, angle_speed_limits(names),
+                       hold=config.max_gap(fs_hz))
+    if valid is not None:
+        g = np.where(valid, g, x)
     return {k: g[:, i] for i, k in enumerate(names)}
+
+
+@lru_cache(maxsize=16)
+def _validity_table(names: tuple[str, ...], space: str) -> np.ndarray:
+    """(views, angles) bool, rows in :data:`~movekit.analysis.view.VIEWS` order: what
+    :func:`~movekit.analysis.view.angle_validity` decides for each view label."""
+    validity = angle_validity(np.array(VIEWS), names, mode=space)
+    return np.stack([validity[n][0] for n in names], axis=1)
+
+
+def _valid_matrix(views, names, space: str) -> np.ndarray:
+    """(frames, angles) bool: the angle is measurable in that frame's view."""
+    codes = np.searchsorted(_VIEW_SORTED, np.asarray(views))
+    return _validity_table(tuple(names), space)[_VIEW_ORDER[codes]]
 
 
 def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", offline: bool = True,
@@ -221,7 +250,7 @@ def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", 
         ang = A.joint_angles(image_px=img_c, facing=facing, front=front)
         com = center_of_mass(img_c, sex=sex)
         pts = img_c
-    ang = guard_angles(ang, fs, config)
+    ang = guard_angles(ang, fs, config, view, space)
     if offsets:
         ang = apply_offsets(ang, offsets)
     return AnalysisResult(t, ang, view, com, space, "offline (zero-phase)" if offline else "causal", pts)
@@ -288,7 +317,9 @@ class StreamingAnalyzer:
             if self._guard is None:
                 self._guard = StreamingVelocityGuard(angle_speed_limits(ang), self.fs_hz,
                                                      hold=self.config.max_gap(self.fs_hz))
-            g = self._guard.update(np.array([v[0] for v in ang.values()]))
+            x = np.array([v[0] for v in ang.values()])
+            valid = _valid_matrix([self.view], list(ang), "2d")[0]
+            g = np.where(valid, self._guard.update(np.where(valid, x, np.nan)), x)
             ang = {k: g[i:i + 1] for i, k in enumerate(ang)}
         out = {k: float(v[0]) - self.offsets.get(k, 0.0) for k, v in ang.items()}
         return out, center_of_mass(c, sex=self.sex)[0]
