@@ -55,3 +55,28 @@ def test_camera_profile_for_another_resolution_is_refused(demo_clip, tmp_path):
     assert not (tmp_path / "x.mkrec").exists()
     with pytest.raises(MovekitError, match="not found"):
         capture(demo_clip, tmp_path / "y.mkrec", keys=False, static_profile="no-such-profile")
+
+
+def test_angles_command_applies_the_calibration_stored_in_the_recording(demo_clip, tmp_path):
+    import csv
+    import subprocess
+    import sys
+
+    static = save_profile(StaticProfile("still", {"right_knee_flexion_deg": 5.0}, {}, "frontal", 60), tmp_path)
+    plain, cal = tmp_path / "plain.mkrec", tmp_path / "cal.mkrec"
+    capture(demo_clip, plain, duration_s=2.0, keys=False)
+    capture(demo_clip, cal, duration_s=2.0, keys=False, static_profile=static)
+
+    def knee(rec):
+        out = tmp_path / f"{rec.stem}.csv"
+        p = subprocess.run([sys.executable, "-m", "movekit.cli", "angles", str(rec), "-o", str(out),
+                            "--keep-invalid"], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        return p.stderr, np.array([float(r["right_knee_flexion_deg"]) for r in csv.DictReader(open(out))])
+
+    _, a = knee(plain)
+    note, b = knee(cal)
+    assert "static-pose offsets stored in the recording (still)" in note
+    ok = np.isfinite(a) & np.isfinite(b)
+    assert ok.sum() > 20
+    np.testing.assert_allclose(a[ok] - b[ok], 5.0, atol=2e-3)  # CSV values have 3 decimals

@@ -48,6 +48,23 @@ def load_pose(source: str):
     return run_pose_on_video(path)
 
 
+def _stored_calibration(source) -> dict:
+    """Calibration profiles a recording was captured with (``movekit capture --camera/--static``)."""
+    path = Path(source)
+    if not path.is_dir():
+        return {}
+    from movekit.calibration import CameraProfile, StaticProfile
+    from movekit.recording import open_recording
+
+    cal = open_recording(path).metadata.get("calibration") or {}
+    out = {}
+    if cal.get("camera"):
+        out["camera"] = CameraProfile(**{**cal["camera"], "pattern": tuple(cal["camera"]["pattern"])})
+    if cal.get("static"):
+        out["static"] = StaticProfile(**cal["static"])
+    return out
+
+
 def compute_table(pose, *, offline: bool, space: str = "2d", keep_invalid: bool = False,
                   raw: bool = False, camera=None, static=None, min_visibility: float = 0.5):
     """(columns dict, metadata dict) for a PoseSeries; see :func:`run`."""
@@ -116,17 +133,27 @@ def run(args) -> int:
     fmt = args.format or ("parquet" if out.suffix.lower() == ".parquet" else "csv")
     if not out.parent.exists():
         raise MovekitError(f"{out.parent}: output folder does not exist")
-    camera = static = None
-    if args.camera or args.static:
-        from movekit.calibration import load_camera_profile, load_static_profile
+    from movekit.calibration import load_camera_profile, load_static_profile
 
-        camera = load_camera_profile(args.camera) if args.camera else None
-        static = load_static_profile(args.static) if args.static else None
+    camera = load_camera_profile(args.camera) if args.camera else None
+    static = load_static_profile(args.static) if args.static else None
+    stored = _stored_calibration(args.source)
+    if camera is None and "camera" in stored:
+        camera = stored["camera"]
+        print(f"using the camera profile stored in the recording ({camera.name})", file=sys.stderr)
+    if static is None and "static" in stored:
+        static = stored["static"]
+        print(f"using the static-pose offsets stored in the recording ({static.name})", file=sys.stderr)
     pose = load_pose(args.source)
     cols, meta = compute_table(pose, offline=args.offline, space=args.space,
                                keep_invalid=args.keep_invalid, raw=args.raw, camera=camera,
                                static=static, min_visibility=args.min_visibility)
     meta["source"] = str(args.source)
+    if args.space == "3d":
+        meta["caution_3d"] = ("3D angles come from MediaPipe's world landmarks, whose axes follow the camera: "
+                              "vertical references (trunk inclination, lean) assume a level camera, and "
+                              "depth is the model's guess")
+        print(f"note: {meta['caution_3d']}", file=sys.stderr)
     write_table(cols, meta, out, fmt)
     side = out.with_suffix(out.suffix + ".json")
     side.write_text(json.dumps(meta, indent=2))
