@@ -121,6 +121,59 @@ PINNED: dict[str, PinnedFile] = {
         "5-line header: two Kistler plates, Ultium EMG1-16 in V, EMG1-6 active), then 'Model "
         "Outputs' and 'Trajectories' blocks.",
     ),
+    "pose2sim_single_cam03": PinnedFile(
+        "pose2sim", "0.10.49", "Pose2Sim/Demo_SinglePerson/videos/cam03.mp4",
+        "b8b329f832f178f27ecb78d024d5026b96c6adb36c387bfe2c0af85eab8a11ca",
+        "BSD-3-Clause (c) 2022 perfanalytics",
+        "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), elevated view from BEHIND and to his right "
+        "(back view): the man of pose2sim_single_cam02 kicks his right leg out while standing on the "
+        "left, twists and ends with his left arm raised to the side (image left: his back is to the "
+        "camera); his right knee is hidden behind his body for about 0.3 s.",
+    ),
+    "pose2sim_multi_cam04": PinnedFile(
+        "pose2sim", "0.10.49", "Pose2Sim/Demo_MultiPerson/videos/cam04.mp4",
+        "1490149dc40e7301fa5ceae23862b044ba5c398a8b2a40df21ed894702728c09",
+        "BSD-3-Clause (c) 2022 perfanalytics",
+        "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), elevated view from behind-left: the man "
+        "of pose2sim_single_cam02 in the foreground on the left (largest, hips at x ~400-550 px, "
+        "torso ~290 px) kicks, bends and twists; a woman stands in the background on the right "
+        "(hips at x ~790 px, torso ~175 px) throughout.",
+    ),
+    "isen_gait_angles": PinnedFile(
+        "biomdp", "0.11.2", "biomdp/tests/datasets/iSen_angles.csv",
+        "9fb1c671bf642bc9ea1eb241dfcd3957c75e4a692607516149a1e94111995a5a",
+        "MIT (c) 2025 Jose L. L. Elvira",
+        "STT iSen inertial system export (Spanish headers, 88 columns, every block starts with its "
+        "own 'Tiempo' column), 100 Hz, 36.4 s: about 7 s of standing still (angles ~0, the IMU zero) "
+        "then walking with turns; pelvis tilt/obliquity/rotation and hip/knee angles per side "
+        "(deg), e.g. column 1 'Inclinación pelvis::Y' (range 39 deg), column 2 'Oblicuidad pelvis::Y'.",
+    ),
+    "plux_emg_8_16_bits": PinnedFile(
+        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks/notebook_files/osf_files/signal_samples/emg_1000_hz_8_16_bits.h5",
+        "475507163b8c9bc5b09451cee1f77a3d92d05e2d873b0b75040377e679fe3ef5",
+        "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
+        "OpenSignals HDF5, TWO devices at 1000 Hz, 30.6 s, adductor pollicis surface EMG recorded "
+        "simultaneously at 16 bits (00:07:80:D8:A7:F9 raw/channel_6) and at 8 bits "
+        "(00:07:80:D8:A8:82 raw/channel_5, ADC counts 62..180).",
+    ),
+    "plux_emg_1000_and_10_hz": PinnedFile(
+        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks/notebook_files/osf_files/signal_samples/emg_1000_hz_16_bits.h5",
+        "cbafbc72a5cc13a615dc07621b931d17d6723709b146d73d44426e3b62f39d99",
+        "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
+        "OpenSignals HDF5, TWO devices at DIFFERENT rates: 00:07:80:D8:A7:F9 raw/channel_6 at "
+        "1000 Hz (40.5 s) and 00:07:80:D8:A8:82 raw/channel_5 at 10 Hz (54 s), 16-bit adductor "
+        "pollicis surface EMG.",
+    ),
+    "plux_emg_10_hz": PinnedFile(
+        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks/notebook_files/osf_files/signal_samples/emg_10_hz_16_bits.h5",
+        "8f0f38f704b6ee43e907af2fa2f329dae28acfc3c595f6faa7c9fa5531c79904",
+        "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
+        "OpenSignals HDF5, one device, surface EMG sampled at only 10 Hz (85.2 s, 852 samples, "
+        "raw/channel_1): too slow for any EMG band.",
+    ),
 }
 
 

@@ -27,6 +27,7 @@ Recording
 from __future__ import annotations
 
 import csv
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,10 +159,16 @@ def read_hdf5(path: str | Path, rate_hz: float | None = None) -> EMGSignal:
                     names.append(ch if len(devices) == 1 else f"{dev.replace(':', '')}_{ch}")
                     rates.append(rate)
             if len(set(rates)) > 1:
-                # devices at different rates: keep those at the first device's rate
-                keep = [i for i, r in enumerate(rates) if r == rates[0]]
+                # devices at different rates: keep the fastest (surface EMG needs >= 1 kHz, SENIAM)
+                # and say which channels were left out
+                top = max(rates)
+                keep = [i for i, r in enumerate(rates) if r == top]
+                dropped = [f"{names[i]} ({rates[i]:g} Hz)" for i in range(len(rates)) if rates[i] != top]
+                print(f"movekit: notice: {path}: devices at different rates; kept the {top:g} Hz channels, "
+                      f"left out {', '.join(dropped)}", file=sys.stderr)
                 names = [names[i] for i in keep]
                 cols = [cols[i] for i in keep]
+                rates = [top]
             n = min(len(c) for c in cols)
             data = np.column_stack([c[:n] for c in cols])
             return _finish(None, data, names, rate_hz or rates[0], f"{path} (OpenSignals)")

@@ -35,7 +35,7 @@ straight forward.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -76,6 +76,7 @@ class AngleDef:
     offset_deg: float = 0.0
     lo_deg: float = -180.0  #: branch [lo, lo + 360)
     kind: str = "planar"  #: "planar", "hinge" (3D included angle, signed) or "unsigned"
+    possible_deg: tuple[float, float] = (-np.inf, np.inf)  #: outside: NaN (:data:`POSSIBLE_RANGES`)
 
     @property
     def valid_views_2d(self) -> tuple[str, ...]:
@@ -161,6 +162,19 @@ def _normal_slot(d: AngleDef) -> int:
     return {"shoulder": 1, "knee": 2, "pelvis": 2}.get(d.joint, 3)
 
 
+#: Values a joint cannot reach, whatever the camera: outside them a sample comes from landmarks the
+#: pose model misplaced (a hidden knee held still while the hip moved gave 246 deg) and is NaN.
+#: Knee: hyperextension beyond ~15-20 deg is rare even in genu recurvatum and passive flexion ends
+#: at ~160 deg with thigh-calf contact (Norkin & White 2016); hip extension ends at ~30 deg; ankle
+#: dorsiflexion at ~30 deg and plantarflexion at ~50 deg (AAOS). The bounds add a wide margin for
+#: 2D projection and measurement error: they reject only the impossible, not the unusual.
+POSSIBLE_RANGES = {"knee_flexion": (-40.0, 180.0), "hip_flexion": (-90.0, 180.0),
+                   "ankle_dorsiflexion": (-90.0, 60.0)}
+_DEFS = tuple(d if f"{d.joint}_{d.motion}" not in POSSIBLE_RANGES else
+              replace(d, possible_deg=POSSIBLE_RANGES[f"{d.joint}_{d.motion}"]) for d in _DEFS)
+ANGLES.update({d.name: d for d in _DEFS})
+_PLO = np.array([d.possible_deg[0] for d in _DEFS])
+_PHI = np.array([d.possible_deg[1] for d in _DEFS])
 _NORMAL = np.array([_normal_slot(d) for d in _DEFS])
 _MULT = np.array([d.mult for d in _DEFS])
 _OFFSET = np.array([d.offset_deg for d in _DEFS])
@@ -215,6 +229,7 @@ def _angles_from_points(P: np.ndarray, normals: np.ndarray) -> np.ndarray:
         bad |= planar_kind & thin
         # a hinge angle needs a usable sign axis only when the joint is bent
         bad |= _KIND_HINGE & ~np.isfinite(det)
+        bad |= (theta < _PLO) | (theta > _PHI)
     theta[bad] = np.nan
     return theta
 
@@ -232,7 +247,7 @@ def _angles_2d(P: np.ndarray, nz: np.ndarray) -> np.ndarray:
         theta = np.arctan2(np.where(_KIND_UNSIGNED, np.abs(cross), det), dot)  # one arctan2 for both kinds
         theta = np.rad2deg(theta) * _MULT + _OFFSET
         theta = np.where(_KIND_UNSIGNED, theta, _LO + np.mod(theta - _LO, 360.0))
-        bad = ((rx * rx + ry * ry) <= 0) | ((sx * sx + sy * sy) <= 0)
+        bad = ((rx * rx + ry * ry) <= 0) | ((sx * sx + sy * sy) <= 0) | (theta < _PLO) | (theta > _PHI)
     theta[bad] = np.nan
     return theta
 

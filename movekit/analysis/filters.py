@@ -205,11 +205,19 @@ def hampel(x, half_window: int = 3, n_sigmas: float = 3.0, *, causal: bool = Fal
     return out.reshape(shape)
 
 
+MAX_CUTOFF_FRACTION = 0.4  #: the low-pass cut-off is capped at this fraction of the sampling rate
+
+
 def butter_sos(fs_hz: float, cutoff_hz: float = 6.0, order: int = 2) -> np.ndarray:
-    """Second-order sections of a Butterworth low-pass (``scipy.signal.butter``)."""
-    if not 0 < cutoff_hz < fs_hz / 2:
-        raise ValueError(f"cutoff {cutoff_hz} Hz must be between 0 and Nyquist ({fs_hz / 2} Hz)")
-    return sps.butter(order, cutoff_hz, fs=fs_hz, output="sos")
+    """Second-order sections of a Butterworth low-pass (``scipy.signal.butter``).
+
+    The cut-off is capped at ``MAX_CUTOFF_FRACTION * fs_hz`` (below Nyquist): a webcam in dim
+    light delivers 7.5-10 frames/s, where the usual 6 Hz would be at or above Nyquist. The signal
+    then has no content above Nyquist to remove anyway; the cap keeps the filter defined.
+    """
+    if not (cutoff_hz > 0 and fs_hz > 0):
+        raise ValueError(f"cutoff ({cutoff_hz} Hz) and sampling rate ({fs_hz} Hz) must be positive")
+    return sps.butter(order, min(cutoff_hz, MAX_CUTOFF_FRACTION * fs_hz), fs=fs_hz, output="sos")
 
 
 def true_runs(mask) -> list[tuple[int, int]]:

@@ -51,6 +51,11 @@ QUIET_FZ_FRACTION = 0.25
 #: axis cannot be quiet standing (an adult foot is ~230-290 mm long; a wide stance ~400 mm). An
 #: engineering plausibility bound, checked when the source has no vertical force as well.
 MAX_QUIET_COP_RANGE_MM = 400.0
+#: Largest trunk-angle range (deg, either axis) still taken as standing: quiet-stance trunk sway is
+#: about 1-3 deg peak to peak (Mancini 2012 report trunk sway in fractions of a degree RMS) and
+#: walking swings the pelvis and trunk by tens of degrees (a real walking trial: 39 deg). An
+#: engineering bound with a wide margin above quiet stance, not a published cut-off.
+MAX_QUIET_TRUNK_RANGE_DEG = 10.0
 #: A force-plate trial starts (and ends) with the vertical force settled within the quiet band
 #: for at least this long (s): the transient of stepping on and off is trimmed, not judged.
 SETTLE_S = 1.0
@@ -241,6 +246,16 @@ def inclination_sway(t_s, ap_deg, ml_deg=None, *, min_duration_s: float = S.MIN_
     t = np.asarray(t_s, dtype=np.float64)
     r.check("source", True, f"trunk sway from {source} (angles, deg)", source)
     if not _trial_validity(r, t, min_duration_s=min_duration_s, min_rate_hz=min_rate_hz, source_note=""):
+        return r
+    ranges = [float(np.nanmax(a) - np.nanmin(a)) for a in (ap_deg, ml_deg) if a is not None
+              and np.isfinite(np.asarray(a, dtype=np.float64)).any()]
+    big = max(ranges, default=0.0)
+    if not r.check("quiet_stance", big <= MAX_QUIET_TRUNK_RANGE_DEG,
+                   f"trunk angle range {big:.1f} deg"
+                   + ("" if big <= MAX_QUIET_TRUNK_RANGE_DEG else
+                      f": more than {MAX_QUIET_TRUNK_RANGE_DEG:g} deg is movement (walking, turning, "
+                      "bending), not quiet standing; record a still trial"),
+                   round(big, 1), f"<= {MAX_QUIET_TRUNK_RANGE_DEG:g} deg"):
         return r
     m = S.sway_metrics(t, ap_deg, ml_deg, unit="deg")
     floor = S.noise_floor(t, ap_deg) if ml_deg is None else max(S.noise_floor(t, ap_deg), S.noise_floor(t, ml_deg))

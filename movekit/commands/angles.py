@@ -154,9 +154,14 @@ def run(args) -> int:
                               "vertical references (trunk inclination, lean) assume a level camera, and "
                               "depth is the model's guess")
         print(f"note: {meta['caution_3d']}", file=sys.stderr)
-    write_table(cols, meta, out, fmt)
     side = out.with_suffix(out.suffix + ".json")
-    side.write_text(json.dumps(meta, indent=2))
+    if out.is_dir():
+        raise MovekitError(f"{out} is a folder; give a file name for the table")
+    try:
+        write_table(cols, meta, out, fmt)
+        side.write_text(json.dumps(meta, indent=2))
+    except OSError as exc:
+        raise MovekitError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
     import numpy as np
 
     views, counts = np.unique(cols["view"], return_counts=True)
