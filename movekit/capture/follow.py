@@ -90,22 +90,17 @@ class PersonFollower:
         (comfortable gait about 1.3-1.5 m/s, Bohannon 1997) and keeps a person who
         walks into view far from the followed one from being taken for them after a
         short loss of tracking.
-    lost_after_s : float
-        How long the followed person may be missing before the whole frame is searched
-        again (s).
     """
 
     choose: str = "largest"
     max_speed_torso_per_s: float = 6.0
-    lost_after_s: float = 1.0
     selection: dict = field(default_factory=dict)
     switches_rejected: int = 0
     _box: np.ndarray | None = None
     _centre: np.ndarray | None = None
     _torso_len: float = 0.0
     _t: float = 0.0
-    _focused: bool = False
-    _lengths: list = field(default_factory=list)
+    _misses: int = 0
 
     def _plausible(self, est: PoseEstimate, t_s: float) -> bool:
         if self._centre is None:
@@ -117,61 +112,43 @@ class PersonFollower:
         dt = max(t_s - self._t, 1e-3)
         allowed = self._torso_len * (0.5 + self.max_speed_torso_per_s * dt)
         size_ratio = length / self._torso_len if self._torso_len > 0 else 1.0
-        # a torso's length in the image changes slowly (walking toward the camera, bending): by at
-        # most 20% plus 50% per second; another person of another size is told apart by it
-        # (only once five frames make the reference: a first detection is often a poor estimate)
-        tol = 1.2 + 0.5 * dt if len(self._lengths) >= 5 else 2.0
-        return bool(np.linalg.norm(centre - self._centre) <= allowed and 1 / tol <= size_ratio <= tol)
+        return bool(np.linalg.norm(centre - self._centre) <= allowed and
+                    (dt > 1.0 or 0.5 <= size_ratio <= 2.0))
 
     def _accept(self, est: PoseEstimate, t_s: float) -> PoseEstimate:
+        self._misses = 0
         box = bbox_px(est.image_px, est.visibility)
         if box is not None:
             self._box = box
         tr = torso(est.image_px)
         if tr is not None:
-            # the size reference is the median of the recent torso lengths, so one frame where the
-            # model merged two people cannot walk the reference over to the other person
-            self._centre = tr[0]
-            self._lengths = (self._lengths + [tr[1]])[-15:]
-            self._torso_len = float(np.median(self._lengths))
+            self._centre, self._torso_len = tr
         self._t = t_s
         return est
 
     def process(self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float) -> PoseEstimate:
-        """Pose of the followed person in this frame (all NaN if not found).
-
-        Once a second person has been seen (at the start, or jumping in later), the model is
-        shown only the followed person's surroundings (the last box, grown): MediaPipe's
-        tracker then stays on them instead of whoever its detector prefers. After
-        ``lost_after_s`` without them the whole frame is searched again.
-        """
-        if self._focused and self._box is not None and t_s - self._t <= self.lost_after_s:
-            masked = mask_outside(image_bgr, self._box)
-            est = backend.process(masked)
-            if est.found and self._plausible(est, t_s):
-                return self._accept(est, t_s)
-            # the tracker is on somebody else or lost: search the region frame by frame
-            find = getattr(backend, "find_people", None)
-            for cand in (find(masked, [], max_people=2) if find is not None else []):
-                if self._plausible(cand, t_s):
-                    return self._accept(cand, t_s)
-            return PoseEstimate.missing()
+        """Pose of the followed person in this frame (all NaN if not found)."""
         est = backend.process(image_bgr)
         if not est.found:
             return est
         if not self.selection:
-            est = self._select(backend, image_bgr, est)
-            self._focused = self.selection["people_at_start"] > 1
-            return self._accept(est, t_s)
+            return self._accept(self._select(backend, image_bgr, est), t_s)
         if self._plausible(est, t_s):
             return self._accept(est, t_s)
-        # somebody else: from now on look only where the followed person is
-        self._focused = True
-        self.switches_rejected += 1
-        if self._box is not None and t_s - self._t <= self.lost_after_s:
-            retry = backend.process(mask_outside(image_bgr, self._box))
+        # somebody else: look again once, with only the followed person's last region visible
+        # when they were seen a moment ago, else with the other person blanked (the followed one
+        # may have moved on). During a long loss, look again on every third frame only.
+        self._misses += 1
+        if self._misses <= 3 or self._misses % 3 == 0:
+            other = bbox_px(est.image_px, est.visibility)
+            if self._box is not None and (t_s - self._t < 0.3 or other is None):
+                masked = mask_outside(image_bgr, self._box)
+            else:
+                masked = mask_inside(image_bgr, other)
+            retry = backend.process(masked)
             if retry.found and self._plausible(retry, t_s):
                 return self._accept(retry, t_s)
+        self.switches_rejected += 1
         return PoseEstimate.missing()
 
     def _select(self, backend: PoseBackend, image_bgr: np.ndarray, est: PoseEstimate) -> PoseEstimate:
