@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 
 import numpy as np
 
 from movekit.cli import main
-from movekit.capture.ble.mock_bluez import PrivateSystemBus, start_mock
+from movekit.capture.ble.mock_bluez import PrivateSystemBus, mock_in_thread
 from movekit.capture.ble.simulate import SimulatedGanglion
 
 
 def test_devices_scan_lists_simulated_device(capsys):
-    with PrivateSystemBus(set_env=True):
-        ready, stop = threading.Event(), threading.Event()
-
-        def serve():
-            async def run():
-                mock = await start_mock()
-                mock.add(SimulatedGanglion("C0:FF:EE:00:00:03", np.zeros((50, 1)), 200.0))
-                ready.set()
-                while not stop.is_set():
-                    await asyncio.sleep(0.02)
-                await mock.stop()
-            asyncio.run(run())
-
-        th = threading.Thread(target=serve, daemon=True)
-        th.start()
-        assert ready.wait(5)
-        try:
-            assert main(["devices", "scan", "--timeout", "0.3"]) == 0
-        finally:
-            stop.set()
-            th.join(5)
+    with PrivateSystemBus(set_env=True), \
+            mock_in_thread([SimulatedGanglion("C0:FF:EE:00:00:03", np.zeros((50, 1)), 200.0)]):
+        assert main(["devices", "scan", "--timeout", "0.3"]) == 0
     out = capsys.readouterr().out
     assert "Ganglion-1a2b" in out and "C0:FF:EE:00:00:03" in out and "ganglion" in out
 

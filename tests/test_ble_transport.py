@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from movekit.capture.ble import transport as tr
-from movekit.capture.ble.mock_bluez import PrivateSystemBus, start_mock
+from movekit.capture.ble.mock_bluez import PrivateSystemBus, mock_in_thread, start_mock
 from movekit.capture.ble.profiles import ganglion as gp
 from movekit.capture.ble.simulate import SimulatedGanglion, SimulatedGenericEMG, SimulatedWitMotion
 
@@ -262,32 +262,12 @@ def test_device_that_never_answers_or_is_absent_does_not_stop_others(private_bus
 def test_ble_recorder_writes_a_recording_from_its_own_thread(private_bus, tmp_path):
     from movekit.recording import RecordingWriter, open_recording
 
-    ready = {}
-
-    async def device_side(stop):
-        mock = await start_mock()
-        wit, _ = _wit()
-        mock.add(wit)
-        ready["wit"] = wit
-        await stop.wait()
-        await mock.stop()
-
-    import threading
-
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    th = threading.Thread(target=lambda: loop.run_until_complete(device_side(stop)), daemon=True)
-    th.start()
-    t0 = time.perf_counter()
-    while "wit" not in ready and time.perf_counter() - t0 < 5:
-        time.sleep(0.01)
+    wit, _ = _wit()
     out = tmp_path / "ble.mkrec"
-    with RecordingWriter(out, metadata={"source": "test"}) as w:
-        rec = tr.BleRecorder([f"{ready['wit'].address}:witmotion@thigh,rate=100"], w, **FAST).start()
+    with mock_in_thread([wit]), RecordingWriter(out, metadata={"source": "test"}) as w:
+        rec = tr.BleRecorder([f"{wit.address}:witmotion@thigh,rate=100"], w, **FAST).start()
         time.sleep(0.6)
         rec.stop()
-    loop.call_soon_threadsafe(stop.set)
-    th.join(5)
     r = open_recording(out)
     s = r.streams["thigh_acc"]
     assert len(s.t_s) > 20 and s.data.shape[1] == 3 and s.spec.unit == "g"

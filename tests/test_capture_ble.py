@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
-
 import numpy as np
 import pytest
 
 from movekit.capture.ble import transport as tr
-from movekit.capture.ble.mock_bluez import PrivateSystemBus, start_mock
+from movekit.capture.ble.mock_bluez import PrivateSystemBus, mock_in_thread
 from movekit.capture.ble.simulate import SimulatedWitMotion
 from movekit.capture.pipeline import capture
 from movekit.capture.replay import iter_samples
@@ -24,31 +20,12 @@ FAST = dict(policy=tr.ReconnectPolicy(initial_s=0.05, factor=2.0, max_s=0.4), sc
 @pytest.fixture
 def simulated_imu():
     """A private bus with a mock BlueZ serving one simulated WitMotion IMU (in its own thread)."""
-    with PrivateSystemBus(set_env=True):
-        ready, loop, stop = {}, asyncio.new_event_loop(), None
-
-        async def device_side():
-            nonlocal stop
-            stop = asyncio.Event()
-            mock = await start_mock()
-            n = 2000
-            k = np.arange(n)
-            angles = np.column_stack([40 * np.sin(k / 50), np.zeros(n), np.zeros(n)])
-            wit = SimulatedWitMotion("C0:FF:EE:00:00:07", np.tile([0, 0, 1.0], (n, 1)), np.zeros((n, 3)),
-                                     angles, 100.0)
-            mock.add(wit)
-            ready["wit"] = wit
-            await stop.wait()
-            await mock.stop()
-
-        th = threading.Thread(target=lambda: loop.run_until_complete(device_side()), daemon=True)
-        th.start()
-        t0 = time.perf_counter()
-        while "wit" not in ready and time.perf_counter() - t0 < 5:
-            time.sleep(0.01)
-        yield ready["wit"]
-        loop.call_soon_threadsafe(stop.set)
-        th.join(5)
+    n = 2000
+    k = np.arange(n)
+    angles = np.column_stack([40 * np.sin(k / 50), np.zeros(n), np.zeros(n)])
+    wit = SimulatedWitMotion("C0:FF:EE:00:00:07", np.tile([0, 0, 1.0], (n, 1)), np.zeros((n, 3)), angles, 100.0)
+    with PrivateSystemBus(set_env=True), mock_in_thread([wit]):
+        yield wit
 
 
 def test_capture_records_camera_and_imu_on_one_clock(simulated_imu, demo_clip, tmp_path):
@@ -77,18 +54,9 @@ def test_capture_records_camera_and_imu_on_one_clock(simulated_imu, demo_clip, t
 
 
 def test_absent_device_does_not_stop_the_camera(demo_clip, tmp_path):
-    with PrivateSystemBus(set_env=True):
-        async def serve_nothing():
-            mock = await start_mock()
-            await asyncio.sleep(3.0)
-            await mock.stop()
-
-        th = threading.Thread(target=lambda: asyncio.run(serve_nothing()), daemon=True)
-        th.start()
-        time.sleep(0.3)
+    with PrivateSystemBus(set_env=True), mock_in_thread([]):
         s = capture(demo_clip, tmp_path / "a.mkrec", duration_s=1.0, keys=False,
                     ble=["C0:FF:EE:00:00:99:witmotion@arm"], ble_options=FAST)
-        th.join(5)
     assert s.frames == 30
     rec = open_recording(tmp_path / "a.mkrec")
     assert len(rec.pose()) == 30

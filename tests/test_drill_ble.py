@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 
 import numpy as np
 from scipy import signal
@@ -44,7 +42,7 @@ def bursts(seconds=6.0, rate=1000.0, seed=3):
 
 
 def test_drill_live_on_ble_emg_then_replay(tmp_path, capsys):
-    from movekit.capture.ble.mock_bluez import PrivateSystemBus, start_mock
+    from movekit.capture.ble.mock_bluez import PrivateSystemBus, mock_in_thread
     from movekit.capture.ble.simulate import SimulatedGenericEMG
 
     proto = tmp_path / "vmo.toml"
@@ -54,29 +52,10 @@ def test_drill_live_on_ble_emg_then_replay(tmp_path, capsys):
     np.savetxt(mvc, np.column_stack([np.arange(3000) / 1000, 2 * x[1000:4000]]), delimiter=",",
                header="time_s,ch1_uv,ch2_uv", comments="")
     rec, log = tmp_path / "ble.mkrec", tmp_path / "live.jsonl"
-    with PrivateSystemBus(set_env=True):
-        ready, stop = threading.Event(), threading.Event()
-
-        def serve():
-            async def run():
-                mock = await start_mock()
-                mock.add(SimulatedGenericEMG("C0:FF:EE:00:00:04", x, 1000.0))
-                ready.set()
-                while not stop.is_set():
-                    await asyncio.sleep(0.02)
-                await mock.stop()
-            asyncio.run(run())
-
-        th = threading.Thread(target=serve, daemon=True)
-        th.start()
-        assert ready.wait(5)
-        try:
-            code = main(["drill", str(proto), "--ble", "C0:FF:EE:00:00:04:generic_emg@thigh",
-                         "--channel", "vmo=ch1", "--channel", "vl=ch2", "--mvc", str(mvc), "--duration", "5",
-                         "-o", str(rec), "--no-sound", "--no-speech", "--log", str(log), "--quiet"])
-        finally:
-            stop.set()
-            th.join(5)
+    with PrivateSystemBus(set_env=True), mock_in_thread([SimulatedGenericEMG("C0:FF:EE:00:00:04", x, 1000.0)]):
+        code = main(["drill", str(proto), "--ble", "C0:FF:EE:00:00:04:generic_emg@thigh",
+                     "--channel", "vmo=ch1", "--channel", "vl=ch2", "--mvc", str(mvc), "--duration", "5",
+                     "-o", str(rec), "--no-sound", "--no-speech", "--log", str(log), "--quiet"])
     assert code == 0, capsys.readouterr().err
     live = [json.loads(line) for line in log.read_text().splitlines()]
     cues = [(e["t_s"], e["id"]) for e in live if e["kind"] == "cue"]

@@ -36,7 +36,9 @@ import select
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -543,6 +545,42 @@ async def start_mock(peripherals: list[MockPeripheral] = (), **kw: Any) -> MockB
     for p in peripherals:
         m.add(p)
     return m
+
+
+@contextmanager
+def mock_in_thread(peripherals: list[MockPeripheral] = (), timeout_s: float = 5.0, **kw: Any):
+    """Serve a :class:`MockBlueZ` with ``peripherals`` from its own thread and event loop.
+
+    For callers whose BLE client runs in another loop (movekit capture, the CLI, bleak in a
+    test): yields the running mock and stops it on exit. ``$DBUS_SYSTEM_BUS_ADDRESS`` must
+    already point at a private bus (:class:`PrivateSystemBus`).
+    """
+    ready, stop, box = threading.Event(), threading.Event(), {}
+
+    async def run() -> None:
+        try:
+            box["mock"] = await start_mock(list(peripherals), **kw)
+        except BaseException as exc:  # reported to the caller below
+            box["error"] = exc
+            ready.set()
+            return
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.02)
+        await box["mock"].stop()
+
+    th = threading.Thread(target=lambda: asyncio.run(run()), daemon=True, name="mock-bluez")
+    th.start()
+    if not ready.wait(timeout_s):
+        stop.set()
+        raise MovekitError(f"the mock BlueZ did not start within {timeout_s:g} s")
+    if "error" in box:
+        raise box["error"]
+    try:
+        yield box["mock"]
+    finally:
+        stop.set()
+        th.join(timeout_s)
 
 
 def now() -> float:
