@@ -31,8 +31,9 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def load_pose(source: str):
-    """PoseSeries from a recording directory or a video file (running the pose model)."""
+def load_session(source: str):
+    """(PoseSeries, calibration profiles it was captured with) from a recording directory, or
+    (PoseSeries, {}) from a video file (running the pose model)."""
     from movekit.errors import MovekitError
 
     path = Path(source)
@@ -41,22 +42,23 @@ def load_pose(source: str):
     if path.is_dir():
         from movekit.recording import open_recording
 
-        return open_recording(path).pose()
+        rec = open_recording(path)
+        return rec.pose(), _calibration_profiles(rec.metadata.get("calibration") or {})
     from movekit.capture.pipeline import run_pose_on_video
 
     print(f"running pose on {path.name} ...", file=sys.stderr)
-    return run_pose_on_video(path)
+    return run_pose_on_video(path), {}
 
 
-def _stored_calibration(source) -> dict:
-    """Calibration profiles a recording was captured with (``movekit capture --camera/--static``)."""
-    path = Path(source)
-    if not path.is_dir():
-        return {}
+def load_pose(source: str):
+    """PoseSeries from a recording directory or a video file (running the pose model)."""
+    return load_session(source)[0]
+
+
+def _calibration_profiles(cal: dict) -> dict:
+    """The profiles in a recording's ``calibration`` metadata (``movekit capture --camera/--static``)."""
     from movekit.calibration import CameraProfile, StaticProfile
-    from movekit.recording import open_recording
 
-    cal = open_recording(path).metadata.get("calibration") or {}
     out = {}
     if cal.get("camera"):
         out["camera"] = CameraProfile(**{**cal["camera"], "pattern": tuple(cal["camera"]["pattern"])})
@@ -133,18 +135,19 @@ def run(args) -> int:
     fmt = args.format or ("parquet" if out.suffix.lower() == ".parquet" else "csv")
     if not out.parent.exists():
         raise MovekitError(f"{out.parent}: output folder does not exist")
+    if out.is_dir():
+        raise MovekitError(f"{out} is a folder; give a file name for the table")
     from movekit.calibration import load_camera_profile, load_static_profile
 
     camera = load_camera_profile(args.camera) if args.camera else None
     static = load_static_profile(args.static) if args.static else None
-    stored = _stored_calibration(args.source)
+    pose, stored = load_session(args.source)
     if camera is None and "camera" in stored:
         camera = stored["camera"]
         print(f"using the camera profile stored in the recording ({camera.name})", file=sys.stderr)
     if static is None and "static" in stored:
         static = stored["static"]
         print(f"using the static-pose offsets stored in the recording ({static.name})", file=sys.stderr)
-    pose = load_pose(args.source)
     cols, meta = compute_table(pose, offline=args.offline, space=args.space,
                                keep_invalid=args.keep_invalid, raw=args.raw, camera=camera,
                                static=static, min_visibility=args.min_visibility)
@@ -155,8 +158,6 @@ def run(args) -> int:
                               "depth is the model's guess")
         print(f"note: {meta['caution_3d']}", file=sys.stderr)
     side = out.with_suffix(out.suffix + ".json")
-    if out.is_dir():
-        raise MovekitError(f"{out} is a folder; give a file name for the table")
     try:
         write_table(cols, meta, out, fmt)
         side.write_text(json.dumps(meta, indent=2))
