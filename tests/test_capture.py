@@ -260,11 +260,14 @@ def test_demo_command(tmp_path):
     assert "person found in" in p.stdout and "right_knee_flexion_deg" in p.stdout
 
 
-def test_two_people_at_start_follows_the_largest_and_says_so(demo_clip, tmp_path):
-    """Frames 110-155 of the clip: the man stands on the box, the woman walks by in front, larger.
+def test_the_woman_walking_by_is_followed_and_no_phantom_is_counted(demo_clip, tmp_path):
+    """Frames 110-155 of the clip: the woman walks by in front, the man stands on the box, backlit.
 
-    movekit finds both with the real model at the first detection, follows the larger (the
-    woman: torso low in the frame, feet near the bottom) and says so.
+    The real model tracks her. Searched for others with her region blanked, the single-image
+    model finds no man on the box (backlit by the sun) but a tall "person" whose legs are
+    the blanked rectangle and whose torso is in the tree above; counted, it was taken for the
+    largest person at the start. It is not a person, so one person is in view at the start,
+    and she is followed.
     """
     import cv2
 
@@ -279,8 +282,8 @@ def test_two_people_at_start_follows_the_largest_and_says_so(demo_clip, tmp_path
     out.release()
     s = capture(clip, tmp_path / "two.mkrec", keys=False)
     rec = open_recording(tmp_path / "two.mkrec")
-    assert rec.metadata["person_selection"]["people_at_start"] == 2
-    assert any("2 people in view at the start: following the largest" in n for n in s.notices)
+    assert rec.metadata["person_selection"]["people_at_start"] == 1
+    assert not any("people in view at the start" in n for n in s.notices)
     pose = rec.pose()
     det = pose.detected
     hips_y = pose.image_px[det][:, [L_HIP, R_HIP], 1].mean(axis=1)

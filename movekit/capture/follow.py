@@ -3,11 +3,14 @@
 MediaPipe's legacy Pose finds one person per frame and tracks that person from frame
 to frame. This module keeps the identity: at the first detection it asks the backend
 for everyone in view (:meth:`movekit.capture.pose.MediaPipePose.find_people`) and, when
-several are there, chooses the largest (or the one MediaPipe found, if asked); from then
-on a detection whose torso jumps further than a person can move in the time since the
-last frame is treated as somebody else, and the model is run again on the frame with
-the followed person's region alone, or the other person blanked. Blanking (rather than
-cropping) keeps the landmarks in full-frame pixel coordinates.
+several are there, chooses the largest (or the one MediaPipe found, if asked). From
+then on a detection is taken for somebody else when its torso jumps further than a
+person can move in the time since the last frame, or when it lies nearer to where
+another person was last seen than to the followed one. The model is then run again on
+the frame with the other person blanked (and, when the followed person was seen a
+moment ago, everything outside their region too): the tracker loses the other person
+and its detector finds the followed one again, which re-seeds tracking on them.
+Blanking (rather than cropping) keeps the landmarks in full-frame pixel coordinates.
 """
 
 from __future__ import annotations
@@ -61,6 +64,17 @@ def _grown(box: np.ndarray, grow: float, shape: tuple[int, ...]) -> tuple[slice,
     return slice(y0, y1), slice(x0, x1)
 
 
+def fraction_inside(image_px: np.ndarray, box: np.ndarray, grow: float = 0.15) -> float:
+    """Fraction of the landmarks (with coordinates) inside ``box`` grown by ``grow`` of its size."""
+    xy = image_px[np.isfinite(image_px[:, 0]), :2]
+    if not len(xy):
+        return 0.0
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    lo = np.array([box[0] - grow * bw, box[1] - grow * bh])
+    hi = np.array([box[2] + grow * bw, box[3] + grow * bh])
+    return float(np.all((xy >= lo) & (xy <= hi), axis=1).mean())
+
+
 def mask_outside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.35) -> np.ndarray:
     """Copy of the frame with everything outside ``box`` (grown by ``grow`` of its size) blanked."""
     region = _grown(box, grow, image_bgr.shape)
@@ -69,11 +83,43 @@ def mask_outside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.35) -> 
     return out
 
 
-def mask_inside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.15) -> np.ndarray:
-    """Copy of the frame with ``box`` (grown by ``grow`` of its size) blanked."""
+def mask_inside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.15,
+                keep: np.ndarray | None = None) -> np.ndarray:
+    """Copy of the frame with ``box`` (grown by ``grow`` of its size) blanked, except inside ``keep``."""
     out = image_bgr.copy()
     out[_grown(box, grow, image_bgr.shape)] = 0
+    if keep is not None:
+        region = _grown(keep, 0.0, image_bgr.shape)
+        out[region] = image_bgr[region]
     return out
+
+
+def _reseed(backend: PoseBackend, image_bgr: np.ndarray) -> PoseEstimate:
+    """Run the model on an image with somebody blanked, twice if the first run finds nobody.
+
+    A video-mode tracker that was following the blanked person loses them on the first
+    run and finds nobody; only the next run calls its detector, which finds whoever is
+    left in the image and tracks them from then on.
+    """
+    est = backend.process(image_bgr)
+    return est if est.found else backend.process(image_bgr)
+
+
+@dataclass
+class _Seen:
+    """Where a person was last seen: torso centre and length (px), box (px), time (s)."""
+
+    centre: np.ndarray
+    length: float
+    box: np.ndarray | None
+    t_s: float
+
+    @classmethod
+    def of(cls, est: PoseEstimate, t_s: float) -> "_Seen | None":
+        tr = torso(est.image_px)
+        if tr is None:
+            return None
+        return cls(tr[0], tr[1], bbox_px(est.image_px, est.visibility), t_s)
 
 
 @dataclass
@@ -90,40 +136,62 @@ class PersonFollower:
         (comfortable gait about 1.3-1.5 m/s, Bohannon 1997) and keeps a person who
         walks into view far from the followed one from being taken for them after a
         short loss of tracking.
+    max_growth : tuple of float
+        ``(a, b)``: a torso may look at most ``a + b * dt`` times longer than the longest
+        the followed person's was in the last 2 s, ``dt`` seconds after they were last
+        seen. Apparent length grows as 1/distance: walking at 1.5 m/s towards a camera
+        3 m away adds 50 % a second (``b = 0.5``); ``a = 1.25`` leaves room for the model's
+        frame-to-frame variation (at most 10 % on the accepted frames of five real clips).
+        A "person" that grows faster is a skeleton stretched over something else (seen mid
+        somersault: shoulders drawn on the sun behind him, torso 1.8 times his length).
+    memory_s : float
+        How long another person's last position is remembered, in seconds. A detection
+        nearer to where somebody else was seen within this time than to where the
+        followed person was seen is taken for that somebody else, however long the
+        followed person has been lost. Only positions confirmed as another person (seen
+        in the same frame as the followed one) are remembered.
     """
 
     choose: str = "largest"
     max_speed_torso_per_s: float = 6.0
+    max_growth: tuple[float, float] = (1.25, 0.5)
+    memory_s: float = 2.0
     selection: dict = field(default_factory=dict)
     switches_rejected: int = 0
-    _box: np.ndarray | None = None
-    _centre: np.ndarray | None = None
-    _torso_len: float = 0.0
-    _t: float = 0.0
+    _me: _Seen | None = None
+    _others: list = field(default_factory=list)
+    _lengths: list = field(default_factory=list)  # (t_s, torso length px) of the last 2 s
     _misses: int = 0
 
-    def _plausible(self, est: PoseEstimate, t_s: float) -> bool:
-        if self._centre is None:
+    def _plausible(self, seen: _Seen | None, t_s: float) -> bool:
+        me = self._me
+        if me is None or seen is None:
             return True
-        tr = torso(est.image_px)
-        if tr is None:
-            return True
-        centre, length = tr
-        dt = max(t_s - self._t, 1e-3)
-        allowed = self._torso_len * (0.5 + self.max_speed_torso_per_s * dt)
-        size_ratio = length / self._torso_len if self._torso_len > 0 else 1.0
-        return bool(np.linalg.norm(centre - self._centre) <= allowed and
-                    (dt > 1.0 or 0.5 <= size_ratio <= 2.0))
+        dt = max(t_s - me.t_s, 1e-3)
+        distance = float(np.linalg.norm(seen.centre - me.centre))
+        # the longest torso of the last 2 s is the person's scale: bending towards the camera
+        # foreshortens the last one (to 10 % of it, seen on a real clip)
+        longest = max(length for _, length in self._lengths)
+        if distance > longest * (0.5 + self.max_speed_torso_per_s * dt):
+            return False
+        # no lower bound: bending towards the camera shortens a torso to almost nothing
+        if dt <= 1.0 and seen.length > longest * (self.max_growth[0] + self.max_growth[1] * dt):
+            return False
+        return not any(np.linalg.norm(seen.centre - o.centre) < distance for o in self._others
+                       if t_s - o.t_s <= self.memory_s)
 
     def _accept(self, est: PoseEstimate, t_s: float) -> PoseEstimate:
         self._misses = 0
-        box = bbox_px(est.image_px, est.visibility)
-        if box is not None:
-            self._box = box
-        tr = torso(est.image_px)
-        if tr is not None:
-            self._centre, self._torso_len = tr
-        self._t = t_s
+        seen = _Seen.of(est, t_s)
+        if seen is not None:
+            if seen.box is None and self._me is not None:
+                seen.box = self._me.box
+            self._me = seen
+            self._lengths = [(t, n) for t, n in self._lengths if t_s - t <= 2.0] + [(t_s, seen.length)]
+            self._others = [o for o in self._others if t_s - o.t_s <= self.memory_s
+                            and np.linalg.norm(o.centre - seen.centre) > 0.5 * seen.length]
+        elif self._me is not None:
+            self._me.t_s = t_s
         return est
 
     def process(self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float) -> PoseEstimate:
@@ -132,40 +200,56 @@ class PersonFollower:
         if not est.found:
             return est
         if not self.selection:
-            return self._accept(self._select(backend, image_bgr, est), t_s)
-        if self._plausible(est, t_s):
+            return self._accept(self._select(backend, image_bgr, est, t_s), t_s)
+        seen = _Seen.of(est, t_s)
+        if self._plausible(seen, t_s):
             return self._accept(est, t_s)
-        # somebody else: look again once, with only the followed person's last region visible
-        # when they were seen a moment ago, else with the other person blanked (the followed one
-        # may have moved on). During a long loss, look again on every third frame only.
+        # somebody else: look again once with that person blanked (and, when the followed
+        # person was seen a moment ago, everything outside their last region). The tracker
+        # loses the other person and its detector re-seeds tracking on the followed one.
+        # During a long loss, look again on every third frame only.
         self._misses += 1
         if self._misses <= 3 or self._misses % 3 == 0:
             other = bbox_px(est.image_px, est.visibility)
-            if self._box is not None and (t_s - self._t < 0.3 or other is None):
-                masked = mask_outside(image_bgr, self._box)
-            else:
-                masked = mask_inside(image_bgr, other)
-            retry = backend.process(masked)
-            if retry.found and self._plausible(retry, t_s):
+            me = self._me
+            recent = me is not None and me.box is not None and t_s - me.t_s < 0.3
+            image = mask_outside(image_bgr, me.box) if recent else image_bgr
+            retry = _reseed(backend, mask_inside(image, other, keep=me.box if recent else None))
+            again = _Seen.of(retry, t_s)
+            if retry.found and self._plausible(again, t_s):
+                if seen is not None and (again is None or again.box is None or seen.box is None
+                                         or iou(again.box, seen.box) < 0.3):
+                    self._others.append(seen)  # both in one frame: certainly somebody else
                 return self._accept(retry, t_s)
         self.switches_rejected += 1
         return PoseEstimate.missing()
 
-    def _select(self, backend: PoseBackend, image_bgr: np.ndarray, est: PoseEstimate) -> PoseEstimate:
+    def _select(self, backend: PoseBackend, image_bgr: np.ndarray, est: PoseEstimate,
+                t_s: float) -> PoseEstimate:
         find = getattr(backend, "find_people", None)
         mine = bbox_px(est.image_px, est.visibility)
         others = find(image_bgr, [mine]) if find is not None and mine is not None else []
         self.selection = {"strategy": self.choose, "people_at_start": 1 + len(others)}
-        if others and self.choose == "largest":
-            def area(e: PoseEstimate) -> float:
-                b = bbox_px(e.image_px, e.visibility)
-                return float((b[2] - b[0]) * (b[3] - b[1]))
+        if others:
+            people = [est, *others]
+            if self.choose == "largest":
+                def area(e: PoseEstimate) -> float:
+                    b = bbox_px(e.image_px, e.visibility)
+                    return float((b[2] - b[0]) * (b[3] - b[1]))
 
-            if area(others[0]) > area(est):  # lock the tracker onto the largest
-                largest = bbox_px(others[0].image_px, others[0].visibility)
-                retry = backend.process(mask_outside(image_bgr, largest))
-                est = retry if retry.found and iou(bbox_px(retry.image_px, retry.visibility), largest) > 0.3 \
-                    else others[0]
+                chosen = max(people, key=area)
+            else:
+                chosen = est
+            box = bbox_px(chosen.image_px, chosen.visibility)
+            if chosen is not est:  # lock the tracker onto the chosen one: blank everybody else
+                image = image_bgr
+                for other in people:
+                    if other is not chosen:
+                        image = mask_inside(image, bbox_px(other.image_px, other.visibility), keep=box)
+                retry = _reseed(backend, image)
+                est = retry if retry.found and iou(bbox_px(retry.image_px, retry.visibility), box) > 0.3 \
+                    else chosen
+            self._others = [o for o in (_Seen.of(p, t_s) for p in people if p is not chosen) if o is not None]
             self.selection["box_px"] = [round(float(v), 1) for v in bbox_px(est.image_px, est.visibility)]
         return est
 

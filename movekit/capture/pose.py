@@ -135,25 +135,30 @@ class MediaPipePose:
         MediaPipe's Pose finds one person per call: the known people's regions and each
         newly found person's are blanked and the frame searched again (with a single-image
         instance, so the tracking of :meth:`process` is not disturbed), until nobody more
-        is found.
+        is found. A "person" whose landmarks lie mostly inside a blanked region is the
+        model reading the blank itself as a body (seen on real clips: legs drawn on the
+        blanked rectangle, torso in the foliage above) and is skipped.
         """
         import mediapipe as mp
 
-        from movekit.capture.follow import bbox_px, iou, mask_inside
+        from movekit.capture.follow import bbox_px, fraction_inside, iou, mask_inside
 
         if self._static is None:
             self._static = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=self.model_complexity,
                                                   min_detection_confidence=self.min_detection_confidence)
         found: list[tuple[np.ndarray, PoseEstimate]] = []
+        blanked = list(known_boxes)
         image = image_bgr
         for box in known_boxes:
             image = mask_inside(image, box)
         for _ in range(max_people):
             est = self._convert(self._static.process(_rgb(image)), image_bgr.shape)
             box = bbox_px(est.image_px, est.visibility) if est.found else None
-            if box is None or any(iou(box, b) > 0.3 for b in [*known_boxes, *(b for b, _ in found)]):
+            if box is None or any(iou(box, b) > 0.3 for b in blanked):
                 break
-            found.append((box, est))
+            if not any(fraction_inside(est.image_px, b) > 0.25 for b in blanked):
+                found.append((box, est))
+            blanked.append(box)
             image = mask_inside(image, box)
         found.sort(key=lambda be: -(be[0][2] - be[0][0]) * (be[0][3] - be[0][1]))
         return [est for _, est in found]
