@@ -311,3 +311,49 @@ def test_truncated_video_keeps_what_decodes_and_says_so(demo_clip, tmp_path):
     rec = open_recording(tmp_path / "cut.mkrec")
     assert rec.closed and len(rec.pose()) == s.frames
     assert [e["kind"] for e in rec.events] == ["source_ended_early"]
+
+
+def _set_mp4_rotation_90(path: Path) -> None:
+    """Write a 90 deg display matrix into the first track header of an MP4 (what phones do
+    when they store a portrait video as landscape frames; ISO/IEC 14496-12 'tkhd')."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+
+    def find(start: int, end: int, names: list[str]) -> int:
+        i = start
+        while i < end:
+            size, kind = struct.unpack(">I4s", data[i:i + 8])
+            if kind.decode("latin1") == names[0]:
+                return i if len(names) == 1 else find(i + 8, i + size, names[1:])
+            i += size
+        raise AssertionError(f"no {names[0]} box")
+
+    tkhd = find(0, len(data), ["moov", "trak", "tkhd"])
+    matrix = tkhd + 12 + (20 if data[tkhd + 8] == 0 else 32) + 16
+    one, minus_one, w = 0x10000, (-0x10000) & 0xFFFFFFFF, 0x40000000
+    data[matrix:matrix + 36] = struct.pack(">9I", 0, one, 0, minus_one, 0, 0, 0, 0, w)
+    path.write_bytes(data)
+
+
+def test_phone_video_stored_sideways_with_a_rotation_flag_is_analysed_upright(demo_clip, tmp_path):
+    import cv2
+
+    from movekit.capture.pipeline import capture
+
+    cap = cv2.VideoCapture(str(demo_clip))
+    clip = tmp_path / "phone.mp4"
+    out = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, (496, 884))
+    for _ in range(45):  # the man stands facing the camera, arms moving
+        out.write(cv2.rotate(cv2.resize(cap.read()[1], (884, 496)), cv2.ROTATE_90_COUNTERCLOCKWISE))
+    out.release()
+    _set_mp4_rotation_90(clip)
+    capture(clip, tmp_path / "phone.mkrec", keys=False)
+    rec = open_recording(tmp_path / "phone.mkrec")
+    assert (rec.metadata["video"]["width_px"], rec.metadata["video"]["height_px"]) == (884, 496)
+    pose = rec.pose()
+    det = pose.detected
+    assert det.mean() > 0.8
+    img = pose.image_px[det]
+    assert (img[:, [L_HIP, R_HIP], 1].mean(axis=1) > img[:, [L_SH, R_SH], 1].mean(axis=1)).mean() > 0.9
+    assert np.nanmax(img[..., 0]) < 884 * 1.1 and np.nanmax(img[..., 1]) < 496 * 1.1

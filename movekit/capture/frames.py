@@ -113,8 +113,6 @@ class FrameSource:
             if not cap.isOpened():
                 raise MovekitError(f"{self.source} is not a video OpenCV can decode")
         self._cap = cap
-        self.width_px = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        self.height_px = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self.fps = float(cap.get(cv2.CAP_PROP_FPS)) or float("nan")
         n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not self.is_camera else 0
         self.frame_count = n if n > 0 else None
@@ -125,6 +123,9 @@ class FrameSource:
         self.threaded = True if self.is_camera else threaded
         self._thread = threading.Thread(target=self._run, name="movekit-frames", daemon=True)
         self._first = self._read_first()
+        # the decoded size, not the container's: a phone video stored sideways with a rotation
+        # flag is decoded upright by OpenCV, and some cameras report a size before they deliver
+        self.height_px, self.width_px = self._first.image_bgr.shape[:2]
         if self.threaded:
             self._thread.start()
 
