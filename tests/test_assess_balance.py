@@ -111,3 +111,25 @@ def test_video_sway_noise_floor_is_the_jitter_left_in_the_cleaned_com():
     floor, rms = r.value("sway_noise_floor_mm"), r.value("sway_rms_ml_mm")
     assert floor == pytest.approx(rms, rel=0.15)
     assert any(f.code == "below_noise_floor" for f in r.flags)
+
+
+def test_a_touch_down_nobody_saw_ends_the_trial_at_the_last_frame_seen():
+    """Feet unseen 5-9 s; after that the foot is down: the trial is known only until 5 s."""
+    t = np.arange(0, 14, 1 / FS)
+    pose = _stance(t, (2.0, 5.0), side="left")  # lifted ~2.1 s, down ~7.3 s (unseen)
+    unseen = (t >= 5.0) & (t < 9.0)
+    pose.image_px[unseen] = np.nan
+    r = assess_single_leg_stance(pose, with_sway=False)
+    trial = r.reps[0]
+    assert trial["end_reason"] == "feet not seen" and trial["complete"] is False
+    assert trial["end_s"] < 5.0 and r.value("stance_time_s") == pytest.approx(5.0 - 2.1, abs=0.15)
+    assert any(f.code == "lower_bound" for f in r.flags)
+
+
+def test_a_trial_bridges_a_short_loss_while_the_foot_stays_raised():
+    t = np.arange(0, 14, 1 / FS)
+    pose = _stance(t, (2.0, 8.0), side="left")  # down ~10.3 s
+    pose.image_px[(t >= 5.0) & (t < 6.0)] = np.nan  # unseen for 1 s mid-trial, foot still up after
+    r = assess_single_leg_stance(pose, with_sway=False)
+    assert r.reps[0]["end_reason"] == "raised foot touched down"
+    assert r.value("stance_time_s") == pytest.approx(8.3, abs=0.15)

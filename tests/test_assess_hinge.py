@@ -102,3 +102,30 @@ def test_lumbar_flexion_from_inclinometer_streams_in_a_recording(tmp_path):
     r = run("lumbar-flexion", load_session(rec))
     assert r.value("lumbar_flexion_deg") == pytest.approx(45.0, abs=0.5)
     assert r.value("sacral_flexion_deg") == pytest.approx(20.0, abs=0.5)
+
+
+def test_a_landing_is_not_a_hinge():
+    """Feet come down from 40 cm in the air into a bend (a jump landing): not scored, said why."""
+    t = np.arange(0, 6, 1 / FS)
+    bend = smooth_cycle(t, 2.0, 1.0, 0.5, 1.0, 60.0)
+    air_m = np.where(t < 2.0, 0.4, np.where(t < 2.3, 0.4 * (2.3 - t) / 0.3, 0.0))  # falling until 2.3 s
+    pose = figure(t, trunk_flex=bend, hip_flex_left=bend, hip_flex_right=bend, ground=False, pelvis_up_m=air_m)
+    r = assess_hinge(pose)
+    assert not r.validity["reps"].ok and r.value("reps_count") is None
+    assert any(f.code == "bends_ignored" and "feet leaving the floor" in f.message for f in r.flags)
+    # the same bend with the feet on the floor is a rep
+    planted = figure(t, trunk_flex=bend, hip_flex_left=bend, hip_flex_right=bend)
+    assert assess_hinge(planted).value("reps_count") == 1
+
+
+def test_a_bend_already_under_way_when_the_person_is_found_is_not_scored():
+    t = np.arange(0, 6, 1 / FS)
+    bend = smooth_cycle(t, 1.0, 1.5, 0.5, 1.5, 60.0)
+    pose = figure(t, trunk_flex=bend, hip_flex_left=bend, hip_flex_right=bend)
+    lost = t < 1.6  # found 0.6 s into the 1.5 s descent
+    pose.image_px[lost] = np.nan
+    pose.world_m[lost] = np.nan
+    r = assess_hinge(pose)
+    assert r.value("reps_count") is None
+    assert any(f.code == "bends_ignored" for f in r.flags)
+    assert assess_lumbar_flexion_video(pose).value("trunk_flexion_proxy_deg") is None

@@ -157,6 +157,46 @@ def controlled(rep) -> bool:
     return rep.time_to_peak_s >= MIN_CONTROLLED_PHASE_S and rep.return_s >= MIN_CONTROLLED_PHASE_S
 
 
+#: A standing bend keeps the feet on the floor: ankles that rise or fall by more than half a
+#: torso length (about 25 cm for a 0.5 m torso; heel lift in gait is a few cm) during a "rep"
+#: belong to a jump or a landing (movekit bound).
+MAX_FEET_TRAVEL_TORSO = 0.5
+
+
+def feet_planted(points: np.ndarray, rep) -> bool:
+    """True unless the ankles (image y, px) travel more than :data:`MAX_FEET_TRAVEL_TORSO`
+    torso lengths between the rest before a :class:`~movekit.analysis.reps.Rep` and its end.
+    Undecidable (ankles or torso never seen) counts as planted."""
+    seg = np.asarray(points, dtype=np.float64)[rep.valley_before_idx:rep.end_idx + 1]
+    ankles = [lm.ANKLE[s] for s in lm.SIDES]
+    shoulders, hips = [lm.SHOULDER[s] for s in lm.SIDES], [lm.HIP[s] for s in lm.SIDES]
+    feet_y = seg[:, ankles, 1].mean(axis=1)
+    torso = np.linalg.norm(seg[:, shoulders, :2].mean(axis=1) - seg[:, hips, :2].mean(axis=1), axis=1)
+    if not (np.isfinite(feet_y).sum() >= 2 and np.isfinite(torso).any()):
+        return True
+    return bool(np.nanmax(feet_y) - np.nanmin(feet_y) <= MAX_FEET_TRAVEL_TORSO * np.nanmedian(torso))
+
+
+#: The rest before a bend must be seen for this long (s) before the bend starts, or the bend
+#: may have begun before the person was found (a landing, a tracking loss): movekit bound.
+MIN_REST_BEFORE_S = 0.2
+
+
+def seen_from_rest(t_s, x, rep) -> bool:
+    """True when ``x`` was seen (finite, without a gap) for at least :data:`MIN_REST_BEFORE_S`
+    before the :class:`~movekit.analysis.reps.Rep` leaves its rest band."""
+    finite = np.isfinite(np.asarray(x, dtype=np.float64)[:rep.start_idx + 1])
+    gaps = np.flatnonzero(~finite)
+    first = int(gaps[-1]) + 1 if gaps.size else 0
+    return bool(t_s[rep.start_idx] - t_s[first] >= MIN_REST_BEFORE_S - 1e-9)
+
+
+def standing_bend(points: np.ndarray, t_s, x, rep) -> bool:
+    """A bend that can be scored as a standing movement: :func:`feet_planted` and
+    :func:`seen_from_rest`."""
+    return feet_planted(points, rep) and seen_from_rest(t_s, x, rep)
+
+
 def view_kinds(views) -> np.ndarray:
     """Per-frame "sagittal", "frontal", "oblique" or "unknown" from view labels."""
     return np.array([_kind(str(v)) for v in views])

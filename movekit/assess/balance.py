@@ -334,20 +334,25 @@ def video_sway(pose, *, min_duration_s: float = S.MIN_DURATION_S, min_rate_hz: f
 
 
 def stance_trials(t_s, points_px, *, lift_on: float = LIFT_ON, lift_off: float = LIFT_OFF,
-                  stance_move: float = STANCE_MOVE, min_trial_s: float = 0.5) -> list[dict]:
+                  stance_move: float = STANCE_MOVE, min_trial_s: float = 0.5,
+                  max_unseen_s: float = 0.2) -> list[dict]:
     """Single-leg stance trials from image landmarks (pure; px, y down).
 
     For each side the lowest of ankle, heel and toe is the foot's lowest point; a foot is raised
     while it is more than ``lift_on`` shank lengths above the other foot's lowest point
     (hysteresis: down again below ``lift_off``). A trial ends at touch-down or when the stance
-    foot's mid-point shifts horizontally by ``stance_move`` shank lengths or lifts itself.
+    foot's mid-point shifts horizontally by ``stance_move`` shank lengths or lifts itself. A
+    trial bridges frames where the feet are not seen if the foot is still raised after them;
+    when it is down after more than ``max_unseen_s`` unseen, the trial ends at the last frame
+    it was seen raised (the touch-down time is unknown: "feet not seen", a lower bound).
 
     Returns
     -------
     list of dict
         ``stance_side`` (the foot down), ``raised_side``, ``start_s``, ``end_s``,
         ``stance_time_s``, ``end_reason`` ("raised foot touched down", "stance foot moved",
-        "recording ended": then the time is a lower bound, ``complete`` False).
+        "recording ended" or "feet not seen": for these two the time is a lower bound,
+        ``complete`` False).
     """
     t = np.asarray(t_s, dtype=np.float64)
     p = np.asarray(points_px, dtype=np.float64)
@@ -369,22 +374,27 @@ def stance_trials(t_s, points_px, *, lift_on: float = LIFT_ON, lift_off: float =
             continue
         stance = "right" if raised == "left" else "left"
         x0, start = mid_x[stance][i], i
-        j, reason = i + 1, "recording ended"
+        j, reason, seen = i + 1, "recording ended", i
         while j < n:
             h = low[stance][j] - low[raised][j]
             if np.isfinite(h) and h < lift_off * shank:
-                reason = "raised foot touched down"
+                # touched down after the feet were unseen for a while: when is unknown, so the
+                # trial is known to have lasted only until they were last seen raised
+                reason = "raised foot touched down" if t[j] - t[seen] <= max_unseen_s else "feet not seen"
+                j = j if reason == "raised foot touched down" else seen
                 break
             if np.isfinite(mid_x[stance][j]) and abs(mid_x[stance][j] - x0) > stance_move * shank:
                 reason = "stance foot moved"
                 break
+            if np.isfinite(h):
+                seen = j
             j += 1
         end = min(j, n - 1)
         dur = float(t[end] - t[start])
         if dur >= min_trial_s:
             trials.append({"trial": len(trials) + 1, "stance_side": stance, "raised_side": raised,
                            "start_s": float(t[start]), "end_s": float(t[end]), "stance_time_s": dur,
-                           "end_reason": reason, "complete": reason != "recording ended"})
+                           "end_reason": reason, "complete": reason not in ("recording ended", "feet not seen")})
         # a new trial starts only after the raised foot has been put down
         i = j + 1
         while i < n:
@@ -422,7 +432,8 @@ def assess_single_leg_stance(pose, *, side: str | None = None, age: float | None
     r.add_metric("trials_count", len(trials), "count")
     r.add_metric("stance_side", best["stance_side"], "1")
     if not best["complete"]:
-        r.flag("lower_bound", "the best trial was still running when the recording ended: its time is a lower bound")
+        r.flag("lower_bound", f"the best trial ended with '{best['end_reason']}' while the foot was still "
+               "raised: its time is a lower bound")
     norm = sls_norm_s(age)
     if age is not None:
         r.add_metric("stance_norm_s", norm, "s")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from movekit.analysis.reps import segment_reps
-from movekit.assess._pose import analyse_pose
+from movekit.assess._pose import analyse_pose, standing_bend
 from movekit.assess.result import AssessmentResult
 
 LAIRD = ("Laird, Kent & Keating 2016, lordosis, range of movement and lumbo-pelvic rhythm in people "
@@ -45,12 +45,17 @@ def _grade(reasons: list[str], rounding: bool) -> str:
     return "fair" if reasons else "good"
 
 
-def hinge_reps(t_s, trunk_deg, hip_deg, round_deg, knee_deg) -> list[dict]:
+def forward_bends(t_s, trunk_deg) -> list:
+    """Forward bends of the trunk (:func:`movekit.analysis.reps.segment_reps`, prominence 20 deg)."""
+    return segment_reps(t_s, trunk_deg, prominence_deg=20.0, direction="up", min_duration_s=0.4)
+
+
+def hinge_reps(t_s, trunk_deg, hip_deg, round_deg, knee_deg, reps=None) -> list[dict]:
     """Per-rep hinge measures from angle arrays (deg; pure).
 
     ``trunk_deg`` trunk inclination (forward +), ``hip_deg`` hip flexion, ``round_deg`` the bend
-    of the ear-shoulder-hip line, ``knee_deg`` knee flexion. Reps are forward bends of the trunk
-    (:func:`movekit.analysis.reps.segment_reps`, prominence 20 deg).
+    of the ear-shoulder-hip line, ``knee_deg`` knee flexion. ``reps`` are the bends to measure,
+    by default every :func:`forward_bends` of ``trunk_deg``.
     """
     t = np.asarray(t_s, dtype=np.float64)
     trunk = np.asarray(trunk_deg, dtype=np.float64)
@@ -58,7 +63,7 @@ def hinge_reps(t_s, trunk_deg, hip_deg, round_deg, knee_deg) -> list[dict]:
     rnd = np.asarray(round_deg, dtype=np.float64)
     knee = np.asarray(knee_deg, dtype=np.float64)
     out = []
-    for rep in segment_reps(t, trunk, prominence_deg=20.0, direction="up", min_duration_s=0.4):
+    for rep in forward_bends(t, trunk) if reps is None else reps:
         pk, b = rep.peak_idx, rep.end_idx
         # baseline: the most upright moment before the rep (a rep itself starts at 10 % of its
         # excursion, which would under-read every change)
@@ -129,12 +134,22 @@ def assess_hinge(pose, *, side: str | None = None) -> AssessmentResult:
         return r
     side = side or pd.side_toward_camera or "left"
     ang = {k: np.where(pd.usable, v, np.nan) for k, v in pd.angles.items()}
-    reps = hinge_reps(pd.t_s, ang["trunk_inclination_deg"], ang[f"{side}_hip_flexion_deg"],
-                      ang[f"{side}_head_forward_proxy_deg"], ang[f"{side}_knee_flexion_deg"])
+    trunk = ang["trunk_inclination_deg"]
+    bends = forward_bends(pd.t_s, trunk)
+    planted = [rp for rp in bends if standing_bend(pd.points, pd.t_s, trunk, rp)]
+    bent = trunk.copy()  # the trunk outside jumps and landings: what an unfinished hinge reached
+    for rp in bends:
+        if not any(rp is k for k in planted):
+            bent[rp.valley_before_idx:rp.end_idx + 1] = np.nan
+    if len(planted) < len(bends):
+        r.flag("bends_ignored", f"{len(bends) - len(planted)} forward bend(s) with the feet leaving the floor "
+               "(jumps, landings) or not seen from standing were not scored as hinges")
+    reps = hinge_reps(pd.t_s, trunk, ang[f"{side}_hip_flexion_deg"],
+                      ang[f"{side}_head_forward_proxy_deg"], ang[f"{side}_knee_flexion_deg"], reps=planted)
     r.reps = reps
     r.check("side", True, f"{side} side (toward the camera)", side)
     if not reps:
-        tr = ang["trunk_inclination_deg"]
+        tr = bent
         peak = float(np.nanmax(tr)) if np.isfinite(tr).any() else float("nan")
         msg = "no complete forward bend (down and back up by >= 20 deg) found"
         if np.isfinite(peak) and peak >= 20.0:

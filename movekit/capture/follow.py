@@ -6,10 +6,10 @@ for everyone in view (:meth:`movekit.capture.pose.MediaPipePose.find_people`) an
 several are there, chooses the largest (or the one MediaPipe found, if asked). From
 then on a detection is taken for somebody else when its torso jumps further than a
 person can move in the time since the last frame, or when it lies nearer to where
-another person was last seen than to the followed one. The model is then run again on
-the frame with the other person blanked (and, when the followed person was seen a
-moment ago, everything outside their region too): the tracker loses the other person
-and its detector finds the followed one again, which re-seeds tracking on them.
+another person was last seen than to the followed one. That person is then blanked from
+the frames given to the model for a while: its tracker loses them and its detector
+looks for whoever is left, which re-seeds tracking on the followed person as soon as
+they are in view (and, when the switch happened a moment ago, at once, in the same frame).
 Blanking (rather than cropping) keeps the landmarks in full-frame pixel coordinates.
 """
 
@@ -150,38 +150,47 @@ class PersonFollower:
         followed person was seen is taken for that somebody else, however long the
         followed person has been lost. Only positions confirmed as another person (seen
         in the same frame as the followed one) are remembered.
+    hide_s : float
+        How long (s) a detection taken for somebody else is blanked from the frames given to
+        the model. Its tracker then loses that person and its detector looks for whoever is
+        left, so the followed person is found as soon as they are back, at no extra model
+        run per frame. A detection rejected only for its size ("grown": a skeleton stretched
+        over the followed person and something else) is never blanked.
     """
 
     choose: str = "largest"
     max_speed_torso_per_s: float = 6.0
     max_growth: tuple[float, float] = (1.25, 0.5)
     memory_s: float = 2.0
+    hide_s: float = 1.0
     selection: dict = field(default_factory=dict)
     switches_rejected: int = 0
     _me: _Seen | None = None
     _others: list = field(default_factory=list)
     _lengths: list = field(default_factory=list)  # (t_s, torso length px) of the last 2 s
-    _misses: int = 0
+    _hidden: list = field(default_factory=list)  # (box px, t_s) of people taken for somebody else
 
-    def _plausible(self, seen: _Seen | None, t_s: float) -> bool:
+    def _doubt(self, seen: _Seen | None, t_s: float) -> str | None:
+        """Why ``seen`` is not the followed person: "far", "grown" or "other"; None if it may be."""
         me = self._me
         if me is None or seen is None:
-            return True
+            return None
         dt = max(t_s - me.t_s, 1e-3)
         distance = float(np.linalg.norm(seen.centre - me.centre))
         # the longest torso of the last 2 s is the person's scale: bending towards the camera
         # foreshortens the last one (to 10 % of it, seen on a real clip)
         longest = max(length for _, length in self._lengths)
         if distance > longest * (0.5 + self.max_speed_torso_per_s * dt):
-            return False
+            return "far"
         # no lower bound: bending towards the camera shortens a torso to almost nothing
         if dt <= 1.0 and seen.length > longest * (self.max_growth[0] + self.max_growth[1] * dt):
-            return False
-        return not any(np.linalg.norm(seen.centre - o.centre) < distance for o in self._others
-                       if t_s - o.t_s <= self.memory_s)
+            return "grown"
+        if any(np.linalg.norm(seen.centre - o.centre) < distance for o in self._others
+               if t_s - o.t_s <= self.memory_s):
+            return "other"
+        return None
 
     def _accept(self, est: PoseEstimate, t_s: float) -> PoseEstimate:
-        self._misses = 0
         seen = _Seen.of(est, t_s)
         if seen is not None:
             if seen.box is None and self._me is not None:
@@ -196,33 +205,43 @@ class PersonFollower:
 
     def process(self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float) -> PoseEstimate:
         """Pose of the followed person in this frame (all NaN if not found)."""
-        est = backend.process(image_bgr)
+        self._hidden = [(box, t) for box, t in self._hidden if t_s - t <= self.hide_s]
+        est = backend.process(self._hide(image_bgr, t_s) if self._hidden else image_bgr)
         if not est.found:
             return est
         if not self.selection:
             return self._accept(self._select(backend, image_bgr, est, t_s), t_s)
         seen = _Seen.of(est, t_s)
-        if self._plausible(seen, t_s):
+        doubt = self._doubt(seen, t_s)
+        if doubt is None:
+            self._hidden = []  # the tracker is on the followed person: whole frames again
             return self._accept(est, t_s)
-        # somebody else: look again once with that person blanked (and, when the followed
-        # person was seen a moment ago, everything outside their last region). The tracker
-        # loses the other person and its detector re-seeds tracking on the followed one.
-        # During a long loss, look again on every third frame only.
-        self._misses += 1
-        if self._misses <= 3 or self._misses % 3 == 0:
-            other = bbox_px(est.image_px, est.visibility)
-            me = self._me
-            recent = me is not None and me.box is not None and t_s - me.t_s < 0.3
-            image = mask_outside(image_bgr, me.box) if recent else image_bgr
-            retry = _reseed(backend, mask_inside(image, other, keep=me.box if recent else None))
+        other = bbox_px(est.image_px, est.visibility)
+        if doubt != "grown" and other is not None:
+            self._hidden.append((other, t_s))  # somebody else: hidden from the model for a while
+        me = self._me
+        if doubt != "grown" and me is not None and me.box is not None and t_s - me.t_s < 0.3:
+            # the model switched people a moment ago: look again in this frame, with only the
+            # followed person's region visible and the other person blanked
+            retry = _reseed(backend, mask_inside(mask_outside(image_bgr, me.box), other, keep=me.box))
             again = _Seen.of(retry, t_s)
-            if retry.found and self._plausible(again, t_s):
+            if retry.found and self._doubt(again, t_s) is None:
                 if seen is not None and (again is None or again.box is None or seen.box is None
                                          or iou(again.box, seen.box) < 0.3):
                     self._others.append(seen)  # both in one frame: certainly somebody else
+                self._hidden = []
                 return self._accept(retry, t_s)
         self.switches_rejected += 1
         return PoseEstimate.missing()
+
+    def _hide(self, image_bgr: np.ndarray, t_s: float) -> np.ndarray:
+        """The frame with the people taken for somebody else lately blanked, except where the
+        followed person was a moment ago."""
+        me = self._me
+        keep = me.box if me is not None and t_s - me.t_s < 0.3 else None
+        for box, _ in self._hidden:
+            image_bgr = mask_inside(image_bgr, box, keep=keep)
+        return image_bgr
 
     def _select(self, backend: PoseBackend, image_bgr: np.ndarray, est: PoseEstimate,
                 t_s: float) -> PoseEstimate:
