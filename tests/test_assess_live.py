@@ -6,18 +6,12 @@ clear error line."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from movekit.commands.assess import default_recording_path, is_webcam
 from movekit.datasets import fetch
-
-
-def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "movekit.cli", *map(str, args)], capture_output=True,
-                          text=True, timeout=300, check=False, cwd=cwd)
+from run_cli import movekit as _cli
 
 
 def test_video_through_the_capture_path_keeps_the_recording(tmp_path):

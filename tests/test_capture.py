@@ -15,6 +15,7 @@ import pytest
 
 from movekit.errors import MovekitError
 from movekit.recording import open_recording
+from run_cli import movekit as _run
 
 REPO = Path(__file__).resolve().parents[1]
 L_SH, R_SH, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANK, R_ANK = 11, 12, 23, 24, 25, 26, 27, 28
@@ -101,11 +102,6 @@ def test_duration_and_annotation(demo_clip, tmp_path):
     while cap.read()[0]:
         n += 1
     assert n == 60
-
-
-def _run(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "movekit.cli", *args], capture_output=True, text=True,
-                          timeout=kw.pop("timeout", 300), **kw)
 
 
 def test_cli_capture_info_replay(demo_clip, tmp_path):

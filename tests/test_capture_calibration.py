@@ -11,6 +11,7 @@ from movekit.capture.replay import replay_pose
 from movekit.errors import MovekitError
 from movekit.live import LIVE_STREAM
 from movekit.recording import open_recording
+from run_cli import movekit
 
 
 def _camera(tmp_path, width, height, k1):
@@ -59,9 +60,7 @@ def test_camera_profile_for_another_resolution_is_refused(demo_clip, tmp_path):
 
 def test_angles_command_applies_the_calibration_stored_in_the_recording(demo_clip, tmp_path):
     import csv
-    import subprocess
-    import sys
-
+        
     static = save_profile(StaticProfile("still", {"right_knee_flexion_deg": 5.0}, {}, "frontal", 60), tmp_path)
     plain, cal = tmp_path / "plain.mkrec", tmp_path / "cal.mkrec"
     capture(demo_clip, plain, duration_s=2.0, keys=False)
@@ -69,8 +68,7 @@ def test_angles_command_applies_the_calibration_stored_in_the_recording(demo_cli
 
     def knee(rec):
         out = tmp_path / f"{rec.stem}.csv"
-        p = subprocess.run([sys.executable, "-m", "movekit.cli", "angles", str(rec), "-o", str(out),
-                            "--keep-invalid"], capture_output=True, text=True)
+        p = movekit("angles", rec, "-o", out, "--keep-invalid")
         assert p.returncode == 0, p.stderr
         return p.stderr, np.array([float(r["right_knee_flexion_deg"]) for r in csv.DictReader(open(out))])
 

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from movekit.live import LIVE_STREAM
 from movekit.recording import open_recording
-
-
-def _mk(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "movekit.cli", *args], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
+from run_cli import movekit as _mk
 
 
 def _short_hinge(tmp_path):

@@ -17,19 +17,13 @@ they XPASS, fail, and the marker must be removed.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from movekit.datasets import fetch
-
-
-def _cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "movekit.cli", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, check=False)
+from run_cli import movekit as _cli
 
 
 # --- portrait front-view clip (pose2sim) -------------------------------------------------------

@@ -19,8 +19,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +26,11 @@ import pytest
 
 from movekit.datasets import fetch
 from movekit.errors import MovekitError
+from run_cli import movekit as _cli
 
 #: knee flexion beyond this (deg) is anatomically impossible (AAOS normal ROM 130-140 deg; even a
 #: passive end-range knee stays well below 170); values above it are artefacts, never a reading
 MAX_KNEE_FLEXION_DEG = 180.0
-
-
-def _cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "movekit.cli", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, check=False)
 
 
 # --- back view, native 60 fps (pose2sim cam03) ----------------------------------------------------

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -13,6 +11,7 @@ import pyarrow as pa
 from movekit.capture.replay import iter_samples, replay_pose
 from movekit.live import LIVE_STREAM
 from movekit.recording import RecordingWriter, StreamSpec, open_recording
+from run_cli import movekit
 
 
 def test_replay_is_bit_identical_to_live(demo_recording):
@@ -38,7 +37,7 @@ def test_tampered_recording_is_detected(demo_recording, tmp_path):
     with open(path, "wb") as f, pa.ipc.new_stream(f, table.schema) as w:
         w.write_table(pa.Table.from_arrays([pa.array(c) for c in cols], schema=table.schema))
     assert replay_pose(open_recording(copy)).identical is False
-    p = subprocess.run([sys.executable, "-m", "movekit.cli", "replay", str(copy)], capture_output=True, text=True)
+    p = movekit("replay", copy)
     assert p.returncode == 1 and "DIFFERS from the live run in 1 of" in p.stderr
 
 
@@ -67,8 +66,7 @@ def test_cli_replays_device_only_recording(tmp_path):
         w.add_stream(StreamSpec("vmo_emg", (1,), "uV", 200.0, kind="emg"))
         w.append("thigh_angle", np.arange(100) / 100, np.zeros((100, 3)))
         w.append("vmo_emg", np.arange(200) / 200, np.zeros((200, 1)))
-    p = subprocess.run([sys.executable, "-m", "movekit.cli", "replay", str(tmp_path / "d.mkrec")],
-                       capture_output=True, text=True)
+    p = movekit("replay", tmp_path / "d.mkrec")
     assert p.returncode == 0, p.stderr
     assert "replayed 100 samples of thigh_angle" in p.stdout and "replayed 200 samples of vmo_emg" in p.stdout
 
