@@ -28,6 +28,7 @@ magnitude slower, so the guard never touches them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import signal as sps
@@ -58,13 +59,10 @@ def mask_by_visibility(points, visibility, min_visibility: float = 0.5) -> np.nd
     min_visibility : float
         Threshold in 0..1.
     """
-    out = np.array(points, dtype=np.float64, copy=True)
-    if visibility is None or out.size == 0:
-        return out
+    if visibility is None:
+        return np.array(points, dtype=np.float64, copy=True)
     vis = np.asarray(visibility, dtype=np.float64)
-    bad = ~(vis >= min_visibility)
-    out[bad] = np.nan
-    return out
+    return np.where(~(vis >= min_visibility)[..., None], np.nan, np.asarray(points, dtype=np.float64))
 
 
 def _mask_groups(ok: np.ndarray) -> list[np.ndarray]:
@@ -128,24 +126,39 @@ _NETWORKS = {
 }
 
 
-def _median_rows(rows: list[np.ndarray]) -> np.ndarray:
-    """Element-wise median of an odd number of equal-shape arrays; NaN anywhere gives NaN."""
-    w = len(rows)
-    rows = list(rows)
+@lru_cache(maxsize=8)
+def _median_steps(w: int) -> tuple[tuple[int, int, bool, bool], ...]:
+    """The compare-exchanges of the median network for ``w`` inputs, each with whether its
+    minimum and its maximum are used later (the others are never computed)."""
     pairs = _NETWORKS.get(w)
     if pairs is None:  # odd-even transposition sort
         pairs = tuple((i, i + 1) for p in range(w) for i in range(p % 2, w - 1, 2))
-    for i, j in pairs:
+    live, steps = {w // 2}, []
+    for i, j in reversed(pairs):
+        need_min, need_max = i in live, j in live
+        steps.append((i, j, need_min, need_max))
+        if need_min or need_max:
+            live |= {i, j}
+    return tuple(reversed(steps))
+
+
+def _median_rows(rows: list[np.ndarray]) -> np.ndarray:
+    """Element-wise median of an odd number of equal-shape arrays; NaN anywhere gives NaN."""
+    rows = list(rows)
+    for i, j, need_min, need_max in _median_steps(len(rows)):
         a, b = rows[i], rows[j]
-        rows[i], rows[j] = np.minimum(a, b), np.maximum(a, b)
-    return rows[w // 2]
+        if need_min:
+            rows[i] = np.minimum(a, b)
+        if need_max:
+            rows[j] = np.maximum(a, b)
+    return rows[len(rows) // 2]
 
 
 def _window_median(rows: list[np.ndarray]) -> np.ndarray:
     med = _median_rows(rows)  # a fresh array: the network's last minimum or maximum
-    bad = np.isnan(med)
-    if bad.any():
-        med[bad] = _nanmedian_last(np.stack([r[bad] for r in rows], -1))
+    bad = np.flatnonzero(np.isnan(med))
+    if bad.size:  # windows with a NaN: the median of their finite samples
+        med.reshape(-1)[bad] = _nanmedian_last(np.stack([r.take(bad) for r in rows], -1))
     return med
 
 
@@ -161,7 +174,10 @@ def _nanmedian_last(a: np.ndarray) -> np.ndarray:
 def _hampel_rows(rows: list[np.ndarray], x: np.ndarray, n_sigmas: float, min_count: int) -> np.ndarray:
     """Hampel replacement of ``x`` (frames, ch) given its window as ``w`` shifted (frames, ch) arrays."""
     med = _window_median(rows)
-    mad = _window_median([np.abs(r - med) for r in rows])
+    dev = [np.subtract(r, med) for r in rows]
+    for d in dev:
+        np.abs(d, out=d)
+    mad = _window_median(dev)
     with np.errstate(invalid="ignore"):
         out_mask = np.abs(x - med) > n_sigmas * _MAD_SCALE * mad
     if out_mask.any():
