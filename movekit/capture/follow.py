@@ -55,13 +55,17 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / area if area > 0 else 0.0
 
 
+def _grow(box: np.ndarray, grow: float) -> np.ndarray:
+    """``box`` (x0, y0, x1, y1, px) grown by ``grow`` of its width and height on every side."""
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    return np.array([box[0] - grow * bw, box[1] - grow * bh, box[2] + grow * bw, box[3] + grow * bh])
+
+
 def _grown(box: np.ndarray, grow: float, shape: tuple[int, ...]) -> tuple[slice, slice]:
     """Row and column slices of ``box`` grown by ``grow`` of its size, clipped to the frame."""
     h, w = shape[:2]
-    bw, bh = box[2] - box[0], box[3] - box[1]
-    x0, x1 = int(max(0, box[0] - grow * bw)), int(min(w, box[2] + grow * bw))
-    y0, y1 = int(max(0, box[1] - grow * bh)), int(min(h, box[3] + grow * bh))
-    return slice(y0, y1), slice(x0, x1)
+    x0, y0, x1, y1 = _grow(box, grow)
+    return slice(int(max(0, y0)), int(min(h, y1))), slice(int(max(0, x0)), int(min(w, x1)))
 
 
 def fraction_inside(image_px: np.ndarray, box: np.ndarray, grow: float = 0.15) -> float:
@@ -69,10 +73,8 @@ def fraction_inside(image_px: np.ndarray, box: np.ndarray, grow: float = 0.15) -
     xy = image_px[np.isfinite(image_px[:, 0]), :2]
     if not len(xy):
         return 0.0
-    bw, bh = box[2] - box[0], box[3] - box[1]
-    lo = np.array([box[0] - grow * bw, box[1] - grow * bh])
-    hi = np.array([box[2] + grow * bw, box[3] + grow * bh])
-    return float(np.all((xy >= lo) & (xy <= hi), axis=1).mean())
+    g = _grow(box, grow)
+    return float(np.all((xy >= g[:2]) & (xy <= g[2:]), axis=1).mean())
 
 
 def mask_outside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.35) -> np.ndarray:
@@ -216,14 +218,17 @@ class PersonFollower:
         if doubt is None:
             self._hidden = []  # the tracker is on the followed person: whole frames again
             return self._accept(est, t_s)
+        if doubt == "grown":  # a skeleton stretched over the followed person and something else
+            self.switches_rejected += 1
+            return PoseEstimate.missing()
         other = bbox_px(est.image_px, est.visibility)
-        if doubt != "grown" and other is not None:
+        if other is not None:
             self._hidden.append((other, t_s))  # somebody else: hidden from the model for a while
-        me = self._me
-        if doubt != "grown" and me is not None and me.box is not None and t_s - me.t_s < 0.3:
+        mine = self._recent_box(t_s)
+        if mine is not None:
             # the model switched people a moment ago: look again in this frame, with only the
             # followed person's region visible and the other person blanked
-            retry = _reseed(backend, mask_inside(mask_outside(image_bgr, me.box), other, keep=me.box))
+            retry = _reseed(backend, mask_inside(mask_outside(image_bgr, mine), other, keep=mine))
             again = _Seen.of(retry, t_s)
             if retry.found and self._doubt(again, t_s) is None:
                 if seen is not None and (again is None or again.box is None or seen.box is None
@@ -234,11 +239,15 @@ class PersonFollower:
         self.switches_rejected += 1
         return PoseEstimate.missing()
 
+    def _recent_box(self, t_s: float) -> np.ndarray | None:
+        """The followed person's box if they were seen a moment (0.3 s) ago, else None."""
+        me = self._me
+        return me.box if me is not None and t_s - me.t_s < 0.3 else None
+
     def _hide(self, image_bgr: np.ndarray, t_s: float) -> np.ndarray:
         """The frame with the people taken for somebody else lately blanked, except where the
         followed person was a moment ago."""
-        me = self._me
-        keep = me.box if me is not None and t_s - me.t_s < 0.3 else None
+        keep = self._recent_box(t_s)
         for box, _ in self._hidden:
             image_bgr = mask_inside(image_bgr, box, keep=keep)
         return image_bgr
