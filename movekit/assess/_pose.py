@@ -191,10 +191,18 @@ def seen_from_rest(t_s, x, rep) -> bool:
     return bool(t_s[rep.start_idx] - t_s[first] >= MIN_REST_BEFORE_S - 1e-9)
 
 
-def standing_bend(points: np.ndarray, t_s, x, rep) -> bool:
-    """A bend that can be scored as a standing movement: :func:`feet_planted` and
-    :func:`seen_from_rest`."""
-    return feet_planted(points, rep) and seen_from_rest(t_s, x, rep)
+def standing_bends(result: AssessmentResult, pd: PoseData, x, bends, scored_as: str = "") -> tuple[list, list]:
+    """``(scored, ignored)``: the bends of ``x`` that can be scored as standing movements
+    (:func:`feet_planted` and :func:`seen_from_rest`) and the others, which are flagged
+    ("bends_ignored") on ``result``."""
+    scored, ignored = [], []
+    for rep in bends:
+        ok = feet_planted(pd.points, rep) and seen_from_rest(pd.t_s, x, rep)
+        (scored if ok else ignored).append(rep)
+    if ignored:
+        result.flag("bends_ignored", f"{len(ignored)} forward bend(s) with the feet leaving the floor "
+                    f"(jumps, landings) or not seen from standing were not scored{scored_as}")
+    return scored, ignored
 
 
 def view_kinds(views) -> np.ndarray:

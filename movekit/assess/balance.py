@@ -378,10 +378,10 @@ def stance_trials(t_s, points_px, *, lift_on: float = LIFT_ON, lift_off: float =
         while j < n:
             h = low[stance][j] - low[raised][j]
             if np.isfinite(h) and h < lift_off * shank:
-                # touched down after the feet were unseen for a while: when is unknown, so the
-                # trial is known to have lasted only until they were last seen raised
-                reason = "raised foot touched down" if t[j] - t[seen] <= max_unseen_s else "feet not seen"
-                j = j if reason == "raised foot touched down" else seen
+                if t[j] - t[seen] <= max_unseen_s:
+                    reason = "raised foot touched down"
+                else:  # down after the feet were unseen for a while: when is unknown, so the trial
+                    reason, j = "feet not seen", seen  # is known to last only until last seen raised
                 break
             if np.isfinite(mid_x[stance][j]) and abs(mid_x[stance][j] - x0) > stance_move * shank:
                 reason = "stance foot moved"

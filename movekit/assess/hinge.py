@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from movekit.analysis.reps import segment_reps
-from movekit.assess._pose import analyse_pose, standing_bend
+from movekit.assess._pose import analyse_pose, standing_bends
 from movekit.assess.result import AssessmentResult
 
 LAIRD = ("Laird, Kent & Keating 2016, lordosis, range of movement and lumbo-pelvic rhythm in people "
@@ -135,25 +135,19 @@ def assess_hinge(pose, *, side: str | None = None) -> AssessmentResult:
     side = side or pd.side_toward_camera or "left"
     ang = {k: np.where(pd.usable, v, np.nan) for k, v in pd.angles.items()}
     trunk = ang["trunk_inclination_deg"]
-    bends = forward_bends(pd.t_s, trunk)
-    planted = [rp for rp in bends if standing_bend(pd.points, pd.t_s, trunk, rp)]
+    planted, ignored = standing_bends(r, pd, trunk, forward_bends(pd.t_s, trunk), " as hinges")
     bent = trunk.copy()  # the trunk outside jumps and landings: what an unfinished hinge reached
-    for rp in bends:
-        if not any(rp is k for k in planted):
-            bent[rp.valley_before_idx:rp.end_idx + 1] = np.nan
-    if len(planted) < len(bends):
-        r.flag("bends_ignored", f"{len(bends) - len(planted)} forward bend(s) with the feet leaving the floor "
-               "(jumps, landings) or not seen from standing were not scored as hinges")
+    for rp in ignored:
+        bent[rp.valley_before_idx:rp.end_idx + 1] = np.nan
     reps = hinge_reps(pd.t_s, trunk, ang[f"{side}_hip_flexion_deg"],
                       ang[f"{side}_head_forward_proxy_deg"], ang[f"{side}_knee_flexion_deg"], reps=planted)
     r.reps = reps
     r.check("side", True, f"{side} side (toward the camera)", side)
     if not reps:
-        tr = bent
-        peak = float(np.nanmax(tr)) if np.isfinite(tr).any() else float("nan")
+        peak = float(np.nanmax(bent)) if np.isfinite(bent).any() else float("nan")
         msg = "no complete forward bend (down and back up by >= 20 deg) found"
         if np.isfinite(peak) and peak >= 20.0:
-            t_pk = float(pd.t_s[int(np.nanargmax(tr))])
+            t_pk = float(pd.t_s[int(np.nanargmax(bent))])
             msg += (f"; the trunk reached {peak:.0f} deg at {t_pk:.1f} s but the bend was not seen to "
                     "its end (person lost or recording ended), so no rep is scored")
         r.check("reps", False, msg, 0, ">= 1 complete rep")

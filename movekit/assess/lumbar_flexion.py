@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from movekit.analysis.reps import segment_reps
-from movekit.assess._pose import analyse_pose, standing_bend
+from movekit.assess._pose import analyse_pose, standing_bends
 from movekit.assess.result import AssessmentResult
 
 MAYER = ("Mayer et al. 1984, Use of noninvasive techniques for quantification of spinal range-of-motion "
@@ -73,11 +73,8 @@ def assess_lumbar_flexion_video(pose) -> AssessmentResult:
     if pd is None:
         return r
     tr = np.where(pd.usable, pd.angles["trunk_inclination_deg"], np.nan)
-    bends = segment_reps(pd.t_s, tr, prominence_deg=15.0, direction="up", min_duration_s=0.5)
-    reps = [rp for rp in bends if standing_bend(pd.points, pd.t_s, tr, rp)]
-    if len(reps) < len(bends):
-        r.flag("bends_ignored", f"{len(bends) - len(reps)} forward bend(s) with the feet leaving the floor "
-               "(jumps, landings) or not seen from standing were not scored")
+    reps, _ = standing_bends(r, pd, tr, segment_reps(pd.t_s, tr, prominence_deg=15.0, direction="up",
+                                                     min_duration_s=0.5))
     r.check("angle_source", True, "video PROXY: hip-to-shoulder line inclination; includes hip flexion, "
             "not lumbar ROM (use two inclinometers for lumbar flexion)", "video proxy")
     if not r.check("reps", bool(reps), f"{len(reps)} complete forward bend(s) seen", len(reps), ">= 1"):
