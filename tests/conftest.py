@@ -37,3 +37,22 @@ def demo_pose(demo_recording):
     from movekit.recording import open_recording
 
     return open_recording(demo_recording).pose()
+
+
+@pytest.fixture(scope="session")
+def captured(tmp_path_factory):
+    """``captured(name)``: a recording of the pinned clip ``name`` through the real pose model,
+    made once per test session (each Pose2Sim clip is about 5 s of pose on 2 cores)."""
+    from movekit.capture.pipeline import capture
+    from movekit.datasets import fetch
+
+    done: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in done:
+            out = tmp_path_factory.mktemp(name) / f"{name}.mkrec"
+            capture(fetch(name), out, keys=False)
+            done[name] = out
+        return done[name]
+
+    return get

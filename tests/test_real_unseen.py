@@ -34,13 +34,8 @@ def p2s_clip() -> Path:
 
 
 @pytest.fixture(scope="module")
-def p2s_rec(p2s_clip, tmp_path_factory) -> Path:
-    """One real capture of the 100-frame portrait clip (about 5 s of pose on 2 cores)."""
-    from movekit.capture.pipeline import capture
-
-    out = tmp_path_factory.mktemp("p2s") / "cam02.mkrec"
-    capture(p2s_clip, out, keys=False)
-    return out
+def p2s_rec(captured) -> Path:
+    return captured("pose2sim_single_cam02")
 
 
 @pytest.fixture(scope="module")

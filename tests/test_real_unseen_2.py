@@ -41,13 +41,8 @@ def back_clip() -> Path:
 
 
 @pytest.fixture(scope="module")
-def back_rec(back_clip, tmp_path_factory) -> Path:
-    """One real capture of the 100-frame back-view clip (about 5 s of pose on 2 cores)."""
-    from movekit.capture.pipeline import capture
-
-    out = tmp_path_factory.mktemp("back") / "cam03.mkrec"
-    capture(back_clip, out, keys=False)
-    return out
+def back_rec(captured) -> Path:
+    return captured("pose2sim_single_cam03")
 
 
 @pytest.fixture(scope="module")
