@@ -14,6 +14,7 @@ import numpy as np
 
 from movekit.analysis import landmarks as lm
 from movekit.analysis.pipeline import AnalysisResult, analyse, frame_rate
+from movekit.analysis.view import trunk_length_px
 from movekit.assess.result import AssessmentResult
 
 STENUM = ("Stenum et al. 2021, Two-dimensional video-based analysis of human gait using pose "
@@ -168,10 +169,8 @@ def feet_planted(points: np.ndarray, rep) -> bool:
     torso lengths between the rest before a :class:`~movekit.analysis.reps.Rep` and its end.
     Undecidable (ankles or torso never seen) counts as planted."""
     seg = np.asarray(points, dtype=np.float64)[rep.valley_before_idx:rep.end_idx + 1]
-    ankles = [lm.ANKLE[s] for s in lm.SIDES]
-    shoulders, hips = [lm.SHOULDER[s] for s in lm.SIDES], [lm.HIP[s] for s in lm.SIDES]
-    feet_y = seg[:, ankles, 1].mean(axis=1)
-    torso = np.linalg.norm(seg[:, shoulders, :2].mean(axis=1) - seg[:, hips, :2].mean(axis=1), axis=1)
+    feet_y = seg[:, [lm.ANKLE[s] for s in lm.SIDES], 1].mean(axis=1)
+    torso = trunk_length_px(seg)
     if not (np.isfinite(feet_y).sum() >= 2 and np.isfinite(torso).any()):
         return True
     return bool(np.nanmax(feet_y) - np.nanmin(feet_y) <= MAX_FEET_TRAVEL_TORSO * np.nanmedian(torso))
