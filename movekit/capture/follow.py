@@ -192,8 +192,8 @@ class PersonFollower:
             return "other"
         return None
 
-    def _accept(self, est: PoseEstimate, t_s: float) -> PoseEstimate:
-        seen = _Seen.of(est, t_s)
+    def _accept(self, est: PoseEstimate, seen: _Seen | None, t_s: float) -> PoseEstimate:
+        """Take ``est`` (whose torso is ``seen``) for the followed person."""
         if seen is not None:
             if seen.box is None and self._me is not None:
                 seen.box = self._me.box
@@ -212,16 +212,17 @@ class PersonFollower:
         if not est.found:
             return est
         if not self.selection:
-            return self._accept(self._select(backend, image_bgr, est, t_s), t_s)
+            est = self._select(backend, image_bgr, est, t_s)
+            return self._accept(est, _Seen.of(est, t_s), t_s)
         seen = _Seen.of(est, t_s)
         doubt = self._doubt(seen, t_s)
         if doubt is None:
             self._hidden = []  # the tracker is on the followed person: whole frames again
-            return self._accept(est, t_s)
+            return self._accept(est, seen, t_s)
         if doubt == "grown":  # a skeleton stretched over the followed person and something else
             self.switches_rejected += 1
             return PoseEstimate.missing()
-        other = bbox_px(est.image_px, est.visibility)
+        other = seen.box if seen is not None else bbox_px(est.image_px, est.visibility)
         if other is not None:
             self._hidden.append((other, t_s))  # somebody else: hidden from the model for a while
         mine = self._recent_box(t_s)
@@ -235,7 +236,7 @@ class PersonFollower:
                                          or iou(again.box, seen.box) < 0.3):
                     self._others.append(seen)  # both in one frame: certainly somebody else
                 self._hidden = []
-                return self._accept(retry, t_s)
+                return self._accept(retry, again, t_s)
         self.switches_rejected += 1
         return PoseEstimate.missing()
 
