@@ -38,6 +38,35 @@ def test_every_frame_recorded_with_presentation_times(demo_recording):
     assert rec.metadata["pose_model"]["model_complexity"] == 1
 
 
+def test_frames_come_with_rgb_converted_in_the_decode_thread(demo_clip):
+    """Each frame carries its RGB copy (made where it was decoded); the model gives the same pose
+    from it as from converting the BGR frame itself."""
+    import itertools
+
+    import cv2
+
+    from movekit.capture.frames import FrameSource
+    from movekit.capture.pose import MediaPipePose
+
+    with FrameSource(demo_clip) as src:
+        frames = list(itertools.islice(src, 15))
+    for f in frames:
+        assert not f.image_rgb.flags.writeable
+        np.testing.assert_array_equal(f.image_rgb, cv2.cvtColor(f.image_bgr, cv2.COLOR_BGR2RGB))
+    given, converted = MediaPipePose(), MediaPipePose()
+    found = 0
+    try:
+        for f in frames:
+            a, b = given.process(f.image_bgr, f.image_rgb), converted.process(f.image_bgr)
+            found += a.found
+            np.testing.assert_array_equal(a.image_px, b.image_px)
+            np.testing.assert_array_equal(a.world_m, b.world_m)
+        assert found >= 10  # a fresh video-mode model misses its first few frames
+    finally:
+        given.close()
+        converted.close()
+
+
 def test_detection_rate_and_nan_rows(demo_pose):
     det = demo_pose.detected
     # the bare model finds somebody in 96% of frames, but during the man's flip (about frames
@@ -205,7 +234,7 @@ def test_camera_that_drops_frames_is_recorded_as_it_happened(monkeypatch, tmp_pa
             pass
 
     class SlowBackend:
-        def process(self, image):
+        def process(self, image, image_rgb=None):
             time.sleep(0.03)
             return PoseEstimate.missing()
 

@@ -205,10 +205,13 @@ class PersonFollower:
             self._me.t_s = t_s
         return est
 
-    def process(self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float) -> PoseEstimate:
-        """Pose of the followed person in this frame (all NaN if not found)."""
+    def process(self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float,
+                image_rgb: np.ndarray | None = None) -> PoseEstimate:
+        """Pose of the followed person in this frame (all NaN if not found); ``image_rgb`` is
+        the same frame in RGB order, if the caller has it."""
         self._hidden = [(box, t) for box, t in self._hidden if t_s - t <= self.hide_s]
-        est = backend.process(self._hide(image_bgr, t_s) if self._hidden else image_bgr)
+        est = (backend.process(self._hide(image_bgr, t_s)) if self._hidden
+               else backend.process(image_bgr, image_rgb))
         if not est.found:
             return est
         if not self.selection:

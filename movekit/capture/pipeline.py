@@ -280,7 +280,7 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
                     gap = frame.index - last_index - 1
                     summary.events.append(writer.event(frame.t_s, "frames_dropped", count=gap))
                 last_index = frame.index
-                est = follower.process(backend, frame.image_bgr, frame.t_s)
+                est = follower.process(backend, frame.image_bgr, frame.t_s, frame.image_rgb)
                 _write_frame(writer, frame.t_s, est)
                 live = processor.step(frame.t_s, est.image_px, est.visibility)
                 if writer is not None:

@@ -52,7 +52,9 @@ class PoseEstimate:
 class PoseBackend(Protocol):
     """What capture needs from a pose model."""
 
-    def process(self, image_bgr: np.ndarray) -> PoseEstimate: ...
+    def process(self, image_bgr: np.ndarray, image_rgb: np.ndarray | None = None) -> PoseEstimate:
+        """Pose in one frame; ``image_rgb`` is the same frame in RGB order, if the caller has it."""
+        ...
 
     def find_people(self, image_bgr: np.ndarray, known_boxes: list = (), max_people: int = 4
                     ) -> list[PoseEstimate]: ...
@@ -170,8 +172,11 @@ class MediaPipePose:
                 "min_tracking_confidence": self.min_tracking_confidence,
                 "presence": "not exposed by the legacy solution: stored as NaN"}
 
-    def process(self, image_bgr: np.ndarray) -> PoseEstimate:
-        return self._convert(self._pose.process(_rgb(image_bgr)), image_bgr.shape)
+    def process(self, image_bgr: np.ndarray, image_rgb: np.ndarray | None = None) -> PoseEstimate:
+        """Pose in one frame. ``image_rgb``, the same frame in RGB order, saves converting it here
+        (:class:`~movekit.capture.frames.Frame` carries it, converted in the decode thread)."""
+        rgb = _rgb(image_bgr) if image_rgb is None else image_rgb
+        return self._convert(self._pose.process(rgb), image_bgr.shape)
 
     @staticmethod
     def _convert(result, shape: tuple[int, ...]) -> PoseEstimate:
