@@ -4,7 +4,8 @@ The bare loop is what anyone would write: ``cv2.VideoCapture.read`` then ``Pose.
 on the RGB frame. movekit adds timestamps, person following, live angles and the
 crash-safe recording, and decodes the next frame in a background thread while the model
 runs. Runs alternate (bare, movekit, bare, movekit, ...) so both see the same machine
-state; the best run of each is compared.
+state; the best runs of each are compared, and the medians (on a shared 2-core machine one
+run can be 5-10 % off the next).
 
 Usage: python scripts/bench_capture.py [VIDEO] [--repeats N]
 """
@@ -12,6 +13,7 @@ Usage: python scripts/bench_capture.py [VIDEO] [--repeats N]
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -55,7 +57,7 @@ def movekit_capture(video: str, seconds: float | None = None) -> tuple[float, fl
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("video", nargs="?")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seconds", type=float, help="only the first S seconds of the video")
     args = ap.parse_args()
     video = args.video
@@ -74,8 +76,10 @@ def main() -> None:
     for i, what in enumerate(("end to end (model creation to last frame, recording closed)",
                               "steady (first to last frame)")):
         b, m = max(r[i] for r in bare), max(r[i] for r in mk)
+        b_med, m_med = statistics.median(r[i] for r in bare), statistics.median(r[i] for r in mk)
         print(f"{what}: bare {b:.1f} frames/s, movekit {m:.1f} frames/s, ratio {m / b:.3f}x "
-              f"(best of {args.repeats}; target >= 0.95x)")
+              f"(best of {args.repeats}; medians {b_med:.1f} and {m_med:.1f} frames/s, "
+              f"{m_med / b_med:.3f}x; target >= 0.95x)")
 
 
 if __name__ == "__main__":

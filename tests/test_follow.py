@@ -9,29 +9,9 @@ torso 90 px, the model itself re-finds him as a collapsed skeleton, torso 2-30 p
 else in the frame, and "found again" counted those; so the client is drawn at a size the model
 re-finds properly, and the stored torso length is checked.)
 
-In the others a person of the client's size walks right in front of him, in five ways: an open
-defect, strict xfail. Tried and not landed:
-
-- Refusing a torso whose colour jumps (Bhattacharyya > 0.5 frame to frame; 0.69 at the slide,
-  <= 0.23 for one person indoors) while it moves faster than 6 torso lengths/s: passes the first
-  crossing, but on the Sports2D somersault a stretched skeleton is accepted first and the man's next,
-  real frame is refused: 15 landing frames lost.
-- Branch ``wip/follow-scout``: a background search for other people (the client's head and torso
-  blanked, so somebody right beside him is found) every 0.25 s, every 0.1 s while somebody is within
-  3 torso lengths; their positions and velocities; detections nearer to where another person is
-  expected refused; refused people blanked where they are expected. Passes the first four crossings;
-  the slow one is taken over after the overlap. Every 0.5 / 0.2 s instead finds her too late. The
-  search costs 12-57 ms a time and capture fell to 0.79x the bare model loop on the demo (target 0.95x).
-- Branch ``wip/follow-detector``: BlazePose's own person detector alone (``detect_people``, about 8 ms)
-  in a second thread on every frame, with the client's head and torso blanked, tracks the others;
-  torso colours (hue-saturation histograms) tell the two apart when they overlap; a refusal re-runs
-  the model with its tracking reset inside the client's region. Passes all five crossings and three
-  more (another client, other speeds and sizes), never storing her; the demo keeps more of the man's
-  landing. But capture ran at 0.76x the bare loop on the demo. Its next commit detects every 0.25 s
-  while nobody else has been seen in the last 2 s and every frame after, and resets the model's
-  tracking after any refusal (which undid the loss of the bigger crossing's end that this cadence
-  had caused): all five pass, 0.97x steady on a one-person clip (main 0.99x), but 0.86x on the demo,
-  where the woman walking by keeps the detector on in most frames.
+In the others a person of the client's size walks right in front of him, in five ways. The
+follower tracks her with the model's person detector in a second thread and tells the two apart by
+the colours of their torsos when they overlap (see :mod:`movekit.capture.follow`).
 """
 
 from __future__ import annotations
@@ -145,17 +125,8 @@ CROSSINGS = {
     "further away (smaller)": {"scale": 0.7, "floor_px": 1040},
     "slowly, ending beside him": {"x_px": (0, 800)},
 }
-CROSSING_XFAIL = pytest.mark.xfail(strict=True, reason=(
-    "open defect: as she reaches him the model's tracker slides onto her within the motion and size gates, "
-    "and she is followed on. Tried (branch wip/follow-scout): searching the rest of the frame for other "
-    "people every 0.1-0.25 s in a background thread and refusing detections nearer to where they are "
-    "expected. It passes the first four crossings but not the slow one, and it costs 0.79x the bare model "
-    "loop on the demo (target 0.95x); branch wip/follow-detector passes all five at 0.86x; see the module "
-    "docstring"))
-
-
 @pytest.mark.filterwarnings(r"ignore:SymbolDatabase\.GetPrototype\(\) is deprecated")
-@pytest.mark.parametrize("how", [pytest.param(h, marks=CROSSING_XFAIL) for h in CROSSINGS])
+@pytest.mark.parametrize("how", list(CROSSINGS))
 def test_somebody_crossing_in_front_does_not_take_over(tmp_path, how):
     """The client must be followed and she never stored. While she covers him (she is his size) any
     skeleton the model draws there mixes the two; those frames may be stored as not found."""
@@ -172,3 +143,44 @@ def test_somebody_crossing_in_front_does_not_take_over(tmp_path, how):
     reached = int(np.argmax(np.abs(her_x - CLIENT_X_PX) < 300))
     assert found[:reached].mean() > 0.9, "client lost before she reached him"
     assert found[90:].mean() > 0.8, "client not found again after she passed"
+
+
+def _looks(clip, out) -> tuple[int, int, float]:
+    """(times the person detector ran, frames, frame rate) capturing ``clip``."""
+    import cv2
+
+    from movekit.capture.pipeline import capture
+    from movekit.capture.pose import MediaPipePose
+
+    class CountingPose(MediaPipePose):
+        looked = 0
+
+        def detect_people(self, image_bgr):
+            self.looked += 1
+            return super().detect_people(image_bgr)
+
+    cap = cv2.VideoCapture(str(clip))
+    frames, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    backend = CountingPose()
+    try:
+        capture(clip, out, keys=False, backend=backend)
+    finally:
+        backend.close()
+    return backend.looked, frames, fps
+
+
+def test_the_watcher_looks_every_quarter_second_while_the_client_is_alone(tmp_path):
+    """The person detector costs about 9 ms a frame on 2 cores; with nobody else in view it runs
+    only every ``watch_every_s`` (0.25 s: every 15th frame of this 60 fps clip), not every frame."""
+    looked, frames, fps = _looks(fetch("pose2sim_single_cam02"), tmp_path / "alone.mkrec")
+    expected = frames / (0.25 * fps)
+    assert abs(looked - expected) <= 1.5, f"{looked} looks in {frames} frames"
+
+
+def test_the_watcher_looks_every_frame_only_while_somebody_is_near(tmp_path):
+    """In the Sports2D demo a woman walks by 3-5 of the man's torso lengths away from him: she is
+    tracked (tests/test_capture.py checks she is never stored) without looking in every frame. The
+    detector ran 40 times in its 230 frames (every frame while anybody else was remembered: 163)."""
+    looked, frames, fps = _looks(fetch("sports2d_demo"), tmp_path / "demo.mkrec")
+    assert frames / (0.25 * fps) <= looked <= 0.3 * frames, f"{looked} looks in {frames} frames"

@@ -164,12 +164,18 @@ def controlled(rep) -> bool:
 MAX_FEET_TRAVEL_TORSO = 0.5
 
 
-def feet_planted(points: np.ndarray, rep) -> bool:
+def feet_planted(points: np.ndarray, t_s: np.ndarray, rep) -> bool:
     """True unless the ankles (image y, px) travel more than :data:`MAX_FEET_TRAVEL_TORSO`
-    torso lengths between the rest before a :class:`~movekit.analysis.reps.Rep` and its end.
-    Undecidable (ankles or torso never seen) counts as planted."""
-    seg = np.asarray(points, dtype=np.float64)[rep.valley_before_idx:rep.end_idx + 1]
-    feet_y = seg[:, [lm.ANKLE[s] for s in lm.SIDES], 1].mean(axis=1)
+    torso lengths from the rest before a :class:`~movekit.analysis.reps.Rep` (its lowest point,
+    and at least :data:`MIN_REST_BEFORE_S` before the rep starts) to its end. A landing crouch
+    whose "rest before" is the last instant of the fall is so refused (seen on the Sports2D demo:
+    ankles 300 px lower within 0.2 s). Undecidable (ankles or torso never seen) counts as planted."""
+    t_s = np.asarray(t_s, dtype=np.float64)
+    rest = int(np.searchsorted(t_s, t_s[rep.start_idx] - MIN_REST_BEFORE_S - 1e-9))
+    seg = np.asarray(points, dtype=np.float64)[min(rest, rep.valley_before_idx):rep.end_idx + 1]
+    ankles_y = seg[:, [lm.ANKLE[s] for s in lm.SIDES], 1]
+    seen = np.isfinite(ankles_y).sum(axis=1)  # either ankle: in a side view one is often hidden
+    feet_y = np.where(seen > 0, np.nansum(ankles_y, axis=1) / np.maximum(seen, 1), np.nan)
     torso = trunk_length_px(seg)
     if not (np.isfinite(feet_y).sum() >= 2 and np.isfinite(torso).any()):
         return True
@@ -196,7 +202,7 @@ def standing_bends(result: AssessmentResult, pd: PoseData, x, bends, scored_as: 
     ("bends_ignored") on ``result``."""
     scored, ignored = [], []
     for rep in bends:
-        ok = feet_planted(pd.points, rep) and seen_from_rest(pd.t_s, x, rep)
+        ok = feet_planted(pd.points, pd.t_s, rep) and seen_from_rest(pd.t_s, x, rep)
         (scored if ok else ignored).append(rep)
     if ignored:
         result.flag("bends_ignored", f"{len(ignored)} forward bend(s) with the feet leaving the floor "

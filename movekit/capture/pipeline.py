@@ -204,6 +204,7 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
     raw_video = annotated = None
     listener = None
     window = False
+    follower = None
     old_term = signal.getsignal(signal.SIGTERM)
     try:
         backend = backend or MediaPipePose(model_complexity, model_file=model_file)
@@ -364,6 +365,8 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         if writer is not None:
             writer.close()
         src.close()
+        if follower is not None:
+            follower.close()
         if own_backend and backend is not None:
             backend.close()
     return summary
