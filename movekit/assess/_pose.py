@@ -165,11 +165,13 @@ MAX_FEET_TRAVEL_TORSO = 0.5
 
 
 def feet_planted(points: np.ndarray, t_s: np.ndarray, rep) -> bool:
-    """True unless the ankles (image y, px) travel more than :data:`MAX_FEET_TRAVEL_TORSO`
-    torso lengths from the rest before a :class:`~movekit.analysis.reps.Rep` (its lowest point,
-    and at least :data:`MIN_REST_BEFORE_S` before the rep starts) to its end. A landing crouch
-    whose "rest before" is the last instant of the fall is so refused (seen on the Sports2D demo:
-    ankles 300 px lower within 0.2 s). Undecidable (ankles or torso never seen) counts as planted."""
+    """True unless the ankles (image y, px; either ankle) travel more than
+    :data:`MAX_FEET_TRAVEL_TORSO` torso lengths from the rest before a
+    :class:`~movekit.analysis.reps.Rep` (its ``valley_before_idx``, and at least
+    :data:`MIN_REST_BEFORE_S` before the rep starts) to its end. So a landing crouch whose "rest
+    before" is the last instant of the fall is refused (seen on the Sports2D demo: ankles about
+    230 px, 2.3 torso lengths, lower within 0.3 s). Undecidable (ankles or torso never seen)
+    counts as planted."""
     t_s = np.asarray(t_s, dtype=np.float64)
     rest = int(np.searchsorted(t_s, t_s[rep.start_idx] - MIN_REST_BEFORE_S - 1e-9))
     seg = np.asarray(points, dtype=np.float64)[min(rest, rep.valley_before_idx):rep.end_idx + 1]
