@@ -365,12 +365,9 @@ class PersonFollower:
         the same frame in RGB order, if the caller has it."""
         watching = self._watch(backend, image_bgr, t_s)
         self._others = [o for o in self._others if t_s - o.t_s <= self.memory_s]
-        keep = self._me.box if self._me is not None else None
-        hidden = [o.box_at(t_s) for o in self._others if o.hidden_until_s >= t_s and o.box is not None]
-        image = image_bgr
-        for box in hidden:
-            image = mask_inside(image, box, keep=keep)
-        est = backend.process(image) if hidden else backend.process(image_bgr, image_rgb)
+        image = self._hide_others(image_bgr, t_s, keep=self._me.box if self._me is not None else None)
+        # nobody hidden: the frame as decoded, with its RGB copy
+        est = backend.process(image_bgr, image_rgb) if image is image_bgr else backend.process(image)
         if watching is not None:  # found while this frame's model ran
             self._track_others(watching.result(), t_s, image_bgr)
         if not est.found:
@@ -397,9 +394,7 @@ class PersonFollower:
         # look again in this frame with the model's tracking reset (so that its detector runs)
         # and the people taken for others blanked; if the followed person was here a moment
         # ago, only their region visible
-        image = image_bgr if mine is None else mask_outside(image_bgr, mine)
-        for box in [o.box_at(t_s) for o in self._others if o.hidden_until_s >= t_s and o.box is not None]:
-            image = mask_inside(image, box, keep=mine)
+        image = self._hide_others(image_bgr if mine is None else mask_outside(image_bgr, mine), t_s, keep=mine)
         backend.process(np.zeros_like(image))
         retry = backend.process(image)
         again = _Track.of(retry, t_s)
@@ -409,6 +404,14 @@ class PersonFollower:
             return self._accept(retry, again, t_s, image_bgr)
         self.switches_rejected += 1
         return PoseEstimate.missing()
+
+    def _hide_others(self, image_bgr: np.ndarray, t_s: float, keep: np.ndarray | None) -> np.ndarray:
+        """``image_bgr`` with the people taken for somebody else within ``hide_s`` blanked where
+        they are expected by ``t_s``, except inside ``keep``; the same array if nobody is."""
+        for o in self._others:
+            if o.hidden_until_s >= t_s and o.box is not None:
+                image_bgr = mask_inside(image_bgr, o.box_at(t_s), keep=keep)
+        return image_bgr
 
     def _recent_box(self, t_s: float) -> np.ndarray | None:
         """The followed person's box if they were seen a moment (0.3 s) ago, else None."""
