@@ -130,3 +130,49 @@ def test_parse_and_bad_values():
         ct.CameraTilt.from_dict({"pitch_deg": 3})
     d = ct.parse_tilt("5,1").to_dict()
     assert ct.CameraTilt.from_dict(d) == ct.parse_tilt("5,1")
+
+
+def _scene_segments(pitch, roll, seed=0):
+    """Image segments of a synthetic room seen by a tilted camera: 30 vertical edges (door frames,
+    cupboards, some out of frame) and 20 horizontal distractors (floor and table edges)."""
+    rng = np.random.default_rng(seed)
+    R = camera(pitch, roll)
+    centre = np.array([0.0, 0.0, 1.3])
+    t = -R @ centre
+    segs = []
+    for _ in range(30):
+        x, y = rng.uniform(-2.0, 2.0), rng.uniform(3.0, 6.0)
+        z0, z1 = sorted(rng.uniform(0.0, 2.4, 2))
+        if z1 - z0 < 0.8:
+            z1 = z0 + 0.8
+        segs.append(project(np.array([[x, y, z0], [x, y, z1]]), R, t).ravel())
+    for _ in range(20):
+        p0 = np.array([rng.uniform(-2, 2), rng.uniform(2.5, 6), rng.uniform(0, 1.2)])
+        d = rng.normal(size=3)
+        d[2] = 0
+        segs.append(project(np.array([p0, p0 + 0.9 * d / np.linalg.norm(d)]), R, t).ravel())
+    import cv2
+
+    out = []
+    for x1, y1, x2, y2 in segs:  # the part of each edge inside the frame
+        ok, a, b = cv2.clipLine((0, 0, W - 1, H - 1), (int(x1), int(y1)), (int(x2), int(y2)))
+        if ok and np.hypot(b[0] - a[0], b[1] - a[1]) > 60:
+            out.append([*a, *b])
+    return np.array(out, dtype=np.float64)
+
+
+def test_tilt_from_scene_verticals():
+    import cv2
+
+    for pitch, roll in [(0, 0), (20, 0), (18, 24), (25, -12)]:
+        seg = _scene_segments(pitch, roll)
+        t = ct.tilt_from_verticals(seg + np.random.default_rng(1).normal(0, 0.3, seg.shape), (W, H), K)
+        assert t.pitch_deg == pytest.approx(pitch, abs=0.7) and t.roll_deg == pytest.approx(roll, abs=0.7)
+        # drawn and found again by the line detector
+        img = np.full((H, W), 200, np.uint8)
+        for x1, y1, x2, y2 in seg:
+            cv2.line(img, (int(x1), int(y1)), (int(x2), int(y2)), 30, 3, cv2.LINE_AA)
+        t2 = ct.tilt_from_verticals(ct.line_segments(img), (W, H), K)
+        assert t2.pitch_deg == pytest.approx(pitch, abs=1.0) and t2.roll_deg == pytest.approx(roll, abs=1.0)
+    with pytest.raises(MovekitError, match="vertical edges"):
+        ct.tilt_from_verticals(np.array([[0, 0, 10, 0.0]] * 20), (W, H), K)

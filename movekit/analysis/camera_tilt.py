@@ -282,6 +282,107 @@ def roll_from_stance(image_px, *, visibility=None, min_visibility: float = 0.5,
                       "standing trial (body axis)" + ("" if pitch_deg is not None else "; pitch unknown"))
 
 
+#: Scene verticals: segments at least this long (fraction of the image diagonal) and within this
+#: angle (deg) of the image vertical are candidates; a line is an inlier of the vertical direction
+#: within :data:`VERTICAL_INLIER_DEG`; at least :data:`MIN_VERTICAL_LINES` inliers are needed.
+VERTICAL_MIN_LENGTH = 0.04
+VERTICAL_MAX_SLANT_DEG = 35.0
+VERTICAL_INLIER_DEG = 0.75
+MIN_VERTICAL_LINES = 8
+#: The vertical is looked for within this angle (deg) of the camera's own vertical axis: a pitch
+#: or roll beyond it is not a clinic set-up this method is for (and the floor's long edges, which
+#: converge elsewhere, would otherwise win on a steeply tilted camera).
+MAX_SCENE_TILT_DEG = 40.0
+
+
+def line_segments(image_gray) -> np.ndarray:
+    """(n, 4) line segments x1, y1, x2, y2 (px) in a grey image (OpenCV's LSD detector;
+    von Gioi et al. 2012, Image Processing On Line 2:35-55)."""
+    import cv2
+
+    g = np.asarray(image_gray)
+    if g.ndim == 3:
+        g = cv2.cvtColor(g, cv2.COLOR_BGR2GRAY)
+    lines = cv2.createLineSegmentDetector().detect(g)[0]
+    return np.zeros((0, 4)) if lines is None else lines.reshape(-1, 4).astype(np.float64)
+
+
+def tilt_from_verticals(segments_px, frame_size_px, camera_matrix_px=None, *, seed: int = 0,
+                        mask=None) -> CameraTilt:
+    """Camera pitch and roll from the scene's vertical edges (door frames, cupboards, walls).
+
+    Every vertical line in the world passes, in the image, through the vertical vanishing point.
+    With the intrinsics, each image line is a plane through the camera centre with unit normal
+    ``n = K^T l``, and the world's vertical ``d`` satisfies ``n . d = 0`` for all vertical lines
+    (Hartley & Zisserman 2004, sec. 8.6); ``d`` is found by RANSAC over pairs of near-vertical
+    segments, then refined as the least-squares null vector (SVD) of its inliers weighted by
+    length. The sign of ``d`` is taken upward in the image.
+
+    Parameters
+    ----------
+    segments_px : (n, 4)
+        Line segments x1, y1, x2, y2 (px), e.g. :func:`line_segments` of a frame.
+    frame_size_px : (width, height)
+    camera_matrix_px : 3x3, optional
+        Intrinsics; default a centred camera with :data:`DEFAULT_LONG_SIDE_FOV_DEG`.
+    mask : (n,) bool, optional
+        Segments to leave out (e.g. on the client's body).
+
+    Returns
+    -------
+    CameraTilt with ``uncertainty_deg`` from the inliers' spread (at least 1.5 deg; 3 deg without
+    intrinsics). MovekitError when fewer than :data:`MIN_VERTICAL_LINES` vertical edges agree.
+    """
+    seg = np.asarray(segments_px, dtype=np.float64).reshape(-1, 4)
+    if mask is not None:
+        seg = seg[~np.asarray(mask, dtype=bool)]
+    w, h = (float(v) for v in frame_size_px)
+    K = camera_matrix(frame_size_px, camera_matrix_px)
+    d = seg[:, 2:] - seg[:, :2]
+    length = np.hypot(d[:, 0], d[:, 1])
+    slant = np.rad2deg(np.arctan2(np.abs(d[:, 0]), np.abs(d[:, 1])))
+    keep = (length >= VERTICAL_MIN_LENGTH * np.hypot(w, h)) & (slant <= VERTICAL_MAX_SLANT_DEG)
+    seg, length = seg[keep], length[keep]
+    if len(seg) < MIN_VERTICAL_LINES:
+        raise MovekitError(f"scene: {len(seg)} long near-vertical edges in view, need "
+                           f"{MIN_VERTICAL_LINES} (door frames, cupboards, wall corners)")
+    a = np.column_stack([seg[:, :2], np.ones(len(seg))])
+    b = np.column_stack([seg[:, 2:], np.ones(len(seg))])
+    lines = np.cross(a, b)
+    n = lines @ K  # K^T l as row vectors
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    tol = np.sin(np.deg2rad(VERTICAL_INLIER_DEG))
+    rng = np.random.default_rng(seed)
+    best, best_score = None, -1.0
+    m = len(n)
+    for _ in range(min(500, m * (m - 1) // 2)):
+        i, j = rng.choice(m, 2, replace=False)
+        v = np.cross(n[i], n[j])
+        nv = np.linalg.norm(v)
+        if nv < 1e-9:
+            continue
+        v /= nv
+        if abs(v[1]) < np.cos(np.deg2rad(MAX_SCENE_TILT_DEG)):  # within the tilts this method serves
+            continue
+        inl = np.abs(n @ v) < tol
+        score = length[inl].sum()
+        if score > best_score:
+            best, best_score = inl, score
+    if best is None or best.sum() < MIN_VERTICAL_LINES:
+        raise MovekitError(f"scene: the vertical edges do not agree on one vertical "
+                           f"({0 if best is None else int(best.sum())} agree, need {MIN_VERTICAL_LINES})")
+    _u, _s, vt = np.linalg.svd(n[best] * np.sqrt(length[best])[:, None])
+    up = vt[-1]
+    if up[1] > 0:  # image y points down: up has negative y
+        up = -up
+    resid = np.rad2deg(np.arcsin(np.clip(np.abs(n[best] @ up), 0, 1)))
+    pitch, roll = tilt_of_up(up)
+    base = 1.5 if camera_matrix_px is not None else 3.0
+    unc = max(base, float(3 * np.median(resid) / np.sqrt(max(1, best.sum() / 4))))
+    return CameraTilt(pitch, roll, unc, f"scene verticals ({int(best.sum())} edges"
+                      + ("" if camera_matrix_px is not None else ", default field of view") + ")")
+
+
 __all__ = ["CameraTilt", "DEFAULT_LONG_SIDE_FOV_DEG", "camera_matrix", "level_image_points",
            "level_rotation", "level_world_points", "parse_tilt", "roll_from_stance", "tilt_from_board",
-           "tilt_from_reading", "tilt_of_up", "up_in_camera"]
+           "tilt_from_reading", "tilt_from_verticals", "tilt_of_up", "up_in_camera", "line_segments"]
