@@ -178,7 +178,11 @@ def test_semicolon_csv_with_decimal_commas(tmp_path):
     r = run("balance", load_session(f))
     assert r.valid, r.summary()
     assert "semicolon" in r.validity["source"].message
-    assert r.value("sway_range_ml_mm") == pytest.approx(np.ptp(x), abs=0.01)
+    from movekit.analysis.filters import lowpass
+
+    # measured after the 10 Hz zero-phase low-pass (the file is already at 100 Hz)
+    assert r.value("sway_range_ml_mm") == pytest.approx(np.ptp(lowpass(np.round(x, 4), FS, 10.0)), abs=0.01)
+    assert r.value("sway_range_ml_mm") < np.ptp(x)  # the 0.2 mm noise is smoothed away
 
 
 def test_unrecognised_columns_are_named_briefly(tmp_path):
@@ -201,3 +205,159 @@ def test_name_list():
     assert name_list([]) == "(none)"
     assert name_list(list("abc")) == "a, b, c"
     assert name_list([str(i) for i in range(12)], limit=10).endswith("8, 9 and 2 more")
+
+
+# --- unit sanity, CoP jumps (steps, shuffling), real Vicon export, malformed and headerless files -----
+
+def _kistler_cop():
+    t, plates, _ = read_bioware_plates(fetch("kistler_cop"))
+    return t, plates[0]
+
+
+def test_real_cop_in_metres_under_mm_columns_is_refused(tmp_path):
+    t, pl = _kistler_cop()
+    f = tmp_path / "metres.csv"
+    np.savetxt(f, np.column_stack([t, pl["Ax"], pl["Ay"], pl["Fz"]]), delimiter=",",
+               header="time_s,cop_x_mm,cop_y_mm,fz_n", comments="")  # metres under _mm names
+    r = run("balance", load_session(f), min_duration_s=5.0)
+    c = r.validity["cop_units"]
+    assert not r.valid and not c.ok and max(c.value) < 0.1
+    assert "not in mm" in c.message and "cop_x_m" in c.message
+    assert "sway_mean_velocity_mm_per_s" not in r.metrics
+    f.write_text(f.read_text().replace("cop_x_mm,cop_y_mm", "cop_x_m,cop_y_m"))  # named right: accepted
+    r = run("balance", load_session(f), min_duration_s=5.0)
+    assert r.valid, r.summary()
+    assert r.validity["cop_units"].ok and r.validity["cop_steady"].ok
+
+
+def test_real_quiet_standing_passes_and_weight_shifts_are_refused():
+    t, pl = _kistler_cop()
+    x, y = pl["Ax"] * 1000, pl["Ay"] * 1000
+    r = cop_sway(t, x, y, fz_n=pl["Fz"], min_duration_s=5.0)
+    assert r.valid and r.validity["cop_steady"].value < 60  # measured 53 mm in 0.5 s
+    # the same real trial with a shuffle: weight onto the left foot and back (120 mm in 0.3 s)
+    shuffle = 120 * np.clip((t - 4.0) / 0.3, 0, 1) * np.clip((6.3 - t) / 0.3, 0, 1)
+    r = cop_sway(t, x - shuffle, y, fz_n=pl["Fz"], min_duration_s=5.0)
+    c = r.validity["cop_steady"]
+    assert not r.valid and not c.ok and c.value > 100
+    assert "weight shift" in c.message and r.metrics.get("sway_path_length_mm") is None
+
+
+def test_real_vicon_export_is_read_and_its_jump_and_step_refused():
+    from movekit.assess.sources import read_vicon_devices_cop
+
+    c = read_vicon_devices_cop(fetch("vicon_cmj_emg"))
+    assert c.t_s.size == 16000 and c.t_s[1] == pytest.approx(1 / 2000)
+    assert np.median(c.fz_n) == pytest.approx(750, abs=10)  # Fz exported negative: turned into the load
+    assert any("lab frame" in n for n in c.notes)
+    r = run("balance", load_session(fetch("vicon_cmj_emg")), min_duration_s=2.0)
+    assert not r.valid and not r.validity["plate_loaded"].ok and r.metrics == {}
+    after = c.t_s > 5.0  # landed: the force settles, but he steps (the CoP moves 261 mm in 0.5 s)
+    r = cop_sway(c.t_s[after], c.x_mm[after], c.y_mm[after], fz_n=c.fz_n[after], min_duration_s=1.5)
+    assert not r.valid and not r.validity["cop_steady"].ok and r.validity["cop_steady"].value > 200
+
+
+def test_cop_stream_in_a_recording_is_assessed(tmp_path):
+    from movekit.recording import RecordingWriter, StreamSpec
+
+    t, pl = _kistler_cop()
+    rec = tmp_path / "plate.mkrec"
+    with RecordingWriter(rec, metadata={"client": "test"}) as w:
+        w.add_stream(StreamSpec(name="plate", shape=(3,), unit="m", rate_hz=50.0,
+                                channel_names=("x", "y", "fz"), kind="force_plate"))
+        w.append("plate", t, np.column_stack([pl["Ax"], pl["Ay"], pl["Fz"]]).astype(np.float32))
+    r = run("balance", load_session(rec), min_duration_s=5.0)
+    assert r.valid, r.summary()
+    ref = cop_sway(t, pl["Ax"] * 1000, pl["Ay"] * 1000, fz_n=pl["Fz"], min_duration_s=5.0)
+    assert r.value("sway_rms_distance_mm") == pytest.approx(ref.value("sway_rms_distance_mm"), rel=1e-3)
+
+
+def test_headerless_bioware_rows_are_recognised(tmp_path):
+    src = fetch("kistler_cop").read_text().splitlines()
+    head = next(i for i, ln in enumerate(src) if ln.startswith("abs time"))
+    f = tmp_path / "noheader.txt"
+    f.write_text("\n".join(src[head + 2:]) + "\n")  # the 18 data columns only
+    r = run("balance", load_session(f), min_duration_s=5.0)
+    ref = run("balance", load_session(fetch("kistler_cop")), min_duration_s=5.0)
+    assert r.valid, r.summary()
+    assert "BioWare column layout" in r.validity["source"].message
+    assert r.value("sway_path_length_mm") == pytest.approx(ref.value("sway_path_length_mm"), rel=1e-9)
+
+
+def test_headerless_forces_and_moments_give_the_plate_cop(tmp_path):
+    t, pl = _kistler_cop()
+    f = tmp_path / "amti.txt"  # time + Fx Fy Fz Mx My Mz, tab-separated, no header
+    np.savetxt(f, np.column_stack([t] + [pl[k] for k in ("Fx", "Fy", "Fz", "Mx", "My", "Mz")]), delimiter="\t")
+    s = load_session(f)
+    assert np.max(np.abs(s.cop.x_mm - pl["Ax"] * 1000)) < 1.0  # (-My/Fz, Mx/Fz) vs the plate's own CoP
+    assert np.max(np.abs(s.cop.y_mm - pl["Ay"] * 1000)) < 1.0
+    r = run("balance", s, min_duration_s=5.0)
+    assert r.valid and "(-My, Mx) / Fz" in r.validity["source"].message
+
+
+def test_headerless_unknown_layout_says_what_was_expected_and_columns_option(tmp_path):
+    from movekit.cli import main
+
+    t, pl = _kistler_cop()
+    f = tmp_path / "three.txt"
+    np.savetxt(f, np.column_stack([t, pl["Ax"] * 1000, pl["Ay"] * 1000]), delimiter=" ")
+    with pytest.raises(MovekitError) as e:
+        load_session(f)
+    msg = str(e.value)
+    assert "\n" not in msg and str(f) in msg and "3-column layout is not recognised" in msg
+    assert "time_s,fx_n,fy_n,fz_n,mx_nm,my_nm,mz_nm" in msg and "--columns" in msg and "BioWare" in msg
+    out = tmp_path / "r.json"
+    assert main(["assess", "balance", str(f), "--columns", "time_s,cop_x_mm,cop_y_mm", "--min-duration", "5",
+                 "--json", str(out)]) == 0
+    import json
+
+    assert json.loads(out.read_text())["metrics"]["sway_rms_distance_mm"]["value"] > 10
+    with pytest.raises(MovekitError, match="names 2 columns"):
+        load_session(f, columns=["time_s", "cop_x_mm"])
+    assert main(["assess", "balance", str(f), "--columns", "cop_x_mm,cop_y_mm,z"]) == 2
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"time_s,cop_x_mm,cop_y_mm\n0,1,2,3\n0.01,1,2,3\n", "line 2 has 4 cells but the header names 3"),
+    (b"", "empty file"),
+    (b"time_s,cop_x_mm,cop_y_mm\n0,1,abc\n0.01,1,2\n", "'abc' is not a number"),
+    ("time_s,cop_x_mm,cop_y_mm\n0,1,2\n0.01,1,2 caf\xe9\n".encode("latin-1"), "not a UTF-8 text file"),
+    (b"time_s,time_s,cop_y_mm\n0,1,2\n0.01,1,2\n", "empty or repeated column names"),
+])
+def test_malformed_csv_gives_one_line_naming_the_file(tmp_path, capsys, content, expected):
+    from movekit.cli import main
+
+    f = tmp_path / "bad.csv"
+    f.write_bytes(content)
+    with pytest.raises(MovekitError, match=expected):
+        load_session(f)
+    assert main(["assess", "balance", str(f)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("movekit: error:") and str(f) in err and len(err.splitlines()) == 1
+
+
+def test_trailing_delimiter_is_an_empty_last_column(tmp_path):
+    t, x, y, _ = _quiet()
+    f = tmp_path / "trail.csv"
+    f.write_text("time_s,cop_x_mm,cop_y_mm,\n" + "".join(f"{a:.2f},{b:.4f},{c:.4f},\n" for a, b, c in zip(t, x, y)))
+    assert run("balance", load_session(f)).valid
+
+
+def test_missing_samples_short_gaps_interpolated_long_gaps_and_bad_times_refused():
+    t, pl = _kistler_cop()
+    x, y, fz = pl["Ax"] * 1000, pl["Ay"] * 1000, pl["Fz"]
+    full = cop_sway(t, x, y, fz_n=fz, min_duration_s=5.0)
+    holes = x.copy()
+    holes[13::13] = np.nan  # one sample in 13 missing (an empty cell): interpolated, said so
+    r = cop_sway(t, holes, y, fz_n=fz, min_duration_s=5.0)
+    assert r.valid and r.validity["processing"].value["interpolated_samples"] == np.isnan(holes).sum()
+    assert r.value("sway_rms_distance_mm") == pytest.approx(full.value("sway_rms_distance_mm"), rel=0.01)
+    holes[200:240] = np.nan  # 0.8 s without a CoP: refused, with when
+    r = cop_sway(t, holes, y, fz_n=fz, min_duration_s=5.0)
+    assert not r.valid and "missing for 0.8" in r.validity["cop_complete"].message  # 0.8 s + the edge sample
+    late = t.copy()
+    late[300:] += 5.0  # 5 s of samples missing from the file
+    r = cop_sway(late, x, y, min_duration_s=5.0)
+    assert not r.valid and r.validity["time"].value == pytest.approx(5.02) and "5.98 s" in r.validity["time"].message
+    r = cop_sway(np.full(t.size, 1.0), x, y, min_duration_s=5.0)  # no time base
+    assert not r.valid and "do not increase" in r.validity["time"].message

@@ -1,8 +1,13 @@
 """Balance: quiet-stance sway (force plate, trunk inclinometer/IMU or video COM) and single-leg stance.
 
 Sway measures are :func:`movekit.assess.sway.sway_metrics` (Prieto 1996; 95 % prediction ellipse,
-Schubert & Kirchner 2014), checked against Scoppa 2013's >= 25 s at >= 50 Hz for force plates;
-the noise floor of the source is shown beside every result (a video COM at webcam rates is
+Schubert & Kirchner 2014), checked against Scoppa 2013's >= 25 s at >= 50 Hz for force plates.
+A force-plate CoP is first low-passed (zero-phase Butterworth, 10 Hz) and resampled to 100 Hz
+(Ruhe 2010; :func:`movekit.assess.sway.prepare_cop`), which the result's ``processing`` entry
+states, and refused when it is not quiet standing: flight or stepping off (Fz < 20 N), a force
+beyond +-25 % of body weight, a CoP shift of more than 100 mm within 0.5 s (a step, shuffling, a
+landing), a range implausible for mm (metres under ``_mm`` names), missing samples or times
+that do not increase. The noise floor of the source is shown beside every result (a video COM at webcam rates is
 checked against >= 25 Hz, and a single camera sees only one horizontal axis, so the two-axis
 measures are not given from video).
 
@@ -51,6 +56,26 @@ QUIET_FZ_FRACTION = 0.25
 #: axis cannot be quiet standing (an adult foot is ~230-290 mm long; a wide stance ~400 mm). An
 #: engineering plausibility bound, checked when the source has no vertical force as well.
 MAX_QUIET_COP_RANGE_MM = 400.0
+#: Smallest CoP range (mm, the larger axis) a standing person produces over a trial. Quiet
+#: standing sways the CoP by centimetres (the real trials here: 16-71 mm); a CoP in metres under
+#: ``_mm`` columns spans at most ~0.4 (the feet), and a plate that nobody loads often reports a
+#: fixed default CoP (the Vicon export's unloaded plate: 300, -460 exactly). 1 mm separates both
+#: with a wide margin (an engineering bound).
+MIN_PLAUSIBLE_COP_RANGE_MM = 1.0
+#: A CoP that moves more than this (mm) within :data:`COP_SHIFT_WINDOW_S` is a step, a weight
+#: shift onto one foot or a landing, not sway. Stepping or shuffling carries the CoP under one
+#: foot, i.e. by half the distance between the feet (~100 mm and more with the feet hip-width
+#: apart) within a step's single support (~0.5 s). The real quiet-standing trials moved it at
+#: most 53 mm (kistler_cop, 50 Hz), 9 mm (kistler_cmj before the jump) and 71 mm (vicon_cmj_emg
+#: before the jump) within 0.5 s after the 10 Hz low-pass; the landing of the Vicon jump moved it
+#: 278 mm. An engineering bound chosen between the two, not a published cut-off.
+MAX_COP_SHIFT_MM = 100.0
+COP_SHIFT_WINDOW_S = 0.5
+#: Still standing keeps the low-passed vertical force within a few percent of body weight (the
+#: real trials before the jumps: kistler_cmj -1 %/+1 %, vicon_cmj_emg -4 %/+5 %). More than
+#: +-5 % (kistler_cop: -10 %/+11 %, a 3 Hz oscillation) is still standing on the plate but with
+#: movement (knee bends, arm swings, rocking): flagged, not refused. An engineering bound.
+STILL_FZ_FRACTION = 0.05
 #: Largest trunk-angle range (deg, either axis) still taken as standing: quiet-stance trunk sway is
 #: about 1-3 deg peak to peak (Mancini 2012 report trunk sway in fractions of a degree RMS) and
 #: walking swings the pelvis and trunk by tens of degrees (a real walking trial: 39 deg). An
@@ -59,6 +84,9 @@ MAX_QUIET_TRUNK_RANGE_DEG = 10.0
 #: A force-plate trial starts (and ends) with the vertical force settled within the quiet band
 #: for at least this long (s): the transient of stepping on and off is trimmed, not judged.
 SETTLE_S = 1.0
+#: Longest interval between two CoP samples (s) accepted (equal to the CoP gap interpolated,
+#: :data:`movekit.assess.sway.COP_MAX_GAP_S`, or 2.5 sample intervals when the rate is lower).
+MAX_TIME_GAP_S = S.COP_MAX_GAP_S
 
 
 def sls_norm_s(age: float | None) -> float | None:
@@ -178,26 +206,115 @@ def _loading_checks(r: AssessmentResult, t, fz) -> tuple[int, int] | None:
     return ld["window"]
 
 
+def _time_check(r: AssessmentResult, t) -> bool:
+    """Sample times must increase without gaps longer than :data:`MAX_TIME_GAP_S`."""
+    t = np.asarray(t, dtype=np.float64)
+    d = np.diff(t)
+    if t.size < 2 or not np.isfinite(t).all() or not (d > 0).all():
+        bad = int(np.argmax(~(d > 0))) if t.size > 1 else 0
+        return r.check("time", False, f"the sample times do not increase (sample {bad + 2}: "
+                       f"{t[bad + 1] if t.size > 1 else float('nan'):g} s after {t[bad]:g} s): not a time series "
+                       "that sway can be measured on", None, "increasing")
+    i = int(np.argmax(d))
+    return r.check("time", d[i] <= max(MAX_TIME_GAP_S, 2.5 * float(np.median(d))),
+                   f"longest interval between samples {d[i]:.3g} s"
+                   + ("" if d[i] <= max(MAX_TIME_GAP_S, 2.5 * float(np.median(d))) else
+                      f" (at {t[i]:.2f} s): samples are missing, so path and velocity cannot be measured"),
+                   round(float(d[i]), 4), f"<= {MAX_TIME_GAP_S:g} s")
+
+
+def _cop_checks(r: AssessmentResult, t, x, y) -> bool:
+    """Unit sanity, range and CoP jumps of a prepared (low-passed, resampled) CoP; False if refused."""
+    if np.size(x) < 2:
+        return r.check("cop_complete", False, "no finite centre-of-pressure samples in the trial", 100.0,
+                       "0 % missing")
+    miss = ~(np.isfinite(x) & np.isfinite(y))
+    if not r.check("cop_complete", not miss.any(),
+                   "the centre of pressure is complete" if not miss.any() else
+                   f"the centre of pressure is missing for {miss.sum() * float(np.median(np.diff(t))):.2f} s in "
+                   f"all (first at {t[np.argmax(miss)]:.2f} s), in gaps longer than {S.COP_MAX_GAP_S:g} s: "
+                   "path and velocity cannot be measured across them", round(float(miss.mean()) * 100, 2),
+                   "0 % missing"):
+        return False
+    rng = [float(np.nanmax(v) - np.nanmin(v)) if np.isfinite(v).any() else float("nan") for v in (x, y)]
+    big = max(rng) if all(np.isfinite(rng)) else float("nan")
+    if not np.isfinite(big):
+        r.check("cop_range", False, "no finite centre-of-pressure samples in the trial", None,
+                f"{MIN_PLAUSIBLE_COP_RANGE_MM:g}-{MAX_QUIET_COP_RANGE_MM:g} mm")
+        return False
+    if not r.check("cop_units", big >= MIN_PLAUSIBLE_COP_RANGE_MM,
+                   f"centre of pressure range {rng[0]:.3g} mm (ml) x {rng[1]:.3g} mm (ap)"
+                   + ("" if big >= MIN_PLAUSIBLE_COP_RANGE_MM else
+                      f": a standing person moves the CoP by centimetres; less than "
+                      f"{MIN_PLAUSIBLE_COP_RANGE_MM:g} mm means the columns are not in mm (metres under "
+                      "_mm names? name them cop_x_m, cop_y_m) or the plate reported a fixed default CoP "
+                      "(nobody on it)"),
+                   [round(v, 4) for v in rng], f">= {MIN_PLAUSIBLE_COP_RANGE_MM:g} mm"):
+        return False
+    if not r.check("cop_range", big <= MAX_QUIET_COP_RANGE_MM,
+                   f"centre of pressure range {rng[0]:.0f} mm (ml) x {rng[1]:.0f} mm (ap)"
+                   + ("" if big <= MAX_QUIET_COP_RANGE_MM else
+                      f": more than {MAX_QUIET_COP_RANGE_MM:g} mm cannot stay under the feet; not quiet "
+                      "standing, or the plate was unloaded, or the columns are not in mm"),
+                   [round(v, 1) for v in rng], f"<= {MAX_QUIET_COP_RANGE_MM:g} mm"):
+        return False
+    shift, at = S.cop_shifts(t, x, y, COP_SHIFT_WINDOW_S)
+    return r.check("cop_steady", shift <= MAX_COP_SHIFT_MM,
+                   f"largest centre-of-pressure shift {shift:.0f} mm within {COP_SHIFT_WINDOW_S:g} s"
+                   + ("" if shift <= MAX_COP_SHIFT_MM else
+                      f" (at {at:.2f} s): a step, a weight shift onto one foot or a landing, not quiet "
+                      f"standing; quiet sway stays under {MAX_COP_SHIFT_MM:g} mm"),
+                   round(shift, 1), f"<= {MAX_COP_SHIFT_MM:g} mm in {COP_SHIFT_WINDOW_S:g} s")
+
+
+def _still_force_flag(r: AssessmentResult, t, fz, cutoff_hz: float, order: int) -> None:
+    """Flag (not refuse) a vertical force that varies more than :data:`STILL_FZ_FRACTION`."""
+    from movekit.analysis.filters import lowpass
+
+    f = np.asarray(fz, dtype=np.float64)
+    if f.size < 8 or not np.isfinite(f).all():
+        return
+    fs = 1.0 / float(np.median(np.diff(t)))
+    lp = lowpass(f, fs, cutoff_hz, order)
+    bw = float(np.median(lp))
+    lo, hi = 100 * (lp.min() / bw - 1), 100 * (lp.max() / bw - 1)
+    r.add_metric("vertical_force_range_pct", round(hi - lo, 2), "%")
+    if max(-lo, hi) > 100 * STILL_FZ_FRACTION:
+        r.flag("vertical_force_varies",
+               f"the vertical force (low-passed at {cutoff_hz:g} Hz) varied {lo:+.0f}% to {hi:+.0f}% of body weight "
+               f"({bw:.0f} N); still standing stays within +-{100 * STILL_FZ_FRACTION:.0f}%: the person moved on "
+               "the plate (knee bends, arm swings, rocking), so the sway includes that movement")
+
+
 def cop_sway(t_s, x_mm, y_mm, *, min_duration_s: float = S.MIN_DURATION_S,
              min_rate_hz: float = S.MIN_RATE_HZ, noise_floor_mm: float | None = None,
              previous: dict | None = None, source: str = "force plate", fz_n=None,
-             problem: str | None = None, notes=()) -> AssessmentResult:
+             problem: str | None = None, notes=(), cutoff_hz: float = S.COP_CUTOFF_HZ,
+             order: int = S.COP_ORDER, rate_hz: float = S.COP_RATE_HZ) -> AssessmentResult:
     """Quiet-stance sway from a centre of pressure (``x`` medio-lateral, ``y`` antero-posterior, mm).
 
+    Before any measure the CoP is low-passed and resampled (:func:`movekit.assess.sway.prepare_cop`:
+    zero-phase Butterworth at ``cutoff_hz``, order ``order``, then ``rate_hz``; Prieto 1996, Ruhe
+    2010), so the measures do not depend on the plate's raw rate; the ``processing`` validity entry
+    of the result states what was done. The Scoppa 2013 rate check applies to the raw samples.
+
     The noise floor is ``noise_floor_mm`` when given (e.g. measured on an unloaded plate),
-    otherwise :func:`movekit.assess.sway.noise_floor` of the trace. ``previous``: an earlier
-    result's JSON, for the change in percent. Metrics are withheld when the trial is too short or
-    sampled too slowly (Scoppa 2013).
+    otherwise the noise left after the low-pass (:func:`movekit.assess.sway.filtered_noise_floor`
+    of the raw trace). ``previous``: an earlier result's JSON, for the change in percent. Metrics
+    are withheld when the trial is too short or sampled too slowly (Scoppa 2013).
 
     ``fz_n``: total vertical force (N). When given, the trial must be quiet standing on a loaded
     plate (:func:`plate_loading`): stepping on and off at the start and end is trimmed, an
     unloaded stretch inside (flight, stepping off) or a force beyond +-25 % of body weight (a
-    jump) refuses the trial. Without it the loading cannot be checked (said so). Either way a
-    CoP range above :data:`MAX_QUIET_COP_RANGE_MM` refuses the trial. ``problem``: the reason the
+    jump) refuses the trial; a force varying more than +-5 % is flagged. Without it the loading
+    cannot be checked (said so). Either way the prepared CoP is refused when its range is
+    implausible for mm (below :data:`MIN_PLAUSIBLE_COP_RANGE_MM`: metres under ``_mm`` names),
+    above :data:`MAX_QUIET_COP_RANGE_MM`, or when it shifts more than :data:`MAX_COP_SHIFT_MM`
+    within :data:`COP_SHIFT_WINDOW_S` (a step, shuffling, a landing). ``problem``: the reason the
     source could not form one CoP (e.g. two loaded plates), refuses the trial.
     """
     r = AssessmentResult("balance")
-    r.cite(S.PRIETO, S.SCHUBERT, S.SCOPPA)
+    r.cite(S.PRIETO, S.SCHUBERT, S.SCOPPA, S.RUHE)
     t = np.asarray(t_s, dtype=np.float64)
     x = np.asarray(x_mm, dtype=np.float64)
     y = np.asarray(y_mm, dtype=np.float64)
@@ -205,33 +322,36 @@ def cop_sway(t_s, x_mm, y_mm, *, min_duration_s: float = S.MIN_DURATION_S,
     for n in notes:  # conversions and choices made while reading: shown in the summary too
         r.flag("source_note", f"{source}: {n}")
     ok_p = problem is None or r.check("plates", False, problem)
+    fz = None
     if fz_n is not None:
         win = _loading_checks(r, t, fz_n)
         if win is None:
             return r
         a, b = win
         t, x, y = t[a:b + 1], x[a:b + 1], y[a:b + 1]
+        fz = np.asarray(fz_n, dtype=np.float64)[a:b + 1]
     else:
         r.check("plate_loaded", True, "no vertical force in the source: plate loading and quiet standing "
-                "not checked (only the CoP range is)", None, "not available")
+                "not checked (only the CoP range and shifts are)", None, "not available")
     if not ok_p:
+        return r
+    if not _time_check(r, t):
         return r
     if not _trial_validity(r, t, min_duration_s=min_duration_s, min_rate_hz=min_rate_hz, source_note=""):
         return r
-    rng = [float(np.nanmax(v) - np.nanmin(v)) if np.isfinite(v).any() else float("nan") for v in (x, y)]
-    big = max(rng) if all(np.isfinite(rng)) else float("inf")
-    if not r.check("cop_range", big <= MAX_QUIET_COP_RANGE_MM,
-                   f"centre of pressure range {rng[0]:.0f} mm (ml) x {rng[1]:.0f} mm (ap)"
-                   + ("" if big <= MAX_QUIET_COP_RANGE_MM else
-                      f": more than {MAX_QUIET_COP_RANGE_MM:g} mm cannot stay under the feet; not quiet "
-                      "standing, or the plate was unloaded, or the columns are not in mm"),
-                   [round(v, 1) for v in rng], f"<= {MAX_QUIET_COP_RANGE_MM:g} mm"):
+    tp, xp, yp, info = S.prepare_cop(t, x, y, cutoff_hz=cutoff_hz, order=order, rate_hz=rate_hz)
+    r.check("processing", True, f"centre of pressure {info['method']}; the sway measures use the "
+            f"{info['resampled_hz']:g} Hz samples", info,
+            f"low-pass <= {S.COP_CUTOFF_HZ:g} Hz, zero phase, then {S.COP_RATE_HZ:g} Hz (Ruhe 2010)")
+    if not _cop_checks(r, tp, xp, yp):
         return r
-    m = S.sway_metrics(t, y, x, unit="mm")
+    if fz is not None:
+        _still_force_flag(r, t, fz, info["cutoff_hz"], order)
+    m = S.sway_metrics(tp, yp, xp, unit="mm", fs_hz=info["resampled_hz"])
     floor = noise_floor_mm
     if floor is None:
-        floor = max(S.noise_floor(t, x), S.noise_floor(t, y))
-        r.cite(WINTER)
+        floor = max(S.filtered_noise_floor(t, x, info["cutoff_hz"], order),
+                    S.filtered_noise_floor(t, y, info["cutoff_hz"], order))
     _add_sway(r, m, floor, "mm", previous)
     return r
 

@@ -57,12 +57,16 @@ def register(subparsers) -> None:
     p.add_argument("--previous", metavar="PREV.json", help="earlier result of the same test: adds change in percent")
     p.add_argument("--min-duration", type=float, metavar="S",
                    help="shortest sway trial accepted (s; default 25 after Scoppa 2013)")
+    p.add_argument("--columns", metavar="NAME,NAME,...",
+                   help="balance: the column names of a headerless force-plate text/CSV file, e.g. "
+                        "time_s,fx_n,fy_n,fz_n,mx_nm,my_nm,mz_nm or time_s,cop_x_mm,cop_y_mm (unknown names "
+                        "are ignored)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from movekit.assess import run as run_test
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_session, parse_columns
     from movekit.errors import MovekitError
 
     previous = None
@@ -73,7 +77,10 @@ def run(args) -> int:
             raise MovekitError(f"{args.previous}: not a readable result JSON ({exc})") from None
         if previous.get("test") != args.test:
             raise MovekitError(f"{args.previous} is a {previous.get('test')!r} result, not {args.test!r}")
-    session = load_session(_captured(args) or args.source)
+    columns = parse_columns(args.columns) if args.test == "balance" else None
+    if args.columns and columns is None:
+        raise MovekitError("--columns applies to the balance test (a headerless force-plate file)")
+    session = load_session(_captured(args) or args.source, columns=columns)
     pain = _times(args.pain_times, "pain") + _times(args.pain_resolved_times, "pain_resolved")
     result = run_test(args.test, session, side=args.side, age=args.age, latency_s=args.latency,
                       pain_events=pain, previous=previous, min_duration_s=args.min_duration)
