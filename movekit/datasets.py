@@ -174,6 +174,42 @@ PINNED: dict[str, PinnedFile] = {
         "OpenSignals HDF5, one device, surface EMG sampled at only 10 Hz (85.2 s, 852 samples, "
         "raw/channel_1): too slow for any EMG band.",
     ),
+    "pose2sim_multi_cam02": PinnedFile(
+        "pose2sim", "0.10.49", "Pose2Sim/Demo_MultiPerson/videos/cam02.mp4",
+        "8895092a7cf26359205a427b7ac2f4a935c2e0bd36d9b7a5140cb33faa468a6b",
+        "BSD-3-Clause (c) 2022 perfanalytics",
+        "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), camera 2 of the Demo_MultiPerson rig "
+        "(pose2sim_qca_calibration): the woman walking and the man of pose2sim_single_cam02.",
+    ),
+    "pose2sim_multi_cam03": PinnedFile(
+        "pose2sim", "0.10.49", "Pose2Sim/Demo_MultiPerson/videos/cam03.mp4",
+        "d3daf48cdf9f5603868ddb99166ddaf9b12279e7ce968922926560d5fd3f0c99",
+        "BSD-3-Clause (c) 2022 perfanalytics",
+        "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), camera 3 of the Demo_MultiPerson rig "
+        "(pose2sim_qca_calibration): the woman walking and the man of pose2sim_single_cam02.",
+    ),
+    "pose2sim_single_cam01": PinnedFile(
+        "pose2sim", "0.10.49", "Pose2Sim/Demo_SinglePerson/videos/cam01.mp4",
+        "cf4f2816c86bea4bfbea255333d8626ff32a3ecabdab8b0fb147cea9167fde3a",
+        "BSD-3-Clause (c) 2022 perfanalytics",
+        "PORTRAIT 1080x1920 (the calibration says 1088) 60 fps, 100 frames (1.65 s), camera 1 of the "
+        "Demo_SinglePerson rig (pose2sim_qca_calibration): the man of pose2sim_single_cam02.",
+    ),
+    "pose2sim_single_cam04": PinnedFile(
+        "pose2sim", "0.10.49", "Pose2Sim/Demo_SinglePerson/videos/cam04.mp4",
+        "b5c0e7863fd70d008e7178d3c556b045b0ea5f78fcd61ca548a0b2e807e641f7",
+        "BSD-3-Clause (c) 2022 perfanalytics",
+        "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), camera 4 of the Demo_SinglePerson rig "
+        "(pose2sim_qca_calibration): the man of pose2sim_single_cam02.",
+    ),
+    "pose2sim_qca_calibration": PinnedFile(
+        "pose2sim", "0.10.49", "Pose2Sim/Demo_MultiPerson/calibration/Calib.qca.txt",
+        "fd90e4bbae3278ef1dc0cdd42a34ee06bf88286f628a02c00a29407aa39e34c5",
+        "BSD-3-Clause (c) 2022 perfanalytics",
+        "Qualisys .qca.txt XML calibration of the four synchronised cameras cam01..cam04 of both "
+        "Pose2Sim demos (Demo_SinglePerson ships a byte-identical copy): intrinsics in 1/64 px, "
+        "pose in mm, lab z up (movekit.analysis.cameras.read_qualisys_qca).",
+    ),
 }
 
 

@@ -1,0 +1,220 @@
+"""Calibrated pinhole cameras (OpenCV model) and a reader for Qualisys ``.qca.txt`` calibrations.
+
+Conventions
+-----------
+* World (lab) frame: metres, z up (the floor of a Qualisys calibration is z = 0).
+* Camera frame (OpenCV): x toward image right, y toward image DOWN, z along the optical axis
+  (forward). ``R`` maps world to camera coordinates, ``X_cam = R @ X_world + t``; the rows of
+  ``R`` are the camera's axes expressed in the world frame. The camera centre is ``-R.T @ t``.
+* Image: pixels, x right, y down, origin at the top-left pixel's centre (OpenCV).
+* Distortion: OpenCV's ``(k1, k2, p1, p2, k3)``.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from movekit.errors import MovekitError
+
+
+@dataclass(frozen=True)
+class PinholeCamera:
+    """One calibrated camera.
+
+    Attributes
+    ----------
+    name : str
+    width_px, height_px : int
+        Image size the intrinsics refer to.
+    K : (3, 3) float64
+        Intrinsic matrix (px).
+    dist : (5,) float64
+        OpenCV distortion ``(k1, k2, p1, p2, k3)``.
+    R : (3, 3) float64
+        World-to-camera rotation (orthonormal, det +1).
+    t : (3,) float64
+        World-to-camera translation (m).
+    """
+
+    name: str
+    width_px: int
+    height_px: int
+    K: np.ndarray
+    dist: np.ndarray = field(default_factory=lambda: np.zeros(5))
+    R: np.ndarray = field(default_factory=lambda: np.eye(3))
+    t: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+    def __post_init__(self) -> None:
+        K = np.asarray(self.K, np.float64).reshape(3, 3)
+        dist = np.zeros(5)
+        d = np.asarray(self.dist, np.float64).ravel()
+        dist[: min(5, d.size)] = d[:5]
+        R = np.asarray(self.R, np.float64).reshape(3, 3)
+        t = np.asarray(self.t, np.float64).reshape(3)
+        if not (np.allclose(R @ R.T, np.eye(3), atol=1e-6) and np.linalg.det(R) > 0):
+            raise MovekitError(f"camera {self.name!r}: R is not a rotation matrix")
+        object.__setattr__(self, "K", K)
+        object.__setattr__(self, "dist", dist)
+        object.__setattr__(self, "R", R)
+        object.__setattr__(self, "t", t)
+
+    @property
+    def centre_m(self) -> np.ndarray:
+        """Camera centre in the world frame (m), ``-R.T @ t``."""
+        return -self.R.T @ self.t
+
+    @property
+    def pitch_roll_deg(self) -> tuple[float, float]:
+        """Camera tilt against the world's vertical (z up), in degrees.
+
+        * pitch: angle of the optical axis below the horizontal plane; + looking down, - up.
+          ``asin(-z_cam . z_up)``.
+        * roll: rotation about the optical axis; + when the camera is turned clockwise as seen
+          from behind it (its image x axis then points below the horizon, and the world appears
+          turned anticlockwise in the image). ``atan2(-x_cam . z_up, -y_cam . z_up)``; 0 when the
+          image's x axis is level and its y axis points down.
+
+        The same conventions as :mod:`movekit.analysis.camera_tilt`.
+        """
+        x_up, y_up, z_up = self.R[:, 2]  # z component of each camera axis in the world
+        pitch = math.degrees(math.asin(float(np.clip(-z_up, -1.0, 1.0))))
+        roll = math.degrees(math.atan2(-x_up, -y_up))
+        return pitch, roll
+
+    def to_camera(self, points_m: np.ndarray) -> np.ndarray:
+        """World points ``(..., 3)`` (m) in camera coordinates ``(..., 3)`` (m)."""
+        p = np.asarray(points_m, np.float64)
+        return p @ self.R.T + self.t
+
+    def project(self, points_m: np.ndarray) -> np.ndarray:
+        """Image position (px) of world points ``(..., 3)`` (m) through :func:`cv2.projectPoints`
+        (with distortion). NaN in, NaN out; points behind the camera are NaN."""
+        import cv2
+
+        p = np.asarray(points_m, np.float64)
+        shape = p.shape[:-1]
+        flat = p.reshape(-1, 3)
+        out = np.full((flat.shape[0], 2), np.nan)
+        ok = np.isfinite(flat).all(axis=1)
+        ok[ok] = self.to_camera(flat[ok])[:, 2] > 1e-9
+        if ok.any():
+            rvec = cv2.Rodrigues(self.R)[0]
+            img, _ = cv2.projectPoints(flat[ok].reshape(-1, 1, 3), rvec, self.t, self.K, self.dist)
+            out[ok] = img.reshape(-1, 2)
+        return out.reshape(*shape, 2)
+
+    def undistort(self, points_px: np.ndarray) -> np.ndarray:
+        """Distortion removed from image points ``(..., 2)`` (px): where an ideal pinhole camera
+        with the same ``K`` would have seen them (:func:`cv2.undistortPoints` with ``P=K``)."""
+        import cv2
+
+        p = np.asarray(points_px, np.float64)
+        flat = p.reshape(-1, 2)
+        out = np.full_like(flat, np.nan)
+        ok = np.isfinite(flat).all(axis=1)
+        if ok.any():
+            out[ok] = cv2.undistortPoints(flat[ok].reshape(-1, 1, 2), self.K, self.dist, P=self.K).reshape(-1, 2)
+        return out.reshape(p.shape)
+
+
+#: Qualisys stores intrinsics (focal lengths, principal point) in sub-pixel units of the sensor:
+#: 64 per pixel (``sensorMaxU`` 69568 = 1087 * 64 for a 1088-px-wide image).
+QCA_SUBPIXELS = 64.0
+
+# Qualisys' camera frame looks along -z with y up (as OpenGL); OpenCV's along +z with y down:
+# a half turn about the camera's x axis takes one to the other.
+_QUALISYS_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
+
+
+def read_qualisys_qca(path: str | Path) -> list[PinholeCamera]:
+    """Cameras of a Qualisys Track Manager calibration exported as ``.qca.txt`` (XML), in metres.
+
+    What the file holds, per ``<camera>`` (the convention Pose2Sim uses to read and write it,
+    ``Pose2Sim.calibration.read_qca``/``calib_qca_fun`` and ``Utilities/calib_toml_to_qca``,
+    Pagnon et al. 2022, JOSS 7:4362; checked here with the real pose model on the demo's four
+    views: the triangulated landmarks reproject with a median error of 8-10 px on 1920-px-tall
+    frames (the model's own scatter is about 0.03 torso lengths, ~9 px), the feet come out a few
+    cm above z = 0 and a standing man's eyes at 1.56 m; the transposed rotation points the cameras
+    away from the subject):
+
+    * ``fov_video`` left/right/top/bottom: the image in sensor pixels (inclusive), so the width
+      is ``right - left + 1``;
+    * ``intrinsic`` focalLengthU/V, centerPointU/V in 1/64 px (:data:`QCA_SUBPIXELS`), the
+      principal point relative to ``fov_video``'s top-left; radial and tangential distortion
+      likewise scaled by 64 (as Pose2Sim's ``calib_toml_to_qca`` writes them, and this file was
+      written by it; on the demo the distortion moves the triangulated points' reprojection
+      error by under 0.05 px either way, so the data cannot confirm the scale);
+    * ``transform`` r11..r33 and x, y, z (mm): the camera's orientation and its centre in the lab
+      (z up). With ``M = [[r11, r12, r13], [r21, r22, r23], [r31, r32, r33]]`` the world-to-camera
+      rotation of a Qualisys camera (looking along its -z, y up) is ``M``; OpenCV's is
+      ``diag(1, -1, -1) @ M`` and ``t = -R @ centre``.
+
+    Only ``viewrotation="0"`` is read (a rotated view changes which way the image axes run and
+    is not handled); cameras come in file order.
+
+    Raises
+    ------
+    MovekitError
+        Missing or unreadable file, no cameras, a missing or non-numeric attribute, a
+        non-orthonormal rotation, or a non-zero ``viewrotation``.
+    """
+    path = Path(path)
+    try:
+        root = ET.parse(path).getroot()
+    except FileNotFoundError:
+        raise MovekitError(f"{path}: no such calibration file") from None
+    except (ET.ParseError, OSError) as exc:
+        raise MovekitError(f"{path}: not a readable Qualisys .qca XML file ({exc})") from None
+    cams = root.findall("cameras/camera")
+    if not cams:
+        raise MovekitError(f"{path}: no <cameras><camera> elements: not a Qualisys .qca calibration")
+    out = []
+    for i, cam in enumerate(cams):
+        name = cam.get("serial") or f"cam{i + 1:02d}"
+
+        def num(tag: str, key: str) -> float:
+            el = cam.find(tag)
+            value = None if el is None else el.get(key)
+            try:
+                v = float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise MovekitError(f"{path}: camera {name!r} has no numeric {tag}/@{key} "
+                                   f"(got {value!r})") from None
+            if not math.isfinite(v):
+                raise MovekitError(f"{path}: camera {name!r} {tag}/@{key} is {value!r}")
+            return v
+
+        rot = cam.get("viewrotation", "0").strip() or "0"
+        if float(rot) != 0:
+            raise MovekitError(f"{path}: camera {name!r} has viewrotation={rot}; only 0 is supported")
+        left, right = num("fov_video", "left"), num("fov_video", "right")
+        top, bottom = num("fov_video", "top"), num("fov_video", "bottom")
+        width, height = int(round(right - left + 1)), int(round(bottom - top + 1))
+        if width <= 0 or height <= 0:
+            raise MovekitError(f"{path}: camera {name!r} fov_video gives an empty image ({width}x{height})")
+        s = QCA_SUBPIXELS
+        K = np.array([[num("intrinsic", "focalLengthU") / s, 0.0, num("intrinsic", "centerPointU") / s - left],
+                      [0.0, num("intrinsic", "focalLengthV") / s, num("intrinsic", "centerPointV") / s - top],
+                      [0.0, 0.0, 1.0]])
+        if K[0, 0] <= 0 or K[1, 1] <= 0:
+            raise MovekitError(f"{path}: camera {name!r} has a focal length <= 0")
+        dist = np.array([num("intrinsic", "radialDistortion1"), num("intrinsic", "radialDistortion2"),
+                         num("intrinsic", "tangentalDistortion1"), num("intrinsic", "tangentalDistortion2"),
+                         num("intrinsic", "radialDistortion3")]) / s
+        M = np.array([[num("transform", f"r{r}{c}") for c in (1, 2, 3)] for r in (1, 2, 3)])
+        if not (np.allclose(M @ M.T, np.eye(3), atol=1e-4) and abs(np.linalg.det(M) - 1) < 1e-4):
+            raise MovekitError(f"{path}: camera {name!r} transform r11..r33 is not a rotation matrix")
+        # re-orthonormalise the 16-digit matrix exactly (SVD), then change axes to OpenCV's
+        u, _, vt = np.linalg.svd(M)
+        R = _QUALISYS_TO_OPENCV @ (u @ vt)
+        centre = np.array([num("transform", k) for k in "xyz"]) / 1000.0
+        out.append(PinholeCamera(name, width, height, K, dist, R, -R @ centre))
+    return out
+
+
+__all__ = ["PinholeCamera", "read_qualisys_qca", "QCA_SUBPIXELS"]
