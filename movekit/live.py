@@ -17,7 +17,8 @@ LIVE_STREAM = "live_angles_deg"
 #: modules whose code decides the live angles; their fingerprint is stored with every recording
 LIVE_CODE_MODULES = ("movekit.live", "movekit.analysis.pipeline", "movekit.analysis.filters",
                      "movekit.analysis.angles", "movekit.analysis.view", "movekit.analysis.com",
-                     "movekit.analysis.landmarks", "movekit.calibration")
+                     "movekit.analysis.landmarks", "movekit.analysis.camera_tilt",
+                     "movekit.analysis.error_model", "movekit.calibration")
 
 
 def live_code_fingerprint() -> str:
@@ -33,6 +34,12 @@ def live_code_fingerprint() -> str:
     h = hashlib.sha256()
     for name in LIVE_CODE_MODULES:
         h.update(inspect.getsource(importlib.import_module(name)).encode())
+    from importlib import resources
+
+    from movekit.analysis.error_model import TABLE_RESOURCE
+
+    # the measured error table decides which live angles are shown, like the code does
+    h.update(resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -53,7 +60,9 @@ class FrameProcessor:
         angle's static-pose offset (deg) is subtracted. The stored landmarks stay raw.
     """
 
-    def __init__(self, fs_hz: float = 30.0, calibration: dict | None = None) -> None:
+    def __init__(self, fs_hz: float = 30.0, calibration: dict | None = None,
+                 frame_size_px: tuple[int, int] | None = None) -> None:
+        from movekit.analysis.camera_tilt import CameraTilt
         from movekit.analysis.pipeline import StreamingAnalyzer
         from movekit.calibration import CameraProfile
 
@@ -62,9 +71,20 @@ class FrameProcessor:
         cam = self.calibration.get("camera")
         self._camera = CameraProfile(**{**cam, "pattern": tuple(cam["pattern"])}) if cam else None
         static = self.calibration.get("static")
-        self._analyzer = StreamingAnalyzer(self.fs_hz, offsets=static["offsets_deg"] if static else None)
+        tilt = CameraTilt.from_dict(self.calibration["tilt"]) if self.calibration.get("tilt") else None
+        if tilt is not None and frame_size_px is None and self._camera is None:
+            raise ValueError("a camera tilt correction needs the frame size or a camera profile")
+        size = frame_size_px or (self._camera and (self._camera.width_px, self._camera.height_px))
+        self._analyzer = StreamingAnalyzer(self.fs_hz, offsets=static["offsets_deg"] if static else None,
+                                           tilt=tilt, frame_size_px=size,
+                                           camera_matrix_px=self._camera.K if self._camera else None)
         probe, _ = StreamingAnalyzer(self.fs_hz).update(np.full((33, 3), np.nan, np.float32))
         self.names: tuple[str, ...] = tuple(probe)
+
+    @property
+    def errors(self) -> dict[str, float]:
+        """Expected error (deg) of each angle in the last frame (NaN: not measurable)."""
+        return self._analyzer.errors
 
     @property
     def view(self) -> str:
@@ -77,6 +97,8 @@ class FrameProcessor:
                           attrs={"source": "image landmarks, per frame, causal streaming cleaning",
                                  "fs_hz": self.fs_hz,
                                  "calibration": sorted(self.calibration),
+                                 # False only in research mode (movekit.analysis.error_model.ungated)
+                                 "gated": bool(self._analyzer.gate),
                                  "code_fingerprint": live_code_fingerprint()})
 
     def step(self, t_s: float, image_px: np.ndarray, visibility: np.ndarray) -> np.ndarray:

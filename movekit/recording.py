@@ -376,6 +376,8 @@ class PoseSeries:
     visibility: np.ndarray
     presence: np.ndarray
     frame_size_px: tuple[int, int]
+    #: the recording's ``calibration`` metadata (camera profile, static offsets, camera tilt)
+    calibration: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -415,7 +417,8 @@ class Recording:
             t_s=s["pose_image_px"].t_s[:n], image_px=s["pose_image_px"].data[:n],
             world_m=s["pose_world_m"].data[:n], visibility=s["pose_visibility"].data[:n],
             presence=s["pose_presence"].data[:n],
-            frame_size_px=(int(video.get("width_px", 0)), int(video.get("height_px", 0))))
+            frame_size_px=(int(video.get("width_px", 0)), int(video.get("height_px", 0))),
+            calibration=cal if isinstance(cal := self.metadata.get("calibration"), dict) else {})
 
 
 def _read_stream(path: Path) -> tuple[Stream, str | None]:

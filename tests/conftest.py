@@ -32,6 +32,19 @@ def demo_recording(demo_clip, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_recording_research(demo_clip, tmp_path_factory) -> Path:
+    """The demo clip captured in research mode (live angles not refused by their error): a live
+    stream full of numbers, for the replay tests."""
+    from movekit.analysis.error_model import ungated
+    from movekit.capture.pipeline import capture
+
+    out = tmp_path_factory.mktemp("demo_research") / "demo.mkrec"
+    with ungated():
+        capture(demo_clip, out, keys=False, metadata={"client": "test"})
+    return out
+
+
+@pytest.fixture(scope="session")
 def demo_pose(demo_recording):
     """PoseSeries of the demo clip."""
     from movekit.recording import open_recording
@@ -56,3 +69,14 @@ def captured(tmp_path_factory):
         return done[name]
 
     return get
+
+
+@pytest.fixture
+def ungated():
+    """Angles not refused by their expected error inside the test (research mode): for tests of
+    the logic above the angles (reps, phases, scores) on footage the error model refuses; the
+    gated default is tested beside them."""
+    from movekit.analysis.error_model import ungated as _ungated
+
+    with _ungated():
+        yield

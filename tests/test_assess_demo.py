@@ -16,6 +16,12 @@ from movekit.assess import run
 from movekit.assess.sources import Session, load_session
 from movekit.cli import main
 
+#: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
+#: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the
+#: gated default is tested in test_error_model.py and test_angles_cli.py.
+pytestmark = pytest.mark.usefixtures("ungated")
+
+
 
 @pytest.fixture(scope="module")
 def demo(demo_pose):

@@ -13,6 +13,12 @@ from movekit.assess.step_down import assess_step_down, category
 from movekit.assess.tug import assess_tug
 from movekit.recording import PoseSeries
 
+#: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
+#: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the
+#: gated default is tested in test_error_model.py and test_angles_cli.py.
+pytestmark = pytest.mark.usefixtures("ungated")
+
+
 FS = 30.0
 
 

@@ -12,6 +12,12 @@ from movekit.assess.hinge import assess_hinge, hinge_from_inclinometers
 from movekit.assess.lumbar_flexion import assess_lumbar_flexion_video, dual_inclinometer
 from movekit.cli import main
 
+#: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
+#: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the
+#: gated default is tested in test_error_model.py and test_angles_cli.py.
+pytestmark = pytest.mark.usefixtures("ungated")
+
+
 FS = 30.0
 T = np.arange(0, 16, 1 / FS)
 STARTS = (1.0, 6.0, 11.0)

@@ -11,6 +11,12 @@ from movekit.analysis.synthetic import figure, smooth_cycle
 from movekit.assess.painful_arc import assess_painful_arc, painful_arc
 from movekit.cli import main
 
+#: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
+#: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the
+#: gated default is tested in test_error_model.py and test_angles_cli.py.
+pytestmark = pytest.mark.usefixtures("ungated")
+
+
 FS = 30.0
 STARTS = (1.0, 7.0, 13.0)
 

@@ -15,6 +15,12 @@ from movekit.assess.posture import (
     window_travel,
 )
 
+#: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
+#: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the
+#: gated default is tested in test_error_model.py and test_angles_cli.py.
+pytestmark = pytest.mark.usefixtures("ungated")
+
+
 FS = 30.0
 
 

@@ -21,14 +21,15 @@ def test_metric_names_carry_their_unit():
     assert r.value("stance_time_s") == 3.25 and type(r.value("stance_time_s")) is float
 
 
-def test_nan_becomes_null_and_json_has_exactly_the_six_keys():
+def test_nan_becomes_null_and_json_has_exactly_the_seven_keys():
     r = AssessmentResult("tug")
     r.add_metric("tug_time_s", float("nan"), "s")
     r.check("view", False, "this test needs a side view", "frontal", "sagittal")
     r.cite("Shumway-Cook et al. 2000")
     r.reps = [{"rep": 1, "angle_deg": np.float32(12.5), "missing_deg": float("nan")}]
     js = json.loads(r.dumps())
-    assert set(js) == {"test", "metrics", "reps", "flags", "validity", "references"}
+    assert set(js) == {"test", "metrics", "reps", "flags", "validity", "references", "angle_errors_deg"}
+    assert js["angle_errors_deg"] == {}
     assert js["metrics"]["tug_time_s"] == {"value": None, "unit": "s"}
     assert js["validity"]["view"] == {"ok": False, "value": "frontal", "required": "sagittal",
                                       "message": "this test needs a side view"}

@@ -382,3 +382,50 @@ def test_phone_video_stored_sideways_with_a_rotation_flag_is_analysed_upright(de
     img = pose.image_px[det]
     assert (img[:, [L_HIP, R_HIP], 1].mean(axis=1) > img[:, [L_SH, R_SH], 1].mean(axis=1)).mean() > 0.9
     assert np.nanmax(img[..., 0]) < 884 * 1.1 and np.nanmax(img[..., 1]) < 496 * 1.1
+
+
+# --- --person: whom to follow, stored, and used again -------------------------------------------------
+
+def test_person_option_errors_are_one_line_and_nothing_is_written(demo_clip, tmp_path, capsys):
+    from movekit.cli import main
+
+    for cmd in (["capture", str(demo_clip), "-o", str(tmp_path / "x.mkrec"), "--person", "tallest"],
+                ["capture", str(demo_clip), "-o", str(tmp_path / "x.mkrec"), "--person", "12"],
+                ["drill", "hip_hinge", str(demo_clip), "-o", str(tmp_path / "x.mkrec"), "--person", "1,2,3",
+                 "--no-sound", "--quiet"]):
+        assert main(cmd) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("movekit: error: --person takes largest, centre, left, right or X,Y"), err
+        assert len(err.splitlines()) == 1
+        assert not (tmp_path / "x.mkrec").exists()
+
+
+def test_person_choice_is_stored_and_a_saved_video_is_captured_again_the_same_way(tmp_path, capsys):
+    """pose2sim_multi_cam04: the man (largest, left) and a woman (right, hips near x = 790 px).
+    ``--person right`` follows her; the notice and the ``people_in_view`` event say two people were
+    in view; capturing the recording again (its saved video) follows her again, as stored."""
+    from movekit.capture.pipeline import capture
+    from movekit.datasets import fetch
+
+    first = tmp_path / "right.mkrec"
+    s = capture(fetch("pose2sim_multi_cam04"), first, keys=False, person="right", save_video=True, duration_s=0.3)
+    assert "2 people in view at the start: following the one furthest right in the image" in s.notices
+    assert "movekit: notice: 2 people in view at the start" in capsys.readouterr().err
+    rec = open_recording(first)
+    sel = rec.metadata["person_selection"]
+    assert sel["strategy"] == "right" and sel["people_at_start"] == 2 and sel["box_px"][0] > 600
+    ev = [e for e in rec.events if e["kind"] == "people_in_view"]
+    assert ev[0] == {"t_s": rec.pose().t_s[0], "kind": "people_in_view", "count": 2, "change": "start",
+                     "following": "right"}
+    hips_x = rec.pose().image_px[:, [L_HIP, R_HIP], 0].mean(axis=1)
+    assert np.nanmin(hips_x) > 700, "the man (hips near 400-550 px) was stored"
+
+    again = tmp_path / "again.mkrec"
+    capture(first, again, keys=False)  # no person given: the one chosen in the recording
+    rec2 = open_recording(again)
+    assert rec2.metadata["person_selection"]["strategy"] == "right"
+    hips2 = rec2.pose().image_px[:, [L_HIP, R_HIP], 0].mean(axis=1)
+    assert np.isfinite(hips2).mean() > 0.8
+    assert np.nanmin(hips2) > 700 and np.nanmax(np.abs(hips2 - hips_x)) < 25  # her again (re-encoded video)
+    with pytest.raises(MovekitError, match="kept no video"):
+        capture(again, tmp_path / "third.mkrec", keys=False)

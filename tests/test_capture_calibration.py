@@ -13,6 +13,12 @@ from movekit.live import LIVE_STREAM
 from movekit.recording import open_recording
 from run_cli import movekit
 
+#: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
+#: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the
+#: gated default is tested in test_error_model.py and test_angles_cli.py.
+pytestmark = pytest.mark.usefixtures("ungated")
+
+
 
 def _camera(tmp_path, width, height, k1):
     f = 1500.0
@@ -32,7 +38,7 @@ def test_static_offsets_and_camera_profile_applied_to_live_angles(demo_clip, tmp
     knee, trunk = names.index("right_knee_flexion_deg"), names.index("trunk_inclination_deg")
     x, y = a.streams[LIVE_STREAM].data, b.streams[LIVE_STREAM].data
     ok = np.isfinite(x[:, knee])
-    assert ok.sum() > 10
+    assert ok.sum() > 5  # 1 s of a person found late; the first 0.1 s after a gap are withheld
     np.testing.assert_allclose(x[ok, knee] - y[ok, knee], 5.0, atol=1e-4)
     ok = np.isfinite(x[:, trunk])
     np.testing.assert_allclose(x[ok, trunk] - y[ok, trunk], -2.0, atol=1e-4)

@@ -13,6 +13,12 @@ from movekit.cli import main
 from movekit.protocols.metrics import foot_lift
 from movekit.protocols.runner import load_protocol
 
+#: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
+#: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the
+#: gated default is tested in test_error_model.py and test_angles_cli.py.
+pytestmark = pytest.mark.usefixtures("ungated")
+
+
 FPS = 30.0
 
 
@@ -43,7 +49,7 @@ def test_balance_drill_live_then_replay(tmp_path, capsys):
         for k in range(int(120 * FPS)):
             t = k / FPS
             lift = 45.0 if 8.0 <= t < 26.0 or 45.0 <= t < 80.0 else 0.0  # 1st attempt 18 s, 2nd completes
-            drop = 60.0 if 60.0 <= t < 62.0 else 0.0  # hip drop for 2 s during the 2nd attempt
+            drop = 20.0 if 60.0 <= t < 62.0 else 0.0  # hip drop (22 deg) for 2 s during the 2nd attempt
             img = frame(lift, drop)
             for name, arr in (("pose_image_px", img), ("pose_world_m", np.zeros((33, 3), np.float32)),
                               ("pose_visibility", vis), ("pose_presence", vis)):
@@ -57,7 +63,7 @@ def test_balance_drill_live_then_replay(tmp_path, capsys):
     ids = [c for _, c in cues]
     assert "ten_seconds" in ids and "pelvis_level" in ids
     pelvis_t = [t for t, c in cues if c == "pelvis_level"][0]
-    assert 60.5 <= pelvis_t <= 60.6  # 0.5 s minimum duration after the drop at 60 s
+    assert 60.5 <= pelvis_t <= 60.7  # 0.5 s minimum duration after the drop at 60 s, plus the causal low-pass
     log = tmp_path / "replay.jsonl"
     assert main(["drill", "single_leg_balance", str(rec), "--log", str(log), "--quiet"]) == 0
     assert "replay reproduces all" in capsys.readouterr().err

@@ -25,6 +25,12 @@ import pytest
 from movekit.datasets import fetch
 from run_cli import movekit as _cli
 
+#: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
+#: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the
+#: gated default is tested in test_error_model.py and test_angles_cli.py.
+pytestmark = pytest.mark.usefixtures("ungated")
+
+
 
 # --- portrait front-view clip (pose2sim) -------------------------------------------------------
 
@@ -43,7 +49,7 @@ def p2s_angles(p2s_rec, tmp_path_factory):
     import pandas as pd
 
     out = tmp_path_factory.mktemp("p2s_angles") / "a.csv"
-    p = _cli("angles", p2s_rec, "-o", out)
+    p = _cli("angles", p2s_rec, "-o", out, "--keep-invalid")  # conventions under test, not the gate
     assert p.returncode == 0, p.stderr
     return pd.read_csv(out)
 
@@ -71,12 +77,13 @@ def test_portrait_replay_is_bit_identical(p2s_rec):
 
 def test_front_view_classified_and_near_neutral_when_standing(p2s_angles):
     a = p2s_angles
-    assert (a["view"] == "frontal").mean() > 0.9
+    assert (a["view"] == "frontal").mean() > 0.7  # face-on band 0-20 deg (docs/validity.md); he twists
     first = a.iloc[:6]  # first 0.1 s: standing still, arms hanging
     assert first["trunk_lateral_lean_deg"].abs().max() < 8
     assert first[["left_knee_fppa_deg", "right_knee_fppa_deg"]].abs().max().max() < 10
     # sagittal-plane angles are withheld in a front view
-    assert a["left_knee_flexion_deg"].isna().all() and a["trunk_inclination_deg"].isna().all()
+    for c in ("left_knee_flexion_err_deg", "trunk_inclination_err_deg"):  # (kept here by --keep-invalid)
+        assert ((a[c] > 5.0) | a[c].isna()).all()
 
 
 def test_left_right_from_the_subjects_view(p2s_angles):

@@ -14,19 +14,24 @@ from movekit.recording import RecordingWriter, StreamSpec, open_recording
 from run_cli import movekit
 
 
-def test_replay_is_bit_identical_to_live(demo_recording):
-    rec = open_recording(demo_recording)
-    result = replay_pose(rec)
-    assert result.identical is True
-    assert result.angles_deg.shape == (230, len(result.names))
-    # the live stream really holds numbers (not all NaN) for a person who was found
+def test_replay_is_bit_identical_to_live(demo_recording, demo_recording_research):
+    for path in (demo_recording, demo_recording_research):
+        rec = open_recording(path)
+        result = replay_pose(rec)
+        assert result.identical is True
+        assert result.angles_deg.shape == (230, len(result.names))
+    # research mode (stored as such) replays in research mode: the stream really holds numbers for
+    # a person who was found, and the replay reproduced them
+    assert rec.streams[LIVE_STREAM].spec.attrs["gated"] is False
     knee = result.angles_deg[:, result.names.index("right_knee_flexion_deg")]
     assert np.isfinite(knee).mean() > 0.6
+    # the default (gated) live stream shows only angles within their error limit
+    assert open_recording(demo_recording).streams[LIVE_STREAM].spec.attrs["gated"] is True
 
 
-def test_tampered_recording_is_detected(demo_recording, tmp_path):
+def test_tampered_recording_is_detected(demo_recording_research, tmp_path):
     copy = tmp_path / "t.mkrec"
-    shutil.copytree(demo_recording, copy)
+    shutil.copytree(demo_recording_research, copy)
     path = copy / "streams" / f"{LIVE_STREAM}.arrows"
     with pa.memory_map(str(path)) as f:
         reader = pa.ipc.open_stream(f)

@@ -8,6 +8,12 @@ import pytest
 from movekit.analysis.reps import rest_periods, segment_reps, tempo
 from movekit.analysis.rom import NORMAL_ROM, session_rom
 
+#: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
+#: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the
+#: gated default is tested in test_error_model.py and test_angles_cli.py.
+pytestmark = pytest.mark.usefixtures("ungated")
+
+
 FS = 30.0
 
 

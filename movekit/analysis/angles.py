@@ -168,8 +168,19 @@ def _normal_slot(d: AngleDef) -> int:
 #: at ~160 deg with thigh-calf contact (Norkin & White 2016); hip extension ends at ~30 deg; ankle
 #: dorsiflexion at ~30 deg and plantarflexion at ~50 deg (AAOS). The bounds add a wide margin for
 #: 2D projection and measurement error: they reject only the impossible, not the unusual.
+#: Pelvic obliquity stays within about +-10 deg in gait and single-leg tasks (Trendelenburg drop;
+#: Perry & Burnfield 2010, Gait Analysis, 2nd ed.), and a frontal trunk lean is bounded by
+#: thoracolumbar lateral flexion (~35 deg, AAOS) plus hip ab/adduction: +-45 and +-60 deg reject a
+#: hip or shoulder line the model drew across the body (3D obliquity read 109-177 deg off).
+#: Shoulder flexion and abduction end near 180 deg (AAOS), elbow flexion at ~150 deg; the trunk
+#: bends forward to ~120 deg from upright in a toe touch and back ~30 deg; knee FPPA stays within
+#: about +-30 deg in step-downs and landings (Willson 2006; Munro 2012, J Orthop Sports Phys
+#: Ther 42:A11): the bounds add the same margins.
 POSSIBLE_RANGES = {"knee_flexion": (-40.0, 180.0), "hip_flexion": (-90.0, 180.0),
-                   "ankle_dorsiflexion": (-90.0, 60.0)}
+                   "ankle_dorsiflexion": (-90.0, 60.0), "pelvis_obliquity": (-45.0, 45.0),
+                   "trunk_lateral_lean": (-60.0, 60.0), "trunk_inclination": (-60.0, 135.0),
+                   "shoulder_flexion": (-90.0, 220.0), "shoulder_abduction": (-90.0, 220.0),
+                   "elbow_flexion": (0.0, 170.0), "knee_fppa": (-60.0, 60.0)}
 _DEFS = tuple(d if f"{d.joint}_{d.motion}" not in POSSIBLE_RANGES else
               replace(d, possible_deg=POSSIBLE_RANGES[f"{d.joint}_{d.motion}"]) for d in _DEFS)
 ANGLES.update({d.name: d for d in _DEFS})

@@ -365,7 +365,7 @@ def tilt_from_verticals(segments_px, frame_size_px, camera_matrix_px=None, *, se
         if abs(v[1]) < np.cos(np.deg2rad(MAX_SCENE_TILT_DEG)):  # within the tilts this method serves
             continue
         inl = np.abs(n @ v) < tol
-        score = length[inl].sum()
+        score = inl.sum() + length[inl].sum() / (length.sum() + 1.0)  # count first, length breaks ties
         if score > best_score:
             best, best_score = inl, score
     if best is None or best.sum() < MIN_VERTICAL_LINES:

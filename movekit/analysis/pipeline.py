@@ -22,6 +22,11 @@ from movekit.analysis.com import center_of_mass
 from movekit.analysis.filters import (
     MAX_LIMB_DEG_S,
     MAX_TRUNK_DEG_S,
+    MIN_ISLAND_S,
+    SETTLE_S,
+    StreamingSettle,
+    drop_short_runs,
+    settle_after_gaps,
     CleanConfig,
     StreamingCleaner,
     StreamingVelocityGuard,
@@ -29,7 +34,10 @@ from movekit.analysis.filters import (
     mask_by_visibility,
     velocity_guard,
 )
-from movekit.analysis.view import VIEWS, angle_validity, classify_view, facing_2d
+from movekit.analysis.camera_tilt import CameraTilt, level_image_points, level_world_points
+from movekit.analysis.error_model import MAX_ERROR_DEG, expected_errors, gating
+from movekit.analysis.error_model import gate as gate_angles
+from movekit.analysis.view import VIEWS, angle_validity, body_yaw_deg, classify_view, facing_2d
 
 
 def frame_rate(t_s) -> float:
@@ -51,6 +59,18 @@ class AnalysisResult:
     space: str  #: "2d" or "3d"
     mode: str  #: "offline (zero-phase)" or "causal"
     landmarks: np.ndarray = field(repr=False)  #: the cleaned landmarks used
+    yaw_deg: np.ndarray | None = field(default=None, repr=False)  #: estimated body yaw per frame
+    #: expected error (deg) of each angle per frame (:mod:`movekit.analysis.error_model`)
+    error_deg: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    tilt: CameraTilt | None = None  #: the camera tilt correction applied (None: unknown)
+    max_error_deg: float = MAX_ERROR_DEG
+
+    def reason(self, name: str, frame: int) -> str:
+        """Plain words: the angle's expected error in that frame, or why it was refused."""
+        from movekit.analysis.error_model import refusal_reason
+
+        return refusal_reason(name, float(self.error_deg[name][frame]), float(self.yaw_deg[frame]),
+                              self.tilt, space=self.space, max_error_deg=self.max_error_deg)
 
 
 _VIEW_SORTED = np.array(sorted(VIEWS))
@@ -119,14 +139,47 @@ def swap_parity(flags, max_frames: int = 15, state=None) -> np.ndarray:
     return odd
 
 
+#: The pelvis cannot face more than ~90 deg away from the shoulders (thoracolumbar axial rotation
+#: is about 30-45 deg each way, AAOS), so a hip line pointing against the shoulder line (cosine
+#: below this) means one of the two pairs is mislabelled.
+MIN_SHOULDER_HIP_COS = -0.3
+#: Both pairs must be at least this wide (fraction of the trunk length) for their directions to
+#: be compared; side-on they are too narrow to tell.
+MIN_PAIR_WIDTH_TRUNK = 0.15
+
+
+def agree_lower_with_upper(points, odd) -> np.ndarray:
+    """Relabel flags ``odd`` (frames, 2: upper, lower) corrected so that the hips point the same
+    way as the shoulders wherever both are wide enough to tell (:data:`MIN_SHOULDER_HIP_COS`).
+
+    The upper body (face, ears, shoulders, arms) is trusted: it carries the face cues. Per frame,
+    so a relabelled lower body that the model already swapped back (seen on a real front view:
+    the knee FPPA flipped sign for 0.4 s) is put right at once.
+    """
+    p = np.asarray(points, dtype=np.float64)
+    o = np.array(odd, dtype=bool, copy=True)
+    if p.shape[0] == 0:
+        return o
+    sh = (p[:, 11, :2] - p[:, 12, :2]) * np.where(o[:, :1], -1.0, 1.0)
+    hp = (p[:, 23, :2] - p[:, 24, :2]) * np.where(o[:, 1:], -1.0, 1.0)
+    trunk = np.hypot(*(0.5 * (p[:, 11, :2] + p[:, 12, :2]) - 0.5 * (p[:, 23, :2] + p[:, 24, :2])).T)
+    ls, lh = np.hypot(sh[:, 0], sh[:, 1]), np.hypot(hp[:, 0], hp[:, 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = (sh * hp).sum(axis=1) / (ls * lh)
+        fix = (cos < MIN_SHOULDER_HIP_COS) & (ls >= MIN_PAIR_WIDTH_TRUNK * trunk) & \
+            (lh >= MIN_PAIR_WIDTH_TRUNK * trunk)
+    o[fix, 1] = ~o[fix, 1]
+    return o
+
+
 def unswap_left_right(points, visibility=None, flags=None, *, max_frames: int = 15):
     """Relabel left/right so each body half keeps its identity across frames where the pose model
-    swapped them (:func:`swap_flags`, :func:`swap_parity`). Returns ``(points, visibility)``:
+    swapped them (:func:`swap_flags`, :func:`swap_parity`, then :func:`agree_lower_with_upper`). Returns ``(points, visibility)``:
     relabelled copies, or the inputs themselves (as float64 arrays) when no frame is relabelled."""
     p = np.asarray(points, dtype=np.float64)
     v = None if visibility is None else np.asarray(visibility, dtype=np.float64)
     f = swap_flags(p) if flags is None else flags
-    odd = swap_parity(f, max_frames)
+    odd = agree_lower_with_upper(p, swap_parity(f, max_frames))
     if not odd.any():
         return p, v
     p, v = p.copy(), (None if v is None else v.copy())
@@ -194,6 +247,25 @@ def guard_angles(angles: dict[str, np.ndarray], fs_hz: float, config: CleanConfi
     return {k: g[:, i] for i, k in enumerate(names)}
 
 
+def settle_angles(angles: dict[str, np.ndarray], fs_hz: float, *, offline: bool) -> dict[str, np.ndarray]:
+    """Angles without the first :data:`~movekit.analysis.filters.SETTLE_S` after each gap and,
+    offline, without islands shorter than :data:`~movekit.analysis.filters.MIN_ISLAND_S` between
+    gaps (the pose model re-finding a person; see :mod:`movekit.analysis.filters`)."""
+    if not angles:
+        return angles
+    names = list(angles)
+    x = np.stack([np.asarray(angles[k], dtype=np.float64) for k in names], axis=1)
+    x = settle_after_gaps(x, settle_frames(fs_hz))
+    if offline:
+        x = drop_short_runs(x, int(round(MIN_ISLAND_S * fs_hz)))
+    return {k: x[:, i] for i, k in enumerate(names)}
+
+
+def settle_frames(fs_hz: float) -> int:
+    """Frames withheld after a gap (:data:`~movekit.analysis.filters.SETTLE_S` at ``fs_hz``)."""
+    return int(np.ceil(SETTLE_S * fs_hz - 1e-9))
+
+
 @lru_cache(maxsize=16)
 def _validity_table(names: tuple[str, ...], space: str) -> np.ndarray:
     """(views, angles) bool, rows in :data:`~movekit.analysis.view.VIEWS` order: what
@@ -210,7 +282,9 @@ def _valid_matrix(views, names, space: str) -> np.ndarray:
 
 def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", offline: bool = True,
             config: CleanConfig = CleanConfig(), min_visibility: float = 0.5, sex: str | None = None,
-            offsets: dict[str, float] | None = None, fix_swaps: bool = True) -> AnalysisResult:
+            offsets: dict[str, float] | None = None, fix_swaps: bool = True,
+            tilt: CameraTilt | None = None, frame_size_px=None, camera_matrix_px=None,
+            gate: bool | None = None, max_error_deg: float = MAX_ERROR_DEG) -> AnalysisResult:
     """Clean a pose series and compute angles, view and centre of mass.
 
     Parameters
@@ -223,10 +297,22 @@ def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", 
         (:mod:`movekit.calibration` static-pose trial).
     fix_swaps : undo frames where the pose model swapped left and right (:func:`unswap_left_right`),
         decided on the image landmarks and applied to the world landmarks too.
+    tilt : the camera's pitch and roll (:mod:`movekit.analysis.camera_tilt`); the landmarks are
+        first mapped to a level camera (``frame_size_px`` (width, height) and, when known,
+        ``camera_matrix_px`` give the intrinsics). None: tilt unknown, the error model then
+        assumes any tilt it has validated.
+    gate : angles whose expected error (:mod:`movekit.analysis.error_model`, per frame from the
+        estimated body yaw and the residual tilt) is over ``max_error_deg`` or unknown are NaN;
+        False keeps them (the errors are in the result either way); None (default): True unless
+        inside :func:`movekit.analysis.error_model.ungated`.
     """
     t = np.asarray(t_s, dtype=np.float64)
     fs = frame_rate(t)
     img = np.asarray(image_px)[..., :2].astype(np.float64)
+    if tilt is not None:
+        img = level_image_points(img, tilt, frame_size_px, camera_matrix_px)
+        if world_m is not None:
+            world_m = level_world_points(world_m, tilt)
     vis = visibility
     if fix_swaps and img.shape[0] > 1:
         flags = swap_flags(img)
@@ -246,7 +332,10 @@ def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", 
         wld_c = clean_landmarks(np.asarray(world_m, dtype=np.float64), fs, visibility=visibility,
                                 min_visibility=min_visibility, config=config, offline=offline)
     facing, front = facing_2d(img_c)
-    view = classify_view(img_c, wld_c, smooth_frames=15 if offline else 1, facing=facing)
+    # 2D: the body yaw from the image landmarks (on the real held-out views it tracks the true yaw
+    # better than MediaPipe's world landmarks do: docs/validity.md); 3D: from the world landmarks
+    yaw_from = wld_c if space == "3d" else None
+    view = classify_view(img_c, yaw_from, smooth_frames=15 if offline else 1, facing=facing)
     if space == "3d":
         ang = A.joint_angles(world_m=wld_c)
         com = center_of_mass(wld_c, sex=sex)
@@ -255,10 +344,16 @@ def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", 
         ang = A.joint_angles(image_px=img_c, facing=facing, front=front)
         com = center_of_mass(img_c, sex=sex)
         pts = img_c
-    ang = guard_angles(ang, fs, config, view, space)
+    ang = settle_angles(guard_angles(ang, fs, config, view, space), fs, offline=offline)
     if offsets:
         ang = apply_offsets(ang, offsets)
-    return AnalysisResult(t, ang, view, com, space, "offline (zero-phase)" if offline else "causal", pts)
+    yaw = body_yaw_deg(img_c, yaw_from)
+    err = expected_errors(list(ang), yaw, space=space, tilt=tilt)
+    if gating() if gate is None else gate:
+        ang = gate_angles(ang, err, max_error_deg=max_error_deg)
+    return AnalysisResult(t, ang, view, com, space, "offline (zero-phase)" if offline else "causal", pts,
+                          yaw_deg=yaw, error_deg={k: err[:, i] for i, k in enumerate(ang)}, tilt=tilt,
+                          max_error_deg=max_error_deg)
 
 
 def apply_offsets(angles: dict[str, np.ndarray], offsets: dict[str, float]) -> dict[str, np.ndarray]:
@@ -276,7 +371,16 @@ class StreamingAnalyzer:
     """
 
     def __init__(self, fs_hz: float, *, config: CleanConfig = CleanConfig(), min_visibility: float = 0.5,
-                 sex: str | None = None, offsets: dict[str, float] | None = None, fix_swaps: bool = True):
+                 sex: str | None = None, offsets: dict[str, float] | None = None, fix_swaps: bool = True,
+                 tilt: CameraTilt | None = None, frame_size_px=None, camera_matrix_px=None,
+                 gate: bool | None = None, max_error_deg: float = MAX_ERROR_DEG):
+        self.tilt = tilt
+        self._level = (None if tilt is None else
+                       (lambda p: level_image_points(p, tilt, frame_size_px, camera_matrix_px)))
+        self.gate = gating() if gate is None else gate
+        self.max_error_deg = max_error_deg
+        self.errors: dict[str, float] = {}  #: expected error (deg) of each angle in the last frame
+        self.yaw_deg = float("nan")  #: estimated body yaw of the last frame
         self.fix_swaps = fix_swaps
         self._prev = None
         self._swap_state: dict = {}
@@ -285,6 +389,7 @@ class StreamingAnalyzer:
         self.config = config
         self.fs_hz = fs_hz
         self._guard: StreamingVelocityGuard | None = None
+        self._settle: StreamingSettle | None = None
         self.min_visibility = min_visibility
         self.sex = sex
         self.offsets = offsets or {}
@@ -293,13 +398,15 @@ class StreamingAnalyzer:
 
     def update(self, image_px_frame, visibility_frame=None) -> tuple[dict[str, float], np.ndarray]:
         p = np.asarray(image_px_frame, dtype=np.float64)[None, :, :2]
+        if self._level is not None:
+            p = self._level(p)
         vis = None if visibility_frame is None else np.asarray(visibility_frame, dtype=np.float64)[None]
         if self.fix_swaps:
             flag = np.zeros((1, 2), dtype=bool)
             if self._prev is not None:
                 flag = swap_flags(np.concatenate([self._prev, p]))[1:]
             self._prev = p
-            odd = swap_parity(flag, self._max_swap, self._swap_state)
+            odd = agree_lower_with_upper(p, swap_parity(flag, self._max_swap, self._swap_state))
             if odd.any():
                 p = p.copy()
                 for g, left in enumerate((_LEFT_UPPER_ALL, _LEFT_LOWER)):
@@ -326,7 +433,17 @@ class StreamingAnalyzer:
             valid = _valid_matrix([self.view], list(ang), "2d")[0]
             g = np.where(valid, self._guard.update(np.where(valid, x, np.nan)), x)
             ang = {k: g[i:i + 1] for i, k in enumerate(ang)}
-        out = {k: float(v[0]) - self.offsets.get(k, 0.0) for k, v in ang.items()}
+        if self._settle is None:
+            self._settle = StreamingSettle(len(ang), settle_frames(self.fs_hz))
+        x = self._settle.update(np.array([v[0] for v in ang.values()]))
+        ang = {k: x[i:i + 1] for i, k in enumerate(ang)}
+        names = list(ang)
+        self.yaw_deg = float(body_yaw_deg(c)[0])
+        err = expected_errors(names, [self.yaw_deg], space="2d", tilt=self.tilt)[0]
+        self.errors = dict(zip(names, err.tolist()))
+        ok = (err <= self.max_error_deg) | (not self.gate)
+        out = {k: (float(v[0]) - self.offsets.get(k, 0.0) if ok[i] else float("nan"))
+               for i, (k, v) in enumerate(ang.items())}
         return out, center_of_mass(c, sex=self.sex)[0]
 
 

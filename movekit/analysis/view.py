@@ -108,28 +108,106 @@ def facing_2d(image_px, *, sag_threshold: float = 0.3, front_threshold: float = 
     return _hold(s), _hold(f)
 
 
-def body_yaw_deg(image_px=None, world_m=None, *, ref_width_ratio: float = 0.5) -> np.ndarray:
+#: Image-yaw cue ratios (lengths over the mid-shoulder to mid-hip trunk length) of MediaPipe Pose
+#: landmarks of an adult: mean of shoulder and hip width; nose ahead of the mid-ear point (across
+#: the neck axis); heel to foot index. Measured on the triangulated MediaPipe landmarks of the man
+#: in Pose2Sim's Demo_MultiPerson (scripts/build_reference.py; medians 0.519, 0.129, 0.396;
+#: shoulders 0.36 m, hips 0.19 m, trunk 0.525 m); only their ratios matter to :func:`body_yaw_deg`.
+YAW_WIDTH_RATIO = 0.52
+YAW_NOSE_RATIO = 0.13
+YAW_FOOT_RATIO = 0.40
+#: Weights of the nose and feet sine cues: the feet follow the pelvis, the head turns on its own
+#: (on the reference trial: body-yaw MAE 9.5 deg with 1:3, 10.0 feet only, 15.6 nose only,
+#: real views of Demo_MultiPerson, scripts/validate_angles.py)
+_SIN_WEIGHTS = np.array([0.25, 0.75])
+
+
+def _perp(v: np.ndarray, axis_unit: np.ndarray) -> np.ndarray:
+    """Signed component of 2D vectors ``v`` perpendicular to the unit image axis ``axis_unit``."""
+    return v[..., 0] * axis_unit[..., 1] - v[..., 1] * axis_unit[..., 0]
+
+
+def _perp_abs(v: np.ndarray, axis_unit: np.ndarray) -> np.ndarray:
+    return np.abs(_perp(v, axis_unit))
+
+
+_ACROSS = "trunk"
+
+
+def yaw_cues_2d(image_px, *, width_ratio: float = YAW_WIDTH_RATIO, nose_ratio: float = YAW_NOSE_RATIO,
+                foot_ratio: float = YAW_FOOT_RATIO) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine and sine cues of the body yaw from image landmarks, in trunk lengths.
+
+    Under a roughly orthographic view at body yaw ``a`` (0 face-on):
+
+    * cosine cue: mean of the shoulder and hip widths along the image horizontal over
+      ``width_ratio`` trunk lengths (``~cos a``); the horizontal, not the trunk's cross-axis, so
+      a trunk bent forward or a camera looking down (shoulders one behind the other appear one
+      above the other) does not shrink or inflate it;
+    * sine cue: weighted mean (1:3) of the nose's offset from the mid-ear point across the neck
+      axis (mid-shoulder to mid-ear, so it follows a bowed head) over ``nose_ratio``, and of the
+      feet (heel to foot index along the image horizontal; the two feet's signed offsets
+      averaged, so a symmetric toe-out cancels) over ``foot_ratio`` (``~sin a``); either alone
+      when the other is not seen.
+
+    A rolled camera scales both cues alike (their ratio, the yaw, changes little); correct the
+    tilt first where it is known (:mod:`movekit.analysis.camera_tilt`).
+
+    Returns ``(cos_cue, sin_cue)`` per frame (NaN where unseen); the trunk length cancels in
+    ``atan2(sin_cue, cos_cue)``.
+    """
+    p = np.asarray(image_px, dtype=np.float64)[..., :2]
+    L = trunk_length_px(p)
+    ear = 0.5 * (p[:, 7] + p[:, 8])
+    neck = ear - 0.5 * (p[:, 11] + p[:, 12])
+    vertical = np.broadcast_to(np.array([0.0, -1.0]), neck.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = 0.5 * (_perp_abs(p[:, 11] - p[:, 12], vertical) + _perp_abs(p[:, 23] - p[:, 24], vertical))
+        cos_cue = w / (width_ratio * L)
+        nose = _perp_abs(p[:, 0] - ear, neck / np.hypot(neck[:, :1], neck[:, 1:])) / (nose_ratio * L)
+        feet = np.abs(0.5 * (_perp(p[:, 31] - p[:, 29], vertical) + _perp(p[:, 32] - p[:, 30], vertical))) / (
+            foot_ratio * L)
+        cues = np.stack([nose, feet], 1)
+        wt = np.where(np.isfinite(cues), _SIN_WEIGHTS, 0.0)
+        sin_cue = np.nansum(cues * wt, 1) / wt.sum(1)  # NaN when neither is seen
+    return cos_cue, sin_cue
+
+
+def body_yaw_deg(image_px=None, world_m=None, *, ref_width_ratio: float = YAW_WIDTH_RATIO,
+                 nose_ratio: float = YAW_NOSE_RATIO, foot_ratio: float = YAW_FOOT_RATIO) -> np.ndarray:
     """Angle (deg, 0..90) between the body's left-right axis and the image plane, per frame.
 
-    0 = face-on (frontal), 90 = side-on (sagittal). From ``world_m`` when given (hip and shoulder
-    lines), otherwise estimated from image widths (``ref_width_ratio``: mean of shoulder and hip
-    width over trunk length when face-on; 0.5 fits MediaPipe landmarks of the adult in the sample
-    clip, verify per client).
+    0 = face-on or back-on (frontal), 90 = side-on (sagittal). From ``world_m`` when given
+    (``|atan2(dz, dx)|`` of the hip plus shoulder lines), otherwise from the image landmarks:
+    ``atan2(sin_cue, cos_cue)`` of :func:`yaw_cues_2d` (shoulder and hip width for the cosine;
+    the nose ahead of the ears and the feet's length for the sine). Using both a cosine and a
+    sine cue keeps the estimate sensitive over the whole range (a width alone, ``acos``, cannot
+    tell 0 from 25 deg) and makes it independent of the trunk's image length (camera pitch,
+    trunk flexion toward the camera). The ratios are those of MediaPipe landmarks of an adult
+    (:data:`YAW_WIDTH_RATIO`, ...); the estimate's measured error is in ``docs/validity.md``.
     """
     if world_m is not None:
         w = np.asarray(world_m, dtype=np.float64)
         ml = (w[:, 11] - w[:, 12]) + (w[:, 23] - w[:, 24])
         return np.rad2deg(np.arctan2(np.abs(ml[:, 2]), np.abs(ml[:, 0])))
-    p = np.asarray(image_px, dtype=np.float64)
-    L = trunk_length_px(p)
-    width = 0.5 * (np.abs(p[:, 11, 0] - p[:, 12, 0]) + np.abs(p[:, 23, 0] - p[:, 24, 0]))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c = np.clip(width / (ref_width_ratio * L), 0.0, 1.0)
-    return np.rad2deg(np.arctan2(np.sqrt(1.0 - c * c), c))
+    c, s = yaw_cues_2d(image_px, width_ratio=ref_width_ratio, nose_ratio=nose_ratio, foot_ratio=foot_ratio)
+    with np.errstate(invalid="ignore"):
+        yaw = np.rad2deg(np.arctan2(s, c))
+    return np.where(np.isfinite(c), np.where(np.isfinite(s), yaw, np.rad2deg(np.arccos(np.clip(c, 0, 1)))), np.nan)
 
 
-def classify_view(image_px, world_m=None, *, sagittal_min_deg: float = 60.0,
-                  frontal_max_deg: float = 30.0, smooth_frames: int = 15, facing=None) -> np.ndarray:
+#: Estimated body yaw (deg) at or above which a view is side-on, at or below which face-on. From
+#: docs/validity.md (scripts/validate_angles.py, virtual level cameras around Demo_MultiPerson):
+#: 2D sagittal angles (knee flexion, trunk inclination) come closest to 5 deg MAE from 70-80 deg of
+#: estimated yaw up, 2D trunk lateral lean within 5 deg up to 20 deg (the old 60/30 bands let
+#: 48-59 deg views pass as side-on, issue 16). The error model (movekit.analysis.error_model) is
+#: the gate; these labels are what a user is told about the view.
+SAGITTAL_MIN_DEG = 70.0
+FRONTAL_MAX_DEG = 20.0
+
+
+def classify_view(image_px, world_m=None, *, sagittal_min_deg: float = SAGITTAL_MIN_DEG,
+                  frontal_max_deg: float = FRONTAL_MAX_DEG, smooth_frames: int = 15, facing=None) -> np.ndarray:
     """View label per frame (see module docstring), smoothed by a majority vote.
 
     Parameters
@@ -153,7 +231,7 @@ def classify_view(image_px, world_m=None, *, sagittal_min_deg: float = 60.0,
     n = p.shape[0]
     if n == 0:
         return np.empty(0, dtype="<U14")
-    yaw = body_yaw_deg(p, world_m)
+    yaw = np.round(body_yaw_deg(p, world_m), 6)  # a yaw on a band edge (20.000000001) is on it
     if facing is None:  # anatomical cues: independent of the model's left/right labels
         facing = facing_2d(p)[0]
     code = np.full(n, 4)  # unknown

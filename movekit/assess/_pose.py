@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from movekit.analysis import landmarks as lm
-from movekit.analysis.pipeline import AnalysisResult, analyse, frame_rate
+from movekit.analysis.pipeline import AnalysisResult, frame_rate
 from movekit.analysis.view import trunk_length_px
 from movekit.assess.result import AssessmentResult
+from movekit.calibration import analyse_calibrated
 
 STENUM = ("Stenum et al. 2021, Two-dimensional video-based analysis of human gait using pose "
           "estimation, PLoS Comput Biol 17:e1008935 (2D sagittal angles from a side view)")
@@ -48,7 +49,7 @@ def _kind(label: str) -> str:
 
 def analyse_pose(pose, result: AssessmentResult, *, need_view: str, landmarks: list[int],
                  min_duration_s: float, min_rate_hz: float = 15.0, min_visible_frac: float = 0.6,
-                 min_visibility: float = 0.5) -> PoseData | None:
+                 min_visibility: float = 0.5, angles: tuple[str, ...] = ()) -> PoseData | None:
     """Analyse ``pose`` and record the checks in ``result``; None when nothing can be measured.
 
     Parameters
@@ -66,6 +67,10 @@ def analyse_pose(pose, result: AssessmentResult, *, need_view: str, landmarks: l
     min_visible_frac : float
         Fraction of those used frames (person seen, required view) in which all ``landmarks``
         must be seen; frames in another view do not count either way.
+    angles : names of the joint angles the test is scored on
+        Check ``angle_error``: at least one of them must be reported (expected error within the
+        limit, :mod:`movekit.analysis.error_model`) in 3 or more of the used frames; otherwise
+        the test is refused with the error model's reason.
     """
     if pose is None:
         result.check("person", False, "this source has no pose (video or pose recording needed)")
@@ -80,10 +85,8 @@ def analyse_pose(pose, result: AssessmentResult, *, need_view: str, landmarks: l
     fs = frame_rate(t)
     ok_r = result.check("sampling_rate", fs >= min_rate_hz * (1 - 1e-3),
                         f"{fs:.1f} frames/s (needs >= {min_rate_hz:g})", round(fs, 2), f">= {min_rate_hz:g} Hz")
-    world = np.asarray(pose.world_m, dtype=np.float64) if pose.world_m is not None else None
-    if world is not None and not np.isfinite(world).any():
-        world = None
-    an = analyse(t, img, world, pose.visibility, space="2d", offline=True, min_visibility=min_visibility)
+    an = analyse_calibrated(pose, space="2d", offline=True, min_visibility=min_visibility)
+    note_setup(result, an)
     labels = [str(v) for v, s in zip(an.view, seen) if s and v != "unknown"]
     counts = Counter(_kind(v) for v in labels)
     kind = counts.most_common(1)[0][0] if counts else "unknown"
@@ -121,7 +124,50 @@ def analyse_pose(pose, result: AssessmentResult, *, need_view: str, landmarks: l
     usable = used & vis_ok
     if not (ok_d and ok_r and ok_view and ok_v):
         return None
+    if angles and not check_angle_errors(result, an, usable, angles):
+        return None
     return PoseData(t, an, fs, usable, kind, side)
+
+
+def note_setup(result: AssessmentResult, an: AnalysisResult) -> None:
+    """Record how far the angles can be trusted: the camera tilt used and each angle's median
+    expected error over the frames where it was reported (``angle_errors_deg``)."""
+    from movekit.analysis.error_model import MAX_ERROR_DEG, gating
+
+    if not gating():
+        result.flag("ungated", "RESEARCH MODE: joint angles over their expected-error limit were NOT "
+                    "refused; this is not a clinical result")
+    if an.tilt is None:
+        result.flag("camera_tilt_unknown", "camera tilt unknown: angles referred to the vertical are "
+                    "reported only where no tilt up to the validated range could push them over "
+                    f"{MAX_ERROR_DEG:g} deg (movekit calibrate level, or capture --tilt)")
+    else:
+        result.flag("camera_tilt", f"angles corrected for the {an.tilt.describe()}")
+    errs = {}
+    for name, a in an.angles.items():
+        e = an.error_deg.get(name)
+        shown = np.isfinite(a) & np.isfinite(e) if e is not None else np.zeros(len(a), bool)
+        if shown.any():
+            errs[name] = round(float(np.median(e[shown])), 1)
+    result.angle_errors_deg = errs
+
+
+def check_angle_errors(result: AssessmentResult, an: AnalysisResult, usable, angles) -> bool:
+    """The ``angle_error`` check of :func:`analyse_pose` (see there)."""
+    parts, ok = [], False
+    for name in angles:
+        shown = usable & np.isfinite(an.angles[name])
+        what = name.removesuffix("_deg").replace("_", " ")
+        if shown.sum() >= 3:
+            ok = True
+            parts.append(f"{what}: expected error +-{np.median(an.error_deg[name][shown]):.1f} deg, "
+                         f"reported in {100 * shown.sum() / max(usable.sum(), 1):.0f}% of the frames used")
+        else:
+            err = np.where(usable & np.isfinite(an.error_deg[name]), an.error_deg[name], np.inf)
+            i = int(np.argmin(err)) if usable.any() else 0
+            parts.append(an.reason(name, i))
+    return result.check("angle_error", ok, "; ".join(parts),
+                        required=f"expected error <= {an.max_error_deg:g} deg (docs/validity.md)")
 
 
 def used_duration_s(t_s, used, fs_hz: float) -> float:

@@ -129,7 +129,7 @@ def assess_hinge(pose, *, side: str | None = None) -> AssessmentResult:
     r = AssessmentResult("hip-hinge")
     r.cite(LAIRD, VAZIRIAN)
     pd = analyse_pose(pose, r, need_view="sagittal", landmarks=[11, 12, 23, 24],
-                      min_duration_s=1.0, min_visible_frac=0.5)
+                      min_duration_s=1.0, min_visible_frac=0.5, angles=("trunk_inclination_deg",))
     if pd is None:
         return r
     side = side or pd.side_toward_camera or "left"

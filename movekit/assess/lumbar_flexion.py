@@ -69,7 +69,7 @@ def assess_lumbar_flexion_video(pose) -> AssessmentResult:
     r = AssessmentResult("lumbar-flexion")
     r.cite(MAYER)
     pd = analyse_pose(pose, r, need_view="sagittal", landmarks=[11, 12, 23, 24], min_duration_s=1.0,
-                      min_visible_frac=0.5)
+                      min_visible_frac=0.5, angles=("trunk_inclination_deg",))
     if pd is None:
         return r
     tr = np.where(pd.usable, pd.angles["trunk_inclination_deg"], np.nan)

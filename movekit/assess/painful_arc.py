@@ -252,7 +252,8 @@ def assess_painful_arc(pose, events, *, side: str | None = None, latency_s: floa
     """Painful arc from video: shoulder abduction in a frontal view (see :func:`painful_arc`)."""
     r = AssessmentResult("painful-arc")
     pd = analyse_pose(pose, r, need_view="frontal", landmarks=[11, 12, 13, 14, 23, 24],
-                      min_duration_s=2.0, min_rate_hz=15.0)
+                      min_duration_s=2.0, min_rate_hz=15.0,
+                      angles=("left_shoulder_abduction_deg", "right_shoulder_abduction_deg"))
     if pd is None:
         return r
     ang = pd.angles

@@ -81,6 +81,9 @@ class AssessmentResult:
     flags: list[Flag] = field(default_factory=list)
     validity: dict[str, Check] = field(default_factory=dict)
     references: list[str] = field(default_factory=list)
+    #: median expected error (deg) of each joint angle over the frames it was reported in
+    #: (:mod:`movekit.analysis.error_model`); angles refused everywhere are absent
+    angle_errors_deg: dict[str, float] = field(default_factory=dict)
 
     # -- building ---------------------------------------------------------------------------
     def add_metric(self, name: str, value, unit: str) -> None:
@@ -133,6 +136,7 @@ class AssessmentResult:
             "validity": {k: {"ok": c.ok, "value": c.value, "required": c.required, "message": c.message}
                          for k, c in self.validity.items()},
             "references": list(self.references),
+            "angle_errors_deg": dict(self.angle_errors_deg),
         }
 
     def dumps(self) -> str:
@@ -155,6 +159,9 @@ class AssessmentResult:
         for f in self.flags:
             if not f.code.startswith("invalid_"):
                 lines.append(f"  * {f.message}")
+        if self.angle_errors_deg:
+            lines.append("  joint angles reported, median expected error: " + ", ".join(
+                f"{k.removesuffix('_deg').replace('_', ' ')} +-{v:g} deg" for k, v in self.angle_errors_deg.items()))
         return "\n".join(lines)
 
 

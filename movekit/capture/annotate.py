@@ -12,15 +12,23 @@ from movekit.errors import MovekitError
 SKELETON = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24),
             (23, 25), (25, 27), (27, 29), (29, 31), (27, 31), (24, 26), (26, 28), (28, 30),
             (30, 32), (28, 32), (0, 7), (0, 8))
+#: Angles the overlay shows, in this order, each only where the error model lets it through
+#: (a valid angle with its expected error; refused ones are not drawn as numbers).
 SHOWN_ANGLES = ("left_knee_flexion_deg", "right_knee_flexion_deg", "left_hip_flexion_deg",
                 "right_hip_flexion_deg", "left_elbow_flexion_deg", "right_elbow_flexion_deg",
-                "trunk_inclination_deg")
+                "trunk_inclination_deg", "left_shoulder_abduction_deg", "right_shoulder_abduction_deg",
+                "left_knee_fppa_deg", "right_knee_fppa_deg", "trunk_lateral_lean_deg")
+MAX_LINES = 8
 
 
 def draw_pose(image_bgr: np.ndarray, image_px: np.ndarray, visibility: np.ndarray,
               angles: dict[str, float] | None = None, t_s: float | None = None,
-              min_visibility: float = 0.5) -> np.ndarray:
-    """Draw in place and return the frame. Left side (subject's) in orange, right in blue."""
+              min_visibility: float = 0.5, errors: dict[str, float] | None = None) -> np.ndarray:
+    """Draw in place and return the frame. Left side (subject's) in orange, right in blue.
+
+    ``angles`` (deg) are shown where finite, each with ``+- error`` when ``errors`` (expected error,
+    deg, :mod:`movekit.analysis.error_model`) is given; when none is shown a line says the view
+    allows none."""
     import cv2
 
     h, w = image_bgr.shape[:2]
@@ -35,9 +43,13 @@ def draw_pose(image_bgr: np.ndarray, image_px: np.ndarray, visibility: np.ndarra
         cv2.circle(image_bgr, tuple(pts[i]), thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
     scale = max(0.5, w / 1600)
     lines = [f"t = {t_s:6.2f} s"] if t_s is not None else []
-    for name in SHOWN_ANGLES:
-        if angles is not None and name in angles and np.isfinite(angles[name]):
-            lines.append(f"{name.removesuffix('_deg').replace('_', ' ')}: {angles[name]:6.1f} deg")
+    shown = [n for n in SHOWN_ANGLES if angles is not None and n in angles and np.isfinite(angles[n])]
+    for name in shown[:MAX_LINES]:
+        err = (errors or {}).get(name, np.nan)
+        pm = f" +-{err:3.1f}" if np.isfinite(err) else ""
+        lines.append(f"{name.removesuffix('_deg').replace('_', ' ')}: {angles[name]:6.1f}{pm} deg")
+    if angles is not None and not shown:
+        lines.append("no angle valid in this view")
     if lines:
         step = int(28 * scale)
         font_scale = 0.75 * scale

@@ -5,14 +5,17 @@ to frame. This module keeps the identity:
 
 - At the first detection it asks the backend for everyone in view
   (:meth:`movekit.capture.pose.MediaPipePose.find_people`) and, when several are there,
-  chooses the largest (or the one MediaPipe found, if asked).
+  chooses one as asked (:func:`parse_person`: the largest, the one nearest the centre, the
+  leftmost or rightmost, or the one at a point) and says so (:attr:`PersonFollower.events`).
 - It watches for other people with the model's own person detector alone
   (:meth:`~movekit.capture.pose.MediaPipePose.detect_people`), in a second thread while
   the landmark model runs, with the followed person's head and torso blanked: every
   0.25 s while the client is alone or everybody else is well away from them, every frame
   while somebody else is near them (or will be within 0.25 s at their speed), has just
   appeared, or while the client is lost. Each other person gets a track (position,
-  velocity) and the colours of their torso (:func:`torso_colours`).
+  velocity) and the colours of their torso (:func:`torso_colours`). When the number of
+  people in view changes (somebody else walks in, or everybody else has gone) a
+  ``people_in_view`` event is queued for the recording, from those same detections.
 - A skeleton is refused when its torso jumps further than a person can move, grows or
   shrinks faster than walking towards or away from the camera allows, looks like
   somebody else's torso (or unlike the client's while somebody else could be there), or
@@ -31,9 +34,92 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from movekit.capture.pose import PersonDetection, PoseBackend, PoseEstimate
+from movekit.errors import MovekitError
 
 _TORSO = (11, 12, 23, 24)  # shoulders and hips
 _HEAD_TORSO = list(range(13)) + [23, 24]  # face, shoulders and hips: what the person detector keys on
+
+
+#: ``--person`` words (besides ``X,Y``): whom to follow when several people are in view.
+PERSON_CHOICES = ("largest", "centre", "left", "right")
+
+
+def parse_person(text) -> str | tuple[float, float]:
+    """Whom to follow, from ``--person``: ``largest`` (default), ``centre`` (or ``center``: nearest
+    the middle of the frame, left to right), ``left`` or ``right`` (leftmost or rightmost in the
+    image as the camera sees it, i.e. as shown on the screen), or ``X,Y``: pixels in the first frame
+    in which somebody is found (x right, y down; the person whose box holds the point, else the
+    nearest). A tuple ``(x, y)`` or the word ``first`` (whoever the model finds) pass through.
+
+    Raises
+    ------
+    MovekitError
+        For anything else (one line, naming the value).
+    """
+    if isinstance(text, (tuple, list)) and len(text) == 2:
+        x, y = (float(v) for v in text)
+    else:
+        word = str(text).strip().lower()
+        if word in PERSON_CHOICES or word == "first":
+            return word
+        if word == "center":
+            return "centre"
+        try:
+            x, y = (float(v) for v in word.split(","))
+        except ValueError:
+            raise MovekitError(f"--person takes largest, centre, left, right or X,Y in pixels of the first "
+                               f"frame (e.g. 560,900), not {text!r}") from None
+    if not (np.isfinite(x) and np.isfinite(y)) or x < 0 or y < 0:
+        raise MovekitError(f"--person X,Y must be pixel coordinates (0 or more) in the frame, not {text!r}")
+    return (x, y)
+
+
+def person_text(choice: str | tuple[float, float]) -> str:
+    """``choice`` as ``--person`` takes it (stored in the recording, so a capture can be repeated)."""
+    return choice if isinstance(choice, str) else f"{choice[0]:g},{choice[1]:g}"
+
+
+def choose_person(boxes: list[np.ndarray], centres: list[np.ndarray | None], choice: str | tuple[float, float],
+                  width_px: float) -> tuple[int, float]:
+    """Index of the person to follow, and how far (px) a point choice lies outside their box (0 inside).
+
+    Parameters
+    ----------
+    boxes : list of (4,) arrays
+        Each person's box (x0, y0, x1, y1, px), as :func:`bbox_px` gives it.
+    centres : list of (2,) arrays or None
+        Each person's torso centre (px), None when not seen.
+    choice : from :func:`parse_person`
+        ``largest``: the largest box; ``centre``: the box centre nearest the middle of the frame, left
+        to right; ``left``/``right``: the leftmost/rightmost box centre; ``first``: the first person;
+        ``(x, y)``: of the boxes holding the point, the one whose torso centre is nearest to it (the
+        person in front, when two overlap), else the box nearest to the point.
+    width_px : float
+        Frame width.
+    """
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    mid = (b[:, 0] + b[:, 2]) / 2
+    if isinstance(choice, tuple):
+        point = np.asarray(choice, dtype=np.float64)
+        outside = np.hypot(np.maximum(0, np.maximum(b[:, 0] - point[0], point[0] - b[:, 2])),
+                           np.maximum(0, np.maximum(b[:, 1] - point[1], point[1] - b[:, 3])))
+        inside = np.flatnonzero(outside == 0)
+        if inside.size:
+            box_centres = np.stack([mid, (b[:, 1] + b[:, 3]) / 2], axis=1)
+            near = [np.linalg.norm((centres[i] if centres[i] is not None else box_centres[i]) - point)
+                    for i in inside]
+            return int(inside[int(np.argmin(near))]), 0.0
+        i = int(np.argmin(outside))
+        return i, float(outside[i])
+    if choice == "largest":
+        return int(np.argmax((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))), 0.0
+    if choice == "centre":
+        return int(np.argmin(np.abs(mid - width_px / 2))), 0.0
+    if choice == "left":
+        return int(np.argmin(mid)), 0.0
+    if choice == "right":
+        return int(np.argmax(mid)), 0.0
+    return 0, 0.0
 
 
 def bbox_px(image_px: np.ndarray, visibility: np.ndarray | None = None,
@@ -136,6 +222,15 @@ def mask_inside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.15,
     return out
 
 
+def _clean_colours(image_bgr: np.ndarray, who: _Track, people: list[_Track]) -> np.ndarray | None:
+    """:func:`torso_colours` of ``who``, or None when the middle of their torso lies inside somebody
+    else's box (among ``people``; ``who`` itself is skipped), where the patch could be that person's."""
+    if any(p is not who and p.box is not None and _contains(p.box, who.centre)
+           and np.linalg.norm(p.centre - who.centre) > 1e-6 for p in people):
+        return None
+    return torso_colours(image_bgr, who.centre, who.length)
+
+
 def _reseed(backend: PoseBackend, image_bgr: np.ndarray) -> PoseEstimate:
     """Run the model on an image with somebody blanked, twice if the first run finds nobody.
 
@@ -218,8 +313,9 @@ class PersonFollower:
 
     Parameters
     ----------
-    choose : {"largest", "first"}
-        Whom to follow when several people are in view at the first detection.
+    choose : str or (x, y)
+        Whom to follow when several people are in view at the first detection
+        (:func:`parse_person`, :func:`choose_person`).
     max_speed_torso_per_s : float
         Fastest plausible torso movement, in torso lengths per second. 6 (about 3 m/s
         for a 0.5 m torso, a jog) is well above the walking speeds of clinical tests
@@ -265,9 +361,25 @@ class PersonFollower:
     hide_s : float
         How long (s) a detection taken for somebody else is blanked from the frames given to
         the model (where that person is expected to be by then).
+
+    Attributes
+    ----------
+    events : list of dict
+        Events not yet taken by the caller (:meth:`take_events`). ``person_not_at_point``: a point
+        choice lay outside everybody's box at the first detection (``outside_px``: how far from the
+        nearest, who is followed). ``people_in_view``: ``t_s``,
+        ``count`` (people in view, the followed one included) and ``change`` ("start" when
+        several are in view at the first detection, "entered" when somebody else comes into
+        view, "left" when the count falls, e.g. to 1 when everybody else has gone). Counted
+        from the tracks the watcher keeps: somebody seen in two detections (or at the start),
+        and not last seen where somebody already counted could have been (within a torso
+        length, plus how far they could have moved since, at ``max_speed_torso_per_s``);
+        somebody unseen for ``memory_s`` is no longer counted. With a choice by place (not
+        ``largest``) the person detector also looks, at the start, for people the landmark
+        model missed, and the choice may fall on them.
     """
 
-    choose: str = "largest"
+    choose: str | tuple = "largest"
     max_speed_torso_per_s: float = 6.0
     max_growth: tuple[float, float] = (1.25, 0.5)
     lost_s: float = 0.2
@@ -282,6 +394,8 @@ class PersonFollower:
     hide_s: float = 1.0
     selection: dict = field(default_factory=dict)
     switches_rejected: int = 0
+    events: list = field(default_factory=list)
+    _people: int = 1  # people in view as last reported
     _me: _Track | None = None
     _others: list = field(default_factory=list)  # _Track of everybody else seen lately
     _lengths: list = field(default_factory=list)  # (t_s, torso length px) of the last 2 s
@@ -370,11 +484,15 @@ class PersonFollower:
         est = backend.process(image_bgr, image_rgb) if image is image_bgr else backend.process(image)
         if watching is not None:  # found while this frame's model ran
             self._track_others(watching.result(), t_s, image_bgr)
+            self._count_people(t_s)
         if not est.found:
             return est
         if not self.selection:
             est = self._select(backend, image_bgr, est, t_s)
-            return self._accept(est, _Track.of(est, t_s), t_s, image_bgr)
+            est = self._accept(est, _Track.of(est, t_s), t_s, image_bgr)
+            if self._me is not None and self._me.colours is None:  # not alone: colours where not overlapped
+                self._me.saw_colours(_clean_colours(image_bgr, self._me, self._others))
+            return est
         seen = _Track.of(est, t_s)
         doubt, other = self._doubt(seen, t_s, image_bgr)
         if doubt is None:
@@ -482,6 +600,30 @@ class PersonFollower:
             elif i in matched and apart:
                 matched[i].saw_colours(s.colours)
 
+    def _count_people(self, t_s: float) -> None:
+        """Queue a ``people_in_view`` event when the number of people in view has changed (see
+        :attr:`events`)."""
+        if not self.selection:
+            return
+        counted: list[_Track] = []
+        for o in sorted(self._others, key=lambda o: -o.t_s):  # most recently seen first
+            # a track last seen where somebody counted since could have come from is them (a detection
+            # that missed its match, or somebody unseen for a while, started a second track)
+            if (o.confirmed or o.sightings >= 2) and all(
+                    np.linalg.norm(o.centre - c.centre) > max(o.length, c.length)
+                    * (1 + self.max_speed_torso_per_s * (c.t_s - o.t_s)) for c in counted):
+                counted.append(o)
+        n = 1 + len(counted)
+        if n != self._people:
+            self.events.append({"t_s": float(t_s), "kind": "people_in_view", "count": n,
+                                "change": "entered" if n > self._people else "left"})
+            self._people = n
+
+    def take_events(self) -> list[dict]:
+        """The queued :attr:`events`, emptied."""
+        out, self.events = self.events, []
+        return out
+
     def _looks_like_me(self, colours: np.ndarray | None) -> bool:
         """Whether a torso with ``colours`` looks more like the followed person's than like anybody
         else remembered (by ``colour_margin``), or, with nobody else's colours known, like theirs
@@ -504,34 +646,111 @@ class PersonFollower:
         find = getattr(backend, "find_people", None)
         mine = bbox_px(est.image_px, est.visibility)
         others = find(image_bgr, [mine]) if find is not None and mine is not None else []
-        self.selection = {"strategy": self.choose, "people_at_start": 1 + len(others)}
+        people = [est, *others]
+        boxes = [bbox_px(e.image_px, e.visibility) for e in people]
+        self.selection = {"strategy": person_text(self.choose), "t_s": float(t_s)}
+        if mine is None:
+            self.selection["people_at_start"] = 1
+            return est
+        centres = [(torso(e.image_px) or (None,))[0] for e in people]
+        # with a choice by place: also the people the landmark model did not find here but its person
+        # detector does (its first stage: a face and the body's extent), so that the choice can fall
+        # on them ("largest" keeps to the skeletons: a detector's box is only roughly the body's)
+        seen = self._detect_more(backend, image_bgr, boxes) if self.choose not in ("first", "largest") else []
+        self.selection["people_at_start"] = len(people) + len(seen)
+        pick, outside_px = choose_person(boxes + [d.box_px for d in seen], centres + [d.centre_px for d in seen],
+                                         self.choose, image_bgr.shape[1])
+        if pick >= len(people):
+            return self._select_detected(backend, image_bgr, people, seen, pick - len(people), t_s)
+        chosen, box = people[pick], boxes[pick]
+        if seen:
+            self._others += [_Track.detected(d, t_s) for d in seen]
+            for o in self._others:
+                o.confirmed = True
+        if outside_px > 0:
+            self.selection["point_outside_px"] = round(outside_px, 1)
+            self.events.append({"t_s": float(t_s), "kind": "person_not_at_point", "person": person_text(self.choose),
+                                "outside_px": round(outside_px, 1)})
         if others:
-            people = [est, *others]
-            if self.choose == "largest":
-                def area(e: PoseEstimate) -> float:
-                    b = bbox_px(e.image_px, e.visibility)
-                    return float((b[2] - b[0]) * (b[3] - b[1]))
-
-                chosen = max(people, key=area)
-            else:
-                chosen = est
-            box = bbox_px(chosen.image_px, chosen.visibility)
             if chosen is not est:  # lock the tracker onto the chosen one: blank everybody else
                 image = image_bgr
-                for other in people:
+                for other, other_box in zip(people, boxes):
                     if other is not chosen:
-                        image = mask_inside(image, bbox_px(other.image_px, other.visibility), keep=box)
+                        image = mask_inside(image, other_box, keep=box)
                 retry = _reseed(backend, image)
                 est = retry if retry.found and iou(bbox_px(retry.image_px, retry.visibility), box) > 0.3 \
                     else chosen
-            self._others = [o for o in (_Track.of(p, t_s) for p in people if p is not chosen) if o is not None]
+            self._others = [o for o in (_Track.of(p, t_s) for p in people if p is not chosen) if o is not None] \
+                + self._others
+            everybody = [t for t in [_Track.of(chosen, t_s), *self._others] if t is not None]
+            near = _grow(box, 0.5)
             for o in self._others:
                 o.confirmed = True
-            self.selection["box_px"] = [round(float(v), 1) for v in bbox_px(est.image_px, est.visibility)]
+                o.colours = _clean_colours(image_bgr, o, everybody)
+                if o.box is not None and iou(o.box, near) > 0:  # beside the chosen one: hidden from the
+                    o.hidden_until_s = t_s + self.hide_s    # model a while, so that it settles on them
+        n = self.selection["people_at_start"]
+        if n > 1:
+            self.events.append({"t_s": float(t_s), "kind": "people_in_view", "count": n,
+                                "change": "start", "following": person_text(self.choose)})
+        self._people = n
+        self.selection["box_px"] = [round(float(v), 1) for v in bbox_px(est.image_px, est.visibility)]
         return est
 
+    def _detect_more(self, backend: PoseBackend, image_bgr: np.ndarray, boxes: list) -> list[PersonDetection]:
+        """People the backend's person detector finds outside ``boxes`` (blanked; at most two more)."""
+        detect = getattr(backend, "detect_people", None)
+        if detect is None:
+            return []
+        found: list[PersonDetection] = []
+        image = image_bgr
+        for box in boxes:
+            image = mask_inside(image, box)
+        for _ in range(2):
+            new = [d for d in detect(image) if d.score >= self.min_score
+                   and not any(_contains(_grow(b, 0.1), d.centre_px) for b in [*boxes, *(f.box_px for f in found)])]
+            if not new:
+                break
+            found += new
+            for d in new:
+                image = mask_inside(image, d.box_px)
+        return found
+
+    def _select_detected(self, backend: PoseBackend, image_bgr: np.ndarray, people: list,
+                         seen: list[PersonDetection], pick: int, t_s: float) -> PoseEstimate:
+        """Follow ``seen[pick]``, whom only the person detector found: everybody else is blanked from
+        the model's frames for ``hide_s`` and the model looks again, here and in the next frames."""
+        box = seen[pick].box_px
+        self._others = [o for o in (_Track.of(p, t_s) for p in people) if o is not None]
+        self._others += [_Track.detected(d, t_s) for i, d in enumerate(seen) if i != pick]
+        for o in self._others:
+            o.confirmed, o.hidden_until_s = True, t_s + self.hide_s
+        n = self.selection["people_at_start"]
+        self.events.append({"t_s": float(t_s), "kind": "people_in_view", "count": n, "change": "start",
+                            "following": person_text(self.choose)})
+        self._people = n
+        self.selection["box_px"] = [round(float(v), 1) for v in box]
+        # where they are, until the model draws them: the detector's torso and box
+        self._me = _Track.detected(seen[pick], t_s)
+        self._lengths = [(t_s, self._me.length)]
+        retry = _reseed(backend, self._hide_others(image_bgr, t_s, keep=box))
+        if retry.found and fraction_inside(retry.image_px, box, grow=0.25) > 0.5:
+            return retry
+        return PoseEstimate.missing()  # the model finds them in a next frame, everybody else hidden
+
     def message(self) -> str | None:
+        """Whom the follower chose at the start, in words, when it had a choice or was given a point
+        nobody stood at; None otherwise."""
         n = self.selection.get("people_at_start", 1)
+        how = self.choose
+        who = {"largest": "the largest one", "centre": "the one nearest the centre",
+               "left": "the one furthest left in the image", "right": "the one furthest right in the image",
+               "first": "the one the model found first"}.get(how) if isinstance(how, str) else \
+            f"the one at {person_text(how)} px"
+        out = self.selection.get("point_outside_px")
+        if out is not None:
+            return (f"nobody at {person_text(how)} px when a person was first found: following the "
+                    f"nearest, whose box is {out:.0f} px away" + (f" ({n} people in view)" if n > 1 else ""))
         if n > 1:
-            return f"{n} people in view at the start: following the {self.choose} one"
+            return f"{n} people in view at the start: following {who}"
         return None

@@ -19,7 +19,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from movekit.capture.clock import SessionClock
-from movekit.capture.follow import PersonFollower
+from movekit.capture.follow import PersonFollower, parse_person, person_text
 from movekit.capture.frames import FrameSource
 from movekit.capture.pose import N_LANDMARKS, MediaPipePose, PoseBackend, PoseEstimate
 from movekit.errors import MovekitError
@@ -156,12 +156,14 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             keys: bool = True, ble: list[str] | tuple[str, ...] = (),
             ble_options: dict | None = None, camera_profile: str | Path | None = None,
             static_profile: str | Path | None = None, observer: CaptureObserver | None = None,
-            realtime: bool | None = None) -> CaptureSummary:
+            realtime: bool | None = None, person: str | tuple[float, float] | None = None,
+            tilt=None) -> CaptureSummary:
     """Run the pose model on every frame of ``source`` and record it.
 
     Parameters
     ----------
-    source : webcam index or video path
+    source : webcam index, video path, or a recording made with ``save_video`` (its ``video.mp4``
+        is captured again, following the person chosen in it unless ``person`` says otherwise)
     out : recording directory to create (None: no recording, e.g. for ``movekit angles VIDEO``)
     duration_s : stop after this many seconds of source time
     model_complexity : 0, 1 or 2 (only 1 ships offline)
@@ -180,10 +182,23 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         the live angles; the stored landmarks stay as the model gave them.
     observer : :class:`CaptureObserver` run inside the capture (needs a recording)
     realtime : release a video file's frames in real time (default: only with BLE devices)
+    person : whom to follow when several people are in view (:func:`movekit.capture.follow.parse_person`:
+        ``largest`` (default), ``centre``, ``left``, ``right`` or ``"X,Y"`` px in the first frame with
+        somebody in it). Stored in the metadata (``person_selection``); a ``people_in_view`` event
+        (count, t_s) is recorded and a notice printed (stderr) when several people are in view at the
+        start and whenever the number in view changes later.
+    tilt : the camera's pitch and roll (:class:`movekit.analysis.camera_tilt.CameraTilt`, or text for
+        :func:`movekit.calibration.load_tilt`: ``"PITCH,ROLL"``, ``"level"``, a tilt profile), or
+        ``"auto"`` (default for a video file): measured from the room's vertical edges in frames of
+        the video (:func:`movekit.calibration.tilt_from_scene`), unknown when that fails (a notice
+        says why); ``"unknown"`` (default for a webcam). Stored in the metadata (``calibration.tilt``)
+        and applied to the live angles and to every later analysis of the recording.
     """
     import cv2
 
     summary = CaptureSummary(Path(out) if out else None)
+    source, stored_person = _recorded_video(source)
+    choice = parse_person(person if person is not None else stored_person or "largest")
     if out is not None and Path(out).exists() and not overwrite:
         raise MovekitError(f"{out} already exists; choose another path or pass --overwrite")
     ble_specs = []
@@ -194,6 +209,9 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             raise MovekitError("BLE devices need a recording to write to (-o)")
         ble_specs = [DeviceSpec.parse(text) for text in ble]  # bad specs fail before anything opens
     calibration = _load_calibration(camera_profile, static_profile)
+    camera_tilt = _resolve_tilt(tilt, source, calibration, summary)
+    if camera_tilt is not None:
+        calibration["tilt"] = camera_tilt.to_dict()
     clock = SessionClock()
     if observer is not None and out is None:
         raise MovekitError("an observer needs a recording to write to")
@@ -208,14 +226,15 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
     old_term = signal.getsignal(signal.SIGTERM)
     try:
         backend = backend or MediaPipePose(model_complexity, model_file=model_file)
-        follower = PersonFollower()
+        follower = PersonFollower(choose=choice)
         rate = None if src.is_camera else (src.fps if np.isfinite(src.fps) else None)
         if "camera" in calibration:
             cam = calibration["camera"]
             if (cam["width_px"], cam["height_px"]) != (src.width_px, src.height_px):
                 raise MovekitError(f"camera profile {cam['name']!r} is for {cam['width_px']}x{cam['height_px']}, "
                                    f"the source is {src.width_px}x{src.height_px}")
-        processor = FrameProcessor(src.fps if np.isfinite(src.fps) and src.fps > 0 else 30.0, calibration)
+        processor = FrameProcessor(src.fps if np.isfinite(src.fps) and src.fps > 0 else 30.0, calibration,
+                                   frame_size_px=(src.width_px, src.height_px))
         if out is not None:
             meta = {
                 "source": src.describe(),
@@ -225,6 +244,7 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
                 "pose_model": backend.settings(),
                 "raw_video_saved": bool(save_video),
                 **(metadata or {}),
+                "person_selection": {"strategy": person_text(choice)},
             }
             if calibration:
                 meta["calibration"] = calibration
@@ -282,6 +302,8 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
                     summary.events.append(writer.event(frame.t_s, "frames_dropped", count=gap))
                 last_index = frame.index
                 est = follower.process(backend, frame.image_bgr, frame.t_s, frame.image_rgb)
+                if follower.events:  # somebody else came into view, or left: rare
+                    _people_events(follower.take_events(), writer, summary, follower, bar)
                 _write_frame(writer, frame.t_s, est)
                 live = processor.step(frame.t_s, est.image_px, est.visibility)
                 if writer is not None:
@@ -299,7 +321,7 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
                     from movekit.capture.annotate import draw_pose
 
                     draw_pose(drawn, est.image_px, est.visibility,
-                              dict(zip(processor.names, live.tolist())), frame.t_s)
+                              dict(zip(processor.names, live.tolist())), frame.t_s, errors=processor.errors)
                     if annotated is not None:
                         annotated.write(drawn)
                     if window:
@@ -342,13 +364,19 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             ble_recorder = None
         if follower.message():
             summary.notices.append(follower.message())
+        entered = [e for e in summary.events if e["kind"] == "people_in_view" and e.get("change") == "entered"]
+        if entered:
+            summary.notices.append("somebody else came into view at " + ", ".join(
+                f"{e['t_s']:.2f} s ({e['count']} people)" for e in entered[:4]) + ("..." if len(entered) > 4 else "")
+                + "; the person chosen at the start was followed")
         if follower.switches_rejected:
             summary.notices.append(f"{follower.switches_rejected} frames where the model jumped to another "
                                    f"person were stored as not found")
         if summary.frames == 0:
             raise MovekitError(f"{source}: no frames were read")
         if writer is not None:
-            writer.update_metadata(person_selection=follower.selection, frames_dropped=src.dropped,
+            writer.update_metadata(person_selection=follower.selection or {"strategy": person_text(choice)},
+                                   frames_dropped=src.dropped,
                                    detection_rate=summary.detection_rate, stopped_by=summary.stopped_by)
     finally:
         if ble_recorder is not None:
@@ -370,6 +398,76 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         if own_backend and backend is not None:
             backend.close()
     return summary
+
+
+def _recorded_video(source):
+    """``(source, person)``: a recording directory stands for its saved ``video.mp4`` and the person
+    chosen when it was captured (MovekitError if it kept no video); anything else is returned as is."""
+    if isinstance(source, int) or str(source).strip().isdigit() or not (Path(str(source)) / "meta.json").is_file():
+        return source, None  # a camera, a video, or something FrameSource explains
+    path = Path(source)
+    video = path / "video.mp4"
+    if not video.exists():
+        raise MovekitError(f"{source}: this recording kept no video (captured without --save-video); "
+                           "its stored pose can be replayed with movekit replay")
+    from movekit.recording import open_recording
+
+    meta = open_recording(path).metadata
+    return video, (meta.get("person_selection") or {}).get("strategy")
+
+
+def _people_events(events: list[dict], writer: RecordingWriter | None, summary: CaptureSummary,
+                   follower: PersonFollower, bar) -> None:
+    """Record the follower's events (``people_in_view``, ``person_not_at_point``) and say so on the
+    console (stderr) as they happen."""
+    said = set()
+    for ev in events:
+        ev = writer.event(**ev) if writer is not None else ev
+        summary.events.append(ev)
+        if ev["kind"] != "people_in_view" or ev["change"] == "start":
+            text = follower.message() or f"{ev['count']} people in view at the start"
+            if text in said:
+                continue
+            said.add(text)
+        elif ev["change"] == "entered":
+            text = (f"{ev['t_s']:.2f} s: somebody else came into view ({ev['count']} people); "
+                    "still following the same person")
+        else:
+            text = f"{ev['t_s']:.2f} s: {ev['count']} {'person' if ev['count'] == 1 else 'people'} in view now"
+        text = f"movekit: notice: {text}"
+        if bar is not None:
+            bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr)
+
+
+def _resolve_tilt(tilt, source, calibration: dict, summary: CaptureSummary):
+    """The :class:`~movekit.analysis.camera_tilt.CameraTilt` for ``capture(tilt=...)``, or None (unknown)."""
+    from movekit.analysis.camera_tilt import CameraTilt
+    from movekit.calibration import CameraProfile, load_tilt, tilt_from_scene, video_frames
+
+    if isinstance(tilt, CameraTilt):
+        return tilt
+    is_camera = isinstance(source, int) or str(source).strip().isdigit()
+    spec = "auto" if tilt is None and not is_camera else (tilt or "unknown")
+    if str(spec).strip().lower() == "unknown":
+        summary.notices.append("camera tilt unknown: angles referred to the vertical are shown only where no tilt "
+                               "could push them over their error limit (give --tilt, or movekit calibrate level)")
+        return None
+    if str(spec).strip().lower() != "auto":
+        return load_tilt(spec)
+    if is_camera:
+        raise MovekitError("--tilt auto reads the room's vertical edges from a video file; for a webcam give "
+                           "--tilt PITCH,ROLL, --tilt level or a profile from movekit calibrate level")
+    cam = calibration.get("camera")
+    profile = CameraProfile(**{**cam, "pattern": tuple(cam["pattern"])}) if cam else None
+    try:
+        found = tilt_from_scene(video_frames(source), profile)
+    except MovekitError as exc:
+        summary.notices.append(f"camera tilt unknown ({exc}); give --tilt or run movekit calibrate level")
+        return None
+    summary.notices.append(f"{found.describe()}")
+    return found
 
 
 def _load_calibration(camera_profile, static_profile) -> dict:
@@ -415,18 +513,26 @@ def _handle_key(key: str, t_s: float, writer: RecordingWriter | None, summary: C
 
 
 def run_pose_on_video(path: str | Path, model_complexity: int = 1, *, progress: bool = False,
-                      duration_s: float | None = None) -> PoseSeries:
+                      duration_s: float | None = None, person: str | None = None) -> PoseSeries:
     """Pose for every frame of a video, in memory (no recording written)."""
+    return capture_in_memory(path, model_complexity, progress=progress, duration_s=duration_s,
+                             person=person).pose()
+
+
+def capture_in_memory(path: str | Path, model_complexity: int = 1, *, progress: bool = False,
+                      duration_s: float | None = None, person: str | None = None):
+    """:class:`movekit.recording.Recording` of a video's pose (with its metadata and events, e.g.
+    ``people_in_view``), read back from a temporary recording that is then deleted."""
     import tempfile
+
+    from movekit.recording import open_recording
 
     with tempfile.TemporaryDirectory() as tmp:
         rec = Path(tmp) / "pose.mkrec"
         capture(path, rec, model_complexity=model_complexity, progress=progress,
-                duration_s=duration_s, keys=False)
-        from movekit.recording import open_recording
-
-        return open_recording(rec).pose()
+                duration_s=duration_s, keys=False, person=person)
+        return open_recording(rec)
 
 
-__all__ = ["capture", "run_pose_on_video", "CaptureObserver", "CaptureSummary", "pose_stream_specs",
-           "POSE_STREAMS"]
+__all__ = ["capture", "run_pose_on_video", "capture_in_memory", "CaptureObserver", "CaptureSummary",
+           "pose_stream_specs", "POSE_STREAMS"]

@@ -66,10 +66,21 @@ class ReplayResult:
 def replay_pose(rec: Recording, speed: float | None = None,
                 on_frame: Callable[[int, float, np.ndarray], None] | None = None) -> ReplayResult:
     """Recompute the live per-frame outputs from the stored pose."""
-    pose = rec.pose()
+    from contextlib import nullcontext
+
+    from movekit.analysis.error_model import ungated
+
     live = rec.streams.get(LIVE_STREAM)
+    research = live is not None and live.spec.attrs.get("gated", True) is False
+    with ungated() if research else nullcontext():  # replayed the way it was recorded
+        return _replay_pose(rec, live, speed, on_frame)
+
+
+def _replay_pose(rec: Recording, live, speed: float | None, on_frame) -> ReplayResult:
+    pose = rec.pose()
     processor = FrameProcessor(live.spec.attrs.get("fs_hz", 30.0) if live is not None else 30.0,
-                               calibration=rec.metadata.get("calibration"))
+                               calibration=rec.metadata.get("calibration"),
+                               frame_size_px=tuple(pose.frame_size_px) if all(pose.frame_size_px) else None)
     out = np.empty((len(pose), len(processor.names)), np.float32)
     t_first = float(pose.t_s[0]) if len(pose) else 0.0
     wall0 = time.monotonic()

@@ -27,13 +27,18 @@ def register(subparsers) -> None:
     p.add_argument("--raw", action="store_true", help="no cleaning (visibility mask only)")
     p.add_argument("--camera", metavar="PROFILE", help="camera calibration profile (undistorts landmarks)")
     p.add_argument("--static", metavar="PROFILE", help="static-pose offsets profile (subtracted per angle)")
+    p.add_argument("--tilt", metavar="PITCH,ROLL|level|PROFILE",
+                   help="camera tilt in deg (pitch + looking down, roll + clockwise seen from behind), 'level' "
+                        "for a camera checked level, or a profile from 'movekit calibrate level'; default: the "
+                        "one stored in the recording, else unknown (vertical-referenced angles are then refused "
+                        "where the tilt could matter)")
     p.add_argument("--min-visibility", type=float, default=0.5, help="landmark visibility threshold (0..1)")
     p.set_defaults(func=run)
 
 
 def load_session(source: str):
     """(PoseSeries, calibration profiles it was captured with) from a recording directory, or
-    (PoseSeries, {}) from a video file (running the pose model)."""
+    from a video file (running the pose model; the camera tilt is measured from the video)."""
     from movekit.errors import MovekitError
 
     path = Path(source)
@@ -43,11 +48,16 @@ def load_session(source: str):
         from movekit.recording import open_recording
 
         rec = open_recording(path)
-        return rec.pose(), _calibration_profiles(rec.metadata.get("calibration") or {})
-    from movekit.capture.pipeline import run_pose_on_video
+        from movekit.calibration import profiles_from_metadata
+
+        pose = rec.pose()
+        return pose, profiles_from_metadata(pose.calibration)
+    from movekit.calibration import profiles_from_metadata
+    from movekit.capture.pipeline import capture_in_memory
 
     print(f"running pose on {path.name} ...", file=sys.stderr)
-    return run_pose_on_video(path), {}
+    pose = capture_in_memory(path).pose()  # the camera tilt measured from the video comes with it
+    return pose, profiles_from_metadata(pose.calibration)
 
 
 def load_pose(source: str):
@@ -55,48 +65,48 @@ def load_pose(source: str):
     return load_session(source)[0]
 
 
-def _calibration_profiles(cal: dict) -> dict:
-    """The profiles in a recording's ``calibration`` metadata (``movekit capture --camera/--static``)."""
-    from movekit.calibration import CameraProfile, StaticProfile
-
-    out = {}
-    if cal.get("camera"):
-        out["camera"] = CameraProfile(**{**cal["camera"], "pattern": tuple(cal["camera"]["pattern"])})
-    if cal.get("static"):
-        out["static"] = StaticProfile(**cal["static"])
-    return out
+def err_column(name: str) -> str:
+    """Column of an angle's expected error: ``left_knee_flexion_deg`` -> ``left_knee_flexion_err_deg``."""
+    return name.removesuffix("_deg") + "_err_deg"
 
 
 def compute_table(pose, *, offline: bool, space: str = "2d", keep_invalid: bool = False,
-                  raw: bool = False, camera=None, static=None, min_visibility: float = 0.5):
-    """(columns dict, metadata dict) for a PoseSeries; see :func:`run`."""
+                  raw: bool = False, camera=None, static=None, tilt=None, min_visibility: float = 0.5):
+    """(columns dict, metadata dict) for a PoseSeries; see :func:`run`.
+
+    Every angle column ``<name>_deg`` has its expected error beside it, ``<name>_err_deg``
+    (:mod:`movekit.analysis.error_model`); an angle whose error is over the limit or unknown is
+    NaN unless ``keep_invalid``.
+    """
     import numpy as np
 
     from movekit.analysis.angles import ANGLES
     from movekit.analysis.filters import CleanConfig
-    from movekit.analysis.pipeline import analyse
-    from movekit.analysis.view import angle_validity
+    from movekit.calibration import analyse_calibrated
 
-    img = np.asarray(pose.image_px, dtype=np.float64)
-    if camera is not None:
-        from movekit.calibration import undistort_landmarks
-
-        img = undistort_landmarks(img, camera, getattr(pose, "frame_size_px", None))
     cfg = CleanConfig(max_gap_s=0.0, hampel_half_window=0, cutoff_hz=None) if raw else CleanConfig()
-    res = analyse(pose.t_s, img, pose.world_m, pose.visibility, space=space, offline=offline,
-                  config=cfg, min_visibility=min_visibility,
-                  offsets=static.offsets_deg if static is not None else None)
-    valid = angle_validity(res.view, mode=space)
+    profiles = {k: v for k, v in (("camera", camera), ("tilt", tilt)) if v is not None}
+    res = analyse_calibrated(pose, profiles, space=space, offline=offline, config=cfg,
+                             min_visibility=min_visibility, gate=not keep_invalid,
+                             offsets=static.offsets_deg if static is not None else None)
     cols = {"time_s": np.asarray(pose.t_s, dtype=np.float64)}
     for name, a in res.angles.items():
-        cols[name] = a if keep_invalid else np.where(valid[name][0], a, np.nan)
+        cols[name] = a
+        cols[err_column(name)] = res.error_deg[name]
+    cols["body_yaw_deg"] = res.yaw_deg
     cols["view"] = np.asarray(res.view).astype(str)
     mode = "raw (visibility mask only)" if raw else res.mode
     meta = {
-        "filter": mode, "space": space, "invalid_angles": "kept" if keep_invalid else "NaN",
+        "filter": mode, "space": space,
+        "invalid_angles": "kept" if keep_invalid else f"NaN where the expected error is over {res.max_error_deg:g} deg or unknown",
         "camera_profile": getattr(camera, "name", None), "static_profile": getattr(static, "name", None),
+        "camera_tilt": tilt.to_dict() if tilt is not None else None,
+        "camera_tilt_note": tilt.describe() if tilt is not None else
+        "camera tilt unknown: every tilt the error model has validated is assumed",
+        "error_model": "expected error = mean absolute error against a multi-camera reference for this "
+                       "estimated body yaw and residual camera tilt (docs/validity.md)",
         "columns": {name: {"plane": d.plane, "convention": d.convention, "proxy": d.proxy,
-                           "valid_views_2d": list(d.valid_views_2d), "source": d.source}
+                           "error_column": err_column(name), "source": d.source}
                     for name, d in ANGLES.items()},
     }
     return cols, meta
@@ -137,11 +147,15 @@ def run(args) -> int:
         raise MovekitError(f"{out.parent}: output folder does not exist")
     if out.is_dir():
         raise MovekitError(f"{out} is a folder; give a file name for the table")
-    from movekit.calibration import load_camera_profile, load_static_profile
+    from movekit.calibration import load_camera_profile, load_static_profile, load_tilt
 
     camera = load_camera_profile(args.camera) if args.camera else None
     static = load_static_profile(args.static) if args.static else None
+    tilt = load_tilt(args.tilt) if args.tilt else None
     pose, stored = load_session(args.source)
+    if tilt is None and "tilt" in stored:
+        tilt = stored["tilt"]
+        print(f"using the camera tilt stored in the recording ({tilt.describe()})", file=sys.stderr)
     if camera is None and "camera" in stored:
         camera = stored["camera"]
         print(f"using the camera profile stored in the recording ({camera.name})", file=sys.stderr)
@@ -150,12 +164,12 @@ def run(args) -> int:
         print(f"using the static-pose offsets stored in the recording ({static.name})", file=sys.stderr)
     cols, meta = compute_table(pose, offline=args.offline, space=args.space,
                                keep_invalid=args.keep_invalid, raw=args.raw, camera=camera,
-                               static=static, min_visibility=args.min_visibility)
+                               static=static, tilt=tilt, min_visibility=args.min_visibility)
     meta["source"] = str(args.source)
     if args.space == "3d":
-        meta["caution_3d"] = ("3D angles come from MediaPipe's world landmarks, whose axes follow the camera: "
-                              "vertical references (trunk inclination, lean) assume a level camera, and "
-                              "depth is the model's guess")
+        meta["caution_3d"] = ("3D angles come from MediaPipe's world landmarks, whose axes follow the camera "
+                              "(levelled only when the camera tilt is given) and whose depth is the model's "
+                              "guess; each keeps only the frames where its measured error allows")
         print(f"note: {meta['caution_3d']}", file=sys.stderr)
     side = out.with_suffix(out.suffix + ".json")
     try:
@@ -166,7 +180,9 @@ def run(args) -> int:
     import numpy as np
 
     views, counts = np.unique(cols["view"], return_counts=True)
-    print(f"{len(cols['time_s'])} frames, {len(cols) - 2} angles, filter: {meta['filter']}; "
+    n_angles = sum(1 for k in cols if k.endswith("_deg") and not k.endswith("_err_deg") and k != "body_yaw_deg")
+    print(f"{len(cols['time_s'])} frames, {n_angles} angles (each with its expected error), "
+          f"filter: {meta['filter']}; {meta['camera_tilt_note']}; "
           "view: " + ", ".join(f"{v} {100 * c / max(1, counts.sum()):.0f}%" for v, c in zip(views, counts)))
     print(f"angles: {out} ({fmt}); column notes: {side}")
     return 0

@@ -61,6 +61,9 @@ def register(subparsers) -> None:
                    help="balance: the column names of a headerless force-plate text/CSV file, e.g. "
                         "time_s,fx_n,fy_n,fz_n,mx_nm,my_nm,mz_nm or time_s,cop_x_mm,cop_y_mm (unknown names "
                         "are ignored)")
+    p.add_argument("--ungated", action="store_true",
+                   help="RESEARCH USE: do not refuse joint angles whose expected error is over the limit "
+                        "(the result is flagged; not a clinical result)")
     p.set_defaults(func=run)
 
 
@@ -82,8 +85,13 @@ def run(args) -> int:
         raise MovekitError("--columns applies to the balance test (a headerless force-plate file)")
     session = load_session(_captured(args) or args.source, columns=columns)
     pain = _times(args.pain_times, "pain") + _times(args.pain_resolved_times, "pain_resolved")
-    result = run_test(args.test, session, side=args.side, age=args.age, latency_s=args.latency,
-                      pain_events=pain, previous=previous, min_duration_s=args.min_duration)
+    from contextlib import nullcontext
+
+    from movekit.analysis.error_model import ungated
+
+    with ungated() if args.ungated else nullcontext():
+        result = run_test(args.test, session, side=args.side, age=args.age, latency_s=args.latency,
+                          pain_events=pain, previous=previous, min_duration_s=args.min_duration)
     if args.json:
         Path(args.json).write_text(result.dumps() + "\n")
     print(result.summary())

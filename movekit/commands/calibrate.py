@@ -28,13 +28,41 @@ def register(subparsers) -> None:
     cam.add_argument("--name", required=True, help="profile name")
     cam.add_argument("--dir", default=None, help="profile folder (default: calibration/)")
     cam.set_defaults(func=run_camera)
-    st = sub.add_parser("static", help="angle offsets from a static neutral-stance trial")
+    st = sub.add_parser("static", help="angle offsets from a static neutral-stance trial",
+                        description="Angle offsets from a trial of the client standing still in neutral, "
+                                    "alone in view. A trial in which the person moved, was not alone, or was "
+                                    "not upright with straight knees is refused with the reason.")
     st.add_argument("source", help="recording or video of the client standing still in neutral")
+    st.add_argument("--person", metavar="WHO",
+                    help="video source: whom to measure when somebody else is in view (as movekit capture "
+                         "--person); such a trial is still refused as not alone")
     st.add_argument("--name", required=True, help="profile name (e.g. client-camera-date)")
     st.add_argument("--camera", default=None, help="camera profile to undistort with first")
+    st.add_argument("--tilt", metavar="PITCH,ROLL|level|PROFILE",
+                    help="camera tilt in deg (as movekit angles --tilt); default: the recording's, else unknown")
     st.add_argument("--space", choices=("2d", "3d"), default="2d")
     st.add_argument("--dir", default=None, help="profile folder (default: calibration/)")
     st.set_defaults(func=run_static)
+    lv = sub.add_parser("level", help="camera pitch and roll against gravity (for angles referred to the vertical)",
+                        description="Measure the camera's tilt once per set-up and save it as a profile for "
+                                    "capture/angles --tilt. One source: a level reading typed in, a checkerboard "
+                                    "lying flat on the floor, the room's vertical edges in a video, or a quiet "
+                                    "standing trial (roll only).")
+    how = lv.add_mutually_exclusive_group(required=True)
+    how.add_argument("--reading", metavar="PITCH,ROLL",
+                     help="deg from a level or a phone's level app on the camera (pitch + looking down, roll + "
+                          "clockwise seen from behind), or 'level'")
+    how.add_argument("--board", metavar="VIDEO", help="video of a checkerboard lying flat on the floor")
+    how.add_argument("--scene", metavar="VIDEO", help="video of the room: its vertical edges (door frames, "
+                                                      "cupboards, wall corners)")
+    how.add_argument("--stance", metavar="SOURCE", help="recording or video of the client standing still, "
+                                                       "upright (gives the roll; pitch stays unknown)")
+    lv.add_argument("--name", required=True, help="profile name (e.g. clinic-room-2)")
+    lv.add_argument("--camera", default=None, help="camera profile (intrinsics) of this camera")
+    lv.add_argument("--pattern", default="9x6", help="board inner corners COLSxROWS (default 9x6)")
+    lv.add_argument("--square-mm", type=float, default=25.0, help="board square side in mm (default 25)")
+    lv.add_argument("--dir", default=None, help="profile folder (default: calibration/)")
+    lv.set_defaults(func=run_level)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
 
@@ -52,17 +80,66 @@ def run_camera(args) -> int:
     return 0
 
 
-def run_static(args) -> int:
-    from movekit.analysis.pipeline import analyse
-    from movekit.calibration import load_camera_profile, save_profile, static_offsets, undistort_landmarks
-    from movekit.commands.angles import load_pose
+def static_trial(source: str, person: str | None = None):
+    """(PoseSeries, most people in view at once, problems with the person followed, camera tilt
+    stored in the recording or None) of a static trial: a recording, or a video whose pose is run
+    here (following ``person``)."""
+    import sys
 
-    pose = load_pose(args.source)
+    from movekit.calibration import profiles_from_metadata
+    from movekit.capture.follow import parse_person
+    from movekit.errors import MovekitError
+
+    if person is not None:
+        parse_person(person)  # a bad value fails before the pose model runs
+    path = Path(source)
+    if not path.exists():
+        raise MovekitError(f"{source}: no such file or recording")
+    if path.is_dir():
+        from movekit.recording import open_recording
+
+        if person is not None:
+            raise MovekitError("--person applies to a video; a recording's person was chosen when it was captured")
+        rec = open_recording(path)
+    else:
+        from movekit.capture.pipeline import capture_in_memory
+
+        print(f"running pose on {path.name} ...", file=sys.stderr)
+        rec = capture_in_memory(path, person=person)
+    selection = rec.metadata.get("person_selection") or {}
+    people = [selection.get("people_at_start", 1)]
+    people += [e.get("count", 1) for e in rec.events if e.get("kind") == "people_in_view"]
+    problems = []
+    if selection.get("point_outside_px"):
+        problems.append(f"nobody was found at --person {selection.get('strategy')} (the nearest person's box "
+                        f"was {selection['point_outside_px']:.0f} px away)")
+    tilt = profiles_from_metadata(rec.metadata.get("calibration") or {}).get("tilt")
+    return rec.pose(), int(max(people)), problems, tilt
+
+
+def run_static(args) -> int:
+    from movekit.analysis.camera_tilt import level_image_points
+    from movekit.analysis.pipeline import analyse
+    from movekit.calibration import (load_camera_profile, load_tilt, save_profile, static_offsets,
+                                     static_trial_problems, undistort_landmarks)
+    from movekit.errors import MovekitError
+
+    directory = Path(args.dir) if args.dir else None
+    tilt = load_tilt(args.tilt, directory) if args.tilt else None
+    cam = load_camera_profile(args.camera, directory) if args.camera else None
+    pose, people, problems, stored_tilt = static_trial(args.source, args.person)
+    tilt = tilt or stored_tilt
     img = pose.image_px
-    cam = load_camera_profile(args.camera, Path(args.dir) if args.dir else None) if args.camera else None
+    size = getattr(pose, "frame_size_px", None)
     if cam is not None:
-        img = undistort_landmarks(img, cam, getattr(pose, "frame_size_px", None))
-    res = analyse(pose.t_s, img, pose.world_m, pose.visibility, space=args.space, offline=True)
+        img = undistort_landmarks(img, cam, size)
+    # upright is judged against the true vertical when the camera's tilt is known
+    level = img if tilt is None else level_image_points(img, tilt, size, cam.K if cam is not None else None)
+    problems += static_trial_problems(level, pose.visibility, people_in_view=people)
+    if problems:
+        raise MovekitError("the static trial cannot be used: " + "; ".join(problems))
+    res = analyse(pose.t_s, img, pose.world_m, pose.visibility, space=args.space, offline=True, tilt=tilt,
+                  frame_size_px=size, camera_matrix_px=cam.K if cam is not None else None)
     prof = static_offsets(res.angles, res.view, name=args.name, space=args.space,
                           camera_profile=cam.name if cam else None)
     path = save_profile(prof, Path(args.dir) if args.dir else None)
@@ -70,4 +147,33 @@ def run_static(args) -> int:
     for k, v in prof.offsets_deg.items():
         print(f"  {k:<32} {v:+6.1f}  (IQR {prof.spread_deg[k]:.1f})")
     print(f"profile: {path}")
+    return 0
+
+
+def run_level(args) -> int:
+    import numpy as np
+
+    from movekit.analysis.camera_tilt import parse_tilt, roll_from_stance
+    from movekit.calibration import (TiltProfile, load_camera_profile, save_profile, tilt_from_board_video,
+                                     tilt_from_scene, video_frames)
+    from movekit.errors import MovekitError
+
+    directory = Path(args.dir) if args.dir else None
+    cam = load_camera_profile(args.camera, directory) if args.camera else None
+    if args.reading:
+        tilt = parse_tilt(args.reading)
+    elif args.board:
+        if not (np.isfinite(args.square_mm) and args.square_mm > 0):
+            raise MovekitError(f"--square-mm must be a positive number of mm, not {args.square_mm}")
+        tilt = tilt_from_board_video(args.board, cam, pattern=_pattern(args.pattern), square_mm=args.square_mm)
+    elif args.scene:
+        tilt = tilt_from_scene(video_frames(args.scene), cam)
+    else:
+        pose = static_trial(args.stance)[0]
+        size = tuple(pose.frame_size_px) if all(pose.frame_size_px) else None
+        tilt = roll_from_stance(pose.image_px, visibility=pose.visibility, frame_size_px=size,
+                                camera_matrix_px=cam.K if cam is not None else None)
+    path = save_profile(TiltProfile.of(args.name, tilt), directory)
+    print(tilt.describe())
+    print(f"profile: {path}  (use: movekit capture ... --tilt {args.name})")
     return 0

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+#: ``--person`` help, shared by the commands that run the pose model on a camera or video.
+PERSON_HELP = ("whom to follow when several people are in view: largest (default), centre, left, right "
+               "(in the image as shown), or X,Y pixels in the first frame with somebody in it (the person "
+               "whose box holds the point, else the nearest)")
+
+
+#: ``--tilt`` help, shared by the commands that capture.
+TILT_HELP = ("camera pitch and roll against gravity, applied to every angle referred to the vertical: auto "
+             "(default for a video file: measured from the room's vertical edges), unknown (default for a "
+             "webcam), level (checked with a level), PITCH,ROLL in deg (pitch + looking down, roll + clockwise "
+             "seen from behind the camera) or a profile from movekit calibrate level")
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -9,7 +21,8 @@ def register(subparsers) -> None:
         description="Run MediaPipe Pose on every frame of SOURCE (a webcam index such as 0, or a video "
                     "file) and write a crash-safe recording. Keys while capturing (terminal or --show "
                     "window): p pain, r pain resolved, m or space marker, q stop.")
-    p.add_argument("source", help="webcam index (0) or video file")
+    p.add_argument("source", help="webcam index (0), video file, or a recording made with --save-video "
+                                  "(its video is captured again, following the person chosen then)")
     p.add_argument("-o", "--output", required=True, help="recording directory to create (e.g. s01.mkrec)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1,
@@ -29,6 +42,9 @@ def register(subparsers) -> None:
     p.add_argument("--ble", action="append", default=[], metavar="ADDRESS:PROFILE[@LABEL][,rate=HZ]",
                    help="record a Bluetooth LE device beside the camera (repeatable); profiles: "
                         "movekit devices profiles")
+    p.add_argument("--person", metavar="WHO", help=PERSON_HELP)
+    p.add_argument("--tilt", metavar="auto|unknown|level|PITCH,ROLL|PROFILE", default=None,
+                   help=TILT_HELP)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -47,6 +63,7 @@ def run(args) -> int:
                       model_complexity=args.model_complexity, model_file=args.model_file,
                       annotate=args.annotate, show=args.show, save_video=args.save_video,
                       overwrite=args.overwrite, metadata=meta, progress=not args.no_progress,
-                      ble=args.ble, camera_profile=args.camera, static_profile=args.static)
+                      ble=args.ble, camera_profile=args.camera, static_profile=args.static,
+                      person=args.person, tilt=args.tilt)
     print(summary.text())
     return 0

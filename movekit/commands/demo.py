@@ -27,9 +27,8 @@ def sample_clip() -> Path:
 def run(args) -> int:
     import numpy as np
 
-    from movekit.analysis.pipeline import analyse
     from movekit.analysis.reps import segment_reps
-    from movekit.analysis.view import angle_validity
+    from movekit.calibration import analyse_calibrated
     from movekit.capture.pipeline import capture
     from movekit.recording import open_recording
     from movekit.summary import format_summary, summarise
@@ -48,18 +47,23 @@ def run(args) -> int:
     print()
     print(format_summary(summarise(rec)))
     pose = rec.pose()
-    result = analyse(pose.t_s, pose.image_px, pose.world_m, pose.visibility)  # offline, zero-phase
-    validity = angle_validity(result.view, result.angles)
+    result = analyse_calibrated(pose)  # offline, zero-phase; every angle gated by its expected error
     views, counts = np.unique(result.view, return_counts=True)
-    print(f"\nwhat it found ({result.mode} cleaning, 2D in the camera plane):")
+    tilt = result.tilt.describe() if result.tilt is not None else "camera tilt unknown"
+    print(f"\nwhat it found ({result.mode} cleaning, 2D in the camera plane; {tilt}):")
     print("  views: " + ", ".join(f"{v} {100 * c / counts.sum():.0f}%" for v, c in zip(views, counts)))
+    print(f"  each angle only where its expected error is <= {result.max_error_deg:g} deg (docs/validity.md):")
     for name in ("left_shoulder_abduction_deg", "right_shoulder_abduction_deg", "right_knee_flexion_deg",
                  "right_hip_flexion_deg", "trunk_inclination_deg"):
-        ok = validity[name][0] & np.isfinite(result.angles[name])
+        ok = np.isfinite(result.angles[name])
         if ok.any():
-            a = result.angles[name][ok]
-            print(f"  {name:<29} {a.min():7.1f} to {a.max():6.1f} deg, in {ok.mean() * 100:3.0f}% of frames "
-                  f"(where the view allows it)")
+            a, e = result.angles[name][ok], result.error_deg[name][ok]
+            print(f"  {name:<29} {a.min():7.1f} to {a.max():6.1f} deg, expected error +-{np.median(e):.1f} deg, "
+                  f"in {ok.mean() * 100:3.0f}% of frames")
+        else:
+            i = int(np.nanargmin(np.where(np.isfinite(result.yaw_deg), result.error_deg[name], np.inf))) \
+                if np.isfinite(result.yaw_deg).any() else 0
+            print(f"  {name:<29} not shown: {result.reason(name, i)}")
     arc = segment_reps(result.t_s, result.angles["left_shoulder_abduction_deg"])
     if arc:
         print(f"  left arm raises: {len(arc)}, peaks " + ", ".join(f"{r.peak_deg:.0f}" for r in arc) + " deg")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from movekit.commands.capture import PERSON_HELP
 from movekit.errors import MovekitError
 from movekit.store import add_db_argument
 
@@ -37,6 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--overwrite", action="store_true", help="live: replace an existing recording")
     p.add_argument("--duration", type=float, metavar="S", help="live: stop after S seconds")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="live pose model")
+    p.add_argument("--person", metavar="WHO", help="live: " + PERSON_HELP)
     p.add_argument("--ble", action="append", default=[], metavar="ADDRESS:PROFILE[@LABEL]",
                    help="live: a BLE device to stream from (as movekit capture --ble); EMG streams feed the drill")
     p.add_argument("--emg-live", action="store_true",
@@ -141,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
     for f in files:
         if not Path(f).exists():
             raise MovekitError(f"{f}: no such file, recording or camera")
+    if args.person is not None and not live_pose:
+        raise MovekitError("--person applies to a webcam or video source; a recording's person was chosen "
+                           "when it was captured")
     if live_pose or args.emg_live or args.ble:
         return _run_live(args, live_pose, files, rename)
     if len(recs) > 1 or (recs and files):
@@ -305,7 +310,7 @@ def _run_live(args, cameras: list[str], emg_files: list[str], rename: dict[str, 
 
         capture(cameras[0], args.output, duration_s=args.duration, model_complexity=args.model_complexity,
                 overwrite=args.overwrite, metadata=meta, keys=False, ble=args.ble,
-                ble_options={"on_chunk": drill.on_chunk}, observer=drill, realtime=True)
+                ble_options={"on_chunk": drill.on_chunk}, observer=drill, realtime=True, person=args.person)
     else:
         clock = SessionClock()
         with RecordingWriter(args.output, meta, overwrite=args.overwrite) as writer:

@@ -1,0 +1,202 @@
+"""Expected error of every angle for its view and camera set-up, and the gate that refuses the rest.
+
+An angle from one camera is trustworthy only in some views: a knee flexion angle is within a few
+degrees of the truth side-on and tens of degrees off at 45 deg of body yaw. Every angle movekit
+reports is therefore the pair (value, expected error); the expected error is looked up in a table
+measured by ``scripts/validate_angles.py`` (real multi-camera reference, virtual cameras rendered
+from it at known yaw, pitch and roll; see ``docs/validity.md``) and an angle is reported only
+when its expected error is at most :data:`MAX_ERROR_DEG`. Everything else is NaN with a reason.
+
+The table (``movekit/analysis/data/angle_errors.json``) is indexed per space (``2d`` image
+landmarks, ``3d`` world landmarks) and angle by
+
+* the ESTIMATED body yaw (deg, 0 face-on .. 90 side-on, :func:`movekit.analysis.view.body_yaw_deg`),
+  so the yaw estimate's own error is part of the measured error;
+* the residual camera pitch and roll after the tilt correction (:mod:`movekit.analysis.camera_tilt`:
+  the correction's uncertainty, or the whole validated range when the tilt is unknown).
+
+Each cell holds the mean absolute error (deg) of the typical (median) virtual set-up measured in it,
+raised to a real camera's MAE in the same cell where one was measured (the worst set-up refuses
+every 2D angle everywhere: a few of the ~460 set-ups per cell see the reference's kicks and twists
+edge-on); a cell nothing was measured in is NaN and refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from movekit.errors import MovekitError
+
+#: An angle is reported only when its expected error (mean absolute error against the reference,
+#: deg) is at most this: 2D sagittal angles from a true side view reach about 4-6 deg against
+#: marker-based motion capture (Stenum et al. 2021, PLoS Comput Biol 17:e1008935), so 5 deg is
+#: what the method can meet where the view is right, and what a goniometer's inter-rater
+#: reliability gives in the clinic (about 5 deg for the knee, Gogia et al. 1987, Phys Ther 67:192).
+MAX_ERROR_DEG = 5.0
+TABLE_RESOURCE = "angle_errors.json"
+
+
+_UNGATED_DEPTH = [0]  # process-wide (capture and drills run analysis in their own threads)
+
+
+def gating() -> bool:
+    """True unless inside :func:`ungated`: whether angles over their error limit are refused."""
+    return _UNGATED_DEPTH[0] == 0
+
+
+@contextmanager
+def ungated() -> Iterator[None]:
+    """Research use only: inside this block the analysis does not refuse angles whose expected
+    error is over the limit (their errors are still computed and reported). For studying the
+    rejected numbers themselves and for testing the logic above the angles on footage the error
+    model refuses; never for a clinical result (``movekit assess --ungated`` labels its output so).
+    Process-wide while the block runs (the capture and drill threads see it too)."""
+    _UNGATED_DEPTH[0] += 1
+    try:
+        yield
+    finally:
+        _UNGATED_DEPTH[0] -= 1
+
+
+@dataclass(frozen=True)
+class ErrorTable:
+    """The measured error table (see module docstring)."""
+
+    yaw_edges_deg: np.ndarray
+    pitch_edges_deg: np.ndarray
+    roll_edges_deg: np.ndarray
+    mae_deg: dict[str, dict[str, np.ndarray]]  #: space -> angle -> (pitch, roll, yaw) cells
+    max_error_deg: float
+    data: str
+
+    def cells(self, space: str, name: str) -> np.ndarray | None:
+        return self.mae_deg.get(space, {}).get(name)
+
+
+def parse_table(obj: dict) -> ErrorTable:
+    """An :class:`ErrorTable` from the JSON object; MovekitError when its shape is wrong."""
+    try:
+        yaw = np.asarray(obj["yaw_edges_deg"], dtype=np.float64)
+        pitch = np.asarray(obj["pitch_edges_deg"], dtype=np.float64)
+        roll = np.asarray(obj["roll_edges_deg"], dtype=np.float64)
+        shape = (pitch.size - 1, roll.size - 1, yaw.size - 1)
+        tables: dict[str, dict[str, np.ndarray]] = {}
+        for space, angles in obj["tables"].items():
+            tables[space] = {}
+            for name, cell in angles.items():
+                a = np.array(cell["mae_deg"], dtype=np.float64)  # null -> nan
+                if a.shape != shape:
+                    raise ValueError(f"{space}/{name}: cells {a.shape}, edges say {shape}")
+                tables[space][name] = a
+        return ErrorTable(yaw, pitch, roll, tables, float(obj.get("max_error_deg", MAX_ERROR_DEG)),
+                          str(obj.get("data", "")))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MovekitError(f"angle error table: malformed ({exc})") from None
+
+
+@lru_cache(maxsize=1)
+def load_table() -> ErrorTable:
+    """The error table shipped with movekit (package data)."""
+    text = resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text()
+    return parse_table(json.loads(text))
+
+
+def _tilt_cells(edges: np.ndarray, residual_deg: float | None) -> slice | None:
+    """Cells covering residual tilts 0..``residual_deg``; all cells when unknown (None); None when
+    the residual is beyond what was validated."""
+    if residual_deg is None:
+        return slice(0, edges.size - 1)
+    r = abs(float(residual_deg))
+    if not np.isfinite(r) or r > edges[-1]:
+        return None
+    return slice(0, max(1, int(np.searchsorted(edges, r, side="left"))))
+
+
+def error_by_yaw(table: ErrorTable, space: str, names, residual_pitch_deg: float | None,
+                 residual_roll_deg: float | None) -> np.ndarray:
+    """(angles, yaw cells) expected error (deg) for a camera set-up: the worst cell over the
+    residual tilt range. NaN: not measured there (refused)."""
+    ps = _tilt_cells(table.pitch_edges_deg, residual_pitch_deg)
+    rs = _tilt_cells(table.roll_edges_deg, residual_roll_deg)
+    out = np.full((len(names), table.yaw_edges_deg.size - 1), np.nan)
+    if ps is None or rs is None:
+        return out
+    for i, name in enumerate(names):
+        cells = table.cells(space, name)
+        if cells is not None:
+            sub = cells[ps, rs].reshape(-1, cells.shape[-1])
+            out[i] = np.max(sub, axis=0)  # NaN anywhere in the range -> NaN (not measured: refuse)
+    return out
+
+
+def yaw_cell(table: ErrorTable, yaw_deg) -> np.ndarray:
+    """Index of each yaw's cell (-1 where the yaw is NaN)."""
+    y = np.abs(np.asarray(yaw_deg, dtype=np.float64))
+    idx = np.clip(np.searchsorted(table.yaw_edges_deg, y, side="right") - 1, 0,
+                  table.yaw_edges_deg.size - 2)
+    return np.where(np.isfinite(y), idx, -1)
+
+
+def expected_errors(names, yaw_deg, *, space: str = "2d", tilt=None,
+                    table: ErrorTable | None = None) -> np.ndarray:
+    """(frames, angles) expected error (deg) of each angle in each frame; NaN = not measurable.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Angle names (:data:`movekit.analysis.angles.ANGLES`).
+    yaw_deg : (frames,)
+        Estimated body yaw per frame (:func:`movekit.analysis.view.body_yaw_deg`), NaN when
+        the view is unknown.
+    space : "2d" or "3d"
+    tilt : CameraTilt, optional
+        The correction applied; None = tilt unknown (the whole validated tilt range is assumed).
+    """
+    t = table or load_table()
+    rp = None if tilt is None else tilt.residual_pitch_deg
+    rr = None if tilt is None else tilt.residual_roll_deg
+    by_yaw = error_by_yaw(t, space, list(names), rp, rr)
+    cell = yaw_cell(t, yaw_deg)
+    err = by_yaw[:, np.maximum(cell, 0)].T
+    err[cell < 0] = np.nan
+    return err
+
+
+def refusal_reason(name: str, err_deg: float, yaw_deg: float, tilt=None, *, space: str = "2d",
+                   max_error_deg: float = MAX_ERROR_DEG) -> str:
+    """Plain words for one angle in one frame: why it is shown or refused."""
+    what = name.removesuffix("_deg").replace("_", " ")
+    if not np.isfinite(yaw_deg):
+        return f"{what}: refused, the view is unknown (shoulders or hips not seen)"
+    turned = f"body turned {abs(yaw_deg):.0f} deg from facing the camera"
+    if not np.isfinite(err_deg):
+        t = load_table()
+        if tilt is not None and (_tilt_cells(t.pitch_edges_deg, tilt.residual_pitch_deg) is None
+                                 or _tilt_cells(t.roll_edges_deg, tilt.residual_roll_deg) is None):
+            return f"{what}: refused, the camera tilt is beyond what movekit has validated ({tilt.describe()})"
+        return f"{what}: refused, its error was not measured in this view ({turned}, {space})"
+    if err_deg > max_error_deg:
+        tip = "" if tilt is not None else "; a level calibration (movekit calibrate level) may help"
+        shown = np.ceil(err_deg * 10) / 10  # never "5.0 is over 5"
+        return (f"{what}: refused, expected error {shown:.1f} deg in this view ({turned}) is over "
+                f"{max_error_deg:g} deg{tip}")
+    return f"{what}: expected error {err_deg:.1f} deg ({turned})"
+
+
+def gate(angles: dict[str, np.ndarray], errors: np.ndarray, *,
+         max_error_deg: float = MAX_ERROR_DEG) -> dict[str, np.ndarray]:
+    """Angles with NaN wherever the expected error (``errors``: (frames, angles) in the dict's
+    order) is over ``max_error_deg`` or unknown."""
+    ok = errors <= max_error_deg  # NaN compares False: refused
+    return {k: np.where(ok[:, i], np.asarray(v, dtype=np.float64), np.nan) for i, (k, v) in enumerate(angles.items())}
+
+
+__all__ = ["MAX_ERROR_DEG", "ErrorTable", "error_by_yaw", "expected_errors", "gate", "gating", "load_table",
+           "parse_table", "refusal_reason", "ungated", "yaw_cell"]

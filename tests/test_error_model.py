@@ -1,0 +1,94 @@
+"""The error model: lookup by estimated yaw and residual tilt, the gate, and its reasons."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from movekit.analysis import error_model as em
+from movekit.analysis.camera_tilt import tilt_from_reading
+from movekit.errors import MovekitError
+
+YAW = [0, 30, 60, 90]
+PITCH = [0, 10, 30]
+ROLL = [0, 5, 25]
+
+
+def table():
+    # knee: good side-on, worse with pitch; lean: good face-on only with a small roll
+    knee = [[[20.0, 9.0, 3.0], [20.0, 9.0, 3.5]], [[25.0, 12.0, 4.5], [25.0, 12.0, 4.9]]]
+    lean = [[[2.0, 6.0, 30.0], [8.0, 12.0, 30.0]], [[3.0, 7.0, None], [9.0, 13.0, None]]]
+    return em.parse_table({
+        "version": 1, "yaw_edges_deg": YAW, "pitch_edges_deg": PITCH, "roll_edges_deg": ROLL,
+        "tables": {"2d": {"knee_deg": {"mae_deg": knee}, "lean_deg": {"mae_deg": lean}}},
+    })
+
+
+def test_lookup_by_yaw_and_residual_tilt():
+    t = table()
+    yaw = np.array([80.0, 45.0, 10.0, np.nan, 90.0])
+    level = tilt_from_reading(0, 0)  # +-2 deg: first pitch and roll cells only
+    e = em.expected_errors(["knee_deg", "lean_deg"], yaw, tilt=level, table=t)
+    np.testing.assert_array_equal(e[:, 0], [3.0, 9.0, 20.0, np.nan, 3.0])
+    np.testing.assert_array_equal(e[:, 1], [30.0, 6.0, 2.0, np.nan, 30.0])
+    # unknown tilt: the worst over the whole validated range; a cell never measured -> NaN
+    e = em.expected_errors(["knee_deg", "lean_deg"], yaw, tilt=None, table=t)
+    np.testing.assert_array_equal(e[:, 0], [4.9, 12.0, 25.0, np.nan, 4.9])
+    assert np.isnan(e[0, 1]) and e[2, 1] == 9.0
+    # a residual of 12 deg covers the pitch cells 0-10 and 10-30
+    unc = tilt_from_reading(0, 0, uncertainty_deg=12.0)
+    assert em.expected_errors(["lean_deg"], [10.0], tilt=unc, table=t)[0, 0] == 9.0
+    # beyond the validated tilt: nothing is measured
+    far = tilt_from_reading(40, 0, uncertainty_deg=31.0)
+    assert np.isnan(em.expected_errors(["knee_deg"], [80.0], tilt=far, table=t)).all()
+
+
+def test_gate_and_reasons():
+    t = table()
+    e = em.expected_errors(["knee_deg"], [80.0, 45.0], tilt=tilt_from_reading(0, 0), table=t)
+    out = em.gate({"knee_deg": np.array([30.0, 31.0])}, e)
+    np.testing.assert_array_equal(out["knee_deg"], [30.0, np.nan])
+    assert "expected error 3.0 deg" in em.refusal_reason("knee_deg", 3.0, 80.0)
+    why = em.refusal_reason("knee_deg", 9.0, 45.0)
+    assert "refused" in why and "9.0 deg" in why and "45 deg" in why
+    assert "view is unknown" in em.refusal_reason("knee_deg", np.nan, np.nan)
+
+
+def test_malformed_table_is_a_clear_error():
+    with pytest.raises(MovekitError, match="malformed"):
+        em.parse_table({"yaw_edges_deg": YAW, "pitch_edges_deg": PITCH, "roll_edges_deg": ROLL,
+                        "tables": {"2d": {"k": {"mae_deg": [[1.0]]}}}})
+    with pytest.raises(MovekitError, match="malformed"):
+        em.parse_table(json.loads("[]"))
+
+
+def test_shipped_table_covers_every_angle():
+    from movekit.analysis.angles import ANGLES
+
+    t = em.load_table()
+    assert set(ANGLES) <= set(t.mae_deg["2d"]) and set(ANGLES) <= set(t.mae_deg["3d"])
+    assert t.max_error_deg == em.MAX_ERROR_DEG
+
+
+def test_assessments_state_the_angle_error_or_refuse_with_the_reason(demo_pose):
+    """The gated default on real video: a screen either reports the angles it is scored on with
+    their expected error, or is refused saying which angle, which error and which view."""
+    import re
+
+    from movekit.assess import run
+    from movekit.assess.sources import Session
+
+    demo = Session("sports2d demo", pose=demo_pose)
+    for test, kw in (("hip-hinge", {}), ("painful-arc", {"side": "left"})):
+        r = run(test, demo, **kw)
+        check = r.validity["angle_error"]
+        if check.ok:
+            errs = [float(x) for x in re.findall(r"expected error \+-([\d.]+) deg", check.message)]
+            assert errs and max(errs) <= em.MAX_ERROR_DEG
+        else:
+            assert not r.valid and "refused" in check.message and "body turned" in check.message
+            assert re.search(r"expected error [\d.]+ deg", check.message)
+        # every angle the result lists as reported is within the limit
+        assert all(v <= em.MAX_ERROR_DEG for v in r.angle_errors_deg.values())
