@@ -35,7 +35,14 @@ from movekit.analysis.filters import (
     velocity_guard,
 )
 from movekit.analysis.camera_tilt import CameraTilt, level_image_points, level_world_points
-from movekit.analysis.error_model import MAX_ERROR_DEG, expected_errors, gating
+from movekit.analysis.error_model import (
+    MAX_ERROR_DEG,
+    error_by_yaw,
+    expected_errors,
+    gating,
+    load_table,
+    yaw_cell,
+)
 from movekit.analysis.error_model import gate as gate_angles
 from movekit.analysis.view import VIEWS, angle_validity, body_yaw_deg, classify_view, facing_2d
 
@@ -334,8 +341,8 @@ def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", 
     facing, front = facing_2d(img_c)
     # 2D: the body yaw from the image landmarks (on the real held-out views it tracks the true yaw
     # better than MediaPipe's world landmarks do: docs/validity.md); 3D: from the world landmarks
-    yaw_from = wld_c if space == "3d" else None
-    view = classify_view(img_c, yaw_from, smooth_frames=15 if offline else 1, facing=facing)
+    yaw = body_yaw_deg(img_c, wld_c if space == "3d" else None)
+    view = classify_view(img_c, smooth_frames=15 if offline else 1, facing=facing, yaw_deg=yaw)
     if space == "3d":
         ang = A.joint_angles(world_m=wld_c)
         com = center_of_mass(wld_c, sex=sex)
@@ -347,7 +354,6 @@ def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", 
     ang = settle_angles(guard_angles(ang, fs, config, view, space), fs, offline=offline)
     if offsets:
         ang = apply_offsets(ang, offsets)
-    yaw = body_yaw_deg(img_c, yaw_from)
     err = expected_errors(list(ang), yaw, space=space, tilt=tilt)
     if gating() if gate is None else gate:
         ang = gate_angles(ang, err, max_error_deg=max_error_deg)
@@ -380,6 +386,7 @@ class StreamingAnalyzer:
         self.gate = gating() if gate is None else gate
         self.max_error_deg = max_error_deg
         self.errors: dict[str, float] = {}  #: expected error (deg) of each angle in the last frame
+        self._by_yaw = None
         self.yaw_deg = float("nan")  #: estimated body yaw of the last frame
         self.fix_swaps = fix_swaps
         self._prev = None
@@ -423,7 +430,9 @@ class StreamingAnalyzer:
         f, fr = facing_2d(c, hold=False)
         self._facing = np.where(np.array([f[0], fr[0]]) != 0, [f[0], fr[0]], self._facing)
         facing, front = (np.where(self._facing == 0, 1.0, self._facing))
-        self.view = str(classify_view(c, smooth_frames=1, facing=np.array([facing]))[0])
+        yaw = body_yaw_deg(c)
+        self.yaw_deg = float(yaw[0])
+        self.view = str(classify_view(c, smooth_frames=1, facing=np.array([facing]), yaw_deg=yaw)[0])
         ang = A.joint_angles(image_px=c, facing=np.array([facing]), front=np.array([front]))
         if self.config.velocity_guard:
             if self._guard is None:
@@ -438,8 +447,14 @@ class StreamingAnalyzer:
         x = self._settle.update(np.array([v[0] for v in ang.values()]))
         ang = {k: x[i:i + 1] for i, k in enumerate(ang)}
         names = list(ang)
-        self.yaw_deg = float(body_yaw_deg(c)[0])
-        err = expected_errors(names, [self.yaw_deg], space="2d", tilt=self.tilt)[0]
+        if self._by_yaw is None:  # (angles, yaw cells) for this camera set-up: fixed for the session
+            table = load_table()
+            rp = None if self.tilt is None else self.tilt.residual_pitch_deg
+            rr = None if self.tilt is None else self.tilt.residual_roll_deg
+            self._by_yaw = (table, error_by_yaw(table, "2d", names, rp, rr))
+        table, by_yaw = self._by_yaw
+        cell = int(yaw_cell(table, [self.yaw_deg])[0])
+        err = by_yaw[:, cell] if cell >= 0 else np.full(len(names), np.nan)
         self.errors = dict(zip(names, err.tolist()))
         ok = (err <= self.max_error_deg) | (not self.gate)
         out = {k: (float(v[0]) - self.offsets.get(k, 0.0) if ok[i] else float("nan"))

@@ -207,7 +207,8 @@ FRONTAL_MAX_DEG = 20.0
 
 
 def classify_view(image_px, world_m=None, *, sagittal_min_deg: float = SAGITTAL_MIN_DEG,
-                  frontal_max_deg: float = FRONTAL_MAX_DEG, smooth_frames: int = 15, facing=None) -> np.ndarray:
+                  frontal_max_deg: float = FRONTAL_MAX_DEG, smooth_frames: int = 15, facing=None,
+                  yaw_deg=None) -> np.ndarray:
     """View label per frame (see module docstring), smoothed by a majority vote.
 
     Parameters
@@ -222,6 +223,8 @@ def classify_view(image_px, world_m=None, *, sagittal_min_deg: float = SAGITTAL_
         Centred majority-vote window (frames) against flicker; 1 = none.
     facing : array (frames,), optional
         +1/-1 from :func:`facing_2d` when already computed.
+    yaw_deg : array (frames,), optional
+        :func:`body_yaw_deg` of the same landmarks when already computed.
 
     Returns
     -------
@@ -231,7 +234,8 @@ def classify_view(image_px, world_m=None, *, sagittal_min_deg: float = SAGITTAL_
     n = p.shape[0]
     if n == 0:
         return np.empty(0, dtype="<U14")
-    yaw = np.round(body_yaw_deg(p, world_m), 6)  # a yaw on a band edge (20.000000001) is on it
+    yaw = body_yaw_deg(p, world_m) if yaw_deg is None else np.asarray(yaw_deg, dtype=np.float64)
+    yaw = np.round(yaw, 6)  # a yaw on a band edge (20.000000001) is on it
     if facing is None:  # anatomical cues: independent of the model's left/right labels
         facing = facing_2d(p)[0]
     code = np.full(n, 4)  # unknown

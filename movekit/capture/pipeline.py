@@ -209,9 +209,15 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             raise MovekitError("BLE devices need a recording to write to (-o)")
         ble_specs = [DeviceSpec.parse(text) for text in ble]  # bad specs fail before anything opens
     calibration = _load_calibration(camera_profile, static_profile)
-    camera_tilt = _resolve_tilt(tilt, source, calibration, summary)
-    if camera_tilt is not None:
-        calibration["tilt"] = camera_tilt.to_dict()
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    if _measures_tilt(tilt, source):  # the room's verticals are read (~1 s) while the pose model loads
+        pool = ThreadPoolExecutor(1, thread_name_prefix="movekit-tilt")
+        tilt_future = pool.submit(_resolve_tilt, tilt, source, calibration, summary)
+        pool.shutdown(wait=False)  # the thread ends with its one task
+    else:  # given or unknown: a bad --tilt fails before anything opens
+        tilt_future = Future()
+        tilt_future.set_result(_resolve_tilt(tilt, source, calibration, summary))
     clock = SessionClock()
     if observer is not None and out is None:
         raise MovekitError("an observer needs a recording to write to")
@@ -226,6 +232,9 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
     old_term = signal.getsignal(signal.SIGTERM)
     try:
         backend = backend or MediaPipePose(model_complexity, model_file=model_file)
+        camera_tilt = tilt_future.result()
+        if camera_tilt is not None:
+            calibration["tilt"] = camera_tilt.to_dict()
         follower = PersonFollower(choose=choice)
         rate = None if src.is_camera else (src.fps if np.isfinite(src.fps) else None)
         if "camera" in calibration:
@@ -439,6 +448,12 @@ def _people_events(events: list[dict], writer: RecordingWriter | None, summary: 
             bar.write(text, file=sys.stderr)
         else:
             print(text, file=sys.stderr)
+
+
+def _measures_tilt(tilt, source) -> bool:
+    """True when ``capture(tilt=...)`` measures the tilt from the video (``auto``, the video default)."""
+    is_camera = isinstance(source, int) or str(source).strip().isdigit()
+    return (tilt is None and not is_camera) or (isinstance(tilt, str) and tilt.strip().lower() == "auto")
 
 
 def _resolve_tilt(tilt, source, calibration: dict, summary: CaptureSummary):
