@@ -365,7 +365,11 @@ def load_tilt(spec: str, directory: Path | None = None):
     text = str(spec).strip()
     if text.lower() == "level" or "," in text:
         return parse_tilt(text)
-    d = _load(text, ".tilt.json", directory)
+    try:
+        d = _load(text, ".tilt.json", directory)
+    except MovekitError as exc:
+        raise MovekitError(f"camera tilt {spec!r}: give PITCH,ROLL in deg (e.g. 12,-3), 'level', or the name of a "
+                           f"profile from movekit calibrate level ({exc})") from None
     if not isinstance(d, dict) or d.get("kind") != "tilt":
         raise MovekitError(f"{spec}: not a camera tilt profile")
     return CameraTilt.from_dict(d)

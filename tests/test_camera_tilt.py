@@ -176,3 +176,17 @@ def test_tilt_from_scene_verticals():
         assert t2.pitch_deg == pytest.approx(pitch, abs=1.0) and t2.roll_deg == pytest.approx(roll, abs=1.0)
     with pytest.raises(MovekitError, match="vertical edges"):
         ct.tilt_from_verticals(np.array([[0, 0, 10, 0.0]] * 20), (W, H), K)
+
+
+def test_tilt_profile_round_trip_and_clear_errors(tmp_path):
+    from movekit.calibration import TiltProfile, load_tilt, save_profile
+
+    save_profile(TiltProfile.of("room2", ct.parse_tilt("14,-2")), tmp_path)
+    t = load_tilt("room2", tmp_path)
+    assert (t.pitch_deg, t.roll_deg) == (14.0, -2.0)
+    assert load_tilt("level").pitch_deg == 0.0 and load_tilt("3,4").roll_deg == 4.0
+    with pytest.raises(MovekitError, match="give PITCH,ROLL"):
+        load_tilt("nosuchprofile", tmp_path)
+    (tmp_path / "bad.tilt.json").write_text('{"kind": "tilt", "pitch_deg": "x"}')
+    with pytest.raises(MovekitError, match="malformed"):
+        load_tilt("bad", tmp_path)
