@@ -136,6 +136,15 @@ def error_by_yaw(table: ErrorTable, space: str, names, residual_pitch_deg: float
     return out
 
 
+def errors_for_setup(names, *, space: str = "2d", tilt=None, table: ErrorTable | None = None):
+    """``(table, (angles, yaw cells) expected error)`` for one camera set-up (:func:`error_by_yaw`
+    with the tilt's residuals; None = tilt unknown)."""
+    t = table or load_table()
+    rp = None if tilt is None else tilt.residual_pitch_deg
+    rr = None if tilt is None else tilt.residual_roll_deg
+    return t, error_by_yaw(t, space, list(names), rp, rr)
+
+
 def yaw_cell(table: ErrorTable, yaw_deg) -> np.ndarray:
     """Index of each yaw's cell (-1 where the yaw is NaN)."""
     y = np.abs(np.asarray(yaw_deg, dtype=np.float64))
@@ -159,10 +168,7 @@ def expected_errors(names, yaw_deg, *, space: str = "2d", tilt=None,
     tilt : CameraTilt, optional
         The correction applied; None = tilt unknown (the whole validated tilt range is assumed).
     """
-    t = table or load_table()
-    rp = None if tilt is None else tilt.residual_pitch_deg
-    rr = None if tilt is None else tilt.residual_roll_deg
-    by_yaw = error_by_yaw(t, space, list(names), rp, rr)
+    t, by_yaw = errors_for_setup(names, space=space, tilt=tilt, table=table)
     cell = yaw_cell(t, yaw_deg)
     err = by_yaw[:, np.maximum(cell, 0)].T
     err[cell < 0] = np.nan
@@ -198,5 +204,5 @@ def gate(angles: dict[str, np.ndarray], errors: np.ndarray, *,
     return {k: np.where(ok[:, i], np.asarray(v, dtype=np.float64), np.nan) for i, (k, v) in enumerate(angles.items())}
 
 
-__all__ = ["MAX_ERROR_DEG", "ErrorTable", "error_by_yaw", "expected_errors", "gate", "gating", "load_table",
+__all__ = ["MAX_ERROR_DEG", "ErrorTable", "error_by_yaw", "errors_for_setup", "expected_errors", "gate", "gating", "load_table",
            "parse_table", "refusal_reason", "ungated", "yaw_cell"]

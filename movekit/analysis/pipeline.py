@@ -37,10 +37,9 @@ from movekit.analysis.filters import (
 from movekit.analysis.camera_tilt import CameraTilt, level_image_points, level_world_points
 from movekit.analysis.error_model import (
     MAX_ERROR_DEG,
-    error_by_yaw,
+    errors_for_setup,
     expected_errors,
     gating,
-    load_table,
     yaw_cell,
 )
 from movekit.analysis.error_model import gate as gate_angles
@@ -72,10 +71,15 @@ class AnalysisResult:
     tilt: CameraTilt | None = None  #: the camera tilt correction applied (None: unknown)
     max_error_deg: float = MAX_ERROR_DEG
 
-    def reason(self, name: str, frame: int) -> str:
-        """Plain words: the angle's expected error in that frame, or why it was refused."""
+    def reason(self, name: str, frame: int | None = None, frames=None) -> str:
+        """Plain words: the angle's expected error in ``frame``, or why it was refused. Without a
+        frame: the best frame (lowest known error) among ``frames`` (bool mask; default all)."""
         from movekit.analysis.error_model import refusal_reason
 
+        if frame is None:
+            e = self.error_deg[name]
+            pick = np.isfinite(e) & (True if frames is None else np.asarray(frames, dtype=bool))
+            frame = int(np.argmin(np.where(pick, e, np.inf))) if pick.any() else 0
         return refusal_reason(name, float(self.error_deg[name][frame]), float(self.yaw_deg[frame]),
                               self.tilt, space=self.space, max_error_deg=self.max_error_deg)
 
@@ -448,10 +452,7 @@ class StreamingAnalyzer:
         ang = {k: x[i:i + 1] for i, k in enumerate(ang)}
         names = list(ang)
         if self._by_yaw is None:  # (angles, yaw cells) for this camera set-up: fixed for the session
-            table = load_table()
-            rp = None if self.tilt is None else self.tilt.residual_pitch_deg
-            rr = None if self.tilt is None else self.tilt.residual_roll_deg
-            self._by_yaw = (table, error_by_yaw(table, "2d", names, rp, rr))
+            self._by_yaw = errors_for_setup(names, space="2d", tilt=self.tilt)
         table, by_yaw = self._by_yaw
         cell = int(yaw_cell(table, [self.yaw_deg])[0])
         err = by_yaw[:, cell] if cell >= 0 else np.full(len(names), np.nan)

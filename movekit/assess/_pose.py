@@ -163,9 +163,7 @@ def check_angle_errors(result: AssessmentResult, an: AnalysisResult, usable, ang
             parts.append(f"{what}: expected error +-{np.median(an.error_deg[name][shown]):.1f} deg, "
                          f"reported in {100 * shown.sum() / max(usable.sum(), 1):.0f}% of the frames used")
         else:
-            err = np.where(usable & np.isfinite(an.error_deg[name]), an.error_deg[name], np.inf)
-            i = int(np.argmin(err)) if usable.any() else 0
-            parts.append(an.reason(name, i))
+            parts.append(an.reason(name, frames=usable))
     return result.check("angle_error", ok, "; ".join(parts),
                         required=f"expected error <= {an.max_error_deg:g} deg (docs/validity.md)")
 

@@ -61,9 +61,7 @@ def run(args) -> int:
             print(f"  {name:<29} {a.min():7.1f} to {a.max():6.1f} deg, expected error +-{np.median(e):.1f} deg, "
                   f"in {ok.mean() * 100:3.0f}% of frames")
         else:
-            i = int(np.nanargmin(np.where(np.isfinite(result.yaw_deg), result.error_deg[name], np.inf))) \
-                if np.isfinite(result.yaw_deg).any() else 0
-            print(f"  {name:<29} not shown: {result.reason(name, i)}")
+            print(f"  {name:<29} not shown: {result.reason(name)}")
     arc = segment_reps(result.t_s, result.angles["left_shoulder_abduction_deg"])
     if arc:
         print(f"  left arm raises: {len(arc)}, peaks " + ", ".join(f"{r.peak_deg:.0f}" for r in arc) + " deg")
