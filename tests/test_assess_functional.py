@@ -175,3 +175,31 @@ def test_posture_snapshot_by_view():
     assert front.value("trunk_lateral_lean_deg") == pytest.approx(5.0, abs=0.5)
     assert front.value("pelvis_obliquity_deg") == pytest.approx(np.degrees(np.arctan(0.02 / 0.2)), abs=0.3)
     assert "head_forward_proxy_deg" not in front.metrics
+
+
+def test_refused_angles_are_not_judged_never_passed():
+    """An angle the error model refused (NaN) makes its Piva item or FMS criterion None ("not
+    judged"), with the reason; it never scores as a pass (step-down) or a fail (squat)."""
+    from movekit.analysis.pipeline import analyse
+    from movekit.assess.step_down import judged, rise_deg, score_reps
+
+    x = np.array([2.0, 4.0, np.nan, 14.0, 3.0])
+    assert rise_deg(x, 0, 4) == 12.0 and rise_deg(-x, 0, 4, absolute=True) == 12.0
+    assert np.isnan(rise_deg(np.array([np.nan, 5.0, 9.0]), 0, 2))  # no baseline: not measured
+    assert judged(12.0, 10.0, "lean changed", "lean") == (1, "lean changed 12 deg (limit 10)")
+    item, why = judged(float("nan"), 10.0, "lean changed", "trunk lateral lean")
+    assert item is None and "not measured" in why
+
+    pose = _step_down("frontal", trunk_lean=15.0, knee_medial_right_m=0.06)
+    an = analyse(pose.t_s, pose.image_px, gate=False)
+    angles = {k: v.copy() for k, v in an.angles.items()}
+    angles["trunk_lateral_lean_deg"][:] = np.nan  # refused
+    angles["pelvis_obliquity_deg"][:] = np.nan
+    reps = score_reps(pose.t_s, an.landmarks, angles, side="right", frontal=True, medial_sign=1.0)
+    assert reps
+    for rep in reps:
+        assert rep["items"]["trunk_lean"] is None and rep["items"]["pelvis_not_level"] is None
+        assert rep["total_points"] is None  # a partial score, not 0 points
+        assert "not measured" in rep["reasons"]["trunk_lean"]
+    full = score_reps(pose.t_s, an.landmarks, an.angles, side="right", frontal=True, medial_sign=1.0)
+    assert full[0]["items"]["trunk_lean"] == 1  # the same rep with the angle: 15 deg lean counts

@@ -355,12 +355,16 @@ def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", 
         ang = A.joint_angles(image_px=img_c, facing=facing, front=front)
         com = center_of_mass(img_c, sex=sex)
         pts = img_c
-    ang = settle_angles(guard_angles(ang, fs, config, view, space), fs, offline=offline)
-    if offsets:
-        ang = apply_offsets(ang, offsets)
+    ang = guard_angles(ang, fs, config, view, space)
     err = expected_errors(list(ang), yaw, space=space, tilt=tilt)
     if gating() if gate is None else gate:
         ang = gate_angles(ang, err, max_error_deg=max_error_deg)
+    # after the gate, so a refused stretch is a gap like any other: a value comes back only after
+    # SETTLE_S of passing frames, and offline an island shorter than MIN_ISLAND_S is dropped (the
+    # error gate flickering open for a few frames is where its cells disagree with reality)
+    ang = settle_angles(ang, fs, offline=offline)
+    if offsets:
+        ang = apply_offsets(ang, offsets)
     return AnalysisResult(t, ang, view, com, space, "offline (zero-phase)" if offline else "causal", pts,
                           yaw_deg=yaw, error_deg={k: err[:, i] for i, k in enumerate(ang)}, tilt=tilt,
                           max_error_deg=max_error_deg)
@@ -446,10 +450,6 @@ class StreamingAnalyzer:
             valid = _valid_matrix([self.view], list(ang), "2d")[0]
             g = np.where(valid, self._guard.update(np.where(valid, x, np.nan)), x)
             ang = {k: g[i:i + 1] for i, k in enumerate(ang)}
-        if self._settle is None:
-            self._settle = StreamingSettle(len(ang), settle_frames(self.fs_hz))
-        x = self._settle.update(np.array([v[0] for v in ang.values()]))
-        ang = {k: x[i:i + 1] for i, k in enumerate(ang)}
         names = list(ang)
         if self._by_yaw is None:  # (angles, yaw cells) for this camera set-up: fixed for the session
             self._by_yaw = errors_for_setup(names, space="2d", tilt=self.tilt)
@@ -458,8 +458,11 @@ class StreamingAnalyzer:
         err = by_yaw[:, cell] if cell >= 0 else np.full(len(names), np.nan)
         self.errors = dict(zip(names, err.tolist()))
         ok = (err <= self.max_error_deg) | (not self.gate)
-        out = {k: (float(v[0]) - self.offsets.get(k, 0.0) if ok[i] else float("nan"))
-               for i, (k, v) in enumerate(ang.items())}
+        x = np.where(ok, np.array([v[0] for v in ang.values()]), np.nan)
+        if self._settle is None:  # after the gate, as in analyse()
+            self._settle = StreamingSettle(len(ang), settle_frames(self.fs_hz))
+        x = self._settle.update(x)
+        out = {k: float(x[i]) - self.offsets.get(k, 0.0) for i, k in enumerate(names)}
         return out, center_of_mass(c, sex=self.sex)[0]
 
 

@@ -3,11 +3,12 @@
 Side view: trunk inclination, craniovertebral angle proxy and head-forward proxy (Yip et al.
 2008, Man Ther 13:148-154: the true craniovertebral angle uses C7 and the tragus, which pose
 lacks; these are labelled proxies). Front view: trunk lateral lean, pelvic obliquity (hip joint
-landmarks stand in for the iliac crests, proxy; Piva 2006) and shoulder height difference.
-Descriptive only: no cut-offs are applied. The snapshot is the median over the stillest second
+landmarks stand in for the iliac crests, proxy; Piva 2006). Each is shown only where its expected
+error is within the limit (movekit.analysis.error_model, docs/validity.md), else None; a shoulder
+height difference is not reported: its error has not been measured. Descriptive only: no
+cut-offs are applied. The snapshot is the median over the stillest second
 of the recording (lowest landmark speed) spent in one view, side or front, so a walk-in or a
-turn does not spoil it. Shoulder height difference: the left-to-right shoulder line against the
-image horizontal, positive when the subject's right shoulder is lower.
+turn does not spoil it.
 
 Stillness: the snapshot is the one-second window with the least landmark travel, and it is
 refused ("no still standing found") when even that window moves faster than
@@ -122,12 +123,8 @@ def assess_posture(pose) -> AssessmentResult:
         r.flag("proxy", "craniovertebral and head-forward angles are proxies (no C7 or tragus landmark; Yip 2008)")
         r.flag("not_judged", "lateral lean, pelvic obliquity and shoulder level need a front view")
     else:
-        p = pd.points[mask]
-        dy = p[:, 12, 1] - p[:, 11, 1]
-        dx = np.abs(p[:, 12, 0] - p[:, 11, 0])
         r.add_metric("trunk_lateral_lean_deg", med("trunk_lateral_lean_deg"), "deg")
         r.add_metric("pelvis_obliquity_deg", med("pelvis_obliquity_deg"), "deg")
-        r.add_metric("shoulder_height_difference_deg", float(np.nanmedian(np.degrees(np.arctan2(dy, dx)))), "deg")
         r.flag("proxy", "pelvic obliquity uses the hip joint landmarks in place of the iliac crests (proxy)")
         r.flag("not_judged", "trunk inclination and head posture need a side view")
     return r

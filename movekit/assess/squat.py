@@ -92,8 +92,13 @@ def assess_squat(pose, events=(), *, side: str | None = None) -> AssessmentResul
             knee, ank, hip = p[k, lm.KNEE[side]], p[k, lm.ANKLE[side]], p[k, lm.HIP[side]]
             tibia = float(np.degrees(np.arctan2(facing * (knee[0] - ank[0]), ank[1] - knee[1])))
             trunk = float(pd.angles["trunk_inclination_deg"][k])
-            crit["torso_parallel_to_tibia"] = bool(trunk <= tibia + TOL_DEG)
-            why["torso_parallel_to_tibia"] = f"trunk {trunk:.0f} deg vs tibia {tibia:.0f} deg from vertical"
+            if np.isfinite(trunk):
+                crit["torso_parallel_to_tibia"] = bool(trunk <= tibia + TOL_DEG)
+                why["torso_parallel_to_tibia"] = f"trunk {trunk:.0f} deg vs tibia {tibia:.0f} deg from vertical"
+            else:  # refused (over its expected error): not a fail
+                crit["torso_parallel_to_tibia"] = None
+                why["torso_parallel_to_tibia"] = ("not judged: trunk inclination was not measured at the bottom "
+                                                  "(expected error over the limit)")
             below = float(hip[1] - knee[1])
             crit["femur_below_horizontal"] = bool(below > 0)
             why["femur_below_horizontal"] = f"hip {below / shank * 100:+.0f}% of shank length below the knee"

@@ -61,6 +61,24 @@ def _reversals(x: np.ndarray, min_step: float) -> int:
     return n
 
 
+def rise_deg(angle_deg, a: int, b: int, *, absolute: bool = False) -> float:
+    """Largest change (deg) of an angle over frames ``a..b`` from its value at ``a`` (the standing
+    baseline); NaN when the baseline or every later frame was refused (not measured)."""
+    x = np.asarray(angle_deg, dtype=np.float64)[a:b + 1]
+    d = x - x[0]
+    d = np.abs(d) if absolute else d
+    return float(np.nanmax(d)) if np.isfinite(d).any() else float("nan")
+
+
+def judged(change_deg: float, limit_deg: float, what: str, angle: str) -> tuple[int | None, str]:
+    """A Piva item from an angle change: 1 over the limit, 0 within it, None (not judged) when the
+    angle was refused (over its expected error, movekit.analysis.error_model): a refused angle is
+    never scored as a pass."""
+    if not np.isfinite(change_deg):
+        return None, f"not judged: {angle} was not measured in this rep (expected error over the limit)"
+    return int(change_deg > limit_deg), f"{what} {change_deg:.0f} deg (limit {limit_deg:g})"
+
+
 def score_reps(t_s, points_px, angles, *, side: str, frontal: bool, medial_sign: float,
                kinds=None) -> list[dict]:
     """Per-rep Piva items (pure). ``medial_sign``: +1 when medial for the stance knee is image +x.
@@ -90,19 +108,16 @@ def score_reps(t_s, points_px, angles, *, side: str, frontal: bool, medial_sign:
                 why[k] = "not judged: the view changed during this rep"
         else:
             arm_key = "shoulder_abduction_deg" if in_view else "shoulder_flexion_deg"
-            arm = max(float(np.nanmax(angles[f"{s}_{arm_key}"][a:b + 1] - angles[f"{s}_{arm_key}"][a]))
-                      for s in lm.SIDES)
-            items["arm_strategy"] = int(arm > ARM_DEG)
-            why["arm_strategy"] = f"arm {'abduction' if in_view else 'flexion'} rose {arm:.0f} deg (limit {ARM_DEG:g})"
+            arm = max(rise_deg(angles[f"{s}_{arm_key}"], a, b) for s in lm.SIDES)
+            limb = f"arm {'abduction' if in_view else 'flexion'}"
+            items["arm_strategy"], why["arm_strategy"] = judged(arm, ARM_DEG, f"{limb} rose", limb)
             if in_view:
-                tl = angles["trunk_lateral_lean_deg"]
-                lean = float(np.nanmax(np.abs(tl[a:b + 1] - tl[a])))
-                items["trunk_lean"] = int(lean > TRUNK_DEG)
-                why["trunk_lean"] = f"trunk lateral lean changed {lean:.0f} deg (limit {TRUNK_DEG:g})"
-                po = angles["pelvis_obliquity_deg"]
-                pel = float(np.nanmax(np.abs(po[a:b + 1] - po[a])))
-                items["pelvis_not_level"] = int(pel > PELVIS_DEG)
-                why["pelvis_not_level"] = f"pelvic obliquity changed {pel:.0f} deg (limit {PELVIS_DEG:g})"
+                lean = rise_deg(angles["trunk_lateral_lean_deg"], a, b, absolute=True)
+                items["trunk_lean"], why["trunk_lean"] = judged(lean, TRUNK_DEG, "trunk lateral lean changed",
+                                                                "trunk lateral lean")
+                pel = rise_deg(angles["pelvis_obliquity_deg"], a, b, absolute=True)
+                items["pelvis_not_level"], why["pelvis_not_level"] = judged(
+                    pel, PELVIS_DEG, "pelvic obliquity changed", "pelvic obliquity")
                 km = medial_sign * (p[pk, lm.KNEE[side], 0] - p[pk, lm.FOOT_INDEX[side], 0])
                 border = MEDIAL_BORDER_FRACTION * shank
                 items["knee_medial"] = 2 if km > border else 1 if km > 0 else 0
