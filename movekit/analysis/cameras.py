@@ -1,4 +1,5 @@
-"""Calibrated pinhole cameras (OpenCV model) and a reader for Qualisys ``.qca.txt`` calibrations.
+"""Calibrated pinhole cameras (OpenCV model); readers for Qualisys ``.qca.txt`` and Anipose /
+Pose2Sim ``.toml`` calibrations, and a ``.toml`` writer.
 
 Conventions
 -----------
@@ -217,4 +218,92 @@ def read_qualisys_qca(path: str | Path) -> list[PinholeCamera]:
     return out
 
 
-__all__ = ["PinholeCamera", "read_qualisys_qca", "QCA_SUBPIXELS"]
+def read_calibration_toml(path: str | Path) -> list[PinholeCamera]:
+    """Cameras of an Anipose / Pose2Sim calibration ``.toml`` (OpenCV model), in file order.
+
+    One table per camera (any name but ``metadata``) with ``name``, ``size = [width, height]``
+    (px), ``matrix`` (3x3 K, px), ``distortions`` (OpenCV ``k1, k2, p1, p2[, k3]``), ``rotation``
+    (Rodrigues vector, world to camera) and ``translation`` (m, world to camera), as Pose2Sim's
+    ``calibration.py`` writes them (Pagnon et al. 2022, JOSS 7:4362; Karashchuk et al. 2021,
+    Cell Rep 36:109730 for Anipose). ``fisheye = true`` is refused (another lens model).
+
+    Raises
+    ------
+    MovekitError
+        Missing or malformed file, no camera, a missing or malformed field.
+    """
+    import tomllib
+
+    import cv2
+
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MovekitError(f"{path}: no such calibration file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise MovekitError(f"{path}: not a readable TOML calibration ({exc})") from None
+    out = []
+    for key, cam in data.items():
+        if key == "metadata" or not isinstance(cam, dict):
+            continue
+        name = str(cam.get("name", key))
+        try:
+            w, h = (int(round(float(v))) for v in cam["size"])
+            K = np.asarray(cam["matrix"], dtype=np.float64).reshape(3, 3)
+            dist = np.asarray(cam.get("distortions", [0.0] * 4), dtype=np.float64).ravel()
+            rvec = np.asarray(cam["rotation"], dtype=np.float64).reshape(3)
+            t = np.asarray(cam["translation"], dtype=np.float64).reshape(3)
+        except KeyError as exc:
+            raise MovekitError(f"{path}: camera {name!r} has no {exc.args[0]!r}") from None
+        except (TypeError, ValueError) as exc:
+            raise MovekitError(f"{path}: camera {name!r}: a field has the wrong shape or is not numeric ({exc})") from None
+        if cam.get("fisheye", False):
+            raise MovekitError(f"{path}: camera {name!r} is a fisheye calibration; only the pinhole model is supported")
+        if not (np.isfinite(K).all() and np.isfinite(dist).all() and np.isfinite(rvec).all() and np.isfinite(t).all()):
+            raise MovekitError(f"{path}: camera {name!r} has a non-finite number")
+        if w <= 0 or h <= 0 or K[0, 0] <= 0 or K[1, 1] <= 0 or dist.size not in (4, 5):
+            raise MovekitError(f"{path}: camera {name!r}: size, focal length or distortions "
+                               "(k1, k2, p1, p2[, k3]) out of range")
+        out.append(PinholeCamera(name, w, h, K, dist, cv2.Rodrigues(rvec)[0], t))
+    if not out:
+        raise MovekitError(f"{path}: no camera tables ([cam_01] ...): not a calibration .toml")
+    return out
+
+
+def write_calibration_toml(cameras: list[PinholeCamera], path: str | Path, *, error_px: float | None = None) -> None:
+    """Write cameras as an Anipose / Pose2Sim ``.toml`` (see :func:`read_calibration_toml`);
+    ``error_px`` the calibration's reprojection error if known. The file is created private
+    (0600) and never replaces an existing one."""
+    import os
+
+    import cv2
+
+    def arr(a) -> str:
+        return "[ " + ", ".join(repr(float(v)) for v in np.ravel(a)) + ",]"
+
+    lines = []
+    for i, c in enumerate(cameras, 1):
+        rvec = cv2.Rodrigues(c.R)[0].ravel()
+        lines += [f"[cam_{i:02d}]", f'name = "{c.name}"', f"size = {arr([c.width_px, c.height_px])}",
+                  "matrix = [ " + ", ".join(arr(r) for r in c.K) + ",]",
+                  f"distortions = {arr(c.dist)}", f"rotation = {arr(rvec)}", f"translation = {arr(c.t)}",
+                  "fisheye = false", ""]
+    lines += ["[metadata]", "adjusted = false", f"error = {float(error_px) if error_px is not None else 0.0!r}", ""]
+    fd = os.open(Path(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+
+
+def read_calibration(path: str | Path) -> list[PinholeCamera]:
+    """Cameras of a calibration file: Qualisys ``.qca.txt`` (XML) or Anipose/Pose2Sim ``.toml``."""
+    p = Path(path)
+    if p.suffix.lower() == ".toml":
+        return read_calibration_toml(p)
+    if p.name.lower().endswith((".qca.txt", ".qca", ".xml")):
+        return read_qualisys_qca(p)
+    raise MovekitError(f"{p}: unknown calibration format (expected a Qualisys .qca.txt or an Anipose/Pose2Sim .toml)")
+
+
+__all__ = ["PinholeCamera", "QCA_SUBPIXELS", "read_calibration", "read_calibration_toml", "read_qualisys_qca",
+           "write_calibration_toml"]

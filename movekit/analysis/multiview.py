@@ -1,0 +1,133 @@
+"""Pose from two or more calibrated cameras: synchronised, triangulated, cleaned, then the same
+clinical angles as the single-camera path, in 3D in the lab frame (no view restriction).
+
+Steps (:func:`triangulate_views`):
+
+1. each view onto the first view's clock (``offsets_s``: :mod:`movekit.analysis.sync`), its
+   landmarks interpolated linearly at the first view's frame times;
+2. the pose model's left/right relabelling undone per view over time
+   (:func:`movekit.analysis.pipeline.unswap_left_right`), then, with three views or more, per frame
+   against the other views (:func:`movekit.analysis.triangulation.fix_left_right_swaps`). With two
+   views each keeps its own labels: exchanging the second view's labels wherever the pair then
+   fits its epipolar geometry better (judged over +-0.25 s) made knee and hip flexion worse on
+   the Pose2Sim demo (a left point and its right twin often lie near the same epipolar line);
+3. weighted DLT with the model's visibility and outlier views dropped
+   (:func:`movekit.analysis.triangulation.triangulate`).
+
+:func:`angles_3d` then cleans the 3D landmarks as the 2D path cleans image landmarks (Hampel,
+short gaps filled, Butterworth low-pass: :func:`movekit.analysis.pipeline.clean_landmarks`) and
+computes :func:`movekit.analysis.angles.joint_angles` from them, with the lab's vertical as the
+vertical.
+
+Frames: lab frame metres, z up (the calibration's world frame; a Qualisys or board calibration on
+the floor gives z up). ``joint_angles(world_m=...)`` takes MediaPipe's world frame (x to the
+image right, y DOWN, z away from the camera); :func:`lab_to_angle_frame` maps one to the other so
+that "vertical" is the true vertical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from movekit.analysis.angles import joint_angles
+from movekit.analysis.cameras import PinholeCamera
+from movekit.analysis.filters import CleanConfig
+from movekit.analysis.pipeline import clean_landmarks, frame_rate, unswap_left_right
+from movekit.analysis.triangulation import DEFAULT_MAX_REPROJ_PX, fix_left_right_swaps, triangulate
+from movekit.errors import MovekitError
+
+#: lab (z up) -> the frame ``joint_angles(world_m=...)`` takes (x right, y DOWN, z away): x = x_lab,
+#: y = -z_lab, z = y_lab (a proper rotation, det +1)
+LAB_TO_ANGLE_FRAME = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+
+def lab_to_angle_frame(points_lab_m) -> np.ndarray:
+    """Lab-frame landmarks (m, z up) in the frame of ``joint_angles(world_m=...)``, centred on the
+    mid-hip of each frame (m)."""
+    p = np.asarray(points_lab_m, dtype=np.float64) @ LAB_TO_ANGLE_FRAME.T
+    return p - 0.5 * (p[:, 23:24] + p[:, 24:25])
+
+
+@dataclass
+class TriangulatedPose:
+    """3D landmarks from several views, on the first view's clock.
+
+    Attributes
+    ----------
+    t_s : (frames,) s
+    points_m : (frames, 33, 3) lab frame, m, z up; NaN where fewer than two views agree
+    n_views : (frames, 33) int, views used per landmark
+    reproj_px : (frames, 33) mean reprojection error (px) of the used views
+    """
+
+    t_s: np.ndarray
+    points_m: np.ndarray
+    n_views: np.ndarray
+    reproj_px: np.ndarray
+
+
+def _at_times(t_s, x, times) -> np.ndarray:
+    """``x`` (frames, ...) linearly interpolated at ``times``; NaN outside the series."""
+    t = np.asarray(t_s, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    idx = np.searchsorted(t, times, side="right") - 1
+    ok = (idx >= 0) & (idx <= t.size - 1) & (np.asarray(times) <= t[-1] + 1e-9)
+    i = np.clip(idx, 0, t.size - 2)
+    w = np.clip((times - t[i]) / (t[i + 1] - t[i]), 0.0, 1.0).reshape((-1,) + (1,) * (x.ndim - 1))
+    out = (1 - w) * x[i] + w * x[i + 1]
+    out[~ok] = np.nan
+    return out
+
+
+def triangulate_views(t_s: Sequence, image_px: Sequence, visibility: Sequence, cameras: Sequence[PinholeCamera],
+                      *, offsets_s: Sequence[float] | None = None, fix_swaps: bool = True,
+                      max_reproj_px: float = DEFAULT_MAX_REPROJ_PX) -> TriangulatedPose:
+    """Triangulate the pose of two or more calibrated, synchronised views (see module docstring).
+
+    Parameters
+    ----------
+    t_s : per view (frames_v,) s, each view's own clock
+    image_px : per view (frames_v, 33, >=2) px, as the camera saw them (distortion removed here)
+    visibility : per view (frames_v, 33), 0..1
+    cameras : one :class:`~movekit.analysis.cameras.PinholeCamera` per view, same world frame
+    offsets_s : per view, added to that view's times to put it on the first view's clock
+        (``offsets_s[0]`` is ignored); default 0 (views recorded together)
+    """
+    n = len(cameras)
+    if n < 2 or not (len(t_s) == len(image_px) == len(visibility) == n):
+        raise MovekitError(f"triangulation needs two or more views with one calibrated camera each "
+                           f"(got {len(image_px)} views, {n} cameras)")
+    offs = [0.0] * n if offsets_s is None else [0.0] + [float(o) for o in list(offsets_s)[1:]]
+    t0 = np.asarray(t_s[0], dtype=np.float64)
+    pts, vis = [], []
+    for v in range(n):
+        tv = np.asarray(t_s[v], dtype=np.float64)
+        p = np.asarray(image_px[v], dtype=np.float64)[..., :2]
+        w = np.nan_to_num(np.asarray(visibility[v], dtype=np.float64))
+        if fix_swaps:
+            p, w = unswap_left_right(p, w)
+        if v and (offs[v] != 0.0 or tv.shape != t0.shape or not np.allclose(tv, t0)):
+            p, w = _at_times(tv + offs[v], p, t0), np.nan_to_num(_at_times(tv + offs[v], w, t0))
+        pts.append(p)
+        vis.append(w)
+    P, W = np.stack(pts), np.stack(vis)
+    if fix_swaps and n >= 3:
+        P, W, _ = fix_left_right_swaps(P, W, cameras, max_reproj_px=max_reproj_px)
+    X, err, used = triangulate(P, W, cameras, max_reproj_px=max_reproj_px)
+    return TriangulatedPose(t0, X, used, err)
+
+
+def angles_3d(pose: TriangulatedPose, *, offline: bool = True, config: CleanConfig = CleanConfig()
+              ) -> dict[str, np.ndarray]:
+    """Clinical joint angles (deg) of triangulated landmarks: cleaned like the 2D path's, the lab
+    vertical as the vertical, left/right as labelled (the subject's own)."""
+    fs = frame_rate(pose.t_s)
+    world = lab_to_angle_frame(pose.points_m)
+    clean = clean_landmarks(world, fs, config=config, offline=offline)
+    return joint_angles(world_m=clean)
+
+
+__all__ = ["LAB_TO_ANGLE_FRAME", "TriangulatedPose", "angles_3d", "lab_to_angle_frame", "triangulate_views"]

@@ -1,0 +1,128 @@
+"""Calibration files and triangulated pose from several calibrated views (issue 17).
+
+Real data: the pose model's landmarks in the four views of Pose2Sim 0.10.49's Demo_MultiPerson
+(the man) and its Qualisys calibration; the reference is the four-view triangulation of
+scripts/build_reference.py (tests/test_validity_sweep.py builds and caches it).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from movekit.analysis.cameras import read_calibration, read_qualisys_qca, write_calibration_toml
+from movekit.analysis.multiview import angles_3d, triangulate_views
+from movekit.datasets import fetch
+from movekit.errors import MovekitError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import validate_angles as VA  # noqa: E402
+
+FLEXION = ["left_knee_flexion_deg", "right_knee_flexion_deg", "left_hip_flexion_deg", "right_hip_flexion_deg"]
+
+
+@pytest.fixture(scope="module")
+def ref():
+    r = VA.reference_for_tests()
+    r["truth"] = VA.truth_angles(r["lab_m"])
+    return r
+
+
+def test_toml_calibration_round_trip_and_refusals(tmp_path):
+    cams = read_qualisys_qca(fetch("pose2sim_qca_calibration"))
+    out = tmp_path / "calib.toml"
+    write_calibration_toml(cams, out, error_px=1.5)
+    assert out.stat().st_mode & 0o777 == 0o600
+    back = read_calibration(out)
+    assert [c.name for c in back] == [c.name for c in cams]
+    for a, b in zip(cams, back):
+        assert (a.width_px, a.height_px) == (b.width_px, b.height_px)
+        np.testing.assert_allclose(b.K, a.K, atol=1e-9)
+        np.testing.assert_allclose(b.R, a.R, atol=1e-9)
+        np.testing.assert_allclose(b.t, a.t, atol=1e-12)
+        np.testing.assert_allclose(b.dist, a.dist, atol=1e-15)
+    with pytest.raises(FileExistsError):  # never replaces a file
+        write_calibration_toml(cams, out)
+    # a file as Pose2Sim writes it: four distortion terms, a Rodrigues rotation
+    p2s = tmp_path / "p2s.toml"
+    p2s.write_text('[cam_01]\nname = "cam01"\nsize = [ 1920.0, 1080.0,]\n'
+                   'matrix = [ [ 1500.0, 0.0, 959.5,], [ 0.0, 1500.0, 539.5,], [ 0.0, 0.0, 1.0,],]\n'
+                   'distortions = [ -0.05, 0.01, 0.0, 0.0,]\nrotation = [ 0.0, 0.0, 1.5707963267948966,]\n'
+                   'translation = [ 0.1, 0.2, 3.0,]\nfisheye = false\n\n[metadata]\nadjusted = false\nerror = 0.3\n')
+    (c,) = read_calibration(p2s)
+    np.testing.assert_allclose(c.R, [[0, -1, 0], [1, 0, 0], [0, 0, 1]], atol=1e-12)
+    assert c.dist[:2].tolist() == [-0.05, 0.01] and c.width_px == 1920
+    bad = {"fisheye": p2s.read_text().replace("fisheye = false", "fisheye = true"),
+           "no 'matrix'": p2s.read_text().replace("matrix = ", "matrixx = "),
+           "not a readable TOML": "[cam_01\nname=",
+           "no camera tables": "[metadata]\nerror = 1.0\n"}
+    for message, text in bad.items():
+        f = tmp_path / "bad.toml"
+        f.write_text(text)
+        with pytest.raises(MovekitError, match=message):
+            read_calibration(f)
+    with pytest.raises(MovekitError, match="unknown calibration format"):
+        read_calibration(tmp_path / "x.json")
+
+
+def _views(ref, idx):
+    cams = [ref["cameras"][i] for i in idx]
+    return ([ref["t_s"]] * len(cams), [c["image_px"] for c in cams], [c["visibility"] for c in cams],
+            [c["camera"] for c in cams])
+
+
+def _mae(ang, truth, name):
+    e = np.abs(ang[name] - truth[name])
+    return float(np.nanmean(e)), float(np.isfinite(ang[name]).mean())
+
+
+def test_four_views_reproduce_the_reference(ref):
+    """All four views through triangulate_views and angles_3d (cleaned like the 2D path) agree
+    with the reference built by scripts/build_reference.py (which also drops views that disagree
+    on the torso): knee and hip flexion within 5 deg MAE (measured 2.4-4.6), every frame."""
+    ang = angles_3d(triangulate_views(*_views(ref, [0, 1, 2, 3])))
+    for name in FLEXION:
+        mae, cov = _mae(ang, ref["truth"], name)
+        assert mae <= 5.0 and cov >= 0.95, (name, mae, cov)
+
+
+def test_two_views_measured_against_four(ref):
+    """cam01 + cam04 (117 deg apart): every frame triangulated; knee and hip flexion within 10 deg
+    MAE of the four-view reference (measured 4.2-9.2: two views of the pose model do not reach the
+    3-5 deg of the literature's marker comparisons; docs/validity.md, two-camera rows)."""
+    ang = angles_3d(triangulate_views(*_views(ref, [0, 3])))
+    maes = []
+    for name in FLEXION:
+        mae, cov = _mae(ang, ref["truth"], name)
+        assert cov >= 0.95 and mae <= 10.0, (name, mae, cov)
+        maes.append(mae)
+    assert min(maes) <= 5.5
+
+
+def test_a_late_view_on_the_first_views_clock(ref):
+    """A view that started 15 frames late, with its own clock, given the offset: the same 3D
+    landmarks as the synchronised pair on the frames both cover; without the offset they differ."""
+    t, ip, vis, cams = _views(ref, [0, 3])
+    sync = triangulate_views(t, ip, vis, cams)
+    k = 15
+    late_t = t[1][k:] - t[1][k]
+    moved = triangulate_views([t[0], late_t], [ip[0], ip[1][k:]], [vis[0], vis[1][k:]], cams,
+                              offsets_s=[0.0, float(t[0][k])])
+    both = np.isfinite(sync.points_m[k:, :, 0]) & np.isfinite(moved.points_m[k:, :, 0])
+    assert both.mean() > 0.8
+    np.testing.assert_allclose(moved.points_m[k:][both], sync.points_m[k:][both], atol=1e-6)
+    assert np.isnan(moved.points_m[:k, :, 0]).all()  # before the late view started: one view only
+    naive = triangulate_views([t[0], late_t], [ip[0], ip[1][k:]], [vis[0], vis[1][k:]], cams)
+    d = np.linalg.norm(naive.points_m[k:] - sync.points_m[k:], axis=-1)
+    assert np.nanmedian(d) > 0.01 or np.isnan(d).mean() > 0.5
+
+
+def test_triangulation_refuses_unmatched_input(ref):
+    t, ip, vis, cams = _views(ref, [0, 3])
+    with pytest.raises(MovekitError, match="two or more views"):
+        triangulate_views(t[:1], ip[:1], vis[:1], cams[:1])
+    with pytest.raises(MovekitError, match="two or more views"):
+        triangulate_views(t, ip, vis, cams[:1])
