@@ -206,6 +206,43 @@ def test_sigkill_mid_capture_loses_at_most_a_second(demo_clip, tmp_path):
     assert p.returncode == 0 and "NOT closed" in p.stdout
 
 
+def _video_frames(path) -> int:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n
+
+
+def test_sigkill_keeps_the_raw_and_annotated_video_up_to_about_a_second(demo_clip, tmp_path):
+    """Killed 3 s into a capture with --save-video and an annotated .mkv: both videos open and
+    hold every frame up to about the last second (an .mp4 would hold none: no index yet)."""
+    rec, ann = tmp_path / "k.mkrec", tmp_path / "ann.mkv"
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from movekit.capture.pipeline import capture\n"
+         "capture(sys.argv[1], sys.argv[2], keys=False, save_video=True, annotate=sys.argv[3],\n"
+         "        on_frame=lambda n, t: print(f'{t:.6f}', flush=True))",
+         str(demo_clip), str(rec), str(ann)],
+        stdout=subprocess.PIPE, text=True)
+    last_t = None
+    deadline = time.monotonic() + 120
+    for line in child.stdout:
+        last_t = float(line)
+        if last_t >= 3.0 or time.monotonic() > deadline:
+            break
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert last_t is not None and last_t >= 3.0
+    for video in (rec / "video.mkv", ann):
+        n = _video_frames(video)
+        assert n >= int((last_t - 1.0) * 30), (video.name, n, last_t)
+        assert video.stat().st_mode & 0o777 == 0o600
+
+
 def test_camera_that_drops_frames_is_recorded_as_it_happened(monkeypatch, tmp_path):
     """A fast camera and a slow consumer: drops are counted, stored as events and visible as gaps."""
     import cv2
@@ -268,7 +305,7 @@ def test_save_video_and_markers(demo_clip, tmp_path, monkeypatch):
     pipeline.capture(demo_clip, tmp_path / "v.mkrec", duration_s=1.0, save_video=True)
     rec = open_recording(tmp_path / "v.mkrec")
     assert rec.metadata["raw_video_saved"] is True
-    cap = cv2.VideoCapture(str(tmp_path / "v.mkrec" / "video.mp4"))
+    cap = cv2.VideoCapture(str(tmp_path / "v.mkrec" / "video.mkv"))
     n = 0
     while cap.read()[0]:
         n += 1

@@ -162,14 +162,16 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
 
     Parameters
     ----------
-    source : webcam index, video path, or a recording made with ``save_video`` (its ``video.mp4``
+    source : webcam index, video path, or a recording made with ``save_video`` (its ``video.mkv``
         is captured again, following the person chosen in it unless ``person`` says otherwise)
     out : recording directory to create (None: no recording, e.g. for ``movekit angles VIDEO``)
     duration_s : stop after this many seconds of source time
     model_complexity : 0, 1 or 2 (only 1 ships offline)
-    annotate : write the frames with skeleton and live angles to this MP4
+    annotate : write the frames with skeleton and live angles to this video (``.mkv``: crash-safe,
+        recommended; ``.avi``; ``.mp4``: lost if the process is killed before it ends, as the summary says)
     show : open a live window when a display exists (keys p/r/m/space/q work there)
-    save_video : keep the raw frames in ``<out>/video.mp4`` (off by default: clinics often may not)
+    save_video : keep the raw frames in ``<out>/video.mkv`` (off by default: clinics often may not);
+        Matroska, so a crash loses at most about the last second
     metadata : client/protocol/calibration fields stored in meta.json
     ble : Bluetooth LE devices recorded beside the camera, each ``ADDRESS:PROFILE[@LABEL][,rate=HZ]``
         (:class:`movekit.capture.ble.transport.DeviceSpec`); they run in their own thread and
@@ -274,8 +276,11 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         if annotate:
             annotated = _open_video(annotate, src)
             summary.annotated = Path(annotate)
+            if not annotated.crash_safe:
+                summary.notices.append(f"{annotate}: an .mp4 is unreadable if the capture is killed before it "
+                                       "ends; use .mkv for a video that survives a crash")
         if save_video and writer is not None:
-            raw_video = _open_video(writer.path / "video.mp4", src)
+            raw_video = _open_video(writer.path / RAW_VIDEO, src)
         if show:
             if has_display():
                 window = True
@@ -409,13 +414,19 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
     return summary
 
 
+#: the raw video inside a recording: Matroska, so a killed capture keeps its video up to about its
+#: last second (recordings before 2026-12 hold ``video.mp4``, still read)
+RAW_VIDEO = "video.mkv"
+
+
 def _recorded_video(source):
-    """``(source, person)``: a recording directory stands for its saved ``video.mp4`` and the person
-    chosen when it was captured (MovekitError if it kept no video); anything else is returned as is."""
+    """``(source, person)``: a recording directory stands for its saved video (``video.mkv``, or an
+    older recording's ``video.mp4``) and the person chosen when it was captured (MovekitError if it
+    kept no video); anything else is returned as is."""
     if isinstance(source, int) or str(source).strip().isdigit() or not (Path(str(source)) / "meta.json").is_file():
         return source, None  # a camera, a video, or something FrameSource explains
     path = Path(source)
-    video = path / "video.mp4"
+    video = next((path / n for n in (RAW_VIDEO, "video.mp4") if (path / n).exists()), path / RAW_VIDEO)
     if not video.exists():
         raise MovekitError(f"{source}: this recording kept no video (captured without --save-video); "
                            "its stored pose can be replayed with movekit replay")
