@@ -210,6 +210,15 @@ PINNED: dict[str, PinnedFile] = {
         "Pose2Sim demos (Demo_SinglePerson ships a byte-identical copy): intrinsics in 1/64 px, "
         "pose in mm, lab z up (movekit.analysis.cameras.read_qualisys_qca).",
     ),
+    "xsens_walking_shank": PinnedFile(
+        "scikit-kinematics", "0.10.4", "tests/data/walking_xsens_lowerLeg.txt",
+        "2241e833e5f510cb4864d91cfcefe87413641c4d0f7ad970f11d13a341574081",
+        "BSD (c) 2016 Thomas Haslwanter (the wheel's LICENSE.txt; PyPI metadata says BSD-3-Clause)",
+        "Xsens MT text export, 120 Hz, 3511 samples (29.3 s), one IMU on a lower leg (shank): 5-line "
+        "header then Counter, Acc_X..Z (m/s2), Gyr_X..Z (rad/s), Mag_X..Z, lat/lon/alt (zeros), tab-separated. "
+        "~3.5 s standing (X carries gravity, -9.99 m/s2), then straight walking; the shank swings about Z "
+        "(20 mid-swing peaks of Gyr_Z counted by hand, 4.4-29.0 s). Byte-identical to data_xsens2.txt.",
+    ),
 }
 
 

@@ -1,21 +1,19 @@
 """Clinical assessments: each takes a session and returns an :class:`~movekit.assess.result.AssessmentResult`.
 
-``run(test, session, **options)`` dispatches on the test names of ``movekit assess``; the
-maths of each test is also available as pure functions over arrays in its module.
+``run(test, session, **options)`` looks the screen up in :data:`SCREENS` (the test names of
+``movekit assess``) and calls it with :class:`Options`; the maths of each test is also available as
+pure functions over arrays in its module.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Callable
 
 import numpy as np
 
 from movekit.assess.result import AssessmentResult
 from movekit.errors import MovekitError
-
-TESTS = ("painful-arc", "hip-hinge", "balance", "single-leg-stance", "step-down", "sit-to-stand",
-         "tug", "squat", "lumbar-flexion", "posture")
-
 
 def channel(session, name: str):
     """``(t_s, values)`` of a named channel: a CSV column, or a device stream channel whose name
@@ -46,17 +44,139 @@ def _pair(session, a: str, b: str):
     return t, ca[1], vb
 
 
-def run(test: str, session, *, side: str | None = None, age: float | None = None, latency_s: float = 0.0,
-        pain_events: list[dict[str, Any]] | None = None, previous: dict | None = None,
-        min_duration_s: float | None = None) -> AssessmentResult:
-    """Run ``test`` on ``session`` (:class:`movekit.assess.sources.Session`).
+@dataclass(frozen=True)
+class Options:
+    """What a screen may need besides the session; each screen reads its own (``movekit assess``
+    options of the same names)."""
 
-    ``pain_events`` are added to the session's own events (kind ``pain``/``pain_resolved``).
+    side: str | None = None
+    age: float | None = None
+    latency_s: float = 0.0
+    pain_events: tuple = ()
+    min_duration_s: float | None = None
+    axis: str | None = None  #: gait: gyroscope axis the shank swings about
+    distance_m: float | None = None  #: gait: distance walked, for the speed
+    protocol: str = "target"  #: joint-position-sense: "target" or "return_to_start"
+    joint: str | None = None
+    target_deg: float | None = None
+    channel: str | None = None  #: joint-position-sense: the angle channel
+    hold_s: float | None = None  #: joint-position-sense: shortest hold (s)
+
+
+def _events(session, o: Options) -> list[dict[str, Any]]:
+    return list(session.events) + list(o.pain_events or [])
+
+
+def _balance(session, o: Options) -> AssessmentResult:
+    from movekit.assess.balance import assess_balance
+    from movekit.assess.sway import MIN_DURATION_S
+
+    return assess_balance(session, min_duration_s=MIN_DURATION_S if o.min_duration_s is None else o.min_duration_s)
+
+
+def _lumbar_flexion(session, o: Options) -> AssessmentResult:
+    """Inclinometers (CSV columns or device streams) first, else video."""
+    from movekit.assess import lumbar_flexion as L
+
+    pair = _pair(session, "t12_inclination_deg", "sacrum_inclination_deg")
+    return L.dual_inclinometer(*pair) if pair is not None else L.assess_lumbar_flexion_video(session.pose)
+
+
+def _hip_hinge(session, o: Options) -> AssessmentResult:
+    from movekit.assess import hinge
+
+    pair = _pair(session, "t12_inclination_deg", "sacrum_inclination_deg")
+    return hinge.hinge_from_inclinometers(*pair) if pair is not None else hinge.assess_hinge(session.pose, side=o.side)
+
+
+def _painful_arc(session, o: Options) -> AssessmentResult:
+    from movekit.assess import painful_arc as P
+
+    arm = channel(session, "arm_elevation_deg")
+    if arm is not None:
+        return P.painful_arc(arm[0], arm[1], _events(session, o), latency_s=o.latency_s,
+                             source="inclinometer on the upper arm")
+    return P.assess_painful_arc(session.pose, _events(session, o), side=o.side, latency_s=o.latency_s)
+
+
+def _single_leg_stance(session, o: Options) -> AssessmentResult:
+    from movekit.assess.balance import assess_single_leg_stance
+
+    return assess_single_leg_stance(session.pose, side=o.side, age=o.age)
+
+
+def _step_down(session, o: Options) -> AssessmentResult:
+    from movekit.assess.step_down import assess_step_down
+
+    return assess_step_down(session.pose, side=o.side)
+
+
+def _sit_to_stand(session, o: Options) -> AssessmentResult:
+    from movekit.assess.sit_to_stand import assess_sit_to_stand
+
+    return assess_sit_to_stand(session.pose, age=o.age)
+
+
+def _tug(session, o: Options) -> AssessmentResult:
+    from movekit.assess.tug import assess_tug
+
+    return assess_tug(session.pose, age=o.age)
+
+
+def _squat(session, o: Options) -> AssessmentResult:
+    from movekit.assess.squat import assess_squat
+
+    return assess_squat(session.pose, _events(session, o), side=o.side)
+
+
+def _posture(session, o: Options) -> AssessmentResult:
+    from movekit.assess.posture import assess_posture
+
+    return assess_posture(session.pose)
+
+
+def _gait(session, o: Options) -> AssessmentResult:
+    from movekit.assess.gait import assess_gait
+
+    return assess_gait(session, axis=o.axis, side=o.side, distance_m=o.distance_m)
+
+
+def _joint_position_sense(session, o: Options) -> AssessmentResult:
+    from movekit.assess import jps
+
+    hold = {} if o.hold_s is None else {"min_hold_s": o.hold_s}
+    return jps.assess_jps_session(session, channel=o.channel, protocol=o.protocol, joint=o.joint,
+                                  target_deg=o.target_deg, **hold)
+
+
+#: the screens ``movekit assess`` runs on a session, by name. (The Functional Movement Screen
+#: composite, :func:`movekit.assess.fms.assess_fms`, scores the seven tests a therapist rated and
+#: takes no recording.)
+SCREENS: dict[str, Callable[[Any, Options], AssessmentResult]] = {
+    "painful-arc": _painful_arc, "hip-hinge": _hip_hinge, "balance": _balance,
+    "single-leg-stance": _single_leg_stance, "step-down": _step_down, "sit-to-stand": _sit_to_stand,
+    "tug": _tug, "squat": _squat, "lumbar-flexion": _lumbar_flexion, "posture": _posture,
+    "gait": _gait, "joint-position-sense": _joint_position_sense,
+}
+TESTS = tuple(SCREENS)
+
+
+def run(test: str, session, *, previous: dict | None = None, **options) -> AssessmentResult:
+    """Run the screen ``test`` on ``session`` (:class:`movekit.assess.sources.Session`).
+
+    ``options``: the fields of :class:`Options` (``pain_events`` are added to the session's own
+    events, kind ``pain``/``pain_resolved``). ``previous``: an earlier result's JSON, for the
+    percentage change of each metric.
     """
-    if test not in TESTS:
+    screen = SCREENS.get(test)
+    if screen is None:
         raise MovekitError(f"unknown test {test!r}; choose one of {', '.join(TESTS)}")
-    result = _run(test, session, side=side, age=age, latency_s=latency_s, pain_events=pain_events,
-                  min_duration_s=min_duration_s)
+    try:
+        opts = Options(**{k: v for k, v in options.items() if v is not None or k == "side"})
+    except TypeError as exc:
+        raise MovekitError(f"{test}: {exc}") from None
+    opts = replace(opts, pain_events=tuple(opts.pain_events or ()))
+    result = screen(session, opts)
     if previous:
         from movekit.assess.result import percent_change
 
@@ -65,59 +185,4 @@ def run(test: str, session, *, side: str | None = None, age: float | None = None
     return result
 
 
-def _run(test, session, *, side, age, latency_s, pain_events, min_duration_s) -> AssessmentResult:
-    events = list(session.events) + list(pain_events or [])
-    pose = session.pose
-    if test == "balance":
-        from movekit.assess.balance import assess_balance
-        from movekit.assess.sway import MIN_DURATION_S
-
-        return assess_balance(session, min_duration_s=min_duration_s if min_duration_s is not None else MIN_DURATION_S)
-    if test == "lumbar-flexion":  # inclinometers (CSV columns or device streams) first, else video
-        from movekit.assess import lumbar_flexion as L
-
-        pair = _pair(session, "t12_inclination_deg", "sacrum_inclination_deg")
-        if pair is not None:
-            return L.dual_inclinometer(*pair)
-        return L.assess_lumbar_flexion_video(pose)
-    if test == "hip-hinge":
-        from movekit.assess import hinge
-
-        pair = _pair(session, "t12_inclination_deg", "sacrum_inclination_deg")
-        if pair is not None:
-            return hinge.hinge_from_inclinometers(*pair)
-        return hinge.assess_hinge(pose, side=side)
-    if test == "painful-arc":
-        from movekit.assess import painful_arc as P
-
-        arm = channel(session, "arm_elevation_deg")
-        if arm is not None:
-            return P.painful_arc(arm[0], arm[1], events, latency_s=latency_s,
-                                 source="inclinometer on the upper arm")
-        return P.assess_painful_arc(pose, events, side=side, latency_s=latency_s)
-    if test == "single-leg-stance":
-        from movekit.assess.balance import assess_single_leg_stance
-
-        return assess_single_leg_stance(pose, side=side, age=age)
-    if test == "step-down":
-        from movekit.assess.step_down import assess_step_down
-
-        return assess_step_down(pose, side=side)
-    if test == "sit-to-stand":
-        from movekit.assess.sit_to_stand import assess_sit_to_stand
-
-        return assess_sit_to_stand(pose, age=age)
-    if test == "tug":
-        from movekit.assess.tug import assess_tug
-
-        return assess_tug(pose, age=age)
-    if test == "squat":
-        from movekit.assess.squat import assess_squat
-
-        return assess_squat(pose, events, side=side)
-    from movekit.assess.posture import assess_posture
-
-    return assess_posture(pose)
-
-
-__all__ = ["AssessmentResult", "TESTS", "run"]
+__all__ = ["AssessmentResult", "Options", "SCREENS", "TESTS", "run"]

@@ -26,7 +26,7 @@ from typing import Any
 UNIT_SUFFIX: dict[str, str] = {
     "deg": "_deg", "s": "_s", "mm": "_mm", "mm2": "_mm2", "mm/s": "_mm_per_s", "deg2": "_deg2",
     "deg/s": "_deg_per_s", "Hz": "_hz", "%": "_pct", "count": "_count", "points": "_points",
-    "mm2/s": "_mm2_per_s", "1": "", "grade": "_grade",
+    "mm2/s": "_mm2_per_s", "1": "", "grade": "_grade", "steps/min": "_steps_per_min", "m/s": "_m_per_s",
 }
 
 
