@@ -1,14 +1,10 @@
-"""movekit: sensor-driven movement assessment and biofeedback for chronic-pain rehabilitation."""
+"""movekit: sensor-driven movement assessment and biofeedback for chronic-pain rehabilitation.
 
-import os
+Importing movekit changes nothing in the process (no environment variables, no logging set-up):
+the ``movekit`` command quiets the native libraries' logs itself (:func:`movekit.cli.main`).
+"""
+
 from importlib.metadata import PackageNotFoundError, version
-
-# OpenCV, FFmpeg and MediaPipe log to stderr on their own; movekit reports problems itself in
-# one clear line. Set these variables before running movekit to see their logs again.
-os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("GLOG_minloglevel", "2")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 try:
     __version__ = version("movekit")

@@ -11,12 +11,14 @@
   A trial in which the person moved, was not alone, or was not upright with straight knees is
   refused with the reason (:func:`static_trial_problems`).
 
-Profiles live in ``calibration/`` at the repository root by default (see its README).
+Profiles are written to ``calibration/`` in the user's data folder (:func:`profile_dir`) and looked
+up there, then among the defaults shipped with the package (:data:`DEFAULTS_DIR`, with a README).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,7 +27,24 @@ import numpy as np
 
 from movekit.errors import MovekitError
 
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "calibration"
+#: read-only profiles shipped as package data (looked up after the user's own)
+DEFAULTS_DIR = Path(__file__).resolve().parent / "data" / "calibration"
+ENV_DATA_DIR = "MOVEKIT_DATA_DIR"
+
+
+def profile_dir() -> Path:
+    """Folder of the user's calibration profiles (written and read first).
+
+    ``$MOVEKIT_DATA_DIR/calibration`` if that variable is set, else ``calibration`` in
+    ``platformdirs.user_data_dir("movekit")`` (``~/.local/share/movekit/calibration`` on Linux):
+    never inside the installed package or the source tree.
+    """
+    env = os.environ.get(ENV_DATA_DIR)
+    if env:
+        return Path(env).expanduser() / "calibration"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("movekit")) / "calibration"
 
 
 @dataclass
@@ -79,7 +98,9 @@ def _save(obj, path: Path) -> Path:
 def _load(path_or_name, suffix: str, directory: Path | None) -> dict:
     p = Path(path_or_name)
     if not p.exists():
-        p = (directory or DEFAULT_DIR) / f"{path_or_name}{suffix}"
+        candidates = [d / f"{path_or_name}{suffix}" for d in ([directory] if directory else
+                                                               [profile_dir(), DEFAULTS_DIR])]
+        p = next((c for c in candidates if c.exists()), candidates[0])
     if not p.exists():
         raise MovekitError(f"calibration profile {path_or_name!r} not found (looked for {p})")
     try:
@@ -91,7 +112,7 @@ def _load(path_or_name, suffix: str, directory: Path | None) -> dict:
 def save_profile(profile, directory: Path | None = None) -> Path:
     """Write ``<dir>/<name>.camera.json``, ``.static.json`` or ``.tilt.json`` atomically."""
     suffix = {"camera": ".camera.json", "static": ".static.json", "tilt": ".tilt.json"}[profile.kind]
-    return _save(profile, (directory or DEFAULT_DIR) / f"{profile.name}{suffix}")
+    return _save(profile, (directory or profile_dir()) / f"{profile.name}{suffix}")
 
 
 def load_camera_profile(path_or_name, directory: Path | None = None) -> CameraProfile:

@@ -3,7 +3,8 @@
 Tests and scripts use these instead of URLs: ``pip download`` reaches the same
 package registry that installs movekit, so nothing else on the network is needed.
 Each file is cached under the user's cache directory (override with
-``MOVEKIT_DATA_CACHE``) and verified with SHA-256 on every call.
+``MOVEKIT_DATA_CACHE``) and verified with SHA-256 on every call. Files also shipped inside
+movekit as package data (:data:`SHIPPED`) are returned from there, without the network.
 
 Add a dataset by adding a :class:`PinnedFile` to :data:`PINNED`.
 """
@@ -222,6 +223,12 @@ PINNED: dict[str, PinnedFile] = {
 }
 
 
+#: pinned files that are also package data (same bytes, checked by the same hash)
+SHIPPED: dict[str, Path] = {
+    "sports2d_demo": Path(__file__).resolve().parent / "data" / "sports2d_demo" / "demo.mp4",
+}
+
+
 def cache_dir() -> Path:
     env = os.environ.get("MOVEKIT_DATA_CACHE")
     if env:
@@ -252,8 +259,9 @@ def fetch(name: str) -> Path:
     except KeyError:
         raise MovekitError(f"unknown dataset {name!r}; known: {', '.join(sorted(PINNED))}") from None
     target = cache_dir() / f"{pinned.package}-{pinned.version}" / pinned.member
-    if target.exists() and _sha256(target) == pinned.sha256:
-        return target
+    for have in (SHIPPED.get(name), target):
+        if have is not None and have.exists() and _sha256(have) == pinned.sha256:
+            return have
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",

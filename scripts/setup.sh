@@ -29,9 +29,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-PY="${PYTHON:-python3}"
-"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
-  || { echo "setup: movekit needs Python 3.11 or newer ($PY is $("$PY" --version 2>&1))" >&2; exit 1; }
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
+# Python 3.11 or 3.12: mediapipe 0.10.14 has no wheel for 3.13 (pyproject.toml requires-python).
+supported() { "$1" -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 12) else 1)' 2>/dev/null; }
+if [ -x .venv/bin/python ]; then
+  supported .venv/bin/python || { echo "setup: .venv has $(.venv/bin/python --version 2>&1); movekit needs" \
+    "Python 3.11 or 3.12 (mediapipe 0.10.14 has no newer wheel): remove .venv and run again" >&2; exit 1; }
+else
+  PY="${PYTHON:-}"
+  if [ -z "$PY" ]; then
+    for c in python3 python3.12 python3.11; do
+      command -v "$c" >/dev/null 2>&1 && supported "$c" && { PY="$c"; break; }
+    done
+  fi
+  [ -n "$PY" ] && supported "$PY" || { echo "setup: movekit needs Python 3.11 or 3.12 (mediapipe 0.10.14 has no" \
+    "wheel for newer); found ${PY:-none among python3, python3.12, python3.11}; set PYTHON=/path/to/python3.12" >&2; exit 1; }
+  "$PY" -m venv .venv
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e "$extras"
 echo "setup: ready (.venv/bin/movekit)"

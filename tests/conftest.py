@@ -13,9 +13,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_data_dir(tmp_path_factory):
+    """Calibration profiles saved without --dir go to a temporary user data folder, never the
+    real one (movekit.calibration.profile_dir honours MOVEKIT_DATA_DIR)."""
+    old = os.environ.get("MOVEKIT_DATA_DIR")
+    os.environ["MOVEKIT_DATA_DIR"] = str(tmp_path_factory.mktemp("movekit-data"))
+    yield Path(os.environ["MOVEKIT_DATA_DIR"])
+    if old is None:
+        os.environ.pop("MOVEKIT_DATA_DIR", None)
+    else:
+        os.environ["MOVEKIT_DATA_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def demo_clip() -> Path:
-    """The Sports2D demo clip, fetched by pinned version from PyPI and hash-checked."""
+    """The Sports2D demo clip: the copy shipped as package data, hash-checked against its pinned
+    PyPI version (movekit.datasets.fetch)."""
     from movekit.datasets import fetch
 
     return fetch("sports2d_demo")

@@ -27,11 +27,12 @@ import numpy as np
 import pytest
 
 from movekit.cli import main
+from movekit.datasets import SHIPPED
 from movekit.report import build_client_report, build_session_report, plots
 from movekit.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIP = ROOT / "sample_recordings" / "sports2d_demo" / "demo.mp4"
+CLIP = SHIPPED["sports2d_demo"]
 CLIENT_PLOTS = ("rom", "painful_arc", "sway", "emg", "outcomes", "adherence")
 #: set MOVEKIT_REPORT_ARTIFACTS=DIR to keep the reports and screenshots for a person to look at
 ARTIFACTS = Path(os.environ["MOVEKIT_REPORT_ARTIFACTS"]) if os.environ.get("MOVEKIT_REPORT_ARTIFACTS") else None

@@ -45,7 +45,12 @@ JOINTS = {
     "elbow_flexion": ("upper_arm", "forearm"),
     "lumbar_flexion": ("sacrum", "t12_l1"),
 }
-CALIBRATION_DIR = Path(__file__).resolve().parents[2] / "calibration" / "imu"
+def calibration_dir() -> Path:
+    """Folder of the IMU mounting calibrations: ``imu`` in the user's calibration profile folder
+    (:func:`movekit.calibration.profile_dir`), never inside the package or the source tree."""
+    from movekit.calibration import profile_dir
+
+    return profile_dir() / "imu"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,7 +221,7 @@ def segment_inclination_deg(q: np.ndarray, long_axis_sensor=(0.0, 0.0, 1.0)) -> 
 
 # ---------------------------------------------------------------------------------------------
 def save_calibration(cal: MountingCalibration, name: str, directory: Path | None = None) -> Path:
-    d = Path(directory) if directory else CALIBRATION_DIR
+    d = Path(directory) if directory else calibration_dir()
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"{name}.json"
     tmp = path.with_suffix(".json.part")
@@ -228,7 +233,7 @@ def save_calibration(cal: MountingCalibration, name: str, directory: Path | None
 def load_calibration(path_or_name: str | Path, directory: Path | None = None) -> MountingCalibration:
     p = Path(path_or_name)
     if not p.suffix:
-        p = (Path(directory) if directory else CALIBRATION_DIR) / f"{p}.json"
+        p = (Path(directory) if directory else calibration_dir()) / f"{p}.json"
     try:
         d = json.loads(p.read_text())
         return MountingCalibration(**d)

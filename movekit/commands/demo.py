@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_recordings" / "sports2d_demo" / "demo.mp4"
+from movekit.datasets import SHIPPED
+
+#: the Sports2D 0.8.34 demo clip (3.97 MB, BSD-3), shipped as package data with its LICENSE
+SAMPLE = SHIPPED["sports2d_demo"]
 
 
 def register(subparsers) -> None:
@@ -16,12 +19,12 @@ def register(subparsers) -> None:
 
 
 def sample_clip() -> Path:
-    """The embedded clip; falls back to the pinned PyPI copy outside a source checkout."""
-    if SAMPLE.exists():
-        return SAMPLE
-    from movekit.datasets import fetch
+    """The embedded clip (package data: no network needed, in a source tree or an installed wheel)."""
+    if not SAMPLE.exists():
+        from movekit.errors import MovekitError
 
-    return fetch("sports2d_demo")
+        raise MovekitError(f"the demo clip is missing from this installation ({SAMPLE}); reinstall movekit")
+    return SAMPLE
 
 
 def run(args) -> int:
