@@ -34,6 +34,9 @@ def summarise(rec: Recording) -> dict:
             info["start_s"], info["end_s"] = float(s.t_s[0]), float(s.t_s[-1])
         if n > 1:
             info["measured_rate_hz"] = float(1.0 / np.median(np.diff(s.t_s)))
+            # samples delivered over the span: lost samples lower it (the median interval does not)
+            span = float(s.t_s[-1] - s.t_s[0])
+            info["delivered_rate_hz"] = float((n - 1) / span) if span > 0 else float("nan")
             info["gaps"], info["gap_s"] = stream_gaps(s.t_s)
         streams[name] = info
     out = {"path": str(rec.path), "closed": rec.closed, "duration_s": float(t1 - t0) if t1 >= t0 else 0.0,
@@ -65,6 +68,9 @@ def format_summary(s: dict) -> str:
         text = f"  {name:<18} {st['samples']:>7} samples  {tuple(st['shape'])}  {st['unit']:<4}"
         if rate:
             text += f" {rate:.1f} Hz measured"
+            delivered = st.get("delivered_rate_hz")
+            if delivered and np.isfinite(delivered) and abs(delivered - rate) > 0.01 * rate:
+                text += f", {delivered:.1f} Hz delivered (samples lost)"
         if nominal:
             text += f" ({nominal:g} nominal)"
         if st.get("gaps"):

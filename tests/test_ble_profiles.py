@@ -38,6 +38,39 @@ def test_witmotion_register_reply_skipped_and_garbage_rejected():
         dec.feed(b"\x55\x61\x00")
 
 
+def _wit_records(n):
+    """n distinct 0x55 0x61 records: acc x = 0, 1, 2, ... g (hand-checkable)."""
+    return [wm.encode_packet([k, 0, 1], [0, 0, 0], [0, 0, 0]) for k in range(n)]
+
+
+@pytest.mark.parametrize("parts,acc_x,bad", [
+    ([0, 1, 2], [0, 1, 2], 0),  # three records coalesced in one notification
+    ([("cut", 0, 12), ("cut", 1, 12), 2], [2], 2),  # two records cut to 12 bytes, then a whole one
+    ([("old",), 3], [3], 1),  # an old-protocol 11-byte 0x55 0x51 packet before a good record
+    ([0, ("raw", "aabb"), 1], [0, 1], 1),  # garbage between two records: resynchronised on 55 61
+    ([0, ("cut", 1, 5)], [0], 1),  # a record cut short at the end
+    ([("raw", "5571" + "00" * 18), 1], [1], 0),  # a register reply (skipped quietly), then a record
+])
+def test_witmotion_records_decoded_one_by_one_with_resync(parts, acc_x, bad):
+    recs = _wit_records(4)
+    data = b""
+    for p in parts:
+        if isinstance(p, int):
+            data += recs[p]
+        elif p[0] == "cut":
+            data += recs[p[1]][:p[2]]
+        elif p[0] == "old":
+            body = b"\x55\x51" + bytes(8)
+            data += body + bytes([sum(body) & 0xFF])
+        else:
+            data += bytes.fromhex(p[1])
+    dec = get_profile("witmotion").new_decoder()
+    out = {d.suffix: d for d in dec.feed(data)}
+    assert out["acc"].data[:, 0].tolist() == acc_x
+    assert out["acc"].index.tolist() == list(range(len(acc_x)))
+    assert dec.bad_records == bad
+
+
 def test_witmotion_rate_commands():
     # FF AA <reg> <lo> <hi>; RRATE = 0x03; 0x03 = 1 Hz (maker's example FF AA 03 03 00), 0x09 = 100 Hz
     assert wm.rate_command(1) == bytes.fromhex("FFAA030300")

@@ -319,7 +319,7 @@ def test_device_at_another_rate_than_its_profile_is_reported(private_bus, tmp_pa
         stop = asyncio.Event()
         task = asyncio.create_task(tr.run_ble_devices([f"{emg.address}:generic_emg@vl"], col.chunks.append,
                                                       col.events.append, stop, **FAST))
-        await _until(lambda: "device_rate_mismatch" in col.kinds(), timeout=5)
+        await _until(lambda: "device_rate_mismatch" in col.kinds(), timeout=8)
         stop.set()
         await task
         await mock.stop()

@@ -164,3 +164,20 @@ def test_flushes_each_second_of_session_time_even_faster_than_real_time(tmp_path
     kept = open_recording(tmp_path / "r.mkrec").streams["emg"]  # the writer is still open
     assert kept.t_s[-1] >= 2.49 - 1.0
     w.close()
+
+
+def test_info_shows_samples_lost_from_a_device_stream(tmp_path):
+    """A 100 Hz device stream with every tenth sample lost: the median interval still says
+    100 Hz, so info also gives the delivered rate (samples over the span) and says samples were lost."""
+    from movekit.summary import format_summary, summarise
+
+    t = np.arange(1000) / 100.0
+    keep = np.arange(1000) % 10 != 5
+    with RecordingWriter(tmp_path / "r.mkrec", {}) as rec:
+        rec.add_stream(StreamSpec("imu", (3,), "deg/s", 100.0, ("x", "y", "z"), kind="imu"))
+        rec.append("imu", t[keep], np.zeros((int(keep.sum()), 3), np.float32))
+    s = summarise(open_recording(tmp_path / "r.mkrec"))
+    st = s["streams"]["imu"]
+    assert st["measured_rate_hz"] == pytest.approx(100.0)
+    assert st["delivered_rate_hz"] == pytest.approx(899 / 9.99, rel=1e-6)
+    assert "90.0 Hz delivered (samples lost)" in format_summary(s)

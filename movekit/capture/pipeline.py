@@ -373,7 +373,8 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             observer.stop(summary.last_t_s)
         if ble_recorder is not None:
             for ev in ble_recorder.events:
-                if ev.kind in ("device_not_found", "device_error", "device_gap", "device_disconnected"):
+                if ev.kind in ("device_not_found", "device_error", "device_gap", "device_disconnected",
+                               "device_bad_data", "device_rate_mismatch"):
                     summary.notices.append(f"BLE {ev.device}: {ev.message}")
             ble_recorder = None
         if follower.message():

@@ -18,7 +18,11 @@ published transfer function, so the range is rescaled to 0..110 deg for the demo
 real, the degrees are not calibrated). Arrays from a movekit recording work the same way.
 
 Failure modes for tests and demos: ``mode = "garbage"`` (random bytes), ``"silent"`` (connected but
-sends nothing), ``drift_ppm`` (device clock error), ``burst`` (packets held and sent together).
+sends nothing), ``drift_ppm`` (device clock error), ``burst`` (packets held and sent together); for
+the WitMotion also ``records_per_notification`` (coalesced records) and ``faults`` (chosen samples
+sent malformed: wrong header, truncated, old 11-byte format, random bytes). With
+``record_send_times``, ``sample_times`` is when each sample was measured on the device's own
+schedule (the truth the clock mapping is tested against).
 """
 
 from __future__ import annotations
@@ -58,6 +62,10 @@ class SimulatedDevice(MockPeripheral):
     def make_packet(self, k: int) -> bytes | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _record_truth(self, t_last: float) -> None:
+        """Note when the samples of the notification just sent were measured (its last one at ``t_last``)."""
+        self.sample_times.append(t_last)
+
     def on_notify_changed(self, char_uuid: str, enabled: bool) -> None:
         if char_uuid != self.notify_uuid:
             return
@@ -84,10 +92,14 @@ class SimulatedDevice(MockPeripheral):
             self._stop()
             self._start()
 
+    def notification_rate_hz(self) -> float:
+        return self.packet_rate_hz
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        period = (1.0 + self.drift_ppm * 1e-6) / self.packet_rate_hz
+        period = (1.0 + self.drift_ppm * 1e-6) / self.notification_rate_hz()
         t0 = loop.time()
+        to_perf = time.perf_counter() - loop.time()  # the device's schedule on the perf_counter clock
         k = 0
         try:
             while True:
@@ -106,15 +118,28 @@ class SimulatedDevice(MockPeripheral):
                             self.sent += 1
                             if self.record_send_times:
                                 self.send_times.append(t_send)
-                                # when the sample was measured: a burst holds earlier samples back
-                                self.sample_times.append(t_send - (self.burst - 1 - j) * period)
+                                # when the sample was measured: on the device's schedule, however
+                                # late it was sent (a burst holds earlier samples back, a busy host
+                                # delays the send)
+                                self._record_truth(t0 + (k + 1) * period + to_perf)
                     k += 1
         except asyncio.CancelledError:
             pass
 
 
+MALFORMED = ("header", "truncated", "old", "garbage")  #: the faults :class:`SimulatedWitMotion` can send
+
+
 class SimulatedWitMotion(SimulatedDevice):
-    """A WT901BLE: give it acc (g), gyro (deg/s), angle (deg) arrays sampled at ``source_rate_hz``."""
+    """A WT901BLE: give it acc (g), gyro (deg/s), angle (deg) arrays sampled at ``source_rate_hz``.
+
+    ``records_per_notification`` (1-3) coalesces that many 20-byte records in one notification (real
+    units do this at high rates), sent ``rate / records`` times a second. ``faults`` maps a sample
+    number to one of :data:`MALFORMED`: that sample's record is replaced by a malformed one (wrong
+    header, cut to 12 bytes, an old-protocol 11-byte ``0x55 0x51`` packet, random bytes) and is
+    lost. With ``record_send_times``, :attr:`sample_times` holds when each sample was measured
+    and :attr:`sample_whole` whether it was sent whole.
+    """
 
     def __init__(self, address: str, acc_g: np.ndarray, gyro_dps: np.ndarray, angle_deg: np.ndarray,
                  source_rate_hz: float, name: str = "WT901BLE68", rate_hz: float = 10.0, **kw) -> None:
@@ -126,6 +151,11 @@ class SimulatedWitMotion(SimulatedDevice):
         self.gyro = np.asarray(gyro_dps, dtype=np.float64).reshape(-1, 3)
         self.angle = np.asarray(angle_deg, dtype=np.float64).reshape(-1, 3)
         self.source_rate_hz = float(source_rate_hz)
+        self.records_per_notification = 1
+        self.faults: dict[int, str] = {}
+        self.sample_whole: list[bool] = []
+        self._sample = 0  # samples made so far
+        self._last_whole: list[bool] = []  # per record of the notification being sent
 
     def on_write(self, char_uuid: str, data: bytes) -> None:
         rate = wm.parse_rate_command(data)
@@ -133,14 +163,40 @@ class SimulatedWitMotion(SimulatedDevice):
             self.packet_rate_hz = rate
             self.restart_stream()
 
+    def notification_rate_hz(self) -> float:
+        return self.packet_rate_hz / self.records_per_notification
+
+    def _record_truth(self, t_last: float) -> None:
+        n = len(self._last_whole)
+        for j, whole in enumerate(self._last_whole):
+            self.sample_times.append(t_last - (n - 1 - j) / self.packet_rate_hz)
+            self.sample_whole.append(whole)
+
+    def _malformed(self, good: bytes, kind: str) -> bytes:
+        if kind == "header":
+            return b"\xaa" + good[1:]
+        if kind == "truncated":
+            return good[:12]
+        if kind == "old":  # WitMotion's serial / BLE 4.0 acceleration packet, with its checksum
+            body = b"\x55\x51" + good[2:10]
+            return body + bytes([sum(body) & 0xFF])
+        return bytes(self._rng.integers(0, 256, len(good), dtype=np.uint8)).replace(b"\x55", b"\x54")
+
     def make_packet(self, k: int) -> bytes | None:
-        i = int(k * self.source_rate_hz / self.packet_rate_hz)
+        out, self._last_whole = b"", []
         n = len(self.acc)
-        if i >= n:
-            if not self.loop_data:
-                return None
-            i %= n
-        return wm.encode_packet(self.acc[i], self.gyro[i], self.angle[i])
+        for _ in range(self.records_per_notification):
+            i = int(self._sample * self.source_rate_hz / self.packet_rate_hz)
+            if i >= n:
+                if not self.loop_data:
+                    break
+                i %= n
+            rec = wm.encode_packet(self.acc[i], self.gyro[i], self.angle[i])
+            fault = self.faults.get(self._sample)
+            out += rec if fault is None else self._malformed(rec, fault)
+            self._last_whole.append(fault is None)
+            self._sample += 1
+        return out or None
 
 
 class SimulatedGanglion(SimulatedDevice):
@@ -335,5 +391,5 @@ async def serve(devices: list[SimulatedDevice], stop: asyncio.Event | None = Non
         bus.stop()
 
 
-__all__ = ["SimulatedDevice", "SimulatedWitMotion", "SimulatedGanglion", "SimulatedGenericEMG",
+__all__ = ["MALFORMED", "SimulatedDevice", "SimulatedWitMotion", "SimulatedGanglion", "SimulatedGenericEMG",
            "plux_emg_uv", "plux_acc_g", "elbow_pair_from_plux_goniometer", "demo_devices", "serve"]

@@ -14,8 +14,11 @@ Link loss: a ``device_disconnected`` event at once; reconnection with exponentia
 (``ReconnectPolicy``); on success a ``device_gap`` event (``start_s`` = last sample before, ``end_s``
 = reconnection) and streaming resumes: samples before and after are all kept (the clock mapping
 starts a new segment, since counters may restart). A device that sends garbage (``device_bad_data``,
-rate-limited), stops sending (``device_stalled`` / ``device_resumed``), is not found
+rate-limited, also said on the console by :class:`BleRecorder`; good records around it are kept and
+later timestamps do not move), stops sending (``device_stalled`` / ``device_resumed``), is not found
 (``device_not_found``) or never answers (``device_error`` with the reason) never stops the session.
+Devices are looked for in one shared scan, each with its own timeout, so an absent device never
+delays a present one; a stop ends a scan or connection attempt at once.
 """
 
 from __future__ import annotations
@@ -149,42 +152,70 @@ async def scan(timeout: float = 5.0, name: str | None = None, service_uuid: str 
 
 # ------------------------------------------------------------------------------------------------
 class _Discovery:
-    """One scan at a time per event loop, and everything any scan saw is remembered.
+    """One shared scan per event loop, running while any device is being looked for.
 
     bleak issues ``StartDiscovery``/``StopDiscovery`` on one D-Bus connection for all its scanners,
-    and BlueZ keeps one discovery session per D-Bus client: the first scanner to stop ends discovery
-    for every other scanner still running in the process. So devices of one session are found one
-    after another (each scan stops as soon as its device is seen), sharing what they see.
+    and BlueZ keeps one discovery session per D-Bus client: the first scanner to stop would end
+    discovery for every other one. So every device of a session waits on one scanner, each with its
+    own timeout (an absent device never delays a present one); the scanner stops when nobody waits.
+    Everything it saw is remembered for later look-ups.
     """
 
     def __init__(self) -> None:
-        self.lock = asyncio.Lock()
         self.seen: dict[str, Any] = {}  # address -> BLEDevice
         self.names: dict[str, Any] = {}  # advertised name -> BLEDevice
+        self.waiters: dict[tuple[str, bool], list[asyncio.Future]] = {}
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task | None = None
 
-    async def find(self, key: str, by_name: bool, timeout: float):
+    def _seen(self, dev: Any, adv: Any) -> None:
+        self.seen[dev.address.upper()] = dev
+        nm = adv.local_name or dev.name
+        if nm:
+            self.names[nm] = dev
+        for key in ((dev.address.upper(), False), (nm, True)):
+            for fut in self.waiters.get(key, []):
+                if not fut.done():
+                    fut.set_result(dev)
+
+    async def _scan(self) -> None:
         from bleak import BleakScanner
 
+        try:
+            while self.waiters:
+                async with BleakScanner(detection_callback=self._seen):
+                    while self.waiters:
+                        self._changed.clear()
+                        await self._changed.wait()
+        except Exception as exc:  # no adapter, D-Bus error: every waiter hears it
+            for futs in self.waiters.values():
+                for fut in futs:
+                    if not fut.done():
+                        fut.set_exception(exc)
+
+    async def find(self, key: str, by_name: bool, timeout: float):
         table = self.names if by_name else self.seen
-        async with self.lock:
-            if key in table:
-                return table.pop(key)
-            found = asyncio.Event()
-
-            def seen(dev, adv) -> None:
-                self.seen[dev.address.upper()] = dev
-                nm = adv.local_name or dev.name
-                if nm:
-                    self.names[nm] = dev
-                if (nm if by_name else dev.address.upper()) == key:
-                    found.set()
-
-            async with BleakScanner(detection_callback=seen):
-                try:
-                    await asyncio.wait_for(found.wait(), timeout)
-                except asyncio.TimeoutError:
-                    return None
-            return table.pop(key, None)
+        if key in table:
+            return table.pop(key)
+        fut = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault((key, by_name), []).append(fut)
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._scan())
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except asyncio.TimeoutError:
+            return None
+        finally:
+            futs = self.waiters.get((key, by_name), [])
+            if fut in futs:
+                futs.remove(fut)
+            if not futs:
+                self.waiters.pop((key, by_name), None)
+            self._changed.set()
+            if not fut.done():
+                fut.cancel()
+        table.pop(key, None)
+        return fut.result()
 
 
 _DISCOVERY: "dict[asyncio.AbstractEventLoop, _Discovery]" = {}
@@ -222,14 +253,16 @@ class BleDevice:
         self.clocks: dict[str, ClockSync] = {}
         for s in self.profile.streams:
             r = self.rate_hz if s.rate_hz == self.profile.rate_hz else s.rate_hz
-            self.clocks[s.suffix] = by_rate.setdefault(r, ClockSync(r, self.profile.latency_s))
+            self.clocks[s.suffix] = by_rate.setdefault(
+                r, ClockSync(r, self.profile.latency_s, counted=not self.profile.has_counter))
         self.client = None
         self._ble_device = None
         self._disconnected = asyncio.Event()
         self.last_arrival: float | None = None
         self.last_sample_t: float | None = None
-        self.stats = {"notifications": 0, "samples": 0, "bad_packets": 0, "connects": 0,
+        self.stats = {"notifications": 0, "samples": 0, "bad_packets": 0, "bad_records": 0, "connects": 0,
                       "disconnects": 0, "gaps": 0, "failed_attempts": 0}
+        self._lost_pending = 0  # bad records not yet handed to the clock mapping
         self._last_bad_event = -1e9
         self._stalled = False
         self._rate_warned = False
@@ -252,20 +285,32 @@ class BleDevice:
             pass
 
     # notifications -----------------------------------------------------------------------------
+    def _bad_data(self, arrival: float, n_bad: int, why: str, data: bytes) -> None:
+        """Count bad bytes (they never move the clock); a ``device_bad_data`` event at most once a second."""
+        self.stats["bad_packets"] += 1
+        self.stats["bad_records"] += n_bad
+        self._lost_pending += n_bad
+        if arrival - self._last_bad_event >= 1.0:
+            self._last_bad_event = arrival
+            self._event("device_bad_data",
+                        f"{self.label} ({self.spec.address}) sent {self.stats['bad_packets']} packet(s) with "
+                        f"{self.stats['bad_records']} record(s) that do not fit profile {self.profile.name} "
+                        f"(skipped, later timestamps unaffected): {why}; first bytes {data[:8].hex()}",
+                        t=arrival, bad_packets=self.stats["bad_packets"], bad_records=self.stats["bad_records"])
+
     def _on_notify(self, _char: Any, data: bytearray) -> None:
         arrival = self.clock()
         self.stats["notifications"] += 1
+        data = bytes(data)
+        bad_before = getattr(self.decoder, "bad_records", None)
         try:
-            decoded = self.decoder.feed(bytes(data))
+            decoded = self.decoder.feed(data)
         except DecodeError as exc:
-            self.stats["bad_packets"] += 1
-            if arrival - self._last_bad_event >= 1.0:
-                self._last_bad_event = arrival
-                self._event("device_bad_data",
-                            f"{self.label} ({self.spec.address}) sent {self.stats['bad_packets']} packet(s) that "
-                            f"do not fit profile {self.profile.name}: {exc}; first bytes {bytes(data[:8]).hex()}",
-                            t=arrival, bad_packets=self.stats["bad_packets"])
+            n_bad = 1 if bad_before is None else max(1, self.decoder.bad_records - bad_before)
+            self._bad_data(arrival, n_bad, str(exc), data)
             return
+        if bad_before is not None and self.decoder.bad_records > bad_before:
+            self._bad_data(arrival, self.decoder.bad_records - bad_before, self.decoder.last_problem, data)
         if self._stalled:
             self._stalled = False
             self._event("device_resumed", f"{self.label} sends data again", t=arrival,
@@ -275,10 +320,11 @@ class BleDevice:
                     c.reset()
         self.last_arrival = arrival
         prev_idx, prev_clock, t = None, None, None
+        lost, self._lost_pending = (self._lost_pending, 0) if decoded else (0, self._lost_pending)
         for d in decoded:
             clock = self.clocks[d.suffix]
             if d.index is not prev_idx or clock is not prev_clock:  # same samples: same times
-                t = clock.map(d.index, arrival)
+                t = clock.map(d.index, arrival, lost=lost)
                 prev_idx, prev_clock = d.index, clock
                 if clock.rate_mismatch and not self._rate_warned:
                     self._rate_warned = True
@@ -319,10 +365,10 @@ class BleDevice:
                              timeout=self.connect_timeout_s)
         try:
             await client.connect()
-        except Exception:
+        except BaseException:  # failed, or cancelled by a stop: leave no half-open link
             try:
-                await client.disconnect()
-            except Exception:
+                await asyncio.wait_for(client.disconnect(), 0.5)
+            except BaseException:
                 pass
             raise
         self.client = client
@@ -372,6 +418,25 @@ class BleDevice:
         except asyncio.TimeoutError:
             return stop.is_set()
 
+    async def _unless_stopped(self, coro: Any, stop: asyncio.Event) -> bool:
+        """Run ``coro`` unless ``stop`` is set first (then cancel it): True when it finished.
+        Its exception, if any, is raised here."""
+        task = asyncio.ensure_future(coro)
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            task.cancel()
+            raise
+        finally:
+            stopper.cancel()
+        if task.done():
+            task.result()
+            return True
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+        return False
+
     async def run(self, stop: asyncio.Event) -> None:
         from bleak.exc import BleakDeviceNotFoundError
 
@@ -379,7 +444,12 @@ class BleDevice:
         gap_start: float | None = None
         while not stop.is_set():
             try:
-                await self._connect_once()
+                if not await self._unless_stopped(self._connect_once(), stop):  # stopped: at once
+                    if not self.stats["connects"]:
+                        self._event("device_not_found", f"{self.label} ({self.spec.address}) was not found or "
+                                    "did not connect before the session ended (is it switched on, charged "
+                                    "and in range?)")
+                    break
             except MovekitError as exc:
                 self._event("device_error", str(exc))
                 self.stats["failed_attempts"] += 1
@@ -422,8 +492,7 @@ class BleDevice:
                 stopped = await self._stream_until_lost(stop)
                 self.connected = False
                 if stopped:
-                    await self._shutdown()
-                    return
+                    break
                 self.stats["disconnects"] += 1
                 gap_start = self.last_sample_t if self.last_sample_t is not None else self.clock()
                 self._event("device_disconnected", f"{self.label} ({self.spec.address}) link lost; reconnecting")
@@ -432,8 +501,9 @@ class BleDevice:
                 self._event("device_gave_up", f"{self.label}: giving up after {attempt} attempts")
                 return
             if await self._wait(stop, self.policy.delay(attempt)):
-                return
+                break
             attempt += 1
+        await self._shutdown()
 
     async def _stream_until_lost(self, stop: asyncio.Event) -> bool:
         """Wait while streaming; True when stopped by the caller, False when the link dropped."""
@@ -472,8 +542,10 @@ class BleDevice:
                 pass
         await self._safe_disconnect()
         summary = {k: c.summary() for k, c in self.clocks.items()}
+        lost = max((c.lost_samples for c in self.clocks.values()), default=0)
         self._event("device_stopped", f"{self.label} stopped: {self.stats['samples']} samples, "
-                    f"{self.stats['gaps']} gap(s), {self.stats['bad_packets']} bad packet(s)",
+                    f"{self.stats['gaps']} gap(s), {self.stats['bad_packets']} bad packet(s)"
+                    + (f", {lost} sample(s) lost in transit (left as holes in time)" if lost else ""),
                     stats=dict(self.stats), clock=summary)
 
 
@@ -506,6 +578,22 @@ async def run_ble_devices(specs: list[DeviceSpec | str], on_chunk: Callable[[Ble
 
 
 # ------------------------------------------------------------------------------------------------
+CONSOLE_KINDS = ("device_bad_data", "device_rate_mismatch")  #: said on the console as they happen
+
+
+def say_on_console(text: str) -> None:
+    """One ``movekit: notice:`` line on stderr, above any progress bar (as capture's other notices)."""
+    import sys
+
+    line = f"movekit: notice: {text}"
+    try:
+        from tqdm import tqdm
+
+        tqdm.write(line, file=sys.stderr)
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        print(line, file=sys.stderr)
+
+
 class BleRecorder:
     """Record BLE devices into a ``RecordingWriter`` from a background thread with its own loop.
 
@@ -513,13 +601,19 @@ class BleRecorder:
     ``event(t_s, kind, **data)``; calls are serialised with ``lock`` (pass the writer's lock if it has
     one). Samples are batched and appended every ``flush_s``. Streams are registered in
     :meth:`start` before any data flows. ``clock`` must be the session clock the camera uses.
+    Events of :data:`CONSOLE_KINDS` are also said through ``console`` (default: a ``movekit: notice:``
+    line on stderr; None: silent), at most once per ``console_every_s`` per device and kind.
     """
 
     def __init__(self, specs: list[DeviceSpec | str], writer: Any, clock: Callable[[], float] = time.perf_counter,
                  lock: threading.Lock | None = None, flush_s: float = 0.2,
                  on_chunk: Callable[[BleChunk], Any] | None = None,
-                 on_event: Callable[[BleEvent], Any] | None = None, **device_kw: Any) -> None:
+                 on_event: Callable[[BleEvent], Any] | None = None,
+                 console: Callable[[str], Any] | None = say_on_console, console_every_s: float = 10.0,
+                 **device_kw: Any) -> None:
         self.writer = writer
+        self.console, self.console_every_s = console, console_every_s
+        self._said: dict[tuple[str, str], float] = {}  # (device, kind) -> when last said
         self.lock = lock or getattr(writer, "lock", None) or threading.Lock()
         self.flush_s = flush_s
         self.user_chunk, self.user_event = on_chunk, on_event
@@ -547,6 +641,14 @@ class BleRecorder:
             data["clock"] = ev.data["clock"]
         with self.lock:
             self.writer.event(t_s=ev.t_s, kind=ev.kind, device=ev.device, message=ev.message, **data)
+        key = (ev.device, ev.kind)
+        if self.console is not None and ev.kind in CONSOLE_KINDS and \
+                ev.t_s - self._said.get(key, -np.inf) >= self.console_every_s:
+            self._said[key] = ev.t_s
+            try:
+                self.console(f"BLE {ev.device}: {ev.message}")
+            except Exception:  # pragma: no cover - a closed stderr must not stop the recording
+                pass
         if self.user_event:
             self.user_event(ev)
 

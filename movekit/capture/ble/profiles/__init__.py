@@ -55,6 +55,10 @@ class Decoded:
 
 
 class Decoder(Protocol):
+    """Optionally also ``bad_records`` (int, bad runs of bytes skipped so far, including inside
+    notifications that also held good records) and ``last_problem`` (str): the transport then counts
+    and reports those too, and the clock mapping places the samples after them by arrival time."""
+
     def feed(self, data: bytes) -> list[Decoded]:
         """Decode one notification; raise :class:`DecodeError` for bytes that do not fit."""
 

@@ -16,7 +16,8 @@ Format (see ``witmotion.toml`` and ``generic_emg.toml`` beside this file)::
     byteorder = "<"                    # struct byte order
     header = "5561"                    # optional hex prefix of every record
     record = "9h"                      # struct format of one record after the header
-    records_per_notification = 0       # 0: as many as fit; else exactly this many
+    records_per_notification = 0       # 0: as many as fit; else exactly this many (no header only:
+                                       # with a header, every whole record is decoded)
     ignore_headers = ["5571"]          # optional: known non-data packets, skipped quietly
     counter_field = 0                  # optional: index of a field that counts samples
     counter_modulo = 65536             # wrap of that counter
@@ -53,41 +54,92 @@ from movekit.errors import MovekitError
 
 
 class StructDecoder:
-    """Decoder for fixed-size records described by a ``struct`` format."""
+    """Decoder for fixed-size records described by a ``struct`` format.
+
+    With a ``header``, a notification is parsed record by record: any number of records per
+    notification (devices coalesce them at high rates), and after bytes that fit no record (wrong
+    header, a truncated record, another packet format) the parser resynchronises on the next header.
+    Bytes that fit no record are counted in :attr:`bad_records` (one per unparseable run) and never
+    become samples; ``feed`` raises :class:`DecodeError` only when a notification held no record at
+    all. Without a header, records are cut at fixed offsets (``records_per_notification``).
+    """
 
     def __init__(self, profile: "GenericProfile") -> None:
         self.p = profile
+        self.bad_records = 0  #: runs of bytes that fit no record, since the decoder was made
+        self.last_problem = ""  #: why the most recent bad run was rejected
+        self.reset()
+
+    def reset(self) -> None:
         self.count = 0
         self._last_counter: int | None = None
         self._counter_base = 0
 
-    def reset(self) -> None:
-        self.count = 0
-        self._last_counter = None
-        self._counter_base = 0
+    def _bad(self, why: str) -> None:
+        self.bad_records += 1
+        self.last_problem = why
+
+    def _split_by_header(self, data: bytes) -> list[bytes]:
+        """The whole records in ``data``, resynchronising on the header after bad bytes."""
+        p, hdr = self.p, self.p.header
+        size = len(hdr) + p.record_struct.size
+        known = (hdr, *p.ignore_headers)
+
+        def whole(q: int) -> bool:  # a record at q, followed by the end or by another known header
+            return (data.startswith(hdr, q) and q + size <= len(data)
+                    and (q + size == len(data) or any(data.startswith(h, q + size) for h in known)))
+
+        recs, pos = [], 0
+        while pos < len(data):
+            if any(data.startswith(h, pos) for h in p.ignore_headers):
+                if pos + size >= len(data) or any(data.startswith(h, pos + size) for h in known):
+                    pos += size  # a known non-data packet (same size): skipped quietly
+                else:
+                    nxt = data.find(hdr, pos + 1)
+                    pos = len(data) if nxt < 0 else nxt
+                continue
+            if data.startswith(hdr, pos):
+                if whole(pos):
+                    recs.append(data[pos:pos + size])
+                    pos += size
+                    continue
+                # a header inside the span: this record was cut short and another one begins there
+                inner = data.find(hdr, pos + 1)
+                if pos + size <= len(data) and not 0 <= inner < pos + size:
+                    recs.append(data[pos:pos + size])  # a whole record followed by garbage
+                    pos += size
+                    continue
+                end = len(data) if inner < 0 else inner
+                self._bad(f"{p.name}: a record cut short ({end - pos} of {size} bytes)")
+                pos = end
+                continue
+            nxt = data.find(hdr, pos + 1)
+            end = len(data) if nxt < 0 else nxt
+            self._bad(f"{p.name}: {end - pos} byte(s) starting {data[pos:pos + len(hdr)].hex()}, "
+                      f"expected {hdr.hex()}")
+            pos = end
+        return recs
+
+    def _split_fixed(self, data: bytes) -> list[bytes]:
+        p = self.p
+        size = p.record_struct.size
+        n = p.records_per_notification or len(data) // size
+        if n == 0 or len(data) < n * size:
+            self._bad(f"{p.name}: {len(data)} bytes, expected {max(n, 1) * size}")
+            return []
+        return [data[k * size:(k + 1) * size] for k in range(n)]
 
     def feed(self, data: bytes) -> list[Decoded]:
         p = self.p
         data = bytes(data)
-        hdr = p.header
-        if any(data.startswith(h) for h in p.ignore_headers):
+        bad_before = self.bad_records
+        recs = self._split_by_header(data) if p.header else self._split_fixed(data)
+        if not recs:
+            if self.bad_records > bad_before:
+                raise DecodeError(self.last_problem)
             return []
-        size = len(hdr) + p.record_struct.size
-        if p.records_per_notification:
-            n = p.records_per_notification
-            if len(data) < n * size:
-                raise DecodeError(f"{p.name}: {len(data)} bytes, expected {n * size}")
-        else:
-            n = len(data) // size
-            if n == 0:
-                raise DecodeError(f"{p.name}: {len(data)} bytes is shorter than one {size}-byte record")
-        rows = []
-        for k in range(n):
-            rec = data[k * size:(k + 1) * size]
-            if hdr and not rec.startswith(hdr):
-                raise DecodeError(f"{p.name}: record starts {rec[:len(hdr)].hex()}, expected {hdr.hex()}")
-            rows.append(p.record_struct.unpack_from(rec, len(hdr)))
-        raw = np.asarray(rows, dtype=np.float64)
+        n = len(recs)
+        raw = np.asarray([p.record_struct.unpack_from(r, len(p.header)) for r in recs], dtype=np.float64)
         if p.counter_field is not None:
             idx = np.empty(n, dtype=np.int64)
             for k in range(n):
