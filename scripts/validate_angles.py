@@ -574,6 +574,8 @@ def main(argv=None) -> int:
           flush=True)
     data = "; ".join(f"{r['name']}{' (held out, not in the table)' if r.get('heldout') else ''}" for r in refs)
     table = build_table(rows, data, a.statistic)
+    multi = [m for ref in refs for m in multiview_eval(ref)]
+    table["multiview"] = build_multiview_table(multi)
     summary = summarise(rows, yrows)
     print(summary_text(summary))
     if a.out:
@@ -588,7 +590,6 @@ def main(argv=None) -> int:
         if g["reported"] and g["mode"] == "offline":
             print(f"  gated {g['source']} {g['camera']} {g['space']} {g['correction']} {g['angle']}: "
                   f"{g['reported']}/{g['frames']} shown, MAE {g['mae_deg']:.1f}, step {g['worst_step_deg']:.1f}")
-    multi = [m for ref in refs for m in multiview_eval(ref)]
     if a.write_docs:
         DOCS_PATH.write_text(docs_text(data, table, summary, rows, runtime, gated, multi))
         print(f"wrote {DOCS_PATH}")
@@ -721,7 +722,7 @@ def multiview_eval(ref: dict) -> list[dict]:
     between the two cameras seen from the subject's mean mid-hip."""
     import itertools
 
-    from movekit.analysis.multiview import angles_3d, triangulate_views
+    from movekit.analysis.multiview import angles_3d, separation_deg, triangulate_views
 
     lab, t = ref["lab_m"], ref["t_s"]
     truth = ref.get("truth") or truth_angles(lab)
@@ -731,11 +732,7 @@ def multiview_eval(ref: dict) -> list[dict]:
     combos = list(itertools.combinations(range(len(cams)), 2)) + ([tuple(range(len(cams)))] if len(cams) > 2 else [])
     for combo in combos:
         cs = [cams[i] for i in combo]
-        sep = math.nan
-        if len(cs) == 2:
-            u = [c["camera"].centre_m - hip for c in cs]
-            u = [np.array([v[0], v[1]]) / np.hypot(v[0], v[1]) for v in u]
-            sep = float(np.degrees(np.arccos(np.clip(np.dot(u[0], u[1]), -1, 1))))
+        sep = separation_deg(cs[0]["camera"], cs[1]["camera"], hip) if len(cs) == 2 else math.nan
         tp = triangulate_views([t] * len(cs), [c["image_px"] for c in cs], [c["visibility"] for c in cs],
                                [c["camera"] for c in cs])
         ang = angles_3d(tp)
@@ -750,6 +747,29 @@ def multiview_eval(ref: dict) -> list[dict]:
                             mae_deg=float(e[ok].mean()) if ok.any() else math.nan,
                             worst_step_deg=float(np.nanmax(st)) if np.isfinite(st).any() else math.nan))
     return out
+
+
+#: camera separation bands (deg) of the multi-view error table
+SEPARATION_EDGES = [0, 60, 120, 180]
+
+
+def build_multiview_table(multi: list[dict]) -> dict:
+    """The multi-view part of the error table: per angle, the WORST two-camera MAE over the
+    training references' pairs in each separation band (``pairs_mae_deg``, null where no pair
+    reported the angle in at least half the frames). Held-out trials are left out. (All four views
+    against the four-view reference measure the reference's own consistency, not an error: no
+    figure for three or more views is derived from them.)"""
+    train = [m for m in multi if not m["heldout"] and np.isfinite(m["mae_deg"]) and m["coverage"] >= 0.5]
+    pairs = {}
+    for name in MULTIVIEW_NAMES:
+        cells = []
+        for lo, hi in zip(SEPARATION_EDGES[:-1], SEPARATION_EDGES[1:]):
+            v = [m["mae_deg"] for m in train if m["angle"] == name and m["views"] == 2
+                 and lo <= m["separation_deg"] < hi + (1e-9 if hi == SEPARATION_EDGES[-1] else 0)]
+            cells.append(round(float(max(v)), 2) if v else None)
+        pairs[name] = cells
+    return {"separation_edges_deg": SEPARATION_EDGES, "pairs_mae_deg": pairs,
+            "statistic": "worst pair (training references)"}
 
 
 def _f(v, nd=1) -> str:

@@ -92,3 +92,21 @@ def test_assessments_state_the_angle_error_or_refuse_with_the_reason(demo_pose):
             assert re.search(r"expected error [\d.]+ deg", check.message)
         # every angle the result lists as reported is within the limit
         assert all(v <= em.MAX_ERROR_DEG for v in r.angle_errors_deg.values())
+
+
+def test_multiview_errors_from_the_two_camera_rows():
+    """Two cameras: the worst measured pair in the separation band; three or more: the worst pair
+    of any band (not the four-view self-consistency); no separation known: refused (NaN)."""
+    from movekit.analysis.error_model import multiview_errors
+
+    tab = {"multiview": {"separation_edges_deg": [0, 60, 120, 180],
+                         "pairs_mae_deg": {"a_deg": [2.0, 1.5, 3.0], "b_deg": [9.0, None, 4.0]}}}
+    np.testing.assert_allclose(multiview_errors(["a_deg", "b_deg"], n_views=2, separation_deg=117, table=tab),
+                               [1.5, np.nan])
+    np.testing.assert_allclose(multiview_errors(["a_deg", "b_deg"], n_views=2, separation_deg=170, table=tab),
+                               [3.0, 4.0])
+    np.testing.assert_allclose(multiview_errors(["a_deg", "b_deg", "c_deg"], n_views=4, table=tab),
+                               [3.0, np.nan, np.nan])
+    assert np.isnan(multiview_errors(["a_deg"], n_views=2, separation_deg=None, table=tab)).all()
+    shipped = multiview_errors(["trunk_lateral_lean_deg", "left_knee_flexion_deg"], n_views=2, separation_deg=117)
+    assert shipped[0] <= 5.0 < shipped[1]  # measured: lean 1.7, knee flexion 9.2 deg

@@ -126,3 +126,4 @@ def test_triangulation_refuses_unmatched_input(ref):
         triangulate_views(t[:1], ip[:1], vis[:1], cams[:1])
     with pytest.raises(MovekitError, match="two or more views"):
         triangulate_views(t, ip, vis, cams[:1])
+

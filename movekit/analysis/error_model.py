@@ -101,6 +101,35 @@ def parse_table(obj: dict) -> ErrorTable:
         raise MovekitError(f"angle error table: malformed ({exc})") from None
 
 
+def multiview_errors(names, *, n_views: int, separation_deg: float | None = None,
+                     table: dict | None = None) -> np.ndarray:
+    """Expected error (deg) of each angle triangulated from ``n_views`` calibrated cameras
+    (:mod:`movekit.analysis.multiview`), from the measured two-camera and all-views rows of the
+    error table (``"multiview"``, scripts/validate_angles.py). Two views: the worst measured pair
+    in the band of ``separation_deg`` (the horizontal angle between the cameras seen from the
+    subject); three or more: the worst pair of any separation (more views have not been measured
+    against an independent reference; a pair's worst is the conservative figure). NaN = not
+    measured (refused)."""
+    if table is None:
+        text = resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text()
+        table = json.loads(text)
+    mv = table.get("multiview") or {}
+    out = np.full(len(list(names)), np.nan)
+    try:
+        vals = mv.get("pairs_mae_deg", {})
+        if n_views >= 3:
+            return np.array([np.nan if not vals.get(n) or any(v is None for v in vals[n]) else float(max(vals[n]))
+                             for n in names])
+        if n_views == 2 and separation_deg is not None and np.isfinite(separation_deg):
+            edges = np.asarray(mv["separation_edges_deg"], dtype=np.float64)
+            b = int(np.clip(np.searchsorted(edges, abs(float(separation_deg)), side="right") - 1, 0, edges.size - 2))
+            return np.array([np.nan if vals.get(n) is None or vals[n][b] is None else float(vals[n][b])
+                             for n in names])
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise MovekitError(f"angle error table: malformed multiview part ({exc})") from None
+    return out
+
+
 @lru_cache(maxsize=1)
 def load_table() -> ErrorTable:
     """The error table shipped with movekit (package data)."""

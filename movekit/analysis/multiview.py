@@ -51,6 +51,15 @@ def lab_to_angle_frame(points_lab_m) -> np.ndarray:
     return p - 0.5 * (p[:, 23:24] + p[:, 24:25])
 
 
+def separation_deg(cam_a: PinholeCamera, cam_b: PinholeCamera, subject_m) -> float:
+    """Horizontal angle (deg, 0..180) between two cameras seen from the subject (lab z up): the
+    set-up figure the two-camera error rows are measured by (docs/validity.md)."""
+    u = [np.asarray(c.centre_m, dtype=np.float64)[:2] - np.asarray(subject_m, dtype=np.float64)[:2]
+         for c in (cam_a, cam_b)]
+    cos = float(np.dot(u[0], u[1]) / (np.linalg.norm(u[0]) * np.linalg.norm(u[1])))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
 @dataclass
 class TriangulatedPose:
     """3D landmarks from several views, on the first view's clock.
@@ -130,4 +139,5 @@ def angles_3d(pose: TriangulatedPose, *, offline: bool = True, config: CleanConf
     return joint_angles(world_m=clean)
 
 
-__all__ = ["LAB_TO_ANGLE_FRAME", "TriangulatedPose", "angles_3d", "lab_to_angle_frame", "triangulate_views"]
+__all__ = ["LAB_TO_ANGLE_FRAME", "TriangulatedPose", "angles_3d", "lab_to_angle_frame", "separation_deg",
+           "triangulate_views"]
