@@ -77,11 +77,6 @@ def segment_table(sex: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     return m / m.sum(), c / 100.0
 
 
-def segment_coms(landmarks) -> np.ndarray:
-    """Segment centres of mass (frames, 14, dims), CM fraction of the mean table (see :func:`center_of_mass`)."""
-    return _segment_coms(np.asarray(landmarks, dtype=np.float64), segment_table(None)[1])
-
-
 def _segment_coms(p: np.ndarray, cm: np.ndarray) -> np.ndarray:
     ext = np.concatenate([
         p,

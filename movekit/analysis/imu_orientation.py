@@ -77,23 +77,6 @@ def quat_to_euler_zyx_deg(q: np.ndarray) -> np.ndarray:
     return yaw_pitch_roll[:, ::-1]
 
 
-def quat_from_axis_angle(axis, angle_rad) -> np.ndarray:
-    axis = np.asarray(axis, dtype=np.float64)
-    axis = axis / np.linalg.norm(axis)
-    ang = np.atleast_1d(np.asarray(angle_rad, dtype=np.float64))
-    return _quat(Rotation.from_rotvec(ang[:, None] * axis[None, :]))
-
-
-def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return _quat(_rot(a) * _rot(b))
-
-
-def quat_conj(q: np.ndarray) -> np.ndarray:
-    q = np.asarray(q, dtype=np.float64).reshape(-1, 4).copy()
-    q[:, 1:] *= -1
-    return q
-
-
 def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     return _rot(q).apply(np.asarray(v, dtype=np.float64))
 

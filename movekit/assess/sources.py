@@ -175,15 +175,6 @@ def _matrix(path: Path, rows: list[str], delim: str | None, ncols: int, first_li
     return out
 
 
-def read_csv_table(path: str | Path) -> dict[str, np.ndarray]:
-    """Numeric CSV with a header and a ``time_s`` column -> ``{column: float64 array}``.
-
-    Comma- or semicolon-separated (sniffed from the header line); in a semicolon file a decimal
-    comma is read as a decimal point.
-    """
-    return _read_csv(path)[0]
-
-
 def _read_csv(path: str | Path, columns: list[str] | None = None) -> tuple[dict[str, np.ndarray], str]:
     """``({column: values}, delimiter)``; ``columns`` names the columns of a headerless file."""
     path = Path(path)

@@ -350,7 +350,3 @@ class CueEngine:
         return [CueEvent(t, best.id, best.kind, best.say, best.tone_hz, best.tone_s, best.priority,
                          best.why(), vals, "/".join(self._context) or None)]
 
-
-def load_rules(items: Iterable[Mapping[str, Any]]) -> list[CueRule]:
-    """Cue rules from a protocol file's ``[[cues]]`` tables."""
-    return [CueRule.from_dict(d) for d in items]

@@ -22,7 +22,7 @@ feet down; ~0.1 and above a foot clearly off the floor). A movekit proxy for sin
 from __future__ import annotations
 
 import heapq
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -209,11 +209,3 @@ def recording_samples(rec, mvc_uv: Mapping[str, float] | None = None, rename: Ma
 
     return list(dict.fromkeys(names)), merged()
 
-
-def merge_sorted(sources: Iterable[list[tuple[float, dict]]]) -> list[tuple[float, int, dict]]:
-    """Merge per-source time-ordered lists into (t, source, item) sorted by (t, source, position)."""
-    out = []
-    for src, items in enumerate(sources):
-        out += [(t, src, pos, item) for pos, (t, item) in enumerate(items)]
-    out.sort(key=lambda r: (r[0], r[1], r[2]))
-    return [(t, s, item) for t, s, _, item in out]
