@@ -1,4 +1,4 @@
-"""movekit on real data it was not built on (QA, unseen-data pass).
+"""Real data movekit was not built on: a portrait front-view clip and a crowd view (Pose2Sim), force-plate jumps, Vicon EMG.
 
 Data (all fetched by pinned version from PyPI, see ``movekit.datasets.PINNED``):
 

@@ -1,4 +1,4 @@
-"""movekit on real data it was not built on, second QA pass (unseen-data round 2).
+"""Real data movekit was not built on: a back-view clip, an IMU walk (iSen), EMG at 8/16 bits and 1000/10 Hz.
 
 Data (all fetched by pinned version from PyPI, see ``movekit.datasets.PINNED``):
 
