@@ -88,11 +88,13 @@ class StaticProfile:
 
 
 def _save(obj, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(asdict(obj), indent=2))
-    tmp.replace(path)
-    return path
+    """Atomic, private (0600) write of a profile (:func:`movekit.outputs.write_output`); the
+    profile folder is created 0700 when missing."""
+    from movekit.outputs import DIR_MODE, write_output
+
+    if not path.parent.is_dir():
+        path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    return write_output(path, json.dumps(asdict(obj), indent=2))
 
 
 def _load(path_or_name, suffix: str, directory: Path | None) -> dict:
@@ -104,9 +106,12 @@ def _load(path_or_name, suffix: str, directory: Path | None) -> dict:
     if not p.exists():
         raise MovekitError(f"calibration profile {path_or_name!r} not found (looked for {p})")
     try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MovekitError(f"{p}: not a readable calibration profile ({exc})") from None
+    if not isinstance(data, dict):
+        raise MovekitError(f"{p}: not a calibration profile (a JSON object was expected, got {type(data).__name__})")
+    return data
 
 
 def save_profile(profile, directory: Path | None = None) -> Path:

@@ -22,8 +22,16 @@ from movekit import __version__
 from movekit.errors import MovekitError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (``movekit capture: error: ...``) and exit status 2, like
+    every other error of the command line (sub-parsers inherit it)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="movekit",
         description="Movement assessment and biofeedback from webcam pose and BLE sensors.",
     )
@@ -102,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     _filter_native_stderr()
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help, --version, or a usage error already told in one line
+            return exc.code if isinstance(exc.code, int) else EXIT_ERROR
         if not getattr(args, "func", None):
             parser.print_help()
             return 1

@@ -39,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 
 from movekit.errors import MovekitError
+from movekit.outputs import DIR_MODE, FILE_MODE, RECORDING, check_output
 
 FORMAT_VERSION = 1
 META_FILE = "meta.json"
@@ -46,6 +47,11 @@ EVENTS_FILE = "events.jsonl"
 STREAMS_DIR = "streams"
 STREAM_SUFFIX = ".arrows"
 _SPEC_KEY = b"movekit.stream"
+#: meta.json keys written by movekit itself: ``--meta`` may not set them
+RESERVED_META_KEYS = frozenset({
+    "format", "format_version", "movekit_version", "created_unix_s", "closed", "closed_unix_s", "samples",
+    "n_events", "source", "video", "clock", "pose_model", "raw_video_saved", "person_selection",
+    "calibration", "session_clock", "ble", "devices", "drill", "assess"})
 
 
 def unit_suffix(unit: str) -> str:
@@ -129,9 +135,15 @@ class StreamSpec:
         return pa.schema(fields, metadata={_SPEC_KEY: self.to_json().encode()})
 
 
+def _private_open(path: Path, mode: str):
+    """Open a new file created 0600 whatever the umask (``mode`` "x", "xb" or "w")."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if "x" in mode else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, FILE_MODE), mode.replace("x", "w"))
+
+
 def _atomic_write_json(path: Path, obj: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
+    with _private_open(tmp, "w") as f:
         json.dump(obj, f, indent=2, default=_json_default)
         f.flush()
         os.fsync(f.fileno())
@@ -158,7 +170,7 @@ class _StreamWriter:
     def __init__(self, path: Path, spec: StreamSpec) -> None:
         self.path = path
         self.spec = spec
-        self.file = open(path, "xb")
+        self.file = _private_open(path, "xb")
         self.schema = spec.schema()
         self.writer = pa.ipc.new_stream(self.file, self.schema)
         self.file.flush()
@@ -233,14 +245,15 @@ class RecordingWriter:
         self._streams: dict[str, _StreamWriter] = {}
         self._n_events = 0
         self._closed = False
-        if self.path.exists():
-            if not overwrite:
-                raise MovekitError(f"{self.path} already exists; choose another path or pass --overwrite")
-            if self.path.is_dir() and any(self.path.iterdir()) and not (self.path / META_FILE).exists():
-                raise MovekitError(f"{self.path} is a non-empty directory that is not a recording; not overwriting it")
-            shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
+        # the output policy: only an existing recording (or an empty folder) is ever replaced
+        check_output(self.path, RECORDING, overwrite=overwrite, flag="recording")
+        if self.path.is_dir():
+            shutil.rmtree(self.path)
         try:
-            (self.path / STREAMS_DIR).mkdir(parents=True)
+            self.path.mkdir(mode=DIR_MODE)
+            (self.path / STREAMS_DIR).mkdir(mode=DIR_MODE)
+            os.chmod(self.path, DIR_MODE)  # whatever the umask
+            os.chmod(self.path / STREAMS_DIR, DIR_MODE)
             self.meta: dict[str, Any] = {
                 "format": "movekit-recording",
                 "format_version": FORMAT_VERSION,
@@ -250,7 +263,7 @@ class RecordingWriter:
                 **(metadata or {}),
             }
             _atomic_write_json(self.path / META_FILE, self.meta)
-            self._events = open(self.path / EVENTS_FILE, "x")
+            self._events = _private_open(self.path / EVENTS_FILE, "x")
         except OSError as exc:
             raise _disk_error(exc, self.path) from exc
 
@@ -403,8 +416,8 @@ class Recording:
 
     @property
     def closed(self) -> bool:
-        """True when the writer finished cleanly (False after a crash)."""
-        return bool(self.metadata.get("closed"))
+        """True when the writer finished cleanly and what it wrote is all there (False after a crash)."""
+        return _closed_intact(self.metadata, self.streams, self.path, self.events) is None
 
     def pose(self) -> PoseSeries:
         missing = [n for n in POSE_STREAMS if n not in self.streams]
@@ -431,7 +444,10 @@ def _read_stream(path: Path) -> tuple[Stream, str | None]:
     meta = reader.schema.metadata or {}
     if _SPEC_KEY not in meta:
         raise MovekitError(f"{path}: Arrow stream without a movekit stream spec")
-    spec = StreamSpec.from_json(meta[_SPEC_KEY])
+    try:
+        spec = StreamSpec.from_json(meta[_SPEC_KEY])
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise MovekitError(f"{path}: unreadable movekit stream spec ({exc})") from None
     batches: list[pa.RecordBatch] = []
     problem = None
     while True:
@@ -448,7 +464,11 @@ def _read_stream(path: Path) -> tuple[Stream, str | None]:
         table = pa.Table.from_batches(batches, schema=reader.schema)
         t = table.column(0).to_numpy().astype(np.float64, copy=False)
         x = np.column_stack([table.column(j).to_numpy() for j in range(1, table.num_columns)])
-        data = x.astype(np.float32, copy=False).reshape((len(t),) + spec.shape)
+        try:
+            data = x.astype(np.float32, copy=False).reshape((len(t),) + spec.shape)
+        except ValueError:
+            raise MovekitError(f"{path}: {x.shape[1]} data columns do not fit the stream's declared shape "
+                               f"{spec.shape}") from None
     else:
         t = np.zeros(0, np.float64)
         data = np.zeros((0,) + spec.shape, np.float32)
@@ -460,15 +480,19 @@ def read_events(path: Path) -> tuple[list[dict[str, Any]], str | None]:
     if not path.exists():
         return events, f"{path} is missing: no events"
     problem = None
-    with open(path) as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                events.append(json.loads(line))
+                event = json.loads(line)
             except json.JSONDecodeError:
+                event = None
+            if not isinstance(event, dict) or not isinstance(event.get("kind"), str) \
+                    or not isinstance(event.get("t_s"), (int, float)):
                 problem = f"{path} line {lineno} is cut short or corrupt; kept {len(events)} events before it"
                 break
+            events.append(event)
     return events, problem
 
 
@@ -494,8 +518,8 @@ def open_recording(path: str | Path, *, strict: bool = False) -> Recording:
     if not path.is_dir() or not (path / META_FILE).exists():
         raise MovekitError(f"{path} is not a movekit recording (no {META_FILE})")
     try:
-        metadata = json.loads((path / META_FILE).read_text())
-    except (json.JSONDecodeError, OSError) as exc:
+        metadata = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
         raise MovekitError(f"{path / META_FILE} is unreadable: {exc}") from None
     problems: list[str] = []
     streams: dict[str, Stream] = {}
@@ -511,15 +535,38 @@ def open_recording(path: str | Path, *, strict: bool = False) -> Recording:
     events, problem = read_events(path / EVENTS_FILE)
     if problem:
         problems.append(problem)
+    if not isinstance(metadata, dict):
+        raise MovekitError(f"{path / META_FILE} is not a JSON object")
     if not metadata.get("closed"):
         last = max((float(s.t_s[-1]) for s in streams.values() if len(s)), default=math.nan)
         problems.insert(0, f"{path} was not closed cleanly (the capture stopped or crashed); "
                            f"recovered data up to t = {last:.2f} s")
+    elif (why := _closed_intact(metadata, streams, path, events)) is not None:
+        problems.append(f"{path} is marked closed but {why}")
     if strict and problems:
         raise MovekitError("; ".join(problems))
     if not streams and not events and problems:
         raise MovekitError(f"nothing recoverable in {path}: " + "; ".join(problems))
     return Recording(path, metadata, streams, events, problems)
+
+
+def _closed_intact(metadata: dict, streams: dict[str, Stream], path: Path, events: list) -> str | None:
+    """None when the recording was closed by its writer and holds what the writer counted; else why not."""
+    if metadata.get("closed") is not True:
+        return "its meta.json does not say closed"
+    if not isinstance(metadata.get("closed_unix_s"), (int, float)) or not isinstance(metadata.get("samples"), dict):
+        return f"{META_FILE} lacks the counts written at close (edited by hand or by another tool?)"
+    if metadata["samples"] and not (path / STREAMS_DIR).is_dir():
+        return f"its {STREAMS_DIR}/ folder is missing"
+    for name, n in metadata["samples"].items():
+        if name not in streams:
+            return f"stream {name} is missing"
+        if not isinstance(n, int) or len(streams[name]) != n:
+            return f"stream {name} holds {len(streams[name])} samples, not the {n} written at close"
+    n_events = metadata.get("n_events")
+    if isinstance(n_events, int) and len(events) != n_events:
+        return f"{EVENTS_FILE} holds {len(events)} readable events, not the {n_events} written at close"
+    return None
 
 
 def iter_stream_files(path: str | Path) -> Iterator[Path]:

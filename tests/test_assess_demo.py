@@ -123,10 +123,10 @@ def test_step_down_does_not_score_items_across_a_view_change(demo):
 def test_cli_on_the_recording_directory(demo_recording, tmp_path, capsys):
     assert load_session(demo_recording).pose is not None
     out = tmp_path / "posture.json"
-    assert main(["assess", "posture", str(demo_recording), "--json", str(out)]) == 0
+    assert main(["assess", "posture", str(demo_recording), "--json", str(out)]) == 3  # NOT VALID (no still second)
     res = json.loads(out.read_text())
     assert res["test"] == "posture" and res["validity"]["view"]["ok"]
     assert res["validity"]["stillness"]["ok"] is False and res["metrics"] == {}
     assert "no still standing found" in capsys.readouterr().out
-    assert main(["assess", "tug", str(demo_recording)]) == 0
+    assert main(["assess", "tug", str(demo_recording)]) == 3  # NOT VALID: its own exit status
     assert "NOT VALID" in capsys.readouterr().out

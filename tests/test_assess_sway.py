@@ -115,7 +115,7 @@ def test_real_kistler_too_short_gives_no_numbers(tmp_path):
     from movekit.datasets import fetch
 
     out = tmp_path / "b.json"
-    assert main(["assess", "balance", str(fetch("kistler_cop")), "--json", str(out)]) == 0
+    assert main(["assess", "balance", str(fetch("kistler_cop")), "--json", str(out)]) == 3  # NOT VALID: too short
     res = json.loads(out.read_text())
     assert {"test", "metrics", "reps", "flags", "validity", "references"} <= set(res)
     assert res["validity"]["duration"]["ok"] is False and "25 s" in res["validity"]["duration"]["message"]

@@ -30,8 +30,6 @@ def test_valid_assessment_exits_0(kistler_cop):
     assert done.stdout.startswith("balance: valid")
 
 
-@pytest.mark.xfail(reason="commands/assess.py must return movekit.cli.EXIT_NOT_VALID when not result.valid",
-                   strict=False)
 def test_not_valid_assessment_exits_with_its_own_code(kistler_cop):
     done = movekit("assess", "balance", kistler_cop)
     assert done.stdout.startswith("balance: NOT VALID") and "need >= 25 s" in done.stdout
@@ -128,3 +126,17 @@ def test_import_movekit_leaves_the_environment_alone():
     changed, after_cli = json.loads(done.stdout.splitlines()[-1])
     assert changed == {}
     assert after_cli == NATIVE_LOG_DEFAULTS  # the command line sets its quiet defaults itself
+
+
+def test_usage_errors_are_one_line_with_status_2(capsys):
+    """A bad option is told in one line (no usage block) and returns 2 like every other user error;
+    --help still prints the help and returns 0."""
+    from movekit.cli import main
+
+    assert main(["assess", "balance", "x.csv", "--min-duration", "nan"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("movekit assess: error:"), err
+    assert main(["no-such-command"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert main(["info", "--help"]) == 0
+    assert "usage:" in capsys.readouterr().out

@@ -204,13 +204,12 @@ def segment_inclination_deg(q: np.ndarray, long_axis_sensor=(0.0, 0.0, 1.0)) -> 
 
 # ---------------------------------------------------------------------------------------------
 def save_calibration(cal: MountingCalibration, name: str, directory: Path | None = None) -> Path:
+    from movekit.outputs import DIR_MODE, write_output
+
     d = Path(directory) if directory else calibration_dir()
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / f"{name}.json"
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(asdict(cal), indent=2) + "\n")
-    tmp.replace(path)
-    return path
+    if not d.is_dir():
+        d.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    return write_output(d / f"{name}.json", json.dumps(asdict(cal), indent=2) + "\n")  # atomic, 0600
 
 
 def load_calibration(path_or_name: str | Path, directory: Path | None = None) -> MountingCalibration:

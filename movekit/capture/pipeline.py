@@ -179,7 +179,7 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         frames are then released in real time so the two line up.
     ble_options : keyword arguments for :class:`movekit.capture.ble.transport.BleRecorder`
         (reconnect policy, timeouts)
-    camera_profile, static_profile : calibration profile names (in ``calibration/``) or paths
+    camera_profile, static_profile : calibration profile names (in :func:`movekit.calibration.profile_dir`) or paths
         (``movekit calibrate camera|static``). Both are stored in the metadata and applied to
         the live angles; the stored landmarks stay as the model gave them.
     observer : :class:`CaptureObserver` run inside the capture (needs a recording)

@@ -6,6 +6,16 @@ import json
 import sys
 from pathlib import Path
 
+from movekit.argtypes import fraction
+from movekit.outputs import (
+    JSON,
+    TABLE,
+    add_overwrite_argument,
+    atomic_path,
+    check_output,
+    write_output,
+)
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -32,7 +42,8 @@ def register(subparsers) -> None:
                         "for a camera checked level, or a profile from 'movekit calibrate level'; default: the "
                         "one stored in the recording, else unknown (vertical-referenced angles are then refused "
                         "where the tilt could matter)")
-    p.add_argument("--min-visibility", type=float, default=0.5, help="landmark visibility threshold (0..1)")
+    p.add_argument("--min-visibility", type=fraction, default=0.5, help="landmark visibility threshold (0..1)")
+    add_overwrite_argument(p, "tables")
     p.set_defaults(func=run)
 
 
@@ -48,6 +59,8 @@ def load_session(source: str):
         from movekit.recording import open_recording
 
         rec = open_recording(path)
+        for problem in rec.problems:  # a cut or damaged recording: say what was recovered
+            print(f"movekit: warning: {problem}", file=sys.stderr)
         from movekit.calibration import profiles_from_metadata
 
         pose = rec.pose()
@@ -143,15 +156,16 @@ def run(args) -> int:
 
     out = Path(args.out)
     fmt = args.format or ("parquet" if out.suffix.lower() == ".parquet" else "csv")
-    if not out.parent.exists():
-        raise MovekitError(f"{out.parent}: output folder does not exist")
-    if out.is_dir():
-        raise MovekitError(f"{out} is a folder; give a file name for the table")
+    inputs = [args.source, args.camera, args.static, args.tilt if args.tilt and Path(args.tilt).exists() else None]
+    check_output(out, TABLE, overwrite=args.overwrite, inputs=inputs)
+    side = check_output(out.with_suffix(out.suffix + ".json"), JSON, overwrite=args.overwrite,
+                        inputs=inputs, flag="-o (its sidecar)")
     from movekit.calibration import load_camera_profile, load_static_profile, load_tilt
+    from movekit.commands.calibrate import guarded_load
 
-    camera = load_camera_profile(args.camera) if args.camera else None
-    static = load_static_profile(args.static) if args.static else None
-    tilt = load_tilt(args.tilt) if args.tilt else None
+    camera = guarded_load(load_camera_profile, args.camera) if args.camera else None
+    static = guarded_load(load_static_profile, args.static) if args.static else None
+    tilt = guarded_load(load_tilt, args.tilt) if args.tilt else None
     pose, stored = load_session(args.source)
     if tilt is None and "tilt" in stored:
         tilt = stored["tilt"]
@@ -171,10 +185,10 @@ def run(args) -> int:
                               "(levelled only when the camera tilt is given) and whose depth is the model's "
                               "guess; each keeps only the frames where its measured error allows")
         print(f"note: {meta['caution_3d']}", file=sys.stderr)
-    side = out.with_suffix(out.suffix + ".json")
     try:
-        write_table(cols, meta, out, fmt)
-        side.write_text(json.dumps(meta, indent=2))
+        with atomic_path(out) as tmp:
+            write_table(cols, meta, tmp, fmt)
+        write_output(side, json.dumps(meta, indent=2))
     except OSError as exc:
         raise MovekitError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
     import numpy as np

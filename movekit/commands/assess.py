@@ -11,11 +11,20 @@ goes through the same capture and keeps the recording; a video without them is a
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
 
+from movekit.argtypes import finite_list, float_range, positive_seconds
 from movekit.assess import TESTS
+from movekit.outputs import (
+    JSON,
+    RECORDING,
+    add_overwrite_argument,
+    check_output,
+    write_output,
+)
 
 
 def _times(text: str | None, kind: str) -> list[dict]:
@@ -24,10 +33,13 @@ def _times(text: str | None, kind: str) -> list[dict]:
     if not text:
         return []
     try:
-        return [{"t_s": float(x), "kind": kind, "source": "command line"} for x in text.split(",") if x.strip()]
-    except ValueError:
+        times = finite_list(text)
+    except (ValueError, argparse.ArgumentTypeError):
+        times = None
+    if times is None or any(t < 0 for t in times):
         raise MovekitError(f"--pain-times/--pain-resolved-times must be comma-separated seconds, "
-                           f"not {text!r}") from None
+                           f"finite and at least 0, not {text!r}")
+    return [{"t_s": t, "kind": kind, "source": "command line"} for t in times]
 
 
 def register(subparsers) -> None:
@@ -42,20 +54,20 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="REC.mkrec",
                    help="keep the capture as this recording (webcam: default assess-TEST-DATE-TIME.mkrec; "
                         "a video file is then captured through the same path)")
-    p.add_argument("--duration", type=float, metavar="S",
+    p.add_argument("--duration", type=positive_seconds, metavar="S",
                    help="stop the capture after S seconds (webcam or --live; default: until q or Ctrl-C)")
     p.add_argument("--live", action="store_true",
                    help="treat a video file as a live source: frames in real time, keys recorded, recording kept")
     p.add_argument("--client", help="client id stored in a new recording's metadata")
     p.add_argument("--side", choices=("left", "right"), help="tested side (default: detected)")
     p.add_argument("--json", metavar="OUT.json", help="write the result as JSON")
-    p.add_argument("--age", type=float, help="client age in years, for age norms")
-    p.add_argument("--latency", type=float, default=0.0, metavar="S",
+    p.add_argument("--age", type=float_range(0.0, 120.0, unit="years"), help="client age in years, for age norms")
+    p.add_argument("--latency", type=float_range(0.0, 10.0, unit="s"), default=0.0, metavar="S",
                    help="input latency of pain reports to subtract (s; painful arc)")
     p.add_argument("--pain-times", metavar="T1,T2", help="pain onset report times (s)")
     p.add_argument("--pain-resolved-times", metavar="T1,T2", help="pain resolved report times (s)")
     p.add_argument("--previous", metavar="PREV.json", help="earlier result of the same test: adds change in percent")
-    p.add_argument("--min-duration", type=float, metavar="S",
+    p.add_argument("--min-duration", type=positive_seconds, metavar="S",
                    help="shortest sway trial accepted (s; default 25 after Scoppa 2013)")
     p.add_argument("--columns", metavar="NAME,NAME,...",
                    help="balance: the column names of a headerless force-plate text/CSV file, e.g. "
@@ -64,6 +76,7 @@ def register(subparsers) -> None:
     p.add_argument("--ungated", action="store_true",
                    help="RESEARCH USE: do not refuse joint angles whose expected error is over the limit "
                         "(the result is flagged; not a clinical result)")
+    add_overwrite_argument(p, "JSON results and recordings")
     p.set_defaults(func=run)
 
 
@@ -72,19 +85,26 @@ def run(args) -> int:
     from movekit.assess.sources import load_session, parse_columns
     from movekit.errors import MovekitError
 
+    inputs = [args.source, args.previous]
+    if args.json:
+        check_output(args.json, JSON, overwrite=args.overwrite, inputs=[*inputs, args.output], flag="--json")
+    if args.output:
+        check_output(args.output, RECORDING, overwrite=args.overwrite, inputs=inputs)
+    pain = _times(args.pain_times, "pain") + _times(args.pain_resolved_times, "pain_resolved")
     previous = None
     if args.previous:
         try:
-            previous = json.loads(Path(args.previous).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            previous = json.loads(Path(args.previous).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
             raise MovekitError(f"{args.previous}: not a readable result JSON ({exc})") from None
+        if not isinstance(previous, dict):
+            raise MovekitError(f"{args.previous}: not a result JSON (a {type(previous).__name__}, not an object)")
         if previous.get("test") != args.test:
             raise MovekitError(f"{args.previous} is a {previous.get('test')!r} result, not {args.test!r}")
     columns = parse_columns(args.columns) if args.test == "balance" else None
     if args.columns and columns is None:
         raise MovekitError("--columns applies to the balance test (a headerless force-plate file)")
     session = load_session(_captured(args) or args.source, columns=columns)
-    pain = _times(args.pain_times, "pain") + _times(args.pain_resolved_times, "pain_resolved")
     from contextlib import nullcontext
 
     from movekit.analysis.error_model import ungated
@@ -93,9 +113,11 @@ def run(args) -> int:
         result = run_test(args.test, session, side=args.side, age=args.age, latency_s=args.latency,
                           pain_events=pain, previous=previous, min_duration_s=args.min_duration)
     if args.json:
-        Path(args.json).write_text(result.dumps() + "\n")
+        write_output(args.json, result.dumps() + "\n")
     print(result.summary())
-    return 0
+    from movekit.cli import EXIT_NOT_VALID
+
+    return 0 if result.valid else EXIT_NOT_VALID  # NOT VALID has its own exit status
 
 
 def is_webcam(source: str) -> bool:
@@ -133,7 +155,7 @@ def _captured(args) -> Path | None:
         print(f"capturing from webcam {int(src)} for {args.test}: keys p pain, r pain resolved, m marker, "
               f"q stop" + (f" (stops after {args.duration:g} s)" if args.duration else ""), flush=True)
     summary = capture(int(src) if webcam else Path(src), out, duration_s=args.duration, keys=True,
-                      metadata={"client": args.client, "protocol": args.test},
+                      metadata={"client": args.client, "protocol": args.test}, overwrite=args.overwrite,
                       realtime=True if args.live else None)
     print(summary.text())
     print(f"recording kept: {out}")

@@ -4,6 +4,42 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from movekit.argtypes import float_range, safe_name
+from movekit.outputs import PROFILE, add_overwrite_argument, check_output
+
+_square_mm = float_range(1.0, 1000.0, unit="mm")
+_SUFFIX = {"camera": ".camera.json", "static": ".static.json", "tilt": ".tilt.json"}
+
+
+def guarded_load(loader, name, *args):
+    """``loader(name, *args)`` with a malformed profile (wrong JSON shape) as a one-line error."""
+    from movekit.errors import MovekitError
+
+    try:
+        return loader(name, *args)
+    except MovekitError:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        raise MovekitError(f"{name}: not a valid calibration profile ({type(exc).__name__}: {exc})") from None
+
+
+def profile_target(args, kind: str) -> Path | None:
+    """The folder a new profile goes to, checked against the output policy before any work is done."""
+    from movekit.calibration import profile_dir
+    from movekit.errors import MovekitError
+
+    if args.dir is not None:
+        directory = Path(args.dir)
+        if not directory.is_dir():
+            raise MovekitError(f"--dir {directory}: " + ("not a folder" if directory.exists() else "no such folder"))
+    else:
+        directory = profile_dir()
+    if directory.is_dir():
+        inputs = [getattr(args, k, None) for k in ("video", "source", "board", "scene", "stance", "camera")]
+        check_output(directory / f"{args.name}{_SUFFIX[kind]}", PROFILE, overwrite=args.overwrite,
+                     inputs=[i for i in inputs if i and Path(i).exists()], flag="--name")
+    return Path(args.dir) if args.dir else None
+
 
 def _pattern(text: str) -> tuple[int, int]:
     from movekit.errors import MovekitError
@@ -19,14 +55,15 @@ def _pattern(text: str) -> tuple[int, int]:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("calibrate", help="camera and static-pose calibration profiles",
-                              description="Make calibration profiles (JSON) under calibration/.")
+                              description="Make calibration profiles (JSON) in your profile folder (movekit.calibration.profile_dir()).")
     sub = p.add_subparsers(dest="calibrate_what", metavar="WHAT")
     cam = sub.add_parser("camera", help="intrinsics and lens distortion from a checkerboard video")
     cam.add_argument("video")
     cam.add_argument("--pattern", default="9x6", help="inner corners COLSxROWS (default 9x6)")
-    cam.add_argument("--square-mm", type=float, default=25.0, help="square side in mm (default 25)")
-    cam.add_argument("--name", required=True, help="profile name")
-    cam.add_argument("--dir", default=None, help="profile folder (default: calibration/)")
+    cam.add_argument("--square-mm", type=_square_mm, default=25.0, help="square side in mm (default 25)")
+    cam.add_argument("--name", required=True, type=safe_name, help="profile name")
+    cam.add_argument("--dir", default=None, help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)")
+    add_overwrite_argument(cam, "profiles")
     cam.set_defaults(func=run_camera)
     st = sub.add_parser("static", help="angle offsets from a static neutral-stance trial",
                         description="Angle offsets from a trial of the client standing still in neutral, "
@@ -36,12 +73,13 @@ def register(subparsers) -> None:
     st.add_argument("--person", metavar="WHO",
                     help="video source: whom to measure when somebody else is in view (as movekit capture "
                          "--person); such a trial is still refused as not alone")
-    st.add_argument("--name", required=True, help="profile name (e.g. client-camera-date)")
+    st.add_argument("--name", required=True, type=safe_name, help="profile name (e.g. client-camera-date)")
     st.add_argument("--camera", default=None, help="camera profile to undistort with first")
     st.add_argument("--tilt", metavar="PITCH,ROLL|level|PROFILE",
                     help="camera tilt in deg (as movekit angles --tilt); default: the recording's, else unknown")
     st.add_argument("--space", choices=("2d", "3d"), default="2d")
-    st.add_argument("--dir", default=None, help="profile folder (default: calibration/)")
+    st.add_argument("--dir", default=None, help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)")
+    add_overwrite_argument(st, "profiles")
     st.set_defaults(func=run_static)
     lv = sub.add_parser("level", help="camera pitch and roll against gravity (for angles referred to the vertical)",
                         description="Measure the camera's tilt once per set-up and save it as a profile for "
@@ -57,11 +95,12 @@ def register(subparsers) -> None:
                                                       "cupboards, wall corners)")
     how.add_argument("--stance", metavar="SOURCE", help="recording or video of the client standing still, "
                                                        "upright (gives the roll; pitch stays unknown)")
-    lv.add_argument("--name", required=True, help="profile name (e.g. clinic-room-2)")
+    lv.add_argument("--name", required=True, type=safe_name, help="profile name (e.g. clinic-room-2)")
     lv.add_argument("--camera", default=None, help="camera profile (intrinsics) of this camera")
     lv.add_argument("--pattern", default="9x6", help="board inner corners COLSxROWS (default 9x6)")
-    lv.add_argument("--square-mm", type=float, default=25.0, help="board square side in mm (default 25)")
-    lv.add_argument("--dir", default=None, help="profile folder (default: calibration/)")
+    lv.add_argument("--square-mm", type=_square_mm, default=25.0, help="board square side in mm (default 25)")
+    lv.add_argument("--dir", default=None, help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)")
+    add_overwrite_argument(lv, "profiles")
     lv.set_defaults(func=run_level)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
@@ -69,9 +108,10 @@ def register(subparsers) -> None:
 def run_camera(args) -> int:
     from movekit.calibration import calibrate_camera, save_profile
 
+    directory = profile_target(args, "camera")
     prof = calibrate_camera(args.video, pattern=_pattern(args.pattern), square_mm=args.square_mm,
                             name=args.name)
-    path = save_profile(prof, Path(args.dir) if args.dir else None)
+    path = save_profile(prof, directory)
     K = prof.K
     print(f"camera {prof.width_px}x{prof.height_px}: fx {K[0, 0]:.1f} fy {K[1, 1]:.1f} cx {K[0, 2]:.1f} "
           f"cy {K[1, 2]:.1f} px, k1 {prof.dist[0]:+.3f}; RMS reprojection {prof.rms_reprojection_px:.2f} px "
@@ -120,13 +160,19 @@ def static_trial(source: str, person: str | None = None):
 def run_static(args) -> int:
     from movekit.analysis.camera_tilt import level_image_points
     from movekit.analysis.pipeline import analyse
-    from movekit.calibration import (load_camera_profile, load_tilt, save_profile, static_offsets,
-                                     static_trial_problems, undistort_landmarks)
+    from movekit.calibration import (
+        load_camera_profile,
+        load_tilt,
+        save_profile,
+        static_offsets,
+        static_trial_problems,
+        undistort_landmarks,
+    )
     from movekit.errors import MovekitError
 
-    directory = Path(args.dir) if args.dir else None
-    tilt = load_tilt(args.tilt, directory) if args.tilt else None
-    cam = load_camera_profile(args.camera, directory) if args.camera else None
+    directory = profile_target(args, "static")
+    tilt = guarded_load(load_tilt, args.tilt, directory) if args.tilt else None
+    cam = guarded_load(load_camera_profile, args.camera, directory) if args.camera else None
     pose, people, problems, stored_tilt = static_trial(args.source, args.person)
     tilt = tilt or stored_tilt
     img = pose.image_px
@@ -142,7 +188,7 @@ def run_static(args) -> int:
                   frame_size_px=size, camera_matrix_px=cam.K if cam is not None else None)
     prof = static_offsets(res.angles, res.view, name=args.name, space=args.space,
                           camera_profile=cam.name if cam else None)
-    path = save_profile(prof, Path(args.dir) if args.dir else None)
+    path = save_profile(prof, directory)
     print(f"static trial: {prof.n_frames} frames, view {prof.view}; offsets (deg):")
     for k, v in prof.offsets_deg.items():
         print(f"  {k:<32} {v:+6.1f}  (IQR {prof.spread_deg[k]:.1f})")
@@ -154,12 +200,18 @@ def run_level(args) -> int:
     import numpy as np
 
     from movekit.analysis.camera_tilt import parse_tilt, roll_from_stance
-    from movekit.calibration import (TiltProfile, load_camera_profile, save_profile, tilt_from_board_video,
-                                     tilt_from_scene, video_frames)
+    from movekit.calibration import (
+        TiltProfile,
+        load_camera_profile,
+        save_profile,
+        tilt_from_board_video,
+        tilt_from_scene,
+        video_frames,
+    )
     from movekit.errors import MovekitError
 
-    directory = Path(args.dir) if args.dir else None
-    cam = load_camera_profile(args.camera, directory) if args.camera else None
+    directory = profile_target(args, "tilt")
+    cam = guarded_load(load_camera_profile, args.camera, directory) if args.camera else None
     if args.reading:
         tilt = parse_tilt(args.reading)
     elif args.board:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from movekit.argtypes import meta_item, positive_seconds
+
 #: ``--person`` help, shared by the commands that run the pose model on a camera or video.
 PERSON_HELP = ("whom to follow when several people are in view: largest (default), centre, left, right "
                "(in the image as shown), or X,Y pixels in the first frame with somebody in it (the person "
@@ -24,7 +26,7 @@ def register(subparsers) -> None:
     p.add_argument("source", help="webcam index (0), video file, or a recording made with --save-video "
                                   "(its video is captured again, following the person chosen then)")
     p.add_argument("-o", "--output", required=True, help="recording directory to create (e.g. s01.mkrec)")
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--duration", type=positive_seconds, metavar="S", help="stop after S seconds")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1,
                    help="pose model: 1 ships with movekit; 0 and 2 need --model-file offline")
     p.add_argument("--model-file", help="landmark .tflite for model complexity 0 or 2")
@@ -38,7 +40,7 @@ def register(subparsers) -> None:
                    help="camera calibration profile (movekit calibrate camera): live angles undistorted")
     p.add_argument("--static", metavar="PROFILE",
                    help="static-pose offsets profile (movekit calibrate static): subtracted from live angles")
-    p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE", help="extra metadata")
+    p.add_argument("--meta", action="append", default=[], type=meta_item, metavar="KEY=VALUE", help="extra metadata")
     p.add_argument("--ble", action="append", default=[], metavar="ADDRESS:PROFILE[@LABEL][,rate=HZ]",
                    help="record a Bluetooth LE device beside the camera (repeatable); profiles: "
                         "movekit devices profiles")
@@ -49,16 +51,28 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _check_profiles(args) -> None:
+    """Load the calibration profiles once before the capture starts: a malformed one is a one-line error."""
+    from movekit.calibration import load_camera_profile, load_static_profile
+    from movekit.commands.calibrate import guarded_load
+
+    if args.camera:
+        guarded_load(load_camera_profile, args.camera)
+    if args.static:
+        guarded_load(load_static_profile, args.static)
+
+
 def run(args) -> int:
     from movekit.capture.pipeline import capture
-    from movekit.errors import MovekitError
+    from movekit.outputs import RECORDING, VIDEO, check_output
 
-    meta = {"client": args.client, "protocol": args.protocol}
-    for kv in args.meta:
-        if "=" not in kv:
-            raise MovekitError(f"--meta takes KEY=VALUE, not {kv!r}")
-        k, v = kv.split("=", 1)
-        meta[k] = v
+    meta = {"client": args.client, "protocol": args.protocol, **dict(args.meta)}
+    inputs = [args.source, args.camera, args.static, args.model_file]
+    check_output(args.output, RECORDING, overwrite=args.overwrite, inputs=inputs)
+    _check_profiles(args)
+    if args.annotate:
+        check_output(args.annotate, VIDEO, overwrite=args.overwrite, inputs=[*inputs, args.output],
+                     flag="--annotate")
     summary = capture(args.source, args.output, duration_s=args.duration,
                       model_complexity=args.model_complexity, model_file=args.model_file,
                       annotate=args.annotate, show=args.show, save_video=args.save_video,

@@ -37,7 +37,11 @@ def run(args) -> int:
     from movekit.summary import format_summary, summarise
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        from movekit.errors import MovekitError
+
+        raise MovekitError(f"--out {out} is a file; give a folder for the demo's recording and video")
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
     clip = sample_clip()
     print(f"movekit demo: MediaPipe Pose on {clip.name} (Sports2D demo clip, BSD-3)")
     t0 = time.perf_counter()

@@ -18,8 +18,12 @@ import asyncio
 import signal
 import sys
 import time
+from pathlib import Path
 
+from movekit.argtypes import float_range, positive_seconds, safe_name
 from movekit.errors import MovekitError
+
+nonneg_seconds = float_range(0.0, 86400.0, unit="s")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="devices_command", metavar="ACTION")
 
     s = sub.add_parser("scan", help="list BLE devices in range with the profile movekit would use")
-    s.add_argument("--timeout", type=float, default=5.0, metavar="S", help="scan time in seconds (default 5)")
+    s.add_argument("--timeout", type=positive_seconds, default=5.0, metavar="S", help="scan time in seconds (default 5)")
     s.add_argument("--name", help="only devices whose name contains this")
     s.add_argument("--service", metavar="UUID", help="only devices advertising this service UUID")
     s.add_argument("--address", help="only this address")
@@ -36,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m = sub.add_parser("simulate", help="serve simulated devices (real recordings, real bytes) on a private bus")
     m.add_argument("--devices", default="all", choices=["all", "witmotion", "goniometer", "ganglion",
                                                          "generic_emg", "emg"])
-    m.add_argument("--seconds", type=float, default=0.0, metavar="S", help="stop after S seconds (0: until Ctrl-C)")
-    m.add_argument("--stream", type=float, default=0.0, metavar="S",
+    m.add_argument("--seconds", type=nonneg_seconds, default=0.0, metavar="S", help="stop after S seconds (0: until Ctrl-C)")
+    m.add_argument("--stream", type=nonneg_seconds, default=0.0, metavar="S",
                    help="also connect to every simulated device here for S seconds and report, then exit")
     m.set_defaults(func=_simulate)
 
@@ -49,8 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--static", required=True, metavar="START:END", help="seconds of still, neutral posture")
     c.add_argument("--functional", required=True, metavar="START:END",
                    help="seconds of flexion-extension movements (flexion first)")
-    c.add_argument("--name", required=True, help="calibration name (file calibration/imu/NAME.json)")
-    c.add_argument("--dir", default=None, help="where to write (default: calibration/imu)")
+    c.add_argument("--name", required=True, type=safe_name, help="calibration name (file imu/NAME.json in your calibration profile folder)")
+    c.add_argument("--dir", default=None, help="where to write (default: imu/ in your calibration profile folder, movekit.calibration.profile_dir())")
     c.set_defaults(func=_calibrate)
 
     pr = sub.add_parser("profiles", help="list device profiles")
@@ -197,6 +201,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     f_p, f_d = pick(_span(args.functional, "functional"))
     cal = io.calibrate(args.joint, s_p, s_d, f_p, f_d)
     cal.proximal, cal.distal = args.proximal, args.distal
+    if args.dir is not None and not Path(args.dir).is_dir():
+        raise MovekitError(f"--dir {args.dir}: " + ("not a folder" if Path(args.dir).exists() else "no such folder"))
     path = io.save_calibration(cal, args.name, args.dir)
     print(f"{path}: axis {np.round(cal.axis_proximal, 3).tolist()} (proximal sensor frame), "
           f"off-axis residual {cal.axis_residual_deg:.2f} deg")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from movekit.argtypes import float_range, positive_seconds
 from movekit.commands.capture import PERSON_HELP
 from movekit.errors import MovekitError
 from movekit.store import add_db_argument
@@ -29,14 +30,15 @@ def register(subparsers) -> None:
     p.add_argument("--mvc", metavar="MVC_FILE", help="MVC trial (CSV/HDF5/recording) for %%MVC metrics")
     p.add_argument("--channel", action="append", default=[], metavar="ROLE=NAME",
                    help="use EMG channel NAME as ROLE (vmo, vl, core), e.g. --channel core=ch1")
-    p.add_argument("--rate", type=float, help="EMG sampling rate for files without time_s")
+    p.add_argument("--rate", type=float_range(0.0, 100_000.0, lo_open=True, unit="Hz"), help="EMG sampling rate for files without time_s")
     p.add_argument("--audio-out", metavar="CUES.wav", help="write every sound at its session time to a WAV")
     p.add_argument("--no-sound", action="store_true", help="do not use the sound device")
     p.add_argument("--no-speech", action="store_true", help="tones only (no espeak-ng)")
     p.add_argument("--log", metavar="EVENTS.jsonl", help="write every drill event as JSON lines")
     p.add_argument("-o", "--output", metavar="OUT.mkrec", help="live: the recording to write")
-    p.add_argument("--overwrite", action="store_true", help="live: replace an existing recording")
-    p.add_argument("--duration", type=float, metavar="S", help="live: stop after S seconds")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing recording, log or WAV of the same kind (never an input)")
+    p.add_argument("--duration", type=positive_seconds, metavar="S", help="live: stop after S seconds")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="live pose model")
     p.add_argument("--person", metavar="WHO", help="live: " + PERSON_HELP)
     p.add_argument("--ble", action="append", default=[], metavar="ADDRESS:PROFILE[@LABEL]",
@@ -136,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.name or not (args.sources or args.ble):
         raise MovekitError("give a drill NAME and at least one SOURCE (or --list)")
+    _check_outputs(args)
     rename = _rename(args.channel)
     live_pose = [s for s in args.sources if s.isdigit() or (Path(s).suffix.lower() in (".mp4", ".avi", ".mov", ".mkv", ".webm"))]
     recs = [s for s in args.sources if Path(s).is_dir()]
@@ -151,7 +154,11 @@ def run(args: argparse.Namespace) -> int:
     if len(recs) > 1 or (recs and files):
         raise MovekitError("give one recording, or EMG files, to run a drill on")
     from movekit.feedback.audio import CueAudio
-    from movekit.protocols.session import compare_cues, replay_drill, stored_drill_settings
+    from movekit.protocols.session import (
+        compare_cues,
+        replay_drill,
+        stored_drill_settings,
+    )
 
     if recs:
         from movekit.recording import open_recording
@@ -163,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
                              for c in (st.spec.channel_names or ())], recs[0] if recs else ", ".join(files))
     stored = stored_drill_settings(rec)
     side = args.side or stored.get("side")
-    protocol = load_protocol(args.name, side=side)
+    protocol = _load_protocol(load_protocol, args.name, side=side)
     mvc = _mvc(args, rename)
     if mvc is None and stored.get("mvc_uv"):
         mvc = {k: float(v) for k, v in stored["mvc_uv"].items()}
@@ -194,13 +201,34 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_log(path: str, events: list[dict]) -> None:
+def _check_outputs(args) -> None:
+    """The output policy for -o, --log and --audio-out, before anything runs."""
+    from movekit.outputs import JSON, RECORDING, OutputKind, check_output
+
+    inputs = [*args.sources, args.mvc, args.name if Path(args.name).exists() else None]
+    if args.output:
+        check_output(args.output, RECORDING, overwrite=args.overwrite, inputs=inputs)
+    if args.log:
+        check_output(args.log, JSON, overwrite=args.overwrite, inputs=[*inputs, args.output], flag="--log")
+    if args.audio_out:
+        check_output(args.audio_out, OutputKind("WAV file", (".wav",)), overwrite=args.overwrite,
+                     inputs=[*inputs, args.output, args.log], flag="--audio-out")
+
+
+def _load_protocol(load, name: str, **kw):
+    """``load(name, **kw)`` with a protocol file of the wrong shape or encoding as a one-line error."""
     try:
-        with open(path, "w") as f:
-            for e in events:
-                f.write(json.dumps(e, allow_nan=True) + "\n")
-    except OSError as exc:
-        raise MovekitError(f"cannot write {path}: {exc.strerror}") from None
+        return load(name, **kw)
+    except MovekitError:
+        raise
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
+        raise MovekitError(f"{name}: not a valid drill protocol ({type(exc).__name__}: {exc})") from None
+
+
+def _write_log(path: str, events: list[dict]) -> None:
+    from movekit.outputs import write_output
+
+    write_output(path, "".join(json.dumps(e, allow_nan=True) + "\n" for e in events))
 
 
 class _LiveDrill:
@@ -300,7 +328,7 @@ def _run_live(args, cameras: list[str], emg_files: list[str], rename: dict[str, 
         raise MovekitError("a live drill needs -o OUT.mkrec for its recording")
     if not (cameras or emg_files or args.ble):
         raise MovekitError("a live drill needs a camera, --ble devices or EMG files with --emg-live")
-    protocol = load_protocol(args.name, side=args.side)
+    protocol = _load_protocol(load_protocol, args.name, side=args.side)
     mvc = _mvc(args, rename)
     audio = CueAudio(play=not args.no_sound, wav=bool(args.audio_out), speech=not args.no_speech)
     drill = _LiveDrill(args, protocol, mvc, emg_files, rename, audio, _printer(args.quiet), pose=bool(cameras))

@@ -6,11 +6,20 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 
+from movekit.argtypes import finite_list, float_range
 from movekit.errors import MovekitError
+from movekit.outputs import (
+    CSV,
+    JSON,
+    add_overwrite_argument,
+    check_output,
+    write_output,
+)
+
+_hz = float_range(0.0, 100_000.0, lo_open=True, unit="Hz")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,24 +30,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "IN is a CSV (time_s + one column per channel), an HDF5 file (generic or PLUX "
                     "OpenSignals) or a recording directory with an EMG stream.")
     p.add_argument("input", metavar="IN", help="CSV, HDF5 or *.mkrec recording")
-    p.add_argument("--rate", type=float, help="sampling rate (Hz) when IN has no time_s column")
+    p.add_argument("--rate", type=_hz, help="sampling rate (Hz) when IN has no time_s column")
     p.add_argument("--stream", help="EMG stream of a recording (default: the first of kind emg)")
     p.add_argument("--mvc", metavar="MVC_FILE", help="MVC trial (same formats) to normalise to %%MVC")
     p.add_argument("-o", "--output", required=True, metavar="OUT.csv", help="envelope CSV to write")
     p.add_argument("--events", metavar="OUT.json", help="write onsets and offsets per channel as JSON")
     p.add_argument("--notch", type=float, choices=(50.0, 60.0), help="mains notch frequency (Hz)")
-    p.add_argument("--band", type=float, nargs=2, default=(20.0, 450.0), metavar=("LOW", "HIGH"),
+    p.add_argument("--band", type=_hz, nargs=2, default=(20.0, 450.0), metavar=("LOW", "HIGH"),
                    help="band-pass corners in Hz (default 20 450; HIGH is capped below Nyquist)")
     p.add_argument("--envelope", choices=("rms", "linear"), default="rms",
                    help="moving RMS (default) or linear envelope")
-    p.add_argument("--window-ms", type=float, default=100.0, help="RMS window (ms), default 100")
-    p.add_argument("--lowpass", type=float, default=6.0, help="linear envelope low-pass (Hz), default 6")
+    p.add_argument("--window-ms", type=float_range(1.0, 10_000.0, unit="ms"), default=100.0, help="RMS window (ms), default 100")
+    p.add_argument("--lowpass", type=float_range(0.0, 1000.0, lo_open=True, unit="Hz"), default=6.0, help="linear envelope low-pass (Hz), default 6")
     p.add_argument("--onset", choices=("hodges", "tkeo"), default="hodges",
                    help="onset detection signal: rectified EMG (Hodges & Bui 1996) or TKEO (Li 2007)")
-    p.add_argument("--k", type=float, default=3.0, help="threshold = baseline mean + k SD (default 3)")
+    p.add_argument("--k", type=float_range(0.0, 100.0, lo_open=True), default=3.0, help="threshold = baseline mean + k SD (default 3)")
     p.add_argument("--baseline", default="start", metavar="start|quietest|A,B",
                    help="rest window for the threshold: 0.1-0.6 s from the start (default, as live), "
                         "the quietest 0.5 s, or A,B seconds from the start")
+    add_overwrite_argument(p, "CSV and JSON files")
     p.set_defaults(func=run)
 
 
@@ -48,10 +58,23 @@ def _baseline(text: str):
     if text == "quietest":
         return "quietest"
     try:
-        a, b = (float(v) for v in text.split(","))
-    except ValueError:
+        a, b = finite_list(text)
+    except (ValueError, argparse.ArgumentTypeError):
         raise MovekitError(f"--baseline must be start, quietest or A,B seconds; got {text!r}") from None
+    if not 0 <= a < b:
+        raise MovekitError(f"--baseline A,B needs 0 <= A < B seconds; got {text!r}")
     return (a, b)
+
+
+def _json_safe(obj):
+    """Non-finite floats to null: JSON has no NaN."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
 
 
 def _num(v: float) -> float | None:
@@ -62,18 +85,34 @@ def run(args: argparse.Namespace) -> int:
     from movekit.analysis import emg
     from movekit.emg_io import read_emg
 
-    if args.stream:
-        from movekit.emg_io import read_recording
+    baseline = _baseline(args.baseline)
+    if args.band[0] >= args.band[1]:
+        raise MovekitError(f"--band LOW must be below HIGH; got {args.band[0]:g} {args.band[1]:g}")
+    inputs = [args.input, args.mvc]
+    out = check_output(args.output, CSV, overwrite=args.overwrite, inputs=inputs)
+    if args.events:
+        check_output(args.events, JSON, overwrite=args.overwrite, inputs=[*inputs, out], flag="--events")
+    try:
+        if args.stream:
+            from movekit.emg_io import read_recording
 
-        sig = read_recording(args.input, args.stream)
-    else:
-        sig = read_emg(args.input, args.rate)
+            sig = read_recording(args.input, args.stream)
+        else:
+            sig = read_emg(args.input, args.rate)
+    except UnicodeDecodeError:
+        raise MovekitError(f"{args.input}: not a UTF-8 text file") from None
+    if isinstance(baseline, tuple) and len(sig.t_s) and baseline[1] > float(sig.t_s[-1] - sig.t_s[0]):
+        raise MovekitError(f"--baseline {args.baseline}: {args.input} lasts only "
+                           f"{float(sig.t_s[-1] - sig.t_s[0]):.2f} s")
     cfg = emg.EMGConfig(band_hz=tuple(args.band), notch_hz=args.notch, envelope=args.envelope,
                         rms_window_s=args.window_ms / 1000.0, envelope_lowpass_hz=args.lowpass,
                         onset_method=args.onset, onset_k=args.k)
     mvc = None
     if args.mvc:
-        m = read_emg(args.mvc, args.rate)
+        try:
+            m = read_emg(args.mvc, args.rate)
+        except UnicodeDecodeError:
+            raise MovekitError(f"{args.mvc}: not a UTF-8 text file") from None
         if set(m.channel_names) >= set(sig.channel_names):
             cols = [m.channel_names.index(c) for c in sig.channel_names]
         elif len(m.channel_names) == len(sig.channel_names):
@@ -83,21 +122,19 @@ def run(args: argparse.Namespace) -> int:
                                f"{', '.join(sig.channel_names)}")
         mvc = emg.mvc_reference(m.data_uv[:, cols], m.rate_hz, cfg)
     res = emg.process(sig.t_s, sig.data_uv, sig.rate_hz, sig.channel_names, cfg, mvc_uv=mvc,
-                      baseline_window_s=_baseline(args.baseline))
+                      baseline_window_s=baseline)
     if mvc is not None:
         names = [f"{c}_pct_mvc" for c in sig.channel_names]
         values = res.pct_mvc
     else:
         names = [f"{c}_envelope_uv" for c in sig.channel_names]
         values = res.envelope_uv
-    out = Path(args.output)
-    try:
-        with open(out, "w") as f:
-            f.write(",".join(["time_s"] + names) + "\n")
-            np.savetxt(f, np.column_stack([sig.t_s, values]), delimiter=",",
-                       fmt=["%.6f"] + ["%.4f"] * len(names))
-    except OSError as exc:
-        raise MovekitError(f"cannot write {out}: {exc.strerror}") from None
+    import io
+
+    buf = io.StringIO()
+    buf.write(",".join(["time_s"] + names) + "\n")
+    np.savetxt(buf, np.column_stack([sig.t_s, values]), delimiter=",", fmt=["%.6f"] + ["%.4f"] * len(names))
+    write_output(out, buf.getvalue())
     summary = {}
     for j, c in enumerate(sig.channel_names):
         pairs = emg.onset_offset_pairs(res, c)
@@ -133,10 +170,7 @@ def run(args: argparse.Namespace) -> int:
     if args.events:
         doc = {"source": sig.source, "rate_hz": sig.rate_hz, "config": asdict(cfg),
                "baseline": args.baseline, "channels": summary, **extra}
-        try:
-            Path(args.events).write_text(json.dumps(doc, indent=1))
-        except OSError as exc:
-            raise MovekitError(f"cannot write {args.events}: {exc.strerror}") from None
+        write_output(args.events, json.dumps(_json_safe(doc), indent=1, allow_nan=False))
     for c, s in summary.items():
         print(f"{c}: {len(s['onsets_s'])} bursts", file=sys.stderr)
     return 0

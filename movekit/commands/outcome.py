@@ -13,9 +13,11 @@ or ``score`` (an already scored total, e.g. from a paper form).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 
 from movekit import outcomes as oc
+from movekit.argtypes import iso_date, row_id
 from movekit.errors import MovekitError
 from movekit.store import add_db_argument, store_from_args
 
@@ -29,8 +31,8 @@ def register(subparsers) -> None:
     a.add_argument("measure", help=", ".join(oc.MEASURES))
     a.add_argument("value", nargs="?", default=None, help="the rating, for NPRS")
     a.add_argument("--items", default=None, help='item answers "3,2,,1" (blank, - or ? = missing)')
-    a.add_argument("--date", default=None, help="YYYY-MM-DD (default today)")
-    a.add_argument("--session", type=int, default=None, help="session id it belongs to")
+    a.add_argument("--date", type=iso_date, default=None, help="YYYY-MM-DD (default today)")
+    a.add_argument("--session", type=row_id, default=None, help="session id it belongs to")
     add_db_argument(a)
     a.set_defaults(func=_add)
 
@@ -50,6 +52,8 @@ def _score(measure: str, value, items_text):
     m = oc.measure(measure)
     if items_text is not None and str(items_text).strip():
         items = oc.parse_items(str(items_text))
+        if m.key == "nprs" and len(items) != 1:
+            raise MovekitError(f"nprs is one rating; --items gave {len(items)} ({items_text!r})")
         return oc.score(m.key, items)
     if value is None or not str(value).strip():
         raise MovekitError(f"{m.key}: give the item answers with --items" +
@@ -103,6 +107,17 @@ def _list(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _text_errors(path: str):
+    """A file that is not UTF-8 text, or a CSV row that is not one, as a one-line error naming the file."""
+    try:
+        yield
+    except UnicodeDecodeError:
+        raise MovekitError(f"{path}: not a UTF-8 text file") from None
+    except csv.Error as exc:
+        raise MovekitError(f"{path}: not a readable CSV ({exc})") from None
+
+
 def read_outcome_csv(path: str) -> list[dict]:
     """Parse and score an outcome CSV; raises MovekitError naming the bad line."""
     try:
@@ -110,7 +125,7 @@ def read_outcome_csv(path: str) -> list[dict]:
     except OSError as exc:
         raise MovekitError(f"cannot read {path}: {exc}") from None
     out = []
-    with f:
+    with f, _text_errors(path):
         reader = csv.DictReader(f)
         cols = {c.strip().lower() for c in (reader.fieldnames or [])}
         if not {"client", "measure"} <= cols or not ({"items", "score"} & cols):

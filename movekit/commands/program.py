@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from movekit import program as pg
+from movekit.argtypes import count, float_range, int_range, iso_date
 from movekit.store import add_db_argument, store_from_args
 
 
@@ -14,12 +15,12 @@ def register(subparsers) -> None:
     a.add_argument("client")
     a.add_argument("name", help='exercise name, e.g. "glute bridge"')
     a.add_argument("--drill", default=None, help="id of a guided drill (logged automatically when run)")
-    a.add_argument("--sets", type=int, default=None)
-    a.add_argument("--reps", type=int, default=None)
-    a.add_argument("--hold", type=float, default=None, metavar="SECONDS", help="hold time per rep (s)")
-    a.add_argument("--per-week", type=int, default=7, help="prescribed sessions per week (default 7)")
+    a.add_argument("--sets", type=count, default=None)
+    a.add_argument("--reps", type=count, default=None)
+    a.add_argument("--hold", type=float_range(0.0, 3600.0, unit="s"), default=None, metavar="SECONDS", help="hold time per rep (s)")
+    a.add_argument("--per-week", type=int_range(1, 21), default=7, help="prescribed sessions per week (default 7)")
     a.add_argument("--notes", default="")
-    a.add_argument("--date", default=None, help="start date YYYY-MM-DD (default today)")
+    a.add_argument("--date", type=iso_date, default=None, help="start date YYYY-MM-DD (default today)")
     add_db_argument(a)
     a.set_defaults(func=_assign)
 
@@ -29,25 +30,25 @@ def register(subparsers) -> None:
     g = lg.add_mutually_exclusive_group()
     g.add_argument("--done", dest="done", action="store_true", default=True, help="done (default)")
     g.add_argument("--not-done", dest="done", action="store_false", help="skipped")
-    lg.add_argument("--sets", type=int, default=None)
-    lg.add_argument("--reps", type=int, default=None)
+    lg.add_argument("--sets", type=count, default=None)
+    lg.add_argument("--reps", type=count, default=None)
     lg.add_argument("--pain", type=float, default=None, help="pain during it, 0-10")
     lg.add_argument("--difficulty", type=float, default=None, help="difficulty, 0-10")
     lg.add_argument("--notes", default="")
-    lg.add_argument("--date", default=None, help="YYYY-MM-DD (default today)")
+    lg.add_argument("--date", type=iso_date, default=None, help="YYYY-MM-DD (default today)")
     add_db_argument(lg)
     lg.set_defaults(func=_log)
 
     sh = sub.add_parser("show", help="show the program, recent logs and weekly adherence")
     sh.add_argument("client")
-    sh.add_argument("--weeks", type=int, default=6, help="weeks of adherence to show (default 6)")
+    sh.add_argument("--weeks", type=int_range(1, 5200), default=6, help="weeks of adherence to show (default 6)")
     add_db_argument(sh)
     sh.set_defaults(func=_show)
 
     e = sub.add_parser("end", help="stop an item (kept in the history)")
     e.add_argument("client")
     e.add_argument("item")
-    e.add_argument("--date", default=None)
+    e.add_argument("--date", type=iso_date, default=None)
     add_db_argument(e)
     e.set_defaults(func=_end)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from movekit.outputs import CSV, add_overwrite_argument, atomic_path, check_output
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -13,6 +15,7 @@ def register(subparsers) -> None:
     p.add_argument("recording")
     p.add_argument("--speed", default="max", help="1 = real time, 2 = twice as fast, max = as fast as possible")
     p.add_argument("--csv", metavar="OUT.csv", help="write the recomputed live angles")
+    add_overwrite_argument(p, "CSV files")
     p.set_defaults(func=run)
 
 
@@ -25,8 +28,8 @@ def parse_speed(text: str) -> float | None:
         speed = float(text)
     except ValueError:
         raise MovekitError(f"--speed takes a number or 'max', not {text!r}") from None
-    if speed <= 0:
-        raise MovekitError("--speed must be above 0")
+    if not speed > 0 or speed == float("inf"):
+        raise MovekitError(f"--speed must be a finite number above 0 or 'max', not {text!r}")
     return speed
 
 
@@ -36,10 +39,12 @@ def run(args) -> int:
     from movekit.capture.replay import replay_pose
     from movekit.recording import open_recording
 
+    speed = parse_speed(args.speed)
+    if args.csv:
+        check_output(args.csv, CSV, overwrite=args.overwrite, inputs=[args.recording], flag="--csv")
     rec = open_recording(args.recording)
     for problem in rec.problems:
         print(f"movekit: warning: {problem}", file=sys.stderr)
-    speed = parse_speed(args.speed)
     if not rec.streams:
         from movekit.errors import MovekitError
 
@@ -60,7 +65,8 @@ def run(args) -> int:
     if args.csv:
         header = "time_s," + ",".join(result.names)
         table = np.column_stack([result.t_s, result.angles_deg.astype(np.float64)])
-        np.savetxt(args.csv, table, delimiter=",", header=header, comments="", fmt="%.9g")
+        with atomic_path(args.csv) as tmp:
+            np.savetxt(tmp, table, delimiter=",", header=header, comments="", fmt="%.9g")
         print(f"angles: {args.csv}")
     if result.identical is None:
         print("no live outputs stored in this recording: nothing to compare")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from movekit.argtypes import iso_date, row_id
 from movekit.errors import MovekitError
 from movekit.store import SESSION_TYPES, add_db_argument, store_from_args
 
@@ -13,14 +14,14 @@ def register(subparsers) -> None:
     s = sub.add_parser("start", help="start a session (prints its id)")
     s.add_argument("client")
     s.add_argument("--type", choices=SESSION_TYPES, default="treatment")
-    s.add_argument("--date", default=None, help="YYYY-MM-DD (default today)")
+    s.add_argument("--date", type=iso_date, default=None, help="YYYY-MM-DD (default today)")
     s.add_argument("--notes", default="", help="therapist notes")
     add_db_argument(s)
     s.set_defaults(func=_start)
 
     e = sub.add_parser("end", help="end a session")
     e.add_argument("client", help="client id (ends the client's open session)")
-    e.add_argument("--session", type=int, default=None, help="session id (default: the open one)")
+    e.add_argument("--session", type=row_id, default=None, help="session id (default: the open one)")
     e.add_argument("--notes", default=None, help="notes to add")
     add_db_argument(e)
     e.set_defaults(func=_end)
@@ -31,13 +32,13 @@ def register(subparsers) -> None:
     ls.set_defaults(func=_list)
 
     ln = sub.add_parser("link", help="link a recording directory (*.mkrec) to a session")
-    ln.add_argument("session", type=int)
+    ln.add_argument("session", type=row_id)
     ln.add_argument("recording")
     add_db_argument(ln)
     ln.set_defaults(func=_link)
 
     r = sub.add_parser("add-result", help="store an assessment result JSON file with a session")
-    r.add_argument("session", type=int)
+    r.add_argument("session", type=row_id)
     r.add_argument("result", nargs="+", help="result .json file(s)")
     add_db_argument(r)
     r.set_defaults(func=_add_result)
@@ -49,8 +50,8 @@ def register(subparsers) -> None:
 
     c = sub.add_parser("compare", help="baseline vs latest for every metric and outcome measure")
     c.add_argument("client")
-    c.add_argument("--baseline", type=int, default=None, help="baseline session id")
-    c.add_argument("--current", type=int, default=None, help="current session id")
+    c.add_argument("--baseline", type=row_id, default=None, help="baseline session id")
+    c.add_argument("--current", type=row_id, default=None, help="current session id")
     add_db_argument(c)
     c.set_defaults(func=_compare)
 
@@ -138,6 +139,9 @@ def _compare(args) -> int:
     from movekit import reassess
 
     with store_from_args(args) as st:
+        for flag, sid in (("--baseline", args.baseline), ("--current", args.current)):
+            if sid is not None and (owner := st.session(sid)["client_code"]) != args.client:
+                raise MovekitError(f"{flag} session {sid} belongs to {owner}, not {args.client}")
         cmp = reassess.compare(st, args.client, args.baseline, args.current)
         if not cmp.metrics and not cmp.outcomes:
             print(f"nothing to compare for {args.client} yet")

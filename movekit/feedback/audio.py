@@ -150,10 +150,11 @@ class Speech:
             return None
         path = self.cache_path(text)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.part.wav")
+            # the text follows "--": a cue such as "-f/etc/passwd" is spoken, never read as an option
             try:
-                proc = subprocess.run([self.exe, "-v", self.voice, "-s", str(self.wpm), "-w", str(tmp), text],
+                proc = subprocess.run([self.exe, "-v", self.voice, "-s", str(self.wpm), "-w", str(tmp), "--", text],
                                       capture_output=True, text=True, timeout=30)
             except (OSError, subprocess.TimeoutExpired) as exc:
                 self._warn(f"espeak-ng failed ({exc}); spoken cues fall back to tones")
@@ -255,10 +256,12 @@ class WavTimeline:
 
     def write(self, path: str | Path) -> Path:
         from movekit.errors import MovekitError
+        from movekit.outputs import atomic_path
 
         path = Path(path)
         try:
-            write_wav(path, self.render(), self.rate_hz)
+            with atomic_path(path) as tmp:  # atomic and private (0600)
+                write_wav(tmp, self.render(), self.rate_hz)
         except OSError as exc:
             raise MovekitError(f"cannot write {path}: {exc.strerror}") from None
         return path

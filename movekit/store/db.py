@@ -198,7 +198,12 @@ class Database:
             raise MovekitError(f"database {self.path} does not exist")
         if not read_only:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                if not self.path.parent.is_dir():
+                    self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                # private whatever the umask: SQLite gives its -wal and -shm files the database's mode
+                from movekit.outputs import create_private_file
+
+                create_private_file(self.path)
             except OSError as exc:
                 raise MovekitError(f"cannot create the folder for database {self.path}: {exc}") from None
         try:
@@ -317,11 +322,14 @@ class Database:
         if target.exists():
             return
         try:
+            from movekit.outputs import create_private_file
+
+            create_private_file(target)
             dst = sqlite3.connect(str(target))
             with dst:
                 self.conn.backup(dst)
             dst.close()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise MovekitError(f"cannot back up database {self.path} before upgrading it: {exc}") from None
 
 

@@ -30,10 +30,22 @@ def _date(value: str | _dt.date | None) -> str:
         return value.date().isoformat()
     if isinstance(value, _dt.date):
         return value.isoformat()
+    from movekit.argtypes import MAX_YEAR, MIN_YEAR
+
     try:
-        return _dt.date.fromisoformat(str(value).strip()).isoformat()
+        d = _dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise MovekitError(f"date {value!r} is not YYYY-MM-DD") from None
+    if not MIN_YEAR <= d.year <= MAX_YEAR:  # 9999-12-31 would overflow every later date sum
+        raise MovekitError(f"date {value!r} is outside {MIN_YEAR}-{MAX_YEAR}")
+    return d.isoformat()
+
+
+def _check_counts(**values) -> None:
+    """Sets, reps and hold times: finite and not negative."""
+    for label, v in values.items():
+        if v is not None and not (math.isfinite(float(v)) and float(v) >= 0):
+            raise MovekitError(f"{label} {v} must be a finite number, not negative")
 
 
 def _check_window(lo: int, hi: int) -> None:
@@ -190,10 +202,14 @@ class Store:
                     text = Path(text).read_text(encoding="utf-8")
                 except OSError as exc:
                     raise MovekitError(f"cannot read assessment result {result}: {exc}") from None
+                except UnicodeDecodeError:
+                    raise MovekitError(f"assessment result {result} is not UTF-8 text") from None
             try:
                 result = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise MovekitError(f"assessment result is not valid JSON: {exc}") from None
+        if not isinstance(result, dict):
+            raise MovekitError(f"an assessment result is a JSON object, not a {type(result).__name__}")
         test = result.get("test")
         if not test or not isinstance(result.get("metrics", {}), dict):
             raise MovekitError('an assessment result needs "test" and a "metrics" object')
@@ -312,9 +328,7 @@ class Store:
             raise MovekitError(f"program item kind {kind!r} is not drill or exercise")
         if not (1 <= int(per_week) <= 21):
             raise MovekitError(f"frequency {per_week} per week is out of range 1-21")
-        for label, v in (("sets", sets), ("reps", reps), ("hold_s", hold_s)):
-            if v is not None and v < 0:
-                raise MovekitError(f"{label} {v} is negative")
+        _check_counts(sets=sets, reps=reps, hold_s=hold_s)
         cid = self.client(code)["id"]
         with self.db.write() as c:
             cur = c.execute(
@@ -347,6 +361,7 @@ class Store:
     def add_program_log(self, item_id: int, *, done: bool = True, date=None, sets: int | None = None,
                         reps: int | None = None, pain_0_10: float | None = None,
                         difficulty_0_10: float | None = None, notes: str = "", source: str = "manual") -> int:
+        _check_counts(sets=sets, reps=reps)
         for label, v in (("pain", pain_0_10), ("difficulty", difficulty_0_10)):
             if v is not None and not (0 <= float(v) <= 10):
                 raise MovekitError(f"{label} {v} is outside 0-10")

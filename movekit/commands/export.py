@@ -1,0 +1,229 @@
+"""``movekit export SOURCE --format trc|mot|c3d|bids|csv|parquet -o OUT``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+FORMATS = ("trc", "mot", "c3d", "bids", "csv", "parquet")
+NAN_NOTE = ("angles the error model refuses (expected error over the limit or unknown for the view) are NaN, "
+            "not dropped; each angle <name>_deg has its expected error in <name>_err_deg")
+KEPT_NOTE = ("--keep-invalid: angles the error model refuses are KEPT (research use, not for clinical results); "
+             "NaN only where landmarks are missing; each angle <name>_deg has its expected error in <name>_err_deg")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export", help="export a recording for research tools (OpenSim TRC/MOT, C3D, BIDS-Motion, CSV, Parquet)",
+        description="trc: landmarks as OpenSim/Pose2Sim markers (m, MediaPipe names); mot: joint angles as an "
+                    "OpenSim motion file (refused angles NaN, expected errors beside them); c3d: points, every "
+                    "other stream as analog channels, events; bids: a BIDS-Motion style folder, one tracking "
+                    "system per stream at its own rate; csv/parquet: the angles table of 'movekit angles'. "
+                    "Files are written 0600 and never replace an existing file unless --overwrite; a sidecar "
+                    "OUT.json says how every number was made.")
+    p.add_argument("source", help="recording directory (or a video file: pose runs first; no sensors or events)")
+    p.add_argument("--format", required=True, choices=FORMATS)
+    p.add_argument("-o", "--out", required=True, metavar="OUT", help="output file (a folder for bids)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    p.add_argument("--space", choices=("2d", "3d"), default=None,
+                   help="markers: 3d (MediaPipe world landmarks; the default when the recording has them) or 2d "
+                        "(camera plane, scaled); angles: 2d (default, as 'movekit angles') or 3d")
+    p.add_argument("--m-per-px", type=float, default=None, help="2D marker scale (m/px)")
+    p.add_argument("--height-m", type=float, default=1.70,
+                   help="subject's nose-to-heel height for the default 2D scale (m, default 1.70)")
+    p.add_argument("--min-visibility", type=float, default=0.5,
+                   help="landmarks seen less than this (0..1) are missing markers / masked before angles")
+    p.add_argument("--offline", action="store_true", help="angles: zero-phase filtering (default causal)")
+    p.add_argument("--keep-invalid", action="store_true",
+                   help="angles: keep those the error model refuses instead of NaN (research use; said in the "
+                        "header and sidecar)")
+    p.set_defaults(func=run)
+
+
+def targets(out: Path, fmt: str) -> list[Path]:
+    """Every path the export writes: OUT, plus OUT.json for single-file formats."""
+    return [out] if fmt == "bids" else [out, out.with_name(out.name + ".json")]
+
+
+def _session(source: str):
+    """(Recording or None, PoseSeries or None, stored calibration profiles)."""
+    from movekit.calibration import profiles_from_metadata
+    from movekit.errors import MovekitError
+
+    path = Path(source)
+    if path.is_dir():
+        from movekit.recording import open_recording
+
+        rec = open_recording(path)
+        for problem in rec.problems:
+            print(f"movekit: warning: {problem}", file=sys.stderr)
+        try:
+            pose = rec.pose()
+        except MovekitError:
+            pose = None
+        return rec, pose, profiles_from_metadata(pose.calibration) if pose is not None else {}
+    from movekit.commands.angles import load_session
+
+    pose, stored = load_session(source)
+    return None, pose, stored
+
+
+def angle_table(pose, stored: dict, args) -> tuple[dict, dict]:
+    """The table of ``movekit angles`` with the profiles stored in the recording."""
+    from movekit.commands.angles import compute_table
+
+    keep = bool(getattr(args, "keep_invalid", False))
+    cols, meta = compute_table(pose, offline=args.offline, space=args.space or "2d", keep_invalid=keep,
+                               camera=stored.get("camera"), static=stored.get("static"), tilt=stored.get("tilt"),
+                               min_visibility=args.min_visibility)
+    meta["nan"] = KEPT_NOTE if keep else NAN_NOTE
+    meta["source"] = str(args.source)
+    return cols, meta
+
+
+def _marker_space(pose, args) -> str:
+    import numpy as np
+
+    if args.space:
+        return args.space
+    return "3d" if np.isfinite(np.asarray(pose.world_m)).any() else "2d"
+
+
+def _markers(pose, args):
+    from movekit.export.markers import from_pose
+
+    return from_pose(pose, space=_marker_space(pose, args), m_per_px=args.m_per_px, height_m=args.height_m,
+                     min_visibility=args.min_visibility)
+
+
+def _need_pose(pose, source: str, fmt: str):
+    from movekit.errors import MovekitError
+
+    if pose is None:
+        raise MovekitError(f"{source} has no pose streams; {fmt} needs landmarks")
+    return pose
+
+
+def _bids_tracksys(rec, pose, cols: dict | None) -> list:
+    import numpy as np
+
+    from movekit.analysis.landmarks import NAMES
+    from movekit.export.bids import label
+    from movekit.export.signals import Signal, from_stream, signals
+
+    out = []
+    if rec is not None:
+        for name, sys_name in (("pose_image_px", "mediapipeImage"), ("pose_world_m", "mediapipeWorld"),
+                               ("pose_visibility", "mediapipeVisibility")):
+            if name in rec.streams and len(rec.streams[name]):
+                sig = from_stream(rec.streams[name])
+                comps = 3 if sig.data.shape[1] == 3 * len(NAMES) else 1
+                out.append((sys_name, sig, {"components": comps}))
+    if cols is not None:
+        names = [k for k in cols if k.endswith("_deg") and k != "time_s"]
+        data = np.column_stack([np.asarray(cols[k], np.float64) for k in names])
+        types = ["JNTANG" if k.endswith("_deg") and not k.endswith("_err_deg") and k != "body_yaw_deg" else "MISC"
+                 for k in names]
+        desc = [("expected error of " + k.removesuffix("_err_deg") + "_deg (error model)" if k.endswith("_err_deg")
+                 else "estimated body yaw to the camera" if k == "body_yaw_deg"
+                 else "joint angle, NaN where the error model refuses it") for k in names]
+        sig = Signal("angles", "angles", np.asarray(cols["time_s"], np.float64), data,
+                     tuple(k.removesuffix("_deg") for k in names), "deg", _rate(cols["time_s"]), False, {})
+        out.append(("movekitAngles", sig, {"types": types, "descriptions": desc}))
+    if rec is not None:
+        for sig in signals(rec):
+            out.append((label(sig.name, "stream"), sig, {}))
+    return out
+
+
+def _rate(t_s) -> float:
+    from movekit.analysis.pipeline import frame_rate
+
+    return frame_rate(t_s)
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from movekit import __version__
+    from movekit.errors import MovekitError
+    from movekit.export.files import atomic_output, check_targets, write_text
+
+    source, out, fmt = Path(args.source), Path(args.out), args.format
+    if not source.exists():
+        raise MovekitError(f"{source}: no such file or recording")
+    paths = targets(out, fmt)
+    check_targets(paths, source, overwrite=args.overwrite)  # before any work: refuse early
+    rec, pose, stored = _session(args.source)
+    side: dict = {"source": str(source), "format": fmt, "movekit_version": __version__}
+
+    if fmt == "trc":
+        from movekit.export.trc import trc_text
+
+        m = _markers(_need_pose(pose, args.source, fmt), args)
+        write_text(out, trc_text(m, out.name), overwrite=args.overwrite)
+        side.update(m.notes, frames=len(m.t_s), rate_hz=m.rate_hz, t0_s=float(m.t_s[0]) if len(m.t_s) else None,
+                    missing="blank field where a landmark is not detected or seen less than min_visibility")
+        summary = f"{len(m.t_s)} frames, {len(m.names)} markers ({side['space']}) at {m.rate_hz:.4g} Hz"
+    elif fmt == "mot":
+        from movekit.export.mot import mot_text
+
+        cols, meta = angle_table(_need_pose(pose, args.source, fmt), stored, args)
+        numeric = {k: v for k, v in cols.items() if k not in ("time_s", "view")}
+        notes = {"movekit_source": source.name, "movekit_nan": meta["nan"], "movekit_filter": meta["filter"],
+                 "movekit_space": meta["space"], "movekit_camera_tilt": meta["camera_tilt_note"],
+                 "movekit_t0_s": f"{float(cols['time_s'][0]):.6f}" if len(cols["time_s"]) else "n/a"}
+        write_text(out, mot_text(cols["time_s"], numeric, out.stem, notes), overwrite=args.overwrite)
+        side.update(meta, view="per-frame view label is in the csv/parquet export only (MOT holds numbers)")
+        n_ang = sum(1 for k in numeric if not k.endswith("_err_deg") and k != "body_yaw_deg")
+        n_nan = sum(int(np.isnan(v).sum()) for k, v in numeric.items() if not k.endswith("_err_deg"))
+        summary = f"{len(cols['time_s'])} rows, {n_ang} angles with their errors, {n_nan} NaN values (refused or not measurable)"
+    elif fmt in ("csv", "parquet"):
+        from movekit.commands.angles import write_table
+
+        cols, meta = angle_table(_need_pose(pose, args.source, fmt), stored, args)
+        with atomic_output(out, overwrite=args.overwrite) as tmp:
+            write_table(cols, meta, tmp, fmt)
+        side.update(meta)
+        summary = f"{len(cols['time_s'])} rows of angles ({fmt})"
+    elif fmt == "c3d":
+        from movekit.export.c3d import write_c3d
+        from movekit.export.signals import signals
+
+        sigs = signals(rec) if rec is not None else []
+        if pose is None:  # sensors only: analog channels, points empty at the fastest stream's rate
+            from movekit.export.markers import no_markers
+
+            if not sigs:
+                raise MovekitError(f"{args.source} has neither pose nor sensor streams to export")
+            m = no_markers(min(float(s.t_s[0]) for s in sigs), max(float(s.t_s[-1]) for s in sigs),
+                           max(s.rate_hz for s in sigs))
+        else:
+            m = _markers(pose, args)
+        with atomic_output(out, overwrite=args.overwrite) as tmp:
+            info = write_c3d(tmp, m, sigs, rec.events if rec is not None else [],
+                             {"space": m.notes["space"], "frame": m.notes["frame"]})
+        side.update(m.notes, **info, point_units="mm")
+        summary = (f"{info['frames']} frames x {len(m.names)} points at {info['point_rate_hz']:.4g} Hz, "
+                   f"{len(info['analog_labels'])} analog channels at {info['analog_rate_hz']:.6g} Hz, "
+                   f"{info['events']} events")
+    else:  # bids
+        from movekit.export.bids import label, write_bids
+
+        cols = angle_table(pose, stored, args)[0] if pose is not None else None
+        meta = rec.metadata if rec is not None else {}
+        proto = meta.get("protocol")
+        task = label(meta.get("task") or (proto.get("drill") if isinstance(proto, dict) else proto), "movekit")
+        with atomic_output(out, overwrite=args.overwrite, folder=True) as tmp:
+            info = write_bids(tmp, subject=label(meta.get("client"), "01"), task=task,
+                              tracksys=_bids_tracksys(rec, pose, cols), events=rec.events if rec is not None else [],
+                              movekit_version=__version__, source=str(source))
+        summary = (f"{len(info['tracksys'])} tracking systems ("
+                   + ", ".join(f"{s['tracksys']} {s['rate_hz']:.4g} Hz" for s in info["tracksys"])
+                   + f"), {info['events']} events")
+        print(f"{fmt}: {out} ({summary})")
+        return 0
+    write_text(paths[1], json.dumps(side, indent=2, default=str), overwrite=args.overwrite)
+    print(f"{fmt}: {out} ({summary}); notes: {paths[1]}")
+    return 0
