@@ -127,3 +127,62 @@ def test_triangulation_refuses_unmatched_input(ref):
     with pytest.raises(MovekitError, match="two or more views"):
         triangulate_views(t, ip, vis, cams[:1])
 
+
+def _camera_recording(path, ref, i, *, start: int = 0):
+    """A recording of camera ``i``'s real pose-model output (as movekit capture writes it), its own
+    clock starting at frame ``start``."""
+    from movekit.capture.pipeline import pose_stream_specs
+    from movekit.recording import RecordingWriter
+
+    c = ref["cameras"][i]
+    t = ref["t_s"][start:] - ref["t_s"][start]
+    img = np.concatenate([c["image_px"], np.zeros(c["image_px"].shape[:2] + (1,))], axis=-1)[start:]
+    with RecordingWriter(path, {"client": "P-7"}) as rec:
+        for spec in pose_stream_specs(60.0):
+            rec.add_stream(spec)
+        rec.append("pose_image_px", t, img.astype(np.float32))
+        rec.append("pose_world_m", t, c["world_m"][start:].astype(np.float32))
+        rec.append("pose_visibility", t, c["visibility"][start:].astype(np.float32))
+        rec.append("pose_presence", t, c["visibility"][start:].astype(np.float32))
+    return path
+
+
+def test_triangulate_command_syncs_writes_and_gates(ref, tmp_path):
+    """movekit triangulate on two cameras' recordings, the second started 0.25 s late: the
+    geometry finds the offset, the recording holds pose_3d_m on the first camera's clock, and
+    each angle is printed with its measured two-camera error or refused with the figure."""
+    import subprocess
+
+    from movekit.recording import open_recording
+
+    calib = tmp_path / "rig.toml"
+    write_calibration_toml(read_qualisys_qca(fetch("pose2sim_qca_calibration")), calib)
+    a = _camera_recording(tmp_path / "a.mkrec", ref, 0)
+    b = _camera_recording(tmp_path / "b.mkrec", ref, 3, start=15)
+    out = tmp_path / "3d.mkrec"
+    cmd = [sys.executable, "-m", "movekit.cli", "triangulate", str(a), str(b), "--calibration", str(calib),
+           "--cameras", "cam01,cam04", "-o", str(out)]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "+0.25" in p.stdout and "by the geometry" in p.stdout, p.stdout
+    import re
+
+    sep = float(re.search(r"(\d+) deg apart", p.stdout).group(1))
+    assert 110 <= sep <= 125  # cam01 and cam04 seen from the subject
+    lean = next(line for line in p.stdout.splitlines() if "trunk_lateral_lean_deg" in line)
+    assert "+-" in lean  # measured within the limit for two cameras
+    knee = next(line for line in p.stdout.splitlines() if "left_knee_flexion_deg" in line)
+    assert "refused: measured error" in knee
+    rec = open_recording(out)
+    pts = rec.streams["pose_3d_m"]
+    assert pts.data.shape[1:] == (33, 3) and pts.spec.unit == "m"
+    np.testing.assert_allclose(pts.t_s, ref["t_s"], atol=1e-6)  # the first camera's clock
+    assert rec.metadata["multiview"]["cameras"] == ["cam01", "cam04"]
+    assert abs(rec.metadata["multiview"]["offsets_s"][1] - ref["t_s"][15]) < 1.5 / 60
+    assert rec.metadata["client"] == "P-7"
+    # the same again is refused without --overwrite; a wrong camera name is a one-line error
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 2 and "exists" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    bad = subprocess.run(cmd[:-4] + ["--cameras", "cam01,cam09", "-o", str(tmp_path / "x.mkrec")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "cam09" in bad.stderr

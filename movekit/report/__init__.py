@@ -130,42 +130,38 @@ class _Recordings:
                     self.problems.append(f"Recording {path}: {p}")
             except ImportError:
                 self.problems.append("movekit.recording is not available: linked recordings are not shown.")
-            except MovekitError as exc:
+            except MovekitError as exc:  # a damaged or missing recording: said in the report
                 self.problems.append(f"Recording linked to {where} could not be read: {exc}")
-            except Exception as exc:  # a damaged file must not stop the report
-                self.problems.append(f"Recording {path} ({where}) could not be read: {type(exc).__name__}: {exc}")
+            except OSError as exc:
+                self.problems.append(f"Recording {path} ({where}) could not be read: {exc}")
         self.cache[path] = rec
         return rec
 
 
 def _pose_angles(rec):
-    """(t_s, {sagittal angle: deg array masked to side-view frames}, note) or None."""
+    """(t_s, {sagittal angle: deg array}, note, pose) or None: the analysis layer's angles of the
+    recording (:func:`movekit.calibration.analyse_calibrated`: its calibration and camera tilt, the
+    error model's gate), sagittal non-proxy angles only; a refused frame is NaN."""
     try:
         pose = rec.pose()
     except (MovekitError, AttributeError, KeyError):
         return None
     if len(pose) < 5:
         return None
-    from movekit.analysis.angles import ANGLES, joint_angles
+    from movekit.analysis.angles import ANGLES
+    from movekit.calibration import analyse_calibrated
 
-    ang = joint_angles(image_px=pose.image_px, visibility=pose.visibility)
-    note = ""
-    try:
-        from movekit.analysis.view import SAGITTAL_VIEWS, classify_view
-
-        views = np.asarray(classify_view(pose.image_px, pose.world_m))
-        side = np.isin(views, SAGITTAL_VIEWS)
-        note = f"side view in {100 * side.mean():.0f}% of frames; other frames left out"
-    except Exception:  # view classification is optional
-        side = np.ones(len(pose), bool)
+    an = analyse_calibrated(pose, space="2d", offline=True)
     out = {}
-    for name, a in ang.items():
+    for name, a in an.angles.items():
         d = ANGLES.get(name)
         if d is None or d.plane != "sagittal" or d.proxy:
             continue
-        a = np.where(side, a, np.nan)
         if np.isfinite(a).sum() >= 10:
             out[name] = a
+    shown = sum(int(np.isfinite(a).sum()) for a in out.values())
+    note = ("angles shown only where their expected error is within "
+            f"{an.max_error_deg:g} deg (docs/validity.md); {shown} angle samples kept")
     return pose.t_s, out, note, pose
 
 
@@ -178,21 +174,20 @@ _VIDEO_ROM = re.compile(r"((left|right)_(hip|knee)_flexion|trunk_inclination)_de
 
 
 def _rom_from_angles(angles: dict) -> dict[str, float]:
-    """5th-95th percentile range of each angle; implausible ranges (> 180 deg) are dropped."""
-    rom = {}
-    for name, a in angles.items():
-        fin = a[np.isfinite(a)]
-        if len(fin) >= 10:
-            r = float(np.percentile(fin, 95) - np.percentile(fin, 5))
-            if r <= 180.0:
-                rom[name] = r
-    return rom
+    """Range of motion of each angle (deg) as the analysis layer defines it
+    (:func:`movekit.analysis.rom.session_rom`: max minus min of the reported frames)."""
+    from movekit.analysis.rom import session_rom
+
+    return {name: r.range_deg for name, r in session_rom(angles).items()
+            if np.isfinite(angles[name]).sum() >= 10}
 
 
 def _emg_entries(rec, label):
-    out = []
-    from scipy.signal import butter, sosfiltfilt
+    """EMG envelopes of a recording's EMG streams as the analysis layer computes them
+    (:func:`movekit.analysis.emg.process`: the same causal band-pass and moving RMS as live)."""
+    from movekit.analysis.emg import process
 
+    out = []
     scale = {"uv": 1.0, "mv": 1e3, "v": 1e6}
     cues = [(float(e["t_s"]), str(e.get("message") or e.get("text") or e.get("rule") or "cue"))
             for e in rec.events if e.get("kind") == "cue" and "t_s" in e]
@@ -205,19 +200,12 @@ def _emg_entries(rec, label):
             continue
         x = s.data.reshape(len(s.t_s), -1).astype(np.float64) * k
         fs = float(s.spec.rate_hz or 1.0 / np.median(np.diff(s.t_s)))
-        x = np.nan_to_num(x - np.nanmean(x, 0))
-        if fs > 2 * 460:
-            sos = butter(4, [20.0, 450.0], btype="bandpass", fs=fs, output="sos")
-        else:
-            sos = butter(4, 20.0, btype="highpass", fs=fs, output="sos")
-        if len(x) > 30:
-            x = sosfiltfilt(sos, x, axis=0)
-        w = max(1, int(round(0.1 * fs)))
-        sq = np.cumsum(np.vstack([np.zeros((1, x.shape[1])), x ** 2]), axis=0)
-        env = np.sqrt(np.clip((sq[w:] - sq[:-w]) / w, 0, None))
-        env = np.vstack([np.full((w - 1, x.shape[1]), np.nan), env]) if w > 1 else env
         chans = list(s.spec.channel_names or [f"ch{i}" for i in range(x.shape[1])])
-        out.append({"label": f"{label} {name}", "t_s": s.t_s.astype(float), "env": env, "channels": chans,
+        try:
+            res = process(s.t_s.astype(float), x, fs, chans)
+        except MovekitError:  # e.g. a rate too low for EMG: the EMG command says why
+            continue
+        out.append({"label": f"{label} {name}", "t_s": res.t_s, "env": res.envelope_uv, "channels": chans,
                     "unit": "uV RMS", "cues": cues, "pains": pains})
     return out
 
@@ -314,6 +302,10 @@ def _collect(store: Store, client: str, sessions: list[dict], recs: _Recordings,
                 if info is not None:
                     t_s, angles, note, pose = info
                     video = {k: a for k, a in angles.items() if _VIDEO_ROM.match(k)}
+                    if not video:
+                        recs.problems.append(f"Recording {Path(row['path']).name}: its video joint angles are "
+                                             "not shown: the error model refused them in this camera view "
+                                             "(expected error over the limit; docs/validity.md)")
                     for name, v in _rom_from_angles(video).items():
                         rom_points.append({"session_date": date, "label": f"{name} (video ROM)", "value": v,
                                            "unit": "deg", "source": f"recording {Path(row['path']).name}"})
@@ -327,8 +319,8 @@ def _collect(store: Store, client: str, sessions: list[dict], recs: _Recordings,
                             traces.append(fig)
                 emg += _emg_entries(rec, date)
                 sway += _sway_from_recording(rec, rlabel)
-            except Exception as exc:  # one damaged recording must not stop the report
-                recs.problems.append(f"Recording {row['path']} could not be analysed: {type(exc).__name__}: {exc}")
+            except (MovekitError, OSError) as exc:  # one damaged recording must not stop the report
+                recs.problems.append(f"Recording {row['path']} could not be analysed: {exc}")
     return rom_points, arc_reps, sway, emg, traces, flags
 
 
@@ -500,15 +492,14 @@ def render_session_report(store: Store, session_id: int) -> str:
 
 
 def _write(html: str, out: str | os.PathLike) -> Path:
+    from movekit.outputs import (
+        write_output,  # atomic (temporary file, fsync, rename) and private (0600)
+    )
+
     out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise MovekitError(f"cannot write report {out}: {exc}") from None
-    return out
+    if not out.parent.is_dir():
+        raise MovekitError(f"cannot write report {out}: folder {out.parent} does not exist")
+    return write_output(out, html)
 
 
 def build_client_report(store: Store, client: str, out: str | os.PathLike, *, show_name: bool = True) -> Path:

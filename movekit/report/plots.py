@@ -140,27 +140,7 @@ def painful_arc(reps: list[dict]) -> Figure | None:
 
 
 # ----------------------------------------------------------------------------- sway
-def prediction_ellipse(xy: np.ndarray, level: float = 0.95):
-    """95 % prediction ellipse of 2D points (Schubert & Kirchner 2014, Gait Posture 40:1):
-    (x - m)' S^-1 (x - m) <= (n+1)/n * 2(n-1)/(n-2) * F(level; 2, n-2).
-    Returns centre, semi-axes (a >= b), angle of a (deg), area."""
-    from scipy.stats import f as f_dist
-
-    xy = np.asarray(xy, float)
-    xy = xy[np.isfinite(xy).all(1)]
-    n = len(xy)
-    if n < 4:
-        return None
-    c = xy.mean(0)
-    S = np.cov(xy.T)
-    k = (n + 1) / n * 2 * (n - 1) / (n - 2) * f_dist.ppf(level, 2, n - 2)
-    w, v = np.linalg.eigh(S)
-    w = np.clip(w, 0, None)
-    a, b = math.sqrt(k * w[1]), math.sqrt(k * w[0])
-    ang = math.degrees(math.atan2(v[1, 1], v[0, 1]))
-    return c, a, b, ang, math.pi * a * b
-
-
+from movekit.assess.sway import prediction_ellipse  # noqa: E402  (one definition: the assessment's)
 def sway_ellipses(entries: list[dict]) -> Figure | None:
     """entries: dicts with label, xy (N, 2) array, unit ("mm" or "px"), source note."""
     entries = [e for e in entries if e.get("xy") is not None and len(e["xy"]) >= 4]
@@ -175,11 +155,11 @@ def sway_ellipses(entries: list[dict]) -> Figure | None:
     for i, e in enumerate(entries):
         xy = np.asarray(e["xy"], float)
         xy = xy[np.isfinite(xy).all(1)]
-        pe = prediction_ellipse(xy)
-        if pe is None:
+        pe = prediction_ellipse(xy[:, 0], xy[:, 1])  # the assessment layer's (movekit.assess.sway)
+        if not np.isfinite(pe["area"]):
             continue
-        c, a, b, ang, area = pe
-        d = xy - c       # centre each trial so sessions overlay
+        a, b, ang, area = pe["semi_major"], pe["semi_minor"], pe["angle_deg"], pe["area"]
+        d = xy - xy.mean(0)  # centre each trial so sessions overlay
         col = colors[i % len(colors)]
         ax.plot(d[:, 0], d[:, 1], lw=0.6, alpha=0.5, color=col)
         ax.add_patch(Ellipse((0, 0), 2 * a, 2 * b, angle=ang, fill=False, lw=2, color=col,
