@@ -116,3 +116,28 @@ def test_deep_squat_from_movekit_squat_result():
 def test_bad_input_is_one_clear_error(bad, match):
     with pytest.raises(MovekitError, match=match):
         assess_fms(bad)
+
+
+def test_fms_from_the_command_line(tmp_path, capsys):
+    """movekit assess fms SCORES.json: the issue's worked example (a painful spinal extension
+    clearing test turns the push-up's 3 into 0: composite 13), JSON out, bad files one line."""
+    import json
+
+    from movekit.cli import main
+
+    scores = {"deep_squat": 2, "hurdle_step": {"left": 2, "right": 3}, "inline_lunge": {"left": 3, "right": 3},
+              "shoulder_mobility": {"left": 3, "right": 2}, "active_straight_leg_raise": {"left": 2, "right": 2},
+              "trunk_stability_push_up": 3, "rotary_stability": {"left": 2, "right": 2},
+              "shoulder_clearing": {"left": False, "right": False}, "spinal_extension_clearing": True,
+              "spinal_flexion_clearing": False}
+    src = tmp_path / "fms.json"
+    src.write_text(json.dumps(scores))
+    out = tmp_path / "r.json"
+    code = main(["assess", "fms", str(src), "--json", str(out)])
+    res = json.loads(out.read_text())
+    assert code in (0, 3) and res["metrics"]["fms_composite_points"]["value"] == 13
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    assert main(["assess", "fms", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not an object" in err[0]

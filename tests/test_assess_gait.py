@@ -165,6 +165,15 @@ def test_from_a_recording_with_speed(walk, tmp_path):
     assert same.value("cadence_steps_per_min") == r.value("cadence_steps_per_min")
     with pytest.raises(MovekitError, match="unexpected keyword"):
         run("gait", load_session(path), speed=3)
+    # and from the command line (the axis from the recording's metadata)
+    import json
+
+    from movekit.cli import main
+
+    out = tmp_path / "gait.json"
+    assert main(["assess", "gait", str(path), "--side", "left", "--distance", "30", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["metrics"]["cadence_steps_per_min"]["value"] == pytest.approx(r.value("cadence_steps_per_min"))
 
 
 def test_arm_flexion_is_not_walking():

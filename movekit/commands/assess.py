@@ -47,7 +47,9 @@ def register(subparsers) -> None:
         "assess", help="run a clinical assessment on a recording, a video or a force-plate file",
         description="Run a clinical screen and print a short summary; --json writes the full result "
                     "(metrics with units, reps, flags, validity checks, references).")
-    p.add_argument("test", choices=TESTS)
+    p.add_argument("test", choices=TESTS + ("fms",),
+                   help="the screen; fms: the Functional Movement Screen composite from a JSON file of the "
+                        "seven tests' scores (SOURCE)")
     p.add_argument("source", help="webcam index (0: capture live, then assess), recording directory, video "
                                   "file, CoP CSV (time_s,cop_x_mm,cop_y_mm), inclinometer CSV (time_s + "
                                   "angle columns) or Kistler BioWare .txt")
@@ -73,6 +75,20 @@ def register(subparsers) -> None:
                    help="balance: the column names of a headerless force-plate text/CSV file, e.g. "
                         "time_s,fx_n,fy_n,fz_n,mx_nm,my_nm,mz_nm or time_s,cop_x_mm,cop_y_mm (unknown names "
                         "are ignored)")
+    p.add_argument("--axis", choices=("x", "y", "z"),
+                   help="gait: the gyroscope axis the shank swings about (refused when unknown)")
+    p.add_argument("--distance", type=float_range(0.0, 10000.0, lo_open=True, unit="m"), metavar="M",
+                   help="gait: distance walked (m), for the speed")
+    p.add_argument("--protocol", choices=("target", "return_to_start"), default="target",
+                   help="joint-position-sense: target matching, or back to the start position (Revel 1991)")
+    p.add_argument("--joint", help="joint-position-sense: e.g. knee, cervical (cervical adds Revel's 4.5 deg limit)")
+    p.add_argument("--target", type=float_range(-360.0, 360.0, unit="deg"), metavar="DEG",
+                   help="joint-position-sense: the target angle when it was set otherwise")
+    p.add_argument("--channel", help="joint-position-sense: the angle channel when the recording has several")
+    p.add_argument("--hold", type=positive_seconds, metavar="S",
+                   help="joint-position-sense: shortest hold (s, default 1)")
+    p.add_argument("--squat", metavar="SQUAT.json",
+                   help="fms: a movekit squat result giving the deep squat score")
     p.add_argument("--ungated", action="store_true",
                    help="RESEARCH USE: do not refuse joint angles whose expected error is over the limit "
                         "(the result is flagged; not a clinical result)")
@@ -101,6 +117,14 @@ def run(args) -> int:
             raise MovekitError(f"{args.previous}: not a result JSON (a {type(previous).__name__}, not an object)")
         if previous.get("test") != args.test:
             raise MovekitError(f"{args.previous} is a {previous.get('test')!r} result, not {args.test!r}")
+    if args.test == "fms":
+        result = _fms(args)
+        if args.json:
+            write_output(args.json, result.dumps() + "\n")
+        print(result.summary())
+        from movekit.cli import EXIT_NOT_VALID
+
+        return 0 if result.valid else EXIT_NOT_VALID
     columns = parse_columns(args.columns) if args.test == "balance" else None
     if args.columns and columns is None:
         raise MovekitError("--columns applies to the balance test (a headerless force-plate file)")
@@ -111,13 +135,36 @@ def run(args) -> int:
 
     with ungated() if args.ungated else nullcontext():
         result = run_test(args.test, session, side=args.side, age=args.age, latency_s=args.latency,
-                          pain_events=pain, previous=previous, min_duration_s=args.min_duration)
+                          pain_events=pain, previous=previous, min_duration_s=args.min_duration,
+                          axis=args.axis, distance_m=args.distance, protocol=args.protocol, joint=args.joint,
+                          target_deg=args.target, channel=args.channel, hold_s=args.hold)
     if args.json:
         write_output(args.json, result.dumps() + "\n")
     print(result.summary())
     from movekit.cli import EXIT_NOT_VALID
 
     return 0 if result.valid else EXIT_NOT_VALID  # NOT VALID has its own exit status
+
+
+def _read_json_object(path: str, what: str) -> dict:
+    from movekit.errors import MovekitError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise MovekitError(f"{path}: not a readable {what} JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise MovekitError(f"{path}: not a {what} JSON (a {type(data).__name__}, not an object)")
+    return data
+
+
+def _fms(args):
+    """The FMS composite from a JSON file of the seven tests' scores (movekit.assess.fms)."""
+    from movekit.assess.fms import assess_fms
+
+    scores = _read_json_object(args.source, "FMS scores")
+    squat = _read_json_object(args.squat, "squat result") if args.squat else None
+    return assess_fms(scores, squat=squat)
 
 
 def is_webcam(source: str) -> bool:
