@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import errno
 import json
-import math
 import os
 import re
 import shutil
@@ -173,7 +172,11 @@ class _StreamWriter:
         self.file = _private_open(path, "xb")
         self.schema = spec.schema()
         self.writer = pa.ipc.new_stream(self.file, self.schema)
+        # pyarrow writes the schema with the first batch: an empty batch now, synced, so a process
+        # killed before its first second of data still leaves a stream every reader opens
+        self.writer.write_batch(pa.RecordBatch.from_pylist([], schema=self.schema))
         self.file.flush()
+        os.fsync(self.file.fileno())
         self.pending_t: list[np.ndarray] = []
         self.pending_x: list[np.ndarray] = []
         self.n_written = 0
@@ -538,9 +541,15 @@ def open_recording(path: str | Path, *, strict: bool = False) -> Recording:
     if not isinstance(metadata, dict):
         raise MovekitError(f"{path / META_FILE} is not a JSON object")
     if not metadata.get("closed"):
-        last = max((float(s.t_s[-1]) for s in streams.values() if len(s)), default=math.nan)
-        problems.insert(0, f"{path} was not closed cleanly (the capture stopped or crashed); "
-                           f"recovered data up to t = {last:.2f} s")
+        ends = [float(s.t_s[-1]) for s in streams.values() if len(s)]
+        if not ends:
+            recovered = "no data had been written yet (the streams are empty but readable)"
+        elif max(ends) - min(ends) < 1e-9:
+            recovered = f"recovered data up to t = {min(ends):.2f} s"
+        else:  # streams flushed at different moments: what every stream holds, and the longest
+            recovered = (f"every stream recovered up to t = {min(ends):.2f} s "
+                         f"(the longest to {max(ends):.2f} s)")
+        problems.insert(0, f"{path} was not closed cleanly (the capture stopped or crashed); {recovered}")
     elif (why := _closed_intact(metadata, streams, path, events)) is not None:
         problems.append(f"{path} is marked closed but {why}")
     if strict and problems:

@@ -181,3 +181,37 @@ def test_info_shows_samples_lost_from_a_device_stream(tmp_path):
     assert st["measured_rate_hz"] == pytest.approx(100.0)
     assert st["delivered_rate_hz"] == pytest.approx(899 / 9.99, rel=1e-6)
     assert "90.0 Hz delivered (samples lost)" in format_summary(s)
+
+
+def test_killed_before_any_data_leaves_readable_empty_streams(tmp_path):
+    """SIGKILL right after the streams were added (before the first second of data): every stream
+    file holds a valid Arrow header, the recording opens and says nothing was written yet."""
+    import signal
+    import sys
+
+    rec = tmp_path / "k.mkrec"
+    code = ("import os, signal, sys\n"
+            "from movekit.recording import RecordingWriter, StreamSpec\n"
+            "w = RecordingWriter(sys.argv[1], {})\n"
+            "w.add_stream(StreamSpec('a', (3,), 'deg', 100.0))\n"
+            "w.add_stream(StreamSpec('b', (33, 3), 'px', 30.0))\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    p = subprocess.run([sys.executable, "-c", code, str(rec)])
+    assert p.returncode == -signal.SIGKILL
+    r = open_recording(rec)
+    assert set(r.streams) == {"a", "b"} and all(len(s) == 0 for s in r.streams.values())
+    assert "no data had been written yet" in r.problems[0]
+
+
+def test_unclean_stop_reports_what_every_stream_holds(tmp_path):
+    """Streams cut at different moments: the warning gives the time every stream reaches, then the longest."""
+    with RecordingWriter(tmp_path / "r.mkrec", {}) as w:
+        w.add_stream(StreamSpec("a", (1,), "1", 10.0))
+        w.add_stream(StreamSpec("b", (1,), "1", 10.0))
+        w.append("a", np.arange(50) / 10, np.zeros((50, 1), np.float32))
+        w.append("b", np.arange(30) / 10, np.zeros((30, 1), np.float32))
+    meta = json.loads((tmp_path / "r.mkrec" / "meta.json").read_text())
+    meta["closed"] = False
+    (tmp_path / "r.mkrec" / "meta.json").write_text(json.dumps(meta))
+    p = open_recording(tmp_path / "r.mkrec").problems[0]
+    assert "every stream recovered up to t = 2.90 s (the longest to 4.90 s)" in p
