@@ -47,3 +47,27 @@ def test_percent_change_only_for_comparable_metrics():
                        "reps_count": {"value": 5, "unit": "count"},
                        "stance_time_s": {"value": 10.0, "unit": "s"}}}
     assert percent_change(cur, prev) == {"sway_path_length_change_pct": pytest.approx(-25.0)}
+
+
+def test_a_cut_recording_is_flagged_in_the_result(tmp_path):
+    """An assessment of a recording that was not closed cleanly says so in its flags (JSON and
+    summary), with what was recovered."""
+    import json
+
+    import numpy as np
+
+    from movekit.assess import run
+    from movekit.assess.sources import load_session
+    from movekit.recording import RecordingWriter, StreamSpec
+
+    path = tmp_path / "cut.mkrec"
+    with RecordingWriter(path, {}) as w:
+        w.add_stream(StreamSpec("cop", (2,), "mm", 100.0, ("x", "y"), kind="cop"))
+        t = np.arange(0, 30, 0.01)
+        w.append("cop", t, np.c_[3 * np.sin(t), 2 * np.cos(0.7 * t)].astype(np.float32))
+    meta = json.loads((path / "meta.json").read_text())
+    meta["closed"] = False
+    (path / "meta.json").write_text(json.dumps(meta))
+    r = run("balance", load_session(path))
+    assert any(f.code == "source_problem" and "not closed cleanly" in f.message for f in r.flags)
+    assert "not closed cleanly" in r.summary()

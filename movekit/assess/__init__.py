@@ -177,6 +177,8 @@ def run(test: str, session, *, previous: dict | None = None, **options) -> Asses
         raise MovekitError(f"{test}: {exc}") from None
     opts = replace(opts, pain_events=tuple(opts.pain_events or ()))
     result = screen(session, opts)
+    for problem in getattr(session, "problems", None) or []:  # e.g. a recording cut by a crash
+        result.flag("source_problem", problem)
     if previous:
         from movekit.assess.result import percent_change
 

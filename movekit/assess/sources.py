@@ -108,6 +108,8 @@ class Session:
     streams: dict[str, Any] = field(default_factory=dict)  #: name -> Stream (t_s, data, spec)
     events: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: what reading the source found wrong (a recording cut by a crash, a damaged stream)
+    problems: list[str] = field(default_factory=list)
 
     def pain_events(self) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("kind") in ("pain", "pain_resolved")]
@@ -512,7 +514,7 @@ def load_session(path: str | Path, *, columns: list[str] | None = None) -> Sessi
         rec = open_recording(p)
         pose = rec.pose() if "pose_image_px" in rec.streams else None
         return Session(str(p), pose=pose, cop=_recording_cop(rec), streams=dict(rec.streams),
-                       events=list(rec.events), metadata=dict(rec.metadata))
+                       events=list(rec.events), metadata=dict(rec.metadata), problems=list(rec.problems))
     suffix = p.suffix.lower()
     if suffix in VIDEO_SUFFIXES:
         from movekit.capture.pipeline import run_pose_on_video
