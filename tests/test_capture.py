@@ -469,3 +469,39 @@ def test_person_choice_is_stored_and_a_saved_video_is_captured_again_the_same_wa
     assert np.nanmin(hips2) > 700 and np.nanmax(np.abs(hips2 - hips_x)) < 25  # her again (re-encoded video)
     with pytest.raises(MovekitError, match="kept no video"):
         capture(again, tmp_path / "third.mkrec", keys=False)
+
+
+def test_a_user_model_file_is_never_copied_into_mediapipe(tmp_path, demo_clip):
+    """--model-file: a TFLite file is used from a private resource tree in the user's cache (the
+    shipped full model standing in for the lite one here), the installed mediapipe package is not
+    touched; a file that is not a TFLite model, or one for the shipped complexity 1, is refused."""
+    import hashlib
+
+    script = (
+        "import sys, cv2, mediapipe\n"
+        "from pathlib import Path\n"
+        "from movekit.capture.pose import MediaPipePose, _mediapipe_model_dir\n"
+        "pkg = Path(mediapipe.__file__).parent\n"
+        "m = MediaPipePose(0, model_file=_mediapipe_model_dir() / 'pose_landmark_full.tflite')\n"
+        "cap = cv2.VideoCapture(sys.argv[1])\n"
+        "found = sum(m.process(cap.read()[1]).found for _ in range(40))\n"
+        "print(found, m.model_path, (pkg / 'modules/pose_landmark/pose_landmark_lite.tflite').exists())\n")
+    import mediapipe
+
+    pkg = Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in pkg.iterdir() if p.is_file()}
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    p = subprocess.run([sys.executable, "-c", script, str(demo_clip)], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    found, path, lite_in_package = p.stdout.split()
+    assert int(found) >= 30 and path.startswith(str(tmp_path / "cache")) and lite_in_package == "False"
+    assert {q.name: hashlib.sha256(q.read_bytes()).hexdigest() for q in pkg.iterdir() if q.is_file()} == before
+
+    from movekit.capture.pose import ensure_model
+
+    garbage = tmp_path / "garbage.tflite"
+    garbage.write_bytes(os.urandom(4096))
+    with pytest.raises(MovekitError, match="not a TFLite model"):
+        ensure_model(0, garbage)
+    with pytest.raises(MovekitError, match="ships with mediapipe"):
+        ensure_model(1, garbage)

@@ -10,6 +10,8 @@ supplies.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,27 +107,71 @@ def _mediapipe_model_dir() -> Path:
     return Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
 
 
+#: TFLite flatbuffers carry this file identifier at bytes 4-8
+_TFLITE_ID = b"TFL3"
+
+
+def _private_resources(model_complexity: int, model_file: Path) -> Path:
+    """A private copy of mediapipe's resource tree (``mediapipe/modules/...``, symlinked) with
+    ``model_file`` as the landmark model of ``model_complexity``, in the user's cache folder:
+    user files never go into the installed package. Keyed by the model's hash, so it is made once."""
+    import hashlib
+
+    import mediapipe
+    import platformdirs
+
+    data = model_file.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    root = Path(platformdirs.user_cache_dir("movekit")) / "mediapipe-resources" / f"c{model_complexity}-{digest}"
+    target = root / "mediapipe" / "modules" / "pose_landmark" / _MODEL_FILES[model_complexity]
+    if target.is_file() and target.read_bytes() == data:
+        return root
+    package = Path(mediapipe.__file__).parent
+    tmp = root.with_name(root.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for src in (package / "modules").rglob("*"):
+        if src.is_file() and src.suffix in (".binarypb", ".tflite", ".txt", ".pbtxt"):
+            dst = tmp / "mediapipe" / src.relative_to(package)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(src, dst)
+    dst = tmp / "mediapipe" / "modules" / "pose_landmark" / _MODEL_FILES[model_complexity]
+    if dst.is_symlink() or dst.exists():
+        dst.unlink()
+    dst.write_bytes(data)
+    shutil.rmtree(root, ignore_errors=True)
+    os.replace(tmp, root)
+    return root
+
+
 def ensure_model(model_complexity: int, model_file: str | Path | None = None) -> Path:
-    """Path of the landmark model for ``model_complexity``, installing ``model_file`` if given.
+    """Path of the landmark model for ``model_complexity`` (mediapipe's own, or ``model_file``).
+
+    A ``model_file`` is checked to be a TFLite model and used from a private resource folder in
+    the user's cache (:func:`_private_resources`; mediapipe is pointed there), never copied into
+    the installed mediapipe package; it is refused for complexity 1, whose model ships.
 
     Raises
     ------
     MovekitError
-        When the model is not in the mediapipe package and no file is given: mediapipe
-        would try to download it, which fails offline.
+        When the model is not in the mediapipe package and no file is given (mediapipe would try
+        to download it, which fails offline), or ``model_file`` is missing or not a TFLite model.
     """
     if model_complexity not in _MODEL_FILES:
         raise MovekitError(f"model complexity must be 0, 1 or 2, not {model_complexity}")
     target = _mediapipe_model_dir() / _MODEL_FILES[model_complexity]
     if model_file is not None:
         src = Path(model_file)
+        if model_complexity == 1:
+            raise MovekitError("--model-file is for complexities 0 and 2: the full model (1) ships with mediapipe")
         if not src.is_file():
             raise MovekitError(f"no model file at {src}")
-        if not target.exists() or target.read_bytes() != src.read_bytes():
-            try:
-                shutil.copyfile(src, target)
-            except OSError as exc:
-                raise MovekitError(f"cannot install {src} as {target}: {exc.strerror}") from None
+        with open(src, "rb") as fh:
+            head = fh.read(8)
+        if len(head) < 8 or head[4:8] != _TFLITE_ID:
+            raise MovekitError(f"{src} is not a TFLite model (a copy of {_MODEL_FILES[model_complexity]} "
+                               "from mediapipe's model repository is expected)")
+        root = _private_resources(model_complexity, src)
+        return root / "mediapipe" / "modules" / "pose_landmark" / _MODEL_FILES[model_complexity]
     if not target.exists():
         raise MovekitError(
             f"model complexity {model_complexity} needs {target.name}, which mediapipe 0.10.14 does not "
@@ -144,7 +190,8 @@ class MediaPipePose:
     min_detection_confidence, min_tracking_confidence : float
         MediaPipe's thresholds (defaults 0.5).
     model_file : path, optional
-        A landmark model file to use for complexities 0 or 2 (installed beside mediapipe's own).
+        A landmark model file to use for complexities 0 or 2 (used from a private resource
+        folder in the user's cache, never copied into mediapipe's package).
     """
 
     def __init__(self, model_complexity: int = 1, *, min_detection_confidence: float = 0.5,
@@ -158,13 +205,45 @@ class MediaPipePose:
         self.model_complexity = model_complexity
         self.min_detection_confidence = min_detection_confidence
         self.min_tracking_confidence = min_tracking_confidence
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=True,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence)
+        #: the private resource tree of a user model (None: mediapipe's own package)
+        self._resources = str(self.model_path.parents[3]) if model_file is not None else None
+        try:
+            with self._graphs_from_resources():
+                self._pose = mp.solutions.pose.Pose(
+                    static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=True,
+                    min_detection_confidence=min_detection_confidence,
+                    min_tracking_confidence=min_tracking_confidence)
+        except RuntimeError as exc:  # e.g. a TFLite file of another model
+            raise MovekitError(f"the pose model could not be loaded ({str(exc).splitlines()[0][:200]})") from None
         self._version = mp.__version__
         self._static = None  # a single-image instance, made on first use by find_people
         self._detector = None  # the person detector alone, made on first use by detect_people
+
+    @contextlib.contextmanager
+    def _graphs_from_resources(self):
+        """Build mediapipe graphs that read their files from the private resource tree of a user
+        model: mediapipe sets its resource folder to its package while building each graph, whose
+        calculators then open their files from a thread of their own, so the folder is swapped in
+        mediapipe's own call (and its model download skipped: the model is there). A no-op with
+        mediapipe's shipped models."""
+        if self._resources is None:
+            yield
+            return
+        import mediapipe.python.solution_base as base
+        import mediapipe.python.solutions.pose as mp_pose
+
+        real, download, root = base.resource_util, mp_pose._download_oss_pose_landmark_model, self._resources
+
+        class _Private:
+            @staticmethod
+            def set_resource_dir(_package_dir):
+                real.set_resource_dir(root)
+
+        base.resource_util, mp_pose._download_oss_pose_landmark_model = _Private, (lambda complexity: None)
+        try:
+            yield
+        finally:
+            base.resource_util, mp_pose._download_oss_pose_landmark_model = real, download
 
     def detect_people(self, image_bgr: np.ndarray) -> list[PersonDetection]:
         """Everyone the model's own person detector finds in one frame, without landmarks.
@@ -179,7 +258,8 @@ class MediaPipePose:
         if self._detector is None:
             from mediapipe.python.solution_base import SolutionBase
 
-            self._detector = SolutionBase(graph_config=_DETECTOR_GRAPH, outputs=["detections"])
+            with self._graphs_from_resources():
+                self._detector = SolutionBase(graph_config=_DETECTOR_GRAPH, outputs=["detections"])
         h, w = image_bgr.shape[:2]
         people = []
         for det in self._detector.process({"image": _rgb(image_bgr)}).detections or []:
@@ -203,8 +283,9 @@ class MediaPipePose:
         from movekit.capture.follow import bbox_px, fraction_inside, iou, mask_inside
 
         if self._static is None:
-            self._static = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=self.model_complexity,
-                                                  min_detection_confidence=self.min_detection_confidence)
+            with self._graphs_from_resources():
+                self._static = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=self.model_complexity,
+                                                      min_detection_confidence=self.min_detection_confidence)
         found: list[tuple[np.ndarray, PoseEstimate]] = []
         blanked = list(known_boxes)
         image = image_bgr
