@@ -157,7 +157,7 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             ble_options: dict | None = None, camera_profile: str | Path | None = None,
             static_profile: str | Path | None = None, observer: CaptureObserver | None = None,
             realtime: bool | None = None, person: str | tuple[float, float] | None = None,
-            tilt=None) -> CaptureSummary:
+            tilt=None, lsl=None) -> CaptureSummary:
     """Run the pose model on every frame of ``source`` and record it.
 
     Parameters
@@ -195,6 +195,8 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         the video (:func:`movekit.calibration.tilt_from_scene`), unknown when that fails (a notice
         says why); ``"unknown"`` (default for a webcam). Stored in the metadata (``calibration.tilt``)
         and applied to the live angles and to every later analysis of the recording.
+    lsl : :class:`movekit.lsl.LslPublisher` publishing each frame's pose and live angles, and every
+        device stream and event written to the recording, as Lab Streaming Layer outlets (None: off)
     """
     import cv2
 
@@ -265,6 +267,9 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             writer.add_stream(processor.spec())
             writer.update_metadata(session_clock={"started_unix_s": clock.started_unix_s,
                                                   "frames": meta["clock"]})
+        if lsl is not None:  # LSL: pose + live angles per frame; the recording's other streams and events
+            lsl.open_frames(rate, processor.names, clock.now())
+            writer = lsl.tee(writer) if writer is not None else None
         if ble_specs:
             from movekit.capture.ble.transport import BleRecorder
 
@@ -322,6 +327,8 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
                 live = processor.step(frame.t_s, est.image_px, est.visibility)
                 if writer is not None:
                     writer.append(LIVE_STREAM, [frame.t_s], live[None])
+                if lsl is not None:
+                    lsl.frame(frame.t_s, est.image_px, est.visibility, live, processor.errors)
                 summary.frames += 1
                 summary.detected += est.found
                 summary.last_t_s = frame.t_s

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from movekit.argtypes import meta_item, positive_seconds
 
 #: ``--person`` help, shared by the commands that run the pose model on a camera or video.
@@ -48,6 +50,7 @@ def register(subparsers) -> None:
     p.add_argument("--tilt", metavar="auto|unknown|level|PITCH,ROLL|PROFILE", default=None,
                    help=TILT_HELP)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--lsl", action="store_true", help="publish pose, live angles with their errors, devices, EMG envelopes and events as Lab Streaming Layer outlets (pip install movekit[lsl])")
     p.set_defaults(func=run)
 
 
@@ -73,11 +76,16 @@ def run(args) -> int:
     if args.annotate:
         check_output(args.annotate, VIDEO, overwrite=args.overwrite, inputs=[*inputs, args.output],
                      flag="--annotate")
+    lsl = None
+    if args.lsl:
+        from movekit.lsl import LslPublisher
+
+        lsl = LslPublisher(Path(args.output).name if args.output else "capture")
     summary = capture(args.source, args.output, duration_s=args.duration,
                       model_complexity=args.model_complexity, model_file=args.model_file,
                       annotate=args.annotate, show=args.show, save_video=args.save_video,
                       overwrite=args.overwrite, metadata=meta, progress=not args.no_progress,
                       ble=args.ble, camera_profile=args.camera, static_profile=args.static,
-                      person=args.person, tilt=args.tilt)
+                      person=args.person, tilt=args.tilt, lsl=lsl)
     print(summary.text())
     return 0

@@ -36,6 +36,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-speech", action="store_true", help="tones only (no espeak-ng)")
     p.add_argument("--log", metavar="EVENTS.jsonl", help="write every drill event as JSON lines")
     p.add_argument("-o", "--output", metavar="OUT.mkrec", help="live: the recording to write")
+    p.add_argument("--lsl", action="store_true", help="publish pose, live angles with their errors, devices, EMG envelopes and events as Lab Streaming Layer outlets (pip install movekit[lsl])")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing recording, log or WAV of the same kind (never an input)")
     p.add_argument("--duration", type=positive_seconds, metavar="S", help="live: stop after S seconds")
@@ -333,15 +334,24 @@ def _run_live(args, cameras: list[str], emg_files: list[str], rename: dict[str, 
     audio = CueAudio(play=not args.no_sound, wav=bool(args.audio_out), speech=not args.no_speech)
     drill = _LiveDrill(args, protocol, mvc, emg_files, rename, audio, _printer(args.quiet), pose=bool(cameras))
     meta = {"source_files": {"emg_files": emg_files, "ble": args.ble}, "drill": protocol.name}
+    lsl = None
+    if getattr(args, "lsl", False):
+        from movekit.lsl import LslPublisher
+
+        lsl = LslPublisher(Path(args.output).name if args.output else "drill")
     if cameras:
         from movekit.capture.pipeline import capture
 
         capture(cameras[0], args.output, duration_s=args.duration, model_complexity=args.model_complexity,
                 overwrite=args.overwrite, metadata=meta, keys=False, ble=args.ble,
-                ble_options={"on_chunk": drill.on_chunk}, observer=drill, realtime=True, person=args.person)
+                ble_options={"on_chunk": drill.on_chunk}, observer=drill, realtime=True, person=args.person,
+                lsl=lsl)
     else:
         clock = SessionClock()
         with RecordingWriter(args.output, meta, overwrite=args.overwrite) as writer:
+            if lsl is not None:  # devices, EMG and cues go out through the writer
+                lsl.anchor(clock.now())
+                writer = lsl.tee(writer)
             ble = None
             if args.ble:
                 from movekit.capture.ble.transport import BleRecorder

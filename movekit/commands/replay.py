@@ -15,6 +15,9 @@ def register(subparsers) -> None:
     p.add_argument("recording")
     p.add_argument("--speed", default="max", help="1 = real time, 2 = twice as fast, max = as fast as possible")
     p.add_argument("--csv", metavar="OUT.csv", help="write the recomputed live angles")
+    p.add_argument("--lsl", action="store_true", help="publish the recording's streams and events as Lab "
+                   "Streaming Layer outlets at their recorded times (real time unless --speed says otherwise; "
+                   "pip install movekit[lsl])")
     add_overwrite_argument(p, "CSV files")
     p.set_defaults(func=run)
 
@@ -49,6 +52,12 @@ def run(args) -> int:
         from movekit.errors import MovekitError
 
         raise MovekitError(f"{rec.path} holds no streams to replay (streams/ is missing or empty)")
+    if args.lsl:
+        from movekit.lsl import publish_recording
+
+        publish_recording(rec, speed=1.0 if args.speed == "max" else speed, linger_s=1.0)
+        print(f"published {rec.path.name} to Lab Streaming Layer outlets")
+        return 0
     if "pose_image_px" not in rec.streams:  # device-only session: replay every stream in time order
         from collections import Counter
 
