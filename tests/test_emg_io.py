@@ -76,7 +76,7 @@ def test_cli_envelope_events_and_mvc(tmp_path, capsys):
     # an MVC trial at 4x the task amplitude -> ~25 %MVC during the bursts
     mvc = tmp_path / "mvc.csv"
     np.savetxt(mvc, np.column_stack([t, 4 * x]), delimiter=",", header="time_s,vmo_uv,vl_uv", comments="")
-    assert main(["emg", str(src), "--mvc", str(mvc), "-o", str(out)]) == 0
+    assert main(["emg", str(src), "--mvc", str(mvc), "-o", str(out), "--overwrite"]) == 0  # replaces its own CSV
     header = out.read_text().splitlines()[0]
     assert header == "time_s,vmo_pct_mvc,vl_pct_mvc"
     table = np.loadtxt(out, delimiter=",", skiprows=1)

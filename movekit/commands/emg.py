@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 
@@ -89,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
     if args.band[0] >= args.band[1]:
         raise MovekitError(f"--band LOW must be below HIGH; got {args.band[0]:g} {args.band[1]:g}")
     inputs = [args.input, args.mvc]
+    for path in inputs:  # a missing input is the first thing to say
+        if path is not None and not Path(path).exists():
+            raise MovekitError(f"{path}: no such file or recording")
     out = check_output(args.output, CSV, overwrite=args.overwrite, inputs=inputs)
     if args.events:
         check_output(args.events, JSON, overwrite=args.overwrite, inputs=[*inputs, out], flag="--events")
