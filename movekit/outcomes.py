@@ -31,8 +31,8 @@ Measures and sources
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from movekit.errors import MovekitError
 

@@ -102,22 +102,22 @@ def weekly_adherence(items: list[dict], logs: list[dict], start=None, end=None) 
     if not items:
         return []
     d0 = _dt.date.fromisoformat(str(start)) if start else min(_dt.date.fromisoformat(i["assigned_date"]) for i in items)
-    last_log = max((_dt.date.fromisoformat(l["log_date"]) for l in logs), default=d0)
+    last_log = max((_dt.date.fromisoformat(log["log_date"]) for log in logs), default=d0)
     d1 = _dt.date.fromisoformat(str(end)) if end else max(_dt.date.today(), last_log)
     if d1 < d0:
         return []
     done_days: dict[int, set] = {}
     pains: dict[_dt.date, list] = {}
     diffs: dict[_dt.date, list] = {}
-    for l in logs:
-        day = _dt.date.fromisoformat(l["log_date"])
+    for log in logs:
+        day = _dt.date.fromisoformat(log["log_date"])
         wk = _monday(day)
-        if l["done"]:
-            done_days.setdefault(l["item_id"], set()).add(day)
-        if l.get("pain_0_10") is not None:
-            pains.setdefault(wk, []).append(float(l["pain_0_10"]))
-        if l.get("difficulty_0_10") is not None:
-            diffs.setdefault(wk, []).append(float(l["difficulty_0_10"]))
+        if log["done"]:
+            done_days.setdefault(log["item_id"], set()).add(day)
+        if log.get("pain_0_10") is not None:
+            pains.setdefault(wk, []).append(float(log["pain_0_10"]))
+        if log.get("difficulty_0_10") is not None:
+            diffs.setdefault(wk, []).append(float(log["difficulty_0_10"]))
     out = []
     wk = _monday(d0)
     while wk <= d1:

@@ -30,9 +30,10 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -122,7 +123,7 @@ class StreamSpec:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "StreamSpec":
+    def from_json(cls, text: str | bytes) -> StreamSpec:
         d = json.loads(text)
         for key in ("shape", "channel_names", "component_names"):
             if d.get(key) is not None:
@@ -271,7 +272,7 @@ class RecordingWriter:
             raise _disk_error(exc, self.path) from exc
 
     # -- context manager -------------------------------------------------------------
-    def __enter__(self) -> "RecordingWriter":
+    def __enter__(self) -> RecordingWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -29,9 +29,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy import signal
 
 from movekit.analysis.synthetic import frontal_stick_px
-from scipy import signal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import machine, write_section  # noqa: E402

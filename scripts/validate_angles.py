@@ -694,7 +694,7 @@ def gated_eval(ref: dict, table: dict) -> list[dict]:
                     err = expected_errors(NAMES, res.yaw_deg, space=space, tilt=tilt, table=tab)
                     shown = PL.settle_angles({n: np.where(err[:, i] <= MAX_ERROR_DEG, res.angles[n], np.nan)
                                               for i, n in enumerate(NAMES)}, PL.frame_rate(t), offline=offline)
-                    for i, name in enumerate(NAMES):
+                    for name in NAMES:
                         a = shown[name]  # as analyse() shows it: gated, then settled
                         e = np.abs(a - truth[name])
                         ok = np.isfinite(e)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from run_cli import movekit as _cli
 
 from movekit.commands.assess import default_recording_path, is_webcam
 from movekit.datasets import fetch
-from run_cli import movekit as _cli
 
 #: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
 #: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the

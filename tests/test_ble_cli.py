@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from movekit.cli import main
 from movekit.capture.ble.mock_bluez import PrivateSystemBus, mock_in_thread
 from movekit.capture.ble.simulate import SimulatedGanglion
+from movekit.cli import main
 
 
 def test_devices_scan_lists_simulated_device(capsys):

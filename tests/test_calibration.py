@@ -7,9 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from movekit.calibration import (CameraProfile, calibrate_camera, load_camera_profile,
-                                 load_static_profile, save_profile, static_offsets,
-                                 undistort_landmarks)
+from movekit.calibration import (
+    CameraProfile,
+    calibrate_camera,
+    load_camera_profile,
+    load_static_profile,
+    save_profile,
+    static_offsets,
+    undistort_landmarks,
+)
 from movekit.errors import MovekitError
 
 W, H = 960, 720
@@ -28,7 +34,7 @@ def _board_video(path, frames=24):
     cols, rows = PATTERN[0] + 1, PATTERN[1] + 1
     gx, gy = np.meshgrid(np.arange(cols + 1) * SQ, np.arange(rows + 1) * SQ)
     grid = np.stack([gx.ravel() - cols * SQ / 2, gy.ravel() - rows * SQ / 2, np.zeros(gx.size)], 1)
-    for i in range(frames):
+    for _i in range(frames):
         rvec = np.array([rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 0.5), rng.uniform(-0.3, 0.3)])
         tvec = np.array([rng.uniform(-80, 80), rng.uniform(-60, 60), rng.uniform(450, 650)])
         img = np.full((H, W, 3), 255, np.uint8)
@@ -108,8 +114,8 @@ def test_static_offsets_recorded_and_applied(tmp_path):
 
 
 def test_static_trial_that_moved_is_refused():
-    from movekit.analysis.synthetic import pose_from_angles
     from movekit.analysis.angles import joint_angles
+    from movekit.analysis.synthetic import pose_from_angles
     from movekit.analysis.view import classify_view
 
     n = 60

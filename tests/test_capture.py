@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from run_cli import movekit as _run
 
 from movekit.errors import MovekitError
 from movekit.recording import open_recording
-from run_cli import movekit as _run
 
 REPO = Path(__file__).resolve().parents[1]
 L_SH, R_SH, L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANK, R_ANK = 11, 12, 23, 24, 25, 26, 27, 28

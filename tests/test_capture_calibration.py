@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from run_cli import movekit
 
 from movekit.calibration import CameraProfile, StaticProfile, save_profile
 from movekit.capture.pipeline import capture
@@ -11,7 +12,6 @@ from movekit.capture.replay import replay_pose
 from movekit.errors import MovekitError
 from movekit.live import LIVE_STREAM
 from movekit.recording import open_recording
-from run_cli import movekit
 
 #: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
 #: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the
@@ -66,7 +66,7 @@ def test_camera_profile_for_another_resolution_is_refused(demo_clip, tmp_path):
 
 def test_angles_command_applies_the_calibration_stored_in_the_recording(demo_clip, tmp_path):
     import csv
-        
+
     static = save_profile(StaticProfile("still", {"right_knee_flexion_deg": 5.0}, {}, "frontal", 60), tmp_path)
     plain, cal = tmp_path / "plain.mkrec", tmp_path / "cal.mkrec"
     capture(demo_clip, plain, duration_s=2.0, keys=False)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from run_cli import movekit as _mk
+
 from movekit.live import LIVE_STREAM
 from movekit.recording import open_recording
-from run_cli import movekit as _mk
 
 
 def _short_hinge(tmp_path):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
-from movekit.analysis.synthetic import frontal_stick_px
 import pytest
 
+from movekit.analysis.synthetic import frontal_stick_px
 from movekit.cli import main
 from movekit.protocols.metrics import foot_lift
 from movekit.protocols.runner import load_protocol

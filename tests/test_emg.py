@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-
-from movekit.analysis.synthetic import emg_bursts
 import pytest
 from scipy import signal
 
 from movekit.analysis import emg
+from movekit.analysis.synthetic import emg_bursts
 from movekit.errors import MovekitError
 
 RATE = 1000.0

@@ -6,10 +6,9 @@ import json
 
 import h5py
 import numpy as np
-
-from movekit.analysis.synthetic import emg_bursts
 import pytest
 
+from movekit.analysis.synthetic import emg_bursts
 from movekit.cli import main
 from movekit.emg_io import plux_emg_uv, read_emg
 from movekit.errors import MovekitError

@@ -37,7 +37,7 @@ def test_weekly_adherence_capped_per_item(st):
     assert (w2.prescribed, w2.done) == (5, 2) and w2.adherence_pct == 40.0
     assert w2.mean_pain_0_10 == 2.0 and w2.mean_difficulty_0_10 == 5.0
     logs = st.program_logs("C-1")
-    assert sum(1 for l in logs if l["source"] == "guided") == 2
+    assert sum(1 for log in logs if log["source"] == "guided") == 2
 
 
 def test_partial_weeks_and_ended_items(st):

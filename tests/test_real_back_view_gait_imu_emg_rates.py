@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from run_cli import movekit as _cli
 
 from movekit.datasets import fetch
 from movekit.errors import MovekitError
-from run_cli import movekit as _cli
 
 #: knee flexion beyond this (deg) is anatomically impossible (AAOS normal ROM 130-140 deg; even a
 #: passive end-range knee stays well below 170); values above it are artefacts, never a reading

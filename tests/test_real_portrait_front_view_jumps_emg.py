@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from run_cli import movekit as _cli
 
 from movekit.datasets import fetch
-from run_cli import movekit as _cli
 
 #: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
 #: synthetic footage the error model refuses (docs/validity.md), so they run in research mode; the

@@ -7,11 +7,11 @@ import time
 
 import numpy as np
 import pyarrow as pa
+from run_cli import movekit
 
 from movekit.capture.replay import iter_samples, replay_pose
 from movekit.live import LIVE_STREAM
 from movekit.recording import RecordingWriter, StreamSpec, open_recording
-from run_cli import movekit
 
 
 def test_replay_is_bit_identical_to_live(demo_recording, demo_recording_research):

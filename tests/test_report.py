@@ -66,10 +66,7 @@ def emg_recording(tmp_path_factory):
     from movekit.emg_io import read_emg
     from movekit.recording import RecordingWriter, StreamSpec
 
-    try:
-        sig = read_emg(fetch("plux_emg_bursts"))
-    except Exception as exc:  # offline and not cached
-        pytest.skip(f"real EMG sample not available: {exc}")
+    sig = read_emg(fetch("plux_emg_bursts"))  # real data, pinned: a failure to fetch fails the test
     out = tmp_path_factory.mktemp("rec") / "emg.mkrec"
     x = sig.data_uv.reshape(len(sig.t_s), -1)
     with RecordingWriter(out, metadata={"client": "C-1", "protocol": "core-bracing drill"}) as rec:
@@ -95,10 +92,7 @@ def cop_recordings(tmp_path_factory):
     from movekit.datasets import fetch
     from movekit.recording import RecordingWriter, StreamSpec
 
-    try:
-        d = np.loadtxt(fetch("kistler_cop"), skiprows=20)
-    except Exception as exc:
-        pytest.skip(f"real COP sample not available: {exc}")
+    d = np.loadtxt(fetch("kistler_cop"), skiprows=20)
     t, xy = d[:, 0], d[:, 16:18] * 1000.0                    # Ax, Ay (m) -> mm
     outs = []
     for k, sl in enumerate((slice(0, 250), slice(250, 500))):

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from movekit.analysis.synthetic import pose_from_angles
-from movekit.analysis.view import (angle_validity, body_yaw_deg, classify_view, facing_2d,
-                                   view_segments)
+from movekit.analysis.view import angle_validity, body_yaw_deg, classify_view, facing_2d, view_segments
 
 SQUAT = {"left_knee_flexion_deg": 60.0, "right_knee_flexion_deg": 60.0,
          "left_hip_flexion_deg": 50.0, "right_hip_flexion_deg": 50.0, "trunk_inclination_deg": 30.0}

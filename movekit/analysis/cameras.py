@@ -178,7 +178,7 @@ def read_qualisys_qca(path: str | Path) -> list[PinholeCamera]:
     for i, cam in enumerate(cams):
         name = cam.get("serial") or f"cam{i + 1:02d}"
 
-        def num(tag: str, key: str) -> float:
+        def num(tag: str, key: str, cam=cam, name=name) -> float:
             el = cam.find(tag)
             value = None if el is None else el.get(key)
             try:

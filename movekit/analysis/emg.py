@@ -39,8 +39,8 @@ samples (lost packets) are fed to the filters as 0 and give NaN outputs at those
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 from scipy import signal as _sig
@@ -109,7 +109,7 @@ class EMGConfig:
     min_burst_s: float = 0.1
     baseline_s: tuple[float, float] = (0.1, 0.6)
 
-    def validated(self, rate_hz: float) -> "EMGConfig":
+    def validated(self, rate_hz: float) -> EMGConfig:
         if not (rate_hz > 0 and math.isfinite(rate_hz)):
             raise MovekitError(f"EMG sampling rate must be a positive number of Hz, got {rate_hz}")
         if self.envelope not in ("rms", "linear"):

@@ -27,8 +27,8 @@ that "vertical" is the true vertical.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

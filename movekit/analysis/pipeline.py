@@ -18,23 +18,8 @@ from functools import lru_cache
 import numpy as np
 
 from movekit.analysis import angles as A
-from movekit.analysis.com import center_of_mass
-from movekit.analysis.filters import (
-    MAX_LIMB_DEG_S,
-    MAX_TRUNK_DEG_S,
-    MIN_ISLAND_S,
-    SETTLE_S,
-    StreamingSettle,
-    drop_short_runs,
-    settle_after_gaps,
-    CleanConfig,
-    StreamingCleaner,
-    StreamingVelocityGuard,
-    clean,
-    mask_by_visibility,
-    velocity_guard,
-)
 from movekit.analysis.camera_tilt import CameraTilt, level_image_points, level_world_points
+from movekit.analysis.com import center_of_mass
 from movekit.analysis.error_model import (
     MAX_ERROR_DEG,
     errors_for_setup,
@@ -43,6 +28,21 @@ from movekit.analysis.error_model import (
     yaw_cell,
 )
 from movekit.analysis.error_model import gate as gate_angles
+from movekit.analysis.filters import (
+    MAX_LIMB_DEG_S,
+    MAX_TRUNK_DEG_S,
+    MIN_ISLAND_S,
+    SETTLE_S,
+    CleanConfig,
+    StreamingCleaner,
+    StreamingSettle,
+    StreamingVelocityGuard,
+    clean,
+    drop_short_runs,
+    mask_by_visibility,
+    settle_after_gaps,
+    velocity_guard,
+)
 from movekit.analysis.view import VIEWS, angle_validity, body_yaw_deg, classify_view, facing_2d
 
 

@@ -13,7 +13,7 @@ Shapes: ``points_px (cams, frames, 33, 2)``, ``weights (cams, frames, 33)``; res
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

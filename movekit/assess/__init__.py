@@ -7,13 +7,15 @@ pure functions over arrays in its module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from movekit.assess.result import AssessmentResult
 from movekit.errors import MovekitError
+
 
 def channel(session, name: str):
     """``(t_s, values)`` of a named channel: a CSV column, or a device stream channel whose name

@@ -448,7 +448,7 @@ def read_vicon_devices_cop(path: str | Path) -> CopSeries:
     width = max(i for _, g in plates for i in g.values()) + 1
     rows = [",".join(r.split(",")[:width]) for r in raw_lines[5:end]]
     a = _matrix(path, rows, ",", width, 6, "the Devices block needs")
-    for d, g in plates:
+    for _d, g in plates:
         for key in ("CoP:Cx", "CoP:Cy"):
             u = units[g[key]].strip() if g[key] < len(units) else "mm"
             if u not in ("mm", ""):

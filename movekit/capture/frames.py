@@ -14,9 +14,9 @@ import os
 import queue
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -165,7 +165,7 @@ class FrameSource:
                     break
                 index += 1
                 self._put(frame)
-        except Exception as exc:  # a decoder error mid-file: keep what we have
+        except Exception as exc:  # noqa: BLE001 (a decoder error mid-file: keep what we have)
             self.read_error = f"{type(exc).__name__}: {exc}"
         finally:
             while True:  # never lose the end marker, even if the consumer is slow
@@ -202,7 +202,7 @@ class FrameSource:
         while not self._stop.is_set():
             try:
                 frame = self._read(index)
-            except Exception as exc:  # a decoder error mid-file: keep what we have
+            except Exception as exc:  # noqa: BLE001 (a decoder error mid-file: keep what we have)
                 self.read_error = f"{type(exc).__name__}: {exc}"
                 return
             if frame is None:
@@ -232,7 +232,7 @@ class FrameSource:
             self._thread.join(timeout=2.0)
         self._cap.release()
 
-    def __enter__(self) -> "FrameSource":
+    def __enter__(self) -> FrameSource:
         return self
 
     def __exit__(self, *exc: object) -> None:

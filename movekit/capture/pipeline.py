@@ -12,9 +12,10 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -118,7 +119,7 @@ class _KeyListener:
             fd = sys.stdin.fileno()
             self._old = termios.tcgetattr(fd)
             tty.setcbreak(fd)
-        except Exception:
+        except Exception:  # noqa: BLE001 (no terminal: key presses are off)
             return
         self.active = True
         threading.Thread(target=self._run, daemon=True, name="movekit-keys").start()

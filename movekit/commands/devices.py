@@ -117,7 +117,7 @@ def _simulate(args: argparse.Namespace) -> int:
         elif args.seconds:
             try:
                 await asyncio.wait_for(stop.wait(), args.seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         else:
             await stop.wait()

@@ -72,7 +72,7 @@ def _check_drill(drill: str | None) -> None:
         from movekit.protocols.runner import shipped_drills
 
         known = shipped_drills()
-    except Exception:  # the drill runner is optional here
+    except Exception:  # noqa: BLE001 (the drill runner is optional here)
         return
     if drill not in known and not drill.endswith(".toml"):
         print(f"note: {drill!r} is not a shipped drill ({', '.join(known)}); it is logged automatically "
@@ -125,12 +125,12 @@ def _show(args) -> int:
         logs = st.program_logs(args.client)[-10:]
         if logs:
             print("last logs:")
-            for l in logs:
+            for log in logs:
                 extra = " ".join(x for x in (
-                    f"sets {l['sets']}" if l["sets"] is not None else "",
-                    f"reps {l['reps']}" if l["reps"] is not None else "",
-                    f"pain {l['pain_0_10']:g}" if l["pain_0_10"] is not None else "",
-                    f"difficulty {l['difficulty_0_10']:g}" if l["difficulty_0_10"] is not None else "",
-                    f"({l['source']})" if l["source"] != "manual" else "", l["notes"]) if x)
-                print(f"  {l['log_date']}  {l['item_name']}: {'done' if l['done'] else 'not done'} {extra}")
+                    f"sets {log['sets']}" if log["sets"] is not None else "",
+                    f"reps {log['reps']}" if log["reps"] is not None else "",
+                    f"pain {log['pain_0_10']:g}" if log["pain_0_10"] is not None else "",
+                    f"difficulty {log['difficulty_0_10']:g}" if log["difficulty_0_10"] is not None else "",
+                    f"({log['source']})" if log["source"] != "manual" else "", log["notes"]) if x)
+                print(f"  {log['log_date']}  {log['item_name']}: {'done' if log['done'] else 'not done'} {extra}")
     return 0

@@ -24,9 +24,9 @@ import sys
 import threading
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -307,7 +307,7 @@ class Player:
             self._stream = sd.OutputStream(samplerate=self.rate_hz, channels=1, dtype="float32",
                                            blocksize=self.blocksize, latency="low", callback=self._callback)
             self._stream.start()
-        except Exception as exc:  # PortAudioError, ValueError: no device
+        except Exception as exc:  # noqa: BLE001 (PortAudioError, ValueError: no device)
             self._stream = None
             self.reason = f"no sound output device ({exc}); cues are logged and written to the WAV only"
             _notice(self.reason)

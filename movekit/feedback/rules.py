@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from movekit.errors import MovekitError
 
@@ -60,7 +61,7 @@ class Condition:
     hysteresis: float = 0.0
 
     @classmethod
-    def parse(cls, text: str, hysteresis: float = 0.0) -> "Condition":
+    def parse(cls, text: str, hysteresis: float = 0.0) -> Condition:
         m = _COND.match(text)
         if not m:
             raise MovekitError(f"cannot read cue condition {text!r}: use 'metric > 10' or 'metric in [10, 30]'")
@@ -155,7 +156,7 @@ class CueRule:
     report: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "CueRule":
+    def from_dict(cls, d: Mapping[str, Any]) -> CueRule:
         known = {"id", "when", "hysteresis", "min_duration_s", "cooldown_s", "repeat_s", "priority",
                  "during", "say", "tone_hz", "tone_s", "kind", "report"}
         unknown = set(d) - known

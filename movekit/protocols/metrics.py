@@ -22,7 +22,7 @@ feet down; ~0.1 and above a foot clearly off the floor). A movekit proxy for sin
 from __future__ import annotations
 
 import heapq
-from typing import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 

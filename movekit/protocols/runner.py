@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from movekit.errors import MovekitError
 from movekit.feedback.rules import Condition, CueEngine, CueRule

@@ -11,8 +11,8 @@ at the same times; :func:`compare_cues` checks that against the cues the live ru
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 

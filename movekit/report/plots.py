@@ -141,6 +141,8 @@ def painful_arc(reps: list[dict]) -> Figure | None:
 
 # ----------------------------------------------------------------------------- sway
 from movekit.assess.sway import prediction_ellipse  # noqa: E402  (one definition: the assessment's)
+
+
 def sway_ellipses(entries: list[dict]) -> Figure | None:
     """entries: dicts with label, xy (N, 2) array, unit ("mm" or "px"), source note."""
     entries = [e for e in entries if e.get("xy") is not None and len(e["xy"]) >= 4]
@@ -203,7 +205,7 @@ def emg_envelopes(entries: list[dict]) -> Figure | None:
             k += 1
             tt, yy = _decimate(t, e["env"][:, j])
             ax.plot(tt, yy, lw=1.0, color="#1f5fa8")
-            for tc, text in e.get("cues", []):
+            for tc, _text in e.get("cues", []):
                 ax.axvline(tc, color="#2e8b57", lw=1.1, ls="--")
             for tp in e.get("pains", []):
                 ax.axvline(tp, color="#c0392b", lw=1.1, ls=":")

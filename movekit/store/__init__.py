@@ -12,8 +12,7 @@ The default file is ``movekit.sqlite3`` in the user's data directory; ``--db`` o
 
 from __future__ import annotations
 
-from movekit.store.db import (DEFAULT_BUSY_TIMEOUT_S, ENV_DB, MIGRATIONS, SCHEMA_VERSION, Database,
-                              default_db_path)
+from movekit.store.db import DEFAULT_BUSY_TIMEOUT_S, ENV_DB, MIGRATIONS, SCHEMA_VERSION, Database, default_db_path
 from movekit.store.models import SESSION_TYPES, Store, meta_sha256
 
 __all__ = [

@@ -22,8 +22,8 @@ import contextlib
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from movekit.errors import MovekitError
 
@@ -236,7 +236,7 @@ class Database:
         with contextlib.suppress(sqlite3.Error):
             self.conn.close()
 
-    def __enter__(self) -> "Database":
+    def __enter__(self) -> Database:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -154,7 +154,7 @@ class PrivateSystemBus:
             self._tmp.cleanup()
             self._tmp = None
 
-    def __enter__(self) -> "PrivateSystemBus":
+    def __enter__(self) -> PrivateSystemBus:
         self.start()
         return self
 
@@ -270,7 +270,7 @@ class MockBlueZ:
         self.notifications_sent = 0
 
     # lifecycle ---------------------------------------------------------------------------------
-    async def start(self) -> "MockBlueZ":
+    async def start(self) -> MockBlueZ:
         self.bus = await MessageBus(bus_address=self.bus_address, bus_type=BusType.SYSTEM).connect()
         self.bus.add_message_handler(self._handle)
         self.objects[ADAPTER_PATH] = {ADAPTER: {
@@ -292,11 +292,11 @@ class MockBlueZ:
             self.bus.disconnect()
             try:
                 await asyncio.wait_for(self.bus.wait_for_disconnect(), 1.0)
-            except Exception:  # pragma: no cover - already gone
+            except Exception:  # noqa: BLE001 (pragma: no cover - already gone)
                 pass
             self.bus = None
 
-    async def __aenter__(self) -> "MockBlueZ":
+    async def __aenter__(self) -> MockBlueZ:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -560,7 +560,7 @@ def mock_in_thread(peripherals: list[MockPeripheral] = (), timeout_s: float = 5.
     async def run() -> None:
         try:
             box["mock"] = await start_mock(list(peripherals), **kw)
-        except BaseException as exc:  # reported to the caller below
+        except BaseException as exc:  # noqa: BLE001 (reported to the caller below)
             box["error"] = exc
             ready.set()
             return

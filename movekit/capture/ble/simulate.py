@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -107,7 +107,7 @@ class SimulatedDevice(MockPeripheral):
                 delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                for j in range(self.burst):
+                for _j in range(self.burst):
                     if self.streaming_requested and self.mode != "silent":
                         pkt = (bytes(self._rng.integers(0, 256, 20, dtype=np.uint8)) if self.mode == "garbage"
                                else self.make_packet(self.sent))

@@ -26,8 +26,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class DeviceSpec:
     rate_hz: float | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "DeviceSpec":
+    def parse(cls, text: str) -> DeviceSpec:
         """``ADDRESS:PROFILE[@LABEL][,rate=HZ]``, e.g. ``C0:FF:EE:00:00:01:witmotion@thigh,rate=50``.
 
         ``ADDRESS`` may also be ``name=DEVICE_NAME`` to connect by advertised name.
@@ -187,7 +188,7 @@ class _Discovery:
                     while self.waiters:
                         self._changed.clear()
                         await self._changed.wait()
-        except Exception as exc:  # no adapter, D-Bus error: every waiter hears it
+        except Exception as exc:  # noqa: BLE001 (no adapter, D-Bus error: every waiter hears it)
             for futs in self.waiters.values():
                 for fut in futs:
                     if not fut.done():
@@ -203,7 +204,7 @@ class _Discovery:
             self._task = asyncio.ensure_future(self._scan())
         try:
             await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         finally:
             futs = self.waiters.get((key, by_name), [])
@@ -218,7 +219,7 @@ class _Discovery:
         return fut.result()
 
 
-_DISCOVERY: "dict[asyncio.AbstractEventLoop, _Discovery]" = {}
+_DISCOVERY: dict[asyncio.AbstractEventLoop, _Discovery] = {}
 
 
 def _discovery() -> _Discovery:
@@ -281,7 +282,7 @@ class BleDevice:
                       {"address": self.spec.address, "profile": self.profile.name, **data})
         try:
             self.on_event(ev)
-        except Exception:  # a consumer's bug must not kill the link
+        except Exception:  # noqa: BLE001 (a consumer's bug must not kill the link)
             pass
 
     # notifications -----------------------------------------------------------------------------
@@ -338,7 +339,7 @@ class BleDevice:
             self.last_sample_t = float(t[-1])
             try:
                 self.on_chunk(BleChunk(self.label, f"{self.label}_{d.suffix}", t, d.data, arrival))
-            except Exception as exc:  # pragma: no cover - consumer bug: report once per second
+            except Exception as exc:  # noqa: BLE001 (pragma: no cover - consumer bug: report once per second)
                 if arrival - self._last_bad_event >= 1.0:
                     self._last_bad_event = arrival
                     self._event("device_error", f"chunk consumer failed: {exc!r}", t=arrival)
@@ -368,7 +369,7 @@ class BleDevice:
         except BaseException:  # failed, or cancelled by a stop: leave no half-open link
             try:
                 await asyncio.wait_for(client.disconnect(), 0.5)
-            except BaseException:
+            except BaseException:  # noqa: BLE001 (a boundary: reported, never re-raised)
                 pass
             raise
         self.client = client
@@ -394,7 +395,7 @@ class BleDevice:
         if c is not None:
             try:
                 await asyncio.wait_for(c.disconnect(), 2.0)
-            except Exception:
+            except Exception:  # noqa: BLE001 (a boundary: reported, never re-raised)
                 pass
 
     async def read_battery(self) -> int | None:
@@ -415,7 +416,7 @@ class BleDevice:
         try:
             await asyncio.wait_for(stop.wait(), delay)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return stop.is_set()
 
     async def _unless_stopped(self, coro: Any, stop: asyncio.Event) -> bool:
@@ -460,11 +461,11 @@ class BleDevice:
                 self._ble_device = None  # BlueZ forgot it: scan again next time
                 self._event("device_not_found", f"{self.spec.address}: {exc}")
                 self.stats["failed_attempts"] += 1
-            except (asyncio.TimeoutError, TimeoutError):
+            except TimeoutError:
                 self._event("device_error", f"{self.label} ({self.spec.address}) did not answer the connection "
                             f"request within {self.connect_timeout_s:g} s; retrying")
                 self.stats["failed_attempts"] += 1
-            except Exception as exc:  # bleak/D-Bus errors: report, back off, retry
+            except Exception as exc:  # noqa: BLE001 (bleak/D-Bus errors: report, back off, retry)
                 self._event("device_error", f"{self.label} ({self.spec.address}) connection failed: "
                             f"{type(exc).__name__}: {exc}; retrying")
                 self.stats["failed_attempts"] += 1
@@ -486,7 +487,7 @@ class BleDevice:
                     batt = await asyncio.wait_for(self.read_battery(), 2.0)
                     if batt is not None:
                         self._event("device_battery", f"{self.label} battery {batt}%", battery_percent=batt)
-                except Exception:
+                except Exception:  # noqa: BLE001 (a boundary: reported, never re-raised)
                     pass
                 self.last_arrival = now  # the stall watchdog counts from (re)connection
                 stopped = await self._stream_until_lost(stop)
@@ -525,7 +526,7 @@ class BleDevice:
                     try:
                         for cmd in self.profile.start_commands(self.spec.rate_hz):
                             await self.client.write_gatt_char(cmd.char_uuid, cmd.data, response=cmd.response)
-                    except Exception:
+                    except Exception:  # noqa: BLE001 (a boundary: reported, never re-raised)
                         pass
         finally:
             for t in (stop_task, disc_task):
@@ -538,7 +539,7 @@ class BleDevice:
                 for cmd in self.profile.stop_commands():
                     await asyncio.wait_for(c.write_gatt_char(cmd.char_uuid, cmd.data, response=cmd.response), 1.0)
                 await asyncio.wait_for(c.stop_notify(self.profile.notify_uuid), 1.0)
-            except Exception:
+            except Exception:  # noqa: BLE001 (a boundary: reported, never re-raised)
                 pass
         await self._safe_disconnect()
         summary = {k: c.summary() for k, c in self.clocks.items()}
@@ -647,7 +648,7 @@ class BleRecorder:
             self._said[key] = ev.t_s
             try:
                 self.console(f"BLE {ev.device}: {ev.message}")
-            except Exception:  # pragma: no cover - a closed stderr must not stop the recording
+            except Exception:  # noqa: BLE001 (pragma: no cover - a closed stderr must not stop the recording)
                 pass
         if self.user_event:
             self.user_event(ev)
@@ -674,7 +675,7 @@ class BleRecorder:
                                              "clock": "session clock via movekit.capture.ble.clock_sync"}))
         return out
 
-    def start(self) -> "BleRecorder":
+    def start(self) -> BleRecorder:
         with self.lock:
             for spec in self.stream_specs():
                 self.writer.add_stream(spec)
@@ -691,7 +692,7 @@ class BleRecorder:
                 while not self._stop.is_set():
                     try:
                         await asyncio.wait_for(self._stop.wait(), self.flush_s)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
                     self.flush()
 
@@ -700,7 +701,7 @@ class BleRecorder:
 
             try:
                 loop.run_until_complete(body())
-            except BaseException as exc:  # pragma: no cover - reported to the caller
+            except BaseException as exc:  # noqa: BLE001 (pragma: no cover - reported to the caller)
                 self.error = exc
             finally:
                 self.flush()
@@ -721,7 +722,7 @@ class BleRecorder:
             self._thread.join(timeout)
             self._thread = None
 
-    def __enter__(self) -> "BleRecorder":
+    def __enter__(self) -> BleRecorder:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -64,7 +64,7 @@ class StructDecoder:
     all. Without a header, records are cut at fixed offsets (``records_per_notification``).
     """
 
-    def __init__(self, profile: "GenericProfile") -> None:
+    def __init__(self, profile: GenericProfile) -> None:
         self.p = profile
         self.bad_records = 0  #: runs of bytes that fit no record, since the decoder was made
         self.last_problem = ""  #: why the most recent bad run was rejected
