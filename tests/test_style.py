@@ -1,0 +1,18 @@
+"""The project's lint rules ([tool.ruff] in pyproject.toml) hold over the whole tree: part of the
+test command, so .ci/run enforces them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ruff_check_passes():
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff, "ruff is in the test extra (scripts/setup.sh --test installs it)"
+    p = subprocess.run([ruff, "check", "movekit", "tests", "scripts"], cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-1000:]
