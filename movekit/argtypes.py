@@ -40,8 +40,9 @@ def finite_float(text: str) -> float:
     return x
 
 
-def float_range(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
-                hi_open: bool = False, unit: str = "") -> Callable[[str], float]:
+def float_range(
+    lo: float | None = None, hi: float | None = None, *, lo_open: bool = False, hi_open: bool = False, unit: str = ""
+) -> Callable[[str], float]:
     """A finite number in [lo, hi] (or an open end: lo < x, x < hi)."""
     u = f" {unit}" if unit else ""
 

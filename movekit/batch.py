@@ -60,8 +60,11 @@ class Source:
 
 def work_paths(out: Path) -> tuple[Path, Path, Path]:
     """(parts folder, captures folder, failures CSV) beside the output ``out``."""
-    return (out.with_name(out.name + ".parts"), out.with_name(out.name + ".captures"),
-            out.with_name(out.stem + ".failures.csv"))
+    return (
+        out.with_name(out.name + ".parts"),
+        out.with_name(out.name + ".captures"),
+        out.with_name(out.stem + ".failures.csv"),
+    )
 
 
 def find_sessions(study_dir: str | Path, exclude: Iterable[Path] = ()) -> list[Source]:
@@ -166,15 +169,26 @@ def process(src: Source, tests: tuple[str, ...], captures: Path) -> dict[str, An
             path = _capture(src, captures)
         session = load_session(path)
     except Exception as exc:  # noqa: BLE001 - every failure is reported, none stops the batch
-        return {"rows": rows, "failures": [("capture" if src.kind == "video" and path == src.path else "load",
-                                            _one_line(exc))]}
+        return {
+            "rows": rows,
+            "failures": [("capture" if src.kind == "video" and path == src.path else "load", _one_line(exc))],
+        }
     client = session.metadata.get("client")
     client = None if client is None else str(client)
 
     def add(test, metric, value, unit, validity):
-        rows.append({"session": src.name, "client": client, "test": test, "metric": metric,
-                     "value": None if value is None else float(value), "unit": unit,
-                     "validity": validity, "source_path": str(src.path)})
+        rows.append(
+            {
+                "session": src.name,
+                "client": client,
+                "test": test,
+                "metric": metric,
+                "value": None if value is None else float(value),
+                "unit": unit,
+                "validity": validity,
+                "source_path": str(src.path),
+            }
+        )
 
     if session.pose is not None:
         try:
@@ -202,9 +216,18 @@ def process(src: Source, tests: tuple[str, ...], captures: Path) -> dict[str, An
 def _schema():
     import pyarrow as pa
 
-    return pa.schema([("session", pa.string()), ("client", pa.string()), ("test", pa.string()),
-                      ("metric", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
-                      ("validity", pa.string()), ("source_path", pa.string())])
+    return pa.schema(
+        [
+            ("session", pa.string()),
+            ("client", pa.string()),
+            ("test", pa.string()),
+            ("metric", pa.string()),
+            ("value", pa.float64()),
+            ("unit", pa.string()),
+            ("validity", pa.string()),
+            ("source_path", pa.string()),
+        ]
+    )
 
 
 def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
@@ -261,14 +284,20 @@ def _dask_client(scheduler: str | None, workers: int):
             return Client(scheduler, timeout="10s"), None
         except (OSError, TimeoutError) as exc:
             raise MovekitError(f"cannot reach the Dask scheduler {scheduler}: {_one_line(exc)}") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     return Client(cluster), cluster
 
 
-def run_batch(study_dir: str | Path, out: str | Path, *, tests: Iterable[str] | None = None,
-              scheduler: str | None = None, workers: int = 2, overwrite: bool = False,
-              progress: bool = True) -> BatchSummary:
+def run_batch(
+    study_dir: str | Path,
+    out: str | Path,
+    *,
+    tests: Iterable[str] | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> BatchSummary:
     """Process every session of ``study_dir`` into the tidy Parquet table ``out`` (module docstring)."""
     from movekit.assess import TESTS
 
@@ -308,11 +337,14 @@ def run_batch(study_dir: str | Path, out: str | Path, *, tests: Iterable[str] | 
         from tqdm import tqdm
 
         client, cluster = _dask_client(scheduler, workers)
-        bar = tqdm(total=len(sources), initial=skipped, unit="session", disable=not progress,
-                   desc="batch", dynamic_ncols=True)
+        bar = tqdm(
+            total=len(sources), initial=skipped, unit="session", disable=not progress, desc="batch", dynamic_ncols=True
+        )
         try:
-            futures = {client.submit(process, s, tests, captures, pure=False, key=f"movekit-batch-{s.key}"): (s, fp)
-                       for s, fp in todo}
+            futures = {
+                client.submit(process, s, tests, captures, pure=False, key=f"movekit-batch-{s.key}"): (s, fp)
+                for s, fp in todo
+            }
             for fut in as_completed(futures):
                 s, fp = futures[fut]
                 try:
@@ -355,5 +387,16 @@ def assemble(sources: list[Source], out: Path, parts: Path, failures_path: Path,
     return BatchSummary(len(sources), skipped, table.num_rows, failures, out, failures_path)
 
 
-__all__ = ["COLUMNS", "Source", "BatchSummary", "find_sessions", "fingerprint", "process", "run_batch",
-           "assemble", "work_paths", "angle_rows", "result_validity"]
+__all__ = [
+    "COLUMNS",
+    "Source",
+    "BatchSummary",
+    "find_sessions",
+    "fingerprint",
+    "process",
+    "run_batch",
+    "assemble",
+    "work_paths",
+    "angle_rows",
+    "result_validity",
+]

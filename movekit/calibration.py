@@ -100,8 +100,9 @@ def _save(obj, path: Path) -> Path:
 def _load(path_or_name, suffix: str, directory: Path | None) -> dict:
     p = Path(path_or_name)
     if not p.exists():
-        candidates = [d / f"{path_or_name}{suffix}" for d in ([directory] if directory else
-                                                               [profile_dir(), DEFAULTS_DIR])]
+        candidates = [
+            d / f"{path_or_name}{suffix}" for d in ([directory] if directory else [profile_dir(), DEFAULTS_DIR])
+        ]
         p = next((c for c in candidates if c.exists()), candidates[0])
     if not p.exists():
         raise MovekitError(f"calibration profile {path_or_name!r} not found (looked for {p})")
@@ -140,16 +141,22 @@ def find_corners(frame, pattern: tuple[int, int]):
     import cv2
 
     grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    ok, corners = cv2.findChessboardCorners(
-        grey, pattern, cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE)
+    ok, corners = cv2.findChessboardCorners(grey, pattern, cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE)
     if not ok:
         return None
     crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 1e-3)
     return cv2.cornerSubPix(grey, corners, (11, 11), (-1, -1), crit)
 
 
-def calibrate_camera(video, *, pattern: tuple[int, int] = (9, 6), square_mm: float = 25.0,
-                     name: str = "camera", max_views: int = 40, min_views: int = 8) -> CameraProfile:
+def calibrate_camera(
+    video,
+    *,
+    pattern: tuple[int, int] = (9, 6),
+    square_mm: float = 25.0,
+    name: str = "camera",
+    max_views: int = 40,
+    min_views: int = 8,
+) -> CameraProfile:
     """Intrinsics and distortion from a checkerboard video (Zhang 2000, OpenCV).
 
     Parameters
@@ -181,15 +188,25 @@ def calibrate_camera(video, *, pattern: tuple[int, int] = (9, 6), square_mm: flo
     if size is None:
         raise MovekitError(f"{video}: no frames could be read")
     if len(found) < min_views:
-        raise MovekitError(f"{video}: the {pattern[0]}x{pattern[1]} checkerboard was found in "
-                           f"{len(found)} frames; at least {min_views} are needed (check --pattern)")
+        raise MovekitError(
+            f"{video}: the {pattern[0]}x{pattern[1]} checkerboard was found in "
+            f"{len(found)} frames; at least {min_views} are needed (check --pattern)"
+        )
     pick = np.linspace(0, len(found) - 1, min(max_views, len(found))).round().astype(int)
     obj = np.zeros((pattern[0] * pattern[1], 3), np.float32)
-    obj[:, :2] = np.mgrid[0:pattern[0], 0:pattern[1]].T.reshape(-1, 2) * square_mm
+    obj[:, :2] = np.mgrid[0 : pattern[0], 0 : pattern[1]].T.reshape(-1, 2) * square_mm
     rms, K, dist, _, _ = cv2.calibrateCamera([obj] * len(pick), [found[i] for i in pick], size, None, None)
-    return CameraProfile(name=name, width_px=size[0], height_px=size[1], camera_matrix=K.tolist(),
-                         dist_coeffs=dist.ravel().tolist(), rms_reprojection_px=float(rms),
-                         n_views=int(len(pick)), pattern=tuple(pattern), square_mm=float(square_mm))
+    return CameraProfile(
+        name=name,
+        width_px=size[0],
+        height_px=size[1],
+        camera_matrix=K.tolist(),
+        dist_coeffs=dist.ravel().tolist(),
+        rms_reprojection_px=float(rms),
+        n_views=int(len(pick)),
+        pattern=tuple(pattern),
+        square_mm=float(square_mm),
+    )
 
 
 def undistort_landmarks(image_px, profile: CameraProfile, frame_size_px=None) -> np.ndarray:
@@ -200,10 +217,15 @@ def undistort_landmarks(image_px, profile: CameraProfile, frame_size_px=None) ->
     import cv2
 
     p = np.array(image_px, dtype=np.float64, copy=True)
-    if frame_size_px is not None and tuple(frame_size_px) != (0, 0) and \
-            tuple(int(v) for v in frame_size_px) != (profile.width_px, profile.height_px):
-        raise MovekitError(f"camera profile {profile.name!r} is for {profile.width_px}x{profile.height_px}, "
-                           f"the video is {frame_size_px[0]}x{frame_size_px[1]}")
+    if (
+        frame_size_px is not None
+        and tuple(frame_size_px) != (0, 0)
+        and tuple(int(v) for v in frame_size_px) != (profile.width_px, profile.height_px)
+    ):
+        raise MovekitError(
+            f"camera profile {profile.name!r} is for {profile.width_px}x{profile.height_px}, "
+            f"the video is {frame_size_px[0]}x{frame_size_px[1]}"
+        )
     xy = p[..., :2].reshape(-1, 1, 2)
     ok = np.isfinite(xy).all(axis=-1).ravel()
     out = np.full_like(xy, np.nan)
@@ -219,15 +241,33 @@ STATIC_MAX_TRUNK_DEG = 15.0
 STATIC_MAX_KNEE_DEG = 15.0
 STATIC_MIN_FOUND = 0.8
 
-_STILL_LANDMARKS = {11: "left shoulder", 12: "right shoulder", 13: "left elbow", 14: "right elbow",
-                    15: "left wrist", 16: "right wrist", 23: "left hip", 24: "right hip",
-                    25: "left knee", 26: "right knee", 27: "left ankle", 28: "right ankle"}
+_STILL_LANDMARKS = {
+    11: "left shoulder",
+    12: "right shoulder",
+    13: "left elbow",
+    14: "right elbow",
+    15: "left wrist",
+    16: "right wrist",
+    23: "left hip",
+    24: "right hip",
+    25: "left knee",
+    26: "right knee",
+    27: "left ankle",
+    28: "right ankle",
+}
 
 
-def static_trial_problems(image_px, visibility=None, *, people_in_view: int = 1, min_visibility: float = 0.5,
-                          max_spread_torso: float = STATIC_MAX_SPREAD_TORSO,
-                          max_trunk_deg: float = STATIC_MAX_TRUNK_DEG, max_knee_deg: float = STATIC_MAX_KNEE_DEG,
-                          min_found: float = STATIC_MIN_FOUND) -> list[str]:
+def static_trial_problems(
+    image_px,
+    visibility=None,
+    *,
+    people_in_view: int = 1,
+    min_visibility: float = 0.5,
+    max_spread_torso: float = STATIC_MAX_SPREAD_TORSO,
+    max_trunk_deg: float = STATIC_MAX_TRUNK_DEG,
+    max_knee_deg: float = STATIC_MAX_KNEE_DEG,
+    min_found: float = STATIC_MIN_FOUND,
+) -> list[str]:
     """Why a static neutral-stance trial cannot give offsets, in plain words (empty: it can).
 
     Parameters
@@ -270,15 +310,18 @@ def static_trial_problems(image_px, visibility=None, *, people_in_view: int = 1,
         p = np.where((np.asarray(visibility) >= min_visibility)[..., None], p, np.nan)
     problems = []
     if people_in_view > 1:
-        problems.append(f"it was not alone: {people_in_view} people were in view, so the person measured "
-                        "may not be the client (film the client alone)")
+        problems.append(
+            f"it was not alone: {people_in_view} people were in view, so the person measured "
+            "may not be the client (film the client alone)"
+        )
     shoulders, hips = p[:, [11, 12]].mean(axis=1), p[:, [23, 24]].mean(axis=1)
     found = np.isfinite(shoulders).all(axis=1) & np.isfinite(hips).all(axis=1)
     if not found.any():
         return problems + ["nobody was found in the trial"]
     if found.mean() < min_found:
-        problems.append(f"the person was found in only {found.mean():.0%} of the frames "
-                        f"(at least {min_found:.0%} needed)")
+        problems.append(
+            f"the person was found in only {found.mean():.0%} of the frames (at least {min_found:.0%} needed)"
+        )
     trunk = shoulders[found] - hips[found]
     torso_px = float(np.median(np.linalg.norm(trunk, axis=1)))
     spreads = {}
@@ -291,26 +334,38 @@ def static_trial_problems(image_px, visibility=None, *, people_in_view: int = 1,
     if spreads:
         what = max(spreads, key=spreads.get)
         if spreads[what] > max_spread_torso:
-            problems.append(f"the person was not still: the {what} moved {spreads[what]:.2f} torso lengths "
-                            f"(limit {max_spread_torso:g})")
+            problems.append(
+                f"the person was not still: the {what} moved {spreads[what]:.2f} torso lengths "
+                f"(limit {max_spread_torso:g})"
+            )
     lean = float(np.median(np.abs(np.degrees(np.arctan2(trunk[:, 0], -trunk[:, 1])))))
     if lean > max_trunk_deg:
-        problems.append(f"the trunk was {lean:.0f} deg from the vertical (limit {max_trunk_deg:g}): not upright, "
-                        "or the camera is rolled or tilted")
+        problems.append(
+            f"the trunk was {lean:.0f} deg from the vertical (limit {max_trunk_deg:g}): not upright, "
+            "or the camera is rolled or tilted"
+        )
     for side, (h, k, a) in (("left", (23, 25, 27)), ("right", (24, 26, 28))):
         u, v = p[:, h] - p[:, k], p[:, a] - p[:, k]
         cross = np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])
         flex = 180.0 - np.degrees(np.arctan2(cross, (u * v).sum(axis=1)))
         flex = flex[np.isfinite(flex)]
         if flex.size >= 3 and np.median(flex) > max_knee_deg:
-            problems.append(f"the {side} knee was bent {np.median(flex):.0f} deg (limit {max_knee_deg:g}): "
-                            "not standing straight")
+            problems.append(
+                f"the {side} knee was bent {np.median(flex):.0f} deg (limit {max_knee_deg:g}): not standing straight"
+            )
     return problems
 
 
-def static_offsets(angles: dict[str, np.ndarray], views=None, *, name: str = "static",
-                   space: str = "2d", camera_profile: str | None = None,
-                   min_frames: int = 15, max_spread_deg: float = 5.0) -> StaticProfile:
+def static_offsets(
+    angles: dict[str, np.ndarray],
+    views=None,
+    *,
+    name: str = "static",
+    space: str = "2d",
+    camera_profile: str | None = None,
+    min_frames: int = 15,
+    max_spread_deg: float = 5.0,
+) -> StaticProfile:
     """Offsets from a static neutral-stance trial: each angle's median, where it is valid.
 
     Parameters
@@ -352,12 +407,20 @@ def static_offsets(angles: dict[str, np.ndarray], views=None, *, name: str = "st
     if not offsets:
         view = str(labels[int(np.argmax(counts))])
         if views is not None and not view.startswith(("sagittal", "frontal")):
-            raise MovekitError(f"no angle could be measured in the static trial: the view was {view} in most "
-                               "frames (stand the client face-on or side-on to the camera)")
+            raise MovekitError(
+                f"no angle could be measured in the static trial: the view was {view} in most "
+                "frames (stand the client face-on or side-on to the camera)"
+            )
         raise MovekitError("no angle could be measured in the static trial (person not in view?)")
-    return StaticProfile(name=name, offsets_deg=offsets, spread_deg=spread,
-                         view=str(labels[int(np.argmax(counts))]), n_frames=int(n), space=space,
-                         camera_profile=camera_profile)
+    return StaticProfile(
+        name=name,
+        offsets_deg=offsets,
+        spread_deg=spread,
+        view=str(labels[int(np.argmax(counts))]),
+        n_frames=int(n),
+        space=space,
+        camera_profile=camera_profile,
+    )
 
 
 @dataclass
@@ -394,15 +457,23 @@ def load_tilt(spec: str, directory: Path | None = None):
     try:
         d = _load(text, ".tilt.json", directory)
     except MovekitError as exc:
-        raise MovekitError(f"camera tilt {spec!r}: give PITCH,ROLL in deg (e.g. 12,-3), 'level', or the name of a "
-                           f"profile from movekit calibrate level ({exc})") from None
+        raise MovekitError(
+            f"camera tilt {spec!r}: give PITCH,ROLL in deg (e.g. 12,-3), 'level', or the name of a "
+            f"profile from movekit calibrate level ({exc})"
+        ) from None
     if not isinstance(d, dict) or d.get("kind") != "tilt":
         raise MovekitError(f"{spec}: not a camera tilt profile")
     return CameraTilt.from_dict(d)
 
 
-def tilt_from_board_video(video, camera: CameraProfile | None = None, *, pattern: tuple[int, int] = (9, 6),
-                          square_mm: float = 25.0, max_frames: int = 60):
+def tilt_from_board_video(
+    video,
+    camera: CameraProfile | None = None,
+    *,
+    pattern: tuple[int, int] = (9, 6),
+    square_mm: float = 25.0,
+    max_frames: int = 60,
+):
     """Camera tilt from a video of a checkerboard lying flat on the floor (median over the frames
     where the board is found; :func:`movekit.analysis.camera_tilt.tilt_from_board`).
 
@@ -435,16 +506,24 @@ def tilt_from_board_video(video, camera: CameraProfile | None = None, *, pattern
     if size is None:
         raise MovekitError(f"{video}: no frames could be read")
     if camera is not None and size != (camera.width_px, camera.height_px):
-        raise MovekitError(f"camera profile {camera.name!r} is for {camera.width_px}x{camera.height_px}, "
-                           f"the video is {size[0]}x{size[1]}")
+        raise MovekitError(
+            f"camera profile {camera.name!r} is for {camera.width_px}x{camera.height_px}, "
+            f"the video is {size[0]}x{size[1]}"
+        )
     if len(tilts) < 3:
-        raise MovekitError(f"{video}: the {pattern[0]}x{pattern[1]} checkerboard was found in {len(tilts)} "
-                           "frames; at least 3 are needed (lay it flat on the floor in view; check --pattern)")
+        raise MovekitError(
+            f"{video}: the {pattern[0]}x{pattern[1]} checkerboard was found in {len(tilts)} "
+            "frames; at least 3 are needed (lay it flat on the floor in view; check --pattern)"
+        )
     a = np.asarray(tilts)
     q1, med, q3 = np.percentile(a, [25, 50, 75], axis=0)
     unc = max(1.0 if camera is not None else 3.0, float(np.max(q3 - q1)))
-    return CameraTilt(float(med[0]), float(med[1]), unc,
-                      "checkerboard on the floor" + ("" if camera is not None else " (default field of view)"))
+    return CameraTilt(
+        float(med[0]),
+        float(med[1]),
+        unc,
+        "checkerboard on the floor" + ("" if camera is not None else " (default field of view)"),
+    )
 
 
 def profiles_from_metadata(cal: dict) -> dict:
@@ -474,8 +553,9 @@ def profiles_from_metadata(cal: dict) -> dict:
 SCENE_TILT_UNCERTAINTY_DEG = 8.0
 
 
-def tilt_from_scene(frames, camera: CameraProfile | None = None, *, min_agree: float = 0.6,
-                    max_spread_deg: float = 3.0):
+def tilt_from_scene(
+    frames, camera: CameraProfile | None = None, *, min_agree: float = 0.6, max_spread_deg: float = 3.0
+):
     """Camera tilt from the vertical edges of the room (door frames, cupboards, wall corners) in
     several frames of a video (:func:`movekit.analysis.camera_tilt.tilt_from_verticals` per frame).
 
@@ -505,19 +585,26 @@ def tilt_from_scene(frames, camera: CameraProfile | None = None, *, min_agree: f
             continue
         est.append((t.pitch_deg, t.roll_deg))
     if len(est) < 3:
-        raise MovekitError(f"camera tilt from the scene: found in {len(est)} frames, need 3"
-                           + (f" ({why})" if why else ""))
+        raise MovekitError(
+            f"camera tilt from the scene: found in {len(est)} frames, need 3" + (f" ({why})" if why else "")
+        )
     a = np.asarray(est)
     med = np.median(a, axis=0)
     agree = np.all(np.abs(a - med) <= max_spread_deg, axis=1)
     if agree.mean() < min_agree:
-        raise MovekitError(f"camera tilt from the scene: the frames disagree ({int(agree.sum())} of {len(a)} "
-                           "within 3 deg); level the camera and give --tilt, or use calibrate level")
+        raise MovekitError(
+            f"camera tilt from the scene: the frames disagree ({int(agree.sum())} of {len(a)} "
+            "within 3 deg); level the camera and give --tilt, or use calibrate level"
+        )
     good = a[agree]
     med = np.median(good, axis=0)
     spread = float(np.max(np.abs(good - med))) if len(good) else 0.0
-    return CameraTilt(float(med[0]), float(med[1]), max(SCENE_TILT_UNCERTAINTY_DEG, spread),
-                      f"scene verticals, {int(agree.sum())} of {len(a)} frames agree")
+    return CameraTilt(
+        float(med[0]),
+        float(med[1]),
+        max(SCENE_TILT_UNCERTAINTY_DEG, spread),
+        f"scene verticals, {int(agree.sum())} of {len(a)} frames agree",
+    )
 
 
 def video_frames(video, n: int = 7, span_s: float = 3.0):
@@ -572,5 +659,13 @@ def analyse_calibrated(pose, profiles: dict | None = None, **kwargs):
     world = None if pose.world_m is None else np.asarray(pose.world_m, dtype=np.float64)
     if world is not None and not np.isfinite(world).any():
         world = None  # a pose source without world landmarks (e.g. another model's 2D keypoints)
-    return analyse(pose.t_s, img, world, pose.visibility, tilt=tilt, frame_size_px=size,
-                   camera_matrix_px=cam.K if cam is not None else None, **kwargs)
+    return analyse(
+        pose.t_s,
+        img,
+        world,
+        pose.visibility,
+        tilt=tilt,
+        frame_size_px=size,
+        camera_matrix_px=cam.K if cam is not None else None,
+        **kwargs,
+    )

@@ -54,8 +54,12 @@ EXIT_BROKEN_PIPE = 141  #: stdout closed by its reader (128 + SIGPIPE, what a C 
 
 #: Quiet defaults for the native libraries' own logging, set by the command line only (importing
 #: movekit changes no environment). Set any of them before running movekit to see those logs.
-NATIVE_LOG_DEFAULTS = {"OPENCV_LOG_LEVEL": "OFF", "OPENCV_FFMPEG_LOGLEVEL": "-8",
-                       "GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "2"}
+NATIVE_LOG_DEFAULTS = {
+    "OPENCV_LOG_LEVEL": "OFF",
+    "OPENCV_FFMPEG_LOGLEVEL": "-8",
+    "GLOG_minloglevel": "2",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
 
 #: Lines native code writes to fd 2 that are start-up chatter, not problems: TFLite's "INFO: ...",
 #: absl's pre-initialisation notice and glog/absl INFO and WARNING lines ("I1204 ...", "W0000 ...").
@@ -90,8 +94,12 @@ def _filter_native_stderr() -> None:
     try:
         sys.stderr.flush()
         terminal = os.dup(2)
-        filt = subprocess.Popen([sys.executable, "-I", "-S", "-c", _FILTER], stdin=subprocess.PIPE,
-                                stdout=terminal, stderr=subprocess.DEVNULL)
+        filt = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _FILTER],
+            stdin=subprocess.PIPE,
+            stdout=terminal,
+            stderr=subprocess.DEVNULL,
+        )
         os.dup2(filt.stdin.fileno(), 2)
         filt.stdin.close()  # fd 2 is now the only write end: the filter ends when movekit does
         sys.stderr = os.fdopen(terminal, "w", buffering=1, errors="backslashreplace")

@@ -37,7 +37,8 @@ class PinnedFile:
 
 PINNED: dict[str, PinnedFile] = {
     "plux_gonio_arm_flex": PinnedFile(
-        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks",
+        "0.6.14",
         "biosignalsnotebooks/notebook_files/osf_files/signal_samples/gonio_arm_flex.h5",
         "85c04fbbb2ae8c03df85e1c0f976cd7c730c003a2f1b727cf61e2f3a64c967f2",
         "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
@@ -45,7 +46,8 @@ PINNED: dict[str, PinnedFile] = {
         "(raw/channel_1, raw/channel_2, ADC counts, no transfer function shipped): arm flexion.",
     ),
     "plux_acc_sync_1": PinnedFile(
-        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks",
+        "0.6.14",
         "biosignalsnotebooks/notebook_files/osf_files/signal_samples/sync_acc_1.h5",
         "6c4003208f496ddfe3e1a718ea3d47ddf43e38ce830b66c08af392f315a31e86",
         "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
@@ -53,14 +55,17 @@ PINNED: dict[str, PinnedFile] = {
         "(raw/channel_1..3, ADC counts; g = 2 (raw - 28000) / 10000 - 1 per biosignalsnotebooks).",
     ),
     "sports2d_demo": PinnedFile(
-        "sports2d", "0.8.34", "Sports2D/Demo/demo.mp4",
+        "sports2d",
+        "0.8.34",
+        "Sports2D/Demo/demo.mp4",
         "d9a66417185647b112304b57093f0c180f37a768e6a14daca75ca541f3b78039",
         "BSD-3-Clause (c) 2022 perfanalytics",
         "1768x994 30 fps, 7.7 s: a man stands on a box, jumps down, walks and bends "
         "in side view; a second person enters at the left edge near the end.",
     ),
     "plux_emg_bursts": PinnedFile(
-        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks",
+        "0.6.14",
         "biosignalsnotebooks/notebook_files/osf_files/signal_samples/emg_bursts.h5",
         "32989903d9196e7bf0db1306da56fda787fb6fe35591b06e9b68d040f036d5fb",
         "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
@@ -68,7 +73,8 @@ PINNED: dict[str, PinnedFile] = {
         "(raw/channel_3, ADC counts): cyclic contractions of biceps brachii, 11 bursts.",
     ),
     "plux_emg_fatigue": PinnedFile(
-        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks",
+        "0.6.14",
         "biosignalsnotebooks/notebook_files/osf_files/signal_samples/emg_fatigue.h5",
         "fc9accd86328e0c254ad5ae279e5ec633de95bf742f72e1884e080ad3751586d",
         "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
@@ -77,7 +83,9 @@ PINNED: dict[str, PinnedFile] = {
         "peaks clip at the sensor's +-1.5 mV range.",
     ),
     "kistler_cop": PinnedFile(
-        "biomdp", "0.11.2", "biomdp/tests/datasets/kistler_COP.txt",
+        "biomdp",
+        "0.11.2",
+        "biomdp/tests/datasets/kistler_COP.txt",
         "1f3111f262fe0fadc7c81152bf51640bde1e89f37809ac4f5e588d2542ae6d21",
         "MIT (c) 2025 Jose L. L. Elvira",
         "Kistler BioWare 5.6 text export, Grande2 9287CA force plate, 50 Hz, 500 samples (10 s) "
@@ -85,7 +93,9 @@ PINNED: dict[str, PinnedFile] = {
         "pressure Ax Ay (m); 18 tab-separated columns after an 18-line header.",
     ),
     "pose2sim_single_cam02": PinnedFile(
-        "pose2sim", "0.10.49", "Pose2Sim/Demo_SinglePerson/videos/cam02.mp4",
+        "pose2sim",
+        "0.10.49",
+        "Pose2Sim/Demo_SinglePerson/videos/cam02.mp4",
         "94ff87cf978b8406e8aa36ab3c5362e72848994e87652f0dc7a33c315e8e0442",
         "BSD-3-Clause (c) 2022 perfanalytics",
         "PORTRAIT 1080x1920 60 fps, 100 frames (1.65 s), elevated front view: a bare-chested man "
@@ -93,7 +103,9 @@ PINNED: dict[str, PinnedFile] = {
         "left, twists and ends with his left arm raised to the side; a woman stands in the background.",
     ),
     "pose2sim_multi_cam01": PinnedFile(
-        "pose2sim", "0.10.49", "Pose2Sim/Demo_MultiPerson/videos/cam01.mp4",
+        "pose2sim",
+        "0.10.49",
+        "Pose2Sim/Demo_MultiPerson/videos/cam01.mp4",
         "543cee6a4c2c2b52dc9eac9137ee63d14f1f84e706a9a7264769edcb11e5ea53",
         "BSD-3-Clause (c) 2022 perfanalytics",
         "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), oblique view: a woman walks across the "
@@ -101,21 +113,27 @@ PINNED: dict[str, PinnedFile] = {
         "her and a third person stands far back.",
     ),
     "kistler_cmj": PinnedFile(
-        "biomdp", "0.11.2", "biomdp/tests/datasets/kistler_CMJ_1plate.txt",
+        "biomdp",
+        "0.11.2",
+        "biomdp/tests/datasets/kistler_CMJ_1plate.txt",
         "a2287a95e02fa47c300aed7715f4130c2cd1619c80804b37a77a0dd73d751372",
         "MIT (c) 2025 Jose L. L. Elvira",
         "Kistler BioWare 5.6 text export, Grande1 9287CA, 1000 Hz, 8 s: a countermovement jump "
         "(flight 3.42-3.98 s with Fz < 20 N, where Ax Ay are undefined and reach metres).",
     ),
     "kistler_dj_2plates": PinnedFile(
-        "biomdp", "0.11.2", "biomdp/tests/datasets/kistler_DJ_2plates.txt",
+        "biomdp",
+        "0.11.2",
+        "biomdp/tests/datasets/kistler_DJ_2plates.txt",
         "73990fc2979b5501ea9cfb3303a4b4330bc32a75c21c9f51b30a5f26c84ba3c3",
         "MIT (c) 2025 Jose L. L. Elvira",
         "Kistler BioWare 5.6 text export, two Grande1 9287CA plates (34 columns, every name twice), "
         "1000 Hz, 8 s: a drop jump; plate 2 is unloaded (Fz < 20 N) 60% of the time.",
     ),
     "vicon_cmj_emg": PinnedFile(
-        "biomdp", "0.11.2", "biomdp/tests/datasets/vicon_CMJ_kinem_kinet_emg.csv",
+        "biomdp",
+        "0.11.2",
+        "biomdp/tests/datasets/vicon_CMJ_kinem_kinet_emg.csv",
         "99609c040d31e7d91608170f28a602979519434f31743b8d6f556f60c09c6d37",
         "MIT (c) 2025 Jose L. L. Elvira",
         "Vicon Nexus CSV export of a countermovement jump: 'Devices' block at 2000 Hz (16000 rows, "
@@ -123,7 +141,9 @@ PINNED: dict[str, PinnedFile] = {
         "Outputs' and 'Trajectories' blocks.",
     ),
     "pose2sim_single_cam03": PinnedFile(
-        "pose2sim", "0.10.49", "Pose2Sim/Demo_SinglePerson/videos/cam03.mp4",
+        "pose2sim",
+        "0.10.49",
+        "Pose2Sim/Demo_SinglePerson/videos/cam03.mp4",
         "b8b329f832f178f27ecb78d024d5026b96c6adb36c387bfe2c0af85eab8a11ca",
         "BSD-3-Clause (c) 2022 perfanalytics",
         "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), elevated view from BEHIND and to his right "
@@ -132,7 +152,9 @@ PINNED: dict[str, PinnedFile] = {
         "camera); his right knee is hidden behind his body for about 0.3 s.",
     ),
     "pose2sim_multi_cam04": PinnedFile(
-        "pose2sim", "0.10.49", "Pose2Sim/Demo_MultiPerson/videos/cam04.mp4",
+        "pose2sim",
+        "0.10.49",
+        "Pose2Sim/Demo_MultiPerson/videos/cam04.mp4",
         "1490149dc40e7301fa5ceae23862b044ba5c398a8b2a40df21ed894702728c09",
         "BSD-3-Clause (c) 2022 perfanalytics",
         "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), elevated view from behind-left: the man "
@@ -141,7 +163,9 @@ PINNED: dict[str, PinnedFile] = {
         "(hips at x ~790 px, torso ~175 px) throughout.",
     ),
     "isen_gait_angles": PinnedFile(
-        "biomdp", "0.11.2", "biomdp/tests/datasets/iSen_angles.csv",
+        "biomdp",
+        "0.11.2",
+        "biomdp/tests/datasets/iSen_angles.csv",
         "9fb1c671bf642bc9ea1eb241dfcd3957c75e4a692607516149a1e94111995a5a",
         "MIT (c) 2025 Jose L. L. Elvira",
         "STT iSen inertial system export (Spanish headers, 88 columns, every block starts with its "
@@ -150,7 +174,8 @@ PINNED: dict[str, PinnedFile] = {
         "(deg), e.g. column 1 'Inclinación pelvis::Y' (range 39 deg), column 2 'Oblicuidad pelvis::Y'.",
     ),
     "plux_emg_8_16_bits": PinnedFile(
-        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks",
+        "0.6.14",
         "biosignalsnotebooks/notebook_files/osf_files/signal_samples/emg_1000_hz_8_16_bits.h5",
         "475507163b8c9bc5b09451cee1f77a3d92d05e2d873b0b75040377e679fe3ef5",
         "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
@@ -159,7 +184,8 @@ PINNED: dict[str, PinnedFile] = {
         "(00:07:80:D8:A8:82 raw/channel_5, ADC counts 62..180).",
     ),
     "plux_emg_1000_and_10_hz": PinnedFile(
-        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks",
+        "0.6.14",
         "biosignalsnotebooks/notebook_files/osf_files/signal_samples/emg_1000_hz_16_bits.h5",
         "cbafbc72a5cc13a615dc07621b931d17d6723709b146d73d44426e3b62f39d99",
         "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
@@ -168,7 +194,8 @@ PINNED: dict[str, PinnedFile] = {
         "pollicis surface EMG.",
     ),
     "plux_emg_10_hz": PinnedFile(
-        "biosignalsnotebooks", "0.6.14",
+        "biosignalsnotebooks",
+        "0.6.14",
         "biosignalsnotebooks/notebook_files/osf_files/signal_samples/emg_10_hz_16_bits.h5",
         "8f0f38f704b6ee43e907af2fa2f329dae28acfc3c595f6faa7c9fa5531c79904",
         "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
@@ -176,35 +203,45 @@ PINNED: dict[str, PinnedFile] = {
         "raw/channel_1): too slow for any EMG band.",
     ),
     "pose2sim_multi_cam02": PinnedFile(
-        "pose2sim", "0.10.49", "Pose2Sim/Demo_MultiPerson/videos/cam02.mp4",
+        "pose2sim",
+        "0.10.49",
+        "Pose2Sim/Demo_MultiPerson/videos/cam02.mp4",
         "8895092a7cf26359205a427b7ac2f4a935c2e0bd36d9b7a5140cb33faa468a6b",
         "BSD-3-Clause (c) 2022 perfanalytics",
         "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), camera 2 of the Demo_MultiPerson rig "
         "(pose2sim_qca_calibration): the woman walking and the man of pose2sim_single_cam02.",
     ),
     "pose2sim_multi_cam03": PinnedFile(
-        "pose2sim", "0.10.49", "Pose2Sim/Demo_MultiPerson/videos/cam03.mp4",
+        "pose2sim",
+        "0.10.49",
+        "Pose2Sim/Demo_MultiPerson/videos/cam03.mp4",
         "d3daf48cdf9f5603868ddb99166ddaf9b12279e7ce968922926560d5fd3f0c99",
         "BSD-3-Clause (c) 2022 perfanalytics",
         "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), camera 3 of the Demo_MultiPerson rig "
         "(pose2sim_qca_calibration): the woman walking and the man of pose2sim_single_cam02.",
     ),
     "pose2sim_single_cam01": PinnedFile(
-        "pose2sim", "0.10.49", "Pose2Sim/Demo_SinglePerson/videos/cam01.mp4",
+        "pose2sim",
+        "0.10.49",
+        "Pose2Sim/Demo_SinglePerson/videos/cam01.mp4",
         "cf4f2816c86bea4bfbea255333d8626ff32a3ecabdab8b0fb147cea9167fde3a",
         "BSD-3-Clause (c) 2022 perfanalytics",
         "PORTRAIT 1080x1920 (the calibration says 1088) 60 fps, 100 frames (1.65 s), camera 1 of the "
         "Demo_SinglePerson rig (pose2sim_qca_calibration): the man of pose2sim_single_cam02.",
     ),
     "pose2sim_single_cam04": PinnedFile(
-        "pose2sim", "0.10.49", "Pose2Sim/Demo_SinglePerson/videos/cam04.mp4",
+        "pose2sim",
+        "0.10.49",
+        "Pose2Sim/Demo_SinglePerson/videos/cam04.mp4",
         "b5c0e7863fd70d008e7178d3c556b045b0ea5f78fcd61ca548a0b2e807e641f7",
         "BSD-3-Clause (c) 2022 perfanalytics",
         "PORTRAIT 1088x1920 60 fps, 100 frames (1.65 s), camera 4 of the Demo_SinglePerson rig "
         "(pose2sim_qca_calibration): the man of pose2sim_single_cam02.",
     ),
     "pose2sim_qca_calibration": PinnedFile(
-        "pose2sim", "0.10.49", "Pose2Sim/Demo_MultiPerson/calibration/Calib.qca.txt",
+        "pose2sim",
+        "0.10.49",
+        "Pose2Sim/Demo_MultiPerson/calibration/Calib.qca.txt",
         "fd90e4bbae3278ef1dc0cdd42a34ee06bf88286f628a02c00a29407aa39e34c5",
         "BSD-3-Clause (c) 2022 perfanalytics",
         "Qualisys .qca.txt XML calibration of the four synchronised cameras cam01..cam04 of both "
@@ -212,7 +249,9 @@ PINNED: dict[str, PinnedFile] = {
         "pose in mm, lab z up (movekit.analysis.cameras.read_qualisys_qca).",
     ),
     "xsens_walking_shank": PinnedFile(
-        "scikit-kinematics", "0.10.4", "tests/data/walking_xsens_lowerLeg.txt",
+        "scikit-kinematics",
+        "0.10.4",
+        "tests/data/walking_xsens_lowerLeg.txt",
         "2241e833e5f510cb4864d91cfcefe87413641c4d0f7ad970f11d13a341574081",
         "BSD (c) 2016 Thomas Haslwanter (the wheel's LICENSE.txt; PyPI metadata says BSD-3-Clause)",
         "Xsens MT text export, 120 Hz, 3511 samples (29.3 s), one IMU on a lower leg (shank): 5-line "
@@ -264,14 +303,25 @@ def fetch(name: str) -> Path:
             return have
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--quiet", "-d", tmp, f"{pinned.package}=={pinned.version}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--quiet",
+            "-d",
+            tmp,
+            f"{pinned.package}=={pinned.version}",
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         wheels = list(Path(tmp).glob("*.whl"))
         if proc.returncode != 0 or not wheels:
             raise MovekitError(
                 f"could not download {pinned.package}=={pinned.version} for dataset {name!r}: "
-                f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no wheel'}")
+                f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no wheel'}"
+            )
         with zipfile.ZipFile(wheels[0]) as zf:
             try:
                 data = zf.read(pinned.member)

@@ -64,8 +64,9 @@ class EMGSignal:
 _PLUX_DEVICES = {"bitalino": (3.3, 1008.0), "bitalino_rev": (3.3, 1009.0), "bitalino_riot": (3.3, 1009.0)}
 
 
-def plux_emg_uv(adc: np.ndarray, resolution_bits: int, vcc_v: float = PLUX_VCC_V,
-                gain: float = PLUX_EMG_GAIN) -> np.ndarray:
+def plux_emg_uv(
+    adc: np.ndarray, resolution_bits: int, vcc_v: float = PLUX_VCC_V, gain: float = PLUX_EMG_GAIN
+) -> np.ndarray:
     """PLUX EMG sensor ADC counts to microvolts: ``(ADC / 2^n - 1/2) * VCC / G * 1e6`` (PLUX data sheet)."""
     return (np.asarray(adc, dtype=np.float64) / 2.0 ** int(resolution_bits) - 0.5) * vcc_v / gain * 1e6
 
@@ -87,8 +88,7 @@ def _rate_from_times(t: np.ndarray, path: object) -> float:
     return float(1.0 / np.median(d))
 
 
-def _finish(t: np.ndarray | None, data: np.ndarray, names: list[str], rate_hz: float | None,
-            source: str) -> EMGSignal:
+def _finish(t: np.ndarray | None, data: np.ndarray, names: list[str], rate_hz: float | None, source: str) -> EMGSignal:
     if data.ndim != 2 or data.shape[1] == 0:
         raise MovekitError(f"{source}: no EMG channel columns found")
     if t is None:
@@ -150,8 +150,7 @@ def read_hdf5(path: str | Path, rate_hz: float | None = None) -> EMGSignal:
                 res = np.atleast_1d(g.attrs.get("resolution", [16]))
                 dev_kind = str(g.attrs.get("device", "")).lower()
                 vcc, gain = _PLUX_DEVICES.get(dev_kind, (PLUX_VCC_V, PLUX_EMG_GAIN))
-                chans = sorted((k for k in g["raw"] if k.startswith("channel_")),
-                               key=lambda k: int(k.split("_")[1]))
+                chans = sorted((k for k in g["raw"] if k.startswith("channel_")), key=lambda k: int(k.split("_")[1]))
                 for i, ch in enumerate(chans):
                     adc = g["raw"][ch][:].reshape(-1)
                     bits = int(res[min(i, len(res) - 1)])
@@ -164,8 +163,11 @@ def read_hdf5(path: str | Path, rate_hz: float | None = None) -> EMGSignal:
                 top = max(rates)
                 keep = [i for i, r in enumerate(rates) if r == top]
                 dropped = [f"{names[i]} ({rates[i]:g} Hz)" for i in range(len(rates)) if rates[i] != top]
-                print(f"movekit: notice: {path}: devices at different rates; kept the {top:g} Hz channels, "
-                      f"left out {', '.join(dropped)}", file=sys.stderr)
+                print(
+                    f"movekit: notice: {path}: devices at different rates; kept the {top:g} Hz channels, "
+                    f"left out {', '.join(dropped)}",
+                    file=sys.stderr,
+                )
                 names = [names[i] for i in keep]
                 cols = [cols[i] for i in keep]
                 rates = [top]
@@ -179,8 +181,11 @@ def read_hdf5(path: str | Path, rate_hz: float | None = None) -> EMGSignal:
             if data.ndim == 1:
                 data = data[:, None]
             raw_names = f["data"].attrs.get("channel_names", f.attrs.get("channel_names"))
-            names = ([n.decode() if isinstance(n, bytes) else str(n) for n in raw_names]
-                     if raw_names is not None else [f"ch{i}" for i in range(data.shape[1])])
+            names = (
+                [n.decode() if isinstance(n, bytes) else str(n) for n in raw_names]
+                if raw_names is not None
+                else [f"ch{i}" for i in range(data.shape[1])]
+            )
             unit = str(f["data"].attrs.get("unit", f.attrs.get("unit", "uV"))).lower()
             scale = _UNIT_SCALE.get(unit.replace("µ", "u"), None)
             if scale is None:
@@ -194,7 +199,9 @@ def read_hdf5(path: str | Path, rate_hz: float | None = None) -> EMGSignal:
             names.append(name)
             cols.append(f[k][:].astype(np.float64) * scale)
         if not cols:
-            raise MovekitError(f"{path}: no EMG datasets (expected OpenSignals raw/channel_N, 'data' or one per channel)")
+            raise MovekitError(
+                f"{path}: no EMG datasets (expected OpenSignals raw/channel_N, 'data' or one per channel)"
+            )
         n = min(len(c) for c in cols)
         return _finish(t[:n] if t is not None else None, np.column_stack([c[:n] for c in cols]), names, rate, str(path))
 

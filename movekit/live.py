@@ -15,10 +15,18 @@ from movekit.recording import StreamSpec
 
 LIVE_STREAM = "live_angles_deg"
 #: modules whose code decides the live angles; their fingerprint is stored with every recording
-LIVE_CODE_MODULES = ("movekit.live", "movekit.analysis.pipeline", "movekit.analysis.filters",
-                     "movekit.analysis.angles", "movekit.analysis.view", "movekit.analysis.com",
-                     "movekit.analysis.landmarks", "movekit.analysis.camera_tilt",
-                     "movekit.analysis.error_model", "movekit.calibration")
+LIVE_CODE_MODULES = (
+    "movekit.live",
+    "movekit.analysis.pipeline",
+    "movekit.analysis.filters",
+    "movekit.analysis.angles",
+    "movekit.analysis.view",
+    "movekit.analysis.com",
+    "movekit.analysis.landmarks",
+    "movekit.analysis.camera_tilt",
+    "movekit.analysis.error_model",
+    "movekit.calibration",
+)
 
 
 def live_code_fingerprint() -> str:
@@ -60,8 +68,9 @@ class FrameProcessor:
         angle's static-pose offset (deg) is subtracted. The stored landmarks stay raw.
     """
 
-    def __init__(self, fs_hz: float = 30.0, calibration: dict | None = None,
-                 frame_size_px: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, fs_hz: float = 30.0, calibration: dict | None = None, frame_size_px: tuple[int, int] | None = None
+    ) -> None:
         from movekit.analysis.camera_tilt import CameraTilt
         from movekit.analysis.pipeline import StreamingAnalyzer
         from movekit.calibration import CameraProfile
@@ -75,9 +84,13 @@ class FrameProcessor:
         if tilt is not None and frame_size_px is None and self._camera is None:
             raise ValueError("a camera tilt correction needs the frame size or a camera profile")
         size = frame_size_px or (self._camera and (self._camera.width_px, self._camera.height_px))
-        self._analyzer = StreamingAnalyzer(self.fs_hz, offsets=static["offsets_deg"] if static else None,
-                                           tilt=tilt, frame_size_px=size,
-                                           camera_matrix_px=self._camera.K if self._camera else None)
+        self._analyzer = StreamingAnalyzer(
+            self.fs_hz,
+            offsets=static["offsets_deg"] if static else None,
+            tilt=tilt,
+            frame_size_px=size,
+            camera_matrix_px=self._camera.K if self._camera else None,
+        )
         probe, _ = StreamingAnalyzer(self.fs_hz).update(np.full((33, 3), np.nan, np.float32))
         self.names: tuple[str, ...] = tuple(probe)
 
@@ -92,14 +105,22 @@ class FrameProcessor:
         return self._analyzer.view
 
     def spec(self) -> StreamSpec:
-        return StreamSpec(LIVE_STREAM, (len(self.names),), "deg", None,
-                          tuple(n.removesuffix("_deg") for n in self.names), kind="live_angles",
-                          attrs={"source": "image landmarks, per frame, causal streaming cleaning",
-                                 "fs_hz": self.fs_hz,
-                                 "calibration": sorted(self.calibration),
-                                 # False only in research mode (movekit.analysis.error_model.ungated)
-                                 "gated": bool(self._analyzer.gate),
-                                 "code_fingerprint": live_code_fingerprint()})
+        return StreamSpec(
+            LIVE_STREAM,
+            (len(self.names),),
+            "deg",
+            None,
+            tuple(n.removesuffix("_deg") for n in self.names),
+            kind="live_angles",
+            attrs={
+                "source": "image landmarks, per frame, causal streaming cleaning",
+                "fs_hz": self.fs_hz,
+                "calibration": sorted(self.calibration),
+                # False only in research mode (movekit.analysis.error_model.ungated)
+                "gated": bool(self._analyzer.gate),
+                "code_fingerprint": live_code_fingerprint(),
+            },
+        )
 
     def step(self, t_s: float, image_px: np.ndarray, visibility: np.ndarray) -> np.ndarray:
         """Angles (deg, float32, one per name) for one frame; NaN where not measurable."""

@@ -53,9 +53,18 @@ def require() -> None:
     _pylsl()
 
 
-def stream_info(name: str, type_: str, labels: Sequence[str], units: Sequence[str], rate_hz: float | None,
-                source_id: str, *, channel_types: Sequence[str] | None = None, fmt: str = "float32",
-                meta: dict[str, Any] | None = None):
+def stream_info(
+    name: str,
+    type_: str,
+    labels: Sequence[str],
+    units: Sequence[str],
+    rate_hz: float | None,
+    source_id: str,
+    *,
+    channel_types: Sequence[str] | None = None,
+    fmt: str = "float32",
+    meta: dict[str, Any] | None = None,
+):
     """A :class:`pylsl.StreamInfo` with an XDF-style ``desc``: ``channels/channel/{label,unit,type}``,
     plus ``acquisition/manufacturer=movekit`` and any ``meta`` fields as text."""
     pylsl = _pylsl()
@@ -79,8 +88,9 @@ def spec_channels(spec: StreamSpec) -> tuple[list[str], list[str]]:
     if len(spec.shape) == 1:
         labels = list(chans)
     else:
-        comps = spec.component_names or (("x", "y", "z") if spec.shape[1] == 3
-                                          else tuple(f"c{j}" for j in range(spec.shape[1])))
+        comps = spec.component_names or (
+            ("x", "y", "z") if spec.shape[1] == 3 else tuple(f"c{j}" for j in range(spec.shape[1]))
+        )
         labels = [f"{c}_{k}" for c in chans for k in comps]
     return labels, [spec.unit] * len(labels)
 
@@ -116,8 +126,9 @@ class LslPublisher:
 
     # -- outlets ---------------------------------------------------------------------
     def _open(self, stream: str, type_: str, labels, units, rate_hz, **kw):
-        info = stream_info(f"{self.prefix}_{stream}", type_, labels, units, rate_hz,
-                           f"{self.prefix}:{self.session_id}:{stream}", **kw)
+        info = stream_info(
+            f"{self.prefix}_{stream}", type_, labels, units, rate_hz, f"{self.prefix}:{self.session_id}:{stream}", **kw
+        )
         outlet = self._pylsl.StreamOutlet(info)
         self.outlets[stream] = outlet
         return outlet
@@ -133,19 +144,35 @@ class LslPublisher:
         if t_now_s is not None:
             self.anchor(t_now_s)
 
-        comps = (("x", "px", "PositionX"), ("y", "px", "PositionY"), ("z", "px", "PositionZ"),
-                 ("visibility", "1", "Visibility"))
+        comps = (
+            ("x", "px", "PositionX"),
+            ("y", "px", "PositionY"),
+            ("z", "px", "PositionZ"),
+            ("visibility", "1", "Visibility"),
+        )
         labels = [f"{n}_{c}" for n in LANDMARK_NAMES for c, _, _ in comps]
         units = [u for _ in LANDMARK_NAMES for _, u, _ in comps]
         types = [t for _ in LANDMARK_NAMES for _, _, t in comps]
-        self._open("pose", "MoCap", labels, units, rate_hz, channel_types=types,
-                   meta={"axes": "x right, y down, pixels of the full frame; z relative depth x frame width"})
+        self._open(
+            "pose",
+            "MoCap",
+            labels,
+            units,
+            rate_hz,
+            channel_types=types,
+            meta={"axes": "x right, y down, pixels of the full frame; z relative depth x frame width"},
+        )
         names = [n.removesuffix("_deg") for n in angle_names]
         self._angle_names = tuple(angle_names)
-        self._open("live_angles", "Angles", [f"{n}_deg" for n in names] + [f"{n}_err_deg" for n in names],
-                   ["deg"] * (2 * len(names)), rate_hz,
-                   channel_types=["Angle"] * len(names) + ["AngleError"] * len(names),
-                   meta={"refused": "NaN where the expected error is over the angle's limit"})
+        self._open(
+            "live_angles",
+            "Angles",
+            [f"{n}_deg" for n in names] + [f"{n}_err_deg" for n in names],
+            ["deg"] * (2 * len(names)),
+            rate_hz,
+            channel_types=["Angle"] * len(names) + ["AngleError"] * len(names),
+            meta={"refused": "NaN where the expected error is over the angle's limit"},
+        )
 
     def add_stream(self, spec: StreamSpec) -> None:
         """An outlet for a recorded stream (a BLE device, raw EMG), plus ``<name>_envelope`` for EMG."""
@@ -153,26 +180,44 @@ class LslPublisher:
             return
         labels, units = spec_channels(spec)
         with self._lock:
-            self._open(spec.name, _TYPES.get(spec.kind, spec.kind), labels, units, spec.rate_hz,
-                       meta={"kind": spec.kind})
+            self._open(
+                spec.name, _TYPES.get(spec.kind, spec.kind), labels, units, spec.rate_hz, meta={"kind": spec.kind}
+            )
             if spec.kind == "emg" and spec.rate_hz and len(spec.shape) == 1:
                 from movekit.analysis.emg import EMGStream
 
                 self._env[spec.name] = EMGStream(float(spec.rate_hz), list(labels))
-                self._open(f"{spec.name}_envelope", "EMG", labels, units, spec.rate_hz,
-                           channel_types=["EMGEnvelope"] * len(labels),
-                           meta={"envelope": "movekit.analysis.emg.EMGStream, default EMGConfig, causal"})
+                self._open(
+                    f"{spec.name}_envelope",
+                    "EMG",
+                    labels,
+                    units,
+                    spec.rate_hz,
+                    channel_types=["EMGEnvelope"] * len(labels),
+                    meta={"envelope": "movekit.analysis.emg.EMGStream, default EMGConfig, causal"},
+                )
 
     # -- samples ---------------------------------------------------------------------
-    def frame(self, t_s: float, image_px: np.ndarray, visibility: np.ndarray, angles_deg: np.ndarray,
-              errors_deg: Mapping[str, float]) -> None:
+    def frame(
+        self,
+        t_s: float,
+        image_px: np.ndarray,
+        visibility: np.ndarray,
+        angles_deg: np.ndarray,
+        errors_deg: Mapping[str, float],
+    ) -> None:
         """One video frame: landmarks (33, 3) px, visibility (33,), live angles (deg, in the order
         given to :meth:`open_frames`) and their expected errors (deg) by angle name (missing: NaN)."""
         ts = self.lsl0 + float(t_s)
-        pose = np.concatenate([np.asarray(image_px, np.float32).reshape(33, 3),
-                               np.asarray(visibility, np.float32).reshape(33, 1)], axis=1).ravel()
-        ang = np.concatenate([np.asarray(angles_deg, np.float32).ravel(),
-                              np.array([errors_deg.get(n, np.nan) for n in self._angle_names], np.float32)])
+        pose = np.concatenate(
+            [np.asarray(image_px, np.float32).reshape(33, 3), np.asarray(visibility, np.float32).reshape(33, 1)], axis=1
+        ).ravel()
+        ang = np.concatenate(
+            [
+                np.asarray(angles_deg, np.float32).ravel(),
+                np.array([errors_deg.get(n, np.nan) for n in self._angle_names], np.float32),
+            ]
+        )
         with self._lock:
             self.outlets["pose"].push_sample(pose.tolist(), ts)
             self.outlets["live_angles"].push_sample(ang.tolist(), ts)
@@ -189,8 +234,11 @@ class LslPublisher:
             env = self._env.get(name)
             if env is not None:
                 res = env.process(t, x.astype(np.float64))
-                _push(self.outlets[f"{name}_envelope"], np.asarray(res.envelope_uv, np.float32),
-                      self.lsl0 + np.asarray(res.t_s, np.float64))
+                _push(
+                    self.outlets[f"{name}_envelope"],
+                    np.asarray(res.envelope_uv, np.float32),
+                    self.lsl0 + np.asarray(res.t_s, np.float64),
+                )
 
     def event(self, record: dict) -> None:
         """One event record (``{"t_s": ..., "kind": ..., **fields}``) as a JSON marker."""
@@ -240,9 +288,15 @@ class _Tee:
         return record
 
 
-def publish_recording(rec: Recording, lsl: LslPublisher | None = None, *, speed: float | None = None,
-                      prefix: str = "movekit", linger_s: float = 0.0,
-                      on_open: Callable[[LslPublisher], None] | None = None) -> LslPublisher:
+def publish_recording(
+    rec: Recording,
+    lsl: LslPublisher | None = None,
+    *,
+    speed: float | None = None,
+    prefix: str = "movekit",
+    linger_s: float = 0.0,
+    on_open: Callable[[LslPublisher], None] | None = None,
+) -> LslPublisher:
     """Publish a recording's streams and events at their recorded times.
 
     Parameters
@@ -291,7 +345,7 @@ def publish_recording(rec: Recording, lsl: LslPublisher | None = None, *, speed:
             lsl.event(payload)
         else:
             s = rec.streams[name]
-            lsl.append(name, s.t_s[payload:payload + 1], s.data[payload:payload + 1])
+            lsl.append(name, s.t_s[payload : payload + 1], s.data[payload : payload + 1])
     if linger_s > 0:
         time.sleep(linger_s)
     return lsl
@@ -312,8 +366,11 @@ def _frame_rows(rec: Recording) -> dict | None:
     fs = live.spec.attrs.get("fs_hz", 30.0) if live is not None else 30.0
     research = live is not None and live.spec.attrs.get("gated", True) is False
     with ungated() if research else nullcontext():
-        processor = FrameProcessor(fs, calibration=rec.metadata.get("calibration"),
-                                   frame_size_px=tuple(pose.frame_size_px) if all(pose.frame_size_px) else None)
+        processor = FrameProcessor(
+            fs,
+            calibration=rec.metadata.get("calibration"),
+            frame_size_px=tuple(pose.frame_size_px) if all(pose.frame_size_px) else None,
+        )
         angles = np.empty((len(pose), len(processor.names)), np.float32)
         errors = []
         for i in range(len(pose)):
@@ -322,8 +379,15 @@ def _frame_rows(rec: Recording) -> dict | None:
     if live is not None and tuple(f"{c}_deg" for c in live.spec.channel_names or ()) == processor.names:
         angles[: min(len(live), len(pose))] = live.data[: len(pose)]  # what the live run showed
     rate = rec.streams["pose_image_px"].spec.rate_hz
-    return {"t_s": pose.t_s, "image_px": pose.image_px, "visibility": pose.visibility, "angles": angles,
-            "errors": errors, "names": processor.names, "rate_hz": rate}
+    return {
+        "t_s": pose.t_s,
+        "image_px": pose.image_px,
+        "visibility": pose.visibility,
+        "angles": angles,
+        "errors": errors,
+        "names": processor.names,
+        "rate_hz": rate,
+    }
 
 
 def _session_id(rec: Recording) -> str:

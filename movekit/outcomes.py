@@ -41,8 +41,8 @@ from movekit.errors import MovekitError
 class MCID:
     """Minimal clinically important difference of one measure."""
 
-    points: float                     #: absolute change in score units
-    percent: float | None             #: relative change from baseline (%) accepted instead, or None
+    points: float  #: absolute change in score units
+    percent: float | None  #: relative change from baseline (%) accepted instead, or None
     lower_is_better: bool
     source: str
     note: str = ""
@@ -66,31 +66,67 @@ class Measure:
 
 MEASURES: dict[str, Measure] = {
     "nprs": Measure(
-        "nprs", "Numeric Pain Rating Scale", (0, 10), "points",
+        "nprs",
+        "Numeric Pain Rating Scale",
+        (0, 10),
+        "points",
         "single rating 0 (no pain) - 10 (worst imaginable pain)",
-        MCID(2.0, 30.0, True, "Farrar 2001; Salaffi 2004; Ostelo 2008",
-             "Salaffi 2004: 1 point / 15% for 'slightly better' in chronic musculoskeletal pain")),
+        MCID(
+            2.0,
+            30.0,
+            True,
+            "Farrar 2001; Salaffi 2004; Ostelo 2008",
+            "Salaffi 2004: 1 point / 15% for 'slightly better' in chronic musculoskeletal pain",
+        ),
+    ),
     "odi": Measure(
-        "odi", "Oswestry Disability Index", (0, 100), "%",
+        "odi",
+        "Oswestry Disability Index",
+        (0, 100),
+        "%",
         "sum / (5 x sections answered) x 100 (Fairbank & Pynsent 2000)",
-        MCID(10.0, 30.0, True, "Ostelo 2008")),
+        MCID(10.0, 30.0, True, "Ostelo 2008"),
+    ),
     "dash": Measure(
-        "dash", "DASH (Disabilities of the Arm, Shoulder and Hand)", (0, 100), "points",
+        "dash",
+        "DASH (Disabilities of the Arm, Shoulder and Hand)",
+        (0, 100),
+        "points",
         "((sum / n answered) - 1) x 25, at most 3 of 30 missing (Hudak 1996)",
-        MCID(10.83, None, True, "Franchignoni 2014", "Roy 2009 review: ~10.2")),
+        MCID(10.83, None, True, "Franchignoni 2014", "Roy 2009 review: ~10.2"),
+    ),
     "quickdash": Measure(
-        "quickdash", "QuickDASH", (0, 100), "points",
+        "quickdash",
+        "QuickDASH",
+        (0, 100),
+        "points",
         "((sum / n answered) - 1) x 25, at most 1 of 11 missing (Beaton 2005)",
-        MCID(15.91, None, True, "Franchignoni 2014", "Mintken 2009: 8.0 in shoulder pain")),
+        MCID(15.91, None, True, "Franchignoni 2014", "Mintken 2009: 8.0 in shoulder pain"),
+    ),
     "psfs": Measure(
-        "psfs", "Patient-Specific Functional Scale", (0, 10), "points",
+        "psfs",
+        "Patient-Specific Functional Scale",
+        (0, 10),
+        "points",
         "mean of 3-5 activities rated 0 (unable) - 10 (as before the problem) (Stratford 1995)",
-        MCID(2.0, None, False, "Stratford 1995; Abbott & Schmitt 2014",
-             "Abbott & Schmitt 2014: 1.3 small, 2.3 medium, 2.7 large change")),
+        MCID(
+            2.0,
+            None,
+            False,
+            "Stratford 1995; Abbott & Schmitt 2014",
+            "Abbott & Schmitt 2014: 1.3 small, 2.3 medium, 2.7 large change",
+        ),
+    ),
 }
 
-ALIASES = {"nrs": "nprs", "pain": "nprs", "oswestry": "odi", "qdash": "quickdash", "quick-dash": "quickdash",
-           "quick_dash": "quickdash"}
+ALIASES = {
+    "nrs": "nprs",
+    "pain": "nprs",
+    "oswestry": "odi",
+    "qdash": "quickdash",
+    "quick-dash": "quickdash",
+    "quick_dash": "quickdash",
+}
 
 
 def measure(key: str) -> Measure:
@@ -112,8 +148,9 @@ class OutcomeScore:
         return self.score
 
 
-def _clean(items: Sequence, n_expected: int | None, lo: float, hi: float, name: str,
-           integer: bool = True) -> list[float | None]:
+def _clean(
+    items: Sequence, n_expected: int | None, lo: float, hi: float, name: str, integer: bool = True
+) -> list[float | None]:
     vals = list(items)
     if n_expected is not None and len(vals) != n_expected:
         raise MovekitError(f"{name} has {n_expected} items, got {len(vals)} (use None/blank for a missing item)")
@@ -163,8 +200,10 @@ def _dash_formula(vals: list[float | None], n_items: int, max_missing: int, key:
     ans = [v for v in vals if v is not None]
     missing = n_items - len(ans)
     if missing > max_missing:
-        raise MovekitError(f"{name}: {missing} of {n_items} items missing; the score cannot be calculated "
-                           f"with more than {max_missing} missing")
+        raise MovekitError(
+            f"{name}: {missing} of {n_items} items missing; the score cannot be calculated "
+            f"with more than {max_missing} missing"
+        )
     return OutcomeScore(key, (sum(ans) / len(ans) - 1.0) * 25.0, len(ans), n_items, tuple(vals))
 
 
@@ -193,8 +232,13 @@ def score_psfs(items: Sequence) -> OutcomeScore:
     return OutcomeScore("psfs", sum(ans) / len(ans), len(ans), len(vals), tuple(vals))
 
 
-SCORERS = {"nprs": lambda items: score_nprs(items[0] if isinstance(items, (list, tuple)) else items),
-           "odi": score_odi, "dash": score_dash, "quickdash": score_quickdash, "psfs": score_psfs}
+SCORERS = {
+    "nprs": lambda items: score_nprs(items[0] if isinstance(items, (list, tuple)) else items),
+    "odi": score_odi,
+    "dash": score_dash,
+    "quickdash": score_quickdash,
+    "psfs": score_psfs,
+}
 
 
 def score(measure_key: str, items) -> OutcomeScore:
@@ -214,9 +258,9 @@ class Change:
     measure: str
     baseline: float
     current: float
-    change: float                 #: current - baseline, in score units
-    change_pct: float | None      #: relative to baseline; None when baseline is 0
-    improvement: float            #: change in the measure's "better" direction
+    change: float  #: current - baseline, in score units
+    change_pct: float | None  #: relative to baseline; None when baseline is 0
+    improvement: float  #: change in the measure's "better" direction
     improvement_pct: float | None
     meets_mcid: bool
     mcid: MCID
@@ -225,8 +269,10 @@ class Change:
         if self.meets_mcid:
             return "improved beyond the MCID"
         if self.improvement <= -self.mcid.points or (
-                self.mcid.percent is not None and self.improvement_pct is not None
-                and self.improvement_pct <= -self.mcid.percent):
+            self.mcid.percent is not None
+            and self.improvement_pct is not None
+            and self.improvement_pct <= -self.mcid.percent
+        ):
             return "worse by more than the MCID"
         return "within the MCID (no clinically important change)"
 
@@ -247,5 +293,6 @@ def change_from_baseline(measure_key: str, baseline: float, current: float) -> C
     imp_pct = None if pct is None else (-pct if m.mcid.lower_is_better else pct)
     eps = 1e-9
     meets = imp >= m.mcid.points - eps or (
-        m.mcid.percent is not None and imp_pct is not None and imp_pct >= m.mcid.percent - eps)
+        m.mcid.percent is not None and imp_pct is not None and imp_pct >= m.mcid.percent - eps
+    )
     return Change(m.key, b, c, delta, pct, imp, imp_pct, bool(meets), m.mcid)

@@ -88,8 +88,14 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def check_output(path: str | os.PathLike, kind: OutputKind, *, overwrite: bool = False,
-                 inputs: Iterable[str | os.PathLike | None] = (), flag: str = "-o") -> Path:
+def check_output(
+    path: str | os.PathLike,
+    kind: OutputKind,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    flag: str = "-o",
+) -> Path:
     """Check ``path`` against the output policy; return it as a Path or raise a one-line error.
 
     Parameters
@@ -120,8 +126,11 @@ def check_output(path: str | os.PathLike, kind: OutputKind, *, overwrite: bool =
             raise MovekitError(f"{flag} {out} lies inside the recording {ancestor}; write outside it")
     parent = out.parent
     if not parent.is_dir():
-        raise MovekitError(f"{flag} {out}: folder {parent} does not exist" if not parent.exists()
-                           else f"{flag} {out}: {parent} is not a folder")
+        raise MovekitError(
+            f"{flag} {out}: folder {parent} does not exist"
+            if not parent.exists()
+            else f"{flag} {out}: {parent} is not a folder"
+        )
     if not (out.exists() or out.is_symlink()):
         return out
     if kind.folder:
@@ -141,8 +150,9 @@ def check_output(path: str | os.PathLike, kind: OutputKind, *, overwrite: bool =
     if not overwrite:
         raise MovekitError(f"{out} already exists; choose another path or pass --overwrite")
     if not out.is_file() or (kind.suffixes and out.suffix.lower() not in kind.suffixes):
-        raise MovekitError(f"{out} is not a {kind.name} ({'/'.join(kind.suffixes)}); "
-                           "not replacing it even with --overwrite")
+        raise MovekitError(
+            f"{out} is not a {kind.name} ({'/'.join(kind.suffixes)}); not replacing it even with --overwrite"
+        )
     return out
 
 
@@ -216,13 +226,23 @@ def write_output(path: str | os.PathLike, data: str | bytes, *, encoding: str = 
     return out
 
 
-def save_output(path: str | os.PathLike, data: str | bytes, kind: OutputKind, *, overwrite: bool = False,
-                inputs: Iterable[str | os.PathLike | None] = (), flag: str = "-o") -> Path:
+def save_output(
+    path: str | os.PathLike,
+    data: str | bytes,
+    kind: OutputKind,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    flag: str = "-o",
+) -> Path:
     """:func:`check_output` then :func:`write_output`: the one call for a command writing one file."""
     return write_output(check_output(path, kind, overwrite=overwrite, inputs=inputs, flag=flag), data)
 
 
 def add_overwrite_argument(parser, what: str = "outputs") -> None:
     """``--overwrite``, worded the same in every command."""
-    parser.add_argument("--overwrite", action="store_true",
-                        help=f"replace existing {what} of the same kind (never an input, a folder or a database)")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace existing {what} of the same kind (never an input, a folder or a database)",
+    )

@@ -51,8 +51,18 @@ def log(store: Store, client: str, item: int | str, **kwargs) -> int:
     return store.add_program_log(it["id"], **kwargs)
 
 
-def log_guided_drill(store: Store, client: str, drill_id: str, *, date=None, sets=None, reps=None,
-                     pain_0_10=None, difficulty_0_10=None, notes: str = "") -> int | None:
+def log_guided_drill(
+    store: Store,
+    client: str,
+    drill_id: str,
+    *,
+    date=None,
+    sets=None,
+    reps=None,
+    pain_0_10=None,
+    difficulty_0_10=None,
+    notes: str = "",
+) -> int | None:
     """Called when a guided drill finishes: logs it against the client's assigned item with
     that ``drill_id`` (source "guided"). Returns the log id, or None when the drill is not
     part of the client's home program (nothing is logged then)."""
@@ -60,8 +70,17 @@ def log_guided_drill(store: Store, client: str, drill_id: str, *, date=None, set
     items = [it for it in store.program_items(client, active_on=d) if it["drill_id"] == drill_id]
     if not items:
         return None
-    return store.add_program_log(items[-1]["id"], done=True, date=d, sets=sets, reps=reps, pain_0_10=pain_0_10,
-                                 difficulty_0_10=difficulty_0_10, notes=notes, source="guided")
+    return store.add_program_log(
+        items[-1]["id"],
+        done=True,
+        date=d,
+        sets=sets,
+        reps=reps,
+        pain_0_10=pain_0_10,
+        difficulty_0_10=difficulty_0_10,
+        notes=notes,
+        source="guided",
+    )
 
 
 def drill_summary(set_summaries: list[dict]) -> dict:
@@ -81,10 +100,10 @@ def drill_summary(set_summaries: list[dict]) -> dict:
 
 @dataclass(frozen=True)
 class WeekAdherence:
-    week_start: str            #: Monday, ISO date
-    prescribed: float          #: sessions prescribed that week (all items)
-    done: float                #: sessions done, capped per item at its prescription
-    done_raw: int              #: logged "done" days, uncapped
+    week_start: str  #: Monday, ISO date
+    prescribed: float  #: sessions prescribed that week (all items)
+    done: float  #: sessions done, capped per item at its prescription
+    done_raw: int  #: logged "done" days, uncapped
     adherence_pct: float | None
     mean_pain_0_10: float | None
     mean_difficulty_0_10: float | None
@@ -136,10 +155,17 @@ def weekly_adherence(items: list[dict], logs: list[dict], start=None, end=None) 
             prescribed += p
             done += min(n, p)
             raw += n
-        out.append(WeekAdherence(
-            wk.isoformat(), round(prescribed, 2), round(done, 2), raw,
-            None if prescribed == 0 else round(100.0 * done / prescribed, 1),
-            _mean(pains.get(wk)), _mean(diffs.get(wk))))
+        out.append(
+            WeekAdherence(
+                wk.isoformat(),
+                round(prescribed, 2),
+                round(done, 2),
+                raw,
+                None if prescribed == 0 else round(100.0 * done / prescribed, 1),
+                _mean(pains.get(wk)),
+                _mean(diffs.get(wk)),
+            )
+        )
         wk += _dt.timedelta(days=7)
     return out
 

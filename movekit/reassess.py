@@ -24,21 +24,23 @@ ASSESSMENT_TYPES = ("baseline", "reassessment")
 @dataclass(frozen=True)
 class Schedule:
     client: str
-    anchor_session_id: int | None      #: last baseline/re-assessment session
+    anchor_session_id: int | None  #: last baseline/re-assessment session
     anchor_date: str | None
-    sessions_since: int                #: sessions after the anchor
+    sessions_since: int  #: sessions after the anchor
     due_from: int
     due_by: int
-    status: str                        #: "no baseline", "not due", "due", "overdue"
-    tests: tuple[str, ...] = ()        #: assessment tests done at baseline/re-assessment, to repeat
-    measures: tuple[str, ...] = ()     #: outcome measures taken so far, to repeat
+    status: str  #: "no baseline", "not due", "due", "overdue"
+    tests: tuple[str, ...] = ()  #: assessment tests done at baseline/re-assessment, to repeat
+    measures: tuple[str, ...] = ()  #: outcome measures taken so far, to repeat
 
     def describe(self) -> str:
         if self.status == "no baseline":
             return f"{self.client}: no baseline assessment yet - start one with: movekit session start {self.client} --type baseline"
         left = self.due_from - self.sessions_since
-        base = (f"{self.client}: {self.sessions_since} session(s) since the assessment on {self.anchor_date}; "
-                f"re-assess after {self.due_from}-{self.due_by}")
+        base = (
+            f"{self.client}: {self.sessions_since} session(s) since the assessment on {self.anchor_date}; "
+            f"re-assess after {self.due_from}-{self.due_by}"
+        )
         if self.status == "not due":
             return base + f" (due in {left} session(s))"
         text = base + (" - DUE now" if self.status == "due" else " - OVERDUE")
@@ -62,8 +64,9 @@ def schedule(store: Store, client: str) -> Schedule:
             if t["test"] not in tests:
                 tests.append(t["test"])
     measures = list(dict.fromkeys(o["measure"] for o in store.outcomes(client)))
-    return Schedule(client, sessions[a]["id"], sessions[a]["session_date"], since, lo, hi, status,
-                    tuple(tests), tuple(measures))
+    return Schedule(
+        client, sessions[a]["id"], sessions[a]["session_date"], since, lo, hi, status, tuple(tests), tuple(measures)
+    )
 
 
 # --------------------------------------------------------------------------- noise floors
@@ -71,7 +74,7 @@ def schedule(store: Store, client: str) -> Schedule:
 class NoiseFloor:
     value: float
     unit: str
-    kind: str          #: "MDC95", "MDC90", "measurement error (MAE vs mocap)"
+    kind: str  #: "MDC95", "MDC90", "measurement error (MAE vs mocap)"
     population: str
     source: str
 
@@ -90,17 +93,29 @@ class NoiseFloor:
 #:   capture in gait. This is accuracy, not test-retest MDC: treat 6 deg as a lower bound of what a
 #:   real change must exceed. Trunk/lumbar and frontal-plane angles have no entry (none verified).
 NOISE_FLOORS: list[tuple[str, str, NoiseFloor]] = [
-    (r"single.?leg|sls|balance", r"^stance_time_s$|single_leg.*time_s$",
-     NoiseFloor(24.1, "s", "MDC95", "community-dwelling adults 60-89 y", "Goldberg 2011")),
-    (r"five.?times|5x|ftsst|sit.?to.?stand", r"time_s$",
-     NoiseFloor(2.5, "s", "MDC95", "older women", "Goldberg 2012")),
-    (r"tug|timed.?up", r"time_s$",
-     NoiseFloor(1.10, "s", "MDC", "knee OA grade 1-3, 45-70 y", "Alghadir 2015")),
-    (r".*", r"lumbar.*(share|contribution|ratio).*pct$",
-     NoiseFloor(15.0, "%", "MDC90 (upper end of 8-15 %)", "low back pain / healthy", "Laird 2016")),
-    (r".*", r"(hip|knee|ankle).*(flexion|extension).*_deg$",
-     NoiseFloor(6.0, "deg", "measurement error (MAE vs mocap, not an MDC)",
-                "single-camera sagittal view, lower limb", "Stenum 2021")),
+    (
+        r"single.?leg|sls|balance",
+        r"^stance_time_s$|single_leg.*time_s$",
+        NoiseFloor(24.1, "s", "MDC95", "community-dwelling adults 60-89 y", "Goldberg 2011"),
+    ),
+    (r"five.?times|5x|ftsst|sit.?to.?stand", r"time_s$", NoiseFloor(2.5, "s", "MDC95", "older women", "Goldberg 2012")),
+    (r"tug|timed.?up", r"time_s$", NoiseFloor(1.10, "s", "MDC", "knee OA grade 1-3, 45-70 y", "Alghadir 2015")),
+    (
+        r".*",
+        r"lumbar.*(share|contribution|ratio).*pct$",
+        NoiseFloor(15.0, "%", "MDC90 (upper end of 8-15 %)", "low back pain / healthy", "Laird 2016"),
+    ),
+    (
+        r".*",
+        r"(hip|knee|ankle).*(flexion|extension).*_deg$",
+        NoiseFloor(
+            6.0,
+            "deg",
+            "measurement error (MAE vs mocap, not an MDC)",
+            "single-camera sagittal view, lower limb",
+            "Stenum 2021",
+        ),
+    ),
 ]
 
 
@@ -155,8 +170,9 @@ class Comparison:
     outcomes: list[OutcomeChange]
 
 
-def compare(store: Store, client: str, baseline_session: int | None = None,
-            current_session: int | None = None) -> Comparison:
+def compare(
+    store: Store, client: str, baseline_session: int | None = None, current_session: int | None = None
+) -> Comparison:
     """Baseline vs latest for every metric and outcome of a client.
 
     Baseline of a metric: its value in ``baseline_session`` if given, else in the
@@ -191,13 +207,34 @@ def compare(store: Store, client: str, baseline_session: int | None = None,
         b, c = base["mean"], cur["mean"]
         ch = None if b is None or c is None else c - b
         pct = None if ch is None or b == 0 else ch / abs(b) * 100.0
-        metrics.append(MetricChange(test, name, rows[0]["unit"], b, base["session_date"], c, cur["session_date"],
-                                    ch, pct, noise_floor(test, name), len(sess)))
+        metrics.append(
+            MetricChange(
+                test,
+                name,
+                rows[0]["unit"],
+                b,
+                base["session_date"],
+                c,
+                cur["session_date"],
+                ch,
+                pct,
+                noise_floor(test, name),
+                len(sess),
+            )
+        )
     outs = []
     for key in oc.MEASURES:
         rows = store.outcomes(client, key)
         if not rows:
             continue
-        outs.append(OutcomeChange(key, oc.MEASURES[key].title, rows[0]["taken_date"], rows[-1]["taken_date"],
-                                  oc.change_from_baseline(key, rows[0]["score"], rows[-1]["score"]), len(rows)))
+        outs.append(
+            OutcomeChange(
+                key,
+                oc.MEASURES[key].title,
+                rows[0]["taken_date"],
+                rows[-1]["taken_date"],
+                oc.change_from_baseline(key, rows[0]["score"], rows[-1]["score"]),
+                len(rows),
+            )
+        )
     return Comparison(client, metrics, outs)

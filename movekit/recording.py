@@ -48,10 +48,30 @@ STREAMS_DIR = "streams"
 STREAM_SUFFIX = ".arrows"
 _SPEC_KEY = b"movekit.stream"
 #: meta.json keys written by movekit itself: ``--meta`` may not set them
-RESERVED_META_KEYS = frozenset({
-    "format", "format_version", "movekit_version", "created_unix_s", "closed", "closed_unix_s", "samples",
-    "n_events", "source", "video", "clock", "pose_model", "raw_video_saved", "person_selection",
-    "calibration", "session_clock", "ble", "devices", "drill", "assess"})
+RESERVED_META_KEYS = frozenset(
+    {
+        "format",
+        "format_version",
+        "movekit_version",
+        "created_unix_s",
+        "closed",
+        "closed_unix_s",
+        "samples",
+        "n_events",
+        "source",
+        "video",
+        "clock",
+        "pose_model",
+        "raw_video_saved",
+        "person_selection",
+        "calibration",
+        "session_clock",
+        "ble",
+        "devices",
+        "drill",
+        "assess",
+    }
+)
 
 
 def unit_suffix(unit: str) -> str:
@@ -116,7 +136,8 @@ class StreamSpec:
         if len(self.shape) == 1:
             return [f"{c}{tail}" for c in channels]
         comps = self.component_names or (
-            ("x", "y", "z") if self.shape[1] == 3 else tuple(f"c{j}" for j in range(self.shape[1])))
+            ("x", "y", "z") if self.shape[1] == 3 else tuple(f"c{j}" for j in range(self.shape[1]))
+        )
         return [f"{c}_{k}{tail}" for c in channels for k in comps]
 
     def to_json(self) -> str:
@@ -239,8 +260,9 @@ class RecordingWriter:
     ...     rec.event(1.5, "pain", source="key")
     """
 
-    def __init__(self, path: str | Path, metadata: dict | None = None, *, overwrite: bool = False,
-                 flush_interval_s: float = 1.0) -> None:
+    def __init__(
+        self, path: str | Path, metadata: dict | None = None, *, overwrite: bool = False, flush_interval_s: float = 1.0
+    ) -> None:
         from movekit import __version__
 
         self.path = Path(path)
@@ -350,9 +372,12 @@ class RecordingWriter:
                 self._events.close()
             except OSError as exc:
                 raise _disk_error(exc, self.path) from exc
-            self.update_metadata(closed=True, closed_unix_s=time.time(),
-                                 samples={n: sw.n_written for n, sw in self._streams.items()},
-                                 n_events=self._n_events)
+            self.update_metadata(
+                closed=True,
+                closed_unix_s=time.time(),
+                samples={n: sw.n_written for n, sw in self._streams.items()},
+                n_events=self._n_events,
+            )
 
 
 # ---------------------------------------------------------------------------------------
@@ -431,11 +456,14 @@ class Recording:
         s = {name: self.streams[name] for name in POSE_STREAMS}
         video = self.metadata.get("video", {})
         return PoseSeries(
-            t_s=s["pose_image_px"].t_s[:n], image_px=s["pose_image_px"].data[:n],
-            world_m=s["pose_world_m"].data[:n], visibility=s["pose_visibility"].data[:n],
+            t_s=s["pose_image_px"].t_s[:n],
+            image_px=s["pose_image_px"].data[:n],
+            world_m=s["pose_world_m"].data[:n],
+            visibility=s["pose_visibility"].data[:n],
             presence=s["pose_presence"].data[:n],
             frame_size_px=(int(video.get("width_px", 0)), int(video.get("height_px", 0))),
-            calibration=cal if isinstance(cal := self.metadata.get("calibration"), dict) else {})
+            calibration=cal if isinstance(cal := self.metadata.get("calibration"), dict) else {},
+        )
 
 
 def _read_stream(path: Path) -> tuple[Stream, str | None]:
@@ -461,8 +489,10 @@ def _read_stream(path: Path) -> tuple[Stream, str | None]:
             break
         except (pa.ArrowInvalid, OSError) as exc:
             n = sum(b.num_rows for b in batches)
-            problem = (f"{path} is cut short or corrupt after {len(batches)} complete batches: "
-                       f"recovered {n} samples; the rest is lost ({exc})")
+            problem = (
+                f"{path} is cut short or corrupt after {len(batches)} complete batches: "
+                f"recovered {n} samples; the rest is lost ({exc})"
+            )
             break
     if batches:
         table = pa.Table.from_batches(batches, schema=reader.schema)
@@ -471,8 +501,9 @@ def _read_stream(path: Path) -> tuple[Stream, str | None]:
         try:
             data = x.astype(np.float32, copy=False).reshape((len(t),) + spec.shape)
         except ValueError:
-            raise MovekitError(f"{path}: {x.shape[1]} data columns do not fit the stream's declared shape "
-                               f"{spec.shape}") from None
+            raise MovekitError(
+                f"{path}: {x.shape[1]} data columns do not fit the stream's declared shape {spec.shape}"
+            ) from None
     else:
         t = np.zeros(0, np.float64)
         data = np.zeros((0,) + spec.shape, np.float32)
@@ -492,8 +523,11 @@ def read_events(path: Path) -> tuple[list[dict[str, Any]], str | None]:
                 event = json.loads(line)
             except json.JSONDecodeError:
                 event = None
-            if not isinstance(event, dict) or not isinstance(event.get("kind"), str) \
-                    or not isinstance(event.get("t_s"), (int, float)):
+            if (
+                not isinstance(event, dict)
+                or not isinstance(event.get("kind"), str)
+                or not isinstance(event.get("t_s"), (int, float))
+            ):
                 problem = f"{path} line {lineno} is cut short or corrupt; kept {len(events)} events before it"
                 break
             events.append(event)
@@ -548,8 +582,7 @@ def open_recording(path: str | Path, *, strict: bool = False) -> Recording:
         elif max(ends) - min(ends) < 1e-9:
             recovered = f"recovered data up to t = {min(ends):.2f} s"
         else:  # streams flushed at different moments: what every stream holds, and the longest
-            recovered = (f"every stream recovered up to t = {min(ends):.2f} s "
-                         f"(the longest to {max(ends):.2f} s)")
+            recovered = f"every stream recovered up to t = {min(ends):.2f} s (the longest to {max(ends):.2f} s)"
         problems.insert(0, f"{path} was not closed cleanly (the capture stopped or crashed); {recovered}")
     elif (why := _closed_intact(metadata, streams, path, events)) is not None:
         problems.append(f"{path} is marked closed but {why}")

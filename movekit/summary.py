@@ -27,8 +27,13 @@ def summarise(rec: Recording) -> dict:
     t0, t1 = np.inf, -np.inf
     for name, s in sorted(rec.streams.items()):
         n = len(s)
-        info = {"samples": n, "shape": list(s.spec.shape), "unit": s.spec.unit,
-                "kind": s.spec.kind, "nominal_rate_hz": s.spec.rate_hz}
+        info = {
+            "samples": n,
+            "shape": list(s.spec.shape),
+            "unit": s.spec.unit,
+            "kind": s.spec.kind,
+            "nominal_rate_hz": s.spec.rate_hz,
+        }
         if n:
             t0, t1 = min(t0, float(s.t_s[0])), max(t1, float(s.t_s[-1]))
             info["start_s"], info["end_s"] = float(s.t_s[0]), float(s.t_s[-1])
@@ -39,11 +44,17 @@ def summarise(rec: Recording) -> dict:
             info["delivered_rate_hz"] = float((n - 1) / span) if span > 0 else float("nan")
             info["gaps"], info["gap_s"] = stream_gaps(s.t_s)
         streams[name] = info
-    out = {"path": str(rec.path), "closed": rec.closed, "duration_s": float(t1 - t0) if t1 >= t0 else 0.0,
-           "movekit_version": rec.metadata.get("movekit_version"),
-           "source": rec.metadata.get("source", {}).get("source"), "streams": streams,
-           "events": dict(Counter(e.get("kind", "?") for e in rec.events)), "problems": rec.problems,
-           "source_ended_early": [e for e in rec.events if e.get("kind") == "source_ended_early"]}
+    out = {
+        "path": str(rec.path),
+        "closed": rec.closed,
+        "duration_s": float(t1 - t0) if t1 >= t0 else 0.0,
+        "movekit_version": rec.metadata.get("movekit_version"),
+        "source": rec.metadata.get("source", {}).get("source"),
+        "streams": streams,
+        "events": dict(Counter(e.get("kind", "?") for e in rec.events)),
+        "problems": rec.problems,
+        "source_ended_early": [e for e in rec.events if e.get("kind") == "source_ended_early"],
+    }
     if "pose_image_px" in rec.streams:
         pose = rec.pose()
         out["frames"] = len(pose)
@@ -54,13 +65,17 @@ def summarise(rec: Recording) -> dict:
 
 
 def format_summary(s: dict) -> str:
-    lines = [f"recording  {s['path']}  ({'closed cleanly' if s['closed'] else 'NOT closed: recovered after a stop or crash'})",
-             f"duration   {s['duration_s']:.2f} s   source {s.get('source')}   movekit {s.get('movekit_version')}"]
+    lines = [
+        f"recording  {s['path']}  ({'closed cleanly' if s['closed'] else 'NOT closed: recovered after a stop or crash'})",
+        f"duration   {s['duration_s']:.2f} s   source {s.get('source')}   movekit {s.get('movekit_version')}",
+    ]
     if "frames" in s:
         model = s.get("pose_model", {})
-        lines.append(f"pose       {s['frames']} frames, person found in {100 * s['detection_rate']:.1f}%, "
-                     f"{s['frames_dropped']} dropped by movekit; model {model.get('backend', '?')} "
-                     f"complexity {model.get('model_complexity', '?')}")
+        lines.append(
+            f"pose       {s['frames']} frames, person found in {100 * s['detection_rate']:.1f}%, "
+            f"{s['frames_dropped']} dropped by movekit; model {model.get('backend', '?')} "
+            f"complexity {model.get('model_complexity', '?')}"
+        )
     lines.append("streams")
     for name, st in s["streams"].items():
         rate = st.get("measured_rate_hz")
@@ -81,6 +96,8 @@ def format_summary(s: dict) -> str:
     for p in s["problems"]:
         lines.append(f"warning    {p}")
     for e in s.get("source_ended_early", []):
-        lines.append(f"warning    the source video ended early (truncated or damaged?): {e['frames_read']} of "
-                     f"the {e['frames_declared']} frames its container declares were read")
+        lines.append(
+            f"warning    the source video ended early (truncated or damaged?): {e['frames_read']} of "
+            f"the {e['frames_declared']} frames its container declares were read"
+        )
     return "\n".join(lines)

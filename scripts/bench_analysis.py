@@ -84,40 +84,49 @@ def run(minutes: float, repeats: int, stream_frames: int) -> dict:
         s.update(img[i], vis[i])
         per[i] = time.perf_counter() - t0
     return {
-        "frames": n, "minutes": minutes, "bytes": img.nbytes, "copy_s": copy_s, "offline_s": offline_s,
-        "causal_s": causal_s, "stream_median_us": float(np.median(per) * 1e6),
-        "stream_p99_us": float(np.percentile(per, 99) * 1e6), "stream_frames": m,
-        "machine": machine("scipy"), "load": _load(),
+        "frames": n,
+        "minutes": minutes,
+        "bytes": img.nbytes,
+        "copy_s": copy_s,
+        "offline_s": offline_s,
+        "causal_s": causal_s,
+        "stream_median_us": float(np.median(per) * 1e6),
+        "stream_p99_us": float(np.percentile(per, 99) * 1e6),
+        "stream_frames": m,
+        "machine": machine("scipy"),
+        "load": _load(),
     }
 
 
 def report(r: dict) -> str:
-    return "\n".join([
-        "`python scripts/bench_analysis.py` (numbers below from one run; best of 3 for batch runs).",
-        f"Input: {r['minutes']:g} min of 30 fps pose, {r['frames']} frames x 33 landmarks x 3 (float32, "
-        f"{r['bytes'] / 1e6:.1f} MB), synthetic squats and arm raises with 1.5 px noise, 1 % dropped "
-        "frames. The pipeline: left/right swap fix, visibility mask, Hampel (7 samples), gap fill "
-        "(<= 0.2 s), Butterworth 6 Hz (order 2) on the x, y of the 23 landmarks any angle or the COM "
-        "uses, view per frame, 21 angles (2D) with the angular-velocity plausibility guard, "
-        "whole-body COM (de Leva 1996). Float64 throughout.",
-        "",
-        "| step | time | vs numpy copy |",
-        "|---|---|---|",
-        f"| plain numpy copy of the pose array (memory-bandwidth floor) | {r['copy_s'] * 1e3:.1f} ms | 1x |",
-        f"| offline pipeline, all {r['minutes']:g} min (zero-phase) | {r['offline_s']:.3f} s | "
-        f"{r['offline_s'] / r['copy_s']:.0f}x |",
-        f"| causal batch pipeline, all {r['minutes']:g} min | {r['causal_s']:.3f} s | "
-        f"{r['causal_s'] / r['copy_s']:.0f}x |",
-        f"| streaming, per frame (median of {r['stream_frames']}) | {r['stream_median_us']:.0f} us | |",
-        f"| streaming, per frame (99th percentile) | {r['stream_p99_us']:.0f} us | |",
-        "",
-        f"Targets: whole hour offline under 1 s "
-        f"({('met' if r['offline_s'] < 1 else 'NOT met') if r['minutes'] == 60 else 'run with --minutes 60'}); a "
-        f"streaming frame well under 1 ms ({'met' if r['stream_p99_us'] < 1000 else 'NOT met'}).",
-        f"Machine: {r['machine']}. Load average {r['load']} when measured: the 2 cores were shared "
-        "with other jobs, so expect +-30 % between runs.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "`python scripts/bench_analysis.py` (numbers below from one run; best of 3 for batch runs).",
+            f"Input: {r['minutes']:g} min of 30 fps pose, {r['frames']} frames x 33 landmarks x 3 (float32, "
+            f"{r['bytes'] / 1e6:.1f} MB), synthetic squats and arm raises with 1.5 px noise, 1 % dropped "
+            "frames. The pipeline: left/right swap fix, visibility mask, Hampel (7 samples), gap fill "
+            "(<= 0.2 s), Butterworth 6 Hz (order 2) on the x, y of the 23 landmarks any angle or the COM "
+            "uses, view per frame, 21 angles (2D) with the angular-velocity plausibility guard, "
+            "whole-body COM (de Leva 1996). Float64 throughout.",
+            "",
+            "| step | time | vs numpy copy |",
+            "|---|---|---|",
+            f"| plain numpy copy of the pose array (memory-bandwidth floor) | {r['copy_s'] * 1e3:.1f} ms | 1x |",
+            f"| offline pipeline, all {r['minutes']:g} min (zero-phase) | {r['offline_s']:.3f} s | "
+            f"{r['offline_s'] / r['copy_s']:.0f}x |",
+            f"| causal batch pipeline, all {r['minutes']:g} min | {r['causal_s']:.3f} s | "
+            f"{r['causal_s'] / r['copy_s']:.0f}x |",
+            f"| streaming, per frame (median of {r['stream_frames']}) | {r['stream_median_us']:.0f} us | |",
+            f"| streaming, per frame (99th percentile) | {r['stream_p99_us']:.0f} us | |",
+            "",
+            f"Targets: whole hour offline under 1 s "
+            f"({('met' if r['offline_s'] < 1 else 'NOT met') if r['minutes'] == 60 else 'run with --minutes 60'}); a "
+            f"streaming frame well under 1 ms ({'met' if r['stream_p99_us'] < 1000 else 'NOT met'}).",
+            f"Machine: {r['machine']}. Load average {r['load']} when measured: the 2 cores were shared "
+            "with other jobs, so expect +-30 % between runs.",
+            "",
+        ]
+    )
 
 
 def main(argv=None) -> int:

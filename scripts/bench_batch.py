@@ -52,8 +52,25 @@ def make_study(root: Path, copies: int) -> Path:
 
 def whole_process(study: Path, out: Path, workers: int, tests: str) -> float:
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "movekit.cli", "batch", str(study), "-o", str(out), "--tests", tests,
-                        "--workers", str(workers), "--no-progress"], capture_output=True, text=True, check=False)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "movekit.cli",
+            "batch",
+            str(study),
+            "-o",
+            str(out),
+            "--tests",
+            tests,
+            "--workers",
+            str(workers),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     dt = time.perf_counter() - t0
     if r.returncode != 0:
         raise SystemExit(f"batch failed: {r.stderr.strip()}")
@@ -82,13 +99,20 @@ def main(argv=None) -> int:
         for s in recs:
             process(s, tests, root / "captures")
         inner_s = time.perf_counter() - t0
-    lines = [f"`movekit batch` over {n} sessions ({len(recs)} copies of the demo recording, "
-             f"{n - len(recs)} Kistler force-plate files), tests {args.tests}:", ""]
+    lines = [
+        f"`movekit batch` over {n} sessions ({len(recs)} copies of the demo recording, "
+        f"{n - len(recs)} Kistler force-plate files), tests {args.tests}:",
+        "",
+    ]
     for w, dt in per_workers.items():
-        lines.append(f"- {w} worker{'s' * (w > 1)}: {n / dt:.2f} sessions/s ({dt:.1f} s whole-process: "
-                     "interpreter, Dask local cluster start-up, all sessions, final table)")
-    lines.append(f"- analysis stage alone (load, angles, assessments; no Dask): {len(recs) / inner_s:.2f} "
-                 f"recordings/s (inner, {inner_s / len(recs) * 1000:.0f} ms per recording, one process)")
+        lines.append(
+            f"- {w} worker{'s' * (w > 1)}: {n / dt:.2f} sessions/s ({dt:.1f} s whole-process: "
+            "interpreter, Dask local cluster start-up, all sessions, final table)"
+        )
+    lines.append(
+        f"- analysis stage alone (load, angles, assessments; no Dask): {len(recs) / inner_s:.2f} "
+        f"recordings/s (inner, {inner_s / len(recs) * 1000:.0f} ms per recording, one process)"
+    )
     lines += ["", f"Machine: {machine('dask', 'distributed', 'pyarrow')}."]
     text = "\n".join(lines)
     print(text)

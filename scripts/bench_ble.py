@@ -43,8 +43,13 @@ def _devices(kind: str):
     rng = np.random.default_rng(0)
     n = 4000
     if kind == "witmotion":
-        return SimulatedWitMotion("C0:FF:EE:00:00:01", rng.normal(0, 1, (n, 3)), rng.normal(0, 200, (n, 3)),
-                                  rng.uniform(-170, 170, (n, 3)), 200.0)
+        return SimulatedWitMotion(
+            "C0:FF:EE:00:00:01",
+            rng.normal(0, 1, (n, 3)),
+            rng.normal(0, 200, (n, 3)),
+            rng.uniform(-170, 170, (n, 3)),
+            200.0,
+        )
     emg = np.cumsum(rng.normal(0, 30, (n, 4)), axis=0)
     if kind == "ganglion":
         return SimulatedGanglion("C0:FF:EE:00:00:03", emg, 200.0)
@@ -111,8 +116,13 @@ def bench_delay(kind: str, rate: float, burst: int, seconds: float) -> dict:
     addr = {"witmotion": "C0:FF:EE:00:00:01", "ganglion": "C0:FF:EE:00:00:03", "generic": "C0:FF:EE:00:00:04"}[kind]
     with PrivateSystemBus(set_env=True), tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "send.npy")
-        child = subprocess.Popen([sys.executable, __file__, "--serve", kind, str(rate), str(burst), out],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--serve", kind, str(rate), str(burst), out],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
+        )
         assert child.stdout.readline().strip() == "ready"
         arrivals: list[float] = []
         first = {"witmotion": "acc", "ganglion": "emg", "generic": "emg"}[kind]
@@ -139,9 +149,17 @@ def bench_delay(kind: str, rate: float, burst: int, seconds: float) -> dict:
         pass
     n = min(len(sends), len(arrivals))
     d = (np.asarray(arrivals[-n:]) - sends[-n:]) * 1e3 if n else np.zeros(1)
-    return {"kind": kind, "rate": rate, "burst": burst, "sent": len(sends), "received": len(arrivals),
-            "p50_ms": float(np.percentile(d, 50)), "p95_ms": float(np.percentile(d, 95)),
-            "max_ms": float(d.max()), "notif_per_s": len(arrivals) / seconds}
+    return {
+        "kind": kind,
+        "rate": rate,
+        "burst": burst,
+        "sent": len(sends),
+        "received": len(arrivals),
+        "p50_ms": float(np.percentile(d, 50)),
+        "p95_ms": float(np.percentile(d, 95)),
+        "max_ms": float(d.max()),
+        "notif_per_s": len(arrivals) / seconds,
+    }
 
 
 def main() -> int:
@@ -158,40 +176,59 @@ def main() -> int:
     dec = bench_decode()
     for prof, clk, sps in dec:
         print(f"decode {prof:<12} {'+clock' if clk else '      '} {sps:12,.0f} samples/s")
-    scen = [("witmotion", 100.0, 1), ("witmotion", 200.0, 1), ("ganglion", 100.0, 1),
-            ("generic", 1000.0 / 3, 1), ("generic", 2000.0, 10)]
+    scen = [
+        ("witmotion", 100.0, 1),
+        ("witmotion", 200.0, 1),
+        ("ganglion", 100.0, 1),
+        ("generic", 1000.0 / 3, 1),
+        ("generic", 2000.0, 10),
+    ]
     rows = []
     for kind, rate, burst in scen:
         r = bench_delay(kind, rate, burst, args.seconds)
         rows.append(r)
-        print(f"delay {kind:<10} {rate:7.1f}/s burst {burst:2d}: sent {r['sent']:6d} recv {r['received']:6d} "
-              f"p50 {r['p50_ms']:.3f} ms p95 {r['p95_ms']:.3f} ms max {r['max_ms']:.2f} ms")
+        print(
+            f"delay {kind:<10} {rate:7.1f}/s burst {burst:2d}: sent {r['sent']:6d} recv {r['received']:6d} "
+            f"p50 {r['p50_ms']:.3f} ms p95 {r['p95_ms']:.3f} ms max {r['max_ms']:.2f} ms"
+        )
     if args.write_docs:
         load = os.getloadavg()[0]
-        lines = [f"Machine: {m}; load average {load:.1f} when measured (the cores are shared with other "
-                 "work, so the tails vary from run to run).", "",
-                 "Measured with `python scripts/bench_ble.py --seconds "
-                 f"{args.seconds:g}` ({time.strftime('%Y-%m-%d')}).", "",
-                 "### Decode throughput (one core, samples per second of the first stream)", "",
-                 "| profile | decoder only | decoder + clock mapping |", "|---|---:|---:|"]
+        lines = [
+            f"Machine: {m}; load average {load:.1f} when measured (the cores are shared with other "
+            "work, so the tails vary from run to run).",
+            "",
+            f"Measured with `python scripts/bench_ble.py --seconds {args.seconds:g}` ({time.strftime('%Y-%m-%d')}).",
+            "",
+            "### Decode throughput (one core, samples per second of the first stream)",
+            "",
+            "| profile | decoder only | decoder + clock mapping |",
+            "|---|---:|---:|",
+        ]
         by = {}
         for prof, clk, sps in dec:
             by.setdefault(prof, {})[clk] = sps
         for prof, v in by.items():
             lines.append(f"| {prof} | {v[False]:,.0f} | {v[True]:,.0f} |")
-        lines += ["", "The clock mapping refits its line twice per second of *data* (blocks of 0.5 s), so its "
-                  "cost per sample is highest for slow devices: WitMotion is measured at its 10 Hz default "
-                  "(a refit every 5 samples); Ganglion at 200 Hz and the generic EMG at 1000 Hz amortise it.",
-                  "", "### Notification-to-chunk delay through the real bleak stack",
-                  "",
-                  "bleak (BlueZ backend, unmodified) over a private dbus-daemon to movekit's mock BlueZ in a",
-                  "separate process; delay = chunk callback time minus the device's send time "
-                  "(CLOCK_MONOTONIC). No radio: real links add the connection interval (7.5-30 ms).", "",
-                  "| device | notifications/s | burst | sent | received | p50 ms | p95 ms | max ms |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "The clock mapping refits its line twice per second of *data* (blocks of 0.5 s), so its "
+            "cost per sample is highest for slow devices: WitMotion is measured at its 10 Hz default "
+            "(a refit every 5 samples); Ganglion at 200 Hz and the generic EMG at 1000 Hz amortise it.",
+            "",
+            "### Notification-to-chunk delay through the real bleak stack",
+            "",
+            "bleak (BlueZ backend, unmodified) over a private dbus-daemon to movekit's mock BlueZ in a",
+            "separate process; delay = chunk callback time minus the device's send time "
+            "(CLOCK_MONOTONIC). No radio: real links add the connection interval (7.5-30 ms).",
+            "",
+            "| device | notifications/s | burst | sent | received | p50 ms | p95 ms | max ms |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in rows:
-            lines.append(f"| {r['kind']} | {r['rate']:.0f} | {r['burst']} | {r['sent']} | {r['received']} | "
-                         f"{r['p50_ms']:.3f} | {r['p95_ms']:.3f} | {r['max_ms']:.2f} |")
+            lines.append(
+                f"| {r['kind']} | {r['rate']:.0f} | {r['burst']} | {r['sent']} | {r['received']} | "
+                f"{r['p50_ms']:.3f} | {r['p95_ms']:.3f} | {r['max_ms']:.2f} |"
+            )
         write_section("BLE", "\n".join(lines))
     return 0
 

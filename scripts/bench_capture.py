@@ -49,7 +49,13 @@ def movekit_capture(video: str, seconds: float | None = None) -> tuple[float, fl
     done = []
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        capture(video, Path(tmp) / "b.mkrec", keys=False, duration_s=seconds, on_frame=lambda n, t: done.append(time.perf_counter()))
+        capture(
+            video,
+            Path(tmp) / "b.mkrec",
+            keys=False,
+            duration_s=seconds,
+            on_frame=lambda n, t: done.append(time.perf_counter()),
+        )
         t1 = time.perf_counter()
     return len(done) / (t1 - t0), (len(done) - 1) / (done[-1] - done[0])
 
@@ -69,17 +75,23 @@ def main() -> None:
     for _ in range(args.repeats):
         bare.append(bare_loop(video, args.seconds))
         mk.append(movekit_capture(video, args.seconds))
-        print(f"  bare {bare[-1][0]:5.1f} fps end to end, {bare[-1][1]:5.1f} steady   "
-              f"movekit {mk[-1][0]:5.1f} fps end to end, {mk[-1][1]:5.1f} steady", flush=True)
+        print(
+            f"  bare {bare[-1][0]:5.1f} fps end to end, {bare[-1][1]:5.1f} steady   "
+            f"movekit {mk[-1][0]:5.1f} fps end to end, {mk[-1][1]:5.1f} steady",
+            flush=True,
+        )
     print(f"video: {video}" + (f", first {args.seconds:g} s" if args.seconds else ""))
     print(f"machine: {machine('mediapipe', 'opencv-contrib-python')}")
-    for i, what in enumerate(("end to end (model creation to last frame, recording closed)",
-                              "steady (first to last frame)")):
+    for i, what in enumerate(
+        ("end to end (model creation to last frame, recording closed)", "steady (first to last frame)")
+    ):
         b, m = max(r[i] for r in bare), max(r[i] for r in mk)
         b_med, m_med = statistics.median(r[i] for r in bare), statistics.median(r[i] for r in mk)
-        print(f"{what}: bare {b:.1f} frames/s, movekit {m:.1f} frames/s, ratio {m / b:.3f}x "
-              f"(best of {args.repeats}; medians {b_med:.1f} and {m_med:.1f} frames/s, "
-              f"{m_med / b_med:.3f}x; target >= 0.95x)")
+        print(
+            f"{what}: bare {b:.1f} frames/s, movekit {m:.1f} frames/s, ratio {m / b:.3f}x "
+            f"(best of {args.repeats}; medians {b_med:.1f} and {m_med:.1f} frames/s, "
+            f"{m_med / b_med:.3f}x; target >= 0.95x)"
+        )
 
 
 if __name__ == "__main__":

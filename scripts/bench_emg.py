@@ -73,7 +73,7 @@ def main() -> int:
         def stream():
             st = emg.EMGStream(s.rate_hz, ("emg",))
             for i in range(0, len(x), chunk):
-                st.process(s.t_s[i:i + chunk], s.data_uv[i:i + chunk])
+                st.process(s.t_s[i : i + chunk], s.data_uv[i : i + chunk])
 
         t_st, _ = timed(stream, max(1, args.repeats // 2))
         mk_on = res.onsets("emg")
@@ -91,9 +91,11 @@ def main() -> int:
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, dur, t_mk, t_nk, t_st, nchunks, matched, n_mk, n_nk, med in rows:
-        lines.append(f"| {name} | {dur:.1f} | {t_mk * 1e3:.1f} | {t_nk * 1e3:.1f} | {t_nk / t_mk:.0f}x | "
-                     f"{t_st * 1e3:.1f} ({t_st / nchunks * 1e6:.0f}) | {n_mk} / {n_nk} / {matched} | "
-                     f"{med * 1e3:.0f} |")
+        lines.append(
+            f"| {name} | {dur:.1f} | {t_mk * 1e3:.1f} | {t_nk * 1e3:.1f} | {t_nk / t_mk:.0f}x | "
+            f"{t_st * 1e3:.1f} ({t_st / nchunks * 1e6:.0f}) | {n_mk} / {n_nk} / {matched} | "
+            f"{med * 1e3:.0f} |"
+        )
     lines += [
         "",
         "Target: at least 10x faster than NeuroKit2 with comparable onsets. The two detect onsets "

@@ -84,7 +84,7 @@ def emg_signal(seconds: float, seed: int = 0):
     noise /= noise.std(axis=0)
     for t0 in starts:
         i0 = int(t0 * RATE)
-        x[i0:i0 + 400] += 150.0 * noise[i0:i0 + 400]
+        x[i0 : i0 + 400] += 150.0 * noise[i0 : i0 + 400]
     return np.arange(n) / RATE, x, starts
 
 
@@ -119,7 +119,7 @@ def main() -> int:
     cues = []
     wall0 = time.perf_counter()
     for i in range(0, len(t), 20):
-        cues += [e for e in s.push_emg(0, t[i:i + 20], x[i:i + 20]) if e["kind"] == "cue"]
+        cues += [e for e in s.push_emg(0, t[i : i + 20], x[i : i + 20]) if e["kind"] == "cue"]
     wall = time.perf_counter() - wall0
     emg_lat = np.array(s.latencies_s) * 1e3
     on = np.array([e["t_s"] for e in cues if e["id"] == "vmo_on"])
@@ -148,9 +148,11 @@ def main() -> int:
             player.play(tone(880.0, 0.03))
             time.sleep(0.1)
         time.sleep(0.3)
-        audio_line = (f"Audio path (play() to DAC, {len(player.delays_s)} tones): p50 "
-                      f"{pct(np.array(player.delays_s) * 1e3, 50):.1f} ms, p95 "
-                      f"{pct(np.array(player.delays_s) * 1e3, 95):.1f} ms.")
+        audio_line = (
+            f"Audio path (play() to DAC, {len(player.delays_s)} tones): p50 "
+            f"{pct(np.array(player.delays_s) * 1e3, 50):.1f} ms, p95 "
+            f"{pct(np.array(player.delays_s) * 1e3, 95):.1f} ms."
+        )
         player.close()
     else:
         audio_line = f"Audio path: not measured on this machine ({player.reason})."

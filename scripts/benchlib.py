@@ -26,9 +26,11 @@ def machine(*packages: str) -> str:
         pass
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     versions = ", ".join(f"{p} {version(p)}" for p in ("numpy", *packages))
-    return (f"{cpu}, {os.cpu_count()} logical cores (load average {load:.1f} when measured), "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}, {versions}; "
-            f"{time.strftime('%Y-%m-%d')}")
+    return (
+        f"{cpu}, {os.cpu_count()} logical cores (load average {load:.1f} when measured), "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, {versions}; "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
 
 
 def write_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:

@@ -58,10 +58,16 @@ from movekit.errors import MovekitError
 #: Demo_MultiPerson is Demo_SinglePerson's man with a walking woman added; the person far back
 #: (masked, by the wall) is too small for the model and is never found.
 TRIALS = {
-    "Demo_MultiPerson": {"videos": [f"pose2sim_multi_cam0{i}" for i in range(1, 5)],
-                         "people": {"man": (-1.4, 0.0), "woman": (0.2, -0.4)}, "heldout": False},
-    "Demo_SinglePerson": {"videos": [f"pose2sim_single_cam0{i}" for i in range(1, 5)],
-                          "people": {"man": (-1.4, 0.0)}, "heldout": True},
+    "Demo_MultiPerson": {
+        "videos": [f"pose2sim_multi_cam0{i}" for i in range(1, 5)],
+        "people": {"man": (-1.4, 0.0), "woman": (0.2, -0.4)},
+        "heldout": False,
+    },
+    "Demo_SinglePerson": {
+        "videos": [f"pose2sim_single_cam0{i}" for i in range(1, 5)],
+        "people": {"man": (-1.4, 0.0)},
+        "heldout": True,
+    },
 }
 #: A view's skeleton agrees with the others in a frame when the median reprojection error of its
 #: landmarks against the other views' triangulation is under this fraction of its torso length.
@@ -142,9 +148,14 @@ def find_people_3d(images: list[np.ndarray], cameras: list[PinholeCamera], backe
         if any((c, i) in taken for c, i in enumerate(combo) if i is not None):
             continue
         taken.update((c, i) for c, i in enumerate(combo) if i is not None)
-        people.append({"views": combo, "reproj_px": med, "hips_lab_m": np.nanmean(X[[23, 24]], axis=0),
-                       "torso_px": [None if i is None else torso(cands[c][i].image_px)[0]
-                                    for c, i in enumerate(combo)]})
+        people.append(
+            {
+                "views": combo,
+                "reproj_px": med,
+                "hips_lab_m": np.nanmean(X[[23, 24]], axis=0),
+                "torso_px": [None if i is None else torso(cands[c][i].image_px)[0] for c, i in enumerate(combo)],
+            }
+        )
     return people
 
 
@@ -191,8 +202,15 @@ def _agreement(pts: np.ndarray, w: np.ndarray, cameras: list[PinholeCamera]) -> 
     return out
 
 
-def build_reference(trial: str = "Demo_MultiPerson", person: str = "man", *, force: bool = False,
-                    ref_frame: int = 0, verbose: bool = True, out_dir: Path | None = None) -> dict:
+def build_reference(
+    trial: str = "Demo_MultiPerson",
+    person: str = "man",
+    *,
+    force: bool = False,
+    ref_frame: int = 0,
+    verbose: bool = True,
+    out_dir: Path | None = None,
+) -> dict:
     """Reference for ``person`` in ``trial`` (see the module docstring); cached as ``.npz`` in
     ``out_dir`` (default ``movekit.datasets.cache_dir() / "reference"``), and returned from there
     unless ``force``. ``ref_frame``: the frame in which the people are found and told apart.
@@ -222,10 +240,16 @@ def build_reference(trial: str = "Demo_MultiPerson", person: str = "man", *, for
         raise MovekitError(f"{trial}: nobody seen consistently by two or more views in frame {ref_frame}")
     want = np.asarray(spec["people"][person], np.float64)
     who = min(people, key=lambda p: float(np.linalg.norm(p["hips_lab_m"][:2] - want)))
-    say(f"{trial}: {len(people)} people in frame {ref_frame} " + "; ".join(
-        f"hips at ({p['hips_lab_m'][0]:.2f}, {p['hips_lab_m'][1]:.2f}) m in {sum(v is not None for v in p['views'])} "
-        f"views, {p['reproj_px']:.1f} px" for p in people) + f"; {person} is the one at "
-        f"({who['hips_lab_m'][0]:.2f}, {who['hips_lab_m'][1]:.2f})")
+    say(
+        f"{trial}: {len(people)} people in frame {ref_frame} "
+        + "; ".join(
+            f"hips at ({p['hips_lab_m'][0]:.2f}, {p['hips_lab_m'][1]:.2f}) m in {sum(v is not None for v in p['views'])} "
+            f"views, {p['reproj_px']:.1f} px"
+            for p in people
+        )
+        + f"; {person} is the one at "
+        f"({who['hips_lab_m'][0]:.2f}, {who['hips_lab_m'][1]:.2f})"
+    )
     t_find = time.perf_counter() - t0
 
     C = len(cameras)
@@ -247,8 +271,9 @@ def build_reference(trial: str = "Demo_MultiPerson", person: str = "man", *, for
     # left/right labels made consistent across views first (a mirrored skeleton disagrees with
     # the others as much as somebody else's); then views that still disagree with the others in a
     # frame (following somebody else, or badly wrong) are not used there
-    pts_fixed, w_fixed, swapped = fix_left_right_swaps(image_px, np.nan_to_num(vis), cameras,
-                                                       max_reproj_px=MAX_REPROJ_PX)
+    pts_fixed, w_fixed, swapped = fix_left_right_swaps(
+        image_px, np.nan_to_num(vis), cameras, max_reproj_px=MAX_REPROJ_PX
+    )
     agree = _agreement(pts_fixed, w_fixed, cameras)
     used = ~(agree >= AGREE_TORSO)  # NaN (the others cannot tell) counts as agreeing
     w_fixed = np.where(used[..., None], w_fixed, 0.0)
@@ -264,8 +289,9 @@ def build_reference(trial: str = "Demo_MultiPerson", person: str = "man", *, for
     dev_loo = np.full_like(dev, np.nan)
     for c in range(C):
         others = [o for o in range(C) if o != c]
-        Xo, _, _ = triangulate(pts_fixed[others], w_fixed[others], [cameras[o] for o in others],
-                               max_reproj_px=MAX_REPROJ_PX)
+        Xo, _, _ = triangulate(
+            pts_fixed[others], w_fixed[others], [cameras[o] for o in others], max_reproj_px=MAX_REPROJ_PX
+        )
         po = cameras[c].project(Xo)
         dev_loo[c] = (pts_fixed[c] - po) / _torso_px(po)[:, None, None]
     dev_loo[~(w_fixed >= 0.5)] = np.nan
@@ -273,16 +299,30 @@ def build_reference(trial: str = "Demo_MultiPerson", person: str = "man", *, for
 
     pitch_roll = np.array([cam.pitch_roll_deg for cam in cameras])
     out = {
-        "t_s": t_s, "points_lab_m": X, "reproj_err_px": err, "n_views": n,
-        "image_px": image_px, "visibility": vis, "world_m": world, "swapped": swapped, "used": used,
-        "K": np.stack([c.K for c in cameras]), "dist": np.stack([c.dist for c in cameras]),
-        "R": np.stack([c.R for c in cameras]), "t": np.stack([c.t for c in cameras]),
+        "t_s": t_s,
+        "points_lab_m": X,
+        "reproj_err_px": err,
+        "n_views": n,
+        "image_px": image_px,
+        "visibility": vis,
+        "world_m": world,
+        "swapped": swapped,
+        "used": used,
+        "K": np.stack([c.K for c in cameras]),
+        "dist": np.stack([c.dist for c in cameras]),
+        "R": np.stack([c.R for c in cameras]),
+        "t": np.stack([c.t for c in cameras]),
         "size_px": np.array([(c.width_px, c.height_px) for c in cameras]),
         "calibration_size_px": np.array([(c.width_px, c.height_px) for c in calib]),
         "camera_names": np.array([c.name for c in cameras]),
-        "pitch_deg": pitch_roll[:, 0], "roll_deg": pitch_roll[:, 1],
-        "noise_sd_torso": noise, "noise_sd_torso_by_view": by_view, "noise_sd_torso_loo": noise_loo,
-        "trial": np.array(trial), "person": np.array(person), "heldout": np.array(bool(spec["heldout"])),
+        "pitch_deg": pitch_roll[:, 0],
+        "roll_deg": pitch_roll[:, 1],
+        "noise_sd_torso": noise,
+        "noise_sd_torso_by_view": by_view,
+        "noise_sd_torso_loo": noise_loo,
+        "trial": np.array(trial),
+        "person": np.array(person),
+        "heldout": np.array(bool(spec["heldout"])),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part.npz")
@@ -302,19 +342,29 @@ def summary_text(ref: dict) -> str:
     X, err, n = ref["points_lab_m"], ref["reproj_err_px"], ref["n_views"]
     names = [str(s) for s in ref["camera_names"]]
     F = len(ref["t_s"])
-    lines = [f"== {ref['trial']} / {ref['person']}{' (HELD OUT)' if bool(ref['heldout']) else ''}: {F} frames, "
-             f"{np.isfinite(X[..., 0]).mean():.1%} of landmarks triangulated; reprojection error median "
-             f"{np.nanmedian(err):.1f} px, 95th pct {np.nanpercentile(err, 95):.1f} px; views per landmark "
-             + ", ".join(f"{k}: {np.mean(n == k):.0%}" for k in range(len(names) + 1) if np.any(n == k))]
+    lines = [
+        f"== {ref['trial']} / {ref['person']}{' (HELD OUT)' if bool(ref['heldout']) else ''}: {F} frames, "
+        f"{np.isfinite(X[..., 0]).mean():.1%} of landmarks triangulated; reprojection error median "
+        f"{np.nanmedian(err):.1f} px, 95th pct {np.nanpercentile(err, 95):.1f} px; views per landmark "
+        + ", ".join(f"{k}: {np.mean(n == k):.0%}" for k in range(len(names) + 1) if np.any(n == k))
+    ]
     mean_n = n.mean(axis=0)
-    lines.append("   mean views per landmark: " + ", ".join(
-        f"{LANDMARK_NAMES[i]} {mean_n[i]:.1f}" for i in (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 31, 32)))
+    lines.append(
+        "   mean views per landmark: "
+        + ", ".join(
+            f"{LANDMARK_NAMES[i]} {mean_n[i]:.1f}" for i in (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 31, 32)
+        )
+    )
     feet = _quiet(np.nanmin, X[:, 27:33, 2], axis=1)
     head = _quiet(np.nanmax, X[:, :11, 2], axis=1)
-    lines.append(f"   lowest foot point z median {np.nanmedian(feet):.3f} m (floor z = 0); head top z median "
-                 f"{np.nanmedian(head):.2f} m, max {np.nanmax(head):.2f} m")
-    cams = [PinholeCamera(nm, *ref["size_px"][c], ref["K"][c], ref["dist"][c], ref["R"][c], ref["t"][c])
-            for c, nm in enumerate(names)]
+    lines.append(
+        f"   lowest foot point z median {np.nanmedian(feet):.3f} m (floor z = 0); head top z median "
+        f"{np.nanmedian(head):.2f} m, max {np.nanmax(head):.2f} m"
+    )
+    cams = [
+        PinholeCamera(nm, *ref["size_px"][c], ref["K"][c], ref["dist"][c], ref["R"][c], ref["t"][c])
+        for c, nm in enumerate(names)
+    ]
     fixed = relabelled(ref["image_px"], ref["swapped"])
     swapped_any = ref["swapped"].any(axis=2)
     for c, nm in enumerate(names):
@@ -322,18 +372,20 @@ def summary_text(ref: dict) -> str:
         seen = ref["visibility"][c] >= 0.5
         e0 = np.linalg.norm(proj - ref["image_px"][c], axis=-1)[seen]
         e1 = np.linalg.norm(proj - fixed[c], axis=-1)[seen & ref["used"][c][:, None]]
-        lines.append(f"   {nm}: pitch {ref['pitch_deg'][c]:5.1f} deg, roll {ref['roll_deg'][c]:6.1f} deg; frames used "
-                     f"{int(ref['used'][c].sum())}/{F}, left/right relabelled in {int(swapped_any[c].sum())}; "
-                     f"MediaPipe (visibility >= 0.5) vs reference: as given median {np.nanmedian(e0):.1f} px, 95th pct "
-                     f"{np.nanpercentile(e0, 95):.1f} px; relabelled, used frames median {np.nanmedian(e1):.1f} px, "
-                     f"95th pct {np.nanpercentile(e1, 95):.1f} px")
+        lines.append(
+            f"   {nm}: pitch {ref['pitch_deg'][c]:5.1f} deg, roll {ref['roll_deg'][c]:6.1f} deg; frames used "
+            f"{int(ref['used'][c].sum())}/{F}, left/right relabelled in {int(swapped_any[c].sum())}; "
+            f"MediaPipe (visibility >= 0.5) vs reference: as given median {np.nanmedian(e0):.1f} px, 95th pct "
+            f"{np.nanpercentile(e0, 95):.1f} px; relabelled, used frames median {np.nanmedian(e1):.1f} px, "
+            f"95th pct {np.nanpercentile(e1, 95):.1f} px"
+        )
     noise = ref["noise_sd_torso"]
     lines.append("   2D noise, robust SD in torso lengths (all views; leave-one-out in brackets):")
     row = []
     for i, nm in enumerate(LANDMARK_NAMES):
         row.append(f"{nm} {noise[i]:.3f} ({ref['noise_sd_torso_loo'][i]:.3f})")
     for k in range(0, 33, 4):
-        lines.append("     " + "; ".join(row[k:k + 4]))
+        lines.append("     " + "; ".join(row[k : k + 4]))
     return "\n".join(lines)
 
 
@@ -350,9 +402,15 @@ def main(argv: list[str] | None = None) -> int:
                 ref = build_reference(trial, person, force=a.force, verbose=False)
                 print(summary_text(ref))
                 timing = ref.get("timing_s")
-                print(f"   {ref['path']} ({time.perf_counter() - t0:.1f} s" + (
-                    f"; pose per view {', '.join(f'{t:.1f}' for t in timing['pose_per_view_s'])} s"
-                    if timing else ", cached") + ")")
+                print(
+                    f"   {ref['path']} ({time.perf_counter() - t0:.1f} s"
+                    + (
+                        f"; pose per view {', '.join(f'{t:.1f}' for t in timing['pose_per_view_s'])} s"
+                        if timing
+                        else ", cached"
+                    )
+                    + ")"
+                )
     except MovekitError as exc:
         print(f"build_reference: error: {exc}", file=sys.stderr)
         return 2

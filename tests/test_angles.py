@@ -14,8 +14,11 @@ RNG = np.random.default_rng(4)
 N = 120
 
 SAGITTAL_TRUTH = {  # ranges include hyperextension, extension and > 180 deg elevation
-    "knee_flexion_deg": (-15, 150), "hip_flexion_deg": (-25, 125), "ankle_dorsiflexion_deg": (-50, 25),
-    "elbow_flexion_deg": (0, 150), "shoulder_flexion_deg": (-50, 200),
+    "knee_flexion_deg": (-15, 150),
+    "hip_flexion_deg": (-25, 125),
+    "ankle_dorsiflexion_deg": (-50, 25),
+    "elbow_flexion_deg": (0, 150),
+    "shoulder_flexion_deg": (-50, 200),
     "craniovertebral_proxy_deg": (30, 100),
 }
 FRONTAL_TRUTH = {"shoulder_abduction_deg": (-30, 200), "knee_fppa_deg": (-20, 25)}
@@ -83,8 +86,12 @@ def test_3d_exact_in_every_view(yaw):
 
 
 def test_hyperextension_negative_both_sides_and_views():
-    truth = {"left_knee_flexion_deg": -12.0, "right_knee_flexion_deg": -7.0,
-             "left_hip_flexion_deg": -20.0, "right_shoulder_flexion_deg": -45.0}
+    truth = {
+        "left_knee_flexion_deg": -12.0,
+        "right_knee_flexion_deg": -7.0,
+        "left_hip_flexion_deg": -20.0,
+        "right_shoulder_flexion_deg": -45.0,
+    }
     for yaw in (90.0, -90.0):
         img, world = pose_from_angles(1, truth, yaw_deg=yaw)
         for got in (joint_angles(image_px=img), joint_angles(world_m=world)):
@@ -125,8 +132,13 @@ def test_table_names_and_metadata():
         assert d.plane in ("sagittal", "frontal")
         assert d.source and re.search(r"(19|20)\d\d", d.source), name
         assert d.proxy == ("PROXY" in d.convention or "proxy" in d.convention), name
-    for n in ("left_knee_flexion_deg", "right_hip_flexion_deg", "left_shoulder_abduction_deg",
-              "right_knee_fppa_deg", "trunk_inclination_deg"):
+    for n in (
+        "left_knee_flexion_deg",
+        "right_hip_flexion_deg",
+        "left_shoulder_abduction_deg",
+        "right_knee_fppa_deg",
+        "trunk_inclination_deg",
+    ):
         assert n in ANGLES
 
 
@@ -160,12 +172,14 @@ def test_aspect_ratio_matters_pixels_not_normalised():
 
 # ---- real clip (Sports2D demo, MediaPipe Pose via the capture pipeline; shared session fixture) ----
 
+
 @pytest.fixture(scope="module")
 def clip(demo_pose):
     from movekit.analysis.pipeline import analyse
 
-    res = analyse(demo_pose.t_s, demo_pose.image_px, demo_pose.world_m, demo_pose.visibility,
-                  offline=True, gate=False)  # the angle maths, not the error gate, is under test here
+    res = analyse(
+        demo_pose.t_s, demo_pose.image_px, demo_pose.world_m, demo_pose.visibility, offline=True, gate=False
+    )  # the angle maths, not the error gate, is under test here
     return demo_pose, res
 
 
@@ -210,8 +224,7 @@ def test_real_clip_limb_lengths_steady(demo_pose):
     his arms (measured: coefficient of variation <= 0.085), more during the jump and flip."""
     from movekit.analysis.pipeline import analyse
 
-    res = analyse(demo_pose.t_s, demo_pose.image_px, demo_pose.world_m, demo_pose.visibility,
-                  space="3d")
+    res = analyse(demo_pose.t_s, demo_pose.image_px, demo_pose.world_m, demo_pose.visibility, space="3d")
     w, t = res.landmarks, np.asarray(demo_pose.t_s)
     pairs = ((23, 25), (25, 27), (24, 26), (26, 28), (11, 13), (12, 14), (13, 15), (14, 16))
     for (lo, hi), limit in (((0.3, 2.6), 0.10), ((3.3, 4.4), 0.10), ((0.0, 5.5), 0.20)):
@@ -269,16 +282,20 @@ def test_left_right_swap_by_the_model_is_undone():
     from movekit.analysis.pipeline import analyse
 
     n = 60
-    truth = {"left_shoulder_abduction_deg": np.linspace(20, 140, n), "right_shoulder_abduction_deg": 30.0,
-             "left_knee_fppa_deg": 8.0, "right_knee_fppa_deg": -4.0}
+    truth = {
+        "left_shoulder_abduction_deg": np.linspace(20, 140, n),
+        "right_shoulder_abduction_deg": 30.0,
+        "left_knee_fppa_deg": 8.0,
+        "right_knee_fppa_deg": -4.0,
+    }
     img, world = pose_from_angles(n, truth, yaw_deg=0.0)
     swapped = img.copy()
     odd, even = np.arange(1, 33, 2), np.arange(2, 33, 2)
     swapped[20:24][:, np.r_[odd, even]] = img[20:24][:, np.r_[even, odd]]  # 4 frames mislabelled
-    res = analyse(np.arange(n) / 30.0, swapped, None, None,
-                  config=CleanConfig(hampel_half_window=0, cutoff_hz=None))
-    np.testing.assert_allclose(res.angles["left_shoulder_abduction_deg"], truth["left_shoulder_abduction_deg"],
-                               atol=1e-6)
+    res = analyse(np.arange(n) / 30.0, swapped, None, None, config=CleanConfig(hampel_half_window=0, cutoff_hz=None))
+    np.testing.assert_allclose(
+        res.angles["left_shoulder_abduction_deg"], truth["left_shoulder_abduction_deg"], atol=1e-6
+    )
     np.testing.assert_allclose(res.angles["right_knee_fppa_deg"], -4.0, atol=1e-6)
 
 
@@ -290,8 +307,7 @@ def test_real_clip_one_frame_trunk_flip_is_dropped(demo_pose, offline):
     from movekit.analysis.filters import MAX_TRUNK_DEG_S
     from movekit.analysis.pipeline import analyse, frame_rate
 
-    res = analyse(demo_pose.t_s, demo_pose.image_px, demo_pose.world_m, demo_pose.visibility,
-                  offline=offline)
+    res = analyse(demo_pose.t_s, demo_pose.image_px, demo_pose.world_m, demo_pose.visibility, offline=offline)
     t = np.asarray(demo_pose.t_s)
     tr = res.angles["trunk_inclination_deg"]
     bend = (t > 5.0) & (t < 5.66)

@@ -92,12 +92,29 @@ def test_angles_with_camera_and_static_profiles(demo_recording, tmp_path):
 
     k = [[1500.0, 0, 884.0], [0, 1500.0, 497.0], [0, 0, 1]]
     save_profile(CameraProfile("flat", 1768, 994, k, [0.0] * 5, 0.2, 20, (9, 6), 25.0), tmp_path)
-    save_profile(StaticProfile("client", {"right_knee_flexion_deg": 10.0}, {"right_knee_flexion_deg": 1.0},
-                               "sagittal_right", 90), tmp_path)
+    save_profile(
+        StaticProfile(
+            "client", {"right_knee_flexion_deg": 10.0}, {"right_knee_flexion_deg": 1.0}, "sagittal_right", 90
+        ),
+        tmp_path,
+    )
     plain, cal = tmp_path / "plain.parquet", tmp_path / "cal.parquet"
     assert main(["angles", str(demo_recording), "-o", str(plain)]) == 0
-    assert main(["angles", str(demo_recording), "-o", str(cal), "--camera", str(tmp_path / "flat.camera.json"),
-                 "--static", str(tmp_path / "client.static.json")]) == 0
+    assert (
+        main(
+            [
+                "angles",
+                str(demo_recording),
+                "-o",
+                str(cal),
+                "--camera",
+                str(tmp_path / "flat.camera.json"),
+                "--static",
+                str(tmp_path / "client.static.json"),
+            ]
+        )
+        == 0
+    )
     a, b = pq.read_table(plain), pq.read_table(cal)
     knee = a.column("right_knee_flexion_deg").to_numpy() - b.column("right_knee_flexion_deg").to_numpy()
     np.testing.assert_allclose(knee[np.isfinite(knee)], 10.0, atol=1e-6)  # no distortion: offset only

@@ -83,8 +83,9 @@ def test_trunk_imu_sway_from_a_recording(tmp_path):
     t = np.arange(0, 30, 0.01)
     pitch, roll = 1.5 * np.sin(2 * np.pi * 0.2 * t), 0.5 * np.cos(2 * np.pi * 0.2 * t)
     with RecordingWriter(rec, metadata={"client": "test"}) as w:
-        w.add_stream(StreamSpec(name="trunk", shape=(2,), unit="deg", rate_hz=100.0,
-                                channel_names=("pitch", "roll"), kind="imu"))
+        w.add_stream(
+            StreamSpec(name="trunk", shape=(2,), unit="deg", rate_hz=100.0, channel_names=("pitch", "roll"), kind="imu")
+        )
         w.append("trunk", t, np.stack([pitch, roll], 1).astype(np.float32))
     r = run("balance", load_session(rec))
     assert r.valid, r.summary()
@@ -104,8 +105,14 @@ def test_video_sway_noise_floor_is_the_jitter_left_in_the_cleaned_com():
     p = figure(t, view="frontal")
     img = p.image_px.copy()
     img[..., :2] += rng.normal(0, 1.5, img[..., :2].shape).astype(np.float32)
-    noisy = PoseSeries(t_s=p.t_s, image_px=img, world_m=p.world_m, visibility=p.visibility,
-                       presence=p.presence, frame_size_px=p.frame_size_px)
+    noisy = PoseSeries(
+        t_s=p.t_s,
+        image_px=img,
+        world_m=p.world_m,
+        visibility=p.visibility,
+        presence=p.presence,
+        frame_size_px=p.frame_size_px,
+    )
     r = video_sway(noisy)
     assert r.valid, r.summary()
     floor, rms = r.value("sway_noise_floor_mm"), r.value("sway_rms_ml_mm")

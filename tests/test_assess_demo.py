@@ -22,7 +22,6 @@ from movekit.cli import main
 pytestmark = pytest.mark.usefixtures("ungated")
 
 
-
 @pytest.fixture(scope="module")
 def demo(demo_pose):
     return Session("sports2d demo", pose=demo_pose)
@@ -54,13 +53,16 @@ def test_posture_refuses_the_demo_it_has_no_still_second(demo):
     assert r.metrics == {}
 
 
-@pytest.mark.parametrize("test, check, metric", [
-    ("sit-to-stand", "movement", "stands_count"),
-    ("tug", "movement", "tug_time_s"),
-    ("single-leg-stance", "trial", "stance_time_s"),
-    ("balance", "duration", "sway_rms_ml_mm"),
-    ("lumbar-flexion", "reps", "trunk_flexion_proxy_deg"),
-])
+@pytest.mark.parametrize(
+    "test, check, metric",
+    [
+        ("sit-to-stand", "movement", "stands_count"),
+        ("tug", "movement", "tug_time_s"),
+        ("single-leg-stance", "trial", "stance_time_s"),
+        ("balance", "duration", "sway_rms_ml_mm"),
+        ("lumbar-flexion", "reps", "trunk_flexion_proxy_deg"),
+    ],
+)
 def test_absent_movements_are_refused_with_a_reason(demo, test, check, metric):
     r = run(test, demo)
     assert not r.validity[check].ok and r.validity[check].message

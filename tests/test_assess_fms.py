@@ -54,11 +54,14 @@ def test_painful_clearing_test_overrides_its_test_to_zero():
     assert any("Kiesel" in ref for ref in r.references) and any("Moran" in ref for ref in r.references)
 
 
-@pytest.mark.parametrize("clearing, test, total", [
-    ({"shoulder_clearing": {"left": False, "right": True}}, "shoulder_mobility", 14),  # one side painful
-    ({"shoulder_clearing": True}, "shoulder_mobility", 14),
-    ({"spinal_flexion_clearing": "positive"}, "rotary_stability", 14),
-])
+@pytest.mark.parametrize(
+    "clearing, test, total",
+    [
+        ({"shoulder_clearing": {"left": False, "right": True}}, "shoulder_mobility", 14),  # one side painful
+        ({"shoulder_clearing": True}, "shoulder_mobility", 14),
+        ({"spinal_flexion_clearing": "positive"}, "rotary_stability", 14),
+    ],
+)
 def test_each_clearing_test_maps_to_its_own_test(clearing, test, total):
     out = fms_composite(dict(FULL, **clearing))
     assert out["tests"][test]["points"] == 0
@@ -79,8 +82,11 @@ def test_missing_test_gives_no_composite_and_an_invalid_result():
 
 
 def test_all_threes_is_21_and_all_zero_is_0():
-    threes = {n: ({"left": 3, "right": 3} if n not in ("deep_squat", "trunk_stability_push_up") else 3)
-              for n in FULL if not n.endswith("clearing")}
+    threes = {
+        n: ({"left": 3, "right": 3} if n not in ("deep_squat", "trunk_stability_push_up") else 3)
+        for n in FULL
+        if not n.endswith("clearing")
+    }
     assert fms_composite(threes)["composite_points"] == 21
     r = assess_fms(threes)
     assert {f.code for f in r.flags} == {"clearing_not_recorded"}  # nothing else to say
@@ -103,16 +109,19 @@ def test_deep_squat_from_movekit_squat_result():
         assess_fms(scores, squat=AssessmentResult("balance"))
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(FULL, deep_squat=4), "whole number 0-3"),
-    (dict(FULL, deep_squat=2.5), "whole number 0-3"),
-    (dict(FULL, deep_squat=True), "whole number 0-3"),
-    (dict(FULL, hurdle_step=2), "bilateral test needs"),
-    (dict(FULL, hurdle_step={"left": 2, "middle": 3}), "unknown side"),
-    (dict(FULL, lunge=3), "unknown test"),
-    (dict(FULL, spinal_flexion_clearing="maybe"), "clearing test is"),
-    ([1, 2, 3], "JSON object"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(FULL, deep_squat=4), "whole number 0-3"),
+        (dict(FULL, deep_squat=2.5), "whole number 0-3"),
+        (dict(FULL, deep_squat=True), "whole number 0-3"),
+        (dict(FULL, hurdle_step=2), "bilateral test needs"),
+        (dict(FULL, hurdle_step={"left": 2, "middle": 3}), "unknown side"),
+        (dict(FULL, lunge=3), "unknown test"),
+        (dict(FULL, spinal_flexion_clearing="maybe"), "clearing test is"),
+        ([1, 2, 3], "JSON object"),
+    ],
+)
 def test_bad_input_is_one_clear_error(bad, match):
     with pytest.raises(MovekitError, match=match):
         assess_fms(bad)
@@ -125,11 +134,18 @@ def test_fms_from_the_command_line(tmp_path, capsys):
 
     from movekit.cli import main
 
-    scores = {"deep_squat": 2, "hurdle_step": {"left": 2, "right": 3}, "inline_lunge": {"left": 3, "right": 3},
-              "shoulder_mobility": {"left": 3, "right": 2}, "active_straight_leg_raise": {"left": 2, "right": 2},
-              "trunk_stability_push_up": 3, "rotary_stability": {"left": 2, "right": 2},
-              "shoulder_clearing": {"left": False, "right": False}, "spinal_extension_clearing": True,
-              "spinal_flexion_clearing": False}
+    scores = {
+        "deep_squat": 2,
+        "hurdle_step": {"left": 2, "right": 3},
+        "inline_lunge": {"left": 3, "right": 3},
+        "shoulder_mobility": {"left": 3, "right": 2},
+        "active_straight_leg_raise": {"left": 2, "right": 2},
+        "trunk_stability_push_up": 3,
+        "rotary_stability": {"left": 2, "right": 2},
+        "shoulder_clearing": {"left": False, "right": False},
+        "spinal_extension_clearing": True,
+        "spinal_flexion_clearing": False,
+    }
     src = tmp_path / "fms.json"
     src.write_text(json.dumps(scores))
     out = tmp_path / "r.json"

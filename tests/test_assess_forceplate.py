@@ -122,10 +122,16 @@ def test_two_plate_export_reads_both_plates():
 
 def _two_plate_file(tmp_path, fz1, fz2, ax1, ax2, t):
     names = ["Fx", "Fy", "Fz", "Ax", "Ay"]
-    head = ["BioWare Version 5.6.1.0 Export", "File Information",
-            "abs time\t" + "\t".join(names + names), "s\t" + "\t".join(["N", "N", "N", "m", "m"] * 2)]
-    rows = [f"{a:.3f}\t0\t0\t{f1:.3f}\t{x1:.5f}\t0\t0\t0\t{f2:.3f}\t{x2:.5f}\t0"
-            for a, f1, f2, x1, x2 in zip(t, fz1, fz2, ax1, ax2)]
+    head = [
+        "BioWare Version 5.6.1.0 Export",
+        "File Information",
+        "abs time\t" + "\t".join(names + names),
+        "s\t" + "\t".join(["N", "N", "N", "m", "m"] * 2),
+    ]
+    rows = [
+        f"{a:.3f}\t0\t0\t{f1:.3f}\t{x1:.5f}\t0\t0\t0\t{f2:.3f}\t{x2:.5f}\t0"
+        for a, f1, f2, x1, x2 in zip(t, fz1, fz2, ax1, ax2)
+    ]
     p = tmp_path / "two.txt"
     p.write_text("\n".join(head + rows) + "\n")
     return p
@@ -148,8 +154,9 @@ def test_two_loaded_plates_combine_force_weighted_with_origins(tmp_path):
 
 def test_two_plate_file_with_one_plate_loaded_uses_it_and_says_so(tmp_path):
     t = np.arange(0, 30, 1 / FS)
-    p = _two_plate_file(tmp_path, np.full(t.size, 3.0), np.full(t.size, 650.0),
-                        np.full(t.size, 9.0), 0.01 * np.sin(t), t)
+    p = _two_plate_file(
+        tmp_path, np.full(t.size, 3.0), np.full(t.size, 650.0), np.full(t.size, 9.0), 0.01 * np.sin(t), t
+    )
     cop = read_bioware_cop(p)
     assert cop.problem is None and np.allclose(cop.x_mm, 10 * np.sin(t), atol=0.006)  # 0.01 mm steps in the file
     r = run("balance", load_session(p))
@@ -160,8 +167,13 @@ def test_two_plate_file_with_one_plate_loaded_uses_it_and_says_so(tmp_path):
 def test_cop_csv_in_metres_is_converted(tmp_path):
     t, x, y, fz = _quiet()
     f = tmp_path / "m.csv"
-    np.savetxt(f, np.column_stack([t, x / 1000, y / 1000, fz]), delimiter=",",
-               header="time_s,cop_x_m,cop_y_m,fz_n", comments="")
+    np.savetxt(
+        f,
+        np.column_stack([t, x / 1000, y / 1000, fz]),
+        delimiter=",",
+        header="time_s,cop_x_m,cop_y_m,fz_n",
+        comments="",
+    )
     r = run("balance", load_session(f))
     assert r.valid, r.summary()
     assert "converted to mm" in r.validity["source"].message
@@ -209,6 +221,7 @@ def test_name_list():
 
 # --- unit sanity, CoP jumps (steps, shuffling), real Vicon export, malformed and headerless files -----
 
+
 def _kistler_cop():
     t, plates, _ = read_bioware_plates(fetch("kistler_cop"))
     return t, plates[0]
@@ -217,8 +230,13 @@ def _kistler_cop():
 def test_real_cop_in_metres_under_mm_columns_is_refused(tmp_path):
     t, pl = _kistler_cop()
     f = tmp_path / "metres.csv"
-    np.savetxt(f, np.column_stack([t, pl["Ax"], pl["Ay"], pl["Fz"]]), delimiter=",",
-               header="time_s,cop_x_mm,cop_y_mm,fz_n", comments="")  # metres under _mm names
+    np.savetxt(
+        f,
+        np.column_stack([t, pl["Ax"], pl["Ay"], pl["Fz"]]),
+        delimiter=",",
+        header="time_s,cop_x_mm,cop_y_mm,fz_n",
+        comments="",
+    )  # metres under _mm names
     r = run("balance", load_session(f), min_duration_s=5.0)
     c = r.validity["cop_units"]
     assert not r.valid and not c.ok and max(c.value) < 0.1
@@ -263,8 +281,11 @@ def test_cop_stream_in_a_recording_is_assessed(tmp_path):
     t, pl = _kistler_cop()
     rec = tmp_path / "plate.mkrec"
     with RecordingWriter(rec, metadata={"client": "test"}) as w:
-        w.add_stream(StreamSpec(name="plate", shape=(3,), unit="m", rate_hz=50.0,
-                                channel_names=("x", "y", "fz"), kind="force_plate"))
+        w.add_stream(
+            StreamSpec(
+                name="plate", shape=(3,), unit="m", rate_hz=50.0, channel_names=("x", "y", "fz"), kind="force_plate"
+            )
+        )
         w.append("plate", t, np.column_stack([pl["Ax"], pl["Ay"], pl["Fz"]]).astype(np.float32))
     r = run("balance", load_session(rec), min_duration_s=5.0)
     assert r.valid, r.summary()
@@ -276,7 +297,7 @@ def test_headerless_bioware_rows_are_recognised(tmp_path):
     src = fetch("kistler_cop").read_text().splitlines()
     head = next(i for i, ln in enumerate(src) if ln.startswith("abs time"))
     f = tmp_path / "noheader.txt"
-    f.write_text("\n".join(src[head + 2:]) + "\n")  # the 18 data columns only
+    f.write_text("\n".join(src[head + 2 :]) + "\n")  # the 18 data columns only
     r = run("balance", load_session(f), min_duration_s=5.0)
     ref = run("balance", load_session(fetch("kistler_cop")), min_duration_s=5.0)
     assert r.valid, r.summary()
@@ -307,8 +328,22 @@ def test_headerless_unknown_layout_says_what_was_expected_and_columns_option(tmp
     assert "\n" not in msg and str(f) in msg and "3-column layout is not recognised" in msg
     assert "time_s,fx_n,fy_n,fz_n,mx_nm,my_nm,mz_nm" in msg and "--columns" in msg and "BioWare" in msg
     out = tmp_path / "r.json"
-    assert main(["assess", "balance", str(f), "--columns", "time_s,cop_x_mm,cop_y_mm", "--min-duration", "5",
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "assess",
+                "balance",
+                str(f),
+                "--columns",
+                "time_s,cop_x_mm,cop_y_mm",
+                "--min-duration",
+                "5",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     import json
 
     assert json.loads(out.read_text())["metrics"]["sway_rms_distance_mm"]["value"] > 10
@@ -317,13 +352,16 @@ def test_headerless_unknown_layout_says_what_was_expected_and_columns_option(tmp
     assert main(["assess", "balance", str(f), "--columns", "cop_x_mm,cop_y_mm,z"]) == 2
 
 
-@pytest.mark.parametrize("content, expected", [
-    (b"time_s,cop_x_mm,cop_y_mm\n0,1,2,3\n0.01,1,2,3\n", "line 2 has 4 cells but the header names 3"),
-    (b"", "empty file"),
-    (b"time_s,cop_x_mm,cop_y_mm\n0,1,abc\n0.01,1,2\n", "'abc' is not a number"),
-    ("time_s,cop_x_mm,cop_y_mm\n0,1,2\n0.01,1,2 caf\xe9\n".encode("latin-1"), "not a UTF-8 text file"),
-    (b"time_s,time_s,cop_y_mm\n0,1,2\n0.01,1,2\n", "empty or repeated column names"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"time_s,cop_x_mm,cop_y_mm\n0,1,2,3\n0.01,1,2,3\n", "line 2 has 4 cells but the header names 3"),
+        (b"", "empty file"),
+        (b"time_s,cop_x_mm,cop_y_mm\n0,1,abc\n0.01,1,2\n", "'abc' is not a number"),
+        ("time_s,cop_x_mm,cop_y_mm\n0,1,2\n0.01,1,2 caf\xe9\n".encode("latin-1"), "not a UTF-8 text file"),
+        (b"time_s,time_s,cop_y_mm\n0,1,2\n0.01,1,2\n", "empty or repeated column names"),
+    ],
+)
 def test_malformed_csv_gives_one_line_naming_the_file(tmp_path, capsys, content, expected):
     from movekit.cli import main
 

@@ -24,8 +24,13 @@ FS = 30.0
 
 def _seated(u):
     """Angles for 0 = seated (hips and knees at 90 deg) .. 1 = standing."""
-    return dict(hip_flex_left=90 * (1 - u), hip_flex_right=90 * (1 - u), knee_flex_left=90 * (1 - u),
-                knee_flex_right=90 * (1 - u), trunk_flex=25 * np.sin(np.pi * np.clip(u, 0, 1)))
+    return dict(
+        hip_flex_left=90 * (1 - u),
+        hip_flex_right=90 * (1 - u),
+        knee_flex_left=90 * (1 - u),
+        knee_flex_right=90 * (1 - u),
+        trunk_flex=25 * np.sin(np.pi * np.clip(u, 0, 1)),
+    )
 
 
 def test_sit_to_stand_counts_and_five_times():
@@ -128,9 +133,18 @@ def _squat(trunk, hip, knee, view="sagittal_right", **kw):
     t = np.arange(0, 12, 1 / FS)
     c = sum(smooth_cycle(t, s, 1.2, 0.5, 1.2, 1.0) for s in (1, 5, 9))
     arms = np.full(t.size, 180.0)
-    return t, figure(t, view=view, trunk_flex=trunk * c, hip_flex_left=hip * c, hip_flex_right=hip * c,
-                     knee_flex_left=knee * c, knee_flex_right=knee * c, shoulder_flex_left=arms,
-                     shoulder_flex_right=arms, **{k: v * c for k, v in kw.items()})
+    return t, figure(
+        t,
+        view=view,
+        trunk_flex=trunk * c,
+        hip_flex_left=hip * c,
+        hip_flex_right=hip * c,
+        knee_flex_left=knee * c,
+        knee_flex_right=knee * c,
+        shoulder_flex_left=arms,
+        shoulder_flex_right=arms,
+        **{k: v * c for k, v in kw.items()},
+    )
 
 
 def test_squat_criteria_and_scores():
@@ -156,8 +170,9 @@ def test_squat_criteria_and_scores():
 
 
 def test_fms_score_rules():
-    all_met = dict(torso_parallel_to_tibia=True, femur_below_horizontal=True, knees_over_feet=True,
-                   dowel_over_feet=True)
+    all_met = dict(
+        torso_parallel_to_tibia=True, femur_below_horizontal=True, knees_over_feet=True, dowel_over_feet=True
+    )
     assert fms_score(all_met, False, False)[0] == 3
     assert fms_score(all_met, True, False)[0] == 2
     assert fms_score({**all_met, "dowel_over_feet": False}, False, False)[0] == 1

@@ -26,8 +26,30 @@ from movekit.assess.gait import (
 from movekit.datasets import fetch
 from movekit.errors import MovekitError
 
-HAND_MS_S = np.array([4.35, 6.0, 7.3, 8.55, 9.85, 11.1, 12.4, 13.65, 14.95, 16.2, 17.45, 18.75, 20.05, 21.3,
-                      22.55, 23.85, 25.15, 26.45, 27.75, 29.0])
+HAND_MS_S = np.array(
+    [
+        4.35,
+        6.0,
+        7.3,
+        8.55,
+        9.85,
+        11.1,
+        12.4,
+        13.65,
+        14.95,
+        16.2,
+        17.45,
+        18.75,
+        20.05,
+        21.3,
+        22.55,
+        23.85,
+        25.15,
+        26.45,
+        27.75,
+        29.0,
+    ]
+)
 HAND_CADENCE = 2 * 60 / ((29.0 - 6.0) / 18)  # 93.9 steps/min
 FS = 120.0
 
@@ -75,8 +97,9 @@ def test_two_shanks_give_step_times_and_asymmetry(walk):
     k = 84
     left, right = gyr[k:], gyr[:-k]  # right's contacts come 0.7 s after left's
     tt = t[: len(left)]
-    r = assess_gait_shank(tt, {"left": left, "right": right}, axis="z", unit="rad/s",
-                          acc={"left": acc[k:], "right": acc[:-k]})
+    r = assess_gait_shank(
+        tt, {"left": left, "right": right}, axis="z", unit="rad/s", acc={"left": acc[k:], "right": acc[:-k]}
+    )
     assert r.valid, r.summary()
     assert r.value("step_time_right_s") == pytest.approx(0.7, abs=0.005)
     stride = r.value("stride_time_s")

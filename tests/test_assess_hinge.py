@@ -29,8 +29,16 @@ def _cycle(amp):
 
 def _hinge(trunk, rounding, knee, view="sagittal_right"):
     tf, sr, kf = _cycle(trunk), _cycle(rounding), _cycle(knee)
-    return figure(T, view=view, trunk_flex=tf, spine_round=sr, hip_flex_left=tf + kf, hip_flex_right=tf + kf,
-                  knee_flex_left=kf, knee_flex_right=kf)
+    return figure(
+        T,
+        view=view,
+        trunk_flex=tf,
+        spine_round=sr,
+        hip_flex_left=tf + kf,
+        hip_flex_right=tf + kf,
+        knee_flex_left=kf,
+        knee_flex_right=kf,
+    )
 
 
 def test_clean_hinge_is_good_with_all_motion_at_the_hips():
@@ -80,8 +88,11 @@ def test_inclinometers_give_the_lumbar_share():
 def test_lumbar_flexion_cli_from_inclinometer_csv_and_video_proxy(tmp_path):
     csv = tmp_path / "incl.csv"
     t12, sac = _cycle(70.0), _cycle(25.0)
-    csv.write_text("time_s,t12_inclination_deg,sacrum_inclination_deg\n"
-                   + "\n".join(f"{a:.4f},{b:.4f},{c:.4f}" for a, b, c in zip(T, t12, sac)) + "\n")
+    csv.write_text(
+        "time_s,t12_inclination_deg,sacrum_inclination_deg\n"
+        + "\n".join(f"{a:.4f},{b:.4f},{c:.4f}" for a, b, c in zip(T, t12, sac))
+        + "\n"
+    )
     out = tmp_path / "lf.json"
     assert main(["assess", "lumbar-flexion", str(csv), "--json", str(out)]) == 0
     res = json.loads(out.read_text())
@@ -102,8 +113,9 @@ def test_lumbar_flexion_from_inclinometer_streams_in_a_recording(tmp_path):
     t12, sac = 3.0 + _cycle(65.0), -2.0 + _cycle(20.0)
     with RecordingWriter(rec, metadata={"client": "test"}) as w:
         for name, x in (("t12", t12), ("sacrum", sac)):
-            w.add_stream(StreamSpec(name=name, shape=(1,), unit="deg", rate_hz=FS, channel_names=("inclination",),
-                                    kind="imu"))
+            w.add_stream(
+                StreamSpec(name=name, shape=(1,), unit="deg", rate_hz=FS, channel_names=("inclination",), kind="imu")
+            )
             w.append(name, T, x.astype(np.float32)[:, None])
     r = run("lumbar-flexion", load_session(rec))
     assert r.value("lumbar_flexion_deg") == pytest.approx(45.0, abs=0.5)

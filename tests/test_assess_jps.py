@@ -34,7 +34,7 @@ REST_S = [(0.2, 1.4), (4.6, 5.2), (8.75, 9.05), (12.35, 12.55)]
 
 
 def _gon_deg(adc, n_bits=16, vcc=3.0):
-    return ((vcc / (2 ** n_bits - 1)) * adc - vcc / 2) / (vcc / 2 * 606e-5)
+    return ((vcc / (2**n_bits - 1)) * adc - vcc / 2) / (vcc / 2 * 606e-5)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_errors_are_exact_and_revel_limit_flags():
     assert err["errors_deg"] == [3.0, -3.0, 6.0]
     assert err["absolute_error_deg"] == pytest.approx(4.0)
     assert err["constant_error_deg"] == pytest.approx(2.0)
-    assert err["variable_error_deg"] == pytest.approx(np.sqrt(((1) ** 2 + 5 ** 2 + 4 ** 2) / 3))
+    assert err["variable_error_deg"] == pytest.approx(np.sqrt(((1) ** 2 + 5**2 + 4**2) / 3))
     # a synthetic neck: neutral 0, rotations to 60 deg, returns 6, -5, 7 deg off neutral
     fs = 50.0
     knots_t = [0, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17]

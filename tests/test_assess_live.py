@@ -19,14 +19,14 @@ from movekit.datasets import fetch
 pytestmark = pytest.mark.usefixtures("ungated")
 
 
-
 def test_video_through_the_capture_path_keeps_the_recording(tmp_path):
     from movekit.recording import open_recording
 
     rec = tmp_path / "rec.mkrec"
     out = tmp_path / "r.json"
-    p = _cli("assess", "posture", fetch("pose2sim_single_cam02"), "-o", rec, "--client", "c7",
-             "--json", out, "--ungated")
+    p = _cli(
+        "assess", "posture", fetch("pose2sim_single_cam02"), "-o", rec, "--client", "c7", "--json", out, "--ungated"
+    )
     assert p.returncode == 3, p.stderr  # the assessment ran and is NOT VALID (no still second)
     assert f"recording kept: {rec}" in p.stdout
     r = open_recording(rec)

@@ -36,10 +36,12 @@ def _crossing(t, x, level, rising, after):
 def _events(t, x, latency, reps=STARTS, on=75.0, off=130.0, down_on=110.0, down_off=55.0):
     ev = []
     for s in reps:
-        ev += [{"t_s": _crossing(t, x, on, True, s) + latency, "kind": "pain"},
-               {"t_s": _crossing(t, x, off, True, s) + latency, "kind": "pain_resolved"},
-               {"t_s": _crossing(t, x, down_on, False, s + 3) + latency, "kind": "pain"},
-               {"t_s": _crossing(t, x, down_off, False, s + 3) + latency, "kind": "pain_resolved"}]
+        ev += [
+            {"t_s": _crossing(t, x, on, True, s) + latency, "kind": "pain"},
+            {"t_s": _crossing(t, x, off, True, s) + latency, "kind": "pain_resolved"},
+            {"t_s": _crossing(t, x, down_on, False, s + 3) + latency, "kind": "pain"},
+            {"t_s": _crossing(t, x, down_off, False, s + 3) + latency, "kind": "pain_resolved"},
+        ]
     return ev
 
 
@@ -117,9 +119,24 @@ def test_cli_inclinometer_csv_with_pain_times(tmp_path):
     on = [_crossing(t, x, 80.0, True, s) + 0.3 for s in STARTS]
     off = [_crossing(t, x, 125.0, True, s) + 0.3 for s in STARTS]
     out = tmp_path / "arc.json"
-    assert main(["assess", "painful-arc", str(csv), "--latency", "0.3", "--json", str(out),
-                 "--pain-times", ",".join(f"{v:.4f}" for v in on),
-                 "--pain-resolved-times", ",".join(f"{v:.4f}" for v in off)]) == 0
+    assert (
+        main(
+            [
+                "assess",
+                "painful-arc",
+                str(csv),
+                "--latency",
+                "0.3",
+                "--json",
+                str(out),
+                "--pain-times",
+                ",".join(f"{v:.4f}" for v in on),
+                "--pain-resolved-times",
+                ",".join(f"{v:.4f}" for v in off),
+            ]
+        )
+        == 0
+    )
     res = json.loads(out.read_text())
     assert res["metrics"]["pain_onset_angle_deg"]["value"] == pytest.approx(80.0, abs=0.5)
     assert res["metrics"]["pain_offset_angle_deg"]["value"] == pytest.approx(125.0, abs=0.5)

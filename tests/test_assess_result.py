@@ -31,8 +31,12 @@ def test_nan_becomes_null_and_json_has_exactly_the_seven_keys():
     assert set(js) == {"test", "metrics", "reps", "flags", "validity", "references", "angle_errors_deg"}
     assert js["angle_errors_deg"] == {}
     assert js["metrics"]["tug_time_s"] == {"value": None, "unit": "s"}
-    assert js["validity"]["view"] == {"ok": False, "value": "frontal", "required": "sagittal",
-                                      "message": "this test needs a side view"}
+    assert js["validity"]["view"] == {
+        "ok": False,
+        "value": "frontal",
+        "required": "sagittal",
+        "message": "this test needs a side view",
+    }
     assert js["flags"] == [{"code": "invalid_view", "message": "this test needs a side view"}]
     assert js["reps"][0] == {"rep": 1, "angle_deg": 12.5, "missing_deg": None}
     assert not r.valid
@@ -40,12 +44,20 @@ def test_nan_becomes_null_and_json_has_exactly_the_seven_keys():
 
 
 def test_percent_change_only_for_comparable_metrics():
-    prev = {"metrics": {"sway_path_length_mm": {"value": 200.0, "unit": "mm"},
-                        "reps_count": {"value": 3, "unit": "count"},
-                        "stance_time_s": {"value": None, "unit": "s"}}}
-    cur = {"metrics": {"sway_path_length_mm": {"value": 150.0, "unit": "mm"},
-                       "reps_count": {"value": 5, "unit": "count"},
-                       "stance_time_s": {"value": 10.0, "unit": "s"}}}
+    prev = {
+        "metrics": {
+            "sway_path_length_mm": {"value": 200.0, "unit": "mm"},
+            "reps_count": {"value": 3, "unit": "count"},
+            "stance_time_s": {"value": None, "unit": "s"},
+        }
+    }
+    cur = {
+        "metrics": {
+            "sway_path_length_mm": {"value": 150.0, "unit": "mm"},
+            "reps_count": {"value": 5, "unit": "count"},
+            "stance_time_s": {"value": 10.0, "unit": "s"},
+        }
+    }
     assert percent_change(cur, prev) == {"sway_path_length_change_pct": pytest.approx(-25.0)}
 
 

@@ -87,8 +87,13 @@ def _independent(t, x, y):
     sxy = sum(a * b for a, b in zip(xs, ys)) / (n - 1)
     fcrit = stats.f.ppf(0.95, 2, n - 2)
     area = math.pi * 2 * (n + 1) * (n - 1) / (n * (n - 2)) * fcrit * math.sqrt(sxx * syy - sxy * sxy)
-    return {"mean": sum(rd) / n, "rms": math.sqrt(sum(r * r for r in rd) / n), "path": path,
-            "vel": path / (t[-1] - t[0]), "area": area}
+    return {
+        "mean": sum(rd) / n,
+        "rms": math.sqrt(sum(r * r for r in rd) / n),
+        "path": path,
+        "vel": path / (t[-1] - t[0]),
+        "area": area,
+    }
 
 
 def test_real_kistler_cop_against_independent_computation():
@@ -170,13 +175,14 @@ def test_filtered_noise_floor_is_the_noise_left_after_the_low_pass():
     noise = rng.normal(0, 2.0, t.size)
     left = lowpass(slow + noise, fs, 6.0) - lowpass(slow, fs, 6.0)  # noise in the cleaned signal
     est = S.filtered_noise_floor(t, slow + noise)
-    assert est == pytest.approx(float(np.sqrt(np.mean(left ** 2))), rel=0.1)
+    assert est == pytest.approx(float(np.sqrt(np.mean(left**2))), rel=0.1)
     assert est < 0.9 * 2.0  # well below the raw jitter SD
     assert S.filtered_noise_floor(t, slow) < 0.01
     assert np.isnan(S.filtered_noise_floor(t[:10], slow[:10]))
 
 
 # --- low-pass and resampling before the measures (Prieto 1996, Ruhe 2010) -------------------------
+
 
 def test_prepare_cop_removes_plate_noise_and_resamples():
     """2000 Hz: a 0.3 Hz, 5 mm sway plus 0.5 mm of white plate noise. Raw, the noise multiplies the
@@ -191,7 +197,7 @@ def test_prepare_cop_removes_plate_noise_and_resamples():
     assert info["raw_rate_hz"] == pytest.approx(2000.0)
     assert np.allclose(np.diff(tp), 0.01) and tp[0] == 0.0 and tp[-1] == pytest.approx(t[-1], abs=0.01)
     err = yp - 5 * np.sin(2 * np.pi * 0.3 * tp)  # no lag (zero phase); the ends carry filter edge effects
-    assert np.max(np.abs(err[50:-50])) < 0.5 and np.sqrt(np.mean(err ** 2)) < 0.15
+    assert np.max(np.abs(err[50:-50])) < 0.5 and np.sqrt(np.mean(err**2)) < 0.15
     true_path = S.sway_metrics(t, ap, ml)["sway_path_length_mm"][0]
     assert S.sway_metrics(t, noisy_ap, noisy_ml)["sway_path_length_mm"][0] > 30 * true_path
     assert S.sway_metrics(tp, yp, xp)["sway_path_length_mm"][0] == pytest.approx(true_path, rel=0.05)
@@ -209,8 +215,15 @@ def _prieto_reference(t, x, y, fs):
     return S.sway_metrics(t[::k], sps.sosfiltfilt(sos, y)[::k], sps.sosfiltfilt(sos, x)[::k])
 
 
-SWAY_KEYS = ("sway_mean_distance_mm", "sway_rms_distance_mm", "sway_path_length_mm",
-             "sway_mean_velocity_mm_per_s", "sway_ellipse95_area_mm2", "sway_range_ml_mm", "sway_range_ap_mm")
+SWAY_KEYS = (
+    "sway_mean_distance_mm",
+    "sway_rms_distance_mm",
+    "sway_path_length_mm",
+    "sway_mean_velocity_mm_per_s",
+    "sway_ellipse95_area_mm2",
+    "sway_range_ml_mm",
+    "sway_range_ap_mm",
+)
 
 
 def _real_quiet(name):
@@ -240,8 +253,7 @@ def test_real_1_2_khz_sway_does_not_depend_on_the_raw_rate(name):
         assert r.valid, r.summary()
         for k in SWAY_KEYS:
             assert r.value(k) == pytest.approx(ref[k][0], rel=0.10), (step, k)
-        assert r.value("sway_mean_velocity_mm_per_s") == pytest.approx(ref["sway_mean_velocity_mm_per_s"][0],
-                                                                       rel=0.05)
+        assert r.value("sway_mean_velocity_mm_per_s") == pytest.approx(ref["sway_mean_velocity_mm_per_s"][0], rel=0.05)
         p = r.validity["processing"]
         assert p.ok and p.value["cutoff_hz"] == 10.0 and p.value["order"] == 2 and p.value["zero_phase"]
         assert p.value["resampled_hz"] == 100.0

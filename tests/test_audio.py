@@ -22,7 +22,7 @@ def test_tone_frequency_duration_and_ramps():
     assert abs(x[0]) < 1e-3 and abs(x[-1]) < 0.01  # ramped, no click
     s = audio.success_tone()
     assert band_energy(s[: len(s) // 2], audio.RATE_HZ, 660) > 0.9
-    assert band_energy(s[len(s) // 2:], audio.RATE_HZ, 880) > 0.9
+    assert band_energy(s[len(s) // 2 :], audio.RATE_HZ, 880) > 0.9
 
 
 def test_wav_timeline_places_each_cue_at_its_time(tmp_path):
@@ -35,13 +35,13 @@ def test_wav_timeline_places_each_cue_at_its_time(tmp_path):
     x, rate = audio.read_wav(path)
     assert rate == 22050 and len(x) == pytest.approx(6.0 * rate, abs=2)
     frame = int(0.05 * rate)
-    energy = np.array([np.sum(x[i:i + frame] ** 2) for i in range(0, len(x) - frame, frame)])
+    energy = np.array([np.sum(x[i : i + frame] ** 2) for i in range(0, len(x) - frame, frame)])
     loud = np.flatnonzero(energy > 0.1 * energy.max()) * 0.05
     for t, f in cues:
-        seg = x[int((t + 0.01) * rate): int((t + 0.19) * rate)]
-        assert np.sqrt(np.mean(seg ** 2)) > 0.2  # energy at the cue's time
+        seg = x[int((t + 0.01) * rate) : int((t + 0.19) * rate)]
+        assert np.sqrt(np.mean(seg**2)) > 0.2  # energy at the cue's time
         assert band_energy(seg, rate, f) > 0.9  # at the tone's frequency
-        assert np.sqrt(np.mean(x[int((t - 0.3) * rate): int((t - 0.05) * rate)] ** 2)) < 1e-3  # silence before
+        assert np.sqrt(np.mean(x[int((t - 0.3) * rate) : int((t - 0.05) * rate)] ** 2)) < 1e-3  # silence before
         assert np.min(np.abs(loud - t)) < 0.051
     assert abs(x[int(5.5 * rate)]) == 0.0
 
@@ -52,7 +52,7 @@ def test_speech_with_espeak_is_cached(tmp_path):
         pytest.skip("espeak-ng not installed")
     x = sp.say("Brace gently")
     assert x is not None and 0.3 < len(x) / audio.RATE_HZ < 3.0
-    assert np.sqrt(np.mean(x ** 2)) > 0.01
+    assert np.sqrt(np.mean(x**2)) > 0.01
     assert sp.cache_path("Brace gently").exists()
     again = audio.Speech(cache_dir=tmp_path, executable="espeak-ng")
     again.exe = "/nonexistent/espeak-ng"  # the cache is used, the program is not run
@@ -80,5 +80,5 @@ def test_no_sound_device_is_a_notice_not_a_crash(tmp_path, capsys):
     ca.cue(1.0, kind="confirm")
     x, rate = audio.read_wav(ca.write_wav(tmp_path / "c.wav", end_s=2.0))
     assert len(x) == 2 * rate
-    assert band_energy(x[int(0.51 * rate): int(0.64 * rate)], rate, 880) > 0.9
-    assert band_energy(x[int(1.01 * rate): int(1.08 * rate)], rate, 660) > 0.9
+    assert band_energy(x[int(0.51 * rate) : int(0.64 * rate)], rate, 880) > 0.9
+    assert band_energy(x[int(1.01 * rate) : int(1.08 * rate)], rate, 660) > 0.9

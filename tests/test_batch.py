@@ -143,8 +143,20 @@ def test_batch_refuses_to_overwrite_then_resumes_everything(batch_run, study):
 
 def test_kill_and_resume(study, batch_run, tmp_path):
     out = tmp_path / "results.parquet"
-    cmd = [sys.executable, "-m", "movekit.cli", "batch", str(study), "-o", str(out), "--tests", TESTS,
-           "--workers", "1", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "movekit.cli",
+        "batch",
+        str(study),
+        "-o",
+        str(out),
+        "--tests",
+        TESTS,
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while len(_parts(out)) < 4 and time.monotonic() < deadline and proc.poll() is None:
@@ -179,8 +191,18 @@ def test_external_scheduler_and_video_capture(study, demo_clip, batch_run, tmp_p
     out = tmp_path / "out" / "r.parquet"
     out.parent.mkdir()
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        r = movekit("batch", small, "-o", out, "--tests", "posture", "--scheduler", cluster.scheduler_address,
-                    "--no-progress", timeout=120)
+        r = movekit(
+            "batch",
+            small,
+            "-o",
+            out,
+            "--tests",
+            "posture",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--no-progress",
+            timeout=120,
+        )
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in small.iterdir()) == ["s01.mkrec", "walk.mp4"]  # nothing beside the input
     caps = list((tmp_path / "out" / "r.parquet.captures").glob("*.mkrec"))

@@ -10,8 +10,10 @@ from movekit.cli import main
 
 
 def test_devices_scan_lists_simulated_device(capsys):
-    with PrivateSystemBus(set_env=True), \
-            mock_in_thread([SimulatedGanglion("C0:FF:EE:00:00:03", np.zeros((50, 1)), 200.0)]):
+    with (
+        PrivateSystemBus(set_env=True),
+        mock_in_thread([SimulatedGanglion("C0:FF:EE:00:00:03", np.zeros((50, 1)), 200.0)]),
+    ):
         assert main(["devices", "scan", "--timeout", "0.3"]) == 0
     out = capsys.readouterr().out
     assert "Ganglion-1a2b" in out and "C0:FF:EE:00:00:03" in out and "ganglion" in out
@@ -44,7 +46,10 @@ def test_devices_calibrate_from_a_recording(tmp_path, capsys):
 
     rate = 50.0
     theta = np.concatenate([np.zeros(100), 50 * (1 - np.cos(np.linspace(0, 6 * np.pi, 400)))])
-    mp, md = Rotation.from_euler("xyz", [10, -20, 5], degrees=True), Rotation.from_euler("xyz", [-5, 15, 30], degrees=True)
+    mp, md = (
+        Rotation.from_euler("xyz", [10, -20, 5], degrees=True),
+        Rotation.from_euler("xyz", [-5, 15, 30], degrees=True),
+    )
     sp = Rotation.from_quat(np.tile([0, 0, 0, 1.0], (len(theta), 1))) * mp
     sd = Rotation.from_rotvec(np.radians(theta)[:, None] * np.array([[0, 1.0, 0]])) * md
     t = 3.0 + np.arange(len(theta)) / rate
@@ -53,14 +58,52 @@ def test_devices_calibrate_from_a_recording(tmp_path, capsys):
         for label, r in (("thigh", sp), ("shank", sd)):
             w.add_stream(StreamSpec(f"{label}_angle", (3,), "deg", rate, ("roll", "pitch", "yaw"), kind="imu"))
             w.append(f"{label}_angle", t, io.quat_to_euler_zyx_deg(io._quat(r)).astype(np.float32))
-    code = main(["devices", "calibrate", str(rec), "--joint", "knee_flexion", "--proximal", "thigh",
-                 "--distal", "shank", "--static", "0:1.8", "--functional", "2:10", "--name", "k",
-                 "--dir", str(tmp_path)])
+    code = main(
+        [
+            "devices",
+            "calibrate",
+            str(rec),
+            "--joint",
+            "knee_flexion",
+            "--proximal",
+            "thigh",
+            "--distal",
+            "shank",
+            "--static",
+            "0:1.8",
+            "--functional",
+            "2:10",
+            "--name",
+            "k",
+            "--dir",
+            str(tmp_path),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     cal = io.load_calibration(tmp_path / "k.json")
     from movekit.recording import open_recording
 
     tt, ang = io.joint_angle_from_recording(open_recording(rec), "thigh", "shank", cal)
     assert np.nanmax(np.abs(ang - theta)) < 0.05
-    assert main(["devices", "calibrate", str(rec), "--joint", "knee_flexion", "--proximal", "hip",
-                 "--distal", "shank", "--static", "0:1", "--functional", "2:10", "--name", "k"]) == 2
+    assert (
+        main(
+            [
+                "devices",
+                "calibrate",
+                str(rec),
+                "--joint",
+                "knee_flexion",
+                "--proximal",
+                "hip",
+                "--distal",
+                "shank",
+                "--static",
+                "0:1",
+                "--functional",
+                "2:10",
+                "--name",
+                "k",
+            ]
+        )
+        == 2
+    )

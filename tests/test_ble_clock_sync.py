@@ -6,14 +6,15 @@ import pytest
 from movekit.capture.ble.clock_sync import ClockSync
 
 
-def _simulate(rate=100.0, seconds=60.0, drift_ppm=150.0, per_notif=1, seed=0, min_lat=0.004,
-              burst_s=0.06, outlier_frac=0.01):
+def _simulate(
+    rate=100.0, seconds=60.0, drift_ppm=150.0, per_notif=1, seed=0, min_lat=0.004, burst_s=0.06, outlier_frac=0.01
+):
     """True sample times on the session clock; arrivals late by >= min_lat, in bursts, with outliers."""
     rng = np.random.default_rng(seed)
     n = int(rate * seconds)
     idx = np.arange(n)
     t_true = 2.5 + idx / rate * (1 + drift_ppm * 1e-6)  # device clock runs slow/fast
-    notif_last = idx[per_notif - 1::per_notif]
+    notif_last = idx[per_notif - 1 :: per_notif]
     tn = t_true[notif_last]
     lat = min_lat + rng.exponential(0.003, len(tn))
     # bursts: the OS delivers everything queued at the next burst boundary every ~burst_s

@@ -14,8 +14,9 @@ def _world(rate, theta_deg, axis_seg, seed=0, mount_seed=1):
     mr = np.random.default_rng(mount_seed)
     Mp, Md = Rotation.random(random_state=mr), Rotation.random(random_state=mr)
     t = np.arange(n) / rate
-    seg_p = Rotation.from_euler("ZYX", np.column_stack([30 * np.sin(0.3 * t), 10 * np.sin(0.5 * t),
-                                                        5 * np.cos(0.7 * t)]), degrees=True)
+    seg_p = Rotation.from_euler(
+        "ZYX", np.column_stack([30 * np.sin(0.3 * t), 10 * np.sin(0.5 * t), 5 * np.cos(0.7 * t)]), degrees=True
+    )
     H = Rotation.from_rotvec(np.radians(theta_deg)[:, None] * (axis_seg / np.linalg.norm(axis_seg)))
     Sp = seg_p * Mp
     Sd = seg_p * H * Md
@@ -94,9 +95,15 @@ def test_elbow_goniometer_through_bleak_from_real_goniometer_trace():
         def on_chunk(c):
             got.setdefault(c.stream, []).append(c)
 
-        task = asyncio.create_task(tr.run_ble_devices(
-            [f"{a.address}:witmotion@upper_arm,rate=200", f"{b.address}:witmotion@forearm,rate=200"],
-            on_chunk, lambda e: None, stop, scan_timeout_s=1.0))
+        task = asyncio.create_task(
+            tr.run_ble_devices(
+                [f"{a.address}:witmotion@upper_arm,rate=200", f"{b.address}:witmotion@forearm,rate=200"],
+                on_chunk,
+                lambda e: None,
+                stop,
+                scan_timeout_s=1.0,
+            )
+        )
         t0 = asyncio.get_running_loop().time()
         while sum(len(c.t_s) for c in got.get("forearm_angle", [])) < 350:
             await asyncio.sleep(0.02)

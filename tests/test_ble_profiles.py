@@ -43,14 +43,17 @@ def _wit_records(n):
     return [wm.encode_packet([k, 0, 1], [0, 0, 0], [0, 0, 0]) for k in range(n)]
 
 
-@pytest.mark.parametrize("parts,acc_x,bad", [
-    ([0, 1, 2], [0, 1, 2], 0),  # three records coalesced in one notification
-    ([("cut", 0, 12), ("cut", 1, 12), 2], [2], 2),  # two records cut to 12 bytes, then a whole one
-    ([("old",), 3], [3], 1),  # an old-protocol 11-byte 0x55 0x51 packet before a good record
-    ([0, ("raw", "aabb"), 1], [0, 1], 1),  # garbage between two records: resynchronised on 55 61
-    ([0, ("cut", 1, 5)], [0], 1),  # a record cut short at the end
-    ([("raw", "5571" + "00" * 18), 1], [1], 0),  # a register reply (skipped quietly), then a record
-])
+@pytest.mark.parametrize(
+    "parts,acc_x,bad",
+    [
+        ([0, 1, 2], [0, 1, 2], 0),  # three records coalesced in one notification
+        ([("cut", 0, 12), ("cut", 1, 12), 2], [2], 2),  # two records cut to 12 bytes, then a whole one
+        ([("old",), 3], [3], 1),  # an old-protocol 11-byte 0x55 0x51 packet before a good record
+        ([0, ("raw", "aabb"), 1], [0, 1], 1),  # garbage between two records: resynchronised on 55 61
+        ([0, ("cut", 1, 5)], [0], 1),  # a record cut short at the end
+        ([("raw", "5571" + "00" * 18), 1], [1], 0),  # a register reply (skipped quietly), then a record
+    ],
+)
 def test_witmotion_records_decoded_one_by_one_with_resync(parts, acc_x, bad):
     recs = _wit_records(4)
     data = b""
@@ -58,7 +61,7 @@ def test_witmotion_records_decoded_one_by_one_with_resync(parts, acc_x, bad):
         if isinstance(p, int):
             data += recs[p]
         elif p[0] == "cut":
-            data += recs[p[1]][:p[2]]
+            data += recs[p[1]][: p[2]]
         elif p[0] == "old":
             body = b"\x55\x51" + bytes(8)
             data += body + bytes([sum(body) & 0xFF])
@@ -130,7 +133,7 @@ def test_ganglion_encoder_roundtrip_matches_decoder():
 
 def test_generic_toml_profile_from_a_file(tmp_path):
     f = tmp_path / "clinic_sensor.toml"
-    f.write_text('''
+    f.write_text("""
 name = "clinic_sensor"
 kind = "inclinometer"
 service_uuid = "abcd"
@@ -148,7 +151,7 @@ fields = [1]
 scale = 0.01
 unit = "deg"
 channel_names = ["tilt"]
-''')
+""")
     p = get_profile(str(f))
     dec = p.new_decoder()
     # two records: A5 | FF FF (counter 65535) | 11 94 (4500 -> 45.00 deg); A5 | 00 00 (wraps) | FF 9C (-100 -> -1 deg)
@@ -186,7 +189,11 @@ def test_device_spec_parsing():
     assert (s.address, s.profile, s.label, s.rate_hz) == ("C0:FF:EE:00:00:01", "witmotion", "thigh", 50.0)
     assert DeviceSpec.parse("C0:FF:EE:00:00:03:ganglion").label is None
     assert DeviceSpec.parse("name=WT901BLE68:witmotion").address == "name=WT901BLE68"
-    for bad in ("C0:FF:EE:witmotion", "C0:FF:EE:00:00:01:", "C0:FF:EE:00:00:01:witmotion,speed=3",
-                "C0:FF:EE:00:00:01:witmotion,rate=fast"):
+    for bad in (
+        "C0:FF:EE:witmotion",
+        "C0:FF:EE:00:00:01:",
+        "C0:FF:EE:00:00:01:witmotion,speed=3",
+        "C0:FF:EE:00:00:01:witmotion,rate=fast",
+    ):
         with pytest.raises(MovekitError):
             DeviceSpec.parse(bad)

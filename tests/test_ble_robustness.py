@@ -23,8 +23,11 @@ from movekit.capture.ble.simulate import (
 
 RATE = 100.0
 PERIOD = 1.0 / RATE
-FAST = {"policy": tr.ReconnectPolicy(initial_s=0.05, factor=2.0, max_s=0.4), "scan_timeout_s": 1.0,
-        "connect_timeout_s": 1.0}
+FAST = {
+    "policy": tr.ReconnectPolicy(initial_s=0.05, factor=2.0, max_s=0.4),
+    "scan_timeout_s": 1.0,
+    "connect_timeout_s": 1.0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +80,7 @@ async def _stream(devices, specs, n_samples, stream="x_acc", during=None, **kw):
     mock = await start_mock(devices)
     col = Collector()
     stop = asyncio.Event()
-    task = asyncio.create_task(tr.run_ble_devices(specs, col.chunks.append, col.events.append, stop,
-                                                  **{**FAST, **kw}))
+    task = asyncio.create_task(tr.run_ble_devices(specs, col.chunks.append, col.events.append, stop, **{**FAST, **kw}))
     if during is not None:
         await during(col)
     await _until(lambda: len(col.stream(stream)[0]) >= n_samples, timeout=15)
@@ -164,9 +166,16 @@ def test_shutdown_after_the_device_vanished_is_prompt(private_bus, forearm):
         mock = await start_mock([dev])
         col = Collector()
         stop = asyncio.Event()
-        task = asyncio.create_task(tr.run_ble_devices([f"{dev.address}:witmotion@x,rate=100"], col.chunks.append,
-                                                      col.events.append, stop, scan_timeout_s=5.0,
-                                                      connect_timeout_s=5.0))
+        task = asyncio.create_task(
+            tr.run_ble_devices(
+                [f"{dev.address}:witmotion@x,rate=100"],
+                col.chunks.append,
+                col.events.append,
+                stop,
+                scan_timeout_s=5.0,
+                connect_timeout_s=5.0,
+            )
+        )
         await _until(lambda: len(col.stream("x_acc")[0]) >= 20)
         mock.remove(dev)  # out of range: link lost, no longer advertised
         await _until(lambda: "device_disconnected" in col.kinds())
@@ -203,8 +212,9 @@ def test_a_stall_at_start_up_gives_no_false_rate_warning(private_bus, forearm):
                     time.sleep(0.3)  # blocked: notifications queue up, then come in a burst
                 time.sleep(0.012)  # starved: slower than the device sends
 
-        task = asyncio.create_task(tr.run_ble_devices([f"{dev.address}:witmotion@x,rate=100"], on_chunk,
-                                                      col.events.append, stop, **FAST))
+        task = asyncio.create_task(
+            tr.run_ble_devices([f"{dev.address}:witmotion@x,rate=100"], on_chunk, col.events.append, stop, **FAST)
+        )
         await _until(lambda: len(col.stream("x_acc")[0]) >= 600, timeout=12)
         stop.set()
         return col, await task
@@ -227,8 +237,9 @@ def test_bad_data_reaches_the_console_rate_limited(private_bus, forearm, tmp_pat
     dev.faults = {s: "header" for s in range(10, 2000, 9)}
     lines = []
     with mock_in_thread([dev]), RecordingWriter(tmp_path / "r.mkrec", metadata={}) as w:
-        rec = tr.BleRecorder([f"{dev.address}:witmotion@x,rate=100"], w, console=lines.append,
-                             console_every_s=10.0, **FAST).start()
+        rec = tr.BleRecorder(
+            [f"{dev.address}:witmotion@x,rate=100"], w, console=lines.append, console_every_s=10.0, **FAST
+        ).start()
         time.sleep(2.3)
         rec.stop()
     bad_events = [e for e in open_recording(tmp_path / "r.mkrec").events if e["kind"] == "device_bad_data"]

@@ -15,8 +15,7 @@ from movekit.capture.ble.mock_bluez import PrivateSystemBus, mock_in_thread, sta
 from movekit.capture.ble.profiles import ganglion as gp
 from movekit.capture.ble.simulate import SimulatedGanglion, SimulatedGenericEMG, SimulatedWitMotion
 
-FAST = dict(policy=tr.ReconnectPolicy(initial_s=0.05, factor=2.0, max_s=0.4), scan_timeout_s=1.0,
-            connect_timeout_s=1.0)
+FAST = dict(policy=tr.ReconnectPolicy(initial_s=0.05, factor=2.0, max_s=0.4), scan_timeout_s=1.0, connect_timeout_s=1.0)
 
 
 @pytest.fixture
@@ -123,8 +122,11 @@ def test_disconnect_mid_stream_reconnects_and_keeps_every_sample(private_bus):
         mock.add(wit)
         col = Collector()
         stop = asyncio.Event()
-        task = asyncio.create_task(tr.run_ble_devices([f"{wit.address}:witmotion@shank,rate=50"],
-                                                      col.chunks.append, col.events.append, stop, **FAST))
+        task = asyncio.create_task(
+            tr.run_ble_devices(
+                [f"{wit.address}:witmotion@shank,rate=50"], col.chunks.append, col.events.append, stop, **FAST
+            )
+        )
         await _until(lambda: len(col.stream("shank_acc")[0]) >= 10)
         n_before = len(col.stream("shank_acc")[0])
         sent_before = wit.sent
@@ -163,11 +165,16 @@ def test_several_devices_at_once_in_one_loop(private_bus):
             mock.add(d)
         col = Collector()
         stop = asyncio.Event()
-        specs = [f"{w1.address}:witmotion@thigh,rate=50", f"{w2.address}:witmotion@shank,rate=50",
-                 f"{gang.address}:ganglion@vmo", f"{gen.address}:generic_emg@vl"]
+        specs = [
+            f"{w1.address}:witmotion@thigh,rate=50",
+            f"{w2.address}:witmotion@shank,rate=50",
+            f"{gang.address}:ganglion@vmo",
+            f"{gen.address}:generic_emg@vl",
+        ]
         task = asyncio.create_task(tr.run_ble_devices(specs, col.chunks.append, col.events.append, stop, **FAST))
-        await _until(lambda: all(len(col.stream(s)[0]) >= 60 for s in
-                                 ("thigh_acc", "shank_acc", "vmo_emg", "vl_emg")), timeout=8)
+        await _until(
+            lambda: all(len(col.stream(s)[0]) >= 60 for s in ("thigh_acc", "shank_acc", "vmo_emg", "vl_emg")), timeout=8
+        )
         stop.set()
         session = await task
         await mock.stop()
@@ -192,8 +199,11 @@ def test_garbage_then_good_data_session_goes_on(private_bus):
         mock.add(wit)
         col = Collector()
         stop = asyncio.Event()
-        task = asyncio.create_task(tr.run_ble_devices([f"{wit.address}:witmotion@x,rate=100"],
-                                                      col.chunks.append, col.events.append, stop, **FAST))
+        task = asyncio.create_task(
+            tr.run_ble_devices(
+                [f"{wit.address}:witmotion@x,rate=100"], col.chunks.append, col.events.append, stop, **FAST
+            )
+        )
         await _until(lambda: "device_bad_data" in col.kinds())
         wit.mode = "normal"
         await _until(lambda: len(col.stream("x_acc")[0]) >= 5)
@@ -214,9 +224,16 @@ def test_device_that_stops_sending_is_reported_and_resumes(private_bus):
         mock.add(wit)
         col = Collector()
         stop = asyncio.Event()
-        task = asyncio.create_task(tr.run_ble_devices(["name=WT901BLE68:witmotion@x,rate=100"],  # by name
-                                                      col.chunks.append, col.events.append, stop,
-                                                      stall_timeout_s=0.3, **FAST))
+        task = asyncio.create_task(
+            tr.run_ble_devices(
+                ["name=WT901BLE68:witmotion@x,rate=100"],  # by name
+                col.chunks.append,
+                col.events.append,
+                stop,
+                stall_timeout_s=0.3,
+                **FAST,
+            )
+        )
         await _until(lambda: len(col.stream("x_acc")[0]) >= 5)
         wit.mode = "silent"
         await _until(lambda: "device_stalled" in col.kinds())
@@ -241,10 +258,20 @@ def test_device_that_never_answers_or_is_absent_does_not_stop_others(private_bus
         mock.add(mute)
         col = Collector()
         stop = asyncio.Event()
-        specs = [f"{good.address}:witmotion@good,rate=100", f"{mute.address}:witmotion@mute",
-                 "C0:FF:EE:00:00:09:witmotion@absent"]
-        task = asyncio.create_task(tr.run_ble_devices(specs, col.chunks.append, col.events.append, stop,
-                                                      **{**FAST, "connect_timeout_s": 0.5, "scan_timeout_s": 0.5}))
+        specs = [
+            f"{good.address}:witmotion@good,rate=100",
+            f"{mute.address}:witmotion@mute",
+            "C0:FF:EE:00:00:09:witmotion@absent",
+        ]
+        task = asyncio.create_task(
+            tr.run_ble_devices(
+                specs,
+                col.chunks.append,
+                col.events.append,
+                stop,
+                **{**FAST, "connect_timeout_s": 0.5, "scan_timeout_s": 0.5},
+            )
+        )
         await _until(lambda: {"device_error", "device_not_found"} <= set(col.kinds()), timeout=10)
         await _until(lambda: len(col.stream("good_acc")[0]) >= 50)
         stop.set()
@@ -279,6 +306,7 @@ def test_ble_recorder_writes_a_recording_from_its_own_thread(private_bus, tmp_pa
 def test_sample_times_line_up_with_the_session_clock(private_bus):
     """Mapped sample times vs the instants the device measured them (same CLOCK_MONOTONIC as a
     camera's perf_counter frame stamps), through bleak + D-Bus + clock mapping, after 1 s."""
+
     async def main():
         mock = await start_mock()
         wit, _ = _wit(rate=200.0)
@@ -287,8 +315,11 @@ def test_sample_times_line_up_with_the_session_clock(private_bus):
         mock.add(wit)
         col = Collector()
         stop = asyncio.Event()
-        task = asyncio.create_task(tr.run_ble_devices([f"{wit.address}:witmotion@x,rate=200"],
-                                                      col.chunks.append, col.events.append, stop, **FAST))
+        task = asyncio.create_task(
+            tr.run_ble_devices(
+                [f"{wit.address}:witmotion@x,rate=200"], col.chunks.append, col.events.append, stop, **FAST
+            )
+        )
         await _until(lambda: len(col.stream("x_acc")[0]) >= 400)
         stop.set()
         session = await task
@@ -302,14 +333,14 @@ def test_sample_times_line_up_with_the_session_clock(private_bus):
     err = t[-n:] - sends[-n:]  # paired from the end: the rate command re-paced the start
     settled = np.abs(err[200:])
     # stated tolerance (mock link, shared CPU): median < 3 ms, 95 % < 10 ms (typically ~0.5 / ~2 ms)
-    assert np.percentile(settled, 50) < 0.003 and np.percentile(settled, 95) < 0.010, \
-        np.percentile(settled, [50, 95])
+    assert np.percentile(settled, 50) < 0.003 and np.percentile(settled, 95) < 0.010, np.percentile(settled, [50, 95])
     summ = [e for e in col.events if e.kind == "device_stopped"][0].data["clock"]["acc"]
     assert summ["residual_s"] < 0.005 and abs(summ["drift_ppm"]) < 5000
 
 
 def test_device_at_another_rate_than_its_profile_is_reported(private_bus, tmp_path):
     """A generic device whose TOML says 1000 Hz but which sends 500 samples/s."""
+
     async def main():
         mock = await start_mock()
         emg = SimulatedGenericEMG("C0:FF:EE:00:00:04", np.zeros((3000, 2)), 1000.0)
@@ -317,8 +348,9 @@ def test_device_at_another_rate_than_its_profile_is_reported(private_bus, tmp_pa
         mock.add(emg)
         col = Collector()
         stop = asyncio.Event()
-        task = asyncio.create_task(tr.run_ble_devices([f"{emg.address}:generic_emg@vl"], col.chunks.append,
-                                                      col.events.append, stop, **FAST))
+        task = asyncio.create_task(
+            tr.run_ble_devices([f"{emg.address}:generic_emg@vl"], col.chunks.append, col.events.append, stop, **FAST)
+        )
         await _until(lambda: "device_rate_mismatch" in col.kinds(), timeout=8)
         stop.set()
         await task

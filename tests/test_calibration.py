@@ -129,8 +129,24 @@ def test_static_trial_that_moved_is_refused():
 def test_calibrate_cli(board, tmp_path, capsys):
     from movekit.cli import main
 
-    assert main(["calibrate", "camera", str(board), "--pattern", "7x5", "--square-mm", "30",
-                 "--name", "cli", "--dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "calibrate",
+                "camera",
+                str(board),
+                "--pattern",
+                "7x5",
+                "--square-mm",
+                "30",
+                "--name",
+                "cli",
+                "--dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "cli.camera.json").exists() and "RMS" in capsys.readouterr().out
     assert main(["calibrate", "camera", str(board), "--pattern", "nine", "--name", "x"]) == 2
 
@@ -145,6 +161,7 @@ def test_calibrate_static_cli_refuses_a_moving_trial(demo_recording, tmp_path, c
 
 
 # --- static trial: moved, not alone, not upright and still -------------------------------------------
+
 
 def test_static_trial_problems_exact_on_synthetic_poses():
     """Exactness beside the real clips below: a still neutral stance passes; a passer-by mid-stride
@@ -225,8 +242,10 @@ def test_calibrate_static_cli_refuses_kicks_and_company(captured, tmp_path, caps
     from movekit.cli import main
     from movekit.datasets import fetch
 
-    assert main(["calibrate", "static", str(captured("pose2sim_single_cam02")), "--name", "x",
-                 "--dir", str(tmp_path)]) == 2
+    assert (
+        main(["calibrate", "static", str(captured("pose2sim_single_cam02")), "--name", "x", "--dir", str(tmp_path)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "cannot be used: the person was not still" in err and len(err.strip().splitlines()) == 1
 
@@ -265,8 +284,9 @@ def test_calibrate_static_cli_accepts_a_still_trial(tmp_path, capsys):
 
     n = 60
     rng = np.random.default_rng(1)
-    img, world = pose_from_angles(n, {"right_knee_flexion_deg": 3 + rng.normal(0, 0.3, n),
-                                      "trunk_inclination_deg": 4.0}, yaw_deg=90)
+    img, world = pose_from_angles(
+        n, {"right_knee_flexion_deg": 3 + rng.normal(0, 0.3, n), "trunk_inclination_deg": 4.0}, yaw_deg=90
+    )
     t = np.arange(n) / 30.0
     meta = {"source": "synthetic", "video": {"width_px": 1280, "height_px": 720, "nominal_fps": 30.0}}
     with RecordingWriter(tmp_path / "still.mkrec", meta) as rec:
@@ -276,12 +296,40 @@ def test_calibrate_static_cli_accepts_a_still_trial(tmp_path, capsys):
         rec.append("pose_world_m", t, world.astype(np.float32))
         rec.append("pose_visibility", t, np.ones((n, 33), np.float32))
         rec.append("pose_presence", t, np.ones((n, 33), np.float32))
-    assert main(["calibrate", "static", str(tmp_path / "still.mkrec"), "--tilt", "level", "--name", "s",
-                 "--dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "calibrate",
+                "static",
+                str(tmp_path / "still.mkrec"),
+                "--tilt",
+                "level",
+                "--name",
+                "s",
+                "--dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     prof = load_static_profile(tmp_path / "s.static.json")
     assert prof.view == "sagittal_right" and prof.n_frames == n
     assert prof.offsets_deg["trunk_inclination_deg"] == pytest.approx(4.0, abs=0.3)
-    assert main(["calibrate", "static", str(tmp_path / "still.mkrec"), "--person", "left", "--name", "s",
-                 "--dir", str(tmp_path)]) == 2  # a recording's person was chosen when it was captured
+    assert (
+        main(
+            [
+                "calibrate",
+                "static",
+                str(tmp_path / "still.mkrec"),
+                "--person",
+                "left",
+                "--name",
+                "s",
+                "--dir",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )  # a recording's person was chosen when it was captured
     assert main(["calibrate", "static", "x.mp4", "--person", "tallest", "--name", "s"]) == 2
     assert "--person takes largest" in capsys.readouterr().err

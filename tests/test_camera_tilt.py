@@ -77,19 +77,22 @@ def test_board_on_the_floor_gives_the_tilt():
         for j in range(cols + 1):
             if (i + j) % 2 == 0:
                 y0, x0 = board_px * (i + 1), board_px * (j + 1)
-                board[y0:y0 + board_px, x0:x0 + board_px] = 0
+                board[y0 : y0 + board_px, x0 : x0 + board_px] = 0
     # board pixel (u, v) -> floor point: origin at the first inner corner
     origin = np.array([-0.25, 2.2, 0.0])
+
     def floor(u, v):
         return origin + np.array([(u - 2 * board_px) / board_px * sq, (v - 2 * board_px) / board_px * sq, 0.0])
+
     src = np.array([[0, 0], [board.shape[1], 0], [board.shape[1], board.shape[0]], [0, board.shape[0]]], np.float64)
     dst = project(np.array([floor(u, v) for u, v in src]), R, t)
     Hm = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
     img = cv2.warpPerspective(board, Hm, (W, H), borderValue=255)
     found, corners = cv2.findChessboardCorners(img, (cols, rows))
     assert found
-    corners = cv2.cornerSubPix(img, corners, (5, 5), (-1, -1),
-                               (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 1e-4))
+    corners = cv2.cornerSubPix(
+        img, corners, (5, 5), (-1, -1), (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 1e-4)
+    )
     tilt = ct.tilt_from_board(corners, (cols, rows), sq * 1000, K)
     assert tilt.pitch_deg == pytest.approx(pitch, abs=0.5)
     assert tilt.roll_deg == pytest.approx(roll, abs=0.5)
@@ -103,8 +106,12 @@ def _standing(n=30, roll=0.0, sway=0.0, seed=0):
     a = np.deg2rad(-roll)  # the world turns anticlockwise in the image for a clockwise roll
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     for k, (x, y) in base.items():
-        p[:, k] = (rot @ np.array([x, y])) + (640, 600) + rng.normal(0, 0.5, (n, 2)) + \
-            sway * np.sin(np.linspace(0, 6, n))[:, None]
+        p[:, k] = (
+            (rot @ np.array([x, y]))
+            + (640, 600)
+            + rng.normal(0, 0.5, (n, 2))
+            + sway * np.sin(np.linspace(0, 6, n))[:, None]
+        )
     return p
 
 

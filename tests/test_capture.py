@@ -155,11 +155,14 @@ def test_cli_capture_info_replay(demo_clip, tmp_path):
     assert p.returncode == 0, p.stderr
 
 
-@pytest.mark.parametrize("source, message", [
-    ("missing.mp4", "no such video file"),
-    ("rtsp://camera/stream", "unsupported source"),
-    ("7", "camera 7 does not open"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("missing.mp4", "no such video file"),
+        ("rtsp://camera/stream", "unsupported source"),
+        ("7", "camera 7 does not open"),
+    ],
+)
 def test_cli_source_errors(tmp_path, source, message):
     p = _run("capture", source, "-o", str(tmp_path / "x.mkrec"), "--no-progress", cwd=tmp_path)
     assert p.returncode == 2
@@ -185,12 +188,18 @@ def test_missing_offline_model_is_explained():
 def test_sigkill_mid_capture_loses_at_most_a_second(demo_clip, tmp_path):
     rec = tmp_path / "k.mkrec"
     child = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; from movekit.capture.pipeline import capture\n"
-         "capture(sys.argv[1], sys.argv[2], keys=False,\n"
-         "        on_frame=lambda n, t: print(f'{t:.6f}', flush=True))",
-         str(demo_clip), str(rec)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from movekit.capture.pipeline import capture\n"
+            "capture(sys.argv[1], sys.argv[2], keys=False,\n"
+            "        on_frame=lambda n, t: print(f'{t:.6f}', flush=True))",
+            str(demo_clip),
+            str(rec),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     last_t = None
     deadline = time.monotonic() + 120
     for line in child.stdout:
@@ -225,12 +234,19 @@ def test_sigkill_keeps_the_raw_and_annotated_video_up_to_about_a_second(demo_cli
     hold every frame up to about the last second (an .mp4 would hold none: no index yet)."""
     rec, ann = tmp_path / "k.mkrec", tmp_path / "ann.mkv"
     child = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; from movekit.capture.pipeline import capture\n"
-         "capture(sys.argv[1], sys.argv[2], keys=False, save_video=True, annotate=sys.argv[3],\n"
-         "        on_frame=lambda n, t: print(f'{t:.6f}', flush=True))",
-         str(demo_clip), str(rec), str(ann)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from movekit.capture.pipeline import capture\n"
+            "capture(sys.argv[1], sys.argv[2], keys=False, save_video=True, annotate=sys.argv[3],\n"
+            "        on_frame=lambda n, t: print(f'{t:.6f}', flush=True))",
+            str(demo_clip),
+            str(rec),
+            str(ann),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     last_t = None
     deadline = time.monotonic() + 120
     for line in child.stdout:
@@ -314,7 +330,10 @@ def test_save_video_and_markers(demo_clip, tmp_path, monkeypatch):
         n += 1
     assert n == 30
     assert [(e["kind"], round(e["t_s"], 3)) for e in rec.events] == [
-        ("pain", round(2 / 30, 3)), ("pain_resolved", round(4 / 30, 3)), ("marker", round(5 / 30, 3))]
+        ("pain", round(2 / 30, 3)),
+        ("pain_resolved", round(4 / 30, 3)),
+        ("marker", round(5 / 30, 3)),
+    ]
 
 
 def test_demo_command(tmp_path):
@@ -388,7 +407,7 @@ def _set_mp4_rotation_90(path: Path) -> None:
     def find(start: int, end: int, names: list[str]) -> int:
         i = start
         while i < end:
-            size, kind = struct.unpack(">I4s", data[i:i + 8])
+            size, kind = struct.unpack(">I4s", data[i : i + 8])
             if kind.decode("latin1") == names[0]:
                 return i if len(names) == 1 else find(i + 8, i + size, names[1:])
             i += size
@@ -397,7 +416,7 @@ def _set_mp4_rotation_90(path: Path) -> None:
     tkhd = find(0, len(data), ["moov", "trak", "tkhd"])
     matrix = tkhd + 12 + (20 if data[tkhd + 8] == 0 else 32) + 16
     one, minus_one, w = 0x10000, (-0x10000) & 0xFFFFFFFF, 0x40000000
-    data[matrix:matrix + 36] = struct.pack(">9I", 0, one, 0, minus_one, 0, 0, 0, 0, w)
+    data[matrix : matrix + 36] = struct.pack(">9I", 0, one, 0, minus_one, 0, 0, 0, 0, w)
     path.write_bytes(data)
 
 
@@ -426,13 +445,25 @@ def test_phone_video_stored_sideways_with_a_rotation_flag_is_analysed_upright(de
 
 # --- --person: whom to follow, stored, and used again -------------------------------------------------
 
+
 def test_person_option_errors_are_one_line_and_nothing_is_written(demo_clip, tmp_path, capsys):
     from movekit.cli import main
 
-    for cmd in (["capture", str(demo_clip), "-o", str(tmp_path / "x.mkrec"), "--person", "tallest"],
-                ["capture", str(demo_clip), "-o", str(tmp_path / "x.mkrec"), "--person", "12"],
-                ["drill", "hip_hinge", str(demo_clip), "-o", str(tmp_path / "x.mkrec"), "--person", "1,2,3",
-                 "--no-sound", "--quiet"]):
+    for cmd in (
+        ["capture", str(demo_clip), "-o", str(tmp_path / "x.mkrec"), "--person", "tallest"],
+        ["capture", str(demo_clip), "-o", str(tmp_path / "x.mkrec"), "--person", "12"],
+        [
+            "drill",
+            "hip_hinge",
+            str(demo_clip),
+            "-o",
+            str(tmp_path / "x.mkrec"),
+            "--person",
+            "1,2,3",
+            "--no-sound",
+            "--quiet",
+        ],
+    ):
         assert main(cmd) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("movekit: error: --person takes largest, centre, left, right or X,Y"), err
@@ -455,8 +486,13 @@ def test_person_choice_is_stored_and_a_saved_video_is_captured_again_the_same_wa
     sel = rec.metadata["person_selection"]
     assert sel["strategy"] == "right" and sel["people_at_start"] == 2 and sel["box_px"][0] > 600
     ev = [e for e in rec.events if e["kind"] == "people_in_view"]
-    assert ev[0] == {"t_s": rec.pose().t_s[0], "kind": "people_in_view", "count": 2, "change": "start",
-                     "following": "right"}
+    assert ev[0] == {
+        "t_s": rec.pose().t_s[0],
+        "kind": "people_in_view",
+        "count": 2,
+        "change": "start",
+        "following": "right",
+    }
     hips_x = rec.pose().image_px[:, [L_HIP, R_HIP], 0].mean(axis=1)
     assert np.nanmin(hips_x) > 700, "the man (hips near 400-550 px) was stored"
 
@@ -485,7 +521,8 @@ def test_a_user_model_file_is_never_copied_into_mediapipe(tmp_path, demo_clip):
         "m = MediaPipePose(0, model_file=_mediapipe_model_dir() / 'pose_landmark_full.tflite')\n"
         "cap = cv2.VideoCapture(sys.argv[1])\n"
         "found = sum(m.process(cap.read()[1]).found for _ in range(40))\n"
-        "print(found, m.model_path, (pkg / 'modules/pose_landmark/pose_landmark_lite.tflite').exists())\n")
+        "print(found, m.model_path, (pkg / 'modules/pose_landmark/pose_landmark_lite.tflite').exists())\n"
+    )
     import mediapipe
 
     pkg = Path(mediapipe.__file__).parent / "modules" / "pose_landmark"

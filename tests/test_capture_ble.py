@@ -13,8 +13,7 @@ from movekit.capture.replay import iter_samples
 from movekit.errors import MovekitError
 from movekit.recording import open_recording
 
-FAST = dict(policy=tr.ReconnectPolicy(initial_s=0.05, factor=2.0, max_s=0.4), scan_timeout_s=1.0,
-            connect_timeout_s=1.0)
+FAST = dict(policy=tr.ReconnectPolicy(initial_s=0.05, factor=2.0, max_s=0.4), scan_timeout_s=1.0, connect_timeout_s=1.0)
 
 
 @pytest.fixture
@@ -30,8 +29,14 @@ def simulated_imu():
 
 def test_capture_records_camera_and_imu_on_one_clock(simulated_imu, demo_clip, tmp_path):
     out = tmp_path / "both.mkrec"
-    s = capture(demo_clip, out, duration_s=2.0, keys=False,
-                ble=[f"{simulated_imu.address}:witmotion@thigh,rate=100"], ble_options=FAST)
+    s = capture(
+        demo_clip,
+        out,
+        duration_s=2.0,
+        keys=False,
+        ble=[f"{simulated_imu.address}:witmotion@thigh,rate=100"],
+        ble_options=FAST,
+    )
     rec = open_recording(out)
     pose = rec.pose()
     angle = rec.streams["thigh_angle"]
@@ -55,8 +60,14 @@ def test_capture_records_camera_and_imu_on_one_clock(simulated_imu, demo_clip, t
 
 def test_absent_device_does_not_stop_the_camera(demo_clip, tmp_path):
     with PrivateSystemBus(set_env=True), mock_in_thread([]):
-        s = capture(demo_clip, tmp_path / "a.mkrec", duration_s=1.0, keys=False,
-                    ble=["C0:FF:EE:00:00:99:witmotion@arm"], ble_options=FAST)
+        s = capture(
+            demo_clip,
+            tmp_path / "a.mkrec",
+            duration_s=1.0,
+            keys=False,
+            ble=["C0:FF:EE:00:00:99:witmotion@arm"],
+            ble_options=FAST,
+        )
     assert s.frames == 30
     rec = open_recording(tmp_path / "a.mkrec")
     assert len(rec.pose()) == 30

@@ -19,16 +19,29 @@ from movekit.recording import open_recording
 pytestmark = pytest.mark.usefixtures("ungated")
 
 
-
 def _camera(tmp_path, width, height, k1):
     f = 1500.0
-    return save_profile(CameraProfile("cam", width, height, [[f, 0, width / 2], [0, f, height / 2], [0, 0, 1]],
-                                      [k1, 0.0, 0.0, 0.0, 0.0], 0.2, 12, (9, 6), 25.0), tmp_path)
+    return save_profile(
+        CameraProfile(
+            "cam",
+            width,
+            height,
+            [[f, 0, width / 2], [0, f, height / 2], [0, 0, 1]],
+            [k1, 0.0, 0.0, 0.0, 0.0],
+            0.2,
+            12,
+            (9, 6),
+            25.0,
+        ),
+        tmp_path,
+    )
 
 
 def test_static_offsets_and_camera_profile_applied_to_live_angles(demo_clip, tmp_path):
-    static = save_profile(StaticProfile("still", {"right_knee_flexion_deg": 5.0, "trunk_inclination_deg": -2.0},
-                                        {}, "frontal", 60), tmp_path)
+    static = save_profile(
+        StaticProfile("still", {"right_knee_flexion_deg": 5.0, "trunk_inclination_deg": -2.0}, {}, "frontal", 60),
+        tmp_path,
+    )
     plain = tmp_path / "plain.mkrec"
     capture(demo_clip, plain, duration_s=1.0, keys=False)
     calibrated = tmp_path / "cal.mkrec"

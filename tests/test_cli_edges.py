@@ -58,8 +58,14 @@ def _into_closed_pipe(*args) -> subprocess.CompletedProcess:
     read, write = os.pipe()
     os.close(read)
     try:
-        return subprocess.run([sys.executable, "-m", "movekit.cli", *map(str, args)], stdout=write,
-                              stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "movekit.cli", *map(str, args)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         os.close(write)
 
@@ -75,8 +81,14 @@ def test_closed_output_pipe_is_no_traceback(recording):
 
 @pytest.mark.skipif(os.name != "posix", reason="a POSIX shell and head")
 def test_shell_pipe_into_head(recording):
-    done = subprocess.run(f'"{sys.executable}" -m movekit.cli info --json "{recording}" | head -n 2',
-                          shell=True, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        f'"{sys.executable}" -m movekit.cli info --json "{recording}" | head -n 2',
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.stdout.splitlines() == ["{", f'  "path": "{recording}",']
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
 
@@ -98,8 +110,9 @@ os.abort()
 @pytest.mark.skipif(os.name != "posix", reason="abort() and fd 2 as on POSIX")
 def test_native_chatter_dropped_but_a_fatal_native_error_reaches_the_terminal():
     env = {k: v for k, v in os.environ.items() if k != "MOVEKIT_NATIVE_LOGS"}
-    done = subprocess.run([sys.executable, "-c", NATIVE], capture_output=True, text=True, timeout=60, env=env,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", NATIVE], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
     assert done.returncode == -signal.SIGABRT
     err = done.stderr
     assert "movekit's own message" in err
@@ -107,21 +120,30 @@ def test_native_chatter_dropped_but_a_fatal_native_error_reaches_the_terminal():
     assert "an error a user should see" in err
     assert "Check failed: graph_ready" in err  # written just before abort(), still shown
     assert "Fatal Python error: Aborted" in err  # faulthandler names the crash
-    shown = subprocess.run([sys.executable, "-c", NATIVE], capture_output=True, text=True, timeout=60,
-                           env=env | {"MOVEKIT_NATIVE_LOGS": "1"}, check=False)
+    shown = subprocess.run(
+        [sys.executable, "-c", NATIVE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env | {"MOVEKIT_NATIVE_LOGS": "1"},
+        check=False,
+    )
     assert "Feedback manager" in shown.stderr and "Check failed: graph_ready" in shown.stderr
 
 
 def test_import_movekit_leaves_the_environment_alone():
     env = {k: v for k, v in os.environ.items() if k not in NATIVE_LOG_DEFAULTS}
-    code = ("import os, json; before = dict(os.environ); "
-            "import movekit, movekit.calibration, movekit.datasets, movekit.recording, movekit.cli; "
-            "changed = {k: v for k, v in os.environ.items() if before.get(k) != v}; "
-            "from movekit.cli import main\n"
-            "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
-            f"print(json.dumps([changed, {{k: os.environ.get(k) for k in {sorted(NATIVE_LOG_DEFAULTS)!r}}}]))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env,
-                          check=False)
+    code = (
+        "import os, json; before = dict(os.environ); "
+        "import movekit, movekit.calibration, movekit.datasets, movekit.recording, movekit.cli; "
+        "changed = {k: v for k, v in os.environ.items() if before.get(k) != v}; "
+        "from movekit.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        f"print(json.dumps([changed, {{k: os.environ.get(k) for k in {sorted(NATIVE_LOG_DEFAULTS)!r}}}]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
     assert done.returncode == 0, done.stderr
     changed, after_cli = json.loads(done.stdout.splitlines()[-1])
     assert changed == {}

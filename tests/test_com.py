@@ -27,9 +27,14 @@ def _hand_com(p, sex="male"):
     mid = lambda a, b: 0.5 * (p[a] + p[b])  # noqa: E731
     segs = [("head", mid(7, 8), mid(7, 8)), ("trunk", mid(11, 12), mid(23, 24))]
     for o in (0, 1):
-        segs += [("upperarm", p[11 + o], p[13 + o]), ("forearm", p[13 + o], p[15 + o]),
-                 ("hand", p[15 + o], mid(17 + o, 19 + o)), ("thigh", p[23 + o], p[25 + o]),
-                 ("shank", p[25 + o], p[27 + o]), ("foot", p[29 + o], p[31 + o])]
+        segs += [
+            ("upperarm", p[11 + o], p[13 + o]),
+            ("forearm", p[13 + o], p[15 + o]),
+            ("hand", p[15 + o], mid(17 + o, 19 + o)),
+            ("thigh", p[23 + o], p[25 + o]),
+            ("shank", p[25 + o], p[27 + o]),
+            ("foot", p[29 + o], p[31 + o]),
+        ]
     tot, acc = 0.0, 0.0
     for name, a, b in segs:
         m, c = DE_LEVA_1996[name][col], DE_LEVA_1996[name][col + 1] / 100
@@ -39,8 +44,9 @@ def _hand_com(p, sex="male"):
 
 
 def test_com_matches_explicit_sum_2d_and_3d():
-    img, world = pose_from_angles(3, {"left_hip_flexion_deg": [0, 45, 90],
-                                      "left_shoulder_flexion_deg": [0, 90, 170]}, yaw_deg=90)
+    img, world = pose_from_angles(
+        3, {"left_hip_flexion_deg": [0, 45, 90], "left_shoulder_flexion_deg": [0, 90, 170]}, yaw_deg=90
+    )
     com3 = center_of_mass(world, sex="male")
     com2 = center_of_mass(img[..., :2], sex="male")
     for f in range(3):

@@ -60,19 +60,33 @@ def test_core_hold_restart_rest_and_cues():
     core[(t >= 36) & (t < 47)] = 20
     core[(t >= 40) & (t < 41)] = 50
     ev = feed_series(r, t, core_pct_mvc=core)
-    got = [(round(e["t_s"], 2), e["kind"], e.get("id")) for e in ev
-           if e["kind"] in ("step_start", "set_start", "hold_start", "hold_break", "hold_complete", "cue",
-                            "rest_start", "set_summary")]
+    got = [
+        (round(e["t_s"], 2), e["kind"], e.get("id"))
+        for e in ev
+        if e["kind"]
+        in ("step_start", "set_start", "hold_start", "hold_break", "hold_complete", "cue", "rest_start", "set_summary")
+    ]
     assert got[:20] == [
-        (0.0, "step_start", None), (8.0, "step_start", None), (8.0, "set_start", None),
-        (10.0, "hold_start", None), (11.0, "cue", "in_band"),  # in the band for its 1 s minimum
+        (0.0, "step_start", None),
+        (8.0, "step_start", None),
+        (8.0, "set_start", None),
+        (10.0, "hold_start", None),
+        (11.0, "cue", "in_band"),  # in the band for its 1 s minimum
         (14.51, "hold_break", None),  # lost at 14 s, beyond the 0.5 s grace
         (15.0, "hold_start", None),  # 19-19.3 s at 45 %MVC is within the grace: the hold goes on
         (20.3, "cue", "in_band"),  # a new in-band episode after 19.3 s (0.3 s too hard < 0.5 s: no cue)
-        (25.0, "hold_complete", None), (25.0, "set_summary", None), (25.0, "rest_start", None),
-        (35.0, "set_start", None), (36.0, "hold_start", None), (37.0, "cue", "in_band"),
-        (40.5, "cue", "too_hard"), (40.51, "hold_break", None), (41.0, "hold_start", None),
-        (45.0, "cue", "in_band"), (47.51, "hold_break", None), (49.0, "cue", "too_soft"),
+        (25.0, "hold_complete", None),
+        (25.0, "set_summary", None),
+        (25.0, "rest_start", None),
+        (35.0, "set_start", None),
+        (36.0, "hold_start", None),
+        (37.0, "cue", "in_band"),
+        (40.5, "cue", "too_hard"),
+        (40.51, "hold_break", None),
+        (41.0, "hold_start", None),
+        (45.0, "cue", "in_band"),
+        (47.51, "hold_break", None),
+        (49.0, "cue", "too_soft"),
     ]
     timeouts = [e for e in ev if e["kind"] == "set_summary" and e["reason"] == "timeout"]
     assert timeouts[0]["t_s"] == pytest.approx(75.0)  # 40 s timeout of set 2
@@ -93,8 +107,7 @@ def test_reps_counted_and_knee_cue_from_pose_metrics():
     phase = np.clip((t - 9.0) % 3.0, 0, 3.0) / 3.0
     flex = np.where(t >= 9, 60 * np.sin(np.pi * phase) ** 2, 0)
     fppa = np.where((t >= 15) & (t < 18), 15 * np.sin(np.pi * phase) ** 2, 2.0)
-    ev = feed_series(r, t, left_knee_flexion_deg=flex, left_knee_fppa_deg=fppa,
-                     trunk_lateral_lean_deg=np.zeros_like(t))
+    ev = feed_series(r, t, left_knee_flexion_deg=flex, left_knee_fppa_deg=fppa, trunk_lateral_lean_deg=np.zeros_like(t))
     reps = [e for e in ev if e["kind"] == "rep"]
     assert [e["rep"] for e in reps[:5]] == [1, 2, 3, 4, 5]
     assert reps[0]["t_s"] == pytest.approx(9 + 3 * (1 - np.arcsin(np.sqrt(15 / 60)) / np.pi), abs=1 / 30 + 1e-9)
@@ -136,12 +149,13 @@ def test_live_session_recording_replays_cues_exactly(tmp_path, capsys):
     rng = np.random.default_rng(0)
     live_events = []
     with RecordingWriter(rec, {"source": "test"}) as w:
-        s = DrillSession(p, [EMGSourceSpec("emg", RATE, ("vmo", "vl"), ("ch_a", "ch_b"))], mvc_uv=mvc,
-                         writer=w, audio=None)
+        s = DrillSession(
+            p, [EMGSourceSpec("emg", RATE, ("vmo", "vl"), ("ch_a", "ch_b"))], mvc_uv=mvc, writer=w, audio=None
+        )
         i = 0
         while i < len(t):  # BLE-like packets of uneven size
             k = int(rng.integers(5, 60))
-            live_events += s.push_emg(0, t[i:i + k], x[i:i + k])
+            live_events += s.push_emg(0, t[i : i + k], x[i : i + k])
             i += k
         live_events += s.close(float(t[-1]))
     live_cues = [(e["t_s"], e["id"]) for e in live_events if e["kind"] == "cue"]
@@ -154,8 +168,9 @@ def test_live_session_recording_replays_cues_exactly(tmp_path, capsys):
     assert len(reps) >= 10
     # replay through the CLI: same drill, MVC and channel roles from the recording's metadata
     wav, log = tmp_path / "cues.wav", tmp_path / "events.jsonl"
-    code = main(["drill", "lateral_step_down", str(rec), "--audio-out", str(wav), "--log", str(log),
-                 "--no-speech", "--quiet"])
+    code = main(
+        ["drill", "lateral_step_down", str(rec), "--audio-out", str(wav), "--log", str(log), "--no-speech", "--quiet"]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "replay reproduces all" in err
@@ -164,8 +179,8 @@ def test_live_session_recording_replays_cues_exactly(tmp_path, capsys):
     # the WAV holds a sound at each cue's time: the success tone (660 Hz) for the VMO confirms
     y, rate = audio.read_wav(wav)
     for t_cue, cid in live_cues:
-        seg = y[int(t_cue * rate): int((t_cue + 0.08) * rate)]
-        assert np.sqrt(np.mean(seg ** 2)) > 0.05, (t_cue, cid)
+        seg = y[int(t_cue * rate) : int((t_cue + 0.08) * rate)]
+        assert np.sqrt(np.mean(seg**2)) > 0.05, (t_cue, cid)
         if cid == "vmo_on":
             spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
             f = np.fft.rfftfreq(len(seg), 1 / rate)
@@ -178,10 +193,16 @@ def test_drill_cli_on_emg_file_and_errors(tmp_path, capsys):
     core = x[:, :1] * 0.4
     np.savetxt(src, np.column_stack([t, core]), delimiter=",", header="time_s,abdominal_uv", comments="")
     mvc = tmp_path / "mvc.csv"
-    np.savetxt(mvc, np.column_stack([t[:3000], x[10000:13000, :1] * 2]), delimiter=",",
-               header="time_s,abdominal_uv", comments="")
-    code = main(["drill", "core_bracing_hold", str(src), "--mvc", str(mvc), "--channel", "core=abdominal",
-                 "--no-speech"])
+    np.savetxt(
+        mvc,
+        np.column_stack([t[:3000], x[10000:13000, :1] * 2]),
+        delimiter=",",
+        header="time_s,abdominal_uv",
+        comments="",
+    )
+    code = main(
+        ["drill", "core_bracing_hold", str(src), "--mvc", str(mvc), "--channel", "core=abdominal", "--no-speech"]
+    )
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "step start" in out.out and "set 1/5 of brace" in out.out

@@ -37,7 +37,7 @@ def bursts(seconds=6.0, rate=1000.0, seed=3):
     for t0 in np.arange(1.0, seconds, 0.9):
         i0 = int(t0 * rate)
         b = signal.sosfilt(sos, rng.normal(0, 1, (600, 2)), axis=0)[200:]
-        x[i0:i0 + 400] += 150.0 * b / b.std(axis=0)
+        x[i0 : i0 + 400] += 150.0 * b / b.std(axis=0)
     return x
 
 
@@ -49,13 +49,38 @@ def test_drill_live_on_ble_emg_then_replay(tmp_path, capsys):
     proto.write_text(PROTOCOL)
     x = bursts()
     mvc = tmp_path / "mvc.csv"
-    np.savetxt(mvc, np.column_stack([np.arange(3000) / 1000, 2 * x[1000:4000]]), delimiter=",",
-               header="time_s,ch1_uv,ch2_uv", comments="")
+    np.savetxt(
+        mvc,
+        np.column_stack([np.arange(3000) / 1000, 2 * x[1000:4000]]),
+        delimiter=",",
+        header="time_s,ch1_uv,ch2_uv",
+        comments="",
+    )
     rec, log = tmp_path / "ble.mkrec", tmp_path / "live.jsonl"
     with PrivateSystemBus(set_env=True), mock_in_thread([SimulatedGenericEMG("C0:FF:EE:00:00:04", x, 1000.0)]):
-        code = main(["drill", str(proto), "--ble", "C0:FF:EE:00:00:04:generic_emg@thigh",
-                     "--channel", "vmo=ch1", "--channel", "vl=ch2", "--mvc", str(mvc), "--duration", "5",
-                     "-o", str(rec), "--no-sound", "--no-speech", "--log", str(log), "--quiet"])
+        code = main(
+            [
+                "drill",
+                str(proto),
+                "--ble",
+                "C0:FF:EE:00:00:04:generic_emg@thigh",
+                "--channel",
+                "vmo=ch1",
+                "--channel",
+                "vl=ch2",
+                "--mvc",
+                str(mvc),
+                "--duration",
+                "5",
+                "-o",
+                str(rec),
+                "--no-sound",
+                "--no-speech",
+                "--log",
+                str(log),
+                "--quiet",
+            ]
+        )
     assert code == 0, capsys.readouterr().err
     live = [json.loads(line) for line in log.read_text().splitlines()]
     cues = [(e["t_s"], e["id"]) for e in live if e["kind"] == "cue"]

@@ -27,8 +27,7 @@ def test_live_drill_on_video_records_replays_and_logs(demo_clip, tmp_path):
     p = _mk("program", "assign", "C-7", "hinge at home", "--drill", "hip_hinge", "--db", db)
     assert p.returncode == 0, p.stderr
     rec = tmp_path / "drill.mkrec"
-    p = _mk("drill", drill, str(demo_clip), "-o", str(rec), "--no-sound",
-            "--no-speech", "--client", "C-7", "--db", db)
+    p = _mk("drill", drill, str(demo_clip), "-o", str(rec), "--no-sound", "--no-speech", "--client", "C-7", "--db", db)
     assert p.returncode == 0, p.stderr
     assert "logged in C-7's home program" in p.stdout
     r = open_recording(rec)

@@ -50,8 +50,12 @@ def test_balance_drill_live_then_replay(tmp_path, capsys):
             lift = 45.0 if 8.0 <= t < 26.0 or 45.0 <= t < 80.0 else 0.0  # 1st attempt 18 s, 2nd completes
             drop = 20.0 if 60.0 <= t < 62.0 else 0.0  # hip drop (22 deg) for 2 s during the 2nd attempt
             img = frame(lift, drop)
-            for name, arr in (("pose_image_px", img), ("pose_world_m", np.zeros((33, 3), np.float32)),
-                              ("pose_visibility", vis), ("pose_presence", vis)):
+            for name, arr in (
+                ("pose_image_px", img),
+                ("pose_world_m", np.zeros((33, 3), np.float32)),
+                ("pose_visibility", vis),
+                ("pose_presence", vis),
+            ):
                 w.append(name, [t], arr[None])
             live += s.push_pose(t, img, vis)
         live += s.close(120.0)

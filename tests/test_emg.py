@@ -38,7 +38,7 @@ def _independent_envelope(x, rate, window):
     sos = signal.butter(4, [20, 450], "bandpass", fs=rate, output="sos")
     zi = signal.sosfilt_zi(sos)[:, :, None] * x[0][None, None, :]
     f, _ = signal.sosfilt(sos, x, axis=0, zi=zi)
-    sq = f ** 2
+    sq = f**2
     ms = np.stack([np.convolve(sq[:, c], np.ones(window) / window)[: len(x)] for c in range(x.shape[1])], 1)
     return f, np.sqrt(ms)
 
@@ -59,12 +59,12 @@ def _independent_onsets(x, rate, k=3.0, on_w=25, off_w=100, min_burst=100, base=
     lp = signal.butter(2, 50, "lowpass", fs=rate, output="sos")
     r = np.abs(f)
     d, _ = signal.sosfilt(lp, r, zi=signal.sosfilt_zi(lp) * r[0])
-    thr = d[base[0]:base[1]].mean() + k * d[base[0]:base[1]].std()
+    thr = d[base[0] : base[1]].mean() + k * d[base[0] : base[1]].std()
     pad = np.concatenate([np.zeros(max(on_w, off_w)), d])
     events, state, onset, resume = [], "off", None, 0
     for n in range(len(d)):
-        m_on = pad[n + max(on_w, off_w) - on_w + 1: n + max(on_w, off_w) + 1].mean()
-        m_off = pad[n + max(on_w, off_w) - off_w + 1: n + max(on_w, off_w) + 1].mean()
+        m_on = pad[n + max(on_w, off_w) - on_w + 1 : n + max(on_w, off_w) + 1].mean()
+        m_off = pad[n + max(on_w, off_w) - off_w + 1 : n + max(on_w, off_w) + 1].mean()
         if n < resume:
             continue
         if state == "off" and m_on > thr:
@@ -94,7 +94,7 @@ def test_real_bursts_found_where_they_are(bursts):
     x = bursts.data_uv[:, 0]
     sos = signal.butter(4, [20, 450], "bandpass", fs=1000, output="sos")
     f = signal.sosfiltfilt(sos, x)
-    rms = np.sqrt(np.convolve(f ** 2, np.ones(250) / 250, "same"))
+    rms = np.sqrt(np.convolve(f**2, np.ones(250) / 250, "same"))
     on = rms > 0.25 * np.percentile(rms, 99)
     edges = np.flatnonzero(np.diff(on.astype(int)))
     rises = [(edges[i] + 1) / 1000 for i in range(len(edges)) if not on[edges[i]]]
@@ -146,11 +146,14 @@ def test_short_spike_is_not_a_burst():
     assert len(res.onsets("m")) == 0
 
 
-@pytest.mark.parametrize("cfg", [
-    emg.EMGConfig(),
-    emg.EMGConfig(envelope="linear", notch_hz=50.0, onset_method="tkeo"),
-    emg.EMGConfig(rms_window_s=0.25, min_on_s=0.01),
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        emg.EMGConfig(),
+        emg.EMGConfig(envelope="linear", notch_hz=50.0, onset_method="tkeo"),
+        emg.EMGConfig(rms_window_s=0.25, min_on_s=0.01),
+    ],
+)
 def test_streaming_equals_batch(cfg):
     t, x = synthetic([0.9, 2.0, 3.1, 4.4], channels=2, seed=3)
     x[1500:1520, 1] = np.nan  # lost packets
@@ -160,7 +163,7 @@ def test_streaming_equals_batch(cfg):
     envs, events, i = [], [], 0
     while i < len(t):
         n = int(rng.choice([1, 2, 7, 33, 160, 501]))
-        out = s.process(t[i:i + n], x[i:i + n])
+        out = s.process(t[i : i + n], x[i : i + n])
         envs.append(out.envelope_uv)
         events += out.events
         i += n

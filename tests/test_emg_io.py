@@ -29,8 +29,9 @@ def test_plux_transfer_function():
 def test_csv_with_time_units_and_rate(tmp_path):
     t, x = synthetic([1.0], total_s=2.0, channels=2)
     p = tmp_path / "e.csv"
-    np.savetxt(p, np.column_stack([t, x[:, 0], x[:, 1] / 1000]), delimiter=",",
-               header="time_s,vmo_uv,vl_mv", comments="")
+    np.savetxt(
+        p, np.column_stack([t, x[:, 0], x[:, 1] / 1000]), delimiter=",", header="time_s,vmo_uv,vl_mv", comments=""
+    )
     s = read_emg(p)
     assert s.channel_names == ("vmo", "vl") and s.rate_hz == pytest.approx(1000.0)
     np.testing.assert_allclose(s.data_uv, x, atol=1e-6)
@@ -91,7 +92,7 @@ def test_cli_on_recording_and_errors(tmp_path, capsys):
     with RecordingWriter(rec, {"source": "test"}) as w:
         w.add_stream(StreamSpec("emg", (2,), "uV", 1000.0, ("vmo", "vl"), kind="emg"))
         for i in range(0, len(t), 100):
-            w.append("emg", t[i:i + 100], x[i:i + 100])
+            w.append("emg", t[i : i + 100], x[i : i + 100])
     out, ev = tmp_path / "o.csv", tmp_path / "o.json"
     assert main(["emg", str(rec), "-o", str(out), "--events", str(ev)]) == 0
     doc = json.loads(ev.read_text())

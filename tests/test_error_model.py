@@ -20,10 +20,15 @@ def table():
     # knee: good side-on, worse with pitch; lean: good face-on only with a small roll
     knee = [[[20.0, 9.0, 3.0], [20.0, 9.0, 3.5]], [[25.0, 12.0, 4.5], [25.0, 12.0, 4.9]]]
     lean = [[[2.0, 6.0, 30.0], [8.0, 12.0, 30.0]], [[3.0, 7.0, None], [9.0, 13.0, None]]]
-    return em.parse_table({
-        "version": 1, "yaw_edges_deg": YAW, "pitch_edges_deg": PITCH, "roll_edges_deg": ROLL,
-        "tables": {"2d": {"knee_deg": {"mae_deg": knee}, "lean_deg": {"mae_deg": lean}}},
-    })
+    return em.parse_table(
+        {
+            "version": 1,
+            "yaw_edges_deg": YAW,
+            "pitch_edges_deg": PITCH,
+            "roll_edges_deg": ROLL,
+            "tables": {"2d": {"knee_deg": {"mae_deg": knee}, "lean_deg": {"mae_deg": lean}}},
+        }
+    )
 
 
 def test_lookup_by_yaw_and_residual_tilt():
@@ -58,8 +63,14 @@ def test_gate_and_reasons():
 
 def test_malformed_table_is_a_clear_error():
     with pytest.raises(MovekitError, match="malformed"):
-        em.parse_table({"yaw_edges_deg": YAW, "pitch_edges_deg": PITCH, "roll_edges_deg": ROLL,
-                        "tables": {"2d": {"k": {"mae_deg": [[1.0]]}}}})
+        em.parse_table(
+            {
+                "yaw_edges_deg": YAW,
+                "pitch_edges_deg": PITCH,
+                "roll_edges_deg": ROLL,
+                "tables": {"2d": {"k": {"mae_deg": [[1.0]]}}},
+            }
+        )
     with pytest.raises(MovekitError, match="malformed"):
         em.parse_table(json.loads("[]"))
 
@@ -99,14 +110,21 @@ def test_multiview_errors_from_the_two_camera_rows():
     of any band (not the four-view self-consistency); no separation known: refused (NaN)."""
     from movekit.analysis.error_model import multiview_errors
 
-    tab = {"multiview": {"separation_edges_deg": [0, 60, 120, 180],
-                         "pairs_mae_deg": {"a_deg": [2.0, 1.5, 3.0], "b_deg": [9.0, None, 4.0]}}}
-    np.testing.assert_allclose(multiview_errors(["a_deg", "b_deg"], n_views=2, separation_deg=117, table=tab),
-                               [1.5, np.nan])
-    np.testing.assert_allclose(multiview_errors(["a_deg", "b_deg"], n_views=2, separation_deg=170, table=tab),
-                               [3.0, 4.0])
-    np.testing.assert_allclose(multiview_errors(["a_deg", "b_deg", "c_deg"], n_views=4, table=tab),
-                               [3.0, np.nan, np.nan])
+    tab = {
+        "multiview": {
+            "separation_edges_deg": [0, 60, 120, 180],
+            "pairs_mae_deg": {"a_deg": [2.0, 1.5, 3.0], "b_deg": [9.0, None, 4.0]},
+        }
+    }
+    np.testing.assert_allclose(
+        multiview_errors(["a_deg", "b_deg"], n_views=2, separation_deg=117, table=tab), [1.5, np.nan]
+    )
+    np.testing.assert_allclose(
+        multiview_errors(["a_deg", "b_deg"], n_views=2, separation_deg=170, table=tab), [3.0, 4.0]
+    )
+    np.testing.assert_allclose(
+        multiview_errors(["a_deg", "b_deg", "c_deg"], n_views=4, table=tab), [3.0, np.nan, np.nan]
+    )
     assert np.isnan(multiview_errors(["a_deg"], n_views=2, separation_deg=None, table=tab)).all()
     shipped = multiview_errors(["trunk_lateral_lean_deg", "left_knee_flexion_deg"], n_views=2, separation_deg=117)
     assert shipped[0] <= 5.0 < shipped[1]  # measured: lean 1.7, knee flexion 9.2 deg

@@ -21,13 +21,43 @@ from movekit.analysis.landmarks import NAMES
 from movekit.cli import main
 
 # Marker names of Pose2Sim's OpenSim_Setup/Markers_BlazePose.xml (the MediaPipe marker set)
-POSE2SIM_BLAZEPOSE = ("nose", "left_eye", "right_eye", "left_shoulder", "right_shoulder", "left_elbow",
-                      "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-                      "right_knee", "left_ankle", "right_ankle", "left_foot_index", "left_heel",
-                      "right_foot_index", "right_heel", "right_thumb", "right_pinky", "right_index",
-                      "left_thumb", "left_pinky", "left_index")
-TRC_HEADER = ["DataRate", "CameraRate", "NumFrames", "NumMarkers", "Units", "OrigDataRate",
-              "OrigDataStartFrame", "OrigNumFrames"]
+POSE2SIM_BLAZEPOSE = (
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_foot_index",
+    "left_heel",
+    "right_foot_index",
+    "right_heel",
+    "right_thumb",
+    "right_pinky",
+    "right_index",
+    "left_thumb",
+    "left_pinky",
+    "left_index",
+)
+TRC_HEADER = [
+    "DataRate",
+    "CameraRate",
+    "NumFrames",
+    "NumMarkers",
+    "Units",
+    "OrigDataRate",
+    "OrigDataStartFrame",
+    "OrigNumFrames",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,7 +76,7 @@ def read_trc(path: Path) -> dict:
     names_row = lines[3].split("\t")
     assert names_row[:2] == ["Frame#", "Time"]
     names = names_row[2::3]
-    assert all(c == "" for k in range(len(names)) for c in names_row[3 + 3 * k:5 + 3 * k])
+    assert all(c == "" for k in range(len(names)) for c in names_row[3 + 3 * k : 5 + 3 * k])
     assert len(names) == n_markers
     xyz_row = lines[4].split("\t")
     assert xyz_row[:2] == ["", ""]
@@ -62,8 +92,13 @@ def read_trc(path: Path) -> dict:
         times.append(float(cells[1]))
         xyz[i] = [float(c) if c != "" else np.nan for c in cells[2:]]
     assert frames == list(range(1, n_frames + 1))
-    return {"header": vals, "file": first[3], "names": names, "t": np.array(times),
-            "xyz": xyz.reshape(n_frames, n_markers, 3)}
+    return {
+        "header": vals,
+        "file": first[3],
+        "names": names,
+        "t": np.array(times),
+        "xyz": xyz.reshape(n_frames, n_markers, 3),
+    }
 
 
 def read_mot(path: Path) -> dict:
@@ -76,7 +111,7 @@ def read_mot(path: Path) -> dict:
     assert kv["version"] == "1" and kv["inDegrees"] == "yes"
     cols = lines[end + 1].split("\t")
     assert cols[0] == "time"
-    rows = [line.split("\t") for line in lines[end + 2:-1]]
+    rows = [line.split("\t") for line in lines[end + 2 : -1]]
     assert len(rows) == int(kv["nRows"]) and len(cols) == int(kv["nColumns"])
     assert all(len(r) == len(cols) for r in rows)
     data = np.array([[float(c) for c in r] for r in rows])  # float() reads OpenSim's "NaN"
@@ -100,8 +135,9 @@ def demo_angles(demo_recording):
     from movekit.commands.export import _session, angle_table
 
     _, pose, stored = _session(str(demo_recording))
-    args = SimpleNamespace(offline=False, space=None, min_visibility=0.5, source=str(demo_recording),
-                           keep_invalid=False)
+    args = SimpleNamespace(
+        offline=False, space=None, min_visibility=0.5, source=str(demo_recording), keep_invalid=False
+    )
     return angle_table(pose, stored, args)
 
 
@@ -220,12 +256,23 @@ def sensor_recording(demo_recording, tmp_path_factory) -> dict:
         raw = np.column_stack([dev[f"raw/channel_{i}"][:, 0] for i in (1, 2, 3)]).astype(np.float64)
     acc_g = 2.0 * (raw - 28000.0) / 10000.0 - 1.0  # biosignalsnotebooks' ACC transfer function
     n = 8000  # 8 s from 0, longer than the 7.7 s clip
-    streams = {"emg_biceps": (StreamSpec("emg_biceps", (1,), "uV", 1000.0, ("biceps",), kind="emg"),
-                              emg.t_s[:n], emg.data_uv[:n]),
-               "imu_acc": (StreamSpec("imu_acc", (3,), "g", 1000.0, ("acc_x", "acc_y", "acc_z"), kind="imu"),
-                           np.arange(n) / 1000.0, acc_g[:n]),
-               "emg_slow": (StreamSpec("emg_slow", (1,), "uV", 10.0, ("adductor",), kind="emg"),
-                            slow.t_s[:80], slow.data_uv[:80])}
+    streams = {
+        "emg_biceps": (
+            StreamSpec("emg_biceps", (1,), "uV", 1000.0, ("biceps",), kind="emg"),
+            emg.t_s[:n],
+            emg.data_uv[:n],
+        ),
+        "imu_acc": (
+            StreamSpec("imu_acc", (3,), "g", 1000.0, ("acc_x", "acc_y", "acc_z"), kind="imu"),
+            np.arange(n) / 1000.0,
+            acc_g[:n],
+        ),
+        "emg_slow": (
+            StreamSpec("emg_slow", (1,), "uV", 10.0, ("adductor",), kind="emg"),
+            slow.t_s[:80],
+            slow.data_uv[:80],
+        ),
+    }
     with RecordingWriter(out, {**demo.metadata, "client": "c-07"}) as w:
         for s in demo.streams.values():
             w.add_stream(s.spec)
@@ -243,7 +290,6 @@ def sensor_recording(demo_recording, tmp_path_factory) -> dict:
 def test_c3d_round_trips_points_analogs_and_events_through_py_c3d(sensor_recording, tmp_path):
     pytest.importorskip("ezc3d", reason="the C3D export needs the 'export' extra (ezc3d)")
     c3d = pytest.importorskip("c3d", reason="py-c3d is the independent C3D reader of this test")
-
 
     out = tmp_path / "s.c3d"
     assert _export(sensor_recording["path"], "c3d", out) == 0
@@ -309,8 +355,12 @@ def test_bids_keeps_every_stream_at_its_own_rate(sensor_recording, tmp_path):
     assert all(_mode(p) == 0o600 for p in folder.iterdir())
     rec = sensor_recording["rec"]
     stem = "sub-c07_task-movekit_tracksys-"
-    for sys_name, stream, ctype in (("emgbiceps", "emg_biceps", "MISC"), ("imuacc", "imu_acc", "ACCEL"),
-                                    ("emgslow", "emg_slow", "MISC"), ("mediapipeWorld", "pose_world_m", "POS")):
+    for sys_name, stream, ctype in (
+        ("emgbiceps", "emg_biceps", "MISC"),
+        ("imuacc", "imu_acc", "ACCEL"),
+        ("emgslow", "emg_slow", "MISC"),
+        ("mediapipeWorld", "pose_world_m", "POS"),
+    ):
         s = rec.streams[stream]
         data = pd.read_csv(folder / f"{stem}{sys_name}_motion.tsv", sep="\t", header=None, na_values="n/a")
         chans = pd.read_csv(folder / f"{stem}{sys_name}_channels.tsv", sep="\t", keep_default_na=False)
@@ -414,15 +464,21 @@ def test_irregular_frames_are_put_on_a_uniform_grid(demo_pose):
 
     keep = np.ones(len(demo_pose), bool)
     keep[3::7] = False
-    cut = replace(demo_pose, t_s=demo_pose.t_s[keep], image_px=demo_pose.image_px[keep],
-                  world_m=demo_pose.world_m[keep], visibility=demo_pose.visibility[keep],
-                  presence=demo_pose.presence[keep])
+    cut = replace(
+        demo_pose,
+        t_s=demo_pose.t_s[keep],
+        image_px=demo_pose.image_px[keep],
+        world_m=demo_pose.world_m[keep],
+        visibility=demo_pose.visibility[keep],
+        presence=demo_pose.presence[keep],
+    )
     m = from_pose(cut, space="3d")
     assert m.rate_hz == pytest.approx(30.0, rel=1e-3) and m.notes["resampled"]
     np.testing.assert_allclose(m.t_s, demo_pose.t_s[: len(m.t_s)], atol=1e-6)
     full = from_pose(demo_pose, space="3d")
     assert not full.notes["resampled"]
-    np.testing.assert_allclose(m.xyz_m[keep[: len(m.t_s)]], full.xyz_m[keep][: keep[: len(m.t_s)].sum()],
-                               atol=1e-9, equal_nan=True)
+    np.testing.assert_allclose(
+        m.xyz_m[keep[: len(m.t_s)]], full.xyz_m[keep][: keep[: len(m.t_s)].sum()], atol=1e-9, equal_nan=True
+    )
     i = 3 + 7 * 10  # a dropped frame
     np.testing.assert_allclose(m.xyz_m[i], (full.xyz_m[i - 1] + full.xyz_m[i + 1]) / 2, atol=1e-9, equal_nan=True)

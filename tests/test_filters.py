@@ -37,7 +37,7 @@ def test_mask_by_visibility():
 
 def test_gap_fill_offline_and_causal():
     x = np.arange(20, dtype=float)
-    x[3:6] = np.nan   # 3-sample gap: filled
+    x[3:6] = np.nan  # 3-sample gap: filled
     x[10:17] = np.nan  # 7-sample gap: stays NaN
     off = fill_gaps(x, 5)
     np.testing.assert_allclose(off[3:6], [3, 4, 5])
@@ -109,6 +109,7 @@ def test_empty_single_nan(mode):
 
 # ------------------------------------------------------------ angular-velocity plausibility guard
 
+
 def test_velocity_guard_drops_a_one_frame_flip_next_to_a_gap():
     """The real clip's trunk goes 78 -> -81 deg in one frame just before the person is lost."""
     from movekit.analysis.filters import MAX_TRUNK_DEG_S, velocity_guard
@@ -165,8 +166,7 @@ def test_settle_after_gaps_and_short_islands():
     nan = np.nan
     x = np.array([1, 2, nan, 5, 6, nan, 7, 8, 9, 10, 11, 12.0])
     # the start follows no gap; after a gap the first 2 samples are withheld
-    np.testing.assert_array_equal(settle_after_gaps(x, 2),
-                                  [1, 2, nan, nan, nan, nan, nan, nan, 9, 10, 11, 12])
+    np.testing.assert_array_equal(settle_after_gaps(x, 2), [1, 2, nan, nan, nan, nan, nan, nan, 9, 10, 11, 12])
     # an island of 2 between gaps is dropped offline; the run from the start and a long run stay
     np.testing.assert_array_equal(drop_short_runs(x, 3), [1, 2, nan, nan, nan, nan, 7, 8, 9, 10, 11, 12])
     s = StreamingSettle(1, 2)

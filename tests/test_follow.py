@@ -52,7 +52,7 @@ def entered(tmp_path_factory):
     for i in range(100):
         canvas = np.full((H_PX, LEFT_W_PX + RIGHT_W_PX, 3), 90, np.uint8)
         if i not in HIDDEN:
-            canvas[H_PX - LEFT_H_PX:, :LEFT_W_PX] = client[i]
+            canvas[H_PX - LEFT_H_PX :, :LEFT_W_PX] = client[i]
         if i >= 20:
             canvas[:, LEFT_W_PX:] = other[i]
         vw.write(canvas)
@@ -73,16 +73,21 @@ def test_the_person_who_walks_in_is_never_stored(entered):
 
 def test_the_client_is_found_again_when_back(entered):
     _, pose = entered
-    back = np.isfinite(pose.image_px[HIDDEN.stop:, 23, 0])
+    back = np.isfinite(pose.image_px[HIDDEN.stop :, 23, 0])
     assert back.mean() > 0.8, f"client found in {back.mean():.0%} of the frames after his return"
     shoulders, hips = pose.image_px[:, [11, 12]].mean(axis=1), pose.image_px[:, [23, 24]].mean(axis=1)
     torso_px = np.linalg.norm(shoulders[:, :2] - hips[:, :2], axis=1)
-    before, after = np.nanmedian(torso_px[:HIDDEN.start]), torso_px[HIDDEN.stop:]
+    before, after = np.nanmedian(torso_px[: HIDDEN.start]), torso_px[HIDDEN.stop :]
     assert np.all(np.abs(after[back] / before - 1) < 0.35), "a collapsed or stretched skeleton was stored"
 
 
-def _crossing_clip(path, scale: float = 0.78, x_px: tuple[int, int] = (-250, 1050),
-                   floor_px: int = 1080, client_px: np.ndarray | None = None):
+def _crossing_clip(
+    path,
+    scale: float = 0.78,
+    x_px: tuple[int, int] = (-250, 1050),
+    floor_px: int = 1080,
+    client_px: np.ndarray | None = None,
+):
     """The woman of ``pose2sim_multi_cam01``, cut out with MediaPipe's own person segmentation and
     scaled by ``scale`` (0.78: the client's size), walks across the front of the client of
     ``pose2sim_single_cam02`` (he stands near x = 560 px) from ``x_px[0]`` to ``x_px[1]`` in 100 frames
@@ -101,7 +106,7 @@ def _crossing_clip(path, scale: float = 0.78, x_px: tuple[int, int] = (-250, 105
     for i in range(100):
         mask = segmenter.process(cv2.cvtColor(walker[i], cv2.COLOR_BGR2RGB)).segmentation_mask > 0.5
         ys, xs = np.nonzero(mask)
-        box = np.s_[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        box = np.s_[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
         cut = cv2.resize(walker[i][box], None, fx=scale, fy=scale)
         keep = cv2.resize(mask[box].astype(np.uint8), cut.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
         if x_px[1] < x_px[0]:  # walking right to left: mirrored, so she faces where she goes
@@ -111,8 +116,8 @@ def _crossing_clip(path, scale: float = 0.78, x_px: tuple[int, int] = (-250, 105
         frame = client[i].copy()
         y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + h, 1920), min(left + w, 1088)
         if x1 > x0 and y1 > y0:
-            region, part = frame[y0:y1, x0:x1], keep[y0 - top:y1 - top, x0 - left:x1 - left]
-            region[part] = cut[y0 - top:y1 - top, x0 - left:x1 - left][part]
+            region, part = frame[y0:y1, x0:x1], keep[y0 - top : y1 - top, x0 - left : x1 - left]
+            region[part] = cut[y0 - top : y1 - top, x0 - left : x1 - left][part]
             if client_px is not None:
                 xy = np.round(client_px[i, :, :2]).astype(int) - (left, top)
                 ok = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
@@ -132,6 +137,8 @@ CROSSINGS = {
     "further away (smaller)": {"scale": 0.7, "floor_px": 1040},
     "slowly, ending beside him": {"x_px": (0, 800)},
 }
+
+
 @pytest.mark.filterwarnings(r"ignore:SymbolDatabase\.GetPrototype\(\) is deprecated")
 @pytest.mark.parametrize("how", list(CROSSINGS))
 def test_somebody_crossing_in_front_does_not_take_over(tmp_path, how):
@@ -244,8 +251,9 @@ def test_the_client_chosen_with_person_is_kept_when_a_larger_one_walks_in_front(
     assert sel["box_px"][0] < CLIENT_X_PX < sel["box_px"][2]
     start = [e for e in rec.events if e["kind"] == "people_in_view"][0]
     assert start["change"] == "start" and start["count"] == 2 and start["t_s"] == rec.pose().t_s[0]
-    assert any(f"2 people in view at the start: following the one at {CLIENT_X_PX},700 px" in n
-               for n in summary.notices), summary.notices
+    assert any(
+        f"2 people in view at the start: following the one at {CLIENT_X_PX},700 px" in n for n in summary.notices
+    ), summary.notices
 
 
 @pytest.mark.filterwarnings(r"ignore:SymbolDatabase\.GetPrototype\(\) is deprecated")
@@ -262,10 +270,20 @@ def test_without_person_the_larger_one_is_followed(larger_walker, tmp_path):
 
 # --- --person: parsing and choosing (exact, no model) -----------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("largest", "largest"), ("Centre", "centre"), ("center", "centre"), ("left", "left"), ("right", "right"),
-    ("560,700", (560.0, 700.0)), (" 12.5, 3 ", (12.5, 3.0)), ((4, 5), (4.0, 5.0)),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("largest", "largest"),
+        ("Centre", "centre"),
+        ("center", "centre"),
+        ("left", "left"),
+        ("right", "right"),
+        ("560,700", (560.0, 700.0)),
+        (" 12.5, 3 ", (12.5, 3.0)),
+        ((4, 5), (4.0, 5.0)),
+    ],
+)
 def test_person_choices_parse(text, expected):
     from movekit.capture.follow import parse_person, person_text
 
@@ -287,8 +305,8 @@ def test_choose_person_by_size_side_centre_and_point():
     from movekit.capture.follow import choose_person
 
     # a small person on the left, a large one in the middle, a medium one on the right (1000 px frame)
-    boxes = [np.array([50, 300, 150, 600.]), np.array([400, 100, 650, 900.]), np.array([800, 200, 950, 800.])]
-    centres = [np.array([100, 400.]), np.array([525, 350.]), np.array([875, 400.])]
+    boxes = [np.array([50, 300, 150, 600.0]), np.array([400, 100, 650, 900.0]), np.array([800, 200, 950, 800.0])]
+    centres = [np.array([100, 400.0]), np.array([525, 350.0]), np.array([875, 400.0])]
     assert choose_person(boxes, centres, "largest", 1000)[0] == 1
     assert choose_person(boxes, centres, "left", 1000)[0] == 0
     assert choose_person(boxes, centres, "right", 1000)[0] == 2
@@ -298,5 +316,5 @@ def test_choose_person_by_size_side_centre_and_point():
     i, away = choose_person(boxes, centres, (700.0, 50.0), 1000)  # above everybody: the nearest box
     assert i == 1 and away == pytest.approx(np.hypot(50, 50))
     # two boxes hold the point: the one whose torso centre is nearer (the person in front)
-    overlap = [np.array([0, 0, 500, 1000.]), np.array([300, 200, 600, 900.])]
-    assert choose_person(overlap, [np.array([250, 400.]), np.array([450, 500.])], (430.0, 480.0), 1000)[0] == 1
+    overlap = [np.array([0, 0, 500, 1000.0]), np.array([300, 200, 600, 900.0])]
+    assert choose_person(overlap, [np.array([250, 400.0]), np.array([450, 500.0])], (430.0, 480.0), 1000)[0] == 1

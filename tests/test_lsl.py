@@ -115,7 +115,11 @@ def test_replay_outlets_metadata(replayed):
     for stream, (type_, n, rate, fmt) in expect.items():
         i = info[stream]
         assert (i.name(), i.type(), i.channel_count(), i.channel_format()) == (
-            f"{lsl.prefix}_{stream}", type_, n, fmt), stream
+            f"{lsl.prefix}_{stream}",
+            type_,
+            n,
+            fmt,
+        ), stream
         assert i.nominal_srate() == pytest.approx(rate), stream
         assert i.source_id() == f"{lsl.prefix}:replay-test:{stream}"
     labels, units, _ = _desc(inlets["pose"])
@@ -152,8 +156,11 @@ def test_replay_values_and_markers(replayed):
     np.testing.assert_array_equal(np.asarray(emg, np.float32), rec.streams["emg_biceps"].data)
     np.testing.assert_allclose(ts - lsl.lsl0, rec.streams["emg_biceps"].t_s, atol=1e-6)
     env, _ = _pull_all(inlets["emg_biceps_envelope"], N_EMG)
-    ref = EMGStream(1000.0, ["biceps"]).process(rec.streams["emg_biceps"].t_s,
-                                                 rec.streams["emg_biceps"].data.astype(np.float64)).envelope_uv
+    ref = (
+        EMGStream(1000.0, ["biceps"])
+        .process(rec.streams["emg_biceps"].t_s, rec.streams["emg_biceps"].data.astype(np.float64))
+        .envelope_uv
+    )
     np.testing.assert_allclose(np.asarray(env, np.float64), ref, rtol=1e-6)
     assert np.nanmax(ref) > 5 * np.nanmedian(ref)  # a real burst, not a flat line
 
@@ -182,15 +189,17 @@ def test_replay_paced_keeps_recorded_times(sensor_recording):
 
     t_pose = sensor_recording.streams["pose_image_px"].t_s
     span = max(float(s.t_s[-1]) for s in sensor_recording.streams.values()) - min(
-        float(s.t_s[0]) for s in sensor_recording.streams.values())
+        float(s.t_s[0]) for s in sensor_recording.streams.values()
+    )
     t0 = time.monotonic()
     lsl = publish_recording(sensor_recording, speed=20.0, prefix=prefix, on_open=connect)
     wall = time.monotonic() - t0
     assert span / 20 <= wall < span / 20 + 20  # + the error model's pass over the pose
     _, ts = _pull_all(inlets["pose"], len(t_pose))
     np.testing.assert_allclose(ts - lsl.lsl0, t_pose, atol=1e-6)
-    assert abs(lsl.lsl0 + min(float(s.t_s[0]) for s in sensor_recording.streams.values())
-               - pylsl.local_clock()) < wall + 1
+    assert (
+        abs(lsl.lsl0 + min(float(s.t_s[0]) for s in sensor_recording.streams.values()) - pylsl.local_clock()) < wall + 1
+    )
     inlets["pose"].close_stream()
     lsl.close()
 
@@ -239,10 +248,21 @@ def test_capture_publishes_pose_angles_ble_and_events(simulated_imu, demo_clip, 
             pass
 
     out = tmp_path / "c.mkrec"
-    fast = {"policy": tr.ReconnectPolicy(initial_s=0.05, factor=2.0, max_s=0.4), "scan_timeout_s": 1.0,
-            "connect_timeout_s": 1.0}
-    summary = capture(demo_clip, out, keys=False, duration_s=1.0, lsl=lsl, observer=Cue(),
-                      ble=[f"{simulated_imu.address}:witmotion@thigh,rate=100"], ble_options=fast)
+    fast = {
+        "policy": tr.ReconnectPolicy(initial_s=0.05, factor=2.0, max_s=0.4),
+        "scan_timeout_s": 1.0,
+        "connect_timeout_s": 1.0,
+    }
+    summary = capture(
+        demo_clip,
+        out,
+        keys=False,
+        duration_s=1.0,
+        lsl=lsl,
+        observer=Cue(),
+        ble=[f"{simulated_imu.address}:witmotion@thigh,rate=100"],
+        ble_options=fast,
+    )
     rec = open_recording(out)
     n = summary.frames
     assert n == 30
@@ -312,11 +332,18 @@ def test_replay_command_publishes_to_an_inlet(demo_recording):
     import subprocess
     import sys
 
-    p = subprocess.Popen([sys.executable, "-m", "movekit.cli", "replay", str(demo_recording), "--lsl",
-                          "--speed", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "movekit.cli", "replay", str(demo_recording), "--lsl", "--speed", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        streams = [s for s in pylsl.resolve_byprop("name", "movekit_pose", minimum=1, timeout=20.0)
-                   if demo_recording.name in s.source_id()]
+        streams = [
+            s
+            for s in pylsl.resolve_byprop("name", "movekit_pose", minimum=1, timeout=20.0)
+            if demo_recording.name in s.source_id()
+        ]
         assert streams, "no movekit_pose outlet for this recording"
         inlet = pylsl.StreamInlet(streams[0])
         sample, ts = inlet.pull_sample(timeout=10.0)

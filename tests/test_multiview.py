@@ -48,17 +48,21 @@ def test_toml_calibration_round_trip_and_refusals(tmp_path):
         write_calibration_toml(cams, out)
     # a file as Pose2Sim writes it: four distortion terms, a Rodrigues rotation
     p2s = tmp_path / "p2s.toml"
-    p2s.write_text('[cam_01]\nname = "cam01"\nsize = [ 1920.0, 1080.0,]\n'
-                   'matrix = [ [ 1500.0, 0.0, 959.5,], [ 0.0, 1500.0, 539.5,], [ 0.0, 0.0, 1.0,],]\n'
-                   'distortions = [ -0.05, 0.01, 0.0, 0.0,]\nrotation = [ 0.0, 0.0, 1.5707963267948966,]\n'
-                   'translation = [ 0.1, 0.2, 3.0,]\nfisheye = false\n\n[metadata]\nadjusted = false\nerror = 0.3\n')
+    p2s.write_text(
+        '[cam_01]\nname = "cam01"\nsize = [ 1920.0, 1080.0,]\n'
+        "matrix = [ [ 1500.0, 0.0, 959.5,], [ 0.0, 1500.0, 539.5,], [ 0.0, 0.0, 1.0,],]\n"
+        "distortions = [ -0.05, 0.01, 0.0, 0.0,]\nrotation = [ 0.0, 0.0, 1.5707963267948966,]\n"
+        "translation = [ 0.1, 0.2, 3.0,]\nfisheye = false\n\n[metadata]\nadjusted = false\nerror = 0.3\n"
+    )
     (c,) = read_calibration(p2s)
     np.testing.assert_allclose(c.R, [[0, -1, 0], [1, 0, 0], [0, 0, 1]], atol=1e-12)
     assert c.dist[:2].tolist() == [-0.05, 0.01] and c.width_px == 1920
-    bad = {"fisheye": p2s.read_text().replace("fisheye = false", "fisheye = true"),
-           "no 'matrix'": p2s.read_text().replace("matrix = ", "matrixx = "),
-           "not a readable TOML": "[cam_01\nname=",
-           "no camera tables": "[metadata]\nerror = 1.0\n"}
+    bad = {
+        "fisheye": p2s.read_text().replace("fisheye = false", "fisheye = true"),
+        "no 'matrix'": p2s.read_text().replace("matrix = ", "matrixx = "),
+        "not a readable TOML": "[cam_01\nname=",
+        "no camera tables": "[metadata]\nerror = 1.0\n",
+    }
     for message, text in bad.items():
         f = tmp_path / "bad.toml"
         f.write_text(text)
@@ -70,8 +74,12 @@ def test_toml_calibration_round_trip_and_refusals(tmp_path):
 
 def _views(ref, idx):
     cams = [ref["cameras"][i] for i in idx]
-    return ([ref["t_s"]] * len(cams), [c["image_px"] for c in cams], [c["visibility"] for c in cams],
-            [c["camera"] for c in cams])
+    return (
+        [ref["t_s"]] * len(cams),
+        [c["image_px"] for c in cams],
+        [c["visibility"] for c in cams],
+        [c["camera"] for c in cams],
+    )
 
 
 def _mae(ang, truth, name):
@@ -109,8 +117,9 @@ def test_a_late_view_on_the_first_views_clock(ref):
     sync = triangulate_views(t, ip, vis, cams)
     k = 15
     late_t = t[1][k:] - t[1][k]
-    moved = triangulate_views([t[0], late_t], [ip[0], ip[1][k:]], [vis[0], vis[1][k:]], cams,
-                              offsets_s=[0.0, float(t[0][k])])
+    moved = triangulate_views(
+        [t[0], late_t], [ip[0], ip[1][k:]], [vis[0], vis[1][k:]], cams, offsets_s=[0.0, float(t[0][k])]
+    )
     both = np.isfinite(sync.points_m[k:, :, 0]) & np.isfinite(moved.points_m[k:, :, 0])
     assert both.mean() > 0.8
     np.testing.assert_allclose(moved.points_m[k:][both], sync.points_m[k:][both], atol=1e-6)
@@ -160,8 +169,20 @@ def test_triangulate_command_syncs_writes_and_gates(ref, tmp_path):
     a = _camera_recording(tmp_path / "a.mkrec", ref, 0)
     b = _camera_recording(tmp_path / "b.mkrec", ref, 3, start=15)
     out = tmp_path / "3d.mkrec"
-    cmd = [sys.executable, "-m", "movekit.cli", "triangulate", str(a), str(b), "--calibration", str(calib),
-           "--cameras", "cam01,cam04", "-o", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "movekit.cli",
+        "triangulate",
+        str(a),
+        str(b),
+        "--calibration",
+        str(calib),
+        "--cameras",
+        "cam01,cam04",
+        "-o",
+        str(out),
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "+0.25" in p.stdout and "by the geometry" in p.stdout, p.stdout
@@ -183,6 +204,7 @@ def test_triangulate_command_syncs_writes_and_gates(ref, tmp_path):
     # the same again is refused without --overwrite; a wrong camera name is a one-line error
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 2 and "exists" in again.stderr and len(again.stderr.strip().splitlines()) == 1
-    bad = subprocess.run(cmd[:-4] + ["--cameras", "cam01,cam09", "-o", str(tmp_path / "x.mkrec")],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        cmd[:-4] + ["--cameras", "cam01,cam09", "-o", str(tmp_path / "x.mkrec")], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "cam09" in bad.stderr

@@ -28,10 +28,10 @@ def test_odi_rejects_bad_items():
 
 
 def test_dash_formula_and_missing_rule_hudak_1996():
-    assert oc.score_dash([3] * 30).score == pytest.approx(50.0)   # (90/30 - 1) x 25
+    assert oc.score_dash([3] * 30).score == pytest.approx(50.0)  # (90/30 - 1) x 25
     assert oc.score_dash([1] * 30).score == 0.0
     assert oc.score_dash([5] * 30).score == 100.0
-    items = [2] * 27 + [None] * 3       # 3 missing: still scored over the 27 answered
+    items = [2] * 27 + [None] * 3  # 3 missing: still scored over the 27 answered
     s = oc.score_dash(items)
     assert s.score == pytest.approx(25.0) and s.n_answered == 27
     with pytest.raises(MovekitError, match="4 of 30 items missing"):
@@ -39,7 +39,7 @@ def test_dash_formula_and_missing_rule_hudak_1996():
 
 
 def test_quickdash_formula_and_missing_rule_beaton_2005():
-    s = oc.score_quickdash([1, 2, 3, 4, 5, 1, 2, 3, 4, 5, None])   # 30 / 10 = 3 -> 50
+    s = oc.score_quickdash([1, 2, 3, 4, 5, 1, 2, 3, 4, 5, None])  # 30 / 10 = 3 -> 50
     assert s.score == pytest.approx(50.0) and s.n_answered == 10
     assert oc.score_quickdash([2, 3, 2, 1, 3, 2, 2, 4, 2, 3, 2]).score == pytest.approx((26 / 11 - 1) * 25)
     with pytest.raises(MovekitError, match="2 of 11 items missing"):
@@ -66,13 +66,13 @@ def test_nprs_range():
 def test_mcid_rules():
     # NPRS: 2 points or 30 % (Farrar 2001)
     assert oc.change_from_baseline("nprs", 7, 4).meets_mcid
-    assert not oc.change_from_baseline("nprs", 5, 4).meets_mcid          # 1 point, 20 %
-    assert oc.change_from_baseline("nprs", 3, 2).meets_mcid              # 1 point but 33 %
+    assert not oc.change_from_baseline("nprs", 5, 4).meets_mcid  # 1 point, 20 %
+    assert oc.change_from_baseline("nprs", 3, 2).meets_mcid  # 1 point but 33 %
     assert oc.change_from_baseline("nprs", 4, 7).verdict().startswith("worse")
     # ODI: 10 points or 30 % (Ostelo 2008)
-    assert not oc.change_from_baseline("odi", 40, 31).meets_mcid         # 9 points, 22.5 %
-    assert oc.change_from_baseline("odi", 20, 13).meets_mcid             # 7 points, 35 %
-    assert oc.change_from_baseline("odi", 50, 40).meets_mcid             # exactly 10 points
+    assert not oc.change_from_baseline("odi", 40, 31).meets_mcid  # 9 points, 22.5 %
+    assert oc.change_from_baseline("odi", 20, 13).meets_mcid  # 7 points, 35 %
+    assert oc.change_from_baseline("odi", 50, 40).meets_mcid  # exactly 10 points
     # QuickDASH 15.91 / DASH 10.83 (Franchignoni 2014): points only
     assert not oc.change_from_baseline("quickdash", 50, 36).meets_mcid
     assert oc.change_from_baseline("quickdash", 50, 34).meets_mcid

@@ -52,6 +52,7 @@ def _small_recording(path: Path, **kw) -> Path:
 
 # --- the policy -----------------------------------------------------------------------------------
 
+
 def test_new_output_is_accepted_and_written_private_and_atomic(tmp_path, umask_open):
     out = save_output(tmp_path / "a.csv", "x,y\n1,2\n", CSV)
     assert out.read_text() == "x,y\n1,2\n"
@@ -69,11 +70,14 @@ def test_existing_output_refused_then_replaced_with_overwrite(tmp_path):
     assert out.read_text() == "new"
 
 
-@pytest.mark.parametrize("victim, kind, message", [
-    ("clinic.sqlite3", HTML, "SQLite database"),
-    ("notes.txt", HTML, "not a HTML report"),
-    ("video.mp4", CSV, "not a CSV table"),
-])
+@pytest.mark.parametrize(
+    "victim, kind, message",
+    [
+        ("clinic.sqlite3", HTML, "SQLite database"),
+        ("notes.txt", HTML, "not a HTML report"),
+        ("video.mp4", CSV, "not a CSV table"),
+    ],
+)
 def test_overwrite_replaces_only_the_same_kind(tmp_path, victim, kind, message):
     path = tmp_path / victim
     if victim.endswith(".sqlite3"):
@@ -193,6 +197,7 @@ def test_client_id_cannot_steer_the_default_report_path(tmp_path, monkeypatch):
 
 # --- espeak-ng ------------------------------------------------------------------------------------
 
+
 def test_cue_text_starting_with_dash_f_is_spoken_not_read_as_a_file(tmp_path):
     from movekit.feedback.audio import Speech
 
@@ -210,26 +215,49 @@ def test_cue_text_starting_with_dash_f_is_spoken_not_read_as_a_file(tmp_path):
 
 # --- option types ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("parse, text", [
-    (argtypes.positive_seconds, "nan"), (argtypes.positive_seconds, "0"), (argtypes.positive_seconds, "inf"),
-    (argtypes.positive_seconds, "-1"), (argtypes.fraction, "5"), (argtypes.fraction, "-0.1"),
-    (argtypes.finite_float, "nan"), (argtypes.count, "-3"), (argtypes.count, "2.5"),
-    (argtypes.iso_date, "0001-01-01"), (argtypes.iso_date, "9999-12-31"), (argtypes.iso_date, "2026-02-30"),
-    (argtypes.safe_name, "../../x"), (argtypes.safe_name, "a/b"), (argtypes.safe_name, ".hidden"),
-    (argtypes.safe_name, ""), (argtypes.meta_item, "source=foo"), (argtypes.meta_item, "closed=yes"),
-    (argtypes.meta_item, "novalue"),
-])
+
+@pytest.mark.parametrize(
+    "parse, text",
+    [
+        (argtypes.positive_seconds, "nan"),
+        (argtypes.positive_seconds, "0"),
+        (argtypes.positive_seconds, "inf"),
+        (argtypes.positive_seconds, "-1"),
+        (argtypes.fraction, "5"),
+        (argtypes.fraction, "-0.1"),
+        (argtypes.finite_float, "nan"),
+        (argtypes.count, "-3"),
+        (argtypes.count, "2.5"),
+        (argtypes.iso_date, "0001-01-01"),
+        (argtypes.iso_date, "9999-12-31"),
+        (argtypes.iso_date, "2026-02-30"),
+        (argtypes.safe_name, "../../x"),
+        (argtypes.safe_name, "a/b"),
+        (argtypes.safe_name, ".hidden"),
+        (argtypes.safe_name, ""),
+        (argtypes.meta_item, "source=foo"),
+        (argtypes.meta_item, "closed=yes"),
+        (argtypes.meta_item, "novalue"),
+    ],
+)
 def test_bad_option_values_are_refused(parse, text):
     with pytest.raises(argparse.ArgumentTypeError) as e:
         parse(text)
     assert "\n" not in str(e.value)
 
 
-@pytest.mark.parametrize("parse, text, value", [
-    (argtypes.positive_seconds, "2.5", 2.5), (argtypes.fraction, "0.5", 0.5), (argtypes.count, "0", 0),
-    (argtypes.iso_date, "2026-03-01", "2026-03-01"), (argtypes.safe_name, "clinic-room_2.a", "clinic-room_2.a"),
-    (argtypes.meta_item, "site=Leeds=2", ("site", "Leeds=2")), (argtypes.finite_list, "1.5, 3", [1.5, 3.0]),
-])
+@pytest.mark.parametrize(
+    "parse, text, value",
+    [
+        (argtypes.positive_seconds, "2.5", 2.5),
+        (argtypes.fraction, "0.5", 0.5),
+        (argtypes.count, "0", 0),
+        (argtypes.iso_date, "2026-03-01", "2026-03-01"),
+        (argtypes.safe_name, "clinic-room_2.a", "clinic-room_2.a"),
+        (argtypes.meta_item, "site=Leeds=2", ("site", "Leeds=2")),
+        (argtypes.finite_list, "1.5, 3", [1.5, 3.0]),
+    ],
+)
 def test_good_option_values_pass(parse, text, value):
     assert parse(text) == value
 
@@ -249,10 +277,18 @@ _FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCh
 
 
 @_FUZZ
-@given(meta=st.binary(max_size=200) | st.builds(lambda o: json.dumps(o).encode(), st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=4), max_leaves=8)),
-    events=st.binary(max_size=200))
+@given(
+    meta=st.binary(max_size=200)
+    | st.builds(
+        lambda o: json.dumps(o).encode(),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+            lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=4),
+            max_leaves=8,
+        ),
+    ),
+    events=st.binary(max_size=200),
+)
 def test_recording_reader_never_crashes_on_garbage_meta_or_events(tmp_path_factory, meta, events):
     rec = _small_recording(tmp_path_factory.mktemp("fz") / "r.mkrec")
     (rec / "meta.json").write_bytes(meta)
@@ -282,10 +318,16 @@ def test_outcome_csv_reader_never_crashes(tmp_path_factory, body):
 
 
 @_FUZZ
-@given(doc=st.recursive(st.none() | st.booleans() | st.floats(allow_nan=True) | st.text(max_size=5),
-                        lambda c: st.lists(c, max_size=3) | st.dictionaries(
-                            st.sampled_from(["test", "metrics", "value", "unit", "x"]), c, max_size=4),
-                        max_leaves=10))
+@given(
+    doc=st.recursive(
+        st.none() | st.booleans() | st.floats(allow_nan=True) | st.text(max_size=5),
+        lambda c: (
+            st.lists(c, max_size=3)
+            | st.dictionaries(st.sampled_from(["test", "metrics", "value", "unit", "x"]), c, max_size=4)
+        ),
+        max_leaves=10,
+    )
+)
 def test_assessment_json_reader_never_crashes(tmp_path_factory, doc):
     from movekit.store import Store
 
@@ -325,6 +367,7 @@ def test_closed_cleanly_only_when_the_streams_are_all_there(tmp_path):
 
 # --- drill protocol TOML: shipped drills with fields replaced by values of any type ----------------
 
+
 def _toml_value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -345,10 +388,15 @@ def _toml(doc: dict) -> str:
 
 
 _TOML_ANY = st.recursive(
-    st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["id", "kind", "when", "say", "x"]), c,
-                                                        max_size=3), max_leaves=6)
+    lambda c: (
+        st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["id", "kind", "when", "say", "x"]), c, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 @_FUZZ

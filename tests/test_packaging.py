@@ -56,15 +56,25 @@ def installed(wheel, tmp_path_factory) -> dict:
     assert done.returncode == 0, done.stderr[-2000:]
     site = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
     (site / "_movekit_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIP_", "MOVEKIT_", "PYTHON")) and k != "VIRTUAL_ENV"}
-    env.update({
-        "HOME": str(home), "MOVEKIT_DATA_DIR": str(home / "data"), "MOVEKIT_DATA_CACHE": str(home / "cache"),
-        # any download attempt fails at once: no index, no config files, no route
-        "PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "",
-        "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
-        "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "no_proxy": "",
-    })
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "MOVEKIT_", "PYTHON")) and k != "VIRTUAL_ENV"
+    }
+    env.update(
+        {
+            "HOME": str(home),
+            "MOVEKIT_DATA_DIR": str(home / "data"),
+            "MOVEKIT_DATA_CACHE": str(home / "cache"),
+            # any download attempt fails at once: no index, no config files, no route
+            "PIP_NO_INDEX": "1",
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_FIND_LINKS": "",
+            "http_proxy": "http://127.0.0.1:9",
+            "https_proxy": "http://127.0.0.1:9",
+            "HTTP_PROXY": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+            "no_proxy": "",
+        }
+    )
     scripts = venv / ("Scripts" if os.name == "nt" else "bin")
     return {"home": home, "python": python, "movekit": scripts / "movekit", "site": site, "env": env}
 
@@ -75,8 +85,11 @@ def test_wheel_holds_the_demo_clip_and_the_profile_folder(wheel):
         clip = zf.read("movekit/data/sports2d_demo/demo.mp4")
         meta = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert hashlib.sha256(clip).hexdigest() == DEMO_SHA256 and len(clip) == 3_968_304
-    assert {"movekit/data/sports2d_demo/LICENSE", "movekit/data/calibration/README.md",
-            "movekit/analysis/data/angle_errors.json"} <= names
+    assert {
+        "movekit/data/sports2d_demo/LICENSE",
+        "movekit/data/calibration/README.md",
+        "movekit/analysis/data/angle_errors.json",
+    } <= names
     assert not any(n.startswith(("calibration/", "sample_recordings/", "tests/")) for n in names)
     assert "Requires-Python: <3.13,>=3.11" in meta
     requires = {line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Requires-Dist:")}
@@ -103,13 +116,16 @@ def test_installed_movekit_runs_the_demo_offline(installed):
 
 def test_calibration_profiles_land_in_the_data_folder(installed):
     home, env = installed["home"], installed["env"]
-    done = _run([installed["movekit"], "calibrate", "level", "--reading", "14,-2", "--name", "room2"],
-                env=env, cwd=home)
+    done = _run(
+        [installed["movekit"], "calibrate", "level", "--reading", "14,-2", "--name", "room2"], env=env, cwd=home
+    )
     assert done.returncode == 0, done.stderr
     profile = home / "data" / "calibration" / "room2.tilt.json"
     assert json.loads(profile.read_text())["pitch_deg"] == 14.0
-    read = "from movekit.calibration import load_tilt, profile_dir; t = load_tilt('room2'); " \
-           "print(t.pitch_deg, t.roll_deg, profile_dir())"
+    read = (
+        "from movekit.calibration import load_tilt, profile_dir; t = load_tilt('room2'); "
+        "print(t.pitch_deg, t.roll_deg, profile_dir())"
+    )
     back = _run([installed["python"], "-c", read], env=env, cwd=home)
     assert back.returncode == 0, back.stderr
     assert back.stdout.split() == ["14.0", "-2.0", str(home / "data" / "calibration")]

@@ -21,9 +21,9 @@ def test_weekly_adherence_capped_per_item(st):
     bridge = pg.assign(st, "C-1", "glute bridge", sets=3, reps=10, per_week=3, date="2026-01-05")
     hinge = pg.assign(st, "C-1", "hip hinge", drill_id="hinge-dowel", per_week=2, date="2026-01-05")
     assert hinge["kind"] == "drill"
-    for d in ("2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"):   # 5 bridges (cap 3)
+    for d in ("2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"):  # 5 bridges (cap 3)
         pg.log(st, "C-1", "glute bridge", date=d, pain_0_10=4)
-    pg.log(st, "C-1", bridge["id"], date="2026-01-10", done=False)                     # a skip is not done
+    pg.log(st, "C-1", bridge["id"], date="2026-01-10", done=False)  # a skip is not done
     # week 2: one bridge, two guided hinge runs, one on the same day twice (counts once)
     pg.log(st, "C-1", "glute bridge", date="2026-01-12", pain_0_10=2, difficulty_0_10=5)
     assert pg.log_guided_drill(st, "C-1", "hinge-dowel", date="2026-01-13", reps=8) is not None
@@ -41,12 +41,12 @@ def test_weekly_adherence_capped_per_item(st):
 
 
 def test_partial_weeks_and_ended_items(st):
-    it = pg.assign(st, "C-1", "calf raise", per_week=7, date="2026-01-08")   # a Thursday
+    it = pg.assign(st, "C-1", "calf raise", per_week=7, date="2026-01-08")  # a Thursday
     st.end_program_item(it["id"], "2026-01-13")
     pg.log(st, "C-1", "calf raise", date="2026-01-08")
     weeks = pg.weekly_adherence(st.program_items("C-1"), st.program_logs("C-1"), end="2026-01-25")
-    assert weeks[0].prescribed == 4 and weeks[0].adherence_pct == 25.0      # Thu-Sun
-    assert weeks[1].prescribed == 2                                          # Mon-Tue until ended
+    assert weeks[0].prescribed == 4 and weeks[0].adherence_pct == 25.0  # Thu-Sun
+    assert weeks[1].prescribed == 2  # Mon-Tue until ended
     assert weeks[2].prescribed == 0 and weeks[2].adherence_pct is None
 
 
@@ -63,10 +63,48 @@ def test_validation(st):
 def test_cli_program(tmp_path, capsys):
     db = str(tmp_path / "cli.sqlite3")
     assert main(["client", "add", "C-9", "--db", db]) == 0
-    assert main(["program", "assign", "C-9", "bird dog", "--sets", "2", "--reps", "8", "--hold", "5",
-                 "--per-week", "4", "--date", "2026-02-02", "--db", db]) == 0
-    assert main(["program", "log", "C-9", "bird dog", "--pain", "3", "--difficulty", "6",
-                 "--date", "2026-02-03", "--db", db]) == 0
+    assert (
+        main(
+            [
+                "program",
+                "assign",
+                "C-9",
+                "bird dog",
+                "--sets",
+                "2",
+                "--reps",
+                "8",
+                "--hold",
+                "5",
+                "--per-week",
+                "4",
+                "--date",
+                "2026-02-02",
+                "--db",
+                db,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "program",
+                "log",
+                "C-9",
+                "bird dog",
+                "--pain",
+                "3",
+                "--difficulty",
+                "6",
+                "--date",
+                "2026-02-03",
+                "--db",
+                db,
+            ]
+        )
+        == 0
+    )
     assert main(["program", "log", "C-9", "bird dog", "--pain", "12", "--db", db]) == 2
     capsys.readouterr()
     assert main(["program", "show", "C-9", "--weeks", "1000", "--db", db]) == 0
@@ -77,9 +115,11 @@ def test_cli_program(tmp_path, capsys):
 
 
 def test_drill_summary_from_runner_sets(st):
-    sets = [{"step": "hinge", "set": 1, "reps": 8, "reps_target": 10, "cues": {"round_back": 2}},
-            {"step": "hinge", "set": 2, "reps": 10, "reps_target": 10, "cues": {}},
-            {"step": "hold", "set": 1, "hold_s": 19.6, "hold_target_s": 20, "cues": {"brace": 1}}]
+    sets = [
+        {"step": "hinge", "set": 1, "reps": 8, "reps_target": 10, "cues": {"round_back": 2}},
+        {"step": "hinge", "set": 2, "reps": 10, "reps_target": 10, "cues": {}},
+        {"step": "hold", "set": 1, "hold_s": 19.6, "hold_target_s": 20, "cues": {"brace": 1}},
+    ]
     summ = pg.drill_summary(sets)
     assert summ == {"sets": 3, "reps": 18, "notes": "holds 20 s; 3 cue(s)"}
     pg.assign(st, "C-1", "hinge", drill_id="hip_hinge", per_week=3, date="2026-01-05")

@@ -35,6 +35,7 @@ MAX_KNEE_FLEXION_DEG = 180.0
 
 # --- back view, native 60 fps (pose2sim cam03) ----------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def back_clip() -> Path:
     return fetch("pose2sim_single_cam03")
@@ -121,6 +122,7 @@ def test_offline_angles_at_120_fps_stay_anatomical(back_pose):
 
 # --- two people: the followed client must stay the followed client ----------------------------------
 
+
 def test_the_followed_man_is_not_swapped_for_the_woman_behind(tmp_path):
     from movekit.capture.pipeline import capture
     from movekit.recording import open_recording
@@ -141,6 +143,7 @@ def test_the_followed_man_is_not_swapped_for_the_woman_behind(tmp_path):
 
 
 # --- low frame rates: a webcam in dim light runs at 7.5-10 fps -----------------------------------
+
 
 def test_angles_of_a_10_fps_series_do_not_crash(back_pose):
     from movekit.commands.angles import compute_table
@@ -176,6 +179,7 @@ def test_capture_of_a_10_fps_video_records_or_refuses_cleanly(back_clip, tmp_pat
 
 # --- paths -------------------------------------------------------------------------------------------
 
+
 def test_unicode_paths_capture_annotate_replay(back_clip, tmp_path):
     from movekit.capture.pipeline import capture
 
@@ -200,6 +204,7 @@ def test_angles_to_an_unwritable_output_is_one_line(back_rec, tmp_path):
 
 # --- trunk IMU balance: a walking trial is not quiet standing ---------------------------------------
 
+
 @pytest.fixture(scope="module")
 def isen_pelvis():
     """(t_s, tilt_deg, obliquity_deg) of the iSen pelvis sensor (100 Hz, 36.4 s)."""
@@ -215,8 +220,9 @@ def _imu_recording(path: Path, t, pitch, roll) -> Path:
     from movekit.recording import RecordingWriter, StreamSpec
 
     with RecordingWriter(path, metadata={"source": "iSen pelvis sensor (biomdp)"}) as w:
-        w.add_stream(StreamSpec(name="trunk", shape=(2,), unit="deg", rate_hz=100.0,
-                                channel_names=("pitch", "roll"), kind="imu"))
+        w.add_stream(
+            StreamSpec(name="trunk", shape=(2,), unit="deg", rate_hz=100.0, channel_names=("pitch", "roll"), kind="imu")
+        )
         w.append("trunk", np.asarray(t - t[0], np.float64), np.column_stack([pitch, roll]).astype(np.float32))
     return path
 
@@ -243,6 +249,7 @@ def test_imu_balance_refuses_a_walking_trial(isen_pelvis, tmp_path):
 
 
 # --- EMG: resolution, rates ---------------------------------------------------------------------------
+
 
 def test_8_and_16_bit_devices_give_the_same_microvolts(tmp_path):
     """The same muscle recorded at 8 and at 16 bits: the envelopes agree (ADC scaling per device)."""

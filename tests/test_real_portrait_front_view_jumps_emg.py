@@ -31,8 +31,8 @@ from movekit.datasets import fetch
 pytestmark = pytest.mark.usefixtures("ungated")
 
 
-
 # --- portrait front-view clip (pose2sim) -------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def p2s_clip() -> Path:
@@ -115,6 +115,7 @@ def test_posture_refuses_a_clip_without_a_still_second(p2s_rec):
 
 # --- multi-person clip ---------------------------------------------------------------------------
 
+
 def test_several_people_in_view_are_reported(tmp_path):
     from movekit.capture.pipeline import capture
     from movekit.recording import open_recording
@@ -129,6 +130,7 @@ def test_several_people_in_view_are_reported(tmp_path):
 
 
 # --- abuse: truncated video, damaged recording ---------------------------------------------------
+
 
 def test_truncated_video_is_reported(p2s_clip, tmp_path):
     cut = tmp_path / "cut.mp4"
@@ -154,6 +156,7 @@ def test_replay_of_a_recording_without_streams_fails(p2s_rec, tmp_path):
 
 # --- force plate: jumps are not quiet standing -----------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["kistler_cmj", "kistler_dj_2plates"])
 def test_balance_refuses_a_jump_or_an_unloaded_plate(name):
     from movekit.assess import run
@@ -174,16 +177,23 @@ def test_balance_on_quiet_standing_stays_within_the_plate():
 
 # --- EMG: Vicon export of a jump -------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def vicon_emg_csv(tmp_path_factory) -> Path:
     """EMG1-6 of the Vicon 'Devices' block as time_s + microvolt columns (2000 Hz, 8 s)."""
     src = fetch("vicon_cmj_emg")
-    rows = src.read_text(encoding="utf-8-sig").splitlines()[5:5 + 16000]
+    rows = src.read_text(encoding="utf-8-sig").splitlines()[5 : 5 + 16000]
     a = np.array([[float(c) if c else np.nan for c in r.split(",")[21:27]] for r in rows]) * 1e6
     t = np.arange(len(a)) / 2000.0
     out = tmp_path_factory.mktemp("vicon") / "emg.csv"
-    np.savetxt(out, np.column_stack([t, a]), delimiter=",", fmt="%.6f",
-               header="time_s," + ",".join(f"emg{i}" for i in range(1, 7)), comments="")
+    np.savetxt(
+        out,
+        np.column_stack([t, a]),
+        delimiter=",",
+        fmt="%.6f",
+        header="time_s," + ",".join(f"emg{i}" for i in range(1, 7)),
+        comments="",
+    )
     return out
 
 
@@ -213,8 +223,16 @@ def test_no_fatigue_trend_from_an_8_second_jump(vicon_emg_csv, tmp_path):
 
 
 def test_drill_refuses_an_unknown_emg_channel(vicon_emg_csv, tmp_path):
-    p = _cli("drill", "core_bracing_hold", vicon_emg_csv, "--channel", "core=nonexistent",
-             "--no-sound", "--no-speech", "--quiet")
+    p = _cli(
+        "drill",
+        "core_bracing_hold",
+        vicon_emg_csv,
+        "--channel",
+        "core=nonexistent",
+        "--no-sound",
+        "--no-speech",
+        "--quiet",
+    )
     assert p.returncode == 2
     assert "nonexistent" in p.stderr and "movekit: error" in p.stderr
 
@@ -224,7 +242,8 @@ def test_cop_csv_in_metres_gets_a_message_about_its_columns(tmp_path):
 
     t, cols = read_bioware(fetch("kistler_cop"))
     f = tmp_path / "cop.csv"
-    np.savetxt(f, np.column_stack([t, cols["Ax"], cols["Ay"]]), delimiter=",",
-               header="time_s,cop_x_m,cop_y_m", comments="")
+    np.savetxt(
+        f, np.column_stack([t, cols["Ax"], cols["Ay"]]), delimiter=",", header="time_s,cop_x_m,cop_y_m", comments=""
+    )
     p = _cli("assess", "balance", f)
     assert "cop_x_mm" in (p.stdout + p.stderr) or "cop_x_m" in (p.stdout + p.stderr)

@@ -45,15 +45,17 @@ def test_schedule(st):
 
 def test_comparison_metrics_and_outcomes(st):
     b = st.start_session("C-1", "baseline", "2026-01-05")
-    st.add_assessment(b["id"], res("lumbar-flexion", lumbar_flexion_deg=40.0, lumbar_share_pct=46.0,
-                                   hip_flexion_deg=70.0))
+    st.add_assessment(
+        b["id"], res("lumbar-flexion", lumbar_flexion_deg=40.0, lumbar_share_pct=46.0, hip_flexion_deg=70.0)
+    )
     st.add_assessment(b["id"], res("single-leg-stance", stance_time_s=10.0, sway_path_length_mm=500.0))
     st.add_assessment(b["id"], res("single-leg-stance", stance_time_s=14.0, sway_path_length_mm=450.0))  # trial 2
     t = st.start_session("C-1", "treatment", "2026-01-12")
     st.add_assessment(t["id"], res("lumbar-flexion", lumbar_flexion_deg=50.0))
     r = st.start_session("C-1", "reassessment", "2026-02-02")
-    st.add_assessment(r["id"], res("lumbar-flexion", lumbar_flexion_deg=60.0, lumbar_share_pct=50.0,
-                                   hip_flexion_deg=74.0))
+    st.add_assessment(
+        r["id"], res("lumbar-flexion", lumbar_flexion_deg=60.0, lumbar_share_pct=50.0, hip_flexion_deg=74.0)
+    )
     st.add_assessment(r["id"], res("single-leg-stance", stance_time_s=16.8, sway_path_length_mm=300.0))
     st.add_outcome("C-1", "nprs", 7, date="2026-01-05")
     st.add_outcome("C-1", "nprs", 3, date="2026-02-02")
@@ -64,13 +66,13 @@ def test_comparison_metrics_and_outcomes(st):
     flex = m["lumbar_flexion_deg"]
     assert (flex.baseline, flex.current, flex.change, flex.n_sessions) == (40.0, 60.0, 20.0, 3)
     assert flex.change_pct == pytest.approx(50.0)
-    assert flex.floor is None and flex.beyond_noise is None      # 20 deg gain, but no verified MDC for it
+    assert flex.floor is None and flex.beyond_noise is None  # 20 deg gain, but no verified MDC for it
     hip = m["hip_flexion_deg"]
     assert hip.change == 4.0 and hip.beyond_noise is False and "Stenum 2021" in hip.floor_text()
     sls = m["stance_time_s"]
-    assert sls.baseline == pytest.approx(12.0)                                          # mean of 2 trials
-    assert sls.change_pct == pytest.approx(40.0)                                        # 40 % longer stance
-    assert sls.beyond_noise is False and "24.1" in sls.floor_text()                     # MDC95 Goldberg 2011
+    assert sls.baseline == pytest.approx(12.0)  # mean of 2 trials
+    assert sls.change_pct == pytest.approx(40.0)  # 40 % longer stance
+    assert sls.beyond_noise is False and "24.1" in sls.floor_text()  # MDC95 Goldberg 2011
     assert m["lumbar_share_pct"].beyond_noise is False
     sway = m["sway_path_length_mm"]
     assert sway.floor is None and sway.beyond_noise is None

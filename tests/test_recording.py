@@ -27,7 +27,7 @@ def test_round_trip_streams_events_metadata(tmp_path):
         w.add_stream(_emg_spec())
         w.add_stream(StreamSpec("pose_world_m", (33, 3), "m", 30.0, kind="pose_world"))
         for i in range(0, 2500, 100):
-            w.append("emg", t[i:i + 100], x[i:i + 100])
+            w.append("emg", t[i : i + 100], x[i : i + 100])
         w.append("pose_world_m", np.arange(10) / 30, lm)
         w.event(1.25, "pain", source="key")
         w.event(2.0, "cue", what="brace", values={"core_emg_pct_mvc": 12.5})
@@ -132,8 +132,9 @@ def tiny_fs(tmp_path):
     """A real 256 KiB filesystem that fills up (needs permission to mount tmpfs)."""
     mnt = tmp_path / "tiny"
     mnt.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.strip()}")
     yield mnt
@@ -190,12 +191,14 @@ def test_killed_before_any_data_leaves_readable_empty_streams(tmp_path):
     import sys
 
     rec = tmp_path / "k.mkrec"
-    code = ("import os, signal, sys\n"
-            "from movekit.recording import RecordingWriter, StreamSpec\n"
-            "w = RecordingWriter(sys.argv[1], {})\n"
-            "w.add_stream(StreamSpec('a', (3,), 'deg', 100.0))\n"
-            "w.add_stream(StreamSpec('b', (33, 3), 'px', 30.0))\n"
-            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    code = (
+        "import os, signal, sys\n"
+        "from movekit.recording import RecordingWriter, StreamSpec\n"
+        "w = RecordingWriter(sys.argv[1], {})\n"
+        "w.add_stream(StreamSpec('a', (3,), 'deg', 100.0))\n"
+        "w.add_stream(StreamSpec('b', (33, 3), 'px', 30.0))\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
     p = subprocess.run([sys.executable, "-c", code, str(rec)])
     assert p.returncode == -signal.SIGKILL
     r = open_recording(rec)

@@ -70,8 +70,16 @@ def emg_recording(tmp_path_factory):
     out = tmp_path_factory.mktemp("rec") / "emg.mkrec"
     x = sig.data_uv.reshape(len(sig.t_s), -1)
     with RecordingWriter(out, metadata={"client": "C-1", "protocol": "core-bracing drill"}) as rec:
-        rec.add_stream(StreamSpec(name="emg", shape=(x.shape[1],), unit="uV", rate_hz=sig.rate_hz,
-                                  channel_names=tuple(sig.channel_names), kind="emg"))
+        rec.add_stream(
+            StreamSpec(
+                name="emg",
+                shape=(x.shape[1],),
+                unit="uV",
+                rate_hz=sig.rate_hz,
+                channel_names=tuple(sig.channel_names),
+                kind="emg",
+            )
+        )
         rec.append("emg", sig.t_s, x.astype(np.float32))
         # cues where the (rectified, 250 ms smoothed) activity first rises above 30 % of its peak
         env = np.convolve(np.abs(x[:, 0] - x[:, 0].mean()), np.ones(250) / 250, mode="same")
@@ -93,21 +101,28 @@ def cop_recordings(tmp_path_factory):
     from movekit.recording import RecordingWriter, StreamSpec
 
     d = np.loadtxt(fetch("kistler_cop"), skiprows=20)
-    t, xy = d[:, 0], d[:, 16:18] * 1000.0                    # Ax, Ay (m) -> mm
+    t, xy = d[:, 0], d[:, 16:18] * 1000.0  # Ax, Ay (m) -> mm
     outs = []
     for k, sl in enumerate((slice(0, 250), slice(250, 500))):
         out = tmp_path_factory.mktemp("rec") / f"cop{k}.mkrec"
         with RecordingWriter(out, metadata={"client": "C-1", "protocol": "quiet standing"}) as rec:
-            rec.add_stream(StreamSpec(name="cop", shape=(2,), unit="mm", rate_hz=50.0, channel_names=("x", "y"),
-                                      kind="cop"))
+            rec.add_stream(
+                StreamSpec(name="cop", shape=(2,), unit="mm", rate_hz=50.0, channel_names=("x", "y"), kind="cop")
+            )
             rec.append("cop", t[sl] - t[sl][0], xy[sl].astype(np.float32))
         outs.append((out, t[sl] - t[sl][0], xy[sl]))
     return outs
 
 
 def _result(test, metrics, reps=(), flags=()):
-    return {"test": test, "metrics": {k: {"value": v, "unit": u} for k, (v, u) in metrics.items()},
-            "reps": list(reps), "flags": list(flags), "validity": {}, "references": []}
+    return {
+        "test": test,
+        "metrics": {k: {"value": v, "unit": u} for k, (v, u) in metrics.items()},
+        "reps": list(reps),
+        "flags": list(flags),
+        "validity": {},
+        "references": [],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +137,9 @@ def clinic(tmp_path_factory, pose_recording, emg_recording, cop_recordings):
 
     dates = [day(k) for k in (-24, -21, -17, -14, -10, -3)]
     types = ["baseline", "treatment", "treatment", "treatment", "treatment", "reassessment"]
-    sess = [st.start_session("C-1", t, d_, f"{t} - massage lumbar paraspinals, hinge drill") for t, d_ in zip(types, dates)]
+    sess = [
+        st.start_session("C-1", t, d_, f"{t} - massage lumbar paraspinals, hinge drill") for t, d_ in zip(types, dates)
+    ]
     for s in sess:
         st.end_session(s["id"])
     base, *_, last = sess
@@ -133,11 +150,13 @@ def clinic(tmp_path_factory, pose_recording, emg_recording, cop_recordings):
     gone.mkdir()
     (gone / "meta.json").write_text("{}")
     st.link_recording(sess[3]["id"], gone)
-    shutil.rmtree(gone)                                             # a recording deleted since
+    shutil.rmtree(gone)  # a recording deleted since
     # goniometer / inclinometer ROM the therapist entered (hand-entered values)
     for s, flex in ((base, 38.0), (sess[3], 47.0), (last, 58.0)):
-        st.add_assessment(s["id"], _result("lumbar-flexion", {"lumbar_flexion_deg": (flex, "deg"),
-                                                              "hip_flexion_deg": (flex + 30, "deg")}))
+        st.add_assessment(
+            s["id"],
+            _result("lumbar-flexion", {"lumbar_flexion_deg": (flex, "deg"), "hip_flexion_deg": (flex + 30, "deg")}),
+        )
     # movekit.assess on the real recordings
     from movekit.assess.balance import assess_single_leg_stance, cop_sway
     from movekit.assess.hinge import assess_hinge
@@ -155,11 +174,14 @@ def clinic(tmp_path_factory, pose_recording, emg_recording, cop_recordings):
     tt = np.arange(0, 30, 1 / 30)
     elev = 80 - 80 * np.cos(2 * np.pi * tt / 10)
     for s, (on, off) in ((base, (2.3, 3.8)), (last, (2.9, 3.5))):
-        ev = [{"t_s": on + 10 * k, "kind": "pain"} for k in range(3)] + \
-             [{"t_s": off + 10 * k, "kind": "pain_resolved"} for k in range(3)]
+        ev = [{"t_s": on + 10 * k, "kind": "pain"} for k in range(3)] + [
+            {"t_s": off + 10 * k, "kind": "pain_resolved"} for k in range(3)
+        ]
         st.add_assessment(s["id"], painful_arc(tt, elev, ev).to_json())
-    for date, nprs, odi, qd, psfs in ((dates[0], 7, [3, 2, 3, 2, 3, 2, 3, 1, 2, 3], [3] * 11, [3, 4, 2]),
-                                      (dates[-1], 4, [2, 1, 2, 1, 2, 1, 2, 1, 1, 2], [2] * 10 + [None], [6, 6, 5])):
+    for date, nprs, odi, qd, psfs in (
+        (dates[0], 7, [3, 2, 3, 2, 3, 2, 3, 1, 2, 3], [3] * 11, [3, 4, 2]),
+        (dates[-1], 4, [2, 1, 2, 1, 2, 1, 2, 1, 1, 2], [2] * 10 + [None], [6, 6, 5]),
+    ):
         from movekit import outcomes as oc
 
         for key, items in (("nprs", nprs), ("odi", odi), ("quickdash", qd), ("psfs", psfs)):
@@ -178,8 +200,10 @@ def clinic(tmp_path_factory, pose_recording, emg_recording, cop_recordings):
 
 
 def _figures(html: str) -> dict[str, str]:
-    return {m.group(1): m.group(2) for m in re.finditer(r'<figure class="plot" id="plot-[^"]+" data-plot="([^"]+)">(.*?)</figure>',
-                                                       html, re.S)}
+    return {
+        m.group(1): m.group(2)
+        for m in re.finditer(r'<figure class="plot" id="plot-[^"]+" data-plot="([^"]+)">(.*?)</figure>', html, re.S)
+    }
 
 
 def test_client_report_has_every_plot(clinic):
@@ -198,13 +222,13 @@ def test_client_report_has_every_plot(clinic):
     ids = re.findall(r'\sid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
     # the comparison, with noise floors / MCIDs and their sources
-    assert "lumbar_flexion_deg" in html and "+20.0" in html and "Stenum 2021" in html   # hip flexion floor
+    assert "lumbar_flexion_deg" in html and "+20.0" in html and "Stenum 2021" in html  # hip flexion floor
     assert "none published" in html
     assert "Franchignoni 2014" in html and "Farrar 2001" in html
-    assert "gone.mkrec" in html and "is missing" in html          # the deleted recording is named
+    assert "gone.mkrec" in html and "is missing" in html  # the deleted recording is named
     assert "Test Client" in html and "@media print" in html
-    style = html[html.index("<style>"):html.index("</style>")]
-    assert "&#34;" not in style and "&gt;" not in style and '"Segoe UI"' in style    # CSS not HTML-escaped
+    style = html[html.index("<style>") : html.index("</style>")]
+    assert "&#34;" not in style and "&gt;" not in style and '"Segoe UI"' in style  # CSS not HTML-escaped
     # real data went in: COP ellipses from the force plate, EMG. The demo clip's video angles go
     # through the analysis layer's error gate, which refuses them on this clip (docs/validity.md):
     # the report shows no video ROM rather than an unvalidated one
@@ -226,7 +250,7 @@ def test_session_reports(clinic):
         html = Path(build_session_report(st, clinic["emg_session"], clinic["dir"] / "s2.html")).read_text()
         figs = _figures(html)
         assert set(figs) == {"emg"}
-        assert re.search(r"<td>\d+</td><td>1</td></tr>", figs["emg"])      # cue count, one pain mark
+        assert re.search(r"<td>\d+</td><td>1</td></tr>", figs["emg"])  # cue count, one pain mark
         html = Path(build_session_report(st, clinic["sessions"][3], clinic["dir"] / "s3.html")).read_text()
         assert "gone.mkrec" in html and "missing" in html
     _keep(clinic["dir"] / "s0.html", "session-report.html")
@@ -236,9 +260,24 @@ def test_report_cli(clinic, capsys):
     out = clinic["dir"] / "cli.html"
     assert main(["report", "C-1", "-o", str(out), "--db", str(clinic["db"])]) == 0
     assert out.stat().st_size > 10_000
-    assert main(["report", "C-1", "--session", str(clinic["sessions"][1]), "-o", str(clinic["dir"] / "x.html"),
-                 "--db", str(clinic["db"])]) == 0
-    assert main(["report", "C-1", "--hide-name", "-o", str(clinic["dir"] / "anon.html"), "--db", str(clinic["db"])]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "C-1",
+                "--session",
+                str(clinic["sessions"][1]),
+                "-o",
+                str(clinic["dir"] / "x.html"),
+                "--db",
+                str(clinic["db"]),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["report", "C-1", "--hide-name", "-o", str(clinic["dir"] / "anon.html"), "--db", str(clinic["db"])]) == 0
+    )
     assert "Test Client" not in (clinic["dir"] / "anon.html").read_text()
     assert main(["report", "nobody", "--db", str(clinic["db"])]) == 2
     assert "no client" in capsys.readouterr().err
@@ -280,9 +319,19 @@ def _chromium() -> str | None:
 def _run_chromium(args: list[str], timeout=120) -> subprocess.CompletedProcess:
     exe = _chromium()
     with tempfile.TemporaryDirectory() as prof:
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={prof}", *args]
+        cmd = [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={prof}",
+            *args,
+        ]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -312,8 +361,14 @@ def test_report_renders_in_headless_chromium(clinic):
     # full-length screenshot for a person to look at
     if ARTIFACTS is not None:
         _keep(png, "client-report-top.png")
-        _run_chromium([f"--screenshot={ARTIFACTS / 'client-report-full.png'}", "--window-size=1200,9000",
-                       "--hide-scrollbars", url])
+        _run_chromium(
+            [
+                f"--screenshot={ARTIFACTS / 'client-report-full.png'}",
+                "--window-size=1200,9000",
+                "--hide-scrollbars",
+                url,
+            ]
+        )
 
 
 def test_report_escapes_text_and_survives_without_recording_module(tmp_path, monkeypatch):
@@ -326,7 +381,7 @@ def test_report_escapes_text_and_survives_without_recording_module(tmp_path, mon
         rec.mkdir()
         (rec / "meta.json").write_text("{}")
         st.link_recording(s["id"], rec)
-        monkeypatch.setitem(sys.modules, "movekit.recording", None)      # import fails
+        monkeypatch.setitem(sys.modules, "movekit.recording", None)  # import fails
         html = Path(build_session_report(st, s["id"], tmp_path / "x.html")).read_text()
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
     assert "movekit.recording is not available" in html
@@ -345,8 +400,7 @@ def test_report_figures_are_the_analysis_layers_numbers(emg_recording, cop_recor
     rec = open_recording(emg_recording)
     (entry,) = _emg_entries(rec, "s")
     s = rec.streams["emg"]
-    direct = process(s.t_s.astype(float), s.data.astype(np.float64), float(s.spec.rate_hz),
-                     list(s.spec.channel_names))
+    direct = process(s.t_s.astype(float), s.data.astype(np.float64), float(s.spec.rate_hz), list(s.spec.channel_names))
     np.testing.assert_array_equal(entry["env"], direct.envelope_uv)
 
     cop = open_recording(cop_recordings[0][0])

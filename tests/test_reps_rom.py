@@ -77,8 +77,9 @@ def test_degenerate_inputs():
 
 def test_session_rom_percent_of_normal():
     t, x = _squats(peak=108.0, base=-6.0)
-    rom = session_rom({"left_knee_flexion_deg": x, "trunk_inclination_deg": x / 10,
-                       "right_hip_flexion_deg": np.full(10, np.nan)})
+    rom = session_rom(
+        {"left_knee_flexion_deg": x, "trunk_inclination_deg": x / 10, "right_hip_flexion_deg": np.full(10, np.nan)}
+    )
     r = rom["left_knee_flexion_deg"]
     assert r.max_deg == pytest.approx(108.0) and r.min_deg == pytest.approx(-6.0)
     assert r.pct_of_normal_positive == pytest.approx(100 * 108 / 135)  # AAOS knee flexion 135
@@ -118,8 +119,12 @@ def _hold_reps(n_reps=3, base=5.0, peak=100.0, twin_dip=3.0):
     hold = np.concatenate([np.linspace(0, -twin_dip, 15), np.linspace(-twin_dip, 0, 15)])
     parts = [np.full(30, base)]
     for _ in range(n_reps):
-        parts += [base + (peak - base) * up, peak + hold, base + (peak - base) * up[::-1],
-                  base + 2.0 - np.abs(np.linspace(-2.0, 2.0, 30))]  # bottom: equal minima at both ends
+        parts += [
+            base + (peak - base) * up,
+            peak + hold,
+            base + (peak - base) * up[::-1],
+            base + 2.0 - np.abs(np.linspace(-2.0, 2.0, 30)),
+        ]  # bottom: equal minima at both ends
     x = np.concatenate(parts + [np.full(30, base)])
     return np.arange(x.size) / FS, x
 
@@ -156,6 +161,6 @@ def test_range_is_from_the_lower_rest_and_unseen_returns_are_not_reps():
     t, x = _squats(n_reps=2)
     x = x.copy()
     pk = int(np.argmax(x[: x.size // 2]))
-    x[pk + 1: pk + 25] = np.nan
+    x[pk + 1 : pk + 25] = np.nan
     reps = segment_reps(t, x)
     assert len(reps) == 1 and reps[0].peak_s > t[pk + 25]

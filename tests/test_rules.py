@@ -56,8 +56,18 @@ def test_hysteresis_prevents_chatter():
 
 def test_minimum_duration():
     e = CueEngine([rule(min_duration_s=0.3)], min_gap_s=0)
-    seq = [(0.0, 12), (0.1, 12), (0.2, 12), (0.25, 5),  # 0.25 s then released: no cue
-           (0.5, 12), (0.6, 12), (0.7, 12), (0.79, 12), (0.8, 12), (0.9, 12)]
+    seq = [
+        (0.0, 12),
+        (0.1, 12),
+        (0.2, 12),
+        (0.25, 5),  # 0.25 s then released: no cue
+        (0.5, 12),
+        (0.6, 12),
+        (0.7, 12),
+        (0.79, 12),
+        (0.8, 12),
+        (0.9, 12),
+    ]
     cues = run(e, seq)
     assert [c.t_s for c in cues] == [pytest.approx(0.8)]
     assert cues[0].values == {"x": 12.0} and "for 0.3 s" in cues[0].why

@@ -11,19 +11,32 @@ from movekit.store.db import _split_sql
 
 
 def result(test="single-leg-stance", **metrics):
-    return {"test": test,
-            "metrics": {k: {"value": v, "unit": k.rsplit("_", 1)[-1]} for k, v in metrics.items()},
-            "reps": [{"i": 1, "x": float("nan")}], "flags": [], "validity": {}, "references": []}
+    return {
+        "test": test,
+        "metrics": {k: {"value": v, "unit": k.rsplit("_", 1)[-1]} for k, v in metrics.items()},
+        "reps": [{"i": 1, "x": float("nan")}],
+        "flags": [],
+        "validity": {},
+        "references": [],
+    }
 
 
 def test_migrate_from_empty(tmp_path):
     db = Database(tmp_path / "a.sqlite3")
     assert db.version() == SCHEMA_VERSION == len(MIGRATIONS)
     tables = {r[0] for r in db.read("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"clients", "sessions", "recordings", "assessments", "metrics", "outcomes",
-            "program_items", "program_logs"} <= tables
+    assert {
+        "clients",
+        "sessions",
+        "recordings",
+        "assessments",
+        "metrics",
+        "outcomes",
+        "program_items",
+        "program_logs",
+    } <= tables
     assert db.read("PRAGMA journal_mode")[0][0] == "wal"
-    assert db.migrate() == 0          # idempotent
+    assert db.migrate() == 0  # idempotent
     db.close()
     assert not (tmp_path / "a.sqlite3.bak-v0").exists()
 
@@ -35,8 +48,10 @@ def test_migrate_from_older_schema_keeps_data(tmp_path):
         conn.execute(stmt)
     conn.execute("PRAGMA user_version = 1")
     conn.execute("INSERT INTO clients (code, name, created_utc) VALUES ('C-1', 'Old', '2025-01-01T00:00:00Z')")
-    conn.execute("INSERT INTO sessions (client_id, session_date, type, started_utc) "
-                 "VALUES (1, '2025-01-02', 'baseline', '2025-01-02T09:00:00Z')")
+    conn.execute(
+        "INSERT INTO sessions (client_id, session_date, type, started_utc) "
+        "VALUES (1, '2025-01-02', 'baseline', '2025-01-02T09:00:00Z')"
+    )
     conn.commit()
     conn.close()
     with Store(path) as st:
@@ -44,7 +59,7 @@ def test_migrate_from_older_schema_keeps_data(tmp_path):
         c = st.client("C-1")
         assert c["name"] == "Old" and (c["reassess_min_sessions"], c["reassess_max_sessions"]) == (4, 6)
         assert st.sessions("C-1")[0]["type"] == "baseline"
-        item = st.add_program_item("C-1", "bridge", sets=3, reps=10)        # v2 table works
+        item = st.add_program_item("C-1", "bridge", sets=3, reps=10)  # v2 table works
         assert item["per_week"] == 7
     backup = tmp_path / "old.sqlite3.bak-v1"
     assert backup.exists()
@@ -90,10 +105,10 @@ def test_records_roundtrip(tmp_path):
     assert st.open_session("C-7") is None
     assert st.session(s["id"])["therapist_notes"] == "first visit\nwent well"
     st.add_outcome("C-7", "nprs", 6, session_id=s["id"])
-    assert st.outcomes("C-7")[0]["taken_date"] == "2026-01-05"          # the session's date
+    assert st.outcomes("C-7")[0]["taken_date"] == "2026-01-05"  # the session's date
     aid = st.add_assessment(s["id"], result(stance_time_s=12.5, sway_path_length_mm=410.0))
     [a] = st.assessments(s["id"])
-    assert a["id"] == aid and a["result"]["reps"][0]["x"] is None      # NaN stored as null
+    assert a["id"] == aid and a["result"]["reps"][0]["x"] is None  # NaN stored as null
     series = st.metric_series("C-7", name="stance_time_s")
     assert [(r["value"], r["unit"], r["session_date"]) for r in series] == [(12.5, "s", "2026-01-05")]
     with pytest.raises(MovekitError, match="date"):
@@ -147,7 +162,7 @@ def test_locked_database_is_a_clear_error(tmp_path):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    st.add_client("C-1")                   # works once the lock is gone
+    st.add_client("C-1")  # works once the lock is gone
     assert [c["code"] for c in st.clients()] == ["C-1"]
     st.close()
 
@@ -184,8 +199,9 @@ def test_outcome_bulk_is_all_or_nothing(tmp_path):
     st = Store(tmp_path / "o.sqlite3")
     st.add_client("C-1")
     with pytest.raises(MovekitError, match="no client"):
-        st.add_outcomes([{"client": "C-1", "measure": "nprs", "score": 5},
-                         {"client": "C-9", "measure": "nprs", "score": 5}])
+        st.add_outcomes(
+            [{"client": "C-1", "measure": "nprs", "score": 5}, {"client": "C-9", "measure": "nprs", "score": 5}]
+        )
     assert st.outcomes("C-1") == []
     st.close()
 
@@ -202,7 +218,7 @@ def test_failed_migration_leaves_old_schema(tmp_path, monkeypatch):
     with pytest.raises(MovekitError):
         Database(path)
     monkeypatch.undo()
-    with Store(path) as st:                   # untouched: old version, no half-made table, data intact
+    with Store(path) as st:  # untouched: old version, no half-made table, data intact
         assert st.db.version() == SCHEMA_VERSION
         assert not st.db.read("SELECT name FROM sqlite_master WHERE name = 'extra'")
         assert st.client("C-1")["code"] == "C-1"

@@ -14,11 +14,11 @@ def test_env_and_flag(tmp_path, monkeypatch, capsys):
     flag_db = tmp_path / "f.sqlite3"
     assert main(["client", "add", "C-2", "--db", str(flag_db)]) == 0
     assert [c["code"] for c in Store(flag_db).clients()] == ["C-2"]
-    assert main(["client", "add", "C-1"]) == 2                      # duplicate: clear error, exit 2
+    assert main(["client", "add", "C-1"]) == 2  # duplicate: clear error, exit 2
     assert "already exists" in capsys.readouterr().err
     assert main(["client", "list"]) == 0
     assert "Ana" in capsys.readouterr().out
-    assert main(["client", "add", "C-3", "--reassess", "6-4"]) == 2       # invalid window: nothing added
+    assert main(["client", "add", "C-3", "--reassess", "6-4"]) == 2  # invalid window: nothing added
     assert "not valid" in capsys.readouterr().err
     assert main(["client", "add", "C-3", "--reassess", "5"]) == 0
     assert "re-assess every 5 sessions" in capsys.readouterr().out
@@ -27,8 +27,10 @@ def test_env_and_flag(tmp_path, monkeypatch, capsys):
 def test_session_and_outcome_cli(tmp_path, capsys):
     db = str(tmp_path / "s.sqlite3")
     main(["client", "add", "C-1", "--db", db])
-    assert main(["session", "start", "C-1", "--type", "baseline", "--date", "2026-01-05", "--notes", "neck",
-                 "--db", db]) == 0
+    assert (
+        main(["session", "start", "C-1", "--type", "baseline", "--date", "2026-01-05", "--notes", "neck", "--db", db])
+        == 0
+    )
     rec = tmp_path / "a.mkrec"
     rec.mkdir()
     (rec / "meta.json").write_text("{}")
@@ -37,13 +39,30 @@ def test_session_and_outcome_cli(tmp_path, capsys):
     f.write_text(json.dumps({"test": "rom", "metrics": {"neck_rotation_deg": {"value": 50, "unit": "deg"}}}))
     assert main(["session", "add-result", "1", str(f), "--db", db]) == 0
     assert main(["session", "end", "C-1", "--notes", "eased", "--db", db]) == 0
-    assert main(["session", "end", "C-1", "--db", db]) == 2          # none open
+    assert main(["session", "end", "C-1", "--db", db]) == 2  # none open
     capsys.readouterr()
     assert main(["session", "list", "C-1", "--db", db]) == 0
     out = capsys.readouterr().out
     assert "baseline" in out and "neck eased" in out
-    assert main(["outcome", "add", "C-1", "odi", "--items", "2,2,2,2,2,2,1,1,2,-", "--date", "2026-01-05",
-                 "--session", "1", "--db", db]) == 0
+    assert (
+        main(
+            [
+                "outcome",
+                "add",
+                "C-1",
+                "odi",
+                "--items",
+                "2,2,2,2,2,2,1,1,2,-",
+                "--date",
+                "2026-01-05",
+                "--session",
+                "1",
+                "--db",
+                db,
+            ]
+        )
+        == 0
+    )
     assert "35.6 %" in capsys.readouterr().out
     assert main(["outcome", "add", "C-1", "quickdash", "--items", "3,3,3", "--db", db]) == 2
     assert "11 items" in capsys.readouterr().err
@@ -54,11 +73,13 @@ def test_outcome_csv_import(tmp_path, capsys):
     main(["client", "add", "C-1", "--db", db])
     main(["client", "add", "C-2", "--db", db])
     csv = tmp_path / "o.csv"
-    csv.write_text("client,date,measure,items,score\n"
-                   "C-1,2026-01-05,nprs,,7\n"
-                   "C-1,2026-02-05,NPRS,4,\n"
-                   "C-2,2026-01-06,quickdash,1;2;3;4;5;1;2;3;4;5;,\n"
-                   "C-2,2026-01-06,odi,,42\n")
+    csv.write_text(
+        "client,date,measure,items,score\n"
+        "C-1,2026-01-05,nprs,,7\n"
+        "C-1,2026-02-05,NPRS,4,\n"
+        "C-2,2026-01-06,quickdash,1;2;3;4;5;1;2;3;4;5;,\n"
+        "C-2,2026-01-06,odi,,42\n"
+    )
     assert main(["outcome", "import", str(csv), "--db", db]) == 0
     st = Store(db)
     assert [o["score"] for o in st.outcomes("C-1")] == [7.0, 4.0]
@@ -69,7 +90,7 @@ def test_outcome_csv_import(tmp_path, capsys):
     bad.write_text("client,date,measure,items\nC-1,2026-01-05,nprs,4\nC-1,2026-01-06,dash,1;2\n")
     assert main(["outcome", "import", str(bad), "--db", db]) == 2
     assert "line 3" in capsys.readouterr().err
-    assert len(Store(db).outcomes("C-1")) == 2                       # nothing from the bad file
+    assert len(Store(db).outcomes("C-1")) == 2  # nothing from the bad file
     capsys.readouterr()
     assert main(["outcome", "list", "C-1", "--db", db]) == 0
     assert "improved beyond the MCID" in capsys.readouterr().out

@@ -57,9 +57,16 @@ def test_concurrent_writers_lose_nothing(tmp_path):
         st.add_client("C-1")
         st.add_program_item("C-1", "bridge")
     n_proc, n_each = 4, 25
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), f"w{k}", str(n_each)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-             for k in range(n_proc)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), f"w{k}", str(n_each)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for k in range(n_proc)
+    ]
     for p in procs:
         out, err = p.communicate(timeout=180)
         assert p.returncode == 0, err
@@ -77,8 +84,9 @@ def test_concurrent_writers_lose_nothing(tmp_path):
 def test_killed_writer_leaves_consistent_database(tmp_path, delay_s):
     path = tmp_path / "k.sqlite3"
     Store(path).close()
-    p = subprocess.Popen([sys.executable, "-c", KILLED, str(path)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=_env())
+    p = subprocess.Popen(
+        [sys.executable, "-c", KILLED, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+    )
     assert p.stdout.readline().strip() == "started"
     time.sleep(delay_s)
     p.send_signal(signal.SIGKILL)
@@ -112,8 +120,16 @@ FRESH = textwrap.dedent("""
 def test_concurrent_first_open_of_a_new_file(tmp_path):
     """Several programs creating and migrating the same new file at once."""
     path = tmp_path / "new" / "fresh.sqlite3"
-    procs = [subprocess.Popen([sys.executable, "-c", FRESH, str(path), f"C-{k}"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=_env()) for k in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", FRESH, str(path), f"C-{k}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for k in range(4)
+    ]
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err

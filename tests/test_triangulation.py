@@ -16,8 +16,16 @@ from movekit.errors import MovekitError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _look_at(name: str, centre, target, *, roll_deg: float = 0.0, f_px: float = 1500.0,
-             dist=(0.0, 0.0, 0.0, 0.0, 0.0), size=(1080, 1920)) -> PinholeCamera:
+def _look_at(
+    name: str,
+    centre,
+    target,
+    *,
+    roll_deg: float = 0.0,
+    f_px: float = 1500.0,
+    dist=(0.0, 0.0, 0.0, 0.0, 0.0),
+    size=(1080, 1920),
+) -> PinholeCamera:
     """A camera at ``centre`` (m) looking at ``target``, image x level (then rolled clockwise)."""
     centre, target = np.asarray(centre, float), np.asarray(target, float)
     z = target - centre
@@ -35,10 +43,12 @@ def _look_at(name: str, centre, target, *, roll_deg: float = 0.0, f_px: float = 
 def _rig() -> list[PinholeCamera]:
     """Four cameras 3-4 m around a subject at the origin, 1.7-2.1 m high, with lens distortion
     of the size the Pose2Sim rig's calibration gives and more."""
-    return [_look_at("a", (3.0, 0.5, 1.8), (0, 0, 0.9), dist=(-0.05, 0.1, 0.001, 0.0, 0.0)),
-            _look_at("b", (0.3, 3.5, 1.7), (0, 0, 0.9), roll_deg=10, dist=(0.02, -0.03, 0, 0.001, 0)),
-            _look_at("c", (-3.0, 0.8, 2.1), (0, 0, 0.9), roll_deg=-5),
-            _look_at("d", (-0.5, -3.8, 1.9), (0, 0, 0.9), dist=(-0.01, 0.0, 0, 0, 0))]
+    return [
+        _look_at("a", (3.0, 0.5, 1.8), (0, 0, 0.9), dist=(-0.05, 0.1, 0.001, 0.0, 0.0)),
+        _look_at("b", (0.3, 3.5, 1.7), (0, 0, 0.9), roll_deg=10, dist=(0.02, -0.03, 0, 0.001, 0)),
+        _look_at("c", (-3.0, 0.8, 2.1), (0, 0, 0.9), roll_deg=-5),
+        _look_at("d", (-0.5, -3.8, 1.9), (0, 0, 0.9), dist=(-0.01, 0.0, 0, 0, 0)),
+    ]
 
 
 def _body(frames: int = 30, seed: int = 0) -> np.ndarray:
@@ -48,6 +58,7 @@ def _body(frames: int = 30, seed: int = 0) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- cameras
+
 
 def test_pitch_roll_signs_and_projection():
     level = _look_at("level", (0, -3, 1), (0, 0, 1))
@@ -78,6 +89,7 @@ def test_camera_rejects_a_non_rotation():
 
 
 # ---------------------------------------------------------------------------- triangulation
+
 
 def test_triangulation_is_exact_without_noise():
     cams = _rig()
@@ -152,6 +164,7 @@ def test_left_right_swap_is_found_and_undone():
 
 
 # ---------------------------------------------------------------------------- the real rig
+
 
 @pytest.fixture(scope="module")
 def rig():
@@ -252,5 +265,19 @@ def test_build_reference_on_the_held_out_trial(tmp_path):
     assert 0.01 < np.nanmedian(ref["noise_sd_torso"]) < 0.08
     assert bool(ref["heldout"]) and Path(ref["path"]).is_file()
     saved = np.load(ref["path"])
-    assert {"t_s", "points_lab_m", "reproj_err_px", "n_views", "image_px", "visibility", "world_m", "K",
-            "dist", "R", "t", "size_px", "camera_names", "noise_sd_torso"} <= set(saved.files)
+    assert {
+        "t_s",
+        "points_lab_m",
+        "reproj_err_px",
+        "n_views",
+        "image_px",
+        "visibility",
+        "world_m",
+        "K",
+        "dist",
+        "R",
+        "t",
+        "size_px",
+        "camera_names",
+        "noise_sd_torso",
+    } <= set(saved.files)

@@ -89,8 +89,9 @@ def test_noise_in_torso_lengths():
     img, _ = VC.render(lab, yaw_deg=0.0)
     sd = np.full(33, 0.02)
     noisy = VC.add_noise_2d(img, sd, rng=1)
-    torso = float(np.median(np.hypot(*(0.5 * (img[:, 11, :2] + img[:, 12, :2])
-                                       - 0.5 * (img[:, 23, :2] + img[:, 24, :2])).T)))
+    torso = float(
+        np.median(np.hypot(*(0.5 * (img[:, 11, :2] + img[:, 12, :2]) - 0.5 * (img[:, 23, :2] + img[:, 24, :2])).T))
+    )
     assert np.std(noisy[:, 0, 0] - img[:, 0, 0]) == pytest.approx(0.02 * torso, rel=0.1)
     ar = VC.add_noise_2d(img, sd, rng=1, ar1=0.9)[:, 0, 0] - img[:, 0, 0]
     assert np.corrcoef(ar[1:], ar[:-1])[0, 1] == pytest.approx(0.9, abs=0.05)
@@ -123,8 +124,12 @@ def test_small_sweep_reproduces_table_verdicts(ref):
     recorded error in a real view of similar body yaw."""
     table = json.loads(VA.TABLE_PATH.read_text())
     truth = VA.truth_angles(ref["lab_m"])
-    checks = [("left_knee_flexion_deg", 90, 0, 0), ("left_knee_flexion_deg", 45, 0, 0),
-              ("trunk_lateral_lean_deg", 0, 0, 0), ("trunk_lateral_lean_deg", 0, 0, 20)]
+    checks = [
+        ("left_knee_flexion_deg", 90, 0, 0),
+        ("left_knee_flexion_deg", 45, 0, 0),
+        ("trunk_lateral_lean_deg", 0, 0, 0),
+        ("trunk_lateral_lean_deg", 0, 0, 20),
+    ]
     for name, yaw, pitch, roll in checks:
         img, _cam = VC.render(ref["lab_m"], yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll)
         # the harness's noise model: a real view's recorded error, from a view of similar yaw

@@ -8,13 +8,28 @@ import pytest
 from movekit.analysis.synthetic import pose_from_angles
 from movekit.analysis.view import angle_validity, body_yaw_deg, classify_view, facing_2d, view_segments
 
-SQUAT = {"left_knee_flexion_deg": 60.0, "right_knee_flexion_deg": 60.0,
-         "left_hip_flexion_deg": 50.0, "right_hip_flexion_deg": 50.0, "trunk_inclination_deg": 30.0}
+SQUAT = {
+    "left_knee_flexion_deg": 60.0,
+    "right_knee_flexion_deg": 60.0,
+    "left_hip_flexion_deg": 50.0,
+    "right_hip_flexion_deg": 50.0,
+    "trunk_inclination_deg": 30.0,
+}
 
 
-@pytest.mark.parametrize("yaw, label", [(90.0, "sagittal_right"), (-90.0, "sagittal_left"),
-                                        (75.0, "sagittal_right"), (0.0, "frontal"), (180.0, "frontal"),
-                                        (20.0, "frontal"), (45.0, "oblique"), (-135.0, "oblique")])
+@pytest.mark.parametrize(
+    "yaw, label",
+    [
+        (90.0, "sagittal_right"),
+        (-90.0, "sagittal_left"),
+        (75.0, "sagittal_right"),
+        (0.0, "frontal"),
+        (180.0, "frontal"),
+        (20.0, "frontal"),
+        (45.0, "oblique"),
+        (-135.0, "oblique"),
+    ],
+)
 def test_views_from_world_and_from_image(yaw, label):
     img, world = pose_from_angles(5, SQUAT, yaw_deg=yaw)
     assert list(classify_view(img, world)) == [label] * 5

@@ -48,9 +48,11 @@ WU2002 = "Wu et al. 2002, ISB recommendation part I (hip, ankle, spine), J Biome
 WU2005 = "Wu et al. 2005, ISB recommendation part II (shoulder, elbow), J Biomech 38:981-992"
 GROOD = "Grood & Suntay 1983, J Biomech Eng 105:136-144"
 WILLSON = "Willson et al. 2006, Med Sci Sports Exerc 38:945-952 (frontal plane projection angle)"
-PIVA = ("Piva et al. 2006, Reliability of measures of impairments associated with patellofemoral pain "
-        "syndrome, BMC Musculoskelet Disord 7:33, doi:10.1186/1471-2474-7-33 (lateral step-down: trunk "
-        "lean, pelvis not level)")
+PIVA = (
+    "Piva et al. 2006, Reliability of measures of impairments associated with patellofemoral pain "
+    "syndrome, BMC Musculoskelet Disord 7:33, doi:10.1186/1471-2474-7-33 (lateral step-down: trunk "
+    "lean, pelvis not level)"
+)
 YIP = "Yip et al. 2008, Man Ther 13:148-154 (craniovertebral angle, C7 to tragus vs horizontal)"
 
 
@@ -92,53 +94,180 @@ def _table() -> dict[str, AngleDef]:
         s = side
         mirror = 1.0 if side == "left" else -1.0
         defs += [
-            AngleDef(f"{s}_knee_flexion_deg", s, "knee", "flexion", "sagittal",
-                     "thigh vs shank; 0 straight, flexion +, hyperextension -", False, GROOD,
-                     (f"{s}_hip", f"{s}_knee"), (f"{s}_knee", f"{s}_ankle"), -1.0, 0.0, -90.0, "hinge"),
-            AngleDef(f"{s}_hip_flexion_deg", s, "hip", "flexion", "sagittal",
-                     "trunk vs thigh; 0 aligned, flexion +, extension -", False, WU2002,
-                     trunk_down, (f"{s}_hip", f"{s}_knee"), 1.0, 0.0, -90.0),
-            AngleDef(f"{s}_ankle_dorsiflexion_deg", s, "ankle", "dorsiflexion", "sagittal",
-                     "shank vs heel-toe line; 0 at 90 deg, dorsiflexion +, plantarflexion -", False,
-                     WU2002, (f"{s}_knee", f"{s}_ankle"), (f"{s}_heel", f"{s}_foot_index"),
-                     1.0, -90.0, -180.0),
-            AngleDef(f"{s}_elbow_flexion_deg", s, "elbow", "flexion", "sagittal",
-                     "upper arm vs forearm, 0 straight, flexion +; unsigned (no landmark fixes the "
-                     "elbow axis), so hyperextension reads as small flexion", False, WU2005,
-                     (f"{s}_shoulder", f"{s}_elbow"), (f"{s}_elbow", f"{s}_wrist"), 1.0, 0.0, -90.0,
-                     "unsigned"),
-            AngleDef(f"{s}_shoulder_flexion_deg", s, "shoulder", "flexion", "sagittal",
-                     "humerus vs trunk in the sagittal plane; 0 arm at side, flexion +, "
-                     "extension -, past 180 overhead", False, WU2005,
-                     trunk_down, (f"{s}_shoulder", f"{s}_elbow"), 1.0, 0.0, -90.0),
-            AngleDef(f"{s}_shoulder_abduction_deg", s, "shoulder", "abduction", "frontal",
-                     "humerus vs trunk in the frontal plane; 0 arm at side, abduction +, "
-                     "adduction across the body -, past 180 overhead", False, WU2005,
-                     trunk_down, (f"{s}_shoulder", f"{s}_elbow"), mirror, 0.0, -90.0),
-            AngleDef(f"{s}_knee_fppa_deg", s, "knee", "fppa", "frontal",
-                     "frontal plane projection angle, thigh vs shank; 0 straight, valgus "
-                     "(knee medial) +, varus -", False, WILLSON,
-                     (f"{s}_hip", f"{s}_knee"), (f"{s}_knee", f"{s}_ankle"), mirror),
-            AngleDef(f"{s}_craniovertebral_proxy_deg", s, "craniovertebral", "proxy", "sagittal",
-                     "PROXY: shoulder-to-ear line vs horizontal (true CVA uses C7 and tragus, which "
-                     "pose has not); smaller = head more forward", True, YIP,
-                     ("origin", "anterior_h"), (f"{s}_shoulder", f"{s}_ear")),
-            AngleDef(f"{s}_head_forward_proxy_deg", s, "head", "forward_proxy", "sagittal",
-                     "PROXY: shoulder-to-ear line vs the trunk line (hip-shoulder); 0 ear in line "
-                     "with the trunk, ear forward +", True, YIP,
-                     trunk_up, (f"{s}_shoulder", f"{s}_ear"), -1.0),
+            AngleDef(
+                f"{s}_knee_flexion_deg",
+                s,
+                "knee",
+                "flexion",
+                "sagittal",
+                "thigh vs shank; 0 straight, flexion +, hyperextension -",
+                False,
+                GROOD,
+                (f"{s}_hip", f"{s}_knee"),
+                (f"{s}_knee", f"{s}_ankle"),
+                -1.0,
+                0.0,
+                -90.0,
+                "hinge",
+            ),
+            AngleDef(
+                f"{s}_hip_flexion_deg",
+                s,
+                "hip",
+                "flexion",
+                "sagittal",
+                "trunk vs thigh; 0 aligned, flexion +, extension -",
+                False,
+                WU2002,
+                trunk_down,
+                (f"{s}_hip", f"{s}_knee"),
+                1.0,
+                0.0,
+                -90.0,
+            ),
+            AngleDef(
+                f"{s}_ankle_dorsiflexion_deg",
+                s,
+                "ankle",
+                "dorsiflexion",
+                "sagittal",
+                "shank vs heel-toe line; 0 at 90 deg, dorsiflexion +, plantarflexion -",
+                False,
+                WU2002,
+                (f"{s}_knee", f"{s}_ankle"),
+                (f"{s}_heel", f"{s}_foot_index"),
+                1.0,
+                -90.0,
+                -180.0,
+            ),
+            AngleDef(
+                f"{s}_elbow_flexion_deg",
+                s,
+                "elbow",
+                "flexion",
+                "sagittal",
+                "upper arm vs forearm, 0 straight, flexion +; unsigned (no landmark fixes the "
+                "elbow axis), so hyperextension reads as small flexion",
+                False,
+                WU2005,
+                (f"{s}_shoulder", f"{s}_elbow"),
+                (f"{s}_elbow", f"{s}_wrist"),
+                1.0,
+                0.0,
+                -90.0,
+                "unsigned",
+            ),
+            AngleDef(
+                f"{s}_shoulder_flexion_deg",
+                s,
+                "shoulder",
+                "flexion",
+                "sagittal",
+                "humerus vs trunk in the sagittal plane; 0 arm at side, flexion +, extension -, past 180 overhead",
+                False,
+                WU2005,
+                trunk_down,
+                (f"{s}_shoulder", f"{s}_elbow"),
+                1.0,
+                0.0,
+                -90.0,
+            ),
+            AngleDef(
+                f"{s}_shoulder_abduction_deg",
+                s,
+                "shoulder",
+                "abduction",
+                "frontal",
+                "humerus vs trunk in the frontal plane; 0 arm at side, abduction +, "
+                "adduction across the body -, past 180 overhead",
+                False,
+                WU2005,
+                trunk_down,
+                (f"{s}_shoulder", f"{s}_elbow"),
+                mirror,
+                0.0,
+                -90.0,
+            ),
+            AngleDef(
+                f"{s}_knee_fppa_deg",
+                s,
+                "knee",
+                "fppa",
+                "frontal",
+                "frontal plane projection angle, thigh vs shank; 0 straight, valgus (knee medial) +, varus -",
+                False,
+                WILLSON,
+                (f"{s}_hip", f"{s}_knee"),
+                (f"{s}_knee", f"{s}_ankle"),
+                mirror,
+            ),
+            AngleDef(
+                f"{s}_craniovertebral_proxy_deg",
+                s,
+                "craniovertebral",
+                "proxy",
+                "sagittal",
+                "PROXY: shoulder-to-ear line vs horizontal (true CVA uses C7 and tragus, which "
+                "pose has not); smaller = head more forward",
+                True,
+                YIP,
+                ("origin", "anterior_h"),
+                (f"{s}_shoulder", f"{s}_ear"),
+            ),
+            AngleDef(
+                f"{s}_head_forward_proxy_deg",
+                s,
+                "head",
+                "forward_proxy",
+                "sagittal",
+                "PROXY: shoulder-to-ear line vs the trunk line (hip-shoulder); 0 ear in line "
+                "with the trunk, ear forward +",
+                True,
+                YIP,
+                trunk_up,
+                (f"{s}_shoulder", f"{s}_ear"),
+                -1.0,
+            ),
         ]
     defs += [
-        AngleDef("trunk_inclination_deg", None, "trunk", "inclination", "sagittal",
-                 "mid-hip to mid-shoulder vs vertical; 0 upright, forward +, backward -", False,
-                 WU2002, vertical, trunk_up, -1.0),
-        AngleDef("trunk_lateral_lean_deg", None, "trunk", "lateral_lean", "frontal",
-                 "mid-hip to mid-shoulder vs vertical; 0 upright, lean to the subject's right +",
-                 False, PIVA, vertical, trunk_up),
-        AngleDef("pelvis_obliquity_deg", None, "pelvis", "obliquity", "frontal",
-                 "left hip to right hip vs horizontal; 0 level, right side lower +; hip joint "
-                 "landmarks stand in for ASIS (proxy of iliac crest level)", True, PIVA,
-                 ("origin", "right_h"), ("left_hip", "right_hip")),
+        AngleDef(
+            "trunk_inclination_deg",
+            None,
+            "trunk",
+            "inclination",
+            "sagittal",
+            "mid-hip to mid-shoulder vs vertical; 0 upright, forward +, backward -",
+            False,
+            WU2002,
+            vertical,
+            trunk_up,
+            -1.0,
+        ),
+        AngleDef(
+            "trunk_lateral_lean_deg",
+            None,
+            "trunk",
+            "lateral_lean",
+            "frontal",
+            "mid-hip to mid-shoulder vs vertical; 0 upright, lean to the subject's right +",
+            False,
+            PIVA,
+            vertical,
+            trunk_up,
+        ),
+        AngleDef(
+            "pelvis_obliquity_deg",
+            None,
+            "pelvis",
+            "obliquity",
+            "frontal",
+            "left hip to right hip vs horizontal; 0 level, right side lower +; hip joint "
+            "landmarks stand in for ASIS (proxy of iliac crest level)",
+            True,
+            PIVA,
+            ("origin", "right_h"),
+            ("left_hip", "right_hip"),
+        ),
     ]
     return {d.name: d for d in defs}
 
@@ -176,13 +305,24 @@ def _normal_slot(d: AngleDef) -> int:
 #: bends forward to ~120 deg from upright in a toe touch and back ~30 deg; knee FPPA stays within
 #: about +-30 deg in step-downs and landings (Willson 2006; Munro 2012, J Orthop Sports Phys
 #: Ther 42:A11): the bounds add the same margins.
-POSSIBLE_RANGES = {"knee_flexion": (-40.0, 180.0), "hip_flexion": (-90.0, 180.0),
-                   "ankle_dorsiflexion": (-90.0, 60.0), "pelvis_obliquity": (-45.0, 45.0),
-                   "trunk_lateral_lean": (-60.0, 60.0), "trunk_inclination": (-60.0, 135.0),
-                   "shoulder_flexion": (-90.0, 220.0), "shoulder_abduction": (-90.0, 220.0),
-                   "elbow_flexion": (0.0, 170.0), "knee_fppa": (-60.0, 60.0)}
-_DEFS = tuple(d if f"{d.joint}_{d.motion}" not in POSSIBLE_RANGES else
-              replace(d, possible_deg=POSSIBLE_RANGES[f"{d.joint}_{d.motion}"]) for d in _DEFS)
+POSSIBLE_RANGES = {
+    "knee_flexion": (-40.0, 180.0),
+    "hip_flexion": (-90.0, 180.0),
+    "ankle_dorsiflexion": (-90.0, 60.0),
+    "pelvis_obliquity": (-45.0, 45.0),
+    "trunk_lateral_lean": (-60.0, 60.0),
+    "trunk_inclination": (-60.0, 135.0),
+    "shoulder_flexion": (-90.0, 220.0),
+    "shoulder_abduction": (-90.0, 220.0),
+    "elbow_flexion": (0.0, 170.0),
+    "knee_fppa": (-60.0, 60.0),
+}
+_DEFS = tuple(
+    d
+    if f"{d.joint}_{d.motion}" not in POSSIBLE_RANGES
+    else replace(d, possible_deg=POSSIBLE_RANGES[f"{d.joint}_{d.motion}"])
+    for d in _DEFS
+)
 ANGLES.update({d.name: d for d in _DEFS})
 _PLO = np.array([d.possible_deg[0] for d in _DEFS])
 _PHI = np.array([d.possible_deg[1] for d in _DEFS])
@@ -236,7 +376,7 @@ def _angles_from_points(P: np.ndarray, normals: np.ndarray) -> np.ndarray:
         theta = np.where(_KIND_UNSIGNED, theta, _LO + np.mod(theta - _LO, 360.0))
         bad = (r2 <= 0) | (s2 <= 0)
         planar_kind = ~(_KIND_HINGE | _KIND_UNSIGNED)
-        thin = ((r2 - rn * rn) < (_MIN_PROJ ** 2) * r2) | ((s2 - sn * sn) < (_MIN_PROJ ** 2) * s2)
+        thin = ((r2 - rn * rn) < (_MIN_PROJ**2) * r2) | ((s2 - sn * sn) < (_MIN_PROJ**2) * s2)
         bad |= planar_kind & thin
         # a hinge angle needs a usable sign axis only when the joint is bent
         bad |= _KIND_HINGE & ~np.isfinite(det)
@@ -307,18 +447,21 @@ def body_axes_3d(world_m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Z = _unit(w[:, 24] - w[:, 23])
     Y = 0.5 * (w[:, 11] + w[:, 12]) - 0.5 * (w[:, 23] + w[:, 24])
     X = _unit(np.cross(Y, Z))
+
     # anatomical check, independent of the model's left/right labels: the nose lies anterior to
     # the ears and the toes anterior to the heels; if X points the other way, the hips were swapped
     def sin_about_z(a, b):  # sine of the turn from a to b about Z
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.einsum("fk,fk->f", np.cross(a, b), Z) / (
-                np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+            return np.einsum("fk,fk->f", np.cross(a, b), Z) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
 
-    cues = np.stack([
-        -sin_about_z(Y, w[:, 0] - 0.5 * (w[:, 7] + w[:, 8])),  # up -> nose turns toward anterior
-        sin_about_z(w[:, 27] - w[:, 25], w[:, 31] - w[:, 29]),  # shank down -> foot: +90 +- 50
-        sin_about_z(w[:, 28] - w[:, 26], w[:, 32] - w[:, 30]),
-    ], axis=1)
+    cues = np.stack(
+        [
+            -sin_about_z(Y, w[:, 0] - 0.5 * (w[:, 7] + w[:, 8])),  # up -> nose turns toward anterior
+            sin_about_z(w[:, 27] - w[:, 25], w[:, 31] - w[:, 29]),  # shank down -> foot: +90 +- 50
+            sin_about_z(w[:, 28] - w[:, 26], w[:, 32] - w[:, 30]),
+        ],
+        axis=1,
+    )
     flip = np.nansum(cues, axis=1) < 0
     X = np.where(flip[:, None], -X, X)
     Z = np.where(flip[:, None], -Z, Z)
@@ -339,8 +482,9 @@ def _points_3d(world_m):
     return P, normals
 
 
-def joint_angles(image_px=None, world_m=None, *, visibility=None, min_visibility: float = 0.5,
-                 facing=None, front=None) -> dict[str, np.ndarray]:
+def joint_angles(
+    image_px=None, world_m=None, *, visibility=None, min_visibility: float = 0.5, facing=None, front=None
+) -> dict[str, np.ndarray]:
     """All clinical angles in :data:`ANGLES`, one float64 ``(frames,)`` array each, in degrees.
 
     Parameters

@@ -73,8 +73,10 @@ class CameraTilt:
         for name in ("pitch_deg", "roll_deg"):
             v = getattr(self, name)
             if v is not None and (not np.isfinite(v) or abs(v) > MAX_TILT_DEG):
-                raise MovekitError(f"camera {name.removesuffix('_deg')} {v} deg: must be a number "
-                                   f"within +-{MAX_TILT_DEG:g} deg (level the camera)")
+                raise MovekitError(
+                    f"camera {name.removesuffix('_deg')} {v} deg: must be a number "
+                    f"within +-{MAX_TILT_DEG:g} deg (level the camera)"
+                )
         if not (np.isfinite(self.uncertainty_deg) and 0 <= self.uncertainty_deg <= 90):
             raise MovekitError(f"camera tilt uncertainty {self.uncertainty_deg} deg: must be 0..90")
 
@@ -90,11 +92,15 @@ class CameraTilt:
 
     def describe(self) -> str:
         """Plain words, e.g. ``camera pitch 20.0 deg down, roll 3.0 deg (+-2 deg, level reading)``."""
+
         def part(v, what, pos, neg):
             return f"{what} unknown" if v is None else f"{what} {abs(v):.1f} deg {pos if v >= 0 else neg}"
-        return (f"camera {part(self.pitch_deg, 'pitch', 'down', 'up')}, "
-                f"{part(self.roll_deg, 'roll', 'clockwise', 'anticlockwise')} "
-                f"(+-{self.uncertainty_deg:g} deg, {self.source})")
+
+        return (
+            f"camera {part(self.pitch_deg, 'pitch', 'down', 'up')}, "
+            f"{part(self.roll_deg, 'roll', 'clockwise', 'anticlockwise')} "
+            f"(+-{self.uncertainty_deg:g} deg, {self.source})"
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -103,16 +109,23 @@ class CameraTilt:
     def from_dict(cls, d: dict) -> CameraTilt:
         """From :meth:`to_dict` output (e.g. a recording's metadata); MovekitError if malformed."""
         try:
-            return cls(pitch_deg=None if d.get("pitch_deg") is None else float(d["pitch_deg"]),
-                       roll_deg=None if d.get("roll_deg") is None else float(d["roll_deg"]),
-                       uncertainty_deg=float(d["uncertainty_deg"]), source=str(d.get("source", "")))
+            return cls(
+                pitch_deg=None if d.get("pitch_deg") is None else float(d["pitch_deg"]),
+                roll_deg=None if d.get("roll_deg") is None else float(d["roll_deg"]),
+                uncertainty_deg=float(d["uncertainty_deg"]),
+                source=str(d.get("source", "")),
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MovekitError(f"camera tilt: malformed record {d!r} ({exc})") from None
 
 
-def tilt_from_reading(pitch_deg: float, roll_deg: float, *,
-                      uncertainty_deg: float = READING_UNCERTAINTY_DEG,
-                      source: str = "level reading") -> CameraTilt:
+def tilt_from_reading(
+    pitch_deg: float,
+    roll_deg: float,
+    *,
+    uncertainty_deg: float = READING_UNCERTAINTY_DEG,
+    source: str = "level reading",
+) -> CameraTilt:
     """A typed level reading (deg; pitch + looking down, roll + clockwise seen from behind)."""
     return CameraTilt(float(pitch_deg), float(roll_deg), float(uncertainty_deg), source)
 
@@ -129,8 +142,10 @@ def parse_tilt(text: str) -> CameraTilt:
             raise ValueError
         pitch, roll = (float(p) for p in parts)
     except ValueError:
-        raise MovekitError(f"camera tilt {text!r}: give PITCH,ROLL in degrees (e.g. 12,-3; pitch + "
-                           "looking down, roll + clockwise seen from behind the camera) or 'level'") from None
+        raise MovekitError(
+            f"camera tilt {text!r}: give PITCH,ROLL in degrees (e.g. 12,-3; pitch + "
+            "looking down, roll + clockwise seen from behind the camera) or 'level'"
+        ) from None
     return tilt_from_reading(pitch, roll)
 
 
@@ -144,8 +159,7 @@ def tilt_of_up(up_cam) -> tuple[float, float]:
     """(pitch_deg, roll_deg) of a camera from the world-up vector in its coordinates."""
     u = np.asarray(up_cam, dtype=np.float64)
     u = u / np.linalg.norm(u)
-    return (float(np.rad2deg(np.arctan2(-u[2], np.hypot(u[0], u[1])))),
-            float(np.rad2deg(np.arctan2(-u[0], -u[1]))))
+    return (float(np.rad2deg(np.arctan2(-u[2], np.hypot(u[0], u[1])))), float(np.rad2deg(np.arctan2(-u[0], -u[1]))))
 
 
 def level_rotation(pitch_deg: float | None, roll_deg: float | None) -> np.ndarray:
@@ -201,8 +215,15 @@ def level_world_points(world_m, tilt: CameraTilt) -> np.ndarray:
     return w @ level_rotation(tilt.pitch_deg, tilt.roll_deg).T
 
 
-def tilt_from_board(image_corners_px, pattern: tuple[int, int], square_mm: float, camera_matrix_px,
-                    dist_coeffs=None, *, uncertainty_deg: float = 1.0) -> CameraTilt:
+def tilt_from_board(
+    image_corners_px,
+    pattern: tuple[int, int],
+    square_mm: float,
+    camera_matrix_px,
+    dist_coeffs=None,
+    *,
+    uncertainty_deg: float = 1.0,
+) -> CameraTilt:
     """Tilt from one view of a checkerboard lying flat on the floor (its normal is vertical).
 
     Parameters
@@ -223,8 +244,7 @@ def tilt_from_board(image_corners_px, pattern: tuple[int, int], square_mm: float
     obj = np.zeros((cols * rows, 3))
     obj[:, :2] = np.mgrid[0:cols, 0:rows].T.reshape(-1, 2) * float(square_mm) / 1000.0
     dist = np.zeros(5) if dist_coeffs is None else np.asarray(dist_coeffs, dtype=np.float64)
-    ok, rvec, _tvec = cv2.solvePnP(obj, c, np.asarray(camera_matrix_px, np.float64), dist,
-                                   flags=cv2.SOLVEPNP_ITERATIVE)
+    ok, rvec, _tvec = cv2.solvePnP(obj, c, np.asarray(camera_matrix_px, np.float64), dist, flags=cv2.SOLVEPNP_ITERATIVE)
     if not ok:
         raise MovekitError("board: its pose could not be solved (is the whole board in view?)")
     R, _ = cv2.Rodrigues(rvec)
@@ -234,9 +254,16 @@ def tilt_from_board(image_corners_px, pattern: tuple[int, int], square_mm: float
     return CameraTilt(pitch, roll, float(uncertainty_deg), "checkerboard on the floor")
 
 
-def roll_from_stance(image_px, *, visibility=None, min_visibility: float = 0.5,
-                     frame_size_px=None, pitch_deg: float | None = None, camera_matrix_px=None,
-                     max_motion: float = 0.05) -> CameraTilt:
+def roll_from_stance(
+    image_px,
+    *,
+    visibility=None,
+    min_visibility: float = 0.5,
+    frame_size_px=None,
+    pitch_deg: float | None = None,
+    camera_matrix_px=None,
+    max_motion: float = 0.05,
+) -> CameraTilt:
     """Camera roll from a quiet standing trial: the mid-ankle to mid-shoulder line is vertical.
 
     Each frame's body axis (image, y down) gives the angle of the vertical in the image; their
@@ -271,15 +298,23 @@ def roll_from_stance(image_px, *, visibility=None, min_visibility: float = 0.5,
     trunk = np.nanmedian(np.hypot(*(sh[ok] - hip[ok]).T))
     motion = np.nanmedian(np.abs(sh[ok] - np.nanmedian(sh[ok], axis=0))) / trunk
     if q3 - q1 > 2.0 or motion > max_motion:
-        raise MovekitError(f"standing trial: the client moved (body axis spread {q3 - q1:.1f} deg, "
-                           f"shoulder motion {motion:.2f} trunk lengths); stand still for the level check")
+        raise MovekitError(
+            f"standing trial: the client moved (body axis spread {q3 - q1:.1f} deg, "
+            f"shoulder motion {motion:.2f} trunk lengths); stand still for the level check"
+        )
     if abs(med) > 30:
-        raise MovekitError(f"standing trial: body axis {med:.0f} deg from the image vertical; "
-                           "the client must stand upright (or the camera is on its side)")
+        raise MovekitError(
+            f"standing trial: body axis {med:.0f} deg from the image vertical; "
+            "the client must stand upright (or the camera is on its side)"
+        )
     # the world turned anticlockwise in the image (body axis leaning left, angle < 0) = camera
     # turned clockwise: roll = -angle
-    return CameraTilt(pitch_deg, float(-med), STANCE_ROLL_UNCERTAINTY_DEG,
-                      "standing trial (body axis)" + ("" if pitch_deg is not None else "; pitch unknown"))
+    return CameraTilt(
+        pitch_deg,
+        float(-med),
+        STANCE_ROLL_UNCERTAINTY_DEG,
+        "standing trial (body axis)" + ("" if pitch_deg is not None else "; pitch unknown"),
+    )
 
 
 #: Scene verticals: segments at least this long (fraction of the image diagonal) and within this
@@ -318,8 +353,7 @@ def line_segments(image_gray) -> np.ndarray:
     return lines.reshape(-1, 4).astype(np.float64) / scale
 
 
-def tilt_from_verticals(segments_px, frame_size_px, camera_matrix_px=None, *, seed: int = 0,
-                        mask=None) -> CameraTilt:
+def tilt_from_verticals(segments_px, frame_size_px, camera_matrix_px=None, *, seed: int = 0, mask=None) -> CameraTilt:
     """Camera pitch and roll from the scene's vertical edges (door frames, cupboards, walls).
 
     Every vertical line in the world passes, in the image, through the vertical vanishing point.
@@ -355,8 +389,10 @@ def tilt_from_verticals(segments_px, frame_size_px, camera_matrix_px=None, *, se
     keep = (length >= VERTICAL_MIN_LENGTH * np.hypot(w, h)) & (slant <= VERTICAL_MAX_SLANT_DEG)
     seg, length = seg[keep], length[keep]
     if len(seg) < MIN_VERTICAL_LINES:
-        raise MovekitError(f"scene: {len(seg)} long near-vertical edges in view, need "
-                           f"{MIN_VERTICAL_LINES} (door frames, cupboards, wall corners)")
+        raise MovekitError(
+            f"scene: {len(seg)} long near-vertical edges in view, need "
+            f"{MIN_VERTICAL_LINES} (door frames, cupboards, wall corners)"
+        )
     a = np.column_stack([seg[:, :2], np.ones(len(seg))])
     b = np.column_stack([seg[:, 2:], np.ones(len(seg))])
     lines = np.cross(a, b)
@@ -380,8 +416,10 @@ def tilt_from_verticals(segments_px, frame_size_px, camera_matrix_px=None, *, se
         if score > best_score:
             best, best_score = inl, score
     if best is None or best.sum() < MIN_VERTICAL_LINES:
-        raise MovekitError(f"scene: the vertical edges do not agree on one vertical "
-                           f"({0 if best is None else int(best.sum())} agree, need {MIN_VERTICAL_LINES})")
+        raise MovekitError(
+            f"scene: the vertical edges do not agree on one vertical "
+            f"({0 if best is None else int(best.sum())} agree, need {MIN_VERTICAL_LINES})"
+        )
     _u, _s, vt = np.linalg.svd(n[best] * np.sqrt(length[best])[:, None])
     up = vt[-1]
     if up[1] > 0:  # image y points down: up has negative y
@@ -390,10 +428,29 @@ def tilt_from_verticals(segments_px, frame_size_px, camera_matrix_px=None, *, se
     pitch, roll = tilt_of_up(up)
     base = 1.5 if camera_matrix_px is not None else 3.0
     unc = max(base, float(3 * np.median(resid) / np.sqrt(max(1, best.sum() / 4))))
-    return CameraTilt(pitch, roll, unc, f"scene verticals ({int(best.sum())} edges"
-                      + ("" if camera_matrix_px is not None else ", default field of view") + ")")
+    return CameraTilt(
+        pitch,
+        roll,
+        unc,
+        f"scene verticals ({int(best.sum())} edges"
+        + ("" if camera_matrix_px is not None else ", default field of view")
+        + ")",
+    )
 
 
-__all__ = ["CameraTilt", "DEFAULT_LONG_SIDE_FOV_DEG", "camera_matrix", "level_image_points",
-           "level_rotation", "level_world_points", "parse_tilt", "roll_from_stance", "tilt_from_board",
-           "tilt_from_reading", "tilt_from_verticals", "tilt_of_up", "up_in_camera", "line_segments"]
+__all__ = [
+    "CameraTilt",
+    "DEFAULT_LONG_SIDE_FOV_DEG",
+    "camera_matrix",
+    "level_image_points",
+    "level_rotation",
+    "level_world_points",
+    "parse_tilt",
+    "roll_from_stance",
+    "tilt_from_board",
+    "tilt_from_reading",
+    "tilt_from_verticals",
+    "tilt_of_up",
+    "up_in_camera",
+    "line_segments",
+]

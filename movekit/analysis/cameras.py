@@ -184,8 +184,7 @@ def read_qualisys_qca(path: str | Path) -> list[PinholeCamera]:
             try:
                 v = float(value)  # type: ignore[arg-type]
             except (TypeError, ValueError):
-                raise MovekitError(f"{path}: camera {name!r} has no numeric {tag}/@{key} "
-                                   f"(got {value!r})") from None
+                raise MovekitError(f"{path}: camera {name!r} has no numeric {tag}/@{key} (got {value!r})") from None
             if not math.isfinite(v):
                 raise MovekitError(f"{path}: camera {name!r} {tag}/@{key} is {value!r}")
             return v
@@ -199,14 +198,27 @@ def read_qualisys_qca(path: str | Path) -> list[PinholeCamera]:
         if width <= 0 or height <= 0:
             raise MovekitError(f"{path}: camera {name!r} fov_video gives an empty image ({width}x{height})")
         s = QCA_SUBPIXELS
-        K = np.array([[num("intrinsic", "focalLengthU") / s, 0.0, num("intrinsic", "centerPointU") / s - left],
-                      [0.0, num("intrinsic", "focalLengthV") / s, num("intrinsic", "centerPointV") / s - top],
-                      [0.0, 0.0, 1.0]])
+        K = np.array(
+            [
+                [num("intrinsic", "focalLengthU") / s, 0.0, num("intrinsic", "centerPointU") / s - left],
+                [0.0, num("intrinsic", "focalLengthV") / s, num("intrinsic", "centerPointV") / s - top],
+                [0.0, 0.0, 1.0],
+            ]
+        )
         if K[0, 0] <= 0 or K[1, 1] <= 0:
             raise MovekitError(f"{path}: camera {name!r} has a focal length <= 0")
-        dist = np.array([num("intrinsic", "radialDistortion1"), num("intrinsic", "radialDistortion2"),
-                         num("intrinsic", "tangentalDistortion1"), num("intrinsic", "tangentalDistortion2"),
-                         num("intrinsic", "radialDistortion3")]) / s
+        dist = (
+            np.array(
+                [
+                    num("intrinsic", "radialDistortion1"),
+                    num("intrinsic", "radialDistortion2"),
+                    num("intrinsic", "tangentalDistortion1"),
+                    num("intrinsic", "tangentalDistortion2"),
+                    num("intrinsic", "radialDistortion3"),
+                ]
+            )
+            / s
+        )
         M = np.array([[num("transform", f"r{r}{c}") for c in (1, 2, 3)] for r in (1, 2, 3)])
         if not (np.allclose(M @ M.T, np.eye(3), atol=1e-4) and abs(np.linalg.det(M) - 1) < 1e-4):
             raise MovekitError(f"{path}: camera {name!r} transform r11..r33 is not a rotation matrix")
@@ -257,14 +269,17 @@ def read_calibration_toml(path: str | Path) -> list[PinholeCamera]:
         except KeyError as exc:
             raise MovekitError(f"{path}: camera {name!r} has no {exc.args[0]!r}") from None
         except (TypeError, ValueError) as exc:
-            raise MovekitError(f"{path}: camera {name!r}: a field has the wrong shape or is not numeric ({exc})") from None
+            raise MovekitError(
+                f"{path}: camera {name!r}: a field has the wrong shape or is not numeric ({exc})"
+            ) from None
         if cam.get("fisheye", False):
             raise MovekitError(f"{path}: camera {name!r} is a fisheye calibration; only the pinhole model is supported")
         if not (np.isfinite(K).all() and np.isfinite(dist).all() and np.isfinite(rvec).all() and np.isfinite(t).all()):
             raise MovekitError(f"{path}: camera {name!r} has a non-finite number")
         if w <= 0 or h <= 0 or K[0, 0] <= 0 or K[1, 1] <= 0 or dist.size not in (4, 5):
-            raise MovekitError(f"{path}: camera {name!r}: size, focal length or distortions "
-                               "(k1, k2, p1, p2[, k3]) out of range")
+            raise MovekitError(
+                f"{path}: camera {name!r}: size, focal length or distortions (k1, k2, p1, p2[, k3]) out of range"
+            )
         out.append(PinholeCamera(name, w, h, K, dist, cv2.Rodrigues(rvec)[0], t))
     if not out:
         raise MovekitError(f"{path}: no camera tables ([cam_01] ...): not a calibration .toml")
@@ -285,10 +300,17 @@ def write_calibration_toml(cameras: list[PinholeCamera], path: str | Path, *, er
     lines = []
     for i, c in enumerate(cameras, 1):
         rvec = cv2.Rodrigues(c.R)[0].ravel()
-        lines += [f"[cam_{i:02d}]", f'name = "{c.name}"', f"size = {arr([c.width_px, c.height_px])}",
-                  "matrix = [ " + ", ".join(arr(r) for r in c.K) + ",]",
-                  f"distortions = {arr(c.dist)}", f"rotation = {arr(rvec)}", f"translation = {arr(c.t)}",
-                  "fisheye = false", ""]
+        lines += [
+            f"[cam_{i:02d}]",
+            f'name = "{c.name}"',
+            f"size = {arr([c.width_px, c.height_px])}",
+            "matrix = [ " + ", ".join(arr(r) for r in c.K) + ",]",
+            f"distortions = {arr(c.dist)}",
+            f"rotation = {arr(rvec)}",
+            f"translation = {arr(c.t)}",
+            "fisheye = false",
+            "",
+        ]
     lines += ["[metadata]", "adjusted = false", f"error = {float(error_px) if error_px is not None else 0.0!r}", ""]
     fd = os.open(Path(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -305,5 +327,11 @@ def read_calibration(path: str | Path) -> list[PinholeCamera]:
     raise MovekitError(f"{p}: unknown calibration format (expected a Qualisys .qca.txt or an Anipose/Pose2Sim .toml)")
 
 
-__all__ = ["PinholeCamera", "QCA_SUBPIXELS", "read_calibration", "read_calibration_toml", "read_qualisys_qca",
-           "write_calibration_toml"]
+__all__ = [
+    "PinholeCamera",
+    "QCA_SUBPIXELS",
+    "read_calibration",
+    "read_calibration_toml",
+    "read_qualisys_qca",
+    "write_calibration_toml",
+]

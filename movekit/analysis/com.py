@@ -50,13 +50,22 @@ DE_LEVA_1996: dict[str, tuple[float, float, float, float]] = {
 # segments as (table key, proximal point, distal point); virtual points: 33 mid-shoulder,
 # 34 mid-hip, 35 mid-ear, 36/37 left/right hand (mid of index and pinky)
 _SEGMENTS = (
-    ("head", 35, 35), ("trunk", 33, 34),
-    ("upperarm", 11, 13), ("upperarm", 12, 14), ("forearm", 13, 15), ("forearm", 14, 16),
-    ("hand", 15, 36), ("hand", 16, 37), ("thigh", 23, 25), ("thigh", 24, 26),
-    ("shank", 25, 27), ("shank", 26, 28), ("foot", 29, 31), ("foot", 30, 32),
+    ("head", 35, 35),
+    ("trunk", 33, 34),
+    ("upperarm", 11, 13),
+    ("upperarm", 12, 14),
+    ("forearm", 13, 15),
+    ("forearm", 14, 16),
+    ("hand", 15, 36),
+    ("hand", 16, 37),
+    ("thigh", 23, 25),
+    ("thigh", 24, 26),
+    ("shank", 25, 27),
+    ("shank", 26, 28),
+    ("foot", 29, 31),
+    ("foot", 30, 32),
 )
-SEGMENT_NAMES = tuple(
-    (k if k in ("head", "trunk") else ("left_" if p % 2 else "right_") + k) for k, p, _ in _SEGMENTS)
+SEGMENT_NAMES = tuple((k if k in ("head", "trunk") else ("left_" if p % 2 else "right_") + k) for k, p, _ in _SEGMENTS)
 
 
 def segment_table(sex: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -78,19 +87,25 @@ def segment_table(sex: str | None = None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _segment_coms(p: np.ndarray, cm: np.ndarray) -> np.ndarray:
-    ext = np.concatenate([
-        p,
-        0.5 * (p[:, 11:12] + p[:, 12:13]), 0.5 * (p[:, 23:24] + p[:, 24:25]),
-        0.5 * (p[:, 7:8] + p[:, 8:9]),
-        0.5 * (p[:, 17:18] + p[:, 19:20]), 0.5 * (p[:, 18:19] + p[:, 20:21]),
-    ], axis=1)
+    ext = np.concatenate(
+        [
+            p,
+            0.5 * (p[:, 11:12] + p[:, 12:13]),
+            0.5 * (p[:, 23:24] + p[:, 24:25]),
+            0.5 * (p[:, 7:8] + p[:, 8:9]),
+            0.5 * (p[:, 17:18] + p[:, 19:20]),
+            0.5 * (p[:, 18:19] + p[:, 20:21]),
+        ],
+        axis=1,
+    )
     prox = ext[:, [s[1] for s in _SEGMENTS]]
     dist = ext[:, [s[2] for s in _SEGMENTS]]
     return prox + cm[None, :, None] * (dist - prox)
 
 
-def center_of_mass(landmarks, *, sex: str | None = None, visibility=None,
-                   min_visibility: float = 0.5, missing: str = "nan") -> np.ndarray:
+def center_of_mass(
+    landmarks, *, sex: str | None = None, visibility=None, min_visibility: float = 0.5, missing: str = "nan"
+) -> np.ndarray:
     """Whole-body centre of mass per frame (de Leva 1996), in the landmarks' units.
 
     Parameters
@@ -120,13 +135,13 @@ def center_of_mass(landmarks, *, sex: str | None = None, visibility=None,
     mass, cm = segment_table(sex)
     out = np.empty((p.shape[0], p.shape[2]))
     for s in range(0, p.shape[0], 4096):  # cache-sized blocks of frames
-        seg = _segment_coms(p[s:s + 4096], cm)
+        seg = _segment_coms(p[s : s + 4096], cm)
         if missing == "nan":
-            out[s:s + 4096] = np.einsum("fsd,s->fd", seg, mass)
+            out[s : s + 4096] = np.einsum("fsd,s->fd", seg, mass)
             continue
         ok = np.all(np.isfinite(seg), axis=-1)
         w = np.where(ok, mass, 0.0)
         tot = w.sum(1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[s:s + 4096] = np.einsum("fsd,fs->fd", np.nan_to_num(seg), w) / np.where(tot > 0, tot, np.nan)
+            out[s : s + 4096] = np.einsum("fsd,fs->fd", np.nan_to_num(seg), w) / np.where(tot > 0, tot, np.nan)
     return out

@@ -48,9 +48,22 @@ from scipy import signal as _sig
 from movekit.errors import MovekitError
 
 __all__ = [
-    "EMGConfig", "EMGEvent", "EMGResult", "EMGStream", "process", "mvc_reference",
-    "bandpass_sos", "notch_sos", "teager_kaiser", "onset_offset_pairs", "vmo_vl_ratio",
-    "onset_difference_s", "median_frequency", "fatigue_trend", "FatigueTrend", "activity_mask",
+    "EMGConfig",
+    "EMGEvent",
+    "EMGResult",
+    "EMGStream",
+    "process",
+    "mvc_reference",
+    "bandpass_sos",
+    "notch_sos",
+    "teager_kaiser",
+    "onset_offset_pairs",
+    "vmo_vl_ratio",
+    "onset_difference_s",
+    "median_frequency",
+    "fatigue_trend",
+    "FatigueTrend",
+    "activity_mask",
     "quietest_window",
 ]
 
@@ -142,7 +155,8 @@ def bandpass_sos(rate_hz: float, band_hz: tuple[float, float] = (20.0, 450.0), o
     if not (0 < low < high):
         raise MovekitError(
             f"EMG band {band_hz[0]:g}-{band_hz[1]:g} Hz is empty at {rate_hz:g} Hz sampling "
-            f"(upper corner capped at {0.45 * rate_hz:g} Hz); surface EMG needs >= 1000 Hz (SENIAM)")
+            f"(upper corner capped at {0.45 * rate_hz:g} Hz); surface EMG needs >= 1000 Hz (SENIAM)"
+        )
     return _sig.butter(order, [low, high], btype="bandpass", fs=rate_hz, output="sos")
 
 
@@ -171,7 +185,7 @@ def teager_kaiser(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     out = np.empty_like(x)
     if len(x) < 3:
-        out[...] = x ** 2
+        out[...] = x**2
         return out
     out[1:-1] = x[1:-1] ** 2 - x[2:] * x[:-2]
     out[0] = out[1]
@@ -221,7 +235,7 @@ class _MovingMean:
         c = np.concatenate([np.zeros((1, x.shape[1])), c], axis=0)
         w = self.w
         y = (c[w:] - c[:-w]) / w
-        self.tail = ext[len(ext) - (w - 1):] if w > 1 else ext[:0]
+        self.tail = ext[len(ext) - (w - 1) :] if w > 1 else ext[:0]
         return y
 
 
@@ -261,7 +275,7 @@ class _OnsetDetector:
         a_on = self.on_mean(d)
         a_off = self.off_mean(d)
         ext = np.concatenate([self.tail, d], axis=0)  # ext[n + on_w - 1] is d[n]
-        self.tail = ext[len(ext) - (self.on_w - 1):] if self.on_w > 1 else ext[:0]
+        self.tail = ext[len(ext) - (self.on_w - 1) :] if self.on_w > 1 else ext[:0]
         if thr is None or len(d) == 0:
             return []
         events: list[tuple[int, str, int]] = []
@@ -280,7 +294,7 @@ class _OnsetDetector:
                         break
                     n = int(above[k])
                     # onset: the first sample of the triggering window above the threshold
-                    win = ext[n: n + self.on_w, c]
+                    win = ext[n : n + self.on_w, c]
                     j = int(np.argmax(win > thr[c])) if np.any(win > thr[c]) else 0
                     self.onset[c] = max(start_index + n - self.on_w + 1 + j, 0)
                     state = self.PENDING
@@ -370,9 +384,14 @@ class EMGStream:
     >>> out = s.process(t_chunk, x_chunk)      # doctest: +SKIP
     """
 
-    def __init__(self, rate_hz: float, channel_names: Sequence[str], config: EMGConfig | None = None,
-                 mvc_uv: np.ndarray | Sequence[float] | None = None,
-                 baseline: tuple[np.ndarray, np.ndarray] | None = None):
+    def __init__(
+        self,
+        rate_hz: float,
+        channel_names: Sequence[str],
+        config: EMGConfig | None = None,
+        mvc_uv: np.ndarray | Sequence[float] | None = None,
+        baseline: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
         self.config = (config or EMGConfig()).validated(float(rate_hz))
         self.rate_hz = float(rate_hz)
         self.channel_names = tuple(str(c) for c in channel_names)
@@ -391,9 +410,12 @@ class EMGStream:
             self._env_lp = _SOS(_lowpass_sos(self.rate_hz, cfg.envelope_lowpass_hz), n)
         self._det_lp = _SOS(_lowpass_sos(self.rate_hz, cfg.onset_lowpass_hz), n)
         self._tk_prev = np.zeros((2, n))  # the two previous filtered samples for the causal TKEO
-        self._det = _OnsetDetector(n, max(1, round(cfg.min_on_s * self.rate_hz)),
-                                   max(1, round(cfg.min_off_s * self.rate_hz)),
-                                   round(cfg.min_burst_s * self.rate_hz))
+        self._det = _OnsetDetector(
+            n,
+            max(1, round(cfg.min_on_s * self.rate_hz)),
+            max(1, round(cfg.min_off_s * self.rate_hz)),
+            round(cfg.min_burst_s * self.rate_hz),
+        )
         if mvc_uv is not None:
             m = np.asarray(mvc_uv, dtype=float).reshape(-1)
             if m.shape != (n,):
@@ -448,7 +470,8 @@ class EMGStream:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self.n_channels or x.shape[0] != t.shape[0]:
             raise MovekitError(
-                f"EMG chunk must be (samples, {self.n_channels}) with matching t_s; got {x.shape} and {t.shape}")
+                f"EMG chunk must be (samples, {self.n_channels}) with matching t_s; got {x.shape} and {t.shape}"
+            )
         bad = ~np.isfinite(x)
         if bad.any():
             x = np.where(bad, 0.0, x)
@@ -494,9 +517,9 @@ class EMGStream:
         if raw_events and min(i for _, _, i in raw_events) < self._times_base:
             raise AssertionError("EMG event before the kept sample times")  # a bug, never user input
         events = sorted(
-            (EMGEvent(self.channel_names[c], kind, float(times[i - self._times_base]), i)
-             for c, kind, i in raw_events),
-            key=lambda e: (e.index, e.channel))
+            (EMGEvent(self.channel_names[c], kind, float(times[i - self._times_base]), i) for c, kind, i in raw_events),
+            key=lambda e: (e.index, e.channel),
+        )
         if self.threshold is not None:
             keep = self._det.on_w + self._det.off_w + self._det.min_burst + 2
             if len(times) > keep:
@@ -507,8 +530,9 @@ class EMGStream:
         return EMGResult(t, f, env, pct, det, events, self.channel_names, thr.copy())
 
 
-def quietest_window(x_uv: np.ndarray, rate_hz: float, window_s: float = 0.5,
-                    config: EMGConfig | None = None) -> tuple[float, float]:
+def quietest_window(
+    x_uv: np.ndarray, rate_hz: float, window_s: float = 0.5, config: EMGConfig | None = None
+) -> tuple[float, float]:
     """Start and end (s, from the first sample) of the window with the lowest mean envelope.
 
     An offline helper to pick a rest baseline when a recording does not start at rest; the mean is
@@ -531,9 +555,15 @@ def quietest_window(x_uv: np.ndarray, rate_hz: float, window_s: float = 0.5,
     return (i / rate_hz, (i + w) / rate_hz)
 
 
-def process(t_s: np.ndarray, x_uv: np.ndarray, rate_hz: float, channel_names: Sequence[str],
-            config: EMGConfig | None = None, mvc_uv: np.ndarray | Sequence[float] | None = None,
-            baseline_window_s: tuple[float, float] | str | None = None) -> EMGResult:
+def process(
+    t_s: np.ndarray,
+    x_uv: np.ndarray,
+    rate_hz: float,
+    channel_names: Sequence[str],
+    config: EMGConfig | None = None,
+    mvc_uv: np.ndarray | Sequence[float] | None = None,
+    baseline_window_s: tuple[float, float] | str | None = None,
+) -> EMGResult:
     """Batch EMG processing: the causal streaming pipeline run once over the whole signal.
 
     Parameters
@@ -576,8 +606,9 @@ def process(t_s: np.ndarray, x_uv: np.ndarray, rate_hz: float, channel_names: Se
     return out
 
 
-def mvc_reference(x_uv: np.ndarray, rate_hz: float, config: EMGConfig | None = None,
-                  window_s: float = 0.5) -> np.ndarray:
+def mvc_reference(
+    x_uv: np.ndarray, rate_hz: float, config: EMGConfig | None = None, window_s: float = 0.5
+) -> np.ndarray:
     """MVC reference amplitude per channel (microvolts) from an MVC trial.
 
     The highest mean of the envelope (same config as the task) over any ``window_s`` window, i.e.
@@ -601,7 +632,11 @@ def mvc_reference(x_uv: np.ndarray, rate_hz: float, config: EMGConfig | None = N
     cn = np.concatenate([np.zeros((1, env.shape[1])), np.cumsum(valid, axis=0)])
     with np.errstate(invalid="ignore", divide="ignore"):
         m = (c[w:] - c[:-w]) / (cn[w:] - cn[:-w])
-    ref = np.nanmax(np.where(np.isfinite(m), m, np.nan), axis=0) if np.isfinite(m).any() else np.full(env.shape[1], np.nan)
+    ref = (
+        np.nanmax(np.where(np.isfinite(m), m, np.nan), axis=0)
+        if np.isfinite(m).any()
+        else np.full(env.shape[1], np.nan)
+    )
     if np.any(~(ref > 0)):
         raise MovekitError("the MVC trial has no usable EMG (zero or NaN amplitude)")
     return ref
@@ -653,9 +688,15 @@ def onset_difference_s(vmo_onsets_s: np.ndarray, vl_onsets_s: np.ndarray, max_la
     return out
 
 
-def median_frequency(x_uv: np.ndarray, rate_hz: float, window_s: float = 1.0, step_s: float = 0.5,
-                     active: np.ndarray | None = None, min_active_fraction: float = 0.8,
-                     band_hz: tuple[float, float] = (20.0, 450.0)) -> tuple[np.ndarray, np.ndarray]:
+def median_frequency(
+    x_uv: np.ndarray,
+    rate_hz: float,
+    window_s: float = 1.0,
+    step_s: float = 0.5,
+    active: np.ndarray | None = None,
+    min_active_fraction: float = 0.8,
+    band_hz: tuple[float, float] = (20.0, 450.0),
+) -> tuple[np.ndarray, np.ndarray]:
     """Median frequency (Hz) of the power spectrum in sliding windows, per channel.
 
     The frequency that splits the spectrum's power in two halves over ``band_hz``; it falls with
@@ -724,7 +765,7 @@ def activity_mask(result: EMGResult) -> np.ndarray:
             if e.kind == "onset":
                 on = e.index
             elif on is not None:
-                mask[on:e.index, c] = True
+                mask[on : e.index, c] = True
                 on = None
         if on is not None:
             mask[on:, c] = True
@@ -747,11 +788,16 @@ class FatigueTrend:
 
 
 MIN_FATIGUE_SPAN_S = 20.0  #: shortest stretch of activity a median-frequency trend is reported from (s)
-MIN_FATIGUE_WINDOWS = 10   #: fewest analysis windows a median-frequency trend is reported from
+MIN_FATIGUE_WINDOWS = 10  #: fewest analysis windows a median-frequency trend is reported from
 
 
-def fatigue_trend(t_s: np.ndarray, mdf_hz: np.ndarray, *, min_span_s: float = MIN_FATIGUE_SPAN_S,
-                  min_windows: int = MIN_FATIGUE_WINDOWS) -> FatigueTrend:
+def fatigue_trend(
+    t_s: np.ndarray,
+    mdf_hz: np.ndarray,
+    *,
+    min_span_s: float = MIN_FATIGUE_SPAN_S,
+    min_windows: int = MIN_FATIGUE_WINDOWS,
+) -> FatigueTrend:
     """Median-frequency fatigue trend: linear regression of MDF (Hz) on time (s), ignoring NaN.
 
     The trend is withheld (NaN) for a channel whose active windows span less than

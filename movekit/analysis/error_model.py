@@ -95,17 +95,19 @@ def parse_table(obj: dict) -> ErrorTable:
                 if a.shape != shape:
                     raise ValueError(f"{space}/{name}: cells {a.shape}, edges say {shape}")
                 tables[space][name] = a
-        return ErrorTable(yaw, pitch, roll, tables, float(obj.get("max_error_deg", MAX_ERROR_DEG)),
-                          str(obj.get("data", "")))
+        return ErrorTable(
+            yaw, pitch, roll, tables, float(obj.get("max_error_deg", MAX_ERROR_DEG)), str(obj.get("data", ""))
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise MovekitError(f"angle error table: malformed ({exc})") from None
 
 
-def multiview_errors(names, *, n_views: int, separation_deg: float | None = None,
-                     table: dict | None = None) -> np.ndarray:
+def multiview_errors(
+    names, *, n_views: int, separation_deg: float | None = None, table: dict | None = None
+) -> np.ndarray:
     """Expected error (deg) of each angle triangulated from ``n_views`` calibrated cameras
-    (:mod:`movekit.analysis.multiview`), from the measured two-camera and all-views rows of the
-    error table (``"multiview"``, scripts/validate_angles.py). Two views: the worst measured pair
+    (:mod:`movekit.analysis.multiview`), from the measured two-camera rows of the error table
+    (``"multiview"``, scripts/validate_angles.py). Two views: the worst measured pair
     in the band of ``separation_deg`` (the horizontal angle between the cameras seen from the
     subject); three or more: the worst pair of any separation (more views have not been measured
     against an independent reference; a pair's worst is the conservative figure). NaN = not
@@ -118,13 +120,13 @@ def multiview_errors(names, *, n_views: int, separation_deg: float | None = None
     try:
         vals = mv.get("pairs_mae_deg", {})
         if n_views >= 3:
-            return np.array([np.nan if not vals.get(n) or any(v is None for v in vals[n]) else float(max(vals[n]))
-                             for n in names])
+            return np.array(
+                [np.nan if not vals.get(n) or any(v is None for v in vals[n]) else float(max(vals[n])) for n in names]
+            )
         if n_views == 2 and separation_deg is not None and np.isfinite(separation_deg):
             edges = np.asarray(mv["separation_edges_deg"], dtype=np.float64)
             b = int(np.clip(np.searchsorted(edges, abs(float(separation_deg)), side="right") - 1, 0, edges.size - 2))
-            return np.array([np.nan if vals.get(n) is None or vals[n][b] is None else float(vals[n][b])
-                             for n in names])
+            return np.array([np.nan if vals.get(n) is None or vals[n][b] is None else float(vals[n][b]) for n in names])
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise MovekitError(f"angle error table: malformed multiview part ({exc})") from None
     return out
@@ -148,8 +150,9 @@ def _tilt_cells(edges: np.ndarray, residual_deg: float | None) -> slice | None:
     return slice(0, max(1, int(np.searchsorted(edges, r, side="left"))))
 
 
-def error_by_yaw(table: ErrorTable, space: str, names, residual_pitch_deg: float | None,
-                 residual_roll_deg: float | None) -> np.ndarray:
+def error_by_yaw(
+    table: ErrorTable, space: str, names, residual_pitch_deg: float | None, residual_roll_deg: float | None
+) -> np.ndarray:
     """(angles, yaw cells) expected error (deg) for a camera set-up: the worst cell over the
     residual tilt range. NaN: not measured there (refused)."""
     ps = _tilt_cells(table.pitch_edges_deg, residual_pitch_deg)
@@ -177,13 +180,11 @@ def errors_for_setup(names, *, space: str = "2d", tilt=None, table: ErrorTable |
 def yaw_cell(table: ErrorTable, yaw_deg) -> np.ndarray:
     """Index of each yaw's cell (-1 where the yaw is NaN)."""
     y = np.abs(np.asarray(yaw_deg, dtype=np.float64))
-    idx = np.clip(np.searchsorted(table.yaw_edges_deg, y, side="right") - 1, 0,
-                  table.yaw_edges_deg.size - 2)
+    idx = np.clip(np.searchsorted(table.yaw_edges_deg, y, side="right") - 1, 0, table.yaw_edges_deg.size - 2)
     return np.where(np.isfinite(y), idx, -1)
 
 
-def expected_errors(names, yaw_deg, *, space: str = "2d", tilt=None,
-                    table: ErrorTable | None = None) -> np.ndarray:
+def expected_errors(names, yaw_deg, *, space: str = "2d", tilt=None, table: ErrorTable | None = None) -> np.ndarray:
     """(frames, angles) expected error (deg) of each angle in each frame; NaN = not measurable.
 
     Parameters
@@ -204,8 +205,9 @@ def expected_errors(names, yaw_deg, *, space: str = "2d", tilt=None,
     return err
 
 
-def refusal_reason(name: str, err_deg: float, yaw_deg: float, tilt=None, *, space: str = "2d",
-                   max_error_deg: float = MAX_ERROR_DEG) -> str:
+def refusal_reason(
+    name: str, err_deg: float, yaw_deg: float, tilt=None, *, space: str = "2d", max_error_deg: float = MAX_ERROR_DEG
+) -> str:
     """Plain words for one angle in one frame: why it is shown or refused."""
     what = name.removesuffix("_deg").replace("_", " ")
     if not np.isfinite(yaw_deg):
@@ -213,25 +215,42 @@ def refusal_reason(name: str, err_deg: float, yaw_deg: float, tilt=None, *, spac
     turned = f"body turned {abs(yaw_deg):.0f} deg from facing the camera"
     if not np.isfinite(err_deg):
         t = load_table()
-        if tilt is not None and (_tilt_cells(t.pitch_edges_deg, tilt.residual_pitch_deg) is None
-                                 or _tilt_cells(t.roll_edges_deg, tilt.residual_roll_deg) is None):
+        if tilt is not None and (
+            _tilt_cells(t.pitch_edges_deg, tilt.residual_pitch_deg) is None
+            or _tilt_cells(t.roll_edges_deg, tilt.residual_roll_deg) is None
+        ):
             return f"{what}: refused, the camera tilt is beyond what movekit has validated ({tilt.describe()})"
         return f"{what}: refused, its error was not measured in this view ({turned}, {space})"
     if err_deg > max_error_deg:
         tip = "" if tilt is not None else "; a level calibration (movekit calibrate level) may help"
         shown = np.ceil(err_deg * 10) / 10  # never "5.0 is over 5"
-        return (f"{what}: refused, expected error {shown:.1f} deg in this view ({turned}) is over "
-                f"{max_error_deg:g} deg{tip}")
+        return (
+            f"{what}: refused, expected error {shown:.1f} deg in this view ({turned}) is over "
+            f"{max_error_deg:g} deg{tip}"
+        )
     return f"{what}: expected error {err_deg:.1f} deg ({turned})"
 
 
-def gate(angles: dict[str, np.ndarray], errors: np.ndarray, *,
-         max_error_deg: float = MAX_ERROR_DEG) -> dict[str, np.ndarray]:
+def gate(
+    angles: dict[str, np.ndarray], errors: np.ndarray, *, max_error_deg: float = MAX_ERROR_DEG
+) -> dict[str, np.ndarray]:
     """Angles with NaN wherever the expected error (``errors``: (frames, angles) in the dict's
     order) is over ``max_error_deg`` or unknown."""
     ok = errors <= max_error_deg  # NaN compares False: refused
     return {k: np.where(ok[:, i], np.asarray(v, dtype=np.float64), np.nan) for i, (k, v) in enumerate(angles.items())}
 
 
-__all__ = ["MAX_ERROR_DEG", "ErrorTable", "error_by_yaw", "errors_for_setup", "expected_errors", "gate", "gating", "load_table",
-           "parse_table", "refusal_reason", "ungated", "yaw_cell"]
+__all__ = [
+    "MAX_ERROR_DEG",
+    "ErrorTable",
+    "error_by_yaw",
+    "errors_for_setup",
+    "expected_errors",
+    "gate",
+    "gating",
+    "load_table",
+    "parse_table",
+    "refusal_reason",
+    "ungated",
+    "yaw_cell",
+]

@@ -119,10 +119,28 @@ def fill_gaps(x, max_gap: int = 5, *, causal: bool = False) -> np.ndarray:
 _NETWORKS = {
     3: ((0, 1), (1, 2), (0, 1)),
     5: ((0, 1), (3, 4), (0, 3), (1, 4), (1, 2), (2, 3), (1, 2)),
-    7: ((0, 5), (0, 3), (1, 6), (2, 4), (0, 1), (3, 5), (2, 6), (2, 3), (3, 6), (4, 5), (1, 4),
-        (1, 3), (3, 4)),
-    9: ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3), (5, 8),
-        (4, 7), (3, 6), (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2)),
+    7: ((0, 5), (0, 3), (1, 6), (2, 4), (0, 1), (3, 5), (2, 6), (2, 3), (3, 6), (4, 5), (1, 4), (1, 3), (3, 4)),
+    9: (
+        (1, 2),
+        (4, 5),
+        (7, 8),
+        (0, 1),
+        (3, 4),
+        (6, 7),
+        (1, 2),
+        (4, 5),
+        (7, 8),
+        (0, 3),
+        (5, 8),
+        (4, 7),
+        (3, 6),
+        (1, 4),
+        (2, 5),
+        (4, 7),
+        (4, 2),
+        (6, 4),
+        (4, 2),
+    ),
 }
 
 
@@ -188,8 +206,7 @@ def _hampel_rows(rows: list[np.ndarray], x: np.ndarray, n_sigmas: float, min_cou
     return out
 
 
-def hampel(x, half_window: int = 3, n_sigmas: float = 3.0, *, causal: bool = False,
-           min_count: int = 3) -> np.ndarray:
+def hampel(x, half_window: int = 3, n_sigmas: float = 3.0, *, causal: bool = False, min_count: int = 3) -> np.ndarray:
     """Hampel outlier replacement (Hampel 1974; Pearson 2002).
 
     A sample further than ``n_sigmas * 1.4826 * MAD`` from its window median is replaced by that
@@ -216,7 +233,7 @@ def hampel(x, half_window: int = 3, n_sigmas: float = 3.0, *, causal: bool = Fal
     step = max(1, _CHUNK_ELEMS // max(1, a.shape[1]))  # cache-sized blocks: ~10x faster than whole arrays
     for s in range(0, a.shape[0], step):
         e = min(s + step, a.shape[0])
-        rows = [padded[s + j:e + j] for j in range(w)]
+        rows = [padded[s + j : e + j] for j in range(w)]
         out[s:e] = _hampel_rows(rows, a[s:e], n_sigmas, min_count)
     return out.reshape(shape)
 
@@ -242,8 +259,7 @@ def true_runs(mask) -> list[tuple[int, int]]:
     return [(int(s), int(e)) for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1))]
 
 
-def lowpass(x, fs_hz: float, cutoff_hz: float = 6.0, order: int = 2, *,
-            zero_phase: bool = True) -> np.ndarray:
+def lowpass(x, fs_hz: float, cutoff_hz: float = 6.0, order: int = 2, *, zero_phase: bool = True) -> np.ndarray:
     """Butterworth low-pass over each run of finite samples (NaN gaps restart the filter).
 
     Parameters
@@ -288,11 +304,11 @@ def _filtfilt(sos: np.ndarray, zi0: np.ndarray, seg: np.ndarray) -> np.ndarray:
     ``3 * (2 * sections + 1)``), without its per-call overheads."""
     n = seg.shape[0]
     pad = min(3 * (2 * len(sos) + 1), n - 1)
-    ext = np.concatenate([2 * seg[:1] - seg[pad:0:-1], seg, 2 * seg[-1:] - seg[-2:-pad - 2:-1]], axis=0)
+    ext = np.concatenate([2 * seg[:1] - seg[pad:0:-1], seg, 2 * seg[-1:] - seg[-2 : -pad - 2 : -1]], axis=0)
     fwd = sps.sosfilt(sos, ext, axis=0, zi=zi0[:, :, None] * ext[0][None, None, :])[0]
     rev = fwd[::-1]
     back = sps.sosfilt(sos, rev, axis=0, zi=zi0[:, :, None] * rev[0][None, None, :])[0][::-1]
-    return back[pad:pad + n]
+    return back[pad : pad + n]
 
 
 #: conservative angular-velocity bounds (deg/s) of the plausibility guard (module docstring)
@@ -535,7 +551,7 @@ class StreamingCleaner:
         if self._w:
             self._buf[self._pos] = x
             self._pos = (self._pos + 1) % self._w
-            rows = [self._buf[j:j + 1] for j in range(self._w)]  # order does not change a median
+            rows = [self._buf[j : j + 1] for j in range(self._w)]  # order does not change a median
             x = _hampel_rows(rows, x[None], self.config.hampel_sigmas, 3)[0]
         ok = np.isfinite(x)
         self._since = np.where(ok, 0, self._since + 1)

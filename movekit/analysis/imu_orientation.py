@@ -45,6 +45,8 @@ JOINTS = {
     "elbow_flexion": ("upper_arm", "forearm"),
     "lumbar_flexion": ("sacrum", "t12_l1"),
 }
+
+
 def calibration_dir() -> Path:
     """Folder of the IMU mounting calibrations: ``imu`` in the user's calibration profile folder
     (:func:`movekit.calibration.profile_dir`), never inside the package or the source tree."""
@@ -90,8 +92,9 @@ def mean_quat(q: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-def fuse_orientation(gyro_dps: np.ndarray, acc_g: np.ndarray, rate_hz: float, gain: float = 0.5,
-                     q0: np.ndarray | None = None) -> np.ndarray:
+def fuse_orientation(
+    gyro_dps: np.ndarray, acc_g: np.ndarray, rate_hz: float, gain: float = 0.5, q0: np.ndarray | None = None
+) -> np.ndarray:
     """Orientation (N, 4) from raw rates (deg/s) and accelerations (g) with imufusion's AHRS.
 
     Causal (sample by sample). Without a magnetometer the heading is arbitrary but consistent.
@@ -162,8 +165,10 @@ def functional_axis(q_prox: np.ndarray, q_dist: np.ndarray, zero_quat: np.ndarra
     mag = np.linalg.norm(rv, axis=1)
     moving = rv[mag > np.radians(10.0)]
     if len(moving) < 5:
-        raise MovekitError("functional calibration: the joint moved less than 10 deg; "
-                           "flex and extend it a few times through a large range")
+        raise MovekitError(
+            "functional calibration: the joint moved less than 10 deg; "
+            "flex and extend it a few times through a large range"
+        )
     _, _, vt = np.linalg.svd(moving, full_matrices=False)
     axis = vt[0] / np.linalg.norm(vt[0])
     proj = rv @ axis
@@ -171,11 +176,12 @@ def functional_axis(q_prox: np.ndarray, q_dist: np.ndarray, zero_quat: np.ndarra
         axis = -axis
         proj = -proj
     off = np.linalg.norm(moving - np.outer(moving @ axis, axis), axis=1)
-    return axis, float(np.degrees(np.sqrt(np.mean(off ** 2))))
+    return axis, float(np.degrees(np.sqrt(np.mean(off**2))))
 
 
-def calibrate(joint: str, static_prox: np.ndarray, static_dist: np.ndarray,
-              func_prox: np.ndarray, func_dist: np.ndarray) -> MountingCalibration:
+def calibrate(
+    joint: str, static_prox: np.ndarray, static_dist: np.ndarray, func_prox: np.ndarray, func_dist: np.ndarray
+) -> MountingCalibration:
     if joint not in JOINTS:
         raise MovekitError(f"unknown joint {joint!r}; known: {', '.join(JOINTS)}")
     z = static_zero(static_prox, static_dist)
@@ -242,8 +248,9 @@ def resample_quat(t_src: np.ndarray, q_src: np.ndarray, t_out: np.ndarray) -> np
     return out
 
 
-def joint_angle_from_imus(t_prox: np.ndarray, q_prox: np.ndarray, t_dist: np.ndarray, q_dist: np.ndarray,
-                          cal: MountingCalibration) -> tuple[np.ndarray, np.ndarray]:
+def joint_angle_from_imus(
+    t_prox: np.ndarray, q_prox: np.ndarray, t_dist: np.ndarray, q_dist: np.ndarray, cal: MountingCalibration
+) -> tuple[np.ndarray, np.ndarray]:
     """Joint angle on the proximal sensor's timestamps (the distal one is slerped onto them).
 
     Both streams must be on the session clock (as :mod:`movekit.capture.ble` delivers them).
@@ -257,8 +264,9 @@ def joint_angle_from_imus(t_prox: np.ndarray, q_prox: np.ndarray, t_dist: np.nda
     return np.asarray(t_prox, dtype=np.float64), ang
 
 
-def joint_angle_from_recording(rec, proximal: str, distal: str, cal: MountingCalibration,
-                               max_gap_s: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+def joint_angle_from_recording(
+    rec, proximal: str, distal: str, cal: MountingCalibration, max_gap_s: float = 0.25
+) -> tuple[np.ndarray, np.ndarray]:
     """Goniometer stream from two recorded WitMotion-style devices (``<label>_angle`` streams, deg).
 
     ``rec`` is a :func:`movekit.recording.open_recording` result. Gaps longer than ``max_gap_s`` in

@@ -54,8 +54,10 @@ def lab_to_angle_frame(points_lab_m) -> np.ndarray:
 def separation_deg(cam_a: PinholeCamera, cam_b: PinholeCamera, subject_m) -> float:
     """Horizontal angle (deg, 0..180) between two cameras seen from the subject (lab z up): the
     set-up figure the two-camera error rows are measured by (docs/validity.md)."""
-    u = [np.asarray(c.centre_m, dtype=np.float64)[:2] - np.asarray(subject_m, dtype=np.float64)[:2]
-         for c in (cam_a, cam_b)]
+    u = [
+        np.asarray(c.centre_m, dtype=np.float64)[:2] - np.asarray(subject_m, dtype=np.float64)[:2]
+        for c in (cam_a, cam_b)
+    ]
     cos = float(np.dot(u[0], u[1]) / (np.linalg.norm(u[0]) * np.linalg.norm(u[1])))
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
@@ -91,9 +93,16 @@ def _at_times(t_s, x, times) -> np.ndarray:
     return out
 
 
-def triangulate_views(t_s: Sequence, image_px: Sequence, visibility: Sequence, cameras: Sequence[PinholeCamera],
-                      *, offsets_s: Sequence[float] | None = None, fix_swaps: bool = True,
-                      max_reproj_px: float = DEFAULT_MAX_REPROJ_PX) -> TriangulatedPose:
+def triangulate_views(
+    t_s: Sequence,
+    image_px: Sequence,
+    visibility: Sequence,
+    cameras: Sequence[PinholeCamera],
+    *,
+    offsets_s: Sequence[float] | None = None,
+    fix_swaps: bool = True,
+    max_reproj_px: float = DEFAULT_MAX_REPROJ_PX,
+) -> TriangulatedPose:
     """Triangulate the pose of two or more calibrated, synchronised views (see module docstring).
 
     Parameters
@@ -107,8 +116,10 @@ def triangulate_views(t_s: Sequence, image_px: Sequence, visibility: Sequence, c
     """
     n = len(cameras)
     if n < 2 or not (len(t_s) == len(image_px) == len(visibility) == n):
-        raise MovekitError(f"triangulation needs two or more views with one calibrated camera each "
-                           f"(got {len(image_px)} views, {n} cameras)")
+        raise MovekitError(
+            f"triangulation needs two or more views with one calibrated camera each "
+            f"(got {len(image_px)} views, {n} cameras)"
+        )
     offs = [0.0] * n if offsets_s is None else [0.0] + [float(o) for o in list(offsets_s)[1:]]
     t0 = np.asarray(t_s[0], dtype=np.float64)
     pts, vis = [], []
@@ -129,8 +140,9 @@ def triangulate_views(t_s: Sequence, image_px: Sequence, visibility: Sequence, c
     return TriangulatedPose(t0, X, used, err)
 
 
-def angles_3d(pose: TriangulatedPose, *, offline: bool = True, config: CleanConfig = CleanConfig()
-              ) -> dict[str, np.ndarray]:
+def angles_3d(
+    pose: TriangulatedPose, *, offline: bool = True, config: CleanConfig = CleanConfig()
+) -> dict[str, np.ndarray]:
     """Clinical joint angles (deg) of triangulated landmarks: cleaned like the 2D path's, the lab
     vertical as the vertical, left/right as labelled (the subject's own)."""
     fs = frame_rate(pose.t_s)
@@ -139,5 +151,11 @@ def angles_3d(pose: TriangulatedPose, *, offline: bool = True, config: CleanConf
     return joint_angles(world_m=clean)
 
 
-__all__ = ["LAB_TO_ANGLE_FRAME", "TriangulatedPose", "angles_3d", "lab_to_angle_frame", "separation_deg",
-           "triangulate_views"]
+__all__ = [
+    "LAB_TO_ANGLE_FRAME",
+    "TriangulatedPose",
+    "angles_3d",
+    "lab_to_angle_frame",
+    "separation_deg",
+    "triangulate_views",
+]

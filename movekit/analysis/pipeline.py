@@ -80,8 +80,14 @@ class AnalysisResult:
             e = self.error_deg[name]
             pick = np.isfinite(e) & (True if frames is None else np.asarray(frames, dtype=bool))
             frame = int(np.argmin(np.where(pick, e, np.inf))) if pick.any() else 0
-        return refusal_reason(name, float(self.error_deg[name][frame]), float(self.yaw_deg[frame]),
-                              self.tilt, space=self.space, max_error_deg=self.max_error_deg)
+        return refusal_reason(
+            name,
+            float(self.error_deg[name][frame]),
+            float(self.yaw_deg[frame]),
+            self.tilt,
+            space=self.space,
+            max_error_deg=self.max_error_deg,
+        )
 
 
 _VIEW_SORTED = np.array(sorted(VIEWS))
@@ -105,13 +111,14 @@ def swap_flags(points, *, ratio: float = 0.75) -> np.ndarray:
     flags = np.zeros((p.shape[0], 2), dtype=bool)
     if p.shape[0] < 2:
         return flags
+
     def dist(u, v):
         d = u - v
         return np.sqrt(d[..., 0] ** 2 + d[..., 1] ** 2)
 
     for s in range(1, p.shape[0], 4096):
         e = min(p.shape[0], s + 4096)
-        a, b = p[s:e], p[s - 1:e - 1]
+        a, b = p[s:e], p[s - 1 : e - 1]
         for g, left in enumerate((_LEFT_UPPER, _LEFT_LOWER)):
             right = left + 1
             al, ar, bl, br = a[:, left], a[:, right], b[:, left], b[:, right]
@@ -177,8 +184,7 @@ def agree_lower_with_upper(points, odd) -> np.ndarray:
     ls, lh = np.hypot(sh[:, 0], sh[:, 1]), np.hypot(hp[:, 0], hp[:, 1])
     with np.errstate(invalid="ignore", divide="ignore"):
         cos = (sh * hp).sum(axis=1) / (ls * lh)
-        fix = (cos < MIN_SHOULDER_HIP_COS) & (ls >= MIN_PAIR_WIDTH_TRUNK * trunk) & \
-            (lh >= MIN_PAIR_WIDTH_TRUNK * trunk)
+        fix = (cos < MIN_SHOULDER_HIP_COS) & (ls >= MIN_PAIR_WIDTH_TRUNK * trunk) & (lh >= MIN_PAIR_WIDTH_TRUNK * trunk)
     o[fix, 1] = ~o[fix, 1]
     return o
 
@@ -213,8 +219,15 @@ _USED_BREAKS = np.flatnonzero(np.diff(USED) != 1) + 1
 _USED_RUNS = [slice(int(r[0]), int(r[-1]) + 1) for r in np.split(USED, _USED_BREAKS)]
 
 
-def clean_landmarks(points, fs_hz: float, *, visibility=None, min_visibility: float = 0.5,
-                    config: CleanConfig = CleanConfig(), offline: bool = True) -> np.ndarray:
+def clean_landmarks(
+    points,
+    fs_hz: float,
+    *,
+    visibility=None,
+    min_visibility: float = 0.5,
+    config: CleanConfig = CleanConfig(),
+    offline: bool = True,
+) -> np.ndarray:
     """Mask, de-spike, gap-fill and low-pass landmarks (frames, 33, dims); same shape back.
 
     Only the landmarks in :data:`USED` are filtered; the rest are returned masked only."""
@@ -231,12 +244,17 @@ def angle_speed_limits(names) -> np.ndarray:
     """Plausibility bound (deg/s) per angle name: trunk and pelvis angles
     :data:`~movekit.analysis.filters.MAX_TRUNK_DEG_S`, the others (limbs, head)
     :data:`~movekit.analysis.filters.MAX_LIMB_DEG_S` (sources in :mod:`movekit.analysis.filters`)."""
-    return np.array([MAX_TRUNK_DEG_S if (n in A.ANGLES and A.ANGLES[n].joint in ("trunk", "pelvis"))
-                     else MAX_LIMB_DEG_S for n in names])
+    return np.array(
+        [
+            MAX_TRUNK_DEG_S if (n in A.ANGLES and A.ANGLES[n].joint in ("trunk", "pelvis")) else MAX_LIMB_DEG_S
+            for n in names
+        ]
+    )
 
 
-def guard_angles(angles: dict[str, np.ndarray], fs_hz: float, config: CleanConfig = CleanConfig(),
-                 views=None, space: str = "2d") -> dict[str, np.ndarray]:
+def guard_angles(
+    angles: dict[str, np.ndarray], fs_hz: float, config: CleanConfig = CleanConfig(), views=None, space: str = "2d"
+) -> dict[str, np.ndarray]:
     """Angles (deg) with physiologically impossible jumps set to NaN (causal; see
     :func:`~movekit.analysis.filters.velocity_guard`); unchanged when ``config.velocity_guard`` is off.
 
@@ -251,8 +269,9 @@ def guard_angles(angles: dict[str, np.ndarray], fs_hz: float, config: CleanConfi
     names = list(angles)
     x = np.stack([np.asarray(angles[k], dtype=np.float64) for k in names], axis=1)
     valid = _valid_matrix(views, names, space) if views is not None else None
-    g = velocity_guard(x if valid is None else np.where(valid, x, np.nan), fs_hz, angle_speed_limits(names),
-                       hold=config.max_gap(fs_hz))
+    g = velocity_guard(
+        x if valid is None else np.where(valid, x, np.nan), fs_hz, angle_speed_limits(names), hold=config.max_gap(fs_hz)
+    )
     if valid is not None:
         g = np.where(valid, g, x)
     return {k: g[:, i] for i, k in enumerate(names)}
@@ -291,11 +310,25 @@ def _valid_matrix(views, names, space: str) -> np.ndarray:
     return _validity_table(tuple(names), space)[_VIEW_ORDER[codes]]
 
 
-def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", offline: bool = True,
-            config: CleanConfig = CleanConfig(), min_visibility: float = 0.5, sex: str | None = None,
-            offsets: dict[str, float] | None = None, fix_swaps: bool = True,
-            tilt: CameraTilt | None = None, frame_size_px=None, camera_matrix_px=None,
-            gate: bool | None = None, max_error_deg: float = MAX_ERROR_DEG) -> AnalysisResult:
+def analyse(
+    t_s,
+    image_px,
+    world_m=None,
+    visibility=None,
+    *,
+    space: str = "2d",
+    offline: bool = True,
+    config: CleanConfig = CleanConfig(),
+    min_visibility: float = 0.5,
+    sex: str | None = None,
+    offsets: dict[str, float] | None = None,
+    fix_swaps: bool = True,
+    tilt: CameraTilt | None = None,
+    frame_size_px=None,
+    camera_matrix_px=None,
+    gate: bool | None = None,
+    max_error_deg: float = MAX_ERROR_DEG,
+) -> AnalysisResult:
     """Clean a pose series and compute angles, view and centre of mass.
 
     Parameters
@@ -336,12 +369,19 @@ def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", 
         raise ValueError("space must be '2d' or '3d'")
     if space == "3d" and world_m is None:
         raise ValueError("3D analysis needs world landmarks")
-    img_c = clean_landmarks(img, fs, visibility=visibility, min_visibility=min_visibility,
-                            config=config, offline=offline)
+    img_c = clean_landmarks(
+        img, fs, visibility=visibility, min_visibility=min_visibility, config=config, offline=offline
+    )
     wld_c = None
     if world_m is not None:
-        wld_c = clean_landmarks(np.asarray(world_m, dtype=np.float64), fs, visibility=visibility,
-                                min_visibility=min_visibility, config=config, offline=offline)
+        wld_c = clean_landmarks(
+            np.asarray(world_m, dtype=np.float64),
+            fs,
+            visibility=visibility,
+            min_visibility=min_visibility,
+            config=config,
+            offline=offline,
+        )
     facing, front = facing_2d(img_c)
     # 2D: the body yaw from the image landmarks (on the real held-out views it tracks the true yaw
     # better than MediaPipe's world landmarks do: docs/validity.md); 3D: from the world landmarks
@@ -365,9 +405,19 @@ def analyse(t_s, image_px, world_m=None, visibility=None, *, space: str = "2d", 
     ang = settle_angles(ang, fs, offline=offline)
     if offsets:
         ang = apply_offsets(ang, offsets)
-    return AnalysisResult(t, ang, view, com, space, "offline (zero-phase)" if offline else "causal", pts,
-                          yaw_deg=yaw, error_deg={k: err[:, i] for i, k in enumerate(ang)}, tilt=tilt,
-                          max_error_deg=max_error_deg)
+    return AnalysisResult(
+        t,
+        ang,
+        view,
+        com,
+        space,
+        "offline (zero-phase)" if offline else "causal",
+        pts,
+        yaw_deg=yaw,
+        error_deg={k: err[:, i] for i, k in enumerate(ang)},
+        tilt=tilt,
+        max_error_deg=max_error_deg,
+    )
 
 
 def apply_offsets(angles: dict[str, np.ndarray], offsets: dict[str, float]) -> dict[str, np.ndarray]:
@@ -384,13 +434,23 @@ class StreamingAnalyzer:
     and the facing direction are kept between frames.
     """
 
-    def __init__(self, fs_hz: float, *, config: CleanConfig = CleanConfig(), min_visibility: float = 0.5,
-                 sex: str | None = None, offsets: dict[str, float] | None = None, fix_swaps: bool = True,
-                 tilt: CameraTilt | None = None, frame_size_px=None, camera_matrix_px=None,
-                 gate: bool | None = None, max_error_deg: float = MAX_ERROR_DEG):
+    def __init__(
+        self,
+        fs_hz: float,
+        *,
+        config: CleanConfig = CleanConfig(),
+        min_visibility: float = 0.5,
+        sex: str | None = None,
+        offsets: dict[str, float] | None = None,
+        fix_swaps: bool = True,
+        tilt: CameraTilt | None = None,
+        frame_size_px=None,
+        camera_matrix_px=None,
+        gate: bool | None = None,
+        max_error_deg: float = MAX_ERROR_DEG,
+    ):
         self.tilt = tilt
-        self._level = (None if tilt is None else
-                       (lambda p: level_image_points(p, tilt, frame_size_px, camera_matrix_px)))
+        self._level = None if tilt is None else (lambda p: level_image_points(p, tilt, frame_size_px, camera_matrix_px))
         self.gate = gating() if gate is None else gate
         self.max_error_deg = max_error_deg
         self.errors: dict[str, float] = {}  #: expected error (deg) of each angle in the last frame
@@ -437,19 +497,20 @@ class StreamingAnalyzer:
         c[0, USED] = self.cleaner.update(p[0, USED].reshape(-1)).reshape(USED.size, 2)
         f, fr = facing_2d(c, hold=False)
         self._facing = np.where(np.array([f[0], fr[0]]) != 0, [f[0], fr[0]], self._facing)
-        facing, front = (np.where(self._facing == 0, 1.0, self._facing))
+        facing, front = np.where(self._facing == 0, 1.0, self._facing)
         yaw = body_yaw_deg(c)
         self.yaw_deg = float(yaw[0])
         self.view = str(classify_view(c, smooth_frames=1, facing=np.array([facing]), yaw_deg=yaw)[0])
         ang = A.joint_angles(image_px=c, facing=np.array([facing]), front=np.array([front]))
         if self.config.velocity_guard:
             if self._guard is None:
-                self._guard = StreamingVelocityGuard(angle_speed_limits(ang), self.fs_hz,
-                                                     hold=self.config.max_gap(self.fs_hz))
+                self._guard = StreamingVelocityGuard(
+                    angle_speed_limits(ang), self.fs_hz, hold=self.config.max_gap(self.fs_hz)
+                )
             x = np.array([v[0] for v in ang.values()])
             valid = _valid_matrix([self.view], list(ang), "2d")[0]
             g = np.where(valid, self._guard.update(np.where(valid, x, np.nan)), x)
-            ang = {k: g[i:i + 1] for i, k in enumerate(ang)}
+            ang = {k: g[i : i + 1] for i, k in enumerate(ang)}
         names = list(ang)
         if self._by_yaw is None:  # (angles, yaw cells) for this camera set-up: fixed for the session
             self._by_yaw = errors_for_setup(names, space="2d", tilt=self.tilt)
@@ -466,5 +527,15 @@ class StreamingAnalyzer:
         return out, center_of_mass(c, sex=self.sex)[0]
 
 
-__all__ = ["AnalysisResult", "StreamingAnalyzer", "analyse", "angle_speed_limits", "apply_offsets",
-           "clean_landmarks", "frame_rate", "guard_angles", "swap_flags", "unswap_left_right"]
+__all__ = [
+    "AnalysisResult",
+    "StreamingAnalyzer",
+    "analyse",
+    "angle_speed_limits",
+    "apply_offsets",
+    "clean_landmarks",
+    "frame_rate",
+    "guard_angles",
+    "swap_flags",
+    "unswap_left_right",
+]

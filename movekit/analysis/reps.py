@@ -74,7 +74,7 @@ def _merge_plateaus(x: np.ndarray, peaks: np.ndarray, prominence: float) -> list
     for pk in peaks:
         if out:
             last = out[-1]
-            dip = float(np.min(x[last:pk + 1]))
+            dip = float(np.min(x[last : pk + 1]))
             if min(x[last], x[pk]) - dip < prominence:
                 if x[pk] > x[last]:
                     out[-1] = int(pk)
@@ -83,9 +83,18 @@ def _merge_plateaus(x: np.ndarray, peaks: np.ndarray, prominence: float) -> list
     return out
 
 
-def segment_reps(t_s, signal, *, prominence_deg: float | None = None, min_duration_s: float = 0.4,
-                 max_duration_s: float | None = None, min_rest_gap_s: float = 0.0,
-                 rest_fraction: float = 0.1, direction: str = "up", max_gap_s: float = 0.3) -> list[Rep]:
+def segment_reps(
+    t_s,
+    signal,
+    *,
+    prominence_deg: float | None = None,
+    min_duration_s: float = 0.4,
+    max_duration_s: float | None = None,
+    min_rest_gap_s: float = 0.0,
+    rest_fraction: float = 0.1,
+    direction: str = "up",
+    max_gap_s: float = 0.3,
+) -> list[Rep]:
     """Split an angle signal into repetitions.
 
     A rep is a move away from rest by at least ``prominence_deg`` and back by at least
@@ -150,35 +159,48 @@ def segment_reps(t_s, signal, *, prominence_deg: float | None = None, min_durati
         in_run = np.flatnonzero(run_id == run_id[pk])
         lo = max(peaks[k - 1] if k else 0, int(in_run[0]))
         hi = min(peaks[k + 1] if k + 1 < len(peaks) else n - 1, int(in_run[-1]))
-        a_valley = lo + int(np.argmin(x[lo:pk + 1]))
-        b_valley = pk + int(np.argmin(x[pk:hi + 1]))
+        a_valley = lo + int(np.argmin(x[lo : pk + 1]))
+        b_valley = pk + int(np.argmin(x[pk : hi + 1]))
         if x[pk] - x[a_valley] < prominence_deg or x[pk] - x[b_valley] < prominence_deg:
             continue  # the way out or back is not seen (gap, edge of the recording)
         thr_a = x[a_valley] + rest_fraction * (x[pk] - x[a_valley])
         thr_b = x[b_valley] + rest_fraction * (x[pk] - x[b_valley])
-        start = a_valley + int(np.flatnonzero(x[a_valley:pk + 1] <= thr_a)[-1])
-        end = pk + int(np.flatnonzero(x[pk:b_valley + 1] <= thr_b)[0])
+        start = a_valley + int(np.flatnonzero(x[a_valley : pk + 1] <= thr_a)[-1])
+        end = pk + int(np.flatnonzero(x[pk : b_valley + 1] <= thr_b)[0])
         dur = t[end] - t[start]
         if dur < min_duration_s or (max_duration_s is not None and dur > max_duration_s):
             continue
-        reps.append(Rep(
-            number=len(reps) + 1, start_idx=int(start), peak_idx=int(pk), end_idx=int(end),
-            start_s=float(t[start]), peak_s=float(t[pk]), end_s=float(t[end]),
-            peak_deg=float(filled[pk]), start_deg=float(filled[start]), end_deg=float(filled[end]),
-            range_deg=float(x[pk] - min(x[a_valley], x[b_valley])),
-            peak_velocity_deg_s=float(np.nanmax(vel[start:end + 1])),
-            time_to_peak_s=float(t[pk] - t[start]), return_s=float(t[end] - t[pk]),
-            duration_s=float(dur),
-            rest_before_s=float(t[start] - t[prev_end]) if prev_end is not None else float("nan"),
-            valley_before_idx=int(a_valley), valley_before_deg=float(filled[a_valley]),
-            valley_after_idx=int(b_valley), valley_after_deg=float(filled[b_valley]),
-        ))
+        reps.append(
+            Rep(
+                number=len(reps) + 1,
+                start_idx=int(start),
+                peak_idx=int(pk),
+                end_idx=int(end),
+                start_s=float(t[start]),
+                peak_s=float(t[pk]),
+                end_s=float(t[end]),
+                peak_deg=float(filled[pk]),
+                start_deg=float(filled[start]),
+                end_deg=float(filled[end]),
+                range_deg=float(x[pk] - min(x[a_valley], x[b_valley])),
+                peak_velocity_deg_s=float(np.nanmax(vel[start : end + 1])),
+                time_to_peak_s=float(t[pk] - t[start]),
+                return_s=float(t[end] - t[pk]),
+                duration_s=float(dur),
+                rest_before_s=float(t[start] - t[prev_end]) if prev_end is not None else float("nan"),
+                valley_before_idx=int(a_valley),
+                valley_before_deg=float(filled[a_valley]),
+                valley_after_idx=int(b_valley),
+                valley_after_deg=float(filled[b_valley]),
+            )
+        )
         prev_end = end
     return reps
 
 
-def rest_periods(t_s, signal, *, max_speed_deg_s: float = 10.0, min_duration_s: float = 1.0
-                 ) -> list[tuple[float, float]]:
+def rest_periods(
+    t_s, signal, *, max_speed_deg_s: float = 10.0, min_duration_s: float = 1.0
+) -> list[tuple[float, float]]:
     """Intervals ``(start_s, end_s)`` where the angle moves slower than ``max_speed_deg_s`` for at
     least ``min_duration_s`` (rest between reps or sets)."""
     t = np.asarray(t_s, dtype=np.float64)

@@ -83,7 +83,10 @@ def session_rom(angles: dict[str, np.ndarray], *, percentile: float = 100.0) -> 
         pos = norm.positive_deg if norm else None
         neg = norm.negative_deg if norm else None
         out[name] = RomResult(
-            angle=name, max_deg=float(hi), min_deg=float(lo), range_deg=float(hi - lo),
+            angle=name,
+            max_deg=float(hi),
+            min_deg=float(lo),
+            range_deg=float(hi - lo),
             normal_positive_deg=pos,
             pct_of_normal_positive=float(100.0 * max(hi, 0.0) / pos) if pos else None,
             normal_negative_deg=neg,

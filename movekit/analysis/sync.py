@@ -119,8 +119,7 @@ def _prepared(t_s, speed, step_s: float) -> np.ndarray:
     return out
 
 
-def movement_offset_s(t_a, speed_a, t_b, speed_b, *, max_lag_s: float = 3.0,
-                      step_s: float | None = None) -> SyncResult:
+def movement_offset_s(t_a, speed_a, t_b, speed_b, *, max_lag_s: float = 3.0, step_s: float | None = None) -> SyncResult:
     """Offset (s) that aligns view B's movement with view A's (``t_a = t_b + offset_s``).
 
     Parameters
@@ -156,23 +155,26 @@ def movement_offset_s(t_a, speed_a, t_b, speed_b, *, max_lag_s: float = 3.0,
         n = min(a.shape[0] - i0, b.shape[0] - j0)
         if n < min_overlap:
             continue
-        x, y = a[i0:i0 + n], b[j0:j0 + n]  # (n, channels): correlation of the stacked curves
+        x, y = a[i0 : i0 + n], b[j0 : j0 + n]  # (n, channels): correlation of the stacked curves
         den = np.sqrt((x * x).sum() * (y * y).sum())
         if den > 0:
             corr[k] = float((x * y).sum() / den)
     k = int(np.argmax(corr))
     peak = corr[k]
     if not np.isfinite(peak) or peak < MIN_CORRELATION:
-        raise MovekitError(f"the two views' movements do not line up (best correlation "
-                           f"{peak if np.isfinite(peak) else 0:.2f} < {MIN_CORRELATION}): give the offset "
-                           "yourself, or record a clear movement (e.g. three squats) in both views")
+        raise MovekitError(
+            f"the two views' movements do not line up (best correlation "
+            f"{peak if np.isfinite(peak) else 0:.2f} < {MIN_CORRELATION}): give the offset "
+            "yourself, or record a clear movement (e.g. three squats) in both views"
+        )
     frac = 0.0
     if 0 < k < lags.size - 1 and np.isfinite(corr[k - 1]) and np.isfinite(corr[k + 1]):
         den = corr[k - 1] - 2 * peak + corr[k + 1]
         frac = 0.5 * (corr[k - 1] - corr[k + 1]) / den if den < 0 else 0.0
     lag = lags[k] + frac
-    return SyncResult(offset_s=float(lag * step_s - (tb[0] - ta[0])), method="movement", score=float(peak),
-                      step_s=step_s)
+    return SyncResult(
+        offset_s=float(lag * step_s - (tb[0] - ta[0])), method="movement", score=float(peak), step_s=step_s
+    )
 
 
 def fundamental_matrix(cam_a, cam_b) -> np.ndarray:
@@ -208,8 +210,18 @@ def _at_times(t_s, points, times) -> np.ndarray:
     return out
 
 
-def epipolar_offset_s(t_a, image_a_px, t_b, image_b_px, cam_a, cam_b, *, max_lag_s: float = 3.0,
-                      landmarks=SYNC_LANDMARKS, min_pairs: int = 30) -> SyncResult:
+def epipolar_offset_s(
+    t_a,
+    image_a_px,
+    t_b,
+    image_b_px,
+    cam_a,
+    cam_b,
+    *,
+    max_lag_s: float = 3.0,
+    landmarks=SYNC_LANDMARKS,
+    min_pairs: int = 30,
+) -> SyncResult:
     """Offset (s, ``t_a = t_b + offset_s``) at which view B's keypoints lie on view A's epipolar
     lines: the median symmetric epipolar distance over ``landmarks`` and frames is smallest.
 
@@ -261,8 +273,10 @@ def epipolar_offset_s(t_a, image_a_px, t_b, image_b_px, cam_a, cam_b, *, max_lag
             cost[k] = float(np.nanmedian(d))
     k = int(np.argmin(cost))
     if not np.isfinite(cost[k]):
-        raise MovekitError(f"the two views never see the body at the same time within +-{max_lag_s:g} s "
-                           f"(fewer than {min_pairs} keypoints seen in both): cannot synchronise them")
+        raise MovekitError(
+            f"the two views never see the body at the same time within +-{max_lag_s:g} s "
+            f"(fewer than {min_pairs} keypoints seen in both): cannot synchronise them"
+        )
     frac = 0.0
     if 0 < k < offs.size - 1 and np.isfinite(cost[k - 1]) and np.isfinite(cost[k + 1]):
         den = cost[k - 1] - 2 * cost[k] + cost[k + 1]
@@ -270,5 +284,12 @@ def epipolar_offset_s(t_a, image_a_px, t_b, image_b_px, cam_a, cam_b, *, max_lag
     return SyncResult(offset_s=float(offs[k] + frac * step), method="epipolar", score=float(cost[k]), step_s=step)
 
 
-__all__ = ["SYNC_LANDMARKS", "SyncResult", "epipolar_distance_px", "epipolar_offset_s", "fundamental_matrix",
-           "keypoint_speed", "movement_offset_s"]
+__all__ = [
+    "SYNC_LANDMARKS",
+    "SyncResult",
+    "epipolar_distance_px",
+    "epipolar_offset_s",
+    "fundamental_matrix",
+    "keypoint_speed",
+    "movement_offset_s",
+]

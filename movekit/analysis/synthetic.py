@@ -31,9 +31,20 @@ if TYPE_CHECKING:
     from movekit.recording import PoseSeries
 
 #: segment lengths (m) of the figure, an adult of ~1.75 m
-SEG_M = {"pelvis_half": 0.10, "shoulder_half": 0.18, "trunk": 0.50, "neck": 0.22, "thigh": 0.45,
-         "shank": 0.43, "upperarm": 0.30, "forearm": 0.27, "hand": 0.08, "heel": 0.06, "toe": 0.16,
-         "ankle_h": 0.07}
+SEG_M = {
+    "pelvis_half": 0.10,
+    "shoulder_half": 0.18,
+    "trunk": 0.50,
+    "neck": 0.22,
+    "thigh": 0.45,
+    "shank": 0.43,
+    "upperarm": 0.30,
+    "forearm": 0.27,
+    "hand": 0.08,
+    "heel": 0.06,
+    "toe": 0.16,
+    "ankle_h": 0.07,
+}
 #: camera yaw (deg) of each named view
 VIEW_YAW_DEG = {"frontal": 0.0, "sagittal_right": 90.0, "sagittal_left": -90.0}
 #: body frame -> MediaPipe world facing the camera: X -> -z, Y -> -y, Z -> -x (columns: images of X, Y, Z)
@@ -76,9 +87,14 @@ def _apply(R, v):
     return np.einsum("fij,fj->fi", R, v)
 
 
-def pose_from_angles(n_frames: int, angles: dict[str, np.ndarray | float] | None = None, *,
-                     yaw_deg: float | np.ndarray = 0.0, px_per_m: float = 400.0,
-                     centre_px=(640.0, 360.0)) -> tuple[np.ndarray, np.ndarray]:
+def pose_from_angles(
+    n_frames: int,
+    angles: dict[str, np.ndarray | float] | None = None,
+    *,
+    yaw_deg: float | np.ndarray = 0.0,
+    px_per_m: float = 400.0,
+    centre_px=(640.0, 360.0),
+) -> tuple[np.ndarray, np.ndarray]:
     """Landmarks for the given angles; returns ``(image_px (frames, 33, 3), world_m (frames, 33, 3))``.
 
     ``angles`` keys are column names (``left_knee_flexion_deg``, ``trunk_inclination_deg``, ...);
@@ -110,15 +126,18 @@ def pose_from_angles(n_frames: int, angles: dict[str, np.ndarray | float] | None
         P[:, 11 + o] = sh
         thigh = _apply(_rot(2, get(f"{side}_hip_flexion_deg")), down_t)
         knee = hip + thigh * L["thigh"]
-        shank = _apply(_rot(0, mirror * get(f"{side}_knee_fppa_deg")),
-                       _apply(_rot(2, -get(f"{side}_knee_flexion_deg")), thigh))
+        shank = _apply(
+            _rot(0, mirror * get(f"{side}_knee_fppa_deg")), _apply(_rot(2, -get(f"{side}_knee_flexion_deg")), thigh)
+        )
         ankle = knee + shank * L["shank"]
         foot = _apply(_rot(2, 90.0 + get(f"{side}_ankle_dorsiflexion_deg")), shank)
         heel = ankle + 0.06 * shank - 0.05 * foot
         P[:, 25 + o], P[:, 27 + o], P[:, 29 + o] = knee, ankle, heel
         P[:, 31 + o] = heel + foot * (L["heel"] + L["toe"])
-        hum = _apply(_rot(0, mirror * get(f"{side}_shoulder_abduction_deg")),
-                     _apply(_rot(2, get(f"{side}_shoulder_flexion_deg")), down_t))
+        hum = _apply(
+            _rot(0, mirror * get(f"{side}_shoulder_abduction_deg")),
+            _apply(_rot(2, get(f"{side}_shoulder_flexion_deg")), down_t),
+        )
         elbow = sh + hum * L["upperarm"]
         fore = _apply(_rot(2, get(f"{side}_elbow_flexion_deg")), hum)
         wrist = elbow + fore * L["forearm"]
@@ -142,14 +161,34 @@ def _b(x, n):
     return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy()
 
 
-def figure(t_s, *, view: str = "sagittal_right", trunk_flex=0.0, spine_round=0.0, trunk_lean=0.0,
-           hip_flex_left=0.0, hip_flex_right=0.0, knee_flex_left=0.0, knee_flex_right=0.0,
-           shoulder_abd_left=0.0, shoulder_abd_right=0.0, shoulder_flex_left=0.0,
-           shoulder_flex_right=0.0, knee_medial_left_m=0.0, knee_medial_right_m=0.0,
-           pelvis_drop_m=0.0, pelvis_ap_m=0.0, pelvis_ml_m=0.0, pelvis_up_m=0.0,
-           heel_raise_m=0.0, ground: bool | str = True, px_per_m: float = 400.0,
-           centre_px: tuple[float, float] = (640.0, 680.0), frame_size_px=(1280, 720),
-           visibility: float = 0.99) -> PoseSeries:
+def figure(
+    t_s,
+    *,
+    view: str = "sagittal_right",
+    trunk_flex=0.0,
+    spine_round=0.0,
+    trunk_lean=0.0,
+    hip_flex_left=0.0,
+    hip_flex_right=0.0,
+    knee_flex_left=0.0,
+    knee_flex_right=0.0,
+    shoulder_abd_left=0.0,
+    shoulder_abd_right=0.0,
+    shoulder_flex_left=0.0,
+    shoulder_flex_right=0.0,
+    knee_medial_left_m=0.0,
+    knee_medial_right_m=0.0,
+    pelvis_drop_m=0.0,
+    pelvis_ap_m=0.0,
+    pelvis_ml_m=0.0,
+    pelvis_up_m=0.0,
+    heel_raise_m=0.0,
+    ground: bool | str = True,
+    px_per_m: float = 400.0,
+    centre_px: tuple[float, float] = (640.0, 680.0),
+    frame_size_px=(1280, 720),
+    visibility: float = 0.99,
+) -> PoseSeries:
     """Landmarks for the given movement, one frame per ``t_s``; returns a
     :class:`movekit.recording.PoseSeries` (angles in deg, shifts in m; see the module docstring).
 
@@ -167,12 +206,29 @@ def figure(t_s, *, view: str = "sagittal_right", trunk_flex=0.0, spine_round=0.0
         raise ValueError(f"unknown view {view!r}")
     t = np.asarray(t_s, dtype=np.float64)
     n = t.size
-    g = {k: _b(v, n) for k, v in dict(
-        tf=trunk_flex, sr=spine_round, tl=trunk_lean, hfl=hip_flex_left, hfr=hip_flex_right,
-        kfl=knee_flex_left, kfr=knee_flex_right, sal=shoulder_abd_left, sar=shoulder_abd_right,
-        sfl=shoulder_flex_left, sfr=shoulder_flex_right, kml=knee_medial_left_m,
-        kmr=knee_medial_right_m, pd=pelvis_drop_m, pap=pelvis_ap_m, pml=pelvis_ml_m,
-        pup=pelvis_up_m, hr=heel_raise_m).items()}
+    g = {
+        k: _b(v, n)
+        for k, v in dict(
+            tf=trunk_flex,
+            sr=spine_round,
+            tl=trunk_lean,
+            hfl=hip_flex_left,
+            hfr=hip_flex_right,
+            kfl=knee_flex_left,
+            kfr=knee_flex_right,
+            sal=shoulder_abd_left,
+            sar=shoulder_abd_right,
+            sfl=shoulder_flex_left,
+            sfr=shoulder_flex_right,
+            kml=knee_medial_left_m,
+            kmr=knee_medial_right_m,
+            pd=pelvis_drop_m,
+            pap=pelvis_ap_m,
+            pml=pelvis_ml_m,
+            pup=pelvis_up_m,
+            hr=heel_raise_m,
+        ).items()
+    }
     P = np.zeros((n, 33, 3))  # body frame: columns A, U, R
     A, U, R = np.eye(3)
     col = lambda v: v[:, None]  # noqa: E731
@@ -200,8 +256,10 @@ def figure(t_s, *, view: str = "sagittal_right", trunk_flex=0.0, spine_round=0.0
         P[:, i + 3] = mid_ear + f * head_fwd + 0.02 * head_up + r * R
     P[:, 9] = mid_ear + 0.09 * head_fwd - 0.06 * head_up - 0.025 * R
     P[:, 10] = mid_ear + 0.09 * head_fwd - 0.06 * head_up + 0.025 * R
-    for side, hip, sh, (e, w, pk, ix, th) in (("left", left_hip, 11, (13, 15, 17, 19, 21)),
-                                              ("right", right_hip, 12, (14, 16, 18, 20, 22))):
+    for side, hip, sh, (e, w, pk, ix, th) in (
+        ("left", left_hip, 11, (13, 15, 17, 19, 21)),
+        ("right", right_hip, 12, (14, 16, 18, 20, 22)),
+    ):
         s = side[0]
         lat = lat_side[side]
         ab, fl = np.radians(g[f"sa{s}"]), np.radians(g[f"sf{s}"])
@@ -228,8 +286,11 @@ def figure(t_s, *, view: str = "sagittal_right", trunk_flex=0.0, spine_round=0.0
         P[:, 29 if s == "l" else 30] = heel
         P[:, 31 if s == "l" else 32] = toe
     if ground:
-        feet = {"left": [27, 29, 31], "right": [28, 30, 32]}.get(ground, list(range(27, 33))) \
-            if isinstance(ground, str) else list(range(27, 33))
+        feet = (
+            {"left": [27, 29, 31], "right": [28, 30, 32]}.get(ground, list(range(27, 33)))
+            if isinstance(ground, str)
+            else list(range(27, 33))
+        )
         low = np.min(P[:, feet, 1], axis=1)
         P[:, :, 1] -= low[:, None]
     # body frame (A, U, R) -> MediaPipe camera axes (x right, y down, z away from the camera)
@@ -238,8 +299,14 @@ def figure(t_s, *, view: str = "sagittal_right", trunk_flex=0.0, spine_round=0.0
     mid = 0.5 * (cam[:, 23] + cam[:, 24])
     world = cam - mid[:, None, :]
     vis = np.full((n, 33), visibility, dtype=np.float32)
-    return PoseSeries(t_s=t, image_px=img.astype(np.float32), world_m=world.astype(np.float32),
-                      visibility=vis, presence=vis.copy(), frame_size_px=tuple(frame_size_px))
+    return PoseSeries(
+        t_s=t,
+        image_px=img.astype(np.float32),
+        world_m=world.astype(np.float32),
+        visibility=vis,
+        presence=vis.copy(),
+        frame_size_px=tuple(frame_size_px),
+    )
 
 
 def smooth_cycle(t_s, start_s: float, up_s: float, hold_s: float, down_s: float, amplitude: float):
@@ -255,14 +322,32 @@ def smooth_cycle(t_s, start_s: float, up_s: float, hold_s: float, down_s: float,
     return out
 
 
-_FRONTAL_STICK_PX = {0: (320, 100), 7: (335, 100), 8: (305, 100), 11: (360, 180), 12: (280, 180),
-                     13: (380, 260), 14: (260, 260), 15: (385, 330), 16: (255, 330), 23: (345, 350),
-                     24: (295, 350), 25: (345, 500), 26: (295, 500), 27: (345, 650), 28: (295, 650),
-                     29: (345, 665), 30: (295, 665), 31: (350, 680), 32: (290, 680)}
+_FRONTAL_STICK_PX = {
+    0: (320, 100),
+    7: (335, 100),
+    8: (305, 100),
+    11: (360, 180),
+    12: (280, 180),
+    13: (380, 260),
+    14: (260, 260),
+    15: (385, 330),
+    16: (255, 330),
+    23: (345, 350),
+    24: (295, 350),
+    25: (345, 500),
+    26: (295, 500),
+    27: (345, 650),
+    28: (295, 650),
+    29: (345, 665),
+    30: (295, 665),
+    31: (350, 680),
+    32: (290, 680),
+}
 
 
-def frontal_stick_px(*, left_knee_medial_px: float = 0.0, right_leg_lift_px: float = 0.0,
-                     right_hip_drop_px: float = 0.0) -> np.ndarray:
+def frontal_stick_px(
+    *, left_knee_medial_px: float = 0.0, right_leg_lift_px: float = 0.0, right_hip_drop_px: float = 0.0
+) -> np.ndarray:
     """One frame (33, 3) float32 of a stick figure facing the camera, in pixels (y down).
 
     The subject's left is at image right; legs are 300 px. ``left_knee_medial_px`` moves the left
@@ -280,8 +365,17 @@ def frontal_stick_px(*, left_knee_medial_px: float = 0.0, right_leg_lift_px: flo
     return p
 
 
-def emg_bursts(times_s, *, dur_s: float = 0.5, total_s: float = 6.0, amp_uv: float = 100.0,
-               noise_uv: float = 3.0, rate_hz: float = 1000.0, seed: int = 1, channels: int = 1):
+def emg_bursts(
+    times_s,
+    *,
+    dur_s: float = 0.5,
+    total_s: float = 6.0,
+    amp_uv: float = 100.0,
+    noise_uv: float = 3.0,
+    rate_hz: float = 1000.0,
+    seed: int = 1,
+    channels: int = 1,
+):
     """Synthetic surface EMG: Gaussian baseline noise (uV RMS) plus 40-200 Hz band-limited bursts
     of ``amp_uv`` RMS starting exactly at ``times_s`` (s). Returns ``(t_s, x_uv (samples, channels))``.
     """

@@ -26,13 +26,52 @@ from movekit.errors import MovekitError
 DEFAULT_MAX_REPROJ_PX = 20.0
 
 #: MediaPipe Pose landmark index -> its mirror (left <-> right); the nose maps to itself.
-MIRROR = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19, 22, 21,
-                   24, 23, 26, 25, 28, 27, 30, 29, 32, 31])
+MIRROR = np.array(
+    [
+        0,
+        4,
+        5,
+        6,
+        1,
+        2,
+        3,
+        8,
+        7,
+        10,
+        9,
+        12,
+        11,
+        14,
+        13,
+        16,
+        15,
+        18,
+        17,
+        20,
+        19,
+        22,
+        21,
+        24,
+        23,
+        26,
+        25,
+        28,
+        27,
+        30,
+        29,
+        32,
+        31,
+    ]
+)
 
 #: Groups whose left/right labels are tested for a swap independently (a pose model may flip the
 #: whole body, e.g. taking a back view for a front view, or only the legs where they cross).
-SWAP_GROUPS = {"head": list(range(1, 11)), "torso": [11, 12, 23, 24], "arms": list(range(13, 23)),
-               "legs": list(range(25, 33))}
+SWAP_GROUPS = {
+    "head": list(range(1, 11)),
+    "torso": [11, 12, 23, 24],
+    "arms": list(range(13, 23)),
+    "legs": list(range(25, 33)),
+}
 
 
 def _normalised(points_px: np.ndarray, cameras: Sequence[PinholeCamera]) -> np.ndarray:
@@ -81,9 +120,14 @@ def _view_errors_px(X: np.ndarray, norm: np.ndarray, Rt: np.ndarray, f_px: np.nd
     return err
 
 
-def triangulate(points_px: np.ndarray, weights: np.ndarray, cameras: Sequence[PinholeCamera], *,
-                min_weight: float = 0.5, max_reproj_px: float = DEFAULT_MAX_REPROJ_PX
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def triangulate(
+    points_px: np.ndarray,
+    weights: np.ndarray,
+    cameras: Sequence[PinholeCamera],
+    *,
+    min_weight: float = 0.5,
+    max_reproj_px: float = DEFAULT_MAX_REPROJ_PX,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """3D landmarks from several views.
 
     Parameters
@@ -118,8 +162,10 @@ def triangulate(points_px: np.ndarray, weights: np.ndarray, cameras: Sequence[Pi
     w = np.nan_to_num(np.asarray(weights, np.float64), nan=0.0)
     C = len(cameras)
     if pts.ndim != 4 or pts.shape[-1] != 2 or pts.shape[0] != C or w.shape != pts.shape[:-1]:
-        raise MovekitError(f"triangulate needs points_px (cams, frames, landmarks, 2) and weights "
-                           f"(cams, frames, landmarks) for {C} cameras; got {pts.shape} and {w.shape}")
+        raise MovekitError(
+            f"triangulate needs points_px (cams, frames, landmarks, 2) and weights "
+            f"(cams, frames, landmarks) for {C} cameras; got {pts.shape} and {w.shape}"
+        )
     F, L = pts.shape[1:3]
     N = F * L
     Rt = np.stack([np.hstack([cam.R, cam.t[:, None]]) for cam in cameras])
@@ -163,9 +209,16 @@ def triangulate(points_px: np.ndarray, weights: np.ndarray, cameras: Sequence[Pi
     return X.reshape(F, L, 3), mean_err.reshape(F, L), n.reshape(F, L).astype(np.int64)
 
 
-def fix_left_right_swaps(points_px: np.ndarray, weights: np.ndarray, cameras: Sequence[PinholeCamera], *,
-                         min_weight: float = 0.5, max_reproj_px: float = DEFAULT_MAX_REPROJ_PX,
-                         margin: float = 0.7, passes: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fix_left_right_swaps(
+    points_px: np.ndarray,
+    weights: np.ndarray,
+    cameras: Sequence[PinholeCamera],
+    *,
+    min_weight: float = 0.5,
+    max_reproj_px: float = DEFAULT_MAX_REPROJ_PX,
+    margin: float = 0.7,
+    passes: int = 3,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Relabel left/right in the views and frames where the other views say they are swapped.
 
     For each view and frame, and each group of :data:`SWAP_GROUPS`, the other views are
@@ -193,8 +246,9 @@ def fix_left_right_swaps(points_px: np.ndarray, weights: np.ndarray, cameras: Se
         changed = False
         for c in range(C):
             others = [o for o in range(C) if o != c]
-            X, _, _ = triangulate(pts[others], w[others], [cameras[o] for o in others],
-                                  min_weight=min_weight, max_reproj_px=max_reproj_px)
+            X, _, _ = triangulate(
+                pts[others], w[others], [cameras[o] for o in others], min_weight=min_weight, max_reproj_px=max_reproj_px
+            )
             proj = cameras[c].project(X)  # (F, L, 2)
             ok_w = w[c] >= min_weight
             as_is = np.linalg.norm(pts[c] - proj, axis=-1)
@@ -216,5 +270,4 @@ def fix_left_right_swaps(points_px: np.ndarray, weights: np.ndarray, cameras: Se
     return pts, w, swapped
 
 
-__all__ = ["triangulate", "fix_left_right_swaps", "MIRROR", "SWAP_GROUPS",
-           "DEFAULT_MAX_REPROJ_PX"]
+__all__ = ["triangulate", "fix_left_right_swaps", "MIRROR", "SWAP_GROUPS", "DEFAULT_MAX_REPROJ_PX"]

@@ -55,8 +55,7 @@ def _sin_between(a: np.ndarray, b: np.ndarray, min_len: np.ndarray) -> np.ndarra
         return np.where((la >= min_len) & (lb >= min_len), cross / (la * lb), np.nan)
 
 
-def facing_2d(image_px, *, sag_threshold: float = 0.3, front_threshold: float = 0.15,
-              hold: bool = True):
+def facing_2d(image_px, *, sag_threshold: float = 0.3, front_threshold: float = 0.15, hold: bool = True):
     """Which way the subject faces in the image, per frame, holding the last confident estimate.
 
     The left/right cue is anatomical, so it survives bending and deep squats: the nose lies
@@ -91,11 +90,14 @@ def facing_2d(image_px, *, sag_threshold: float = 0.3, front_threshold: float = 
     L = trunk_length_px(p)
     short = 0.05 * L
     up = 0.5 * (p[:, 11] + p[:, 12]) - 0.5 * (p[:, 23] + p[:, 24])
-    cues = np.stack([
-        _sin_between(up, p[:, 0] - 0.5 * (p[:, 7] + p[:, 8]), short),
-        -_sin_between(p[:, 27] - p[:, 25], p[:, 31] - p[:, 29], short),
-        -_sin_between(p[:, 28] - p[:, 26], p[:, 32] - p[:, 30], short),
-    ], axis=1)
+    cues = np.stack(
+        [
+            _sin_between(up, p[:, 0] - 0.5 * (p[:, 7] + p[:, 8]), short),
+            -_sin_between(p[:, 27] - p[:, 25], p[:, 31] - p[:, 29], short),
+            -_sin_between(p[:, 28] - p[:, 26], p[:, 32] - p[:, 30], short),
+        ],
+        axis=1,
+    )
     cnt = np.isfinite(cues).sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
         sag = np.where(cnt > 0, np.nansum(cues, 1) / np.maximum(cnt, 1), np.nan)
@@ -134,8 +136,13 @@ def _perp_abs(v: np.ndarray, axis_unit: np.ndarray) -> np.ndarray:
 _ACROSS = "trunk"
 
 
-def yaw_cues_2d(image_px, *, width_ratio: float = YAW_WIDTH_RATIO, nose_ratio: float = YAW_NOSE_RATIO,
-                foot_ratio: float = YAW_FOOT_RATIO) -> tuple[np.ndarray, np.ndarray]:
+def yaw_cues_2d(
+    image_px,
+    *,
+    width_ratio: float = YAW_WIDTH_RATIO,
+    nose_ratio: float = YAW_NOSE_RATIO,
+    foot_ratio: float = YAW_FOOT_RATIO,
+) -> tuple[np.ndarray, np.ndarray]:
     """Cosine and sine cues of the body yaw from image landmarks, in trunk lengths.
 
     Under a roughly orthographic view at body yaw ``a`` (0 face-on):
@@ -166,15 +173,22 @@ def yaw_cues_2d(image_px, *, width_ratio: float = YAW_WIDTH_RATIO, nose_ratio: f
         cos_cue = w / (width_ratio * L)
         nose = _perp_abs(p[:, 0] - ear, neck / np.hypot(neck[:, :1], neck[:, 1:])) / (nose_ratio * L)
         feet = np.abs(0.5 * (_perp(p[:, 31] - p[:, 29], vertical) + _perp(p[:, 32] - p[:, 30], vertical))) / (
-            foot_ratio * L)
+            foot_ratio * L
+        )
         cues = np.stack([nose, feet], 1)
         wt = np.where(np.isfinite(cues), _SIN_WEIGHTS, 0.0)
         sin_cue = np.nansum(cues * wt, 1) / wt.sum(1)  # NaN when neither is seen
     return cos_cue, sin_cue
 
 
-def body_yaw_deg(image_px=None, world_m=None, *, ref_width_ratio: float = YAW_WIDTH_RATIO,
-                 nose_ratio: float = YAW_NOSE_RATIO, foot_ratio: float = YAW_FOOT_RATIO) -> np.ndarray:
+def body_yaw_deg(
+    image_px=None,
+    world_m=None,
+    *,
+    ref_width_ratio: float = YAW_WIDTH_RATIO,
+    nose_ratio: float = YAW_NOSE_RATIO,
+    foot_ratio: float = YAW_FOOT_RATIO,
+) -> np.ndarray:
     """Angle (deg, 0..90) between the body's left-right axis and the image plane, per frame.
 
     0 = face-on or back-on (frontal), 90 = side-on (sagittal). From ``world_m`` when given
@@ -206,9 +220,16 @@ SAGITTAL_MIN_DEG = 70.0
 FRONTAL_MAX_DEG = 20.0
 
 
-def classify_view(image_px, world_m=None, *, sagittal_min_deg: float = SAGITTAL_MIN_DEG,
-                  frontal_max_deg: float = FRONTAL_MAX_DEG, smooth_frames: int = 15, facing=None,
-                  yaw_deg=None) -> np.ndarray:
+def classify_view(
+    image_px,
+    world_m=None,
+    *,
+    sagittal_min_deg: float = SAGITTAL_MIN_DEG,
+    frontal_max_deg: float = FRONTAL_MAX_DEG,
+    smooth_frames: int = 15,
+    facing=None,
+    yaw_deg=None,
+) -> np.ndarray:
     """View label per frame (see module docstring), smoothed by a majority vote.
 
     Parameters
@@ -245,8 +266,9 @@ def classify_view(image_px, world_m=None, *, sagittal_min_deg: float = SAGITTAL_
         code = np.where((yaw > frontal_max_deg) & (yaw < sagittal_min_deg), 3, code)
     code = np.where(np.isfinite(yaw), code, 4)
     if smooth_frames > 1 and n > 1:
-        votes = np.stack([uniform_filter1d((code == k).astype(float), smooth_frames, mode="nearest")
-                          for k in range(len(VIEWS))], 1)
+        votes = np.stack(
+            [uniform_filter1d((code == k).astype(float), smooth_frames, mode="nearest") for k in range(len(VIEWS))], 1
+        )
         known = code != 4
         best = np.argmax(votes[:, :4], axis=1)
         code = np.where(known, best, 4)
@@ -287,7 +309,7 @@ def angle_validity(views, names=None, *, mode: str = "2d") -> dict[str, tuple[np
 
     v = np.asarray(views)
     out = {}
-    for name in (names if names is not None else ANGLES):
+    for name in names if names is not None else ANGLES:
         d = ANGLES[name]
         what = name.removesuffix("_deg").replace("_", " ")
         need = "a side view" if d.plane == "sagittal" else "a front or back view"
@@ -302,14 +324,20 @@ def angle_validity(views, names=None, *, mode: str = "2d") -> dict[str, tuple[np
             elif mode == "3d":
                 ok = True
                 along = (d.plane == "frontal") == label.startswith("sagittal")
-                why = (f"{what}: 3D estimate; in {_HUMAN[label]} this movement is mostly toward or "
-                       "away from the camera, whose depth the model guesses, so treat it as rough"
-                       if along else f"{what}: 3D estimate, usable in {_HUMAN[label]}")
+                why = (
+                    f"{what}: 3D estimate; in {_HUMAN[label]} this movement is mostly toward or "
+                    "away from the camera, whose depth the model guesses, so treat it as rough"
+                    if along
+                    else f"{what}: 3D estimate, usable in {_HUMAN[label]}"
+                )
             else:
                 ok = label in d.valid_views_2d
-                why = (f"{what}: measured in {_HUMAN[label]}, fine" if ok else
-                       f"{what} needs {need}; this stretch is filmed from {_HUMAN[label]}, "
-                       "so the 2D angle is distorted and should not be used")
+                why = (
+                    f"{what}: measured in {_HUMAN[label]}, fine"
+                    if ok
+                    else f"{what} needs {need}; this stretch is filmed from {_HUMAN[label]}, "
+                    "so the 2D angle is distorted and should not be used"
+                )
             if d.proxy:
                 why += " (proxy: no landmark exists for the real measure)"
             valid[sel] = ok

@@ -70,9 +70,19 @@ def tilt_matrix(pitch_deg: float, roll_deg: float) -> np.ndarray:
     return Q @ P
 
 
-def place_camera(lab_m, *, yaw_deg: float, pitch_deg: float = 0.0, roll_deg: float = 0.0,
-                 distance_m: float = 3.5, height_m: float | None = None, hfov_deg: float = 60.0,
-                 size_px: tuple[int, int] = (1920, 1080), centre_m=None, anterior=None) -> PinholeCamera:
+def place_camera(
+    lab_m,
+    *,
+    yaw_deg: float,
+    pitch_deg: float = 0.0,
+    roll_deg: float = 0.0,
+    distance_m: float = 3.5,
+    height_m: float | None = None,
+    hfov_deg: float = 60.0,
+    size_px: tuple[int, int] = (1920, 1080),
+    centre_m=None,
+    anterior=None,
+) -> PinholeCamera:
     """A camera at ``distance_m`` (horizontal) from the subject's mean mid-hip at body-relative yaw.
 
     Parameters
@@ -108,8 +118,9 @@ def place_camera(lab_m, *, yaw_deg: float, pitch_deg: float = 0.0, roll_deg: flo
     w, h = size_px
     f = focal_px(hfov_deg, w)
     K = np.array([[f, 0.0, w / 2.0], [0.0, f, h / 2.0], [0.0, 0.0, 1.0]])
-    return PinholeCamera(f"virtual yaw {yaw_deg:g} pitch {pitch_deg:g} roll {roll_deg:g}", int(w), int(h),
-                         K, np.zeros(5), R, -R @ C)
+    return PinholeCamera(
+        f"virtual yaw {yaw_deg:g} pitch {pitch_deg:g} roll {roll_deg:g}", int(w), int(h), K, np.zeros(5), R, -R @ C
+    )
 
 
 def project(lab_m, cam: PinholeCamera) -> np.ndarray:
@@ -135,8 +146,7 @@ def project(lab_m, cam: PinholeCamera) -> np.ndarray:
     return out
 
 
-def add_noise_2d(image_px, sd_torso, *, rng: np.random.Generator | int | None = 0,
-                 ar1: float = 0.0) -> np.ndarray:
+def add_noise_2d(image_px, sd_torso, *, rng: np.random.Generator | int | None = 0, ar1: float = 0.0) -> np.ndarray:
     """Image landmarks with Gaussian noise of ``sd_torso`` torso lengths per landmark (and axis).
 
     Parameters
@@ -151,8 +161,10 @@ def add_noise_2d(image_px, sd_torso, *, rng: np.random.Generator | int | None = 
     p = np.array(image_px, dtype=np.float64, copy=True)
     n = p.shape[0]
     g = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    sd = np.broadcast_to(np.asarray(sd_torso, dtype=np.float64).reshape(
-        (-1, 1) if np.ndim(sd_torso) == 1 else np.shape(sd_torso)), (33, 2))
+    sd = np.broadcast_to(
+        np.asarray(sd_torso, dtype=np.float64).reshape((-1, 1) if np.ndim(sd_torso) == 1 else np.shape(sd_torso)),
+        (33, 2),
+    )
     e = g.standard_normal((n, 33, 2))
     if ar1 and n > 1:
         from scipy.signal import lfilter
@@ -200,5 +212,14 @@ def true_yaw_deg(lab_m, cam: PinholeCamera) -> np.ndarray:
     return np.rad2deg(ang)
 
 
-__all__ = ["add_error_2d", "add_noise_2d", "body_heading", "focal_px", "place_camera", "project", "render", "tilt_matrix",
-           "true_yaw_deg"]
+__all__ = [
+    "add_error_2d",
+    "add_noise_2d",
+    "body_heading",
+    "focal_px",
+    "place_camera",
+    "project",
+    "render",
+    "tilt_matrix",
+    "true_yaw_deg",
+]

@@ -96,8 +96,9 @@ def _painful_arc(session, o: Options) -> AssessmentResult:
 
     arm = channel(session, "arm_elevation_deg")
     if arm is not None:
-        return P.painful_arc(arm[0], arm[1], _events(session, o), latency_s=o.latency_s,
-                             source="inclinometer on the upper arm")
+        return P.painful_arc(
+            arm[0], arm[1], _events(session, o), latency_s=o.latency_s, source="inclinometer on the upper arm"
+        )
     return P.assess_painful_arc(session.pose, _events(session, o), side=o.side, latency_s=o.latency_s)
 
 
@@ -147,18 +148,27 @@ def _joint_position_sense(session, o: Options) -> AssessmentResult:
     from movekit.assess import jps
 
     hold = {} if o.hold_s is None else {"min_hold_s": o.hold_s}
-    return jps.assess_jps_session(session, channel=o.channel, protocol=o.protocol, joint=o.joint,
-                                  target_deg=o.target_deg, **hold)
+    return jps.assess_jps_session(
+        session, channel=o.channel, protocol=o.protocol, joint=o.joint, target_deg=o.target_deg, **hold
+    )
 
 
 #: the screens ``movekit assess`` runs on a session, by name. (The Functional Movement Screen
 #: composite, :func:`movekit.assess.fms.assess_fms`, scores the seven tests a therapist rated and
 #: takes no recording.)
 SCREENS: dict[str, Callable[[Any, Options], AssessmentResult]] = {
-    "painful-arc": _painful_arc, "hip-hinge": _hip_hinge, "balance": _balance,
-    "single-leg-stance": _single_leg_stance, "step-down": _step_down, "sit-to-stand": _sit_to_stand,
-    "tug": _tug, "squat": _squat, "lumbar-flexion": _lumbar_flexion, "posture": _posture,
-    "gait": _gait, "joint-position-sense": _joint_position_sense,
+    "painful-arc": _painful_arc,
+    "hip-hinge": _hip_hinge,
+    "balance": _balance,
+    "single-leg-stance": _single_leg_stance,
+    "step-down": _step_down,
+    "sit-to-stand": _sit_to_stand,
+    "tug": _tug,
+    "squat": _squat,
+    "lumbar-flexion": _lumbar_flexion,
+    "posture": _posture,
+    "gait": _gait,
+    "joint-position-sense": _joint_position_sense,
 }
 TESTS = tuple(SCREENS)
 

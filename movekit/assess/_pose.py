@@ -18,8 +18,10 @@ from movekit.analysis.view import trunk_length_px
 from movekit.assess.result import AssessmentResult
 from movekit.calibration import analyse_calibrated
 
-STENUM = ("Stenum et al. 2021, Two-dimensional video-based analysis of human gait using pose "
-          "estimation, PLoS Comput Biol 17:e1008935 (2D sagittal angles from a side view)")
+STENUM = (
+    "Stenum et al. 2021, Two-dimensional video-based analysis of human gait using pose "
+    "estimation, PLoS Comput Biol 17:e1008935 (2D sagittal angles from a side view)"
+)
 VIEW_HUMAN = {"sagittal": "a side view", "frontal": "a front or back view", "any": "any view"}
 
 
@@ -47,9 +49,18 @@ def _kind(label: str) -> str:
     return "sagittal" if label.startswith("sagittal") else label
 
 
-def analyse_pose(pose, result: AssessmentResult, *, need_view: str, landmarks: list[int],
-                 min_duration_s: float, min_rate_hz: float = 15.0, min_visible_frac: float = 0.6,
-                 min_visibility: float = 0.5, angles: tuple[str, ...] = ()) -> PoseData | None:
+def analyse_pose(
+    pose,
+    result: AssessmentResult,
+    *,
+    need_view: str,
+    landmarks: list[int],
+    min_duration_s: float,
+    min_rate_hz: float = 15.0,
+    min_visible_frac: float = 0.6,
+    min_visibility: float = 0.5,
+    angles: tuple[str, ...] = (),
+) -> PoseData | None:
     """Analyse ``pose`` and record the checks in ``result``; None when nothing can be measured.
 
     Parameters
@@ -78,13 +89,22 @@ def analyse_pose(pose, result: AssessmentResult, *, need_view: str, landmarks: l
     t = np.asarray(pose.t_s, dtype=np.float64)
     img = np.asarray(pose.image_px, dtype=np.float64)
     seen = np.isfinite(img[:, :, 0]).any(axis=1) if len(t) else np.zeros(0, bool)
-    if not result.check("person", bool(seen.sum() >= 3),
-                        f"a person was found in {int(seen.sum())} of {len(t)} frames",
-                        int(seen.sum()), ">= 3 frames"):
+    if not result.check(
+        "person",
+        bool(seen.sum() >= 3),
+        f"a person was found in {int(seen.sum())} of {len(t)} frames",
+        int(seen.sum()),
+        ">= 3 frames",
+    ):
         return None
     fs = frame_rate(t)
-    ok_r = result.check("sampling_rate", fs >= min_rate_hz * (1 - 1e-3),
-                        f"{fs:.1f} frames/s (needs >= {min_rate_hz:g})", round(fs, 2), f">= {min_rate_hz:g} Hz")
+    ok_r = result.check(
+        "sampling_rate",
+        fs >= min_rate_hz * (1 - 1e-3),
+        f"{fs:.1f} frames/s (needs >= {min_rate_hz:g})",
+        round(fs, 2),
+        f">= {min_rate_hz:g} Hz",
+    )
     an = analyse_calibrated(pose, space="2d", offline=True, min_visibility=min_visibility)
     note_setup(result, an)
     labels = [str(v) for v, s in zip(an.view, seen) if s and v != "unknown"]
@@ -92,8 +112,9 @@ def analyse_pose(pose, result: AssessmentResult, *, need_view: str, landmarks: l
     kind = counts.most_common(1)[0][0] if counts else "unknown"
     side_counts = Counter(v for v in labels if v.startswith("sagittal"))
     side = side_counts.most_common(1)[0][0].split("_")[1] if side_counts else None
-    view_ok_frames = np.array([(need_view == "any") or (_kind(str(v)) == need_view) for v in an.view],
-                              dtype=bool).reshape(len(t))
+    view_ok_frames = np.array(
+        [(need_view == "any") or (_kind(str(v)) == need_view) for v in an.view], dtype=bool
+    ).reshape(len(t))
     # the frames the assessment uses: a person in the right view; duration and visibility are
     # judged on these, not on the whole recording (a turn away or a walk-off does not count)
     used = seen & view_ok_frames
@@ -103,24 +124,33 @@ def analyse_pose(pose, result: AssessmentResult, *, need_view: str, landmarks: l
     else:
         share = float(used.sum() / max(seen.sum(), 1))
         ok_view = bool(used.sum() >= 3)
-        msg = (f"this test needs {VIEW_HUMAN[need_view]}; {100 * share:.0f}% of the frames with a "
-               f"person ({used_duration_s(t, used, fs):.1f} s) are {VIEW_HUMAN[need_view]} (mostly {kind})"
-               + ("; only those frames are used" if ok_view and share < 0.99 else ""))
+        msg = (
+            f"this test needs {VIEW_HUMAN[need_view]}; {100 * share:.0f}% of the frames with a "
+            f"person ({used_duration_s(t, used, fs):.1f} s) are {VIEW_HUMAN[need_view]} (mostly {kind})"
+            + ("; only those frames are used" if ok_view and share < 0.99 else "")
+        )
     result.check("view", ok_view, msg, kind, need_view)
     result.cite(STENUM)
     dur = used_duration_s(t, used, fs)
     where = "" if need_view == "any" else f" in {VIEW_HUMAN[need_view]}"
-    ok_d = result.check("duration", dur >= min_duration_s,
-                        f"person seen{where or ' in view'} for {dur:.1f} s (this test needs >= {min_duration_s:g} s)",
-                        round(dur, 3), f">= {min_duration_s:g} s")
+    ok_d = result.check(
+        "duration",
+        dur >= min_duration_s,
+        f"person seen{where or ' in view'} for {dur:.1f} s (this test needs >= {min_duration_s:g} s)",
+        round(dur, 3),
+        f">= {min_duration_s:g} s",
+    )
     vis = np.asarray(pose.visibility, dtype=np.float64)[:, landmarks]
     vis_ok = np.all(vis >= min_visibility, axis=1) & seen
     frac = float((vis_ok & used).sum() / max(used.sum(), 1))
     names = ", ".join(lm.NAMES[i] for i in landmarks)
-    ok_v = result.check("visibility", frac >= min_visible_frac,
-                        f"{names} seen in {100 * frac:.0f}% of the frames with a person{where} "
-                        f"(needs {100 * min_visible_frac:.0f}%)", round(100 * frac, 1),
-                        f">= {100 * min_visible_frac:.0f} %")
+    ok_v = result.check(
+        "visibility",
+        frac >= min_visible_frac,
+        f"{names} seen in {100 * frac:.0f}% of the frames with a person{where} (needs {100 * min_visible_frac:.0f}%)",
+        round(100 * frac, 1),
+        f">= {100 * min_visible_frac:.0f} %",
+    )
     usable = used & vis_ok
     if not (ok_d and ok_r and ok_view and ok_v):
         return None
@@ -135,12 +165,18 @@ def note_setup(result: AssessmentResult, an: AnalysisResult) -> None:
     from movekit.analysis.error_model import MAX_ERROR_DEG, gating
 
     if not gating():
-        result.flag("ungated", "RESEARCH MODE: joint angles over their expected-error limit were NOT "
-                    "refused; this is not a clinical result")
+        result.flag(
+            "ungated",
+            "RESEARCH MODE: joint angles over their expected-error limit were NOT "
+            "refused; this is not a clinical result",
+        )
     if an.tilt is None:
-        result.flag("camera_tilt_unknown", "camera tilt unknown: angles referred to the vertical are "
-                    "reported only where no tilt up to the validated range could push them over "
-                    f"{MAX_ERROR_DEG:g} deg (movekit calibrate level, or capture --tilt)")
+        result.flag(
+            "camera_tilt_unknown",
+            "camera tilt unknown: angles referred to the vertical are "
+            "reported only where no tilt up to the validated range could push them over "
+            f"{MAX_ERROR_DEG:g} deg (movekit calibrate level, or capture --tilt)",
+        )
     else:
         result.flag("camera_tilt", f"angles corrected for the {an.tilt.describe()}")
     errs = {}
@@ -160,12 +196,15 @@ def check_angle_errors(result: AssessmentResult, an: AnalysisResult, usable, ang
         what = name.removesuffix("_deg").replace("_", " ")
         if shown.sum() >= 3:
             ok = True
-            parts.append(f"{what}: expected error +-{np.median(an.error_deg[name][shown]):.1f} deg, "
-                         f"reported in {100 * shown.sum() / max(usable.sum(), 1):.0f}% of the frames used")
+            parts.append(
+                f"{what}: expected error +-{np.median(an.error_deg[name][shown]):.1f} deg, "
+                f"reported in {100 * shown.sum() / max(usable.sum(), 1):.0f}% of the frames used"
+            )
         else:
             parts.append(an.reason(name, frames=usable))
-    return result.check("angle_error", ok, "; ".join(parts),
-                        required=f"expected error <= {an.max_error_deg:g} deg (docs/validity.md)")
+    return result.check(
+        "angle_error", ok, "; ".join(parts), required=f"expected error <= {an.max_error_deg:g} deg (docs/validity.md)"
+    )
 
 
 def used_duration_s(t_s, used, fs_hz: float) -> float:
@@ -177,8 +216,9 @@ def used_duration_s(t_s, used, fs_hz: float) -> float:
 def leg_length_px(points: np.ndarray, side: str) -> np.ndarray:
     """Hip-knee plus knee-ankle length per frame (px) on one side."""
     h, k, a = lm.HIP[side], lm.KNEE[side], lm.ANKLE[side]
-    return (np.linalg.norm(points[:, k, :2] - points[:, h, :2], axis=1)
-            + np.linalg.norm(points[:, a, :2] - points[:, k, :2], axis=1))
+    return np.linalg.norm(points[:, k, :2] - points[:, h, :2], axis=1) + np.linalg.norm(
+        points[:, a, :2] - points[:, k, :2], axis=1
+    )
 
 
 def shank_length_px(points: np.ndarray, sides=lm.SIDES) -> float:
@@ -218,7 +258,7 @@ def feet_planted(points: np.ndarray, t_s: np.ndarray, rep) -> bool:
     counts as planted."""
     t_s = np.asarray(t_s, dtype=np.float64)
     rest = int(np.searchsorted(t_s, t_s[rep.start_idx] - MIN_REST_BEFORE_S - 1e-9))
-    seg = np.asarray(points, dtype=np.float64)[min(rest, rep.valley_before_idx):rep.end_idx + 1]
+    seg = np.asarray(points, dtype=np.float64)[min(rest, rep.valley_before_idx) : rep.end_idx + 1]
     ankles_y = seg[:, [lm.ANKLE[s] for s in lm.SIDES], 1]
     seen = np.isfinite(ankles_y).sum(axis=1)  # either ankle: in a side view one is often hidden
     feet_y = np.where(seen > 0, np.nansum(ankles_y, axis=1) / np.maximum(seen, 1), np.nan)
@@ -236,7 +276,7 @@ MIN_REST_BEFORE_S = 0.2
 def seen_from_rest(t_s, x, rep) -> bool:
     """True when ``x`` was seen (finite, without a gap) for at least :data:`MIN_REST_BEFORE_S`
     before the :class:`~movekit.analysis.reps.Rep` leaves its rest band."""
-    finite = np.isfinite(np.asarray(x, dtype=np.float64)[:rep.start_idx + 1])
+    finite = np.isfinite(np.asarray(x, dtype=np.float64)[: rep.start_idx + 1])
     gaps = np.flatnonzero(~finite)
     first = int(gaps[-1]) + 1 if gaps.size else 0
     return bool(t_s[rep.start_idx] - t_s[first] >= MIN_REST_BEFORE_S - 1e-9)
@@ -251,8 +291,11 @@ def standing_bends(result: AssessmentResult, pd: PoseData, x, bends, scored_as: 
         ok = feet_planted(pd.points, pd.t_s, rep) and seen_from_rest(pd.t_s, x, rep)
         (scored if ok else ignored).append(rep)
     if ignored:
-        result.flag("bends_ignored", f"{len(ignored)} forward bend(s) with the feet leaving the floor "
-                    f"(jumps, landings) or not seen from standing were not scored{scored_as}")
+        result.flag(
+            "bends_ignored",
+            f"{len(ignored)} forward bend(s) with the feet leaving the floor "
+            f"(jumps, landings) or not seen from standing were not scored{scored_as}",
+        )
     return scored, ignored
 
 

@@ -33,14 +33,22 @@ from movekit.assess._pose import PoseData, analyse_pose, shank_length_px
 from movekit.assess.result import AssessmentResult, percent_change
 from movekit.assess.sources import COP_COLUMNS, UNLOADED_N, name_list
 
-SPRINGER = ("Springer et al. 2007, Normative values for the unipedal stance test with eyes open "
-            "and closed, J Geriatr Phys Ther 30:8-15")
+SPRINGER = (
+    "Springer et al. 2007, Normative values for the unipedal stance test with eyes open "
+    "and closed, J Geriatr Phys Ther 30:8-15"
+)
 DE_LEVA = "de Leva 1996, Adjustments to Zatsiorsky-Seluyanov's segment inertia parameters, J Biomech 29:1223-1230"
 WINTER = "Winter 2009, Biomechanics and Motor Control of Human Movement, 4th ed., ch. 2 (low-pass ~6 Hz)"
 
 #: (lowest age, highest age, norm s) -- Springer 2007, eyes open, best of 3 (see module docstring)
 SLS_NORMS_S: tuple[tuple[int, int, float], ...] = (
-    (18, 39, 43.0), (40, 49, 40.0), (50, 59, 37.0), (60, 69, 27.0), (70, 79, 15.0), (80, 120, 6.0))
+    (18, 39, 43.0),
+    (40, 49, 40.0),
+    (50, 59, 37.0),
+    (60, 69, 27.0),
+    (70, 79, 15.0),
+    (80, 120, 6.0),
+)
 
 LIFT_ON = 0.10  #: raised foot: lowest foot point this fraction of shank length above the other foot
 LIFT_OFF = 0.04  #: touched down again below this fraction
@@ -99,17 +107,18 @@ def sls_norm_s(age: float | None) -> float | None:
     return None
 
 
-def _add_sway(result: AssessmentResult, metrics: dict, floor: float | None, unit: str,
-              previous: dict | None) -> None:
+def _add_sway(result: AssessmentResult, metrics: dict, floor: float | None, unit: str, previous: dict | None) -> None:
     for name, (v, u) in metrics.items():
         result.add_metric(name, v, u)
     if floor is not None:
         result.add_metric(f"sway_noise_floor_{unit}", floor, unit)
         rms = [v for k, (v, u) in metrics.items() if k.startswith("sway_rms_") and np.isfinite(v)]
         if rms and np.isfinite(floor) and max(rms) < 2.0 * floor:
-            result.flag("below_noise_floor",
-                        f"sway RMS ({max(rms):.3g} {unit}) is less than twice the noise floor of the "
-                        f"source ({floor:.3g} {unit}): the sway is not distinguishable from noise")
+            result.flag(
+                "below_noise_floor",
+                f"sway RMS ({max(rms):.3g} {unit}) is less than twice the noise floor of the "
+                f"source ({floor:.3g} {unit}): the sway is not distinguishable from noise",
+            )
     if previous:
         for name, v in percent_change(result.to_json(), previous).items():
             result.add_metric(name, v, "%")
@@ -117,15 +126,18 @@ def _add_sway(result: AssessmentResult, metrics: dict, floor: float | None, unit
 
 def _trial_validity(result, t, *, min_duration_s, min_rate_hz, source_note) -> bool:
     ch = S.trial_checks(t, min_duration_s=min_duration_s, min_rate_hz=min_rate_hz)
-    ok_d = result.check("duration", ch["duration"][0], ch["duration"][2], round(ch["duration"][1], 3),
-                        f">= {min_duration_s:g} s")
-    ok_r = result.check("sampling_rate", ch["rate"][0], ch["rate"][2] + source_note,
-                        round(ch["rate"][1], 2), f">= {min_rate_hz:g} Hz")
+    ok_d = result.check(
+        "duration", ch["duration"][0], ch["duration"][2], round(ch["duration"][1], 3), f">= {min_duration_s:g} s"
+    )
+    ok_r = result.check(
+        "sampling_rate", ch["rate"][0], ch["rate"][2] + source_note, round(ch["rate"][1], 2), f">= {min_rate_hz:g} Hz"
+    )
     return ok_d and ok_r
 
 
-def plate_loading(t_s, fz_n, *, unloaded_n: float = UNLOADED_N,
-                  quiet_fraction: float = QUIET_FZ_FRACTION, settle_s: float = SETTLE_S) -> dict:
+def plate_loading(
+    t_s, fz_n, *, unloaded_n: float = UNLOADED_N, quiet_fraction: float = QUIET_FZ_FRACTION, settle_s: float = SETTLE_S
+) -> dict:
     """Is a force-plate trial quiet standing? (pure; see :data:`QUIET_FZ_FRACTION`)
 
     Body weight is the median vertical force over the loaded samples (``fz_n`` >= ``unloaded_n``).
@@ -147,9 +159,17 @@ def plate_loading(t_s, fz_n, *, unloaded_n: float = UNLOADED_N,
     t = np.asarray(t_s, dtype=np.float64)
     fz = np.asarray(fz_n, dtype=np.float64)
     on = np.isfinite(fz) & (fz >= unloaded_n)
-    out = {"window": None, "body_weight_n": float("nan"), "unloaded_s": 0.0, "unloaded_span": None,
-           "fz_min_pct": float("nan"), "fz_max_pct": float("nan"), "trimmed_s": (0.0, 0.0),
-           "loaded": False, "quiet": False}
+    out = {
+        "window": None,
+        "body_weight_n": float("nan"),
+        "unloaded_s": 0.0,
+        "unloaded_span": None,
+        "fz_min_pct": float("nan"),
+        "fz_max_pct": float("nan"),
+        "trimmed_s": (0.0, 0.0),
+        "loaded": False,
+        "quiet": False,
+    }
     if on.sum() < 2:
         return out
     dt = float(np.median(np.diff(t)))
@@ -160,13 +180,18 @@ def plate_loading(t_s, fz_n, *, unloaded_n: float = UNLOADED_N,
     if not runs:
         return out
     a, b = runs[0][0], runs[-1][1] - 1
-    seg = fz[a:b + 1]
-    off = ~on[a:b + 1]
-    out.update(window=(a, b), unloaded_s=float(off.sum() * dt),
-               unloaded_span=(float(t[a:b + 1][off][0]), float(t[a:b + 1][off][-1])) if off.any() else None,
-               fz_min_pct=float(100 * np.nanmin(seg) / bw), fz_max_pct=float(100 * np.nanmax(seg) / bw),
-               trimmed_s=(float(a * dt), float((t.size - 1 - b) * dt)), loaded=not off.any(),
-               quiet=bool(band[a:b + 1].all()))
+    seg = fz[a : b + 1]
+    off = ~on[a : b + 1]
+    out.update(
+        window=(a, b),
+        unloaded_s=float(off.sum() * dt),
+        unloaded_span=(float(t[a : b + 1][off][0]), float(t[a : b + 1][off][-1])) if off.any() else None,
+        fz_min_pct=float(100 * np.nanmin(seg) / bw),
+        fz_max_pct=float(100 * np.nanmax(seg) / bw),
+        trimmed_s=(float(a * dt), float((t.size - 1 - b) * dt)),
+        loaded=not off.any(),
+        quiet=bool(band[a : b + 1].all()),
+    )
     return out
 
 
@@ -175,34 +200,59 @@ def _loading_checks(r: AssessmentResult, t, fz) -> tuple[int, int] | None:
     ld = plate_loading(t, fz)
     if ld["window"] is None:
         if not np.isfinite(ld["body_weight_n"]):
-            r.check("plate_loaded", False, f"nobody stood on the force plate: the vertical force stayed below "
-                    f"{UNLOADED_N:g} N throughout", 0.0, f">= {UNLOADED_N:g} N")
+            r.check(
+                "plate_loaded",
+                False,
+                f"nobody stood on the force plate: the vertical force stayed below {UNLOADED_N:g} N throughout",
+                0.0,
+                f">= {UNLOADED_N:g} N",
+            )
         else:
-            r.check("quiet_standing", False, f"the vertical force never stayed within +-{100 * QUIET_FZ_FRACTION:.0f}% "
-                    f"of body weight ({ld['body_weight_n']:.0f} N) for {SETTLE_S:g} s: no quiet standing on the plate",
-                    None, f"within +-{100 * QUIET_FZ_FRACTION:.0f} % of body weight")
+            r.check(
+                "quiet_standing",
+                False,
+                f"the vertical force never stayed within +-{100 * QUIET_FZ_FRACTION:.0f}% "
+                f"of body weight ({ld['body_weight_n']:.0f} N) for {SETTLE_S:g} s: no quiet standing on the plate",
+                None,
+                f"within +-{100 * QUIET_FZ_FRACTION:.0f} % of body weight",
+            )
         return None
     bw = ld["body_weight_n"]
     span = ld["unloaded_span"]
-    ok_l = r.check("plate_loaded", ld["loaded"],
-                   "the plate carried the body throughout the trial" if ld["loaded"] else
-                   f"the feet left the plate for {ld['unloaded_s']:.2f} s in all between {span[0]:.2f} and "
-                   f"{span[1]:.2f} s (vertical force below {UNLOADED_N:g} N: a jump or a step off); "
-                   "the centre of pressure does not exist while the plate is unloaded",
-                   round(ld["unloaded_s"], 3), f"0 s below {UNLOADED_N:g} N")
+    ok_l = r.check(
+        "plate_loaded",
+        ld["loaded"],
+        "the plate carried the body throughout the trial"
+        if ld["loaded"]
+        else f"the feet left the plate for {ld['unloaded_s']:.2f} s in all between {span[0]:.2f} and "
+        f"{span[1]:.2f} s (vertical force below {UNLOADED_N:g} N: a jump or a step off); "
+        "the centre of pressure does not exist while the plate is unloaded",
+        round(ld["unloaded_s"], 3),
+        f"0 s below {UNLOADED_N:g} N",
+    )
     lo, hi = ld["fz_min_pct"], ld["fz_max_pct"]
-    ok_q = r.check("quiet_standing", ld["quiet"],
-                   f"vertical force from {lo:.0f}% to {hi:.0f}% of body weight ({bw:.0f} N)"
-                   + (": quiet standing" if ld["quiet"] else
-                      f": this is not quiet standing (a jump, a step or a stumble); quiet standing stays "
-                      f"within +-{100 * QUIET_FZ_FRACTION:.0f}%"),
-                   [round(lo, 1), round(hi, 1)], f"within +-{100 * QUIET_FZ_FRACTION:.0f} % of body weight")
+    ok_q = r.check(
+        "quiet_standing",
+        ld["quiet"],
+        f"vertical force from {lo:.0f}% to {hi:.0f}% of body weight ({bw:.0f} N)"
+        + (
+            ": quiet standing"
+            if ld["quiet"]
+            else f": this is not quiet standing (a jump, a step or a stumble); quiet standing stays "
+            f"within +-{100 * QUIET_FZ_FRACTION:.0f}%"
+        ),
+        [round(lo, 1), round(hi, 1)],
+        f"within +-{100 * QUIET_FZ_FRACTION:.0f} % of body weight",
+    )
     if not (ok_l and ok_q):
         return None
     t0, t1 = ld["trimmed_s"]
     if t0 > 0 or t1 > 0:
-        r.flag("trimmed", f"stepping on and off the plate trimmed: {t0:.2f} s at the start, {t1:.2f} s at "
-               "the end (vertical force not yet settled near body weight)")
+        r.flag(
+            "trimmed",
+            f"stepping on and off the plate trimmed: {t0:.2f} s at the start, {t1:.2f} s at "
+            "the end (vertical force not yet settled near body weight)",
+        )
     return ld["window"]
 
 
@@ -212,59 +262,102 @@ def _time_check(r: AssessmentResult, t) -> bool:
     d = np.diff(t)
     if t.size < 2 or not np.isfinite(t).all() or not (d > 0).all():
         bad = int(np.argmax(~(d > 0))) if t.size > 1 else 0
-        return r.check("time", False, f"the sample times do not increase (sample {bad + 2}: "
-                       f"{t[bad + 1] if t.size > 1 else float('nan'):g} s after {t[bad]:g} s): not a time series "
-                       "that sway can be measured on", None, "increasing")
+        return r.check(
+            "time",
+            False,
+            f"the sample times do not increase (sample {bad + 2}: "
+            f"{t[bad + 1] if t.size > 1 else float('nan'):g} s after {t[bad]:g} s): not a time series "
+            "that sway can be measured on",
+            None,
+            "increasing",
+        )
     i = int(np.argmax(d))
-    return r.check("time", d[i] <= max(MAX_TIME_GAP_S, 2.5 * float(np.median(d))),
-                   f"longest interval between samples {d[i]:.3g} s"
-                   + ("" if d[i] <= max(MAX_TIME_GAP_S, 2.5 * float(np.median(d))) else
-                      f" (at {t[i]:.2f} s): samples are missing, so path and velocity cannot be measured"),
-                   round(float(d[i]), 4), f"<= {MAX_TIME_GAP_S:g} s")
+    return r.check(
+        "time",
+        d[i] <= max(MAX_TIME_GAP_S, 2.5 * float(np.median(d))),
+        f"longest interval between samples {d[i]:.3g} s"
+        + (
+            ""
+            if d[i] <= max(MAX_TIME_GAP_S, 2.5 * float(np.median(d)))
+            else f" (at {t[i]:.2f} s): samples are missing, so path and velocity cannot be measured"
+        ),
+        round(float(d[i]), 4),
+        f"<= {MAX_TIME_GAP_S:g} s",
+    )
 
 
 def _cop_checks(r: AssessmentResult, t, x, y) -> bool:
     """Unit sanity, range and CoP jumps of a prepared (low-passed, resampled) CoP; False if refused."""
     if np.size(x) < 2:
-        return r.check("cop_complete", False, "no finite centre-of-pressure samples in the trial", 100.0,
-                       "0 % missing")
+        return r.check("cop_complete", False, "no finite centre-of-pressure samples in the trial", 100.0, "0 % missing")
     miss = ~(np.isfinite(x) & np.isfinite(y))
-    if not r.check("cop_complete", not miss.any(),
-                   "the centre of pressure is complete" if not miss.any() else
-                   f"the centre of pressure is missing for {miss.sum() * float(np.median(np.diff(t))):.2f} s in "
-                   f"all (first at {t[np.argmax(miss)]:.2f} s), in gaps longer than {S.COP_MAX_GAP_S:g} s: "
-                   "path and velocity cannot be measured across them", round(float(miss.mean()) * 100, 2),
-                   "0 % missing"):
+    if not r.check(
+        "cop_complete",
+        not miss.any(),
+        "the centre of pressure is complete"
+        if not miss.any()
+        else f"the centre of pressure is missing for {miss.sum() * float(np.median(np.diff(t))):.2f} s in "
+        f"all (first at {t[np.argmax(miss)]:.2f} s), in gaps longer than {S.COP_MAX_GAP_S:g} s: "
+        "path and velocity cannot be measured across them",
+        round(float(miss.mean()) * 100, 2),
+        "0 % missing",
+    ):
         return False
     rng = [float(np.nanmax(v) - np.nanmin(v)) if np.isfinite(v).any() else float("nan") for v in (x, y)]
     big = max(rng) if all(np.isfinite(rng)) else float("nan")
     if not np.isfinite(big):
-        r.check("cop_range", False, "no finite centre-of-pressure samples in the trial", None,
-                f"{MIN_PLAUSIBLE_COP_RANGE_MM:g}-{MAX_QUIET_COP_RANGE_MM:g} mm")
+        r.check(
+            "cop_range",
+            False,
+            "no finite centre-of-pressure samples in the trial",
+            None,
+            f"{MIN_PLAUSIBLE_COP_RANGE_MM:g}-{MAX_QUIET_COP_RANGE_MM:g} mm",
+        )
         return False
-    if not r.check("cop_units", big >= MIN_PLAUSIBLE_COP_RANGE_MM,
-                   f"centre of pressure range {rng[0]:.3g} mm (ml) x {rng[1]:.3g} mm (ap)"
-                   + ("" if big >= MIN_PLAUSIBLE_COP_RANGE_MM else
-                      f": a standing person moves the CoP by centimetres; less than "
-                      f"{MIN_PLAUSIBLE_COP_RANGE_MM:g} mm means the columns are not in mm (metres under "
-                      "_mm names? name them cop_x_m, cop_y_m) or the plate reported a fixed default CoP "
-                      "(nobody on it)"),
-                   [round(v, 4) for v in rng], f">= {MIN_PLAUSIBLE_COP_RANGE_MM:g} mm"):
+    if not r.check(
+        "cop_units",
+        big >= MIN_PLAUSIBLE_COP_RANGE_MM,
+        f"centre of pressure range {rng[0]:.3g} mm (ml) x {rng[1]:.3g} mm (ap)"
+        + (
+            ""
+            if big >= MIN_PLAUSIBLE_COP_RANGE_MM
+            else f": a standing person moves the CoP by centimetres; less than "
+            f"{MIN_PLAUSIBLE_COP_RANGE_MM:g} mm means the columns are not in mm (metres under "
+            "_mm names? name them cop_x_m, cop_y_m) or the plate reported a fixed default CoP "
+            "(nobody on it)"
+        ),
+        [round(v, 4) for v in rng],
+        f">= {MIN_PLAUSIBLE_COP_RANGE_MM:g} mm",
+    ):
         return False
-    if not r.check("cop_range", big <= MAX_QUIET_COP_RANGE_MM,
-                   f"centre of pressure range {rng[0]:.0f} mm (ml) x {rng[1]:.0f} mm (ap)"
-                   + ("" if big <= MAX_QUIET_COP_RANGE_MM else
-                      f": more than {MAX_QUIET_COP_RANGE_MM:g} mm cannot stay under the feet; not quiet "
-                      "standing, or the plate was unloaded, or the columns are not in mm"),
-                   [round(v, 1) for v in rng], f"<= {MAX_QUIET_COP_RANGE_MM:g} mm"):
+    if not r.check(
+        "cop_range",
+        big <= MAX_QUIET_COP_RANGE_MM,
+        f"centre of pressure range {rng[0]:.0f} mm (ml) x {rng[1]:.0f} mm (ap)"
+        + (
+            ""
+            if big <= MAX_QUIET_COP_RANGE_MM
+            else f": more than {MAX_QUIET_COP_RANGE_MM:g} mm cannot stay under the feet; not quiet "
+            "standing, or the plate was unloaded, or the columns are not in mm"
+        ),
+        [round(v, 1) for v in rng],
+        f"<= {MAX_QUIET_COP_RANGE_MM:g} mm",
+    ):
         return False
     shift, at = S.cop_shifts(t, x, y, COP_SHIFT_WINDOW_S)
-    return r.check("cop_steady", shift <= MAX_COP_SHIFT_MM,
-                   f"largest centre-of-pressure shift {shift:.0f} mm within {COP_SHIFT_WINDOW_S:g} s"
-                   + ("" if shift <= MAX_COP_SHIFT_MM else
-                      f" (at {at:.2f} s): a step, a weight shift onto one foot or a landing, not quiet "
-                      f"standing; quiet sway stays under {MAX_COP_SHIFT_MM:g} mm"),
-                   round(shift, 1), f"<= {MAX_COP_SHIFT_MM:g} mm in {COP_SHIFT_WINDOW_S:g} s")
+    return r.check(
+        "cop_steady",
+        shift <= MAX_COP_SHIFT_MM,
+        f"largest centre-of-pressure shift {shift:.0f} mm within {COP_SHIFT_WINDOW_S:g} s"
+        + (
+            ""
+            if shift <= MAX_COP_SHIFT_MM
+            else f" (at {at:.2f} s): a step, a weight shift onto one foot or a landing, not quiet "
+            f"standing; quiet sway stays under {MAX_COP_SHIFT_MM:g} mm"
+        ),
+        round(shift, 1),
+        f"<= {MAX_COP_SHIFT_MM:g} mm in {COP_SHIFT_WINDOW_S:g} s",
+    )
 
 
 def _still_force_flag(r: AssessmentResult, t, fz, cutoff_hz: float, order: int) -> None:
@@ -280,17 +373,31 @@ def _still_force_flag(r: AssessmentResult, t, fz, cutoff_hz: float, order: int) 
     lo, hi = 100 * (lp.min() / bw - 1), 100 * (lp.max() / bw - 1)
     r.add_metric("vertical_force_range_pct", round(hi - lo, 2), "%")
     if max(-lo, hi) > 100 * STILL_FZ_FRACTION:
-        r.flag("vertical_force_varies",
-               f"the vertical force (low-passed at {cutoff_hz:g} Hz) varied {lo:+.0f}% to {hi:+.0f}% of body weight "
-               f"({bw:.0f} N); still standing stays within +-{100 * STILL_FZ_FRACTION:.0f}%: the person moved on "
-               "the plate (knee bends, arm swings, rocking), so the sway includes that movement")
+        r.flag(
+            "vertical_force_varies",
+            f"the vertical force (low-passed at {cutoff_hz:g} Hz) varied {lo:+.0f}% to {hi:+.0f}% of body weight "
+            f"({bw:.0f} N); still standing stays within +-{100 * STILL_FZ_FRACTION:.0f}%: the person moved on "
+            "the plate (knee bends, arm swings, rocking), so the sway includes that movement",
+        )
 
 
-def cop_sway(t_s, x_mm, y_mm, *, min_duration_s: float = S.MIN_DURATION_S,
-             min_rate_hz: float = S.MIN_RATE_HZ, noise_floor_mm: float | None = None,
-             previous: dict | None = None, source: str = "force plate", fz_n=None,
-             problem: str | None = None, notes=(), cutoff_hz: float = S.COP_CUTOFF_HZ,
-             order: int = S.COP_ORDER, rate_hz: float = S.COP_RATE_HZ) -> AssessmentResult:
+def cop_sway(
+    t_s,
+    x_mm,
+    y_mm,
+    *,
+    min_duration_s: float = S.MIN_DURATION_S,
+    min_rate_hz: float = S.MIN_RATE_HZ,
+    noise_floor_mm: float | None = None,
+    previous: dict | None = None,
+    source: str = "force plate",
+    fz_n=None,
+    problem: str | None = None,
+    notes=(),
+    cutoff_hz: float = S.COP_CUTOFF_HZ,
+    order: int = S.COP_ORDER,
+    rate_hz: float = S.COP_RATE_HZ,
+) -> AssessmentResult:
     """Quiet-stance sway from a centre of pressure (``x`` medio-lateral, ``y`` antero-posterior, mm).
 
     Before any measure the CoP is low-passed and resampled (:func:`movekit.assess.sway.prepare_cop`:
@@ -328,11 +435,17 @@ def cop_sway(t_s, x_mm, y_mm, *, min_duration_s: float = S.MIN_DURATION_S,
         if win is None:
             return r
         a, b = win
-        t, x, y = t[a:b + 1], x[a:b + 1], y[a:b + 1]
-        fz = np.asarray(fz_n, dtype=np.float64)[a:b + 1]
+        t, x, y = t[a : b + 1], x[a : b + 1], y[a : b + 1]
+        fz = np.asarray(fz_n, dtype=np.float64)[a : b + 1]
     else:
-        r.check("plate_loaded", True, "no vertical force in the source: plate loading and quiet standing "
-                "not checked (only the CoP range and shifts are)", None, "not available")
+        r.check(
+            "plate_loaded",
+            True,
+            "no vertical force in the source: plate loading and quiet standing "
+            "not checked (only the CoP range and shifts are)",
+            None,
+            "not available",
+        )
     if not ok_p:
         return r
     if not _time_check(r, t):
@@ -340,9 +453,13 @@ def cop_sway(t_s, x_mm, y_mm, *, min_duration_s: float = S.MIN_DURATION_S,
     if not _trial_validity(r, t, min_duration_s=min_duration_s, min_rate_hz=min_rate_hz, source_note=""):
         return r
     tp, xp, yp, info = S.prepare_cop(t, x, y, cutoff_hz=cutoff_hz, order=order, rate_hz=rate_hz)
-    r.check("processing", True, f"centre of pressure {info['method']}; the sway measures use the "
-            f"{info['resampled_hz']:g} Hz samples", info,
-            f"low-pass <= {S.COP_CUTOFF_HZ:g} Hz, zero phase, then {S.COP_RATE_HZ:g} Hz (Ruhe 2010)")
+    r.check(
+        "processing",
+        True,
+        f"centre of pressure {info['method']}; the sway measures use the {info['resampled_hz']:g} Hz samples",
+        info,
+        f"low-pass <= {S.COP_CUTOFF_HZ:g} Hz, zero phase, then {S.COP_RATE_HZ:g} Hz (Ruhe 2010)",
+    )
     if not _cop_checks(r, tp, xp, yp):
         return r
     if fz is not None:
@@ -350,32 +467,56 @@ def cop_sway(t_s, x_mm, y_mm, *, min_duration_s: float = S.MIN_DURATION_S,
     m = S.sway_metrics(tp, yp, xp, unit="mm", fs_hz=info["resampled_hz"])
     floor = noise_floor_mm
     if floor is None:
-        floor = max(S.filtered_noise_floor(t, x, info["cutoff_hz"], order),
-                    S.filtered_noise_floor(t, y, info["cutoff_hz"], order))
+        floor = max(
+            S.filtered_noise_floor(t, x, info["cutoff_hz"], order),
+            S.filtered_noise_floor(t, y, info["cutoff_hz"], order),
+        )
     _add_sway(r, m, floor, "mm", previous)
     return r
 
 
-def inclination_sway(t_s, ap_deg, ml_deg=None, *, min_duration_s: float = S.MIN_DURATION_S,
-                     min_rate_hz: float = S.MIN_RATE_HZ, previous: dict | None = None,
-                     source: str = "trunk inclinometer") -> AssessmentResult:
+def inclination_sway(
+    t_s,
+    ap_deg,
+    ml_deg=None,
+    *,
+    min_duration_s: float = S.MIN_DURATION_S,
+    min_rate_hz: float = S.MIN_RATE_HZ,
+    previous: dict | None = None,
+    source: str = "trunk inclinometer",
+) -> AssessmentResult:
     """Quiet-stance sway from trunk inclination angles (deg; Mancini 2012 style trunk sway)."""
     r = AssessmentResult("balance")
-    r.cite(S.PRIETO, S.SCHUBERT, S.SCOPPA, "Mancini et al. 2012, ISway: a sensitive, valid and reliable "
-           "measure of postural control, J Neuroeng Rehabil 9:59")
+    r.cite(
+        S.PRIETO,
+        S.SCHUBERT,
+        S.SCOPPA,
+        "Mancini et al. 2012, ISway: a sensitive, valid and reliable "
+        "measure of postural control, J Neuroeng Rehabil 9:59",
+    )
     t = np.asarray(t_s, dtype=np.float64)
     r.check("source", True, f"trunk sway from {source} (angles, deg)", source)
     if not _trial_validity(r, t, min_duration_s=min_duration_s, min_rate_hz=min_rate_hz, source_note=""):
         return r
-    ranges = [float(np.nanmax(a) - np.nanmin(a)) for a in (ap_deg, ml_deg) if a is not None
-              and np.isfinite(np.asarray(a, dtype=np.float64)).any()]
+    ranges = [
+        float(np.nanmax(a) - np.nanmin(a))
+        for a in (ap_deg, ml_deg)
+        if a is not None and np.isfinite(np.asarray(a, dtype=np.float64)).any()
+    ]
     big = max(ranges, default=0.0)
-    if not r.check("quiet_stance", big <= MAX_QUIET_TRUNK_RANGE_DEG,
-                   f"trunk angle range {big:.1f} deg"
-                   + ("" if big <= MAX_QUIET_TRUNK_RANGE_DEG else
-                      f": more than {MAX_QUIET_TRUNK_RANGE_DEG:g} deg is movement (walking, turning, "
-                      "bending), not quiet standing; record a still trial"),
-                   round(big, 1), f"<= {MAX_QUIET_TRUNK_RANGE_DEG:g} deg"):
+    if not r.check(
+        "quiet_stance",
+        big <= MAX_QUIET_TRUNK_RANGE_DEG,
+        f"trunk angle range {big:.1f} deg"
+        + (
+            ""
+            if big <= MAX_QUIET_TRUNK_RANGE_DEG
+            else f": more than {MAX_QUIET_TRUNK_RANGE_DEG:g} deg is movement (walking, turning, "
+            "bending), not quiet standing; record a still trial"
+        ),
+        round(big, 1),
+        f"<= {MAX_QUIET_TRUNK_RANGE_DEG:g} deg",
+    ):
         return r
     m = S.sway_metrics(t, ap_deg, ml_deg, unit="deg")
     floor = S.noise_floor(t, ap_deg) if ml_deg is None else max(S.noise_floor(t, ap_deg), S.noise_floor(t, ml_deg))
@@ -402,9 +543,16 @@ def mm_per_px(pose, points_px: np.ndarray) -> float:
     return float(np.median(q)) if q.size else float("nan")
 
 
-def video_sway(pose, *, min_duration_s: float = S.MIN_DURATION_S, min_rate_hz: float = 25.0,
-               previous: dict | None = None, window: tuple[float, float] | None = None,
-               result: AssessmentResult | None = None, pd: PoseData | None = None) -> AssessmentResult:
+def video_sway(
+    pose,
+    *,
+    min_duration_s: float = S.MIN_DURATION_S,
+    min_rate_hz: float = 25.0,
+    previous: dict | None = None,
+    window: tuple[float, float] | None = None,
+    result: AssessmentResult | None = None,
+    pd: PoseData | None = None,
+) -> AssessmentResult:
     """Sway of the whole-body centre of mass (de Leva 1996) along the image's horizontal axis.
 
     A frontal view gives medio-lateral sway, a side view antero-posterior sway; the other
@@ -419,8 +567,14 @@ def video_sway(pose, *, min_duration_s: float = S.MIN_DURATION_S, min_rate_hz: f
     r = result or AssessmentResult("balance")
     r.cite(S.PRIETO, S.SCOPPA, DE_LEVA, WINTER)
     if pd is None:
-        pd = analyse_pose(pose, r, need_view="any", landmarks=[11, 12, 23, 24, 25, 26, 27, 28],
-                          min_duration_s=min_duration_s, min_rate_hz=min_rate_hz)
+        pd = analyse_pose(
+            pose,
+            r,
+            need_view="any",
+            landmarks=[11, 12, 23, 24, 25, 26, 27, 28],
+            min_duration_s=min_duration_s,
+            min_rate_hz=min_rate_hz,
+        )
         if pd is None:
             return r
     t = pd.t_s
@@ -429,14 +583,22 @@ def video_sway(pose, *, min_duration_s: float = S.MIN_DURATION_S, min_rate_hz: f
         sel &= (t >= window[0]) & (t <= window[1])
     ts = t[sel]
     dur = float(ts[-1] - ts[0]) if ts.size > 1 else 0.0
-    if not r.check("sway_duration", dur >= min_duration_s,
-                   f"{dur:.1f} s of usable standing for sway (needs >= {min_duration_s:g} s, Scoppa 2013)",
-                   round(dur, 3), f">= {min_duration_s:g} s"):
+    if not r.check(
+        "sway_duration",
+        dur >= min_duration_s,
+        f"{dur:.1f} s of usable standing for sway (needs >= {min_duration_s:g} s, Scoppa 2013)",
+        round(dur, 3),
+        f">= {min_duration_s:g} s",
+    ):
         return r
     scale = mm_per_px(pose, pd.points)
-    if not r.check("scale", np.isfinite(scale), "image scale from world landmarks"
-                   + ("" if np.isfinite(scale) else " unavailable: no world landmarks"),
-                   None if not np.isfinite(scale) else round(scale, 4), "mm per px"):
+    if not r.check(
+        "scale",
+        np.isfinite(scale),
+        "image scale from world landmarks" + ("" if np.isfinite(scale) else " unavailable: no world landmarks"),
+        None if not np.isfinite(scale) else round(scale, 4),
+        "mm per px",
+    ):
         return r
     com = pd.an.com[sel, 0] * scale  # cleaned (offline, low-passed) COM
     cfg = CleanConfig()
@@ -447,15 +609,27 @@ def video_sway(pose, *, min_duration_s: float = S.MIN_DURATION_S, min_rate_hz: f
     axis = "ml" if pd.view_kind == "frontal" else "ap"
     m = S.sway_metrics(ts, com, None, unit="mm")
     m = {k.replace("_ap_", f"_{axis}_"): v for k, v in m.items()}
-    r.check("axes", True, f"one camera: only {'medio-lateral' if axis == 'ml' else 'antero-posterior'} "
-            "sway is seen; two-axis measures (distance, ellipse) are not given", axis)
+    r.check(
+        "axes",
+        True,
+        f"one camera: only {'medio-lateral' if axis == 'ml' else 'antero-posterior'} "
+        "sway is seen; two-axis measures (distance, ellipse) are not given",
+        axis,
+    )
     _add_sway(r, m, floor, "mm", previous)
     return r
 
 
-def stance_trials(t_s, points_px, *, lift_on: float = LIFT_ON, lift_off: float = LIFT_OFF,
-                  stance_move: float = STANCE_MOVE, min_trial_s: float = 0.5,
-                  max_unseen_s: float = 0.2) -> list[dict]:
+def stance_trials(
+    t_s,
+    points_px,
+    *,
+    lift_on: float = LIFT_ON,
+    lift_off: float = LIFT_OFF,
+    stance_move: float = STANCE_MOVE,
+    min_trial_s: float = 0.5,
+    max_unseen_s: float = 0.2,
+) -> list[dict]:
     """Single-leg stance trials from image landmarks (pure; px, y down).
 
     For each side the lowest of ankle, heel and toe is the foot's lowest point; a foot is raised
@@ -512,9 +686,18 @@ def stance_trials(t_s, points_px, *, lift_on: float = LIFT_ON, lift_off: float =
         end = min(j, n - 1)
         dur = float(t[end] - t[start])
         if dur >= min_trial_s:
-            trials.append({"trial": len(trials) + 1, "stance_side": stance, "raised_side": raised,
-                           "start_s": float(t[start]), "end_s": float(t[end]), "stance_time_s": dur,
-                           "end_reason": reason, "complete": reason not in ("recording ended", "feet not seen")})
+            trials.append(
+                {
+                    "trial": len(trials) + 1,
+                    "stance_side": stance,
+                    "raised_side": raised,
+                    "start_s": float(t[start]),
+                    "end_s": float(t[end]),
+                    "stance_time_s": dur,
+                    "end_reason": reason,
+                    "complete": reason not in ("recording ended", "feet not seen"),
+                }
+            )
         # a new trial starts only after the raised foot has been put down
         i = j + 1
         while i < n:
@@ -525,8 +708,9 @@ def stance_trials(t_s, points_px, *, lift_on: float = LIFT_ON, lift_off: float =
     return trials
 
 
-def assess_single_leg_stance(pose, *, side: str | None = None, age: float | None = None,
-                             with_sway: bool = True) -> AssessmentResult:
+def assess_single_leg_stance(
+    pose, *, side: str | None = None, age: float | None = None, with_sway: bool = True
+) -> AssessmentResult:
     """Single-leg stance time per trial, best of trials per stance side, against Springer 2007.
 
     ``side``: the stance side to report (default: the side with the longest trial). The COM sway
@@ -534,8 +718,9 @@ def assess_single_leg_stance(pose, *, side: str | None = None, age: float | None
     """
     r = AssessmentResult("single-leg-stance")
     r.cite(SPRINGER)
-    pd = analyse_pose(pose, r, need_view="any", landmarks=[25, 26, 27, 28, 29, 30, 31, 32],
-                      min_duration_s=1.0, min_rate_hz=15.0)
+    pd = analyse_pose(
+        pose, r, need_view="any", landmarks=[25, 26, 27, 28, 29, 30, 31, 32], min_duration_s=1.0, min_rate_hz=15.0
+    )
     if pd is None:
         return r
     pts = np.where(pd.usable[:, None, None], pd.points, np.nan)
@@ -543,25 +728,37 @@ def assess_single_leg_stance(pose, *, side: str | None = None, age: float | None
     r.reps = trials
     if side is not None:
         trials = [tr for tr in trials if tr["stance_side"] == side]
-    if not r.check("trial", bool(trials), f"{len(trials)} single-leg stance trial(s) found"
-                   + (f" on the {side} leg" if side else "")
-                   + ("" if trials else ": no foot was lifted for >= 0.5 s"), len(trials), ">= 1"):
+    if not r.check(
+        "trial",
+        bool(trials),
+        f"{len(trials)} single-leg stance trial(s) found"
+        + (f" on the {side} leg" if side else "")
+        + ("" if trials else ": no foot was lifted for >= 0.5 s"),
+        len(trials),
+        ">= 1",
+    ):
         return r
     best = max(trials, key=lambda tr: tr["stance_time_s"])
     r.add_metric("stance_time_s", best["stance_time_s"], "s")
     r.add_metric("trials_count", len(trials), "count")
     r.add_metric("stance_side", best["stance_side"], "1")
     if not best["complete"]:
-        r.flag("lower_bound", f"the best trial ended with '{best['end_reason']}' while the foot was still "
-               "raised: its time is a lower bound")
+        r.flag(
+            "lower_bound",
+            f"the best trial ended with '{best['end_reason']}' while the foot was still "
+            "raised: its time is a lower bound",
+        )
     norm = sls_norm_s(age)
     if age is not None:
         r.add_metric("stance_norm_s", norm, "s")
         if norm is None:
             r.flag("no_norm", f"no Springer 2007 norm for age {age:g} (norms cover 18 and over)")
         elif best["stance_time_s"] < norm:
-            r.flag("below_age_norm", f"best stance {best['stance_time_s']:.1f} s is below the age norm "
-                   f"of {norm:g} s for age {age:g} (Springer 2007, eyes open, best of 3)")
+            r.flag(
+                "below_age_norm",
+                f"best stance {best['stance_time_s']:.1f} s is below the age norm "
+                f"of {norm:g} s for age {age:g} (Springer 2007, eyes open, best of 3)",
+            )
     if len(trials) < 3:
         r.flag("fewer_than_3_trials", f"{len(trials)} trial(s): the norm is the best of 3 (Springer 2007)")
     if with_sway and best["stance_time_s"] >= 5.0:
@@ -598,14 +795,28 @@ def find_trunk_inclination(session) -> tuple[np.ndarray, np.ndarray, np.ndarray 
     return None
 
 
-def assess_balance(session, *, min_duration_s: float = S.MIN_DURATION_S, previous: dict | None = None,
-                   noise_floor_mm: float | None = None) -> AssessmentResult:
+def assess_balance(
+    session,
+    *,
+    min_duration_s: float = S.MIN_DURATION_S,
+    previous: dict | None = None,
+    noise_floor_mm: float | None = None,
+) -> AssessmentResult:
     """Quiet-stance sway from the best source in ``session``: force plate, trunk IMU, else video."""
     if session.cop is not None:
         c = session.cop
-        return cop_sway(c.t_s, c.x_mm, c.y_mm, min_duration_s=min_duration_s, previous=previous,
-                        noise_floor_mm=noise_floor_mm, source=c.source, fz_n=c.fz_n, problem=c.problem,
-                        notes=c.notes)
+        return cop_sway(
+            c.t_s,
+            c.x_mm,
+            c.y_mm,
+            min_duration_s=min_duration_s,
+            previous=previous,
+            noise_floor_mm=noise_floor_mm,
+            source=c.source,
+            fz_n=c.fz_n,
+            problem=c.problem,
+            notes=c.notes,
+        )
     inc = find_trunk_inclination(session)
     if inc is not None:
         t, ap, ml, name = inc
@@ -614,7 +825,12 @@ def assess_balance(session, *, min_duration_s: float = S.MIN_DURATION_S, previou
         r = AssessmentResult("balance")
         cols = list(session.table)
         sep = " (read as semicolon-separated)" if session.metadata.get("csv_delimiter") == ";" else ""
-        r.check("source", False, f"{session.source}: no centre-of-pressure columns{sep}; expected "
-                f"{COP_COLUMNS}; found {name_list(cols)}", name_list(cols), COP_COLUMNS)
+        r.check(
+            "source",
+            False,
+            f"{session.source}: no centre-of-pressure columns{sep}; expected {COP_COLUMNS}; found {name_list(cols)}",
+            name_list(cols),
+            COP_COLUMNS,
+        )
         return r
     return video_sway(session.pose, min_duration_s=min_duration_s, previous=previous)

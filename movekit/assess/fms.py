@@ -33,14 +33,22 @@ from typing import Any
 from movekit.assess.result import AssessmentResult
 from movekit.errors import MovekitError
 
-COOK_2006 = ("Cook, Burton & Hoogenboom 2006, Pre-participation screening: the use of fundamental "
-             "movements as an assessment of function, N Am J Sports Phys Ther 1:62-72 and 1:132-139")
-COOK_2014 = ("Cook, Burton, Hoogenboom & Voight 2014, Functional movement screening: the use of fundamental "
-             "movements as an assessment of function, Int J Sports Phys Ther 9:396-409 and 9:549-563")
-KIESEL = ("Kiesel, Plisky & Voight 2007, Can serious injury in professional football be predicted by a "
-          "preseason functional movement screen?, N Am J Sports Phys Ther 2:147-158 (composite <= 14)")
-MORAN = ("Moran, Schneiders, Mason & Sullivan 2017, Do Functional Movement Screen (FMS) composite scores "
-         "predict subsequent injury? A systematic review with meta-analysis, Br J Sports Med 51:1661-1669")
+COOK_2006 = (
+    "Cook, Burton & Hoogenboom 2006, Pre-participation screening: the use of fundamental "
+    "movements as an assessment of function, N Am J Sports Phys Ther 1:62-72 and 1:132-139"
+)
+COOK_2014 = (
+    "Cook, Burton, Hoogenboom & Voight 2014, Functional movement screening: the use of fundamental "
+    "movements as an assessment of function, Int J Sports Phys Ther 9:396-409 and 9:549-563"
+)
+KIESEL = (
+    "Kiesel, Plisky & Voight 2007, Can serious injury in professional football be predicted by a "
+    "preseason functional movement screen?, N Am J Sports Phys Ther 2:147-158 (composite <= 14)"
+)
+MORAN = (
+    "Moran, Schneiders, Mason & Sullivan 2017, Do Functional Movement Screen (FMS) composite scores "
+    "predict subsequent injury? A systematic review with meta-analysis, Br J Sports Med 51:1661-1669"
+)
 
 #: the seven tests in the screen's order; True = bilateral (the lower side counts)
 TESTS: dict[str, bool] = {
@@ -64,8 +72,7 @@ KIESEL_CUTOFF_POINTS = 14
 
 
 def _score(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
-            or not 0 <= value <= 3:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or not 0 <= value <= 3:
         raise MovekitError(f"FMS {where}: a score is a whole number 0-3, not {value!r}")
     return int(value)
 
@@ -75,8 +82,7 @@ def _pain(value: Any, where: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("positive", "pain", "painful", "negative", "no pain"):
         return value.strip().lower() in ("positive", "pain", "painful")
-    raise MovekitError(f"FMS {where}: a clearing test is true/\"positive\" (painful) or false/\"negative\", "
-                       f"not {value!r}")
+    raise MovekitError(f'FMS {where}: a clearing test is true/"positive" (painful) or false/"negative", not {value!r}')
 
 
 def deep_squat_points(squat) -> int | None:
@@ -98,7 +104,7 @@ def deep_squat_points(squat) -> int | None:
 
 def _sides(value: Any, name: str) -> dict[str, int | None]:
     if not isinstance(value, Mapping):
-        raise MovekitError(f"FMS {name}: a bilateral test needs {{\"left\": 0-3, \"right\": 0-3}}, not {value!r}")
+        raise MovekitError(f'FMS {name}: a bilateral test needs {{"left": 0-3, "right": 0-3}}, not {value!r}')
     extra = set(value) - set(SIDES)
     if extra:
         raise MovekitError(f"FMS {name}: unknown side(s) {', '.join(sorted(map(str, extra)))}; use left and right")
@@ -133,8 +139,10 @@ def fms_composite(scores: Mapping[str, Any]) -> dict[str, Any]:
         raise MovekitError(f"FMS scores must be a JSON object of test names, not {type(scores).__name__}")
     unknown = set(scores) - set(TESTS) - set(CLEARING)
     if unknown:
-        raise MovekitError(f"FMS: unknown test(s) {', '.join(sorted(map(str, unknown)))}; the tests are "
-                           f"{', '.join(TESTS)} and the clearing tests {', '.join(CLEARING)}")
+        raise MovekitError(
+            f"FMS: unknown test(s) {', '.join(sorted(map(str, unknown)))}; the tests are "
+            f"{', '.join(TESTS)} and the clearing tests {', '.join(CLEARING)}"
+        )
     clearing: dict[str, bool | None] = {}
     for name in CLEARING:
         v = scores.get(name)
@@ -159,8 +167,11 @@ def fms_composite(scores: Mapping[str, Any]) -> dict[str, Any]:
             if len(known) == 2:
                 entry["points"] = min(known)
                 entry["asymmetric"] = sides["left"] != sides["right"]
-                entry["reason"] = (f"lower side counts: left {sides['left']}, right {sides['right']}"
-                                   if entry["asymmetric"] else f"both sides {known[0]}")
+                entry["reason"] = (
+                    f"lower side counts: left {sides['left']}, right {sides['right']}"
+                    if entry["asymmetric"]
+                    else f"both sides {known[0]}"
+                )
             elif known and min(known) == 0:
                 entry["points"] = 0  # pain on one side is 0 whatever the other side scores
                 entry["reason"] = "one side scored 0 (pain); the other side not scored"
@@ -172,8 +183,9 @@ def fms_composite(scores: Mapping[str, Any]) -> dict[str, Any]:
             entry["reason"] = "scored" if v is not None else "not scored"
         if name in override:
             entry["overridden_by"] = override[name]
-            entry["reason"] = (f"{override[name].replace('_', ' ')} painful: scored 0 whatever the movement "
-                               f"scored ({entry['reason']})")
+            entry["reason"] = (
+                f"{override[name].replace('_', ' ')} painful: scored 0 whatever the movement scored ({entry['reason']})"
+            )
             entry["points"] = 0
         tests[name] = entry
     missing = [n for n, e in tests.items() if e["points"] is None]
@@ -209,48 +221,75 @@ def assess_fms(scores: Mapping[str, Any], *, squat=None) -> AssessmentResult:
         video = deep_squat_points(squat)
         given = scores.get("deep_squat")
         if given is not None and video is not None and _score(given, "deep_squat") != video:
-            raise MovekitError(f"FMS deep squat: the scores give {given} but the squat assessment scored {video}; "
-                               "give one of them")
+            raise MovekitError(
+                f"FMS deep squat: the scores give {given} but the squat assessment scored {video}; give one of them"
+            )
         if given is None:
             scores["deep_squat"] = video
-            r.flag("deep_squat_from_video", "deep squat score taken from movekit's squat assessment"
-                   + ("" if video is not None else ", which could not score it from that view"))
+            r.flag(
+                "deep_squat_from_video",
+                "deep squat score taken from movekit's squat assessment"
+                + ("" if video is not None else ", which could not score it from that view"),
+            )
     out = fms_composite(scores)
     for name, e in out["tests"].items():
         r.add_metric(f"fms_{name}_points", e["points"], "points")
         if TESTS[name]:
             for s in SIDES:
                 r.add_metric(f"fms_{name}_{s}_points", e["raw"][s], "points")
-        r.reps.append({"test": name, "raw": e["raw"], "fms_score_points": e["points"],
-                       "asymmetric": e["asymmetric"], "overridden_by": e["overridden_by"], "decided_by": e["reason"]})
+        r.reps.append(
+            {
+                "test": name,
+                "raw": e["raw"],
+                "fms_score_points": e["points"],
+                "asymmetric": e["asymmetric"],
+                "overridden_by": e["overridden_by"],
+                "decided_by": e["reason"],
+            }
+        )
     asym = [n for n, e in out["tests"].items() if e["asymmetric"]]
     r.add_metric("fms_composite_points", out["composite_points"], "points")
     r.add_metric("fms_asymmetries_count", len(asym), "count")
     r.add_metric("fms_clearing_positive_count", sum(bool(v) for v in out["clearing"].values()), "count")
-    r.check("complete", not out["missing"],
-            "all seven tests scored" if not out["missing"] else
-            "not scored: " + ", ".join(out["missing"]).replace("_", " ") + "; no composite is given",
-            7 - len(out["missing"]), "7 tests")
+    r.check(
+        "complete",
+        not out["missing"],
+        "all seven tests scored"
+        if not out["missing"]
+        else "not scored: " + ", ".join(out["missing"]).replace("_", " ") + "; no composite is given",
+        7 - len(out["missing"]),
+        "7 tests",
+    )
     for c, test in CLEARING.items():
         if out["clearing"][c]:
-            r.flag("clearing_positive", f"{c.replace('_', ' ')} painful: {test.replace('_', ' ')} scored 0 "
-                   "(refer the painful movement for assessment)")
+            r.flag(
+                "clearing_positive",
+                f"{c.replace('_', ' ')} painful: {test.replace('_', ' ')} scored 0 "
+                "(refer the painful movement for assessment)",
+            )
         elif out["clearing"][c] is None and out["tests"][test]["points"] not in (None, 0):
-            r.flag("clearing_not_recorded", f"{c.replace('_', ' ')} not recorded: a painful clearing test would "
-                   f"score {test.replace('_', ' ')} 0")
+            r.flag(
+                "clearing_not_recorded",
+                f"{c.replace('_', ' ')} not recorded: a painful clearing test would score {test.replace('_', ' ')} 0",
+            )
     for n in asym:
         raw = out["tests"][n]["raw"]
         r.flag("asymmetry", f"{n.replace('_', ' ')} asymmetric: left {raw['left']}, right {raw['right']}")
     low = [n for n, e in out["tests"].items() if e["points"] is not None and e["points"] <= 1]
     if low:
-        r.flag("scores_0_or_1", "scored 0 or 1: " + ", ".join(
-            f"{n.replace('_', ' ')} {out['tests'][n]['points']}" for n in low))
+        r.flag(
+            "scores_0_or_1",
+            "scored 0 or 1: " + ", ".join(f"{n.replace('_', ' ')} {out['tests'][n]['points']}" for n in low),
+        )
     comp = out["composite_points"]
     if comp is not None and comp <= KIESEL_CUTOFF_POINTS:
         r.cite(KIESEL, MORAN)
-        r.flag("composite_at_or_below_14", f"composite {comp}/21 is at or below 14, the cut-off Kiesel 2007 "
-               "associated with serious injury in professional football players; a later meta-analysis "
-               "(Moran 2017) found the composite a weak predictor of injury: a screening note, not a diagnosis")
+        r.flag(
+            "composite_at_or_below_14",
+            f"composite {comp}/21 is at or below 14, the cut-off Kiesel 2007 "
+            "associated with serious injury in professional football players; a later meta-analysis "
+            "(Moran 2017) found the composite a weak predictor of injury: a screening note, not a diagnosis",
+        )
     return r
 
 

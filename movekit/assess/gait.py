@@ -41,13 +41,19 @@ from movekit.analysis.filters import true_runs
 from movekit.assess.result import AssessmentResult
 from movekit.errors import MovekitError
 
-AMINIAN = ("Aminian, Najafi, Bula, Leyvraz & Robert 2002, Spatio-temporal parameters of gait measured by an "
-           "ambulatory system using miniature gyroscopes, J Biomech 35:689-699")
-SALARIAN = ("Salarian, Russmann, Vingerhoets, Dehollain, Blanc, Burkhard & Aminian 2004, Gait assessment in "
-            "Parkinson's disease: toward an ambulatory system for long-term monitoring, IEEE Trans Biomed Eng "
-            "51:1434-1443")
-ROBINSON = ("Robinson, Herzog & Nigg 1987, Use of force platform variables to quantify the effects of "
-            "chiropractic manipulation on gait symmetry, J Manipulative Physiol Ther 10:172-176 (symmetry index)")
+AMINIAN = (
+    "Aminian, Najafi, Bula, Leyvraz & Robert 2002, Spatio-temporal parameters of gait measured by an "
+    "ambulatory system using miniature gyroscopes, J Biomech 35:689-699"
+)
+SALARIAN = (
+    "Salarian, Russmann, Vingerhoets, Dehollain, Blanc, Burkhard & Aminian 2004, Gait assessment in "
+    "Parkinson's disease: toward an ambulatory system for long-term monitoring, IEEE Trans Biomed Eng "
+    "51:1434-1443"
+)
+ROBINSON = (
+    "Robinson, Herzog & Nigg 1987, Use of force platform variables to quantify the effects of "
+    "chiropractic manipulation on gait symmetry, J Manipulative Physiol Ther 10:172-176 (symmetry index)"
+)
 PERRY = "Perry & Burnfield 2010, Gait Analysis: Normal and Pathological Function, 2nd ed. (stance ~60 %, swing ~40 %)"
 
 MS_MIN_DEG_S = 50.0  #: mid-swing peak threshold (deg/s), as used by Salarian 2004 (verify)
@@ -80,10 +86,14 @@ def _fill(g: np.ndarray, t: np.ndarray, r: AssessmentResult, side: str) -> np.nd
         return g
     runs = true_runs(bad)
     longest = max((t[min(e, t.size - 1)] - t[max(s - 1, 0)]) for s, e in runs)
-    if r.check(f"samples_{side}", longest <= MAX_GAP_S and bad.sum() < bad.size - 1,
-               f"{side} shank: {int(bad.sum())} missing sample(s), longest gap {longest:.2f} s"
-               + ("" if longest <= MAX_GAP_S else f": gaps over {MAX_GAP_S:g} s hide gait events"),
-               round(float(longest), 3), f"<= {MAX_GAP_S:g} s"):
+    if r.check(
+        f"samples_{side}",
+        longest <= MAX_GAP_S and bad.sum() < bad.size - 1,
+        f"{side} shank: {int(bad.sum())} missing sample(s), longest gap {longest:.2f} s"
+        + ("" if longest <= MAX_GAP_S else f": gaps over {MAX_GAP_S:g} s hide gait events"),
+        round(float(longest), 3),
+        f"<= {MAX_GAP_S:g} s",
+    ):
         ok = ~bad
         return np.column_stack([np.interp(t, t[ok], g[ok, i]) for i in range(g.shape[1])])
     return np.where(bad[:, None], 0.0, g)
@@ -135,8 +145,7 @@ def shank_events(t_s, omega_deg_s) -> dict[str, Any]:
         if i > 0:
             b = max(b, pk[i - 1])
         to.append(t[b + int(np.argmin(fast[b:k]))] if b >= 0 and k > b + 1 else np.nan)
-    return {"ms_s": t[pk], "ic_s": np.array(ic), "to_s": np.array(to), "polarity": polarity,
-            "omega_deg_s": fast}
+    return {"ms_s": t[pk], "ic_s": np.array(ic), "to_s": np.array(to), "polarity": polarity, "omega_deg_s": fast}
 
 
 def gait_cycles(ev: dict[str, Any], t_s=None, vertical_rate_deg_s=None) -> list[dict[str, Any]]:
@@ -154,8 +163,13 @@ def gait_cycles(ev: dict[str, Any], t_s=None, vertical_rate_deg_s=None) -> list[
             continue
         toe = to[k + 1]  # the TO before the next mid-swing ends this cycle's stance
         stride = float(b - a)
-        cyc = {"start_s": float(a), "end_s": float(b), "stride_s": stride,
-               "stance_s": float(toe - a) if np.isfinite(toe) and a < toe < b else None, "turn_deg_s": None}
+        cyc = {
+            "start_s": float(a),
+            "end_s": float(b),
+            "stride_s": stride,
+            "stance_s": float(toe - a) if np.isfinite(toe) and a < toe < b else None,
+            "turn_deg_s": None,
+        }
         cyc["swing_s"] = None if cyc["stance_s"] is None else float(b - toe)
         if vertical_rate_deg_s is not None and t_s is not None:
             sel = (t_s >= a) & (t_s < b)
@@ -168,8 +182,9 @@ def gait_cycles(ev: dict[str, Any], t_s=None, vertical_rate_deg_s=None) -> list[
         cyc["excluded_because"] = why
         out.append(cyc)
     for i, cyc in enumerate(out):
-        why = (["first or last cycle of the walk (starting or stopping)"] if i in (0, len(out) - 1) else []) \
-            + cyc["excluded_because"]
+        why = (["first or last cycle of the walk (starting or stopping)"] if i in (0, len(out) - 1) else []) + cyc[
+            "excluded_because"
+        ]
         cyc["counted"] = not why
         cyc["excluded_because"] = "; ".join(why) or None
     return out
@@ -187,8 +202,10 @@ def step_times(ic_left, ic_right) -> dict[str, np.ndarray]:
     Only steps whose preceding contralateral IC lies within one step (the IC sequence alternates)
     are kept. Returns ``{"left": (times at IC, step s), "right": ...}`` as ``(n, 2)`` arrays.
     """
-    ev = sorted([(float(t), "left") for t in np.asarray(ic_left) if np.isfinite(t)]
-                + [(float(t), "right") for t in np.asarray(ic_right) if np.isfinite(t)])
+    ev = sorted(
+        [(float(t), "left") for t in np.asarray(ic_left) if np.isfinite(t)]
+        + [(float(t), "right") for t in np.asarray(ic_right) if np.isfinite(t)]
+    )
     out: dict[str, list] = {"left": [], "right": []}
     for (t0, s0), (t1, s1) in itertools.pairwise(ev):
         if s0 != s1:
@@ -206,9 +223,15 @@ def _axis_index(axis, names: tuple[str, ...] = ("x", "y", "z")) -> int | None:
     raise MovekitError(f"gait: the sensor axis is one of {', '.join(names)}, not {axis!r}")
 
 
-def assess_gait_shank(t_s, gyro: dict[str, np.ndarray], *, axis, unit: str = "deg/s",
-                      acc: dict[str, np.ndarray] | None = None,
-                      distance_m: float | None = None) -> AssessmentResult:
+def assess_gait_shank(
+    t_s,
+    gyro: dict[str, np.ndarray],
+    *,
+    axis,
+    unit: str = "deg/s",
+    acc: dict[str, np.ndarray] | None = None,
+    distance_m: float | None = None,
+) -> AssessmentResult:
     """Gait from one or two shank IMUs (see the module docstring).
 
     Parameters
@@ -241,15 +264,26 @@ def assess_gait_shank(t_s, gyro: dict[str, np.ndarray], *, axis, unit: str = "de
         raise MovekitError("gait: the sample times must be one increasing series")
     gyro = {s: _fill(np.asarray(g, dtype=np.float64).reshape(t.size, -1), t, r, s) for s, g in gyro.items()}
     fs = _rate_hz(t)
-    r.check("sampling_rate", fs >= MIN_RATE_HZ * (1 - 1e-3),
-            f"sampled at {fs:.1f} Hz; gait events need >= {MIN_RATE_HZ:g} Hz", round(fs, 2), f">= {MIN_RATE_HZ:g} Hz")
+    r.check(
+        "sampling_rate",
+        fs >= MIN_RATE_HZ * (1 - 1e-3),
+        f"sampled at {fs:.1f} Hz; gait events need >= {MIN_RATE_HZ:g} Hz",
+        round(fs, 2),
+        f">= {MIN_RATE_HZ:g} Hz",
+    )
     scale = np.degrees(1.0) if unit == "rad/s" else 1.0
     ai = _axis_index(axis)
     if ai is None:
         g0 = np.asarray(gyro[sides[0]], dtype=np.float64) * scale
         biggest = "xyz"[int(np.argmax(np.nanstd(g0, axis=0)))] if g0.ndim == 2 and g0.shape[1] == 3 else "?"
-        r.check("sensor_axis", False, "the gyroscope axis about which the shank swings is not given (sensor axis "
-                f"unknown); the axis turning most in this recording is {biggest}", None, "x, y or z")
+        r.check(
+            "sensor_axis",
+            False,
+            "the gyroscope axis about which the shank swings is not given (sensor axis "
+            f"unknown); the axis turning most in this recording is {biggest}",
+            None,
+            "x, y or z",
+        )
         return r
     r.check("sensor_axis", True, f"shank swings about the gyroscope's {'xyz'[ai]} axis", "xyz"[ai], "x, y or z")
     if not r.valid:  # sampling rate or missing samples
@@ -267,13 +301,18 @@ def assess_gait_shank(t_s, gyro: dict[str, np.ndarray], *, axis, unit: str = "de
                 vert = g[:, vi]
         events[s], cycles[s] = ev, gait_cycles(ev, t, vert)
         if vert is None:
-            r.flag("turns_not_checked", f"{s} shank: no accelerometer (or the vertical is the swing axis), so turns "
-                   "could not be detected: walk straight")
+            r.flag(
+                "turns_not_checked",
+                f"{s} shank: no accelerometer (or the vertical is the swing axis), so turns "
+                "could not be detected: walk straight",
+            )
     counted = {s: [c for c in cycles[s] if c["counted"]] for s in sides}
     turns = sum(1 for s in sides for c in cycles[s] if c["turn_deg_s"] is not None and c["turn_deg_s"] > TURN_DEG_S)
     if turns:
-        r.flag("turns_excluded", f"{turns} gait cycle(s) with a turn left out (rotation about the vertical above "
-               f"{TURN_DEG_S:g} deg/s)")
+        r.flag(
+            "turns_excluded",
+            f"{turns} gait cycle(s) with a turn left out (rotation about the vertical above {TURN_DEG_S:g} deg/s)",
+        )
     n_ok = min(len(v) for v in counted.values())
     r.add_metric("gait_cycles_count", int(sum(len(v) for v in counted.values())), "count")
     r.add_metric("mid_swings_count", int(sum(len(events[s]["ms_s"]) for s in sides)), "count")
@@ -286,12 +325,18 @@ def assess_gait_shank(t_s, gyro: dict[str, np.ndarray], *, axis, unit: str = "de
     if not events[sides[0]]["ms_s"].size:
         why = f": no shank swing above {MS_MIN_DEG_S:g} deg/s found, this does not look like walking"
     elif not walking:
-        why = (f"; the median cycle lasts {typical:.2f} s, outside {STRIDE_RANGE_S[0]:g}-{STRIDE_RANGE_S[1]:g} s: "
-               "this does not look like walking")
-    if not r.check("gait_cycles", n_ok >= MIN_CYCLES and walking,
-                   f"{n_ok} steady straight gait cycle(s) per leg (first and last cycle, turns and non-walking "
-                   f"strides left out); >= {MIN_CYCLES} needed" + why,
-                   n_ok, f">= {MIN_CYCLES} per leg"):
+        why = (
+            f"; the median cycle lasts {typical:.2f} s, outside {STRIDE_RANGE_S[0]:g}-{STRIDE_RANGE_S[1]:g} s: "
+            "this does not look like walking"
+        )
+    if not r.check(
+        "gait_cycles",
+        n_ok >= MIN_CYCLES and walking,
+        f"{n_ok} steady straight gait cycle(s) per leg (first and last cycle, turns and non-walking "
+        f"strides left out); >= {MIN_CYCLES} needed" + why,
+        n_ok,
+        f">= {MIN_CYCLES} per leg",
+    ):
         return r
     strides = np.concatenate([[c["stride_s"] for c in counted[s]] for s in sides])
     r.add_metric("stride_time_s", float(np.mean(strides)), "s")
@@ -307,8 +352,10 @@ def assess_gait_shank(t_s, gyro: dict[str, np.ndarray], *, axis, unit: str = "de
         r.add_metric(f"stance{tag}_pct", float(100 * np.sum(st) / np.sum(cyc)) if st else None, "%")
     r.cite(PERRY)
     if len([s for s in sides if s != "unknown"]) == 2:
-        win = (max(min(c["start_s"] for c in counted[s]) for s in ("left", "right")),
-               min(max(c["end_s"] for c in counted[s]) for s in ("left", "right")))
+        win = (
+            max(min(c["start_s"] for c in counted[s]) for s in ("left", "right")),
+            min(max(c["end_s"] for c in counted[s]) for s in ("left", "right")),
+        )
         steps = step_times(events["left"]["ic_s"], events["right"]["ic_s"])
         mean = {}
         for s in ("left", "right"):
@@ -317,15 +364,21 @@ def assess_gait_shank(t_s, gyro: dict[str, np.ndarray], *, axis, unit: str = "de
             mean[s] = float(np.mean(v[:, 1])) if len(v) else float("nan")
             r.add_metric(f"step_time_{s}_s", mean[s], "s")
         r.add_metric("step_time_asymmetry_pct", symmetry_index_pct(mean["left"], mean["right"]), "%")
-        r.add_metric("stance_asymmetry_pct", symmetry_index_pct(r.value("stance_time_left_s") or np.nan,
-                                                                 r.value("stance_time_right_s") or np.nan), "%")
+        r.add_metric(
+            "stance_asymmetry_pct",
+            symmetry_index_pct(r.value("stance_time_left_s") or np.nan, r.value("stance_time_right_s") or np.nan),
+            "%",
+        )
         r.cite(ROBINSON)
     else:
         for name in ("step_time_left_s", "step_time_right_s"):
             r.add_metric(name, None, "s")
         r.add_metric("step_time_asymmetry_pct", None, "%")
-        r.flag("one_shank", "one shank sensor: the other leg's contacts are not seen, so step times left/right and "
-               "their asymmetry are not measured; cadence assumes two steps per stride")
+        r.flag(
+            "one_shank",
+            "one shank sensor: the other leg's contacts are not seen, so step times left/right and "
+            "their asymmetry are not measured; cadence assumes two steps per stride",
+        )
     if distance_m is not None:
         if not (isinstance(distance_m, (int, float)) and np.isfinite(distance_m) and distance_m > 0):
             raise MovekitError(f"gait: the distance walked must be a positive number of metres, not {distance_m!r}")
@@ -333,8 +386,11 @@ def assess_gait_shank(t_s, gyro: dict[str, np.ndarray], *, axis, unit: str = "de
         ics = ics[np.isfinite(ics)]
         span = float(ics.max() - ics.min())
         r.add_metric("gait_speed_m_per_s", distance_m / span if span > 0 else None, "m/s")
-        r.flag("speed_from_distance", f"speed = {distance_m:g} m / {span:.2f} s from the first to the last initial "
-               "contact detected; the distance must be the distance walked in that time")
+        r.flag(
+            "speed_from_distance",
+            f"speed = {distance_m:g} m / {span:.2f} s from the first to the last initial "
+            "contact detected; the distance must be the distance walked in that time",
+        )
     return r
 
 
@@ -346,11 +402,15 @@ def assess_gait(session, *, axis=None, side: str | None = None, distance_m: floa
     ``acc`` instead of ``gyro``) is used for the turn check. ``axis`` as
     :func:`assess_gait_shank` (default: the session metadata's ``gait_axis``).
     """
-    gyros = {n: st for n, st in session.streams.items()
-             if st.spec.unit in ("deg/s", "rad/s") and int(np.prod(st.spec.shape)) == 3}
+    gyros = {
+        n: st
+        for n, st in session.streams.items()
+        if st.spec.unit in ("deg/s", "rad/s") and int(np.prod(st.spec.shape)) == 3
+    }
     if not gyros:
-        raise MovekitError(f"{session.source}: gait needs a shank gyroscope stream (deg/s or rad/s, 3 axes); "
-                           "none found")
+        raise MovekitError(
+            f"{session.source}: gait needs a shank gyroscope stream (deg/s or rad/s, 3 axes); none found"
+        )
     if len(gyros) > 2:
         raise MovekitError(f"{session.source}: {len(gyros)} gyroscope streams; gait reads one or two shanks")
     units = {st.spec.unit for st in gyros.values()}
@@ -360,8 +420,10 @@ def assess_gait(session, *, axis=None, side: str | None = None, distance_m: floa
     if len(names) == 2:
         lab = {n: ("left" if "left" in n.lower() else "right" if "right" in n.lower() else None) for n in names}
         if None in lab.values() or len(set(lab.values())) < 2:
-            raise MovekitError(f"{session.source}: two gyroscope streams ({', '.join(names)}) but their names do not "
-                               "say which is the left and which the right shank")
+            raise MovekitError(
+                f"{session.source}: two gyroscope streams ({', '.join(names)}) but their names do not "
+                "say which is the left and which the right shank"
+            )
     else:
         lab = {names[0]: side or "unknown"}
     t = gyros[names[0]].t_s

@@ -27,12 +27,16 @@ from movekit.analysis.reps import segment_reps
 from movekit.assess._pose import analyse_pose, standing_bends
 from movekit.assess.result import AssessmentResult
 
-LAIRD = ("Laird, Kent & Keating 2016, lordosis, range of movement and lumbo-pelvic rhythm in people "
-         "with and without back pain, BMC Musculoskelet Disord (PMC5034504): lumbar contribution "
-         "to flexion 45.8% with LBP vs 51.3% without, MDC90 8-15%")
-VAZIRIAN = ("Vazirian et al. 2016, Lumbopelvic rhythm during trunk motion in the sagittal plane: a "
-            "review of the kinematic measurement methods and characterization approaches, "
-            "Phys Ther Rehabil 3:5 (descriptive, not diagnostic)")
+LAIRD = (
+    "Laird, Kent & Keating 2016, lordosis, range of movement and lumbo-pelvic rhythm in people "
+    "with and without back pain, BMC Musculoskelet Disord (PMC5034504): lumbar contribution "
+    "to flexion 45.8% with LBP vs 51.3% without, MDC90 8-15%"
+)
+VAZIRIAN = (
+    "Vazirian et al. 2016, Lumbopelvic rhythm during trunk motion in the sagittal plane: a "
+    "review of the kinematic measurement methods and characterization approaches, "
+    "Phys Ther Rehabil 3:5 (descriptive, not diagnostic)"
+)
 ROUND_LIMIT_DEG = 10.0
 HIP_SHARE_MIN_PCT = 70.0
 KNEE_MAX_DEG = 40.0
@@ -69,36 +73,45 @@ def hinge_reps(t_s, trunk_deg, hip_deg, round_deg, knee_deg, reps=None) -> list[
         # excursion, which would under-read every change)
         a = rep.valley_before_idx
         d_hip = float(hip[pk] - hip[a])
-        d_round = float(np.nanmax(rnd[a:b + 1]) - rnd[a]) if np.isfinite(rnd[a:b + 1]).any() else float("nan")
+        d_round = float(np.nanmax(rnd[a : b + 1]) - rnd[a]) if np.isfinite(rnd[a : b + 1]).any() else float("nan")
         bend_at_peak = float(rnd[pk] - rnd[a])
         denom = d_hip + max(bend_at_peak, 0.0)
         share = 100.0 * d_hip / denom if np.isfinite(denom) and denom > 0 else float("nan")
-        kr = knee[a:b + 1]
+        kr = knee[a : b + 1]
         knee_rng = float(np.nanmax(kr) - np.nanmin(kr)) if np.isfinite(kr).any() else float("nan")
         reasons = []
         rounding = np.isfinite(d_round) and d_round > ROUND_LIMIT_DEG
         if rounding:
-            reasons.append(f"the spine rounds: the ear-shoulder-hip line bends {d_round:.0f} deg "
-                           f"(> {ROUND_LIMIT_DEG:g}; the dowel would lose thoracic contact)")
+            reasons.append(
+                f"the spine rounds: the ear-shoulder-hip line bends {d_round:.0f} deg "
+                f"(> {ROUND_LIMIT_DEG:g}; the dowel would lose thoracic contact)"
+            )
         if np.isfinite(share) and share < HIP_SHARE_MIN_PCT:
             reasons.append(f"too little of the bend comes from the hips ({share:.0f}% < {HIP_SHARE_MIN_PCT:g}%)")
         if np.isfinite(knee_rng) and knee_rng > KNEE_MAX_DEG:
             reasons.append(f"the knees bend {knee_rng:.0f} deg (> {KNEE_MAX_DEG:g}): more squat than hinge")
         if rep.peak_deg < DEPTH_MIN_DEG:
             reasons.append(f"shallow: the trunk leans only {rep.peak_deg:.0f} deg (< {DEPTH_MIN_DEG:g})")
-        out.append({
-            "rep": len(out) + 1, "start_s": rep.start_s, "peak_s": rep.peak_s, "end_s": rep.end_s,
-            "depth_trunk_inclination_deg": float(rep.peak_deg),
-            "trunk_flexion_change_deg": float(trunk[pk] - trunk[a]),
-            "hip_flexion_change_deg": d_hip,
-            "trunk_straightness_loss_deg": d_round,
-            "hip_share_proxy_pct": share,
-            "knee_flexion_range_deg": knee_rng,
-            "peak_knee_flexion_deg": float(np.nanmax(kr)) if np.isfinite(kr).any() else float("nan"),
-            "descent_time_s": rep.time_to_peak_s, "ascent_time_s": rep.return_s,
-            "duration_s": rep.duration_s,
-            "grade": _grade(reasons, bool(rounding)), "reasons": reasons,
-        })
+        out.append(
+            {
+                "rep": len(out) + 1,
+                "start_s": rep.start_s,
+                "peak_s": rep.peak_s,
+                "end_s": rep.end_s,
+                "depth_trunk_inclination_deg": float(rep.peak_deg),
+                "trunk_flexion_change_deg": float(trunk[pk] - trunk[a]),
+                "hip_flexion_change_deg": d_hip,
+                "trunk_straightness_loss_deg": d_round,
+                "hip_share_proxy_pct": share,
+                "knee_flexion_range_deg": knee_rng,
+                "peak_knee_flexion_deg": float(np.nanmax(kr)) if np.isfinite(kr).any() else float("nan"),
+                "descent_time_s": rep.time_to_peak_s,
+                "ascent_time_s": rep.return_s,
+                "duration_s": rep.duration_s,
+                "grade": _grade(reasons, bool(rounding)),
+                "reasons": reasons,
+            }
+        )
     return out
 
 
@@ -108,9 +121,15 @@ def _summarise(r: AssessmentResult, reps: list[dict]) -> None:
         return float(np.median(v)) if v else None
 
     r.add_metric("reps_count", len(reps), "count")
-    for key, unit in (("depth_trunk_inclination_deg", "deg"), ("hip_flexion_change_deg", "deg"),
-                      ("trunk_straightness_loss_deg", "deg"), ("hip_share_proxy_pct", "%"),
-                      ("knee_flexion_range_deg", "deg"), ("descent_time_s", "s"), ("ascent_time_s", "s")):
+    for key, unit in (
+        ("depth_trunk_inclination_deg", "deg"),
+        ("hip_flexion_change_deg", "deg"),
+        ("trunk_straightness_loss_deg", "deg"),
+        ("hip_share_proxy_pct", "%"),
+        ("knee_flexion_range_deg", "deg"),
+        ("descent_time_s", "s"),
+        ("ascent_time_s", "s"),
+    ):
         r.add_metric(key, med(key), unit)
     order = {"good": 0, "fair": 1, "needs work": 2}
     worst = max((rp["grade"] for rp in reps), key=order.get)
@@ -128,8 +147,15 @@ def assess_hinge(pose, *, side: str | None = None) -> AssessmentResult:
     """Hip hinge from a side view (video; the hip share is a proxy, see the module docstring)."""
     r = AssessmentResult("hip-hinge")
     r.cite(LAIRD, VAZIRIAN)
-    pd = analyse_pose(pose, r, need_view="sagittal", landmarks=[11, 12, 23, 24],
-                      min_duration_s=1.0, min_visible_frac=0.5, angles=("trunk_inclination_deg",))
+    pd = analyse_pose(
+        pose,
+        r,
+        need_view="sagittal",
+        landmarks=[11, 12, 23, 24],
+        min_duration_s=1.0,
+        min_visible_frac=0.5,
+        angles=("trunk_inclination_deg",),
+    )
     if pd is None:
         return r
     side = side or pd.side_toward_camera or "left"
@@ -138,9 +164,15 @@ def assess_hinge(pose, *, side: str | None = None) -> AssessmentResult:
     planted, ignored = standing_bends(r, pd, trunk, forward_bends(pd.t_s, trunk), " as hinges")
     bent = trunk.copy()  # the trunk outside jumps and landings: what an unfinished hinge reached
     for rp in ignored:
-        bent[rp.valley_before_idx:rp.end_idx + 1] = np.nan
-    reps = hinge_reps(pd.t_s, trunk, ang[f"{side}_hip_flexion_deg"],
-                      ang[f"{side}_head_forward_proxy_deg"], ang[f"{side}_knee_flexion_deg"], reps=planted)
+        bent[rp.valley_before_idx : rp.end_idx + 1] = np.nan
+    reps = hinge_reps(
+        pd.t_s,
+        trunk,
+        ang[f"{side}_hip_flexion_deg"],
+        ang[f"{side}_head_forward_proxy_deg"],
+        ang[f"{side}_knee_flexion_deg"],
+        reps=planted,
+    )
     r.reps = reps
     r.check("side", True, f"{side} side (toward the camera)", side)
     if not reps:
@@ -148,13 +180,18 @@ def assess_hinge(pose, *, side: str | None = None) -> AssessmentResult:
         msg = "no complete forward bend (down and back up by >= 20 deg) found"
         if np.isfinite(peak) and peak >= 20.0:
             t_pk = float(pd.t_s[int(np.nanargmax(bent))])
-            msg += (f"; the trunk reached {peak:.0f} deg at {t_pk:.1f} s but the bend was not seen to "
-                    "its end (person lost or recording ended), so no rep is scored")
+            msg += (
+                f"; the trunk reached {peak:.0f} deg at {t_pk:.1f} s but the bend was not seen to "
+                "its end (person lost or recording ended), so no rep is scored"
+            )
         r.check("reps", False, msg, 0, ">= 1 complete rep")
         return r
     _summarise(r, reps)
-    r.flag("proxy", "hip share from video is a proxy (no pelvis or spine landmarks): it over-reads the "
-           "true hip share; use T12/L1 and sacral inclinometers for the lumbopelvic rhythm (Laird 2016)")
+    r.flag(
+        "proxy",
+        "hip share from video is a proxy (no pelvis or spine landmarks): it over-reads the "
+        "true hip share; use T12/L1 and sacral inclinometers for the lumbopelvic rhythm (Laird 2016)",
+    )
     return r
 
 
@@ -176,16 +213,29 @@ def hinge_from_inclinometers(t_s, t12_inclination_deg, sacrum_inclination_deg) -
         d_t12 = float(t12[pk] - t12[a])
         d_sac = float(sac[pk] - sac[a])
         lumbar = d_t12 - d_sac
-        reps.append({"rep": len(reps) + 1, "start_s": rep.start_s, "peak_s": rep.peak_s, "end_s": rep.end_s,
-                     "t12_flexion_change_deg": d_t12, "pelvic_rotation_deg": d_sac,
-                     "lumbar_flexion_deg": lumbar,
-                     "lumbar_share_pct": 100.0 * lumbar / d_t12 if d_t12 > 0 else float("nan"),
-                     "descent_time_s": rep.time_to_peak_s, "ascent_time_s": rep.return_s})
+        reps.append(
+            {
+                "rep": len(reps) + 1,
+                "start_s": rep.start_s,
+                "peak_s": rep.peak_s,
+                "end_s": rep.end_s,
+                "t12_flexion_change_deg": d_t12,
+                "pelvic_rotation_deg": d_sac,
+                "lumbar_flexion_deg": lumbar,
+                "lumbar_share_pct": 100.0 * lumbar / d_t12 if d_t12 > 0 else float("nan"),
+                "descent_time_s": rep.time_to_peak_s,
+                "ascent_time_s": rep.return_s,
+            }
+        )
     r.reps = reps
     if not r.check("reps", bool(reps), f"{len(reps)} forward bend(s) of >= 20 deg at T12/L1", len(reps), ">= 1"):
         return r
-    for key, unit in (("lumbar_share_pct", "%"), ("lumbar_flexion_deg", "deg"), ("pelvic_rotation_deg", "deg"),
-                      ("t12_flexion_change_deg", "deg")):
+    for key, unit in (
+        ("lumbar_share_pct", "%"),
+        ("lumbar_flexion_deg", "deg"),
+        ("pelvic_rotation_deg", "deg"),
+        ("t12_flexion_change_deg", "deg"),
+    ):
         v = [rp[key] for rp in reps if np.isfinite(rp[key])]
         r.add_metric(key, float(np.median(v)) if v else None, unit)
     r.add_metric("reps_count", len(reps), "count")

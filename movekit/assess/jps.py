@@ -36,12 +36,18 @@ from movekit.analysis.filters import true_runs
 from movekit.assess.result import AssessmentResult
 from movekit.errors import MovekitError
 
-REVEL = ("Revel, Andre-Deshays & Minguet 1991, Cervicocephalic kinesthetic sensibility in patients with "
-         "cervical pain, Arch Phys Med Rehabil 72:288-291")
-GOBLE = ("Goble 2010, Proprioceptive acuity assessment via joint position matching: from basic science to "
-         "general practice, Phys Ther 90:1176-1184")
-HILLIER = ("Hillier, Immink & Thewlis 2015, Assessing proprioception: a systematic review of possibilities, "
-           "Neurorehabil Neural Repair 29:933-949")
+REVEL = (
+    "Revel, Andre-Deshays & Minguet 1991, Cervicocephalic kinesthetic sensibility in patients with "
+    "cervical pain, Arch Phys Med Rehabil 72:288-291"
+)
+GOBLE = (
+    "Goble 2010, Proprioceptive acuity assessment via joint position matching: from basic science to "
+    "general practice, Phys Ther 90:1176-1184"
+)
+HILLIER = (
+    "Hillier, Immink & Thewlis 2015, Assessing proprioception: a systematic review of possibilities, "
+    "Neurorehabil Neural Repair 29:933-949"
+)
 SCHMIDT = "Schmidt & Lee 2011, Motor Control and Learning, 5th ed. (absolute, constant and variable error)"
 
 #: cervical head-to-neutral mean error above which repositioning is commonly called impaired (deg),
@@ -63,8 +69,14 @@ MIN_RATE_HZ = 10.0  #: a hold of 1 s needs ~10 samples (engineering bound; WitMo
 PROTOCOLS = ("target", "return_to_start")
 
 
-def holds(t_s, angle_deg, *, max_speed_deg_s: float = MAX_SPEED_DEG_S, min_hold_s: float = MIN_HOLD_S,
-          lowpass_hz: float = LOWPASS_HZ) -> list[dict[str, float]]:
+def holds(
+    t_s,
+    angle_deg,
+    *,
+    max_speed_deg_s: float = MAX_SPEED_DEG_S,
+    min_hold_s: float = MIN_HOLD_S,
+    lowpass_hz: float = LOWPASS_HZ,
+) -> list[dict[str, float]]:
     """Still periods of an angle signal (pure).
 
     Parameters
@@ -89,15 +101,24 @@ def holds(t_s, angle_deg, *, max_speed_deg_s: float = MAX_SPEED_DEG_S, min_hold_
         return []
     fs = 1.0 / float(np.median(np.diff(t[fin])))
     filled = np.interp(t, t[fin], a[fin])
-    sm = sps.sosfiltfilt(sps.butter(2, min(lowpass_hz, 0.4 * fs), fs=fs, output="sos"), filled) \
-        if fin.sum() > 15 else filled
+    sm = (
+        sps.sosfiltfilt(sps.butter(2, min(lowpass_hz, 0.4 * fs), fs=fs, output="sos"), filled)
+        if fin.sum() > 15
+        else filled
+    )
     still = (np.abs(np.gradient(sm, t)) < max_speed_deg_s) & fin
     out = []
     for s, e in true_runs(still):
         if t[e - 1] - t[s] >= min_hold_s:
             seg = a[s:e][np.isfinite(a[s:e])]
-            out.append({"start_s": float(t[s]), "end_s": float(t[e - 1]), "angle_deg": float(np.median(seg)),
-                        "sd_deg": float(np.std(seg))})
+            out.append(
+                {
+                    "start_s": float(t[s]),
+                    "end_s": float(t[e - 1]),
+                    "angle_deg": float(np.median(seg)),
+                    "sd_deg": float(np.std(seg)),
+                }
+            )
     return out
 
 
@@ -111,12 +132,17 @@ def reposition_errors(target_deg: float, reproduced_deg) -> dict[str, Any]:
         nan = float("nan")
         return {"errors_deg": [], "absolute_error_deg": nan, "constant_error_deg": nan, "variable_error_deg": nan}
     ce = float(np.mean(e))
-    return {"errors_deg": [float(x) for x in e], "absolute_error_deg": float(np.mean(np.abs(e))),
-            "constant_error_deg": ce, "variable_error_deg": float(np.sqrt(np.mean((e - ce) ** 2)))}
+    return {
+        "errors_deg": [float(x) for x in e],
+        "absolute_error_deg": float(np.mean(np.abs(e))),
+        "constant_error_deg": ce,
+        "variable_error_deg": float(np.sqrt(np.mean((e - ce) ** 2))),
+    }
 
 
-def classify_holds(hs: list[dict[str, float]], protocol: str = "target",
-                   target_deg: float | None = None) -> tuple[float | None, list[dict], str]:
+def classify_holds(
+    hs: list[dict[str, float]], protocol: str = "target", target_deg: float | None = None
+) -> tuple[float | None, list[dict], str]:
     """Target angle and reproduction holds from the holds of a trial (see the module docstring).
 
     Returns ``(target_deg or None, reproductions, how the target was found)``.
@@ -146,9 +172,17 @@ def classify_holds(hs: list[dict[str, float]], protocol: str = "target",
     return away[0]["angle_deg"], away[1:], f"first hold away from the start ({away[0]['start_s']:.2f} s)"
 
 
-def assess_jps(t_s, angle_deg, *, protocol: str = "target", joint: str | None = None,
-               target_deg: float | None = None, max_speed_deg_s: float = MAX_SPEED_DEG_S,
-               min_hold_s: float = MIN_HOLD_S, source: str = "inclinometer") -> AssessmentResult:
+def assess_jps(
+    t_s,
+    angle_deg,
+    *,
+    protocol: str = "target",
+    joint: str | None = None,
+    target_deg: float | None = None,
+    max_speed_deg_s: float = MAX_SPEED_DEG_S,
+    min_hold_s: float = MIN_HOLD_S,
+    source: str = "inclinometer",
+) -> AssessmentResult:
     """Joint position sense from one angle signal (see the module docstring).
 
     Parameters
@@ -181,43 +215,72 @@ def assess_jps(t_s, angle_deg, *, protocol: str = "target", joint: str | None = 
     if joint == "cervical":
         r.cite(REVEL)
         if protocol != "return_to_start":
-            r.flag("revel_protocol", "the Revel 1991 limit is for head-to-neutral repositioning "
-                   "(protocol return_to_start); not applied")
+            r.flag(
+                "revel_protocol",
+                "the Revel 1991 limit is for head-to-neutral repositioning (protocol return_to_start); not applied",
+            )
     fin = np.isfinite(t)
     rate = 1.0 / float(np.median(np.diff(t[fin]))) if fin.sum() > 1 else 0.0
-    if not r.check("sampling_rate", rate >= MIN_RATE_HZ * (1 - 1e-3),
-                   f"sampled at {rate:.1f} Hz; holds need >= {MIN_RATE_HZ:g} Hz", round(rate, 2),
-                   f">= {MIN_RATE_HZ:g} Hz"):
+    if not r.check(
+        "sampling_rate",
+        rate >= MIN_RATE_HZ * (1 - 1e-3),
+        f"sampled at {rate:.1f} Hz; holds need >= {MIN_RATE_HZ:g} Hz",
+        round(rate, 2),
+        f">= {MIN_RATE_HZ:g} Hz",
+    ):
         return r
     hs = holds(t, a, max_speed_deg_s=max_speed_deg_s, min_hold_s=min_hold_s)
     r.add_metric("holds_count", len(hs), "count")
     target, reps, how = classify_holds(hs, protocol, target_deg)
     r.add_metric("target_angle_deg", target, "deg")
-    if not r.check("target", target is not None,
-                   f"target {target:.1f} deg ({how})" if target is not None else
-                   f"no target position found: {len(hs)} hold(s) still for >= {min_hold_s:g} s (moving slower than "
-                   f"{max_speed_deg_s:g} deg/s), none away from the start position",
-                   None if target is None else round(target, 2), "a hold away from the start"):
+    if not r.check(
+        "target",
+        target is not None,
+        f"target {target:.1f} deg ({how})"
+        if target is not None
+        else f"no target position found: {len(hs)} hold(s) still for >= {min_hold_s:g} s (moving slower than "
+        f"{max_speed_deg_s:g} deg/s), none away from the start position",
+        None if target is None else round(target, 2),
+        "a hold away from the start",
+    ):
         return r
-    ok = r.check("reproductions", len(reps) >= MIN_REPRODUCTIONS,
-                 f"{len(reps)} reproduction(s) held for >= {min_hold_s:g} s; >= {MIN_REPRODUCTIONS} needed",
-                 len(reps), f">= {MIN_REPRODUCTIONS}")
+    ok = r.check(
+        "reproductions",
+        len(reps) >= MIN_REPRODUCTIONS,
+        f"{len(reps)} reproduction(s) held for >= {min_hold_s:g} s; >= {MIN_REPRODUCTIONS} needed",
+        len(reps),
+        f">= {MIN_REPRODUCTIONS}",
+    )
     r.add_metric("reproductions_count", len(reps), "count")
     err = reposition_errors(target, [h["angle_deg"] for h in reps])
     for i, (h, e) in enumerate(zip(reps, err["errors_deg"])):
-        r.reps.append({"trial": i + 1, "start_s": h["start_s"], "end_s": h["end_s"], "reproduced_deg": h["angle_deg"],
-                       "error_deg": e, "hold_sd_deg": h["sd_deg"]})
+        r.reps.append(
+            {
+                "trial": i + 1,
+                "start_s": h["start_s"],
+                "end_s": h["end_s"],
+                "reproduced_deg": h["angle_deg"],
+                "error_deg": e,
+                "hold_sd_deg": h["sd_deg"],
+            }
+        )
     for k in ("absolute_error_deg", "constant_error_deg", "variable_error_deg"):
         r.add_metric(k, err[k] if ok else None, "deg")
     if not ok:
         return r
     if joint == "cervical":
         if protocol == "return_to_start" and err["absolute_error_deg"] > REVEL_LIMIT_DEG:
-            r.flag("above_revel_limit", f"absolute error {err['absolute_error_deg']:.1f} deg is above the "
-                   f"{REVEL_LIMIT_DEG:g} deg commonly cited from Revel 1991 for cervical repositioning")
+            r.flag(
+                "above_revel_limit",
+                f"absolute error {err['absolute_error_deg']:.1f} deg is above the "
+                f"{REVEL_LIMIT_DEG:g} deg commonly cited from Revel 1991 for cervical repositioning",
+            )
     else:
-        r.flag("no_normal_limit", "no single published normal limit is applied for this joint and protocol: "
-               "compare with the client's own earlier results or norms for the same protocol")
+        r.flag(
+            "no_normal_limit",
+            "no single published normal limit is applied for this joint and protocol: "
+            "compare with the client's own earlier results or norms for the same protocol",
+        )
     r.flag("source", f"{source}; holds: still for >= {min_hold_s:g} s, slower than {max_speed_deg_s:g} deg/s")
     return r
 
@@ -238,11 +301,14 @@ def assess_jps_session(session, *, channel: str | None = None, **options) -> Ass
         for i, c in enumerate(st.spec.channel_names or [f"ch{i}" for i in range(d.shape[1])]):
             found[f"{sname}_{c}"] = (st.t_s, d[:, i])
     if not found:
-        raise MovekitError(f"{session.source}: joint position sense needs an angle stream in deg "
-                           "(inclinometer or goniometer); none found")
+        raise MovekitError(
+            f"{session.source}: joint position sense needs an angle stream in deg "
+            "(inclinometer or goniometer); none found"
+        )
     if channel is None and len(found) > 1:
-        raise MovekitError(f"{session.source}: {len(found)} angle channels ({', '.join(sorted(found))}); "
-                           "name the one to assess")
+        raise MovekitError(
+            f"{session.source}: {len(found)} angle channels ({', '.join(sorted(found))}); name the one to assess"
+        )
     key = channel if channel is not None else next(iter(found))
     if key not in found:
         raise MovekitError(f"{session.source}: no angle channel {key!r}; found {', '.join(sorted(found))}")

@@ -19,12 +19,14 @@ from movekit.analysis.reps import segment_reps
 from movekit.assess._pose import analyse_pose, standing_bends
 from movekit.assess.result import AssessmentResult
 
-MAYER = ("Mayer et al. 1984, Use of noninvasive techniques for quantification of spinal range-of-motion "
-         "in normal subjects and chronic low-back dysfunction patients, Spine 9:588-595 (dual inclinometer)")
+MAYER = (
+    "Mayer et al. 1984, Use of noninvasive techniques for quantification of spinal range-of-motion "
+    "in normal subjects and chronic low-back dysfunction patients, Spine 9:588-595 (dual inclinometer)"
+)
 
 
 def _baseline(x: np.ndarray, end: int) -> float:
-    seg = x[:max(end, 1)]
+    seg = x[: max(end, 1)]
     seg = seg[np.isfinite(seg)]
     return float(np.median(seg[: max(3, seg.size // 3)])) if seg.size else float("nan")
 
@@ -44,17 +46,28 @@ def dual_inclinometer(t_s, t12_inclination_deg, sacrum_inclination_deg) -> Asses
     if not r.check("reps", bool(reps), f"{len(reps)} forward bend(s) at T12/L1", len(reps), ">= 1"):
         return r
     b12, bsac = _baseline(t12, reps[0].start_idx), _baseline(sac, reps[0].start_idx)
-    if not r.check("upright_reference", np.isfinite(b12) and np.isfinite(bsac),
-                   "upright standing recorded before the first bend" if np.isfinite(b12) else
-                   "no upright standing before the first bend: no reference"):
+    if not r.check(
+        "upright_reference",
+        np.isfinite(b12) and np.isfinite(bsac),
+        "upright standing recorded before the first bend"
+        if np.isfinite(b12)
+        else "no upright standing before the first bend: no reference",
+    ):
         return r
     out = []
     for rep in reps:
         k = rep.peak_idx
         total = float(t12[k] - b12)
         pelvic = float(sac[k] - bsac)
-        out.append({"rep": len(out) + 1, "peak_s": rep.peak_s, "t12_flexion_deg": total,
-                    "sacral_flexion_deg": pelvic, "lumbar_flexion_deg": total - pelvic})
+        out.append(
+            {
+                "rep": len(out) + 1,
+                "peak_s": rep.peak_s,
+                "t12_flexion_deg": total,
+                "sacral_flexion_deg": pelvic,
+                "lumbar_flexion_deg": total - pelvic,
+            }
+        )
     r.reps = out
     best = max(out, key=lambda rp: rp["lumbar_flexion_deg"])
     r.add_metric("lumbar_flexion_deg", best["lumbar_flexion_deg"], "deg")
@@ -68,22 +81,40 @@ def assess_lumbar_flexion_video(pose) -> AssessmentResult:
     """Video proxy: forward inclination of the hip-shoulder line (includes hip flexion)."""
     r = AssessmentResult("lumbar-flexion")
     r.cite(MAYER)
-    pd = analyse_pose(pose, r, need_view="sagittal", landmarks=[11, 12, 23, 24], min_duration_s=1.0,
-                      min_visible_frac=0.5, angles=("trunk_inclination_deg",))
+    pd = analyse_pose(
+        pose,
+        r,
+        need_view="sagittal",
+        landmarks=[11, 12, 23, 24],
+        min_duration_s=1.0,
+        min_visible_frac=0.5,
+        angles=("trunk_inclination_deg",),
+    )
     if pd is None:
         return r
     tr = np.where(pd.usable, pd.angles["trunk_inclination_deg"], np.nan)
-    reps, _ = standing_bends(r, pd, tr, segment_reps(pd.t_s, tr, prominence_deg=15.0, direction="up",
-                                                     min_duration_s=0.5))
-    r.check("angle_source", True, "video PROXY: hip-to-shoulder line inclination; includes hip flexion, "
-            "not lumbar ROM (use two inclinometers for lumbar flexion)", "video proxy")
+    reps, _ = standing_bends(
+        r, pd, tr, segment_reps(pd.t_s, tr, prominence_deg=15.0, direction="up", min_duration_s=0.5)
+    )
+    r.check(
+        "angle_source",
+        True,
+        "video PROXY: hip-to-shoulder line inclination; includes hip flexion, "
+        "not lumbar ROM (use two inclinometers for lumbar flexion)",
+        "video proxy",
+    )
     if not r.check("reps", bool(reps), f"{len(reps)} complete forward bend(s) seen", len(reps), ">= 1"):
         return r
     base = _baseline(tr, reps[0].start_idx)
-    r.reps = [{"rep": i + 1, "peak_s": rp.peak_s, "trunk_flexion_proxy_deg": float(rp.peak_deg - base)}
-              for i, rp in enumerate(reps)]
+    r.reps = [
+        {"rep": i + 1, "peak_s": rp.peak_s, "trunk_flexion_proxy_deg": float(rp.peak_deg - base)}
+        for i, rp in enumerate(reps)
+    ]
     r.add_metric("trunk_flexion_proxy_deg", max(x["trunk_flexion_proxy_deg"] for x in r.reps), "deg")
     r.add_metric("lumbar_flexion_deg", None, "deg")
-    r.flag("proxy", "video gives trunk flexion including the hips (proxy); lumbar flexion needs T12/L1 and "
-           "sacral inclinometers (Mayer 1984)")
+    r.flag(
+        "proxy",
+        "video gives trunk flexion including the hips (proxy); lumbar flexion needs T12/L1 and "
+        "sacral inclinometers (Mayer 1984)",
+    )
     return r

@@ -50,12 +50,16 @@ from movekit.analysis.view import trunk_length_px
 from movekit.assess._pose import analyse_pose
 from movekit.assess.result import AssessmentResult
 
-FLYNN = ("Flynn 2008 (painful arc 60-120 deg on elevation, as cited in the project design); "
-         "Calis et al. 2000, Ann Rheum Dis 59:44-47; Park et al. 2005, J Bone Joint Surg Am "
-         "87:1446-1455 (sensitivity ~0.33-0.74, specificity ~0.81)")
-MICHENER = ("Michener et al. 2009, Reliability and diagnostic accuracy of 5 physical examination tests "
-            "for subacromial impingement, Arch Phys Med Rehabil 90:1898-1903 (pain 60-120 deg "
-            "scapular-plane elevation)")
+FLYNN = (
+    "Flynn 2008 (painful arc 60-120 deg on elevation, as cited in the project design); "
+    "Calis et al. 2000, Ann Rheum Dis 59:44-47; Park et al. 2005, J Bone Joint Surg Am "
+    "87:1446-1455 (sensitivity ~0.33-0.74, specificity ~0.81)"
+)
+MICHENER = (
+    "Michener et al. 2009, Reliability and diagnostic accuracy of 5 physical examination tests "
+    "for subacromial impingement, Arch Phys Med Rehabil 90:1898-1903 (pain 60-120 deg "
+    "scapular-plane elevation)"
+)
 ARC_DEG = (60.0, 120.0)
 HESITATION_FRACTION = 0.3
 TRUNK_LEAN_LIMIT_DEG = 10.0
@@ -78,8 +82,8 @@ def shoulder_hike_excess(elevation_deg, rise, start: int, peak: int) -> tuple[fl
     frames within 30 deg of the peak elevation minus its median over the frames within 20 deg of
     the start elevation (NaN when either set is empty).
     """
-    x = np.asarray(elevation_deg, dtype=np.float64)[start:peak + 1]
-    h = np.asarray(rise, dtype=np.float64)[start:peak + 1]
+    x = np.asarray(elevation_deg, dtype=np.float64)[start : peak + 1]
+    h = np.asarray(rise, dtype=np.float64)[start : peak + 1]
     ok = np.isfinite(x) & np.isfinite(h)
     if ok.sum() < 2:
         return float("nan"), float("nan")
@@ -125,7 +129,7 @@ def _pain_state_at(ts, on_times, off_times) -> bool:
 
 
 def _hesitations(t, x, a, b, *, rising: bool):
-    seg_t, seg = t[a:b + 1], x[a:b + 1]
+    seg_t, seg = t[a : b + 1], x[a : b + 1]
     if seg.size < 7:
         return []
     v = np.gradient(seg, seg_t) * (1 if rising else -1)
@@ -140,9 +144,18 @@ def _hesitations(t, x, a, b, *, rising: bool):
     return [round(float(seg[s + int(np.nanargmin(v[s:e]))]), 1) for s, e in true_runs(slow)]
 
 
-def painful_arc(t_s, elevation_deg, pain_events, *, latency_s: float = 0.0, trunk_lean_deg=None,
-                shoulder_hike=None, source: str = "video", min_peak_deg: float = 60.0,
-                result: AssessmentResult | None = None) -> AssessmentResult:
+def painful_arc(
+    t_s,
+    elevation_deg,
+    pain_events,
+    *,
+    latency_s: float = 0.0,
+    trunk_lean_deg=None,
+    shoulder_hike=None,
+    source: str = "video",
+    min_peak_deg: float = 60.0,
+    result: AssessmentResult | None = None,
+) -> AssessmentResult:
     """Painful arc from an elevation angle and pain events (pure over arrays).
 
     Parameters
@@ -171,18 +184,33 @@ def painful_arc(t_s, elevation_deg, pain_events, *, latency_s: float = 0.0, trun
     on_t = [float(e["t_s"]) - latency_s for e in ev if e["kind"] == "pain"]
     off_t = [float(e["t_s"]) - latency_s for e in ev if e["kind"] == "pain_resolved"]
     toggle = bool(off_t)
-    r.check("latency_correction", True, f"pain report times corrected by -{latency_s:g} s of input latency",
-            latency_s, "stated by the user")
+    r.check(
+        "latency_correction",
+        True,
+        f"pain report times corrected by -{latency_s:g} s of input latency",
+        latency_s,
+        "stated by the user",
+    )
     phases = _phases(t, x, min_peak_deg=min_peak_deg, prominence_deg=30.0)
-    if not r.check("reps", bool(phases), f"{len(phases)} raise-and-lower rep(s) reaching >= {min_peak_deg:g} deg",
-                   len(phases), ">= 1"):
+    if not r.check(
+        "reps",
+        bool(phases),
+        f"{len(phases)} raise-and-lower rep(s) reaching >= {min_peak_deg:g} deg",
+        len(phases),
+        ">= 1",
+    ):
         return r
     if not ev:
         r.flag("no_pain_reports", "no pain reports in this session: onset angles cannot be given")
     reps = []
     for n, (a, pk, b) in enumerate(phases, 1):
-        rep = {"rep": n, "start_s": float(t[a]), "peak_s": float(t[pk]), "end_s": float(t[b]),
-               "peak_elevation_deg": float(x[pk])}
+        rep = {
+            "rep": n,
+            "start_s": float(t[a]),
+            "peak_s": float(t[pk]),
+            "end_s": float(t[b]),
+            "peak_elevation_deg": float(x[pk]),
+        }
         positive = False
         for phase, (i0, i1) in (("raising", (a, pk)), ("lowering", (pk, b))):
             before = _pain_state_at(t[i0], on_t, off_t) if toggle else False
@@ -202,7 +230,7 @@ def painful_arc(t_s, elevation_deg, pain_events, *, latency_s: float = 0.0, trun
         rep["in_arc"] = positive
         if trunk_lean_deg is not None:
             tl = np.asarray(trunk_lean_deg, dtype=np.float64)
-            d = np.nanmax(np.abs(tl[a:pk + 1] - tl[a])) if np.isfinite(tl[a:pk + 1]).any() else np.nan
+            d = np.nanmax(np.abs(tl[a : pk + 1] - tl[a])) if np.isfinite(tl[a : pk + 1]).any() else np.nan
             rep["trunk_lean_change_deg"] = float(d)
             rep["trunk_lean_compensation"] = bool(np.isfinite(d) and d > TRUNK_LEAN_LIMIT_DEG)
         if shoulder_hike is not None:
@@ -224,11 +252,14 @@ def painful_arc(t_s, elevation_deg, pain_events, *, latency_s: float = 0.0, trun
     r.add_metric("max_pain_free_elevation_deg", max(rp["pain_free_elevation_deg"] for rp in reps), "deg")
     r.add_metric("peak_elevation_deg", max(rp["peak_elevation_deg"] for rp in reps), "deg")
     consistent = n_pos >= 2 and n_pos * 3 >= 2 * len(reps)
-    r.add_metric("painful_arc", ("positive" if consistent else "inconsistent" if n_pos else "negative")
-                 if ev else None, "1")
+    r.add_metric(
+        "painful_arc", ("positive" if consistent else "inconsistent" if n_pos else "negative") if ev else None, "1"
+    )
     if len(reps) < 3:
-        r.flag("fewer_than_3_reps", f"{len(reps)} rep(s): consistency needs the onset in 60-120 deg on "
-               "at least 2 of 3 reps")
+        r.flag(
+            "fewer_than_3_reps",
+            f"{len(reps)} rep(s): consistency needs the onset in 60-120 deg on at least 2 of 3 reps",
+        )
     if consistent:
         r.flag("painful_arc", f"pain onset in 60-120 deg on {n_pos} of {len(reps)} reps (painful arc, Flynn 2008)")
     if max(rp["peak_elevation_deg"] for rp in reps) < ARC_DEG[1]:
@@ -237,10 +268,17 @@ def painful_arc(t_s, elevation_deg, pain_events, *, latency_s: float = 0.0, trun
     r.add_metric("hesitations_count", hes, "count")
     if hes:
         r.flag("hesitation", f"{hes} velocity dip(s) during elevation (hesitation; supporting sign)")
-    for key, msg in (("trunk_lean_compensation", "trunk lean > 10 deg during raising"),
-                     ("shoulder_hike_compensation", (f"shoulder hike > {100 * HIKE_LIMIT:.0f}% of trunk length "
-                                                     "beyond the rise expected from arm elevation (video "
-                                                     "proxy) during raising"))):
+    for key, msg in (
+        ("trunk_lean_compensation", "trunk lean > 10 deg during raising"),
+        (
+            "shoulder_hike_compensation",
+            (
+                f"shoulder hike > {100 * HIKE_LIMIT:.0f}% of trunk length "
+                "beyond the rise expected from arm elevation (video "
+                "proxy) during raising"
+            ),
+        ),
+    ):
         k = sum(bool(rp.get(key)) for rp in reps)
         if k:
             r.flag(key, f"{msg} on {k} of {len(reps)} reps (compensation; supporting sign)")
@@ -251,20 +289,38 @@ def painful_arc(t_s, elevation_deg, pain_events, *, latency_s: float = 0.0, trun
 def assess_painful_arc(pose, events, *, side: str | None = None, latency_s: float = 0.0) -> AssessmentResult:
     """Painful arc from video: shoulder abduction in a frontal view (see :func:`painful_arc`)."""
     r = AssessmentResult("painful-arc")
-    pd = analyse_pose(pose, r, need_view="frontal", landmarks=[11, 12, 13, 14, 23, 24],
-                      min_duration_s=2.0, min_rate_hz=15.0,
-                      angles=("left_shoulder_abduction_deg", "right_shoulder_abduction_deg"))
+    pd = analyse_pose(
+        pose,
+        r,
+        need_view="frontal",
+        landmarks=[11, 12, 13, 14, 23, 24],
+        min_duration_s=2.0,
+        min_rate_hz=15.0,
+        angles=("left_shoulder_abduction_deg", "right_shoulder_abduction_deg"),
+    )
     if pd is None:
         return r
     ang = pd.angles
     if side is None:
-        rng = {s: np.nanmax(ang[f"{s}_shoulder_abduction_deg"]) - np.nanmin(ang[f"{s}_shoulder_abduction_deg"])
-               if np.isfinite(ang[f"{s}_shoulder_abduction_deg"]).any() else -1 for s in ("left", "right")}
+        rng = {
+            s: np.nanmax(ang[f"{s}_shoulder_abduction_deg"]) - np.nanmin(ang[f"{s}_shoulder_abduction_deg"])
+            if np.isfinite(ang[f"{s}_shoulder_abduction_deg"]).any()
+            else -1
+            for s in ("left", "right")
+        }
         side = max(rng, key=rng.get)
     elev = np.where(pd.usable, ang[f"{side}_shoulder_abduction_deg"], np.nan)
     p = pd.points
     sh = 11 if side == "left" else 12
     hike = (0.5 * (p[:, 23, 1] + p[:, 24, 1]) - p[:, sh, 1]) / np.nanmedian(trunk_length_px(p))
     r.check("side", True, f"{side} arm", side)
-    return painful_arc(pd.t_s, elev, events, latency_s=latency_s, trunk_lean_deg=ang["trunk_lateral_lean_deg"],
-                       shoulder_hike=hike, source=f"video ({side}_shoulder_abduction_deg, frontal view)", result=r)
+    return painful_arc(
+        pd.t_s,
+        elev,
+        events,
+        latency_s=latency_s,
+        trunk_lean_deg=ang["trunk_lateral_lean_deg"],
+        shoulder_hike=hike,
+        source=f"video ({side}_shoulder_abduction_deg, frontal view)",
+        result=r,
+    )

@@ -37,10 +37,14 @@ from movekit.assess.result import AssessmentResult
 
 STILL_LIMIT_TL_PER_S = 0.10  #: torso lengths per second (see the module docstring)
 STILL_LANDMARKS = (7, 8, 11, 12, 23, 24)  #: ears, shoulders, hips: what the snapshot measures
-PRIETO = ("Prieto et al. 1996, Measures of postural steadiness: differences between healthy young "
-          "and elderly adults, IEEE Trans Biomed Eng 43:956-966 (quiet-standing sway velocity)")
-YIP = ("Yip et al. 2008, The relationship between head posture and severity and disability of patients "
-       "with neck pain, Man Ther 13:148-154")
+PRIETO = (
+    "Prieto et al. 1996, Measures of postural steadiness: differences between healthy young "
+    "and elderly adults, IEEE Trans Biomed Eng 43:956-966 (quiet-standing sway velocity)"
+)
+YIP = (
+    "Yip et al. 2008, The relationship between head posture and severity and disability of patients "
+    "with neck pain, Man Ther 13:148-154"
+)
 
 
 def window_travel(t_s, points, usable, window_s: float = 1.0, landmarks=STILL_LANDMARKS) -> np.ndarray:
@@ -63,7 +67,7 @@ def window_travel(t_s, points, usable, window_s: float = 1.0, landmarks=STILL_LA
         warnings.simplefilter("ignore", RuntimeWarning)
         rng = np.nanmax(win, axis=-1) - np.nanmin(win, axis=-1)  # (n-w+1, L, 2)
         travel = np.nanmedian(np.hypot(rng[..., 0], rng[..., 1]), axis=1)
-    dur = t[w - 1:] - t[: n - w + 1]
+    dur = t[w - 1 :] - t[: n - w + 1]
     ok = np.lib.stride_tricks.sliding_window_view(np.asarray(usable, dtype=bool), w).all(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         sp = travel / tl / dur
@@ -83,7 +87,7 @@ def stillest_window(t_s, points, usable, window_s: float = 1.0, landmarks=STILL_
         return mask, float("inf")
     i = int(np.argmin(sp))
     w = max(2, round(window_s / float(np.median(np.diff(t)))))
-    mask[i:i + w] = True
+    mask[i : i + w] = True
     return mask, float(sp[i])
 
 
@@ -100,21 +104,34 @@ def assess_posture(pose) -> AssessmentResult:
         m, speed = stillest_window(pd.t_s, pd.points, pd.usable & (kinds == k))
         if m.any() and speed < best:
             best, mask, view = speed, m, k
-    if not r.check("still", bool(mask.any()), f"a second of standing in {view} view found" if mask.any()
-                   else "no still second in a side or front view with the landmarks seen"):
+    if not r.check(
+        "still",
+        bool(mask.any()),
+        f"a second of standing in {view} view found"
+        if mask.any()
+        else "no still second in a side or front view with the landmarks seen",
+    ):
         return r
     r.cite(PRIETO)
     still = best <= STILL_LIMIT_TL_PER_S
-    if not r.check("stillness", still,
-                   f"stillest second ({pd.t_s[mask][0]:.2f}-{pd.t_s[mask][-1]:.2f} s, {view} view) moves "
-                   f"{best:.2f} torso lengths/s" + ("" if still else
-                   f": no still standing found (needs <= {STILL_LIMIT_TL_PER_S:g}); ask the client to stand "
-                   "still for a few seconds"), round(best, 3), f"<= {STILL_LIMIT_TL_PER_S:g} torso lengths/s"):
+    if not r.check(
+        "stillness",
+        still,
+        f"stillest second ({pd.t_s[mask][0]:.2f}-{pd.t_s[mask][-1]:.2f} s, {view} view) moves "
+        f"{best:.2f} torso lengths/s"
+        + (
+            ""
+            if still
+            else f": no still standing found (needs <= {STILL_LIMIT_TL_PER_S:g}); ask the client to stand "
+            "still for a few seconds"
+        ),
+        round(best, 3),
+        f"<= {STILL_LIMIT_TL_PER_S:g} torso lengths/s",
+    ):
         return r
     ang = pd.angles
     med = lambda k: float(np.nanmedian(ang[k][mask]))  # noqa: E731
-    r.reps = [{"window_start_s": float(pd.t_s[mask][0]), "window_end_s": float(pd.t_s[mask][-1]),
-               "view": view}]
+    r.reps = [{"window_start_s": float(pd.t_s[mask][0]), "window_end_s": float(pd.t_s[mask][-1]), "view": view}]
     if view == "sagittal":
         side = pd.side_toward_camera or "left"
         r.add_metric("trunk_inclination_deg", med("trunk_inclination_deg"), "deg")

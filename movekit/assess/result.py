@@ -24,9 +24,22 @@ from typing import Any
 
 #: unit -> the suffix a metric name carrying it must end with
 UNIT_SUFFIX: dict[str, str] = {
-    "deg": "_deg", "s": "_s", "mm": "_mm", "mm2": "_mm2", "mm/s": "_mm_per_s", "deg2": "_deg2",
-    "deg/s": "_deg_per_s", "Hz": "_hz", "%": "_pct", "count": "_count", "points": "_points",
-    "mm2/s": "_mm2_per_s", "1": "", "grade": "_grade", "steps/min": "_steps_per_min", "m/s": "_m_per_s",
+    "deg": "_deg",
+    "s": "_s",
+    "mm": "_mm",
+    "mm2": "_mm2",
+    "mm/s": "_mm_per_s",
+    "deg2": "_deg2",
+    "deg/s": "_deg_per_s",
+    "Hz": "_hz",
+    "%": "_pct",
+    "count": "_count",
+    "points": "_points",
+    "mm2/s": "_mm2_per_s",
+    "1": "",
+    "grade": "_grade",
+    "steps/min": "_steps_per_min",
+    "m/s": "_m_per_s",
 }
 
 
@@ -133,8 +146,10 @@ class AssessmentResult:
             "metrics": {k: {"value": _clean(m.value), "unit": m.unit} for k, m in self.metrics.items()},
             "reps": _clean(self.reps),
             "flags": [{"code": f.code, "message": f.message} for f in self.flags],
-            "validity": {k: {"ok": c.ok, "value": c.value, "required": c.required, "message": c.message}
-                         for k, c in self.validity.items()},
+            "validity": {
+                k: {"ok": c.ok, "value": c.value, "required": c.required, "message": c.message}
+                for k, c in self.validity.items()
+            },
             "references": list(self.references),
             "angle_errors_deg": dict(self.angle_errors_deg),
         }
@@ -144,8 +159,7 @@ class AssessmentResult:
 
     def summary(self) -> str:
         """A few lines for a clinician: validity, the metrics, the flags."""
-        lines = [f"{self.test}: " + ("valid" if self.valid else "NOT VALID")
-                 + f", {len(self.reps)} rep(s)/trial(s)"]
+        lines = [f"{self.test}: " + ("valid" if self.valid else "NOT VALID") + f", {len(self.reps)} rep(s)/trial(s)"]
         for name, c in self.validity.items():
             if not c.ok:
                 lines.append(f"  ! {name}: {c.message}")
@@ -160,8 +174,12 @@ class AssessmentResult:
             if not f.code.startswith("invalid_"):
                 lines.append(f"  * {f.message}")
         if self.angle_errors_deg:
-            lines.append("  joint angles reported, median expected error: " + ", ".join(
-                f"{k.removesuffix('_deg').replace('_', ' ')} +-{v:g} deg" for k, v in self.angle_errors_deg.items()))
+            lines.append(
+                "  joint angles reported, median expected error: "
+                + ", ".join(
+                    f"{k.removesuffix('_deg').replace('_', ' ')} +-{v:g} deg" for k, v in self.angle_errors_deg.items()
+                )
+            )
         return "\n".join(lines)
 
 
@@ -178,8 +196,13 @@ def percent_change(current: dict[str, Any], previous: dict[str, Any]) -> dict[st
         if p is None or p.get("unit") != m.get("unit"):
             continue
         a, b = m.get("value"), p.get("value")
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b != 0 \
-                and not isinstance(a, bool) and m.get("unit") not in ("%", "points", "count"):
+        if (
+            isinstance(a, (int, float))
+            and isinstance(b, (int, float))
+            and b != 0
+            and not isinstance(a, bool)
+            and m.get("unit") not in ("%", "points", "count")
+        ):
             base = name
             for suf in sorted(UNIT_SUFFIX.values(), key=len, reverse=True):
                 if suf and base.endswith(suf):

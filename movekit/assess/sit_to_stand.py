@@ -24,10 +24,14 @@ from movekit.analysis import landmarks as lm
 from movekit.assess._pose import analyse_pose, leg_length_px
 from movekit.assess.result import AssessmentResult
 
-RIKLI = ("Rikli & Jones 1999, Development and validation of a functional fitness test for "
-         "community-residing older adults, J Aging Phys Act 7:129-161 (30-s chair stand)")
-BOHANNON_STS = ("Bohannon 2006, Reference values for the five-repetition sit-to-stand test: a "
-                "descriptive meta-analysis of data from elders, Percept Mot Skills 103:215-222")
+RIKLI = (
+    "Rikli & Jones 1999, Development and validation of a functional fitness test for "
+    "community-residing older adults, J Aging Phys Act 7:129-161 (30-s chair stand)"
+)
+BOHANNON_STS = (
+    "Bohannon 2006, Reference values for the five-repetition sit-to-stand test: a "
+    "descriptive meta-analysis of data from elders, Percept Mot Skills 103:215-222"
+)
 CSUKA = "Csuka & McCarty 1985, Simple method for measurement of lower extremity muscle strength, Am J Med 78:77-81"
 FTSTS_NORMS_S = ((60, 69, 11.4), (70, 79, 12.6), (80, 89, 14.8))  #: Bohannon 2006
 STAND_FRACTION, SIT_FRACTION = 0.8, 0.2
@@ -85,8 +89,7 @@ def transitions(t_s, h) -> tuple[list[dict], dict]:
                     pending["seated_s"] = pending.pop("_down_s")
                 start = last_rest if last_rest is not None else None
                 if start is not None:
-                    cur = {"rise_start_s": float(t[start]), "stand_s": None,
-                           "sit_start_s": None, "seated_s": None}
+                    cur = {"rise_start_s": float(t[start]), "stand_s": None, "sit_start_s": None, "seated_s": None}
                     reps.append(cur)
                 state, last_full = "stand", None
         if state == "stand":
@@ -135,11 +138,14 @@ def sit_to_stand(t_s, h, *, age: float | None = None, result: AssessmentResult |
     reps, levels = transitions(t, x)
     lv = ""
     if levels:
-        lv = (f" (hip height {levels['seated']:.2f} to {levels['standing']:.2f} leg lengths; a chair rise "
-              f"goes from below {SEATED_MAX:g} to above {STANDING_MIN:g}, each way taking >= "
-              f"{MIN_TRANSITION_S:g} s)")
-    if not r.check("movement", bool(reps), f"{len(reps)} sit-to-stand rise(s) found" + ("" if reps else lv),
-                   len(reps), ">= 1"):
+        lv = (
+            f" (hip height {levels['seated']:.2f} to {levels['standing']:.2f} leg lengths; a chair rise "
+            f"goes from below {SEATED_MAX:g} to above {STANDING_MIN:g}, each way taking >= "
+            f"{MIN_TRANSITION_S:g} s)"
+        )
+    if not r.check(
+        "movement", bool(reps), f"{len(reps)} sit-to-stand rise(s) found" + ("" if reps else lv), len(reps), ">= 1"
+    ):
         return r
     t0 = reps[0]["rise_start_s"]
     for k, rp in enumerate(reps):
@@ -152,21 +158,27 @@ def sit_to_stand(t_s, h, *, age: float | None = None, result: AssessmentResult |
     t30 = t0 + 30.0
     if t[np.isfinite(x)][-1] >= t30:
         n30 = sum(1 for rp in reps if rp["stand_s"] <= t30)
-        if _half_up(t, x, t30, levels) and not any(rp["stand_s"] <= t30 and (rp["seated_s"] or np.inf) > t30
-                                                     for rp in reps):
+        if _half_up(t, x, t30, levels) and not any(
+            rp["stand_s"] <= t30 and (rp["seated_s"] or np.inf) > t30 for rp in reps
+        ):
             n30 += 1  # more than halfway up at 30 s counts as a stand (Rikli & Jones 1999)
         r.add_metric("chair_stand_30s_count", n30, "count")
     else:
         r.add_metric("chair_stand_30s_count", None, "count")
-        r.flag("shorter_than_30s", f"the recording ends {t[np.isfinite(x)][-1] - t0:.1f} s after the first rise: "
-               "the 30-s count needs 30 s")
+        r.flag(
+            "shorter_than_30s",
+            f"the recording ends {t[np.isfinite(x)][-1] - t0:.1f} s after the first rise: the 30-s count needs 30 s",
+        )
     if len(reps) >= 5 and reps[4]["seated_s"] is not None:
         ft = reps[4]["seated_s"] - t0
         r.add_metric("five_times_sts_time_s", ft, "s")
         for lo, hi, norm in FTSTS_NORMS_S:
             if age is not None and lo <= age <= hi and ft > norm:
-                r.flag("slower_than_average", f"five-times sit-to-stand {ft:.1f} s is slower than average "
-                       f"for age {age:g} (> {norm:g} s, Bohannon 2006)")
+                r.flag(
+                    "slower_than_average",
+                    f"five-times sit-to-stand {ft:.1f} s is slower than average "
+                    f"for age {age:g} (> {norm:g} s, Bohannon 2006)",
+                )
     else:
         r.add_metric("five_times_sts_time_s", None, "s")
         r.flag("fewer_than_5", f"{len(reps)} stand(s) completed with a final sit: the five-times test needs 5")

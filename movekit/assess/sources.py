@@ -60,18 +60,37 @@ from movekit.errors import MovekitError
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 UNLOADED_N = 20.0  #: vertical force (N) below which a plate counts as unloaded (see module docstring)
-COP_COLUMNS = ("time_s,cop_x_mm,cop_y_mm (or cop_x_m,cop_y_m in metres; optional fz_n), or "
-               "time_s,fx_n,fy_n,fz_n,mx_nm,my_nm,mz_nm")
+COP_COLUMNS = (
+    "time_s,cop_x_mm,cop_y_mm (or cop_x_m,cop_y_m in metres; optional fz_n), or time_s,fx_n,fy_n,fz_n,mx_nm,my_nm,mz_nm"
+)
 FORCE_COLUMNS = ("time_s", "fx_n", "fy_n", "fz_n", "mx_nm", "my_nm", "mz_nm")
 #: one plate's columns in a BioWare export, in the file's order (units N, N m, m)
-BIOWARE_PLATE = ("Fx", "Fy", "Fz", "Fx12", "Fx34", "Fy14", "Fy23", "Fz1", "Fz2", "Fz3", "Fz4",
-                 "Mx", "My", "Mz", "Tz", "Ax", "Ay")
+BIOWARE_PLATE = (
+    "Fx",
+    "Fy",
+    "Fz",
+    "Fx12",
+    "Fx34",
+    "Fy14",
+    "Fy23",
+    "Fz1",
+    "Fz2",
+    "Fz3",
+    "Fz4",
+    "Mx",
+    "My",
+    "Mz",
+    "Tz",
+    "Ax",
+    "Ay",
+)
 BIOWARE_UNITS = ("N",) * 11 + ("N m",) * 4 + ("m", "m")
 #: layouts of headerless force-plate text files recognised by their column count
-HEADERLESS_LAYOUTS = (f"{len(FORCE_COLUMNS)} columns {','.join(FORCE_COLUMNS)} (AMTI/Bertec order, "
-                      "time in s, moments in N m)",
-                      f"1 + {len(BIOWARE_PLATE)} x plates columns of a Kistler BioWare export "
-                      "(abs time, " + ", ".join(BIOWARE_PLATE) + ")")
+HEADERLESS_LAYOUTS = (
+    f"{len(FORCE_COLUMNS)} columns {','.join(FORCE_COLUMNS)} (AMTI/Bertec order, time in s, moments in N m)",
+    f"1 + {len(BIOWARE_PLATE)} x plates columns of a Kistler BioWare export "
+    "(abs time, " + ", ".join(BIOWARE_PLATE) + ")",
+)
 #: column names ``--columns`` understands (others are read and ignored)
 KNOWN_COLUMNS = ("time_s", "cop_x_mm", "cop_y_mm", "cop_x_m", "cop_y_m") + FORCE_COLUMNS[1:]
 
@@ -156,15 +175,13 @@ def _text_delimiter(line: str) -> str | None:
     return None  # whitespace
 
 
-def _matrix(path: Path, rows: list[str], delim: str | None, ncols: int, first_line: int,
-            names: str) -> np.ndarray:
+def _matrix(path: Path, rows: list[str], delim: str | None, ncols: int, first_line: int, names: str) -> np.ndarray:
     dec = delim == ";"
     out = np.empty((len(rows), ncols))
     for i, ln in enumerate(rows):
         cells = _split(ln, delim)
         if len(cells) != ncols:
-            raise MovekitError(f"{path}: line {first_line + i} has {len(cells)} cells but {names} "
-                               f"{ncols} columns")
+            raise MovekitError(f"{path}: line {first_line + i} has {len(cells)} cells but {names} {ncols} columns")
         for j, c in enumerate(cells):
             if not c:
                 out[i, j] = np.nan
@@ -172,8 +189,9 @@ def _matrix(path: Path, rows: list[str], delim: str | None, ncols: int, first_li
             try:
                 out[i, j] = float(c.replace(",", ".") if dec else c)
             except ValueError:
-                raise MovekitError(f"{path}: line {first_line + i}, column {j + 1}: {c[:20]!r} is not a "
-                                   "number") from None
+                raise MovekitError(
+                    f"{path}: line {first_line + i}, column {j + 1}: {c[:20]!r} is not a number"
+                ) from None
     return out
 
 
@@ -215,8 +233,9 @@ def _read_headerless(path: Path, lines: list[str], columns: list[str] | None) ->
     n = len(_split(lines[0], delim))
     if columns is not None:
         if len(columns) != n:
-            raise MovekitError(f"{path}: --columns names {len(columns)} columns ({','.join(columns)}) but "
-                               f"the file has {n}")
+            raise MovekitError(
+                f"{path}: --columns names {len(columns)} columns ({','.join(columns)}) but the file has {n}"
+            )
         a = _matrix(path, lines, delim, n, 1, "--columns names")
         if len(a) < 2:
             raise MovekitError(f"{path}: fewer than 2 samples")
@@ -228,12 +247,13 @@ def _read_headerless(path: Path, lines: list[str], columns: list[str] | None) ->
             if n == len(FORCE_COLUMNS) and _looks_like_forces(a[:, 1:4]):
                 return {c: a[:, i] for i, c in enumerate(FORCE_COLUMNS)}
             k = len(BIOWARE_PLATE)
-            if nplate and all(_looks_like_forces(a[:, 1 + p * k:4 + p * k]) for p in range(nplate)):
-                raise _BiowareRows(["abs time"] + list(BIOWARE_PLATE) * nplate,
-                                   ["s"] + list(BIOWARE_UNITS) * nplate, a)
-    raise MovekitError(f"{path}: no header, and a {n}-column layout is not recognised; expected "
-                       f"{'; or '.join(HEADERLESS_LAYOUTS)}; or name the columns with --columns (e.g. "
-                       "--columns time_s,cop_x_mm,cop_y_mm)")
+            if nplate and all(_looks_like_forces(a[:, 1 + p * k : 4 + p * k]) for p in range(nplate)):
+                raise _BiowareRows(["abs time"] + list(BIOWARE_PLATE) * nplate, ["s"] + list(BIOWARE_UNITS) * nplate, a)
+    raise MovekitError(
+        f"{path}: no header, and a {n}-column layout is not recognised; expected "
+        f"{'; or '.join(HEADERLESS_LAYOUTS)}; or name the columns with --columns (e.g. "
+        "--columns time_s,cop_x_mm,cop_y_mm)"
+    )
 
 
 def _is_time(t: np.ndarray) -> bool:
@@ -251,8 +271,11 @@ def _looks_like_forces(f: np.ndarray) -> bool:
 
 def is_cop_table(tab) -> bool:
     """True when a CSV table carries a centre of pressure in mm or m, or forces and moments."""
-    return (("cop_x_mm" in tab and "cop_y_mm" in tab) or ("cop_x_m" in tab and "cop_y_m" in tab)
-            or all(c in tab for c in ("fz_n", "mx_nm", "my_nm")))
+    return (
+        ("cop_x_mm" in tab and "cop_y_mm" in tab)
+        or ("cop_x_m" in tab and "cop_y_m" in tab)
+        or all(c in tab for c in ("fz_n", "mx_nm", "my_nm"))
+    )
 
 
 def _load_n(fz: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -291,8 +314,10 @@ def read_cop_csv(path: str | Path, tab: dict[str, np.ndarray] | None = None, del
         with np.errstate(invalid="ignore", divide="ignore"):
             x = np.where(fz >= UNLOADED_N, -tab["my_nm"] / f * 1000.0, np.nan)
             y = np.where(fz >= UNLOADED_N, tab["mx_nm"] / f * 1000.0, np.nan)
-        notes.append("CoP from forces and moments, (-My, Mx) / Fz, plate origin at its surface (the top-plate "
-                     f"offset is ignored); undefined while Fz < {UNLOADED_N:g} N")
+        notes.append(
+            "CoP from forces and moments, (-My, Mx) / Fz, plate origin at its surface (the top-plate "
+            f"offset is ignored); undefined while Fz < {UNLOADED_N:g} N"
+        )
     else:
         raise MovekitError(f"{path}: a CoP CSV needs the columns {COP_COLUMNS}; found {name_list(list(tab))}")
     if "time_s" not in tab:
@@ -307,7 +332,7 @@ def _read_bioware_raw(path: Path):
         raise MovekitError(f"{path}: not a Kistler BioWare export (no 'abs time' header)")
     names = lines[head].split("\t")
     units = lines[head + 1].split("\t") if head + 1 < len(lines) else []
-    a = _matrix(path, lines[head + 2:], "\t", len(names), head + 3, "the header names")
+    a = _matrix(path, lines[head + 2 :], "\t", len(names), head + 3, "the header names")
     if a.shape[0] < 2:
         raise MovekitError(f"{path}: malformed BioWare data ({a.shape[0]} rows, {len(names)} columns named)")
     return names, units, a
@@ -357,8 +382,9 @@ def _runs_text(t: np.ndarray, mask: np.ndarray) -> str:
     return f"{t[idx[0]]:.2f}-{t[idx[-1]]:.2f} s" if idx.size else "never"
 
 
-def read_bioware_cop(path: str | Path, plate_origins_mm: list[tuple[float, float]] | None = None,
-                     _raw=None) -> CopSeries:
+def read_bioware_cop(
+    path: str | Path, plate_origins_mm: list[tuple[float, float]] | None = None, _raw=None
+) -> CopSeries:
     """Centre of pressure and total vertical force from a BioWare export (``Ax``, ``Ay`` in m -> mm).
 
     ``plate_origins_mm``: each plate centre's ``(x, y)`` in a common frame (mm, plate axes parallel);
@@ -369,8 +395,10 @@ def read_bioware_cop(path: str | Path, plate_origins_mm: list[tuple[float, float
     for k, pl in enumerate(plates, start=1):
         miss = [c for c in ("Fz", "Ax", "Ay") if c not in pl]
         if miss:
-            raise MovekitError(f"{path}: plate {k} has no {', '.join(miss)} column(s) (found "
-                               f"{name_list(list(pl))}); the CoP needs Fz, Ax, Ay")
+            raise MovekitError(
+                f"{path}: plate {k} has no {', '.join(miss)} column(s) (found "
+                f"{name_list(list(pl))}); the CoP needs Fz, Ax, Ay"
+            )
     fz = [pl["Fz"] for pl in plates]
     ax = [_to_mm(pl["Ax"], u.get("Ax", "m")) for pl, u in zip(plates, units)]
     ay = [_to_mm(pl["Ay"], u.get("Ay", "m")) for pl, u in zip(plates, units)]
@@ -399,19 +427,40 @@ def _combine_plates(path, t, fz, ax, ay, src, plate_origins_mm=None, *, lab_fram
         with np.errstate(invalid="ignore", divide="ignore"):
             x = np.where(sw > 0, (w * gx).sum(axis=0) / sw, np.nan)
             y = np.where(sw > 0, (w * gy).sum(axis=0) / sw, np.nan)
-        how = ("the plates' CoPs are in the lab frame" if lab_frame
-               else "with the plate origins given (plate axes assumed parallel)")
-        return CopSeries(t, x, y, source=src, fz_n=total,
-                         notes=[f"CoP of {n} plates combined force-weighted, sum(Fz_i*COP_i)/sum(Fz_i), {how}"])
+        how = (
+            "the plates' CoPs are in the lab frame"
+            if lab_frame
+            else "with the plate origins given (plate axes assumed parallel)"
+        )
+        return CopSeries(
+            t,
+            x,
+            y,
+            source=src,
+            fz_n=total,
+            notes=[f"CoP of {n} plates combined force-weighted, sum(Fz_i*COP_i)/sum(Fz_i), {how}"],
+        )
     if len(ever) <= 1:
         k = ever[0] if ever else 0
-        return CopSeries(t, ax[k], ay[k], source=src, fz_n=total,
-                         notes=[(f"plate {k + 1} of {n} carried the load; the other plate(s) stayed "
-                                 f"below {UNLOADED_N:g} N and are ignored")])
+        return CopSeries(
+            t,
+            ax[k],
+            ay[k],
+            source=src,
+            fz_n=total,
+            notes=[
+                (
+                    f"plate {k + 1} of {n} carried the load; the other plate(s) stayed "
+                    f"below {UNLOADED_N:g} N and are ignored"
+                )
+            ],
+        )
     when = "; ".join(f"plate {k + 1} loaded {_runs_text(t, loaded[k])}" for k in ever)
-    problem = (f"{len(ever)} force plates carried load ({when}); BioWare gives each plate's CoP in "
-               "its own frame and the file does not say where the plates stand, so one centre of "
-               "pressure cannot be formed: stand on one plate, or export a combined CoP")
+    problem = (
+        f"{len(ever)} force plates carried load ({when}); BioWare gives each plate's CoP in "
+        "its own frame and the file does not say where the plates stand, so one centre of "
+        "pressure cannot be formed: stand on one plate, or export a combined CoP"
+    )
     nan = np.full(t.shape, np.nan)
     return CopSeries(t, nan, nan.copy(), source=src, fz_n=total, problem=problem)
 
@@ -455,11 +504,20 @@ def read_vicon_devices_cop(path: str | Path) -> CopSeries:
                 a[:, g[key]] = _to_mm(a[:, g[key]], u)
     t = np.arange(len(a)) / rate
     loads = [_load_n(a[:, g["Force:Fz"]])[0] for _, g in plates]
-    cop = _combine_plates(path, t, loads, [a[:, g["CoP:Cx"]] for _, g in plates],
-                          [a[:, g["CoP:Cy"]] for _, g in plates],
-                          f"Vicon Nexus devices {path.name}", lab_frame=True)
-    cop.notes.insert(0, f"Devices block at {rate:g} Hz, force plates {', '.join(d for d, _ in plates)}; Fz "
-                        "negative while loaded (the force on the plate) read as the load")
+    cop = _combine_plates(
+        path,
+        t,
+        loads,
+        [a[:, g["CoP:Cx"]] for _, g in plates],
+        [a[:, g["CoP:Cy"]] for _, g in plates],
+        f"Vicon Nexus devices {path.name}",
+        lab_frame=True,
+    )
+    cop.notes.insert(
+        0,
+        f"Devices block at {rate:g} Hz, force plates {', '.join(d for d, _ in plates)}; Fz "
+        "negative while loaded (the force on the plate) read as the load",
+    )
     with np.errstate(invalid="ignore"):
         gone = np.sum(loads, axis=0) < UNLOADED_N
     cop.x_mm = np.where(gone, np.nan, cop.x_mm)
@@ -483,9 +541,14 @@ def _recording_cop(rec) -> CopSeries | None:
             continue
         chans = [c.lower() for c in (spec.channel_names or ())]
         fz = d[:, chans.index("fz")] if "fz" in chans else None
-        return CopSeries(np.asarray(st.t_s, dtype=np.float64), d[:, 0] * _LENGTH_MM[unit],
-                         d[:, 1] * _LENGTH_MM[unit], source=f"recording stream {name}", fz_n=fz,
-                         notes=[] if unit == "mm" else [f"stream in {unit} converted to mm"])
+        return CopSeries(
+            np.asarray(st.t_s, dtype=np.float64),
+            d[:, 0] * _LENGTH_MM[unit],
+            d[:, 1] * _LENGTH_MM[unit],
+            source=f"recording stream {name}",
+            fz_n=fz,
+            notes=[] if unit == "mm" else [f"stream in {unit} converted to mm"],
+        )
     return None
 
 
@@ -495,8 +558,10 @@ def parse_columns(text: str | None) -> list[str] | None:
         return None
     cols = [c.strip() for c in text.split(",")]
     if "time_s" not in cols or any(not c for c in cols) or len(set(cols)) != len(cols):
-        raise MovekitError(f"--columns {text!r}: give each column's name once, separated by commas, including "
-                           f"time_s; names understood: {', '.join(KNOWN_COLUMNS)} (others are ignored)")
+        raise MovekitError(
+            f"--columns {text!r}: give each column's name once, separated by commas, including "
+            f"time_s; names understood: {', '.join(KNOWN_COLUMNS)} (others are ignored)"
+        )
     return cols
 
 
@@ -513,8 +578,15 @@ def load_session(path: str | Path, *, columns: list[str] | None = None) -> Sessi
 
         rec = open_recording(p)
         pose = rec.pose() if "pose_image_px" in rec.streams else None
-        return Session(str(p), pose=pose, cop=_recording_cop(rec), streams=dict(rec.streams),
-                       events=list(rec.events), metadata=dict(rec.metadata), problems=list(rec.problems))
+        return Session(
+            str(p),
+            pose=pose,
+            cop=_recording_cop(rec),
+            streams=dict(rec.streams),
+            events=list(rec.events),
+            metadata=dict(rec.metadata),
+            problems=list(rec.problems),
+        )
     suffix = p.suffix.lower()
     if suffix in VIDEO_SUFFIXES:
         from movekit.capture.pipeline import run_pose_on_video
@@ -533,9 +605,13 @@ def load_session(path: str | Path, *, columns: list[str] | None = None) -> Sessi
         if is_cop_table(tab):
             return Session(str(p), cop=read_cop_csv(p, tab, delim))
         if suffix != ".csv" and columns is None:
-            raise MovekitError(f"{p}: a text file with columns {name_list(list(tab))}: not a CoP or force-plate "
-                               f"file (expected {COP_COLUMNS})")
+            raise MovekitError(
+                f"{p}: a text file with columns {name_list(list(tab))}: not a CoP or force-plate "
+                f"file (expected {COP_COLUMNS})"
+            )
         return Session(str(p), table=tab, metadata={"csv_columns": list(tab), "csv_delimiter": delim})
-    raise MovekitError(f"{p}: not a recording, a video ({', '.join(VIDEO_SUFFIXES)}) or a CoP file "
-                       f"(.csv with {COP_COLUMNS}, a Kistler BioWare .txt, a Vicon Nexus CSV or a "
-                       "headerless force-plate text file)")
+    raise MovekitError(
+        f"{p}: not a recording, a video ({', '.join(VIDEO_SUFFIXES)}) or a CoP file "
+        f"(.csv with {COP_COLUMNS}, a Kistler BioWare .txt, a Vicon Nexus CSV or a "
+        "headerless force-plate text file)"
+    )

@@ -30,8 +30,10 @@ from movekit.assess._pose import (
 )
 from movekit.assess.result import AssessmentResult
 
-COOK = ("Cook, Burton & Hoogenboom 2006, Pre-participation screening: the use of fundamental "
-        "movements as an assessment of function, N Am J Sports Phys Ther 1:62-72 and 1:132-139")
+COOK = (
+    "Cook, Burton & Hoogenboom 2006, Pre-participation screening: the use of fundamental "
+    "movements as an assessment of function, N Am J Sports Phys Ther 1:62-72 and 1:132-139"
+)
 TOL_DEG = 5.0
 HEEL_RAISE_FRACTION = 0.05
 KNEE_OVER_FOOT_FRACTION = 0.12
@@ -69,10 +71,14 @@ def assess_squat(pose, events=(), *, side: str | None = None) -> AssessmentResul
     found = segment_reps(t, depth, prominence_deg=30.0, direction="up", min_duration_s=0.5)
     reps = [rp for rp in found if controlled(rp)]
     if len(found) > len(reps):
-        r.flag("fast_movements_ignored", f"{len(found) - len(reps)} fast lowering(s) (< 0.4 s down or up: "
-               "jumps or landings) were not scored as squats")
-    if not r.check("reps", bool(reps), f"{len(reps)} squat(s) found (hips lowered by >= 30% of shank length)",
-                   len(reps), ">= 1"):
+        r.flag(
+            "fast_movements_ignored",
+            f"{len(found) - len(reps)} fast lowering(s) (< 0.4 s down or up: "
+            "jumps or landings) were not scored as squats",
+        )
+    if not r.check(
+        "reps", bool(reps), f"{len(reps)} squat(s) found (hips lowered by >= 30% of shank length)", len(reps), ">= 1"
+    ):
         return r
     pain_t = [float(e["t_s"]) for e in events if e.get("kind") == "pain"]
     heel0 = {s: np.nanpercentile(p[:, lm.HEEL[s], 1], 95) for s in lm.SIDES}  # lowest heel position
@@ -83,7 +89,7 @@ def assess_squat(pose, events=(), *, side: str | None = None) -> AssessmentResul
     kinds = view_kinds(pd.an.view)
     for rep in reps:
         k, a, b = rep.peak_idx, rep.start_idx, rep.end_idx
-        rep_kinds = set(kinds[a:b + 1])
+        rep_kinds = set(kinds[a : b + 1])
         sagittal = rep_kinds == {"sagittal"}
         frontal = rep_kinds == {"frontal"}
         crit: dict[str, bool | None] = {}
@@ -97,8 +103,9 @@ def assess_squat(pose, events=(), *, side: str | None = None) -> AssessmentResul
                 why["torso_parallel_to_tibia"] = f"trunk {trunk:.0f} deg vs tibia {tibia:.0f} deg from vertical"
             else:  # refused (over its expected error): not a fail
                 crit["torso_parallel_to_tibia"] = None
-                why["torso_parallel_to_tibia"] = ("not judged: trunk inclination was not measured at the bottom "
-                                                  "(expected error over the limit)")
+                why["torso_parallel_to_tibia"] = (
+                    "not judged: trunk inclination was not measured at the bottom (expected error over the limit)"
+                )
             below = float(hip[1] - knee[1])
             crit["femur_below_horizontal"] = bool(below > 0)
             why["femur_below_horizontal"] = f"hip {below / shank * 100:+.0f}% of shank length below the knee"
@@ -108,8 +115,11 @@ def assess_squat(pose, events=(), *, side: str | None = None) -> AssessmentResul
             lo_x, hi_x = min(heel_x, toe_x), max(heel_x, toe_x)
             over = bool(np.all(wr[:, 1] < head_y) and np.all((wr[:, 0] >= lo_x) & (wr[:, 0] <= hi_x)))
             crit["dowel_over_feet"] = over if np.isfinite(wr).all() else None
-            why["dowel_over_feet"] = "wrists overhead and over the feet (dowel proxy)" if over else \
-                "wrists not overhead within the heel-to-toe span (dowel proxy)"
+            why["dowel_over_feet"] = (
+                "wrists overhead and over the feet (dowel proxy)"
+                if over
+                else "wrists not overhead within the heel-to-toe span (dowel proxy)"
+            )
             crit["knees_over_feet"] = None
             why["knees_over_feet"] = "not judged: needs a front view"
         else:
@@ -122,25 +132,38 @@ def assess_squat(pose, events=(), *, side: str | None = None) -> AssessmentResul
                     dx = abs(p[k, lm.KNEE[s], 0] - p[k, lm.FOOT_INDEX[s], 0])
                     ok.append(dx <= KNEE_OVER_FOOT_FRACTION * shank)
                 crit["knees_over_feet"] = bool(all(ok))
-                why["knees_over_feet"] = "knees within the feet's width of the toes" if all(ok) else \
-                    "a knee drifts off the line of its foot"
+                why["knees_over_feet"] = (
+                    "knees within the feet's width of the toes" if all(ok) else "a knee drifts off the line of its foot"
+                )
             else:
                 crit["knees_over_feet"] = None
                 why["knees_over_feet"] = "not judged: no single side or front view during this rep"
-        raise_px = max(heel0[s] - np.nanmin(p[a:b + 1, lm.HEEL[s], 1]) for s in lm.SIDES)
+        raise_px = max(heel0[s] - np.nanmin(p[a : b + 1, lm.HEEL[s], 1]) for s in lm.SIDES)
         heels = bool(raise_px > HEEL_RAISE_FRACTION * shank)
         pain = any(rep.start_s <= x <= rep.end_s for x in pain_t)
         score, reason = fms_score(crit, heels, pain)
-        out.append({"rep": len(out) + 1, "start_s": rep.start_s, "bottom_s": rep.peak_s, "end_s": rep.end_s,
-                    "criteria": crit, "reasons": why, "heels_raised": heels, "pain": pain,
-                    "fms_score_points": score, "decided_by": reason})
+        out.append(
+            {
+                "rep": len(out) + 1,
+                "start_s": rep.start_s,
+                "bottom_s": rep.peak_s,
+                "end_s": rep.end_s,
+                "criteria": crit,
+                "reasons": why,
+                "heels_raised": heels,
+                "pain": pain,
+                "fms_score_points": score,
+                "decided_by": reason,
+            }
+        )
     r.reps = out
     scores = [rp["fms_score_points"] for rp in out]
     best = max((s for s in scores if s is not None), default=None)
     if any(s == 0 for s in scores):
         best = 0  # pain on any rep scores 0 (Cook 2006)
-    r.add_metric("fms_deep_squat_points", best if all(s is not None for s in scores) or best in (0, 1) else None,
-                 "points")
+    r.add_metric(
+        "fms_deep_squat_points", best if all(s is not None for s in scores) or best in (0, 1) else None, "points"
+    )
     r.add_metric("reps_count", len(out), "count")
     if r.value("fms_deep_squat_points") is None:
         r.flag("not_scored", out[0]["decided_by"] + ": no FMS score from this view")

@@ -28,8 +28,10 @@ from movekit.analysis.view import facing_2d
 from movekit.assess._pose import analyse_pose, controlled, shank_length_px, view_kinds
 from movekit.assess.result import AssessmentResult
 
-PIVA = ("Piva et al. 2006, Reliability of measures of impairments associated with patellofemoral "
-        "pain syndrome, BMC Musculoskelet Disord 7:33 (lateral step-down scoring)")
+PIVA = (
+    "Piva et al. 2006, Reliability of measures of impairments associated with patellofemoral "
+    "pain syndrome, BMC Musculoskelet Disord 7:33 (lateral step-down scoring)"
+)
 WILLSON = "Willson et al. 2006, Med Sci Sports Exerc 38:945-952 (frontal plane projection angle)"
 ARM_DEG, TRUNK_DEG, PELVIS_DEG = 30.0, 10.0, 5.0
 WOBBLE_FRACTION, WOBBLE_REVERSALS = 0.03, 3
@@ -64,7 +66,7 @@ def _reversals(x: np.ndarray, min_step: float) -> int:
 def rise_deg(angle_deg, a: int, b: int, *, absolute: bool = False) -> float:
     """Largest change (deg) of an angle over frames ``a..b`` from its value at ``a`` (the standing
     baseline); NaN when the baseline or every later frame was refused (not measured)."""
-    x = np.asarray(angle_deg, dtype=np.float64)[a:b + 1]
+    x = np.asarray(angle_deg, dtype=np.float64)[a : b + 1]
     d = x - x[0]
     d = np.abs(d) if absolute else d
     return float(np.nanmax(d)) if np.isfinite(d).any() else float("nan")
@@ -79,8 +81,7 @@ def judged(change_deg: float, limit_deg: float, what: str, angle: str) -> tuple[
     return int(change_deg > limit_deg), f"{what} {change_deg:.0f} deg (limit {limit_deg:g})"
 
 
-def score_reps(t_s, points_px, angles, *, side: str, frontal: bool, medial_sign: float,
-               kinds=None) -> list[dict]:
+def score_reps(t_s, points_px, angles, *, side: str, frontal: bool, medial_sign: float, kinds=None) -> list[dict]:
     """Per-rep Piva items (pure). ``medial_sign``: +1 when medial for the stance knee is image +x.
 
     ``kinds``: per-frame view kind; a rep is judged as frontal only when all its frames are.
@@ -98,7 +99,7 @@ def score_reps(t_s, points_px, angles, *, side: str, frontal: bool, medial_sign:
         a = rep.valley_before_idx  # baseline: standing tall before the rep
         items: dict[str, int | None] = {}
         why: dict[str, str] = {}
-        kind_set = set(kinds[a:b + 1]) if kinds is not None else {"frontal" if frontal else "sagittal"}
+        kind_set = set(kinds[a : b + 1]) if kinds is not None else {"frontal" if frontal else "sagittal"}
         in_view = kind_set == {"frontal"}
         one_view = len(kind_set) == 1 and kind_set <= {"frontal", "sagittal"}
         fppa = None
@@ -113,18 +114,22 @@ def score_reps(t_s, points_px, angles, *, side: str, frontal: bool, medial_sign:
             items["arm_strategy"], why["arm_strategy"] = judged(arm, ARM_DEG, f"{limb} rose", limb)
             if in_view:
                 lean = rise_deg(angles["trunk_lateral_lean_deg"], a, b, absolute=True)
-                items["trunk_lean"], why["trunk_lean"] = judged(lean, TRUNK_DEG, "trunk lateral lean changed",
-                                                                "trunk lateral lean")
+                items["trunk_lean"], why["trunk_lean"] = judged(
+                    lean, TRUNK_DEG, "trunk lateral lean changed", "trunk lateral lean"
+                )
                 pel = rise_deg(angles["pelvis_obliquity_deg"], a, b, absolute=True)
                 items["pelvis_not_level"], why["pelvis_not_level"] = judged(
-                    pel, PELVIS_DEG, "pelvic obliquity changed", "pelvic obliquity")
+                    pel, PELVIS_DEG, "pelvic obliquity changed", "pelvic obliquity"
+                )
                 km = medial_sign * (p[pk, lm.KNEE[side], 0] - p[pk, lm.FOOT_INDEX[side], 0])
                 border = MEDIAL_BORDER_FRACTION * shank
                 items["knee_medial"] = 2 if km > border else 1 if km > 0 else 0
-                why["knee_medial"] = (f"knee {km / shank * 100:+.0f}% of shank length medial of the 2nd toe "
-                                      f"(+1 past the toe, +2 past {MEDIAL_BORDER_FRACTION * 100:.0f}%: "
-                                      "the foot's border)")
-                rev = _reversals(p[a:b + 1, lm.KNEE[side], 0], WOBBLE_FRACTION * shank)
+                why["knee_medial"] = (
+                    f"knee {km / shank * 100:+.0f}% of shank length medial of the 2nd toe "
+                    f"(+1 past the toe, +2 past {MEDIAL_BORDER_FRACTION * 100:.0f}%: "
+                    "the foot's border)"
+                )
+                rev = _reversals(p[a : b + 1, lm.KNEE[side], 0], WOBBLE_FRACTION * shank)
                 items["unsteady"] = int(rev >= WOBBLE_REVERSALS)
                 why["unsteady"] = f"{rev} medio-lateral knee reversal(s) (limit {WOBBLE_REVERSALS})"
                 fppa = float(angles[f"{side}_knee_fppa_deg"][pk])
@@ -132,16 +137,27 @@ def score_reps(t_s, points_px, angles, *, side: str, frontal: bool, medial_sign:
                 for k in ("trunk_lean", "pelvis_not_level", "knee_medial"):
                     items[k] = None
                     why[k] = "not judged: needs a front view"
-                rev = _reversals(p[a:b + 1, lm.KNEE[side], 0], WOBBLE_FRACTION * shank)
+                rev = _reversals(p[a : b + 1, lm.KNEE[side], 0], WOBBLE_FRACTION * shank)
                 items["unsteady"] = int(rev >= WOBBLE_REVERSALS)
                 why["unsteady"] = f"{rev} antero-posterior knee reversal(s) (limit {WOBBLE_REVERSALS}; side view)"
                 fppa = None
         known = [v for v in items.values() if v is not None]
         total = sum(known) if len(known) == len(items) else None
-        out.append({"rep": len(out) + 1, "start_s": rep.start_s, "bottom_s": rep.peak_s, "end_s": rep.end_s,
-                    "depth_pct_shank": float(rep.peak_deg), "items": items, "reasons": why,
-                    "total_points": total, "judged_points": int(sum(known)), "category": category(total),
-                    "fppa_at_peak_deg": fppa})
+        out.append(
+            {
+                "rep": len(out) + 1,
+                "start_s": rep.start_s,
+                "bottom_s": rep.peak_s,
+                "end_s": rep.end_s,
+                "depth_pct_shank": float(rep.peak_deg),
+                "items": items,
+                "reasons": why,
+                "total_points": total,
+                "judged_points": int(sum(known)),
+                "category": category(total),
+                "fppa_at_peak_deg": fppa,
+            }
+        )
     return out
 
 
@@ -161,10 +177,14 @@ def assess_step_down(pose, *, side: str | None = None) -> AssessmentResult:
     medial = (-1.0 if side == "left" else 1.0) * (1.0 if front >= 0 else -1.0)
     ang = {k: np.where(pd.usable, v, np.nan) for k, v in pd.angles.items()}
     r.check("side", True, f"{side} leg on the step", side)
-    r.check("view_items", frontal, "front view: all five items judged" if frontal else
-            f"{pd.view_kind} view: trunk lean, pelvis and knee position need a front view and are not judged")
-    reps = score_reps(pd.t_s, p, ang, side=side, frontal=frontal, medial_sign=medial,
-                      kinds=view_kinds(pd.an.view))
+    r.check(
+        "view_items",
+        frontal,
+        "front view: all five items judged"
+        if frontal
+        else f"{pd.view_kind} view: trunk lean, pelvis and knee position need a front view and are not judged",
+    )
+    reps = score_reps(pd.t_s, p, ang, side=side, frontal=frontal, medial_sign=medial, kinds=view_kinds(pd.an.view))
     r.reps = reps
     if not r.check("reps", bool(reps), f"{len(reps)} step-down rep(s) found", len(reps), ">= 1"):
         return r

@@ -41,15 +41,20 @@ import numpy as np
 from scipy import signal as sps
 from scipy import stats
 
-PRIETO = ("Prieto et al. 1996, Measures of postural steadiness: differences between healthy young "
-          "and elderly adults, IEEE Trans Biomed Eng 43:956-966")
-SCHUBERT = ("Schubert & Kirchner 2014, Ellipse area calculations and their applicability in "
-            "posturography, Gait Posture 39:518-522 (95% prediction ellipse)")
-SCOPPA = ("Scoppa et al. 2013, Clinical stabilometry standardization, Gait Posture 37:290-292 "
-          "(>= 25 s at >= 50 Hz)")
+PRIETO = (
+    "Prieto et al. 1996, Measures of postural steadiness: differences between healthy young "
+    "and elderly adults, IEEE Trans Biomed Eng 43:956-966"
+)
+SCHUBERT = (
+    "Schubert & Kirchner 2014, Ellipse area calculations and their applicability in "
+    "posturography, Gait Posture 39:518-522 (95% prediction ellipse)"
+)
+SCOPPA = "Scoppa et al. 2013, Clinical stabilometry standardization, Gait Posture 37:290-292 (>= 25 s at >= 50 Hz)"
 
-RUHE = ("Ruhe et al. 2010, The test-retest reliability of centre of pressure measures in bipedal "
-        "static task conditions, Gait Posture 32:436-445 (100 Hz, 10 Hz low-pass)")
+RUHE = (
+    "Ruhe et al. 2010, The test-retest reliability of centre of pressure measures in bipedal "
+    "static task conditions, Gait Posture 32:436-445 (100 Hz, 10 Hz low-pass)"
+)
 
 MIN_DURATION_S = 25.0  #: Scoppa 2013
 MIN_RATE_HZ = 50.0  #: Scoppa 2013
@@ -93,8 +98,7 @@ def prediction_ellipse(x, y, p: float = 0.95) -> dict[str, float]:
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
     n = x.size
-    nan = {"area": np.nan, "semi_major": np.nan, "semi_minor": np.nan, "angle_deg": np.nan,
-           "k2": np.nan, "n": n}
+    nan = {"area": np.nan, "semi_major": np.nan, "semi_minor": np.nan, "angle_deg": np.nan, "k2": np.nan, "n": n}
     if n < 3:
         return nan
     cov = np.cov(np.vstack([x, y]), ddof=1)
@@ -104,9 +108,14 @@ def prediction_ellipse(x, y, p: float = 0.95) -> dict[str, float]:
     major = vec[:, 1]
     ang = float(np.degrees(np.arctan2(major[1], major[0])))
     ang = (ang + 90.0) % 180.0 - 90.0
-    return {"area": float(np.pi * k2 * np.sqrt(lam[0] * lam[1])),
-            "semi_major": float(np.sqrt(k2 * lam[1])), "semi_minor": float(np.sqrt(k2 * lam[0])),
-            "angle_deg": ang, "k2": float(k2), "n": n}
+    return {
+        "area": float(np.pi * k2 * np.sqrt(lam[0] * lam[1])),
+        "semi_major": float(np.sqrt(k2 * lam[1])),
+        "semi_minor": float(np.sqrt(k2 * lam[0])),
+        "angle_deg": ang,
+        "k2": float(k2),
+        "n": n,
+    }
 
 
 def frequency_measures(x, fs_hz: float, band_hz: tuple[float, float] = (0.15, 5.0)) -> dict[str, float]:
@@ -137,11 +146,13 @@ def frequency_measures(x, fs_hz: float, band_hz: tuple[float, float] = (0.15, 5.
     # the power of a bin is reached at its upper edge
     edges = np.concatenate(([f[0] - 0.5 * df], f + 0.5 * df))
     cum0 = np.concatenate(([0.0], cum))
-    return {"total_power": float(m0),
-            "f50_hz": float(np.interp(0.5 * m0, cum0, edges)),
-            "f95_hz": float(np.interp(0.95 * m0, cum0, edges)),
-            "centroid_hz": float(np.sqrt(m2 / m0)),
-            "dispersion": float(np.sqrt(max(0.0, 1.0 - m1 * m1 / (m0 * m2))))}
+    return {
+        "total_power": float(m0),
+        "f50_hz": float(np.interp(0.5 * m0, cum0, edges)),
+        "f95_hz": float(np.interp(0.95 * m0, cum0, edges)),
+        "centroid_hz": float(np.sqrt(m2 / m0)),
+        "dispersion": float(np.sqrt(max(0.0, 1.0 - m1 * m1 / (m0 * m2)))),
+    }
 
 
 def sway_metrics(t_s, ap, ml=None, *, unit: str = "mm", fs_hz: float | None = None) -> dict[str, tuple[float, str]]:
@@ -251,7 +262,7 @@ def filtered_noise_floor(t_s, raw, cutoff_hz: float = 6.0, order: int = 2) -> fl
     sos = sps.butter(order, cutoff_hz, fs=fs, output="sos")
     _, b = sps.sosfreqz(sos, worN=8192, fs=fs)
     h = np.abs(b) ** 2  # forward-backward: the magnitude response squared, zero phase
-    p_pass, p_stop = float(np.mean(h ** 2)), float(np.mean((1.0 - h) ** 2))
+    p_pass, p_stop = float(np.mean(h**2)), float(np.mean((1.0 - h) ** 2))
     return float(resid * np.sqrt(p_pass / p_stop))
 
 
@@ -265,10 +276,16 @@ def trial_checks(t_s, *, min_duration_s: float = MIN_DURATION_S, min_rate_hz: fl
     dur = float(t[-1] - t[0]) if t.size > 1 else 0.0
     rate = float(1.0 / np.median(np.diff(t))) if t.size > 1 else 0.0
     return {
-        "duration": (dur >= min_duration_s, dur,
-                     f"trial lasts {dur:.1f} s; sway measures need >= {min_duration_s:g} s (Scoppa 2013)"),
-        "rate": (rate >= min_rate_hz * (1 - 1e-3), rate,
-                 f"sampled at {rate:.1f} Hz; sway measures need >= {min_rate_hz:g} Hz (Scoppa 2013)"),
+        "duration": (
+            dur >= min_duration_s,
+            dur,
+            f"trial lasts {dur:.1f} s; sway measures need >= {min_duration_s:g} s (Scoppa 2013)",
+        ),
+        "rate": (
+            rate >= min_rate_hz * (1 - 1e-3),
+            rate,
+            f"sampled at {rate:.1f} Hz; sway measures need >= {min_rate_hz:g} Hz (Scoppa 2013)",
+        ),
     }
 
 
@@ -301,8 +318,9 @@ def resample_uniform(t_s, columns, rate_hz: float) -> tuple[np.ndarray, list[np.
     return grid, out
 
 
-def prepare_cop(t_s, x_mm, y_mm, *, cutoff_hz: float = COP_CUTOFF_HZ, order: int = COP_ORDER,
-                rate_hz: float = COP_RATE_HZ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+def prepare_cop(
+    t_s, x_mm, y_mm, *, cutoff_hz: float = COP_CUTOFF_HZ, order: int = COP_ORDER, rate_hz: float = COP_RATE_HZ
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Low-pass and resample a centre of pressure before the sway measures (Prieto 1996; Ruhe 2010).
 
     A zero-phase Butterworth low-pass (:func:`movekit.analysis.filters.lowpass`, forward and
@@ -330,8 +348,14 @@ def prepare_cop(t_s, x_mm, y_mm, *, cutoff_hz: float = COP_CUTOFF_HZ, order: int
     t = np.asarray(t_s, dtype=np.float64)
     fin = np.isfinite(t)
     raw = 1.0 / float(np.median(np.diff(t[fin]))) if fin.sum() > 1 else float("nan")
-    info = {"raw_rate_hz": raw, "lowpass": "Butterworth", "cutoff_hz": float(cutoff_hz), "order": int(order),
-            "zero_phase": True, "resampled_hz": float(rate_hz)}
+    info = {
+        "raw_rate_hz": raw,
+        "lowpass": "Butterworth",
+        "cutoff_hz": float(cutoff_hz),
+        "order": int(order),
+        "zero_phase": True,
+        "resampled_hz": float(rate_hz),
+    }
     if not np.isfinite(raw) or raw <= 0:
         info["method"] = "too few samples to filter"
         return t, np.asarray(x_mm, float), np.asarray(y_mm, float), info
@@ -343,11 +367,16 @@ def prepare_cop(t_s, x_mm, y_mm, *, cutoff_hz: float = COP_CUTOFF_HZ, order: int
     info["interpolated_samples"] = int(missing.sum() - (~np.isfinite(xy).all(axis=1)).sum())
     xy = lowpass(xy, raw, info["cutoff_hz"], order, zero_phase=True)
     g, (x, y) = resample_uniform(t, [xy[:, 0], xy[:, 1]], rate_hz)
-    info["method"] = (f"zero-phase Butterworth low-pass at {info['cutoff_hz']:g} Hz (order {order}, run forward "
-                      f"and backward) on the raw {raw:.4g} Hz samples, then resampled to {rate_hz:g} Hz "
-                      "(Prieto 1996; Ruhe 2010)"
-                      + (f"; {info['interpolated_samples']} missing raw samples in gaps up to "
-                         f"{COP_MAX_GAP_S:g} s interpolated first" if info["interpolated_samples"] else ""))
+    info["method"] = (
+        f"zero-phase Butterworth low-pass at {info['cutoff_hz']:g} Hz (order {order}, run forward "
+        f"and backward) on the raw {raw:.4g} Hz samples, then resampled to {rate_hz:g} Hz "
+        "(Prieto 1996; Ruhe 2010)"
+        + (
+            f"; {info['interpolated_samples']} missing raw samples in gaps up to {COP_MAX_GAP_S:g} s interpolated first"
+            if info["interpolated_samples"]
+            else ""
+        )
+    )
     return g, x, y, info
 
 

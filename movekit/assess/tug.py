@@ -21,10 +21,14 @@ from movekit.assess._pose import analyse_pose
 from movekit.assess.result import AssessmentResult
 from movekit.assess.sit_to_stand import rise_signal, transitions
 
-SHUMWAY = ("Shumway-Cook et al. 2000, Predicting the probability for falls in community-dwelling "
-           "older adults using the Timed Up & Go Test, Phys Ther 80:896-903 (>= 13.5 s)")
-BOHANNON_TUG = ("Bohannon 2006, Reference values for the timed up and go test: a descriptive "
-                "meta-analysis, J Geriatr Phys Ther 29:64-68")
+SHUMWAY = (
+    "Shumway-Cook et al. 2000, Predicting the probability for falls in community-dwelling "
+    "older adults using the Timed Up & Go Test, Phys Ther 80:896-903 (>= 13.5 s)"
+)
+BOHANNON_TUG = (
+    "Bohannon 2006, Reference values for the timed up and go test: a descriptive "
+    "meta-analysis, J Geriatr Phys Ther 29:64-68"
+)
 TUG_NORMS_S = ((60, 69, 8.1), (70, 79, 9.2), (80, 99, 11.3))
 FALL_RISK_S = 13.5
 MIN_WALK_S = 2.0  #: standing time between rise and sit: 3 m out and back cannot take less
@@ -39,8 +43,14 @@ def tug_phases(t_s, h, progress) -> dict | None:
     if not reps:
         return None
     rp = reps[0]
-    out = {"rise_start_s": rp["rise_start_s"], "stand_s": rp["stand_s"], "sit_start_s": rp["sit_start_s"],
-           "seated_s": rp["seated_s"], "turn_start_s": None, "turn_end_s": None}
+    out = {
+        "rise_start_s": rp["rise_start_s"],
+        "stand_s": rp["stand_s"],
+        "sit_start_s": rp["sit_start_s"],
+        "seated_s": rp["seated_s"],
+        "turn_start_s": None,
+        "turn_end_s": None,
+    }
     d = np.asarray(progress, dtype=np.float64)
     sel = (t >= rp["stand_s"]) & (t <= rp["sit_start_s"]) & np.isfinite(d)
     if sel.sum() < 10:
@@ -69,13 +79,27 @@ def tug(t_s, h, progress, *, age: float | None = None, result: AssessmentResult 
     r = result or AssessmentResult("tug")
     r.cite(SHUMWAY, BOHANNON_TUG)
     ph = tug_phases(t_s, h, progress)
-    if not r.check("movement", ph is not None, "a rise from the chair and a sit back down"
-                   + (" were found" if ph else " were not both found: no TUG time"), ph is not None, True):
+    if not r.check(
+        "movement",
+        ph is not None,
+        "a rise from the chair and a sit back down" + (" were found" if ph else " were not both found: no TUG time"),
+        ph is not None,
+        True,
+    ):
         return r
     upright = ph["sit_start_s"] - ph["stand_s"]
-    if not r.check("walk", upright >= MIN_WALK_S, f"standing for {upright:.1f} s between the rise and the sit"
-                   + ("" if upright >= MIN_WALK_S else f": too short for a 3 m walk out and back "
-                      f"(>= {MIN_WALK_S:g} s), so this is not a TUG"), round(upright, 3), f">= {MIN_WALK_S:g} s"):
+    if not r.check(
+        "walk",
+        upright >= MIN_WALK_S,
+        f"standing for {upright:.1f} s between the rise and the sit"
+        + (
+            ""
+            if upright >= MIN_WALK_S
+            else f": too short for a 3 m walk out and back (>= {MIN_WALK_S:g} s), so this is not a TUG"
+        ),
+        round(upright, 3),
+        f">= {MIN_WALK_S:g} s",
+    ):
         return r
     total = ph["seated_s"] - ph["rise_start_s"]
     r.add_metric("tug_time_s", total, "s")
@@ -96,16 +120,19 @@ def tug(t_s, h, progress, *, age: float | None = None, result: AssessmentResult 
         if age is not None and lo <= age <= hi:
             r.add_metric("tug_norm_s", norm, "s")
             if total > norm:
-                r.flag("slower_than_norm", f"TUG {total:.1f} s is slower than the average {norm:g} s for "
-                       f"ages {lo}-{hi} (Bohannon 2006)")
+                r.flag(
+                    "slower_than_norm",
+                    f"TUG {total:.1f} s is slower than the average {norm:g} s for ages {lo}-{hi} (Bohannon 2006)",
+                )
     return r
 
 
 def assess_tug(pose, *, age: float | None = None) -> AssessmentResult:
     """TUG from video, side or front view."""
     r = AssessmentResult("tug")
-    pd = analyse_pose(pose, r, need_view="any", landmarks=[11, 12, 23, 24, 25, 26, 27, 28], min_duration_s=3.0,
-                      min_visible_frac=0.4)
+    pd = analyse_pose(
+        pose, r, need_view="any", landmarks=[11, 12, 23, 24, 25, 26, 27, 28], min_duration_s=3.0, min_visible_frac=0.4
+    )
     if pd is None:
         return r
     p = np.where(pd.usable[:, None, None], pd.points, np.nan)

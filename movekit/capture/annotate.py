@@ -10,21 +10,56 @@ import numpy as np
 from movekit.errors import MovekitError
 
 # MediaPipe Pose connections (subset without the face mesh details)
-SKELETON = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24),
-            (23, 25), (25, 27), (27, 29), (29, 31), (27, 31), (24, 26), (26, 28), (28, 30),
-            (30, 32), (28, 32), (0, 7), (0, 8))
+SKELETON = (
+    (11, 12),
+    (11, 13),
+    (13, 15),
+    (12, 14),
+    (14, 16),
+    (11, 23),
+    (12, 24),
+    (23, 24),
+    (23, 25),
+    (25, 27),
+    (27, 29),
+    (29, 31),
+    (27, 31),
+    (24, 26),
+    (26, 28),
+    (28, 30),
+    (30, 32),
+    (28, 32),
+    (0, 7),
+    (0, 8),
+)
 #: Angles the overlay shows, in this order, each only where the error model lets it through
 #: (a valid angle with its expected error; refused ones are not drawn as numbers).
-SHOWN_ANGLES = ("left_knee_flexion_deg", "right_knee_flexion_deg", "left_hip_flexion_deg",
-                "right_hip_flexion_deg", "left_elbow_flexion_deg", "right_elbow_flexion_deg",
-                "trunk_inclination_deg", "left_shoulder_abduction_deg", "right_shoulder_abduction_deg",
-                "left_knee_fppa_deg", "right_knee_fppa_deg", "trunk_lateral_lean_deg")
+SHOWN_ANGLES = (
+    "left_knee_flexion_deg",
+    "right_knee_flexion_deg",
+    "left_hip_flexion_deg",
+    "right_hip_flexion_deg",
+    "left_elbow_flexion_deg",
+    "right_elbow_flexion_deg",
+    "trunk_inclination_deg",
+    "left_shoulder_abduction_deg",
+    "right_shoulder_abduction_deg",
+    "left_knee_fppa_deg",
+    "right_knee_fppa_deg",
+    "trunk_lateral_lean_deg",
+)
 MAX_LINES = 8
 
 
-def draw_pose(image_bgr: np.ndarray, image_px: np.ndarray, visibility: np.ndarray,
-              angles: dict[str, float] | None = None, t_s: float | None = None,
-              min_visibility: float = 0.5, errors: dict[str, float] | None = None) -> np.ndarray:
+def draw_pose(
+    image_bgr: np.ndarray,
+    image_px: np.ndarray,
+    visibility: np.ndarray,
+    angles: dict[str, float] | None = None,
+    t_s: float | None = None,
+    min_visibility: float = 0.5,
+    errors: dict[str, float] | None = None,
+) -> np.ndarray:
     """Draw in place and return the frame. Left side (subject's) in orange, right in blue.
 
     ``angles`` (deg) are shown where finite, each with ``+- error`` when ``errors`` (expected error,
@@ -38,7 +73,13 @@ def draw_pose(image_bgr: np.ndarray, image_px: np.ndarray, visibility: np.ndarra
     pts = np.nan_to_num(image_px[:, :2]).astype(int)
     for a, b in SKELETON:
         if ok[a] and ok[b]:
-            colour = (0, 140, 255) if (a % 2 and b % 2) else (255, 120, 0) if (a % 2 == 0 and b % 2 == 0) else (220, 220, 220)
+            colour = (
+                (0, 140, 255)
+                if (a % 2 and b % 2)
+                else (255, 120, 0)
+                if (a % 2 == 0 and b % 2 == 0)
+                else (220, 220, 220)
+            )
             cv2.line(image_bgr, tuple(pts[a]), tuple(pts[b]), colour, thick, cv2.LINE_AA)
     for i in np.flatnonzero(ok):
         cv2.circle(image_bgr, tuple(pts[i]), thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
@@ -59,8 +100,16 @@ def draw_pose(image_bgr: np.ndarray, image_px: np.ndarray, visibility: np.ndarra
         panel = image_bgr[0:y1, 0:x1]
         panel[:] = (panel * 0.35).astype(image_bgr.dtype)  # darken behind the text
         for i, text in enumerate(lines):
-            cv2.putText(image_bgr, text, (10, 10 + step * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-                        (255, 255, 255), max(1, int(round(scale * 1.5))), cv2.LINE_AA)
+            cv2.putText(
+                image_bgr,
+                text,
+                (10, 10 + step * (i + 1)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                font_scale,
+                (255, 255, 255),
+                max(1, int(round(scale * 1.5))),
+                cv2.LINE_AA,
+            )
     return image_bgr
 
 
@@ -86,8 +135,7 @@ class VideoOut:
         self.crash_safe = suffix in CRASH_SAFE
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fps = fps if np.isfinite(fps) and fps > 0 else 30.0
-        self._w = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*CODECS[suffix]), fps,
-                                  (width_px, height_px))
+        self._w = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*CODECS[suffix]), fps, (width_px, height_px))
         if not self._w.isOpened():
             raise MovekitError(f"cannot write video {self.path}")
         try:

@@ -67,8 +67,10 @@ def parse_person(text) -> str | tuple[float, float]:
         try:
             x, y = (float(v) for v in word.split(","))
         except ValueError:
-            raise MovekitError(f"--person takes largest, centre, left, right or X,Y in pixels of the first "
-                               f"frame (e.g. 560,900), not {text!r}") from None
+            raise MovekitError(
+                f"--person takes largest, centre, left, right or X,Y in pixels of the first "
+                f"frame (e.g. 560,900), not {text!r}"
+            ) from None
     if not (np.isfinite(x) and np.isfinite(y)) or x < 0 or y < 0:
         raise MovekitError(f"--person X,Y must be pixel coordinates (0 or more) in the frame, not {text!r}")
     return (x, y)
@@ -79,8 +81,9 @@ def person_text(choice: str | tuple[float, float]) -> str:
     return choice if isinstance(choice, str) else f"{choice[0]:g},{choice[1]:g}"
 
 
-def choose_person(boxes: list[np.ndarray], centres: list[np.ndarray | None], choice: str | tuple[float, float],
-                  width_px: float) -> tuple[int, float]:
+def choose_person(
+    boxes: list[np.ndarray], centres: list[np.ndarray | None], choice: str | tuple[float, float], width_px: float
+) -> tuple[int, float]:
     """Index of the person to follow, and how far (px) a point choice lies outside their box (0 inside).
 
     Parameters
@@ -101,13 +104,14 @@ def choose_person(boxes: list[np.ndarray], centres: list[np.ndarray | None], cho
     mid = (b[:, 0] + b[:, 2]) / 2
     if isinstance(choice, tuple):
         point = np.asarray(choice, dtype=np.float64)
-        outside = np.hypot(np.maximum(0, np.maximum(b[:, 0] - point[0], point[0] - b[:, 2])),
-                           np.maximum(0, np.maximum(b[:, 1] - point[1], point[1] - b[:, 3])))
+        outside = np.hypot(
+            np.maximum(0, np.maximum(b[:, 0] - point[0], point[0] - b[:, 2])),
+            np.maximum(0, np.maximum(b[:, 1] - point[1], point[1] - b[:, 3])),
+        )
         inside = np.flatnonzero(outside == 0)
         if inside.size:
             box_centres = np.stack([mid, (b[:, 1] + b[:, 3]) / 2], axis=1)
-            near = [np.linalg.norm((centres[i] if centres[i] is not None else box_centres[i]) - point)
-                    for i in inside]
+            near = [np.linalg.norm((centres[i] if centres[i] is not None else box_centres[i]) - point) for i in inside]
             return int(inside[int(np.argmin(near))]), 0.0
         i = int(np.argmin(outside))
         return i, float(outside[i])
@@ -122,8 +126,9 @@ def choose_person(boxes: list[np.ndarray], centres: list[np.ndarray | None], cho
     return 0, 0.0
 
 
-def bbox_px(image_px: np.ndarray, visibility: np.ndarray | None = None,
-            min_visibility: float = 0.3) -> np.ndarray | None:
+def bbox_px(
+    image_px: np.ndarray, visibility: np.ndarray | None = None, min_visibility: float = 0.3
+) -> np.ndarray | None:
     """(x0, y0, x1, y1) around the landmarks seen with at least ``min_visibility``."""
     ok = np.isfinite(image_px[:, 0])
     if visibility is not None:
@@ -211,8 +216,9 @@ def mask_outside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.35) -> 
     return out
 
 
-def mask_inside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.15,
-                keep: np.ndarray | None = None) -> np.ndarray:
+def mask_inside(
+    image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.15, keep: np.ndarray | None = None
+) -> np.ndarray:
     """Copy of the frame with ``box`` (grown by ``grow`` of its size) blanked, except inside ``keep``."""
     out = image_bgr.copy()
     out[_grown(box, grow, image_bgr.shape)] = 0
@@ -225,8 +231,13 @@ def mask_inside(image_bgr: np.ndarray, box: np.ndarray, grow: float = 0.15,
 def _clean_colours(image_bgr: np.ndarray, who: _Track, people: list[_Track]) -> np.ndarray | None:
     """:func:`torso_colours` of ``who``, or None when the middle of their torso lies inside somebody
     else's box (among ``people``; ``who`` itself is skipped), where the patch could be that person's."""
-    if any(p is not who and p.box is not None and _contains(p.box, who.centre)
-           and np.linalg.norm(p.centre - who.centre) > 1e-6 for p in people):
+    if any(
+        p is not who
+        and p.box is not None
+        and _contains(p.box, who.centre)
+        and np.linalg.norm(p.centre - who.centre) > 1e-6
+        for p in people
+    ):
         return None
     return torso_colours(image_bgr, who.centre, who.length)
 
@@ -407,8 +418,9 @@ class PersonFollower:
         """How far (px) a torso of ``length`` px may move in ``dt`` seconds."""
         return length * (0.5 + self.max_speed_torso_per_s * dt)
 
-    def _doubt(self, seen: _Track | None, t_s: float, image_bgr: np.ndarray, strict: bool = False
-               ) -> tuple[str | None, _Track | None]:
+    def _doubt(
+        self, seen: _Track | None, t_s: float, image_bgr: np.ndarray, strict: bool = False
+    ) -> tuple[str | None, _Track | None]:
         """Why ``seen`` is not the followed person: "far", "grown", "shrunk", "unlike" or "other"
         (with who that other person is); (None, None) if it may be them."""
         me = self._me
@@ -431,25 +443,32 @@ class PersonFollower:
         colours = torso_colours(image_bgr, seen.centre, seen.length) if others and me.colours is not None else None
         if colours is not None:  # by colour, where that tells them apart
             mine = colour_distance(colours, me.colours)
-            theirs = sorted((colour_distance(colours, o.colours), i) for i, o in enumerate(others) if o.colours is not None)
+            theirs = sorted(
+                (colour_distance(colours, o.colours), i) for i, o in enumerate(others) if o.colours is not None
+            )
             if theirs and theirs[0][0] < self.same_colour and theirs[0][0] + self.colour_margin < mine:
                 return "other", others[theirs[0][1]]  # looks like somebody else, wherever they were
             # who could be where ``seen`` is (by how far they could have moved since last seen), or
             # was taken for the followed person by the model within the last hide_s
-            near = [(d, i) for d, i in theirs if strict or others[i].hidden_until_s >= t_s
-                    or np.linalg.norm(seen.centre - others[i].at(t_s))
-                    <= self._gate_px(others[i].length, min(t_s - others[i].t_s, 0.2))]
+            near = [
+                (d, i)
+                for d, i in theirs
+                if strict
+                or others[i].hidden_until_s >= t_s
+                or np.linalg.norm(seen.centre - others[i].at(t_s))
+                <= self._gate_px(others[i].length, min(t_s - others[i].t_s, 0.2))
+            ]
             if near and mine > self.same_colour:
                 return "unlike", None
             if near and mine + self.colour_margin < near[0][0]:
                 return None, None
         # else by position: nearer to where somebody else is expected than to the followed person
-        d, i = min(((float(np.linalg.norm(seen.centre - o.at(t_s))), i) for i, o in enumerate(others)),
-                   default=(np.inf, -1))
+        d, i = min(
+            ((float(np.linalg.norm(seen.centre - o.at(t_s))), i) for i, o in enumerate(others)), default=(np.inf, -1)
+        )
         return ("other", others[i]) if d < distance else (None, None)
 
-    def _accept(self, est: PoseEstimate, seen: _Track | None, t_s: float, image_bgr: np.ndarray
-                ) -> PoseEstimate:
+    def _accept(self, est: PoseEstimate, seen: _Track | None, t_s: float, image_bgr: np.ndarray) -> PoseEstimate:
         """Take ``est`` (whose torso is ``seen``) for the followed person."""
         if seen is not None:
             me = self._me
@@ -466,15 +485,19 @@ class PersonFollower:
                 if o.t_s == t_s and o.sightings >= 3 and apart:
                     o.confirmed = True  # seen apart from the followed person in this frame
             colours = torso_colours(image_bgr, seen.centre, seen.length) if alone else None
-            if colours is not None and (seen.colours is None or not any(o.confirmed for o in self._others)
-                                        or colour_distance(colours, seen.colours) < self.same_colour):
+            if colours is not None and (
+                seen.colours is None
+                or not any(o.confirmed for o in self._others)
+                or colour_distance(colours, seen.colours) < self.same_colour
+            ):
                 seen.saw_colours(colours)  # alone, and nobody else about or looking like themselves
         elif self._me is not None:
             self._me.t_s = t_s
         return est
 
-    def process(self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float,
-                image_rgb: np.ndarray | None = None) -> PoseEstimate:
+    def process(
+        self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float, image_rgb: np.ndarray | None = None
+    ) -> PoseEstimate:
         """Pose of the followed person in this frame (all NaN if not found); ``image_rgb`` is
         the same frame in RGB order, if the caller has it."""
         watching = self._watch(backend, image_bgr, t_s)
@@ -582,8 +605,11 @@ class PersonFollower:
             s.colours = torso_colours(image_bgr, s.centre, s.length)
             if person.score >= self.min_score and not self._looks_like_me(s.colours):
                 seen.append(s)
-        pairs = sorted((float(np.linalg.norm(s.centre - o.at(t_s))), i, j)
-                       for i, s in enumerate(seen) for j, o in enumerate(self._others))
+        pairs = sorted(
+            (float(np.linalg.norm(s.centre - o.at(t_s))), i, j)
+            for i, s in enumerate(seen)
+            for j, o in enumerate(self._others)
+        )
         matched, used = {}, set()
         for d, i, j in pairs:
             o = self._others[j]
@@ -610,13 +636,21 @@ class PersonFollower:
             # a track last seen where somebody counted since could have come from is them (a detection
             # that missed its match, or somebody unseen for a while, started a second track)
             if (o.confirmed or o.sightings >= 2) and all(
-                    np.linalg.norm(o.centre - c.centre) > max(o.length, c.length)
-                    * (1 + self.max_speed_torso_per_s * (c.t_s - o.t_s)) for c in counted):
+                np.linalg.norm(o.centre - c.centre)
+                > max(o.length, c.length) * (1 + self.max_speed_torso_per_s * (c.t_s - o.t_s))
+                for c in counted
+            ):
                 counted.append(o)
         n = 1 + len(counted)
         if n != self._people:
-            self.events.append({"t_s": float(t_s), "kind": "people_in_view", "count": n,
-                                "change": "entered" if n > self._people else "left"})
+            self.events.append(
+                {
+                    "t_s": float(t_s),
+                    "kind": "people_in_view",
+                    "count": n,
+                    "change": "entered" if n > self._people else "left",
+                }
+            )
             self._people = n
 
     def take_events(self) -> list[dict]:
@@ -641,8 +675,7 @@ class PersonFollower:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def _select(self, backend: PoseBackend, image_bgr: np.ndarray, est: PoseEstimate,
-                t_s: float) -> PoseEstimate:
+    def _select(self, backend: PoseBackend, image_bgr: np.ndarray, est: PoseEstimate, t_s: float) -> PoseEstimate:
         find = getattr(backend, "find_people", None)
         mine = bbox_px(est.image_px, est.visibility)
         others = find(image_bgr, [mine]) if find is not None and mine is not None else []
@@ -658,8 +691,9 @@ class PersonFollower:
         # on them ("largest" keeps to the skeletons: a detector's box is only roughly the body's)
         seen = self._detect_more(backend, image_bgr, boxes) if self.choose not in ("first", "largest") else []
         self.selection["people_at_start"] = len(people) + len(seen)
-        pick, outside_px = choose_person(boxes + [d.box_px for d in seen], centres + [d.centre_px for d in seen],
-                                         self.choose, image_bgr.shape[1])
+        pick, outside_px = choose_person(
+            boxes + [d.box_px for d in seen], centres + [d.centre_px for d in seen], self.choose, image_bgr.shape[1]
+        )
         if pick >= len(people):
             return self._select_detected(backend, image_bgr, people, seen, pick - len(people), t_s)
         chosen, box = people[pick], boxes[pick]
@@ -669,8 +703,14 @@ class PersonFollower:
                 o.confirmed = True
         if outside_px > 0:
             self.selection["point_outside_px"] = round(outside_px, 1)
-            self.events.append({"t_s": float(t_s), "kind": "person_not_at_point", "person": person_text(self.choose),
-                                "outside_px": round(outside_px, 1)})
+            self.events.append(
+                {
+                    "t_s": float(t_s),
+                    "kind": "person_not_at_point",
+                    "person": person_text(self.choose),
+                    "outside_px": round(outside_px, 1),
+                }
+            )
         if others:
             if chosen is not est:  # lock the tracker onto the chosen one: blank everybody else
                 image = image_bgr
@@ -678,21 +718,28 @@ class PersonFollower:
                     if other is not chosen:
                         image = mask_inside(image, other_box, keep=box)
                 retry = _reseed(backend, image)
-                est = retry if retry.found and iou(bbox_px(retry.image_px, retry.visibility), box) > 0.3 \
-                    else chosen
-            self._others = [o for o in (_Track.of(p, t_s) for p in people if p is not chosen) if o is not None] \
-                + self._others
+                est = retry if retry.found and iou(bbox_px(retry.image_px, retry.visibility), box) > 0.3 else chosen
+            self._others = [
+                o for o in (_Track.of(p, t_s) for p in people if p is not chosen) if o is not None
+            ] + self._others
             everybody = [t for t in [_Track.of(chosen, t_s), *self._others] if t is not None]
             near = _grow(box, 0.5)
             for o in self._others:
                 o.confirmed = True
                 o.colours = _clean_colours(image_bgr, o, everybody)
                 if o.box is not None and iou(o.box, near) > 0:  # beside the chosen one: hidden from the
-                    o.hidden_until_s = t_s + self.hide_s    # model a while, so that it settles on them
+                    o.hidden_until_s = t_s + self.hide_s  # model a while, so that it settles on them
         n = self.selection["people_at_start"]
         if n > 1:
-            self.events.append({"t_s": float(t_s), "kind": "people_in_view", "count": n,
-                                "change": "start", "following": person_text(self.choose)})
+            self.events.append(
+                {
+                    "t_s": float(t_s),
+                    "kind": "people_in_view",
+                    "count": n,
+                    "change": "start",
+                    "following": person_text(self.choose),
+                }
+            )
         self._people = n
         self.selection["box_px"] = [round(float(v), 1) for v in bbox_px(est.image_px, est.visibility)]
         return est
@@ -707,8 +754,12 @@ class PersonFollower:
         for box in boxes:
             image = mask_inside(image, box)
         for _ in range(2):
-            new = [d for d in detect(image) if d.score >= self.min_score
-                   and not any(_contains(_grow(b, 0.1), d.centre_px) for b in [*boxes, *(f.box_px for f in found)])]
+            new = [
+                d
+                for d in detect(image)
+                if d.score >= self.min_score
+                and not any(_contains(_grow(b, 0.1), d.centre_px) for b in [*boxes, *(f.box_px for f in found)])
+            ]
             if not new:
                 break
             found += new
@@ -716,8 +767,15 @@ class PersonFollower:
                 image = mask_inside(image, d.box_px)
         return found
 
-    def _select_detected(self, backend: PoseBackend, image_bgr: np.ndarray, people: list,
-                         seen: list[PersonDetection], pick: int, t_s: float) -> PoseEstimate:
+    def _select_detected(
+        self,
+        backend: PoseBackend,
+        image_bgr: np.ndarray,
+        people: list,
+        seen: list[PersonDetection],
+        pick: int,
+        t_s: float,
+    ) -> PoseEstimate:
         """Follow ``seen[pick]``, whom only the person detector found: everybody else is blanked from
         the model's frames for ``hide_s`` and the model looks again, here and in the next frames."""
         box = seen[pick].box_px
@@ -726,8 +784,15 @@ class PersonFollower:
         for o in self._others:
             o.confirmed, o.hidden_until_s = True, t_s + self.hide_s
         n = self.selection["people_at_start"]
-        self.events.append({"t_s": float(t_s), "kind": "people_in_view", "count": n, "change": "start",
-                            "following": person_text(self.choose)})
+        self.events.append(
+            {
+                "t_s": float(t_s),
+                "kind": "people_in_view",
+                "count": n,
+                "change": "start",
+                "following": person_text(self.choose),
+            }
+        )
         self._people = n
         self.selection["box_px"] = [round(float(v), 1) for v in box]
         # where they are, until the model draws them: the detector's torso and box
@@ -743,14 +808,23 @@ class PersonFollower:
         nobody stood at; None otherwise."""
         n = self.selection.get("people_at_start", 1)
         how = self.choose
-        who = {"largest": "the largest one", "centre": "the one nearest the centre",
-               "left": "the one furthest left in the image", "right": "the one furthest right in the image",
-               "first": "the one the model found first"}.get(how) if isinstance(how, str) else \
-            f"the one at {person_text(how)} px"
+        who = (
+            {
+                "largest": "the largest one",
+                "centre": "the one nearest the centre",
+                "left": "the one furthest left in the image",
+                "right": "the one furthest right in the image",
+                "first": "the one the model found first",
+            }.get(how)
+            if isinstance(how, str)
+            else f"the one at {person_text(how)} px"
+        )
         out = self.selection.get("point_outside_px")
         if out is not None:
-            return (f"nobody at {person_text(how)} px when a person was first found: following the "
-                    f"nearest, whose box is {out:.0f} px away" + (f" ({n} people in view)" if n > 1 else ""))
+            return (
+                f"nobody at {person_text(how)} px when a person was first found: following the "
+                f"nearest, whose box is {out:.0f} px away" + (f" ({n} people in view)" if n > 1 else "")
+            )
         if n > 1:
             return f"{n} people in view at the start: following {who}"
         return None

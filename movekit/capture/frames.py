@@ -95,9 +95,15 @@ class FrameSource:
         presentation time.
     """
 
-    def __init__(self, source: str | int | Path, prefetch: int = 4, *,
-                 clock: SessionClock | None = None, realtime: bool = False,
-                 threaded: bool = True) -> None:
+    def __init__(
+        self,
+        source: str | int | Path,
+        prefetch: int = 4,
+        *,
+        clock: SessionClock | None = None,
+        realtime: bool = False,
+        threaded: bool = True,
+    ) -> None:
         import cv2
 
         self._cv2 = cv2
@@ -113,8 +119,7 @@ class FrameSource:
         else:
             if not os.access(self.source, os.R_OK):
                 raise MovekitError(f"cannot read video file {self.source}")
-            cap = cv2.VideoCapture(str(self.source), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1]
-                                   if threaded else [])
+            cap = cv2.VideoCapture(str(self.source), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1] if threaded else [])
             if not cap.isOpened():
                 cap = cv2.VideoCapture(str(self.source))  # another backend (e.g. GStreamer)
             if not cap.isOpened():
@@ -218,7 +223,7 @@ class FrameSource:
             yield item
 
     def __iter__(self) -> Iterator[Frame]:
-        for item in (self._queued() if self.threaded else self._inline()):
+        for item in self._queued() if self.threaded else self._inline():
             if self.realtime and not self.is_camera:
                 if self.offset_s is None:
                     self.offset_s = self.clock.now() - item.t_s
@@ -241,6 +246,9 @@ class FrameSource:
     def describe(self) -> dict:
         return {
             "source": f"camera:{self.source}" if self.is_camera else str(self.source),
-            "is_camera": self.is_camera, "width_px": self.width_px, "height_px": self.height_px,
-            "nominal_fps": self.fps, "frame_count": self.frame_count,
+            "is_camera": self.is_camera,
+            "width_px": self.width_px,
+            "height_px": self.height_px,
+            "nominal_fps": self.fps,
+            "frame_count": self.frame_count,
         }

@@ -28,12 +28,40 @@ from movekit.live import LIVE_STREAM, FrameProcessor
 from movekit.recording import POSE_STREAMS, PoseSeries, RecordingWriter, StreamSpec
 
 LANDMARK_NAMES = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
-    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
-    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel", "right_heel",
-    "left_foot_index", "right_foot_index")
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
+)
 assert len(LANDMARK_NAMES) == N_LANDMARKS
 
 #: Keys that store an event during capture (window or terminal).
@@ -43,10 +71,24 @@ EVENT_KEYS = {"p": "pain", "r": "pain_resolved", "m": "marker", " ": "marker"}
 def pose_stream_specs(rate_hz: float | None) -> list[StreamSpec]:
     names = LANDMARK_NAMES
     return [
-        StreamSpec("pose_image_px", (33, 3), "px", rate_hz, names, kind="pose_image",
-                   attrs={"axes": "x right, y down, pixels of the full frame; z relative depth x frame width"}),
-        StreamSpec("pose_world_m", (33, 3), "m", rate_hz, names, kind="pose_world",
-                   attrs={"axes": "MediaPipe world: metres, origin between the hips, y down"}),
+        StreamSpec(
+            "pose_image_px",
+            (33, 3),
+            "px",
+            rate_hz,
+            names,
+            kind="pose_image",
+            attrs={"axes": "x right, y down, pixels of the full frame; z relative depth x frame width"},
+        ),
+        StreamSpec(
+            "pose_world_m",
+            (33, 3),
+            "m",
+            rate_hz,
+            names,
+            kind="pose_world",
+            attrs={"axes": "MediaPipe world: metres, origin between the hips, y down"},
+        ),
         StreamSpec("pose_visibility", (33,), "1", rate_hz, names, kind="pose_visibility"),
         StreamSpec("pose_presence", (33,), "1", rate_hz, names, kind="pose_presence"),
     ]
@@ -87,13 +129,16 @@ class CaptureSummary:
         return self.detected / self.frames if self.frames else 0.0
 
     def text(self) -> str:
-        lines = [f"{self.frames} frames over {self.last_t_s - self.first_t_s:.2f} s; person found in "
-                 f"{self.detected} ({100 * self.detection_rate:.0f}%); stopped by {self.stopped_by}"]
+        lines = [
+            f"{self.frames} frames over {self.last_t_s - self.first_t_s:.2f} s; person found in "
+            f"{self.detected} ({100 * self.detection_rate:.0f}%); stopped by {self.stopped_by}"
+        ]
         if self.dropped:
             lines.append(f"{self.dropped} camera frames dropped while movekit was busy (gaps in t_s)")
         if self.events:
-            lines.append(f"{len(self.events)} events: " + ", ".join(
-                f"{e['kind']} at {e['t_s']:.2f} s" for e in self.events[:8]))
+            lines.append(
+                f"{len(self.events)} events: " + ", ".join(f"{e['kind']} at {e['t_s']:.2f} s" for e in self.events[:8])
+            )
         lines += self.notices
         if self.path:
             lines.append(f"recording: {self.path}")
@@ -149,16 +194,32 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def capture(source: str | int | Path, out: str | Path | None, *, duration_s: float | None = None,
-            model_complexity: int = 1, model_file: str | Path | None = None,
-            annotate: str | Path | None = None, show: bool = False, save_video: bool = False,
-            overwrite: bool = False, metadata: dict | None = None, progress: bool = False,
-            backend: PoseBackend | None = None, on_frame: Callable[[int, float], None] | None = None,
-            keys: bool = True, ble: list[str] | tuple[str, ...] = (),
-            ble_options: dict | None = None, camera_profile: str | Path | None = None,
-            static_profile: str | Path | None = None, observer: CaptureObserver | None = None,
-            realtime: bool | None = None, person: str | tuple[float, float] | None = None,
-            tilt=None, lsl=None) -> CaptureSummary:
+def capture(
+    source: str | int | Path,
+    out: str | Path | None,
+    *,
+    duration_s: float | None = None,
+    model_complexity: int = 1,
+    model_file: str | Path | None = None,
+    annotate: str | Path | None = None,
+    show: bool = False,
+    save_video: bool = False,
+    overwrite: bool = False,
+    metadata: dict | None = None,
+    progress: bool = False,
+    backend: PoseBackend | None = None,
+    on_frame: Callable[[int, float], None] | None = None,
+    keys: bool = True,
+    ble: list[str] | tuple[str, ...] = (),
+    ble_options: dict | None = None,
+    camera_profile: str | Path | None = None,
+    static_profile: str | Path | None = None,
+    observer: CaptureObserver | None = None,
+    realtime: bool | None = None,
+    person: str | tuple[float, float] | None = None,
+    tilt=None,
+    lsl=None,
+) -> CaptureSummary:
     """Run the pose model on every frame of ``source`` and record it.
 
     Parameters
@@ -245,16 +306,22 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
         if "camera" in calibration:
             cam = calibration["camera"]
             if (cam["width_px"], cam["height_px"]) != (src.width_px, src.height_px):
-                raise MovekitError(f"camera profile {cam['name']!r} is for {cam['width_px']}x{cam['height_px']}, "
-                                   f"the source is {src.width_px}x{src.height_px}")
-        processor = FrameProcessor(src.fps if np.isfinite(src.fps) and src.fps > 0 else 30.0, calibration,
-                                   frame_size_px=(src.width_px, src.height_px))
+                raise MovekitError(
+                    f"camera profile {cam['name']!r} is for {cam['width_px']}x{cam['height_px']}, "
+                    f"the source is {src.width_px}x{src.height_px}"
+                )
+        processor = FrameProcessor(
+            src.fps if np.isfinite(src.fps) and src.fps > 0 else 30.0,
+            calibration,
+            frame_size_px=(src.width_px, src.height_px),
+        )
         if out is not None:
             meta = {
                 "source": src.describe(),
                 "video": {"width_px": src.width_px, "height_px": src.height_px, "nominal_fps": src.fps},
-                "clock": ("monotonic clock since the camera opened" if src.is_camera
-                          else "container presentation time"),
+                "clock": (
+                    "monotonic clock since the camera opened" if src.is_camera else "container presentation time"
+                ),
                 "pose_model": backend.settings(),
                 "raw_video_saved": bool(save_video),
                 **(metadata or {}),
@@ -266,8 +333,7 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             for spec in pose_stream_specs(rate):
                 writer.add_stream(spec)
             writer.add_stream(processor.spec())
-            writer.update_metadata(session_clock={"started_unix_s": clock.started_unix_s,
-                                                  "frames": meta["clock"]})
+            writer.update_metadata(session_clock={"started_unix_s": clock.started_unix_s, "frames": meta["clock"]})
         if lsl is not None:  # LSL: pose + live angles per frame; the recording's other streams and events
             lsl.open_frames(rate, processor.names, clock.now())
             writer = lsl.tee(writer) if writer is not None else None
@@ -283,8 +349,10 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             annotated = _open_video(annotate, src)
             summary.annotated = Path(annotate)
             if not annotated.crash_safe:
-                summary.notices.append(f"{annotate}: an .mp4 is unreadable if the capture is killed before it "
-                                       "ends; use .mkv for a video that survives a crash")
+                summary.notices.append(
+                    f"{annotate}: an .mp4 is unreadable if the capture is killed before it "
+                    "ends; use .mkv for a video that survives a crash"
+                )
         if save_video and writer is not None:
             raw_video = _open_video(writer.path / RAW_VIDEO, src)
         if show:
@@ -342,8 +410,14 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
                     drawn = frame.image_bgr.copy()
                     from movekit.capture.annotate import draw_pose
 
-                    draw_pose(drawn, est.image_px, est.visibility,
-                              dict(zip(processor.names, live.tolist())), frame.t_s, errors=processor.errors)
+                    draw_pose(
+                        drawn,
+                        est.image_px,
+                        est.visibility,
+                        dict(zip(processor.names, live.tolist())),
+                        frame.t_s,
+                        errors=processor.errors,
+                    )
                     if annotated is not None:
                         annotated.write(drawn)
                     if window:
@@ -351,8 +425,7 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
                         k = cv2.waitKey(1) & 0xFF
                         if k != 255 and _handle_key(chr(k), frame.t_s, writer, summary):
                             break
-                if listener is not None and any(
-                        _handle_key(k, frame.t_s, writer, summary) for k in listener.take()):
+                if listener is not None and any(_handle_key(k, frame.t_s, writer, summary) for k in listener.take()):
                     break
                 if bar is not None:
                     bar.update(1)
@@ -364,43 +437,63 @@ def capture(source: str | int | Path, out: str | Path | None, *, duration_s: flo
             if bar is not None:
                 bar.close()
         summary.dropped = src.dropped
-        if (summary.stopped_by == "end of source" and src.frame_count and not src.is_camera
-                and last_index + 1 < src.frame_count - 1):
+        if (
+            summary.stopped_by == "end of source"
+            and src.frame_count
+            and not src.is_camera
+            and last_index + 1 < src.frame_count - 1
+        ):
             summary.notices.append(
                 f"the video ended early, after {last_index + 1} of the {src.frame_count} frames its container "
-                f"declares (truncated or damaged file?); the frames up to {summary.last_t_s:.2f} s are kept")
+                f"declares (truncated or damaged file?); the frames up to {summary.last_t_s:.2f} s are kept"
+            )
             if writer is not None:
-                writer.event(summary.last_t_s, "source_ended_early", frames_read=last_index + 1,
-                             frames_declared=src.frame_count)
+                writer.event(
+                    summary.last_t_s, "source_ended_early", frames_read=last_index + 1, frames_declared=src.frame_count
+                )
         if src.read_error:
-            summary.notices.append(f"the video stopped decoding early ({src.read_error}); "
-                                   f"frames up to {summary.last_t_s:.2f} s are kept")
+            summary.notices.append(
+                f"the video stopped decoding early ({src.read_error}); frames up to {summary.last_t_s:.2f} s are kept"
+            )
         if ble_recorder is not None:
             ble_recorder.stop()
         if observer is not None:
             observer.stop(summary.last_t_s)
         if ble_recorder is not None:
             for ev in ble_recorder.events:
-                if ev.kind in ("device_not_found", "device_error", "device_gap", "device_disconnected",
-                               "device_bad_data", "device_rate_mismatch"):
+                if ev.kind in (
+                    "device_not_found",
+                    "device_error",
+                    "device_gap",
+                    "device_disconnected",
+                    "device_bad_data",
+                    "device_rate_mismatch",
+                ):
                     summary.notices.append(f"BLE {ev.device}: {ev.message}")
             ble_recorder = None
         if follower.message():
             summary.notices.append(follower.message())
         entered = [e for e in summary.events if e["kind"] == "people_in_view" and e.get("change") == "entered"]
         if entered:
-            summary.notices.append("somebody else came into view at " + ", ".join(
-                f"{e['t_s']:.2f} s ({e['count']} people)" for e in entered[:4]) + ("..." if len(entered) > 4 else "")
-                + "; the person chosen at the start was followed")
+            summary.notices.append(
+                "somebody else came into view at "
+                + ", ".join(f"{e['t_s']:.2f} s ({e['count']} people)" for e in entered[:4])
+                + ("..." if len(entered) > 4 else "")
+                + "; the person chosen at the start was followed"
+            )
         if follower.switches_rejected:
-            summary.notices.append(f"{follower.switches_rejected} frames where the model jumped to another "
-                                   f"person were stored as not found")
+            summary.notices.append(
+                f"{follower.switches_rejected} frames where the model jumped to another person were stored as not found"
+            )
         if summary.frames == 0:
             raise MovekitError(f"{source}: no frames were read")
         if writer is not None:
-            writer.update_metadata(person_selection=follower.selection or {"strategy": person_text(choice)},
-                                   frames_dropped=src.dropped,
-                                   detection_rate=summary.detection_rate, stopped_by=summary.stopped_by)
+            writer.update_metadata(
+                person_selection=follower.selection or {"strategy": person_text(choice)},
+                frames_dropped=src.dropped,
+                detection_rate=summary.detection_rate,
+                stopped_by=summary.stopped_by,
+            )
     finally:
         if ble_recorder is not None:
             ble_recorder.stop()
@@ -437,16 +530,19 @@ def _recorded_video(source):
     path = Path(source)
     video = next((path / n for n in (RAW_VIDEO, "video.mp4") if (path / n).exists()), path / RAW_VIDEO)
     if not video.exists():
-        raise MovekitError(f"{source}: this recording kept no video (captured without --save-video); "
-                           "its stored pose can be replayed with movekit replay")
+        raise MovekitError(
+            f"{source}: this recording kept no video (captured without --save-video); "
+            "its stored pose can be replayed with movekit replay"
+        )
     from movekit.recording import open_recording
 
     meta = open_recording(path).metadata
     return video, (meta.get("person_selection") or {}).get("strategy")
 
 
-def _people_events(events: list[dict], writer: RecordingWriter | None, summary: CaptureSummary,
-                   follower: PersonFollower, bar) -> None:
+def _people_events(
+    events: list[dict], writer: RecordingWriter | None, summary: CaptureSummary, follower: PersonFollower, bar
+) -> None:
     """Record the follower's events (``people_in_view``, ``person_not_at_point``) and say so on the
     console (stderr) as they happen."""
     said = set()
@@ -459,8 +555,10 @@ def _people_events(events: list[dict], writer: RecordingWriter | None, summary: 
                 continue
             said.add(text)
         elif ev["change"] == "entered":
-            text = (f"{ev['t_s']:.2f} s: somebody else came into view ({ev['count']} people); "
-                    "still following the same person")
+            text = (
+                f"{ev['t_s']:.2f} s: somebody else came into view ({ev['count']} people); "
+                "still following the same person"
+            )
         else:
             text = f"{ev['t_s']:.2f} s: {ev['count']} {'person' if ev['count'] == 1 else 'people'} in view now"
         text = f"movekit: notice: {text}"
@@ -486,14 +584,18 @@ def _resolve_tilt(tilt, source, calibration: dict, summary: CaptureSummary):
     is_camera = isinstance(source, int) or str(source).strip().isdigit()
     spec = "auto" if tilt is None and not is_camera else (tilt or "unknown")
     if str(spec).strip().lower() == "unknown":
-        summary.notices.append("camera tilt unknown: angles referred to the vertical are shown only where no tilt "
-                               "could push them over their error limit (give --tilt, or movekit calibrate level)")
+        summary.notices.append(
+            "camera tilt unknown: angles referred to the vertical are shown only where no tilt "
+            "could push them over their error limit (give --tilt, or movekit calibrate level)"
+        )
         return None
     if str(spec).strip().lower() != "auto":
         return load_tilt(spec)
     if is_camera:
-        raise MovekitError("--tilt auto reads the room's vertical edges from a video file; for a webcam give "
-                           "--tilt PITCH,ROLL, --tilt level or a profile from movekit calibrate level")
+        raise MovekitError(
+            "--tilt auto reads the room's vertical edges from a video file; for a webcam give "
+            "--tilt PITCH,ROLL, --tilt level or a profile from movekit calibrate level"
+        )
     cam = calibration.get("camera")
     profile = CameraProfile(**{**cam, "pattern": tuple(cam["pattern"])}) if cam else None
     try:
@@ -547,15 +649,26 @@ def _handle_key(key: str, t_s: float, writer: RecordingWriter | None, summary: C
     return False
 
 
-def run_pose_on_video(path: str | Path, model_complexity: int = 1, *, progress: bool = False,
-                      duration_s: float | None = None, person: str | None = None) -> PoseSeries:
+def run_pose_on_video(
+    path: str | Path,
+    model_complexity: int = 1,
+    *,
+    progress: bool = False,
+    duration_s: float | None = None,
+    person: str | None = None,
+) -> PoseSeries:
     """Pose for every frame of a video, in memory (no recording written)."""
-    return capture_in_memory(path, model_complexity, progress=progress, duration_s=duration_s,
-                             person=person).pose()
+    return capture_in_memory(path, model_complexity, progress=progress, duration_s=duration_s, person=person).pose()
 
 
-def capture_in_memory(path: str | Path, model_complexity: int = 1, *, progress: bool = False,
-                      duration_s: float | None = None, person: str | None = None):
+def capture_in_memory(
+    path: str | Path,
+    model_complexity: int = 1,
+    *,
+    progress: bool = False,
+    duration_s: float | None = None,
+    person: str | None = None,
+):
     """:class:`movekit.recording.Recording` of a video's pose (with its metadata and events, e.g.
     ``people_in_view``), read back from a temporary recording that is then deleted."""
     import tempfile
@@ -564,10 +677,24 @@ def capture_in_memory(path: str | Path, model_complexity: int = 1, *, progress: 
 
     with tempfile.TemporaryDirectory() as tmp:
         rec = Path(tmp) / "pose.mkrec"
-        capture(path, rec, model_complexity=model_complexity, progress=progress,
-                duration_s=duration_s, keys=False, person=person)
+        capture(
+            path,
+            rec,
+            model_complexity=model_complexity,
+            progress=progress,
+            duration_s=duration_s,
+            keys=False,
+            person=person,
+        )
         return open_recording(rec)
 
 
-__all__ = ["capture", "run_pose_on_video", "capture_in_memory", "CaptureObserver", "CaptureSummary",
-           "pose_stream_specs", "POSE_STREAMS"]
+__all__ = [
+    "capture",
+    "run_pose_on_video",
+    "capture_in_memory",
+    "CaptureObserver",
+    "CaptureSummary",
+    "pose_stream_specs",
+    "POSE_STREAMS",
+]

@@ -22,8 +22,7 @@ import numpy as np
 from movekit.errors import MovekitError
 
 N_LANDMARKS = 33
-_MODEL_FILES = {0: "pose_landmark_lite.tflite", 1: "pose_landmark_full.tflite",
-                2: "pose_landmark_heavy.tflite"}
+_MODEL_FILES = {0: "pose_landmark_lite.tflite", 1: "pose_landmark_full.tflite", 2: "pose_landmark_heavy.tflite"}
 
 
 @dataclass
@@ -58,8 +57,7 @@ class PoseBackend(Protocol):
         """Pose in one frame; ``image_rgb`` is the same frame in RGB order, if the caller has it."""
         ...
 
-    def find_people(self, image_bgr: np.ndarray, known_boxes: list = (), max_people: int = 4
-                    ) -> list[PoseEstimate]: ...
+    def find_people(self, image_bgr: np.ndarray, known_boxes: list = (), max_people: int = 4) -> list[PoseEstimate]: ...
 
     def detect_people(self, image_bgr: np.ndarray) -> list[PersonDetection]: ...
 
@@ -97,8 +95,9 @@ class PersonDetection:
         """(x0, y0, x1, y1) around the body: ``reach_px`` above and below the hips, half of it
         to either side (a standing or walking person is about twice as tall as wide)."""
         r = self.reach_px
-        return np.array([self.hips_px[0] - r / 2, self.hips_px[1] - r, self.hips_px[0] + r / 2,
-                         self.hips_px[1] + r], np.float64)
+        return np.array(
+            [self.hips_px[0] - r / 2, self.hips_px[1] - r, self.hips_px[0] + r / 2, self.hips_px[1] + r], np.float64
+        )
 
 
 def _mediapipe_model_dir() -> Path:
@@ -168,15 +167,18 @@ def ensure_model(model_complexity: int, model_file: str | Path | None = None) ->
         with open(src, "rb") as fh:
             head = fh.read(8)
         if len(head) < 8 or head[4:8] != _TFLITE_ID:
-            raise MovekitError(f"{src} is not a TFLite model (a copy of {_MODEL_FILES[model_complexity]} "
-                               "from mediapipe's model repository is expected)")
+            raise MovekitError(
+                f"{src} is not a TFLite model (a copy of {_MODEL_FILES[model_complexity]} "
+                "from mediapipe's model repository is expected)"
+            )
         root = _private_resources(model_complexity, src)
         return root / "mediapipe" / "modules" / "pose_landmark" / _MODEL_FILES[model_complexity]
     if not target.exists():
         raise MovekitError(
             f"model complexity {model_complexity} needs {target.name}, which mediapipe 0.10.14 does not "
             f"ship and would download from the internet; use --model-complexity 1 (shipped), or pass "
-            f"--model-file with a copy of {target.name}")
+            f"--model-file with a copy of {target.name}"
+        )
     return target
 
 
@@ -194,8 +196,14 @@ class MediaPipePose:
         folder in the user's cache, never copied into mediapipe's package).
     """
 
-    def __init__(self, model_complexity: int = 1, *, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, model_file: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        model_complexity: int = 1,
+        *,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        model_file: str | Path | None = None,
+    ) -> None:
         self.model_path = ensure_model(model_complexity, model_file)
         import warnings
 
@@ -210,9 +218,12 @@ class MediaPipePose:
         try:
             with self._graphs_from_resources():
                 self._pose = mp.solutions.pose.Pose(
-                    static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=True,
+                    static_image_mode=False,
+                    model_complexity=model_complexity,
+                    smooth_landmarks=True,
                     min_detection_confidence=min_detection_confidence,
-                    min_tracking_confidence=min_tracking_confidence)
+                    min_tracking_confidence=min_tracking_confidence,
+                )
         except RuntimeError as exc:  # e.g. a TFLite file of another model
             raise MovekitError(f"the pose model could not be loaded ({str(exc).splitlines()[0][:200]})") from None
         self._version = mp.__version__
@@ -267,8 +278,7 @@ class MediaPipePose:
             people.append(PersonDetection(kp[0], kp[2], float(np.linalg.norm(kp[1] - kp[0])), float(det.score[0])))
         return people
 
-    def find_people(self, image_bgr: np.ndarray, known_boxes: list = (), max_people: int = 4
-                    ) -> list[PoseEstimate]:
+    def find_people(self, image_bgr: np.ndarray, known_boxes: list = (), max_people: int = 4) -> list[PoseEstimate]:
         """The other people the model finds in one frame, beyond ``known_boxes`` (px), largest first.
 
         MediaPipe's Pose finds one person per call: the known people's regions and each
@@ -284,8 +294,11 @@ class MediaPipePose:
 
         if self._static is None:
             with self._graphs_from_resources():
-                self._static = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=self.model_complexity,
-                                                      min_detection_confidence=self.min_detection_confidence)
+                self._static = mp.solutions.pose.Pose(
+                    static_image_mode=True,
+                    model_complexity=self.model_complexity,
+                    min_detection_confidence=self.min_detection_confidence,
+                )
         found: list[tuple[np.ndarray, PoseEstimate]] = []
         blanked = list(known_boxes)
         image = image_bgr
@@ -304,11 +317,16 @@ class MediaPipePose:
         return [est for _, est in found]
 
     def settings(self) -> dict:
-        return {"backend": "mediapipe.solutions.pose", "mediapipe_version": self._version,
-                "model_complexity": self.model_complexity, "model_file": self.model_path.name,
-                "smooth_landmarks": True, "min_detection_confidence": self.min_detection_confidence,
-                "min_tracking_confidence": self.min_tracking_confidence,
-                "presence": "not exposed by the legacy solution: stored as NaN"}
+        return {
+            "backend": "mediapipe.solutions.pose",
+            "mediapipe_version": self._version,
+            "model_complexity": self.model_complexity,
+            "model_file": self.model_path.name,
+            "smooth_landmarks": True,
+            "min_detection_confidence": self.min_detection_confidence,
+            "min_tracking_confidence": self.min_tracking_confidence,
+            "presence": "not exposed by the legacy solution: stored as NaN",
+        }
 
     def process(self, image_bgr: np.ndarray, image_rgb: np.ndarray | None = None) -> PoseEstimate:
         """Pose in one frame. ``image_rgb``, the same frame in RGB order, saves converting it here
@@ -328,8 +346,7 @@ class MediaPipePose:
         image[:, 1] = arr[:, 1] * h
         image[:, 2] = arr[:, 2] * w  # MediaPipe: z uses roughly the same scale as x
         world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark], np.float32)
-        return PoseEstimate(image, world, arr[:, 3].astype(np.float32),
-                            np.full(N_LANDMARKS, np.nan, np.float32))
+        return PoseEstimate(image, world, arr[:, 3].astype(np.float32), np.full(N_LANDMARKS, np.nan, np.float32))
 
     def close(self) -> None:
         self._pose.close()

@@ -27,8 +27,9 @@ def _pace(t_s: float, t_first: float, wall0: float, speed: float | None) -> None
             time.sleep(delay)
 
 
-def iter_samples(rec: Recording, speed: float | None = None,
-                 streams: tuple[str, ...] | None = None) -> Iterator[tuple[str, float, np.ndarray]]:
+def iter_samples(
+    rec: Recording, speed: float | None = None, streams: tuple[str, ...] | None = None
+) -> Iterator[tuple[str, float, np.ndarray]]:
     """Yield ``(stream, t_s, sample)`` across streams in time order (ties: stream name order).
 
     ``speed`` 1.0 is real time, 2.0 twice as fast, None as fast as possible.
@@ -63,8 +64,9 @@ class ReplayResult:
         return self.stored.shape == self.angles_deg.shape and self.stored.tobytes() == self.angles_deg.tobytes()
 
 
-def replay_pose(rec: Recording, speed: float | None = None,
-                on_frame: Callable[[int, float, np.ndarray], None] | None = None) -> ReplayResult:
+def replay_pose(
+    rec: Recording, speed: float | None = None, on_frame: Callable[[int, float, np.ndarray], None] | None = None
+) -> ReplayResult:
     """Recompute the live per-frame outputs from the stored pose."""
     from contextlib import nullcontext
 
@@ -78,9 +80,11 @@ def replay_pose(rec: Recording, speed: float | None = None,
 
 def _replay_pose(rec: Recording, live, speed: float | None, on_frame) -> ReplayResult:
     pose = rec.pose()
-    processor = FrameProcessor(live.spec.attrs.get("fs_hz", 30.0) if live is not None else 30.0,
-                               calibration=rec.metadata.get("calibration"),
-                               frame_size_px=tuple(pose.frame_size_px) if all(pose.frame_size_px) else None)
+    processor = FrameProcessor(
+        live.spec.attrs.get("fs_hz", 30.0) if live is not None else 30.0,
+        calibration=rec.metadata.get("calibration"),
+        frame_size_px=tuple(pose.frame_size_px) if all(pose.frame_size_px) else None,
+    )
     out = np.empty((len(pose), len(processor.names)), np.float32)
     t_first = float(pose.t_s[0]) if len(pose) else 0.0
     wall0 = time.monotonic()
@@ -94,8 +98,10 @@ def _replay_pose(rec: Recording, live, speed: float | None, on_frame) -> ReplayR
         s = rec.streams[LIVE_STREAM]
         stored_names = tuple(f"{c}_deg" for c in (s.spec.channel_names or ()))
         if stored_names != processor.names:
-            raise MovekitError(f"{rec.path}: live angles were stored by another movekit version "
-                               f"({len(stored_names)} vs {len(processor.names)} angles); cannot compare")
+            raise MovekitError(
+                f"{rec.path}: live angles were stored by another movekit version "
+                f"({len(stored_names)} vs {len(processor.names)} angles); cannot compare"
+            )
         stored = s.data[: len(pose)]
     from movekit.live import live_code_fingerprint
 

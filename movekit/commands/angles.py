@@ -19,29 +19,44 @@ from movekit.outputs import (
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "angles", help="clinical joint angles per frame from a recording or a video",
+        "angles",
+        help="clinical joint angles per frame from a recording or a video",
         description="Joint angles (0 deg at anatomical neutral, signed, never wrapped) per frame, with "
-                    "the camera view. SOURCE is a recording (*.mkrec) or a video (pose runs first). "
-                    "Angles not valid in the frame's view (e.g. knee valgus from a side view) are NaN "
-                    "unless --keep-invalid; a sidecar OUT.json describes every column.")
+        "the camera view. SOURCE is a recording (*.mkrec) or a video (pose runs first). "
+        "Angles not valid in the frame's view (e.g. knee valgus from a side view) are NaN "
+        "unless --keep-invalid; a sidecar OUT.json describes every column.",
+    )
     p.add_argument("source", help="recording directory or video file")
     p.add_argument("-o", "--out", required=True, metavar="OUT", help="output table (.csv or .parquet)")
-    p.add_argument("--offline", action="store_true",
-                   help="zero-phase filtering (no lag; for reports). Default: causal, as live cues see it")
-    p.add_argument("--format", choices=("csv", "parquet"), default=None,
-                   help="output format (default: from the file suffix, else csv)")
-    p.add_argument("--space", choices=("2d", "3d"), default="2d",
-                   help="2d: image plane (default, valid only in the matching view); 3d: world landmarks")
-    p.add_argument("--keep-invalid", action="store_true",
-                   help="keep angles measured in the wrong view instead of NaN")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="zero-phase filtering (no lag; for reports). Default: causal, as live cues see it",
+    )
+    p.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default=None,
+        help="output format (default: from the file suffix, else csv)",
+    )
+    p.add_argument(
+        "--space",
+        choices=("2d", "3d"),
+        default="2d",
+        help="2d: image plane (default, valid only in the matching view); 3d: world landmarks",
+    )
+    p.add_argument("--keep-invalid", action="store_true", help="keep angles measured in the wrong view instead of NaN")
     p.add_argument("--raw", action="store_true", help="no cleaning (visibility mask only)")
     p.add_argument("--camera", metavar="PROFILE", help="camera calibration profile (undistorts landmarks)")
     p.add_argument("--static", metavar="PROFILE", help="static-pose offsets profile (subtracted per angle)")
-    p.add_argument("--tilt", metavar="PITCH,ROLL|level|PROFILE",
-                   help="camera tilt in deg (pitch + looking down, roll + clockwise seen from behind), 'level' "
-                        "for a camera checked level, or a profile from 'movekit calibrate level'; default: the "
-                        "one stored in the recording, else unknown (vertical-referenced angles are then refused "
-                        "where the tilt could matter)")
+    p.add_argument(
+        "--tilt",
+        metavar="PITCH,ROLL|level|PROFILE",
+        help="camera tilt in deg (pitch + looking down, roll + clockwise seen from behind), 'level' "
+        "for a camera checked level, or a profile from 'movekit calibrate level'; default: the "
+        "one stored in the recording, else unknown (vertical-referenced angles are then refused "
+        "where the tilt could matter)",
+    )
     p.add_argument("--min-visibility", type=fraction, default=0.5, help="landmark visibility threshold (0..1)")
     add_overwrite_argument(p, "tables")
     p.set_defaults(func=run)
@@ -83,8 +98,18 @@ def err_column(name: str) -> str:
     return name.removesuffix("_deg") + "_err_deg"
 
 
-def compute_table(pose, *, offline: bool, space: str = "2d", keep_invalid: bool = False,
-                  raw: bool = False, camera=None, static=None, tilt=None, min_visibility: float = 0.5):
+def compute_table(
+    pose,
+    *,
+    offline: bool,
+    space: str = "2d",
+    keep_invalid: bool = False,
+    raw: bool = False,
+    camera=None,
+    static=None,
+    tilt=None,
+    min_visibility: float = 0.5,
+):
     """(columns dict, metadata dict) for a PoseSeries; see :func:`run`.
 
     Every angle column ``<name>_deg`` has its expected error beside it, ``<name>_err_deg``
@@ -99,9 +124,16 @@ def compute_table(pose, *, offline: bool, space: str = "2d", keep_invalid: bool 
 
     cfg = CleanConfig(max_gap_s=0.0, hampel_half_window=0, cutoff_hz=None) if raw else CleanConfig()
     profiles = {k: v for k, v in (("camera", camera), ("tilt", tilt)) if v is not None}
-    res = analyse_calibrated(pose, profiles, space=space, offline=offline, config=cfg,
-                             min_visibility=min_visibility, gate=not keep_invalid,
-                             offsets=static.offsets_deg if static is not None else None)
+    res = analyse_calibrated(
+        pose,
+        profiles,
+        space=space,
+        offline=offline,
+        config=cfg,
+        min_visibility=min_visibility,
+        gate=not keep_invalid,
+        offsets=static.offsets_deg if static is not None else None,
+    )
     cols = {"time_s": np.asarray(pose.t_s, dtype=np.float64)}
     for name, a in res.angles.items():
         cols[name] = a
@@ -110,17 +142,29 @@ def compute_table(pose, *, offline: bool, space: str = "2d", keep_invalid: bool 
     cols["view"] = np.asarray(res.view).astype(str)
     mode = "raw (visibility mask only)" if raw else res.mode
     meta = {
-        "filter": mode, "space": space,
-        "invalid_angles": "kept" if keep_invalid else f"NaN where the expected error is over {res.max_error_deg:g} deg or unknown",
-        "camera_profile": getattr(camera, "name", None), "static_profile": getattr(static, "name", None),
+        "filter": mode,
+        "space": space,
+        "invalid_angles": "kept"
+        if keep_invalid
+        else f"NaN where the expected error is over {res.max_error_deg:g} deg or unknown",
+        "camera_profile": getattr(camera, "name", None),
+        "static_profile": getattr(static, "name", None),
         "camera_tilt": tilt.to_dict() if tilt is not None else None,
-        "camera_tilt_note": tilt.describe() if tilt is not None else
-        "camera tilt unknown: every tilt the error model has validated is assumed",
+        "camera_tilt_note": tilt.describe()
+        if tilt is not None
+        else "camera tilt unknown: every tilt the error model has validated is assumed",
         "error_model": "expected error = mean absolute error against a multi-camera reference for this "
-                       "estimated body yaw and residual camera tilt (docs/validity.md)",
-        "columns": {name: {"plane": d.plane, "convention": d.convention, "proxy": d.proxy,
-                           "error_column": err_column(name), "source": d.source}
-                    for name, d in ANGLES.items()},
+        "estimated body yaw and residual camera tilt (docs/validity.md)",
+        "columns": {
+            name: {
+                "plane": d.plane,
+                "convention": d.convention,
+                "proxy": d.proxy,
+                "error_column": err_column(name),
+                "source": d.source,
+            }
+            for name, d in ANGLES.items()
+        },
     }
     return cols, meta
 
@@ -129,8 +173,9 @@ def write_table(cols: dict, meta: dict, out: Path, fmt: str) -> None:
     import numpy as np
     import pyarrow as pa
 
-    arrays = {k: (pa.array(v) if k == "view" else pa.array(np.asarray(v, np.float64), pa.float64()))
-              for k, v in cols.items()}
+    arrays = {
+        k: (pa.array(v) if k == "view" else pa.array(np.asarray(v, np.float64), pa.float64())) for k, v in cols.items()
+    }
     table = pa.table(arrays)
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -146,8 +191,11 @@ def write_table(cols: dict, meta: dict, out: Path, fmt: str) -> None:
             row = []
             for k in names:
                 v = cols[k][i]
-                row.append(str(v) if k == "view" else ("NaN" if not np.isfinite(v) else
-                                                       (f"{v:.4f}" if k == "time_s" else f"{v:.3f}")))
+                row.append(
+                    str(v)
+                    if k == "view"
+                    else ("NaN" if not np.isfinite(v) else (f"{v:.4f}" if k == "time_s" else f"{v:.3f}"))
+                )
             f.write(",".join(row) + "\n")
 
 
@@ -158,8 +206,9 @@ def run(args) -> int:
     fmt = args.format or ("parquet" if out.suffix.lower() == ".parquet" else "csv")
     inputs = [args.source, args.camera, args.static, args.tilt if args.tilt and Path(args.tilt).exists() else None]
     check_output(out, TABLE, overwrite=args.overwrite, inputs=inputs)
-    side = check_output(out.with_suffix(out.suffix + ".json"), JSON, overwrite=args.overwrite,
-                        inputs=inputs, flag="-o (its sidecar)")
+    side = check_output(
+        out.with_suffix(out.suffix + ".json"), JSON, overwrite=args.overwrite, inputs=inputs, flag="-o (its sidecar)"
+    )
     from movekit.calibration import load_camera_profile, load_static_profile, load_tilt
     from movekit.commands.calibrate import guarded_load
 
@@ -176,14 +225,24 @@ def run(args) -> int:
     if static is None and "static" in stored:
         static = stored["static"]
         print(f"using the static-pose offsets stored in the recording ({static.name})", file=sys.stderr)
-    cols, meta = compute_table(pose, offline=args.offline, space=args.space,
-                               keep_invalid=args.keep_invalid, raw=args.raw, camera=camera,
-                               static=static, tilt=tilt, min_visibility=args.min_visibility)
+    cols, meta = compute_table(
+        pose,
+        offline=args.offline,
+        space=args.space,
+        keep_invalid=args.keep_invalid,
+        raw=args.raw,
+        camera=camera,
+        static=static,
+        tilt=tilt,
+        min_visibility=args.min_visibility,
+    )
     meta["source"] = str(args.source)
     if args.space == "3d":
-        meta["caution_3d"] = ("3D angles come from MediaPipe's world landmarks, whose axes follow the camera "
-                              "(levelled only when the camera tilt is given) and whose depth is the model's "
-                              "guess; each keeps only the frames where its measured error allows")
+        meta["caution_3d"] = (
+            "3D angles come from MediaPipe's world landmarks, whose axes follow the camera "
+            "(levelled only when the camera tilt is given) and whose depth is the model's "
+            "guess; each keeps only the frames where its measured error allows"
+        )
         print(f"note: {meta['caution_3d']}", file=sys.stderr)
     try:
         with atomic_path(out) as tmp:
@@ -195,8 +254,10 @@ def run(args) -> int:
 
     views, counts = np.unique(cols["view"], return_counts=True)
     n_angles = sum(1 for k in cols if k.endswith("_deg") and not k.endswith("_err_deg") and k != "body_yaw_deg")
-    print(f"{len(cols['time_s'])} frames, {n_angles} angles (each with its expected error), "
-          f"filter: {meta['filter']}; {meta['camera_tilt_note']}; "
-          "view: " + ", ".join(f"{v} {100 * c / max(1, counts.sum()):.0f}%" for v, c in zip(views, counts)))
+    print(
+        f"{len(cols['time_s'])} frames, {n_angles} angles (each with its expected error), "
+        f"filter: {meta['filter']}; {meta['camera_tilt_note']}; "
+        "view: " + ", ".join(f"{v} {100 * c / max(1, counts.sum()):.0f}%" for v, c in zip(views, counts))
+    )
     print(f"angles: {out} ({fmt}); column notes: {side}")
     return 0

@@ -37,61 +37,109 @@ def _times(text: str | None, kind: str) -> list[dict]:
     except (ValueError, argparse.ArgumentTypeError):
         times = None
     if times is None or any(t < 0 for t in times):
-        raise MovekitError(f"--pain-times/--pain-resolved-times must be comma-separated seconds, "
-                           f"finite and at least 0, not {text!r}")
+        raise MovekitError(
+            f"--pain-times/--pain-resolved-times must be comma-separated seconds, finite and at least 0, not {text!r}"
+        )
     return [{"t_s": t, "kind": kind, "source": "command line"} for t in times]
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "assess", help="run a clinical assessment on a recording, a video or a force-plate file",
+        "assess",
+        help="run a clinical assessment on a recording, a video or a force-plate file",
         description="Run a clinical screen and print a short summary; --json writes the full result "
-                    "(metrics with units, reps, flags, validity checks, references).")
-    p.add_argument("test", choices=TESTS + ("fms",),
-                   help="the screen; fms: the Functional Movement Screen composite from a JSON file of the "
-                        "seven tests' scores (SOURCE)")
-    p.add_argument("source", help="webcam index (0: capture live, then assess), recording directory, video "
-                                  "file, CoP CSV (time_s,cop_x_mm,cop_y_mm), inclinometer CSV (time_s + "
-                                  "angle columns) or Kistler BioWare .txt")
-    p.add_argument("-o", "--output", metavar="REC.mkrec",
-                   help="keep the capture as this recording (webcam: default assess-TEST-DATE-TIME.mkrec; "
-                        "a video file is then captured through the same path)")
-    p.add_argument("--duration", type=positive_seconds, metavar="S",
-                   help="stop the capture after S seconds (webcam or --live; default: until q or Ctrl-C)")
-    p.add_argument("--live", action="store_true",
-                   help="treat a video file as a live source: frames in real time, keys recorded, recording kept")
+        "(metrics with units, reps, flags, validity checks, references).",
+    )
+    p.add_argument(
+        "test",
+        choices=TESTS + ("fms",),
+        help="the screen; fms: the Functional Movement Screen composite from a JSON file of the "
+        "seven tests' scores (SOURCE)",
+    )
+    p.add_argument(
+        "source",
+        help="webcam index (0: capture live, then assess), recording directory, video "
+        "file, CoP CSV (time_s,cop_x_mm,cop_y_mm), inclinometer CSV (time_s + "
+        "angle columns) or Kistler BioWare .txt",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="REC.mkrec",
+        help="keep the capture as this recording (webcam: default assess-TEST-DATE-TIME.mkrec; "
+        "a video file is then captured through the same path)",
+    )
+    p.add_argument(
+        "--duration",
+        type=positive_seconds,
+        metavar="S",
+        help="stop the capture after S seconds (webcam or --live; default: until q or Ctrl-C)",
+    )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="treat a video file as a live source: frames in real time, keys recorded, recording kept",
+    )
     p.add_argument("--client", help="client id stored in a new recording's metadata")
     p.add_argument("--side", choices=("left", "right"), help="tested side (default: detected)")
     p.add_argument("--json", metavar="OUT.json", help="write the result as JSON")
     p.add_argument("--age", type=float_range(0.0, 120.0, unit="years"), help="client age in years, for age norms")
-    p.add_argument("--latency", type=float_range(0.0, 10.0, unit="s"), default=0.0, metavar="S",
-                   help="input latency of pain reports to subtract (s; painful arc)")
+    p.add_argument(
+        "--latency",
+        type=float_range(0.0, 10.0, unit="s"),
+        default=0.0,
+        metavar="S",
+        help="input latency of pain reports to subtract (s; painful arc)",
+    )
     p.add_argument("--pain-times", metavar="T1,T2", help="pain onset report times (s)")
     p.add_argument("--pain-resolved-times", metavar="T1,T2", help="pain resolved report times (s)")
     p.add_argument("--previous", metavar="PREV.json", help="earlier result of the same test: adds change in percent")
-    p.add_argument("--min-duration", type=positive_seconds, metavar="S",
-                   help="shortest sway trial accepted (s; default 25 after Scoppa 2013)")
-    p.add_argument("--columns", metavar="NAME,NAME,...",
-                   help="balance: the column names of a headerless force-plate text/CSV file, e.g. "
-                        "time_s,fx_n,fy_n,fz_n,mx_nm,my_nm,mz_nm or time_s,cop_x_mm,cop_y_mm (unknown names "
-                        "are ignored)")
-    p.add_argument("--axis", choices=("x", "y", "z"),
-                   help="gait: the gyroscope axis the shank swings about (refused when unknown)")
-    p.add_argument("--distance", type=float_range(0.0, 10000.0, lo_open=True, unit="m"), metavar="M",
-                   help="gait: distance walked (m), for the speed")
-    p.add_argument("--protocol", choices=("target", "return_to_start"), default="target",
-                   help="joint-position-sense: target matching, or back to the start position (Revel 1991)")
+    p.add_argument(
+        "--min-duration",
+        type=positive_seconds,
+        metavar="S",
+        help="shortest sway trial accepted (s; default 25 after Scoppa 2013)",
+    )
+    p.add_argument(
+        "--columns",
+        metavar="NAME,NAME,...",
+        help="balance: the column names of a headerless force-plate text/CSV file, e.g. "
+        "time_s,fx_n,fy_n,fz_n,mx_nm,my_nm,mz_nm or time_s,cop_x_mm,cop_y_mm (unknown names "
+        "are ignored)",
+    )
+    p.add_argument(
+        "--axis", choices=("x", "y", "z"), help="gait: the gyroscope axis the shank swings about (refused when unknown)"
+    )
+    p.add_argument(
+        "--distance",
+        type=float_range(0.0, 10000.0, lo_open=True, unit="m"),
+        metavar="M",
+        help="gait: distance walked (m), for the speed",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=("target", "return_to_start"),
+        default="target",
+        help="joint-position-sense: target matching, or back to the start position (Revel 1991)",
+    )
     p.add_argument("--joint", help="joint-position-sense: e.g. knee, cervical (cervical adds Revel's 4.5 deg limit)")
-    p.add_argument("--target", type=float_range(-360.0, 360.0, unit="deg"), metavar="DEG",
-                   help="joint-position-sense: the target angle when it was set otherwise")
+    p.add_argument(
+        "--target",
+        type=float_range(-360.0, 360.0, unit="deg"),
+        metavar="DEG",
+        help="joint-position-sense: the target angle when it was set otherwise",
+    )
     p.add_argument("--channel", help="joint-position-sense: the angle channel when the recording has several")
-    p.add_argument("--hold", type=positive_seconds, metavar="S",
-                   help="joint-position-sense: shortest hold (s, default 1)")
-    p.add_argument("--squat", metavar="SQUAT.json",
-                   help="fms: a movekit squat result giving the deep squat score")
-    p.add_argument("--ungated", action="store_true",
-                   help="RESEARCH USE: do not refuse joint angles whose expected error is over the limit "
-                        "(the result is flagged; not a clinical result)")
+    p.add_argument(
+        "--hold", type=positive_seconds, metavar="S", help="joint-position-sense: shortest hold (s, default 1)"
+    )
+    p.add_argument("--squat", metavar="SQUAT.json", help="fms: a movekit squat result giving the deep squat score")
+    p.add_argument(
+        "--ungated",
+        action="store_true",
+        help="RESEARCH USE: do not refuse joint angles whose expected error is over the limit "
+        "(the result is flagged; not a clinical result)",
+    )
     add_overwrite_argument(p, "JSON results and recordings")
     p.set_defaults(func=run)
 
@@ -134,10 +182,23 @@ def run(args) -> int:
     from movekit.analysis.error_model import ungated
 
     with ungated() if args.ungated else nullcontext():
-        result = run_test(args.test, session, side=args.side, age=args.age, latency_s=args.latency,
-                          pain_events=pain, previous=previous, min_duration_s=args.min_duration,
-                          axis=args.axis, distance_m=args.distance, protocol=args.protocol, joint=args.joint,
-                          target_deg=args.target, channel=args.channel, hold_s=args.hold)
+        result = run_test(
+            args.test,
+            session,
+            side=args.side,
+            age=args.age,
+            latency_s=args.latency,
+            pain_events=pain,
+            previous=previous,
+            min_duration_s=args.min_duration,
+            axis=args.axis,
+            distance_m=args.distance,
+            protocol=args.protocol,
+            joint=args.joint,
+            target_deg=args.target,
+            channel=args.channel,
+            hold_s=args.hold,
+        )
     if args.json:
         write_output(args.json, result.dumps() + "\n")
     print(result.summary())
@@ -199,11 +260,20 @@ def _captured(args) -> Path | None:
 
     out = Path(args.output) if args.output else default_recording_path(args.test)
     if webcam:
-        print(f"capturing from webcam {int(src)} for {args.test}: keys p pain, r pain resolved, m marker, "
-              f"q stop" + (f" (stops after {args.duration:g} s)" if args.duration else ""), flush=True)
-    summary = capture(int(src) if webcam else Path(src), out, duration_s=args.duration, keys=True,
-                      metadata={"client": args.client, "protocol": args.test}, overwrite=args.overwrite,
-                      realtime=True if args.live else None)
+        print(
+            f"capturing from webcam {int(src)} for {args.test}: keys p pain, r pain resolved, m marker, "
+            f"q stop" + (f" (stops after {args.duration:g} s)" if args.duration else ""),
+            flush=True,
+        )
+    summary = capture(
+        int(src) if webcam else Path(src),
+        out,
+        duration_s=args.duration,
+        keys=True,
+        metadata={"client": args.client, "protocol": args.test},
+        overwrite=args.overwrite,
+        realtime=True if args.live else None,
+    )
     print(summary.text())
     print(f"recording kept: {out}")
     return out

@@ -36,8 +36,13 @@ def profile_target(args, kind: str) -> Path | None:
         directory = profile_dir()
     if directory.is_dir():
         inputs = [getattr(args, k, None) for k in ("video", "source", "board", "scene", "stance", "camera")]
-        check_output(directory / f"{args.name}{_SUFFIX[kind]}", PROFILE, overwrite=args.overwrite,
-                     inputs=[i for i in inputs if i and Path(i).exists()], flag="--name")
+        check_output(
+            directory / f"{args.name}{_SUFFIX[kind]}",
+            PROFILE,
+            overwrite=args.overwrite,
+            inputs=[i for i in inputs if i and Path(i).exists()],
+            flag="--name",
+        )
     return Path(args.dir) if args.dir else None
 
 
@@ -54,52 +59,86 @@ def _pattern(text: str) -> tuple[int, int]:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("calibrate", help="camera and static-pose calibration profiles",
-                              description="Make calibration profiles (JSON) in your profile folder (movekit.calibration.profile_dir()).")
+    p = subparsers.add_parser(
+        "calibrate",
+        help="camera and static-pose calibration profiles",
+        description="Make calibration profiles (JSON) in your profile folder (movekit.calibration.profile_dir()).",
+    )
     sub = p.add_subparsers(dest="calibrate_what", metavar="WHAT")
     cam = sub.add_parser("camera", help="intrinsics and lens distortion from a checkerboard video")
     cam.add_argument("video")
     cam.add_argument("--pattern", default="9x6", help="inner corners COLSxROWS (default 9x6)")
     cam.add_argument("--square-mm", type=_square_mm, default=25.0, help="square side in mm (default 25)")
     cam.add_argument("--name", required=True, type=safe_name, help="profile name")
-    cam.add_argument("--dir", default=None, help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)")
+    cam.add_argument(
+        "--dir",
+        default=None,
+        help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)",
+    )
     add_overwrite_argument(cam, "profiles")
     cam.set_defaults(func=run_camera)
-    st = sub.add_parser("static", help="angle offsets from a static neutral-stance trial",
-                        description="Angle offsets from a trial of the client standing still in neutral, "
-                                    "alone in view. A trial in which the person moved, was not alone, or was "
-                                    "not upright with straight knees is refused with the reason.")
+    st = sub.add_parser(
+        "static",
+        help="angle offsets from a static neutral-stance trial",
+        description="Angle offsets from a trial of the client standing still in neutral, "
+        "alone in view. A trial in which the person moved, was not alone, or was "
+        "not upright with straight knees is refused with the reason.",
+    )
     st.add_argument("source", help="recording or video of the client standing still in neutral")
-    st.add_argument("--person", metavar="WHO",
-                    help="video source: whom to measure when somebody else is in view (as movekit capture "
-                         "--person); such a trial is still refused as not alone")
+    st.add_argument(
+        "--person",
+        metavar="WHO",
+        help="video source: whom to measure when somebody else is in view (as movekit capture "
+        "--person); such a trial is still refused as not alone",
+    )
     st.add_argument("--name", required=True, type=safe_name, help="profile name (e.g. client-camera-date)")
     st.add_argument("--camera", default=None, help="camera profile to undistort with first")
-    st.add_argument("--tilt", metavar="PITCH,ROLL|level|PROFILE",
-                    help="camera tilt in deg (as movekit angles --tilt); default: the recording's, else unknown")
+    st.add_argument(
+        "--tilt",
+        metavar="PITCH,ROLL|level|PROFILE",
+        help="camera tilt in deg (as movekit angles --tilt); default: the recording's, else unknown",
+    )
     st.add_argument("--space", choices=("2d", "3d"), default="2d")
-    st.add_argument("--dir", default=None, help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)")
+    st.add_argument(
+        "--dir",
+        default=None,
+        help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)",
+    )
     add_overwrite_argument(st, "profiles")
     st.set_defaults(func=run_static)
-    lv = sub.add_parser("level", help="camera pitch and roll against gravity (for angles referred to the vertical)",
-                        description="Measure the camera's tilt once per set-up and save it as a profile for "
-                                    "capture/angles --tilt. One source: a level reading typed in, a checkerboard "
-                                    "lying flat on the floor, the room's vertical edges in a video, or a quiet "
-                                    "standing trial (roll only).")
+    lv = sub.add_parser(
+        "level",
+        help="camera pitch and roll against gravity (for angles referred to the vertical)",
+        description="Measure the camera's tilt once per set-up and save it as a profile for "
+        "capture/angles --tilt. One source: a level reading typed in, a checkerboard "
+        "lying flat on the floor, the room's vertical edges in a video, or a quiet "
+        "standing trial (roll only).",
+    )
     how = lv.add_mutually_exclusive_group(required=True)
-    how.add_argument("--reading", metavar="PITCH,ROLL",
-                     help="deg from a level or a phone's level app on the camera (pitch + looking down, roll + "
-                          "clockwise seen from behind), or 'level'")
+    how.add_argument(
+        "--reading",
+        metavar="PITCH,ROLL",
+        help="deg from a level or a phone's level app on the camera (pitch + looking down, roll + "
+        "clockwise seen from behind), or 'level'",
+    )
     how.add_argument("--board", metavar="VIDEO", help="video of a checkerboard lying flat on the floor")
-    how.add_argument("--scene", metavar="VIDEO", help="video of the room: its vertical edges (door frames, "
-                                                      "cupboards, wall corners)")
-    how.add_argument("--stance", metavar="SOURCE", help="recording or video of the client standing still, "
-                                                       "upright (gives the roll; pitch stays unknown)")
+    how.add_argument(
+        "--scene", metavar="VIDEO", help="video of the room: its vertical edges (door frames, cupboards, wall corners)"
+    )
+    how.add_argument(
+        "--stance",
+        metavar="SOURCE",
+        help="recording or video of the client standing still, upright (gives the roll; pitch stays unknown)",
+    )
     lv.add_argument("--name", required=True, type=safe_name, help="profile name (e.g. clinic-room-2)")
     lv.add_argument("--camera", default=None, help="camera profile (intrinsics) of this camera")
     lv.add_argument("--pattern", default="9x6", help="board inner corners COLSxROWS (default 9x6)")
     lv.add_argument("--square-mm", type=_square_mm, default=25.0, help="board square side in mm (default 25)")
-    lv.add_argument("--dir", default=None, help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)")
+    lv.add_argument(
+        "--dir",
+        default=None,
+        help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)",
+    )
     add_overwrite_argument(lv, "profiles")
     lv.set_defaults(func=run_level)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
@@ -109,13 +148,14 @@ def run_camera(args) -> int:
     from movekit.calibration import calibrate_camera, save_profile
 
     directory = profile_target(args, "camera")
-    prof = calibrate_camera(args.video, pattern=_pattern(args.pattern), square_mm=args.square_mm,
-                            name=args.name)
+    prof = calibrate_camera(args.video, pattern=_pattern(args.pattern), square_mm=args.square_mm, name=args.name)
     path = save_profile(prof, directory)
     K = prof.K
-    print(f"camera {prof.width_px}x{prof.height_px}: fx {K[0, 0]:.1f} fy {K[1, 1]:.1f} cx {K[0, 2]:.1f} "
-          f"cy {K[1, 2]:.1f} px, k1 {prof.dist[0]:+.3f}; RMS reprojection {prof.rms_reprojection_px:.2f} px "
-          f"over {prof.n_views} views")
+    print(
+        f"camera {prof.width_px}x{prof.height_px}: fx {K[0, 0]:.1f} fy {K[1, 1]:.1f} cx {K[0, 2]:.1f} "
+        f"cy {K[1, 2]:.1f} px, k1 {prof.dist[0]:+.3f}; RMS reprojection {prof.rms_reprojection_px:.2f} px "
+        f"over {prof.n_views} views"
+    )
     print(f"profile: {path}")
     return 0
 
@@ -151,8 +191,10 @@ def static_trial(source: str, person: str | None = None):
     people += [e.get("count", 1) for e in rec.events if e.get("kind") == "people_in_view"]
     problems = []
     if selection.get("point_outside_px"):
-        problems.append(f"nobody was found at --person {selection.get('strategy')} (the nearest person's box "
-                        f"was {selection['point_outside_px']:.0f} px away)")
+        problems.append(
+            f"nobody was found at --person {selection.get('strategy')} (the nearest person's box "
+            f"was {selection['point_outside_px']:.0f} px away)"
+        )
     tilt = profiles_from_metadata(rec.metadata.get("calibration") or {}).get("tilt")
     return rec.pose(), int(max(people)), problems, tilt
 
@@ -184,10 +226,20 @@ def run_static(args) -> int:
     problems += static_trial_problems(level, pose.visibility, people_in_view=people)
     if problems:
         raise MovekitError("the static trial cannot be used: " + "; ".join(problems))
-    res = analyse(pose.t_s, img, pose.world_m, pose.visibility, space=args.space, offline=True, tilt=tilt,
-                  frame_size_px=size, camera_matrix_px=cam.K if cam is not None else None)
-    prof = static_offsets(res.angles, res.view, name=args.name, space=args.space,
-                          camera_profile=cam.name if cam else None)
+    res = analyse(
+        pose.t_s,
+        img,
+        pose.world_m,
+        pose.visibility,
+        space=args.space,
+        offline=True,
+        tilt=tilt,
+        frame_size_px=size,
+        camera_matrix_px=cam.K if cam is not None else None,
+    )
+    prof = static_offsets(
+        res.angles, res.view, name=args.name, space=args.space, camera_profile=cam.name if cam else None
+    )
     path = save_profile(prof, directory)
     print(f"static trial: {prof.n_frames} frames, view {prof.view}; offsets (deg):")
     for k, v in prof.offsets_deg.items():
@@ -223,8 +275,12 @@ def run_level(args) -> int:
     else:
         pose = static_trial(args.stance)[0]
         size = tuple(pose.frame_size_px) if all(pose.frame_size_px) else None
-        tilt = roll_from_stance(pose.image_px, visibility=pose.visibility, frame_size_px=size,
-                                camera_matrix_px=cam.K if cam is not None else None)
+        tilt = roll_from_stance(
+            pose.image_px,
+            visibility=pose.visibility,
+            frame_size_px=size,
+            camera_matrix_px=cam.K if cam is not None else None,
+        )
     path = save_profile(TiltProfile.of(args.name, tilt), directory)
     print(tilt.describe())
     print(f"profile: {path}  (use: movekit capture ... --tilt {args.name})")

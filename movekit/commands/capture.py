@@ -7,30 +7,44 @@ from pathlib import Path
 from movekit.argtypes import meta_item, positive_seconds
 
 #: ``--person`` help, shared by the commands that run the pose model on a camera or video.
-PERSON_HELP = ("whom to follow when several people are in view: largest (default), centre, left, right "
-               "(in the image as shown), or X,Y pixels in the first frame with somebody in it (the person "
-               "whose box holds the point, else the nearest)")
+PERSON_HELP = (
+    "whom to follow when several people are in view: largest (default), centre, left, right "
+    "(in the image as shown), or X,Y pixels in the first frame with somebody in it (the person "
+    "whose box holds the point, else the nearest)"
+)
 
 
 #: ``--tilt`` help, shared by the commands that capture.
-TILT_HELP = ("camera pitch and roll against gravity, applied to every angle referred to the vertical: auto "
-             "(default for a video file: measured from the room's vertical edges), unknown (default for a "
-             "webcam), level (checked with a level), PITCH,ROLL in deg (pitch + looking down, roll + clockwise "
-             "seen from behind the camera) or a profile from movekit calibrate level")
+TILT_HELP = (
+    "camera pitch and roll against gravity, applied to every angle referred to the vertical: auto "
+    "(default for a video file: measured from the room's vertical edges), unknown (default for a "
+    "webcam), level (checked with a level), PITCH,ROLL in deg (pitch + looking down, roll + clockwise "
+    "seen from behind the camera) or a profile from movekit calibrate level"
+)
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "capture", help="run the pose model on a webcam or video and record the session",
+        "capture",
+        help="run the pose model on a webcam or video and record the session",
         description="Run MediaPipe Pose on every frame of SOURCE (a webcam index such as 0, or a video "
-                    "file) and write a crash-safe recording. Keys while capturing (terminal or --show "
-                    "window): p pain, r pain resolved, m or space marker, q stop.")
-    p.add_argument("source", help="webcam index (0), video file, or a recording made with --save-video "
-                                  "(its video is captured again, following the person chosen then)")
+        "file) and write a crash-safe recording. Keys while capturing (terminal or --show "
+        "window): p pain, r pain resolved, m or space marker, q stop.",
+    )
+    p.add_argument(
+        "source",
+        help="webcam index (0), video file, or a recording made with --save-video "
+        "(its video is captured again, following the person chosen then)",
+    )
     p.add_argument("-o", "--output", required=True, help="recording directory to create (e.g. s01.mkrec)")
     p.add_argument("--duration", type=positive_seconds, metavar="S", help="stop after S seconds")
-    p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1,
-                   help="pose model: 1 ships with movekit; 0 and 2 need --model-file offline")
+    p.add_argument(
+        "--model-complexity",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help="pose model: 1 ships with movekit; 0 and 2 need --model-file offline",
+    )
     p.add_argument("--model-file", help="landmark .tflite for model complexity 0 or 2")
     p.add_argument("--annotate", metavar="OUT.mp4", help="write frames with skeleton and live angles")
     p.add_argument("--show", action="store_true", help="live window when a display exists")
@@ -38,19 +52,32 @@ def register(subparsers) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing recording")
     p.add_argument("--client", help="client id stored in the metadata")
     p.add_argument("--protocol", help="protocol or test name stored in the metadata")
-    p.add_argument("--camera", metavar="PROFILE",
-                   help="camera calibration profile (movekit calibrate camera): live angles undistorted")
-    p.add_argument("--static", metavar="PROFILE",
-                   help="static-pose offsets profile (movekit calibrate static): subtracted from live angles")
+    p.add_argument(
+        "--camera",
+        metavar="PROFILE",
+        help="camera calibration profile (movekit calibrate camera): live angles undistorted",
+    )
+    p.add_argument(
+        "--static",
+        metavar="PROFILE",
+        help="static-pose offsets profile (movekit calibrate static): subtracted from live angles",
+    )
     p.add_argument("--meta", action="append", default=[], type=meta_item, metavar="KEY=VALUE", help="extra metadata")
-    p.add_argument("--ble", action="append", default=[], metavar="ADDRESS:PROFILE[@LABEL][,rate=HZ]",
-                   help="record a Bluetooth LE device beside the camera (repeatable); profiles: "
-                        "movekit devices profiles")
+    p.add_argument(
+        "--ble",
+        action="append",
+        default=[],
+        metavar="ADDRESS:PROFILE[@LABEL][,rate=HZ]",
+        help="record a Bluetooth LE device beside the camera (repeatable); profiles: movekit devices profiles",
+    )
     p.add_argument("--person", metavar="WHO", help=PERSON_HELP)
-    p.add_argument("--tilt", metavar="auto|unknown|level|PITCH,ROLL|PROFILE", default=None,
-                   help=TILT_HELP)
+    p.add_argument("--tilt", metavar="auto|unknown|level|PITCH,ROLL|PROFILE", default=None, help=TILT_HELP)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--lsl", action="store_true", help="publish pose, live angles with their errors, devices, EMG envelopes and events as Lab Streaming Layer outlets (pip install movekit[lsl])")
+    p.add_argument(
+        "--lsl",
+        action="store_true",
+        help="publish pose, live angles with their errors, devices, EMG envelopes and events as Lab Streaming Layer outlets (pip install movekit[lsl])",
+    )
     p.set_defaults(func=run)
 
 
@@ -74,18 +101,30 @@ def run(args) -> int:
     check_output(args.output, RECORDING, overwrite=args.overwrite, inputs=inputs)
     _check_profiles(args)
     if args.annotate:
-        check_output(args.annotate, VIDEO, overwrite=args.overwrite, inputs=[*inputs, args.output],
-                     flag="--annotate")
+        check_output(args.annotate, VIDEO, overwrite=args.overwrite, inputs=[*inputs, args.output], flag="--annotate")
     lsl = None
     if args.lsl:
         from movekit.lsl import LslPublisher
 
         lsl = LslPublisher(Path(args.output).name if args.output else "capture")
-    summary = capture(args.source, args.output, duration_s=args.duration,
-                      model_complexity=args.model_complexity, model_file=args.model_file,
-                      annotate=args.annotate, show=args.show, save_video=args.save_video,
-                      overwrite=args.overwrite, metadata=meta, progress=not args.no_progress,
-                      ble=args.ble, camera_profile=args.camera, static_profile=args.static,
-                      person=args.person, tilt=args.tilt, lsl=lsl)
+    summary = capture(
+        args.source,
+        args.output,
+        duration_s=args.duration,
+        model_complexity=args.model_complexity,
+        model_file=args.model_file,
+        annotate=args.annotate,
+        show=args.show,
+        save_video=args.save_video,
+        overwrite=args.overwrite,
+        metadata=meta,
+        progress=not args.no_progress,
+        ble=args.ble,
+        camera_profile=args.camera,
+        static_profile=args.static,
+        person=args.person,
+        tilt=args.tilt,
+        lsl=lsl,
+    )
     print(summary.text())
     return 0

@@ -12,8 +12,9 @@ def register(subparsers) -> None:
     a = sub.add_parser("add", help="add a client by pseudonymous id")
     a.add_argument("code", help="pseudonymous client id, e.g. C-0042")
     a.add_argument("--name", default=None, help="optional name (stored in the database file)")
-    a.add_argument("--reassess", metavar="MIN-MAX", default=None,
-                   help="re-assess every MIN-MAX sessions (default 4-6), or N")
+    a.add_argument(
+        "--reassess", metavar="MIN-MAX", default=None, help="re-assess every MIN-MAX sessions (default 4-6), or N"
+    )
     add_db_argument(a)
     a.set_defaults(func=_add)
 

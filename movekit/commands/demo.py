@@ -13,7 +13,8 @@ SAMPLE = SHIPPED["sports2d_demo"]
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "demo", help="run the pose model on the embedded sample clip (no camera or network needed)")
+        "demo", help="run the pose model on the embedded sample clip (no camera or network needed)"
+    )
     p.add_argument("--out", default="movekit-demo", help="folder for the recording and annotated video")
     p.set_defaults(func=run)
 
@@ -45,8 +46,15 @@ def run(args) -> int:
     clip = sample_clip()
     print(f"movekit demo: MediaPipe Pose on {clip.name} (Sports2D demo clip, BSD-3)")
     t0 = time.perf_counter()
-    summary = capture(clip, out / "demo.mkrec", annotate=out / "demo_annotated.mp4", overwrite=True,
-                      metadata={"client": "demo", "protocol": "demo"}, progress=True, keys=False)
+    summary = capture(
+        clip,
+        out / "demo.mkrec",
+        annotate=out / "demo_annotated.mp4",
+        overwrite=True,
+        metadata={"client": "demo", "protocol": "demo"},
+        progress=True,
+        keys=False,
+    )
     elapsed = time.perf_counter() - t0
     print(summary.text())
     print(f"pose ran at {summary.frames / elapsed:.1f} frames/s on this machine")
@@ -60,13 +68,20 @@ def run(args) -> int:
     print(f"\nwhat it found ({result.mode} cleaning, 2D in the camera plane; {tilt}):")
     print("  views: " + ", ".join(f"{v} {100 * c / counts.sum():.0f}%" for v, c in zip(views, counts)))
     print(f"  each angle only where its expected error is <= {result.max_error_deg:g} deg (docs/validity.md):")
-    for name in ("left_shoulder_abduction_deg", "right_shoulder_abduction_deg", "right_knee_flexion_deg",
-                 "right_hip_flexion_deg", "trunk_inclination_deg"):
+    for name in (
+        "left_shoulder_abduction_deg",
+        "right_shoulder_abduction_deg",
+        "right_knee_flexion_deg",
+        "right_hip_flexion_deg",
+        "trunk_inclination_deg",
+    ):
         ok = np.isfinite(result.angles[name])
         if ok.any():
             a, e = result.angles[name][ok], result.error_deg[name][ok]
-            print(f"  {name:<29} {a.min():7.1f} to {a.max():6.1f} deg, expected error +-{np.median(e):.1f} deg, "
-                  f"in {ok.mean() * 100:3.0f}% of frames")
+            print(
+                f"  {name:<29} {a.min():7.1f} to {a.max():6.1f} deg, expected error +-{np.median(e):.1f} deg, "
+                f"in {ok.mean() * 100:3.0f}% of frames"
+            )
         else:
             print(f"  {name:<29} not shown: {result.reason(name)}")
     arc = segment_reps(result.t_s, result.angles["left_shoulder_abduction_deg"])

@@ -31,18 +31,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="devices_command", metavar="ACTION")
 
     s = sub.add_parser("scan", help="list BLE devices in range with the profile movekit would use")
-    s.add_argument("--timeout", type=positive_seconds, default=5.0, metavar="S", help="scan time in seconds (default 5)")
+    s.add_argument(
+        "--timeout", type=positive_seconds, default=5.0, metavar="S", help="scan time in seconds (default 5)"
+    )
     s.add_argument("--name", help="only devices whose name contains this")
     s.add_argument("--service", metavar="UUID", help="only devices advertising this service UUID")
     s.add_argument("--address", help="only this address")
     s.set_defaults(func=_scan)
 
     m = sub.add_parser("simulate", help="serve simulated devices (real recordings, real bytes) on a private bus")
-    m.add_argument("--devices", default="all", choices=["all", "witmotion", "goniometer", "ganglion",
-                                                         "generic_emg", "emg"])
-    m.add_argument("--seconds", type=nonneg_seconds, default=0.0, metavar="S", help="stop after S seconds (0: until Ctrl-C)")
-    m.add_argument("--stream", type=nonneg_seconds, default=0.0, metavar="S",
-                   help="also connect to every simulated device here for S seconds and report, then exit")
+    m.add_argument(
+        "--devices", default="all", choices=["all", "witmotion", "goniometer", "ganglion", "generic_emg", "emg"]
+    )
+    m.add_argument(
+        "--seconds", type=nonneg_seconds, default=0.0, metavar="S", help="stop after S seconds (0: until Ctrl-C)"
+    )
+    m.add_argument(
+        "--stream",
+        type=nonneg_seconds,
+        default=0.0,
+        metavar="S",
+        help="also connect to every simulated device here for S seconds and report, then exit",
+    )
     m.set_defaults(func=_simulate)
 
     c = sub.add_parser("calibrate", help="two-IMU goniometer: static zero + functional axis from a recording")
@@ -51,10 +61,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--proximal", required=True, help="label of the proximal sensor (thigh, upper_arm, sacrum)")
     c.add_argument("--distal", required=True, help="label of the distal sensor (shank, forearm, t12_l1)")
     c.add_argument("--static", required=True, metavar="START:END", help="seconds of still, neutral posture")
-    c.add_argument("--functional", required=True, metavar="START:END",
-                   help="seconds of flexion-extension movements (flexion first)")
-    c.add_argument("--name", required=True, type=safe_name, help="calibration name (file imu/NAME.json in your calibration profile folder)")
-    c.add_argument("--dir", default=None, help="where to write (default: imu/ in your calibration profile folder, movekit.calibration.profile_dir())")
+    c.add_argument(
+        "--functional",
+        required=True,
+        metavar="START:END",
+        help="seconds of flexion-extension movements (flexion first)",
+    )
+    c.add_argument(
+        "--name",
+        required=True,
+        type=safe_name,
+        help="calibration name (file imu/NAME.json in your calibration profile folder)",
+    )
+    c.add_argument(
+        "--dir",
+        default=None,
+        help="where to write (default: imu/ in your calibration profile folder, movekit.calibration.profile_dir())",
+    )
     c.set_defaults(func=_calibrate)
 
     pr = sub.add_parser("profiles", help="list device profiles")
@@ -73,8 +96,9 @@ def _scan(args: argparse.Namespace) -> int:
         return 0
     print(f"{'NAME':<24} {'ADDRESS':<17} {'RSSI':>5}  PROFILE")
     for r in results:
-        print(f"{(r.name or '?')[:24]:<24} {r.address:<17} {r.rssi if r.rssi is not None else '?':>5}  "
-              f"{r.profile or '-'}")
+        print(
+            f"{(r.name or '?')[:24]:<24} {r.address:<17} {r.rssi if r.rssi is not None else '?':>5}  {r.profile or '-'}"
+        )
     return 0
 
 
@@ -136,8 +160,13 @@ async def _stream_demo(devices, seconds: float) -> None:
 
     specs = []
     for d in devices:
-        prof = "ganglion" if isinstance(d, SimulatedGanglion) else "generic_emg" if isinstance(
-            d, SimulatedGenericEMG) else "witmotion"
+        prof = (
+            "ganglion"
+            if isinstance(d, SimulatedGanglion)
+            else "generic_emg"
+            if isinstance(d, SimulatedGenericEMG)
+            else "witmotion"
+        )
         rate = ",rate=50" if prof == "witmotion" else ""
         specs.append(f"{d.address}:{prof}@{d.name.replace('-', '_').lower()}{rate}")
     counts: dict[str, int] = {}
@@ -204,9 +233,14 @@ def _calibrate(args: argparse.Namespace) -> int:
     if args.dir is not None and not Path(args.dir).is_dir():
         raise MovekitError(f"--dir {args.dir}: " + ("not a folder" if Path(args.dir).exists() else "no such folder"))
     path = io.save_calibration(cal, args.name, args.dir)
-    print(f"{path}: axis {np.round(cal.axis_proximal, 3).tolist()} (proximal sensor frame), "
-          f"off-axis residual {cal.axis_residual_deg:.2f} deg")
+    print(
+        f"{path}: axis {np.round(cal.axis_proximal, 3).tolist()} (proximal sensor frame), "
+        f"off-axis residual {cal.axis_residual_deg:.2f} deg"
+    )
     if cal.axis_residual_deg > 5:
-        print("warning: the movement was not a clean hinge (residual > 5 deg); repeat the calibration "
-              "with slower flexion-extension in one plane", file=sys.stderr)
+        print(
+            "warning: the movement was not a clean hinge (residual > 5 deg); repeat the calibration "
+            "with slower flexion-extension in one plane",
+            file=sys.stderr,
+        )
     return 0

@@ -18,34 +18,58 @@ from movekit.store import add_db_argument
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "drill", help="run a guided drill (spoken steps, reps, holds, cues) live or on a recording",
+        "drill",
+        help="run a guided drill (spoken steps, reps, holds, cues) live or on a recording",
         description="Run a drill protocol. SOURCE is a recording (*.mkrec: replays it and issues the "
-                    "same cues at the same times as the live run), EMG files (CSV/HDF5: run on them), or "
-                    "live: a webcam index or video file for pose, optionally with EMG files played as "
-                    "live devices (--emg-live). Shipped drills: see --list.")
+        "same cues at the same times as the live run), EMG files (CSV/HDF5: run on them), or "
+        "live: a webcam index or video file for pose, optionally with EMG files played as "
+        "live devices (--emg-live). Shipped drills: see --list.",
+    )
     p.add_argument("name", nargs="?", help="drill name (see --list) or a protocol .toml file")
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="recording, EMG file(s), webcam index or video")
     p.add_argument("--list", action="store_true", help="list the shipped drills and exit")
     p.add_argument("--side", choices=("left", "right"), help="side of the drill's {side} leg")
     p.add_argument("--mvc", metavar="MVC_FILE", help="MVC trial (CSV/HDF5/recording) for %%MVC metrics")
-    p.add_argument("--channel", action="append", default=[], metavar="ROLE=NAME",
-                   help="use EMG channel NAME as ROLE (vmo, vl, core), e.g. --channel core=ch1")
-    p.add_argument("--rate", type=float_range(0.0, 100_000.0, lo_open=True, unit="Hz"), help="EMG sampling rate for files without time_s")
+    p.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        metavar="ROLE=NAME",
+        help="use EMG channel NAME as ROLE (vmo, vl, core), e.g. --channel core=ch1",
+    )
+    p.add_argument(
+        "--rate",
+        type=float_range(0.0, 100_000.0, lo_open=True, unit="Hz"),
+        help="EMG sampling rate for files without time_s",
+    )
     p.add_argument("--audio-out", metavar="CUES.wav", help="write every sound at its session time to a WAV")
     p.add_argument("--no-sound", action="store_true", help="do not use the sound device")
     p.add_argument("--no-speech", action="store_true", help="tones only (no espeak-ng)")
     p.add_argument("--log", metavar="EVENTS.jsonl", help="write every drill event as JSON lines")
     p.add_argument("-o", "--output", metavar="OUT.mkrec", help="live: the recording to write")
-    p.add_argument("--lsl", action="store_true", help="publish pose, live angles with their errors, devices, EMG envelopes and events as Lab Streaming Layer outlets (pip install movekit[lsl])")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing recording, log or WAV of the same kind (never an input)")
+    p.add_argument(
+        "--lsl",
+        action="store_true",
+        help="publish pose, live angles with their errors, devices, EMG envelopes and events as Lab Streaming Layer outlets (pip install movekit[lsl])",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing recording, log or WAV of the same kind (never an input)",
+    )
     p.add_argument("--duration", type=positive_seconds, metavar="S", help="live: stop after S seconds")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="live pose model")
     p.add_argument("--person", metavar="WHO", help="live: " + PERSON_HELP)
-    p.add_argument("--ble", action="append", default=[], metavar="ADDRESS:PROFILE[@LABEL]",
-                   help="live: a BLE device to stream from (as movekit capture --ble); EMG streams feed the drill")
-    p.add_argument("--emg-live", action="store_true",
-                   help="live: play the EMG file sources in real time as if they were devices")
+    p.add_argument(
+        "--ble",
+        action="append",
+        default=[],
+        metavar="ADDRESS:PROFILE[@LABEL]",
+        help="live: a BLE device to stream from (as movekit capture --ble); EMG streams feed the drill",
+    )
+    p.add_argument(
+        "--emg-live", action="store_true", help="live: play the EMG file sources in real time as if they were devices"
+    )
     p.add_argument("--quiet", action="store_true", help="print only the set summaries")
     p.add_argument("--client", help="log the run in this client's home program (when the drill is assigned)")
     add_db_argument(p)
@@ -72,8 +96,10 @@ def _check_channels(rename: dict[str, str], available: list[str], where: str) ->
         if bare in available:
             rename[bare] = rename.pop(name)
             continue
-        raise MovekitError(f"--channel {rename[name]}={name}: no EMG channel named {name!r} in {where} "
-                           f"(its channels: {', '.join(available) or 'none'})")
+        raise MovekitError(
+            f"--channel {rename[name]}={name}: no EMG channel named {name!r} in {where} "
+            f"(its channels: {', '.join(available) or 'none'})"
+        )
 
 
 def _mvc(args, rename: dict[str, str]) -> dict[str, float] | None:
@@ -95,8 +121,10 @@ def _printer(quiet: bool):
                 what = f"{ev['reps']}/{ev['reps_target']} reps"
             else:
                 norm = f", norm {ev['norm_s']:g} s" if ev.get("norm_s") else ""
-                what = (f"hold {ev['hold_s']:.1f}/{ev['hold_target_s']:g} s{norm}, "
-                        f"{ev['time_in_target_pct']:.0f}% of the set in target")
+                what = (
+                    f"hold {ev['hold_s']:.1f}/{ev['hold_target_s']:g} s{norm}, "
+                    f"{ev['time_in_target_pct']:.0f}% of the set in target"
+                )
             cues = ", ".join(f"{k} x{v}" for k, v in ev["cues"].items()) or "no cues"
             print(f"[{t:8.2f} s] set {ev['set']}/{ev['of']} of {ev['step']}: {what} ({ev['reason']}); {cues}")
             return
@@ -112,6 +140,7 @@ def _printer(quiet: bool):
             if kind == "drill_end":
                 extra = "completed" if ev.get("completed") else f"stopped in {ev.get('stopped_in')}"
             print(f"[{t:8.2f} s] {kind.replace('_', ' ')}: {extra}")
+
     return show
 
 
@@ -141,15 +170,18 @@ def run(args: argparse.Namespace) -> int:
         raise MovekitError("give a drill NAME and at least one SOURCE (or --list)")
     _check_outputs(args)
     rename = _rename(args.channel)
-    live_pose = [s for s in args.sources if s.isdigit() or (Path(s).suffix.lower() in (".mp4", ".avi", ".mov", ".mkv", ".webm"))]
+    live_pose = [
+        s for s in args.sources if s.isdigit() or (Path(s).suffix.lower() in (".mp4", ".avi", ".mov", ".mkv", ".webm"))
+    ]
     recs = [s for s in args.sources if Path(s).is_dir()]
     files = [s for s in args.sources if s not in live_pose and s not in recs]
     for f in files:
         if not Path(f).exists():
             raise MovekitError(f"{f}: no such file, recording or camera")
     if args.person is not None and not live_pose:
-        raise MovekitError("--person applies to a webcam or video source; a recording's person was chosen "
-                           "when it was captured")
+        raise MovekitError(
+            "--person applies to a webcam or video source; a recording's person was chosen when it was captured"
+        )
     if live_pose or args.emg_live or args.ble:
         return _run_live(args, live_pose, files, rename)
     if len(recs) > 1 or (recs and files):
@@ -167,8 +199,11 @@ def run(args: argparse.Namespace) -> int:
         rec = open_recording(recs[0])
     else:
         rec = _file_recording(files, args.rate)
-    _check_channels(rename, [c for st in rec.streams.values() if st.spec.kind == "emg"
-                             for c in (st.spec.channel_names or ())], recs[0] if recs else ", ".join(files))
+    _check_channels(
+        rename,
+        [c for st in rec.streams.values() if st.spec.kind == "emg" for c in (st.spec.channel_names or ())],
+        recs[0] if recs else ", ".join(files),
+    )
     stored = stored_drill_settings(rec)
     side = args.side or stored.get("side")
     protocol = _load_protocol(load_protocol, args.name, side=side)
@@ -212,8 +247,13 @@ def _check_outputs(args) -> None:
     if args.log:
         check_output(args.log, JSON, overwrite=args.overwrite, inputs=[*inputs, args.output], flag="--log")
     if args.audio_out:
-        check_output(args.audio_out, OutputKind("WAV file", (".wav",)), overwrite=args.overwrite,
-                     inputs=[*inputs, args.output, args.log], flag="--audio-out")
+        check_output(
+            args.audio_out,
+            OutputKind("WAV file", (".wav",)),
+            overwrite=args.overwrite,
+            inputs=[*inputs, args.output, args.log],
+            flag="--audio-out",
+        )
 
 
 def _load_protocol(load, name: str, **kw):
@@ -245,8 +285,10 @@ class _LiveDrill:
         self.emg = [read_emg(f, args.rate) for f in emg_files]
         if emg_files and not args.ble:
             _check_channels(rename, [c for e in self.emg for c in e.channel_names], ", ".join(emg_files))
-        self.specs = [EMGSourceSpec(f"emgfile{i}", s.rate_hz, [rename.get(c, c) for c in s.channel_names],
-                                    s.channel_names) for i, s in enumerate(self.emg)]
+        self.specs = [
+            EMGSourceSpec(f"emgfile{i}", s.rate_hz, [rename.get(c, c) for c in s.channel_names], s.channel_names)
+            for i, s in enumerate(self.emg)
+        ]
         self.session = None
         self.writer = None
         self.ble_index: dict[str, int] = {}
@@ -264,18 +306,35 @@ class _LiveDrill:
 
         self.writer = writer
         writer.update_metadata(drill=self.protocol.name)
-        for sp in (ble.stream_specs() if ble is not None else []):
+        for sp in ble.stream_specs() if ble is not None else []:
             if sp.kind == "emg":
                 chans = sp.channel_names or tuple(f"ch{i}" for i in range(sp.shape[0]))
-                self.specs.append(EMGSourceSpec(sp.name, float(sp.rate_hz), [self.rename.get(c, c) for c in chans],
-                                                chans))
-        session = DrillSession(self.protocol, self.specs, pose=self.pose, mvc_uv=self.mvc, writer=writer,
-                               audio=self.audio, on_event=self.show, record_emg=False)
+                self.specs.append(
+                    EMGSourceSpec(sp.name, float(sp.rate_hz), [self.rename.get(c, c) for c in chans], chans)
+                )
+        session = DrillSession(
+            self.protocol,
+            self.specs,
+            pose=self.pose,
+            mvc_uv=self.mvc,
+            writer=writer,
+            audio=self.audio,
+            on_event=self.show,
+            record_emg=False,
+        )
         self.order = [sp.stream for sp in session.emg]
         for sp in session.emg:  # file streams are recorded here; BLE streams by the BleRecorder
             if sp.stream.startswith("emgfile"):
-                writer.add_stream(StreamSpec(sp.stream, (len(sp.channel_names),), "uV", sp.rate_hz,
-                                             tuple(sp.device_channel_names), kind="emg"))
+                writer.add_stream(
+                    StreamSpec(
+                        sp.stream,
+                        (len(sp.channel_names),),
+                        "uV",
+                        sp.rate_hz,
+                        tuple(sp.device_channel_names),
+                        kind="emg",
+                    )
+                )
             else:
                 self.ble_index[sp.stream] = self.order.index(sp.stream)
         for n in session.runner.notices:
@@ -287,9 +346,9 @@ class _LiveDrill:
             k = self.order.index(f"emgfile{i}")
             j = int(np.searchsorted(s.t_s, until_s, side="right"))
             if j > self.pos[i]:
-                x32 = s.data_uv[self.pos[i]:j].astype(np.float32)
-                self.writer.append(f"emgfile{i}", s.t_s[self.pos[i]:j], x32)
-                self.session.push_emg(k, s.t_s[self.pos[i]:j], x32)
+                x32 = s.data_uv[self.pos[i] : j].astype(np.float32)
+                self.writer.append(f"emgfile{i}", s.t_s[self.pos[i] : j], x32)
+                self.session.push_emg(k, s.t_s[self.pos[i] : j], x32)
                 self.pos[i] = j
                 if j >= len(s.t_s):
                     self.session.finish_source(k)
@@ -307,12 +366,20 @@ class _LiveDrill:
         self.session.close(self.t_now)
         self.audio.close()
         if self.session.late_dropped:
-            print(f"movekit: notice: {self.session.late_dropped} samples arrived too late to feed in time order "
-                  "(a device stalled); a replay may differ there", file=sys.stderr)
+            print(
+                f"movekit: notice: {self.session.late_dropped} samples arrived too late to feed in time order "
+                "(a device stalled); a replay may differ there",
+                file=sys.stderr,
+            )
         if self.session.latencies_s:
             lat = np.array(self.session.latencies_s) * 1e3
-            self.writer.update_metadata(drill_cue_latency_ms={"p50": float(np.percentile(lat, 50)),
-                                                              "p95": float(np.percentile(lat, 95)), "n": len(lat)})
+            self.writer.update_metadata(
+                drill_cue_latency_ms={
+                    "p50": float(np.percentile(lat, 50)),
+                    "p95": float(np.percentile(lat, 95)),
+                    "n": len(lat),
+                }
+            )
 
 
 def _run_live(args, cameras: list[str], emg_files: list[str], rename: dict[str, str]) -> int:
@@ -342,10 +409,21 @@ def _run_live(args, cameras: list[str], emg_files: list[str], rename: dict[str, 
     if cameras:
         from movekit.capture.pipeline import capture
 
-        capture(cameras[0], args.output, duration_s=args.duration, model_complexity=args.model_complexity,
-                overwrite=args.overwrite, metadata=meta, keys=False, ble=args.ble,
-                ble_options={"on_chunk": drill.on_chunk}, observer=drill, realtime=True, person=args.person,
-                lsl=lsl)
+        capture(
+            cameras[0],
+            args.output,
+            duration_s=args.duration,
+            model_complexity=args.model_complexity,
+            overwrite=args.overwrite,
+            metadata=meta,
+            keys=False,
+            ble=args.ble,
+            ble_options={"on_chunk": drill.on_chunk},
+            observer=drill,
+            realtime=True,
+            person=args.person,
+            lsl=lsl,
+        )
     else:
         clock = SessionClock()
         with RecordingWriter(args.output, meta, overwrite=args.overwrite) as writer:
@@ -393,15 +471,21 @@ def _log_to_program(args, drill_id: str, events: list[dict]) -> None:
 
     sets = [e for e in events if e.get("kind") == "set_summary"]
     if not sets:
-        print(f"movekit: notice: the drill stopped before its first set; nothing was logged for {args.client}",
-              file=sys.stderr)
+        print(
+            f"movekit: notice: the drill stopped before its first set; nothing was logged for {args.client}",
+            file=sys.stderr,
+        )
         return
     summary = drill_summary(sets)
     with store_from_args(args) as store:
         log_id = log_guided_drill(store, args.client, drill_id, **summary)
     if log_id is None:
-        print(f"movekit: notice: {drill_id} is not in {args.client}'s home program; nothing was logged",
-              file=sys.stderr)
+        print(
+            f"movekit: notice: {drill_id} is not in {args.client}'s home program; nothing was logged", file=sys.stderr
+        )
     else:
         done = [f"{summary['sets']} set(s)"] + ([f"{summary['reps']} rep(s)"] if summary["reps"] else [])
-        print(f"logged in {args.client}'s home program: " + ", ".join(done + ([summary["notes"]] if summary["notes"] else [])))
+        print(
+            f"logged in {args.client}'s home program: "
+            + ", ".join(done + ([summary["notes"]] if summary["notes"] else []))
+        )

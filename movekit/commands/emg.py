@@ -25,11 +25,13 @@ _hz = float_range(0.0, 100_000.0, lo_open=True, unit="Hz")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "emg", help="process surface EMG: envelope (uV or %%MVC), onsets and offsets",
+        "emg",
+        help="process surface EMG: envelope (uV or %%MVC), onsets and offsets",
         description="Band-pass (20-450 Hz), rectify, moving RMS or linear envelope, optional %MVC, and "
-                    "Hodges & Bui onset/offset detection, all causal (what live feedback sees). "
-                    "IN is a CSV (time_s + one column per channel), an HDF5 file (generic or PLUX "
-                    "OpenSignals) or a recording directory with an EMG stream.")
+        "Hodges & Bui onset/offset detection, all causal (what live feedback sees). "
+        "IN is a CSV (time_s + one column per channel), an HDF5 file (generic or PLUX "
+        "OpenSignals) or a recording directory with an EMG stream.",
+    )
     p.add_argument("input", metavar="IN", help="CSV, HDF5 or *.mkrec recording")
     p.add_argument("--rate", type=_hz, help="sampling rate (Hz) when IN has no time_s column")
     p.add_argument("--stream", help="EMG stream of a recording (default: the first of kind emg)")
@@ -37,18 +39,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT.csv", help="envelope CSV to write")
     p.add_argument("--events", metavar="OUT.json", help="write onsets and offsets per channel as JSON")
     p.add_argument("--notch", type=float, choices=(50.0, 60.0), help="mains notch frequency (Hz)")
-    p.add_argument("--band", type=_hz, nargs=2, default=(20.0, 450.0), metavar=("LOW", "HIGH"),
-                   help="band-pass corners in Hz (default 20 450; HIGH is capped below Nyquist)")
-    p.add_argument("--envelope", choices=("rms", "linear"), default="rms",
-                   help="moving RMS (default) or linear envelope")
-    p.add_argument("--window-ms", type=float_range(1.0, 10_000.0, unit="ms"), default=100.0, help="RMS window (ms), default 100")
-    p.add_argument("--lowpass", type=float_range(0.0, 1000.0, lo_open=True, unit="Hz"), default=6.0, help="linear envelope low-pass (Hz), default 6")
-    p.add_argument("--onset", choices=("hodges", "tkeo"), default="hodges",
-                   help="onset detection signal: rectified EMG (Hodges & Bui 1996) or TKEO (Li 2007)")
-    p.add_argument("--k", type=float_range(0.0, 100.0, lo_open=True), default=3.0, help="threshold = baseline mean + k SD (default 3)")
-    p.add_argument("--baseline", default="start", metavar="start|quietest|A,B",
-                   help="rest window for the threshold: 0.1-0.6 s from the start (default, as live), "
-                        "the quietest 0.5 s, or A,B seconds from the start")
+    p.add_argument(
+        "--band",
+        type=_hz,
+        nargs=2,
+        default=(20.0, 450.0),
+        metavar=("LOW", "HIGH"),
+        help="band-pass corners in Hz (default 20 450; HIGH is capped below Nyquist)",
+    )
+    p.add_argument(
+        "--envelope", choices=("rms", "linear"), default="rms", help="moving RMS (default) or linear envelope"
+    )
+    p.add_argument(
+        "--window-ms", type=float_range(1.0, 10_000.0, unit="ms"), default=100.0, help="RMS window (ms), default 100"
+    )
+    p.add_argument(
+        "--lowpass",
+        type=float_range(0.0, 1000.0, lo_open=True, unit="Hz"),
+        default=6.0,
+        help="linear envelope low-pass (Hz), default 6",
+    )
+    p.add_argument(
+        "--onset",
+        choices=("hodges", "tkeo"),
+        default="hodges",
+        help="onset detection signal: rectified EMG (Hodges & Bui 1996) or TKEO (Li 2007)",
+    )
+    p.add_argument(
+        "--k",
+        type=float_range(0.0, 100.0, lo_open=True),
+        default=3.0,
+        help="threshold = baseline mean + k SD (default 3)",
+    )
+    p.add_argument(
+        "--baseline",
+        default="start",
+        metavar="start|quietest|A,B",
+        help="rest window for the threshold: 0.1-0.6 s from the start (default, as live), "
+        "the quietest 0.5 s, or A,B seconds from the start",
+    )
     add_overwrite_argument(p, "CSV and JSON files")
     p.set_defaults(func=run)
 
@@ -106,11 +135,18 @@ def run(args: argparse.Namespace) -> int:
     except UnicodeDecodeError:
         raise MovekitError(f"{args.input}: not a UTF-8 text file") from None
     if isinstance(baseline, tuple) and len(sig.t_s) and baseline[1] > float(sig.t_s[-1] - sig.t_s[0]):
-        raise MovekitError(f"--baseline {args.baseline}: {args.input} lasts only "
-                           f"{float(sig.t_s[-1] - sig.t_s[0]):.2f} s")
-    cfg = emg.EMGConfig(band_hz=tuple(args.band), notch_hz=args.notch, envelope=args.envelope,
-                        rms_window_s=args.window_ms / 1000.0, envelope_lowpass_hz=args.lowpass,
-                        onset_method=args.onset, onset_k=args.k)
+        raise MovekitError(
+            f"--baseline {args.baseline}: {args.input} lasts only {float(sig.t_s[-1] - sig.t_s[0]):.2f} s"
+        )
+    cfg = emg.EMGConfig(
+        band_hz=tuple(args.band),
+        notch_hz=args.notch,
+        envelope=args.envelope,
+        rms_window_s=args.window_ms / 1000.0,
+        envelope_lowpass_hz=args.lowpass,
+        onset_method=args.onset,
+        onset_k=args.k,
+    )
     mvc = None
     if args.mvc:
         try:
@@ -122,11 +158,11 @@ def run(args: argparse.Namespace) -> int:
         elif len(m.channel_names) == len(sig.channel_names):
             cols = list(range(len(m.channel_names)))
         else:
-            raise MovekitError(f"{args.mvc}: channels {', '.join(m.channel_names)} do not match "
-                               f"{', '.join(sig.channel_names)}")
+            raise MovekitError(
+                f"{args.mvc}: channels {', '.join(m.channel_names)} do not match {', '.join(sig.channel_names)}"
+            )
         mvc = emg.mvc_reference(m.data_uv[:, cols], m.rate_hz, cfg)
-    res = emg.process(sig.t_s, sig.data_uv, sig.rate_hz, sig.channel_names, cfg, mvc_uv=mvc,
-                      baseline_window_s=baseline)
+    res = emg.process(sig.t_s, sig.data_uv, sig.rate_hz, sig.channel_names, cfg, mvc_uv=mvc, baseline_window_s=baseline)
     if mvc is not None:
         names = [f"{c}_pct_mvc" for c in sig.channel_names]
         values = res.pct_mvc
@@ -156,24 +192,38 @@ def run(args: argparse.Namespace) -> int:
         summary[c]["fatigue"] = {
             "median_frequency_slope_hz_per_s": _num(trend.slope_hz_per_s[j]),
             "median_frequency_at_start_hz": _num(trend.intercept_hz[j]),
-            "pct_per_min": _num(trend.pct_per_min[j]), "r": _num(trend.r[j]), "windows": int(trend.n[j])}
+            "pct_per_min": _num(trend.pct_per_min[j]),
+            "r": _num(trend.r[j]),
+            "windows": int(trend.n[j]),
+        }
         if not np.isfinite(trend.slope_hz_per_s[j]):
             summary[c]["fatigue"]["withheld"] = (
                 f"needs at least {emg.MIN_FATIGUE_WINDOWS} windows of activity over "
-                f"{emg.MIN_FATIGUE_SPAN_S:g} s or more; this channel has {int(trend.n[j])}")
+                f"{emg.MIN_FATIGUE_SPAN_S:g} s or more; this channel has {int(trend.n[j])}"
+            )
     extra = {}
     if "vmo" in sig.channel_names and "vl" in sig.channel_names:
         d = emg.onset_difference_s(res.onsets("vmo"), res.onsets("vl"))
-        extra["vmo_vl"] = {"onset_difference_s": [_num(v) for v in d],
-                           "note": "VMO onset minus VL onset per VL onset; positive = VMO later (Cowan 2001)"}
+        extra["vmo_vl"] = {
+            "onset_difference_s": [_num(v) for v in d],
+            "note": "VMO onset minus VL onset per VL onset; positive = VMO later (Cowan 2001)",
+        }
         if mvc is not None:
             i, k = sig.channel_names.index("vmo"), sig.channel_names.index("vl")
             active = emg.activity_mask(res)[:, k]
             ratio = emg.vmo_vl_ratio(res.pct_mvc[active, i], res.pct_mvc[active, k])
-            extra["vmo_vl"]["mean_ratio_while_vl_active"] = _num(np.nanmean(ratio)) if np.isfinite(ratio).any() else None
+            extra["vmo_vl"]["mean_ratio_while_vl_active"] = (
+                _num(np.nanmean(ratio)) if np.isfinite(ratio).any() else None
+            )
     if args.events:
-        doc = {"source": sig.source, "rate_hz": sig.rate_hz, "config": asdict(cfg),
-               "baseline": args.baseline, "channels": summary, **extra}
+        doc = {
+            "source": sig.source,
+            "rate_hz": sig.rate_hz,
+            "config": asdict(cfg),
+            "baseline": args.baseline,
+            "channels": summary,
+            **extra,
+        }
         write_output(args.events, json.dumps(_json_safe(doc), indent=1, allow_nan=False))
     for c, s in summary.items():
         print(f"{c}: {len(s['onsets_s'])} bursts", file=sys.stderr)

@@ -7,37 +7,57 @@ import sys
 from pathlib import Path
 
 FORMATS = ("trc", "mot", "c3d", "bids", "csv", "parquet")
-NAN_NOTE = ("angles the error model refuses (expected error over the limit or unknown for the view) are NaN, "
-            "not dropped; each angle <name>_deg has its expected error in <name>_err_deg")
-KEPT_NOTE = ("--keep-invalid: angles the error model refuses are KEPT (research use, not for clinical results); "
-             "NaN only where landmarks are missing; each angle <name>_deg has its expected error in <name>_err_deg")
+NAN_NOTE = (
+    "angles the error model refuses (expected error over the limit or unknown for the view) are NaN, "
+    "not dropped; each angle <name>_deg has its expected error in <name>_err_deg"
+)
+KEPT_NOTE = (
+    "--keep-invalid: angles the error model refuses are KEPT (research use, not for clinical results); "
+    "NaN only where landmarks are missing; each angle <name>_deg has its expected error in <name>_err_deg"
+)
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "export", help="export a recording for research tools (OpenSim TRC/MOT, C3D, BIDS-Motion, CSV, Parquet)",
+        "export",
+        help="export a recording for research tools (OpenSim TRC/MOT, C3D, BIDS-Motion, CSV, Parquet)",
         description="trc: landmarks as OpenSim/Pose2Sim markers (m, MediaPipe names); mot: joint angles as an "
-                    "OpenSim motion file (refused angles NaN, expected errors beside them); c3d: points, every "
-                    "other stream as analog channels, events; bids: a BIDS-Motion style folder, one tracking "
-                    "system per stream at its own rate; csv/parquet: the angles table of 'movekit angles'. "
-                    "Files are written 0600 and never replace an existing file unless --overwrite; a sidecar "
-                    "OUT.json says how every number was made.")
+        "OpenSim motion file (refused angles NaN, expected errors beside them); c3d: points, every "
+        "other stream as analog channels, events; bids: a BIDS-Motion style folder, one tracking "
+        "system per stream at its own rate; csv/parquet: the angles table of 'movekit angles'. "
+        "Files are written 0600 and never replace an existing file unless --overwrite; a sidecar "
+        "OUT.json says how every number was made.",
+    )
     p.add_argument("source", help="recording directory (or a video file: pose runs first; no sensors or events)")
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("-o", "--out", required=True, metavar="OUT", help="output file (a folder for bids)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    p.add_argument("--space", choices=("2d", "3d"), default=None,
-                   help="markers: 3d (MediaPipe world landmarks; the default when the recording has them) or 2d "
-                        "(camera plane, scaled); angles: 2d (default, as 'movekit angles') or 3d")
+    p.add_argument(
+        "--space",
+        choices=("2d", "3d"),
+        default=None,
+        help="markers: 3d (MediaPipe world landmarks; the default when the recording has them) or 2d "
+        "(camera plane, scaled); angles: 2d (default, as 'movekit angles') or 3d",
+    )
     p.add_argument("--m-per-px", type=float, default=None, help="2D marker scale (m/px)")
-    p.add_argument("--height-m", type=float, default=1.70,
-                   help="subject's nose-to-heel height for the default 2D scale (m, default 1.70)")
-    p.add_argument("--min-visibility", type=float, default=0.5,
-                   help="landmarks seen less than this (0..1) are missing markers / masked before angles")
+    p.add_argument(
+        "--height-m",
+        type=float,
+        default=1.70,
+        help="subject's nose-to-heel height for the default 2D scale (m, default 1.70)",
+    )
+    p.add_argument(
+        "--min-visibility",
+        type=float,
+        default=0.5,
+        help="landmarks seen less than this (0..1) are missing markers / masked before angles",
+    )
     p.add_argument("--offline", action="store_true", help="angles: zero-phase filtering (default causal)")
-    p.add_argument("--keep-invalid", action="store_true",
-                   help="angles: keep those the error model refuses instead of NaN (research use; said in the "
-                        "header and sidecar)")
+    p.add_argument(
+        "--keep-invalid",
+        action="store_true",
+        help="angles: keep those the error model refuses instead of NaN (research use; said in the header and sidecar)",
+    )
     p.set_defaults(func=run)
 
 
@@ -74,9 +94,16 @@ def angle_table(pose, stored: dict, args) -> tuple[dict, dict]:
     from movekit.commands.angles import compute_table
 
     keep = bool(getattr(args, "keep_invalid", False))
-    cols, meta = compute_table(pose, offline=args.offline, space=args.space or "2d", keep_invalid=keep,
-                               camera=stored.get("camera"), static=stored.get("static"), tilt=stored.get("tilt"),
-                               min_visibility=args.min_visibility)
+    cols, meta = compute_table(
+        pose,
+        offline=args.offline,
+        space=args.space or "2d",
+        keep_invalid=keep,
+        camera=stored.get("camera"),
+        static=stored.get("static"),
+        tilt=stored.get("tilt"),
+        min_visibility=args.min_visibility,
+    )
     meta["nan"] = KEPT_NOTE if keep else NAN_NOTE
     meta["source"] = str(args.source)
     return cols, meta
@@ -93,8 +120,13 @@ def _marker_space(pose, args) -> str:
 def _markers(pose, args):
     from movekit.export.markers import from_pose
 
-    return from_pose(pose, space=_marker_space(pose, args), m_per_px=args.m_per_px, height_m=args.height_m,
-                     min_visibility=args.min_visibility)
+    return from_pose(
+        pose,
+        space=_marker_space(pose, args),
+        m_per_px=args.m_per_px,
+        height_m=args.height_m,
+        min_visibility=args.min_visibility,
+    )
 
 
 def _need_pose(pose, source: str, fmt: str):
@@ -114,8 +146,11 @@ def _bids_tracksys(rec, pose, cols: dict | None) -> list:
 
     out = []
     if rec is not None:
-        for name, sys_name in (("pose_image_px", "mediapipeImage"), ("pose_world_m", "mediapipeWorld"),
-                               ("pose_visibility", "mediapipeVisibility")):
+        for name, sys_name in (
+            ("pose_image_px", "mediapipeImage"),
+            ("pose_world_m", "mediapipeWorld"),
+            ("pose_visibility", "mediapipeVisibility"),
+        ):
             if name in rec.streams and len(rec.streams[name]):
                 sig = from_stream(rec.streams[name])
                 comps = 3 if sig.data.shape[1] == 3 * len(NAMES) else 1
@@ -123,13 +158,31 @@ def _bids_tracksys(rec, pose, cols: dict | None) -> list:
     if cols is not None:
         names = [k for k in cols if k.endswith("_deg") and k != "time_s"]
         data = np.column_stack([np.asarray(cols[k], np.float64) for k in names])
-        types = ["JNTANG" if k.endswith("_deg") and not k.endswith("_err_deg") and k != "body_yaw_deg" else "MISC"
-                 for k in names]
-        desc = [("expected error of " + k.removesuffix("_err_deg") + "_deg (error model)" if k.endswith("_err_deg")
-                 else "estimated body yaw to the camera" if k == "body_yaw_deg"
-                 else "joint angle, NaN where the error model refuses it") for k in names]
-        sig = Signal("angles", "angles", np.asarray(cols["time_s"], np.float64), data,
-                     tuple(k.removesuffix("_deg") for k in names), "deg", _rate(cols["time_s"]), False, {})
+        types = [
+            "JNTANG" if k.endswith("_deg") and not k.endswith("_err_deg") and k != "body_yaw_deg" else "MISC"
+            for k in names
+        ]
+        desc = [
+            (
+                "expected error of " + k.removesuffix("_err_deg") + "_deg (error model)"
+                if k.endswith("_err_deg")
+                else "estimated body yaw to the camera"
+                if k == "body_yaw_deg"
+                else "joint angle, NaN where the error model refuses it"
+            )
+            for k in names
+        ]
+        sig = Signal(
+            "angles",
+            "angles",
+            np.asarray(cols["time_s"], np.float64),
+            data,
+            tuple(k.removesuffix("_deg") for k in names),
+            "deg",
+            _rate(cols["time_s"]),
+            False,
+            {},
+        )
         out.append(("movekitAngles", sig, {"types": types, "descriptions": desc}))
     if rec is not None:
         for sig in signals(rec):
@@ -163,17 +216,27 @@ def run(args) -> int:
 
         m = _markers(_need_pose(pose, args.source, fmt), args)
         write_text(out, trc_text(m, out.name), overwrite=args.overwrite)
-        side.update(m.notes, frames=len(m.t_s), rate_hz=m.rate_hz, t0_s=float(m.t_s[0]) if len(m.t_s) else None,
-                    missing="blank field where a landmark is not detected or seen less than min_visibility")
+        side.update(
+            m.notes,
+            frames=len(m.t_s),
+            rate_hz=m.rate_hz,
+            t0_s=float(m.t_s[0]) if len(m.t_s) else None,
+            missing="blank field where a landmark is not detected or seen less than min_visibility",
+        )
         summary = f"{len(m.t_s)} frames, {len(m.names)} markers ({side['space']}) at {m.rate_hz:.4g} Hz"
     elif fmt == "mot":
         from movekit.export.mot import mot_text
 
         cols, meta = angle_table(_need_pose(pose, args.source, fmt), stored, args)
         numeric = {k: v for k, v in cols.items() if k not in ("time_s", "view")}
-        notes = {"movekit_source": source.name, "movekit_nan": meta["nan"], "movekit_filter": meta["filter"],
-                 "movekit_space": meta["space"], "movekit_camera_tilt": meta["camera_tilt_note"],
-                 "movekit_t0_s": f"{float(cols['time_s'][0]):.6f}" if len(cols["time_s"]) else "n/a"}
+        notes = {
+            "movekit_source": source.name,
+            "movekit_nan": meta["nan"],
+            "movekit_filter": meta["filter"],
+            "movekit_space": meta["space"],
+            "movekit_camera_tilt": meta["camera_tilt_note"],
+            "movekit_t0_s": f"{float(cols['time_s'][0]):.6f}" if len(cols["time_s"]) else "n/a",
+        }
         write_text(out, mot_text(cols["time_s"], numeric, out.stem, notes), overwrite=args.overwrite)
         side.update(meta, view="per-frame view label is in the csv/parquet export only (MOT holds numbers)")
         n_ang = sum(1 for k in numeric if not k.endswith("_err_deg") and k != "body_yaw_deg")
@@ -197,17 +260,25 @@ def run(args) -> int:
 
             if not sigs:
                 raise MovekitError(f"{args.source} has neither pose nor sensor streams to export")
-            m = no_markers(min(float(s.t_s[0]) for s in sigs), max(float(s.t_s[-1]) for s in sigs),
-                           max(s.rate_hz for s in sigs))
+            m = no_markers(
+                min(float(s.t_s[0]) for s in sigs), max(float(s.t_s[-1]) for s in sigs), max(s.rate_hz for s in sigs)
+            )
         else:
             m = _markers(pose, args)
         with atomic_output(out, overwrite=args.overwrite) as tmp:
-            info = write_c3d(tmp, m, sigs, rec.events if rec is not None else [],
-                             {"space": m.notes["space"], "frame": m.notes["frame"]})
+            info = write_c3d(
+                tmp,
+                m,
+                sigs,
+                rec.events if rec is not None else [],
+                {"space": m.notes["space"], "frame": m.notes["frame"]},
+            )
         side.update(m.notes, **info, point_units="mm")
-        summary = (f"{info['frames']} frames x {len(m.names)} points at {info['point_rate_hz']:.4g} Hz, "
-                   f"{len(info['analog_labels'])} analog channels at {info['analog_rate_hz']:.6g} Hz, "
-                   f"{info['events']} events")
+        summary = (
+            f"{info['frames']} frames x {len(m.names)} points at {info['point_rate_hz']:.4g} Hz, "
+            f"{len(info['analog_labels'])} analog channels at {info['analog_rate_hz']:.6g} Hz, "
+            f"{info['events']} events"
+        )
     else:  # bids
         from movekit.export.bids import label, write_bids
 
@@ -216,12 +287,20 @@ def run(args) -> int:
         proto = meta.get("protocol")
         task = label(meta.get("task") or (proto.get("drill") if isinstance(proto, dict) else proto), "movekit")
         with atomic_output(out, overwrite=args.overwrite, folder=True) as tmp:
-            info = write_bids(tmp, subject=label(meta.get("client"), "01"), task=task,
-                              tracksys=_bids_tracksys(rec, pose, cols), events=rec.events if rec is not None else [],
-                              movekit_version=__version__, source=str(source))
-        summary = (f"{len(info['tracksys'])} tracking systems ("
-                   + ", ".join(f"{s['tracksys']} {s['rate_hz']:.4g} Hz" for s in info["tracksys"])
-                   + f"), {info['events']} events")
+            info = write_bids(
+                tmp,
+                subject=label(meta.get("client"), "01"),
+                task=task,
+                tracksys=_bids_tracksys(rec, pose, cols),
+                events=rec.events if rec is not None else [],
+                movekit_version=__version__,
+                source=str(source),
+            )
+        summary = (
+            f"{len(info['tracksys'])} tracking systems ("
+            + ", ".join(f"{s['tracksys']} {s['rate_hz']:.4g} Hz" for s in info["tracksys"])
+            + f"), {info['events']} events"
+        )
         print(f"{fmt}: {out} ({summary})")
         return 0
     write_text(paths[1], json.dumps(side, indent=2, default=str), overwrite=args.overwrite)

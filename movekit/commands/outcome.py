@@ -56,8 +56,9 @@ def _score(measure: str, value, items_text):
             raise MovekitError(f"nprs is one rating; --items gave {len(items)} ({items_text!r})")
         return oc.score(m.key, items)
     if value is None or not str(value).strip():
-        raise MovekitError(f"{m.key}: give the item answers with --items" +
-                           (" or the rating" if m.key == "nprs" else ""))
+        raise MovekitError(
+            f"{m.key}: give the item answers with --items" + (" or the rating" if m.key == "nprs" else "")
+        )
     if m.key == "nprs":
         return oc.score_nprs(value)
     try:
@@ -73,8 +74,15 @@ def _score(measure: str, value, items_text):
 def _add(args) -> int:
     sc = _score(args.measure, args.value, args.items)
     with store_from_args(args) as st:
-        st.add_outcome(args.client, sc.measure, sc.score, date=args.date, items=sc.items or None,
-                       n_answered=sc.n_answered or None, session_id=args.session)
+        st.add_outcome(
+            args.client,
+            sc.measure,
+            sc.score,
+            date=args.date,
+            items=sc.items or None,
+            n_answered=sc.n_answered or None,
+            session_id=args.session,
+        )
         m = oc.MEASURES[sc.measure]
         extra = f" ({sc.n_answered} of {sc.n_items} items answered)" if sc.n_items > 1 else ""
         print(f"{args.client}: {m.title} = {sc.score:.1f} {m.unit}{extra}")
@@ -88,8 +96,10 @@ def _print_change(st, client, measure, label: str = "") -> None:
         return
     ch = oc.change_from_baseline(measure, rows[0]["score"], rows[-1]["score"])
     pct = f" ({ch.change_pct:+.0f}%)" if ch.change_pct is not None else ""
-    print(f"  {label}change since {rows[0]['taken_date']}: {ch.change:+.1f}{pct}; "
-          f"MCID {ch.mcid.describe()}: {ch.verdict()}")
+    print(
+        f"  {label}change since {rows[0]['taken_date']}: {ch.change:+.1f}{pct}; "
+        f"MCID {ch.mcid.describe()}: {ch.verdict()}"
+    )
 
 
 def _list(args) -> int:
@@ -136,8 +146,16 @@ def read_outcome_csv(path: str) -> list[dict]:
                 sc = _score(row["measure"], row.get("score") or None, row.get("items") or None)
             except MovekitError as exc:
                 raise MovekitError(f"{path} line {line}: {exc}") from None
-            out.append({"client": row["client"], "date": row.get("date") or None, "measure": sc.measure,
-                        "score": sc.score, "items": list(sc.items) or None, "n_answered": sc.n_answered or None})
+            out.append(
+                {
+                    "client": row["client"],
+                    "date": row.get("date") or None,
+                    "measure": sc.measure,
+                    "score": sc.score,
+                    "items": list(sc.items) or None,
+                    "n_answered": sc.n_answered or None,
+                }
+            )
     return out
 
 

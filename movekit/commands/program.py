@@ -17,7 +17,9 @@ def register(subparsers) -> None:
     a.add_argument("--drill", default=None, help="id of a guided drill (logged automatically when run)")
     a.add_argument("--sets", type=count, default=None)
     a.add_argument("--reps", type=count, default=None)
-    a.add_argument("--hold", type=float_range(0.0, 3600.0, unit="s"), default=None, metavar="SECONDS", help="hold time per rep (s)")
+    a.add_argument(
+        "--hold", type=float_range(0.0, 3600.0, unit="s"), default=None, metavar="SECONDS", help="hold time per rep (s)"
+    )
     a.add_argument("--per-week", type=int_range(1, 21), default=7, help="prescribed sessions per week (default 7)")
     a.add_argument("--notes", default="")
     a.add_argument("--date", type=iso_date, default=None, help="start date YYYY-MM-DD (default today)")
@@ -75,23 +77,45 @@ def _check_drill(drill: str | None) -> None:
     except Exception:  # noqa: BLE001 (the drill runner is optional here)
         return
     if drill not in known and not drill.endswith(".toml"):
-        print(f"note: {drill!r} is not a shipped drill ({', '.join(known)}); it is logged automatically "
-              "only when a drill with that id is run")
+        print(
+            f"note: {drill!r} is not a shipped drill ({', '.join(known)}); it is logged automatically "
+            "only when a drill with that id is run"
+        )
 
 
 def _assign(args) -> int:
     _check_drill(args.drill)
     with store_from_args(args) as st:
-        it = pg.assign(st, args.client, args.name, drill_id=args.drill, sets=args.sets, reps=args.reps,
-                       hold_s=args.hold, per_week=args.per_week, notes=args.notes, date=args.date)
+        it = pg.assign(
+            st,
+            args.client,
+            args.name,
+            drill_id=args.drill,
+            sets=args.sets,
+            reps=args.reps,
+            hold_s=args.hold,
+            per_week=args.per_week,
+            notes=args.notes,
+            date=args.date,
+        )
         print(f"assigned item {it['id']} to {args.client}: {it['name']} ({_dose(it)})")
     return 0
 
 
 def _log(args) -> int:
     with store_from_args(args) as st:
-        pg.log(st, args.client, args.item, done=args.done, date=args.date, sets=args.sets, reps=args.reps,
-               pain_0_10=args.pain, difficulty_0_10=args.difficulty, notes=args.notes)
+        pg.log(
+            st,
+            args.client,
+            args.item,
+            done=args.done,
+            date=args.date,
+            sets=args.sets,
+            reps=args.reps,
+            pain_0_10=args.pain,
+            difficulty_0_10=args.difficulty,
+            notes=args.notes,
+        )
         it = pg.find_item(st, args.client, args.item)
         print(f"logged {it['name']} for {args.client}: {'done' if args.done else 'not done'}")
     return 0
@@ -116,7 +140,7 @@ def _show(args) -> int:
             state = f"ended {it['ended_date']}" if it["ended_date"] else f"since {it['assigned_date']}"
             drill = f" [guided drill {it['drill_id']}]" if it["drill_id"] else ""
             print(f"  {it['id']:>3}  {it['name']}{drill}: {_dose(it)} ({state})")
-        weeks = pg.client_adherence(st, args.client)[-args.weeks:]
+        weeks = pg.client_adherence(st, args.client)[-args.weeks :]
         print("adherence per week (prescribed sessions done, capped per item):")
         for w in weeks:
             pct = "-" if w.adherence_pct is None else f"{w.adherence_pct:.0f}%"
@@ -126,11 +150,17 @@ def _show(args) -> int:
         if logs:
             print("last logs:")
             for log in logs:
-                extra = " ".join(x for x in (
-                    f"sets {log['sets']}" if log["sets"] is not None else "",
-                    f"reps {log['reps']}" if log["reps"] is not None else "",
-                    f"pain {log['pain_0_10']:g}" if log["pain_0_10"] is not None else "",
-                    f"difficulty {log['difficulty_0_10']:g}" if log["difficulty_0_10"] is not None else "",
-                    f"({log['source']})" if log["source"] != "manual" else "", log["notes"]) if x)
+                extra = " ".join(
+                    x
+                    for x in (
+                        f"sets {log['sets']}" if log["sets"] is not None else "",
+                        f"reps {log['reps']}" if log["reps"] is not None else "",
+                        f"pain {log['pain_0_10']:g}" if log["pain_0_10"] is not None else "",
+                        f"difficulty {log['difficulty_0_10']:g}" if log["difficulty_0_10"] is not None else "",
+                        f"({log['source']})" if log["source"] != "manual" else "",
+                        log["notes"],
+                    )
+                    if x
+                )
                 print(f"  {log['log_date']}  {log['item_name']}: {'done' if log['done'] else 'not done'} {extra}")
     return 0

@@ -9,15 +9,21 @@ from movekit.outputs import CSV, add_overwrite_argument, atomic_path, check_outp
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "replay", help="replay a recording through the live code path",
+        "replay",
+        help="replay a recording through the live code path",
         description="Feed the stored pose through the same per-frame code as a live capture and check "
-                    "that it reproduces the live run's outputs bit for bit.")
+        "that it reproduces the live run's outputs bit for bit.",
+    )
     p.add_argument("recording")
     p.add_argument("--speed", default="max", help="1 = real time, 2 = twice as fast, max = as fast as possible")
     p.add_argument("--csv", metavar="OUT.csv", help="write the recomputed live angles")
-    p.add_argument("--lsl", action="store_true", help="publish the recording's streams and events as Lab "
-                   "Streaming Layer outlets at their recorded times (real time unless --speed says otherwise; "
-                   "pip install movekit[lsl])")
+    p.add_argument(
+        "--lsl",
+        action="store_true",
+        help="publish the recording's streams and events as Lab "
+        "Streaming Layer outlets at their recorded times (real time unless --speed says otherwise; "
+        "pip install movekit[lsl])",
+    )
     add_overwrite_argument(p, "CSV files")
     p.set_defaults(func=run)
 
@@ -69,8 +75,11 @@ def run(args) -> int:
         return 0
     result = replay_pose(rec, speed)
     n = len(result.t_s)
-    print(f"replayed {n} frames ({result.t_s[-1] - result.t_s[0]:.2f} s) through the live code path" if n
-          else "replayed 0 frames")
+    print(
+        f"replayed {n} frames ({result.t_s[-1] - result.t_s[0]:.2f} s) through the live code path"
+        if n
+        else "replayed 0 frames"
+    )
     if args.csv:
         header = "time_s," + ",".join(result.names)
         table = np.column_stack([result.t_s, result.angles_deg.astype(np.float64)])
@@ -86,6 +95,9 @@ def run(args) -> int:
     diff = ~((result.angles_deg == result.stored) | (np.isnan(result.angles_deg) & np.isnan(result.stored)))
     print(f"DIFFERS from the live run in {int(diff.sum())} of {diff.size} values", file=sys.stderr)
     if result.code_changed:
-        print("the live-angle code has changed since this recording was made (its fingerprint differs), "
-              "which explains differences; the stored pose itself is unchanged", file=sys.stderr)
+        print(
+            "the live-angle code has changed since this recording was made (its fingerprint differs), "
+            "which explains differences; the stored pose itself is unchanged",
+            file=sys.stderr,
+        )
     return 1

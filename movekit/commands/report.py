@@ -27,8 +27,7 @@ def run(args) -> int:
     stem = re.sub(r"[^A-Za-z0-9._-]", "_", args.client).lstrip(".") or "client"  # stays in this folder
     default = f"{stem}-session-{args.session}.html" if args.session is not None else f"{stem}-report.html"
     db = args.db or default_db_path()
-    out = check_output(args.out or default, HTML, overwrite=args.overwrite,
-                       inputs=[db, f"{db}-wal", f"{db}-shm"])
+    out = check_output(args.out or default, HTML, overwrite=args.overwrite, inputs=[db, f"{db}-wal", f"{db}-shm"])
     with store_from_args(args) as st:
         st.client(args.client)
         if args.session is not None:

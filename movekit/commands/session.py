@@ -60,8 +60,10 @@ def _start(args) -> int:
     with store_from_args(args) as st:
         prev = st.open_session(args.client)
         if prev is not None:
-            print(f"note: session {prev['id']} of {args.client} ({prev['session_date']}) is still open "
-                  f"(end it with: movekit session end {args.client} --session {prev['id']})")
+            print(
+                f"note: session {prev['id']} of {args.client} ({prev['session_date']}) is still open "
+                f"(end it with: movekit session end {args.client} --session {prev['id']})"
+            )
         s = st.start_session(args.client, args.type, args.date, args.notes)
         print(f"started {s['type']} session {s['id']} for {s['client_code']} on {s['session_date']}")
     return 0
@@ -91,8 +93,10 @@ def _list(args) -> int:
         print(f"{'id':>5}  {'date':<10}  {'type':<12} {'open':<5} {'tests':>5} {'recs':>4}  notes")
         for r in rows:
             notes = (r["therapist_notes"] or "").replace("\n", " ")
-            print(f"{r['id']:>5}  {r['session_date']:<10}  {r['type']:<12} {'yes' if not r['ended_utc'] else '':<5} "
-                  f"{r['n_assessments']:>5} {r['n_recordings']:>4}  {notes[:60]}")
+            print(
+                f"{r['id']:>5}  {r['session_date']:<10}  {r['type']:<12} {'yes' if not r['ended_utc'] else '':<5} "
+                f"{r['n_assessments']:>5} {r['n_recordings']:>4}  {notes[:60]}"
+            )
     return 0
 
 
@@ -108,8 +112,10 @@ def _link(args) -> int:
         except (OSError, ValueError, AttributeError):
             closed = True
         if not closed:
-            print("note: the recording is not closed yet (still recording, or it crashed); link it again "
-                  "once it is closed, or reports will say it changed since it was linked")
+            print(
+                "note: the recording is not closed yet (still recording, or it crashed); link it again "
+                "once it is closed, or reports will say it changed since it was linked"
+            )
     return 0
 
 
@@ -150,14 +156,18 @@ def _compare(args) -> int:
             pct = "" if m.change_pct is None else f" ({m.change_pct:+.0f}%)"
             chg = "-" if m.change is None else f"{m.change:+.1f}"
             verdict = {True: "beyond noise", False: "within noise", None: ""}[m.beyond_noise]
-            print(f"{m.test}/{m.name}: {_fmt(m.baseline)} -> {_fmt(m.current)} {m.unit}  {chg}{pct}  "
-                  f"[{m.floor_text()}] {verdict}")
+            print(
+                f"{m.test}/{m.name}: {_fmt(m.baseline)} -> {_fmt(m.current)} {m.unit}  {chg}{pct}  "
+                f"[{m.floor_text()}] {verdict}"
+            )
         for o in cmp.outcomes:
             ch = o.change
             if o.n < 2:
                 print(f"{o.title}: {ch.baseline:.1f} on {o.baseline_date} (one score so far)")
                 continue
             pct = "" if ch.change_pct is None else f" ({ch.change_pct:+.0f}%)"
-            print(f"{o.title}: {ch.baseline:.1f} -> {ch.current:.1f}  {ch.change:+.1f}{pct}  "
-                  f"[MCID {ch.mcid.describe()}] {ch.verdict()}")
+            print(
+                f"{o.title}: {ch.baseline:.1f} -> {ch.current:.1f}  {ch.change:+.1f}{pct}  "
+                f"[MCID {ch.mcid.describe()}] {ch.verdict()}"
+            )
     return 0

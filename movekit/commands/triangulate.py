@@ -10,19 +10,33 @@ def register(subparsers) -> None:
         "triangulate",
         help="3D pose from two or more calibrated camera recordings or videos",
         description="Put each camera's pose on one clock (the epipolar geometry finds the offsets "
-                    "unless given), triangulate it in the calibration's lab frame (z up, m) and write a "
-                    "recording with the stream pose_3d_m; prints each angle with its measured two-camera "
-                    "error or why it is refused (docs/validity.md, two-camera rows).")
-    p.add_argument("sources", nargs="+", metavar="SOURCE",
-                   help="one per camera, in the calibration's camera order (or --cameras): a recording "
-                        "made by movekit capture, or a video (captured first)")
-    p.add_argument("--calibration", required=True, metavar="FILE",
-                   help="Qualisys .qca.txt or Anipose/Pose2Sim .toml calibration of these cameras")
-    p.add_argument("--cameras", metavar="NAME,NAME",
-                   help="the calibration's camera for each source, by name (default: file order)")
-    p.add_argument("--sync", default="geometry", metavar="geometry|movement|none|S,S",
-                   help="how to find each view's offset to the first: the epipolar geometry (default), "
-                        "the movement, none (recorded together), or the offsets in seconds")
+        "unless given), triangulate it in the calibration's lab frame (z up, m) and write a "
+        "recording with the stream pose_3d_m; prints each angle with its measured two-camera "
+        "error or why it is refused (docs/validity.md, two-camera rows).",
+    )
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="one per camera, in the calibration's camera order (or --cameras): a recording "
+        "made by movekit capture, or a video (captured first)",
+    )
+    p.add_argument(
+        "--calibration",
+        required=True,
+        metavar="FILE",
+        help="Qualisys .qca.txt or Anipose/Pose2Sim .toml calibration of these cameras",
+    )
+    p.add_argument(
+        "--cameras", metavar="NAME,NAME", help="the calibration's camera for each source, by name (default: file order)"
+    )
+    p.add_argument(
+        "--sync",
+        default="geometry",
+        metavar="geometry|movement|none|S,S",
+        help="how to find each view's offset to the first: the epipolar geometry (default), "
+        "the movement, none (recorded together), or the offsets in seconds",
+    )
     p.add_argument("--max-lag", type=float, default=3.0, metavar="S", help="largest offset searched (s)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.mkrec", help="recording to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing recording of this kind")
@@ -59,8 +73,9 @@ def _offsets(args, poses, cams) -> tuple[list[float], list[str]]:
         try:
             vals = [float(v) for v in args.sync.split(",")]
         except ValueError:
-            raise MovekitError(f"--sync {args.sync!r}: geometry, movement, none or one offset (s) per "
-                               "source after the first") from None
+            raise MovekitError(
+                f"--sync {args.sync!r}: geometry, movement, none or one offset (s) per source after the first"
+            ) from None
         if len(vals) == n - 1:
             vals = [0.0] + vals
         if len(vals) != n or not all(abs(v) < 3600 for v in vals):
@@ -72,11 +87,17 @@ def _offsets(args, poses, cams) -> tuple[list[float], list[str]]:
         b = poses[i]
         if args.sync == "geometry":
             r = epipolar_offset_s(a.t_s, a.image_px, b.t_s, b.image_px, cams[0], cams[i], max_lag_s=args.max_lag)
-            notes.append(f"view {i + 1}: {r.offset_s:+.3f} s by the geometry (median epipolar distance "
-                         f"{r.score:.1f} px)")
+            notes.append(
+                f"view {i + 1}: {r.offset_s:+.3f} s by the geometry (median epipolar distance {r.score:.1f} px)"
+            )
         else:
-            r = movement_offset_s(a.t_s, keypoint_speed(a.t_s, a.image_px), b.t_s,
-                                  keypoint_speed(b.t_s, b.image_px), max_lag_s=args.max_lag)
+            r = movement_offset_s(
+                a.t_s,
+                keypoint_speed(a.t_s, a.image_px),
+                b.t_s,
+                keypoint_speed(b.t_s, b.image_px),
+                max_lag_s=args.max_lag,
+            )
             notes.append(f"view {i + 1}: {r.offset_s:+.3f} s by the movement (correlation {r.score:.2f})")
         offs.append(r.offset_s)
     return offs, notes
@@ -94,47 +115,68 @@ def run(args) -> int:
 
     if len(args.sources) < 2:
         raise MovekitError("triangulation needs two or more sources, one per calibrated camera")
-    out = check_output(args.output, RECORDING, overwrite=args.overwrite,
-                       inputs=list(args.sources) + [args.calibration])
+    out = check_output(args.output, RECORDING, overwrite=args.overwrite, inputs=list(args.sources) + [args.calibration])
     cams = read_calibration(args.calibration)
     if args.cameras:
         names = [s.strip() for s in args.cameras.split(",")]
         by = {c.name: c for c in cams}
         missing = [n for n in names if n not in by]
         if missing:
-            raise MovekitError(f"--cameras: {', '.join(missing)} not in {args.calibration} "
-                               f"(it has {', '.join(by)})")
+            raise MovekitError(f"--cameras: {', '.join(missing)} not in {args.calibration} (it has {', '.join(by)})")
         cams = [by[n] for n in names]
     if len(cams) < len(args.sources):
         raise MovekitError(f"{args.calibration} has {len(cams)} cameras for {len(args.sources)} sources")
-    cams = cams[:len(args.sources)]
+    cams = cams[: len(args.sources)]
     loaded = [_load(s) for s in args.sources]
     poses = [p for p, _ in loaded]
     offsets, notes = _offsets(args, poses, cams)
-    tp = triangulate_views([p.t_s for p in poses], [p.image_px for p in poses], [p.visibility for p in poses],
-                           cams, offsets_s=offsets)
+    tp = triangulate_views(
+        [p.t_s for p in poses], [p.image_px for p in poses], [p.visibility for p in poses], cams, offsets_s=offsets
+    )
     seen = np.isfinite(tp.points_m[:, [11, 12, 23, 24], 0]).all(axis=1)
     if seen.sum() < 3:
-        raise MovekitError("the views never agree on the body (fewer than 3 frames triangulated): check the "
-                           "calibration, the camera order (--cameras) and the synchronisation (--sync)")
-    sep = separation_deg(cams[0], cams[1], np.nanmedian(0.5 * (tp.points_m[:, 23] + tp.points_m[:, 24]), axis=0)) \
-        if len(cams) == 2 else float("nan")
-    meta = {"source": {"views": [str(s) for s in args.sources]},
-            "client": next((m.get("client") for _, m in loaded if m.get("client")), None),
-            "multiview": {"calibration": str(args.calibration), "cameras": [c.name for c in cams],
-                          "offsets_s": offsets, "sync": notes, "separation_deg": sep,
-                          "frames_triangulated": int(seen.sum())}}
+        raise MovekitError(
+            "the views never agree on the body (fewer than 3 frames triangulated): check the "
+            "calibration, the camera order (--cameras) and the synchronisation (--sync)"
+        )
+    sep = (
+        separation_deg(cams[0], cams[1], np.nanmedian(0.5 * (tp.points_m[:, 23] + tp.points_m[:, 24]), axis=0))
+        if len(cams) == 2
+        else float("nan")
+    )
+    meta = {
+        "source": {"views": [str(s) for s in args.sources]},
+        "client": next((m.get("client") for _, m in loaded if m.get("client")), None),
+        "multiview": {
+            "calibration": str(args.calibration),
+            "cameras": [c.name for c in cams],
+            "offsets_s": offsets,
+            "sync": notes,
+            "separation_deg": sep,
+            "frames_triangulated": int(seen.sum()),
+        },
+    }
     fs = 1.0 / float(np.median(np.diff(tp.t_s))) if len(tp.t_s) > 1 else None
     with RecordingWriter(out, meta, overwrite=args.overwrite) as rec:
-        rec.add_stream(StreamSpec("pose_3d_m", (33, 3), "m", fs, kind="pose_3d",
-                                  attrs={"frame": "lab, z up (the calibration's world frame)"}))
+        rec.add_stream(
+            StreamSpec(
+                "pose_3d_m",
+                (33, 3),
+                "m",
+                fs,
+                kind="pose_3d",
+                attrs={"frame": "lab, z up (the calibration's world frame)"},
+            )
+        )
         rec.add_stream(StreamSpec("pose_3d_views", (33,), "1", fs, kind="pose_3d"))
         rec.add_stream(StreamSpec("pose_3d_reproj_px", (33,), "px", fs, kind="pose_3d"))
         rec.append("pose_3d_m", tp.t_s, tp.points_m.astype(np.float32))
         rec.append("pose_3d_views", tp.t_s, tp.n_views.astype(np.float32))
         rec.append("pose_3d_reproj_px", tp.t_s, tp.reproj_px.astype(np.float32))
-    print(f"{out}: {int(seen.sum())} of {len(tp.t_s)} frames triangulated from {len(cams)} cameras "
-          f"({', '.join(c.name for c in cams)}" + (f", {sep:.0f} deg apart" if np.isfinite(sep) else "") + ")")
+    print(
+        f"{out}: {int(seen.sum())} of {len(tp.t_s)} frames triangulated from {len(cams)} cameras "
+        f"({', '.join(c.name for c in cams)}" + (f", {sep:.0f} deg apart" if np.isfinite(sep) else "") + ")"
+    )
     for n in notes:
         print(f"  sync {n}")
     ang = angles_3d(tp)
@@ -148,7 +190,10 @@ def run(args) -> int:
         if np.isfinite(e) and e <= MAX_ERROR_DEG:
             print(f"  {name:32s} median {med:7.1f} +-{e:.1f} deg")
         else:
-            why = (f"measured error {e:.1f} deg > {MAX_ERROR_DEG:g}" if np.isfinite(e)
-                   else "no measured error for this set-up")
+            why = (
+                f"measured error {e:.1f} deg > {MAX_ERROR_DEG:g}"
+                if np.isfinite(e)
+                else "no measured error for this set-up"
+            )
             print(f"  {name:32s} refused: {why} (docs/validity.md, two-camera rows)")
     return 0

@@ -25,8 +25,16 @@ import numpy as np
 from movekit.export.signals import Signal
 
 BIDS_VERSION = "1.10.0"
-_TYPE_BY_UNIT = {"g": "ACCEL", "m/s^2": "ACCEL", "m/s2": "ACCEL", "deg/s": "GYRO", "rad/s": "GYRO",
-                 "uT": "MAGN", "µT": "MAGN", "gauss": "MAGN"}
+_TYPE_BY_UNIT = {
+    "g": "ACCEL",
+    "m/s^2": "ACCEL",
+    "m/s2": "ACCEL",
+    "deg/s": "GYRO",
+    "rad/s": "GYRO",
+    "uT": "MAGN",
+    "µT": "MAGN",
+    "gauss": "MAGN",
+}
 
 
 def label(text: str, default: str) -> str:
@@ -64,9 +72,16 @@ def _component(col: str, n_comp: int) -> str:
     return col.rsplit("_", 1)[-1] if n_comp > 1 else "n/a"
 
 
-def write_tracksys(folder: Path, stem: str, sys_name: str, task: str, sig: Signal,
-                   components: int = 1, descriptions: list[str] | None = None,
-                   types: list[str] | None = None) -> dict:
+def write_tracksys(
+    folder: Path,
+    stem: str,
+    sys_name: str,
+    task: str,
+    sig: Signal,
+    components: int = 1,
+    descriptions: list[str] | None = None,
+    types: list[str] | None = None,
+) -> dict:
     """Write one tracking system's three files; return its channel summary."""
     base = f"{stem}_tracksys-{sys_name}"
     types = types or [channel_type(sig.kind, sig.unit)] * len(sig.channels)
@@ -77,21 +92,35 @@ def write_tracksys(folder: Path, stem: str, sys_name: str, task: str, sig: Signa
         unit = sig.unit if sig.unit not in ("", "1") else "n/a"
         desc = descriptions[j] if descriptions else f"{sig.kind} stream {sig.name}"
         ch_rows.append((col, comp, types[j], point, unit, desc))
-    _write_tsv(folder / f"{base}_channels.tsv",
-               ["name", "component", "type", "tracked_point", "units", "description"], ch_rows)
-    _write_tsv(folder / f"{base}_motion.tsv", None,
-               (np.concatenate([[t], x]) for t, x in zip(sig.t_s, sig.data)), time_first=True)
+    _write_tsv(
+        folder / f"{base}_channels.tsv", ["name", "component", "type", "tracked_point", "units", "description"], ch_rows
+    )
+    _write_tsv(
+        folder / f"{base}_motion.tsv",
+        None,
+        (np.concatenate([[t], x]) for t, x in zip(sig.t_s, sig.data)),
+        time_first=True,
+    )
     counts: dict[str, int] = {}
     for ty in types:
         counts[f"{ty}ChannelCount"] = counts.get(f"{ty}ChannelCount", 0) + 1
     dur = float(sig.t_s[-1] - sig.t_s[0]) if len(sig.t_s) > 1 else 0.0
     eff = (len(sig.t_s) - 1) / dur if dur > 0 else sig.rate_hz
-    side = {"TaskName": task, "TrackingSystemName": sys_name, "SamplingFrequency": round(sig.rate_hz, 6),
-            "SamplingFrequencyEffective": round(eff, 6), "RecordingDuration": round(dur, 6),
-            "MotionChannelCount": len(sig.channels) + 1, "LATENCYChannelCount": 1, **counts,
-            "Manufacturer": sig.attrs.get("profile", "n/a") if isinstance(sig.attrs, dict) else "n/a",
-            "MissingValues": "n/a", "movekit_stream": sig.name, "movekit_kind": sig.kind,
-            "movekit_rate": "nominal" if sig.nominal else "no nominal rate: median of the sample intervals"}
+    side = {
+        "TaskName": task,
+        "TrackingSystemName": sys_name,
+        "SamplingFrequency": round(sig.rate_hz, 6),
+        "SamplingFrequencyEffective": round(eff, 6),
+        "RecordingDuration": round(dur, 6),
+        "MotionChannelCount": len(sig.channels) + 1,
+        "LATENCYChannelCount": 1,
+        **counts,
+        "Manufacturer": sig.attrs.get("profile", "n/a") if isinstance(sig.attrs, dict) else "n/a",
+        "MissingValues": "n/a",
+        "movekit_stream": sig.name,
+        "movekit_kind": sig.kind,
+        "movekit_rate": "nominal" if sig.nominal else "no nominal rate: median of the sample intervals",
+    }
     if components > 1:
         side["TrackedPointsCount"] = len(sig.channels) // components
     (folder / f"{base}_motion.json").write_text(json.dumps(side, indent=2))
@@ -107,23 +136,47 @@ def write_events(folder: Path, stem: str, events: list[dict]) -> int:
         extra = {k: v for k, v in ev.items() if k not in ("t_s", "kind")}
         rows.append((t, "n/a", str(ev.get("kind", "event")), json.dumps(extra, default=str) if extra else "n/a"))
     _write_tsv(folder / f"{stem}_events.tsv", ["onset", "duration", "trial_type", "value"], rows, time_first=True)
-    (folder / f"{stem}_events.json").write_text(json.dumps({
-        "onset": {"Description": "time of the event on the session clock (the latency column of the motion files)",
-                  "Units": "s"},
-        "duration": {"Description": "n/a: movekit events are instants"},
-        "trial_type": {"Description": "movekit event kind (pain, marker, cue, frames_dropped, ...)"},
-        "value": {"Description": "the event's other fields, as JSON"}}, indent=2))
+    (folder / f"{stem}_events.json").write_text(
+        json.dumps(
+            {
+                "onset": {
+                    "Description": "time of the event on the session clock (the latency column of the motion files)",
+                    "Units": "s",
+                },
+                "duration": {"Description": "n/a: movekit events are instants"},
+                "trial_type": {"Description": "movekit event kind (pain, marker, cue, frames_dropped, ...)"},
+                "value": {"Description": "the event's other fields, as JSON"},
+            },
+            indent=2,
+        )
+    )
     return len(rows)
 
 
-def write_bids(out: Path, *, subject: str, task: str, tracksys: list[tuple[str, Signal, dict]],
-               events: list[dict], movekit_version: str, source: str) -> dict:
+def write_bids(
+    out: Path,
+    *,
+    subject: str,
+    task: str,
+    tracksys: list[tuple[str, Signal, dict]],
+    events: list[dict],
+    movekit_version: str,
+    source: str,
+) -> dict:
     """Write the folder ``out`` (which must not exist). ``tracksys``: (name, signal, write_tracksys options)."""
     folder = out / f"sub-{subject}" / "motion"
     folder.mkdir(parents=True)
-    (out / "dataset_description.json").write_text(json.dumps({
-        "Name": f"movekit export of {Path(source).name}", "BIDSVersion": BIDS_VERSION, "DatasetType": "raw",
-        "GeneratedBy": [{"Name": "movekit", "Version": movekit_version}]}, indent=2))
+    (out / "dataset_description.json").write_text(
+        json.dumps(
+            {
+                "Name": f"movekit export of {Path(source).name}",
+                "BIDSVersion": BIDS_VERSION,
+                "DatasetType": "raw",
+                "GeneratedBy": [{"Name": "movekit", "Version": movekit_version}],
+            },
+            indent=2,
+        )
+    )
     stem = f"sub-{subject}_task-{task}"
     systems = [write_tracksys(folder, stem, name, task, sig, **opts) for name, sig, opts in tracksys]
     n_events = write_events(folder, stem, events)

@@ -40,8 +40,9 @@ def analog_rate_hz(point_rate_hz: float, signals: list[Signal]) -> tuple[float, 
     return point_rate_hz * ratio, ratio
 
 
-def write_c3d(path: str | Path, markers: Markers, signals: list[Signal], events: list[dict],
-              notes: dict | None = None) -> dict:
+def write_c3d(
+    path: str | Path, markers: Markers, signals: list[Signal], events: list[dict], notes: dict | None = None
+) -> dict:
     """Write ``path``; return what went where (rates, channel labels, event count)."""
     ezc3d = _ezc3d()
     c = ezc3d.c3d()
@@ -66,8 +67,10 @@ def write_c3d(path: str | Path, markers: Markers, signals: list[Signal], events:
         for j, ch in enumerate(s.channels):
             labels.append(f"{s.name}.{ch}")
             units.append(s.unit)
-            descriptions.append(f"{s.kind} stream {s.name}, {'nominal' if s.nominal else 'median'} "
-                                f"{s.rate_hz:g} Hz, linearly resampled to {a_rate:g} Hz")
+            descriptions.append(
+                f"{s.kind} stream {s.name}, {'nominal' if s.nominal else 'median'} "
+                f"{s.rate_hz:g} Hz, linearly resampled to {a_rate:g} Hz"
+            )
             rows.append(x[:, j])
     if labels:
         c["parameters"]["ANALOG"]["RATE"]["value"] = [a_rate]
@@ -86,12 +89,22 @@ def write_c3d(path: str | Path, markers: Markers, signals: list[Signal], events:
             continue
         minutes, seconds = divmod(t, 60.0)
         extra = {k: v for k, v in ev.items() if k not in ("t_s", "kind")}
-        c.add_event([int(minutes), float(seconds)], context="General", label=str(ev.get("kind", "event")),
-                    description=json.dumps(extra, default=str)[:255])
+        c.add_event(
+            [int(minutes), float(seconds)],
+            context="General",
+            label=str(ev.get("kind", "event")),
+            description=json.dumps(extra, default=str)[:255],
+        )
         n_events += 1
     for key, value in (notes or {}).items():
         c.add_parameter("MOVEKIT", key.upper()[:30], [str(value)])
     c.add_parameter("MOVEKIT", "T0_S", [f"{t0:.6f}"])
     c.write(str(path))
-    return {"point_rate_hz": rate, "analog_rate_hz": a_rate, "analog_labels": labels, "events": n_events,
-            "frames": n_frames, "t0_s": t0}
+    return {
+        "point_rate_hz": rate,
+        "analog_rate_hz": a_rate,
+        "analog_labels": labels,
+        "events": n_events,
+        "frames": n_frames,
+        "t0_s": t0,
+    }

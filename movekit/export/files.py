@@ -26,8 +26,7 @@ def check_targets(targets: list[Path], source: Path, *, overwrite: bool) -> None
     and of the export's own kinds); a folder target (BIDS) may replace only an earlier movekit export."""
     for t in targets:
         if not t.exists() or t.is_file():
-            check_output(t, BIDS if not t.suffix and not t.exists() else EXPORT, overwrite=overwrite,
-                         inputs=[source])
+            check_output(t, BIDS if not t.suffix and not t.exists() else EXPORT, overwrite=overwrite, inputs=[source])
             continue
         check_output(t.parent / f".{t.name}.check", EXPORT, inputs=[source])  # not in an input or a recording
         if t.resolve() == source.resolve() or source.resolve() in t.resolve().parents:

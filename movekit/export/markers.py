@@ -83,12 +83,18 @@ def resample(t_s: np.ndarray, x: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
 def no_markers(t_start_s: float, t_end_s: float, rate_hz: float) -> Markers:
     """An empty marker set on a uniform grid covering ``t_start_s..t_end_s`` (a recording without pose)."""
     n = int(np.floor((t_end_s - t_start_s) * rate_hz + 1e-9)) + 1
-    return Markers(t_start_s + np.arange(n) / rate_hz, np.zeros((n, 0, 3)), (), float(rate_hz),
-                   {"space": "none", "frame": "no pose in the recording: no points"})
+    return Markers(
+        t_start_s + np.arange(n) / rate_hz,
+        np.zeros((n, 0, 3)),
+        (),
+        float(rate_hz),
+        {"space": "none", "frame": "no pose in the recording: no points"},
+    )
 
 
-def pixel_scale_m_per_px(image_px: np.ndarray, visibility: np.ndarray, height_m: float,
-                         min_visibility: float = 0.5) -> float:
+def pixel_scale_m_per_px(
+    image_px: np.ndarray, visibility: np.ndarray, height_m: float, min_visibility: float = 0.5
+) -> float:
     """``height_m`` over the median vertical nose-to-heel distance (px) of frames where all three are
     seen. Nose-to-heel is shorter than stature (by the forehead, about 10 cm): pass the subject's
     nose-to-heel height for a better scale, or give the scale directly."""
@@ -105,8 +111,9 @@ def pixel_scale_m_per_px(image_px: np.ndarray, visibility: np.ndarray, height_m:
     return float(height_m / np.median(span))
 
 
-def from_pose(pose, *, space: str, m_per_px: float | None = None, height_m: float = 1.70,
-              min_visibility: float = 0.5) -> Markers:
+def from_pose(
+    pose, *, space: str, m_per_px: float | None = None, height_m: float = 1.70, min_visibility: float = 0.5
+) -> Markers:
     """OpenSim markers from a :class:`movekit.recording.PoseSeries`.
 
     Parameters
@@ -121,14 +128,19 @@ def from_pose(pose, *, space: str, m_per_px: float | None = None, height_m: floa
         Landmarks seen less than this (0..1) are left out (blank in TRC, residual -1 in C3D).
     """
     vis = np.asarray(pose.visibility, np.float64)
-    notes: dict = {"marker_names": "MediaPipe BlazePose names, as Pose2Sim's Markers_BlazePose.xml",
-                   "units": "m", "min_visibility": min_visibility}
+    notes: dict = {
+        "marker_names": "MediaPipe BlazePose names, as Pose2Sim's Markers_BlazePose.xml",
+        "units": "m",
+        "min_visibility": min_visibility,
+    }
     if space == "3d":
         w = np.asarray(pose.world_m, np.float64)
         xyz = np.stack([w[..., 0], -w[..., 1], -w[..., 2]], axis=-1)
         notes["space"] = "3d"
-        notes["frame"] = ("MediaPipe world landmarks turned to OpenSim axes: X = x, Y = -y (up), Z = -z; origin "
-                          "between the hips in every frame (no body translation); depth is the model's estimate")
+        notes["frame"] = (
+            "MediaPipe world landmarks turned to OpenSim axes: X = x, Y = -y (up), Z = -z; origin "
+            "between the hips in every frame (no body translation); depth is the model's estimate"
+        )
     else:
         img = np.asarray(pose.image_px, np.float64)
         h = float(pose.frame_size_px[1]) or float(np.nanmax(img[..., 1]))
@@ -136,15 +148,20 @@ def from_pose(pose, *, space: str, m_per_px: float | None = None, height_m: floa
         xyz = np.stack([img[..., 0] * scale, (h - img[..., 1]) * scale, np.zeros(img.shape[:2])], axis=-1)
         notes["space"] = "2d"
         notes["m_per_px"] = scale
-        notes["scale_source"] = ("given (--m-per-px)" if m_per_px is not None else
-                                 f"subject nose-to-heel height {height_m:g} m over the median nose-to-heel "
-                                 "distance in the image")
-        notes["frame"] = (f"camera plane: X = x_px * {scale:.6g}, Y = ({h:g} - y_px) * {scale:.6g} (up), Z = 0; "
-                          "origin at the image's bottom-left corner")
+        notes["scale_source"] = (
+            "given (--m-per-px)"
+            if m_per_px is not None
+            else f"subject nose-to-heel height {height_m:g} m over the median nose-to-heel distance in the image"
+        )
+        notes["frame"] = (
+            f"camera plane: X = x_px * {scale:.6g}, Y = ({h:g} - y_px) * {scale:.6g} (up), Z = 0; "
+            "origin at the image's bottom-left corner"
+        )
     xyz[~(vis >= min_visibility)] = np.nan  # NaN visibility: nobody detected
     t, rate, resampled = uniform_grid(pose.t_s)
     if resampled:
         xyz = resample(pose.t_s, xyz, t)
-    notes["resampled"] = (f"frame times were irregular: linearly interpolated onto a uniform {rate:.4g} Hz grid"
-                          if resampled else False)
+    notes["resampled"] = (
+        f"frame times were irregular: linearly interpolated onto a uniform {rate:.4g} Hz grid" if resampled else False
+    )
     return Markers(t, xyz, tuple(NAMES), rate, notes)

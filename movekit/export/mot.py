@@ -25,8 +25,7 @@ def _clean(text: str) -> str:
     return " ".join(str(text).split()).replace("=", ":")
 
 
-def mot_text(time_s: np.ndarray, columns: dict[str, np.ndarray], name: str,
-             notes: dict[str, str] | None = None) -> str:
+def mot_text(time_s: np.ndarray, columns: dict[str, np.ndarray], name: str, notes: dict[str, str] | None = None) -> str:
     """The whole MOT file: ``time`` then ``columns`` (numeric, degrees for angles)."""
     t = np.asarray(time_s, np.float64)
     t = t - t[0] if len(t) else t

@@ -32,9 +32,17 @@ def from_stream(s) -> Signal:
     suffix = unit_suffix(s.spec.unit)
     channels = tuple(c.removesuffix(f"_{suffix}") if suffix else c for c in s.spec.columns())
     rate = s.spec.rate_hz
-    return Signal(s.spec.name, s.spec.kind, s.t_s.astype(np.float64),
-                  s.data.reshape(len(s), -1).astype(np.float64), channels, s.spec.unit,
-                  float(rate) if rate else frame_rate(s.t_s), bool(rate), dict(s.spec.attrs))
+    return Signal(
+        s.spec.name,
+        s.spec.kind,
+        s.t_s.astype(np.float64),
+        s.data.reshape(len(s), -1).astype(np.float64),
+        channels,
+        s.spec.unit,
+        float(rate) if rate else frame_rate(s.t_s),
+        bool(rate),
+        dict(s.spec.attrs),
+    )
 
 
 def signals(rec) -> list[Signal]:

@@ -38,8 +38,9 @@ def _notice(msg: str) -> None:
 
 
 # -------------------------------------------------------------------------------------- tones
-def tone(freq_hz: float, dur_s: float = 0.15, rate_hz: int = RATE_HZ, amplitude: float = 0.4,
-         ramp_s: float = 0.005) -> np.ndarray:
+def tone(
+    freq_hz: float, dur_s: float = 0.15, rate_hz: int = RATE_HZ, amplitude: float = 0.4, ramp_s: float = 0.005
+) -> np.ndarray:
     """A sine tone (float32, -1..1) with raised-cosine on/off ramps against clicks.
 
     Parameters
@@ -60,7 +61,7 @@ def tone(freq_hz: float, dur_s: float = 0.15, rate_hz: int = RATE_HZ, amplitude:
     if r > 0:
         w = 0.5 - 0.5 * np.cos(np.pi * np.arange(r) / r)
         y[:r] *= w
-        y[n - r:] *= w[::-1]
+        y[n - r :] *= w[::-1]
     return y.astype(np.float32)
 
 
@@ -119,8 +120,14 @@ class Speech:
     single notice is printed.
     """
 
-    def __init__(self, voice: str = "en", words_per_min: int = 150, cache_dir: str | Path | None = None,
-                 executable: str = "espeak-ng", rate_hz: int = RATE_HZ):
+    def __init__(
+        self,
+        voice: str = "en",
+        words_per_min: int = 150,
+        cache_dir: str | Path | None = None,
+        executable: str = "espeak-ng",
+        rate_hz: int = RATE_HZ,
+    ):
         self.voice, self.wpm, self.rate_hz = voice, int(words_per_min), int(rate_hz)
         self.cache_dir = Path(cache_dir) if cache_dir else _cache_root()
         self.exe = shutil.which(executable)
@@ -154,8 +161,12 @@ class Speech:
             tmp = path.with_suffix(f".{os.getpid()}.part.wav")
             # the text follows "--": a cue such as "-f/etc/passwd" is spoken, never read as an option
             try:
-                proc = subprocess.run([self.exe, "-v", self.voice, "-s", str(self.wpm), "-w", str(tmp), "--", text],
-                                      capture_output=True, text=True, timeout=30)
+                proc = subprocess.run(
+                    [self.exe, "-v", self.voice, "-s", str(self.wpm), "-w", str(tmp), "--", text],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 self._warn(f"espeak-ng failed ({exc}); spoken cues fall back to tones")
                 self.exe = None
@@ -192,8 +203,9 @@ class CueSounds:
     rate_hz: int = RATE_HZ
     _memo: dict = field(default_factory=dict)
 
-    def render(self, say: str | None = None, tone_hz: float = 0.0, tone_s: float = 0.15,
-               kind: str = "prompt") -> np.ndarray:
+    def render(
+        self, say: str | None = None, tone_hz: float = 0.0, tone_s: float = 0.15, kind: str = "prompt"
+    ) -> np.ndarray:
         key = (say, float(tone_hz), float(tone_s), kind)
         if key in self._memo:
             return self._memo[key]
@@ -218,8 +230,12 @@ class CueSounds:
     def render_event(self, ev) -> np.ndarray:
         get = ev.get if isinstance(ev, dict) else lambda k, d=None: getattr(ev, k, d)
         kind = get("cue_kind", None) or get("kind", "prompt")
-        return self.render(get("say", None), float(get("tone_hz", 0.0) or 0.0),
-                           float(get("tone_s", 0.15) or 0.15), kind if kind in ("prompt", "confirm") else "prompt")
+        return self.render(
+            get("say", None),
+            float(get("tone_hz", 0.0) or 0.0),
+            float(get("tone_s", 0.15) or 0.15),
+            kind if kind in ("prompt", "confirm") else "prompt",
+        )
 
 
 # ------------------------------------------------------------------------------------- WAV output
@@ -251,7 +267,7 @@ class WavTimeline:
             i = int(round((t - self.t0_s) * self.rate_hz))
             if i < 0:
                 x, i = x[-i:], 0
-            out[i:i + len(x)] += x
+            out[i : i + len(x)] += x
         return out
 
     def write(self, path: str | Path) -> Path:
@@ -304,8 +320,14 @@ class Player:
         try:
             sd.query_devices(kind="output")
             self._sd = sd
-            self._stream = sd.OutputStream(samplerate=self.rate_hz, channels=1, dtype="float32",
-                                           blocksize=self.blocksize, latency="low", callback=self._callback)
+            self._stream = sd.OutputStream(
+                samplerate=self.rate_hz,
+                channels=1,
+                dtype="float32",
+                blocksize=self.blocksize,
+                latency="low",
+                callback=self._callback,
+            )
             self._stream.start()
         except Exception as exc:  # noqa: BLE001 (PortAudioError, ValueError: no device)
             self._stream = None
@@ -327,7 +349,7 @@ class Player:
                     dac_wait = max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
                     self.delays_s.append(now - item[2] + dac_wait)
                 k = min(frames, len(x) - pos)
-                out[:k] += x[pos:pos + k]
+                out[:k] += x[pos : pos + k]
                 item[1] = pos + k
                 if item[1] < len(x):
                     keep.append(item)
@@ -365,8 +387,14 @@ class CueAudio:
         Default: a :class:`Speech` (espeak-ng) instance.
     """
 
-    def __init__(self, play: bool = True, wav: bool = True, speech: Speech | None | bool = True,
-                 rate_hz: int = RATE_HZ, player_factory: Callable[..., Player] = Player):
+    def __init__(
+        self,
+        play: bool = True,
+        wav: bool = True,
+        speech: Speech | None | bool = True,
+        rate_hz: int = RATE_HZ,
+        player_factory: Callable[..., Player] = Player,
+    ):
         if speech is True:
             speech = Speech(rate_hz=rate_hz)
         elif speech is False:
@@ -375,13 +403,19 @@ class CueAudio:
         self.player = player_factory(rate_hz, enabled=play) if play else None
         self.timeline = WavTimeline(rate_hz) if wav else None
 
-    def prepare(self, say: str | None = None, tone_hz: float = 0.0, tone_s: float = 0.15,
-                kind: str = "prompt") -> None:
+    def prepare(self, say: str | None = None, tone_hz: float = 0.0, tone_s: float = 0.15, kind: str = "prompt") -> None:
         """Synthesise a sound ahead of time (call for every cue when a drill loads)."""
         self.sounds.render(say, tone_hz, tone_s, kind)
 
-    def cue(self, t_s: float, say: str | None = None, tone_hz: float = 0.0, tone_s: float = 0.15,
-            kind: str = "prompt", live: bool = True) -> np.ndarray:
+    def cue(
+        self,
+        t_s: float,
+        say: str | None = None,
+        tone_hz: float = 0.0,
+        tone_s: float = 0.15,
+        kind: str = "prompt",
+        live: bool = True,
+    ) -> np.ndarray:
         x = self.sounds.render(say, tone_hz, tone_s, kind)
         if live and self.player is not None:
             self.player.play(x)

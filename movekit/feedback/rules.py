@@ -43,7 +43,8 @@ from movekit.errors import MovekitError
 
 _COND = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:(>=|<=|==|>|<)\s*([-+0-9.eE]+)|(in|outside)\s*\[\s*([-+0-9.eE]+)\s*,"
-    r"\s*([-+0-9.eE]+)\s*\])\s*$")
+    r"\s*([-+0-9.eE]+)\s*\])\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,21 @@ class CueRule:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CueRule:
-        known = {"id", "when", "hysteresis", "min_duration_s", "cooldown_s", "repeat_s", "priority",
-                 "during", "say", "tone_hz", "tone_s", "kind", "report"}
+        known = {
+            "id",
+            "when",
+            "hysteresis",
+            "min_duration_s",
+            "cooldown_s",
+            "repeat_s",
+            "priority",
+            "during",
+            "say",
+            "tone_hz",
+            "tone_s",
+            "kind",
+            "report",
+        }
         unknown = set(d) - known
         rid = d.get("id")
         if not rid:
@@ -221,9 +235,17 @@ class CueEvent:
 
     def record(self) -> dict[str, Any]:
         """Fields for ``RecordingWriter.event(t_s, "cue", **fields)``."""
-        return {"id": self.rule_id, "cue_kind": self.kind, "say": self.say, "tone_hz": self.tone_hz,
-                "tone_s": self.tone_s, "priority": self.priority, "why": self.why, "values": self.values,
-                "context": self.context}
+        return {
+            "id": self.rule_id,
+            "cue_kind": self.kind,
+            "say": self.say,
+            "tone_hz": self.tone_hz,
+            "tone_s": self.tone_s,
+            "priority": self.priority,
+            "why": self.why,
+            "values": self.values,
+            "context": self.context,
+        }
 
 
 @dataclass
@@ -270,7 +292,7 @@ class CueEngine:
         self._context: tuple[str, ...] = ()
         self._t_last = -math.inf
         self._last_cue_t = -math.inf
-        self._last_cue_priority = -(10 ** 9)
+        self._last_cue_priority = -(10**9)
         self._pending: set[str] = set()
 
     # -- context ----------------------------------------------------------------------
@@ -348,6 +370,17 @@ class CueEngine:
         self._last_cue_t = t
         self._last_cue_priority = best.priority
         vals = {m: self.values.get(m, math.nan) for m in best.metrics + best.report}
-        return [CueEvent(t, best.id, best.kind, best.say, best.tone_hz, best.tone_s, best.priority,
-                         best.why(), vals, "/".join(self._context) or None)]
-
+        return [
+            CueEvent(
+                t,
+                best.id,
+                best.kind,
+                best.say,
+                best.tone_hz,
+                best.tone_s,
+                best.priority,
+                best.why(),
+                vals,
+                "/".join(self._context) or None,
+            )
+        ]

@@ -48,8 +48,14 @@ class EMGMetrics:
         Rate at which metric samples are emitted (Hz).
     """
 
-    def __init__(self, rate_hz: float, channel_names: Sequence[str], mvc_uv: Mapping[str, float] | None = None,
-                 config: _emg.EMGConfig | None = None, out_rate_hz: float = 100.0):
+    def __init__(
+        self,
+        rate_hz: float,
+        channel_names: Sequence[str],
+        mvc_uv: Mapping[str, float] | None = None,
+        config: _emg.EMGConfig | None = None,
+        out_rate_hz: float = 100.0,
+    ):
         self.channel_names = tuple(channel_names)
         self.mvc = np.array([float((mvc_uv or {}).get(c, np.nan)) for c in self.channel_names])
         self._has_mvc = np.isfinite(self.mvc) & (self.mvc > 0)
@@ -158,9 +164,14 @@ class TimeOrderedMerger:
         return out
 
 
-def recording_samples(rec, mvc_uv: Mapping[str, float] | None = None, rename: Mapping[str, str] | None = None,
-                      emg_config: _emg.EMGConfig | None = None, chunk_s: float = 0.05,
-                      use_pose: bool = True) -> tuple[list[str], Iterator[tuple[float, int, dict]]]:
+def recording_samples(
+    rec,
+    mvc_uv: Mapping[str, float] | None = None,
+    rename: Mapping[str, str] | None = None,
+    emg_config: _emg.EMGConfig | None = None,
+    chunk_s: float = 0.05,
+    use_pose: bool = True,
+) -> tuple[list[str], Iterator[tuple[float, int, dict]]]:
     """Metric names and a time-ordered iterator of ``(t_s, source, metrics-or-event)`` from a recording.
 
     Sources are the EMG streams (kind ``emg``, by stream name; processed in ``chunk_s`` chunks, the
@@ -184,7 +195,7 @@ def recording_samples(rec, mvc_uv: Mapping[str, float] | None = None, rename: Ma
         step = max(1, int(round(chunk_s * rate)))
         items: list[tuple[float, dict]] = []
         for i in range(0, len(x), step):
-            samples, events = em.process(s.t_s[i:i + step], x[i:i + step])
+            samples, events = em.process(s.t_s[i : i + step], x[i : i + step])
             items += samples
             items += [(ev["t_s"], ev) for ev in events]
         items.sort(key=lambda it: it[0])  # stable: onset events after the metric sample of their time
@@ -208,4 +219,3 @@ def recording_samples(rec, mvc_uv: Mapping[str, float] | None = None, rename: Ma
                 heapq.heappush(heads, (per_source[src][i + 1][0], src, i + 1))
 
     return list(dict.fromkeys(names)), merged()
-

@@ -131,8 +131,7 @@ def load_protocol(name_or_path: str | Path, side: str | None = None) -> Protocol
         kind = s.get("kind")
         if kind not in _STEP_KINDS:
             raise MovekitError(f"{p}: step {sid!r} kind must be one of {', '.join(_STEP_KINDS)}")
-        targets = tuple(tuple([t["when"]] if isinstance(t["when"], str) else t["when"])
-                        for t in s.get("target_by", []))
+        targets = tuple(tuple([t["when"]] if isinstance(t["when"], str) else t["when"]) for t in s.get("target_by", []))
         reps_by = tuple((r["start"], r["end"]) for r in s.get("rep_by", []))
         if kind == "hold" and (not targets or s.get("hold_s", 0) <= 0):
             raise MovekitError(f"{p}: hold step {sid!r} needs target_by and hold_s > 0")
@@ -145,14 +144,27 @@ def load_protocol(name_or_path: str | Path, side: str | None = None) -> Protocol
                 Condition.parse(c)
         for a, b in reps_by:
             Condition.parse(a), Condition.parse(b)
-        steps.append(Step(
-            id=sid, kind=kind, say=s.get("say"), duration_s=float(s.get("duration_s", 0.0)),
-            phase=s.get("phase", "drill" if kind in ("hold", "reps") else kind),
-            sets=int(s.get("sets", 1)), reps=int(s.get("reps", 0)), hold_s=float(s.get("hold_s", 0.0)),
-            rest_s=float(s.get("rest_s", 0.0)), timeout_s=float(s.get("timeout_s", math.inf)),
-            grace_s=float(s.get("grace_s", 0.5)), on_break=s.get("on_break", "restart"),
-            target_by=targets, target_hysteresis=float(s.get("target_hysteresis", 0.0)),
-            rep_by=reps_by, summary=tuple(s.get("summary", ())), norm_s=s.get("norm_s")))
+        steps.append(
+            Step(
+                id=sid,
+                kind=kind,
+                say=s.get("say"),
+                duration_s=float(s.get("duration_s", 0.0)),
+                phase=s.get("phase", "drill" if kind in ("hold", "reps") else kind),
+                sets=int(s.get("sets", 1)),
+                reps=int(s.get("reps", 0)),
+                hold_s=float(s.get("hold_s", 0.0)),
+                rest_s=float(s.get("rest_s", 0.0)),
+                timeout_s=float(s.get("timeout_s", math.inf)),
+                grace_s=float(s.get("grace_s", 0.5)),
+                on_break=s.get("on_break", "restart"),
+                target_by=targets,
+                target_hysteresis=float(s.get("target_hysteresis", 0.0)),
+                rep_by=reps_by,
+                summary=tuple(s.get("summary", ())),
+                norm_s=s.get("norm_s"),
+            )
+        )
     if not steps:
         raise MovekitError(f"{p}: a drill needs at least one step")
     try:
@@ -160,10 +172,18 @@ def load_protocol(name_or_path: str | Path, side: str | None = None) -> Protocol
     except MovekitError as exc:
         raise MovekitError(f"{p}: {exc}") from None
     return Protocol(
-        name=raw.get("name", p.stem), title=raw.get("title", p.stem), description=raw.get("description", ""),
-        view=raw.get("view"), side=side, emg_channels=tuple(raw.get("emg_channels", ())),
-        aliases=dict(raw.get("aliases", {})), steps=tuple(steps), cues=cues,
-        references=tuple(raw.get("references", ())), path=p)
+        name=raw.get("name", p.stem),
+        title=raw.get("title", p.stem),
+        description=raw.get("description", ""),
+        view=raw.get("view"),
+        side=side,
+        emg_channels=tuple(raw.get("emg_channels", ())),
+        aliases=dict(raw.get("aliases", {})),
+        steps=tuple(steps),
+        cues=cues,
+        references=tuple(raw.get("references", ())),
+        path=p,
+    )
 
 
 # ------------------------------------------------------------------------------------ the runner
@@ -258,7 +278,8 @@ class DrillRunner:
                 return alt
         raise MovekitError(
             f"drill {self.p.name!r} step {step.id!r}: none of its {what} options can be measured from these "
-            f"sources (they need {' or '.join(', '.join(Condition.parse(c).metric for c in a) for a in alternatives)})")
+            f"sources (they need {' or '.join(', '.join(Condition.parse(c).metric for c in a) for a in alternatives)})"
+        )
 
     @property
     def step(self) -> Step | None:
@@ -283,15 +304,17 @@ class DrillRunner:
             self._emit(t, "drill_end", drill=self.p.name, completed=True, sets=self.sets, say="Drill complete.")
             self._context()
             return
-        self._emit(t, "step_start", step=s.id, step_kind=s.kind, index=i + 1, of=len(self.p.steps), say=s.say,
-                   phase=s.phase)
+        self._emit(
+            t, "step_start", step=s.id, step_kind=s.kind, index=i + 1, of=len(self.p.steps), say=s.say, phase=s.phase
+        )
         self._set_i = 0
         if s.kind in ("instruction", "rest"):
             self._mode, self._t_mode = "step", t
         else:
             if s.kind == "hold":
-                self._target = tuple(Condition.parse(c, s.target_hysteresis)
-                                     for c in self._choose(s.target_by, "target", s))
+                self._target = tuple(
+                    Condition.parse(c, s.target_hysteresis) for c in self._choose(s.target_by, "target", s)
+                )
             else:
                 a, b = self._choose(s.rep_by, "rep", s)
                 self._rep = (Condition.parse(a), Condition.parse(b))
@@ -309,7 +332,10 @@ class DrillRunner:
     def _end_set(self, t: float, reason: str) -> None:
         s, st = self.step, self._set
         summary = {
-            "step": s.id, "set": self._set_i + 1, "of": s.sets, "reason": reason,
+            "step": s.id,
+            "set": self._set_i + 1,
+            "of": s.sets,
+            "reason": reason,
             "duration_s": t - st.t_start,
             "metrics": {k: v.as_dict() for k, v in sorted(st.stats.items())},
             "cues": dict(sorted(st.cues.items())),
@@ -317,9 +343,13 @@ class DrillRunner:
         if s.kind == "reps":
             summary.update(reps=st.reps, reps_target=s.reps, rep_times_s=st.rep_times)
         else:
-            summary.update(hold_s=st.best_hold_s, hold_target_s=s.hold_s, completed=st.completed,
-                           time_in_target_pct=100.0 * st.in_target_s / max(t - st.t_start, 1e-9),
-                           target=[str(c) for c in self._target])
+            summary.update(
+                hold_s=st.best_hold_s,
+                hold_target_s=s.hold_s,
+                completed=st.completed,
+                time_in_target_pct=100.0 * st.in_target_s / max(t - st.t_start, 1e-9),
+                target=[str(c) for c in self._target],
+            )
             if s.norm_s is not None:
                 summary["norm_s"] = s.norm_s
         self.sets.append(summary)
@@ -370,8 +400,16 @@ class DrillRunner:
                 st.in_rep = False
                 st.reps += 1
                 st.rep_times.append(t - st.rep_start_t)
-                self._emit(t, "rep", step=s.id, set=self._set_i + 1, rep=st.reps, of=s.reps,
-                           duration_s=t - st.rep_start_t, say=str(st.reps))
+                self._emit(
+                    t,
+                    "rep",
+                    step=s.id,
+                    set=self._set_i + 1,
+                    rep=st.reps,
+                    of=s.reps,
+                    duration_s=t - st.rep_start_t,
+                    say=str(st.reps),
+                )
                 if st.reps >= s.reps:
                     self._end_set(t, "done")
             return
@@ -393,8 +431,15 @@ class DrillRunner:
             st.best_hold_s = max(st.best_hold_s, held)
             if held >= s.hold_s - 1e-9:
                 st.completed = True
-                self._emit(t, "hold_complete", step=s.id, set=self._set_i + 1, hold_s=held,
-                           say="Well done.", cue_kind="confirm")
+                self._emit(
+                    t,
+                    "hold_complete",
+                    step=s.id,
+                    set=self._set_i + 1,
+                    hold_s=held,
+                    say="Well done.",
+                    cue_kind="confirm",
+                )
                 self._end_set(t, "done")
         elif st.hold_started is not None:
             if st.lost_since is None:
@@ -418,8 +463,15 @@ class DrillRunner:
         for k, v in metrics.items():
             self.values[k] = float(v)
         if self._mode == "init":
-            self._emit(t, "drill_start", drill=self.p.name, title=self.p.title, view=self.p.view,
-                       side=self.p.side, notices=list(self.notices))
+            self._emit(
+                t,
+                "drill_start",
+                drill=self.p.name,
+                title=self.p.title,
+                view=self.p.view,
+                side=self.p.side,
+                notices=list(self.notices),
+            )
             self._start_step(t, 0)
         if self.done:
             return self._new
@@ -450,22 +502,37 @@ class DrillRunner:
             s = self.step
             self._end_set_final(t_s, s)
         self.done = True
-        self._emit(t_s, "drill_end", drill=self.p.name, completed=False, sets=self.sets,
-                   stopped_in=self.step.id if self.step else None)
+        self._emit(
+            t_s,
+            "drill_end",
+            drill=self.p.name,
+            completed=False,
+            sets=self.sets,
+            stopped_in=self.step.id if self.step else None,
+        )
         return self._new
 
     def _end_set_final(self, t: float, s: Step) -> None:
         # record the partial set without starting the next one
         st = self._set
-        summary = {"step": s.id, "set": self._set_i + 1, "of": s.sets, "reason": "recording ended",
-                   "duration_s": t - st.t_start,
-                   "metrics": {k: v.as_dict() for k, v in sorted(st.stats.items())},
-                   "cues": dict(sorted(st.cues.items()))}
+        summary = {
+            "step": s.id,
+            "set": self._set_i + 1,
+            "of": s.sets,
+            "reason": "recording ended",
+            "duration_s": t - st.t_start,
+            "metrics": {k: v.as_dict() for k, v in sorted(st.stats.items())},
+            "cues": dict(sorted(st.cues.items())),
+        }
         if s.kind == "reps":
             summary.update(reps=st.reps, reps_target=s.reps, rep_times_s=st.rep_times)
         else:
-            summary.update(hold_s=st.best_hold_s, hold_target_s=s.hold_s, completed=st.completed,
-                           time_in_target_pct=100.0 * st.in_target_s / max(t - st.t_start, 1e-9))
+            summary.update(
+                hold_s=st.best_hold_s,
+                hold_target_s=s.hold_s,
+                completed=st.completed,
+                time_in_target_pct=100.0 * st.in_target_s / max(t - st.t_start, 1e-9),
+            )
         self.sets.append(summary)
         self._emit(t, "set_summary", **summary)
         self._set = None

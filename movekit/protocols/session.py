@@ -104,12 +104,18 @@ class DrillSession:
             if self.record_emg:
                 for s in self.emg:
                     chans = tuple(s.device_channel_names or s.channel_names)
-                    self.writer.add_stream(StreamSpec(s.stream, (len(chans),), "uV", float(s.rate_hz), chans,
-                                                      kind="emg"))
+                    self.writer.add_stream(
+                        StreamSpec(s.stream, (len(chans),), "uV", float(s.rate_hz), chans, kind="emg")
+                    )
             # what a replay needs to recompute the same metrics
-            self.writer.update_metadata(protocol={"drill": self.protocol.name, "side": self.protocol.side,
-                                                  "mvc_uv": dict(self.mvc_uv or {}),
-                                                  "emg_channels": {s.stream: list(s.channel_names) for s in self.emg}})
+            self.writer.update_metadata(
+                protocol={
+                    "drill": self.protocol.name,
+                    "side": self.protocol.side,
+                    "mvc_uv": dict(self.mvc_uv or {}),
+                    "emg_channels": {s.stream: list(s.channel_names) for s in self.emg},
+                }
+            )
         prepare_audio(self.audio, self.protocol)
 
     def push_emg(self, index: int, t_s: np.ndarray, x_uv: np.ndarray) -> list[dict]:
@@ -175,9 +181,15 @@ class DrillSession:
             return out
 
 
-def replay_drill(rec, protocol: Protocol, mvc_uv: Mapping[str, float] | None = None,
-                 rename: Mapping[str, str] | None = None, audio=None, on_event=None,
-                 emg_config=None) -> DrillRunner:
+def replay_drill(
+    rec,
+    protocol: Protocol,
+    mvc_uv: Mapping[str, float] | None = None,
+    rename: Mapping[str, str] | None = None,
+    audio=None,
+    on_event=None,
+    emg_config=None,
+) -> DrillRunner:
     """Run ``protocol`` on a recording's raw streams (as fast as possible); returns the runner."""
     names, samples = recording_samples(rec, mvc_uv, rename, emg_config)
     if not names:

@@ -65,25 +65,45 @@ REFERENCES = [
 ]
 
 GLOSSARY = [
-    ("NPRS", "Numeric Pain Rating Scale, 0 (no pain) to 10 (worst imaginable). A drop of 2 points or 30% is "
-             "clinically important (Farrar 2001; Salaffi 2004)."),
-    ("ODI", "Oswestry Disability Index, 0-100%: 10 sections of daily activities scored 0-5; "
-            "sum / (5 x sections answered) x 100 (Fairbank & Pynsent 2000). 0-20 minimal, 21-40 moderate, "
-            "41-60 severe disability. Important change: 10 points or 30% (Ostelo 2008)."),
-    ("DASH / QuickDASH", "Arm, shoulder and hand disability, 0 (none) to 100: ((sum / n answered) - 1) x 25; "
-                         "DASH allows 3 of 30 items missing, QuickDASH 1 of 11 (Hudak 1996; Beaton 2005). "
-                         "Important change: DASH 10.8, QuickDASH 15.9 points (Franchignoni 2014; "
-                         "Mintken 2009 found 8.0 for QuickDASH in shoulder pain)."),
-    ("PSFS", "Patient-Specific Functional Scale: the client rates 3-5 activities they find hard, 0 (unable) to "
-             "10 (as before); the score is the mean. Higher is better; about 2 points is an important change "
-             "(Stratford 1995; Abbott & Schmitt 2014)."),
-    ("MCID", "Minimal clinically important difference: the smallest change in a score that clients notice as "
-             "meaningful."),
-    ("Noise floor / MDC", "Minimal detectable change: how much a measurement varies when nothing has changed. "
-                          "Changes below it may be noise. 'No published noise floor known' means the change "
-                          "cannot yet be judged against one."),
-    ("Range of motion from video", "Angles from one camera are valid in the camera's plane only (side view for "
-                                   "flexion/extension); 0 deg is anatomical neutral."),
+    (
+        "NPRS",
+        "Numeric Pain Rating Scale, 0 (no pain) to 10 (worst imaginable). A drop of 2 points or 30% is "
+        "clinically important (Farrar 2001; Salaffi 2004).",
+    ),
+    (
+        "ODI",
+        "Oswestry Disability Index, 0-100%: 10 sections of daily activities scored 0-5; "
+        "sum / (5 x sections answered) x 100 (Fairbank & Pynsent 2000). 0-20 minimal, 21-40 moderate, "
+        "41-60 severe disability. Important change: 10 points or 30% (Ostelo 2008).",
+    ),
+    (
+        "DASH / QuickDASH",
+        "Arm, shoulder and hand disability, 0 (none) to 100: ((sum / n answered) - 1) x 25; "
+        "DASH allows 3 of 30 items missing, QuickDASH 1 of 11 (Hudak 1996; Beaton 2005). "
+        "Important change: DASH 10.8, QuickDASH 15.9 points (Franchignoni 2014; "
+        "Mintken 2009 found 8.0 for QuickDASH in shoulder pain).",
+    ),
+    (
+        "PSFS",
+        "Patient-Specific Functional Scale: the client rates 3-5 activities they find hard, 0 (unable) to "
+        "10 (as before); the score is the mean. Higher is better; about 2 points is an important change "
+        "(Stratford 1995; Abbott & Schmitt 2014).",
+    ),
+    (
+        "MCID",
+        "Minimal clinically important difference: the smallest change in a score that clients notice as meaningful.",
+    ),
+    (
+        "Noise floor / MDC",
+        "Minimal detectable change: how much a measurement varies when nothing has changed. "
+        "Changes below it may be noise. 'No published noise floor known' means the change "
+        "cannot yet be judged against one.",
+    ),
+    (
+        "Range of motion from video",
+        "Angles from one camera are valid in the camera's plane only (side view for "
+        "flexion/extension); 0 deg is anatomical neutral.",
+    ),
     ("Adherence", "Share of prescribed home-program sessions done in a week."),
 ]
 
@@ -98,7 +118,7 @@ def _fmt(v, nd=1) -> str:
 def _signed(v, nd=1, suffix="") -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-"
-    v = round(float(v), nd) + 0.0          # no "-0.0"
+    v = round(float(v), nd) + 0.0  # no "-0.0"
     return f"{v:+.{nd}f}{suffix}" if v != 0 else f"{0:.{nd}f}{suffix}"
 
 
@@ -124,8 +144,10 @@ class _Recordings:
 
                 rec = open_recording(path)
                 if row.get("status") == "changed":
-                    self.problems.append(f"Recording {path} ({where}) changed since it was linked "
-                                         "(meta.json differs); shown as it is now.")
+                    self.problems.append(
+                        f"Recording {path} ({where}) changed since it was linked "
+                        "(meta.json differs); shown as it is now."
+                    )
                 for p in getattr(rec, "problems", [])[:2]:
                     self.problems.append(f"Recording {path}: {p}")
             except ImportError:
@@ -160,14 +182,19 @@ def _pose_angles(rec):
         if np.isfinite(a).sum() >= 10:
             out[name] = a
     shown = sum(int(np.isfinite(a).sum()) for a in out.values())
-    note = ("angles shown only where their expected error is within "
-            f"{an.max_error_deg:g} deg (docs/validity.md); {shown} angle samples kept")
+    note = (
+        "angles shown only where their expected error is within "
+        f"{an.max_error_deg:g} deg (docs/validity.md); {shown} angle samples kept"
+    )
     return pose.t_s, out, note, pose
 
 
 #: stored metrics plotted as range of motion (not e.g. painful-arc onset angles)
-_ROM_NAME = re.compile(r"(flexion|extension|abduction|adduction|rotation|dorsiflexion|plantarflexion|"
-                       r"inclination|elevation|rom)(_angle)?_deg$", re.I)
+_ROM_NAME = re.compile(
+    r"(flexion|extension|abduction|adduction|rotation|dorsiflexion|plantarflexion|"
+    r"inclination|elevation|rom)(_angle)?_deg$",
+    re.I,
+)
 #: video angles used for ROM: sagittal lower-limb and trunk angles, where single-camera 2D
 #: accuracy is known (~4-6 deg MAE, Stenum 2021)
 _VIDEO_ROM = re.compile(r"((left|right)_(hip|knee)_flexion|trunk_inclination)_deg$")
@@ -178,8 +205,7 @@ def _rom_from_angles(angles: dict) -> dict[str, float]:
     (:func:`movekit.analysis.rom.session_rom`: max minus min of the reported frames)."""
     from movekit.analysis.rom import session_rom
 
-    return {name: r.range_deg for name, r in session_rom(angles).items()
-            if np.isfinite(angles[name]).sum() >= 10}
+    return {name: r.range_deg for name, r in session_rom(angles).items() if np.isfinite(angles[name]).sum() >= 10}
 
 
 def _emg_entries(rec, label):
@@ -189,8 +215,11 @@ def _emg_entries(rec, label):
 
     out = []
     scale = {"uv": 1.0, "mv": 1e3, "v": 1e6}
-    cues = [(float(e["t_s"]), str(e.get("message") or e.get("text") or e.get("rule") or "cue"))
-            for e in rec.events if e.get("kind") == "cue" and "t_s" in e]
+    cues = [
+        (float(e["t_s"]), str(e.get("message") or e.get("text") or e.get("rule") or "cue"))
+        for e in rec.events
+        if e.get("kind") == "cue" and "t_s" in e
+    ]
     pains = [float(e["t_s"]) for e in rec.events if e.get("kind") == "pain" and "t_s" in e]
     for name, s in rec.streams.items():
         if s.spec.kind != "emg" or len(s.t_s) < 50:
@@ -205,8 +234,17 @@ def _emg_entries(rec, label):
             res = process(s.t_s.astype(float), x, fs, chans)
         except MovekitError:  # e.g. a rate too low for EMG: the EMG command says why
             continue
-        out.append({"label": f"{label} {name}", "t_s": res.t_s, "env": res.envelope_uv, "channels": chans,
-                    "unit": "uV RMS", "cues": cues, "pains": pains})
+        out.append(
+            {
+                "label": f"{label} {name}",
+                "t_s": res.t_s,
+                "env": res.envelope_uv,
+                "channels": chans,
+                "unit": "uV RMS",
+                "cues": cues,
+                "pains": pains,
+            }
+        )
     return out
 
 
@@ -223,8 +261,13 @@ def _arc_reps_from_result(result: dict, date: str) -> list[dict]:
                 continue
             off = r.get(key.replace("onset", "offset"))
             phase = m.group(1) or r.get("phase", "")
-            reps.append({"label": f"{date} rep {r.get('rep', i + 1)} {phase}".strip(), "onset_deg": float(r[key]),
-                         "offset_deg": float(off) if isinstance(off, (int, float)) else None})
+            reps.append(
+                {
+                    "label": f"{date} rep {r.get('rep', i + 1)} {phase}".strip(),
+                    "onset_deg": float(r[key]),
+                    "offset_deg": float(off) if isinstance(off, (int, float)) else None,
+                }
+            )
     return reps
 
 
@@ -258,15 +301,29 @@ def _sway_from_recording(rec, label: str) -> list[dict]:
         if spec.kind in _SWAY_KINDS and d.shape[1] >= 2 and str(spec.unit).lower() in _LENGTH_MM:
             xy = d[:, :2] * _LENGTH_MM[str(spec.unit).lower()]
             chans = list(spec.channel_names or ("x", "y"))[:2]
-            out.append({"label": f"{label} {name}", "xy": xy, "unit": "mm",
-                        "source": f"{spec.kind} stream ({', '.join(chans)})", "axes": chans})
+            out.append(
+                {
+                    "label": f"{label} {name}",
+                    "xy": xy,
+                    "unit": "mm",
+                    "source": f"{spec.kind} stream ({', '.join(chans)})",
+                    "axes": chans,
+                }
+            )
         elif spec.kind in ("imu", "inclinometer") and str(spec.unit) == "deg":
             chans = [c.lower() for c in (spec.channel_names or ())]
             ap = next((i for i, c in enumerate(chans) if any(k in c for k in ("pitch", "ap", "sagittal"))), None)
             ml = next((i for i, c in enumerate(chans) if any(k in c for k in ("roll", "ml", "frontal"))), None)
             if ap is not None and ml is not None:
-                out.append({"label": f"{label} {name}", "xy": d[:, [ml, ap]], "unit": "deg",
-                            "source": "trunk inclination (ml, ap)", "axes": ["ml", "ap"]})
+                out.append(
+                    {
+                        "label": f"{label} {name}",
+                        "xy": d[:, [ml, ap]],
+                        "unit": "deg",
+                        "source": "trunk inclination (ml, ap)",
+                        "axes": ["ml", "ap"],
+                    }
+                )
     return out
 
 
@@ -278,10 +335,21 @@ def _collect(store: Store, client: str, sessions: list[dict], recs: _Recordings,
         for a in store.assessments(s["id"]):
             res = a["result"]
             for name, m in (res.get("metrics") or {}).items():
-                if isinstance(m, dict) and str(m.get("unit", "")).lower() in ("deg", "°") and \
-                        isinstance(m.get("value"), (int, float)) and _ROM_NAME.search(name):
-                    rom_points.append({"session_date": date, "label": name, "value": float(m["value"]),
-                                       "unit": "deg", "source": f"assessment {a['test']}"})
+                if (
+                    isinstance(m, dict)
+                    and str(m.get("unit", "")).lower() in ("deg", "°")
+                    and isinstance(m.get("value"), (int, float))
+                    and _ROM_NAME.search(name)
+                ):
+                    rom_points.append(
+                        {
+                            "session_date": date,
+                            "label": name,
+                            "value": float(m["value"]),
+                            "unit": "deg",
+                            "source": f"assessment {a['test']}",
+                        }
+                    )
             if re.search(r"painful|arc", a["test"], re.I):
                 arc_reps += _arc_reps_from_result(res, date)
             sw = _sway_from_result(res, f"{date} {a['test']}")
@@ -303,12 +371,21 @@ def _collect(store: Store, client: str, sessions: list[dict], recs: _Recordings,
                     t_s, angles, note, pose = info
                     video = {k: a for k, a in angles.items() if _VIDEO_ROM.match(k)}
                     if not video:
-                        recs.problems.append(f"Recording {Path(row['path']).name}: its video joint angles are "
-                                             "not shown: the error model refused them in this camera view "
-                                             "(expected error over the limit; docs/validity.md)")
+                        recs.problems.append(
+                            f"Recording {Path(row['path']).name}: its video joint angles are "
+                            "not shown: the error model refused them in this camera view "
+                            "(expected error over the limit; docs/validity.md)"
+                        )
                     for name, v in _rom_from_angles(video).items():
-                        rom_points.append({"session_date": date, "label": f"{name} (video ROM)", "value": v,
-                                           "unit": "deg", "source": f"recording {Path(row['path']).name}"})
+                        rom_points.append(
+                            {
+                                "session_date": date,
+                                "label": f"{name} (video ROM)",
+                                "value": v,
+                                "unit": "deg",
+                                "source": f"recording {Path(row['path']).name}",
+                            }
+                        )
                     if angle_traces:
                         pains = [float(e["t_s"]) for e in rec.events if e.get("kind") == "pain" and "t_s" in e]
                         cues = [float(e["t_s"]) for e in rec.events if e.get("kind") == "cue" and "t_s" in e]
@@ -328,13 +405,24 @@ def _comparison_ctx(cmp: reassess.Comparison) -> dict:
     metrics = []
     for m in cmp.metrics:
         if m.baseline is None and m.current is None:
-            continue                       # never measured (e.g. a frequency the trial was too short for)
+            continue  # never measured (e.g. a frequency the trial was too short for)
         verdict = {True: "yes", False: "no (within noise)", None: "-"}[m.beyond_noise]
-        metrics.append({"test": m.test, "name": m.name, "unit": m.unit, "baseline": _fmt(m.baseline),
-                        "baseline_date": m.baseline_date, "current": _fmt(m.current), "current_date": m.current_date,
-                        "change": _signed(m.change), "change_pct": _signed(m.change_pct, 0, "%"),
-                        "floor": m.floor.describe() if m.floor else "none published",
-                        "verdict": verdict, "beyond_noise": m.beyond_noise})
+        metrics.append(
+            {
+                "test": m.test,
+                "name": m.name,
+                "unit": m.unit,
+                "baseline": _fmt(m.baseline),
+                "baseline_date": m.baseline_date,
+                "current": _fmt(m.current),
+                "current_date": m.current_date,
+                "change": _signed(m.change),
+                "change_pct": _signed(m.change_pct, 0, "%"),
+                "floor": m.floor.describe() if m.floor else "none published",
+                "verdict": verdict,
+                "beyond_noise": m.beyond_noise,
+            }
+        )
     outs = []
     for o in cmp.outcomes:
         ch = o.change
@@ -345,9 +433,20 @@ def _comparison_ctx(cmp: reassess.Comparison) -> dict:
             verdict = ch.verdict()
             cls = "beyond" if ch.meets_mcid else ("worse" if verdict.startswith("worse") else "")
         mcid = ch.mcid.describe() + (f"; {ch.mcid.note}" if ch.mcid.note else "")
-        outs.append({"title": f"{m.title} ({m.unit})", "baseline": _fmt(ch.baseline), "baseline_date": o.baseline_date,
-                     "current": _fmt(ch.current), "current_date": o.current_date, "change": _signed(ch.change),
-                     "change_pct": _signed(ch.change_pct, 0, "%"), "mcid": mcid, "verdict": verdict, "cls": cls})
+        outs.append(
+            {
+                "title": f"{m.title} ({m.unit})",
+                "baseline": _fmt(ch.baseline),
+                "baseline_date": o.baseline_date,
+                "current": _fmt(ch.current),
+                "current_date": o.current_date,
+                "change": _signed(ch.change),
+                "change_pct": _signed(ch.change_pct, 0, "%"),
+                "mcid": mcid,
+                "verdict": verdict,
+                "cls": cls,
+            }
+        )
     return {"metrics": metrics, "outcomes": outs}
 
 
@@ -358,9 +457,21 @@ def _render(**ctx) -> str:
     from movekit.report.template import CSS, TEMPLATE
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    base = {"version": __version__, "css": CSS, "generated": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-            "notes": [], "schedule": None, "comparison": None, "sections_before": [], "sections_after": [],
-            "figures": [], "missing_plots": [], "glossary": GLOSSARY, "references": REFERENCES, "nav": []}
+    base = {
+        "version": __version__,
+        "css": CSS,
+        "generated": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "notes": [],
+        "schedule": None,
+        "comparison": None,
+        "sections_before": [],
+        "sections_after": [],
+        "figures": [],
+        "missing_plots": [],
+        "glossary": GLOSSARY,
+        "references": REFERENCES,
+        "nav": [],
+    }
     base.update(ctx)
     return env.from_string(TEMPLATE).render(**base)
 
@@ -369,9 +480,9 @@ CLIENT_PLOTS = ("rom", "painful_arc", "sway", "emg", "outcomes", "adherence")
 _MISSING = {
     "rom": "No range-of-motion plot: no angle metrics (unit deg) stored and no linked pose recordings.",
     "painful_arc": "No painful-arc plot: no painful-arc assessment with per-rep onsets and no pain marks in "
-                   "pose recordings.",
+    "pose recordings.",
     "sway": "No sway ellipse: no linked centre-of-pressure (force plate, balance board) or trunk-inclination "
-            "recording. Video alone sees one horizontal axis, so it gives sway measures but no ellipse.",
+    "recording. Video alone sees one horizontal axis, so it gives sway measures but no ellipse.",
     "emg": "No EMG plot: no linked recording has an EMG stream.",
     "outcomes": "No outcome trend: no questionnaires entered (movekit outcome add).",
     "adherence": "No adherence plot: no home program assigned (movekit program assign).",
@@ -384,7 +495,7 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
     recs = _Recordings()
     rom_points, arc_reps, sway, emg, _traces, flags = _collect(store, client, sessions, recs, angle_traces=False)
     series = {k: store.outcomes(client, k) for k in oc.MEASURES}
-    weeks = pg.client_adherence(store, client)      # up to today: a client who stopped logging shows it
+    weeks = pg.client_adherence(store, client)  # up to today: a client who stopped logging shows it
     figs = {
         "rom": plots.rom_over_sessions(rom_points),
         "painful_arc": plots.painful_arc(arc_reps),
@@ -394,8 +505,10 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
         "adherence": plots.adherence(weeks),
     }
     if figs["adherence"] is not None:
-        figs["adherence"].notes.append("Weeks run to today; the current week counts only the days so far. "
-                                       "End items at discharge (movekit program end) so later weeks are not counted.")
+        figs["adherence"].notes.append(
+            "Weeks run to today; the current week counts only the days so far. "
+            "End items at discharge (movekit program end) so later weeks are not counted."
+        )
     if len(emg) > 3 and figs["emg"] is not None:
         figs["emg"].notes.append(f"Showing the last 3 of {len(emg)} EMG recordings; see the session reports.")
     sched = reassess.schedule(store, client)
@@ -408,38 +521,87 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
         srows.append([s["id"], s["session_date"], s["type"], s["therapist_notes"] or "-", s["n_assessments"], rstat])
     prow = []
     for it in store.program_items(client):
-        dose = ", ".join(x for x in (f"{it['sets']} sets" if it["sets"] else "", f"{it['reps']} reps" if it["reps"] else "",
-                                     f"hold {it['hold_s']:g} s" if it["hold_s"] else "") if x)
-        prow.append([it["name"] + (f" (guided drill {it['drill_id']})" if it["drill_id"] else ""), dose or "-",
-                     f"{it['per_week']}x/week", it["assigned_date"], it["ended_date"] or "active"])
-    orow = [[oc.MEASURES[o["measure"]].title if o["measure"] in oc.MEASURES else o["measure"], o["taken_date"],
-             _fmt(o["score"]), o["n_answered"] or "-"] for o in store.outcomes(client)]
+        dose = ", ".join(
+            x
+            for x in (
+                f"{it['sets']} sets" if it["sets"] else "",
+                f"{it['reps']} reps" if it["reps"] else "",
+                f"hold {it['hold_s']:g} s" if it["hold_s"] else "",
+            )
+            if x
+        )
+        prow.append(
+            [
+                it["name"] + (f" (guided drill {it['drill_id']})" if it["drill_id"] else ""),
+                dose or "-",
+                f"{it['per_week']}x/week",
+                it["assigned_date"],
+                it["ended_date"] or "active",
+            ]
+        )
+    orow = [
+        [
+            oc.MEASURES[o["measure"]].title if o["measure"] in oc.MEASURES else o["measure"],
+            o["taken_date"],
+            _fmt(o["score"]),
+            o["n_answered"] or "-",
+        ]
+        for o in store.outcomes(client)
+    ]
     name = f" ({c['name']})" if c["name"] and show_name else ""
     ctx = dict(
         title=f"Progress report - client {c['code']}{name}",
-        subtitle=f"{len(sessions)} session(s)" + (f", {sessions[0]['session_date']} to {sessions[-1]['session_date']}"
-                                                  if sessions else ""),
+        subtitle=f"{len(sessions)} session(s)"
+        + (f", {sessions[0]['session_date']} to {sessions[-1]['session_date']}" if sessions else ""),
         notes=[{"text": p, "cls": "warn"} for p in recs.problems],
         schedule={"status": sched.status, "cls": cls, "text": sched.describe()},
         comparison=_comparison_ctx(cmp) if (cmp.metrics or cmp.outcomes) else None,
-        sections_before=[{"id": "sessions", "title": "Sessions", "text": "",
-                          "columns": ["id", "date", "type", "therapist notes", "tests", "recordings"], "rows": srows,
-                          "missing": [] if srows else ["No sessions yet."]}],
+        sections_before=[
+            {
+                "id": "sessions",
+                "title": "Sessions",
+                "text": "",
+                "columns": ["id", "date", "type", "therapist notes", "tests", "recordings"],
+                "rows": srows,
+                "missing": [] if srows else ["No sessions yet."],
+            }
+        ],
         figures=[f for k in CLIENT_PLOTS if (f := figs[k]) is not None],
         missing_plots=[_MISSING[k] for k in CLIENT_PLOTS if figs[k] is None],
         sections_after=[
-            {"id": "program", "title": "Home program", "text": "",
-             "columns": ["exercise", "dose", "frequency", "from", "until"], "rows": prow,
-             "missing": [] if prow else ["No home program assigned."]},
-            {"id": "outcome-scores", "title": "Outcome scores", "text": "",
-             "columns": ["measure", "date", "score", "items answered"], "rows": orow,
-             "missing": [] if orow else ["No outcome measures entered."]},
-            {"id": "flags", "title": "Assessment flags", "text": "",
-             "columns": ["date", "test", "code", "message"], "rows": flags,
-             "missing": [] if flags else ["No flags raised by the assessments."]},
+            {
+                "id": "program",
+                "title": "Home program",
+                "text": "",
+                "columns": ["exercise", "dose", "frequency", "from", "until"],
+                "rows": prow,
+                "missing": [] if prow else ["No home program assigned."],
+            },
+            {
+                "id": "outcome-scores",
+                "title": "Outcome scores",
+                "text": "",
+                "columns": ["measure", "date", "score", "items answered"],
+                "rows": orow,
+                "missing": [] if orow else ["No outcome measures entered."],
+            },
+            {
+                "id": "flags",
+                "title": "Assessment flags",
+                "text": "",
+                "columns": ["date", "test", "code", "message"],
+                "rows": flags,
+                "missing": [] if flags else ["No flags raised by the assessments."],
+            },
         ],
-        nav=[("schedule", "Re-assessment"), ("comparison", "Changes"), ("sessions", "Sessions"), ("plots", "Plots"),
-             ("program", "Home program"), ("glossary", "Meaning")],
+        nav=[
+            ("schedule", "Re-assessment"),
+            ("comparison", "Changes"),
+            ("sessions", "Sessions"),
+            ("plots", "Plots"),
+            ("program", "Home program"),
+            ("glossary", "Meaning"),
+        ],
     )
     return _render(**ctx)
 
@@ -457,36 +619,79 @@ def render_session_report(store: Store, session_id: int) -> str:
             if isinstance(m, dict):
                 v = m.get("value")
                 nf = reassess.noise_floor(a["test"], name)
-                shown = _fmt(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else \
-                    ("-" if v is None else str(v))
-                mrows.append([a["test"], name, shown, m.get("unit", ""),
-                              nf.describe() if nf else "no published noise floor known"])
-    rrows = [[Path(r["path"]).name, r["status"], r["meta_sha256"][:12] if r["meta_sha256"] else "-", r["path"]]
-             for r in store.recordings(s["id"])]
-    orow = [[oc.MEASURES[o["measure"]].title if o["measure"] in oc.MEASURES else o["measure"], _fmt(o["score"])]
-            for o in store.outcomes(client) if o["session_id"] == s["id"] or
-            (o["session_id"] is None and o["taken_date"] == s["session_date"])]
+                shown = (
+                    _fmt(v)
+                    if isinstance(v, (int, float)) and not isinstance(v, bool)
+                    else ("-" if v is None else str(v))
+                )
+                mrows.append(
+                    [
+                        a["test"],
+                        name,
+                        shown,
+                        m.get("unit", ""),
+                        nf.describe() if nf else "no published noise floor known",
+                    ]
+                )
+    rrows = [
+        [Path(r["path"]).name, r["status"], r["meta_sha256"][:12] if r["meta_sha256"] else "-", r["path"]]
+        for r in store.recordings(s["id"])
+    ]
+    orow = [
+        [oc.MEASURES[o["measure"]].title if o["measure"] in oc.MEASURES else o["measure"], _fmt(o["score"])]
+        for o in store.outcomes(client)
+        if o["session_id"] == s["id"] or (o["session_id"] is None and o["taken_date"] == s["session_date"])
+    ]
     ctx = dict(
         title=f"Session {s['id']} - client {client} - {s['session_date']} ({s['type']})",
         subtitle=f"started {s['started_utc']}" + (f", ended {s['ended_utc']}" if s["ended_utc"] else ", still open"),
         notes=[{"text": p, "cls": "warn"} for p in recs.problems],
         sections_before=[
-            {"id": "notes", "title": "Therapist notes", "text": s["therapist_notes"] or "(none)", "columns": [],
-             "rows": [], "missing": []},
-            {"id": "metrics", "title": "Assessment results", "text": "",
-             "columns": ["test", "metric", "value", "unit", "noise floor"], "rows": mrows,
-             "missing": [] if mrows else ["No assessment results stored for this session."]},
-            {"id": "outcomes", "title": "Outcome measures this session", "text": "", "columns": ["measure", "score"],
-             "rows": orow, "missing": [] if orow else ["None entered for this session."]},
-            {"id": "recordings", "title": "Linked recordings", "text": "",
-             "columns": ["recording", "status", "meta.json sha256", "path"], "rows": rrows,
-             "missing": [] if rrows else ["No recordings linked."]},
-            {"id": "flags", "title": "Flags", "text": "", "columns": ["date", "test", "code", "message"],
-             "rows": flags, "missing": [] if flags else ["No flags."]},
+            {
+                "id": "notes",
+                "title": "Therapist notes",
+                "text": s["therapist_notes"] or "(none)",
+                "columns": [],
+                "rows": [],
+                "missing": [],
+            },
+            {
+                "id": "metrics",
+                "title": "Assessment results",
+                "text": "",
+                "columns": ["test", "metric", "value", "unit", "noise floor"],
+                "rows": mrows,
+                "missing": [] if mrows else ["No assessment results stored for this session."],
+            },
+            {
+                "id": "outcomes",
+                "title": "Outcome measures this session",
+                "text": "",
+                "columns": ["measure", "score"],
+                "rows": orow,
+                "missing": [] if orow else ["None entered for this session."],
+            },
+            {
+                "id": "recordings",
+                "title": "Linked recordings",
+                "text": "",
+                "columns": ["recording", "status", "meta.json sha256", "path"],
+                "rows": rrows,
+                "missing": [] if rrows else ["No recordings linked."],
+            },
+            {
+                "id": "flags",
+                "title": "Flags",
+                "text": "",
+                "columns": ["date", "test", "code", "message"],
+                "rows": flags,
+                "missing": [] if flags else ["No flags."],
+            },
         ],
         figures=figs,
-        missing_plots=[] if figs else ["No plots: this session has no linked readable recording and no per-rep "
-                                       "or sway data in its results."],
+        missing_plots=[]
+        if figs
+        else ["No plots: this session has no linked readable recording and no per-rep or sway data in its results."],
     )
     return _render(**ctx)
 

@@ -23,12 +23,12 @@ _counter = itertools.count()
 
 @dataclass
 class Figure:
-    key: str                      #: stable id, e.g. "rom", "sway"
+    key: str  #: stable id, e.g. "rom", "sway"
     title: str
     svg: str
     columns: list[str]
     rows: list[list]
-    meaning: str                  #: what the numbers mean, for the therapist
+    meaning: str  #: what the numbers mean, for the therapist
     notes: list[str] = field(default_factory=list)
 
 
@@ -46,8 +46,7 @@ def _svg(fig) -> str:
     ids = set(re.findall(r'id="([^"]+)"', text))
     for i in sorted(ids, key=len, reverse=True):
         new = f"{salt}-{i}"
-        text = text.replace(f'id="{i}"', f'id="{new}"').replace(f"#{i})", f"#{new})").replace(
-            f'"#{i}"', f'"#{new}"')
+        text = text.replace(f'id="{i}"', f'id="{new}"').replace(f"#{i})", f"#{new})").replace(f'"#{i}"', f'"#{new}"')
     # scale with the page (keep the aspect ratio from viewBox)
     text = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 width="100%"', text, count=1)
     return text.replace("<svg", f'<svg role="img" class="plot" data-salt="{salt}"', 1)
@@ -99,14 +98,21 @@ def rom_over_sessions(points: list[dict]) -> Figure | None:
     ax.set_ylabel("degrees")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    rows = [[p["session_date"], p["label"], _fmt(p["value"]), p.get("unit", "deg"), p.get("source", "")]
-            for p in sorted(pts, key=lambda p: (p["label"], p["session_date"]))]
-    return Figure("rom", "Range of motion over sessions", _svg(fig),
-                  ["date", "measure", "value", "unit", "from"], rows,
-                  "Each line is one joint movement measured at each session; higher means more range. "
-                  "Values from a recording are the 5th-95th percentile range of the angle seen in it "
-                  "(2D, camera plane, valid for sagittal angles in a side view only). A change smaller "
-                  "than the noise floor in the comparison table may be measurement noise.")
+    rows = [
+        [p["session_date"], p["label"], _fmt(p["value"]), p.get("unit", "deg"), p.get("source", "")]
+        for p in sorted(pts, key=lambda p: (p["label"], p["session_date"]))
+    ]
+    return Figure(
+        "rom",
+        "Range of motion over sessions",
+        _svg(fig),
+        ["date", "measure", "value", "unit", "from"],
+        rows,
+        "Each line is one joint movement measured at each session; higher means more range. "
+        "Values from a recording are the 5th-95th percentile range of the angle seen in it "
+        "(2D, camera plane, valid for sagittal angles in a side view only). A change smaller "
+        "than the noise floor in the comparison table may be measurement noise.",
+    )
 
 
 # ----------------------------------------------------------------------------- painful arc
@@ -130,13 +136,20 @@ def painful_arc(reps: list[dict]) -> Figure | None:
     ax.grid(axis="x", alpha=0.3)
     ax.set_ylim(len(reps) - 0.4, -0.6)
     ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    rows = [[r["label"], _fmt(r["onset_deg"]), _fmt(r.get("offset_deg")),
-             "yes" if 60 <= r["onset_deg"] <= 120 else "no"] for r in reps]
-    return Figure("painful_arc", "Painful-arc onsets per rep", _svg(fig),
-                  ["rep", "onset deg", "offset deg", "onset in 60-120"], rows,
-                  "Where in the arm's elevation the client reported pain starting (and easing). A painful arc "
-                  "is consistent when the onset falls between about 60 and 120 deg on at least 2 of 3 reps "
-                  "(Flynn 2008). Onsets moving later or disappearing over sessions mean a wider pain-free range.")
+    rows = [
+        [r["label"], _fmt(r["onset_deg"]), _fmt(r.get("offset_deg")), "yes" if 60 <= r["onset_deg"] <= 120 else "no"]
+        for r in reps
+    ]
+    return Figure(
+        "painful_arc",
+        "Painful-arc onsets per rep",
+        _svg(fig),
+        ["rep", "onset deg", "offset deg", "onset in 60-120"],
+        rows,
+        "Where in the arm's elevation the client reported pain starting (and easing). A painful arc "
+        "is consistent when the onset falls between about 60 and 120 deg on at least 2 of 3 reps "
+        "(Flynn 2008). Onsets moving later or disappearing over sessions mean a wider pain-free range.",
+    )
 
 
 # ----------------------------------------------------------------------------- sway
@@ -164,11 +177,22 @@ def sway_ellipses(entries: list[dict]) -> Figure | None:
         d = xy - xy.mean(0)  # centre each trial so sessions overlay
         col = colors[i % len(colors)]
         ax.plot(d[:, 0], d[:, 1], lw=0.6, alpha=0.5, color=col)
-        ax.add_patch(Ellipse((0, 0), 2 * a, 2 * b, angle=ang, fill=False, lw=2, color=col,
-                             label=f"{e['label']}: {area:.0f} {e['unit']}²"))
+        ax.add_patch(
+            Ellipse(
+                (0, 0),
+                2 * a,
+                2 * b,
+                angle=ang,
+                fill=False,
+                lw=2,
+                color=col,
+                label=f"{e['label']}: {area:.0f} {e['unit']}²",
+            )
+        )
         path = float(np.sum(np.hypot(*np.diff(xy, axis=0).T)))
-        rows.append([e["label"], len(xy), _fmt(a), _fmt(b), _fmt(area, 0), _fmt(path, 0), e["unit"],
-                     e.get("source", "")])
+        rows.append(
+            [e["label"], len(xy), _fmt(a), _fmt(b), _fmt(area, 0), _fmt(path, 0), e["unit"], e.get("source", "")]
+        )
     if not rows:
         plt.close(fig)
         return None
@@ -179,13 +203,17 @@ def sway_ellipses(entries: list[dict]) -> Figure | None:
     ax.set_ylabel(f"{axes[1]} ({units})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    return Figure("sway", "Sway ellipses", _svg(fig),
-                  ["trial", "samples", "semi-axis a", "semi-axis b", "ellipse area", "path length", "unit", "from"],
-                  rows,
-                  "The path of the centre of pressure (force plate / balance board) or of trunk inclination while "
-                  "standing, with the ellipse expected to hold 95% of it (prediction ellipse, Schubert & Kirchner "
-                  "2014). A smaller ellipse and a shorter path mean steadier standing (Prieto 1996). Sway measures "
-                  "need >= 25 s at >= 50 Hz to compare with norms (Scoppa 2013).")
+    return Figure(
+        "sway",
+        "Sway ellipses",
+        _svg(fig),
+        ["trial", "samples", "semi-axis a", "semi-axis b", "ellipse area", "path length", "unit", "from"],
+        rows,
+        "The path of the centre of pressure (force plate / balance board) or of trunk inclination while "
+        "standing, with the ellipse expected to hold 95% of it (prediction ellipse, Schubert & Kirchner "
+        "2014). A smaller ellipse and a shorter path mean steadier standing (Prieto 1996). Sway measures "
+        "need >= 25 s at >= 50 Hz to compare with norms (Scoppa 2013).",
+    )
 
 
 # ----------------------------------------------------------------------------- EMG
@@ -213,15 +241,29 @@ def emg_envelopes(entries: list[dict]) -> Figure | None:
             ax.set_title(f"{e['label']} - {ch}", fontsize=9, loc="left")
             ax.grid(alpha=0.3)
             env = e["env"][:, j]
-            rows.append([e["label"], ch, _fmt(float(np.nanmax(env))), _fmt(float(np.nanmean(env))), e["unit"],
-                         len(e.get("cues", [])), len(e.get("pains", []))])
+            rows.append(
+                [
+                    e["label"],
+                    ch,
+                    _fmt(float(np.nanmax(env))),
+                    _fmt(float(np.nanmean(env))),
+                    e["unit"],
+                    len(e.get("cues", [])),
+                    len(e.get("pains", [])),
+                ]
+            )
     axs[-1, 0].set_xlabel("time (s); green dashed = cue, red dotted = pain report")
-    return Figure("emg", "EMG envelopes with cue marks", _svg(fig),
-                  ["recording", "channel", "peak", "mean", "unit", "cues", "pain marks"], rows,
-                  "Muscle activity over time (surface EMG band-passed 20-450 Hz, rectified, 100 ms moving RMS; "
-                  "offline zero-phase filtering). Green dashed lines mark the biofeedback cues given; red dotted "
-                  "lines mark pain reports. Amplitudes in microvolts are not comparable between sessions unless "
-                  "normalised to the same muscle's maximal contraction (%MVC; SENIAM, De Luca 2010).")
+    return Figure(
+        "emg",
+        "EMG envelopes with cue marks",
+        _svg(fig),
+        ["recording", "channel", "peak", "mean", "unit", "cues", "pain marks"],
+        rows,
+        "Muscle activity over time (surface EMG band-passed 20-450 Hz, rectified, 100 ms moving RMS; "
+        "offline zero-phase filtering). Green dashed lines mark the biofeedback cues given; red dotted "
+        "lines mark pain reports. Amplitudes in microvolts are not comparable between sessions unless "
+        "normalised to the same muscle's maximal contraction (%MVC; SENIAM, De Luca 2010).",
+    )
 
 
 # ----------------------------------------------------------------------------- outcomes
@@ -245,20 +287,30 @@ def outcome_trends(series: dict[str, list[dict]], measures: dict) -> Figure | No
             step = abs(base) * m.mcid.percent / 100
             rule = f"{m.mcid.percent:g}% of baseline"
         target = base - step if m.mcid.lower_is_better else base + step
-        ax.axhline(target, color="#2e8b57", ls="--", lw=1,
-                   label=f"baseline {'-' if m.mcid.lower_is_better else '+'} MCID ({rule})")
+        ax.axhline(
+            target,
+            color="#2e8b57",
+            ls="--",
+            lw=1,
+            label=f"baseline {'-' if m.mcid.lower_is_better else '+'} MCID ({rule})",
+        )
         ax.set_xticks(range(len(ds)), ds, fontsize=7, rotation=20, ha="right")
         ax.set_ylim(*m.range)
-        ax.set_title(f"{m.title} ({'lower' if m.mcid.lower_is_better else 'higher'} is better)", fontsize=9,
-                     loc="left")
+        ax.set_title(f"{m.title} ({'lower' if m.mcid.lower_is_better else 'higher'} is better)", fontsize=9, loc="left")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
         for d, y in zip(ds, ys):
             rows.append([m.title, d, _fmt(y)])
-    return Figure("outcomes", "Outcome measures over time", _svg(fig), ["measure", "date", "score"], rows,
-                  "Questionnaire scores over the weeks. The dashed line is the baseline score moved by the "
-                  "measure's minimal clinically important difference (MCID): crossing it means a change the "
-                  "client is likely to feel, not only a statistical one.")
+    return Figure(
+        "outcomes",
+        "Outcome measures over time",
+        _svg(fig),
+        ["measure", "date", "score"],
+        rows,
+        "Questionnaire scores over the weeks. The dashed line is the baseline score moved by the "
+        "measure's minimal clinically important difference (MCID): crossing it means a change the "
+        "client is likely to feel, not only a statistical one.",
+    )
 
 
 # ----------------------------------------------------------------------------- adherence
@@ -280,19 +332,39 @@ def adherence(weeks: list) -> Figure | None:
     pains = [(i, w.mean_pain_0_10) for i, w in enumerate(weeks) if w.mean_pain_0_10 is not None]
     if pains:
         ax2 = ax.twinx()
-        ax2.plot([p[0] for p in pains], [p[1] for p in pains], color="#c0392b", marker="o", lw=1.4,
-                 label="mean pain during exercise (0-10)")
+        ax2.plot(
+            [p[0] for p in pains],
+            [p[1] for p in pains],
+            color="#c0392b",
+            marker="o",
+            lw=1.4,
+            label="mean pain during exercise (0-10)",
+        )
         ax2.set_ylim(0, 10.5)
         ax2.set_ylabel("pain 0-10", color="#c0392b")
         ax2.legend(fontsize=7, loc="upper right")
-    rows = [[w.week_start, _fmt(w.prescribed), _fmt(w.done), w.done_raw, _fmt(w.adherence_pct, 0),
-             _fmt(w.mean_pain_0_10), _fmt(w.mean_difficulty_0_10)] for w in all_weeks]
-    return Figure("adherence", "Home-program adherence", _svg(fig),
-                  ["week of", "prescribed", "done (capped)", "logged done", "adherence %", "mean pain",
-                   "mean difficulty"], rows,
-                  "How much of the prescribed home program was done each week (done sessions capped per "
-                  "exercise at its prescription, so extra sets of one exercise do not hide a skipped one), "
-                  "with the pain the client logged while doing it.")
+    rows = [
+        [
+            w.week_start,
+            _fmt(w.prescribed),
+            _fmt(w.done),
+            w.done_raw,
+            _fmt(w.adherence_pct, 0),
+            _fmt(w.mean_pain_0_10),
+            _fmt(w.mean_difficulty_0_10),
+        ]
+        for w in all_weeks
+    ]
+    return Figure(
+        "adherence",
+        "Home-program adherence",
+        _svg(fig),
+        ["week of", "prescribed", "done (capped)", "logged done", "adherence %", "mean pain", "mean difficulty"],
+        rows,
+        "How much of the prescribed home program was done each week (done sessions capped per "
+        "exercise at its prescription, so extra sets of one exercise do not hide a skipped one), "
+        "with the pain the client logged while doing it.",
+    )
 
 
 # ----------------------------------------------------------------------------- angle traces
@@ -307,9 +379,15 @@ def angle_traces(label: str, t_s: np.ndarray, angles: dict[str, np.ndarray], pai
         a = angles[n]
         ax.plot(t_s, a, lw=1.2, label=n)
         fin = a[np.isfinite(a)]
-        rows.append([n, _fmt(float(np.percentile(fin, 5))), _fmt(float(np.percentile(fin, 95))),
-                     _fmt(float(np.percentile(fin, 95) - np.percentile(fin, 5))),
-                     f"{100 * np.isfinite(a).mean():.0f}%"])
+        rows.append(
+            [
+                n,
+                _fmt(float(np.percentile(fin, 5))),
+                _fmt(float(np.percentile(fin, 95))),
+                _fmt(float(np.percentile(fin, 95) - np.percentile(fin, 5))),
+                f"{100 * np.isfinite(a).mean():.0f}%",
+            ]
+        )
     for tp in pains:
         ax.axvline(tp, color="#c0392b", ls=":", lw=1.1)
     for tc in cues:
@@ -318,8 +396,13 @@ def angle_traces(label: str, t_s: np.ndarray, angles: dict[str, np.ndarray], pai
     ax.set_ylabel("degrees")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    return Figure("angles", f"Joint angles - {label}", _svg(fig), ["angle", "p5 deg", "p95 deg", "range deg",
-                                                                   "frames measured"], rows,
-                  "Joint angles through the recording (2D, camera plane; only sagittal angles in a side view are "
-                  "valid). 0 deg is anatomical neutral (Wu 2002/2005). Gaps are frames where the joint was not "
-                  "seen clearly.")
+    return Figure(
+        "angles",
+        f"Joint angles - {label}",
+        _svg(fig),
+        ["angle", "p5 deg", "p95 deg", "range deg", "frames measured"],
+        rows,
+        "Joint angles through the recording (2D, camera plane; only sagittal angles in a side view are "
+        "valid). 0 deg is anatomical neutral (Wu 2002/2005). Gaps are frames where the joint was not "
+        "seen clearly.",
+    )

@@ -16,15 +16,25 @@ from movekit.store.db import DEFAULT_BUSY_TIMEOUT_S, ENV_DB, MIGRATIONS, SCHEMA_
 from movekit.store.models import SESSION_TYPES, Store, meta_sha256
 
 __all__ = [
-    "DEFAULT_BUSY_TIMEOUT_S", "ENV_DB", "MIGRATIONS", "SCHEMA_VERSION", "SESSION_TYPES", "Database", "Store",
-    "add_db_argument", "default_db_path", "meta_sha256", "store_from_args",
+    "DEFAULT_BUSY_TIMEOUT_S",
+    "ENV_DB",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SESSION_TYPES",
+    "Database",
+    "Store",
+    "add_db_argument",
+    "default_db_path",
+    "meta_sha256",
+    "store_from_args",
 ]
 
 
 def add_db_argument(parser) -> None:
     """Add ``--db PATH`` to a CLI (sub)parser."""
-    parser.add_argument("--db", metavar="PATH", default=None,
-                        help=f"progress database (default: ${ENV_DB} or {default_db_path()})")
+    parser.add_argument(
+        "--db", metavar="PATH", default=None, help=f"progress database (default: ${ENV_DB} or {default_db_path()})"
+    )
 
 
 def store_from_args(args, **kwargs) -> Store:

@@ -193,7 +193,9 @@ class Database:
         self.busy_timeout_s = float(busy_timeout_s)
         self.read_only = read_only
         if self.path.is_dir():
-            raise MovekitError(f"database path {self.path} is a folder; give a file, e.g. {self.path / 'movekit.sqlite3'}")
+            raise MovekitError(
+                f"database path {self.path} is a folder; give a file, e.g. {self.path / 'movekit.sqlite3'}"
+            )
         if read_only and not self.path.exists():
             raise MovekitError(f"database {self.path} does not exist")
         if not read_only:
@@ -209,11 +211,13 @@ class Database:
         try:
             if read_only:
                 uri = self.path.resolve().as_uri() + "?mode=ro"
-                self.conn = sqlite3.connect(uri, uri=True, timeout=self.busy_timeout_s,
-                                            isolation_level=None, check_same_thread=False)
+                self.conn = sqlite3.connect(
+                    uri, uri=True, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
+                )
             else:
-                self.conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout_s,
-                                            isolation_level=None, check_same_thread=False)
+                self.conn = sqlite3.connect(
+                    str(self.path), timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
+                )
             self.conn.row_factory = sqlite3.Row
             self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             self.conn.execute("PRAGMA foreign_keys = ON")
@@ -287,8 +291,7 @@ class Database:
         v = self.version()
         if v > SCHEMA_VERSION:
             raise MovekitError(
-                f"database {self.path} has schema v{v}, newer than this movekit (v{SCHEMA_VERSION}); "
-                "update movekit"
+                f"database {self.path} has schema v{v}, newer than this movekit (v{SCHEMA_VERSION}); update movekit"
             )
 
     def migrate(self) -> int:

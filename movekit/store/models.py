@@ -88,8 +88,9 @@ class Store:
         self.close()
 
     # ------------------------------------------------------------------ clients
-    def add_client(self, code: str, name: str | None = None, *, reassess_min_sessions: int = 4,
-                   reassess_max_sessions: int = 6) -> dict:
+    def add_client(
+        self, code: str, name: str | None = None, *, reassess_min_sessions: int = 4, reassess_max_sessions: int = 6
+    ) -> dict:
         code = (code or "").strip()
         if not code:
             raise MovekitError("a client needs a pseudonymous id (e.g. C-0042)")
@@ -97,9 +98,11 @@ class Store:
         with self.db.write() as c:
             if c.execute("SELECT 1 FROM clients WHERE code = ?", (code,)).fetchone():
                 raise MovekitError(f"client {code} already exists")
-            c.execute("INSERT INTO clients (code, name, created_utc, reassess_min_sessions, reassess_max_sessions) "
-                      "VALUES (?, ?, ?, ?, ?)",
-                      (code, name or None, utc_now(), int(reassess_min_sessions), int(reassess_max_sessions)))
+            c.execute(
+                "INSERT INTO clients (code, name, created_utc, reassess_min_sessions, reassess_max_sessions) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (code, name or None, utc_now(), int(reassess_min_sessions), int(reassess_max_sessions)),
+            )
         return self.client(code)
 
     def client(self, code: str) -> dict:
@@ -109,17 +112,22 @@ class Store:
         return dict(rows[0])
 
     def clients(self) -> list[dict]:
-        return _dicts(self.db.read(
-            """SELECT c.*, (SELECT count(*) FROM sessions s WHERE s.client_id = c.id) AS n_sessions,
+        return _dicts(
+            self.db.read(
+                """SELECT c.*, (SELECT count(*) FROM sessions s WHERE s.client_id = c.id) AS n_sessions,
                       (SELECT max(session_date) FROM sessions s WHERE s.client_id = c.id) AS last_session
-               FROM clients c ORDER BY c.code"""))
+               FROM clients c ORDER BY c.code"""
+            )
+        )
 
     def set_reassess_window(self, code: str, min_sessions: int, max_sessions: int) -> None:
         _check_window(min_sessions, max_sessions)
         cid = self.client(code)["id"]
         with self.db.write() as c:
-            c.execute("UPDATE clients SET reassess_min_sessions = ?, reassess_max_sessions = ? WHERE id = ?",
-                      (min_sessions, max_sessions, cid))
+            c.execute(
+                "UPDATE clients SET reassess_min_sessions = ?, reassess_max_sessions = ? WHERE id = ?",
+                (min_sessions, max_sessions, cid),
+            )
 
     # ----------------------------------------------------------------- sessions
     def start_session(self, code: str, type: str = "treatment", date=None, notes: str = "") -> dict:
@@ -129,22 +137,26 @@ class Store:
         with self.db.write() as c:
             cur = c.execute(
                 "INSERT INTO sessions (client_id, session_date, type, started_utc, therapist_notes) "
-                "VALUES (?, ?, ?, ?, ?)", (cid, _date(date), type, utc_now(), notes or ""))
+                "VALUES (?, ?, ?, ?, ?)",
+                (cid, _date(date), type, utc_now(), notes or ""),
+            )
             sid = cur.lastrowid
         return self.session(sid)
 
     def session(self, session_id: int) -> dict:
         rows = self.db.read(
-            "SELECT s.*, c.code AS client_code FROM sessions s JOIN clients c ON c.id = s.client_id "
-            "WHERE s.id = ?", (int(session_id),))
+            "SELECT s.*, c.code AS client_code FROM sessions s JOIN clients c ON c.id = s.client_id WHERE s.id = ?",
+            (int(session_id),),
+        )
         if not rows:
             raise MovekitError(f"no session {session_id} in {self.path}")
         return dict(rows[0])
 
     def open_session(self, code: str) -> dict | None:
         cid = self.client(code)["id"]
-        rows = self.db.read("SELECT id FROM sessions WHERE client_id = ? AND ended_utc IS NULL "
-                            "ORDER BY id DESC LIMIT 1", (cid,))
+        rows = self.db.read(
+            "SELECT id FROM sessions WHERE client_id = ? AND ended_utc IS NULL ORDER BY id DESC LIMIT 1", (cid,)
+        )
         return self.session(rows[0]["id"]) if rows else None
 
     def end_session(self, session_id: int, notes: str | None = None) -> dict:
@@ -158,10 +170,14 @@ class Store:
 
     def sessions(self, code: str) -> list[dict]:
         cid = self.client(code)["id"]
-        return _dicts(self.db.read(
-            """SELECT s.*, (SELECT count(*) FROM assessments a WHERE a.session_id = s.id) AS n_assessments,
+        return _dicts(
+            self.db.read(
+                """SELECT s.*, (SELECT count(*) FROM assessments a WHERE a.session_id = s.id) AS n_assessments,
                       (SELECT count(*) FROM recordings r WHERE r.session_id = s.id) AS n_recordings
-               FROM sessions s WHERE s.client_id = ? ORDER BY s.session_date, s.id""", (cid,)))
+               FROM sessions s WHERE s.client_id = ? ORDER BY s.session_date, s.id""",
+                (cid,),
+            )
+        )
 
     # --------------------------------------------------------------- recordings
     def link_recording(self, session_id: int, path: str | os.PathLike) -> dict:
@@ -170,17 +186,17 @@ class Store:
         p = Path(path).expanduser().resolve()
         digest = meta_sha256(p)
         with self.db.write() as c:
-            c.execute("INSERT INTO recordings (session_id, path, meta_sha256, linked_utc) VALUES (?, ?, ?, ?) "
-                      "ON CONFLICT (session_id, path) DO UPDATE SET meta_sha256 = excluded.meta_sha256",
-                      (s["id"], str(p), digest, utc_now()))
-        return dict(self.db.read("SELECT * FROM recordings WHERE session_id = ? AND path = ?",
-                                 (s["id"], str(p)))[0])
+            c.execute(
+                "INSERT INTO recordings (session_id, path, meta_sha256, linked_utc) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (session_id, path) DO UPDATE SET meta_sha256 = excluded.meta_sha256",
+                (s["id"], str(p), digest, utc_now()),
+            )
+        return dict(self.db.read("SELECT * FROM recordings WHERE session_id = ? AND path = ?", (s["id"], str(p)))[0])
 
     def recordings(self, session_id: int) -> list[dict]:
         """Linked recordings with ``status``: ok, missing, or changed (meta.json differs)."""
         out = []
-        for r in _dicts(self.db.read("SELECT * FROM recordings WHERE session_id = ? ORDER BY id",
-                                     (int(session_id),))):
+        for r in _dicts(self.db.read("SELECT * FROM recordings WHERE session_id = ? ORDER BY id", (int(session_id),))):
             p = Path(r["path"])
             if not (p / "meta.json").exists():
                 r["status"] = "missing"
@@ -228,19 +244,20 @@ class Store:
             rows.append((name, value, unit or ""))
         s = self.session(session_id)
         with self.db.write() as c:
-            cur = c.execute("INSERT INTO assessments (session_id, test, result_json, created_utc) "
-                            "VALUES (?, ?, ?, ?)", (s["id"], test, json.dumps(_finite(result), allow_nan=False,
-                                                                               default=_json_default),
-                                                    utc_now()))
+            cur = c.execute(
+                "INSERT INTO assessments (session_id, test, result_json, created_utc) VALUES (?, ?, ?, ?)",
+                (s["id"], test, json.dumps(_finite(result), allow_nan=False, default=_json_default), utc_now()),
+            )
             aid = cur.lastrowid
-            c.executemany("INSERT INTO metrics (assessment_id, session_id, test, name, value, unit) "
-                          "VALUES (?, ?, ?, ?, ?, ?)", [(aid, s["id"], test, n, v, u) for n, v, u in rows])
+            c.executemany(
+                "INSERT INTO metrics (assessment_id, session_id, test, name, value, unit) VALUES (?, ?, ?, ?, ?, ?)",
+                [(aid, s["id"], test, n, v, u) for n, v, u in rows],
+            )
         return aid
 
     def assessments(self, session_id: int) -> list[dict]:
         out = []
-        for r in _dicts(self.db.read("SELECT * FROM assessments WHERE session_id = ? ORDER BY id",
-                                     (int(session_id),))):
+        for r in _dicts(self.db.read("SELECT * FROM assessments WHERE session_id = ? ORDER BY id", (int(session_id),))):
             r["result"] = json.loads(r.pop("result_json"))
             out.append(r)
         return out
@@ -248,8 +265,10 @@ class Store:
     def client_assessments(self, code: str, test: str | None = None) -> list[dict]:
         """Every assessment of a client with its session date/type, oldest first."""
         cid = self.client(code)["id"]
-        sql = ("SELECT a.*, s.session_date, s.type AS session_type FROM assessments a "
-               "JOIN sessions s ON s.id = a.session_id WHERE s.client_id = ?")
+        sql = (
+            "SELECT a.*, s.session_date, s.type AS session_type FROM assessments a "
+            "JOIN sessions s ON s.id = a.session_id WHERE s.client_id = ?"
+        )
         params: list[Any] = [cid]
         if test:
             sql += " AND a.test = ?"
@@ -263,8 +282,10 @@ class Store:
     def metric_series(self, code: str, test: str | None = None, name: str | None = None) -> list[dict]:
         """Metric values over a client's sessions: session_id, session_date, session_type, test, name, value, unit."""
         cid = self.client(code)["id"]
-        sql = ("SELECT m.session_id, s.session_date, s.type AS session_type, m.test, m.name, m.value, m.unit "
-               "FROM metrics m JOIN sessions s ON s.id = m.session_id WHERE s.client_id = ?")
+        sql = (
+            "SELECT m.session_id, s.session_date, s.type AS session_type, m.test, m.name, m.value, m.unit "
+            "FROM metrics m JOIN sessions s ON s.id = m.session_id WHERE s.client_id = ?"
+        )
         params: list[Any] = [cid]
         if test:
             sql += " AND m.test = ?"
@@ -275,21 +296,39 @@ class Store:
         return _dicts(self.db.read(sql + " ORDER BY s.session_date, s.id, m.id", tuple(params)))
 
     # ----------------------------------------------------------------- outcomes
-    def add_outcome(self, code: str, measure: str, score: float, *, date=None, items=None,
-                    n_answered: int | None = None, session_id: int | None = None) -> int:
+    def add_outcome(
+        self,
+        code: str,
+        measure: str,
+        score: float,
+        *,
+        date=None,
+        items=None,
+        n_answered: int | None = None,
+        session_id: int | None = None,
+    ) -> int:
         cid = self.client(code)["id"]
         if session_id is not None:
             s = self.session(session_id)
             if s["client_id"] != cid:
                 raise MovekitError(f"session {session_id} belongs to client {s['client_code']}, not {code}")
             if date is None:
-                date = s["session_date"]         # taken at that session
+                date = s["session_date"]  # taken at that session
         with self.db.write() as c:
             cur = c.execute(
                 "INSERT INTO outcomes (client_id, session_id, measure, taken_date, score, n_answered, "
                 "items_json, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (cid, session_id, measure, _date(date), float(score), n_answered,
-                 json.dumps(list(items)) if items is not None else None, utc_now()))
+                (
+                    cid,
+                    session_id,
+                    measure,
+                    _date(date),
+                    float(score),
+                    n_answered,
+                    json.dumps(list(items)) if items is not None else None,
+                    utc_now(),
+                ),
+            )
             return cur.lastrowid
 
     def add_outcomes(self, entries: list[dict]) -> int:
@@ -303,9 +342,19 @@ class Store:
             c.executemany(
                 "INSERT INTO outcomes (client_id, session_id, measure, taken_date, score, n_answered, "
                 "items_json, created_utc) VALUES (?, NULL, ?, ?, ?, ?, ?, ?)",
-                [(ids[e["client"]], e["measure"], _date(e.get("date")), float(e["score"]), e.get("n_answered"),
-                  json.dumps(list(e["items"])) if e.get("items") is not None else None, utc_now())
-                 for e in entries])
+                [
+                    (
+                        ids[e["client"]],
+                        e["measure"],
+                        _date(e.get("date")),
+                        float(e["score"]),
+                        e.get("n_answered"),
+                        json.dumps(list(e["items"])) if e.get("items") is not None else None,
+                        utc_now(),
+                    )
+                    for e in entries
+                ],
+            )
         return len(entries)
 
     def outcomes(self, code: str, measure: str | None = None) -> list[dict]:
@@ -321,9 +370,20 @@ class Store:
         return out
 
     # ------------------------------------------------------------ home program
-    def add_program_item(self, code: str, name: str, *, kind: str = "exercise", drill_id: str | None = None,
-                         sets: int | None = None, reps: int | None = None, hold_s: float | None = None,
-                         per_week: int = 7, notes: str = "", date=None) -> dict:
+    def add_program_item(
+        self,
+        code: str,
+        name: str,
+        *,
+        kind: str = "exercise",
+        drill_id: str | None = None,
+        sets: int | None = None,
+        reps: int | None = None,
+        hold_s: float | None = None,
+        per_week: int = 7,
+        notes: str = "",
+        date=None,
+    ) -> dict:
         if kind not in ("drill", "exercise"):
             raise MovekitError(f"program item kind {kind!r} is not drill or exercise")
         if not (1 <= int(per_week) <= 21):
@@ -334,13 +394,17 @@ class Store:
             cur = c.execute(
                 "INSERT INTO program_items (client_id, name, kind, drill_id, sets, reps, hold_s, per_week, "
                 "notes, assigned_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (cid, name, kind, drill_id, sets, reps, hold_s, int(per_week), notes or "", _date(date)))
+                (cid, name, kind, drill_id, sets, reps, hold_s, int(per_week), notes or "", _date(date)),
+            )
             iid = cur.lastrowid
         return self.program_item(iid)
 
     def program_item(self, item_id: int) -> dict:
-        rows = self.db.read("SELECT p.*, c.code AS client_code FROM program_items p "
-                            "JOIN clients c ON c.id = p.client_id WHERE p.id = ?", (int(item_id),))
+        rows = self.db.read(
+            "SELECT p.*, c.code AS client_code FROM program_items p "
+            "JOIN clients c ON c.id = p.client_id WHERE p.id = ?",
+            (int(item_id),),
+        )
         if not rows:
             raise MovekitError(f"no home-program item {item_id} in {self.path}")
         return dict(rows[0])
@@ -358,9 +422,19 @@ class Store:
             rows = [r for r in rows if r["assigned_date"] <= d and (r["ended_date"] is None or r["ended_date"] >= d)]
         return rows
 
-    def add_program_log(self, item_id: int, *, done: bool = True, date=None, sets: int | None = None,
-                        reps: int | None = None, pain_0_10: float | None = None,
-                        difficulty_0_10: float | None = None, notes: str = "", source: str = "manual") -> int:
+    def add_program_log(
+        self,
+        item_id: int,
+        *,
+        done: bool = True,
+        date=None,
+        sets: int | None = None,
+        reps: int | None = None,
+        pain_0_10: float | None = None,
+        difficulty_0_10: float | None = None,
+        notes: str = "",
+        source: str = "manual",
+    ) -> int:
         _check_counts(sets=sets, reps=reps)
         for label, v in (("pain", pain_0_10), ("difficulty", difficulty_0_10)):
             if v is not None and not (0 <= float(v) <= 10):
@@ -370,15 +444,30 @@ class Store:
             cur = c.execute(
                 "INSERT INTO program_logs (item_id, log_date, done, sets, reps, pain_0_10, difficulty_0_10, "
                 "notes, source, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (int(item_id), _date(date), 1 if done else 0, sets, reps, pain_0_10, difficulty_0_10,
-                 notes or "", source, utc_now()))
+                (
+                    int(item_id),
+                    _date(date),
+                    1 if done else 0,
+                    sets,
+                    reps,
+                    pain_0_10,
+                    difficulty_0_10,
+                    notes or "",
+                    source,
+                    utc_now(),
+                ),
+            )
             return cur.lastrowid
 
     def program_logs(self, code: str) -> list[dict]:
         cid = self.client(code)["id"]
-        return _dicts(self.db.read(
-            "SELECT l.*, p.name AS item_name FROM program_logs l JOIN program_items p ON p.id = l.item_id "
-            "WHERE p.client_id = ? ORDER BY l.log_date, l.id", (cid,)))
+        return _dicts(
+            self.db.read(
+                "SELECT l.*, p.name AS item_name FROM program_logs l JOIN program_items p ON p.id = l.item_id "
+                "WHERE p.client_id = ? ORDER BY l.log_date, l.id",
+                (cid,),
+            )
+        )
 
 
 def _json_default(o):

@@ -65,8 +65,13 @@ def _lower_line(i: np.ndarray, a: np.ndarray, slope_lo: float, slope_hi: float) 
     """
     hull: list[tuple[float, float]] = []
     for p in zip(i.tolist(), a.tolist()):
-        while len(hull) >= 2 and ((hull[-1][0] - hull[-2][0]) * (p[1] - hull[-2][1])
-                                  - (hull[-1][1] - hull[-2][1]) * (p[0] - hull[-2][0])) <= 0:
+        while (
+            len(hull) >= 2
+            and (
+                (hull[-1][0] - hull[-2][0]) * (p[1] - hull[-2][1]) - (hull[-1][1] - hull[-2][1]) * (p[0] - hull[-2][0])
+            )
+            <= 0
+        ):
             hull.pop()
         hull.append(p)
     m = float(np.mean(i))
@@ -80,10 +85,19 @@ def _lower_line(i: np.ndarray, a: np.ndarray, slope_lo: float, slope_hi: float) 
 
 
 class ClockSync:
-    def __init__(self, nominal_rate_hz: float, latency_s: float = 0.0, window_s: float = 30.0,
-                 block_s: float = 0.5, max_drift_ppm: float = 5000.0, counted: bool = False,
-                 persist_s: float = 1.0, settle_s: float = 3.0, rate_window_min_s: float = 2.0,
-                 rate_window_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        nominal_rate_hz: float,
+        latency_s: float = 0.0,
+        window_s: float = 30.0,
+        block_s: float = 0.5,
+        max_drift_ppm: float = 5000.0,
+        counted: bool = False,
+        persist_s: float = 1.0,
+        settle_s: float = 3.0,
+        rate_window_min_s: float = 2.0,
+        rate_window_s: float = 10.0,
+    ) -> None:
         if nominal_rate_hz <= 0:
             raise ValueError("nominal_rate_hz must be > 0")
         self.rate = float(nominal_rate_hz)

@@ -119,7 +119,10 @@ class PrivateSystemBus:
         conf.write_text(_BUS_CONFIG.format(socket=sock))
         self._proc = subprocess.Popen(
             [self.daemon, f"--config-file={conf}", "--nofork", "--print-address=1"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
         ready, _, _ = select.select([self._proc.stdout], [], [], 5.0)
         line = self._proc.stdout.readline().decode().strip() if ready else ""
         if not line:
@@ -188,16 +191,30 @@ class MockPeripheral:
     :meth:`on_notify_changed`. Send notifications with :meth:`notify`.
     """
 
-    def __init__(self, address: str, name: str, services: list[MockService], *, rssi: int = -60,
-                 advertised_uuids: list[str] | None = None, manufacturer_data: dict[int, bytes] | None = None,
-                 service_data: dict[str, bytes] | None = None, tx_power: int = 0,
-                 address_type: str = "public", battery_percent: int | None = 87) -> None:
+    def __init__(
+        self,
+        address: str,
+        name: str,
+        services: list[MockService],
+        *,
+        rssi: int = -60,
+        advertised_uuids: list[str] | None = None,
+        manufacturer_data: dict[int, bytes] | None = None,
+        service_data: dict[str, bytes] | None = None,
+        tx_power: int = 0,
+        address_type: str = "public",
+        battery_percent: int | None = 87,
+    ) -> None:
         self.address = address.upper()
         self.name = name
         self.services = list(services)
         if battery_percent is not None and not any(s.uuid == BATTERY_SERVICE_UUID for s in self.services):
-            self.services.append(MockService(BATTERY_SERVICE_UUID, [
-                MockCharacteristic(BATTERY_LEVEL_UUID, ("read", "notify"), bytes([battery_percent]))]))
+            self.services.append(
+                MockService(
+                    BATTERY_SERVICE_UUID,
+                    [MockCharacteristic(BATTERY_LEVEL_UUID, ("read", "notify"), bytes([battery_percent]))],
+                )
+            )
         self.rssi = rssi
         self.advertised_uuids = [full_uuid(u) for u in (advertised_uuids or [s.uuid for s in services])]
         self.manufacturer_data = manufacturer_data or {}
@@ -252,8 +269,9 @@ def _dev_path(address: str) -> str:
 class MockBlueZ:
     """Serve ``org.bluez`` on the bus at ``bus_address``; see the module docstring."""
 
-    def __init__(self, bus_address: str | None = None, adv_interval_s: float = 0.05,
-                 connect_delay_s: float = 0.0) -> None:
+    def __init__(
+        self, bus_address: str | None = None, adv_interval_s: float = 0.05, connect_delay_s: float = 0.0
+    ) -> None:
         self.bus_address = bus_address or os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
         if not self.bus_address:
             raise MovekitError("MockBlueZ needs a bus address (start a PrivateSystemBus first)")
@@ -273,14 +291,21 @@ class MockBlueZ:
     async def start(self) -> MockBlueZ:
         self.bus = await MessageBus(bus_address=self.bus_address, bus_type=BusType.SYSTEM).connect()
         self.bus.add_message_handler(self._handle)
-        self.objects[ADAPTER_PATH] = {ADAPTER: {
-            "Address": Variant("s", "00:AA:01:00:00:01"), "AddressType": Variant("s", "public"),
-            "Name": Variant("s", "movekit-mock"), "Alias": Variant("s", "movekit-mock"),
-            "Powered": Variant("b", True), "Discoverable": Variant("b", False),
-            "Pairable": Variant("b", True), "Discovering": Variant("b", False),
-            "UUIDs": Variant("as", []), "Modalias": Variant("s", "usb:v1D6Bp0246d0540"),
-            "Roles": Variant("as", ["central", "peripheral"]),
-        }}
+        self.objects[ADAPTER_PATH] = {
+            ADAPTER: {
+                "Address": Variant("s", "00:AA:01:00:00:01"),
+                "AddressType": Variant("s", "public"),
+                "Name": Variant("s", "movekit-mock"),
+                "Alias": Variant("s", "movekit-mock"),
+                "Powered": Variant("b", True),
+                "Discoverable": Variant("b", False),
+                "Pairable": Variant("b", True),
+                "Discovering": Variant("b", False),
+                "UUIDs": Variant("as", []),
+                "Modalias": Variant("s", "usb:v1D6Bp0246d0540"),
+                "Roles": Variant("as", ["central", "peripheral"]),
+            }
+        }
         await self.bus.request_name(BLUEZ)
         return self
 
@@ -312,13 +337,20 @@ class MockBlueZ:
 
     def _export_device(self, path: str, p: MockPeripheral) -> None:
         props: dict[str, Variant] = {
-            "Address": Variant("s", p.address), "AddressType": Variant("s", p.address_type),
-            "Name": Variant("s", p.name), "Alias": Variant("s", p.name),
-            "Adapter": Variant("o", ADAPTER_PATH), "Paired": Variant("b", False),
-            "Bonded": Variant("b", False), "Trusted": Variant("b", False),
-            "Blocked": Variant("b", False), "LegacyPairing": Variant("b", False),
-            "Connected": Variant("b", False), "ServicesResolved": Variant("b", False),
-            "UUIDs": Variant("as", list(p.advertised_uuids)), "RSSI": Variant("n", p.rssi),
+            "Address": Variant("s", p.address),
+            "AddressType": Variant("s", p.address_type),
+            "Name": Variant("s", p.name),
+            "Alias": Variant("s", p.name),
+            "Adapter": Variant("o", ADAPTER_PATH),
+            "Paired": Variant("b", False),
+            "Bonded": Variant("b", False),
+            "Trusted": Variant("b", False),
+            "Blocked": Variant("b", False),
+            "LegacyPairing": Variant("b", False),
+            "Connected": Variant("b", False),
+            "ServicesResolved": Variant("b", False),
+            "UUIDs": Variant("as", list(p.advertised_uuids)),
+            "RSSI": Variant("n", p.rssi),
             "TxPower": Variant("n", p.tx_power),
             "ManufacturerData": Variant("a{qv}", {k: Variant("ay", bytes(v)) for k, v in p.manufacturer_data.items()}),
             "ServiceData": Variant("a{sv}", {k: Variant("ay", bytes(v)) for k, v in p.service_data.items()}),
@@ -357,36 +389,56 @@ class MockBlueZ:
             return False
         value = Variant("ay", bytes(data))
         self.objects[cpath][CHAR]["Value"] = value
-        self._send(Message.new_signal(cpath, PROPS, "PropertiesChanged", "sa{sv}as",
-                                      [CHAR, {"Value": value}, []]))
+        self._send(Message.new_signal(cpath, PROPS, "PropertiesChanged", "sa{sv}as", [CHAR, {"Value": value}, []]))
         self.notifications_sent += 1
         return True
 
     # GATT objects ------------------------------------------------------------------------------
     def _add_gatt(self, dev: str, p: MockPeripheral) -> None:
-        handle = 0x000a
+        handle = 0x000A
         chars: dict[str, str] = {}
         for s in p.services:
             spath = f"{dev}/service{handle:04x}"
             handle += 1
-            self._add_object(spath, {SERVICE: {
-                "UUID": Variant("s", s.uuid), "Device": Variant("o", dev),
-                "Primary": Variant("b", True), "Includes": Variant("ao", [])}})
+            self._add_object(
+                spath,
+                {
+                    SERVICE: {
+                        "UUID": Variant("s", s.uuid),
+                        "Device": Variant("o", dev),
+                        "Primary": Variant("b", True),
+                        "Includes": Variant("ao", []),
+                    }
+                },
+            )
             for c in s.characteristics:
                 cpath = f"{spath}/char{handle:04x}"
                 handle += 2
-                props = {"UUID": Variant("s", c.uuid), "Service": Variant("o", spath),
-                         "Value": Variant("ay", bytes(c.value)), "Notifying": Variant("b", False),
-                         "Flags": Variant("as", list(c.flags)), "MTU": Variant("q", 247)}
+                props = {
+                    "UUID": Variant("s", c.uuid),
+                    "Service": Variant("o", spath),
+                    "Value": Variant("ay", bytes(c.value)),
+                    "Notifying": Variant("b", False),
+                    "Flags": Variant("as", list(c.flags)),
+                    "MTU": Variant("q", 247),
+                }
                 self._add_object(cpath, {CHAR: props})
                 chars[c.uuid] = cpath
                 self._path_char[cpath] = (p, c)
                 if "notify" in c.flags or "indicate" in c.flags:
                     dpath = f"{cpath}/desc{handle:04x}"
                     handle += 1
-                    self._add_object(dpath, {DESC: {
-                        "UUID": Variant("s", CCCD_UUID), "Characteristic": Variant("o", cpath),
-                        "Value": Variant("ay", b"\x00\x00"), "Flags": Variant("as", ["read", "write"])}})
+                    self._add_object(
+                        dpath,
+                        {
+                            DESC: {
+                                "UUID": Variant("s", CCCD_UUID),
+                                "Characteristic": Variant("o", cpath),
+                                "Value": Variant("ay", b"\x00\x00"),
+                                "Flags": Variant("as", ["read", "write"]),
+                            }
+                        },
+                    )
         self._char_paths[dev] = chars
 
     def _remove_gatt(self, dev: str) -> None:

@@ -42,8 +42,16 @@ from movekit.capture.ble.profiles import witmotion as wm
 class SimulatedDevice(MockPeripheral):
     """Paced packet source: ``make_packet(k)`` gives the k-th notification."""
 
-    def __init__(self, *a, notify_uuid: str, packet_rate_hz: float, drift_ppm: float = 0.0,
-                 burst: int = 1, loop: bool = True, **kw) -> None:
+    def __init__(
+        self,
+        *a,
+        notify_uuid: str,
+        packet_rate_hz: float,
+        drift_ppm: float = 0.0,
+        burst: int = 1,
+        loop: bool = True,
+        **kw,
+    ) -> None:
         super().__init__(*a, **kw)
         self.notify_uuid = notify_uuid
         self.packet_rate_hz = packet_rate_hz
@@ -109,8 +117,11 @@ class SimulatedDevice(MockPeripheral):
                     await asyncio.sleep(delay)
                 for _j in range(self.burst):
                     if self.streaming_requested and self.mode != "silent":
-                        pkt = (bytes(self._rng.integers(0, 256, 20, dtype=np.uint8)) if self.mode == "garbage"
-                               else self.make_packet(self.sent))
+                        pkt = (
+                            bytes(self._rng.integers(0, 256, 20, dtype=np.uint8))
+                            if self.mode == "garbage"
+                            else self.make_packet(self.sent)
+                        )
                         if pkt is None:
                             return
                         t_send = time.perf_counter()
@@ -141,11 +152,26 @@ class SimulatedWitMotion(SimulatedDevice):
     and :attr:`sample_whole` whether it was sent whole.
     """
 
-    def __init__(self, address: str, acc_g: np.ndarray, gyro_dps: np.ndarray, angle_deg: np.ndarray,
-                 source_rate_hz: float, name: str = "WT901BLE68", rate_hz: float = 10.0, **kw) -> None:
-        services = [MockService(wm.SERVICE_UUID, [
-            MockCharacteristic(wm.NOTIFY_UUID, ("notify",)),
-            MockCharacteristic(wm.WRITE_UUID, ("write-without-response", "write"))])]
+    def __init__(
+        self,
+        address: str,
+        acc_g: np.ndarray,
+        gyro_dps: np.ndarray,
+        angle_deg: np.ndarray,
+        source_rate_hz: float,
+        name: str = "WT901BLE68",
+        rate_hz: float = 10.0,
+        **kw,
+    ) -> None:
+        services = [
+            MockService(
+                wm.SERVICE_UUID,
+                [
+                    MockCharacteristic(wm.NOTIFY_UUID, ("notify",)),
+                    MockCharacteristic(wm.WRITE_UUID, ("write-without-response", "write")),
+                ],
+            )
+        ]
         super().__init__(address, name, services, notify_uuid=wm.NOTIFY_UUID, packet_rate_hz=rate_hz, **kw)
         self.acc = np.asarray(acc_g, dtype=np.float64).reshape(-1, 3)
         self.gyro = np.asarray(gyro_dps, dtype=np.float64).reshape(-1, 3)
@@ -203,12 +229,19 @@ class SimulatedGanglion(SimulatedDevice):
     """An OpenBCI Ganglion streaming ``emg_uv`` (N, <=4) resampled to 200 Hz, 19-bit deltas."""
 
     def __init__(self, address: str, emg_uv: np.ndarray, source_rate_hz: float, name: str = "Ganglion-1a2b", **kw):
-        services = [MockService(gp.SERVICE_UUID, [
-            MockCharacteristic(gp.RECEIVE_UUID, ("notify",)),
-            MockCharacteristic(gp.SEND_UUID, ("write-without-response", "write")),
-            MockCharacteristic(gp.DISCONNECT_UUID, ("write-without-response", "write"))])]
-        super().__init__(address, name, services, notify_uuid=gp.RECEIVE_UUID, packet_rate_hz=100.0,
-                         address_type="random", **kw)
+        services = [
+            MockService(
+                gp.SERVICE_UUID,
+                [
+                    MockCharacteristic(gp.RECEIVE_UUID, ("notify",)),
+                    MockCharacteristic(gp.SEND_UUID, ("write-without-response", "write")),
+                    MockCharacteristic(gp.DISCONNECT_UUID, ("write-without-response", "write")),
+                ],
+            )
+        ]
+        super().__init__(
+            address, name, services, notify_uuid=gp.RECEIVE_UUID, packet_rate_hz=100.0, address_type="random", **kw
+        )
         x = np.asarray(emg_uv, dtype=np.float64)
         x = x.reshape(len(x), -1)
         t_src = np.arange(len(x)) / source_rate_hz
@@ -265,10 +298,15 @@ class SimulatedGenericEMG(SimulatedDevice):
         from movekit.capture.ble.profiles import get_profile
 
         p = get_profile("generic_emg")
-        services = [MockService(p.service_uuid, [MockCharacteristic(p.notify_uuid, ("notify",)),
-                                                 MockCharacteristic(p.write_uuid, ("write",))])]
-        super().__init__(address, name, services, notify_uuid=p.notify_uuid,
-                         packet_rate_hz=p.rate_hz / self.RECORDS, **kw)
+        services = [
+            MockService(
+                p.service_uuid,
+                [MockCharacteristic(p.notify_uuid, ("notify",)), MockCharacteristic(p.write_uuid, ("write",))],
+            )
+        ]
+        super().__init__(
+            address, name, services, notify_uuid=p.notify_uuid, packet_rate_hz=p.rate_hz / self.RECORDS, **kw
+        )
         self.write_uuid = p.write_uuid
         x = np.asarray(emg_uv, dtype=np.float64).reshape(len(emg_uv), -1)
         t_src = np.arange(len(x)) / source_rate_hz
@@ -312,7 +350,7 @@ def plux_emg_uv(name: str = "plux_emg_bursts") -> tuple[np.ndarray, float]:
     ``mV = (raw * 3.0 / 2**16 - 1.5) / 1.008`` (biosignalsplux / channeller, 16-bit)."""
     rate, raw, _ = _plux(name)
     x = next(iter(raw.values()))
-    return ((x * 3.0 / 2 ** 16 - 1.5) / 1.008 * 1000.0)[:, None], rate
+    return ((x * 3.0 / 2**16 - 1.5) / 1.008 * 1000.0)[:, None], rate
 
 
 def plux_acc_g(name: str = "plux_acc_sync_1") -> tuple[np.ndarray, float]:
@@ -372,8 +410,9 @@ def demo_devices(kind: str = "all", base_address: str = "C0:FF:EE:00:00:0") -> l
     return devs
 
 
-async def serve(devices: list[SimulatedDevice], stop: asyncio.Event | None = None,
-                on_ready: Callable[[str], None] | None = None) -> None:
+async def serve(
+    devices: list[SimulatedDevice], stop: asyncio.Event | None = None, on_ready: Callable[[str], None] | None = None
+) -> None:
     """Start a private bus + mock BlueZ with ``devices`` and serve until ``stop`` is set."""
     from movekit.capture.ble.mock_bluez import MockBlueZ, PrivateSystemBus
 
@@ -391,5 +430,15 @@ async def serve(devices: list[SimulatedDevice], stop: asyncio.Event | None = Non
         bus.stop()
 
 
-__all__ = ["MALFORMED", "SimulatedDevice", "SimulatedWitMotion", "SimulatedGanglion", "SimulatedGenericEMG",
-           "plux_emg_uv", "plux_acc_g", "elbow_pair_from_plux_goniometer", "demo_devices", "serve"]
+__all__ = [
+    "MALFORMED",
+    "SimulatedDevice",
+    "SimulatedWitMotion",
+    "SimulatedGanglion",
+    "SimulatedGenericEMG",
+    "plux_emg_uv",
+    "plux_acc_g",
+    "elbow_pair_from_plux_goniometer",
+    "demo_devices",
+    "serve",
+]

@@ -76,8 +76,9 @@ class DeviceSpec:
             addr, prof = ":".join(parts[:-1]), parts[-1]
         else:
             if len(parts) != 7 or not all(len(p) == 2 for p in parts[:6]):
-                raise MovekitError(f"--ble {text!r}: expected ADDRESS:PROFILE with a 6-byte address "
-                                   "like C0:FF:EE:00:00:01:witmotion")
+                raise MovekitError(
+                    f"--ble {text!r}: expected ADDRESS:PROFILE with a 6-byte address like C0:FF:EE:00:00:01:witmotion"
+                )
             addr, prof = ":".join(parts[:6]).upper(), parts[6]
         if not prof:
             raise MovekitError(f"--ble {text!r}: no profile given")
@@ -110,7 +111,7 @@ class ReconnectPolicy:
     max_attempts: int | None = None  #: None: keep trying for the whole session
 
     def delay(self, attempt: int) -> float:
-        return min(self.max_s, self.initial_s * self.factor ** attempt)
+        return min(self.max_s, self.initial_s * self.factor**attempt)
 
 
 @dataclass
@@ -123,8 +124,9 @@ class ScanResult:
 
 
 # ------------------------------------------------------------------------------------------------
-async def scan(timeout: float = 5.0, name: str | None = None, service_uuid: str | None = None,
-               address: str | None = None) -> list[ScanResult]:
+async def scan(
+    timeout: float = 5.0, name: str | None = None, service_uuid: str | None = None, address: str | None = None
+) -> list[ScanResult]:
     """Devices in range, strongest first, filtered by name (substring), service UUID or address."""
     from bleak import BleakScanner
     from bleak.exc import BleakError
@@ -134,8 +136,9 @@ async def scan(timeout: float = 5.0, name: str | None = None, service_uuid: str 
     try:
         found = await BleakScanner.discover(timeout=timeout, return_adv=True)
     except (BleakError, OSError, EOFError) as exc:
-        raise MovekitError(f"Bluetooth scan failed: {exc or type(exc).__name__} "
-                           "(is a Bluetooth adapter present and powered?)") from None
+        raise MovekitError(
+            f"Bluetooth scan failed: {exc or type(exc).__name__} (is a Bluetooth adapter present and powered?)"
+        ) from None
     out = []
     for dev, adv in found.values():
         uuids = [full_uuid(u) for u in (adv.service_uuids or [])]
@@ -234,11 +237,18 @@ def _discovery() -> _Discovery:
 class BleDevice:
     """One device's whole life in a session: find, connect, stream, lose, reconnect, stop."""
 
-    def __init__(self, spec: DeviceSpec, on_chunk: Callable[[BleChunk], Any],
-                 on_event: Callable[[BleEvent], Any], clock: Callable[[], float] = time.perf_counter,
-                 policy: ReconnectPolicy | None = None, scan_timeout_s: float = 5.0,
-                 connect_timeout_s: float = 5.0, stall_timeout_s: float | None = None,
-                 profile: Profile | None = None) -> None:
+    def __init__(
+        self,
+        spec: DeviceSpec,
+        on_chunk: Callable[[BleChunk], Any],
+        on_event: Callable[[BleEvent], Any],
+        clock: Callable[[], float] = time.perf_counter,
+        policy: ReconnectPolicy | None = None,
+        scan_timeout_s: float = 5.0,
+        connect_timeout_s: float = 5.0,
+        stall_timeout_s: float | None = None,
+        profile: Profile | None = None,
+    ) -> None:
         self.spec = spec
         self.profile = profile or get_profile(spec.profile)
         self.label = spec.label or f"{self.profile.name}_{spec.address.replace(':', '')[-4:].lower()}"
@@ -255,14 +265,23 @@ class BleDevice:
         for s in self.profile.streams:
             r = self.rate_hz if s.rate_hz == self.profile.rate_hz else s.rate_hz
             self.clocks[s.suffix] = by_rate.setdefault(
-                r, ClockSync(r, self.profile.latency_s, counted=not self.profile.has_counter))
+                r, ClockSync(r, self.profile.latency_s, counted=not self.profile.has_counter)
+            )
         self.client = None
         self._ble_device = None
         self._disconnected = asyncio.Event()
         self.last_arrival: float | None = None
         self.last_sample_t: float | None = None
-        self.stats = {"notifications": 0, "samples": 0, "bad_packets": 0, "bad_records": 0, "connects": 0,
-                      "disconnects": 0, "gaps": 0, "failed_attempts": 0}
+        self.stats = {
+            "notifications": 0,
+            "samples": 0,
+            "bad_packets": 0,
+            "bad_records": 0,
+            "connects": 0,
+            "disconnects": 0,
+            "gaps": 0,
+            "failed_attempts": 0,
+        }
         self._lost_pending = 0  # bad records not yet handed to the clock mapping
         self._last_bad_event = -1e9
         self._stalled = False
@@ -278,8 +297,13 @@ class BleDevice:
         return out
 
     def _event(self, kind: str, message: str, t: float | None = None, **data: Any) -> None:
-        ev = BleEvent(self.clock() if t is None else t, kind, self.label, message,
-                      {"address": self.spec.address, "profile": self.profile.name, **data})
+        ev = BleEvent(
+            self.clock() if t is None else t,
+            kind,
+            self.label,
+            message,
+            {"address": self.spec.address, "profile": self.profile.name, **data},
+        )
         try:
             self.on_event(ev)
         except Exception:  # noqa: BLE001 (a consumer's bug must not kill the link)
@@ -293,11 +317,15 @@ class BleDevice:
         self._lost_pending += n_bad
         if arrival - self._last_bad_event >= 1.0:
             self._last_bad_event = arrival
-            self._event("device_bad_data",
-                        f"{self.label} ({self.spec.address}) sent {self.stats['bad_packets']} packet(s) with "
-                        f"{self.stats['bad_records']} record(s) that do not fit profile {self.profile.name} "
-                        f"(skipped, later timestamps unaffected): {why}; first bytes {data[:8].hex()}",
-                        t=arrival, bad_packets=self.stats["bad_packets"], bad_records=self.stats["bad_records"])
+            self._event(
+                "device_bad_data",
+                f"{self.label} ({self.spec.address}) sent {self.stats['bad_packets']} packet(s) with "
+                f"{self.stats['bad_records']} record(s) that do not fit profile {self.profile.name} "
+                f"(skipped, later timestamps unaffected): {why}; first bytes {data[:8].hex()}",
+                t=arrival,
+                bad_packets=self.stats["bad_packets"],
+                bad_records=self.stats["bad_records"],
+            )
 
     def _on_notify(self, _char: Any, data: bytearray) -> None:
         arrival = self.clock()
@@ -314,8 +342,9 @@ class BleDevice:
             self._bad_data(arrival, self.decoder.bad_records - bad_before, self.decoder.last_problem, data)
         if self._stalled:
             self._stalled = False
-            self._event("device_resumed", f"{self.label} sends data again", t=arrival,
-                        start_s=self.last_arrival, end_s=arrival)
+            self._event(
+                "device_resumed", f"{self.label} sends data again", t=arrival, start_s=self.last_arrival, end_s=arrival
+            )
             if not self.profile.has_counter:
                 for c in set(self.clocks.values()):
                     c.reset()
@@ -329,11 +358,15 @@ class BleDevice:
                 prev_idx, prev_clock = d.index, clock
                 if clock.rate_mismatch and not self._rate_warned:
                     self._rate_warned = True
-                    self._event("device_rate_mismatch",
-                                f"{self.label} sends {clock.measured_rate_hz:.1f} samples/s, not the "
-                                f"{clock.rate:g} Hz its profile says: set rate=HZ in --ble, or fix the profile; "
-                                "its timestamps are unreliable until then", t=arrival,
-                                measured_rate_hz=clock.measured_rate_hz, nominal_rate_hz=clock.rate)
+                    self._event(
+                        "device_rate_mismatch",
+                        f"{self.label} sends {clock.measured_rate_hz:.1f} samples/s, not the "
+                        f"{clock.rate:g} Hz its profile says: set rate=HZ in --ble, or fix the profile; "
+                        "its timestamps are unreliable until then",
+                        t=arrival,
+                        measured_rate_hz=clock.measured_rate_hz,
+                        nominal_rate_hz=clock.rate,
+                    )
             if d.suffix == self.profile.streams[0].suffix:
                 self.stats["samples"] += len(t)
             self.last_sample_t = float(t[-1])
@@ -359,11 +392,14 @@ class BleDevice:
         if self._ble_device is None:
             self._ble_device = await self._find()
             if self._ble_device is None:
-                raise LookupError(f"{self.spec.address} not found in a {self.scan_timeout_s:g} s scan "
-                                  "(is it switched on, charged and in range?)")
+                raise LookupError(
+                    f"{self.spec.address} not found in a {self.scan_timeout_s:g} s scan "
+                    "(is it switched on, charged and in range?)"
+                )
         self._disconnected = asyncio.Event()
-        client = BleakClient(self._ble_device, disconnected_callback=self._on_disconnect,
-                             timeout=self.connect_timeout_s)
+        client = BleakClient(
+            self._ble_device, disconnected_callback=self._on_disconnect, timeout=self.connect_timeout_s
+        )
         try:
             await client.connect()
         except BaseException:  # failed, or cancelled by a stop: leave no half-open link
@@ -379,7 +415,8 @@ class BleDevice:
                 raise MovekitError(
                     f"{self.spec.address} has no characteristic {self.profile.notify_uuid}: "
                     f"not a {self.profile.name} device? (services: "
-                    f"{', '.join(s.uuid for s in services)})")
+                    f"{', '.join(s.uuid for s in services)})"
+                )
             self.decoder.reset()
             for c in set(self.clocks.values()):
                 c.reset()
@@ -447,9 +484,12 @@ class BleDevice:
             try:
                 if not await self._unless_stopped(self._connect_once(), stop):  # stopped: at once
                     if not self.stats["connects"]:
-                        self._event("device_not_found", f"{self.label} ({self.spec.address}) was not found or "
-                                    "did not connect before the session ended (is it switched on, charged "
-                                    "and in range?)")
+                        self._event(
+                            "device_not_found",
+                            f"{self.label} ({self.spec.address}) was not found or "
+                            "did not connect before the session ended (is it switched on, charged "
+                            "and in range?)",
+                        )
                     break
             except MovekitError as exc:
                 self._event("device_error", str(exc))
@@ -462,12 +502,17 @@ class BleDevice:
                 self._event("device_not_found", f"{self.spec.address}: {exc}")
                 self.stats["failed_attempts"] += 1
             except TimeoutError:
-                self._event("device_error", f"{self.label} ({self.spec.address}) did not answer the connection "
-                            f"request within {self.connect_timeout_s:g} s; retrying")
+                self._event(
+                    "device_error",
+                    f"{self.label} ({self.spec.address}) did not answer the connection "
+                    f"request within {self.connect_timeout_s:g} s; retrying",
+                )
                 self.stats["failed_attempts"] += 1
             except Exception as exc:  # noqa: BLE001 (bleak/D-Bus errors: report, back off, retry)
-                self._event("device_error", f"{self.label} ({self.spec.address}) connection failed: "
-                            f"{type(exc).__name__}: {exc}; retrying")
+                self._event(
+                    "device_error",
+                    f"{self.label} ({self.spec.address}) connection failed: {type(exc).__name__}: {exc}; retrying",
+                )
                 self.stats["failed_attempts"] += 1
             else:
                 now = self.clock()
@@ -477,12 +522,21 @@ class BleDevice:
                 if gap_start is not None:
                     self.stats["gaps"] += 1
                     self._event("device_reconnected", f"{self.label} reconnected after {now - gap_start:.2f} s", t=now)
-                    self._event("device_gap", f"{self.label}: no data from {gap_start:.3f} to {now:.3f} s",
-                                t=gap_start, start_s=gap_start, end_s=now, duration_s=now - gap_start)
+                    self._event(
+                        "device_gap",
+                        f"{self.label}: no data from {gap_start:.3f} to {now:.3f} s",
+                        t=gap_start,
+                        start_s=gap_start,
+                        end_s=now,
+                        duration_s=now - gap_start,
+                    )
                     gap_start = None
                 else:
-                    self._event("device_connected", f"{self.label} ({self.spec.address}) connected, "
-                                f"profile {self.profile.name}", t=now)
+                    self._event(
+                        "device_connected",
+                        f"{self.label} ({self.spec.address}) connected, profile {self.profile.name}",
+                        t=now,
+                    )
                 try:
                     batt = await asyncio.wait_for(self.read_battery(), 2.0)
                     if batt is not None:
@@ -512,17 +566,28 @@ class BleDevice:
         disc_task = asyncio.ensure_future(self._disconnected.wait())
         try:
             while True:
-                done, _ = await asyncio.wait({stop_task, disc_task}, timeout=min(0.5, self.stall_timeout_s / 2),
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {stop_task, disc_task},
+                    timeout=min(0.5, self.stall_timeout_s / 2),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 if stop_task in done:
                     return True
                 if disc_task in done:
                     return False
                 now = self.clock()
-                if not self._stalled and self.last_arrival is not None and now - self.last_arrival > self.stall_timeout_s:
+                if (
+                    not self._stalled
+                    and self.last_arrival is not None
+                    and now - self.last_arrival > self.stall_timeout_s
+                ):
                     self._stalled = True
-                    self._event("device_stalled", f"{self.label} connected but sent nothing for "
-                                f"{now - self.last_arrival:.1f} s; re-sending its start commands", t=now)
+                    self._event(
+                        "device_stalled",
+                        f"{self.label} connected but sent nothing for "
+                        f"{now - self.last_arrival:.1f} s; re-sending its start commands",
+                        t=now,
+                    )
                     try:
                         for cmd in self.profile.start_commands(self.spec.rate_hz):
                             await self.client.write_gatt_char(cmd.char_uuid, cmd.data, response=cmd.response)
@@ -544,18 +609,27 @@ class BleDevice:
         await self._safe_disconnect()
         summary = {k: c.summary() for k, c in self.clocks.items()}
         lost = max((c.lost_samples for c in self.clocks.values()), default=0)
-        self._event("device_stopped", f"{self.label} stopped: {self.stats['samples']} samples, "
-                    f"{self.stats['gaps']} gap(s), {self.stats['bad_packets']} bad packet(s)"
-                    + (f", {lost} sample(s) lost in transit (left as holes in time)" if lost else ""),
-                    stats=dict(self.stats), clock=summary)
+        self._event(
+            "device_stopped",
+            f"{self.label} stopped: {self.stats['samples']} samples, "
+            f"{self.stats['gaps']} gap(s), {self.stats['bad_packets']} bad packet(s)"
+            + (f", {lost} sample(s) lost in transit (left as holes in time)" if lost else ""),
+            stats=dict(self.stats),
+            clock=summary,
+        )
 
 
 class BleSession:
     """Several devices in one asyncio loop."""
 
-    def __init__(self, specs: list[DeviceSpec | str], on_chunk: Callable[[BleChunk], Any],
-                 on_event: Callable[[BleEvent], Any], clock: Callable[[], float] = time.perf_counter,
-                 **device_kw: Any) -> None:
+    def __init__(
+        self,
+        specs: list[DeviceSpec | str],
+        on_chunk: Callable[[BleChunk], Any],
+        on_event: Callable[[BleEvent], Any],
+        clock: Callable[[], float] = time.perf_counter,
+        **device_kw: Any,
+    ) -> None:
         specs = [DeviceSpec.parse(s) if isinstance(s, str) else s for s in specs]
         self.devices = [BleDevice(s, on_chunk, on_event, clock, **device_kw) for s in specs]
         labels = [d.label for d in self.devices]
@@ -569,9 +643,14 @@ class BleSession:
         await asyncio.gather(*(d.run(stop) for d in self.devices))
 
 
-async def run_ble_devices(specs: list[DeviceSpec | str], on_chunk: Callable[[BleChunk], Any],
-                          on_event: Callable[[BleEvent], Any], stop_event: asyncio.Event,
-                          clock: Callable[[], float] = time.perf_counter, **device_kw: Any) -> BleSession:
+async def run_ble_devices(
+    specs: list[DeviceSpec | str],
+    on_chunk: Callable[[BleChunk], Any],
+    on_event: Callable[[BleEvent], Any],
+    stop_event: asyncio.Event,
+    clock: Callable[[], float] = time.perf_counter,
+    **device_kw: Any,
+) -> BleSession:
     """Run ``specs`` until ``stop_event`` is set; returns the session (with per-device stats)."""
     session = BleSession(specs, on_chunk, on_event, clock, **device_kw)
     await session.run(stop_event)
@@ -606,12 +685,19 @@ class BleRecorder:
     line on stderr; None: silent), at most once per ``console_every_s`` per device and kind.
     """
 
-    def __init__(self, specs: list[DeviceSpec | str], writer: Any, clock: Callable[[], float] = time.perf_counter,
-                 lock: threading.Lock | None = None, flush_s: float = 0.2,
-                 on_chunk: Callable[[BleChunk], Any] | None = None,
-                 on_event: Callable[[BleEvent], Any] | None = None,
-                 console: Callable[[str], Any] | None = say_on_console, console_every_s: float = 10.0,
-                 **device_kw: Any) -> None:
+    def __init__(
+        self,
+        specs: list[DeviceSpec | str],
+        writer: Any,
+        clock: Callable[[], float] = time.perf_counter,
+        lock: threading.Lock | None = None,
+        flush_s: float = 0.2,
+        on_chunk: Callable[[BleChunk], Any] | None = None,
+        on_event: Callable[[BleEvent], Any] | None = None,
+        console: Callable[[str], Any] | None = say_on_console,
+        console_every_s: float = 10.0,
+        **device_kw: Any,
+    ) -> None:
         self.writer = writer
         self.console, self.console_every_s = console, console_every_s
         self._said: dict[tuple[str, str], float] = {}  # (device, kind) -> when last said
@@ -643,8 +729,11 @@ class BleRecorder:
         with self.lock:
             self.writer.event(t_s=ev.t_s, kind=ev.kind, device=ev.device, message=ev.message, **data)
         key = (ev.device, ev.kind)
-        if self.console is not None and ev.kind in CONSOLE_KINDS and \
-                ev.t_s - self._said.get(key, -np.inf) >= self.console_every_s:
+        if (
+            self.console is not None
+            and ev.kind in CONSOLE_KINDS
+            and ev.t_s - self._said.get(key, -np.inf) >= self.console_every_s
+        ):
             self._said[key] = ev.t_s
             try:
                 self.console(f"BLE {ev.device}: {ev.message}")
@@ -668,11 +757,24 @@ class BleRecorder:
         out = []
         for dev in self.session.devices:
             for name, si in dev.stream_infos():
-                out.append(StreamSpec(name=name, shape=si.shape, unit=si.unit, rate_hz=si.rate_hz,
-                                      channel_names=si.channel_names, kind=si.kind,
-                                      attrs={"source": "ble", "device": dev.label, "address": dev.spec.address,
-                                             "profile": dev.profile.name, "profile_source": dev.profile.source,
-                                             "clock": "session clock via movekit.capture.ble.clock_sync"}))
+                out.append(
+                    StreamSpec(
+                        name=name,
+                        shape=si.shape,
+                        unit=si.unit,
+                        rate_hz=si.rate_hz,
+                        channel_names=si.channel_names,
+                        kind=si.kind,
+                        attrs={
+                            "source": "ble",
+                            "device": dev.label,
+                            "address": dev.spec.address,
+                            "profile": dev.profile.name,
+                            "profile_source": dev.profile.source,
+                            "clock": "session clock via movekit.capture.ble.clock_sync",
+                        },
+                    )
+                )
         return out
 
     def start(self) -> BleRecorder:

@@ -102,7 +102,7 @@ class GanglionDecoder:
             raise DecodeError(f"ganglion: {len(data)}-byte packet, expected 20")
         pid = data[0]
         if pid == 0:
-            counts = np.array([_int24_be(data[1 + 3 * i:4 + 3 * i]) for i in range(4)], dtype=np.int64)
+            counts = np.array([_int24_be(data[1 + 3 * i : 4 + 3 * i]) for i in range(4)], dtype=np.int64)
             self.last = counts
             num = 0 if self._last_num is None else self._last_num + 1
             idx = np.array([self._index(num if num <= 200 else 1)], dtype=np.int64)
@@ -112,7 +112,7 @@ class GanglionDecoder:
             base = (pid - 1) * 2 if pid <= 100 else (pid - 101) * 2
             if self.last is None:
                 raise DecodeError("ganglion: compressed packet before the first raw (ID 0) packet")
-            raw = _bits_to_ints(data[1:1 + (8 * nbits + 7) // 8], nbits, 8)
+            raw = _bits_to_ints(data[1 : 1 + (8 * nbits + 7) // 8], nbits, 8)
             deltas = np.array([_signed_lsb(u, nbits) for u in raw], dtype=np.int64).reshape(2, 4)
             s1 = self.last - deltas[0]
             s2 = s1 - deltas[1]
@@ -139,10 +139,18 @@ class GanglionDecoder:
 class GanglionProfile(Profile):
     def __init__(self) -> None:
         super().__init__(
-            name="ganglion", description="OpenBCI Ganglion, 4-channel EMG/EEG at 200 Hz (compressed deltas)",
-            kind="emg", service_uuid=SERVICE_UUID, notify_uuid=RECEIVE_UUID, write_uuid=SEND_UUID,
+            name="ganglion",
+            description="OpenBCI Ganglion, 4-channel EMG/EEG at 200 Hz (compressed deltas)",
+            kind="emg",
+            service_uuid=SERVICE_UUID,
+            notify_uuid=RECEIVE_UUID,
+            write_uuid=SEND_UUID,
             streams=(StreamInfo("emg", ("ch1", "ch2", "ch3", "ch4"), "uV", RATE_HZ, "emg"),),
-            name_prefixes=("Ganglion",), rate_hz=RATE_HZ, has_counter=True, source=__file__)
+            name_prefixes=("Ganglion",),
+            rate_hz=RATE_HZ,
+            has_counter=True,
+            source=__file__,
+        )
 
     def new_decoder(self) -> GanglionDecoder:
         return GanglionDecoder()

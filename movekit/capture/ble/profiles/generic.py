@@ -86,8 +86,11 @@ class StructDecoder:
         known = (hdr, *p.ignore_headers)
 
         def whole(q: int) -> bool:  # a record at q, followed by the end or by another known header
-            return (data.startswith(hdr, q) and q + size <= len(data)
-                    and (q + size == len(data) or any(data.startswith(h, q + size) for h in known)))
+            return (
+                data.startswith(hdr, q)
+                and q + size <= len(data)
+                and (q + size == len(data) or any(data.startswith(h, q + size) for h in known))
+            )
 
         recs, pos = [], 0
         while pos < len(data):
@@ -100,13 +103,13 @@ class StructDecoder:
                 continue
             if data.startswith(hdr, pos):
                 if whole(pos):
-                    recs.append(data[pos:pos + size])
+                    recs.append(data[pos : pos + size])
                     pos += size
                     continue
                 # a header inside the span: this record was cut short and another one begins there
                 inner = data.find(hdr, pos + 1)
                 if pos + size <= len(data) and not 0 <= inner < pos + size:
-                    recs.append(data[pos:pos + size])  # a whole record followed by garbage
+                    recs.append(data[pos : pos + size])  # a whole record followed by garbage
                     pos += size
                     continue
                 end = len(data) if inner < 0 else inner
@@ -115,8 +118,9 @@ class StructDecoder:
                 continue
             nxt = data.find(hdr, pos + 1)
             end = len(data) if nxt < 0 else nxt
-            self._bad(f"{p.name}: {end - pos} byte(s) starting {data[pos:pos + len(hdr)].hex()}, "
-                      f"expected {hdr.hex()}")
+            self._bad(
+                f"{p.name}: {end - pos} byte(s) starting {data[pos : pos + len(hdr)].hex()}, expected {hdr.hex()}"
+            )
             pos = end
         return recs
 
@@ -127,7 +131,7 @@ class StructDecoder:
         if n == 0 or len(data) < n * size:
             self._bad(f"{p.name}: {len(data)} bytes, expected {max(n, 1) * size}")
             return []
-        return [data[k * size:(k + 1) * size] for k in range(n)]
+        return [data[k * size : (k + 1) * size] for k in range(n)]
 
     def feed(self, data: bytes) -> list[Decoded]:
         p = self.p
@@ -178,8 +182,10 @@ class GenericProfile(Profile):
             raise MovekitError(f"profile {self.name} cannot set its output rate")
         codes = {float(k): int(v) for k, v in rc["codes"].items()}
         if float(rate_hz) not in codes:
-            raise MovekitError(f"profile {self.name}: rate {rate_hz} Hz not supported; "
-                               f"choose one of {', '.join(f'{k:g}' for k in sorted(codes))}")
+            raise MovekitError(
+                f"profile {self.name}: rate {rate_hz} Hz not supported; "
+                f"choose one of {', '.join(f'{k:g}' for k in sorted(codes))}"
+            )
         data = bytes.fromhex(rc["template"].format(code=codes[float(rate_hz)]))
         return Command(rc["char"], data, bool(rc.get("response", True)))
 
@@ -219,15 +225,31 @@ def profile_from_dict(d: dict[str, Any], source: str = "<dict>") -> GenericProfi
                 raise MovekitError(f"{source}: stream {s['suffix']!r} has {len(idx)} fields and {len(names)} names")
             scale = np.broadcast_to(np.asarray(s.get("scale", 1.0), dtype=np.float64), (len(idx),)).copy()
             offset = np.broadcast_to(np.asarray(s.get("offset", 0.0), dtype=np.float64), (len(idx),)).copy()
-            streams.append(StreamInfo(s["suffix"], names, s["unit"], float(s.get("rate_hz", d["rate_hz"])),
-                                      s.get("kind", d.get("kind", "generic"))))
+            streams.append(
+                StreamInfo(
+                    s["suffix"],
+                    names,
+                    s["unit"],
+                    float(s.get("rate_hz", d["rate_hz"])),
+                    s.get("kind", d.get("kind", "generic")),
+                )
+            )
             fields.append((idx, scale, offset))
         p = GenericProfile(
-            name=d["name"], description=d.get("description", ""), kind=d.get("kind", "generic"),
-            service_uuid=d["service_uuid"], notify_uuid=d["notify_uuid"], write_uuid=d.get("write_uuid"),
-            streams=tuple(streams), name_prefixes=tuple(d.get("name_prefixes", ())),
-            rate_hz=float(d["rate_hz"]), latency_s=float(d.get("latency_s", 0.0)),
-            has_counter=pk.get("counter_field") is not None, source=source, options=dict(d.get("options", {})))
+            name=d["name"],
+            description=d.get("description", ""),
+            kind=d.get("kind", "generic"),
+            service_uuid=d["service_uuid"],
+            notify_uuid=d["notify_uuid"],
+            write_uuid=d.get("write_uuid"),
+            streams=tuple(streams),
+            name_prefixes=tuple(d.get("name_prefixes", ())),
+            rate_hz=float(d["rate_hz"]),
+            latency_s=float(d.get("latency_s", 0.0)),
+            has_counter=pk.get("counter_field") is not None,
+            source=source,
+            options=dict(d.get("options", {})),
+        )
     except KeyError as exc:
         raise MovekitError(f"{source}: missing key {exc}") from None
     except struct.error as exc:

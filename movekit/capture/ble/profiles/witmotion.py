@@ -38,8 +38,18 @@ WRITE_UUID = "0000ffe9-0000-1000-8000-00805f9a34fb"
 ACC_G_PER_COUNT = 16.0 / 32768.0
 GYRO_DPS_PER_COUNT = 2000.0 / 32768.0
 ANGLE_DEG_PER_COUNT = 180.0 / 32768.0
-RATE_CODES = {0.2: 0x01, 0.5: 0x02, 1.0: 0x03, 2.0: 0x04, 5.0: 0x05, 10.0: 0x06, 20.0: 0x07,
-              50.0: 0x08, 100.0: 0x09, 200.0: 0x0B}
+RATE_CODES = {
+    0.2: 0x01,
+    0.5: 0x02,
+    1.0: 0x03,
+    2.0: 0x04,
+    5.0: 0x05,
+    10.0: 0x06,
+    20.0: 0x07,
+    50.0: 0x08,
+    100.0: 0x09,
+    200.0: 0x0B,
+}
 
 
 @lru_cache(maxsize=1)
@@ -62,8 +72,9 @@ def rate_command(rate_hz: float) -> bytes:
     try:
         return write_register(0x03, RATE_CODES[float(rate_hz)])
     except KeyError:
-        raise MovekitError(f"WitMotion rate {rate_hz} Hz not supported; choose one of "
-                           f"{', '.join(f'{k:g}' for k in RATE_CODES)}") from None
+        raise MovekitError(
+            f"WitMotion rate {rate_hz} Hz not supported; choose one of {', '.join(f'{k:g}' for k in RATE_CODES)}"
+        ) from None
 
 
 def parse_rate_command(data: bytes) -> float | None:
@@ -76,9 +87,13 @@ def parse_rate_command(data: bytes) -> float | None:
 
 def encode_packet(acc_g, gyro_dps, angle_deg) -> bytes:
     """One 20-byte 0x55 0x61 packet (for simulated devices); values are clipped to int16."""
-    vals = np.concatenate([np.asarray(acc_g, float) / ACC_G_PER_COUNT,
-                           np.asarray(gyro_dps, float) / GYRO_DPS_PER_COUNT,
-                           np.asarray(angle_deg, float) / ANGLE_DEG_PER_COUNT])
+    vals = np.concatenate(
+        [
+            np.asarray(acc_g, float) / ACC_G_PER_COUNT,
+            np.asarray(gyro_dps, float) / GYRO_DPS_PER_COUNT,
+            np.asarray(angle_deg, float) / ANGLE_DEG_PER_COUNT,
+        ]
+    )
     ints = np.clip(np.rint(vals), -32768, 32767).astype(int)
     return b"\x55\x61" + struct.pack("<9h", *ints)
 
