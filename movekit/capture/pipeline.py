@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from movekit.analysis.landmarks import NAMES as LANDMARK_ORDER
 from movekit.capture.clock import SessionClock
 from movekit.capture.follow import PersonFollower, parse_person, person_text
 from movekit.capture.frames import FrameSource
@@ -27,41 +28,7 @@ from movekit.errors import MovekitError
 from movekit.live import LIVE_STREAM, FrameProcessor
 from movekit.recording import POSE_STREAMS, PoseSeries, RecordingWriter, StreamSpec
 
-LANDMARK_NAMES = (
-    "nose",
-    "left_eye_inner",
-    "left_eye",
-    "left_eye_outer",
-    "right_eye_inner",
-    "right_eye",
-    "right_eye_outer",
-    "left_ear",
-    "right_ear",
-    "mouth_left",
-    "mouth_right",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_pinky",
-    "right_pinky",
-    "left_index",
-    "right_index",
-    "left_thumb",
-    "right_thumb",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-    "left_heel",
-    "right_heel",
-    "left_foot_index",
-    "right_foot_index",
-)
+LANDMARK_NAMES = LANDMARK_ORDER  #: MediaPipe landmark names in index order (movekit.analysis.landmarks)
 assert len(LANDMARK_NAMES) == N_LANDMARKS
 
 #: Keys that store an event during capture (window or terminal).
