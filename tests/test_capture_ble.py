@@ -79,3 +79,44 @@ def test_bad_ble_spec_fails_before_anything_is_written(demo_clip, tmp_path):
     with pytest.raises(MovekitError, match="expected ADDRESS:PROFILE"):
         capture(demo_clip, tmp_path / "x.mkrec", ble=["not-an-address"], keys=False)
     assert not (tmp_path / "x.mkrec").exists()
+
+
+def test_video_and_two_devices_share_one_clock(demo_clip, tmp_path):
+    """A video file with two BLE devices is paced on the wall clock (as a webcam would be): 3 s of
+    --duration gives 3 s of video frames and 3 s of each device's 100 Hz samples on the same clock
+    (issue 19: 20 s of video once gave 34.8 s of device data)."""
+    n = 2000
+    k = np.arange(n)
+    devs = [
+        SimulatedWitMotion(
+            addr,
+            np.tile([0, 0, 1.0], (n, 1)),
+            np.zeros((n, 3)),
+            np.column_stack([a * np.sin(k / 50), np.zeros(n), np.zeros(n)]),
+            100.0,
+        )
+        for addr, a in (("C0:FF:EE:00:00:08", 30.0), ("C0:FF:EE:00:00:09", 60.0))
+    ]
+    out = tmp_path / "two.mkrec"
+    with PrivateSystemBus(set_env=True), mock_in_thread(devs):
+        capture(
+            demo_clip,
+            out,
+            duration_s=3.0,
+            keys=False,
+            ble_options=FAST,
+            ble=[f"{devs[0].address}:witmotion@thigh,rate=100", f"{devs[1].address}:witmotion@shank,rate=100"],
+        )
+    rec = open_recording(out)
+    pose = rec.pose()
+    assert len(pose) == 90  # 3 s at 30 fps
+    video_s = pose.t_s[-1] - pose.t_s[0]
+    assert video_s == pytest.approx(89 / 30, abs=0.02)
+    for label in ("thigh_angle", "shank_angle"):
+        s = rec.streams[label]
+        during = s.t_s[(s.t_s >= pose.t_s[0]) & (s.t_s <= pose.t_s[-1])]
+        # the devices stream for the whole video, from their first notification (connection
+        # latency, < 0.15 s) to within one frame of its last frame: not 1.7x its length
+        assert during[0] - pose.t_s[0] <= 0.15 and pose.t_s[-1] - during[-1] <= 1 / 30 + 0.02, label
+        assert abs((during[-1] - during[0]) - video_s) <= 0.15, label
+        assert len(during) == pytest.approx(100 * (during[-1] - during[0]) + 1, rel=0.05), label

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from movekit.argtypes import meta_item, positive_seconds
@@ -74,6 +75,14 @@ def register(subparsers) -> None:
     p.add_argument("--tilt", metavar="auto|unknown|level|PITCH,ROLL|PROFILE", default=None, help=TILT_HELP)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
+        "--realtime",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="release a video file's frames at its frame rate on the wall clock, like a webcam (default: on "
+        "when --ble devices are recorded, so video and devices share one clock and --duration is wall time; "
+        "--no-realtime: as fast as the model runs)",
+    )
+    p.add_argument(
         "--lsl",
         action="store_true",
         help="publish pose, live angles with their errors, devices, EMG envelopes and events as Lab Streaming Layer outlets (pip install movekit[lsl])",
@@ -124,6 +133,7 @@ def run(args) -> int:
         static_profile=args.static,
         person=args.person,
         tilt=args.tilt,
+        realtime=args.realtime,
         lsl=lsl,
     )
     print(summary.text())
