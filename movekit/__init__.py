@@ -13,4 +13,16 @@ except PackageNotFoundError:  # running from a source tree without install
 
 from movekit.errors import MovekitError
 
-__all__ = ["MovekitError", "__version__"]
+#: the notebook API (movekit.api), loaded on first use so that ``import movekit`` stays light
+_API = ("angles", "emg", "reps", "rom", "screen", "sway", "views")
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from movekit import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'movekit' has no attribute {name!r}")
+
+
+__all__ = ["MovekitError", "__version__", *_API]
