@@ -199,6 +199,40 @@ def write_table(cols: dict, meta: dict, out: Path, fmt: str) -> None:
             f.write(",".join(row) + "\n")
 
 
+def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False):
+    """(columns, metadata) of a recording made by ``movekit triangulate``: the clinical angles of
+    its ``pose_3d_m`` (lab frame; :func:`movekit.analysis.multiview.angles_3d`), each with the
+    measured error of its set-up (:func:`movekit.analysis.error_model.multiview_errors`: the
+    number of cameras and, for two, their separation) and NaN where that is over the limit."""
+    import numpy as np
+
+    from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_errors
+    from movekit.analysis.multiview import TriangulatedPose, angles_3d
+
+    s = rec.streams["pose_3d_m"]
+    n = len(s.t_s)
+    mv = rec.metadata.get("multiview") or {}
+    n_views = len(mv.get("cameras") or []) or 2
+    sep = mv.get("separation_deg")
+    tp = TriangulatedPose(np.asarray(s.t_s, dtype=np.float64), np.asarray(s.data, dtype=np.float64).reshape(n, 33, 3),
+                          np.zeros((n, 33), int), np.zeros((n, 33)))  # fmt: skip
+    ang = angles_3d(tp, offline=offline)
+    err = multiview_errors(list(ang), n_views=n_views, separation_deg=None if sep is None else float(sep))
+    cols = {"time_s": tp.t_s}
+    for (name, a), e in zip(ang.items(), err):
+        ok = np.isfinite(e) and e <= MAX_ERROR_DEG
+        cols[name] = a if (ok or keep_invalid) else np.full(n, np.nan)
+        cols[err_column(name)] = np.full(n, e)
+    cols["view"] = np.full(n, "triangulated")
+    meta = {"filter": "offline (zero-phase)" if offline else "causal", "space": "3d-triangulated",
+            "cameras": mv.get("cameras"), "separation_deg": sep,
+            "invalid_angles": "kept" if keep_invalid else f"NaN where the measured error is over {MAX_ERROR_DEG:g} deg",
+            "error_model": "expected error = the worst measured two-camera MAE for this camera separation "
+            "against a four-camera reference (docs/validity.md, two-camera rows)",
+            "camera_tilt_note": "lab frame from the calibration (z up)"}  # fmt: skip
+    return cols, meta
+
+
 def run(args) -> int:
     from movekit.errors import MovekitError
 
@@ -215,6 +249,24 @@ def run(args) -> int:
     camera = guarded_load(load_camera_profile, args.camera) if args.camera else None
     static = guarded_load(load_static_profile, args.static) if args.static else None
     tilt = guarded_load(load_tilt, args.tilt) if args.tilt else None
+    if (Path(args.source) / "meta.json").is_file():
+        from movekit.recording import open_recording
+
+        rec = open_recording(args.source)
+        if "pose_3d_m" in rec.streams and "pose_image_px" not in rec.streams:  # movekit triangulate
+            cols, meta = triangulated_table(rec, offline=args.offline, keep_invalid=args.keep_invalid)
+            meta["source"] = str(args.source)
+            with atomic_path(out) as tmp:
+                write_table(cols, meta, tmp, fmt)
+            write_output(side, json.dumps(meta, indent=2, default=float))
+            shown = [k for k in cols if k.endswith("_deg") and not k.endswith("_err_deg")]
+            kept = [k for k in shown if (cols[k] == cols[k]).any()]
+            print(
+                f"{len(cols['time_s'])} frames triangulated from {len(meta['cameras'] or [])} cameras: "
+                f"{len(kept)} of {len(shown)} angles within their measured error ({', '.join(kept) or 'none'})"
+            )
+            print(f"angles: {out} ({fmt}); column notes: {side}")
+            return 0
     pose, stored = load_session(args.source)
     if tilt is None and "tilt" in stored:
         tilt = stored["tilt"]
