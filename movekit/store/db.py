@@ -130,6 +130,22 @@ MIGRATIONS: list[str] = [
     ALTER TABLE clients ADD COLUMN reassess_min_sessions INTEGER NOT NULL DEFAULT 4;
     ALTER TABLE clients ADD COLUMN reassess_max_sessions INTEGER NOT NULL DEFAULT 6;
     """,
+    # v4: goals as clinicians write them: a measure, a baseline, a target, a deadline, a context
+    """
+    CREATE TABLE goals (
+        id            INTEGER PRIMARY KEY,
+        client_id     INTEGER NOT NULL REFERENCES clients(id),
+        measure       TEXT NOT NULL,                  -- outcome (e.g. "nprs") or "<test>:<metric>"
+        baseline      REAL NOT NULL,
+        target        REAL NOT NULL CHECK (target <> baseline),
+        unit          TEXT NOT NULL DEFAULT '',
+        set_date      TEXT NOT NULL,
+        deadline      TEXT NOT NULL CHECK (deadline > set_date),
+        context       TEXT NOT NULL DEFAULT '',       -- e.g. "during computer work"
+        created_utc   TEXT NOT NULL
+    );
+    CREATE INDEX goals_client ON goals(client_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -369,6 +369,66 @@ class Store:
             r["items"] = json.loads(r.pop("items_json")) if r.get("items_json") else None
         return out
 
+    # ------------------------------------------------------------------- goals
+    def add_goal(
+        self,
+        code: str,
+        measure: str,
+        target: float,
+        deadline,
+        *,
+        baseline: float | None = None,
+        context: str = "",
+        date=None,
+    ) -> dict:
+        """A goal: ``measure`` is an outcome questionnaire (``nprs``, ``odi`` ...) or an assessment
+        metric as ``<test>:<metric>`` (e.g. ``lumbar-flexion:lumbar_flexion_deg``); ``baseline``
+        defaults to the latest stored value on or before ``date`` (refused when there is none)."""
+        set_date = _date(date)
+        due = _date(deadline)
+        if due <= set_date:
+            raise MovekitError(f"goal deadline {due} must be after the day it is set ({set_date})")
+        if not math.isfinite(float(target)):
+            raise MovekitError(f"goal target {target} must be a finite number")
+        values = self.measure_values(code, measure)
+        if baseline is None:
+            before = [v for v in values if v["date"] <= set_date]
+            if not before:
+                raise MovekitError(f"no stored {measure} for {code} on or before {set_date}: give --baseline")
+            baseline = before[-1]["value"]
+        if not math.isfinite(float(baseline)) or float(baseline) == float(target):
+            raise MovekitError(f"goal baseline {baseline} must be finite and differ from the target {target}")
+        unit = values[-1]["unit"] if values else ""
+        cid = self.client(code)["id"]
+        with self.db.write() as c:
+            cur = c.execute(
+                "INSERT INTO goals (client_id, measure, baseline, target, unit, set_date, deadline, context, "
+                "created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, measure, float(baseline), float(target), unit, set_date, due, context or "", utc_now()),
+            )
+            gid = cur.lastrowid
+        return self.goals(code, goal_id=gid)[0]
+
+    def goals(self, code: str, *, goal_id: int | None = None) -> list[dict]:
+        cid = self.client(code)["id"]
+        sql, params = "SELECT * FROM goals WHERE client_id = ?", [cid]
+        if goal_id is not None:
+            sql += " AND id = ?"
+            params.append(goal_id)
+        return _dicts(self.db.read(sql + " ORDER BY id", tuple(params)))
+
+    def measure_values(self, code: str, measure: str) -> list[dict]:
+        """Stored values of an outcome measure or a ``<test>:<metric>``, in date order:
+        ``{"date", "value", "unit", "source"}`` (NULL metric values left out)."""
+        if ":" in measure:
+            test, name = measure.split(":", 1)
+            rows = self.metric_series(code, test=test, name=name)
+            return [{"date": r["session_date"], "value": float(r["value"]), "unit": r["unit"],
+                     "source": f"session {r['session_id']}"} for r in rows if r["value"] is not None]  # fmt: skip
+        rows = self.outcomes(code, measure)
+        return [{"date": r["taken_date"], "value": float(r["score"]), "unit": "points", "source": "outcome"}
+                for r in rows]  # fmt: skip
+
     # ------------------------------------------------------------ home program
     def add_program_item(
         self,
