@@ -146,6 +146,26 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX goals_client ON goals(client_id);
     """,
+    # v5: the session's manual-therapy and movement log (movekit.treatment vocabularies)
+    """
+    CREATE TABLE treatments (
+        id             INTEGER PRIMARY KEY,
+        session_id     INTEGER NOT NULL REFERENCES sessions(id),
+        part           TEXT NOT NULL CHECK (part IN ('manual','movement')),
+        technique      TEXT NOT NULL,                  -- manual: a TECHNIQUES name; movement: the exercise
+        region         TEXT,
+        muscle         TEXT,
+        side           TEXT,
+        duration_min   REAL CHECK (duration_min IS NULL OR duration_min > 0),
+        pressure_0_10  REAL CHECK (pressure_0_10 IS NULL OR (pressure_0_10 BETWEEN 0 AND 10)),
+        sets           INTEGER CHECK (sets IS NULL OR sets >= 0),
+        reps           INTEGER CHECK (reps IS NULL OR reps >= 0),
+        feedback       TEXT,
+        response       TEXT NOT NULL DEFAULT '',
+        created_utc    TEXT NOT NULL
+    );
+    CREATE INDEX treatments_session ON treatments(session_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

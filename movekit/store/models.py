@@ -429,6 +429,66 @@ class Store:
         return [{"date": r["taken_date"], "value": float(r["score"]), "unit": "points", "source": "outcome"}
                 for r in rows]  # fmt: skip
 
+    # --------------------------------------------------------------- treatment
+    def add_treatment(
+        self,
+        session_id: int,
+        technique: str,
+        *,
+        part: str = "manual",
+        region: str | None = None,
+        muscle: str | None = None,
+        side: str | None = None,
+        duration_min: float | None = None,
+        pressure_0_10: float | None = None,
+        sets: int | None = None,
+        reps: int | None = None,
+        feedback: str | None = None,
+        response: str = "",
+    ) -> dict:
+        """One entry of a session's log: a manual technique on a region (and muscle, side, minutes,
+        pressure 0-10 as the client reported it) or a movement exercise (sets, reps, the feedback
+        used), with the client's response (vocabularies: :mod:`movekit.treatment`)."""
+        from movekit.treatment import FEEDBACK, check_treatment
+
+        self.session(session_id)
+        if part == "manual":
+            check_treatment(technique, region or "", muscle, side or "")
+        elif part == "movement":
+            if feedback is not None and feedback not in FEEDBACK:
+                raise MovekitError(f"feedback {feedback!r}: one of {', '.join(FEEDBACK)}")
+            if not str(technique).strip():
+                raise MovekitError("a movement entry needs the exercise's name")
+        else:
+            raise MovekitError(f"part {part!r} is manual or movement")
+        _check_counts(sets=sets, reps=reps)
+        for label, v, hi in (("minutes", duration_min, 240.0), ("pressure", pressure_0_10, 10.0)):
+            if v is not None and not (
+                math.isfinite(float(v)) and 0 <= float(v) <= hi and (label != "minutes" or v > 0)
+            ):
+                raise MovekitError(f"{label} {v} is outside {'0-10' if hi == 10 else '0-240 (above 0)'}")
+        with self.db.write() as c:
+            cur = c.execute(
+                "INSERT INTO treatments (session_id, part, technique, region, muscle, side, duration_min, "
+                "pressure_0_10, sets, reps, feedback, response, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?, ?)",
+                (int(session_id), part, technique, region, muscle, side, duration_min, pressure_0_10, sets, reps,
+                 feedback, response or "", utc_now()),
+            )  # fmt: skip
+            tid = cur.lastrowid
+        return dict(self.db.read("SELECT * FROM treatments WHERE id = ?", (tid,))[0])
+
+    def treatments(self, code: str) -> list[dict]:
+        """A client's treatment log over all sessions, with each session's date, in date order."""
+        cid = self.client(code)["id"]
+        return _dicts(
+            self.db.read(
+                "SELECT t.*, s.session_date FROM treatments t JOIN sessions s ON s.id = t.session_id "
+                "WHERE s.client_id = ? ORDER BY s.session_date, t.id",
+                (cid,),
+            )
+        )
+
     # ------------------------------------------------------------ home program
     def add_program_item(
         self,
