@@ -166,6 +166,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX treatments_session ON treatments(session_id);
     """,
+    # v6: pain map marks per session (movekit.painmap vocabularies)
+    """
+    CREATE TABLE pain_marks (
+        id              INTEGER PRIMARY KEY,
+        session_id      INTEGER NOT NULL REFERENCES sessions(id),
+        region          TEXT NOT NULL,
+        side            TEXT NOT NULL,
+        intensity_0_10  REAL NOT NULL CHECK (intensity_0_10 BETWEEN 0 AND 10),
+        quality         TEXT,
+        created_utc     TEXT NOT NULL
+    );
+    CREATE INDEX pain_marks_session ON pain_marks(session_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -489,6 +489,34 @@ class Store:
             )
         )
 
+    # ---------------------------------------------------------------- pain map
+    def add_pain_mark(self, session_id: int, region: str, side: str, intensity_0_10: float,
+                      quality: str | None = None) -> dict:  # fmt: skip
+        """Where it hurts in a session (vocabularies: :mod:`movekit.painmap`)."""
+        from movekit.painmap import check_mark
+
+        self.session(session_id)
+        check_mark(region, side, intensity_0_10, quality)
+        with self.db.write() as c:
+            cur = c.execute(
+                "INSERT INTO pain_marks (session_id, region, side, intensity_0_10, quality, created_utc) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (int(session_id), region, side, float(intensity_0_10), quality, utc_now()),
+            )
+            mid = cur.lastrowid
+        return dict(self.db.read("SELECT * FROM pain_marks WHERE id = ?", (mid,))[0])
+
+    def pain_marks(self, code: str) -> list[dict]:
+        """A client's pain marks over all sessions, with each session's id and date, in date order."""
+        cid = self.client(code)["id"]
+        return _dicts(
+            self.db.read(
+                "SELECT p.*, s.session_date FROM pain_marks p JOIN sessions s ON s.id = p.session_id "
+                "WHERE s.client_id = ? ORDER BY s.session_date, s.id, p.id",
+                (cid,),
+            )
+        )
+
     # ------------------------------------------------------------ home program
     def add_program_item(
         self,

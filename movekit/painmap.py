@@ -1,0 +1,103 @@
+"""Pain map: where it hurts, on a front/back body chart, per session (issue 23).
+
+Regions follow the usual division of a pain drawing (e.g. the body charts of the Brief Pain
+Inventory, Cleeland & Ryan 1994, Ann Acad Med Singapore 23:129-138, and of pain-drawing studies
+such as Margolis, Tait & Krause 1986, Pain 24:57-65): a name, the chart it is drawn on (front or
+back) and the side from the client's view. Intensity is an NRS 0-10; quality a short fixed list
+(as in the McGill Pain Questionnaire's sensory words, Melzack 1975, Pain 1:277-299, reduced).
+
+:func:`body_chart_svg` draws the marked regions on a schematic front and back figure (an aid to
+see change between sessions, not a measurement).
+"""
+
+from __future__ import annotations
+
+#: region -> (chart, centre x, centre y, half-width, half-height) on a 100 x 200 figure per chart;
+#: x grows to the figure's right as drawn (front chart: the client's left is drawn on the right)
+REGIONS: dict[str, tuple[str, float, float, float, float]] = {
+    "head": ("front", 50, 14, 10, 12),
+    "neck": ("back", 50, 30, 7, 5),
+    "shoulder": ("front", 0, 42, 8, 6),  # x set per side
+    "chest": ("front", 50, 50, 16, 10),
+    "abdomen": ("front", 50, 78, 14, 12),
+    "upper_back": ("back", 50, 50, 16, 10),
+    "lower_back": ("back", 50, 82, 14, 9),
+    "buttock": ("back", 0, 98, 9, 7),
+    "upper_arm": ("front", 0, 60, 5, 12),
+    "elbow_forearm": ("front", 0, 84, 4, 12),
+    "hand_wrist": ("front", 0, 104, 4, 6),
+    "hip_groin": ("front", 0, 100, 8, 6),
+    "thigh": ("front", 0, 122, 7, 15),
+    "knee": ("front", 0, 144, 6, 6),
+    "lower_leg": ("front", 0, 166, 5, 13),
+    "ankle_foot": ("front", 0, 188, 5, 6),
+}
+SIDES = ("left", "right", "midline")
+QUALITIES = ("aching", "burning", "sharp", "throbbing", "tingling", "numb", "stiff", "referred")
+_LIMB_X = {"shoulder": 30, "upper_arm": 24, "elbow_forearm": 20, "hand_wrist": 17, "buttock": 41,
+           "hip_groin": 40, "thigh": 42, "knee": 42, "lower_leg": 42, "ankle_foot": 42}  # fmt: skip
+
+
+def check_mark(region: str, side: str, intensity_0_10: float, quality: str | None) -> None:
+    """One-line errors for a mark outside the chart's vocabularies or the 0-10 range."""
+    import math
+
+    from movekit.errors import MovekitError
+
+    if region not in REGIONS:
+        raise MovekitError(f"region {region!r}: one of {', '.join(REGIONS)}")
+    if side not in SIDES:
+        raise MovekitError(f"side {side!r}: one of {', '.join(SIDES)}")
+    if side == "midline" and region in _LIMB_X:
+        raise MovekitError(f"{region} is on a side: left or right")
+    if not (math.isfinite(float(intensity_0_10)) and 0 <= float(intensity_0_10) <= 10):
+        raise MovekitError(f"intensity {intensity_0_10} is outside 0-10")
+    if quality is not None and quality not in QUALITIES:
+        raise MovekitError(f"quality {quality!r}: one of {', '.join(QUALITIES)}")
+
+
+def _centre(region: str, side: str, chart: str) -> tuple[float, float]:
+    _, x, y, _, _ = REGIONS[region]
+    if region in _LIMB_X:
+        off = 50 - _LIMB_X[region]  # distance from the midline
+        # front chart: the client's left is on the viewer's right; back chart: on the viewer's left
+        toward_right = (side == "left") == (chart == "front")
+        x = 50 + off if toward_right else 50 - off
+    return x, y
+
+
+def body_chart_svg(marks: list[dict], title: str = "") -> str:
+    """An SVG (front and back, side by side) with each mark (``region``, ``side``,
+    ``intensity_0_10``) filled by intensity (white 0 -> red 10) and labelled with its intensity."""
+    from html import escape
+
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 230 220" width="345" height="330" role="img">']
+    if title:
+        parts.append(f"<title>{escape(title)}</title>")
+    for k, chart in enumerate(("front", "back")):
+        ox = 10 + 110 * k
+        parts.append(f'<text x="{ox + 50}" y="8" font-size="7" text-anchor="middle">{chart}</text>')
+        for region, (ch, _x, _y, w, h) in REGIONS.items():  # the figure: its regions, outlined
+            if ch != chart and region not in _LIMB_X:  # limbs show on both charts
+                continue
+            for side in ("left", "right") if region in _LIMB_X else ("midline",):
+                x, y = _centre(region, side, chart)
+                parts.append(f'<ellipse cx="{ox + x:.1f}" cy="{y + 4:.1f}" rx="{w}" ry="{h}" fill="none" '
+                             'stroke="#999" stroke-width="0.5"/>')  # fmt: skip
+        for m in marks:  # a mark is drawn on its region's chart (limbs: the front)
+            if REGIONS[m["region"]][0] != chart:
+                continue
+            x, y = _centre(m["region"], m["side"], chart)
+            _, _, _, w, h = REGIONS[m["region"]]
+            v = max(0.0, min(10.0, float(m["intensity_0_10"]))) / 10
+            fill = f"rgb(255,{int(255 * (1 - v))},{int(255 * (1 - v))})"
+            label = escape(f"{m['side']} {m['region']}: {m['intensity_0_10']:g}/10 {m.get('quality') or ''}".strip())
+            parts.append(f'<ellipse cx="{ox + x:.1f}" cy="{y + 4:.1f}" rx="{w}" ry="{h}" fill="{fill}" '
+                         f'stroke="#a00" stroke-width="0.8"><title>{label}</title></ellipse>')  # fmt: skip
+            parts.append(f'<text x="{ox + x:.1f}" y="{y + 6:.1f}" font-size="6" text-anchor="middle">'
+                         f"{m['intensity_0_10']:g}</text>")  # fmt: skip
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+__all__ = ["QUALITIES", "REGIONS", "SIDES", "body_chart_svg", "check_mark"]
