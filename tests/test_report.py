@@ -187,6 +187,14 @@ def clinic(tmp_path_factory, pose_recording, emg_recording, cop_recordings):
         for key, items in (("nprs", nprs), ("odi", odi), ("quickdash", qd), ("psfs", psfs)):
             sc = oc.score(key, items if key != "nprs" else [items])
             st.add_outcome("C-1", key, sc.score, date=date, items=sc.items, n_answered=sc.n_answered)
+    # integrated care: a goal on the stored NPRS, pain maps, the manual-therapy and movement log
+    st.add_goal("C-1", "nprs", 2, day(30), date=dates[0], context="during computer work")
+    st.add_pain_mark(base["id"], "lower_back", "midline", 7, "aching")
+    st.add_pain_mark(base["id"], "thigh", "left", 4, "referred")
+    st.add_pain_mark(last["id"], "lower_back", "midline", 4, "aching")
+    st.add_treatment(sess[1]["id"], "myofascial-release", region="lumbar", muscle="quadratus_lumborum",
+                     side="left", duration_min=8, pressure_0_10=6, response="less tight on bending")  # fmt: skip
+    st.add_treatment(sess[1]["id"], "glute bridge", part="movement", sets=3, reps=10, feedback="emg")
     from movekit import program as pg
 
     pg.assign(st, "C-1", "glute bridge", sets=3, reps=10, per_week=5, date=dates[0])
@@ -235,6 +243,16 @@ def test_client_report_has_every_plot(clinic):
     assert "(video ROM)" not in figs["rom"]
     assert "cop stream" in figs["sway"] and "cop0.mkrec" in figs["sway"]
     assert "raising" in figs["painful_arc"] and "sway_ellipse95_area_mm2" in html
+    # goals, pain map, treatment log (issue 23), from the store
+    goals = html[html.index('<section id="goals">') : html.index("</section>", html.index('<section id="goals">'))]
+    assert "nprs (during computer work)" in goals and "60%" in goals and "on track" in goals  # NPRS 7 -> 4, target 2
+    pain = html[html.index('<section id="pain-map">') : html.index("</section>", html.index('<section id="pain-map">'))]
+    assert "<svg" in pain and "<td>midline lower_back</td><td>7</td><td>4</td>" in pain
+    assert "<td>left thigh</td><td>4</td><td>-</td>" in pain
+    treat = html[
+        html.index('<section id="treatment">') : html.index("</section>", html.index('<section id="treatment">'))
+    ]
+    assert "myofascial-release" in treat and "left lumbar quadratus_lumborum" in treat and "3x10, feedback emg" in treat
     _keep(out, "client-report.html")
 
 
@@ -358,6 +376,11 @@ def test_report_renders_in_headless_chromium(clinic):
     figs = _figures(dom)
     for key in CLIENT_PLOTS:
         assert key in figs and "<svg" in figs[key], key
+    # the care sections as Chromium built them: goals, the body chart, the treatment log
+    for section in ('id="goals"', 'id="pain-map"', 'id="treatment"'):
+        assert section in dom, section
+    chart = dom[dom.index('id="pain-map"') :]
+    assert "<svg" in chart[: chart.index("</section>")]
     # full-length screenshot for a person to look at
     if ARTIFACTS is not None:
         _keep(png, "client-report-top.png")

@@ -489,6 +489,41 @@ _MISSING = {
 }
 
 
+def _care_sections(store: Store, client: str):
+    """Rows for the goals, pain map and treatment log sections (and the pain map's SVG), read from
+    the store: goal progress from movekit.goals, the chart from movekit.painmap."""
+    from movekit.goals import client_goal_progress
+    from movekit.painmap import body_chart_svg
+
+    goals = []
+    for p in client_goal_progress(store, client):
+        label = p.measure + (f" ({p.context})" if p.context else "")
+        latest = "-" if p.latest is None else f"{_fmt(p.latest)} ({p.latest_date})"
+        share = "-" if p.progress is None else f"{100 * p.progress:.0f}%"
+        goals.append([label, f"{_fmt(p.baseline)} {p.unit}", f"{_fmt(p.target)} {p.unit}", p.deadline, latest, share,
+                      p.status])  # fmt: skip
+    marks = store.pain_marks(client)
+    pain, svg = [], ""
+    if marks:
+        sess = sorted({(m["session_date"], m["session_id"]) for m in marks})
+        first, last = sess[0], sess[-1]
+        by = {s: {(m["region"], m["side"]): m for m in marks if m["session_id"] == s[1]} for s in (first, last)}
+        for k in sorted(set(by[first]) | set(by[last])):
+            cells = ["-" if by[s].get(k) is None else f"{by[s][k]['intensity_0_10']:g}" for s in (first, last)]
+            pain.append([f"{k[1]} {k[0]}", *cells])
+        svg = "".join(body_chart_svg(list(by[s].values()), f"{client} {s[0]}") for s in dict.fromkeys((first, last)))
+    treat = []
+    for t in store.treatments(client):
+        where = " ".join(str(v) for v in (t["side"], t["region"], t["muscle"]) if v) or "-"
+        dose = ", ".join(x for x in (
+            f"{t['duration_min']:g} min" if t["duration_min"] else "",
+            f"pressure {t['pressure_0_10']:g}/10" if t["pressure_0_10"] is not None else "",
+            f"{t['sets']}x{t['reps']}" if t["sets"] and t["reps"] else "",
+            f"feedback {t['feedback']}" if t["feedback"] else "") if x) or "-"  # fmt: skip
+        treat.append([t["session_date"], t["part"], t["technique"], where, dose, t["response"] or "-"])
+    return goals, pain, svg, treat
+
+
 def render_client_report(store: Store, client: str, *, show_name: bool = True) -> str:
     c = store.client(client)
     sessions = store.sessions(client)
@@ -548,6 +583,7 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
         ]
         for o in store.outcomes(client)
     ]
+    goal_rows, pain_rows, pain_svg, treat_rows = _care_sections(store, client)
     name = f" ({c['name']})" if c["name"] and show_name else ""
     ctx = dict(
         title=f"Progress report - client {c['code']}{name}",
@@ -564,7 +600,25 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
                 "columns": ["id", "date", "type", "therapist notes", "tests", "recordings"],
                 "rows": srows,
                 "missing": [] if srows else ["No sessions yet."],
-            }
+            },
+            {
+                "id": "goals",
+                "title": "Goals",
+                "text": "Progress = share of the planned change reached by the latest stored value; on track = "
+                "within a quarter of the straight line from baseline to target (movekit.goals).",
+                "columns": ["goal", "baseline", "target", "by", "latest", "progress", "status"],
+                "rows": goal_rows,
+                "missing": [] if goal_rows else ["No goals set (movekit goal add)."],
+            },
+            {
+                "id": "pain-map",
+                "title": "Pain map",
+                "text": "NRS 0-10 by body-chart region, the first and the latest session with marks.",
+                "svg": pain_svg,
+                "columns": ["region", "first", "latest"],
+                "rows": pain_rows,
+                "missing": [] if pain_rows else ["No pain map recorded (movekit pain-map add)."],
+            },
         ],
         figures=[f for k in CLIENT_PLOTS if (f := figs[k]) is not None],
         missing_plots=[_MISSING[k] for k in CLIENT_PLOTS if figs[k] is None],
@@ -586,6 +640,14 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
                 "missing": [] if orow else ["No outcome measures entered."],
             },
             {
+                "id": "treatment",
+                "title": "Treatment log",
+                "text": "What was done, session by session, beside the outcomes above.",
+                "columns": ["date", "part", "technique", "where", "dose", "response"],
+                "rows": treat_rows,
+                "missing": [] if treat_rows else ["No treatment logged (movekit treatment log)."],
+            },
+            {
                 "id": "flags",
                 "title": "Assessment flags",
                 "text": "",
@@ -598,8 +660,11 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
             ("schedule", "Re-assessment"),
             ("comparison", "Changes"),
             ("sessions", "Sessions"),
+            ("goals", "Goals"),
+            ("pain-map", "Pain map"),
             ("plots", "Plots"),
             ("program", "Home program"),
+            ("treatment", "Treatment"),
             ("glossary", "Meaning"),
         ],
     )

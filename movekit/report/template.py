@@ -107,6 +107,7 @@ change cannot be judged against one; "-" means it was not measured.</p>
 {% if sections_before %}{% for s in sections_before %}
 <section id="{{ s.id }}"><h2>{{ s.title }}</h2>
 {% if s.text %}<p>{{ s.text }}</p>{% endif %}
+{% if s.get("svg") %}<div class="chart">{{ s.svg | safe }}</div>{% endif %}
 {% if s.columns %}<table><tr>{% for c in s.columns %}<th>{{ c }}</th>{% endfor %}</tr>
 {% for r in s.rows %}<tr>{% for v in r %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
 {% for m in s.missing %}<p class="missing">{{ m }}</p>{% endfor %}
@@ -133,6 +134,7 @@ change cannot be judged against one; "-" means it was not measured.</p>
 {% for s in sections_after %}
 <section id="{{ s.id }}"><h2>{{ s.title }}</h2>
 {% if s.text %}<p>{{ s.text }}</p>{% endif %}
+{% if s.get("svg") %}<div class="chart">{{ s.svg | safe }}</div>{% endif %}
 {% if s.columns %}<table><tr>{% for c in s.columns %}<th>{{ c }}</th>{% endfor %}</tr>
 {% for r in s.rows %}<tr>{% for v in r %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
 {% for m in s.missing %}<p class="missing">{{ m }}</p>{% endfor %}
