@@ -229,9 +229,12 @@ def _video_frames(path) -> int:
     return n
 
 
-def test_sigkill_keeps_the_raw_and_annotated_video_up_to_about_a_second(demo_clip, tmp_path):
-    """Killed 3 s into a capture with --save-video and an annotated .mkv: both videos open and
-    hold every frame up to about the last second (an .mp4 would hold none: no index yet)."""
+@pytest.mark.parametrize("kill_at_s", [0.4, 1.5, 3.0])
+def test_sigkill_keeps_the_raw_and_annotated_video_up_to_about_a_second(demo_clip, tmp_path, kill_at_s):
+    """Killed at several moments (inside the first second too) into a capture with --save-video
+    and an annotated .mkv: the recording opens (info exits 0) with its pose up to about the last
+    second, and both videos hold every frame up to about the last second (an .mp4 would hold
+    none: no index yet)."""
     rec, ann = tmp_path / "k.mkrec", tmp_path / "ann.mkv"
     child = subprocess.Popen(
         [
@@ -251,15 +254,20 @@ def test_sigkill_keeps_the_raw_and_annotated_video_up_to_about_a_second(demo_cli
     deadline = time.monotonic() + 120
     for line in child.stdout:
         last_t = float(line)
-        if last_t >= 3.0 or time.monotonic() > deadline:
+        if last_t >= kill_at_s or time.monotonic() > deadline:
             break
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
-    assert last_t is not None and last_t >= 3.0
+    assert last_t is not None and last_t >= kill_at_s
+    r = open_recording(rec)  # opens whenever it was killed
+    assert not r.closed
+    pose = r.pose()
+    assert len(pose) >= int((last_t - 1.0) * 30), (len(pose), last_t)
+    assert _run("info", str(rec)).returncode == 0
     for video in (rec / "video.mkv", ann):
+        assert video.is_file() and video.stat().st_mode & 0o777 == 0o600
         n = _video_frames(video)
         assert n >= int((last_t - 1.0) * 30), (video.name, n, last_t)
-        assert video.stat().st_mode & 0o777 == 0o600
 
 
 def test_camera_that_drops_frames_is_recorded_as_it_happened(monkeypatch, tmp_path):

@@ -210,3 +210,17 @@ def test_drill_cli_on_emg_file_and_errors(tmp_path, capsys):
     assert "single_leg_balance" in capsys.readouterr().out
     assert main(["drill", "hip_hinge", str(src)]) == 2
     assert "none of its rep options" in capsys.readouterr().err
+
+
+def test_load_protocol_refuses_wrong_shapes_in_one_line(tmp_path):
+    """The drill loader itself (not only the command) turns a field of the wrong type into one
+    line naming the file: a list where a table is expected, a string count, a non-table file."""
+    from movekit.errors import MovekitError
+    from movekit.protocols.runner import load_protocol
+
+    for text in ('steps = "not a list"\n', "[[steps]]\nid = 1\nkind = \"hold\"\ntarget_by = 3\nhold_s = 5\n",
+                 "[[steps]]\nkind = \"reps\"\nrep_by = [{start = 1}]\nreps = 3\n"):  # fmt: skip
+        f = tmp_path / "bad.toml"
+        f.write_text(text)
+        with pytest.raises(MovekitError, match="bad.toml"):
+            load_protocol(f)

@@ -206,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     )
     stored = stored_drill_settings(rec)
     side = args.side or stored.get("side")
-    protocol = _load_protocol(load_protocol, args.name, side=side)
+    protocol = load_protocol(args.name, side=side)
     mvc = _mvc(args, rename)
     if mvc is None and stored.get("mvc_uv"):
         mvc = {k: float(v) for k, v in stored["mvc_uv"].items()}
@@ -254,16 +254,6 @@ def _check_outputs(args) -> None:
             inputs=[*inputs, args.output, args.log],
             flag="--audio-out",
         )
-
-
-def _load_protocol(load, name: str, **kw):
-    """``load(name, **kw)`` with a protocol file of the wrong shape or encoding as a one-line error."""
-    try:
-        return load(name, **kw)
-    except MovekitError:
-        raise
-    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
-        raise MovekitError(f"{name}: not a valid drill protocol ({type(exc).__name__}: {exc})") from None
 
 
 def _write_log(path: str, events: list[dict]) -> None:
@@ -396,7 +386,7 @@ def _run_live(args, cameras: list[str], emg_files: list[str], rename: dict[str, 
         raise MovekitError("a live drill needs -o OUT.mkrec for its recording")
     if not (cameras or emg_files or args.ble):
         raise MovekitError("a live drill needs a camera, --ble devices or EMG files with --emg-live")
-    protocol = _load_protocol(load_protocol, args.name, side=args.side)
+    protocol = load_protocol(args.name, side=args.side)
     mvc = _mvc(args, rename)
     audio = CueAudio(play=not args.no_sound, wav=bool(args.audio_out), speech=not args.no_speech)
     drill = _LiveDrill(args, protocol, mvc, emg_files, rename, audio, _printer(args.quiet), pose=bool(cameras))

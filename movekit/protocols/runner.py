@@ -120,6 +120,18 @@ def load_protocol(name_or_path: str | Path, side: str | None = None) -> Protocol
         raw = tomllib.loads(p.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise MovekitError(f"{p}: not valid TOML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise MovekitError(f"{p}: not a drill protocol")
+    try:
+        return _protocol(p, raw, side)
+    except MovekitError:
+        raise
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:  # a field of the wrong shape
+        raise MovekitError(f"{p}: not a valid drill protocol ({type(exc).__name__}: {exc})") from None
+
+
+def _protocol(p: Path, raw: dict, side: str | None) -> Protocol:
+    """The :class:`Protocol` of a parsed drill file (see :func:`load_protocol`)."""
     side = side or raw.get("side")
     if side not in (None, "left", "right"):
         raise MovekitError(f"{p}: side must be left or right, got {side!r}")
