@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from movekit.capture.ble.profiles import DecodeError, available_profiles, get_profile, guess_profile
 from movekit.capture.ble.profiles import ganglion as gp
@@ -197,3 +199,39 @@ def test_device_spec_parsing():
     ):
         with pytest.raises(MovekitError):
             DeviceSpec.parse(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=120))
+def test_witmotion_decoder_never_fails_on_arbitrary_bytes(data):
+    """Any notification: records or a DecodeError naming the problem, never another exception."""
+    dec = get_profile("witmotion").new_decoder()
+    try:
+        out = dec.feed(data)
+    except DecodeError:
+        return
+    for d in out:
+        assert np.isfinite(d.data).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 7), st.binary(min_size=1, max_size=9)), min_size=1, max_size=8))
+def test_witmotion_every_whole_record_survives_garbage_around_it(parts):
+    """Whole records with garbage between them (none starting with the 55 61 header): every whole
+    record is decoded, in order, and the sample count advances once per record."""
+    recs = _wit_records(8)
+    data, expected = b"", []
+    for p in parts:
+        if isinstance(p, int):
+            data += recs[p]
+            expected.append(p)
+        else:
+            data += p.replace(b"\x55", b"\x56")  # garbage that cannot start a record
+    dec = get_profile("witmotion").new_decoder()
+    try:
+        out = {d.suffix: d for d in dec.feed(data)}
+    except DecodeError:
+        assert not expected
+        return
+    assert out["acc"].data[:, 0].tolist() == [float(k) for k in expected]
+    assert out["acc"].index.tolist() == list(range(len(expected)))
