@@ -20,6 +20,11 @@ HDF5, PLUX OpenSignals
     ``conversion.raw_to_phy("EMG", device, ..., option="mV")``: VCC = 3 V, G_EMG = 1000 for bioplux,
     biosignalsplux and channeller (range +-1.5 mV); VCC = 3.3 V, G_EMG = 1008 for BITalino and 1009
     for BITalino (r)evolution / R-IoT.
+EDF / BDF (European Data Format, Kemp et al. 1992, Electroencephalogr Clin Neurophysiol 82:391;
+BDF: the 24-bit BioSemi variant)
+    Read with pyedflib (the ``edf`` extra): the channels in uV, mV or V (physical dimension) at the
+    rate of the first such channel; channels at another rate or in other units (annotations,
+    accelerometers) are left out and named in the notes. Labels become channel names.
 Recording
     A ``*.mkrec`` directory: the first stream whose kind is ``"emg"`` (or the named one).
 """
@@ -227,8 +232,38 @@ def read_recording(path: str | Path, stream: str | None = None) -> EMGSignal:
     return _finish(s.t_s.astype(np.float64), data, names, s.spec.rate_hz, f"{path}:{stream}")
 
 
+def read_edf(path: str | Path, channels: list[str] | None = None) -> EMGSignal:
+    """EMG channels of an EDF or BDF file (see the module docstring); ``channels`` picks by label."""
+    try:
+        import pyedflib
+    except ImportError:
+        raise MovekitError(f"{path}: reading EDF/BDF needs pyedflib: pip install movekit[edf]") from None
+    p = Path(path)
+    try:
+        f = pyedflib.EdfReader(str(p))
+    except OSError as exc:
+        raise MovekitError(f"{p}: not a readable EDF/BDF file ({exc})") from None
+    try:
+        labels = [lab.strip() for lab in f.getSignalLabels()]
+        units = [f.getPhysicalDimension(i).strip().lower().replace("µ", "u") for i in range(len(labels))]
+        rates = [float(f.getSampleFrequency(i)) for i in range(len(labels))]
+        keep = [i for i, u in enumerate(units) if u in _UNIT_SCALE and (channels is None or labels[i] in channels)]
+        if not keep:
+            raise MovekitError(f"{p}: no EMG channel in uV, mV or V" + (f" named {', '.join(channels)}" if channels else "")
+                               + f" (channels: {', '.join(f'{a} [{b}]' for a, b in zip(labels, units))})")  # fmt: skip
+        rate = rates[keep[0]]
+        same = [i for i in keep if rates[i] == rate]
+        n = min(int(f.getNSamples()[i]) for i in same)
+        data = np.column_stack([f.readSignal(i)[:n] * _UNIT_SCALE[units[i]] for i in same])
+    finally:
+        f.close()
+    left_out = [labels[i] for i in keep if i not in same]
+    source = str(p) + (f" (left out at another rate: {', '.join(left_out)})" if left_out else "")
+    return EMGSignal(np.arange(n) / rate, data.astype(np.float64), tuple(labels[i] for i in same), rate, source)
+
+
 def read_emg(path: str | Path, rate_hz: float | None = None) -> EMGSignal:
-    """Read EMG from a CSV, HDF5 file or recording directory, chosen by what ``path`` is."""
+    """Read EMG from a CSV, HDF5, EDF/BDF file or recording directory, chosen by what ``path`` is."""
     p = Path(path)
     if not p.exists():
         raise MovekitError(f"{p}: no such file or recording")
@@ -238,4 +273,6 @@ def read_emg(path: str | Path, rate_hz: float | None = None) -> EMGSignal:
         magic = fh.read(8)
     if magic == b"\x89HDF\r\n\x1a\n" or p.suffix.lower() in (".h5", ".hdf5"):
         return read_hdf5(p, rate_hz)
+    if p.suffix.lower() in (".edf", ".bdf") or magic in (b"0       ", b"\xffBIOSEMI"):
+        return read_edf(p)
     return read_csv(p, rate_hz)

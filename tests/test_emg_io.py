@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -99,3 +100,40 @@ def test_cli_on_recording_and_errors(tmp_path, capsys):
     assert doc["channels"]["vmo"]["onsets_s"] == pytest.approx([1.0], abs=0.01)
     assert main(["emg", str(tmp_path / "missing.csv"), "-o", str(out)]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_edf_and_bdf_round_trip_real_emg(tmp_path):
+    """Real PLUX EMG written as EDF (16 bit) and BDF (24 bit) by pyedflib, an independent writer, is
+    read back by movekit at its rate, in microvolts, within the files' quantisation step; a mixed
+    file keeps the EMG channels at one rate and leaves the others out; pyedflib's own test file reads."""
+    import pyedflib
+
+    from movekit.datasets import fetch
+
+    sig = read_emg(fetch("plux_emg_bursts"))
+    n = int(4 * sig.rate_hz)
+    x = sig.data_uv[:n]
+    for suffix, ftype in ((".edf", pyedflib.FILETYPE_EDFPLUS), (".bdf", pyedflib.FILETYPE_BDFPLUS)):
+        path = tmp_path / f"emg{suffix}"
+        w = pyedflib.EdfWriter(str(path), x.shape[1] + 1, file_type=ftype)
+        hdr = []
+        for i, name in enumerate(sig.channel_names):
+            lo, hi = float(np.floor(x[:, i].min())) - 1, float(np.ceil(x[:, i].max())) + 1
+            hdr.append({"label": str(name), "dimension": "uV", "sample_frequency": sig.rate_hz,
+                        "physical_min": lo, "physical_max": hi, "digital_min": -32768, "digital_max": 32767})  # fmt: skip
+        hdr.append({"label": "acc", "dimension": "g", "sample_frequency": 100, "physical_min": -2,
+                    "physical_max": 2, "digital_min": -32768, "digital_max": 32767})  # fmt: skip
+        w.setSignalHeaders(hdr)
+        w.writeSamples([x[:, i] for i in range(x.shape[1])] + [np.zeros(n * 100 // int(sig.rate_hz))])
+        w.close()
+        back = read_emg(path)
+        assert back.rate_hz == sig.rate_hz and back.channel_names == tuple(sig.channel_names)
+        step = max((h["physical_max"] - h["physical_min"]) / 65535 for h in hdr[:-1])
+        assert np.max(np.abs(back.data_uv[:n] - x)) <= step
+        assert len(back.t_s) == n and back.t_s[1] == pytest.approx(1 / sig.rate_hz)
+    gen = read_emg(Path(pyedflib.__file__).parent / "data" / "test_generator.edf")
+    assert gen.rate_hz == 200.0 and "sine 1 Hz" in gen.channel_names
+    bad = tmp_path / "bad.edf"
+    bad.write_bytes(b"0       " + bytes(300))
+    with pytest.raises(MovekitError, match="bad.edf"):
+        read_emg(bad)
