@@ -17,14 +17,16 @@ Status (movekit's rule, stated here because the literature gives none to copy):
 * ``at risk``: behind that line;
 * ``no data``: nothing stored after the day the goal was set.
 
-For a questionnaire the change should also be judged against its MCID (movekit.outcomes), which
-the report shows beside the goal.
+For a questionnaire the change is also judged against its MCID (:mod:`movekit.outcomes`), shown
+beside the goal's status.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import asdict, dataclass
+
+from movekit import outcomes as oc
 
 #: share of the planned change a goal may lag the straight line before it is "at risk"
 TOLERANCE = 0.25
@@ -45,6 +47,8 @@ class GoalProgress:
     progress: float | None  #: share of the planned change achieved (1 = reached)
     expected: float  #: share of the time from set date to deadline elapsed by ``today`` (0-1)
     status: str  #: reached, overdue, on track, at risk or no data
+    #: for a questionnaire: the change judged against its MCID (movekit.outcomes), else None
+    mcid: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -73,9 +77,13 @@ def goal_progress(goal: dict, values: list[dict], today: _dt.date | str | None =
             status = "on track"
         else:
             status = "at risk"
+    mcid = None
+    if latest is not None and goal["measure"] in oc.MEASURES:
+        ch = oc.change_from_baseline(goal["measure"], b, latest)
+        mcid = f"{ch.verdict()}: {ch.mcid.describe()}"
     return GoalProgress(
         int(goal["id"]), goal["measure"], goal.get("context", ""), b, t, goal.get("unit", ""), goal["set_date"],
-        goal["deadline"], latest, latest_date, prog, expected, status,
+        goal["deadline"], latest, latest_date, prog, expected, status, mcid,
     )  # fmt: skip
 
 

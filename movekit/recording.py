@@ -30,7 +30,6 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -610,7 +609,3 @@ def _closed_intact(metadata: dict, streams: dict[str, Stream], path: Path, event
     if isinstance(n_events, int) and len(events) != n_events:
         return f"{EVENTS_FILE} holds {len(events)} readable events, not the {n_events} written at close"
     return None
-
-
-def iter_stream_files(path: str | Path) -> Iterator[Path]:
-    yield from sorted((Path(path) / STREAMS_DIR).glob(f"*{STREAM_SUFFIX}"))

@@ -31,6 +31,7 @@ def test_goal_reached_through_stored_nprs(tmp_path, capsys):
     assert main(["goal", "progress", "C-1", "--on", "2026-11-20", *args]) == 0
     out = capsys.readouterr().out
     assert "50% of the change" in out and "ON TRACK" in out and "during computer work" in out
+    assert "improved beyond the MCID" in out  # 6 -> 4: 2 points (Farrar 2001)
     with Store(db) as st:
         st.add_outcome("C-1", "nprs", 2, date="2026-12-07")
     assert main(["goal", "progress", "C-1", "--on", "2026-12-08", *args]) == 0

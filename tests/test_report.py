@@ -246,6 +246,7 @@ def test_client_report_has_every_plot(clinic):
     # goals, pain map, treatment log (issue 23), from the store
     goals = html[html.index('<section id="goals">') : html.index("</section>", html.index('<section id="goals">'))]
     assert "nprs (during computer work)" in goals and "60%" in goals and "on track" in goals  # NPRS 7 -> 4, target 2
+    assert "improved beyond the MCID" in goals
     pain = html[html.index('<section id="pain-map">') : html.index("</section>", html.index('<section id="pain-map">'))]
     assert "<svg" in pain and "<td>midline lower_back</td><td>7</td><td>4</td>" in pain
     assert "<td>left thigh</td><td>4</td><td>-</td>" in pain

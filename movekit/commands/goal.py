@@ -58,5 +58,5 @@ def _progress(args) -> int:
         share = "" if p.progress is None else f", {100 * p.progress:.0f}% of the change (time {100 * p.expected:.0f}%)"
         ctx = f" ({p.context})" if p.context else ""
         print(f"goal {p.goal_id}: {p.measure}{ctx} {p.baseline:g} -> {p.target:g} by {p.deadline}: {now}{share}: "
-              f"{p.status.upper()}")  # fmt: skip
+              f"{p.status.upper()}" + (f" ({p.mcid})" if p.mcid else ""))  # fmt: skip
     return 0

@@ -501,7 +501,7 @@ def _care_sections(store: Store, client: str):
         latest = "-" if p.latest is None else f"{_fmt(p.latest)} ({p.latest_date})"
         share = "-" if p.progress is None else f"{100 * p.progress:.0f}%"
         goals.append([label, f"{_fmt(p.baseline)} {p.unit}", f"{_fmt(p.target)} {p.unit}", p.deadline, latest, share,
-                      p.status])  # fmt: skip
+                      p.status, p.mcid or "-"])  # fmt: skip
     marks = store.pain_marks(client)
     pain, svg = [], ""
     if marks:
@@ -606,7 +606,7 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
                 "title": "Goals",
                 "text": "Progress = share of the planned change reached by the latest stored value; on track = "
                 "within a quarter of the straight line from baseline to target (movekit.goals).",
-                "columns": ["goal", "baseline", "target", "by", "latest", "progress", "status"],
+                "columns": ["goal", "baseline", "target", "by", "latest", "progress", "status", "MCID"],
                 "rows": goal_rows,
                 "missing": [] if goal_rows else ["No goals set (movekit goal add)."],
             },

@@ -262,23 +262,6 @@ class Store:
             out.append(r)
         return out
 
-    def client_assessments(self, code: str, test: str | None = None) -> list[dict]:
-        """Every assessment of a client with its session date/type, oldest first."""
-        cid = self.client(code)["id"]
-        sql = (
-            "SELECT a.*, s.session_date, s.type AS session_type FROM assessments a "
-            "JOIN sessions s ON s.id = a.session_id WHERE s.client_id = ?"
-        )
-        params: list[Any] = [cid]
-        if test:
-            sql += " AND a.test = ?"
-            params.append(test)
-        out = []
-        for r in _dicts(self.db.read(sql + " ORDER BY s.session_date, s.id, a.id", tuple(params))):
-            r["result"] = json.loads(r.pop("result_json"))
-            out.append(r)
-        return out
-
     def metric_series(self, code: str, test: str | None = None, name: str | None = None) -> list[dict]:
         """Metric values over a client's sessions: session_id, session_date, session_type, test, name, value, unit."""
         cid = self.client(code)["id"]
