@@ -100,4 +100,19 @@ def body_chart_svg(marks: list[dict], title: str = "") -> str:
     return "".join(parts)
 
 
-__all__ = ["QUALITIES", "REGIONS", "SIDES", "body_chart_svg", "check_mark"]
+def first_and_latest(marks: list[dict]):
+    """A client's marks (``Store.pain_marks``) compared between the first and the latest session
+    with marks: ``(first, latest, by_session, rows)`` where a session is ``(date, id)``,
+    ``by_session`` maps each to ``{(region, side): mark}`` and ``rows`` are
+    ``("side region", first intensity, latest intensity)`` as text ("-" where unmarked)."""
+    sessions = sorted({(m["session_date"], m["session_id"]) for m in marks})
+    first, last = sessions[0], sessions[-1]
+    by = {s: {(m["region"], m["side"]): m for m in marks if m["session_id"] == s[1]} for s in (first, last)}
+    rows = [
+        (f"{k[1]} {k[0]}", *("-" if by[s].get(k) is None else f"{by[s][k]['intensity_0_10']:g}" for s in (first, last)))
+        for k in sorted(set(by[first]) | set(by[last]))
+    ]
+    return first, last, by, rows
+
+
+__all__ = ["QUALITIES", "REGIONS", "SIDES", "body_chart_svg", "check_mark", "first_and_latest"]

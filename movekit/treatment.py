@@ -60,4 +60,17 @@ def check_treatment(technique: str, region: str, muscle: str | None, side: str) 
         raise MovekitError(f"side {side!r}: one of {', '.join(SIDES)}")
 
 
-__all__ = ["FEEDBACK", "REGIONS", "SIDES", "TECHNIQUES", "check_treatment"]
+def describe(entry: dict) -> tuple[str, str]:
+    """``(where, dose)`` of a logged entry (a ``Store.treatments`` row) in words: "left lumbar
+    quadratus_lumborum", "8 min, pressure 6/10" or "3x10, feedback emg"; "" where nothing was given."""
+    where = " ".join(str(v) for v in (entry["side"], entry["region"], entry["muscle"]) if v)
+    parts = (
+        f"{entry['duration_min']:g} min" if entry["duration_min"] else "",
+        f"pressure {entry['pressure_0_10']:g}/10" if entry["pressure_0_10"] is not None else "",
+        f"{entry['sets']}x{entry['reps']}" if entry["sets"] and entry["reps"] else "",
+        f"feedback {entry['feedback']}" if entry["feedback"] else "",
+    )
+    return where, ", ".join(x for x in parts if x)
+
+
+__all__ = ["FEEDBACK", "REGIONS", "SIDES", "TECHNIQUES", "check_treatment", "describe"]

@@ -44,22 +44,17 @@ def _add(args) -> int:
 
 def _show(args) -> int:
     from movekit.outputs import OutputKind, check_output, write_output
-    from movekit.painmap import body_chart_svg
+    from movekit.painmap import body_chart_svg, first_and_latest
 
     with store_from_args(args) as st:
         marks = st.pain_marks(args.client)
     if not marks:
         print(f"no pain marks for {args.client}")
         return 0
-    sessions = sorted({(m["session_date"], m["session_id"]) for m in marks})
-    first, last = sessions[0], sessions[-1]
-    by = {s: {(m["region"], m["side"]): m for m in marks if m["session_id"] == s[1]} for s in (first, last)}
-    keys = sorted(set(by[first]) | set(by[last]))
+    first, last, by, rows = first_and_latest(marks)
     print(f"{'region':<22} {first[0]:>10} {last[0]:>10}")
-    for k in keys:
-        a, b = by[first].get(k), by[last].get(k)
-        cell = lambda m: "-" if m is None else f"{m['intensity_0_10']:g}"  # noqa: E731
-        print(f"{k[1] + ' ' + k[0]:<22} {cell(a):>10} {cell(b):>10}")
+    for label, a, b in rows:
+        print(f"{label:<22} {a:>10} {b:>10}")
     if args.svg:
         out = check_output(args.svg, OutputKind("SVG chart", (".svg",)), overwrite=args.overwrite)
         charts = [body_chart_svg(list(by[s].values()), f"{args.client} {s[0]}") for s in (first, last)]

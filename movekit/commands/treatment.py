@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from movekit.argtypes import finite_float, row_id
 from movekit.store import add_db_argument, store_from_args
-from movekit.treatment import FEEDBACK, REGIONS, SIDES, TECHNIQUES
+from movekit.treatment import FEEDBACK, REGIONS, SIDES, TECHNIQUES, describe
 
 
 def register(subparsers) -> None:
@@ -59,12 +59,7 @@ def _list(args) -> int:
         print(f"no treatment logged for {args.client}")
         return 0
     for r in rows:
-        where = " ".join(str(v) for v in (r["side"], r["region"], r["muscle"]) if v)
-        dose = ", ".join(x for x in (
-            f"{r['duration_min']:g} min" if r["duration_min"] else "",
-            f"pressure {r['pressure_0_10']:g}/10" if r["pressure_0_10"] is not None else "",
-            f"{r['sets']}x{r['reps']}" if r["sets"] and r["reps"] else "",
-            f"feedback {r['feedback']}" if r["feedback"] else "") if x)  # fmt: skip
+        where, dose = describe(r)
         resp = f": {r['response']}" if r["response"] else ""
         print(
             f"{r['session_date']}  {r['part']:<8} {r['technique']} {where}".rstrip()

@@ -493,7 +493,8 @@ def _care_sections(store: Store, client: str):
     """Rows for the goals, pain map and treatment log sections (and the pain map's SVG), read from
     the store: goal progress from movekit.goals, the chart from movekit.painmap."""
     from movekit.goals import client_goal_progress
-    from movekit.painmap import body_chart_svg
+    from movekit.painmap import body_chart_svg, first_and_latest
+    from movekit.treatment import describe as describe_treatment
 
     goals = []
     for p in client_goal_progress(store, client):
@@ -505,22 +506,13 @@ def _care_sections(store: Store, client: str):
     marks = store.pain_marks(client)
     pain, svg = [], ""
     if marks:
-        sess = sorted({(m["session_date"], m["session_id"]) for m in marks})
-        first, last = sess[0], sess[-1]
-        by = {s: {(m["region"], m["side"]): m for m in marks if m["session_id"] == s[1]} for s in (first, last)}
-        for k in sorted(set(by[first]) | set(by[last])):
-            cells = ["-" if by[s].get(k) is None else f"{by[s][k]['intensity_0_10']:g}" for s in (first, last)]
-            pain.append([f"{k[1]} {k[0]}", *cells])
+        first, last, by, rows = first_and_latest(marks)
+        pain = [list(r) for r in rows]
         svg = "".join(body_chart_svg(list(by[s].values()), f"{client} {s[0]}") for s in dict.fromkeys((first, last)))
     treat = []
     for t in store.treatments(client):
-        where = " ".join(str(v) for v in (t["side"], t["region"], t["muscle"]) if v) or "-"
-        dose = ", ".join(x for x in (
-            f"{t['duration_min']:g} min" if t["duration_min"] else "",
-            f"pressure {t['pressure_0_10']:g}/10" if t["pressure_0_10"] is not None else "",
-            f"{t['sets']}x{t['reps']}" if t["sets"] and t["reps"] else "",
-            f"feedback {t['feedback']}" if t["feedback"] else "") if x) or "-"  # fmt: skip
-        treat.append([t["session_date"], t["part"], t["technique"], where, dose, t["response"] or "-"])
+        where, dose = describe_treatment(t)
+        treat.append([t["session_date"], t["part"], t["technique"], where or "-", dose or "-", t["response"] or "-"])
     return goals, pain, svg, treat
 
 
