@@ -188,7 +188,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     out = Path(path)
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        # the target's extension last: writers that go by it (ezc3d) write the right format
+        fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=f".tmp{out.suffix}")
     except OSError as exc:
         raise MovekitError(f"cannot write {out}: {exc.strerror or exc}") from None
     os.close(fd)

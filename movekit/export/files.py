@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from movekit.errors import MovekitError
-from movekit.outputs import DIR_MODE, FILE_MODE, OutputKind, check_output, write_output
+from movekit.outputs import DIR_MODE, FILE_MODE, OutputKind, atomic_path, check_output, write_output
 
 #: the files ``movekit export`` writes (and their JSON sidecars), and its BIDS folder
 EXPORT = OutputKind("export", (".trc", ".mot", ".c3d", ".csv", ".parquet", ".json"))
@@ -50,23 +50,20 @@ def _is_export_folder(path: Path) -> bool:
 def atomic_output(out: str | Path, *, overwrite: bool = False, folder: bool = False) -> Iterator[Path]:
     """Yield a temporary path for ``out``; on success it becomes ``out`` (0600 files, 0700 folders).
 
-    Both are built in a private (0700) folder beside ``out`` under their own name (writers such as
-    ezc3d go by the extension), synced and moved into place; a folder replaces only an earlier
-    export, with ``overwrite``. On any error nothing is left behind and ``out`` is untouched."""
+    A file goes through :func:`movekit.outputs.atomic_path` (its temporary name keeps the
+    extension, which writers such as ezc3d go by). A folder is built in a private (0700) folder
+    beside ``out`` and moved into place, replacing only an earlier export, with ``overwrite``. On
+    any error nothing is left behind and ``out`` is untouched."""
     out = Path(out)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    tmp = work / out.name  # the same name: writers such as ezc3d go by the extension
-    try:
-        if not folder:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    if not folder:
+        if out.exists() and not overwrite:
+            raise MovekitError(f"{out} already exists; choose another path or pass --overwrite")
+        with atomic_path(out) as tmp:
             yield tmp
-            os.chmod(tmp, FILE_MODE)
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            if out.exists() and not overwrite:
-                raise MovekitError(f"{out} already exists; choose another path or pass --overwrite")
-            os.replace(tmp, out)
-            return
+        return
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = work / out.name
+    try:
         tmp.mkdir(mode=DIR_MODE)
         yield tmp
         for p in tmp.rglob("*"):
