@@ -505,63 +505,56 @@ def undistorted(cam: dict) -> np.ndarray:
     return cam["image_px_undistorted"]
 
 
+def real_runs(ref: dict) -> list[tuple]:
+    """Each real camera's MediaPipe landmarks through ``analyse`` without the gate, for every
+    correction (none, level with the calibration's tilt), space (2d, 3d) and filter (offline,
+    causal): ``(cam, corr, tilt, space, offline, result)``, computed once per reference and kept
+    in it (:func:`real_eval` and :func:`gated_eval` both read them)."""
+    if "real_runs" not in ref:
+        runs = []
+        for cam in ref.get("cameras", []):
+            pitch, roll = cam["camera"].pitch_roll_deg
+            for corr in ("none", "level"):
+                tilt = None if corr == "none" else CameraTilt(pitch, roll, 0.0, "calibration")
+                pts = np.asarray(cam["image_px"], dtype=np.float64) if corr == "none" else undistorted(cam)
+                for space in ("2d", "3d"):
+                    for offline in (True, False):
+                        res = run_analyse(
+                            ref["t_s"], pts, world_m=cam.get("world_m"), visibility=cam.get("visibility"),
+                            space=space, offline=offline, tilt=tilt, frame_size_px=cam["size_px"],
+                            camera_matrix_px=cam["K"],
+                        )  # fmt: skip
+                        runs.append((cam, corr, tilt, space, offline, res))
+        ref["real_runs"] = runs
+    return ref["real_runs"]
+
+
 def real_eval(ref: dict) -> tuple[list, list]:
     """(c): each real camera's MediaPipe landmarks through ``analyse`` (2d, 3d), vs the truth."""
     t, lab = ref["t_s"], ref["lab_m"]
     truth = ref.get("truth") or truth_angles(lab)
     rows, yrows = [], []
     src = "heldout" if ref.get("heldout") else "real"
-    for cam in ref.get("cameras", []):
-        K = cam["K"]
+    for cam, corr, tilt, space, offline, res in real_runs(ref):
         pitch, roll = cam["camera"].pitch_roll_deg
         ytrue = VC.true_yaw_deg(lab, cam["camera"])
-        img = np.asarray(cam["image_px"], dtype=np.float64)
-        und = undistorted(cam)
-        for corr in ("none", "level"):
-            tilt = None if corr == "none" else CameraTilt(pitch, roll, 0.0, "calibration")
-            pts = img if corr == "none" else und
-            for space in ("2d", "3d"):
-                for offline in (True, False):
-                    res = run_analyse(
-                        t,
-                        pts,
-                        world_m=cam.get("world_m"),
-                        visibility=cam.get("visibility"),
-                        space=space,
-                        offline=offline,
-                        tilt=tilt,
-                        frame_size_px=cam["size_px"],
-                        camera_matrix_px=K,
-                    )
-                    base = dict(
-                        source=src,
-                        subject=ref["name"],
-                        camera=cam["name"],
-                        space=space,
-                        mode="offline" if offline else "causal",
-                        correction=corr,
-                        yaw_true_deg=float(np.nanmedian(ytrue)),
-                        pitch_deg=pitch,
-                        roll_deg=roll,
-                        res_pitch_deg=abs(pitch) if corr == "none" else 0.0,
-                        res_roll_deg=abs(roll) if corr == "none" else 0.0,
-                    )
-                    rows += stats_by_band(res.angles, truth, res.yaw_deg, base)
-                    if offline:
-                        yrows += yaw_rows(res.yaw_deg, ytrue, base)
-                    # 2D space: also the image-only yaw (no world landmarks), as a live 2D run has
-                    if offline and space == "2d" and cam.get("world_m") is not None:
-                        r2 = run_analyse(
-                            t,
-                            pts,
-                            visibility=cam.get("visibility"),
-                            space="2d",
-                            offline=True,
-                            tilt=tilt,
-                            frame_size_px=cam["size_px"],
-                            camera_matrix_px=K,
-                        )
-                        yrows += yaw_rows(r2.yaw_deg, ytrue, dict(base, space="2d-image-only"))
+        base = dict(
+            source=src, subject=ref["name"], camera=cam["name"], space=space,
+            mode="offline" if offline else "causal", correction=corr,
+            yaw_true_deg=float(np.nanmedian(ytrue)), pitch_deg=pitch, roll_deg=roll,
+            res_pitch_deg=abs(pitch) if corr == "none" else 0.0, res_roll_deg=abs(roll) if corr == "none" else 0.0,
+        )  # fmt: skip
+        rows += stats_by_band(res.angles, truth, res.yaw_deg, base)
+        if offline:
+            yrows += yaw_rows(res.yaw_deg, ytrue, base)
+        # 2D space: also the image-only yaw (no world landmarks), as a live 2D run has
+        if offline and space == "2d" and cam.get("world_m") is not None:
+            pts = np.asarray(cam["image_px"], dtype=np.float64) if corr == "none" else undistorted(cam)
+            r2 = run_analyse(
+                t, pts, visibility=cam.get("visibility"), space="2d", offline=True, tilt=tilt,
+                frame_size_px=cam["size_px"], camera_matrix_px=cam["K"],
+            )  # fmt: skip
+            yrows += yaw_rows(r2.yaw_deg, ytrue, dict(base, space="2d-image-only"))
     return rows, yrows
 
 
@@ -845,8 +838,8 @@ def summary_text(s: dict) -> str:
 def gated_eval(ref: dict, table: dict) -> list[dict]:
     """Real cameras through ``analyse`` WITH the gate of this table: what a user would be shown.
 
-    Per camera, space, mode and correction: frames, frames reported, MAE over reported frames and
-    worst frame-to-frame step of the reported series, per angle."""
+    Per camera, space, mode and correction (the runs of :func:`real_runs`): frames, frames
+    reported, MAE over reported frames and worst frame-to-frame step of the reported series, per angle."""
     from movekit.analysis.error_model import expected_errors, parse_table
 
     tab = parse_table(table)
@@ -854,50 +847,27 @@ def gated_eval(ref: dict, table: dict) -> list[dict]:
     truth = ref.get("truth") or truth_angles(lab)
     out = []
     src = "heldout" if ref.get("heldout") else "real"
-    for cam in ref.get("cameras", []):
-        pitch, roll = cam["camera"].pitch_roll_deg
-        for corr in ("none", "level"):
-            tilt = None if corr == "none" else CameraTilt(pitch, roll, 0.0, "calibration")
-            pts = cam["image_px"] if corr == "none" else undistorted(cam)
-            for space in ("2d", "3d"):
-                for offline in (True, False):
-                    res = run_analyse(
-                        t,
-                        pts,
-                        world_m=cam.get("world_m"),
-                        visibility=cam.get("visibility"),
-                        space=space,
-                        offline=offline,
-                        tilt=tilt,
-                        frame_size_px=cam["size_px"],
-                        camera_matrix_px=cam["K"],
-                    )
-                    err = expected_errors(NAMES, res.yaw_deg, space=space, tilt=tilt, table=tab)
-                    shown = PL.settle_angles(
-                        {n: np.where(err[:, i] <= MAX_ERROR_DEG, res.angles[n], np.nan) for i, n in enumerate(NAMES)},
-                        PL.frame_rate(t),
-                        offline=offline,
-                    )
-                    for name in NAMES:
-                        a = shown[name]  # as analyse() shows it: gated, then settled
-                        e = np.abs(a - truth[name])
-                        ok = np.isfinite(e)
-                        st = np.abs(np.diff(a))
-                        out.append(
-                            dict(
-                                source=src,
-                                subject=ref["name"],
-                                camera=cam["name"],
-                                space=space,
-                                mode="offline" if offline else "causal",
-                                correction=corr,
-                                angle=name,
-                                frames=int(np.isfinite(truth[name]).sum()),
-                                reported=int(ok.sum()),
-                                mae_deg=float(e[ok].mean()) if ok.any() else math.nan,
-                                worst_step_deg=float(np.nanmax(st)) if np.isfinite(st).any() else math.nan,
-                            )
-                        )
+    for cam, corr, tilt, space, offline, res in real_runs(ref):  # the runs real_eval made, gated here
+        err = expected_errors(NAMES, res.yaw_deg, space=space, tilt=tilt, table=tab)
+        shown = PL.settle_angles(
+            {n: np.where(err[:, i] <= MAX_ERROR_DEG, res.angles[n], np.nan) for i, n in enumerate(NAMES)},
+            PL.frame_rate(t),
+            offline=offline,
+        )
+        for name in NAMES:
+            a = shown[name]  # as analyse() shows it: gated, then settled
+            e = np.abs(a - truth[name])
+            ok = np.isfinite(e)
+            st = np.abs(np.diff(a))
+            out.append(
+                dict(
+                    source=src, subject=ref["name"], camera=cam["name"], space=space,
+                    mode="offline" if offline else "causal", correction=corr, angle=name,
+                    frames=int(np.isfinite(truth[name]).sum()), reported=int(ok.sum()),
+                    mae_deg=float(e[ok].mean()) if ok.any() else math.nan,
+                    worst_step_deg=float(np.nanmax(st)) if np.isfinite(st).any() else math.nan,
+                )
+            )  # fmt: skip
     return out
 
 
