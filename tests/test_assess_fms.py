@@ -134,18 +134,7 @@ def test_fms_from_the_command_line(tmp_path, capsys):
 
     from movekit.cli import main
 
-    scores = {
-        "deep_squat": 2,
-        "hurdle_step": {"left": 2, "right": 3},
-        "inline_lunge": {"left": 3, "right": 3},
-        "shoulder_mobility": {"left": 3, "right": 2},
-        "active_straight_leg_raise": {"left": 2, "right": 2},
-        "trunk_stability_push_up": 3,
-        "rotary_stability": {"left": 2, "right": 2},
-        "shoulder_clearing": {"left": False, "right": False},
-        "spinal_extension_clearing": True,
-        "spinal_flexion_clearing": False,
-    }
+    scores = dict(FULL, spinal_extension_clearing=True, spinal_flexion_clearing=False)  # painful extension
     src = tmp_path / "fms.json"
     src.write_text(json.dumps(scores))
     out = tmp_path / "r.json"

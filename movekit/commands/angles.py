@@ -233,8 +233,30 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False)
     return cols, meta
 
 
-def run(args) -> int:
+def _is_triangulated(source: Path) -> bool:
+    """A recording made by ``movekit triangulate`` (3D pose, no camera pose streams), told by its
+    stream files without reading them (the 2D path reads the recording itself)."""
+    from movekit.recording import STREAM_SUFFIX, STREAMS_DIR
+
+    streams = source / STREAMS_DIR
+    return (streams / f"pose_3d_m{STREAM_SUFFIX}").is_file() and not (
+        streams / f"pose_image_px{STREAM_SUFFIX}"
+    ).is_file()
+
+
+def _write(out: Path, side: Path, fmt: str, cols: dict, meta: dict) -> None:
+    """The table and its JSON sidecar, each atomically (the output policy was checked before)."""
     from movekit.errors import MovekitError
+
+    try:
+        with atomic_path(out) as tmp:
+            write_table(cols, meta, tmp, fmt)
+        write_output(side, json.dumps(meta, indent=2, default=float))
+    except OSError as exc:
+        raise MovekitError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
+
+
+def run(args) -> int:
 
     out = Path(args.out)
     fmt = args.format or ("parquet" if out.suffix.lower() == ".parquet" else "csv")
@@ -249,24 +271,22 @@ def run(args) -> int:
     camera = guarded_load(load_camera_profile, args.camera) if args.camera else None
     static = guarded_load(load_static_profile, args.static) if args.static else None
     tilt = guarded_load(load_tilt, args.tilt) if args.tilt else None
-    if (Path(args.source) / "meta.json").is_file():
+    if _is_triangulated(Path(args.source)):  # movekit triangulate's recording: the 3D path
         from movekit.recording import open_recording
 
-        rec = open_recording(args.source)
-        if "pose_3d_m" in rec.streams and "pose_image_px" not in rec.streams:  # movekit triangulate
-            cols, meta = triangulated_table(rec, offline=args.offline, keep_invalid=args.keep_invalid)
-            meta["source"] = str(args.source)
-            with atomic_path(out) as tmp:
-                write_table(cols, meta, tmp, fmt)
-            write_output(side, json.dumps(meta, indent=2, default=float))
-            shown = [k for k in cols if k.endswith("_deg") and not k.endswith("_err_deg")]
-            kept = [k for k in shown if (cols[k] == cols[k]).any()]
-            print(
-                f"{len(cols['time_s'])} frames triangulated from {len(meta['cameras'] or [])} cameras: "
-                f"{len(kept)} of {len(shown)} angles within their measured error ({', '.join(kept) or 'none'})"
-            )
-            print(f"angles: {out} ({fmt}); column notes: {side}")
-            return 0
+        cols, meta = triangulated_table(
+            open_recording(args.source), offline=args.offline, keep_invalid=args.keep_invalid
+        )
+        meta["source"] = str(args.source)
+        _write(out, side, fmt, cols, meta)
+        shown = [k for k in cols if k.endswith("_deg") and not k.endswith("_err_deg")]
+        kept = [k for k in shown if (cols[k] == cols[k]).any()]
+        print(
+            f"{len(cols['time_s'])} frames triangulated from {len(meta['cameras'] or [])} cameras: "
+            f"{len(kept)} of {len(shown)} angles within their measured error ({', '.join(kept) or 'none'})"
+        )
+        print(f"angles: {out} ({fmt}); column notes: {side}")
+        return 0
     pose, stored = load_session(args.source)
     if tilt is None and "tilt" in stored:
         tilt = stored["tilt"]
@@ -296,12 +316,7 @@ def run(args) -> int:
             "guess; each keeps only the frames where its measured error allows"
         )
         print(f"note: {meta['caution_3d']}", file=sys.stderr)
-    try:
-        with atomic_path(out) as tmp:
-            write_table(cols, meta, tmp, fmt)
-        write_output(side, json.dumps(meta, indent=2))
-    except OSError as exc:
-        raise MovekitError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
+    _write(out, side, fmt, cols, meta)
     import numpy as np
 
     views, counts = np.unique(cols["view"], return_counts=True)
