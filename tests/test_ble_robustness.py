@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from ble_helpers import Collector, until
 
 from movekit.capture.ble import transport as tr
 from movekit.capture.ble.clock_sync import ClockSync
@@ -53,28 +54,6 @@ def _imu(fore, address="C0:FF:EE:00:00:01", **kw) -> SimulatedWitMotion:
     return dev
 
 
-async def _until(cond, timeout=5.0):
-    t0 = time.perf_counter()
-    while not cond():
-        if time.perf_counter() - t0 > timeout:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-class Collector:
-    def __init__(self):
-        self.chunks, self.events = [], []
-
-    def stream(self, name):
-        cs = [c for c in self.chunks if c.stream == name]
-        if not cs:
-            return np.zeros(0), np.zeros((0, 3))
-        return np.concatenate([c.t_s for c in cs]), np.concatenate([c.data for c in cs])
-
-    def kinds(self):
-        return [e.kind for e in self.events]
-
-
 async def _stream(devices, specs, n_samples, stream="x_acc", during=None, **kw):
     """Run ``specs`` against the mock until ``stream`` has ``n_samples``; return (collector, session)."""
     mock = await start_mock(devices)
@@ -83,7 +62,7 @@ async def _stream(devices, specs, n_samples, stream="x_acc", during=None, **kw):
     task = asyncio.create_task(tr.run_ble_devices(specs, col.chunks.append, col.events.append, stop, **{**FAST, **kw}))
     if during is not None:
         await during(col)
-    await _until(lambda: len(col.stream(stream)[0]) >= n_samples, timeout=15)
+    await until(lambda: len(col.stream(stream)[0]) >= n_samples, timeout=15)
     stop.set()
     session = await task
     await mock.stop()
@@ -143,7 +122,7 @@ def test_absent_device_listed_first_does_not_delay_a_present_one(private_bus, fo
 
     async def during(col):
         t0 = time.perf_counter()
-        await _until(lambda: len(col.stream("x_acc")[0]) > 0)
+        await until(lambda: len(col.stream("x_acc")[0]) > 0)
         starts["present_s"] = time.perf_counter() - t0
 
     specs = ["C0:FF:EE:00:00:09:witmotion@absent", f"{dev.address}:witmotion@x,rate=100"]
@@ -176,9 +155,9 @@ def test_shutdown_after_the_device_vanished_is_prompt(private_bus, forearm):
                 connect_timeout_s=5.0,
             )
         )
-        await _until(lambda: len(col.stream("x_acc")[0]) >= 20)
+        await until(lambda: len(col.stream("x_acc")[0]) >= 20)
         mock.remove(dev)  # out of range: link lost, no longer advertised
-        await _until(lambda: "device_disconnected" in col.kinds())
+        await until(lambda: "device_disconnected" in col.kinds())
         await asyncio.sleep(0.6)  # now looking for it again (a 5 s scan)
         t0 = time.perf_counter()
         stop.set()
@@ -215,7 +194,7 @@ def test_a_stall_at_start_up_gives_no_false_rate_warning(private_bus, forearm):
         task = asyncio.create_task(
             tr.run_ble_devices([f"{dev.address}:witmotion@x,rate=100"], on_chunk, col.events.append, stop, **FAST)
         )
-        await _until(lambda: len(col.stream("x_acc")[0]) >= 600, timeout=12)
+        await until(lambda: len(col.stream("x_acc")[0]) >= 600, timeout=12)
         stop.set()
         return col, await task
 

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from ble_helpers import Collector, until
 
 from movekit.capture.ble import transport as tr
 from movekit.capture.ble.mock_bluez import PrivateSystemBus, mock_in_thread, start_mock
@@ -34,28 +35,6 @@ def _wit(address="C0:FF:EE:00:00:01", n=400, rate=100.0, **kw):
     gyro = np.column_stack([100 * np.sin(k / 10), np.zeros(n), -50 * np.ones(n)])
     ang = np.column_stack([30 * np.sin(k / 30), -10 * np.ones(n), 170 * np.cos(k / 50)])
     return SimulatedWitMotion(address, acc, gyro, ang, rate, **kw), (acc, gyro, ang)
-
-
-async def _until(cond, timeout=5.0):
-    t0 = time.perf_counter()
-    while not cond():
-        if time.perf_counter() - t0 > timeout:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-class Collector:
-    def __init__(self):
-        self.chunks, self.events = [], []
-
-    def stream(self, name):
-        cs = [c for c in self.chunks if c.stream == name]
-        if not cs:
-            return np.zeros(0), np.zeros((0, 0))
-        return np.concatenate([c.t_s for c in cs]), np.concatenate([c.data for c in cs])
-
-    def kinds(self):
-        return [e.kind for e in self.events]
 
 
 def test_scan_lists_name_address_rssi_and_profile(private_bus):
@@ -86,11 +65,11 @@ def test_connect_notify_write_read_and_bytes_decode_to_source(private_bus):
         mock = await start_mock()
         wit, (acc, gyro, ang) = _wit(loop=False)
         mock.add(wit)
-        col = Collector()
+        col = Collector(width=0)
         stop = asyncio.Event()
         spec = tr.DeviceSpec.parse(f"{wit.address}:witmotion@thigh,rate=100")
         task = asyncio.create_task(tr.run_ble_devices([spec], col.chunks.append, col.events.append, stop, **FAST))
-        await _until(lambda: len(col.stream("thigh_acc")[0]) >= 60)
+        await until(lambda: len(col.stream("thigh_acc")[0]) >= 60)
         stop.set()
         session = await task
         await mock.stop()
@@ -120,21 +99,21 @@ def test_disconnect_mid_stream_reconnects_and_keeps_every_sample(private_bus):
         mock = await start_mock()
         wit, _ = _wit(rate=50.0)
         mock.add(wit)
-        col = Collector()
+        col = Collector(width=0)
         stop = asyncio.Event()
         task = asyncio.create_task(
             tr.run_ble_devices(
                 [f"{wit.address}:witmotion@shank,rate=50"], col.chunks.append, col.events.append, stop, **FAST
             )
         )
-        await _until(lambda: len(col.stream("shank_acc")[0]) >= 10)
+        await until(lambda: len(col.stream("shank_acc")[0]) >= 10)
         n_before = len(col.stream("shank_acc")[0])
         sent_before = wit.sent
         t_drop = time.perf_counter()
         wit.drop_link()
-        await _until(lambda: "device_reconnected" in col.kinds())
+        await until(lambda: "device_reconnected" in col.kinds())
         reconnect_s = time.perf_counter() - t_drop
-        await _until(lambda: len(col.stream("shank_acc")[0]) >= n_before + 10)
+        await until(lambda: len(col.stream("shank_acc")[0]) >= n_before + 10)
         stop.set()
         await task
         await mock.stop()
@@ -163,7 +142,7 @@ def test_several_devices_at_once_in_one_loop(private_bus):
         gen = SimulatedGenericEMG("C0:FF:EE:00:00:04", emg_uv[:, :2], 1000.0)
         for d in (w1, w2, gang, gen):
             mock.add(d)
-        col = Collector()
+        col = Collector(width=0)
         stop = asyncio.Event()
         specs = [
             f"{w1.address}:witmotion@thigh,rate=50",
@@ -172,7 +151,7 @@ def test_several_devices_at_once_in_one_loop(private_bus):
             f"{gen.address}:generic_emg@vl",
         ]
         task = asyncio.create_task(tr.run_ble_devices(specs, col.chunks.append, col.events.append, stop, **FAST))
-        await _until(
+        await until(
             lambda: all(len(col.stream(s)[0]) >= 60 for s in ("thigh_acc", "shank_acc", "vmo_emg", "vl_emg")), timeout=8
         )
         stop.set()
@@ -197,16 +176,16 @@ def test_garbage_then_good_data_session_goes_on(private_bus):
         wit, _ = _wit()
         wit.mode = "garbage"
         mock.add(wit)
-        col = Collector()
+        col = Collector(width=0)
         stop = asyncio.Event()
         task = asyncio.create_task(
             tr.run_ble_devices(
                 [f"{wit.address}:witmotion@x,rate=100"], col.chunks.append, col.events.append, stop, **FAST
             )
         )
-        await _until(lambda: "device_bad_data" in col.kinds())
+        await until(lambda: "device_bad_data" in col.kinds())
         wit.mode = "normal"
-        await _until(lambda: len(col.stream("x_acc")[0]) >= 5)
+        await until(lambda: len(col.stream("x_acc")[0]) >= 5)
         stop.set()
         await task
         await mock.stop()
@@ -222,7 +201,7 @@ def test_device_that_stops_sending_is_reported_and_resumes(private_bus):
         mock = await start_mock()
         wit, _ = _wit()
         mock.add(wit)
-        col = Collector()
+        col = Collector(width=0)
         stop = asyncio.Event()
         task = asyncio.create_task(
             tr.run_ble_devices(
@@ -234,11 +213,11 @@ def test_device_that_stops_sending_is_reported_and_resumes(private_bus):
                 **FAST,
             )
         )
-        await _until(lambda: len(col.stream("x_acc")[0]) >= 5)
+        await until(lambda: len(col.stream("x_acc")[0]) >= 5)
         wit.mode = "silent"
-        await _until(lambda: "device_stalled" in col.kinds())
+        await until(lambda: "device_stalled" in col.kinds())
         wit.mode = "normal"
-        await _until(lambda: "device_resumed" in col.kinds())
+        await until(lambda: "device_resumed" in col.kinds())
         stop.set()
         await task
         await mock.stop()
@@ -256,7 +235,7 @@ def test_device_that_never_answers_or_is_absent_does_not_stop_others(private_bus
         mute.answers_connect = False
         mock.add(good)
         mock.add(mute)
-        col = Collector()
+        col = Collector(width=0)
         stop = asyncio.Event()
         specs = [
             f"{good.address}:witmotion@good,rate=100",
@@ -272,8 +251,8 @@ def test_device_that_never_answers_or_is_absent_does_not_stop_others(private_bus
                 **{**FAST, "connect_timeout_s": 0.5, "scan_timeout_s": 0.5},
             )
         )
-        await _until(lambda: {"device_error", "device_not_found"} <= set(col.kinds()), timeout=10)
-        await _until(lambda: len(col.stream("good_acc")[0]) >= 50)
+        await until(lambda: {"device_error", "device_not_found"} <= set(col.kinds()), timeout=10)
+        await until(lambda: len(col.stream("good_acc")[0]) >= 50)
         stop.set()
         await task
         await mock.stop()
@@ -313,14 +292,14 @@ def test_sample_times_line_up_with_the_session_clock(private_bus):
         wit.record_send_times = True
         wit.burst = 2  # two notifications back to back, like one connection event
         mock.add(wit)
-        col = Collector()
+        col = Collector(width=0)
         stop = asyncio.Event()
         task = asyncio.create_task(
             tr.run_ble_devices(
                 [f"{wit.address}:witmotion@x,rate=200"], col.chunks.append, col.events.append, stop, **FAST
             )
         )
-        await _until(lambda: len(col.stream("x_acc")[0]) >= 400)
+        await until(lambda: len(col.stream("x_acc")[0]) >= 400)
         stop.set()
         session = await task
         await mock.stop()
@@ -346,12 +325,12 @@ def test_device_at_another_rate_than_its_profile_is_reported(private_bus, tmp_pa
         emg = SimulatedGenericEMG("C0:FF:EE:00:00:04", np.zeros((3000, 2)), 1000.0)
         emg.packet_rate_hz = 500.0 / 3
         mock.add(emg)
-        col = Collector()
+        col = Collector(width=0)
         stop = asyncio.Event()
         task = asyncio.create_task(
             tr.run_ble_devices([f"{emg.address}:generic_emg@vl"], col.chunks.append, col.events.append, stop, **FAST)
         )
-        await _until(lambda: "device_rate_mismatch" in col.kinds(), timeout=8)
+        await until(lambda: "device_rate_mismatch" in col.kinds(), timeout=8)
         stop.set()
         await task
         await mock.stop()
