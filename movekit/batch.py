@@ -231,18 +231,11 @@ def _schema():
 
 
 def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
-    """Write ``path`` 0600 through a temporary file in its folder, fsync, then rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write ``path`` through the output policy's atomic, private write (:func:`movekit.outputs.atomic_path`)."""
+    from movekit.outputs import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        write(f)
 
 
 def write_part(path: Path, fp: str, result: dict[str, Any]) -> None:
@@ -321,7 +314,7 @@ def run_batch(
     if not sources:
         raise MovekitError(f"{study_dir}: no sessions found (recordings *.mkrec, videos, CSV/text files)")
     parts.mkdir(exist_ok=True, mode=0o700)
-    for stale in parts.glob(".*.tmp"):  # left by a killed run
+    for stale in parts.glob(".*.tmp*"):  # left by a killed run (atomic_path's temporary names)
         stale.unlink(missing_ok=True)
 
     todo: list[tuple[Source, str]] = []
