@@ -323,12 +323,11 @@ def test_save_video_and_markers(demo_clip, tmp_path, monkeypatch):
     """--save-video keeps the raw frames; marker keys become timestamped events."""
     import cv2
 
-    from movekit.capture import pipeline
+    from movekit.capture import pipeline, sinks
 
-    keys = iter(["", "", "p", "", "r", "m"])
-    monkeypatch.setattr(pipeline._KeyListener, "__init__", lambda self: setattr(self, "active", True))
-    monkeypatch.setattr(pipeline._KeyListener, "take", lambda self: [k for k in [next(keys, "")] if k])
-    monkeypatch.setattr(pipeline._KeyListener, "close", lambda self: None)
+    keys = iter(["", "", "p", "", "r", "m"])  # one key (or none) per frame, as a terminal would give them
+    monkeypatch.setattr(sinks.TerminalKeySink, "open", lambda self, run: setattr(self, "run", run))
+    monkeypatch.setattr(sinks.TerminalKeySink, "take", lambda self: [k for k in [next(keys, "")] if k])
     pipeline.capture(demo_clip, tmp_path / "v.mkrec", duration_s=1.0, save_video=True)
     rec = open_recording(tmp_path / "v.mkrec")
     assert rec.metadata["raw_video_saved"] is True

@@ -1,18 +1,26 @@
-"""Capture: frames -> pose -> recording (+ live angles, annotation, marker keys).
+"""Capture: frames -> pose -> recording (+ live angles) -> sinks (overlay, window, keys, drill, studio...).
 
 One loop serves a webcam and a video file. Every frame read becomes a row in the
 recording, NaN when nobody is found; nothing is smoothed over or dropped by movekit
 (a camera's own drops show as gaps in ``t_s``, and as ``frames_dropped`` events when
 movekit falls behind a camera).
+
+The work is a pipeline of three threads so the pose model never waits: frames are decoded
+(and converted to RGB) in the source's thread (:class:`movekit.capture.frames.FrameSource`),
+the model and the person follower run in the calling thread, and recording, live angles and
+the sinks (:mod:`movekit.capture.sinks`) run in a third, in frame order. :class:`CaptureRun`
+is the library object (the studio and the CLI both use it); :func:`capture` builds one from
+command-line style options.
 """
 
 from __future__ import annotations
 
-import os
+import logging
+import queue
 import signal
-import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,19 +28,21 @@ from typing import Any, Protocol
 import numpy as np
 
 from movekit.analysis.landmarks import NAMES as LANDMARK_ORDER
+from movekit.capture import inputs
 from movekit.capture.clock import SessionClock
 from movekit.capture.follow import PersonFollower, parse_person, person_text
-from movekit.capture.frames import FrameSource
+from movekit.capture.frames import Frame, FrameSource
+from movekit.capture.inputs import RAW_VIDEO
 from movekit.capture.pose import N_LANDMARKS, MediaPipePose, PoseBackend, PoseEstimate
+from movekit.capture.sinks import EVENT_KEYS
 from movekit.errors import MovekitError
 from movekit.live import LIVE_STREAM, FrameProcessor
 from movekit.recording import POSE_STREAMS, PoseSeries, RecordingWriter, StreamSpec
 
+log = logging.getLogger(__name__)
+
 LANDMARK_NAMES = LANDMARK_ORDER  #: MediaPipe landmark names in index order (movekit.analysis.landmarks)
 assert len(LANDMARK_NAMES) == N_LANDMARKS
-
-#: Keys that store an event during capture (window or terminal).
-EVENT_KEYS = {"p": "pain", "r": "pain_resolved", "m": "marker", " ": "marker"}
 
 
 def pose_stream_specs(rate_hz: float | None) -> list[StreamSpec]:
@@ -59,6 +69,47 @@ def pose_stream_specs(rate_hz: float | None) -> list[StreamSpec]:
         StreamSpec("pose_visibility", (33,), "1", rate_hz, names, kind="pose_visibility"),
         StreamSpec("pose_presence", (33,), "1", rate_hz, names, kind="pose_presence"),
     ]
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One recorded frame, as the sinks receive it.
+
+    Attributes
+    ----------
+    index : frame number in the source (0-based; gaps are frames the camera or movekit dropped)
+    t_s : time on the session clock, s
+    image_bgr : the frame as read, (height, width, 3) uint8; shared: copy before drawing on it
+    estimate : the followed person's pose (``image_px`` (33, 3) px, ``world_m``, ``visibility``,
+        ``presence``, ``found``)
+    angles_deg : live angles by name (deg), causally cleaned and gated: NaN where the expected
+        error for this view and tilt is over the limit or the angle is not measurable
+    errors_deg : expected error of each angle (deg; NaN: not measurable)
+    view : the body's view label for this frame (:mod:`movekit.analysis.view`)
+    """
+
+    index: int
+    t_s: float
+    image_bgr: np.ndarray
+    estimate: PoseEstimate
+    angles_deg: dict[str, float]
+    errors_deg: dict[str, float]
+    view: str
+
+
+class FrameSink(Protocol):
+    """Something that receives every recorded frame (:mod:`movekit.capture.sinks`).
+
+    ``open`` is called once the recording is open (before any Bluetooth device streams),
+    ``frame`` after each frame was recorded (return True to stop the capture; it runs in the
+    capture's recording thread and must return quickly), ``close`` after the last frame.
+    """
+
+    def open(self, run: CaptureRun) -> None: ...
+
+    def frame(self, result: FrameResult) -> bool | None: ...
+
+    def close(self, summary: CaptureSummary) -> None: ...
 
 
 class CaptureObserver(Protocol):
@@ -114,93 +165,18 @@ class CaptureSummary:
         return "\n".join(lines)
 
 
-class _KeyListener:
-    """Single key presses from the terminal (cbreak mode) when stdin is a terminal."""
+@dataclass
+class CaptureOptions:
+    """How a capture runs the model and what it records (the sinks decide what else happens).
 
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-        self._lock = threading.Lock()
-        self._old = None
-        self.active = False
-        if not sys.stdin.isatty():
-            return
-        try:
-            import termios
-            import tty
-
-            fd = sys.stdin.fileno()
-            self._old = termios.tcgetattr(fd)
-            tty.setcbreak(fd)
-        except Exception:  # noqa: BLE001 (no terminal: key presses are off)
-            return
-        self.active = True
-        threading.Thread(target=self._run, daemon=True, name="movekit-keys").start()
-
-    def _run(self) -> None:
-        while self.active:
-            ch = sys.stdin.read(1)
-            if not ch:
-                return
-            with self._lock:
-                self.keys.append(ch)
-
-    def take(self) -> list[str]:
-        with self._lock:
-            keys, self.keys = self.keys, []
-        return keys
-
-    def close(self) -> None:
-        self.active = False
-        if self._old is not None:
-            import termios
-
-            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._old)
-
-
-def has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def capture(
-    source: str | int | Path,
-    out: str | Path | None,
-    *,
-    duration_s: float | None = None,
-    model_complexity: int = 1,
-    model_file: str | Path | None = None,
-    annotate: str | Path | None = None,
-    show: bool = False,
-    save_video: bool = False,
-    overwrite: bool = False,
-    metadata: dict | None = None,
-    progress: bool = False,
-    backend: PoseBackend | None = None,
-    on_frame: Callable[[int, float], None] | None = None,
-    keys: bool = True,
-    ble: list[str] | tuple[str, ...] = (),
-    ble_options: dict | None = None,
-    camera_profile: str | Path | None = None,
-    static_profile: str | Path | None = None,
-    observer: CaptureObserver | None = None,
-    realtime: bool | None = None,
-    person: str | tuple[float, float] | None = None,
-    tilt=None,
-    lsl=None,
-) -> CaptureSummary:
-    """Run the pose model on every frame of ``source`` and record it.
-
-    Parameters
+    Attributes
     ----------
-    source : webcam index, video path, or a recording made with ``save_video`` (its ``video.mkv``
-        is captured again, following the person chosen in it unless ``person`` says otherwise)
-    out : recording directory to create (None: no recording, e.g. for ``movekit angles VIDEO``)
-    duration_s : stop after this many seconds of source time
+    duration_s : stop after this many seconds of source time (None: to the end / until stopped)
     model_complexity : 0, 1 or 2 (only 1 ships offline)
-    annotate : write the frames with skeleton and live angles to this video (``.mkv``: crash-safe,
-        recommended; ``.avi``; ``.mp4``: lost if the process is killed before it ends, as the summary says)
-    show : open a live window when a display exists (keys p/r/m/space/q work there)
+    model_file : a MediaPipe pose model file to use instead of the shipped one
     save_video : keep the raw frames in ``<out>/video.mkv`` (off by default: clinics often may not);
         Matroska, so a crash loses at most about the last second
+    overwrite : replace an existing recording at ``out``
     metadata : client/protocol/calibration fields stored in meta.json
     ble : Bluetooth LE devices recorded beside the camera, each ``ADDRESS:PROFILE[@LABEL][,rate=HZ]``
         (:class:`movekit.capture.ble.transport.DeviceSpec`); they run in their own thread and
@@ -208,10 +184,9 @@ def capture(
         frames are then released in real time so the two line up.
     ble_options : keyword arguments for :class:`movekit.capture.ble.transport.BleRecorder`
         (reconnect policy, timeouts)
-    camera_profile, static_profile : calibration profile names (in :func:`movekit.calibration.profile_dir`) or paths
-        (``movekit calibrate camera|static``). Both are stored in the metadata and applied to
+    camera_profile, static_profile : calibration profile names (in :func:`movekit.calibration.profile_dir`)
+        or paths (``movekit calibrate camera|static``). Both are stored in the metadata and applied to
         the live angles; the stored landmarks stay as the model gave them.
-    observer : :class:`CaptureObserver` run inside the capture (needs a recording)
     realtime : release a video file's frames in real time (default: only with BLE devices)
     person : whom to follow when several people are in view (:func:`movekit.capture.follow.parse_person`:
         ``largest`` (default), ``centre``, ``left``, ``right`` or ``"X,Y"`` px in the first frame with
@@ -226,394 +201,500 @@ def capture(
         and applied to the live angles and to every later analysis of the recording.
     lsl : :class:`movekit.lsl.LslPublisher` publishing each frame's pose and live angles, and every
         device stream and event written to the recording, as Lab Streaming Layer outlets (None: off)
+    pipelined : record and run the sinks in their own thread while the model runs on the next
+        frame (default); False runs everything in the calling thread (a live window needs that)
     """
-    import cv2
 
-    summary = CaptureSummary(Path(out) if out else None)
-    source, stored_person = _recorded_video(source)
-    choice = parse_person(person if person is not None else stored_person or "largest")
-    if out is not None and Path(out).exists() and not overwrite:
-        raise MovekitError(f"{out} already exists; choose another path or pass --overwrite")
-    ble_specs = []
-    if ble:
+    duration_s: float | None = None
+    model_complexity: int = 1
+    model_file: str | Path | None = None
+    save_video: bool = False
+    overwrite: bool = False
+    metadata: dict | None = None
+    ble: Sequence[str] = ()
+    ble_options: dict | None = None
+    camera_profile: str | Path | None = None
+    static_profile: str | Path | None = None
+    realtime: bool | None = None
+    person: str | tuple[float, float] | None = None
+    tilt: Any = None
+    lsl: Any = None
+    pipelined: bool = True
+
+
+class _RecordingStage:
+    """The third stage of the pipeline: work items run in frame order in one background thread.
+
+    An exception in a work item stops the stage and is raised again in the calling thread by the
+    next :meth:`submit` or by :meth:`drain`.
+    """
+
+    def __init__(self, threaded: bool, depth: int = 8) -> None:
+        self.error: BaseException | None = None
+        self._queue: queue.Queue | None = queue.Queue(depth) if threaded else None
+        self._thread = None
+        if threaded:
+            self._thread = threading.Thread(target=self._work, daemon=True, name="movekit-record")
+            self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self.error is None:
+                try:
+                    item()
+                except BaseException as exc:  # noqa: BLE001 (raised again in the capture thread)
+                    self.error = exc
+
+    def submit(self, item: Callable[[], None]) -> None:
+        self.raise_error()
+        if self._queue is None:
+            item()
+        else:
+            self._queue.put(item)
+
+    def drain(self) -> None:
+        """Wait for every submitted item (the stage ends), then raise its error if one occurred."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self.raise_error()
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+class CaptureRun:
+    """One capture: the source, the pose model, the person follower, the recording and the sinks.
+
+    ``CaptureRun(source, out, options, sinks).run()`` reads every frame of ``source``, runs the
+    pose model on it, stores the pose and live angles in the recording at ``out`` (None: no
+    recording) and hands each frame to the sinks. Bad options fail here, before anything opens.
+
+    Parameters
+    ----------
+    source : webcam index, video path, or a recording made with ``save_video`` (its ``video.mkv``
+        is captured again, following the person chosen in it unless ``options.person`` says otherwise)
+    out : recording directory to create (None: no recording, e.g. for ``movekit angles VIDEO``)
+    options : :class:`CaptureOptions`
+    sinks : :class:`FrameSink` objects, called in order for every frame
+    backend : a pose backend to use (and not close) instead of MediaPipe
+    """
+
+    def __init__(
+        self,
+        source: str | int | Path,
+        out: str | Path | None,
+        options: CaptureOptions | None = None,
+        sinks: Sequence[FrameSink] = (),
+        *,
+        backend: PoseBackend | None = None,
+    ) -> None:
+        self.options = opts = options or CaptureOptions()
+        self.summary = CaptureSummary(Path(out) if out else None)
+        self.out = out
+        self.sinks = list(sinks)
+        self.source, stored_person = inputs.recorded_video(source)
+        self.choice = parse_person(opts.person if opts.person is not None else stored_person or "largest")
+        if out is not None and Path(out).exists() and not opts.overwrite:
+            raise MovekitError(f"{out} already exists; choose another path or pass --overwrite")
+        self.ble_specs = self._parse_ble()
+        self.calibration = inputs.load_calibration(opts.camera_profile, opts.static_profile)
+        self._tilt = self._start_tilt()
+        self.clock = SessionClock()
+        self.backend = backend
+        self._own_backend = backend is None
+        self.writer: RecordingWriter | None = None
+        self.ble = None
+        self.src: FrameSource | None = None
+        self.follower: PersonFollower | None = None
+        self.processor: FrameProcessor | None = None
+        self._stage: _RecordingStage | None = None
+        self._stop_reason: str | None = None
+        self._opened_sinks: list[FrameSink] = []
+
+    # -- what sinks and other threads may call -------------------------------------------------
+    def request_stop(self, reason: str) -> None:
+        """Stop after the frame being processed (thread-safe; the first reason given is kept)."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_reason is not None
+
+    def mark(self, t_s: float, kind: str, **fields: Any) -> dict:
+        """Store an event (``pain``, ``pain_resolved``, ``marker``...) at ``t_s`` in the recording and
+        the summary. Call it from a sink's ``frame`` (the recording thread)."""
+        ev = self.writer.event(t_s, kind, **fields) if self.writer is not None else {"t_s": t_s, "kind": kind, **fields}
+        self.summary.events.append(ev)
+        return ev
+
+    def open_video(self, path: str | Path):
+        """A video file for frames of this source's size and rate (:class:`movekit.capture.annotate.VideoOut`)."""
+        from movekit.capture.annotate import VideoOut
+
+        fps = self.src.fps if np.isfinite(self.src.fps) and self.src.fps > 0 else 30.0
+        return VideoOut(path, self.src.width_px, self.src.height_px, fps)
+
+    def say(self, text: str) -> None:
+        """A notice for the person at the console (stderr), above a progress bar if there is one."""
+        for sink in self._opened_sinks:
+            if hasattr(sink, "say"):
+                sink.say(text)
+                return
+        import sys
+
+        print(text, file=sys.stderr)
+
+    # -- the run ------------------------------------------------------------------------------
+    def run(self) -> CaptureSummary:
+        """Capture until the source ends, ``duration_s`` passes, a sink stops it, or an interrupt."""
+        old_term = signal.getsignal(signal.SIGTERM)
+        in_main = threading.current_thread() is threading.main_thread()
+        if in_main:  # SIGTERM: stop cleanly and close the recording
+            signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            self._open()
+            self._loop()
+            self._finish()
+        finally:
+            self._close()
+            if in_main:
+                signal.signal(signal.SIGTERM, old_term)
+        return self.summary
+
+    def _parse_ble(self) -> list:
+        if not self.options.ble:
+            return []
         from movekit.capture.ble.transport import DeviceSpec
 
-        if out is None:
+        if self.out is None:
             raise MovekitError("BLE devices need a recording to write to (-o)")
-        ble_specs = [DeviceSpec.parse(text) for text in ble]  # bad specs fail before anything opens
-    calibration = _load_calibration(camera_profile, static_profile)
-    from concurrent.futures import Future, ThreadPoolExecutor
+        return [DeviceSpec.parse(text) for text in self.options.ble]  # bad specs fail before anything opens
 
-    if _measures_tilt(tilt, source):  # the room's verticals are read (~1 s) while the pose model loads
-        pool = ThreadPoolExecutor(1, thread_name_prefix="movekit-tilt")
-        tilt_future = pool.submit(_resolve_tilt, tilt, source, calibration, summary)
-        pool.shutdown(wait=False)  # the thread ends with its one task
-    else:  # given or unknown: a bad --tilt fails before anything opens
-        tilt_future = Future()
-        tilt_future.set_result(_resolve_tilt(tilt, source, calibration, summary))
-    clock = SessionClock()
-    if observer is not None and out is None:
-        raise MovekitError("an observer needs a recording to write to")
-    src = FrameSource(source, clock=clock, realtime=bool(ble_specs) if realtime is None else realtime)
-    ble_recorder = None
-    own_backend = backend is None
-    writer = None
-    raw_video = annotated = None
-    listener = None
-    window = False
-    follower = None
-    old_term = signal.getsignal(signal.SIGTERM)
-    try:
-        backend = backend or MediaPipePose(model_complexity, model_file=model_file)
-        camera_tilt = tilt_future.result()
+    def _start_tilt(self) -> Future:
+        """The camera tilt, resolved now, or measured from the video's verticals (~1 s) in a thread
+        while the pose model loads."""
+        tilt, source = self.options.tilt, self.source
+        if inputs.measures_tilt(tilt, source):
+            pool = ThreadPoolExecutor(1, thread_name_prefix="movekit-tilt")
+            future = pool.submit(inputs.resolve_tilt, tilt, source, self.calibration, self.summary.notices)
+            pool.shutdown(wait=False)  # the thread ends with its one task
+            return future
+        future = Future()  # given or unknown: a bad --tilt fails before anything opens
+        future.set_result(inputs.resolve_tilt(tilt, source, self.calibration, self.summary.notices))
+        return future
+
+    def _open(self) -> None:
+        opts = self.options
+        realtime = bool(self.ble_specs) if opts.realtime is None else opts.realtime
+        self.src = FrameSource(self.source, clock=self.clock, realtime=realtime)
+        self.backend = self.backend or MediaPipePose(opts.model_complexity, model_file=opts.model_file)
+        camera_tilt = self._tilt.result()
         if camera_tilt is not None:
-            calibration["tilt"] = camera_tilt.to_dict()
-        follower = PersonFollower(choose=choice)
-        rate = None if src.is_camera else (src.fps if np.isfinite(src.fps) else None)
-        if "camera" in calibration:
-            cam = calibration["camera"]
-            if (cam["width_px"], cam["height_px"]) != (src.width_px, src.height_px):
-                raise MovekitError(
-                    f"camera profile {cam['name']!r} is for {cam['width_px']}x{cam['height_px']}, "
-                    f"the source is {src.width_px}x{src.height_px}"
-                )
-        processor = FrameProcessor(
-            src.fps if np.isfinite(src.fps) and src.fps > 0 else 30.0,
-            calibration,
-            frame_size_px=(src.width_px, src.height_px),
-        )
-        if out is not None:
-            meta = {
-                "source": src.describe(),
-                "video": {"width_px": src.width_px, "height_px": src.height_px, "nominal_fps": src.fps},
-                "clock": (
-                    "monotonic clock since the camera opened" if src.is_camera else "container presentation time"
-                ),
-                "pose_model": backend.settings(),
-                "raw_video_saved": bool(save_video),
-                **(metadata or {}),
-                "person_selection": {"strategy": person_text(choice)},
-            }
-            if calibration:
-                meta["calibration"] = calibration
-            writer = RecordingWriter(out, meta, overwrite=overwrite)
-            for spec in pose_stream_specs(rate):
-                writer.add_stream(spec)
-            writer.add_stream(processor.spec())
-            writer.update_metadata(session_clock={"started_unix_s": clock.started_unix_s, "frames": meta["clock"]})
-        if lsl is not None:  # LSL: pose + live angles per frame; the recording's other streams and events
-            lsl.open_frames(rate, processor.names, clock.now())
-            writer = lsl.tee(writer) if writer is not None else None
-        if ble_specs:
+            self.calibration["tilt"] = camera_tilt.to_dict()
+        self.follower = PersonFollower(choose=self.choice)
+        self._check_camera_profile()
+        fps = self.src.fps if np.isfinite(self.src.fps) and self.src.fps > 0 else 30.0
+        self.processor = FrameProcessor(fps, self.calibration, frame_size_px=(self.src.width_px, self.src.height_px))
+        rate = None if self.src.is_camera else (self.src.fps if np.isfinite(self.src.fps) else None)
+        if self.out is not None:
+            self.writer = self._open_recording(rate)
+        if opts.lsl is not None:  # LSL: pose + live angles per frame; the recording's other streams and events
+            from movekit.capture.sinks import LslSink
+
+            opts.lsl.open_frames(rate, self.processor.names, self.clock.now())
+            self.writer = opts.lsl.tee(self.writer) if self.writer is not None else None
+            self.sinks.insert(0, LslSink(opts.lsl))
+        if opts.save_video and self.writer is not None:
+            from movekit.capture.sinks import RawVideoSink
+
+            self.sinks.append(RawVideoSink(self.writer.path / RAW_VIDEO))
+        if self.ble_specs:
             from movekit.capture.ble.transport import BleRecorder
 
-            ble_recorder = BleRecorder(ble_specs, writer, clock=clock, **(ble_options or {}))
-        if observer is not None:
-            observer.start(writer, clock, ble_recorder)
-        if ble_recorder is not None:
-            ble_recorder.start()
-        if annotate:
-            annotated = _open_video(annotate, src)
-            summary.annotated = Path(annotate)
-            if not annotated.crash_safe:
-                summary.notices.append(
-                    f"{annotate}: an .mp4 is unreadable if the capture is killed before it "
-                    "ends; use .mkv for a video that survives a crash"
-                )
-        if save_video and writer is not None:
-            raw_video = _open_video(writer.path / RAW_VIDEO, src)
-        if show:
-            if has_display():
-                window = True
-            else:
-                summary.notices.append("no display found: --show ignored (use --annotate to see the result)")
-        if keys:
-            listener = _KeyListener()
+            self.ble = BleRecorder(self.ble_specs, self.writer, clock=self.clock, **(opts.ble_options or {}))
+        for sink in self.sinks:
+            sink.open(self)
+            self._opened_sinks.append(sink)
+        if self.ble is not None:
+            self.ble.start()
+        window = any(getattr(s, "window", False) for s in self.sinks)  # HighGUI stays in one thread
+        self._stage = _RecordingStage(threaded=opts.pipelined and not window)
 
-        def _term(signum, frame):  # SIGTERM: stop cleanly and close the recording
-            raise KeyboardInterrupt
+    def _check_camera_profile(self) -> None:
+        cam = self.calibration.get("camera")
+        if cam and (cam["width_px"], cam["height_px"]) != (self.src.width_px, self.src.height_px):
+            raise MovekitError(
+                f"camera profile {cam['name']!r} is for {cam['width_px']}x{cam['height_px']}, "
+                f"the source is {self.src.width_px}x{self.src.height_px}"
+            )
 
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _term)
+    def _open_recording(self, rate: float | None) -> RecordingWriter:
+        src, opts = self.src, self.options
+        meta = {
+            "source": src.describe(),
+            "video": {"width_px": src.width_px, "height_px": src.height_px, "nominal_fps": src.fps},
+            "clock": "monotonic clock since the camera opened" if src.is_camera else "container presentation time",
+            "pose_model": self.backend.settings(),
+            "raw_video_saved": bool(opts.save_video),
+            **(opts.metadata or {}),
+            "person_selection": {"strategy": person_text(self.choice)},
+        }
+        if self.calibration:
+            meta["calibration"] = self.calibration
+        writer = RecordingWriter(self.out, meta, overwrite=opts.overwrite)
+        for spec in pose_stream_specs(rate):
+            writer.add_stream(spec)
+        writer.add_stream(self.processor.spec())
+        writer.update_metadata(session_clock={"started_unix_s": self.clock.started_unix_s, "frames": meta["clock"]})
+        return writer
 
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            total = src.frame_count
-            if duration_s and np.isfinite(src.fps):
-                total = min(total or 10**9, int(duration_s * src.fps) + 1)
-            bar = tqdm(total=total, unit="frame", desc="pose", file=sys.stderr, leave=False)
-        last_index = -1
+    def _loop(self) -> None:
+        """The model stage: read, follow the person, hand the frame to the recording stage."""
+        summary, duration_s = self.summary, self.options.duration_s
+        self._last_index = -1
         try:
-            for frame in src:
-                if summary.frames == 0:
+            for frame in self.src:
+                if self._stop_reason is not None:
+                    break
+                if self._last_index < 0:
                     summary.first_t_s = frame.t_s
                 if duration_s is not None and frame.t_s - summary.first_t_s >= duration_s:
-                    summary.stopped_by = f"--duration {duration_s:g} s"
+                    self.request_stop(f"--duration {duration_s:g} s")
                     break
-                if frame.index != last_index + 1 and writer is not None:
-                    gap = frame.index - last_index - 1
-                    summary.events.append(writer.event(frame.t_s, "frames_dropped", count=gap))
-                last_index = frame.index
-                est = follower.process(backend, frame.image_bgr, frame.t_s, frame.image_rgb)
-                if follower.events:  # somebody else came into view, or left: rare
-                    _people_events(follower.take_events(), writer, summary, follower, bar)
-                _write_frame(writer, frame.t_s, est)
-                live = processor.step(frame.t_s, est.image_px, est.visibility)
-                if writer is not None:
-                    writer.append(LIVE_STREAM, [frame.t_s], live[None])
-                if lsl is not None:
-                    lsl.frame(frame.t_s, est.image_px, est.visibility, live, processor.errors)
-                summary.frames += 1
-                summary.detected += est.found
-                summary.last_t_s = frame.t_s
-                if observer is not None and observer.frame(frame.t_s, est):
-                    summary.stopped_by = "the observer (e.g. drill finished)"
-                    break
-                if raw_video is not None:
-                    raw_video.write(frame.image_bgr)
-                if annotated is not None or window:
-                    drawn = frame.image_bgr.copy()
-                    from movekit.capture.annotate import draw_pose
-
-                    draw_pose(
-                        drawn,
-                        est.image_px,
-                        est.visibility,
-                        dict(zip(processor.names, live.tolist())),
-                        frame.t_s,
-                        errors=processor.errors,
-                    )
-                    if annotated is not None:
-                        annotated.write(drawn)
-                    if window:
-                        cv2.imshow("movekit (p pain, r pain gone, m marker, q stop)", drawn)
-                        k = cv2.waitKey(1) & 0xFF
-                        if k != 255 and _handle_key(chr(k), frame.t_s, writer, summary):
-                            break
-                if listener is not None and any(_handle_key(k, frame.t_s, writer, summary) for k in listener.take()):
-                    break
-                if bar is not None:
-                    bar.update(1)
-                if on_frame is not None:
-                    on_frame(summary.frames, frame.t_s)
+                gap = frame.index - self._last_index - 1
+                self._last_index = frame.index
+                est = self.follower.process(self.backend, frame.image_bgr, frame.t_s, frame.image_rgb)
+                people = (self.follower.take_events(), self.follower.message()) if self.follower.events else None
+                self._stage.submit(lambda f=frame, e=est, g=gap, p=people: self._record(f, e, g, p))
         except KeyboardInterrupt:
-            summary.stopped_by = "interrupt (recording closed cleanly)"
-        finally:
-            if bar is not None:
-                bar.close()
+            self.request_stop("interrupt (recording closed cleanly)")
+        self._stage.drain()
+        summary.stopped_by = self._stop_reason or "end of source"
+
+    def _record(self, frame: Frame, est: PoseEstimate, gap: int, people: tuple | None) -> None:
+        """The recording stage for one frame: events, pose, live angles, then the sinks."""
+        writer, summary, processor = self.writer, self.summary, self.processor
+        if gap and writer is not None:
+            summary.events.append(writer.event(frame.t_s, "frames_dropped", count=gap))
+        if people is not None:  # somebody else came into view, or left: rare
+            self._people_events(*people)
+        live = processor.step(frame.t_s, est.image_px, est.visibility)
+        if writer is not None:
+            t = [frame.t_s]
+            writer.append("pose_image_px", t, est.image_px[None])
+            writer.append("pose_world_m", t, est.world_m[None])
+            writer.append("pose_visibility", t, est.visibility[None])
+            writer.append("pose_presence", t, est.presence[None])
+            writer.append(LIVE_STREAM, t, live[None])
+        summary.frames += 1
+        summary.detected += est.found
+        summary.last_t_s = frame.t_s
+        if not self.sinks:
+            return
+        result = FrameResult(
+            frame.index,
+            frame.t_s,
+            frame.image_bgr,
+            est,
+            dict(zip(processor.names, live.tolist())),
+            dict(processor.errors),
+            processor.view,
+        )
+        # every sink sees every recorded frame (also the few read before a stop took effect)
+        if [sink.frame(result) for sink in self.sinks].count(True):
+            self.request_stop("a sink")
+
+    def _people_events(self, events: list[dict], follower_text: str | None) -> None:
+        """Record the follower's events (``people_in_view``, ``person_not_at_point``) and say so on
+        the console as they happen."""
+        said = set()
+        for ev in events:
+            ev = self.mark(**ev)
+            if ev["kind"] != "people_in_view" or ev["change"] == "start":
+                text = follower_text or f"{ev['count']} people in view at the start"
+                if text in said:
+                    continue
+                said.add(text)
+            elif ev["change"] == "entered":
+                text = (
+                    f"{ev['t_s']:.2f} s: somebody else came into view ({ev['count']} people); "
+                    "still following the same person"
+                )
+            else:
+                text = f"{ev['t_s']:.2f} s: {ev['count']} {'person' if ev['count'] == 1 else 'people'} in view now"
+            self.say(f"movekit: notice: {text}")
+
+    def _finish(self) -> None:
+        """After the last frame: devices and sinks stopped, what happened said, metadata completed."""
+        summary, src = self.summary, self.src
         summary.dropped = src.dropped
+        self._note_source_end()
+        if self.ble is not None:
+            self.ble.stop()
+            self._note_device_problems()
+        self._close_sinks()
+        summary.notices += _follower_notices(self.follower, summary.events)
+        if summary.frames == 0:
+            raise MovekitError(f"{self.source}: no frames were read")
+        if self.writer is not None:
+            self.writer.update_metadata(
+                person_selection=self.follower.selection or {"strategy": person_text(self.choice)},
+                frames_dropped=src.dropped,
+                detection_rate=summary.detection_rate,
+                stopped_by=summary.stopped_by,
+            )
+
+    def _note_source_end(self) -> None:
+        summary, src, read = self.summary, self.src, self._last_index + 1
         if (
             summary.stopped_by == "end of source"
             and src.frame_count
             and not src.is_camera
-            and last_index + 1 < src.frame_count - 1
+            and read < src.frame_count - 1
         ):
             summary.notices.append(
-                f"the video ended early, after {last_index + 1} of the {src.frame_count} frames its container "
+                f"the video ended early, after {read} of the {src.frame_count} frames its container "
                 f"declares (truncated or damaged file?); the frames up to {summary.last_t_s:.2f} s are kept"
             )
-            if writer is not None:
-                writer.event(
-                    summary.last_t_s, "source_ended_early", frames_read=last_index + 1, frames_declared=src.frame_count
+            if self.writer is not None:
+                self.writer.event(
+                    summary.last_t_s, "source_ended_early", frames_read=read, frames_declared=src.frame_count
                 )
         if src.read_error:
             summary.notices.append(
                 f"the video stopped decoding early ({src.read_error}); frames up to {summary.last_t_s:.2f} s are kept"
             )
-        if ble_recorder is not None:
-            ble_recorder.stop()
-        if observer is not None:
-            observer.stop(summary.last_t_s)
-        if ble_recorder is not None:
-            for ev in ble_recorder.events:
-                if ev.kind in (
-                    "device_not_found",
-                    "device_error",
-                    "device_gap",
-                    "device_disconnected",
-                    "device_bad_data",
-                    "device_rate_mismatch",
-                ):
-                    summary.notices.append(f"BLE {ev.device}: {ev.message}")
-            ble_recorder = None
-        if follower.message():
-            summary.notices.append(follower.message())
-        entered = [e for e in summary.events if e["kind"] == "people_in_view" and e.get("change") == "entered"]
-        if entered:
-            summary.notices.append(
-                "somebody else came into view at "
-                + ", ".join(f"{e['t_s']:.2f} s ({e['count']} people)" for e in entered[:4])
-                + ("..." if len(entered) > 4 else "")
-                + "; the person chosen at the start was followed"
-            )
-        if follower.switches_rejected:
-            summary.notices.append(
-                f"{follower.switches_rejected} frames where the model jumped to another person were stored as not found"
-            )
-        if summary.frames == 0:
-            raise MovekitError(f"{source}: no frames were read")
-        if writer is not None:
-            writer.update_metadata(
-                person_selection=follower.selection or {"strategy": person_text(choice)},
-                frames_dropped=src.dropped,
-                detection_rate=summary.detection_rate,
-                stopped_by=summary.stopped_by,
-            )
-    finally:
-        if ble_recorder is not None:
-            ble_recorder.stop()
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, old_term)
-        if listener is not None:
-            listener.close()
-        for video in (annotated, raw_video):
-            if video is not None:
-                video.close()
-        if window:
-            cv2.destroyAllWindows()
-        if writer is not None:
-            writer.close()
-        src.close()
-        if follower is not None:
-            follower.close()
-        if own_backend and backend is not None:
-            backend.close()
-    return summary
+
+    def _note_device_problems(self) -> None:
+        problems = {
+            "device_not_found",
+            "device_error",
+            "device_gap",
+            "device_disconnected",
+            "device_bad_data",
+            "device_rate_mismatch",
+        }
+        for ev in self.ble.events:
+            if ev.kind in problems:
+                self.summary.notices.append(f"BLE {ev.device}: {ev.message}")
+
+    def _close_sinks(self, *, after_error: bool = False) -> None:
+        while self._opened_sinks:
+            sink = self._opened_sinks.pop(0)
+            try:
+                sink.close(self.summary)
+            except Exception:
+                if not after_error:
+                    raise
+                log.exception("closing %r after an error", sink)  # the first error is the one raised
+
+    def _close(self) -> None:
+        """Release everything, also after an error; the recording is closed last but one."""
+        if self._stage is not None:
+            try:
+                self._stage.drain()
+            except BaseException:  # noqa: BLE001 (an error is already being raised)
+                log.exception("recording stage failed while closing")
+        if self.ble is not None:
+            self.ble.stop()
+        self._close_sinks(after_error=True)
+        if self.writer is not None:
+            self.writer.close()
+        if self.src is not None:
+            self.src.close()
+        if self.follower is not None:
+            self.follower.close()
+        if self._own_backend and self.backend is not None:
+            self.backend.close()
 
 
-#: the raw video inside a recording: Matroska, so a killed capture keeps its video up to about its
-#: last second (recordings before 2026-12 hold ``video.mp4``, still read)
-RAW_VIDEO = "video.mkv"
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
-def _recorded_video(source):
-    """``(source, person)``: a recording directory stands for its saved video (``video.mkv``, or an
-    older recording's ``video.mp4``) and the person chosen when it was captured (MovekitError if it
-    kept no video); anything else is returned as is."""
-    if isinstance(source, int) or str(source).strip().isdigit() or not (Path(str(source)) / "meta.json").is_file():
-        return source, None  # a camera, a video, or something FrameSource explains
-    path = Path(source)
-    video = next((path / n for n in (RAW_VIDEO, "video.mp4") if (path / n).exists()), path / RAW_VIDEO)
-    if not video.exists():
-        raise MovekitError(
-            f"{source}: this recording kept no video (captured without --save-video); "
-            "its stored pose can be replayed with movekit replay"
+def _follower_notices(follower: PersonFollower, events: list[dict]) -> list[str]:
+    """What the person follower has to say after a capture."""
+    notices = [follower.message()] if follower.message() else []
+    entered = [e for e in events if e["kind"] == "people_in_view" and e.get("change") == "entered"]
+    if entered:
+        notices.append(
+            "somebody else came into view at "
+            + ", ".join(f"{e['t_s']:.2f} s ({e['count']} people)" for e in entered[:4])
+            + ("..." if len(entered) > 4 else "")
+            + "; the person chosen at the start was followed"
         )
-    from movekit.recording import open_recording
-
-    meta = open_recording(path).metadata
-    return video, (meta.get("person_selection") or {}).get("strategy")
-
-
-def _people_events(
-    events: list[dict], writer: RecordingWriter | None, summary: CaptureSummary, follower: PersonFollower, bar
-) -> None:
-    """Record the follower's events (``people_in_view``, ``person_not_at_point``) and say so on the
-    console (stderr) as they happen."""
-    said = set()
-    for ev in events:
-        ev = writer.event(**ev) if writer is not None else ev
-        summary.events.append(ev)
-        if ev["kind"] != "people_in_view" or ev["change"] == "start":
-            text = follower.message() or f"{ev['count']} people in view at the start"
-            if text in said:
-                continue
-            said.add(text)
-        elif ev["change"] == "entered":
-            text = (
-                f"{ev['t_s']:.2f} s: somebody else came into view ({ev['count']} people); "
-                "still following the same person"
-            )
-        else:
-            text = f"{ev['t_s']:.2f} s: {ev['count']} {'person' if ev['count'] == 1 else 'people'} in view now"
-        text = f"movekit: notice: {text}"
-        if bar is not None:
-            bar.write(text, file=sys.stderr)
-        else:
-            print(text, file=sys.stderr)
-
-
-def _measures_tilt(tilt, source) -> bool:
-    """True when ``capture(tilt=...)`` measures the tilt from the video (``auto``, the video default)."""
-    is_camera = isinstance(source, int) or str(source).strip().isdigit()
-    return (tilt is None and not is_camera) or (isinstance(tilt, str) and tilt.strip().lower() == "auto")
-
-
-def _resolve_tilt(tilt, source, calibration: dict, summary: CaptureSummary):
-    """The :class:`~movekit.analysis.camera_tilt.CameraTilt` for ``capture(tilt=...)``, or None (unknown)."""
-    from movekit.analysis.camera_tilt import CameraTilt
-    from movekit.calibration import CameraProfile, load_tilt, tilt_from_scene, video_frames
-
-    if isinstance(tilt, CameraTilt):
-        return tilt
-    is_camera = isinstance(source, int) or str(source).strip().isdigit()
-    spec = "auto" if tilt is None and not is_camera else (tilt or "unknown")
-    if str(spec).strip().lower() == "unknown":
-        summary.notices.append(
-            "camera tilt unknown: angles referred to the vertical are shown only where no tilt "
-            "could push them over their error limit (give --tilt, or movekit calibrate level)"
+    if follower.switches_rejected:
+        notices.append(
+            f"{follower.switches_rejected} frames where the model jumped to another person were stored as not found"
         )
-        return None
-    if str(spec).strip().lower() != "auto":
-        return load_tilt(spec)
-    if is_camera:
-        raise MovekitError(
-            "--tilt auto reads the room's vertical edges from a video file; for a webcam give "
-            "--tilt PITCH,ROLL, --tilt level or a profile from movekit calibrate level"
-        )
-    cam = calibration.get("camera")
-    profile = CameraProfile(**{**cam, "pattern": tuple(cam["pattern"])}) if cam else None
+    return notices
+
+
+def has_display() -> bool:
+    import os
+
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def capture(
+    source: str | int | Path,
+    out: str | Path | None,
+    *,
+    annotate: str | Path | None = None,
+    show: bool = False,
+    progress: bool = False,
+    keys: bool = True,
+    observer: CaptureObserver | None = None,
+    on_frame: Callable[[int, float], None] | None = None,
+    sinks: Sequence[FrameSink] = (),
+    backend: PoseBackend | None = None,
+    **options: Any,
+) -> CaptureSummary:
+    """Run the pose model on every frame of ``source`` and record it (:class:`CaptureRun`).
+
+    Parameters
+    ----------
+    source, out : see :class:`CaptureRun`
+    annotate : write the frames with skeleton and live angles to this video (``.mkv``: crash-safe,
+        recommended; ``.avi``; ``.mp4``: lost if the process is killed before it ends, as the summary says)
+    show : open a live window when a display exists (keys p/r/m/space/q work there)
+    progress : a progress bar on stderr
+    keys : single key presses from the terminal store events (p pain, r pain gone, m/space marker, q stop)
+    observer : :class:`CaptureObserver` run inside the capture (needs a recording)
+    on_frame : ``fn(frames_so_far, t_s)`` called after every frame
+    sinks : further :class:`FrameSink` objects (after the ones the options above make)
+    backend : a pose backend to use instead of MediaPipe (not closed)
+    **options : the fields of :class:`CaptureOptions` (``duration_s``, ``save_video``, ``ble``, ``tilt``...)
+    """
+    from movekit.capture import sinks as builtin
+
     try:
-        found = tilt_from_scene(video_frames(source), profile)
-    except MovekitError as exc:
-        summary.notices.append(f"camera tilt unknown ({exc}); give --tilt or run movekit calibrate level")
-        return None
-    summary.notices.append(f"{found.describe()}")
-    return found
-
-
-def _load_calibration(camera_profile, static_profile) -> dict:
-    """Profiles as plain dicts for the metadata (MovekitError if missing or unreadable)."""
-    from dataclasses import asdict
-
-    from movekit.calibration import load_camera_profile, load_static_profile
-
-    out = {}
-    if camera_profile is not None:
-        out["camera"] = asdict(load_camera_profile(camera_profile))
-    if static_profile is not None:
-        out["static"] = asdict(load_static_profile(static_profile))
-    return out
-
-
-def _open_video(path, src: FrameSource):
-    from movekit.capture.annotate import VideoOut
-
-    fps = src.fps if np.isfinite(src.fps) and src.fps > 0 else 30.0
-    return VideoOut(path, src.width_px, src.height_px, fps)
-
-
-def _write_frame(writer: RecordingWriter | None, t_s: float, est: PoseEstimate) -> None:
-    if writer is None:
-        return
-    t = [t_s]
-    writer.append("pose_image_px", t, est.image_px[None])
-    writer.append("pose_world_m", t, est.world_m[None])
-    writer.append("pose_visibility", t, est.visibility[None])
-    writer.append("pose_presence", t, est.presence[None])
-
-
-def _handle_key(key: str, t_s: float, writer: RecordingWriter | None, summary: CaptureSummary) -> bool:
-    """Store the key's event; True means stop."""
-    if key in ("q", "\x1b"):
-        summary.stopped_by = "q key"
-        return True
-    kind = EVENT_KEYS.get(key.lower())
-    if kind and writer is not None:
-        summary.events.append(writer.event(t_s, kind, source="key", key=key))
-    return False
+        opts = CaptureOptions(**options)
+    except TypeError as exc:
+        raise TypeError(f"capture(): {exc}") from None
+    if observer is not None and out is None:
+        raise MovekitError("an observer needs a recording to write to")
+    made: list[FrameSink] = [builtin.ObserverSink(observer)] if observer is not None else []
+    window = bool(show) and has_display()
+    if annotate or window:
+        made.append(builtin.OverlaySink(annotate, window=window))
+    if keys:
+        made.append(builtin.TerminalKeySink())
+    run = CaptureRun(source, out, opts, [*made, *sinks], backend=backend)
+    if show and not window:
+        run.summary.notices.append("no display found: --show ignored (use --annotate to see the result)")
+    if progress:
+        run.sinks.append(builtin.ProgressSink())
+    if on_frame is not None:
+        run.sinks.append(builtin.CallbackSink(on_frame))
+    return run.run()
 
 
 def run_pose_on_video(
@@ -658,6 +739,12 @@ def capture_in_memory(
 
 __all__ = [
     "capture",
+    "CaptureRun",
+    "CaptureOptions",
+    "FrameResult",
+    "FrameSink",
+    "EVENT_KEYS",
+    "RAW_VIDEO",
     "run_pose_on_video",
     "capture_in_memory",
     "CaptureObserver",
