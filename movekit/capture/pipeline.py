@@ -19,6 +19,7 @@ import logging
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -141,6 +142,15 @@ class CaptureSummary:
     annotated: Path | None = None
     stopped_by: str = "end of source"
     notices: list[str] = field(default_factory=list)
+    #: wall-clock time (s, ``time.perf_counter``) when the 11th and the last frame were recorded
+    steady_from_s: float = float("nan")
+    steady_to_s: float = float("nan")
+
+    @property
+    def steady_fps(self) -> float:
+        """Frames recorded per second of wall time after the first ten (start-up left out), or NaN."""
+        span = self.steady_to_s - self.steady_from_s
+        return (self.frames - 11) / span if self.frames > 20 and span > 0 else float("nan")
 
     @property
     def detection_rate(self) -> float:
@@ -151,6 +161,8 @@ class CaptureSummary:
             f"{self.frames} frames over {self.last_t_s - self.first_t_s:.2f} s; person found in "
             f"{self.detected} ({100 * self.detection_rate:.0f}%); stopped by {self.stopped_by}"
         ]
+        if np.isfinite(self.steady_fps):
+            lines.append(f"processed {self.steady_fps:.1f} frames/s (after the first 10 frames)")
         if self.dropped:
             lines.append(f"{self.dropped} camera frames dropped while movekit was busy (gaps in t_s)")
         if self.events:
@@ -496,6 +508,9 @@ class CaptureRun:
         summary.frames += 1
         summary.detected += est.found
         summary.last_t_s = frame.t_s
+        summary.steady_to_s = time.perf_counter()
+        if summary.frames == 11:
+            summary.steady_from_s = summary.steady_to_s
         if not self.sinks:
             return
         result = FrameResult(
