@@ -53,6 +53,7 @@ print(json.dumps({"frames": len(done), "steady_fps": (len(done) - 11) / (done[-1
 """
 
 CLIPS = {
+    # key: (label, pinned clip, how it is composed: None, ("loop", seconds) or ("bounce", seconds))
     "single": ("one person, Pose2Sim cam02, 100 frames", "pose2sim_single_cam02", None),
     "single_long": ("one person, Pose2Sim cam02 looped to 40 s", "pose2sim_single_cam02", ("loop", 40.0)),
     "multi": ("two people, Sports2D demo, 230 frames", "sports2d_demo", None),

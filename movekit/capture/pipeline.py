@@ -295,6 +295,7 @@ class CaptureRun:
     options : :class:`CaptureOptions`
     sinks : :class:`FrameSink` objects, called in order for every frame
     backend : a pose backend to use (and not close) instead of MediaPipe
+    clock : the session clock to timestamp on (shared by cameras captured together; default: a new one)
     """
 
     def __init__(
@@ -305,6 +306,7 @@ class CaptureRun:
         sinks: Sequence[FrameSink] = (),
         *,
         backend: PoseBackend | None = None,
+        clock: SessionClock | None = None,
     ) -> None:
         self.options = opts = options or CaptureOptions()
         self.summary = CaptureSummary(Path(out) if out else None)
@@ -317,7 +319,7 @@ class CaptureRun:
         self.ble_specs = self._parse_ble()
         self.calibration = inputs.load_calibration(opts.camera_profile, opts.static_profile)
         self._tilt = self._start_tilt()
-        self.clock = SessionClock()
+        self.clock = clock or SessionClock()
         self.backend = backend
         self._own_backend = backend is None
         self.writer: RecordingWriter | None = None

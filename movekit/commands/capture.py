@@ -33,11 +33,25 @@ def register(subparsers) -> None:
         "window): p pain, r pain resolved, m or space marker, q stop.",
     )
     p.add_argument(
-        "source",
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
         help="webcam index (0), video file, or a recording made with --save-video "
-        "(its video is captured again, following the person chosen then)",
+        "(its video is captured again, following the person chosen then); two or more sources "
+        "(webcams: 0 1; or videos) are captured at once on one clock into a multi-camera capture",
     )
-    p.add_argument("-o", "--output", required=True, help="recording directory to create (e.g. s01.mkrec)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="recording directory to create (e.g. s01.mkrec); with several sources, a folder that "
+        "receives one recording per camera",
+    )
+    p.add_argument(
+        "--cameras",
+        metavar="NAME,NAME",
+        help="with several sources: each camera's name (default cam1,cam2,...), e.g. as in the calibration",
+    )
     p.add_argument("--duration", type=positive_seconds, metavar="S", help="stop after S seconds")
     p.add_argument(
         "--model-complexity",
@@ -102,9 +116,12 @@ def _check_profiles(args) -> None:
 
 
 def run(args) -> int:
+    if len(args.sources) > 1:
+        return _run_cameras(args)
     from movekit.capture.pipeline import capture
     from movekit.outputs import RECORDING, VIDEO, check_output
 
+    args.source = args.sources[0]
     meta = {"client": args.client, "protocol": args.protocol, **dict(args.meta)}
     inputs = [args.source, args.camera, args.static, args.model_file]
     check_output(args.output, RECORDING, overwrite=args.overwrite, inputs=inputs)
@@ -137,4 +154,52 @@ def run(args) -> int:
         lsl=lsl,
     )
     print(summary.text())
+    return 0
+
+
+def _run_cameras(args) -> int:
+    """Several sources at once: a multi-camera capture (movekit.capture.multicam)."""
+    from movekit.capture.multicam import capture_cameras
+    from movekit.capture.pipeline import CaptureOptions
+    from movekit.errors import MovekitError
+    from movekit.outputs import RECORDING, check_output
+
+    single = [
+        f
+        for f, on in (
+            ("--annotate", args.annotate),
+            ("--show", args.show),
+            ("--ble", args.ble),
+            ("--lsl", args.lsl),
+            ("--camera", args.camera),
+            ("--overwrite", args.overwrite),
+        )
+        if on
+    ]
+    if single:
+        raise MovekitError(f"{', '.join(single)}: only with one source (a multi-camera capture takes none of these)")
+    check_output(args.output, RECORDING, inputs=[*args.sources, args.static, args.model_file])
+    _check_profiles(args)
+    names = [n.strip() for n in args.cameras.split(",")] if args.cameras else None
+    options = CaptureOptions(
+        duration_s=args.duration,
+        model_complexity=args.model_complexity,
+        model_file=args.model_file,
+        save_video=args.save_video,
+        metadata={"client": args.client, "protocol": args.protocol, **dict(args.meta)},
+        static_profile=args.static,
+        person=args.person,
+        tilt=args.tilt,
+        realtime=args.realtime,
+    )
+    summaries = capture_cameras(args.sources, args.output, options, names=names)
+    for source, summary in zip(args.sources, summaries):
+        print(f"== {source}")
+        print(summary.text())
+    recs = " ".join(str(s.path) for s in summaries)
+    print(
+        f"3D: movekit triangulate {recs} --calibration CALIBRATION --sync none -o OUT.mkrec"
+        if str(args.sources[0]).isdigit()
+        else f"3D: movekit triangulate {recs} --calibration CALIBRATION -o OUT.mkrec"
+    )
     return 0
