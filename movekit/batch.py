@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from movekit.errors import MovekitError
+from movekit.outputs import CSV, TABLE, check_output
 
 COLUMNS = ("session", "client", "test", "metric", "value", "unit", "validity", "source_path")
 FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".dat", ".asc")
@@ -303,14 +304,9 @@ def run_batch(
         raise MovekitError("--workers must be at least 1")
     parts, captures, failures_path = work_paths(out)
     sources = find_sessions(study_dir, exclude=(parts, captures, out, failures_path))
-    for s in sources:
-        if s.path.resolve() == out.resolve() or s.path.resolve() == failures_path.resolve():
-            raise MovekitError(f"{out}: the output would replace an input")
-    for target in (out, failures_path):
-        if target.exists() and not overwrite:
-            raise MovekitError(f"{target} exists (use --overwrite to replace it)")
-    if not out.parent.is_dir():
-        raise MovekitError(f"{out.parent}: no such folder for the output")
+    inputs = [s.path for s in sources]
+    check_output(out, TABLE, overwrite=overwrite, inputs=inputs)  # the one output policy (movekit.outputs)
+    check_output(failures_path, CSV, overwrite=overwrite, inputs=inputs, flag="failure list")
     if not sources:
         raise MovekitError(f"{study_dir}: no sessions found (recordings *.mkrec, videos, CSV/text files)")
     parts.mkdir(exist_ok=True, mode=0o700)

@@ -323,27 +323,39 @@ def static_trial_problems(
             f"the person was found in only {found.mean():.0%} of the frames (at least {min_found:.0%} needed)"
         )
     trunk = shoulders[found] - hips[found]
-    torso_px = float(np.median(np.linalg.norm(trunk, axis=1)))
-    spreads = {}
-    for i, what in _STILL_LANDMARKS.items():
-        xy = p[found, i]
-        ok = np.isfinite(xy).all(axis=1)
-        if ok.sum() >= max(3, ok.size // 2):
-            lo, hi = np.percentile(xy[ok], [2, 98], axis=0)
-            spreads[what] = float(np.max(hi - lo)) / max(torso_px, 1e-6)
-    if spreads:
-        what = max(spreads, key=spreads.get)
-        if spreads[what] > max_spread_torso:
-            problems.append(
-                f"the person was not still: the {what} moved {spreads[what]:.2f} torso lengths "
-                f"(limit {max_spread_torso:g})"
-            )
+    problems += _stillness_problems(p[found], trunk, max_spread_torso)
     lean = float(np.median(np.abs(np.degrees(np.arctan2(trunk[:, 0], -trunk[:, 1])))))
     if lean > max_trunk_deg:
         problems.append(
             f"the trunk was {lean:.0f} deg from the vertical (limit {max_trunk_deg:g}): not upright, "
             "or the camera is rolled or tilted"
         )
+    return problems + _knee_problems(p, max_knee_deg)
+
+
+def _stillness_problems(p: np.ndarray, trunk: np.ndarray, max_spread_torso: float) -> list[str]:
+    """The landmark that moved most, in torso lengths, when above the limit (see :func:`static_trial_problems`)."""
+    torso_px = float(np.median(np.linalg.norm(trunk, axis=1)))
+    spreads = {}
+    for i, what in _STILL_LANDMARKS.items():
+        xy = p[:, i]
+        ok = np.isfinite(xy).all(axis=1)
+        if ok.sum() >= max(3, ok.size // 2):
+            lo, hi = np.percentile(xy[ok], [2, 98], axis=0)
+            spreads[what] = float(np.max(hi - lo)) / max(torso_px, 1e-6)
+    if not spreads:
+        return []
+    what = max(spreads, key=spreads.get)
+    if spreads[what] <= max_spread_torso:
+        return []
+    return [
+        f"the person was not still: the {what} moved {spreads[what]:.2f} torso lengths (limit {max_spread_torso:g})"
+    ]
+
+
+def _knee_problems(p: np.ndarray, max_knee_deg: float) -> list[str]:
+    """Knees whose median 2D flexion (deg, 0 = straight) exceeds the limit (see :func:`static_trial_problems`)."""
+    problems = []
     for side, (h, k, a) in (("left", (23, 25, 27)), ("right", (24, 26, 28))):
         u, v = p[:, h] - p[:, k], p[:, a] - p[:, k]
         cross = np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])

@@ -122,7 +122,7 @@ def test_batch_refuses_to_overwrite_then_resumes_everything(batch_run, study):
     r, out = batch_run
     before = _parts(out)
     again = movekit("batch", study, "-o", out, "--tests", TESTS, timeout=120)
-    assert again.returncode == 2 and "exists (use --overwrite" in again.stderr
+    assert again.returncode == 2 and "already exists; choose another path or pass --overwrite" in again.stderr
     assert "Traceback" not in again.stderr and len(again.stderr.strip().splitlines()) == 1
     again = movekit("batch", study, "-o", out, "--tests", TESTS, "--overwrite", timeout=120)
     assert again.returncode == 0, again.stderr

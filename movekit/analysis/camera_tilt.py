@@ -398,23 +398,7 @@ def tilt_from_verticals(segments_px, frame_size_px, camera_matrix_px=None, *, se
     lines = np.cross(a, b)
     n = lines @ K  # K^T l as row vectors
     n /= np.linalg.norm(n, axis=1, keepdims=True)
-    tol = np.sin(np.deg2rad(VERTICAL_INLIER_DEG))
-    rng = np.random.default_rng(seed)
-    best, best_score = None, -1.0
-    m = len(n)
-    for _ in range(min(500, m * (m - 1) // 2)):
-        i, j = rng.choice(m, 2, replace=False)
-        v = np.cross(n[i], n[j])
-        nv = np.linalg.norm(v)
-        if nv < 1e-9:
-            continue
-        v /= nv
-        if abs(v[1]) < np.cos(np.deg2rad(MAX_SCENE_TILT_DEG)):  # within the tilts this method serves
-            continue
-        inl = np.abs(n @ v) < tol
-        score = inl.sum() + length[inl].sum() / (length.sum() + 1.0)  # count first, length breaks ties
-        if score > best_score:
-            best, best_score = inl, score
+    best = _ransac_vertical(n, length, seed)
     if best is None or best.sum() < MIN_VERTICAL_LINES:
         raise MovekitError(
             f"scene: the vertical edges do not agree on one vertical "
@@ -436,6 +420,33 @@ def tilt_from_verticals(segments_px, frame_size_px, camera_matrix_px=None, *, se
         + ("" if camera_matrix_px is not None else ", default field of view")
         + ")",
     )
+
+
+def _ransac_vertical(n: np.ndarray, length: np.ndarray, seed: int) -> np.ndarray | None:
+    """Inlier mask of the image lines (unit plane normals ``n``) that agree on one vertical (RANSAC).
+
+    Each pair of lines proposes the vertical ``d = n_i x n_j``; a line is an inlier when its plane
+    holds ``d`` within :data:`VERTICAL_INLIER_DEG` (Hartley & Zisserman 2004, sec. 8.6). The most
+    inliers win, their summed length (px) breaks ties. ``None`` when no pair gave a usable vertical.
+    """
+    tol = np.sin(np.deg2rad(VERTICAL_INLIER_DEG))
+    rng = np.random.default_rng(seed)
+    best, best_score = None, -1.0
+    m = len(n)
+    for _ in range(min(500, m * (m - 1) // 2)):
+        i, j = rng.choice(m, 2, replace=False)
+        v = np.cross(n[i], n[j])
+        nv = np.linalg.norm(v)
+        if nv < 1e-9:
+            continue
+        v /= nv
+        if abs(v[1]) < np.cos(np.deg2rad(MAX_SCENE_TILT_DEG)):  # within the tilts this method serves
+            continue
+        inl = np.abs(n @ v) < tol
+        score = inl.sum() + length[inl].sum() / (length.sum() + 1.0)  # count first, length breaks ties
+        if score > best_score:
+            best, best_score = inl, score
+    return best
 
 
 __all__ = [

@@ -153,49 +153,65 @@ def segment_reps(
     run_id = np.cumsum(np.concatenate(([1], np.diff(finite.astype(np.int8)) != 0)))
     vel = np.abs(_velocity(t, x))
     reps: list[Rep] = []
-    prev_end = None
-    n = x.size
-    for k, pk in enumerate(peaks):
-        in_run = np.flatnonzero(run_id == run_id[pk])
-        lo = max(peaks[k - 1] if k else 0, int(in_run[0]))
-        hi = min(peaks[k + 1] if k + 1 < len(peaks) else n - 1, int(in_run[-1]))
-        a_valley = lo + int(np.argmin(x[lo : pk + 1]))
-        b_valley = pk + int(np.argmin(x[pk : hi + 1]))
-        if x[pk] - x[a_valley] < prominence_deg or x[pk] - x[b_valley] < prominence_deg:
+    for k in range(len(peaks)):
+        bounds = _rep_bounds(x, peaks, k, run_id, prominence_deg, rest_fraction)
+        if bounds is None:
             continue  # the way out or back is not seen (gap, edge of the recording)
-        thr_a = x[a_valley] + rest_fraction * (x[pk] - x[a_valley])
-        thr_b = x[b_valley] + rest_fraction * (x[pk] - x[b_valley])
-        start = a_valley + int(np.flatnonzero(x[a_valley : pk + 1] <= thr_a)[-1])
-        end = pk + int(np.flatnonzero(x[pk : b_valley + 1] <= thr_b)[0])
-        dur = t[end] - t[start]
+        dur = t[bounds[2]] - t[bounds[1]]
         if dur < min_duration_s or (max_duration_s is not None and dur > max_duration_s):
             continue
-        reps.append(
-            Rep(
-                number=len(reps) + 1,
-                start_idx=int(start),
-                peak_idx=int(pk),
-                end_idx=int(end),
-                start_s=float(t[start]),
-                peak_s=float(t[pk]),
-                end_s=float(t[end]),
-                peak_deg=float(filled[pk]),
-                start_deg=float(filled[start]),
-                end_deg=float(filled[end]),
-                range_deg=float(x[pk] - min(x[a_valley], x[b_valley])),
-                peak_velocity_deg_s=float(np.nanmax(vel[start : end + 1])),
-                time_to_peak_s=float(t[pk] - t[start]),
-                return_s=float(t[end] - t[pk]),
-                duration_s=float(dur),
-                rest_before_s=float(t[start] - t[prev_end]) if prev_end is not None else float("nan"),
-                valley_before_idx=int(a_valley),
-                valley_before_deg=float(filled[a_valley]),
-                valley_after_idx=int(b_valley),
-                valley_after_deg=float(filled[b_valley]),
-            )
-        )
-        prev_end = end
+        prev_end = reps[-1].end_idx if reps else None
+        reps.append(_make_rep(len(reps) + 1, t, x, filled, vel, peaks[k], bounds, prev_end))
     return reps
+
+
+def _rep_bounds(x, peaks, k: int, run_id, prominence_deg: float, rest_fraction: float):
+    """``(valley_before, start, end, valley_after)`` frame indices of the rep at ``peaks[k]``.
+
+    ``None`` when the way out or back is less than ``prominence_deg`` (deg) within the rep's
+    stretch of finite data. Start and end are where the signal crosses ``rest_fraction`` of the
+    excursion from each valley.
+    """
+    pk, n = peaks[k], x.size
+    in_run = np.flatnonzero(run_id == run_id[pk])
+    lo = max(peaks[k - 1] if k else 0, int(in_run[0]))
+    hi = min(peaks[k + 1] if k + 1 < len(peaks) else n - 1, int(in_run[-1]))
+    a_valley = lo + int(np.argmin(x[lo : pk + 1]))
+    b_valley = pk + int(np.argmin(x[pk : hi + 1]))
+    if x[pk] - x[a_valley] < prominence_deg or x[pk] - x[b_valley] < prominence_deg:
+        return None
+    thr_a = x[a_valley] + rest_fraction * (x[pk] - x[a_valley])
+    thr_b = x[b_valley] + rest_fraction * (x[pk] - x[b_valley])
+    start = a_valley + int(np.flatnonzero(x[a_valley : pk + 1] <= thr_a)[-1])
+    end = pk + int(np.flatnonzero(x[pk : b_valley + 1] <= thr_b)[0])
+    return a_valley, start, end, b_valley
+
+
+def _make_rep(number: int, t, x, filled, vel, pk: int, bounds, prev_end: int | None) -> Rep:
+    """The :class:`Rep` from its frame indices (``x``: signed signal, ``filled``: in the signal's own sign)."""
+    a_valley, start, end, b_valley = bounds
+    return Rep(
+        number=number,
+        start_idx=int(start),
+        peak_idx=int(pk),
+        end_idx=int(end),
+        start_s=float(t[start]),
+        peak_s=float(t[pk]),
+        end_s=float(t[end]),
+        peak_deg=float(filled[pk]),
+        start_deg=float(filled[start]),
+        end_deg=float(filled[end]),
+        range_deg=float(x[pk] - min(x[a_valley], x[b_valley])),
+        peak_velocity_deg_s=float(np.nanmax(vel[start : end + 1])),
+        time_to_peak_s=float(t[pk] - t[start]),
+        return_s=float(t[end] - t[pk]),
+        duration_s=float(t[end] - t[start]),
+        rest_before_s=float(t[start] - t[prev_end]) if prev_end is not None else float("nan"),
+        valley_before_idx=int(a_valley),
+        valley_before_deg=float(filled[a_valley]),
+        valley_after_idx=int(b_valley),
+        valley_after_deg=float(filled[b_valley]),
+    )
 
 
 def rest_periods(

@@ -200,8 +200,6 @@ def figure(
     ``heel_raise_m``. ``ground``: True puts the lowest foot point on image y = ``centre_px[1]``,
     "left"/"right" keeps that foot on the ground, False fixes the pelvis.
     """
-    from movekit.recording import PoseSeries
-
     if view not in VIEW_YAW_DEG:
         raise ValueError(f"unknown view {view!r}")
     t = np.asarray(t_s, dtype=np.float64)
@@ -230,8 +228,49 @@ def figure(
         ).items()
     }
     P = np.zeros((n, 33, 3))  # body frame: columns A, U, R
-    A, U, R = np.eye(3)
-    col = lambda v: v[:, None]  # noqa: E731
+    left_hip, right_hip = _place_trunk_and_head(P, g)
+    for side, hip, sh, idx in (
+        ("left", left_hip, 11, (13, 15, 17, 19, 21)),
+        ("right", right_hip, 12, (14, 16, 18, 20, 22)),
+    ):
+        _place_arm(P, g, side, sh, idx)
+        _place_leg(P, g, side, hip)
+    if ground:
+        _put_on_ground(P, ground)
+    return _pose_series(t, P, VIEW_YAW_DEG[view], px_per_m, centre_px, frame_size_px, visibility)
+
+
+def _pose_series(t, P, yaw_deg: float, px_per_m: float, centre_px, frame_size_px, visibility: float):
+    """Body-frame landmarks ``P`` (m) seen by a camera at ``yaw_deg`` as a :class:`PoseSeries`."""
+    from movekit.recording import PoseSeries
+
+    n = t.size
+    # body frame (A, U, R) -> MediaPipe camera axes (x right, y down, z away from the camera)
+    cam = _to_camera(P, yaw_deg)  # (n, 33, 3) metres
+    img = _to_image(cam, px_per_m, centre_px)
+    mid = 0.5 * (cam[:, 23] + cam[:, 24])
+    world = cam - mid[:, None, :]
+    vis = np.full((n, 33), visibility, dtype=np.float32)
+    return PoseSeries(
+        t_s=t,
+        image_px=img.astype(np.float32),
+        world_m=world.astype(np.float32),
+        visibility=vis,
+        presence=vis.copy(),
+        frame_size_px=tuple(frame_size_px),
+    )
+
+
+_A, _U, _R = np.eye(3)  #: body frame axes: anterior, up, right (the subject's right)
+
+
+def _col(v: np.ndarray) -> np.ndarray:
+    return v[:, None]
+
+
+def _place_trunk_and_head(P: np.ndarray, g: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Shoulders, ears, eyes, nose and mouth into ``P`` (m, body frame); returns the hip centres (m)."""
+    A, U, R, col = _A, _U, _R, _col
     tf, tl = np.radians(g["tf"]), np.radians(g["tl"])
     trunk = col(np.sin(tf) * np.cos(tl)) * A + col(np.cos(tf) * np.cos(tl)) * U + col(np.sin(tl)) * R
     hip_h = SEG_M["thigh"] + SEG_M["shank"] + SEG_M["ankle_h"]
@@ -239,7 +278,6 @@ def figure(
     left_hip = mid_hip - SEG_M["pelvis_half"] * R + col(0.5 * g["pd"]) * U
     right_hip = mid_hip + SEG_M["pelvis_half"] * R - col(0.5 * g["pd"]) * U
     mid_sh = mid_hip + SEG_M["trunk"] * trunk
-    lat_side = {"left": -R, "right": R}
     P[:, 11] = mid_sh - SEG_M["shoulder_half"] * R
     P[:, 12] = mid_sh + SEG_M["shoulder_half"] * R
     # head: the shoulder-to-ear line follows the trunk, bent forward by spine_round
@@ -256,57 +294,54 @@ def figure(
         P[:, i + 3] = mid_ear + f * head_fwd + 0.02 * head_up + r * R
     P[:, 9] = mid_ear + 0.09 * head_fwd - 0.06 * head_up - 0.025 * R
     P[:, 10] = mid_ear + 0.09 * head_fwd - 0.06 * head_up + 0.025 * R
-    for side, hip, sh, (e, w, pk, ix, th) in (
-        ("left", left_hip, 11, (13, 15, 17, 19, 21)),
-        ("right", right_hip, 12, (14, 16, 18, 20, 22)),
-    ):
-        s = side[0]
-        lat = lat_side[side]
-        ab, fl = np.radians(g[f"sa{s}"]), np.radians(g[f"sf{s}"])
-        arm = col(np.sin(fl) * np.cos(ab)) * A - col(np.cos(fl) * np.cos(ab)) * U + col(np.sin(ab)) * lat
-        P[:, e] = P[:, sh] + SEG_M["upperarm"] * arm
-        P[:, w] = P[:, e] + SEG_M["forearm"] * arm
-        for j in (pk, ix, th):
-            P[:, j] = P[:, w] + SEG_M["hand"] * arm
-        P[:, pk] += 0.02 * lat
-        P[:, ix] -= 0.02 * lat
-        # leg in the sagittal plane: thigh angle from vertical = hip flexion - trunk flexion
-        phi = np.radians(g[f"hf{s}"]) - tf
-        psi = phi - np.radians(g[f"kf{s}"])
-        thigh = col(np.sin(phi)) * A - col(np.cos(phi)) * U
-        shank = col(np.sin(psi)) * A - col(np.cos(psi)) * U
-        knee0 = hip + SEG_M["thigh"] * thigh
-        ankle = knee0 + SEG_M["shank"] * shank
-        medial = -lat
-        P[:, 23 if s == "l" else 24] = hip
-        P[:, 25 if s == "l" else 26] = knee0 + col(g[f"km{s}"]) * medial
-        P[:, 27 if s == "l" else 28] = ankle
-        heel = ankle - SEG_M["heel"] * A - SEG_M["ankle_h"] * U + col(g["hr"]) * U
-        toe = ankle + SEG_M["toe"] * A - SEG_M["ankle_h"] * U
-        P[:, 29 if s == "l" else 30] = heel
-        P[:, 31 if s == "l" else 32] = toe
-    if ground:
-        feet = (
-            {"left": [27, 29, 31], "right": [28, 30, 32]}.get(ground, list(range(27, 33)))
-            if isinstance(ground, str)
-            else list(range(27, 33))
-        )
-        low = np.min(P[:, feet, 1], axis=1)
-        P[:, :, 1] -= low[:, None]
-    # body frame (A, U, R) -> MediaPipe camera axes (x right, y down, z away from the camera)
-    cam = _to_camera(P, VIEW_YAW_DEG[view])  # (n, 33, 3) metres
-    img = _to_image(cam, px_per_m, centre_px)
-    mid = 0.5 * (cam[:, 23] + cam[:, 24])
-    world = cam - mid[:, None, :]
-    vis = np.full((n, 33), visibility, dtype=np.float32)
-    return PoseSeries(
-        t_s=t,
-        image_px=img.astype(np.float32),
-        world_m=world.astype(np.float32),
-        visibility=vis,
-        presence=vis.copy(),
-        frame_size_px=tuple(frame_size_px),
+    return left_hip, right_hip
+
+
+def _place_arm(P: np.ndarray, g: dict, side: str, sh: int, idx: tuple[int, ...]) -> None:
+    """Elbow, wrist and hand landmarks of one side from shoulder abduction and flexion (deg)."""
+    A, U, col = _A, _U, _col
+    e, w, pk, ix, th = idx
+    s = side[0]
+    lat = -_R if side == "left" else _R
+    ab, fl = np.radians(g[f"sa{s}"]), np.radians(g[f"sf{s}"])
+    arm = col(np.sin(fl) * np.cos(ab)) * A - col(np.cos(fl) * np.cos(ab)) * U + col(np.sin(ab)) * lat
+    P[:, e] = P[:, sh] + SEG_M["upperarm"] * arm
+    P[:, w] = P[:, e] + SEG_M["forearm"] * arm
+    for j in (pk, ix, th):
+        P[:, j] = P[:, w] + SEG_M["hand"] * arm
+    P[:, pk] += 0.02 * lat
+    P[:, ix] -= 0.02 * lat
+
+
+def _place_leg(P: np.ndarray, g: dict, side: str, hip: np.ndarray) -> None:
+    """Hip, knee, ankle, heel and toe of one side; the leg in the sagittal plane, knees shifted medially (m)."""
+    A, U, col = _A, _U, _col
+    s = side[0]
+    lat = -_R if side == "left" else _R
+    # thigh angle from vertical = hip flexion - trunk flexion
+    phi = np.radians(g[f"hf{s}"]) - np.radians(g["tf"])
+    psi = phi - np.radians(g[f"kf{s}"])
+    thigh = col(np.sin(phi)) * A - col(np.cos(phi)) * U
+    shank = col(np.sin(psi)) * A - col(np.cos(psi)) * U
+    knee0 = hip + SEG_M["thigh"] * thigh
+    ankle = knee0 + SEG_M["shank"] * shank
+    medial = -lat
+    P[:, 23 if s == "l" else 24] = hip
+    P[:, 25 if s == "l" else 26] = knee0 + col(g[f"km{s}"]) * medial
+    P[:, 27 if s == "l" else 28] = ankle
+    P[:, 29 if s == "l" else 30] = ankle - SEG_M["heel"] * A - SEG_M["ankle_h"] * U + col(g["hr"]) * U
+    P[:, 31 if s == "l" else 32] = ankle + SEG_M["toe"] * A - SEG_M["ankle_h"] * U
+
+
+def _put_on_ground(P: np.ndarray, ground: bool | str) -> None:
+    """Shift ``P`` vertically so the lowest point of the chosen foot (or both feet) is at height 0."""
+    feet = (
+        {"left": [27, 29, 31], "right": [28, 30, 32]}.get(ground, list(range(27, 33)))
+        if isinstance(ground, str)
+        else list(range(27, 33))
     )
+    low = np.min(P[:, feet, 1], axis=1)
+    P[:, :, 1] -= low[:, None]
 
 
 def smooth_cycle(t_s, start_s: float, up_s: float, hold_s: float, down_s: float, amplitude: float):

@@ -120,6 +120,33 @@ def _view_errors_px(X: np.ndarray, norm: np.ndarray, Rt: np.ndarray, f_px: np.nd
     return err
 
 
+def _worst_view_px(err: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """Largest reprojection error (px) over the used views of each point; inf where a used view has none."""
+    return np.where(used, np.nan_to_num(err, nan=np.inf), -np.inf).max(axis=0)
+
+
+def _best_view_to_drop(norm, w, active, Rt, f_px) -> tuple[np.ndarray, np.ndarray]:
+    """For each point (columns of ``active``): the view without which the others agree best, and
+    the point solved without it (m).
+
+    The view with the largest error in the joint solution is not always the culprit: the
+    least-squares point is pulled toward an outlier and the good views' errors grow with it.
+    """
+    C, n_pts = active.shape
+    score = np.full((C, n_pts), np.inf)
+    trial_X = np.empty((C, n_pts, 3))
+    for c in range(C):
+        keep = active.copy()
+        can = keep[c].copy()
+        keep[c] = False
+        Xc = _solve(norm, np.where(keep, w, 0.0), Rt)
+        ec = _view_errors_px(Xc, norm, Rt, f_px)
+        score[c] = np.where(can, _worst_view_px(ec, keep), np.inf)
+        trial_X[c] = Xc
+    drop = np.argmin(score, axis=0)
+    return drop, trial_X[drop, np.arange(n_pts)]
+
+
 def triangulate(
     points_px: np.ndarray,
     weights: np.ndarray,
@@ -177,28 +204,13 @@ def triangulate(
     X = _solve(norm, wa, Rt)
     err = _view_errors_px(X, norm, Rt, f_px)
     for _ in range(max(0, C - 2)):
-        e = np.where(active, np.nan_to_num(err, nan=np.inf), -np.inf)
-        redo = (e.max(axis=0) > max_reproj_px) & (active.sum(axis=0) > 2)
+        redo = (_worst_view_px(err, active) > max_reproj_px) & (active.sum(axis=0) > 2)
         if not redo.any():
             break
         idx = np.flatnonzero(redo)
-        # which view to drop: the one without which the others agree best (the view with the
-        # largest error in the joint solution is not always the culprit: the least-squares point
-        # is pulled toward an outlier and the good views' errors grow with it)
-        score = np.full((C, idx.size), np.inf)
-        trial_X = np.empty((C, idx.size, 3))
-        for c in range(C):
-            keep = active[:, idx].copy()
-            can = keep[c].copy()
-            keep[c] = False
-            Xc = _solve(norm[:, idx], np.where(keep, w[:, idx], 0.0), Rt)
-            ec = _view_errors_px(Xc, norm[:, idx], Rt, f_px)
-            s = np.where(keep, np.nan_to_num(ec, nan=np.inf), -np.inf).max(axis=0)
-            score[c] = np.where(can, s, np.inf)
-            trial_X[c] = Xc
-        drop = np.argmin(score, axis=0)
+        drop, X_dropped = _best_view_to_drop(norm[:, idx], w[:, idx], active[:, idx], Rt, f_px)
         active[drop, idx] = False
-        X[idx] = trial_X[drop, np.arange(idx.size)]
+        X[idx] = X_dropped
         err[:, idx] = _view_errors_px(X[idx], norm[:, idx], Rt, f_px)
     n = active.sum(axis=0)
     with np.errstate(invalid="ignore"):

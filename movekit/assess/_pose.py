@@ -98,15 +98,50 @@ def analyse_pose(
     ):
         return None
     fs = frame_rate(t)
-    ok_r = result.check(
-        "sampling_rate",
-        fs >= min_rate_hz * (1 - 1e-3),
-        f"{fs:.1f} frames/s (needs >= {min_rate_hz:g})",
-        round(fs, 2),
-        f">= {min_rate_hz:g} Hz",
-    )
+    ok_r = result.check_rate(fs, min_rate_hz, f"{fs:.1f} frames/s (needs >= {min_rate_hz:g})")
     an = analyse_calibrated(pose, space="2d", offline=True, min_visibility=min_visibility)
     note_setup(result, an)
+    kind, side, used, ok_view = _view_check(result, an, t, seen, fs, need_view)
+    result.cite(STENUM)
+    dur = used_duration_s(t, used, fs)
+    where = "" if need_view == "any" else f" in {VIEW_HUMAN[need_view]}"
+    ok_d = result.check(
+        "duration",
+        dur >= min_duration_s,
+        f"person seen{where or ' in view'} for {dur:.1f} s (this test needs >= {min_duration_s:g} s)",
+        round(dur, 3),
+        f">= {min_duration_s:g} s",
+    )
+    vis_ok, ok_v = _visibility_check(result, pose, seen, used, landmarks, min_visibility, min_visible_frac, where)
+    usable = used & vis_ok
+    if not (ok_d and ok_r and ok_view and ok_v):
+        return None
+    if angles and not check_angle_errors(result, an, usable, angles):
+        return None
+    return PoseData(t, an, fs, usable, kind, side)
+
+
+def _visibility_check(result, pose, seen, used, landmarks, min_visibility: float, min_visible_frac: float, where: str):
+    """Frames with all ``landmarks`` seen (visibility >= ``min_visibility``), and the ``visibility`` check."""
+    vis = np.asarray(pose.visibility, dtype=np.float64)[:, landmarks]
+    vis_ok = np.all(vis >= min_visibility, axis=1) & seen
+    frac = float((vis_ok & used).sum() / max(used.sum(), 1))
+    names = ", ".join(lm.NAMES[i] for i in landmarks)
+    ok_v = result.check(
+        "visibility",
+        frac >= min_visible_frac,
+        f"{names} seen in {100 * frac:.0f}% of the frames with a person{where} (needs {100 * min_visible_frac:.0f}%)",
+        round(100 * frac, 1),
+        f">= {100 * min_visible_frac:.0f} %",
+    )
+    return vis_ok, ok_v
+
+
+def _view_check(result: AssessmentResult, an: AnalysisResult, t, seen, fs: float, need_view: str):
+    """The majority view, the side toward the camera, the frames in the needed view, and the ``view`` check.
+
+    2D angles are valid only in the camera's plane (Stenum 2021): only frames in ``need_view`` are used.
+    """
     labels = [str(v) for v, s in zip(an.view, seen) if s and v != "unknown"]
     counts = Counter(_kind(v) for v in labels)
     kind = counts.most_common(1)[0][0] if counts else "unknown"
@@ -130,33 +165,24 @@ def analyse_pose(
             + ("; only those frames are used" if ok_view and share < 0.99 else "")
         )
     result.check("view", ok_view, msg, kind, need_view)
-    result.cite(STENUM)
-    dur = used_duration_s(t, used, fs)
-    where = "" if need_view == "any" else f" in {VIEW_HUMAN[need_view]}"
-    ok_d = result.check(
-        "duration",
-        dur >= min_duration_s,
-        f"person seen{where or ' in view'} for {dur:.1f} s (this test needs >= {min_duration_s:g} s)",
-        round(dur, 3),
-        f">= {min_duration_s:g} s",
+    return kind, side, used, ok_view
+
+
+def analyse_trunk_bend(pose, result: AssessmentResult) -> PoseData | None:
+    """:func:`analyse_pose` for a forward bend of the trunk seen from the side (hip hinge, lumbar flexion).
+
+    Shoulders and hips seen in half the frames, >= 1 s in a side view, scored on
+    ``trunk_inclination_deg`` (a sagittal angle: valid from a side view only, Stenum 2021).
+    """
+    return analyse_pose(
+        pose,
+        result,
+        need_view="sagittal",
+        landmarks=[11, 12, 23, 24],
+        min_duration_s=1.0,
+        min_visible_frac=0.5,
+        angles=("trunk_inclination_deg",),
     )
-    vis = np.asarray(pose.visibility, dtype=np.float64)[:, landmarks]
-    vis_ok = np.all(vis >= min_visibility, axis=1) & seen
-    frac = float((vis_ok & used).sum() / max(used.sum(), 1))
-    names = ", ".join(lm.NAMES[i] for i in landmarks)
-    ok_v = result.check(
-        "visibility",
-        frac >= min_visible_frac,
-        f"{names} seen in {100 * frac:.0f}% of the frames with a person{where} (needs {100 * min_visible_frac:.0f}%)",
-        round(100 * frac, 1),
-        f">= {100 * min_visible_frac:.0f} %",
-    )
-    usable = used & vis_ok
-    if not (ok_d and ok_r and ok_view and ok_v):
-        return None
-    if angles and not check_angle_errors(result, an, usable, angles):
-        return None
-    return PoseData(t, an, fs, usable, kind, side)
 
 
 def note_setup(result: AssessmentResult, an: AnalysisResult) -> None:

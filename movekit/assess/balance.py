@@ -429,15 +429,33 @@ def cop_sway(
     for n in notes:  # conversions and choices made while reading: shown in the summary too
         r.flag("source_note", f"{source}: {n}")
     ok_p = problem is None or r.check("plates", False, problem)
-    fz = None
-    if fz_n is not None:
-        win = _loading_checks(r, t, fz_n)
-        if win is None:
-            return r
-        a, b = win
-        t, x, y = t[a : b + 1], x[a : b + 1], y[a : b + 1]
-        fz = np.asarray(fz_n, dtype=np.float64)[a : b + 1]
-    else:
+    trimmed = _trim_to_loading(r, t, x, y, fz_n)
+    if trimmed is None:
+        return r
+    t, x, y, fz = trimmed
+    if not ok_p:
+        return r
+    if not _time_check(r, t):
+        return r
+    if not _trial_validity(r, t, min_duration_s=min_duration_s, min_rate_hz=min_rate_hz, source_note=""):
+        return r
+    return _prepared_cop_sway(
+        r,
+        t,
+        x,
+        y,
+        fz,
+        cutoff_hz=cutoff_hz,
+        order=order,
+        rate_hz=rate_hz,
+        noise_floor_mm=noise_floor_mm,
+        previous=previous,
+    )
+
+
+def _trim_to_loading(r: AssessmentResult, t, x, y, fz_n):
+    """``(t, x, y, fz)`` cut to the loaded quiet-standing window (:func:`plate_loading`); ``None``: refused."""
+    if fz_n is None:
         r.check(
             "plate_loaded",
             True,
@@ -446,12 +464,18 @@ def cop_sway(
             None,
             "not available",
         )
-    if not ok_p:
-        return r
-    if not _time_check(r, t):
-        return r
-    if not _trial_validity(r, t, min_duration_s=min_duration_s, min_rate_hz=min_rate_hz, source_note=""):
-        return r
+        return t, x, y, None
+    win = _loading_checks(r, t, fz_n)
+    if win is None:
+        return None
+    a, b = win
+    return t[a : b + 1], x[a : b + 1], y[a : b + 1], np.asarray(fz_n, dtype=np.float64)[a : b + 1]
+
+
+def _prepared_cop_sway(
+    r: AssessmentResult, t, x, y, fz, *, cutoff_hz, order, rate_hz, noise_floor_mm, previous
+) -> AssessmentResult:
+    """Low-pass and resample the CoP (Ruhe 2010), check it, then the sway measures (Prieto 1996) in mm."""
     tp, xp, yp, info = S.prepare_cop(t, x, y, cutoff_hz=cutoff_hz, order=order, rate_hz=rate_hz)
     r.check(
         "processing",
@@ -659,39 +683,21 @@ def stance_trials(
     i = 0
     n = t.size
     while i < n:
-        raised = None
-        for s, o in (("left", "right"), ("right", "left")):
-            if np.isfinite(low[s][i]) and np.isfinite(low[o][i]) and low[o][i] - low[s][i] > lift_on * shank:
-                raised = s
+        raised = _raised_side(low, i, lift_on * shank)
         if raised is None:
             i += 1
             continue
         stance = "right" if raised == "left" else "left"
-        x0, start = mid_x[stance][i], i
-        j, reason, seen = i + 1, "recording ended", i
-        while j < n:
-            h = low[stance][j] - low[raised][j]
-            if np.isfinite(h) and h < lift_off * shank:
-                if t[j] - t[seen] <= max_unseen_s:
-                    reason = "raised foot touched down"
-                else:  # down after the feet were unseen for a while: when is unknown, so the trial
-                    reason, j = "feet not seen", seen  # is known to last only until last seen raised
-                break
-            if np.isfinite(mid_x[stance][j]) and abs(mid_x[stance][j] - x0) > stance_move * shank:
-                reason = "stance foot moved"
-                break
-            if np.isfinite(h):
-                seen = j
-            j += 1
+        j, reason = _trial_end(t, low, mid_x, stance, raised, i, lift_off * shank, stance_move * shank, max_unseen_s)
         end = min(j, n - 1)
-        dur = float(t[end] - t[start])
+        dur = float(t[end] - t[i])
         if dur >= min_trial_s:
             trials.append(
                 {
                     "trial": len(trials) + 1,
                     "stance_side": stance,
                     "raised_side": raised,
-                    "start_s": float(t[start]),
+                    "start_s": float(t[i]),
                     "end_s": float(t[end]),
                     "stance_time_s": dur,
                     "end_reason": reason,
@@ -706,6 +712,37 @@ def stance_trials(
                 break
             i += 1
     return trials
+
+
+def _raised_side(low: dict, i: int, lift_px) -> str | None:
+    """The foot raised more than ``lift_px`` above the other at frame ``i`` (px, y down), if any."""
+    raised = None
+    for s, o in (("left", "right"), ("right", "left")):
+        if np.isfinite(low[s][i]) and np.isfinite(low[o][i]) and low[o][i] - low[s][i] > lift_px:
+            raised = s
+    return raised
+
+
+def _trial_end(t, low, mid_x, stance, raised, start, down_px, move_px, max_unseen_s) -> tuple[int, str]:
+    """Frame index where a stance trial from ``start`` ends, and why (see :func:`stance_trials`)."""
+    n = t.size
+    x0 = mid_x[stance][start]
+    j, reason, seen = start + 1, "recording ended", start
+    while j < n:
+        h = low[stance][j] - low[raised][j]
+        if np.isfinite(h) and h < down_px:
+            if t[j] - t[seen] <= max_unseen_s:
+                reason = "raised foot touched down"
+            else:  # down after the feet were unseen for a while: when is unknown, so the trial
+                reason, j = "feet not seen", seen  # is known to last only until last seen raised
+            break
+        if np.isfinite(mid_x[stance][j]) and abs(mid_x[stance][j] - x0) > move_px:
+            reason = "stance foot moved"
+            break
+        if np.isfinite(h):
+            seen = j
+        j += 1
+    return j, reason
 
 
 def assess_single_leg_stance(

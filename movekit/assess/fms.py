@@ -218,20 +218,33 @@ def assess_fms(scores: Mapping[str, Any], *, squat=None) -> AssessmentResult:
     r = AssessmentResult("fms")
     r.cite(COOK_2006, COOK_2014)
     if squat is not None:
-        video = deep_squat_points(squat)
-        given = scores.get("deep_squat")
-        if given is not None and video is not None and _score(given, "deep_squat") != video:
-            raise MovekitError(
-                f"FMS deep squat: the scores give {given} but the squat assessment scored {video}; give one of them"
-            )
-        if given is None:
-            scores["deep_squat"] = video
-            r.flag(
-                "deep_squat_from_video",
-                "deep squat score taken from movekit's squat assessment"
-                + ("" if video is not None else ", which could not score it from that view"),
-            )
+        _take_video_squat(r, scores, squat)
     out = fms_composite(scores)
+    _add_test_metrics(r, out)
+    _flag_clearing(r, out)
+    _flag_priorities(r, out)
+    return r
+
+
+def _take_video_squat(r: AssessmentResult, scores: dict, squat) -> None:
+    """Put the video squat's deep squat points into ``scores`` (refused when they disagree)."""
+    video = deep_squat_points(squat)
+    given = scores.get("deep_squat")
+    if given is not None and video is not None and _score(given, "deep_squat") != video:
+        raise MovekitError(
+            f"FMS deep squat: the scores give {given} but the squat assessment scored {video}; give one of them"
+        )
+    if given is None:
+        scores["deep_squat"] = video
+        r.flag(
+            "deep_squat_from_video",
+            "deep squat score taken from movekit's squat assessment"
+            + ("" if video is not None else ", which could not score it from that view"),
+        )
+
+
+def _add_test_metrics(r: AssessmentResult, out: dict) -> None:
+    """Per-test points (final and raw sides), one rep per test, the composite and the completeness check."""
     for name, e in out["tests"].items():
         r.add_metric(f"fms_{name}_points", e["points"], "points")
         if TESTS[name]:
@@ -260,6 +273,10 @@ def assess_fms(scores: Mapping[str, Any], *, squat=None) -> AssessmentResult:
         7 - len(out["missing"]),
         "7 tests",
     )
+
+
+def _flag_clearing(r: AssessmentResult, out: dict) -> None:
+    """Painful clearing tests (Cook 2006), and clearing tests not recorded where they would matter."""
     for c, test in CLEARING.items():
         if out["clearing"][c]:
             r.flag(
@@ -272,9 +289,14 @@ def assess_fms(scores: Mapping[str, Any], *, squat=None) -> AssessmentResult:
                 "clearing_not_recorded",
                 f"{c.replace('_', ' ')} not recorded: a painful clearing test would score {test.replace('_', ' ')} 0",
             )
-    for n in asym:
-        raw = out["tests"][n]["raw"]
-        r.flag("asymmetry", f"{n.replace('_', ' ')} asymmetric: left {raw['left']}, right {raw['right']}")
+
+
+def _flag_priorities(r: AssessmentResult, out: dict) -> None:
+    """Asymmetries and scores of 0 or 1 (Cook 2014's priorities); composite <= 14 (Kiesel 2007, Moran 2017)."""
+    for n, e in out["tests"].items():
+        if e["asymmetric"]:
+            raw = e["raw"]
+            r.flag("asymmetry", f"{n.replace('_', ' ')} asymmetric: left {raw['left']}, right {raw['right']}")
     low = [n for n, e in out["tests"].items() if e["points"] is not None and e["points"] <= 1]
     if low:
         r.flag(
@@ -290,7 +312,6 @@ def assess_fms(scores: Mapping[str, Any], *, squat=None) -> AssessmentResult:
             "associated with serious injury in professional football players; a later meta-analysis "
             "(Moran 2017) found the composite a weak predictor of injury: a screening note, not a diagnosis",
         )
-    return r
 
 
 __all__ = ["CLEARING", "TESTS", "assess_fms", "deep_squat_points", "fms_composite"]

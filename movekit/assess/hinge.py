@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from movekit.analysis.reps import segment_reps
-from movekit.assess._pose import analyse_pose, standing_bends
+from movekit.assess._pose import analyse_trunk_bend, standing_bends
 from movekit.assess.result import AssessmentResult
 
 LAIRD = (
@@ -147,15 +147,7 @@ def assess_hinge(pose, *, side: str | None = None) -> AssessmentResult:
     """Hip hinge from a side view (video; the hip share is a proxy, see the module docstring)."""
     r = AssessmentResult("hip-hinge")
     r.cite(LAIRD, VAZIRIAN)
-    pd = analyse_pose(
-        pose,
-        r,
-        need_view="sagittal",
-        landmarks=[11, 12, 23, 24],
-        min_duration_s=1.0,
-        min_visible_frac=0.5,
-        angles=("trunk_inclination_deg",),
-    )
+    pd = analyse_trunk_bend(pose, r)
     if pd is None:
         return r
     side = side or pd.side_toward_camera or "left"

@@ -219,15 +219,7 @@ def assess_jps(
                 "revel_protocol",
                 "the Revel 1991 limit is for head-to-neutral repositioning (protocol return_to_start); not applied",
             )
-    fin = np.isfinite(t)
-    rate = 1.0 / float(np.median(np.diff(t[fin]))) if fin.sum() > 1 else 0.0
-    if not r.check(
-        "sampling_rate",
-        rate >= MIN_RATE_HZ * (1 - 1e-3),
-        f"sampled at {rate:.1f} Hz; holds need >= {MIN_RATE_HZ:g} Hz",
-        round(rate, 2),
-        f">= {MIN_RATE_HZ:g} Hz",
-    ):
+    if not _rate_check(r, t):
         return r
     hs = holds(t, a, max_speed_deg_s=max_speed_deg_s, min_hold_s=min_hold_s)
     r.add_metric("holds_count", len(hs), "count")
@@ -253,6 +245,23 @@ def assess_jps(
     )
     r.add_metric("reproductions_count", len(reps), "count")
     err = reposition_errors(target, [h["angle_deg"] for h in reps])
+    _add_errors(r, reps, err, ok)
+    if not ok:
+        return r
+    _flag_limit(r, joint, protocol, err["absolute_error_deg"])
+    r.flag("source", f"{source}; holds: still for >= {min_hold_s:g} s, slower than {max_speed_deg_s:g} deg/s")
+    return r
+
+
+def _rate_check(r: AssessmentResult, t: np.ndarray) -> bool:
+    """The ``sampling_rate`` check: holds need >= :data:`MIN_RATE_HZ` (Hz, median of the time steps)."""
+    fin = np.isfinite(t)
+    rate = 1.0 / float(np.median(np.diff(t[fin]))) if fin.sum() > 1 else 0.0
+    return r.check_rate(rate, MIN_RATE_HZ, f"sampled at {rate:.1f} Hz; holds need >= {MIN_RATE_HZ:g} Hz")
+
+
+def _add_errors(r: AssessmentResult, reps: list[dict], err: dict, ok: bool) -> None:
+    """One rep per reproduction and the absolute, constant and variable errors (deg; Schmidt & Lee 2011)."""
     for i, (h, e) in enumerate(zip(reps, err["errors_deg"])):
         r.reps.append(
             {
@@ -266,13 +275,15 @@ def assess_jps(
         )
     for k in ("absolute_error_deg", "constant_error_deg", "variable_error_deg"):
         r.add_metric(k, err[k] if ok else None, "deg")
-    if not ok:
-        return r
+
+
+def _flag_limit(r: AssessmentResult, joint: str | None, protocol: str, abs_error_deg: float) -> None:
+    """The Revel 1991 cervical limit (:data:`REVEL_LIMIT_DEG`) where it applies; otherwise say none is applied."""
     if joint == "cervical":
-        if protocol == "return_to_start" and err["absolute_error_deg"] > REVEL_LIMIT_DEG:
+        if protocol == "return_to_start" and abs_error_deg > REVEL_LIMIT_DEG:
             r.flag(
                 "above_revel_limit",
-                f"absolute error {err['absolute_error_deg']:.1f} deg is above the "
+                f"absolute error {abs_error_deg:.1f} deg is above the "
                 f"{REVEL_LIMIT_DEG:g} deg commonly cited from Revel 1991 for cervical repositioning",
             )
     else:
@@ -281,8 +292,6 @@ def assess_jps(
             "no single published normal limit is applied for this joint and protocol: "
             "compare with the client's own earlier results or norms for the same protocol",
         )
-    r.flag("source", f"{source}; holds: still for >= {min_hold_s:g} s, slower than {max_speed_deg_s:g} deg/s")
-    return r
 
 
 def assess_jps_session(session, *, channel: str | None = None, **options) -> AssessmentResult:

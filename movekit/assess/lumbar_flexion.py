@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from movekit.analysis.reps import segment_reps
-from movekit.assess._pose import analyse_pose, standing_bends
+from movekit.assess._pose import analyse_trunk_bend, standing_bends
 from movekit.assess.result import AssessmentResult
 
 MAYER = (
@@ -81,15 +81,7 @@ def assess_lumbar_flexion_video(pose) -> AssessmentResult:
     """Video proxy: forward inclination of the hip-shoulder line (includes hip flexion)."""
     r = AssessmentResult("lumbar-flexion")
     r.cite(MAYER)
-    pd = analyse_pose(
-        pose,
-        r,
-        need_view="sagittal",
-        landmarks=[11, 12, 23, 24],
-        min_duration_s=1.0,
-        min_visible_frac=0.5,
-        angles=("trunk_inclination_deg",),
-    )
+    pd = analyse_trunk_bend(pose, r)
     if pd is None:
         return r
     tr = np.where(pd.usable, pd.angles["trunk_inclination_deg"], np.nan)

@@ -202,59 +202,78 @@ def painful_arc(
         return r
     if not ev:
         r.flag("no_pain_reports", "no pain reports in this session: onset angles cannot be given")
-    reps = []
-    for n, (a, pk, b) in enumerate(phases, 1):
-        rep = {
-            "rep": n,
-            "start_s": float(t[a]),
-            "peak_s": float(t[pk]),
-            "end_s": float(t[b]),
-            "peak_elevation_deg": float(x[pk]),
-        }
-        positive = False
-        for phase, (i0, i1) in (("raising", (a, pk)), ("lowering", (pk, b))):
-            before = _pain_state_at(t[i0], on_t, off_t) if toggle else False
-            on, off, carried = _pain_in(t[i0], t[i1], on_t, off_t, toggle, before)
-            on_deg = _angle_at(t, x, on) if on is not None else None
-            off_deg = _angle_at(t, x, off) if off is not None else None
-            rep[f"{phase}_pain_onset_angle_deg"] = on_deg
-            rep[f"{phase}_pain_offset_angle_deg"] = off_deg
-            rep[f"{phase}_pain_carried_in"] = bool(carried)
-            if on_deg is not None and ARC_DEG[0] <= on_deg <= ARC_DEG[1] and not carried:
-                positive = True
-            rep[f"{phase}_hesitation_angles_deg"] = _hesitations(t, x, i0, i1, rising=phase == "raising")
-        ron = rep["raising_pain_onset_angle_deg"]
-        rep["pain_free_elevation_deg"] = float(ron) if ron is not None else float(x[pk])
-        roff = rep["raising_pain_offset_angle_deg"]
-        rep["pain_eases_above_120"] = bool(ron is not None and roff is not None and roff > ARC_DEG[1])
-        rep["in_arc"] = positive
-        if trunk_lean_deg is not None:
-            tl = np.asarray(trunk_lean_deg, dtype=np.float64)
-            d = np.nanmax(np.abs(tl[a : pk + 1] - tl[a])) if np.isfinite(tl[a : pk + 1]).any() else np.nan
-            rep["trunk_lean_change_deg"] = float(d)
-            rep["trunk_lean_compensation"] = bool(np.isfinite(d) and d > TRUNK_LEAN_LIMIT_DEG)
-        if shoulder_hike is not None:
-            raw, d = shoulder_hike_excess(x, shoulder_hike, a, pk)
-            rep["shoulder_rise_raw_pct"] = float(100 * raw)  # landmark rise, not corrected
-            rep["shoulder_hike_pct"] = float(100 * d)  # beyond the modelled landmark rise
-            rep["shoulder_hike_compensation"] = bool(np.isfinite(d) and d > HIKE_LIMIT)
-        reps.append(rep)
+    reps = [
+        _arc_rep(n, t, x, phase, on_t, off_t, toggle, trunk_lean_deg, shoulder_hike)
+        for n, phase in enumerate(phases, 1)
+    ]
     r.reps = reps
+    _add_arc_metrics(r, reps, bool(ev))
+    _flag_supporting_signs(r, reps)
+    r.check("angle_source", True, f"elevation from {source}", source)
+    return r
+
+
+def _arc_rep(n, t, x, phase_idx, on_t, off_t, toggle, trunk_lean_deg, shoulder_hike) -> dict:
+    """One raise-and-lower rep: pain onset/offset angles per phase (Flynn 2008 arc), hesitations, compensations."""
+    a, pk, b = phase_idx
+    rep = {
+        "rep": n,
+        "start_s": float(t[a]),
+        "peak_s": float(t[pk]),
+        "end_s": float(t[b]),
+        "peak_elevation_deg": float(x[pk]),
+    }
+    positive = False
+    for phase, (i0, i1) in (("raising", (a, pk)), ("lowering", (pk, b))):
+        before = _pain_state_at(t[i0], on_t, off_t) if toggle else False
+        on, off, carried = _pain_in(t[i0], t[i1], on_t, off_t, toggle, before)
+        on_deg = _angle_at(t, x, on) if on is not None else None
+        off_deg = _angle_at(t, x, off) if off is not None else None
+        rep[f"{phase}_pain_onset_angle_deg"] = on_deg
+        rep[f"{phase}_pain_offset_angle_deg"] = off_deg
+        rep[f"{phase}_pain_carried_in"] = bool(carried)
+        if on_deg is not None and ARC_DEG[0] <= on_deg <= ARC_DEG[1] and not carried:
+            positive = True
+        rep[f"{phase}_hesitation_angles_deg"] = _hesitations(t, x, i0, i1, rising=phase == "raising")
+    ron = rep["raising_pain_onset_angle_deg"]
+    rep["pain_free_elevation_deg"] = float(ron) if ron is not None else float(x[pk])
+    roff = rep["raising_pain_offset_angle_deg"]
+    rep["pain_eases_above_120"] = bool(ron is not None and roff is not None and roff > ARC_DEG[1])
+    rep["in_arc"] = positive
+    if trunk_lean_deg is not None:
+        tl = np.asarray(trunk_lean_deg, dtype=np.float64)
+        d = np.nanmax(np.abs(tl[a : pk + 1] - tl[a])) if np.isfinite(tl[a : pk + 1]).any() else np.nan
+        rep["trunk_lean_change_deg"] = float(d)
+        rep["trunk_lean_compensation"] = bool(np.isfinite(d) and d > TRUNK_LEAN_LIMIT_DEG)
+    if shoulder_hike is not None:
+        raw, d = shoulder_hike_excess(x, shoulder_hike, a, pk)
+        rep["shoulder_rise_raw_pct"] = float(100 * raw)  # landmark rise, not corrected
+        rep["shoulder_hike_pct"] = float(100 * d)  # beyond the modelled landmark rise
+        rep["shoulder_hike_compensation"] = bool(np.isfinite(d) and d > HIKE_LIMIT)
+    return rep
+
+
+def _median_of(reps: list[dict], key: str) -> float | None:
+    vals = [rp[key] for rp in reps if rp[key] is not None]
+    return float(np.median(vals)) if vals else None
+
+
+def _add_arc_metrics(r: AssessmentResult, reps: list[dict], any_reports: bool) -> None:
+    """Onset/offset medians (deg) and the verdict.
+
+    Consistent (positive) when the onset is in 60-120 deg on at least 2 of 3 reps (Flynn 2008).
+    """
     n_pos = sum(rp["in_arc"] for rp in reps)
     r.add_metric("reps_count", len(reps), "count")
     r.add_metric("arc_positive_reps_count", n_pos, "count")
-    onsets = [rp["raising_pain_onset_angle_deg"] for rp in reps if rp["raising_pain_onset_angle_deg"] is not None]
-    offsets = [rp["raising_pain_offset_angle_deg"] for rp in reps if rp["raising_pain_offset_angle_deg"] is not None]
-    lows = [rp["lowering_pain_onset_angle_deg"] for rp in reps if rp["lowering_pain_onset_angle_deg"] is not None]
-    r.add_metric("pain_onset_angle_deg", float(np.median(onsets)) if onsets else None, "deg")
-    r.add_metric("pain_offset_angle_deg", float(np.median(offsets)) if offsets else None, "deg")
-    r.add_metric("lowering_pain_onset_angle_deg", float(np.median(lows)) if lows else None, "deg")
+    r.add_metric("pain_onset_angle_deg", _median_of(reps, "raising_pain_onset_angle_deg"), "deg")
+    r.add_metric("pain_offset_angle_deg", _median_of(reps, "raising_pain_offset_angle_deg"), "deg")
+    r.add_metric("lowering_pain_onset_angle_deg", _median_of(reps, "lowering_pain_onset_angle_deg"), "deg")
     r.add_metric("max_pain_free_elevation_deg", max(rp["pain_free_elevation_deg"] for rp in reps), "deg")
     r.add_metric("peak_elevation_deg", max(rp["peak_elevation_deg"] for rp in reps), "deg")
     consistent = n_pos >= 2 and n_pos * 3 >= 2 * len(reps)
-    r.add_metric(
-        "painful_arc", ("positive" if consistent else "inconsistent" if n_pos else "negative") if ev else None, "1"
-    )
+    verdict = ("positive" if consistent else "inconsistent" if n_pos else "negative") if any_reports else None
+    r.add_metric("painful_arc", verdict, "1")
     if len(reps) < 3:
         r.flag(
             "fewer_than_3_reps",
@@ -264,6 +283,10 @@ def painful_arc(
         r.flag("painful_arc", f"pain onset in 60-120 deg on {n_pos} of {len(reps)} reps (painful arc, Flynn 2008)")
     if max(rp["peak_elevation_deg"] for rp in reps) < ARC_DEG[1]:
         r.flag("below_120", "elevation never passed 120 deg: pain easing above the arc could not be shown")
+
+
+def _flag_supporting_signs(r: AssessmentResult, reps: list[dict]) -> None:
+    """Hesitations and trunk-lean / shoulder-hike compensations (supporting signs, not the verdict)."""
     hes = sum(len(rp["raising_hesitation_angles_deg"]) + len(rp["lowering_hesitation_angles_deg"]) for rp in reps)
     r.add_metric("hesitations_count", hes, "count")
     if hes:
@@ -282,8 +305,6 @@ def painful_arc(
         k = sum(bool(rp.get(key)) for rp in reps)
         if k:
             r.flag(key, f"{msg} on {k} of {len(reps)} reps (compensation; supporting sign)")
-    r.check("angle_source", True, f"elevation from {source}", source)
-    return r
 
 
 def assess_painful_arc(pose, events, *, side: str | None = None, latency_s: float = 0.0) -> AssessmentResult:

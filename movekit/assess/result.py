@@ -58,6 +58,12 @@ def _clean(v: Any) -> Any:
     return v
 
 
+def rate_ok(rate_hz: float, min_rate_hz: float) -> bool:
+    """True when a measured rate (Hz) meets a minimum, within 0.1 %: a nominal 30 Hz stream whose
+    median interval gives 29.99 Hz passes (an engineering tolerance for clock rounding)."""
+    return bool(rate_hz >= min_rate_hz * (1 - 1e-3))
+
+
 @dataclass
 class Metric:
     """One number with its unit; ``value`` is None when it could not be measured."""
@@ -124,6 +130,12 @@ class AssessmentResult:
         if not ok:
             self.flag(f"invalid_{name}", message)
         return bool(ok)
+
+    def check_rate(self, rate_hz: float, min_rate_hz: float, message: str) -> bool:
+        """The ``sampling_rate`` check: ``rate_hz`` at least ``min_rate_hz`` (Hz; see :func:`rate_ok`)."""
+        return self.check(
+            "sampling_rate", rate_ok(rate_hz, min_rate_hz), message, round(rate_hz, 2), f">= {min_rate_hz:g} Hz"
+        )
 
     def cite(self, *refs: str) -> None:
         for r in refs:

@@ -85,59 +85,15 @@ def assess_squat(pose, events=(), *, side: str | None = None) -> AssessmentResul
     facing = 1.0
     if pd.view_kind == "sagittal":
         facing = 1.0 if np.nanmedian(p[:, 0, 0] - 0.5 * (p[:, 7, 0] + p[:, 8, 0])) >= 0 else -1.0
-    out = []
     kinds = view_kinds(pd.an.view)
+    out = []
     for rep in reps:
-        k, a, b = rep.peak_idx, rep.start_idx, rep.end_idx
-        rep_kinds = set(kinds[a : b + 1])
-        sagittal = rep_kinds == {"sagittal"}
-        frontal = rep_kinds == {"frontal"}
-        crit: dict[str, bool | None] = {}
-        why: dict[str, str] = {}
-        if sagittal:
-            knee, ank, hip = p[k, lm.KNEE[side]], p[k, lm.ANKLE[side]], p[k, lm.HIP[side]]
-            tibia = float(np.degrees(np.arctan2(facing * (knee[0] - ank[0]), ank[1] - knee[1])))
-            trunk = float(pd.angles["trunk_inclination_deg"][k])
-            if np.isfinite(trunk):
-                crit["torso_parallel_to_tibia"] = bool(trunk <= tibia + TOL_DEG)
-                why["torso_parallel_to_tibia"] = f"trunk {trunk:.0f} deg vs tibia {tibia:.0f} deg from vertical"
-            else:  # refused (over its expected error): not a fail
-                crit["torso_parallel_to_tibia"] = None
-                why["torso_parallel_to_tibia"] = (
-                    "not judged: trunk inclination was not measured at the bottom (expected error over the limit)"
-                )
-            below = float(hip[1] - knee[1])
-            crit["femur_below_horizontal"] = bool(below > 0)
-            why["femur_below_horizontal"] = f"hip {below / shank * 100:+.0f}% of shank length below the knee"
-            wr = p[k, [15, 16]]
-            head_y = p[k, 0, 1]
-            heel_x, toe_x = p[k, lm.HEEL[side], 0], p[k, lm.FOOT_INDEX[side], 0]
-            lo_x, hi_x = min(heel_x, toe_x), max(heel_x, toe_x)
-            over = bool(np.all(wr[:, 1] < head_y) and np.all((wr[:, 0] >= lo_x) & (wr[:, 0] <= hi_x)))
-            crit["dowel_over_feet"] = over if np.isfinite(wr).all() else None
-            why["dowel_over_feet"] = (
-                "wrists overhead and over the feet (dowel proxy)"
-                if over
-                else "wrists not overhead within the heel-to-toe span (dowel proxy)"
-            )
-            crit["knees_over_feet"] = None
-            why["knees_over_feet"] = "not judged: needs a front view"
+        rep_kinds = set(kinds[rep.start_idx : rep.end_idx + 1])
+        if rep_kinds == {"sagittal"}:
+            crit, why = _side_view_criteria(p, rep.peak_idx, side, facing, shank, pd.angles["trunk_inclination_deg"])
         else:
-            for c in ("torso_parallel_to_tibia", "femur_below_horizontal", "dowel_over_feet"):
-                crit[c] = None
-                why[c] = "not judged: needs a side view"
-            if frontal:
-                ok = []
-                for s in lm.SIDES:
-                    dx = abs(p[k, lm.KNEE[s], 0] - p[k, lm.FOOT_INDEX[s], 0])
-                    ok.append(dx <= KNEE_OVER_FOOT_FRACTION * shank)
-                crit["knees_over_feet"] = bool(all(ok))
-                why["knees_over_feet"] = (
-                    "knees within the feet's width of the toes" if all(ok) else "a knee drifts off the line of its foot"
-                )
-            else:
-                crit["knees_over_feet"] = None
-                why["knees_over_feet"] = "not judged: no single side or front view during this rep"
+            crit, why = _front_view_criteria(p, rep.peak_idx, shank, rep_kinds == {"frontal"})
+        a, b = rep.start_idx, rep.end_idx
         raise_px = max(heel0[s] - np.nanmin(p[a : b + 1, lm.HEEL[s], 1]) for s in lm.SIDES)
         heels = bool(raise_px > HEEL_RAISE_FRACTION * shank)
         pain = any(rep.start_s <= x <= rep.end_s for x in pain_t)
@@ -156,6 +112,67 @@ def assess_squat(pose, events=(), *, side: str | None = None) -> AssessmentResul
                 "decided_by": reason,
             }
         )
+    _add_score(r, out)
+    if not events:
+        r.flag("no_pain_reports", "no pain reports recorded: a score of 0 (pain) cannot be given")
+    return r
+
+
+def _side_view_criteria(p, k: int, side: str, facing: float, shank: float, trunk_deg) -> tuple[dict, dict]:
+    """Torso vs tibia, femur below horizontal and dowel over feet at the bottom frame ``k`` (Cook 2006)."""
+    crit: dict[str, bool | None] = {}
+    why: dict[str, str] = {}
+    knee, ank, hip = p[k, lm.KNEE[side]], p[k, lm.ANKLE[side]], p[k, lm.HIP[side]]
+    tibia = float(np.degrees(np.arctan2(facing * (knee[0] - ank[0]), ank[1] - knee[1])))
+    trunk = float(trunk_deg[k])
+    if np.isfinite(trunk):
+        crit["torso_parallel_to_tibia"] = bool(trunk <= tibia + TOL_DEG)
+        why["torso_parallel_to_tibia"] = f"trunk {trunk:.0f} deg vs tibia {tibia:.0f} deg from vertical"
+    else:  # refused (over its expected error): not a fail
+        crit["torso_parallel_to_tibia"] = None
+        why["torso_parallel_to_tibia"] = (
+            "not judged: trunk inclination was not measured at the bottom (expected error over the limit)"
+        )
+    below = float(hip[1] - knee[1])
+    crit["femur_below_horizontal"] = bool(below > 0)
+    why["femur_below_horizontal"] = f"hip {below / shank * 100:+.0f}% of shank length below the knee"
+    wr = p[k, [15, 16]]
+    head_y = p[k, 0, 1]
+    heel_x, toe_x = p[k, lm.HEEL[side], 0], p[k, lm.FOOT_INDEX[side], 0]
+    lo_x, hi_x = min(heel_x, toe_x), max(heel_x, toe_x)
+    over = bool(np.all(wr[:, 1] < head_y) and np.all((wr[:, 0] >= lo_x) & (wr[:, 0] <= hi_x)))
+    crit["dowel_over_feet"] = over if np.isfinite(wr).all() else None
+    why["dowel_over_feet"] = (
+        "wrists overhead and over the feet (dowel proxy)"
+        if over
+        else "wrists not overhead within the heel-to-toe span (dowel proxy)"
+    )
+    crit["knees_over_feet"] = None
+    why["knees_over_feet"] = "not judged: needs a front view"
+    return crit, why
+
+
+def _front_view_criteria(p, k: int, shank: float, frontal: bool) -> tuple[dict, dict]:
+    """Knees over feet at the bottom frame ``k`` from a front view (Cook 2006); the side-view criteria unjudged."""
+    crit: dict[str, bool | None] = {}
+    why: dict[str, str] = {}
+    for c in ("torso_parallel_to_tibia", "femur_below_horizontal", "dowel_over_feet"):
+        crit[c] = None
+        why[c] = "not judged: needs a side view"
+    if frontal:
+        ok = [abs(p[k, lm.KNEE[s], 0] - p[k, lm.FOOT_INDEX[s], 0]) <= KNEE_OVER_FOOT_FRACTION * shank for s in lm.SIDES]
+        crit["knees_over_feet"] = bool(all(ok))
+        why["knees_over_feet"] = (
+            "knees within the feet's width of the toes" if all(ok) else "a knee drifts off the line of its foot"
+        )
+    else:
+        crit["knees_over_feet"] = None
+        why["knees_over_feet"] = "not judged: no single side or front view during this rep"
+    return crit, why
+
+
+def _add_score(r: AssessmentResult, out: list[dict]) -> None:
+    """The deep squat score over the reps: the best rep, 0 if any rep was painful (Cook 2006)."""
     r.reps = out
     scores = [rp["fms_score_points"] for rp in out]
     best = max((s for s in scores if s is not None), default=None)
@@ -170,6 +187,3 @@ def assess_squat(pose, events=(), *, side: str | None = None) -> AssessmentResul
     else:
         rep = next(rp for rp in out if rp["fms_score_points"] == best)
         r.flag("fms_decided_by", f"score {best}: {rep['decided_by']} (rep {rep['rep']})")
-    if not events:
-        r.flag("no_pain_reports", "no pain reports recorded: a score of 0 (pain) cannot be given")
-    return r

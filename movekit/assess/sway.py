@@ -41,6 +41,8 @@ import numpy as np
 from scipy import signal as sps
 from scipy import stats
 
+from movekit.assess.result import rate_ok
+
 PRIETO = (
     "Prieto et al. 1996, Measures of postural steadiness: differences between healthy young "
     "and elderly adults, IEEE Trans Biomed Eng 43:956-966"
@@ -282,7 +284,7 @@ def trial_checks(t_s, *, min_duration_s: float = MIN_DURATION_S, min_rate_hz: fl
             f"trial lasts {dur:.1f} s; sway measures need >= {min_duration_s:g} s (Scoppa 2013)",
         ),
         "rate": (
-            rate >= min_rate_hz * (1 - 1e-3),
+            rate_ok(rate, min_rate_hz),
             rate,
             f"sampled at {rate:.1f} Hz; sway measures need >= {min_rate_hz:g} Hz (Scoppa 2013)",
         ),

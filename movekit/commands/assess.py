@@ -62,6 +62,23 @@ def register(subparsers) -> None:
         "file, CoP CSV (time_s,cop_x_mm,cop_y_mm), inclinometer CSV (time_s + "
         "angle columns) or Kistler BioWare .txt",
     )
+    _add_capture_options(p)
+    _add_result_options(p)
+    _add_sensor_options(p)
+    _add_jps_options(p)
+    p.add_argument("--squat", metavar="SQUAT.json", help="fms: a movekit squat result giving the deep squat score")
+    p.add_argument(
+        "--ungated",
+        action="store_true",
+        help="RESEARCH USE: do not refuse joint angles whose expected error is over the limit "
+        "(the result is flagged; not a clinical result)",
+    )
+    add_overwrite_argument(p, "JSON results and recordings")
+    p.set_defaults(func=run)
+
+
+def _add_capture_options(p) -> None:
+    """Where a live or video capture goes and how long it runs."""
     p.add_argument(
         "-o",
         "--output",
@@ -80,6 +97,10 @@ def register(subparsers) -> None:
         action="store_true",
         help="treat a video file as a live source: frames in real time, keys recorded, recording kept",
     )
+
+
+def _add_result_options(p) -> None:
+    """Client, side, age, pain reports, JSON output and the previous result."""
     p.add_argument("--client", help="client id stored in a new recording's metadata")
     p.add_argument("--side", choices=("left", "right"), help="tested side (default: detected)")
     p.add_argument("--json", metavar="OUT.json", help="write the result as JSON")
@@ -94,6 +115,10 @@ def register(subparsers) -> None:
     p.add_argument("--pain-times", metavar="T1,T2", help="pain onset report times (s)")
     p.add_argument("--pain-resolved-times", metavar="T1,T2", help="pain resolved report times (s)")
     p.add_argument("--previous", metavar="PREV.json", help="earlier result of the same test: adds change in percent")
+
+
+def _add_sensor_options(p) -> None:
+    """Options of the force-plate, sway and gait sources."""
     p.add_argument(
         "--min-duration",
         type=positive_seconds,
@@ -116,6 +141,10 @@ def register(subparsers) -> None:
         metavar="M",
         help="gait: distance walked (m), for the speed",
     )
+
+
+def _add_jps_options(p) -> None:
+    """Options of the joint-position-sense test."""
     p.add_argument(
         "--protocol",
         choices=("target", "return_to_start"),
@@ -133,15 +162,6 @@ def register(subparsers) -> None:
     p.add_argument(
         "--hold", type=positive_seconds, metavar="S", help="joint-position-sense: shortest hold (s, default 1)"
     )
-    p.add_argument("--squat", metavar="SQUAT.json", help="fms: a movekit squat result giving the deep squat score")
-    p.add_argument(
-        "--ungated",
-        action="store_true",
-        help="RESEARCH USE: do not refuse joint angles whose expected error is over the limit "
-        "(the result is flagged; not a clinical result)",
-    )
-    add_overwrite_argument(p, "JSON results and recordings")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -196,12 +196,132 @@ def _rate(t_s) -> float:
     return frame_rate(t_s)
 
 
-def run(args) -> int:
+def _export_trc(args, out: Path, source: Path, rec, pose, stored, side: dict) -> str:
+    from movekit.export.files import write_text
+    from movekit.export.trc import trc_text
+
+    m = _markers(_need_pose(pose, args.source, "trc"), args)
+    write_text(out, trc_text(m, out.name), overwrite=args.overwrite)
+    side.update(
+        m.notes,
+        frames=len(m.t_s),
+        rate_hz=m.rate_hz,
+        t0_s=float(m.t_s[0]) if len(m.t_s) else None,
+        missing="blank field where a landmark is not detected or seen less than min_visibility",
+    )
+    return f"{len(m.t_s)} frames, {len(m.names)} markers ({side['space']}) at {m.rate_hz:.4g} Hz"
+
+
+def _export_mot(args, out: Path, source: Path, rec, pose, stored, side: dict) -> str:
     import numpy as np
 
+    from movekit.export.files import write_text
+    from movekit.export.mot import mot_text
+
+    cols, meta = angle_table(_need_pose(pose, args.source, "mot"), stored, args)
+    numeric = {k: v for k, v in cols.items() if k not in ("time_s", "view")}
+    notes = {
+        "movekit_source": source.name,
+        "movekit_nan": meta["nan"],
+        "movekit_filter": meta["filter"],
+        "movekit_space": meta["space"],
+        "movekit_camera_tilt": meta["camera_tilt_note"],
+        "movekit_t0_s": f"{float(cols['time_s'][0]):.6f}" if len(cols["time_s"]) else "n/a",
+    }
+    write_text(out, mot_text(cols["time_s"], numeric, out.stem, notes), overwrite=args.overwrite)
+    side.update(meta, view="per-frame view label is in the csv/parquet export only (MOT holds numbers)")
+    n_ang = sum(1 for k in numeric if not k.endswith("_err_deg") and k != "body_yaw_deg")
+    n_nan = sum(int(np.isnan(v).sum()) for k, v in numeric.items() if not k.endswith("_err_deg"))
+    return (
+        f"{len(cols['time_s'])} rows, {n_ang} angles with their errors, {n_nan} NaN values (refused or not measurable)"
+    )
+
+
+def _export_table(args, out: Path, source: Path, rec, pose, stored, side: dict) -> str:
+    from movekit.commands.angles import write_table
+    from movekit.export.files import atomic_output
+
+    cols, meta = angle_table(_need_pose(pose, args.source, args.format), stored, args)
+    with atomic_output(out, overwrite=args.overwrite) as tmp:
+        write_table(cols, meta, tmp, args.format)
+    side.update(meta)
+    return f"{len(cols['time_s'])} rows of angles ({args.format})"
+
+
+def _export_c3d(args, out: Path, source: Path, rec, pose, stored, side: dict) -> str:
+    from movekit.errors import MovekitError
+    from movekit.export.c3d import write_c3d
+    from movekit.export.files import atomic_output
+    from movekit.export.signals import signals
+
+    sigs = signals(rec) if rec is not None else []
+    if pose is None:  # sensors only: analog channels, points empty at the fastest stream's rate
+        from movekit.export.markers import no_markers
+
+        if not sigs:
+            raise MovekitError(f"{args.source} has neither pose nor sensor streams to export")
+        m = no_markers(
+            min(float(s.t_s[0]) for s in sigs), max(float(s.t_s[-1]) for s in sigs), max(s.rate_hz for s in sigs)
+        )
+    else:
+        m = _markers(pose, args)
+    with atomic_output(out, overwrite=args.overwrite) as tmp:
+        info = write_c3d(
+            tmp,
+            m,
+            sigs,
+            rec.events if rec is not None else [],
+            {"space": m.notes["space"], "frame": m.notes["frame"]},
+        )
+    side.update(m.notes, **info, point_units="mm")
+    return (
+        f"{info['frames']} frames x {len(m.names)} points at {info['point_rate_hz']:.4g} Hz, "
+        f"{len(info['analog_labels'])} analog channels at {info['analog_rate_hz']:.6g} Hz, "
+        f"{info['events']} events"
+    )
+
+
+def _export_bids(args, out: Path, source: Path, rec, pose, stored, side: dict) -> str:
+    """A BIDS-Motion folder; its own sidecars replace the notes file (``side`` is not written)."""
+    from movekit import __version__
+    from movekit.export.bids import label, write_bids
+    from movekit.export.files import atomic_output
+
+    cols = angle_table(pose, stored, args)[0] if pose is not None else None
+    meta = rec.metadata if rec is not None else {}
+    proto = meta.get("protocol")
+    task = label(meta.get("task") or (proto.get("drill") if isinstance(proto, dict) else proto), "movekit")
+    with atomic_output(out, overwrite=args.overwrite, folder=True) as tmp:
+        info = write_bids(
+            tmp,
+            subject=label(meta.get("client"), "01"),
+            task=task,
+            tracksys=_bids_tracksys(rec, pose, cols),
+            events=rec.events if rec is not None else [],
+            movekit_version=__version__,
+            source=str(source),
+        )
+    return (
+        f"{len(info['tracksys'])} tracking systems ("
+        + ", ".join(f"{s['tracksys']} {s['rate_hz']:.4g} Hz" for s in info["tracksys"])
+        + f"), {info['events']} events"
+    )
+
+
+_EXPORTERS = {
+    "trc": _export_trc,
+    "mot": _export_mot,
+    "csv": _export_table,
+    "parquet": _export_table,
+    "c3d": _export_c3d,
+    "bids": _export_bids,
+}
+
+
+def run(args) -> int:
     from movekit import __version__
     from movekit.errors import MovekitError
-    from movekit.export.files import atomic_output, check_targets, write_text
+    from movekit.export.files import check_targets, write_text
 
     source, out, fmt = Path(args.source), Path(args.out), args.format
     if not source.exists():
@@ -210,97 +330,8 @@ def run(args) -> int:
     check_targets(paths, source, overwrite=args.overwrite)  # before any work: refuse early
     rec, pose, stored = _session(args.source)
     side: dict = {"source": str(source), "format": fmt, "movekit_version": __version__}
-
-    if fmt == "trc":
-        from movekit.export.trc import trc_text
-
-        m = _markers(_need_pose(pose, args.source, fmt), args)
-        write_text(out, trc_text(m, out.name), overwrite=args.overwrite)
-        side.update(
-            m.notes,
-            frames=len(m.t_s),
-            rate_hz=m.rate_hz,
-            t0_s=float(m.t_s[0]) if len(m.t_s) else None,
-            missing="blank field where a landmark is not detected or seen less than min_visibility",
-        )
-        summary = f"{len(m.t_s)} frames, {len(m.names)} markers ({side['space']}) at {m.rate_hz:.4g} Hz"
-    elif fmt == "mot":
-        from movekit.export.mot import mot_text
-
-        cols, meta = angle_table(_need_pose(pose, args.source, fmt), stored, args)
-        numeric = {k: v for k, v in cols.items() if k not in ("time_s", "view")}
-        notes = {
-            "movekit_source": source.name,
-            "movekit_nan": meta["nan"],
-            "movekit_filter": meta["filter"],
-            "movekit_space": meta["space"],
-            "movekit_camera_tilt": meta["camera_tilt_note"],
-            "movekit_t0_s": f"{float(cols['time_s'][0]):.6f}" if len(cols["time_s"]) else "n/a",
-        }
-        write_text(out, mot_text(cols["time_s"], numeric, out.stem, notes), overwrite=args.overwrite)
-        side.update(meta, view="per-frame view label is in the csv/parquet export only (MOT holds numbers)")
-        n_ang = sum(1 for k in numeric if not k.endswith("_err_deg") and k != "body_yaw_deg")
-        n_nan = sum(int(np.isnan(v).sum()) for k, v in numeric.items() if not k.endswith("_err_deg"))
-        summary = f"{len(cols['time_s'])} rows, {n_ang} angles with their errors, {n_nan} NaN values (refused or not measurable)"
-    elif fmt in ("csv", "parquet"):
-        from movekit.commands.angles import write_table
-
-        cols, meta = angle_table(_need_pose(pose, args.source, fmt), stored, args)
-        with atomic_output(out, overwrite=args.overwrite) as tmp:
-            write_table(cols, meta, tmp, fmt)
-        side.update(meta)
-        summary = f"{len(cols['time_s'])} rows of angles ({fmt})"
-    elif fmt == "c3d":
-        from movekit.export.c3d import write_c3d
-        from movekit.export.signals import signals
-
-        sigs = signals(rec) if rec is not None else []
-        if pose is None:  # sensors only: analog channels, points empty at the fastest stream's rate
-            from movekit.export.markers import no_markers
-
-            if not sigs:
-                raise MovekitError(f"{args.source} has neither pose nor sensor streams to export")
-            m = no_markers(
-                min(float(s.t_s[0]) for s in sigs), max(float(s.t_s[-1]) for s in sigs), max(s.rate_hz for s in sigs)
-            )
-        else:
-            m = _markers(pose, args)
-        with atomic_output(out, overwrite=args.overwrite) as tmp:
-            info = write_c3d(
-                tmp,
-                m,
-                sigs,
-                rec.events if rec is not None else [],
-                {"space": m.notes["space"], "frame": m.notes["frame"]},
-            )
-        side.update(m.notes, **info, point_units="mm")
-        summary = (
-            f"{info['frames']} frames x {len(m.names)} points at {info['point_rate_hz']:.4g} Hz, "
-            f"{len(info['analog_labels'])} analog channels at {info['analog_rate_hz']:.6g} Hz, "
-            f"{info['events']} events"
-        )
-    else:  # bids
-        from movekit.export.bids import label, write_bids
-
-        cols = angle_table(pose, stored, args)[0] if pose is not None else None
-        meta = rec.metadata if rec is not None else {}
-        proto = meta.get("protocol")
-        task = label(meta.get("task") or (proto.get("drill") if isinstance(proto, dict) else proto), "movekit")
-        with atomic_output(out, overwrite=args.overwrite, folder=True) as tmp:
-            info = write_bids(
-                tmp,
-                subject=label(meta.get("client"), "01"),
-                task=task,
-                tracksys=_bids_tracksys(rec, pose, cols),
-                events=rec.events if rec is not None else [],
-                movekit_version=__version__,
-                source=str(source),
-            )
-        summary = (
-            f"{len(info['tracksys'])} tracking systems ("
-            + ", ".join(f"{s['tracksys']} {s['rate_hz']:.4g} Hz" for s in info["tracksys"])
-            + f"), {info['events']} events"
-        )
+    summary = _EXPORTERS[fmt](args, out, source, rec, pose, stored, side)
+    if fmt == "bids":
         print(f"{fmt}: {out} ({summary})")
         return 0
     write_text(paths[1], json.dumps(side, indent=2, default=str), overwrite=args.overwrite)

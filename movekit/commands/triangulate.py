@@ -106,27 +106,14 @@ def _offsets(args, poses, cams) -> tuple[list[float], list[str]]:
 def run(args) -> int:
     import numpy as np
 
-    from movekit.analysis.cameras import read_calibration
-    from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_errors
-    from movekit.analysis.multiview import angles_3d, separation_deg, triangulate_views
+    from movekit.analysis.multiview import separation_deg, triangulate_views
     from movekit.errors import MovekitError
     from movekit.outputs import RECORDING, check_output
-    from movekit.recording import RecordingWriter, StreamSpec
 
     if len(args.sources) < 2:
         raise MovekitError("triangulation needs two or more sources, one per calibrated camera")
     out = check_output(args.output, RECORDING, overwrite=args.overwrite, inputs=list(args.sources) + [args.calibration])
-    cams = read_calibration(args.calibration)
-    if args.cameras:
-        names = [s.strip() for s in args.cameras.split(",")]
-        by = {c.name: c for c in cams}
-        missing = [n for n in names if n not in by]
-        if missing:
-            raise MovekitError(f"--cameras: {', '.join(missing)} not in {args.calibration} (it has {', '.join(by)})")
-        cams = [by[n] for n in names]
-    if len(cams) < len(args.sources):
-        raise MovekitError(f"{args.calibration} has {len(cams)} cameras for {len(args.sources)} sources")
-    cams = cams[: len(args.sources)]
+    cams = _cameras(args)
     loaded = [_load(s) for s in args.sources]
     poses = [p for p, _ in loaded]
     offsets, notes = _offsets(args, poses, cams)
@@ -156,8 +143,43 @@ def run(args) -> int:
             "frames_triangulated": int(seen.sum()),
         },
     }
+    _write_3d(out, meta, tp, overwrite=args.overwrite)
+    print(
+        f"{out}: {int(seen.sum())} of {len(tp.t_s)} frames triangulated from {len(cams)} cameras "
+        f"({', '.join(c.name for c in cams)}" + (f", {sep:.0f} deg apart" if np.isfinite(sep) else "") + ")"
+    )
+    for n in notes:
+        print(f"  sync {n}")
+    _print_angles(tp, len(cams), sep)
+    return 0
+
+
+def _cameras(args) -> list:
+    """The calibration's cameras, one per source, in the order ``--cameras`` names them (default: file order)."""
+    from movekit.analysis.cameras import read_calibration
+    from movekit.errors import MovekitError
+
+    cams = read_calibration(args.calibration)
+    if args.cameras:
+        names = [s.strip() for s in args.cameras.split(",")]
+        by = {c.name: c for c in cams}
+        missing = [n for n in names if n not in by]
+        if missing:
+            raise MovekitError(f"--cameras: {', '.join(missing)} not in {args.calibration} (it has {', '.join(by)})")
+        cams = [by[n] for n in names]
+    if len(cams) < len(args.sources):
+        raise MovekitError(f"{args.calibration} has {len(cams)} cameras for {len(args.sources)} sources")
+    return cams[: len(args.sources)]
+
+
+def _write_3d(out, meta: dict, tp, *, overwrite: bool) -> None:
+    """The recording of the triangulated pose: ``pose_3d_m`` (lab frame, z up), views used, reprojection error (px)."""
+    import numpy as np
+
+    from movekit.recording import RecordingWriter, StreamSpec
+
     fs = 1.0 / float(np.median(np.diff(tp.t_s))) if len(tp.t_s) > 1 else None
-    with RecordingWriter(out, meta, overwrite=args.overwrite) as rec:
+    with RecordingWriter(out, meta, overwrite=overwrite) as rec:
         rec.add_stream(
             StreamSpec(
                 "pose_3d_m",
@@ -173,15 +195,18 @@ def run(args) -> int:
         rec.append("pose_3d_m", tp.t_s, tp.points_m.astype(np.float32))
         rec.append("pose_3d_views", tp.t_s, tp.n_views.astype(np.float32))
         rec.append("pose_3d_reproj_px", tp.t_s, tp.reproj_px.astype(np.float32))
-    print(
-        f"{out}: {int(seen.sum())} of {len(tp.t_s)} frames triangulated from {len(cams)} cameras "
-        f"({', '.join(c.name for c in cams)}" + (f", {sep:.0f} deg apart" if np.isfinite(sep) else "") + ")"
-    )
-    for n in notes:
-        print(f"  sync {n}")
+
+
+def _print_angles(tp, n_cameras: int, sep: float) -> None:
+    """Median 3D joint angles with their measured two-camera error, or why each is refused (docs/validity.md)."""
+    import numpy as np
+
+    from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_errors
+    from movekit.analysis.multiview import angles_3d
+
     ang = angles_3d(tp)
     names = list(ang)
-    err = multiview_errors(names, n_views=len(cams), separation_deg=sep)
+    err = multiview_errors(names, n_views=n_cameras, separation_deg=sep)
     for name, e in zip(names, err):
         v = ang[name]
         if not np.isfinite(v).any():
@@ -196,4 +221,3 @@ def run(args) -> int:
                 else "no measured error for this set-up"
             )
             print(f"  {name:32s} refused: {why} (docs/validity.md, two-camera rows)")
-    return 0

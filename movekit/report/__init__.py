@@ -516,11 +516,21 @@ def _care_sections(store: Store, client: str):
     return goals, pain, svg, treat
 
 
-def render_client_report(store: Store, client: str, *, show_name: bool = True) -> str:
-    c = store.client(client)
-    sessions = store.sessions(client)
-    recs = _Recordings()
-    rom_points, arc_reps, sway, emg, _traces, flags = _collect(store, client, sessions, recs, angle_traces=False)
+def _section(sid: str, title: str, columns: list[str], rows: list, missing: str, text: str = "", **extra) -> dict:
+    """One table section of a report; ``missing`` is shown when ``rows`` is empty."""
+    return {
+        "id": sid,
+        "title": title,
+        "text": text,
+        **extra,
+        "columns": columns,
+        "rows": rows,
+        "missing": [] if rows else [missing],
+    }
+
+
+def _client_figures(store: Store, client: str, rom_points, arc_reps, sway, emg) -> dict:
+    """The client report's plots by key (``None`` where there is nothing to plot)."""
     series = {k: store.outcomes(client, k) for k in oc.MEASURES}
     weeks = pg.client_adherence(store, client)  # up to today: a client who stopped logging shows it
     figs = {
@@ -538,15 +548,19 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
         )
     if len(emg) > 3 and figs["emg"] is not None:
         figs["emg"].notes.append(f"Showing the last 3 of {len(emg)} EMG recordings; see the session reports.")
-    sched = reassess.schedule(store, client)
-    cls = {"due": "due", "overdue": "overdue", "not due": "ok"}.get(sched.status, "")
-    cmp = reassess.compare(store, client)
+    return figs
 
-    srows = []
+
+def _session_rows(store: Store, sessions: list[dict]) -> list[list]:
+    rows = []
     for s in sessions:
         rstat = ", ".join(f"{Path(r['path']).name} ({r['status']})" for r in store.recordings(s["id"])) or "-"
-        srows.append([s["id"], s["session_date"], s["type"], s["therapist_notes"] or "-", s["n_assessments"], rstat])
-    prow = []
+        rows.append([s["id"], s["session_date"], s["type"], s["therapist_notes"] or "-", s["n_assessments"], rstat])
+    return rows
+
+
+def _program_rows(store: Store, client: str) -> list[list]:
+    rows = []
     for it in store.program_items(client):
         dose = ", ".join(
             x
@@ -557,7 +571,7 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
             )
             if x
         )
-        prow.append(
+        rows.append(
             [
                 it["name"] + (f" (guided drill {it['drill_id']})" if it["drill_id"] else ""),
                 dose or "-",
@@ -566,191 +580,197 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
                 it["ended_date"] or "active",
             ]
         )
+    return rows
+
+
+def _measure_title(measure: str) -> str:
+    return oc.MEASURES[measure].title if measure in oc.MEASURES else measure
+
+
+def _client_sections_before(store: Store, client: str, sessions: list[dict]) -> tuple[list[dict], list[list]]:
+    """Sessions, goals and pain map; also the treatment rows (shown after the plots)."""
+    goal_rows, pain_rows, pain_svg, treat_rows = _care_sections(store, client)
+    srows = _session_rows(store, sessions)
+    before = [
+        _section(
+            "sessions",
+            "Sessions",
+            ["id", "date", "type", "therapist notes", "tests", "recordings"],
+            srows,
+            "No sessions yet.",
+        ),
+        _section(
+            "goals",
+            "Goals",
+            ["goal", "baseline", "target", "by", "latest", "progress", "status", "MCID"],
+            goal_rows,
+            "No goals set (movekit goal add).",
+            text="Progress = share of the planned change reached by the latest stored value; on track = "
+            "within a quarter of the straight line from baseline to target (movekit.goals).",
+        ),
+        _section(
+            "pain-map",
+            "Pain map",
+            ["region", "first", "latest"],
+            pain_rows,
+            "No pain map recorded (movekit pain-map add).",
+            text="NRS 0-10 by body-chart region, the first and the latest session with marks.",
+            svg=pain_svg,
+        ),
+    ]
+    return before, treat_rows
+
+
+def _client_sections_after(store: Store, client: str, treat_rows: list, flags: list) -> list[dict]:
+    """Home program, outcome scores, treatment log and assessment flags."""
     orow = [
-        [
-            oc.MEASURES[o["measure"]].title if o["measure"] in oc.MEASURES else o["measure"],
-            o["taken_date"],
-            _fmt(o["score"]),
-            o["n_answered"] or "-",
-        ]
+        [_measure_title(o["measure"]), o["taken_date"], _fmt(o["score"]), o["n_answered"] or "-"]
         for o in store.outcomes(client)
     ]
-    goal_rows, pain_rows, pain_svg, treat_rows = _care_sections(store, client)
+    return [
+        _section(
+            "program",
+            "Home program",
+            ["exercise", "dose", "frequency", "from", "until"],
+            _program_rows(store, client),
+            "No home program assigned.",
+        ),
+        _section(
+            "outcome-scores",
+            "Outcome scores",
+            ["measure", "date", "score", "items answered"],
+            orow,
+            "No outcome measures entered.",
+        ),
+        _section(
+            "treatment",
+            "Treatment log",
+            ["date", "part", "technique", "where", "dose", "response"],
+            treat_rows,
+            "No treatment logged (movekit treatment log).",
+            text="What was done, session by session, beside the outcomes above.",
+        ),
+        _section(
+            "flags",
+            "Assessment flags",
+            ["date", "test", "code", "message"],
+            flags,
+            "No flags raised by the assessments.",
+        ),
+    ]
+
+
+_CLIENT_NAV = [
+    ("schedule", "Re-assessment"),
+    ("comparison", "Changes"),
+    ("sessions", "Sessions"),
+    ("goals", "Goals"),
+    ("pain-map", "Pain map"),
+    ("plots", "Plots"),
+    ("program", "Home program"),
+    ("treatment", "Treatment"),
+    ("glossary", "Meaning"),
+]
+
+
+def render_client_report(store: Store, client: str, *, show_name: bool = True) -> str:
+    """HTML progress report of one client over all their sessions."""
+    c = store.client(client)
+    sessions = store.sessions(client)
+    recs = _Recordings()
+    rom_points, arc_reps, sway, emg, _traces, flags = _collect(store, client, sessions, recs, angle_traces=False)
+    figs = _client_figures(store, client, rom_points, arc_reps, sway, emg)
+    sched = reassess.schedule(store, client)
+    cls = {"due": "due", "overdue": "overdue", "not due": "ok"}.get(sched.status, "")
+    cmp = reassess.compare(store, client)
+    before, treat_rows = _client_sections_before(store, client, sessions)
     name = f" ({c['name']})" if c["name"] and show_name else ""
-    ctx = dict(
+    return _render(
         title=f"Progress report - client {c['code']}{name}",
         subtitle=f"{len(sessions)} session(s)"
         + (f", {sessions[0]['session_date']} to {sessions[-1]['session_date']}" if sessions else ""),
         notes=[{"text": p, "cls": "warn"} for p in recs.problems],
         schedule={"status": sched.status, "cls": cls, "text": sched.describe()},
         comparison=_comparison_ctx(cmp) if (cmp.metrics or cmp.outcomes) else None,
-        sections_before=[
-            {
-                "id": "sessions",
-                "title": "Sessions",
-                "text": "",
-                "columns": ["id", "date", "type", "therapist notes", "tests", "recordings"],
-                "rows": srows,
-                "missing": [] if srows else ["No sessions yet."],
-            },
-            {
-                "id": "goals",
-                "title": "Goals",
-                "text": "Progress = share of the planned change reached by the latest stored value; on track = "
-                "within a quarter of the straight line from baseline to target (movekit.goals).",
-                "columns": ["goal", "baseline", "target", "by", "latest", "progress", "status", "MCID"],
-                "rows": goal_rows,
-                "missing": [] if goal_rows else ["No goals set (movekit goal add)."],
-            },
-            {
-                "id": "pain-map",
-                "title": "Pain map",
-                "text": "NRS 0-10 by body-chart region, the first and the latest session with marks.",
-                "svg": pain_svg,
-                "columns": ["region", "first", "latest"],
-                "rows": pain_rows,
-                "missing": [] if pain_rows else ["No pain map recorded (movekit pain-map add)."],
-            },
-        ],
+        sections_before=before,
         figures=[f for k in CLIENT_PLOTS if (f := figs[k]) is not None],
         missing_plots=[_MISSING[k] for k in CLIENT_PLOTS if figs[k] is None],
-        sections_after=[
-            {
-                "id": "program",
-                "title": "Home program",
-                "text": "",
-                "columns": ["exercise", "dose", "frequency", "from", "until"],
-                "rows": prow,
-                "missing": [] if prow else ["No home program assigned."],
-            },
-            {
-                "id": "outcome-scores",
-                "title": "Outcome scores",
-                "text": "",
-                "columns": ["measure", "date", "score", "items answered"],
-                "rows": orow,
-                "missing": [] if orow else ["No outcome measures entered."],
-            },
-            {
-                "id": "treatment",
-                "title": "Treatment log",
-                "text": "What was done, session by session, beside the outcomes above.",
-                "columns": ["date", "part", "technique", "where", "dose", "response"],
-                "rows": treat_rows,
-                "missing": [] if treat_rows else ["No treatment logged (movekit treatment log)."],
-            },
-            {
-                "id": "flags",
-                "title": "Assessment flags",
-                "text": "",
-                "columns": ["date", "test", "code", "message"],
-                "rows": flags,
-                "missing": [] if flags else ["No flags raised by the assessments."],
-            },
-        ],
-        nav=[
-            ("schedule", "Re-assessment"),
-            ("comparison", "Changes"),
-            ("sessions", "Sessions"),
-            ("goals", "Goals"),
-            ("pain-map", "Pain map"),
-            ("plots", "Plots"),
-            ("program", "Home program"),
-            ("treatment", "Treatment"),
-            ("glossary", "Meaning"),
-        ],
+        sections_after=_client_sections_after(store, client, treat_rows, flags),
+        nav=_CLIENT_NAV,
     )
-    return _render(**ctx)
+
+
+def _metric_rows(store: Store, session_id: int) -> list[list]:
+    """One row per stored metric of a session, with its published noise floor."""
+    rows = []
+    for a in store.assessments(session_id):
+        for name, m in (a["result"].get("metrics") or {}).items():
+            if not isinstance(m, dict):
+                continue
+            v = m.get("value")
+            nf = reassess.noise_floor(a["test"], name)
+            shown = (
+                _fmt(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else ("-" if v is None else str(v))
+            )
+            rows.append(
+                [a["test"], name, shown, m.get("unit", ""), nf.describe() if nf else "no published noise floor known"]
+            )
+    return rows
+
+
+def _session_sections(store: Store, s: dict, flags: list) -> list[dict]:
+    """Notes, results, outcomes, recordings and flags of one session."""
+    rrows = [
+        [Path(r["path"]).name, r["status"], r["meta_sha256"][:12] if r["meta_sha256"] else "-", r["path"]]
+        for r in store.recordings(s["id"])
+    ]
+    orow = [
+        [_measure_title(o["measure"]), _fmt(o["score"])]
+        for o in store.outcomes(s["client_code"])
+        if o["session_id"] == s["id"] or (o["session_id"] is None and o["taken_date"] == s["session_date"])
+    ]
+    notes = {"id": "notes", "title": "Therapist notes", "text": s["therapist_notes"] or "(none)"}
+    return [
+        {**notes, "columns": [], "rows": [], "missing": []},
+        _section(
+            "metrics",
+            "Assessment results",
+            ["test", "metric", "value", "unit", "noise floor"],
+            _metric_rows(store, s["id"]),
+            "No assessment results stored for this session.",
+        ),
+        _section(
+            "outcomes", "Outcome measures this session", ["measure", "score"], orow, "None entered for this session."
+        ),
+        _section(
+            "recordings",
+            "Linked recordings",
+            ["recording", "status", "meta.json sha256", "path"],
+            rrows,
+            "No recordings linked.",
+        ),
+        _section("flags", "Flags", ["date", "test", "code", "message"], flags, "No flags."),
+    ]
 
 
 def render_session_report(store: Store, session_id: int) -> str:
+    """HTML report of one session: results, outcomes, recordings, flags and plots."""
     s = store.session(session_id)
     client = s["client_code"]
     recs = _Recordings()
     rom_points, arc_reps, sway, emg, traces, flags = _collect(store, client, [s], recs, angle_traces=True)
     figs = [f for f in (plots.painful_arc(arc_reps), plots.sway_ellipses(sway), plots.emg_envelopes(emg)) if f]
     figs = traces + figs
-    mrows = []
-    for a in store.assessments(s["id"]):
-        for name, m in (a["result"].get("metrics") or {}).items():
-            if isinstance(m, dict):
-                v = m.get("value")
-                nf = reassess.noise_floor(a["test"], name)
-                shown = (
-                    _fmt(v)
-                    if isinstance(v, (int, float)) and not isinstance(v, bool)
-                    else ("-" if v is None else str(v))
-                )
-                mrows.append(
-                    [
-                        a["test"],
-                        name,
-                        shown,
-                        m.get("unit", ""),
-                        nf.describe() if nf else "no published noise floor known",
-                    ]
-                )
-    rrows = [
-        [Path(r["path"]).name, r["status"], r["meta_sha256"][:12] if r["meta_sha256"] else "-", r["path"]]
-        for r in store.recordings(s["id"])
-    ]
-    orow = [
-        [oc.MEASURES[o["measure"]].title if o["measure"] in oc.MEASURES else o["measure"], _fmt(o["score"])]
-        for o in store.outcomes(client)
-        if o["session_id"] == s["id"] or (o["session_id"] is None and o["taken_date"] == s["session_date"])
-    ]
-    ctx = dict(
+    return _render(
         title=f"Session {s['id']} - client {client} - {s['session_date']} ({s['type']})",
         subtitle=f"started {s['started_utc']}" + (f", ended {s['ended_utc']}" if s["ended_utc"] else ", still open"),
         notes=[{"text": p, "cls": "warn"} for p in recs.problems],
-        sections_before=[
-            {
-                "id": "notes",
-                "title": "Therapist notes",
-                "text": s["therapist_notes"] or "(none)",
-                "columns": [],
-                "rows": [],
-                "missing": [],
-            },
-            {
-                "id": "metrics",
-                "title": "Assessment results",
-                "text": "",
-                "columns": ["test", "metric", "value", "unit", "noise floor"],
-                "rows": mrows,
-                "missing": [] if mrows else ["No assessment results stored for this session."],
-            },
-            {
-                "id": "outcomes",
-                "title": "Outcome measures this session",
-                "text": "",
-                "columns": ["measure", "score"],
-                "rows": orow,
-                "missing": [] if orow else ["None entered for this session."],
-            },
-            {
-                "id": "recordings",
-                "title": "Linked recordings",
-                "text": "",
-                "columns": ["recording", "status", "meta.json sha256", "path"],
-                "rows": rrows,
-                "missing": [] if rrows else ["No recordings linked."],
-            },
-            {
-                "id": "flags",
-                "title": "Flags",
-                "text": "",
-                "columns": ["date", "test", "code", "message"],
-                "rows": flags,
-                "missing": [] if flags else ["No flags."],
-            },
-        ],
+        sections_before=_session_sections(store, s, flags),
         figures=figs,
         missing_plots=[]
         if figs
         else ["No plots: this session has no linked readable recording and no per-rep or sway data in its results."],
     )
-    return _render(**ctx)
 
 
 def _write(html: str, out: str | os.PathLike) -> Path:

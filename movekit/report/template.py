@@ -45,7 +45,15 @@ nav { font-size: 13px; margin: 8px 0 0; } nav a { margin-right: 12px; color: var
 }
 """
 
-TEMPLATE = r"""<!DOCTYPE html>
+TEMPLATE = r"""{% macro table_section(s) -%}
+<section id="{{ s.id }}"><h2>{{ s.title }}</h2>
+{% if s.text %}<p>{{ s.text }}</p>{% endif %}
+{% if s.get("svg") %}<div class="chart">{{ s.svg | safe }}</div>{% endif %}
+{% if s.columns %}<table><tr>{% for c in s.columns %}<th>{{ c }}</th>{% endfor %}</tr>
+{% for r in s.rows %}<tr>{% for v in r %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
+{% for m in s.missing %}<p class="missing">{{ m }}</p>{% endfor %}
+</section>
+{%- endmacro %}<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -105,13 +113,7 @@ change cannot be judged against one; "-" means it was not measured.</p>
 {% endif %}
 
 {% if sections_before %}{% for s in sections_before %}
-<section id="{{ s.id }}"><h2>{{ s.title }}</h2>
-{% if s.text %}<p>{{ s.text }}</p>{% endif %}
-{% if s.get("svg") %}<div class="chart">{{ s.svg | safe }}</div>{% endif %}
-{% if s.columns %}<table><tr>{% for c in s.columns %}<th>{{ c }}</th>{% endfor %}</tr>
-{% for r in s.rows %}<tr>{% for v in r %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
-{% for m in s.missing %}<p class="missing">{{ m }}</p>{% endfor %}
-</section>
+{{ table_section(s) }}
 {% endfor %}{% endif %}
 
 <section id="plots">
@@ -132,13 +134,7 @@ change cannot be judged against one; "-" means it was not measured.</p>
 </section>
 
 {% for s in sections_after %}
-<section id="{{ s.id }}"><h2>{{ s.title }}</h2>
-{% if s.text %}<p>{{ s.text }}</p>{% endif %}
-{% if s.get("svg") %}<div class="chart">{{ s.svg | safe }}</div>{% endif %}
-{% if s.columns %}<table><tr>{% for c in s.columns %}<th>{{ c }}</th>{% endfor %}</tr>
-{% for r in s.rows %}<tr>{% for v in r %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
-{% for m in s.missing %}<p class="missing">{{ m }}</p>{% endfor %}
-</section>
+{{ table_section(s) }}
 {% endfor %}
 
 <section id="glossary">

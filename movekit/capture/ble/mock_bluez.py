@@ -50,6 +50,7 @@ from movekit.errors import MovekitError
 
 BLUEZ = "org.bluez"
 ADAPTER_PATH = "/org/bluez/hci0"
+_UNHANDLED = object()  #: a handler's "not my method": the call is refused as UnknownMethod
 OM = "org.freedesktop.DBus.ObjectManager"
 PROPS = "org.freedesktop.DBus.Properties"
 ADAPTER = "org.bluez.Adapter1"
@@ -505,90 +506,116 @@ class MockBlueZ:
             raise DBusError("org.freedesktop.DBus.Error.UnknownObject", f"no object {exc}") from None
 
     def _dispatch(self, msg: Message) -> Any:
+        """Answer one method call: a reply, ``True`` (answered later or never), ``None`` (dbus-fast answers)."""
         iface, member, path = msg.interface, msg.member, msg.path
         if iface == OM and member == "GetManagedObjects":
             return Message.new_method_return(msg, "a{oa{sa{sv}}}", [dict(self.objects)])
-        if iface == PROPS:
-            obj = self.objects.get(path)
-            if obj is None:
-                raise DBusError("org.freedesktop.DBus.Error.UnknownObject", path)
-            if member == "GetAll":
-                return Message.new_method_return(msg, "a{sv}", [obj.get(msg.body[0], {})])
-            if member == "Get":
-                try:
-                    return Message.new_method_return(msg, "v", [obj[msg.body[0]][msg.body[1]]])
-                except KeyError:
-                    raise DBusError("org.freedesktop.DBus.Error.InvalidArgs", "no such property") from None
-            if member == "Set":
-                self._set(path, msg.body[0], **{msg.body[1]: msg.body[2]})
-                return Message.new_method_return(msg)
-        if iface == ADAPTER and path == ADAPTER_PATH:
-            if member == "SetDiscoveryFilter":
-                self.discovery_filter = dict(msg.body[0])
-                return Message.new_method_return(msg)
-            if member == "StartDiscovery":
-                if not self._discovering:
-                    self._discovering = True
-                    self._set(ADAPTER_PATH, ADAPTER, Discovering=Variant("b", True))
-                    self._adv_task = asyncio.get_running_loop().create_task(self._advertise())
-                return Message.new_method_return(msg)
-            if member == "StopDiscovery":
-                if self._discovering:
-                    self._discovering = False
-                    self._set(ADAPTER_PATH, ADAPTER, Discovering=Variant("b", False))
-                return Message.new_method_return(msg)
-            if member == "RemoveDevice":
-                dev = msg.body[0]
-                p = self.peripherals.get(dev)
-                if p is not None and p.connected:
-                    self.drop_link(p)
-                if dev in self.objects:
-                    self._remove_object(dev)
-                    return Message.new_method_return(msg)
-                raise DBusError("org.bluez.Error.DoesNotExist", "Does Not Exist")
-        if iface == DEVICE:
-            p = self.peripherals.get(path)
-            if p is None or path not in self.objects:
-                raise DBusError("org.freedesktop.DBus.Error.UnknownObject", path)
-            if member == "Connect":
-                if not p.answers_connect:
-                    return True  # swallowed: the caller times out, like a device that never answers
-                asyncio.get_running_loop().create_task(self._connect(msg, path, p))
-                return True
-            if member == "Disconnect":
-                self.drop_link(p)
-                return Message.new_method_return(msg)
-            if member == "Pair":
-                self._set(path, DEVICE, Paired=Variant("b", True))
-                return Message.new_method_return(msg)
-        if iface == CHAR:
-            p, c = self._path_char[path]
-            if member == "ReadValue":
-                v = p.on_read(c.uuid)
-                if v is not None:
-                    c.value = bytes(v)
-                return Message.new_method_return(msg, "ay", [bytes(c.value)])
-            if member == "WriteValue":
-                data = bytes(msg.body[0])
-                p.writes.append((c.uuid, data))
-                p.on_write(c.uuid, data)
-                return Message.new_method_return(msg)
-            if member in ("StartNotify", "StopNotify"):
-                on = member == "StartNotify"
-                (p.notifying.add if on else p.notifying.discard)(c.uuid)
-                self._set(path, CHAR, Notifying=Variant("b", on))
-                p.on_notify_changed(c.uuid, on)
-                return Message.new_method_return(msg)
-            if member == "AcquireNotify":
-                raise DBusError("org.bluez.Error.NotSupported", "Not Supported")
-        if iface == DESC:
-            if member == "ReadValue":
-                return Message.new_method_return(msg, "ay", [bytes(self.objects[path][DESC]["Value"].value)])
-            if member == "WriteValue":
-                return Message.new_method_return(msg)
         if iface == "org.freedesktop.DBus.Introspectable":
             return None  # let dbus-fast answer
-        raise DBusError("org.freedesktop.DBus.Error.UnknownMethod", f"{iface}.{member} on {path}")
+        handler = {
+            PROPS: self._on_props,
+            ADAPTER: self._on_adapter,
+            DEVICE: self._on_device,
+            CHAR: self._on_char,
+            DESC: self._on_desc,
+        }.get(iface)
+        reply = handler(msg) if handler is not None else _UNHANDLED
+        if reply is _UNHANDLED:
+            raise DBusError("org.freedesktop.DBus.Error.UnknownMethod", f"{iface}.{member} on {path}")
+        return reply
+
+    def _on_props(self, msg: Message) -> Any:
+        obj = self.objects.get(msg.path)
+        if obj is None:
+            raise DBusError("org.freedesktop.DBus.Error.UnknownObject", msg.path)
+        if msg.member == "GetAll":
+            return Message.new_method_return(msg, "a{sv}", [obj.get(msg.body[0], {})])
+        if msg.member == "Get":
+            try:
+                return Message.new_method_return(msg, "v", [obj[msg.body[0]][msg.body[1]]])
+            except KeyError:
+                raise DBusError("org.freedesktop.DBus.Error.InvalidArgs", "no such property") from None
+        if msg.member == "Set":
+            self._set(msg.path, msg.body[0], **{msg.body[1]: msg.body[2]})
+            return Message.new_method_return(msg)
+        return _UNHANDLED
+
+    def _on_adapter(self, msg: Message) -> Any:
+        member = msg.member
+        if msg.path != ADAPTER_PATH:
+            return _UNHANDLED
+        if member == "SetDiscoveryFilter":
+            self.discovery_filter = dict(msg.body[0])
+            return Message.new_method_return(msg)
+        if member == "StartDiscovery":
+            if not self._discovering:
+                self._discovering = True
+                self._set(ADAPTER_PATH, ADAPTER, Discovering=Variant("b", True))
+                self._adv_task = asyncio.get_running_loop().create_task(self._advertise())
+            return Message.new_method_return(msg)
+        if member == "StopDiscovery":
+            if self._discovering:
+                self._discovering = False
+                self._set(ADAPTER_PATH, ADAPTER, Discovering=Variant("b", False))
+            return Message.new_method_return(msg)
+        if member == "RemoveDevice":
+            dev = msg.body[0]
+            p = self.peripherals.get(dev)
+            if p is not None and p.connected:
+                self.drop_link(p)
+            if dev in self.objects:
+                self._remove_object(dev)
+                return Message.new_method_return(msg)
+            raise DBusError("org.bluez.Error.DoesNotExist", "Does Not Exist")
+        return _UNHANDLED
+
+    def _on_device(self, msg: Message) -> Any:
+        path, member = msg.path, msg.member
+        p = self.peripherals.get(path)
+        if p is None or path not in self.objects:
+            raise DBusError("org.freedesktop.DBus.Error.UnknownObject", path)
+        if member == "Connect":
+            if not p.answers_connect:
+                return True  # swallowed: the caller times out, like a device that never answers
+            asyncio.get_running_loop().create_task(self._connect(msg, path, p))
+            return True
+        if member == "Disconnect":
+            self.drop_link(p)
+            return Message.new_method_return(msg)
+        if member == "Pair":
+            self._set(path, DEVICE, Paired=Variant("b", True))
+            return Message.new_method_return(msg)
+        return _UNHANDLED
+
+    def _on_char(self, msg: Message) -> Any:
+        member = msg.member
+        p, c = self._path_char[msg.path]
+        if member == "ReadValue":
+            v = p.on_read(c.uuid)
+            if v is not None:
+                c.value = bytes(v)
+            return Message.new_method_return(msg, "ay", [bytes(c.value)])
+        if member == "WriteValue":
+            data = bytes(msg.body[0])
+            p.writes.append((c.uuid, data))
+            p.on_write(c.uuid, data)
+            return Message.new_method_return(msg)
+        if member in ("StartNotify", "StopNotify"):
+            on = member == "StartNotify"
+            (p.notifying.add if on else p.notifying.discard)(c.uuid)
+            self._set(msg.path, CHAR, Notifying=Variant("b", on))
+            p.on_notify_changed(c.uuid, on)
+            return Message.new_method_return(msg)
+        if member == "AcquireNotify":
+            raise DBusError("org.bluez.Error.NotSupported", "Not Supported")
+        return _UNHANDLED
+
+    def _on_desc(self, msg: Message) -> Any:
+        if msg.member == "ReadValue":
+            return Message.new_method_return(msg, "ay", [bytes(self.objects[msg.path][DESC]["Value"].value)])
+        if msg.member == "WriteValue":
+            return Message.new_method_return(msg)
+        return _UNHANDLED
 
 
 async def start_mock(peripherals: list[MockPeripheral] = (), **kw: Any) -> MockBlueZ:

@@ -476,82 +476,22 @@ class BleDevice:
         return False
 
     async def run(self, stop: asyncio.Event) -> None:
-        from bleak.exc import BleakDeviceNotFoundError
-
+        """Connect, stream until the link drops, reconnect by ``policy``, until ``stop`` is set."""
         attempt = 0
         gap_start: float | None = None
         while not stop.is_set():
-            try:
-                if not await self._unless_stopped(self._connect_once(), stop):  # stopped: at once
-                    if not self.stats["connects"]:
-                        self._event(
-                            "device_not_found",
-                            f"{self.label} ({self.spec.address}) was not found or "
-                            "did not connect before the session ended (is it switched on, charged "
-                            "and in range?)",
-                        )
-                    break
-            except MovekitError as exc:
-                self._event("device_error", str(exc))
-                self.stats["failed_attempts"] += 1
-            except LookupError as exc:
-                self._event("device_not_found", str(exc))
-                self.stats["failed_attempts"] += 1
-            except BleakDeviceNotFoundError as exc:
-                self._ble_device = None  # BlueZ forgot it: scan again next time
-                self._event("device_not_found", f"{self.spec.address}: {exc}")
-                self.stats["failed_attempts"] += 1
-            except TimeoutError:
-                self._event(
-                    "device_error",
-                    f"{self.label} ({self.spec.address}) did not answer the connection "
-                    f"request within {self.connect_timeout_s:g} s; retrying",
-                )
-                self.stats["failed_attempts"] += 1
-            except Exception as exc:  # noqa: BLE001 (bleak/D-Bus errors: report, back off, retry)
-                self._event(
-                    "device_error",
-                    f"{self.label} ({self.spec.address}) connection failed: {type(exc).__name__}: {exc}; retrying",
-                )
-                self.stats["failed_attempts"] += 1
-            else:
-                now = self.clock()
-                self.connected = True
-                self.stats["connects"] += 1
+            outcome = await self._try_connect(stop)
+            if outcome == "stopped":
+                break
+            if outcome == "connected":
                 attempt = 0
-                if gap_start is not None:
-                    self.stats["gaps"] += 1
-                    self._event("device_reconnected", f"{self.label} reconnected after {now - gap_start:.2f} s", t=now)
-                    self._event(
-                        "device_gap",
-                        f"{self.label}: no data from {gap_start:.3f} to {now:.3f} s",
-                        t=gap_start,
-                        start_s=gap_start,
-                        end_s=now,
-                        duration_s=now - gap_start,
-                    )
-                    gap_start = None
-                else:
-                    self._event(
-                        "device_connected",
-                        f"{self.label} ({self.spec.address}) connected, profile {self.profile.name}",
-                        t=now,
-                    )
-                try:
-                    batt = await asyncio.wait_for(self.read_battery(), 2.0)
-                    if batt is not None:
-                        self._event("device_battery", f"{self.label} battery {batt}%", battery_percent=batt)
-                except Exception:  # noqa: BLE001 (a boundary: reported, never re-raised)
-                    pass
-                self.last_arrival = now  # the stall watchdog counts from (re)connection
+                await self._on_connected(gap_start)
+                gap_start = None
                 stopped = await self._stream_until_lost(stop)
                 self.connected = False
                 if stopped:
                     break
-                self.stats["disconnects"] += 1
-                gap_start = self.last_sample_t if self.last_sample_t is not None else self.clock()
-                self._event("device_disconnected", f"{self.label} ({self.spec.address}) link lost; reconnecting")
-                self.client = None
+                gap_start = self._on_link_lost()
             if self.policy.max_attempts is not None and attempt >= self.policy.max_attempts:
                 self._event("device_gave_up", f"{self.label}: giving up after {attempt} attempts")
                 return
@@ -559,6 +499,82 @@ class BleDevice:
                 break
             attempt += 1
         await self._shutdown()
+
+    async def _try_connect(self, stop: asyncio.Event) -> str:
+        """One connection attempt: "connected", "stopped" (the session ended first) or "failed" (reported)."""
+        from bleak.exc import BleakDeviceNotFoundError
+
+        try:
+            ok = await self._unless_stopped(self._connect_once(), stop)  # stopped: at once
+        except MovekitError as exc:
+            self._event("device_error", str(exc))
+        except LookupError as exc:
+            self._event("device_not_found", str(exc))
+        except BleakDeviceNotFoundError as exc:
+            self._ble_device = None  # BlueZ forgot it: scan again next time
+            self._event("device_not_found", f"{self.spec.address}: {exc}")
+        except TimeoutError:
+            self._event(
+                "device_error",
+                f"{self.label} ({self.spec.address}) did not answer the connection "
+                f"request within {self.connect_timeout_s:g} s; retrying",
+            )
+        except Exception as exc:  # noqa: BLE001 (bleak/D-Bus errors: report, back off, retry)
+            self._event(
+                "device_error",
+                f"{self.label} ({self.spec.address}) connection failed: {type(exc).__name__}: {exc}; retrying",
+            )
+        else:
+            if ok:
+                return "connected"
+            if not self.stats["connects"]:
+                self._event(
+                    "device_not_found",
+                    f"{self.label} ({self.spec.address}) was not found or "
+                    "did not connect before the session ended (is it switched on, charged "
+                    "and in range?)",
+                )
+            return "stopped"
+        self.stats["failed_attempts"] += 1
+        return "failed"
+
+    async def _on_connected(self, gap_start: float | None) -> None:
+        """Count the connection, report it (with the gap since the link was lost) and the battery."""
+        now = self.clock()
+        self.connected = True
+        self.stats["connects"] += 1
+        if gap_start is not None:
+            self.stats["gaps"] += 1
+            self._event("device_reconnected", f"{self.label} reconnected after {now - gap_start:.2f} s", t=now)
+            self._event(
+                "device_gap",
+                f"{self.label}: no data from {gap_start:.3f} to {now:.3f} s",
+                t=gap_start,
+                start_s=gap_start,
+                end_s=now,
+                duration_s=now - gap_start,
+            )
+        else:
+            self._event(
+                "device_connected",
+                f"{self.label} ({self.spec.address}) connected, profile {self.profile.name}",
+                t=now,
+            )
+        try:
+            batt = await asyncio.wait_for(self.read_battery(), 2.0)
+            if batt is not None:
+                self._event("device_battery", f"{self.label} battery {batt}%", battery_percent=batt)
+        except Exception:  # noqa: BLE001 (a boundary: reported, never re-raised)
+            pass
+        self.last_arrival = now  # the stall watchdog counts from (re)connection
+
+    def _on_link_lost(self) -> float:
+        """Report a dropped link; returns the start of the data gap (s, session clock)."""
+        self.stats["disconnects"] += 1
+        gap_start = self.last_sample_t if self.last_sample_t is not None else self.clock()
+        self._event("device_disconnected", f"{self.label} ({self.spec.address}) link lost; reconnecting")
+        self.client = None
+        return gap_start
 
     async def _stream_until_lost(self, stop: asyncio.Event) -> bool:
         """Wait while streaming; True when stopped by the caller, False when the link dropped."""
