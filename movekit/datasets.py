@@ -259,6 +259,18 @@ PINNED: dict[str, PinnedFile] = {
         "~3.5 s standing (X carries gravity, -9.99 m/s2), then straight walking; the shank swings about Z "
         "(20 mid-swing peaks of Gyr_Z counted by hand, 4.4-29.0 s). Byte-identical to data_xsens2.txt.",
     ),
+    "geneactiv_lumbar_walk": PinnedFile(
+        "gaitpy",
+        "1.6.1",
+        "gaitpy/demo/demo_data.csv",
+        "8fec1775d37ada4f9cd428b78bf1150b1884072d679416c34e12af4945c98a7d",
+        "MIT (c) 2019 Matt Czech (the wheel's LICENSE)",
+        "GENEActiv 1.1 CSV export (100-line header, 'Device Location Code,back'), 50 Hz, 8400 samples "
+        "(168.5 s, one 0.52 s gap at 6.0 s): time stamp, x, y, z (g), lux, button, deg C; one 3-axis "
+        "accelerometer on the lower back (y carries gravity, -1 g upright). Sensor handling to ~17 s, then "
+        "three walks (~37.6-54, 64.5-90.2 and 124.2-153 s; 42 and 46 steps counted by hand in "
+        "the last two) with standing and another activity (~100-115 s) between.",
+    ),
 }
 
 

@@ -144,6 +144,18 @@ def _gait(session, o: Options) -> AssessmentResult:
     return assess_gait(session, axis=o.axis, side=o.side, distance_m=o.distance_m)
 
 
+def _gait_trunk(session, o: Options) -> AssessmentResult:
+    from movekit.assess.gait_trunk import assess_gait_trunk_session
+
+    return assess_gait_trunk_session(session, distance_m=o.distance_m)
+
+
+def _scapular(session, o: Options) -> AssessmentResult:
+    from movekit.assess.scapular import assess_scapular
+
+    return assess_scapular(session.pose)
+
+
 def _joint_position_sense(session, o: Options) -> AssessmentResult:
     from movekit.assess import jps
 
@@ -169,6 +181,8 @@ SCREENS: dict[str, Callable[[Any, Options], AssessmentResult]] = {
     "posture": _posture,
     "gait": _gait,
     "joint-position-sense": _joint_position_sense,
+    "gait-trunk": _gait_trunk,
+    "scapular": _scapular,
 }
 TESTS = tuple(SCREENS)
 
