@@ -52,6 +52,12 @@ def register(subparsers) -> None:
         metavar="NAME,NAME",
         help="with several sources: each camera's name (default cam1,cam2,...), e.g. as in the calibration",
     )
+    p.add_argument(
+        "--calibration",
+        metavar="FILE",
+        help="with several sources: the cameras' calibration (.qca.txt or .toml); the pose is then "
+        "triangulated into SET/pose_3d.mkrec (as movekit triangulate SET does)",
+    )
     p.add_argument("--duration", type=positive_seconds, metavar="S", help="stop after S seconds")
     p.add_argument(
         "--model-complexity",
@@ -118,6 +124,10 @@ def _check_profiles(args) -> None:
 def run(args) -> int:
     if len(args.sources) > 1:
         return _run_cameras(args)
+    if args.calibration or args.cameras:
+        from movekit.errors import MovekitError
+
+        raise MovekitError("--calibration and --cameras go with two or more sources (a multi-camera capture)")
     from movekit.capture.pipeline import capture
     from movekit.outputs import RECORDING, VIDEO, check_output
 
@@ -164,6 +174,10 @@ def _run_cameras(args) -> int:
     from movekit.errors import MovekitError
     from movekit.outputs import RECORDING, check_output
 
+    if args.calibration:
+        from movekit.commands.triangulate import check_calibration
+
+        check_calibration(args.calibration, len(args.sources))  # a bad calibration fails before the capture
     single = [
         f
         for f, on in (
@@ -196,10 +210,19 @@ def _run_cameras(args) -> int:
     for source, summary in zip(args.sources, summaries):
         print(f"== {source}")
         print(summary.text())
-    recs = " ".join(str(s.path) for s in summaries)
-    print(
-        f"3D: movekit triangulate {recs} --calibration CALIBRATION --sync none -o OUT.mkrec"
-        if str(args.sources[0]).isdigit()
-        else f"3D: movekit triangulate {recs} --calibration CALIBRATION -o OUT.mkrec"
-    )
+    if args.calibration:
+        from movekit.commands import triangulate
+
+        return triangulate.run(
+            argparse.Namespace(
+                sources=[args.output],
+                calibration=args.calibration,
+                cameras=None,
+                sync=None,
+                max_lag=3.0,
+                output=str(Path(args.output) / "pose_3d.mkrec"),
+                overwrite=False,
+            )
+        )
+    print(f"3D: movekit triangulate {args.output} --calibration FILE -o OUT.mkrec")
     return 0

@@ -19,7 +19,8 @@ def register(subparsers) -> None:
         nargs="+",
         metavar="SOURCE",
         help="one per camera, in the calibration's camera order (or --cameras): a recording "
-        "made by movekit capture, or a video (captured first)",
+        "made by movekit capture, or a video (captured first); or one multi-camera capture "
+        "(movekit capture A B -o SET)",
     )
     p.add_argument(
         "--calibration",
@@ -32,10 +33,11 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--sync",
-        default="geometry",
+        default=None,
         metavar="geometry|movement|none|S,S",
         help="how to find each view's offset to the first: the epipolar geometry (default), "
-        "the movement, none (recorded together), or the offsets in seconds",
+        "the movement, none (recorded together; the default for webcams captured together by movekit "
+        "capture 0 1), or the offsets in seconds",
     )
     p.add_argument("--max-lag", type=float, default=3.0, metavar="S", help="largest offset searched (s)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.mkrec", help="recording to write")
@@ -110,6 +112,7 @@ def run(args) -> int:
     from movekit.errors import MovekitError
     from movekit.outputs import RECORDING, check_output
 
+    _expand_capture_set(args)
     if len(args.sources) < 2:
         raise MovekitError("triangulation needs two or more sources, one per calibrated camera")
     out = check_output(args.output, RECORDING, overwrite=args.overwrite, inputs=list(args.sources) + [args.calibration])
@@ -152,6 +155,37 @@ def run(args) -> int:
         print(f"  sync {n}")
     _print_angles(tp, len(cams), sep)
     return 0
+
+
+def check_calibration(path: str, n_sources: int) -> None:
+    """Read a calibration now (MovekitError if unreadable or with fewer cameras than sources)."""
+    from movekit.analysis.cameras import read_calibration
+    from movekit.errors import MovekitError
+
+    cams = read_calibration(path)
+    if len(cams) < n_sources:
+        raise MovekitError(f"{path} has {len(cams)} cameras for {n_sources} sources")
+
+
+def _expand_capture_set(args) -> None:
+    """A capture set (``movekit capture A B -o SET``) stands for its cameras' recordings, named as
+    captured (``--cameras`` default when the calibration has those names); webcams captured together
+    share one clock, so ``--sync`` defaults to none for them."""
+    from movekit.capture.multicam import is_capture_set, read_capture_set
+
+    if len(args.sources) == 1 and is_capture_set(args.sources[0]):
+        info = read_capture_set(args.sources[0])
+        args.sources = [c["recording"] for c in info["cameras"]]
+        if args.cameras is None:
+            from movekit.analysis.cameras import read_calibration
+
+            names = [c["name"] for c in info["cameras"]]
+            known = {c.name for c in read_calibration(args.calibration)}
+            args.cameras = ",".join(names) if set(names) <= known else None
+        if args.sync is None and info["clock"].startswith("one session clock"):
+            args.sync = "none"
+    if args.sync is None:
+        args.sync = "geometry"
 
 
 def _cameras(args) -> list:
