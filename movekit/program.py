@@ -99,6 +99,40 @@ def drill_summary(set_summaries: list[dict]) -> dict:
 
 
 @dataclass(frozen=True)
+class DrillLog:
+    """What :func:`log_drill_run` did: ``status`` "logged", "not_assigned" (the drill is not in the
+    client's home program) or "no_sets" (stopped before its first set), with the summary logged."""
+
+    status: str
+    client: str
+    drill_id: str
+    log_id: int | None = None
+    summary: dict | None = None
+
+    def message(self) -> str:
+        """One line for the user."""
+        if self.status == "no_sets":
+            return f"the drill stopped before its first set; nothing was logged for {self.client}"
+        if self.status == "not_assigned":
+            return f"{self.drill_id} is not in {self.client}'s home program; nothing was logged"
+        s = self.summary or {}
+        done = [f"{s.get('sets')} set(s)"] + ([f"{s['reps']} rep(s)"] if s.get("reps") else [])
+        return f"logged in {self.client}'s home program: " + ", ".join(done + ([s["notes"]] if s.get("notes") else []))
+
+
+def log_drill_run(store: Store | None, client: str, drill_id: str, set_summaries: list[dict]) -> DrillLog:
+    """The logging hook a finished guided drill calls (:class:`movekit.protocols.drill.Drill`):
+    summarise its ``set_summary`` records (:func:`drill_summary`) and log them against the
+    client's assigned item (:func:`log_guided_drill`). ``store`` may be None when there are no sets."""
+    sets = [s for s in set_summaries if isinstance(s, dict)]
+    if not sets:
+        return DrillLog("no_sets", client, drill_id)
+    summary = drill_summary(sets)
+    log_id = log_guided_drill(store, client, drill_id, **summary)
+    return DrillLog("logged" if log_id is not None else "not_assigned", client, drill_id, log_id, summary)
+
+
+@dataclass(frozen=True)
 class WeekAdherence:
     week_start: str  #: Monday, ISO date
     prescribed: float  #: sessions prescribed that week (all items)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 from movekit.argtypes import float_range, positive_seconds
 from movekit.commands.capture import PERSON_HELP
@@ -86,31 +83,8 @@ def _rename(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _check_channels(rename: dict[str, str], available: list[str], where: str) -> None:
-    """Every NAME of --channel ROLE=NAME must be an EMG channel of the sources (in place: a NAME
-    given with its unit suffix, as in a CSV header like ``emg3_uv``, is matched without it)."""
-    for name in list(rename):
-        if name in available:
-            continue
-        bare = name.lower().removesuffix("_uv").removesuffix("_mv")
-        if bare in available:
-            rename[bare] = rename.pop(name)
-            continue
-        raise MovekitError(
-            f"--channel {rename[name]}={name}: no EMG channel named {name!r} in {where} "
-            f"(its channels: {', '.join(available) or 'none'})"
-        )
-
-
-def _mvc(args, rename: dict[str, str]) -> dict[str, float] | None:
-    if not args.mvc:
-        return None
-    from movekit.analysis.emg import mvc_reference
-    from movekit.emg_io import read_emg
-
-    m = read_emg(args.mvc, args.rate)
-    ref = mvc_reference(m.data_uv, m.rate_hz)
-    return {rename.get(c, c): float(v) for c, v in zip(m.channel_names, ref)}
+def _notice(msg: str) -> None:
+    print(f"movekit: notice: {msg}", file=sys.stderr)
 
 
 def _printer(quiet: bool):
@@ -144,18 +118,20 @@ def _printer(quiet: bool):
     return show
 
 
-def _file_recording(paths: list[str], rate: float | None):
-    """EMG files as an in-memory recording (one stream per file)."""
-    from movekit.emg_io import read_emg
-    from movekit.recording import Recording, Stream, StreamSpec
-
-    streams = {}
-    for i, p in enumerate(paths):
-        s = read_emg(p, rate)
-        name = f"emg{i}" if len(paths) > 1 else "emg"
-        spec = StreamSpec(name, (len(s.channel_names),), "uV", s.rate_hz, s.channel_names, kind="emg")
-        streams[name] = Stream(spec, s.t_s, s.data_uv.astype(np.float32))
-    return Recording(Path(paths[0]), {}, streams, [], [])
+def _sources(args) -> tuple[list[str], list[str], list[str]]:
+    """The SOURCE arguments split into live pose (webcam/video), recordings and EMG files."""
+    videos = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+    live_pose = [s for s in args.sources if s.isdigit() or Path(s).suffix.lower() in videos]
+    recs = [s for s in args.sources if Path(s).is_dir()]
+    files = [s for s in args.sources if s not in live_pose and s not in recs]
+    for f in files:
+        if not Path(f).exists():
+            raise MovekitError(f"{f}: no such file, recording or camera")
+    if args.person is not None and not live_pose:
+        raise MovekitError(
+            "--person applies to a webcam or video source; a recording's person was chosen when it was captured"
+        )
+    return live_pose, recs, files
 
 
 def run(args: argparse.Namespace) -> int:
@@ -169,71 +145,52 @@ def run(args: argparse.Namespace) -> int:
     if not args.name or not (args.sources or args.ble):
         raise MovekitError("give a drill NAME and at least one SOURCE (or --list)")
     _check_outputs(args)
-    rename = _rename(args.channel)
-    live_pose = [
-        s for s in args.sources if s.isdigit() or (Path(s).suffix.lower() in (".mp4", ".avi", ".mov", ".mkv", ".webm"))
-    ]
-    recs = [s for s in args.sources if Path(s).is_dir()]
-    files = [s for s in args.sources if s not in live_pose and s not in recs]
-    for f in files:
-        if not Path(f).exists():
-            raise MovekitError(f"{f}: no such file, recording or camera")
-    if args.person is not None and not live_pose:
-        raise MovekitError(
-            "--person applies to a webcam or video source; a recording's person was chosen when it was captured"
-        )
+    roles = _rename(args.channel)
+    live_pose, recs, files = _sources(args)
     if live_pose or args.emg_live or args.ble:
-        return _run_live(args, live_pose, files, rename)
+        return _run_live(args, live_pose, files, roles)
     if len(recs) > 1 or (recs and files):
         raise MovekitError("give one recording, or EMG files, to run a drill on")
+    return _run_replay(args, recs, files, roles)
+
+
+def _run_replay(args, recs: list[str], files: list[str], roles: dict[str, str]) -> int:
+    """A drill on a recording or EMG files, as fast as possible."""
     from movekit.feedback.audio import CueAudio
-    from movekit.protocols.session import (
-        compare_cues,
-        replay_drill,
-        stored_drill_settings,
-    )
+    from movekit.protocols.drill import Drill, check_channel_roles, emg_files_recording, mvc_from_file
 
     if recs:
         from movekit.recording import open_recording
 
         rec = open_recording(recs[0])
     else:
-        rec = _file_recording(files, args.rate)
-    _check_channels(
-        rename,
-        [c for st in rec.streams.values() if st.spec.kind == "emg" for c in (st.spec.channel_names or ())],
-        recs[0] if recs else ", ".join(files),
+        rec = emg_files_recording(files, args.rate)
+    emg_names = [c for st in rec.streams.values() if st.spec.kind == "emg" for c in (st.spec.channel_names or ())]
+    check_channel_roles(roles, emg_names, recs[0] if recs else ", ".join(files))
+    audio = CueAudio(play=False, wav=True, speech=not args.no_speech) if args.audio_out else None
+    drill = Drill.for_recording(
+        rec,
+        args.name,
+        side=args.side,
+        channel_roles=roles,
+        mvc_uv=mvc_from_file(args.mvc, roles, args.rate) if args.mvc else None,
+        audio=audio,
+        on_event=_printer(args.quiet),
+        on_notice=_notice,
+        client=args.client,
+        db=args.db,
     )
-    stored = stored_drill_settings(rec)
-    side = args.side or stored.get("side")
-    protocol = load_protocol(args.name, side=side)
-    mvc = _mvc(args, rename)
-    if mvc is None and stored.get("mvc_uv"):
-        mvc = {k: float(v) for k, v in stored["mvc_uv"].items()}
-    if not rename and stored.get("emg_channels"):
-        for sname, roles in stored["emg_channels"].items():
-            s = rec.streams.get(sname)
-            if s is not None and s.spec.channel_names:
-                rename.update({d: r for d, r in zip(s.spec.channel_names, roles)})
-    audio = None
+    res = drill.replay(rec)
     if args.audio_out:
-        audio = CueAudio(play=False, wav=True, speech=not args.no_speech)
-    show = _printer(args.quiet)
-    runner = replay_drill(rec, protocol, mvc, rename, audio=audio, on_event=show)
-    for n in runner.notices:
-        print(f"movekit: notice: {n}", file=sys.stderr)
-    if args.audio_out:
-        end = max((e["t_s"] for e in runner.events), default=0.0) + 2.0
-        audio.write_wav(args.audio_out, end_s=end)
+        audio.write_wav(args.audio_out, end_s=max((e["t_s"] for e in res.events), default=0.0) + 2.0)
         print(f"wrote {args.audio_out}", file=sys.stderr)
     if args.log:
-        _write_log(args.log, runner.events)
-    if stored.get("drill") == protocol.name and stored.get("side") == protocol.side:
-        # the recording holds this drill's live run: its cues must come back exactly
-        ok, msg = compare_cues(runner.events, rec.events)
+        _write_log(args.log, res.events)
+    if res.replay_check is not None:  # the recording holds this drill's live run: its cues must come back
+        ok, msg = res.replay_check
         print(("" if ok else "movekit: warning: ") + msg, file=sys.stderr)
         return 0 if ok else 1  # a replay of a logged live run is not logged again
-    _log_to_program(args, protocol.name, runner.events)
+    _report_program(res.program_log)
     return 0
 
 
@@ -262,123 +219,12 @@ def _write_log(path: str, events: list[dict]) -> None:
     write_output(path, "".join(json.dumps(e, allow_nan=True) + "\n" for e in events))
 
 
-class _LiveDrill:
-    """A drill run inside a capture (:class:`movekit.capture.pipeline.CaptureObserver`): pose frames
-    from the capture, EMG from BLE devices or from files played in real time."""
-
-    def __init__(self, args, protocol, mvc, emg_files, rename, audio, show, pose: bool) -> None:
-        from movekit.emg_io import read_emg
-        from movekit.protocols.session import EMGSourceSpec
-
-        self.args, self.protocol, self.mvc, self.rename = args, protocol, mvc, rename
-        self.audio, self.show, self.pose = audio, show, pose
-        self.emg = [read_emg(f, args.rate) for f in emg_files]
-        if emg_files and not args.ble:
-            _check_channels(rename, [c for e in self.emg for c in e.channel_names], ", ".join(emg_files))
-        self.specs = [
-            EMGSourceSpec(f"emgfile{i}", s.rate_hz, [rename.get(c, c) for c in s.channel_names], s.channel_names)
-            for i, s in enumerate(self.emg)
-        ]
-        self.session = None
-        self.writer = None
-        self.ble_index: dict[str, int] = {}
-        self.pos = [0] * len(self.emg)
-        self.t_now = 0.0
-
-    def on_chunk(self, ch) -> None:  # BLE thread
-        k = self.ble_index.get(ch.stream)
-        if k is not None and self.session is not None:
-            self.session.push_emg(k, ch.t_s, ch.data)
-
-    def start(self, writer, clock, ble) -> None:
-        from movekit.protocols.session import DrillSession, EMGSourceSpec
-        from movekit.recording import StreamSpec
-
-        self.writer = writer
-        writer.update_metadata(drill=self.protocol.name)
-        for sp in ble.stream_specs() if ble is not None else []:
-            if sp.kind == "emg":
-                chans = sp.channel_names or tuple(f"ch{i}" for i in range(sp.shape[0]))
-                self.specs.append(
-                    EMGSourceSpec(sp.name, float(sp.rate_hz), [self.rename.get(c, c) for c in chans], chans)
-                )
-        session = DrillSession(
-            self.protocol,
-            self.specs,
-            pose=self.pose,
-            mvc_uv=self.mvc,
-            writer=writer,
-            audio=self.audio,
-            on_event=self.show,
-            record_emg=False,
-        )
-        self.order = [sp.stream for sp in session.emg]
-        for sp in session.emg:  # file streams are recorded here; BLE streams by the BleRecorder
-            if sp.stream.startswith("emgfile"):
-                writer.add_stream(
-                    StreamSpec(
-                        sp.stream,
-                        (len(sp.channel_names),),
-                        "uV",
-                        sp.rate_hz,
-                        tuple(sp.device_channel_names),
-                        kind="emg",
-                    )
-                )
-            else:
-                self.ble_index[sp.stream] = self.order.index(sp.stream)
-        for n in session.runner.notices:
-            print(f"movekit: notice: {n}", file=sys.stderr)
-        self.session = session
-
-    def pump_files(self, until_s: float) -> None:
-        for i, s in enumerate(self.emg):
-            k = self.order.index(f"emgfile{i}")
-            j = int(np.searchsorted(s.t_s, until_s, side="right"))
-            if j > self.pos[i]:
-                x32 = s.data_uv[self.pos[i] : j].astype(np.float32)
-                self.writer.append(f"emgfile{i}", s.t_s[self.pos[i] : j], x32)
-                self.session.push_emg(k, s.t_s[self.pos[i] : j], x32)
-                self.pos[i] = j
-                if j >= len(s.t_s):
-                    self.session.finish_source(k)
-
-    def frame(self, t_s: float, est) -> bool:
-        self.t_now = t_s
-        self.pump_files(t_s)
-        self.session.push_pose(t_s, est.image_px, est.visibility)
-        return self.session.runner.done
-
-    def stop(self, t_s: float) -> None:
-        if self.session is None:
-            return
-        self.t_now = max(self.t_now, t_s) if t_s == t_s else self.t_now
-        self.session.close(self.t_now)
-        self.audio.close()
-        if self.session.late_dropped:
-            print(
-                f"movekit: notice: {self.session.late_dropped} samples arrived too late to feed in time order "
-                "(a device stalled); a replay may differ there",
-                file=sys.stderr,
-            )
-        if self.session.latencies_s:
-            lat = np.array(self.session.latencies_s) * 1e3
-            self.writer.update_metadata(
-                drill_cue_latency_ms={
-                    "p50": float(np.percentile(lat, 50)),
-                    "p95": float(np.percentile(lat, 95)),
-                    "n": len(lat),
-                }
-            )
-
-
-def _run_live(args, cameras: list[str], emg_files: list[str], rename: dict[str, str]) -> int:
+def _run_live(args, cameras: list[str], emg_files: list[str], roles: dict[str, str]) -> int:
     """Live: pose from a webcam/video (through ``movekit capture``), EMG from BLE devices (--ble) or
     files played in real time."""
-    from movekit.capture.clock import SessionClock
+    from movekit.emg_io import read_emg
     from movekit.feedback.audio import CueAudio
-    from movekit.protocols.runner import load_protocol
-    from movekit.recording import RecordingWriter
+    from movekit.protocols.drill import Drill, check_channel_roles, mvc_from_file
 
     if len(cameras) > 1:
         raise MovekitError("one camera or video at a time")
@@ -386,96 +232,49 @@ def _run_live(args, cameras: list[str], emg_files: list[str], rename: dict[str, 
         raise MovekitError("a live drill needs -o OUT.mkrec for its recording")
     if not (cameras or emg_files or args.ble):
         raise MovekitError("a live drill needs a camera, --ble devices or EMG files with --emg-live")
+    from movekit.protocols.runner import load_protocol
+
     protocol = load_protocol(args.name, side=args.side)
-    mvc = _mvc(args, rename)
+    mvc = mvc_from_file(args.mvc, roles, args.rate) if args.mvc else None
     audio = CueAudio(play=not args.no_sound, wav=bool(args.audio_out), speech=not args.no_speech)
-    drill = _LiveDrill(args, protocol, mvc, emg_files, rename, audio, _printer(args.quiet), pose=bool(cameras))
+    emg = [read_emg(f, args.rate) for f in emg_files]
+    if emg_files and not args.ble:
+        check_channel_roles(roles, [c for e in emg for c in e.channel_names], ", ".join(emg_files))
+    drill = Drill(
+        protocol,
+        channel_roles=roles,
+        mvc_uv=mvc,
+        audio=audio,
+        on_event=_printer(args.quiet),
+        on_notice=_notice,
+        client=args.client,
+        db=args.db,
+    )
     meta = {"source_files": {"emg_files": emg_files, "ble": args.ble}, "drill": protocol.name}
     lsl = None
     if getattr(args, "lsl", False):
         from movekit.lsl import LslPublisher
 
         lsl = LslPublisher(Path(args.output).name if args.output else "drill")
+    common = {"emg": emg, "ble": args.ble, "duration_s": args.duration, "overwrite": args.overwrite}
     if cameras:
-        from movekit.capture.pipeline import capture
-
-        capture(
-            cameras[0],
-            args.output,
-            duration_s=args.duration,
-            model_complexity=args.model_complexity,
-            overwrite=args.overwrite,
-            metadata=meta,
-            keys=False,
-            ble=args.ble,
-            ble_options={"on_chunk": drill.on_chunk},
-            observer=drill,
-            realtime=True,
-            person=args.person,
-            lsl=lsl,
-        )
+        opts = {"model_complexity": args.model_complexity, "person": args.person}
+        res = drill.run_capture(cameras[0], args.output, metadata=meta, lsl=lsl, **common, **opts)
     else:
-        clock = SessionClock()
-        with RecordingWriter(args.output, meta, overwrite=args.overwrite) as writer:
-            if lsl is not None:  # devices, EMG and cues go out through the writer
-                lsl.anchor(clock.now())
-                writer = lsl.tee(writer)
-            ble = None
-            if args.ble:
-                from movekit.capture.ble.transport import BleRecorder
-
-                ble = BleRecorder(args.ble, writer, clock=clock, on_chunk=drill.on_chunk)
-            drill.start(writer, clock, ble)
-            if ble is not None:
-                ble.start()
-            end = max([float(s.t_s[-1]) for s in drill.emg], default=np.inf)
-            t_now = 0.0
-            try:
-                while t_now < end and not drill.session.runner.done:
-                    time.sleep(0.01)
-                    t_now = clock.now()
-                    if args.duration and t_now > args.duration:
-                        break
-                    drill.pump_files(t_now)
-            except KeyboardInterrupt:
-                print("movekit: drill stopped", file=sys.stderr)
-            finally:
-                if ble is not None:
-                    ble.stop()
-                drill.stop(t_now)
-    t_now = drill.t_now
+        res = drill.run_devices(args.output, metadata=meta, lsl=lsl, **common)
     if args.audio_out:
-        audio.write_wav(args.audio_out, end_s=t_now + 1.0)
+        audio.write_wav(args.audio_out, end_s=res.t_end_s + 1.0)
     if args.log:
-        _write_log(args.log, drill.session.runner.events)
-    _log_to_program(args, protocol.name, drill.session.runner.events)
+        _write_log(args.log, res.events)
+    _report_program(res.program_log)
     return 0
 
 
-def _log_to_program(args, drill_id: str, events: list[dict]) -> None:
-    """With --client: log this run in the client's home program (when the drill is assigned)."""
-    if not args.client:
+def _report_program(entry) -> None:
+    """With --client: say what was logged in the client's home program."""
+    if entry is None:
         return
-    from movekit.program import drill_summary, log_guided_drill
-    from movekit.store import store_from_args
-
-    sets = [e for e in events if e.get("kind") == "set_summary"]
-    if not sets:
-        print(
-            f"movekit: notice: the drill stopped before its first set; nothing was logged for {args.client}",
-            file=sys.stderr,
-        )
-        return
-    summary = drill_summary(sets)
-    with store_from_args(args) as store:
-        log_id = log_guided_drill(store, args.client, drill_id, **summary)
-    if log_id is None:
-        print(
-            f"movekit: notice: {drill_id} is not in {args.client}'s home program; nothing was logged", file=sys.stderr
-        )
+    if entry.status == "logged":
+        print(entry.message())
     else:
-        done = [f"{summary['sets']} set(s)"] + ([f"{summary['reps']} rep(s)"] if summary["reps"] else [])
-        print(
-            f"logged in {args.client}'s home program: "
-            + ", ".join(done + ([summary["notes"]] if summary["notes"] else []))
-        )
+        _notice(entry.message())

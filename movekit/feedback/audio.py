@@ -9,6 +9,11 @@ prepared before they are needed (tones precomputed, phrases synthesised and cach
 loads) and playback mixes them into an already running output stream with a small block size,
 instead of opening a device per cue.
 
+One voice at a time: :class:`CueAudio` passes every sound through the scheduler of
+:mod:`movekit.feedback.schedule` (priorities, nothing overlaps, nothing is cut, stale cues
+dropped), so the WAV holds each sound whole and alone and nothing clips (each sound peaks at
+:data:`PEAK_MAX` at most).
+
 Nothing here is fatal: without a sound device (or without the PortAudio library the
 ``sounddevice`` package needs) playback is off with one notice and cues still go to the WAV file;
 without espeak-ng phrases fall back to tones with one notice.
@@ -17,6 +22,7 @@ without espeak-ng phrases fall back to tones with one notice.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
 import subprocess
@@ -30,7 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
+from movekit.feedback.schedule import GAP_S, CueScheduler, Placement, SoundRequest
+
 RATE_HZ = 22050  #: output sample rate (espeak-ng's native rate, plenty for speech and tones)
+#: Highest peak of one cue sound (-1 dBFS): sounds never overlap (:mod:`movekit.feedback.schedule`),
+#: so with this headroom nothing reaches full scale and nothing clips.
+PEAK_MAX = 0.89
 
 
 def _notice(msg: str) -> None:
@@ -224,6 +235,9 @@ class CueSounds:
                     parts.append(np.zeros(int(0.05 * self.rate_hz), np.float32))
                 parts.append(spoken)
         out = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        peak = float(np.max(np.abs(out))) if len(out) else 0.0
+        if peak > PEAK_MAX:  # a loud synthesised phrase: scale it down rather than clip it
+            out = (out * (PEAK_MAX / peak)).astype(np.float32)
         self._memo[key] = out
         return out
 
@@ -243,13 +257,16 @@ class WavTimeline:
     """Collects sounds at session times and writes one WAV with each at its time.
 
     Time zero of the file is ``t0_s`` on the session clock (default: the first sound's time is
-    kept relative to 0, i.e. the WAV starts at session time 0). Overlapping sounds are mixed.
+    kept relative to 0, i.e. the WAV starts at session time 0). Overlapping sounds are mixed (a
+    drill's sounds never overlap: :class:`CueAudio` schedules them); ``clipped_samples`` counts
+    the samples beyond full scale in the last :meth:`render` (they are clipped when written).
     """
 
     def __init__(self, rate_hz: int = RATE_HZ, t0_s: float = 0.0):
         self.rate_hz, self.t0_s = int(rate_hz), float(t0_s)
         self.items: list[tuple[float, np.ndarray]] = []
         self.end_s = 0.0
+        self.clipped_samples = 0
 
     def add(self, t_s: float, samples: np.ndarray) -> None:
         self.items.append((float(t_s), np.asarray(samples, dtype=np.float32)))
@@ -268,6 +285,7 @@ class WavTimeline:
             if i < 0:
                 x, i = x[-i:], 0
             out[i : i + len(x)] += x
+        self.clipped_samples = int(np.count_nonzero(np.abs(out) > 1.0))
         return out
 
     def write(self, path: str | Path) -> Path:
@@ -345,25 +363,37 @@ class Player:
             keep = []
             for item in self._active:
                 x, pos = item[0], item[1]
-                if pos == 0:
+                lead = min(frames, max(0, -pos))  # a delayed sound: silence first
+                if pos <= 0 < pos + frames:
                     dac_wait = max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
-                    self.delays_s.append(now - item[2] + dac_wait)
-                k = min(frames, len(x) - pos)
-                out[:k] += x[pos : pos + k]
-                item[1] = pos + k
+                    self.delays_s.append(now - item[2] + dac_wait + lead / self.rate_hz)
+                i0 = max(0, pos)
+                k = max(0, min(frames - lead, len(x) - i0))
+                out[lead : lead + k] += x[i0 : i0 + k]
+                item[1] = pos + frames
                 if item[1] < len(x):
                     keep.append(item)
             self._active = keep
         np.clip(out, -1, 1, out=out)
         outdata[:, 0] = out
 
-    def play(self, samples: np.ndarray) -> bool:
-        """Queue a sound to start at the next block; False when playback is unavailable."""
+    def play(self, samples: np.ndarray, delay_s: float = 0.0) -> bool:
+        """Queue a sound to start at the next block (or ``delay_s`` later); False without playback."""
         if self._stream is None or len(samples) == 0:
             return False
+        lead = int(round(max(0.0, delay_s) * self.rate_hz))
         with self._lock:
-            self._active.append([np.asarray(samples, np.float32), 0, time.perf_counter(), None])
+            self._active.append([np.asarray(samples, np.float32), -lead, time.perf_counter(), None])
         return True
+
+    def drain(self, timeout_s: float = 30.0) -> None:
+        """Wait until every queued sound has played (at most ``timeout_s``): nothing is cut."""
+        t_end = time.perf_counter() + timeout_s
+        while self._stream is not None and time.perf_counter() < t_end:
+            with self._lock:
+                if not self._active:
+                    return
+            time.sleep(0.02)
 
     def close(self) -> None:
         if self._stream is not None:
@@ -375,7 +405,8 @@ class Player:
 
 
 class CueAudio:
-    """What a drill uses: render each cue once, play it live if possible, and place it on a timeline.
+    """What a drill uses: render each cue once, schedule it (one sound at a time, by priority:
+    :mod:`movekit.feedback.schedule`), play it live if possible, and place it on a timeline.
 
     Parameters
     ----------
@@ -385,6 +416,13 @@ class CueAudio:
         Keep a :class:`WavTimeline` (written by :meth:`write_wav`).
     speech : Speech or None
         Default: a :class:`Speech` (espeak-ng) instance.
+    gap_s : float
+        Silence between two sounds (s).
+
+    Two ways to use it: :meth:`cue` queues a sound and starts what is due at once (one-off use);
+    a drill calls :meth:`request` for every sound of an instant, then :meth:`advance` with that
+    instant, so sounds asked for together compete by priority. ``placements`` lists every
+    decision (spoken from/to, or dropped and why), ``clipped_samples`` the WAV's clipped samples.
     """
 
     def __init__(
@@ -394,18 +432,72 @@ class CueAudio:
         speech: Speech | None | bool = True,
         rate_hz: int = RATE_HZ,
         player_factory: Callable[..., Player] = Player,
+        gap_s: float = GAP_S,
     ):
         if speech is True:
             speech = Speech(rate_hz=rate_hz)
         elif speech is False:
             speech = None
+        self.rate_hz = int(rate_hz)
         self.sounds = CueSounds(speech, rate_hz)
         self.player = player_factory(rate_hz, enabled=play) if play else None
         self.timeline = WavTimeline(rate_hz) if wav else None
+        self.scheduler = CueScheduler(gap_s=gap_s)
+        self._t_live_s = 0.0
+
+    @property
+    def placements(self) -> list[Placement]:
+        return self.scheduler.placements
 
     def prepare(self, say: str | None = None, tone_hz: float = 0.0, tone_s: float = 0.15, kind: str = "prompt") -> None:
         """Synthesise a sound ahead of time (call for every cue when a drill loads)."""
         self.sounds.render(say, tone_hz, tone_s, kind)
+
+    def request(
+        self,
+        t_s: float,
+        say: str | None = None,
+        tone_hz: float = 0.0,
+        tone_s: float = 0.15,
+        kind: str = "prompt",
+        *,
+        priority: int = 0,
+        group: str | None = None,
+        max_wait_s: float = math.inf,
+        source: str = "",
+        live: bool = True,
+    ) -> list[Placement]:
+        """Queue a sound asked for at session time ``t_s`` (s); returns the placements decided
+        meanwhile (already played and placed on the timeline)."""
+        x = self.sounds.render(say, tone_hz, tone_s, kind)
+        if len(x) == 0:
+            return []
+        req = SoundRequest(t_s, len(x) / self.rate_hz, priority, group, max_wait_s, say, source, (x, live))
+        return self._emit(self.scheduler.request(req))
+
+    def cancel(self, group: str, t_s: float, reason: str = "cancelled") -> list[Placement]:
+        """Drop the waiting sounds of ``group`` (e.g. "Hold." once the hold broke)."""
+        return self._emit(self.scheduler.cancel(group, t_s, reason))
+
+    def advance(self, t_s: float) -> list[Placement]:
+        """Start the sounds due by session time ``t_s`` (s); returns the new placements."""
+        self._t_live_s = max(self._t_live_s, float(t_s))
+        return self._emit(self.scheduler.advance(t_s))
+
+    def flush(self) -> list[Placement]:
+        """Place every sound still waiting, one after another (end of a drill)."""
+        return self._emit(self.scheduler.flush())
+
+    def _emit(self, placements: list[Placement]) -> list[Placement]:
+        for p in placements:
+            if p.status != "spoken":
+                continue
+            x, live = p.request.payload
+            if live and self.player is not None:
+                self.player.play(x, delay_s=p.t_start_s - self._t_live_s)
+            if self.timeline is not None:
+                self.timeline.add(p.t_start_s, x)
+        return placements
 
     def cue(
         self,
@@ -415,21 +507,31 @@ class CueAudio:
         tone_s: float = 0.15,
         kind: str = "prompt",
         live: bool = True,
+        priority: int = 0,
+        group: str | None = None,
+        max_wait_s: float = math.inf,
     ) -> np.ndarray:
-        x = self.sounds.render(say, tone_hz, tone_s, kind)
-        if live and self.player is not None:
-            self.player.play(x)
-        if self.timeline is not None:
-            self.timeline.add(t_s, x)
-        return x
+        """Queue one sound at ``t_s`` and start what is due; returns its samples."""
+        self.request(t_s, say, tone_hz, tone_s, kind, priority=priority, group=group, max_wait_s=max_wait_s, live=live)
+        self.advance(t_s)
+        return self.sounds.render(say, tone_hz, tone_s, kind)
+
+    @property
+    def clipped_samples(self) -> int:
+        return self.timeline.clipped_samples if self.timeline is not None else 0
 
     def write_wav(self, path: str | Path, end_s: float | None = None) -> Path | None:
+        """Write the timeline (every waiting sound placed first; the file holds each sound whole)."""
         if self.timeline is None:
             return None
+        self.flush()
         if end_s is not None:
             self.timeline.extend_to(end_s)
         return self.timeline.write(path)
 
     def close(self) -> None:
+        """Place the waiting sounds, let the device play them to the end, then close it."""
+        self.flush()
         if self.player is not None:
+            self.player.drain()
             self.player.close()

@@ -26,6 +26,8 @@ session time of each sample and returns the events it produced (dicts ready for
 ``RecordingWriter.event(**...)``): ``drill_start``, ``step_start``, ``set_start``, ``rep``,
 ``hold_start``, ``hold_break``, ``hold_complete``, ``rest_start``, ``cue``, ``set_summary``,
 ``step_end``, ``drill_end``. Fed the same samples in the same order, it produces the same events.
+``set_summary`` and ``drill_end`` carry a spoken summary in ``say`` (:func:`set_summary_phrase`,
+:func:`drill_summary_phrase`); :func:`runner_snapshot` is what a drill screen shows.
 While a hold or reps step runs the cue engine also sees ``hold_s`` (current hold time, s),
 ``rep_count`` and ``set_number``, so rules can use them.
 """
@@ -270,6 +272,7 @@ class DrillRunner:
         self._target: tuple[Condition, ...] = ()
         self._rep: tuple[Condition, Condition] | None = None
         self.done = False
+        self.t_last_s = math.nan  #: session time of the last sample fed (s)
         if self.available is not None:
             for c in protocol.cues:
                 missing = [m for m in c.metrics if m not in self.available]
@@ -313,7 +316,8 @@ class DrillRunner:
         if s is None:
             self._mode = "done"
             self.done = True
-            self._emit(t, "drill_end", drill=self.p.name, completed=True, sets=self.sets, say="Drill complete.")
+            say = drill_summary_phrase(self.sets, completed=True)
+            self._emit(t, "drill_end", drill=self.p.name, completed=True, sets=self.sets, say=say)
             self._context()
             return
         self._emit(
@@ -365,7 +369,7 @@ class DrillRunner:
             if s.norm_s is not None:
                 summary["norm_s"] = s.norm_s
         self.sets.append(summary)
-        self._emit(t, "set_summary", **summary)
+        self._emit(t, "set_summary", **summary, say=set_summary_phrase(summary))
         self._set = None
         self._set_i += 1
         if self._set_i < s.sets:
@@ -468,6 +472,7 @@ class DrillRunner:
         """Advance to session time ``t_s`` with the metric values sampled then; returns new events."""
         self._new: list[dict] = []
         t = float(t_s)
+        self.t_last_s = t
         metrics = dict(metrics)
         for alias, src in self.p.aliases.items():
             if src in metrics:
@@ -521,6 +526,7 @@ class DrillRunner:
             completed=False,
             sets=self.sets,
             stopped_in=self.step.id if self.step else None,
+            say=drill_summary_phrase(self.sets, completed=False),
         )
         return self._new
 
@@ -546,5 +552,90 @@ class DrillRunner:
                 time_in_target_pct=100.0 * st.in_target_s / max(t - st.t_start, 1e-9),
             )
         self.sets.append(summary)
-        self._emit(t, "set_summary", **summary)
+        self._emit(t, "set_summary", **summary, say=set_summary_phrase(summary))
         self._set = None
+
+
+# ------------------------------------------------------------------------------ what is said and shown
+def _n(k: float, word: str) -> str:
+    return f"{k:.0f} {word}" + ("" if round(k) == 1 else "s")
+
+
+def set_summary_phrase(summary: Mapping[str, Any]) -> str:
+    """The spoken end of a set, e.g. "Set 1 of 3 done: 8 of 10 reps." or "... best hold 12 seconds."
+
+    Built from a ``set_summary`` event's fields (``set``, ``of``, ``reps``/``reps_target`` or
+    ``hold_s``/``hold_target_s``/``completed``, ``reason``); holds are said rounded to whole seconds.
+    """
+    name = f"Set {summary['set']} of {summary['of']}" if summary.get("of", 1) > 1 else "Set"
+    done = "stopped" if summary.get("reason") == "recording ended" else "done"
+    if summary.get("reps_target") is not None:
+        what = f"{summary.get('reps', 0)} of {_n(summary['reps_target'], 'rep')}"
+    elif summary.get("completed"):
+        what = "held " + _n(round(summary.get("hold_s", 0.0)), "second")
+    else:
+        what = "best hold " + _n(round(summary.get("hold_s", 0.0)), "second")
+    return f"{name} {done}: {what}."
+
+
+def drill_summary_phrase(sets: list[Mapping[str, Any]], completed: bool) -> str:
+    """The spoken end of a drill: "Drill complete: 3 sets, 24 reps, best hold 30 seconds." (or "stopped")."""
+    parts = [_n(len(sets), "set")]
+    reps = [s["reps"] for s in sets if s.get("reps") is not None]
+    holds = [s["hold_s"] for s in sets if s.get("hold_s") is not None]
+    if reps:
+        parts.append(_n(sum(reps), "rep"))
+    if holds:
+        parts.append("best hold " + _n(round(max(holds)), "second"))
+    return f"Drill {'complete' if completed else 'stopped'}: {', '.join(parts)}."
+
+
+def _band(c: Condition, values: Mapping[str, float], engaged: bool | None = None) -> dict[str, Any]:
+    """A condition as a screen shows it: metric, bounds (NaN = open), latest value, whether met."""
+    lo, hi = c.lo, c.hi
+    if c.op in (">", ">="):
+        lo, hi = c.lo, math.inf
+    elif c.op in ("<", "<="):
+        lo, hi = -math.inf, c.lo
+    elif c.op == "==":
+        hi = c.lo
+    v = values.get(c.metric, math.nan)
+    met = engaged if engaged is not None else c.engage(v)
+    return {"metric": c.metric, "condition": str(c), "op": c.op, "lo": lo, "hi": hi, "value": v, "met": bool(met)}
+
+
+def runner_snapshot(r: DrillRunner) -> dict[str, Any]:
+    """What a drill screen shows, read from a runner (pure; times on the runner's clock, s).
+
+    Keys: ``mode`` (init, step, active, rest, done), ``t_s``, ``step``/``step_kind``/``phase``,
+    ``step_index``/``step_count``, ``set``/``set_count``, ``reps``/``reps_target``, ``hold_s``,
+    ``hold_target_s``, ``hold_remaining_s``, ``countdown_s`` (time left in an instruction, rest or
+    set timeout), ``targets`` (bands from :func:`_band`: for a hold its target, for reps the
+    start and end thresholds).
+    """
+    t, s, st = r.t_last_s, r.step, r._set
+    out: dict[str, Any] = {"mode": r._mode, "t_s": t, "step": None, "step_kind": None, "phase": None}
+    out.update(step_index=r._step_i + 1, step_count=len(r.p.steps), set=None, set_count=None, reps=None)
+    out.update(reps_target=None, hold_s=None, hold_target_s=None, hold_remaining_s=None, countdown_s=None)
+    out["targets"] = []
+    if s is None or r._mode in ("init", "done"):
+        return out
+    out.update(step=s.id, step_kind=s.kind, phase="rest" if r._mode == "rest" else s.phase)
+    if r._mode == "step":
+        out["countdown_s"] = max(0.0, s.duration_s - (t - r._t_mode))
+        return out
+    out.update(set=r._set_i + 1, set_count=s.sets)
+    if r._mode == "rest":
+        out["countdown_s"] = max(0.0, s.rest_s - (t - r._t_mode))
+    elif math.isfinite(s.timeout_s):
+        out["countdown_s"] = max(0.0, s.timeout_s - (t - r._t_mode))
+    if s.kind == "reps":
+        out.update(reps=st.reps if st else 0, reps_target=s.reps)
+        if r._rep is not None:
+            out["targets"] = [_band(c, r.values) for c in r._rep]
+        return out
+    held = (t - st.hold_started) if st is not None and st.hold_started is not None else 0.0
+    out.update(hold_s=held, hold_target_s=s.hold_s, hold_remaining_s=max(0.0, s.hold_s - held))
+    on = st.target_on if st is not None else [False] * len(r._target)
+    out["targets"] = [_band(c, r.values, e) for c, e in zip(r._target, on)]
+    return out

@@ -6,10 +6,17 @@ to a recording, turns them into metrics, releases them in time order (watermark 
 recording with ``writer.event`` and plays cues. Replay: :func:`replay_drill` reads a recording's raw
 streams, recomputes the same metrics and feeds them in the same order, so it issues the same cues
 at the same times; :func:`compare_cues` checks that against the cues the live run stored.
+
+Both go through one :class:`DrillFeeder`: start/pause/resume/stop controls (recorded as
+``drill_control`` events and re-applied on replay), the runner, and the sounds: every event is
+voiced by :func:`sound_policy` through the one-voice scheduler of the audio output, whose
+decisions come back as ``speech`` / ``speech_dropped`` events. The library object the CLI and the
+studio use is :class:`movekit.protocols.drill.Drill`.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,30 +27,228 @@ from movekit.errors import MovekitError
 from movekit.protocols.metrics import EMGMetrics, PoseMetrics, TimeOrderedMerger, recording_samples
 from movekit.protocols.runner import DrillRunner, Protocol
 
-_AUDIBLE = ("cue", "step_start", "set_start", "rep", "hold_start", "hold_complete", "rest_start", "drill_end")
+#: Priorities of drill sounds for the one-voice scheduler (:mod:`movekit.feedback.schedule`):
+#: the drill's structure (instructions, set progress, holds, summaries) first, in the order it
+#: happens; then rep counts; then cue rules (``10 + rule priority``).
+PRIORITY_STRUCTURE = 90
+PRIORITY_COUNT = 50
+PRIORITY_CUE_BASE = 10
+
+#: Longest delays (s) after which a waiting sound is dropped instead of said late. A corrective
+#: cue or a count refers to the movement of that moment; sound feedback reads as caused by the
+#: movement only when close in time (Maki-Patola & Hamalainen 2004: 20-30 ms noticed, ~100 ms
+#: tolerated), so these bounds are movekit choices that keep a cue relevant, not clinical
+#: thresholds. Instructions, set progress and summaries are never dropped.
+MAX_WAIT_CUE_S = 1.5
+MAX_WAIT_CONFIRM_S = 1.0
+MAX_WAIT_COUNT_S = 1.0
+MAX_WAIT_HOLD_S = 3.0
+
+_STRUCTURE = ("step_start", "set_start", "hold_complete", "rest_start", "set_summary", "drill_end")
 
 
-def play_event(audio, ev: Mapping, live: bool = True) -> None:
-    """Send one runner event to a :class:`~movekit.feedback.audio.CueAudio` (if it makes a sound)."""
-    if audio is None or ev.get("kind") not in _AUDIBLE:
-        return
+def sound_policy(ev: Mapping) -> dict | None:
+    """How a runner event is voiced: ``priority``, ``group``, ``max_wait_s`` (None: silent).
+
+    Rules: structure events (:data:`_STRUCTURE`) at :data:`PRIORITY_STRUCTURE`, never stale, in
+    the order they happen; "Hold." likewise but dropped when it could start only more than
+    :data:`MAX_WAIT_HOLD_S` late, or once the hold broke or the set ended (group ``hold``); rep
+    counts at :data:`PRIORITY_COUNT`, a newer count replacing a waiting one (group ``count``);
+    cue rules at ``PRIORITY_CUE_BASE + priority``, a newer cue of the same rule replacing a
+    waiting one.
+    """
+    kind = ev.get("kind")
+    if kind in _STRUCTURE:
+        return {"priority": PRIORITY_STRUCTURE, "group": None, "max_wait_s": math.inf}
+    if kind == "hold_start":
+        return {"priority": PRIORITY_STRUCTURE, "group": "hold", "max_wait_s": MAX_WAIT_HOLD_S}
+    if kind == "rep":
+        return {"priority": PRIORITY_COUNT, "group": "count", "max_wait_s": MAX_WAIT_COUNT_S}
+    if kind == "cue":
+        wait = MAX_WAIT_CONFIRM_S if ev.get("cue_kind") == "confirm" else MAX_WAIT_CUE_S
+        prio = PRIORITY_CUE_BASE + int(ev.get("priority") or 0)
+        return {"priority": prio, "group": f"cue:{ev.get('id')}", "max_wait_s": wait}
+    return None
+
+
+def play_event(audio, ev: Mapping, live: bool = True) -> list:
+    """Queue one runner event's sound on a :class:`~movekit.feedback.audio.CueAudio` (see
+    :func:`sound_policy`); returns the scheduler's placements decided meanwhile. The caller
+    calls ``audio.advance(t)`` once all events of an instant are queued."""
+    if audio is None:
+        return []
+    out = []
+    if ev.get("kind") in ("hold_break", "set_summary"):
+        out = audio.cancel("hold", ev["t_s"], reason=f"{ev['kind'].replace('_', ' ')} before it was said")
+    policy = sound_policy(ev)
+    if policy is None:
+        return out
     say, tone_hz = ev.get("say"), float(ev.get("tone_hz") or 0.0)
     kind = ev.get("cue_kind") or "prompt"
     if not say and not tone_hz and kind != "confirm":
-        return
-    audio.cue(ev["t_s"], say=say, tone_hz=tone_hz, tone_s=float(ev.get("tone_s") or 0.15), kind=kind, live=live)
+        return out
+    source = ev.get("id") or ev["kind"]
+    tone_s = float(ev.get("tone_s") or 0.15)
+    return out + audio.request(ev["t_s"], say, tone_hz, tone_s, kind, source=source, live=live, **policy)
 
 
 def prepare_audio(audio, protocol: Protocol) -> None:
-    """Synthesise every phrase and tone of a drill before it starts (no speech delay mid-drill)."""
+    """Synthesise every phrase and tone of a drill before it starts (no speech delay mid-drill).
+
+    Set and drill summaries hold the numbers reached and are synthesised when said (espeak-ng,
+    ~0.1-0.3 s once, at the end of a set).
+    """
     if audio is None:
         return
-    for text in protocol.sayings():
+    for text in [*protocol.sayings(), "Paused.", "Resuming.", "Stopped."]:
         audio.prepare(say=text)
     for c in protocol.cues:
         audio.prepare(say=c.say, tone_hz=c.tone_hz, tone_s=c.tone_s, kind=c.kind)
     audio.prepare(kind="confirm")
     audio.prepare(say="Well done.", kind="confirm")  # hold_complete
+
+
+# ------------------------------------------------------------------------------ controls and feeding
+CONTROL_EVENT = "drill_control"  #: recorded kind of start/pause/resume/stop (replayed as such)
+_CONTROL_SAY = {"pause": "Paused.", "resume": "Resuming."}
+
+
+class DrillFeeder:
+    """Feeds time-ordered metric samples to a :class:`DrillRunner` under start/pause/resume/stop.
+
+    The same object runs live (:class:`DrillSession`) and on replay (:func:`replay_feeder`), so
+    both see the same samples, controls and sounds in the same order.
+
+    Controls take effect at a session time ``t`` (s): a sample at a later time is fed only while
+    the drill runs. Paused time does not count: the runner sees session time minus the time spent
+    paused (holds, rests and timeouts stop), and its events are stamped back on the session clock.
+    A control is an event ``{"kind": "drill_control", "action": ..., "t_s": ...}``; a replay
+    applies the recorded ones, so it gives the live run's events.
+
+    Parameters
+    ----------
+    runner : DrillRunner
+    audio : CueAudio, optional
+    on_event : callable, optional
+        Called with every event: the runner's, controls, and ``speech`` / ``speech_dropped``
+        records of the sound scheduler.
+    live : bool
+        Sounds go to the sound device too (not only the WAV timeline).
+    autostart : bool
+        Run from the first sample; False: wait for a ``start`` control.
+    """
+
+    def __init__(self, runner: DrillRunner, audio=None, on_event=None, live: bool = True, autostart: bool = True):
+        self.runner, self.audio, self.on_event, self.live = runner, audio, on_event, live
+        self.state = "running" if autostart else "ready"  # ready, running, paused, stopped, done
+        self.offset_s = 0.0  # session time minus runner time (time spent paused, s)
+        self._t_paused = math.nan
+        self.t_seen_s = -math.inf  # latest sample time seen (fed or not)
+        self.events: list[dict] = []
+        self.last_said: dict | None = None
+
+    # -- controls ------------------------------------------------------------------------
+    def control(self, action: str, t_s: float) -> dict | None:
+        """Apply ``action`` (start, pause, resume, stop) at session time ``t_s``; the control event,
+        or None when it does not apply in the current state."""
+        allowed = {"start": ("ready",), "pause": ("running",), "resume": ("paused",)}
+        allowed["stop"] = ("ready", "running", "paused")
+        if self.state not in allowed.get(action, ()):
+            return None
+        t = float(t_s)
+        ev = self._out({"t_s": t, "kind": CONTROL_EVENT, "action": action})
+        if action == "start":
+            self.state = "running"
+        elif action == "pause":
+            self.state, self._t_paused = "paused", t
+        elif action == "resume":
+            self.offset_s += t - self._t_paused
+            self.state = "running"
+        if action in _CONTROL_SAY and self.audio is not None:
+            self._placed(self.audio.request(t, _CONTROL_SAY[action], priority=PRIORITY_STRUCTURE, live=self.live))
+            self._placed(self.audio.advance(t))
+        if action == "stop":
+            self._stop(t)
+        return ev
+
+    def _stop(self, t: float) -> None:
+        t_run = t - self.offset_s if self.state != "paused" else self._t_paused - self.offset_s
+        self.state = "stopped"
+        if self.runner._mode != "init":
+            self._run_events(self.runner.finish(max(t_run, self.runner.t_last_s)))
+
+    # -- samples -------------------------------------------------------------------------
+    def feed(self, t_s: float, metrics: Mapping[str, float], on_cue=None) -> list[dict]:
+        """One sample at session time ``t_s``; the events it produced (on the session clock)."""
+        self.t_seen_s = max(self.t_seen_s, float(t_s))
+        out: list[dict] = []
+        if self.state == "running":
+            out = self.runner.feed(t_s - self.offset_s, metrics)
+            if on_cue is not None and any(e["kind"] == "cue" for e in out):
+                on_cue()
+            self._run_events(out)
+            if self.runner.done:
+                self.state = "done"
+        self.advance_audio(t_s)
+        return out
+
+    def control_time(self) -> float:
+        """When a control given now takes effect: just after the last sample seen (s). Tied to the
+        data, not a wall clock, so a replay applies it between the same two samples."""
+        return self.t_seen_s + 1e-6 if math.isfinite(self.t_seen_s) else 0.0
+
+    def finish(self, t_s: float) -> list[dict]:
+        """End of the sources at session time ``t_s``: close the drill and say what is waiting."""
+        out = []
+        if self.state in ("running", "paused"):
+            t_run = (t_s if self.state == "running" else self._t_paused) - self.offset_s
+            t_run = max(t_run, self.runner.t_last_s) if math.isfinite(self.runner.t_last_s) else t_run
+            out = self._run_events(self.runner.finish(t_run))
+            self.state = "done"
+        if self.audio is not None:
+            self._placed(self.audio.flush())
+        return out
+
+    def _run_events(self, new: list[dict]) -> list[dict]:
+        for ev in new:
+            ev["t_s"] += self.offset_s  # in place: the runner's own list holds the same dicts
+            if self.audio is not None:
+                self._placed(play_event(self.audio, ev, live=self.live))
+            self._out(ev)
+        if self.audio is not None and new:
+            self._placed(self.audio.advance(max(e["t_s"] for e in new)))
+        return new
+
+    def advance_audio(self, t_s: float) -> None:
+        """Start the sounds due by session time ``t_s`` (between events, e.g. every frame)."""
+        if self.audio is not None:
+            self._placed(self.audio.advance(t_s))
+
+    def _placed(self, placements) -> None:
+        for p in placements:
+            kind = "speech" if p.status == "spoken" else "speech_dropped"
+            t = p.t_decided_s
+            ev = self._out({"t_s": float(t), "kind": kind, **p.record()})
+            if kind == "speech":
+                self.last_said = ev
+
+    def _out(self, ev: dict) -> dict:
+        self.events.append(ev)
+        if self.on_event is not None:
+            self.on_event(ev)
+        return ev
+
+    def snapshot(self) -> dict:
+        """The runner's :func:`~movekit.protocols.runner.runner_snapshot` on the session clock,
+        with ``control`` (ready, running, paused, stopped, done) and ``last_said``."""
+        from movekit.protocols.runner import runner_snapshot
+
+        snap = runner_snapshot(self.runner)
+        if snap["t_s"] == snap["t_s"]:
+            snap["t_s"] += self.offset_s
+        snap["control"] = self.state
+        snap["last_said"] = self.last_said
+        return snap
 
 
 @dataclass
@@ -71,7 +276,12 @@ class DrillSession:
         Raw EMG streams are added to it; drill events are written with ``writer.event``.
     audio : CueAudio, optional
     on_event : callable, optional
-        Called with each runner event (e.g. to print it).
+        Called with each event (runner events, controls, speech; e.g. to print it). Every one is
+        also written to ``writer``.
+    autostart : bool
+        Run from the first sample (default); False: wait for :meth:`control` ("start").
+
+    Controls (:meth:`control`) may come from another thread than the samples.
     """
 
     protocol: Protocol
@@ -84,6 +294,7 @@ class DrillSession:
     emg_config: object | None = None
     record_emg: bool = True
     max_wait_s: float = 0.25
+    autostart: bool = True
 
     def __post_init__(self) -> None:
         import threading
@@ -117,6 +328,17 @@ class DrillSession:
                 }
             )
         prepare_audio(self.audio, self.protocol)
+        self.feeder = DrillFeeder(self.runner, self.audio, self._log, live=True, autostart=self.autostart)
+
+    def control(self, action: str) -> dict | None:
+        """start / pause / resume / stop, effective just after the last sample fed (recorded)."""
+        with self._lock:
+            return self.feeder.control(action, self.feeder.control_time())
+
+    def snapshot(self) -> dict:
+        """The state a drill screen shows (:meth:`DrillFeeder.snapshot`)."""
+        with self._lock:
+            return self.feeder.snapshot()
 
     def push_emg(self, index: int, t_s: np.ndarray, x_uv: np.ndarray) -> list[dict]:
         """A raw EMG chunk from source ``index`` (in ``emg`` order, sorted by stream name)."""
@@ -163,22 +385,58 @@ class DrillSession:
                 self.late_dropped += 1
                 continue
             self._t_fed = t
-            for ev in self.runner.feed(t, d):
-                if ev["kind"] == "cue":
-                    self.latencies_s.append(time.perf_counter() - arrived)
-                play_event(self.audio, ev, live=True)
-                out.append(self._log(ev))
+            out += self.feeder.feed(t, d, on_cue=lambda a=arrived: self.latencies_s.append(time.perf_counter() - a))
         return out
 
     def close(self, t_end_s: float) -> list[dict]:
+        """End of the sources: release what is buffered, close the drill, place waiting sounds."""
         with self._lock:
             for i in range(len(self.merger.done)):
                 self.merger.finish(i)
             out = self._release()
-            for ev in self.runner.finish(max(t_end_s, self._t_fed if np.isfinite(self._t_fed) else t_end_s)):
-                play_event(self.audio, ev, live=True)
-                out.append(self._log(ev))
-            return out
+            return out + self.feeder.finish(max(t_end_s, self._t_fed if np.isfinite(self._t_fed) else t_end_s))
+
+
+def replay_feeder(
+    rec,
+    protocol: Protocol,
+    mvc_uv: Mapping[str, float] | None = None,
+    rename: Mapping[str, str] | None = None,
+    audio=None,
+    on_event=None,
+    emg_config=None,
+    should_stop: Callable[[], bool] | None = None,
+) -> DrillFeeder:
+    """Run ``protocol`` on a recording's raw streams as fast as possible, applying the controls
+    (start/pause/resume/stop) the live run recorded; returns the :class:`DrillFeeder`.
+
+    ``should_stop`` is asked between samples: True stops the drill there (as a stop control).
+    """
+    names, samples = recording_samples(rec, mvc_uv, rename, emg_config)
+    if not names:
+        raise MovekitError(f"{rec.path} has no EMG or pose streams to run a drill on")
+    controls = sorted(
+        ((float(e["t_s"]), i, e.get("action")) for i, e in enumerate(rec.events) if e.get("kind") == CONTROL_EVENT),
+    )
+    starts = any(a == "start" for _, _, a in controls)
+    feeder = DrillFeeder(DrillRunner(protocol, available=names), audio, on_event, live=False, autostart=not starts)
+    prepare_audio(audio, protocol)
+    t_last, k = None, 0
+    for t, _src, d in samples:
+        while k < len(controls) and controls[k][0] <= t:
+            feeder.control(controls[k][2], controls[k][0])
+            k += 1
+        if should_stop is not None and feeder.state in ("ready", "running", "paused") and should_stop():
+            feeder.control("stop", feeder.control_time())
+        t_last = t
+        if "kind" in d:  # an EMG onset/offset event: logged by the live run, not needed here
+            continue
+        feeder.feed(t, d)
+    for tc, _, action in controls[k:]:
+        feeder.control(action, tc)
+    if t_last is not None:
+        feeder.finish(t_last)
+    return feeder
 
 
 def replay_drill(
@@ -190,27 +448,9 @@ def replay_drill(
     on_event=None,
     emg_config=None,
 ) -> DrillRunner:
-    """Run ``protocol`` on a recording's raw streams (as fast as possible); returns the runner."""
-    names, samples = recording_samples(rec, mvc_uv, rename, emg_config)
-    if not names:
-        raise MovekitError(f"{rec.path} has no EMG or pose streams to run a drill on")
-    runner = DrillRunner(protocol, available=names)
-    prepare_audio(audio, protocol)
-    t_last = None
-    for t, _src, d in samples:
-        t_last = t
-        if "kind" in d:  # an EMG onset/offset event: logged by the live run, not needed here
-            continue
-        for ev in runner.feed(t, d):
-            play_event(audio, ev, live=False)
-            if on_event:
-                on_event(ev)
-    if t_last is not None:
-        for ev in runner.finish(t_last):
-            play_event(audio, ev, live=False)
-            if on_event:
-                on_event(ev)
-    return runner
+    """Run ``protocol`` on a recording's raw streams (as fast as possible); returns the runner
+    (its ``events`` on the session clock). See :func:`replay_feeder`."""
+    return replay_feeder(rec, protocol, mvc_uv, rename, audio, on_event, emg_config).runner
 
 
 def stored_drill_settings(rec) -> dict:

@@ -1,0 +1,157 @@
+"""The drill as a library object: controls, the screen state, live in a capture -> exact replay,
+home-program logging (what the CLI and the studio both call)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from movekit.analysis.synthetic import frontal_stick_px
+from movekit.protocols.drill import Drill, emg_files_recording
+from movekit.protocols.runner import DrillRunner, load_protocol
+from movekit.protocols.session import DrillFeeder
+
+pytestmark = pytest.mark.usefixtures("ungated")  # synthetic stick figure (see test_drill_pose.py)
+
+
+def _core(feeder, t_end, controls=(), core=lambda t: 20.0 if t >= 10.0 else 2.0):
+    """Feed core %MVC at 100 Hz; ``controls`` = [(t, action)] applied before the sample at t."""
+    todo = sorted(controls)
+    for t in np.round(np.arange(0, t_end, 0.01), 2):
+        while todo and todo[0][0] <= t:
+            feeder.control(todo[0][1], feeder.control_time())
+            todo.pop(0)
+        feeder.feed(float(t), {"core_pct_mvc": core(t)})
+
+
+def test_pause_stops_the_hold_clock_and_state_shows_it():
+    p = load_protocol("core_bracing_hold")
+    plain = DrillFeeder(DrillRunner(p, available=["core_pct_mvc"]))
+    _core(plain, 30.0)
+    f = DrillFeeder(DrillRunner(p, available=["core_pct_mvc"]))
+    _core(f, 12.0)
+    snap = f.snapshot()  # 2 s into the first 10 s hold, 10-30 %MVC band
+    assert (snap["control"], snap["mode"], snap["step"], snap["set"], snap["set_count"]) == (
+        "running",
+        "active",
+        "brace",
+        1,
+        5,
+    )
+    assert snap["hold_s"] == pytest.approx(1.99) and snap["hold_remaining_s"] == pytest.approx(8.01)
+    band = snap["targets"][0]
+    assert (band["lo"], band["hi"], band["value"], band["met"]) == (10.0, 30.0, 20.0, True)
+    assert f.control("pause", f.control_time())["action"] == "pause"
+    assert f.control("pause", 12.5) is None  # already paused: nothing happens
+    _core_more = [(t, {"core_pct_mvc": 20.0}) for t in np.round(np.arange(12.0, 17.0, 0.01), 2)]
+    for t, m in _core_more:
+        f.feed(float(t), m)
+    assert f.snapshot()["hold_s"] == pytest.approx(1.99)  # frozen while paused
+    f.control("resume", f.control_time())
+    for t in np.round(np.arange(17.0, 30.0, 0.01), 2):
+        f.feed(float(t), {"core_pct_mvc": 20.0})
+    done = [e["t_s"] for e in f.runner.events if e["kind"] == "hold_complete"]
+    done_plain = [e["t_s"] for e in plain.runner.events if e["kind"] == "hold_complete"]
+    assert done_plain[0] == pytest.approx(20.0)
+    assert done[0] == pytest.approx(25.0, abs=0.02)  # 5 s later: the 5 s paused did not count
+    summary = [e for e in f.runner.events if e["kind"] == "set_summary"][0]
+    assert summary["say"] == "Set 1 of 5 done: held 10 seconds."
+    f.control("stop", f.control_time())
+    end = f.runner.events[-1]
+    assert (
+        end["kind"] == "drill_end"
+        and not end["completed"]
+        and end["say"] == "Drill stopped: 1 set, best hold 10 seconds."
+    )  # in the rest after set 1
+    assert f.snapshot()["control"] == "stopped"
+
+
+def _frame(lift_px):
+    return SimpleNamespace(image_px=frontal_stick_px(right_leg_lift_px=lift_px), visibility=np.ones(33, np.float32))
+
+
+def test_live_observer_with_controls_replays_exactly(tmp_path):
+    """A capture's view of the drill (start, frame, stop) with pause/resume/stop pressed on the
+    'screen' mid-run; the recording replays to the same events, controls included."""
+    from movekit.capture.clock import SessionClock
+    from movekit.capture.pipeline import pose_stream_specs
+    from movekit.recording import RecordingWriter, open_recording
+
+    seen = []
+    drill = Drill("single_leg_balance", on_event=seen.append)
+    assert drill.state().mode == "init"
+    obs = drill.observer(pose=True)
+    rec = tmp_path / "bal.mkrec"
+    fps, vis = 30.0, np.ones(33, np.float32)
+    states = {}
+    with RecordingWriter(rec, {"video": {"width_px": 640, "height_px": 720}}) as w:
+        for spec in pose_stream_specs(fps):
+            w.add_stream(spec)
+        obs.start(w, SessionClock(), None)
+        ended_at = None
+        for k in range(int(60 * fps)):
+            t = k / fps
+            est = _frame(45.0 if 8.0 <= t < 40.0 else 0.0)
+            for name, arr in (("pose_image_px", est.image_px), ("pose_world_m", np.zeros((33, 3), np.float32))):
+                w.append(name, [t], arr[None])
+            w.append("pose_visibility", [t], vis[None])
+            w.append("pose_presence", [t], vis[None])
+            if obs.frame(t, est):
+                ended_at = t
+                break
+            if k == int(12 * fps):
+                states["before"] = drill.state()
+                drill.pause()
+            if k == int(15 * fps):
+                states["paused"] = drill.state()
+                drill.resume()
+            if k == int(30 * fps):
+                drill.stop()
+        obs.stop(t)
+    res = drill.finish(t)
+    assert ended_at == pytest.approx(30.0 + 1 / fps)  # the frame after stop ends the capture
+    assert states["before"].hold_s == pytest.approx(states["paused"].hold_s)  # frozen while paused
+    assert states["paused"].control == "paused" and states["paused"].set_index == 1
+    json.dumps(states["paused"].as_dict(), allow_nan=False)  # what the studio sends as JSON
+    assert states["before"].targets[0].metric == "right_foot_lift_ratio" and states["before"].targets[0].met
+    assert states["before"].hold_target_s == 30.0 and states["before"].hold_remaining_s == pytest.approx(26.0, abs=0.05)
+    ctl = [(e["action"], round(e["t_s"], 3)) for e in seen if e["kind"] == "drill_control"]
+    assert ctl == [("pause", 12.0), ("resume", 15.0), ("stop", 30.0)]
+    # hold from 8 s; 3 s paused; stopped at 30 s: 19 s held on the drill's clock
+    assert res.sets[0]["hold_s"] == pytest.approx(19.0, abs=0.05) and not res.completed
+    r = open_recording(rec)
+    assert [e["action"] for e in r.events if e["kind"] == "drill_control"] == ["pause", "resume", "stop"]
+    again = Drill.for_recording(r, "single_leg_balance").replay(r)
+    assert again.replay_check is not None and again.replay_check[0], again.replay_check
+    key = [(e["t_s"], e["kind"], e.get("id")) for e in res.events]
+    assert [(e["t_s"], e["kind"], e.get("id")) for e in again.events] == key
+
+
+def test_program_logging_hook(tmp_path):
+    from movekit.program import assign
+    from movekit.store import Store
+
+    db = tmp_path / "clinic.sqlite3"
+    with Store(db) as s:
+        s.add_client("C-1")
+        s.add_client("C-2")
+        assign(s, "C-1", "brace at home", drill_id="core_bracing_hold")
+    t = np.arange(0, 40.0, 0.001)
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 5.0, t.shape) * np.where((t > 10) & (t < 22), 8.0, 1.0)
+    src = tmp_path / "core.csv"
+    np.savetxt(src, np.column_stack([t, x]), delimiter=",", header="time_s,abdominal_uv", comments="")
+    rec = emg_files_recording([src])
+    mvc = {"core": 60.0}
+    roles = {"abdominal": "core"}
+    res = Drill("core_bracing_hold", channel_roles=roles, mvc_uv=mvc, client="C-1", db=db).replay(rec)
+    assert res.program_log.status == "logged" and res.sets
+    assert Drill("core_bracing_hold", channel_roles=roles, mvc_uv=mvc, client="C-2", db=db).replay(
+        rec
+    ).program_log.message() == ("core_bracing_hold is not in C-2's home program; nothing was logged")
+    with Store(db) as s:
+        logs = s.program_logs("C-1")
+    assert len(logs) == 1 and logs[0]["source"] == "guided" and logs[0]["sets"] == len(res.sets)
