@@ -3,12 +3,31 @@
 The analysis is :func:`movekit.analysis.pipeline.analyse` (offline, zero-phase cleaning, 2D image
 angles); this module only decides whether the recording can answer the question: someone in
 frame, the right view, the landmarks seen, long enough, sampled fast enough.
+
+A pose triangulated from two or more calibrated cameras (``movekit triangulate``, read by
+:mod:`movekit.assess.sources` as a :class:`TriangulatedSeries`) takes the same road through
+:func:`analyse_pose`, so no screen needs a 3D branch of its own:
+
+* the joint angles are :func:`movekit.analysis.multiview.angles_3d` of the lab-frame landmarks
+  (the same numbers ``movekit angles`` gives for that recording), each gated by its measured
+  multi-camera error (:func:`movekit.analysis.error_model.multiview_errors`; docs/validity.md,
+  two-camera rows): an angle over the limit is refused with that figure, in every frame;
+* no view restriction: the "needs a side view" check of the 2D path does not apply;
+* the image-based measures of the screens (depth of a squat, feet on the floor, shoulder hike,
+  centre of mass) read the landmarks as a *virtual camera* facing the subject sees them:
+  an orthographic front view of the lab-frame landmarks, in mm (x to the image right, which is
+  the subject's left; y down; :func:`virtual_front_view_mm`). Its frames are labelled
+  ``"frontal"``: the front-view items of a screen are judged from it, with true lengths in the
+  frontal plane (no perspective); a screen that needs side-view geometry as well reads the same
+  landmarks from a virtual camera on the subject's right (:attr:`PoseData.side_points`);
+* the result states the source: check ``triangulation`` (cameras, their separation, the measured
+  error of every angle) and the flag ``angles_3d``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,6 +37,10 @@ from movekit.analysis.view import trunk_length_px
 from movekit.assess.result import AssessmentResult
 from movekit.calibration import analyse_calibrated
 
+PAGNON = (
+    "Pagnon et al. 2022, Pose2Sim: an open-source Python package for multiview markerless "
+    "kinematics, J Open Source Softw 7:4362 (pose-model keypoints triangulated from calibrated cameras)"
+)
 STENUM = (
     "Stenum et al. 2021, Two-dimensional video-based analysis of human gait using pose "
     "estimation, PLoS Comput Biol 17:e1008935 (2D sagittal angles from a side view)"
@@ -35,6 +58,8 @@ class PoseData:
     usable: np.ndarray  #: (frames,) bool: person seen, right view, landmarks visible
     view_kind: str  #: majority view over the frames with a person: "sagittal", "frontal", ...
     side_toward_camera: str | None  #: for a side view, which side faces the camera
+    #: the triangulated pose the angles came from; None for a single camera
+    triangulated: TriangulatedSeries | None = None
 
     @property
     def angles(self) -> dict[str, np.ndarray]:
@@ -42,7 +67,24 @@ class PoseData:
 
     @property
     def points(self) -> np.ndarray:
+        """Cleaned landmarks (frames, 33, 3): image px, or for a triangulated pose the virtual
+        front camera's view in mm (:func:`virtual_front_view_mm`)."""
         return self.an.landmarks
+
+    @property
+    def side_points(self) -> np.ndarray | None:
+        """For a triangulated pose, the cleaned landmarks as a virtual camera on the subject's right
+        sees them (mm, x toward the subject's forward, y down: :func:`virtual_side_axes`); None
+        for a single camera."""
+        return getattr(self.an, "side_landmarks", None)
+
+    def angle_source(self, what: str) -> str:
+        """Where ``what`` (e.g. ``"left_shoulder_abduction_deg, frontal view"``) came from:
+        ``"video (what)"``, or the triangulation's cameras for a triangulated pose."""
+        if self.triangulated is None:
+            return f"video ({what})"
+        name = what.split(",")[0]
+        return f"3D ({name}, {self.triangulated.describe()})"
 
 
 def _kind(label: str) -> str:
@@ -99,12 +141,19 @@ def analyse_pose(
         return None
     fs = frame_rate(t)
     ok_r = result.check_rate(fs, min_rate_hz, f"{fs:.1f} frames/s (needs >= {min_rate_hz:g})")
-    an = analyse_calibrated(pose, space="2d", offline=True, min_visibility=min_visibility)
-    note_setup(result, an)
-    kind, side, used, ok_view = _view_check(result, an, t, seen, fs, need_view)
-    result.cite(STENUM)
+    tri = pose if isinstance(pose, TriangulatedSeries) else None
+    if tri is None:
+        an = analyse_calibrated(pose, space="2d", offline=True, min_visibility=min_visibility)
+        note_setup(result, an)
+        kind, side, used, ok_view = _view_check(result, an, t, seen, fs, need_view)
+        result.cite(STENUM)
+        where = "" if need_view == "any" else f" in {VIEW_HUMAN[need_view]}"
+    else:  # no view restriction: the angles are 3D (module docstring)
+        an = analyse_triangulated(tri)
+        kind, side, used, ok_view = _view_check_3d(result, an, tri, seen, need_view)
+        result.cite(PAGNON)
+        where = " (triangulated)"
     dur = used_duration_s(t, used, fs)
-    where = "" if need_view == "any" else f" in {VIEW_HUMAN[need_view]}"
     ok_d = result.check(
         "duration",
         dur >= min_duration_s,
@@ -118,7 +167,7 @@ def analyse_pose(
         return None
     if angles and not check_angle_errors(result, an, usable, angles):
         return None
-    return PoseData(t, an, fs, usable, kind, side)
+    return PoseData(t, an, fs, usable, kind, side, tri)
 
 
 def _visibility_check(result, pose, seen, used, landmarks, min_visibility: float, min_visible_frac: float, where: str):
@@ -166,6 +215,246 @@ def _view_check(result: AssessmentResult, an: AnalysisResult, t, seen, fs: float
         )
     result.check("view", ok_view, msg, kind, need_view)
     return kind, side, used, ok_view
+
+
+# -- pose triangulated from calibrated cameras (module docstring) -----------------------------
+
+#: the validity rows the multi-camera errors come from
+MULTIVIEW_ROWS = "docs/validity.md, two-camera rows"
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return v / n
+
+
+def subject_left_per_frame(points_lab_m) -> np.ndarray:
+    """(frames, 3) horizontal unit vector toward the subject's left in each frame (lab frame, z
+    up): right-to-left hip plus right-to-left shoulder, vertical part dropped; NaN where unseen."""
+    p = np.asarray(points_lab_m, dtype=np.float64)
+    v = (p[:, lm.HIP["left"]] - p[:, lm.HIP["right"]]) + (p[:, lm.SHOULDER["left"]] - p[:, lm.SHOULDER["right"]])
+    v[:, 2] = 0.0
+    return _unit(v)
+
+
+def virtual_front_axes(points_lab_m) -> np.ndarray:
+    """(3, 3) rotation, rows = the virtual front camera's image x, image y and depth axes in the
+    lab frame (z up): x toward the subject's left (the image right of a camera the subject faces),
+    y down, depth from the camera toward the subject. The subject's left is the median over the
+    frames of :func:`subject_left_per_frame`; never seen: the lab's -x (the lab x points to the
+    subject's right at the calibration)."""
+    left = subject_left_per_frame(points_lab_m)
+    ok = np.isfinite(left).all(axis=1)
+    x = _unit(np.median(left[ok], axis=0)) if ok.any() else np.array([-1.0, 0.0, 0.0])
+    up = np.array([0.0, 0.0, 1.0])
+    forward = np.cross(x, up)  # the subject's forward: left x up
+    return np.stack([x, -up, -forward])
+
+
+def virtual_side_axes(points_lab_m) -> np.ndarray:
+    """(3, 3) rotation, rows = image x, image y and depth of a virtual camera on the subject's right
+    (lab frame, z up): x toward the subject's forward, y down, depth toward the subject's left;
+    the same subject axes as :func:`virtual_front_axes`."""
+    front = virtual_front_axes(points_lab_m)
+    left, down = front[0], front[1]
+    return np.stack([-front[2], down, left])
+
+
+def virtual_front_view_mm(points_lab_m) -> np.ndarray:
+    """Lab-frame landmarks (frames, 33, 3; m, z up) as an orthographic camera facing the subject
+    sees them (:func:`virtual_front_axes`): (frames, 33, 3) mm, x to the image right, y down, z
+    depth. One camera for the whole recording, so a turn of the subject shows as it would on
+    video, without perspective or lens distortion."""
+    p = np.asarray(points_lab_m, dtype=np.float64)
+    return 1000.0 * p @ virtual_front_axes(p).T
+
+
+@dataclass
+class TriangulatedSeries:
+    """A pose triangulated from calibrated cameras (``movekit triangulate``), read as a pose series.
+
+    Attributes
+    ----------
+    t_s : (frames,) s
+    points_lab_m : (frames, 33, 3) m, lab frame (z up); NaN where fewer than two views agreed
+    cameras : the calibrated cameras' names, in the triangulation's order
+    separation_deg : horizontal angle between two cameras seen from the subject (deg); None for
+        three or more, or when unknown
+    calibration_file : the calibration the triangulation used, as recorded
+
+    The attributes the screens read from a video's pose are derived: ``image_px`` (the virtual
+    front camera, mm: :func:`virtual_front_view_mm`), ``visibility`` and ``presence`` (1 where a
+    landmark was triangulated, else 0), ``world_m`` (the landmarks in MediaPipe's world axes, m,
+    centred between the hips: :func:`movekit.analysis.multiview.lab_to_angle_frame`).
+    """
+
+    t_s: np.ndarray
+    points_lab_m: np.ndarray
+    cameras: tuple[str, ...] = ()
+    separation_deg: float | None = None
+    calibration_file: str | None = None
+
+    def __post_init__(self) -> None:
+        from movekit.analysis.multiview import lab_to_angle_frame
+
+        self.t_s = np.asarray(self.t_s, dtype=np.float64)
+        self.points_lab_m = np.asarray(self.points_lab_m, dtype=np.float64).reshape(len(self.t_s), lm.N_LANDMARKS, 3)
+        self.cameras = tuple(str(c) for c in self.cameras)
+        sep = self.separation_deg
+        self.separation_deg = float(sep) if sep is not None and np.isfinite(float(sep)) else None
+        self.image_px = virtual_front_view_mm(self.points_lab_m)
+        self.visibility = np.isfinite(self.points_lab_m).all(axis=2).astype(np.float64)
+        self.presence = self.visibility
+        self.world_m = lab_to_angle_frame(self.points_lab_m)
+        self.frame_size_px = (0, 0)
+        self.calibration: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    def set_up(self) -> str:
+        """``"2 cameras 117 deg apart"``: the set-up the measured error is looked up by."""
+        n = len(self.cameras)
+        if n == 2 and self.separation_deg is not None:
+            return f"2 cameras {self.separation_deg:.0f} deg apart"
+        if n >= 3:
+            return f"{n} cameras (the worst measured pair)"
+        return "an unknown camera set-up" if n < 2 else f"{n} cameras, separation unknown"
+
+    def describe(self) -> str:
+        """``"triangulated from 2 calibrated cameras (cam01, cam04; 117 deg apart)"``."""
+        n = len(self.cameras)
+        if n == 0:
+            return "triangulated from calibrated cameras (which ones not recorded)"
+        sep = f"; {self.separation_deg:.0f} deg apart" if self.separation_deg is not None and n == 2 else ""
+        return f"triangulated from {n} calibrated cameras ({', '.join(self.cameras)}{sep})"
+
+
+def multiview_reason(name: str, err_deg: float, set_up: str, *, max_error_deg: float) -> str:
+    """Plain words for a triangulated angle: its measured error, or why it is refused."""
+    what = name.removesuffix("_deg").replace("_", " ")
+    if not np.isfinite(err_deg):
+        return f"{what}: refused, its error was not measured with {set_up} ({MULTIVIEW_ROWS})"
+    if err_deg > max_error_deg:
+        shown = np.ceil(err_deg * 10) / 10  # never "5.0 is over 5"
+        return (
+            f"{what}: refused, measured error {shown:.1f} deg with {set_up} is over {max_error_deg:g} deg "
+            f"({MULTIVIEW_ROWS})"
+        )
+    return f"{what}: measured error {err_deg:.1f} deg with {set_up}"
+
+
+@dataclass
+class TriangulatedAnalysis(AnalysisResult):
+    """:class:`~movekit.analysis.pipeline.AnalysisResult` of a triangulated pose: one measured
+    error per angle for the whole recording (the camera set-up's), ``set_up`` in words."""
+
+    set_up: str = ""
+    #: (frames, 33, 3) mm: the cleaned landmarks seen by the virtual side camera (:func:`virtual_side_axes`)
+    side_landmarks: np.ndarray | None = field(default=None, repr=False)
+
+    def reason(self, name: str, frame: int | None = None, frames=None) -> str:
+        """The angle's measured error with this set-up, or why it is refused; an angle within the
+        limit but never triangulated in ``frames`` says so."""
+        e = self.error_deg[name]
+        err = float(e[0]) if e.size else float("nan")
+        text = multiview_reason(name, err, self.set_up, max_error_deg=self.max_error_deg)
+        if np.isfinite(err) and err <= self.max_error_deg:
+            pick = np.ones(e.size, bool) if frames is None else np.asarray(frames, dtype=bool)
+            if not np.isfinite(self.angles[name][pick]).any():
+                text += ", but not triangulated in these frames (fewer than two cameras agreed)"
+        return text
+
+
+def analyse_triangulated(pose: TriangulatedSeries, *, offline: bool = True) -> TriangulatedAnalysis:
+    """Angles, measured errors, view and centre of mass of a triangulated pose (module docstring).
+
+    The angles are :func:`movekit.analysis.multiview.angles_3d` (cleaned as the 2D path, lab
+    vertical); each angle's error is the measured multi-camera figure for the set-up
+    (:func:`movekit.analysis.error_model.multiview_errors`) in every frame, and an angle over
+    :data:`~movekit.analysis.error_model.MAX_ERROR_DEG` (or not measured) is NaN unless in research
+    mode. Landmarks and centre of mass (de Leva 1996; (frames, 3)) are those of the virtual front
+    camera (mm), cleaned the same way; every frame with a landmark is labelled ``"frontal"``.
+    """
+    from movekit.analysis.com import center_of_mass
+    from movekit.analysis.error_model import MAX_ERROR_DEG, gating, multiview_errors
+    from movekit.analysis.multiview import TriangulatedPose, angles_3d
+    from movekit.analysis.pipeline import clean_landmarks
+
+    t, pts = pose.t_s, pose.points_lab_m
+    n = len(t)
+    fs = frame_rate(t)
+    ang = angles_3d(TriangulatedPose(t, pts, np.zeros((n, lm.N_LANDMARKS), int), np.zeros((n, lm.N_LANDMARKS))))
+    err = multiview_errors(list(ang), n_views=len(pose.cameras), separation_deg=pose.separation_deg)
+    error_deg = {k: np.full(n, e) for k, e in zip(ang, err)}
+    if gating():
+        ang = {k: np.where(error_deg[k] <= MAX_ERROR_DEG, v, np.nan) for k, v in ang.items()}
+    img = clean_landmarks(pose.image_px, fs, offline=offline)
+    seen = np.isfinite(img[:, :, 0]).any(axis=1)
+    front = virtual_front_axes(pts)
+    side = img @ front @ virtual_side_axes(pts).T  # back to the lab frame (mm), then the side camera
+    x = front[0]
+    left = subject_left_per_frame(pts)
+    yaw = np.degrees(np.arctan2(np.cross(x, left)[:, 2], left @ x))  # turn from facing the virtual camera
+    return TriangulatedAnalysis(
+        t,
+        ang,
+        np.where(seen, "frontal", "unknown"),
+        center_of_mass(img),  # (frames, 3) mm: x medio-lateral, y down, z antero-posterior
+        "3d",
+        "offline (zero-phase)" if offline else "causal",
+        img,
+        yaw_deg=yaw,
+        error_deg=error_deg,
+        tilt=None,
+        max_error_deg=MAX_ERROR_DEG,
+        set_up=pose.set_up(),
+        side_landmarks=side,
+    )
+
+
+def _view_check_3d(result: AssessmentResult, an: TriangulatedAnalysis, pose: TriangulatedSeries, seen, need_view: str):
+    """The ``view`` check of a triangulated pose (any view works, the 3D error table applies), its
+    provenance (check ``triangulation``, flag ``angles_3d``) and the frames used (a person seen)."""
+    from movekit.analysis.error_model import gating
+
+    if not gating():
+        result.flag(
+            "ungated",
+            "RESEARCH MODE: joint angles over their measured error limit were NOT refused; this is not a clinical result",
+        )
+    errs = {k: (round(float(e[0]), 2) if e.size and np.isfinite(e[0]) else None) for k, e in an.error_deg.items()}
+    result.check(
+        "triangulation",
+        True,
+        f"joint angles in 3D, {pose.describe()}; each is reported only where its measured error with "
+        f"{an.set_up} is <= {an.max_error_deg:g} deg ({MULTIVIEW_ROWS}); the vertical is the calibration's "
+        "lab z axis",
+        {
+            "method": "triangulated",
+            "cameras": list(pose.cameras),
+            "separation_deg": None if pose.separation_deg is None else round(pose.separation_deg, 1),
+            "calibration": pose.calibration_file,
+            "measured_error_deg": errs,
+        },
+        "calibrated cameras",
+    )
+    result.flag("angles_3d", f"joint angles {pose.describe()}, each gated by its measured error ({MULTIVIEW_ROWS})")
+    shown = {}
+    for name, a in an.angles.items():
+        if np.isfinite(a).any() and errs[name] is not None:
+            shown[name] = round(errs[name], 1)
+    result.angle_errors_deg = shown
+    result.check(
+        "view",
+        True,
+        f"3D pose {pose.describe()}: any view works"
+        + ("" if need_view == "any" else f" (a single camera would need {VIEW_HUMAN[need_view]})"),
+        "triangulated",
+        need_view,
+    )
+    return "frontal", None, np.asarray(seen, dtype=bool), True
 
 
 def analyse_trunk_bend(pose, result: AssessmentResult) -> PoseData | None:

@@ -615,6 +615,8 @@ def video_sway(
         f">= {min_duration_s:g} s",
     ):
         return r
+    if pd.triangulated is not None:
+        return _sway_3d(r, pd, sel, ts, previous)
     scale = mm_per_px(pose, pd.points)
     if not r.check(
         "scale",
@@ -640,6 +642,23 @@ def video_sway(
         "sway is seen; two-axis measures (distance, ellipse) are not given",
         axis,
     )
+    _add_sway(r, m, floor, "mm", previous)
+    return r
+
+
+def _sway_3d(r: AssessmentResult, pd: PoseData, sel, ts, previous: dict | None) -> AssessmentResult:
+    """:func:`video_sway` of a triangulated pose: the cleaned 3D centre of mass in mm (true
+    lengths, no image scale), antero-posterior and medio-lateral (the virtual front camera's depth
+    and x axes, :mod:`movekit.assess._pose`), so the two-axis measures are given too. The noise
+    floor is the larger of the two axes' (:func:`movekit.assess.sway.filtered_noise_floor` on the
+    uncleaned COM)."""
+    tri = pd.triangulated
+    com = pd.an.com[sel]
+    cfg = CleanConfig()
+    raw = center_of_mass(tri.image_px, visibility=tri.visibility)[sel]
+    floor = max(S.filtered_noise_floor(ts, raw[:, k], cfg.cutoff_hz, cfg.order) for k in (0, 2))
+    m = S.sway_metrics(ts, com[:, 2], com[:, 0], unit="mm")
+    r.check("axes", True, f"3D centre of mass ({tri.describe()}): antero-posterior and medio-lateral sway", "ap+ml")
     _add_sway(r, m, floor, "mm", previous)
     return r
 

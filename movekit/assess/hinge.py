@@ -166,7 +166,8 @@ def assess_hinge(pose, *, side: str | None = None) -> AssessmentResult:
         reps=planted,
     )
     r.reps = reps
-    r.check("side", True, f"{side} side (toward the camera)", side)
+    where = "toward the camera" if pd.triangulated is None else "3D: either side is measured; --side chooses"
+    r.check("side", True, f"{side} side ({where})", side)
     if not reps:
         peak = float(np.nanmax(bent)) if np.isfinite(bent).any() else float("nan")
         msg = "no complete forward bend (down and back up by >= 20 deg) found"

@@ -88,12 +88,13 @@ def assess_lumbar_flexion_video(pose) -> AssessmentResult:
     reps, _ = standing_bends(
         r, pd, tr, segment_reps(pd.t_s, tr, prominence_deg=15.0, direction="up", min_duration_s=0.5)
     )
+    how = "video" if pd.triangulated is None else f"3D ({pd.triangulated.describe()})"
     r.check(
         "angle_source",
         True,
-        "video PROXY: hip-to-shoulder line inclination; includes hip flexion, "
+        f"{how} PROXY: hip-to-shoulder line inclination; includes hip flexion, "
         "not lumbar ROM (use two inclinometers for lumbar flexion)",
-        "video proxy",
+        "video proxy" if pd.triangulated is None else "3d proxy",
     )
     if not r.check("reps", bool(reps), f"{len(reps)} complete forward bend(s) seen", len(reps), ">= 1"):
         return r

@@ -36,8 +36,10 @@ to +0.02 after the correction) and the model's frame-to-frame residual; the mode
 one healthy adult and is not a norm, so the flag is a supporting sign to check by eye.
 
 Angle source: video (``{side}_shoulder_abduction_deg``, frontal view; a frontal camera projects
-scapular-plane elevation, ~30 deg anterior of the frontal plane, and under-reads it slightly) or
-an inclinometer on the upper arm (elevation from vertical, deg).
+scapular-plane elevation, ~30 deg anterior of the frontal plane, and under-reads it slightly), the
+same angle in 3D from a pose triangulated from calibrated cameras (any view; gated by its measured
+multi-camera error, :mod:`movekit.assess._pose`), or an inclinometer on the upper arm (elevation
+from vertical, deg).
 """
 
 from __future__ import annotations
@@ -342,6 +344,6 @@ def assess_painful_arc(pose, events, *, side: str | None = None, latency_s: floa
         latency_s=latency_s,
         trunk_lean_deg=ang["trunk_lateral_lean_deg"],
         shoulder_hike=hike,
-        source=f"video ({side}_shoulder_abduction_deg, frontal view)",
+        source=pd.angle_source(f"{side}_shoulder_abduction_deg, frontal view"),
         result=r,
     )

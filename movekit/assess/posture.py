@@ -10,6 +10,10 @@ cut-offs are applied. The snapshot is the median over the stillest second
 of the recording (lowest landmark speed) spent in one view, side or front, so a walk-in or a
 turn does not spoil it.
 
+A pose triangulated from calibrated cameras gives the side- and front-view angles together
+(3D, each gated by its measured multi-camera error; :mod:`movekit.assess._pose`), head proxies
+excepted (not measured from several cameras).
+
 Stillness: the snapshot is the one-second window with the least landmark travel, and it is
 refused ("no still standing found") when even that window moves faster than
 :data:`STILL_LIMIT_TL_PER_S` torso lengths per second. Speed here is the travel range over the
@@ -104,6 +108,8 @@ def assess_posture(pose) -> AssessmentResult:
         m, speed = stillest_window(pd.t_s, pd.points, pd.usable & (kinds == k))
         if m.any() and speed < best:
             best, mask, view = speed, m, k
+    if view is not None and pd.triangulated is not None:
+        view = "3D"  # the triangulated pose, seen by a virtual front camera: any view
     if not r.check(
         "still",
         bool(mask.any()),
@@ -132,7 +138,9 @@ def assess_posture(pose) -> AssessmentResult:
     ang = pd.angles
     med = lambda k: float(np.nanmedian(ang[k][mask]))  # noqa: E731
     r.reps = [{"window_start_s": float(pd.t_s[mask][0]), "window_end_s": float(pd.t_s[mask][-1]), "view": view}]
-    if view == "sagittal":
+    if pd.triangulated is not None:
+        _snapshot_3d(r, med)
+    elif view == "sagittal":
         side = pd.side_toward_camera or "left"
         r.add_metric("trunk_inclination_deg", med("trunk_inclination_deg"), "deg")
         r.add_metric("craniovertebral_proxy_deg", med(f"{side}_craniovertebral_proxy_deg"), "deg")
@@ -145,3 +153,16 @@ def assess_posture(pose) -> AssessmentResult:
         r.flag("proxy", "pelvic obliquity uses the hip joint landmarks in place of the iliac crests (proxy)")
         r.flag("not_judged", "trunk inclination and head posture need a side view")
     return r
+
+
+def _snapshot_3d(r: AssessmentResult, med) -> None:
+    """The posture snapshot of a triangulated pose: side- and front-view angles at once (3D, each
+    shown only where its measured multi-camera error allows); ``med(name)``: the window's median."""
+    for name in ("trunk_inclination_deg", "trunk_lateral_lean_deg", "pelvis_obliquity_deg"):
+        r.add_metric(name, med(name), "deg")
+    r.flag("proxy", "pelvic obliquity uses the hip joint landmarks in place of the iliac crests (proxy)")
+    r.flag(
+        "not_judged",
+        "head posture (craniovertebral and head-forward proxies) is not reported from 3D: its "
+        "multi-camera error has not been measured",
+    )

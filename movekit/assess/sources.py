@@ -3,7 +3,12 @@
 This is the only I/O of :mod:`movekit.assess` (besides the command). Supported sources:
 
 * a movekit recording directory (``*.mkrec``): pose streams, device streams (IMU, goniometer,
-  inclinometer) and events (pain reports are ``kind == "pain"``, ``"pain_resolved"``);
+  inclinometer) and events (pain reports are ``kind == "pain"``, ``"pain_resolved"``). A
+  recording with a triangulated pose (``pose_3d_m``, made by ``movekit triangulate`` or by
+  ``movekit capture A B --calibration``) gives that 3D pose
+  (:class:`movekit.assess._pose.TriangulatedSeries`), which the screens then measure in 3D;
+* a capture set folder (``movekit capture A B -o SET``): its triangulated ``pose_3d.mkrec``
+  (refused with what to run when the set was captured without a calibration);
 * a video file (``.mp4 .avi .mov .mkv .webm .m4v``): pose is estimated with
   :func:`movekit.capture.pipeline.run_pose_on_video`;
 * a centre-of-pressure CSV with the header ``time_s,cop_x_mm,cop_y_mm`` (x medio-lateral, y
@@ -552,6 +557,48 @@ def _recording_cop(rec) -> CopSeries | None:
     return None
 
 
+def recording_pose(rec):
+    """The pose a screen measures in a recording: the triangulated 3D pose when it has one
+    (stream ``pose_3d_m``, lab frame; :class:`movekit.assess._pose.TriangulatedSeries` with the
+    ``multiview`` metadata's cameras and separation), else the camera's pose, else None."""
+    if "pose_3d_m" in rec.streams:
+        from movekit.assess._pose import TriangulatedSeries
+
+        st = rec.streams["pose_3d_m"]
+        mv = rec.metadata.get("multiview") or {}
+        sep = mv.get("separation_deg")
+        try:
+            sep = float(sep) if sep is not None else None
+        except (TypeError, ValueError):
+            raise MovekitError(f"{rec.path}: multiview separation_deg {sep!r} is not a number") from None
+        n = len(st.t_s)
+        return TriangulatedSeries(
+            np.asarray(st.t_s, dtype=np.float64),
+            np.asarray(st.data, dtype=np.float64).reshape(n, -1, 3),
+            tuple(mv.get("cameras") or ()),
+            sep,
+            mv.get("calibration"),
+        )
+    return rec.pose() if "pose_image_px" in rec.streams else None
+
+
+def _triangulated_in_set(path: Path) -> Path:
+    """A capture set stands for its triangulated recording ``pose_3d.mkrec``; any other folder is itself."""
+    if not (path / "capture_set.json").is_file():  # cheap test first: the capture module costs ~0.3 s to import
+        return path
+    from movekit.capture.multicam import is_capture_set
+
+    if not is_capture_set(path):
+        return path
+    inside = path / "pose_3d.mkrec"
+    if not inside.is_dir():
+        raise MovekitError(
+            f"{path} is a capture set without a triangulated pose: run movekit triangulate {path} "
+            "--calibration FILE -o OUT.mkrec, then assess OUT.mkrec (or assess one camera's recording in it)"
+        )
+    return inside
+
+
 def parse_columns(text: str | None) -> list[str] | None:
     """``--columns a,b,c`` -> names; MovekitError when it has no ``time_s`` or repeats a name."""
     if text is None:
@@ -576,8 +623,8 @@ def load_session(path: str | Path, *, columns: list[str] | None = None) -> Sessi
     if p.is_dir():
         from movekit.recording import open_recording
 
-        rec = open_recording(p)
-        pose = rec.pose() if "pose_image_px" in rec.streams else None
+        rec = open_recording(_triangulated_in_set(p))
+        pose = recording_pose(rec)
         return Session(
             str(p),
             pose=pose,

@@ -11,7 +11,10 @@ error of 2D sagittal angles, Stenum 2021): torso vs tibia and femur below horizo
 view; knees over feet needs a front view; "dowel over feet" uses the wrists (no dowel landmark):
 both wrists above the head and horizontally within the foot's heel-to-toe span, side view.
 Heels raised: either heel lifted by > 5 % of shank length from its standing height stands in for
-the board. A criterion the view cannot judge is ``None``; when the score depends on it, no score
+the board. A pose triangulated from calibrated cameras judges all four at once: the side-view ones
+from a virtual camera on the subject's right, knees over feet from a virtual front camera
+(:mod:`movekit.assess._pose`), torso vs tibia only when the 3D trunk inclination's measured
+multi-camera error allows. A criterion the view cannot judge is ``None``; when the score depends on it, no score
 is given.
 """
 
@@ -89,7 +92,9 @@ def assess_squat(pose, events=(), *, side: str | None = None) -> AssessmentResul
     out = []
     for rep in reps:
         rep_kinds = set(kinds[rep.start_idx : rep.end_idx + 1])
-        if rep_kinds == {"sagittal"}:
+        if pd.side_points is not None:  # triangulated: side and front geometry at once
+            crit, why = _criteria_3d(p, pd, rep.peak_idx, side, shank)
+        elif rep_kinds == {"sagittal"}:
             crit, why = _side_view_criteria(p, rep.peak_idx, side, facing, shank, pd.angles["trunk_inclination_deg"])
         else:
             crit, why = _front_view_criteria(p, rep.peak_idx, shank, rep_kinds == {"frontal"})
@@ -149,6 +154,17 @@ def _side_view_criteria(p, k: int, side: str, facing: float, shank: float, trunk
     )
     crit["knees_over_feet"] = None
     why["knees_over_feet"] = "not judged: needs a front view"
+    return crit, why
+
+
+def _criteria_3d(p, pd, k: int, side: str, shank: float) -> tuple[dict, dict]:
+    """All four criteria at the bottom frame ``k`` of a triangulated pose: torso vs tibia, femur
+    below horizontal and dowel over feet from the virtual side camera (the subject faces its image
+    right), knees over feet from the virtual front camera ``p`` (Cook 2006; true lengths in mm)."""
+    s = np.where(pd.usable[:, None, None], pd.side_points, np.nan)
+    crit, why = _side_view_criteria(s, k, side, 1.0, shank, pd.angles["trunk_inclination_deg"])
+    c2, w2 = _front_view_criteria(p, k, shank, True)
+    crit["knees_over_feet"], why["knees_over_feet"] = c2["knees_over_feet"], w2["knees_over_feet"]
     return crit, why
 
 

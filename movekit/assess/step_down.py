@@ -180,7 +180,7 @@ def assess_step_down(pose, *, side: str | None = None) -> AssessmentResult:
     r.check(
         "view_items",
         frontal,
-        "front view: all five items judged"
+        ("front view" if pd.triangulated is None else "3D pose") + ": all five items judged"
         if frontal
         else f"{pd.view_kind} view: trunk lean, pelvis and knee position need a front view and are not judged",
     )

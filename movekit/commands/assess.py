@@ -1,7 +1,8 @@
 """``movekit assess TEST SOURCE [--side left|right] [--json OUT.json] [-o REC.mkrec] [--duration S]``.
 
 SOURCE is a recording, a video file, a force-plate or inclinometer file, or a webcam index
-(``0``). From a webcam the session is captured first with
+(``0``). A recording with a triangulated pose (``movekit triangulate``, or a capture set made with
+``--calibration``) is assessed from its 3D angles (:mod:`movekit.assess._pose`). From a webcam the session is captured first with
 :func:`movekit.capture.pipeline.capture` (terminal keys while capturing: p pain, r pain resolved,
 m or space marker, q stop; pain keys become the events the painful arc reads), the recording is
 kept (``-o`` or a dated default path, printed) and then assessed. A video file with ``-o`` (or
@@ -58,7 +59,9 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "source",
-        help="webcam index (0: capture live, then assess), recording directory, video "
+        help="webcam index (0: capture live, then assess), recording directory (a triangulated one, "
+        "from movekit triangulate, or a capture set with its pose_3d.mkrec, is assessed in 3D: "
+        "any view, each angle gated by its measured multi-camera error), video "
         "file, CoP CSV (time_s,cop_x_mm,cop_y_mm), inclinometer CSV (time_s + "
         "angle columns) or Kistler BioWare .txt",
     )
