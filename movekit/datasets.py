@@ -271,6 +271,26 @@ PINNED: dict[str, PinnedFile] = {
         "three walks (~37.6-54, 64.5-90.2 and 124.2-153 s; 42 and 46 steps counted by hand in "
         "the last two) with standing and another activity (~100-115 s) between.",
     ),
+    "vicon_cmj_emg_c3d": PinnedFile(
+        "biomdp",
+        "0.11.2",
+        "biomdp/tests/datasets/vicon_CMJ_kinem_kinet_emg.c3d",
+        "4c1b6573d8d4e14e0809daf39dc09ffd9615a2f7adbd42e1bba97528a5580d65",
+        "MIT (c) 2025 Jose L. L. Elvira",
+        "Vicon Nexus C3D (float, Intel) of the countermovement jump of vicon_cmj_emg: 1600 frames at "
+        "200 Hz; 31 analog channels at 2000 Hz (16000 samples, SCALE 1, OFFSET 0): two Kistler plates "
+        "(N, Nmm), Digital.Sync, Noraxon Ultium EMG1.v-EMG16.v and two foot switches, all in V.",
+    ),
+    "otb_hdemg_vl": PinnedFile(
+        "openhdemg",
+        "0.1.2",
+        "openhdemg/library/decomposed_test_files/otb_testfile.mat",
+        "060bca2886c1393e74ad69b7f4af1fa8e7a271e359fb247768d73f8daa0fc84e",
+        "GPL-3.0 (openhdemg; fetched at test time, never committed)",
+        "OTBiolab+ MATLAB v5 export: 64-channel HD-EMG grid (GR08MM1305) on vastus lateralis, 2048 Hz, "
+        "66560 samples (Time 7.0-39.5 s), in uV; plus 10 decomposition/source channels (a.u.) and the "
+        "force in %MVC: a trapezoid contraction ramping to ~26 %MVC (~11-33 s).",
+    ),
 }
 
 

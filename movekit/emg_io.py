@@ -25,20 +25,43 @@ BDF: the 24-bit BioSemi variant)
     Read with pyedflib (the ``edf`` extra): the channels in uV, mV or V (physical dimension) at the
     rate of the first such channel; channels at another rate or in other units (annotations,
     accelerometers) are left out and named in the notes. Labels become channel names.
+C3D (analog channels)
+    Read with ezc3d (the ``export`` extra), which applies the C3D analog scaling
+    ``real = (stored - ANALOG:OFFSET) * ANALOG:SCALE * ANALOG:GEN_SCALE`` (C3D.org, "The C3D File
+    Format User Guide", Motion Lab Systems 2008, chapter "Analog data"; ezc3d 1.7 drops the sign
+    of a negative OFFSET, which movekit restores, checked against py-c3d). Channels whose
+    ``ANALOG:UNITS`` is V, mV or uV are EMG candidates; by default those whose label contains "EMG"
+    (or every volt channel when none does), at ``ANALOG:RATE``. Labels become channel names; time
+    starts at the first frame (``first_frame / POINT:RATE``), or at ``MOVEKIT:T0_S`` in files that
+    movekit exported; NaN rows at either end (where movekit's export had no samples) are dropped.
+    A file shorter than its header says, or with NaN inside, is refused.
+OTBiolab+ MATLAB export (OT Bioelettronica, ``.mat``)
+    ``Data`` (samples, channels), ``Time`` (samples,) s, ``SamplingFrequency`` (Hz) and
+    ``Description`` (one string per channel ending in its unit, ``"Vastus Lateralis - AUX 3
+    (Channel 1->1) - GR08MM1305 (1)[uV]"``): the channels in uV, mV or V are kept and named
+    ``<muscle>_<electrode>`` (``vastus_lateralis_1``); decompositions, sources and auxiliary
+    channels (a.u., %MVC) are left out and counted in ``source``. The ``.otb+``/``.otb4`` archives
+    themselves are not read (no openly licensed sample to test a reader on): export to MATLAB.
 Recording
     A ``*.mkrec`` directory: the first stream whose kind is ``"emg"`` (or the named one).
+
+Every reader takes ``channels`` (names to keep, in that order) through :func:`read_emg`.
 """
 
 from __future__ import annotations
 
 import csv
-import sys
+import logging
+import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from movekit.errors import MovekitError
+
+log = logging.getLogger(__name__)
 
 PLUX_VCC_V = 3.0
 PLUX_EMG_GAIN = 1000.0
@@ -168,10 +191,11 @@ def read_hdf5(path: str | Path, rate_hz: float | None = None) -> EMGSignal:
                 top = max(rates)
                 keep = [i for i, r in enumerate(rates) if r == top]
                 dropped = [f"{names[i]} ({rates[i]:g} Hz)" for i in range(len(rates)) if rates[i] != top]
-                print(
-                    f"movekit: notice: {path}: devices at different rates; kept the {top:g} Hz channels, "
-                    f"left out {', '.join(dropped)}",
-                    file=sys.stderr,
+                log.warning(
+                    "%s: devices at different rates; kept the %g Hz channels, left out %s",
+                    path,
+                    top,
+                    ", ".join(dropped),
                 )
                 names = [names[i] for i in keep]
                 cols = [cols[i] for i in keep]
@@ -262,17 +286,288 @@ def read_edf(path: str | Path, channels: list[str] | None = None) -> EMGSignal:
     return EMGSignal(np.arange(n) / rate, data.astype(np.float64), tuple(labels[i] for i in same), rate, source)
 
 
-def read_emg(path: str | Path, rate_hz: float | None = None) -> EMGSignal:
-    """Read EMG from a CSV, HDF5, EDF/BDF file or recording directory, chosen by what ``path`` is."""
+def _unit_scale(unit: str) -> float | None:
+    """Microvolts per unit for V, mV and uV (also spelt with the micro sign or Greek mu); else None."""
+    u = str(unit).strip().lower().replace("\u00b5", "u").replace("\u03bc", "u")
+    return _UNIT_SCALE.get(u)
+
+
+def _load_c3d(p: Path):
+    try:
+        import ezc3d
+    except ImportError:
+        raise MovekitError(f"{p}: reading C3D needs ezc3d: pip install 'movekit[export]'") from None
+    try:
+        return ezc3d.c3d(str(p))
+    except (RuntimeError, OSError, ValueError, IndexError) as exc:
+        raise MovekitError(f"{p}: not a readable C3D file ({exc})") from None
+
+
+def _c3d_param(c, group: str, name: str, default=None):
+    try:
+        return c["parameters"][group][name]["value"]
+    except KeyError:
+        return default
+
+
+def _c3d_rate(c, group: str) -> float:
+    """``POINT:RATE`` or ``ANALOG:RATE`` in Hz (0 when absent)."""
+    return float(np.ravel(_c3d_param(c, group, "RATE", [0.0]))[0] or 0.0)
+
+
+def _c3d_t0_s(c) -> float:
+    """Time of the first frame (s): movekit's own ``MOVEKIT:T0_S``, else ``first_frame / POINT:RATE``."""
+    mk = _c3d_param(c, "MOVEKIT", "T0_S")
+    if mk is not None and len(mk):
+        try:
+            return float(mk[0])
+        except ValueError:
+            pass
+    rate = _c3d_rate(c, "POINT")
+    first = int(c["header"]["points"]["first_frame"])
+    return first / rate if rate > 0 else 0.0
+
+
+def _c3d_header_frames(p: Path, c) -> int | None:
+    """Frames the file's own header announces (ezc3d rewrites its copy to what it could read).
+
+    Header words 4 and 5 (first and last frame, 1-based uint16) in the processor's byte order
+    (parameter block byte 4: 84 Intel, 85 DEC, 86 MIPS big-endian); a last frame of 65535 means
+    "see ``TRIAL:ACTUAL_END_FIELD``" (two 16-bit words, low first; C3D user guide).
+    """
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(512)
+            fh.seek((head[0] - 1) * 512 + 3)
+            proc = fh.read(1)
+    except (OSError, IndexError):
+        return None
+    if len(head) < 10 or len(proc) < 1:
+        return None
+    first, last = struct.unpack((">" if proc[0] == 86 else "<") + "HH", head[6:10])
+    if last == 0xFFFF:
+        end = _c3d_param(c, "TRIAL", "ACTUAL_END_FIELD")
+        start = _c3d_param(c, "TRIAL", "ACTUAL_START_FIELD")
+        if end is not None and start is not None and len(end) >= 2 and len(start) >= 2:
+            first = (int(start[0]) & 0xFFFF) + ((int(start[1]) & 0xFFFF) << 16)
+            last = (int(end[0]) & 0xFFFF) + ((int(end[1]) & 0xFFFF) << 16)
+    return max(0, last - first + 1)
+
+
+def _c3d_signed_offsets_fixed(c, analog: np.ndarray) -> np.ndarray:
+    """Undo ezc3d's ``abs()`` of negative ``ANALOG:OFFSET`` values in a signed-format file.
+
+    The C3D user guide defines ``real = (stored - OFFSET) * SCALE * GEN_SCALE`` with OFFSET a signed
+    integer for signed (default) analog data; ezc3d 1.7 subtracts ``abs(OFFSET)`` (its
+    ``AnalogsInfo.cpp``, right for UNSIGNED files whose offsets wrap negative), which shifts a
+    channel with a negative offset by ``2 |OFFSET| SCALE GEN_SCALE``. py-c3d applies the signed
+    offset; tests/test_emg_io.py checks the two agree.
+    """
+    fmt = " ".join(str(v) for v in np.ravel(_c3d_param(c, "ANALOG", "FORMAT", []))).strip().upper()
+    offsets = np.ravel(np.asarray(_c3d_param(c, "ANALOG", "OFFSET", []), dtype=np.float64))
+    if fmt == "UNSIGNED" or not np.any(offsets < 0):
+        return analog
+    n = analog.shape[1]
+    scales = np.ones(n)
+    given = np.ravel(np.asarray(_c3d_param(c, "ANALOG", "SCALE", []), dtype=np.float64))[:n]
+    scales[: len(given)] = given
+    gen = float(np.ravel(_c3d_param(c, "ANALOG", "GEN_SCALE", [1.0]))[0])
+    off = np.zeros(n)
+    off[: min(n, len(offsets))] = offsets[:n]
+    shift = np.where(off < 0, -2.0 * off * scales * gen, 0.0)
+    return analog + shift[None, :, None]
+
+
+def _c3d_pick(p: Path, labels: list[str], units: list[str], channels: list[str] | None) -> list[int]:
+    """Indices of the EMG channels: the named ones, or the volt channels labelled EMG (else all volt ones)."""
+    volt = [i for i, u in enumerate(units) if _unit_scale(u) is not None]
+    listing = ", ".join(f"{a} [{b}]" for a, b in zip(labels, units))
+    if channels:
+        pick = []
+        for name in channels:
+            if name not in labels:
+                raise MovekitError(f"{p}: no analog channel {name!r} (channels: {listing})")
+            i = labels.index(name)
+            if i not in volt:
+                raise MovekitError(f"{p}: analog channel {name!r} is in {units[i]!r}, not V, mV or uV")
+            pick.append(i)
+        return pick
+    if not volt:
+        raise MovekitError(f"{p}: no analog channel in V, mV or uV (channels: {listing})")
+    emg = [i for i in volt if "emg" in labels[i].lower()]
+    return emg or volt
+
+
+def read_c3d(path: str | Path, channels: list[str] | None = None) -> EMGSignal:
+    """EMG from the analog channels of a C3D file (see the module docstring), in microvolts.
+
+    Parameters
+    ----------
+    path : C3D file.
+    channels : analog labels to keep, in this order (default: the volt channels labelled EMG).
+
+    Raises
+    ------
+    MovekitError
+        Not a C3D file, truncated (fewer analog samples than its header announces), no analog
+        channels, or no channel in V, mV or uV.
+    """
+    p = Path(path)
+    c = _load_c3d(p)
+    analog = np.asarray(c["data"]["analogs"], dtype=np.float64)
+    labels = [str(v).strip() for v in _c3d_param(c, "ANALOG", "LABELS", [])]
+    if analog.ndim != 3 or analog.shape[1] == 0 or not labels:
+        raise MovekitError(f"{p}: the C3D file has no analog channels (nothing to read as EMG)")
+    rate = _c3d_rate(c, "ANALOG")
+    if rate <= 0:
+        raise MovekitError(f"{p}: the C3D file has no analog rate (ANALOG:RATE)")
+    point_rate, frames = _c3d_rate(c, "POINT"), _c3d_header_frames(p, c)
+    expected = frames * max(1, round(rate / point_rate)) if frames and point_rate > 0 else 0
+    if analog.shape[2] < expected:
+        raise MovekitError(
+            f"{p}: truncated C3D file: the header announces {expected} analog samples, the file holds {analog.shape[2]}"
+        )
+    analog = _c3d_signed_offsets_fixed(c, analog)
+    units = list(_c3d_param(c, "ANALOG", "UNITS", []))
+    units = [str(u).strip() for u in units] + ["?"] * (len(labels) - len(units))
+    pick = _c3d_pick(p, labels, units, channels)
+    data = np.column_stack([analog[0, i] * _unit_scale(units[i]) for i in pick])
+    left = [labels[i] for i, u in enumerate(units) if _unit_scale(u) is not None and i not in pick]
+    source = str(p) + (f" (other volt channels left out: {', '.join(left)})" if left else "")
+    t = _c3d_t0_s(c) + np.arange(len(data)) / rate
+    t, data = _trim_missing(p, t, data)
+    return EMGSignal(t, data, tuple(labels[i] for i in pick), rate, source)
+
+
+def _trim_missing(p: Path, t: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop leading and trailing samples where a channel is NaN (movekit's C3D export marks where a
+    stream has no samples so); NaN inside is refused (the causal filters would carry it on)."""
+    ok = np.isfinite(data).all(axis=1)
+    if not ok.any():
+        raise MovekitError(f"{p}: the EMG channels hold no finite sample")
+    first, last = int(np.argmax(ok)), len(ok) - int(np.argmax(ok[::-1]))
+    if not ok[first:last].all():
+        bad = first + int(np.argmin(ok[first:last]))
+        raise MovekitError(f"{p}: missing EMG samples (NaN) inside the recording, first at {t[bad]:.4f} s")
+    return t[first:last], data[first:last]
+
+
+_OTB_KEYS = ("Data", "Time", "SamplingFrequency", "Description")
+_OTB_DESC = re.compile(r"^(?P<name>.*?)\s*\[\s*(?P<unit>[^\]]*)\]\s*$")
+_OTB_GRID = re.compile(r"^(?P<muscle>[^-]+?)\s+-\s.*\((?P<n>\d+)\)$")
+
+
+def _mat_first(x) -> np.ndarray:
+    """The array inside a MATLAB cell (first trial) or the array itself."""
+    x = np.asarray(x)
+    while x.dtype == object and x.size:
+        x = np.asarray(x.flat[0])
+    return x
+
+
+def _otb_name(desc: str) -> str:
+    m = _OTB_GRID.match(desc)
+    text = f"{m['muscle']} {m['n']}" if m else desc
+    return re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_") or "ch"
+
+
+def _load_mat(p: Path) -> dict:
+    import scipy.io
+
+    try:
+        return scipy.io.loadmat(str(p))
+    except NotImplementedError:
+        raise MovekitError(f"{p}: MATLAB v7.3 files are not read; save it again with -v7 (MAT version 5)") from None
+    except (ValueError, TypeError, OSError) as exc:
+        raise MovekitError(f"{p}: not a readable MATLAB file ({exc})") from None
+
+
+def read_otb_mat(path: str | Path, channels: list[str] | None = None) -> EMGSignal:
+    """EMG from an OTBiolab+ MATLAB export (see the module docstring), in microvolts.
+
+    Raises
+    ------
+    MovekitError
+        Not a MATLAB v5 file, not OTBiolab+'s layout, or no channel in uV, mV or V.
+    """
+    p = Path(path)
+    m = _load_mat(p)
+    missing = [k for k in _OTB_KEYS if k not in m]
+    if missing:
+        found = ", ".join(k for k in m if not k.startswith("__")) or "none"
+        raise MovekitError(
+            f"{p}: not an OTBiolab+ MATLAB export: no {', '.join(missing)} "
+            f"(expected {', '.join(_OTB_KEYS)}; variables: {found})"
+        )
+    data = _mat_first(m["Data"]).astype(np.float64)
+    t = _mat_first(m["Time"]).astype(np.float64).reshape(-1)
+    desc = [str(_mat_first(d).reshape(-1)[0]) if _mat_first(d).size else "" for d in np.ravel(m["Description"])]
+    rate = float(np.ravel(m["SamplingFrequency"])[0])
+    if data.ndim != 2 or data.shape[1] != len(desc) or len(t) != data.shape[0]:
+        raise MovekitError(f"{p}: Data {data.shape}, Time ({len(t)},) and {len(desc)} Descriptions do not agree")
+    parsed = [_OTB_DESC.match(d) for d in desc]
+    units = [mm["unit"] if mm else "" for mm in parsed]
+    keep = [i for i, u in enumerate(units) if _unit_scale(u) is not None]
+    if not keep:
+        raise MovekitError(f"{p}: no channel in uV, mV or V (units: {', '.join(sorted(set(units)))})")
+    names = _unique([_otb_name(parsed[i]["name"]) for i in keep])
+    cols = np.column_stack([data[:, i] * _unit_scale(units[i]) for i in keep])
+    other = len(desc) - len(keep)
+    sig = _finish(t, cols, names, rate, f"{p} (OTBiolab+; {other} other channels left out)" if other else str(p))
+    return select_channels(sig, channels)
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+    return out
+
+
+def select_channels(sig: EMGSignal, channels: list[str] | None) -> EMGSignal:
+    """Keep ``channels`` (in that order); MovekitError naming the ones that are not there."""
+    if not channels:
+        return sig
+    absent = [c for c in channels if c not in sig.channel_names]
+    if absent:
+        raise MovekitError(f"{sig.source}: no channel {', '.join(absent)} (channels: {', '.join(sig.channel_names)})")
+    cols = [sig.channel_names.index(c) for c in channels]
+    return EMGSignal(sig.t_s, sig.data_uv[:, cols], tuple(channels), sig.rate_hz, sig.source)
+
+
+_OTB_ARCHIVES = (".otb+", ".otb4", ".otb")
+
+
+def read_emg(path: str | Path, rate_hz: float | None = None, channels: list[str] | None = None) -> EMGSignal:
+    """Read EMG from a CSV, HDF5, EDF/BDF, C3D, OTBiolab+ .mat file or recording, chosen by what ``path`` is.
+
+    Parameters
+    ----------
+    path : file or ``*.mkrec`` directory.
+    rate_hz : sampling rate (Hz) for a CSV/HDF5 file without times.
+    channels : channel names to keep, in this order (default: every EMG channel the reader finds).
+    """
     p = Path(path)
     if not p.exists():
         raise MovekitError(f"{p}: no such file or recording")
     if p.is_dir():
-        return read_recording(p)
+        return select_channels(read_recording(p), channels)
+    suffix = p.suffix.lower()
+    if suffix in _OTB_ARCHIVES:
+        raise MovekitError(
+            f"{p}: OT Bioelettronica archives ({', '.join(_OTB_ARCHIVES)}) are not read yet; "
+            "export the recording from OTBiolab+ as MATLAB (.mat) and give that file"
+        )
     with open(p, "rb") as fh:
         magic = fh.read(8)
-    if magic == b"\x89HDF\r\n\x1a\n" or p.suffix.lower() in (".h5", ".hdf5"):
-        return read_hdf5(p, rate_hz)
-    if p.suffix.lower() in (".edf", ".bdf") or magic in (b"0       ", b"\xffBIOSEMI"):
-        return read_edf(p)
-    return read_csv(p, rate_hz)
+    if suffix == ".c3d" or magic[:2] == b"\x02\x50":
+        return read_c3d(p, channels)
+    if suffix == ".mat" or magic.startswith(b"MATLAB"):
+        return read_otb_mat(p, channels)
+    if magic == b"\x89HDF\r\n\x1a\n" or suffix in (".h5", ".hdf5"):
+        return select_channels(read_hdf5(p, rate_hz), channels)
+    if suffix in (".edf", ".bdf") or magic in (b"0       ", b"\xffBIOSEMI"):
+        return select_channels(read_edf(p, channels), channels)
+    return select_channels(read_csv(p, rate_hz), channels)
