@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Set up movekit on a fresh Debian/Ubuntu machine: system packages, a virtualenv in .venv, the package.
-#   scripts/setup.sh          runtime: espeak-ng (spoken cues), libportaudio2 (sound device playback),
+#   scripts/setup.sh          runtime (with movekit studio's web server): espeak-ng (spoken cues), libportaudio2 (sound device playback),
 #                             dbus-daemon (private bus for simulated BLE devices)
-#   scripts/setup.sh --test   also the test extras and chromium (headless checks of the HTML reports)
+#   scripts/setup.sh --test   also the test and studio extras and chromium (headless checks of the HTML
+#                             reports, browser tests of movekit studio through Playwright)
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="."
+extras=".[studio]"
 apt_pkgs=(espeak-ng dbus-daemon libportaudio2)
 if [ "${1:-}" = "--test" ]; then
-  extras=".[test]"
+  extras=".[test,studio]"
   apt_pkgs+=(chromium)
 fi
 

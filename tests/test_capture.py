@@ -549,3 +549,37 @@ def test_a_user_model_file_is_never_copied_into_mediapipe(tmp_path, demo_clip):
         ensure_model(0, garbage)
     with pytest.raises(MovekitError, match="ships with mediapipe"):
         ensure_model(1, garbage)
+
+
+def test_video_standing_in_for_a_webcam_drops_late_frames(tmp_path):
+    """realtime + drop_late: a model slower than the video skips frames as a webcam would, so the
+    frame shown is never more than about a frame behind the wall clock; without drop_late every
+    frame is kept and the backlog grows."""
+    import time
+
+    from movekit.capture.pipeline import capture
+    from movekit.capture.pose import PoseEstimate
+    from movekit.datasets import fetch
+
+    class SlowBackend:  # 50 ms a frame: a 60 fps video needs 16.7 ms
+        def process(self, image, image_rgb=None):
+            time.sleep(0.05)
+            return PoseEstimate.missing()
+
+        def settings(self):
+            return {"backend": "slow test backend"}
+
+        def close(self):
+            pass
+
+    lag = []
+    clip = fetch("pose2sim_single_cam02")  # 100 frames at 60 fps: 1.65 s
+    s = capture(clip, tmp_path / "live.mkrec", backend=SlowBackend(), keys=False, realtime=True, drop_late=True,
+                tilt="unknown", on_frame=lambda n, t: lag.append(time.perf_counter()))  # fmt: skip
+    r = open_recording(tmp_path / "live.mkrec")
+    n = len(r.pose())
+    assert 20 <= n <= 45 and s.dropped == 100 - n  # about one frame in three kept
+    assert sum(e["count"] for e in r.events if e["kind"] == "frames_dropped") == s.dropped
+    assert lag[-1] - lag[0] < 2.2  # finished in about the video's own 1.65 s, not 100 x 50 ms
+    kept = capture(clip, tmp_path / "all.mkrec", backend=SlowBackend(), keys=False, realtime=True, tilt="unknown")
+    assert kept.frames == 100 and kept.dropped == 0

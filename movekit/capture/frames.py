@@ -93,6 +93,11 @@ class FrameSource:
         presentation time plus the session time at which the first frame was released
         (``offset_s``). Default: as fast as the consumer takes them, stamped with the
         presentation time.
+    drop_late : bool
+        With ``realtime``: a frame already more than one frame interval late when the consumer
+        takes it is skipped and counted in ``dropped``, as a webcam drops the frames a slow consumer
+        did not take, so a video standing in for a webcam (the studio) shows the present, not a
+        growing backlog. The skipped frames leave gaps in the frame indices.
     """
 
     def __init__(
@@ -103,12 +108,14 @@ class FrameSource:
         clock: SessionClock | None = None,
         realtime: bool = False,
         threaded: bool = True,
+        drop_late: bool = False,
     ) -> None:
         import cv2
 
         self._cv2 = cv2
         self.clock = clock or SessionClock()
         self.realtime = realtime
+        self.drop_late = drop_late
         self.offset_s: float | None = None
         self.source = parse_source(source) if not isinstance(source, Path) else source
         self.is_camera = isinstance(self.source, int)
@@ -126,9 +133,11 @@ class FrameSource:
                 raise MovekitError(f"{self.source} is not a video OpenCV can decode")
         self._cap = cap
         self.fps = float(cap.get(cv2.CAP_PROP_FPS)) or float("nan")
+        self._interval_s = 1.0 / self.fps if self.fps > 0 else 1 / 30
         n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not self.is_camera else 0
         self.frame_count = n if n > 0 else None
         self.dropped = 0
+        self.last_index = -1  #: index of the last frame decoded and handed on or skipped
         self.read_error: str | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
@@ -224,10 +233,14 @@ class FrameSource:
 
     def __iter__(self) -> Iterator[Frame]:
         for item in self._queued() if self.threaded else self._inline():
+            self.last_index = item.index  # also of a frame skipped below
             if self.realtime and not self.is_camera:
                 if self.offset_s is None:
                     self.offset_s = self.clock.now() - item.t_s
                 item.t_s += self.offset_s
+                if self.drop_late and self.clock.now() - item.t_s > self._interval_s:
+                    self.dropped += 1  # behind by more than a frame: skipped, as a camera would drop it
+                    continue
                 self.clock.sleep_until(item.t_s)
             yield item
 

@@ -200,6 +200,9 @@ class CaptureOptions:
         or paths (``movekit calibrate camera|static``). Both are stored in the metadata and applied to
         the live angles; the stored landmarks stay as the model gave them.
     realtime : release a video file's frames in real time (default: only with BLE devices)
+    drop_late : with ``realtime``, skip a video's frames that are already late when the model is
+        free, as a webcam drops them (:class:`movekit.capture.frames.FrameSource`): a video standing
+        in for a webcam (the studio) then shows the present instead of a growing backlog
     person : whom to follow when several people are in view (:func:`movekit.capture.follow.parse_person`:
         ``largest`` (default), ``centre``, ``left``, ``right`` or ``"X,Y"`` px in the first frame with
         somebody in it). Stored in the metadata (``person_selection``); a ``people_in_view`` event
@@ -228,6 +231,7 @@ class CaptureOptions:
     camera_profile: str | Path | None = None
     static_profile: str | Path | None = None
     realtime: bool | None = None
+    drop_late: bool = False
     person: str | tuple[float, float] | None = None
     tilt: Any = None
     lsl: Any = None
@@ -407,7 +411,7 @@ class CaptureRun:
     def _open(self) -> None:
         opts = self.options
         realtime = bool(self.ble_specs) if opts.realtime is None else opts.realtime
-        self.src = FrameSource(self.source, clock=self.clock, realtime=realtime)
+        self.src = FrameSource(self.source, clock=self.clock, realtime=realtime, drop_late=opts.drop_late)
         self.backend = self.backend or MediaPipePose(opts.model_complexity, model_file=opts.model_file)
         camera_tilt = self._tilt.result()
         if camera_tilt is not None:
@@ -569,13 +573,13 @@ class CaptureRun:
             )
 
     def _note_source_end(self) -> None:
-        summary, src, read = self.summary, self.src, self._last_index + 1
-        if (
-            summary.stopped_by == "end of source"
-            and src.frame_count
-            and not src.is_camera
-            and read < src.frame_count - 1
-        ):
+        summary, src = self.summary, self.src
+        ended = summary.stopped_by == "end of source"
+        trailing = src.last_index - self._last_index if ended else 0  # skipped after the last one recorded
+        if trailing > 0 and self.writer is not None and summary.frames:
+            summary.events.append(self.writer.event(summary.last_t_s, "frames_dropped", count=trailing))
+        read = max(src.last_index, self._last_index) + 1
+        if ended and src.frame_count and not src.is_camera and read < src.frame_count - 1:
             summary.notices.append(
                 f"the video ended early, after {read} of the {src.frame_count} frames its container "
                 f"declares (truncated or damaged file?); the frames up to {summary.last_t_s:.2f} s are kept"

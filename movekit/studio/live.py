@@ -1,0 +1,471 @@
+"""The live part of the studio: the capture in a worker thread, its frame sink, the WebSocket hub.
+
+A :class:`LiveSession` runs :class:`movekit.capture.pipeline.CaptureRun` in a background thread:
+first a *setup* capture (no recording; a video file loops) whose sink runs the setup check
+(:func:`movekit.assess.setup_check.check_setup`) on the last second of pose, then, when the
+therapist presses Record, a *recording* capture into the clinic's recording folder. Stop ends it;
+the chosen screen's assessment then runs on the recording (:func:`movekit.assess.run`), and the
+result and the recording are stored with the session (:class:`movekit.store.Store`), as
+``movekit assess`` + ``movekit session add-result`` do.
+
+:class:`StudioSink` is the capture's :class:`~movekit.capture.pipeline.FrameSink`: it turns the
+browser's key presses into events at the time of the frame that was on screen when the key was
+pressed (``CaptureRun.mark``, in the capture's recording thread), encodes a JPEG of the frame for
+the page when the page has drawn the previous ones (a slow browser gets fewer frames, never a
+queue), and sends the gated live angles (NaN = refused: not shown) with their expected errors.
+:class:`Hub` lives in the web server's event loop and fans the frames out to the open WebSockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from movekit.capture.sinks import EVENT_KEYS, Sink
+
+if TYPE_CHECKING:
+    from movekit.capture.pipeline import CaptureRun, CaptureSummary, FrameResult
+
+log = logging.getLogger(__name__)
+
+#: Long side (px) of the JPEG sent to the page: enough for a laptop screen, cheap to encode.
+SEND_LONG_SIDE_PX = 960
+#: JPEG quality of the frames sent to the page.
+JPEG_QUALITY = 70
+#: Frames sent and not yet drawn by the page beyond which further frames are dropped.
+MAX_IN_FLIGHT = 2
+#: Seconds of pose the setup check reads, and how often (s) it runs.
+SETUP_WINDOW_S = 1.0
+SETUP_EVERY_S = 0.25
+#: Keys the page may send: the capture's event keys and ``s`` (stop).
+STOP_KEY = "s"
+PHASES = ("starting", "setup", "recording", "analysing", "done", "error", "closed")
+
+
+class Hub:
+    """The open WebSockets of the studio, and the frames in flight to them (event-loop side).
+
+    ``ready``/``publish`` are called from the capture thread; everything else runs in the loop.
+    """
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.sockets: set[Any] = set()
+        self.in_flight = 0
+        self.last_publish_s = 0.0
+        self.frames = 0  #: frames the capture handed to the studio (page connected or not)
+        self.sent = 0
+        self.dropped = 0
+        self.latencies: deque[dict] = deque(maxlen=20000)
+        self.state: dict[str, Any] = {"type": "state", "phase": "closed"}
+        self._lock = threading.Lock()
+
+    def ready(self) -> bool:
+        """True when a page is connected and has drawn all but at most MAX_IN_FLIGHT - 1 frames."""
+        if not self.sockets or self.loop is None:
+            return False
+        with self._lock:
+            if self.in_flight and time.monotonic() - self.last_publish_s > 1.0:
+                self.in_flight = 0  # a page that went away without saying so
+            return self.in_flight < MAX_IN_FLIGHT
+
+    def publish(self, payload: bytes) -> None:
+        """Send one frame message to every page (thread-safe)."""
+        with self._lock:
+            self.in_flight += 1
+            self.last_publish_s = time.monotonic()
+            self.sent += 1
+        self.loop.call_soon_threadsafe(self._fan_out, payload, True)
+
+    def post(self, message: dict) -> None:
+        """Send a JSON message to every page (thread-safe); a ``state`` message is also kept for
+        pages that connect later."""
+        if message.get("type") == "state":
+            self.state = message
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._fan_out, json.dumps(message), False)
+
+    def _fan_out(self, payload: bytes | str, binary: bool) -> None:
+        for ws in list(self.sockets):
+            asyncio.ensure_future(self._send(ws, payload, binary))
+
+    async def _send(self, ws, payload: bytes | str, binary: bool) -> None:
+        try:
+            await (ws.send_bytes(payload) if binary else ws.send_text(payload))
+        except Exception:  # noqa: BLE001 (the page closed: forget it)
+            self.sockets.discard(ws)
+
+    def add(self, ws) -> None:
+        self.sockets.add(ws)
+        with self._lock:
+            self.in_flight = 0
+
+    def drawn(self, message: dict) -> None:
+        """The page drew a frame: one fewer in flight; its timings are kept for the benchmark."""
+        with self._lock:
+            self.in_flight = max(0, self.in_flight - 1)
+        keep = ("index", "frame_unix_ms", "send_unix_ms", "receive_unix_ms", "draw_unix_ms")
+        if all(isinstance(message.get(k), (int, float)) for k in keep):
+            self.latencies.append({k: float(message[k]) for k in keep})
+
+    def stats(self) -> dict:
+        return {"frames": self.frames, "sent": self.sent, "dropped": self.dropped, "drawn": len(self.latencies)}
+
+
+def encode_frame(image_bgr: np.ndarray, header: dict, long_side_px: int = SEND_LONG_SIDE_PX) -> tuple[bytes, float]:
+    """The page's frame message: 4-byte big-endian header length, JSON header, JPEG bytes.
+
+    Returns the message and the scale applied to the image (landmarks in the header must be
+    multiplied by it; the header's ``scale`` says so).
+    """
+    import cv2
+
+    h, w = image_bgr.shape[:2]
+    scale = min(1.0, long_side_px / max(h, w))
+    img = (
+        image_bgr
+        if scale == 1.0
+        else cv2.resize(image_bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_LINEAR)
+    )
+    ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    head = json.dumps({**header, "width_px": img.shape[1], "height_px": img.shape[0], "scale": scale}).encode()
+    return len(head).to_bytes(4, "big") + head + jpg.tobytes(), scale
+
+
+def shown_angles(angles_deg: dict[str, float], errors_deg: dict[str, float]) -> list[dict]:
+    """The angles the gate let through (finite), each with its expected error (deg)."""
+    out = []
+    for name, v in angles_deg.items():
+        if v is not None and np.isfinite(v):
+            err = errors_deg.get(name, float("nan"))
+            out.append({"name": name, "value_deg": round(float(v), 1),
+                        "error_deg": round(float(err), 1) if np.isfinite(err) else None})  # fmt: skip
+    return out
+
+
+class StudioSink(Sink):
+    """The capture's sink for the studio page (see the module docstring)."""
+
+    def __init__(self, live: LiveSession) -> None:
+        self.live = live
+        self._shown: OrderedDict[int, float] = OrderedDict()  # frame index -> t_s, recent frames
+        self._window: deque = deque()
+        self._next_check_s = -np.inf
+        self._tilt = None
+        self.setup = None
+
+    def open(self, run: CaptureRun) -> None:
+        from movekit.analysis.camera_tilt import CameraTilt
+
+        super().open(run)
+        tilt = run.calibration.get("tilt")
+        self._tilt = CameraTilt.from_dict(tilt) if tilt else None
+        self.size_px = (run.src.width_px, run.src.height_px)
+
+    def frame(self, result: FrameResult) -> bool:
+        self._shown[result.index] = result.t_s
+        while len(self._shown) > 600:
+            self._shown.popitem(last=False)
+        stop = self._drain_keys(result)
+        self._update_setup(result)
+        hub = self.live.hub
+        hub.frames += 1
+        if hub.ready():
+            self._send(result)
+        elif hub.sockets:
+            hub.dropped += 1  # the page is still drawing earlier frames
+        return stop
+
+    def _drain_keys(self, result: FrameResult) -> bool:
+        stop = False
+        while not self.live.keys.empty():
+            key, index = self.live.keys.get()
+            if key == STOP_KEY:
+                self.run.request_stop("stop pressed in the studio")
+                stop = True
+                continue
+            kind = EVENT_KEYS.get(key)
+            if kind is None:
+                continue
+            t_s = self._shown.get(index, result.t_s) if index is not None else result.t_s
+            ev = self.run.mark(t_s, kind, source="studio", key=key, frame_index=index)
+            self.live.events.append(ev)
+            self.live.hub.post({"type": "event", "kind": kind, "t_s": round(t_s - self.live.t0_s(result), 3)})
+        return stop
+
+    def _update_setup(self, result: FrameResult) -> None:
+        from movekit.assess.setup_check import check_setup
+
+        est = result.estimate
+        self._window.append((result.t_s, est.image_px[:, :2].copy(), est.visibility.copy()))
+        while self._window and result.t_s - self._window[0][0] > SETUP_WINDOW_S:
+            self._window.popleft()
+        if result.t_s < self._next_check_s:
+            return
+        self._next_check_s = result.t_s + SETUP_EVERY_S
+        img = np.stack([w[1] for w in self._window])
+        vis = np.stack([w[2] for w in self._window])
+        self.setup = check_setup(
+            self.live.screen,
+            img,
+            vis,
+            self.size_px,
+            tilt=self._tilt,
+            people_in_view=self._people(),
+            person_chosen=self.run.options.person is not None,
+        )
+
+    def _people(self) -> int | None:
+        for ev in reversed(self.run.summary.events):
+            if ev.get("kind") == "people_in_view":
+                return int(ev.get("count", 1))
+        return None
+
+    def _send(self, result: FrameResult) -> None:
+        est, setup = result.estimate, self.setup
+        header = {
+            "type": "frame",
+            "index": result.index,
+            "t_s": round(result.t_s - self.live.t0_s(result), 3),
+            "frame_unix_ms": (self.run.clock.started_unix_s + result.t_s) * 1000.0,
+            "view": result.view,
+            "angles": shown_angles(result.angles_deg, result.errors_deg),
+            "phase": self.live.phase,
+            "setup": None if setup is None else {"valid": setup.valid, "text": setup.text(),
+                                                 "problems": list(setup.problems), "notes": list(setup.notes)},
+            "events": len(self.live.events),
+        }  # fmt: skip
+        scale = min(1.0, SEND_LONG_SIDE_PX / max(result.image_bgr.shape[:2]))
+        if est.found:
+            p = est.image_px[:, :2] * scale
+            ok = np.isfinite(p).all(axis=1) & np.isfinite(est.visibility)  # JSON has no NaN: unseen = 0, 0, 0
+            header["pose"] = [[round(float(x), 1), round(float(y), 1), round(float(v), 2)] if k else [0, 0, 0]
+                              for (x, y), v, k in zip(p, est.visibility, ok)]  # fmt: skip
+        header["send_unix_ms"] = time.time() * 1000.0
+        payload, _ = encode_frame(result.image_bgr, header)
+        self.live.hub.publish(payload)
+
+    def say(self, text: str) -> None:
+        """A capture notice (e.g. somebody else came into view): shown on the page, not the console."""
+        self.live.hub.post({"type": "notice", "text": text.removeprefix("movekit: notice: ")})
+
+    def close(self, summary: CaptureSummary) -> None:
+        return None
+
+
+@dataclass
+class LiveOptions:
+    """What a live session records and assesses."""
+
+    screen: str
+    client: str
+    session_id: int
+    sources: list
+    source_index: int = 0
+    recordings_dir: Path = Path(".")
+    db: Path | None = None
+    side: str | None = None
+    age: float | None = None
+    model_complexity: int = 1
+    save_video: bool = False  #: keep the raw frames in the recording (video.mkv); off unless asked
+
+
+class LiveSession:
+    """Setup check, recording and assessment of one screen, in a worker thread (module docstring)."""
+
+    def __init__(self, options: LiveOptions, hub: Hub) -> None:
+        from movekit.assess.setup_check import SCREEN_SETUP
+        from movekit.errors import MovekitError
+
+        if options.screen not in SCREEN_SETUP:
+            raise MovekitError(f"unknown screen {options.screen!r}; choose one of {', '.join(SCREEN_SETUP)}")
+        if not 0 <= options.source_index < len(options.sources):
+            raise MovekitError(f"no camera {options.source_index}: the studio has {len(options.sources)}")
+        self.options, self.hub = options, hub
+        self.screen = options.screen
+        self.phase = "starting"
+        self.events: list[dict] = []
+        #: key presses of the recording, (key, frame index on screen): kept here, not in a sink, so a
+        #: press between the Record click and the recording's first frame is stored too (at that frame)
+        self.keys: queue.SimpleQueue = queue.SimpleQueue()
+        self.recording_path: Path | None = None
+        self.result_url: str | None = None
+        self.error: str | None = None
+        self.person: str | None = None
+        self._run: CaptureRun | None = None
+        self._sink: StudioSink | None = None
+        self._record = threading.Event()
+        self._closed = threading.Event()
+        self._tilts: dict[int, Any] = {}
+        self._t0: float | None = None
+        self._thread = threading.Thread(target=self._main, daemon=True, name="movekit-studio-capture")
+
+    # -- called from the web server ---------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def recording(self) -> bool:
+        return self.phase == "recording"
+
+    def press(self, key: str, frame_index: int | None) -> None:
+        """A key from the page (thread-safe): p pain, r pain gone, m/space marker, s stop; stored by
+        the capture thread at the time of the frame that was on screen. Ignored outside a recording."""
+        if self.phase == "recording":
+            self.keys.put((key, frame_index))
+
+    def record(self) -> None:
+        """Stop the setup view and start recording (the setup check is shown, not enforced)."""
+        if self.phase == "setup":
+            self._record.set()
+            self._stop_run("record pressed")
+
+    def stop(self) -> None:
+        self.press(STOP_KEY, None)
+
+    def switch_camera(self, index: int) -> None:
+        if self.phase == "setup" and 0 <= index < len(self.options.sources) and index != self.options.source_index:
+            self.options.source_index = index
+            self.person = None
+            self._stop_run("camera changed")
+
+    def choose_person(self, x_px: float, y_px: float) -> None:
+        """Follow the person at this point of the full frame (the page's click), from the next start."""
+        if self.phase == "setup":
+            self.person = f"{x_px:.0f},{y_px:.0f}"
+            self._stop_run("person chosen")
+
+    def close(self) -> None:
+        self._closed.set()
+        self._stop_run("studio closed")
+        self._thread.join(timeout=10)
+
+    def t0_s(self, result: FrameResult) -> float:
+        if self._t0 is None:
+            self._t0 = result.t_s
+        return self._t0
+
+    def state(self) -> dict:
+        o = self.options
+        return {"type": "state", "phase": self.phase, "screen": self.screen, "client": o.client,
+                "session_id": o.session_id, "camera": o.source_index, "result_url": self.result_url,
+                "error": self.error, "events": len(self.events)}  # fmt: skip
+
+    # -- the worker thread -------------------------------------------------------------------
+    def _stop_run(self, reason: str) -> None:
+        run = self._run
+        if run is not None:
+            run.request_stop(reason)
+
+    def _set_phase(self, phase: str) -> None:
+        self.phase = phase
+        self.hub.post(self.state())
+
+    def _main(self) -> None:
+        from movekit.capture.pose import MediaPipePose
+
+        backend = None
+        try:
+            backend = MediaPipePose(self.options.model_complexity)
+            self._setup_loop(backend)
+            if self._record.is_set() and not self._closed.is_set():
+                self._recording(backend)
+        except Exception as exc:  # noqa: BLE001 (shown on the page; the server keeps running)
+            log.exception("studio capture failed")
+            self.error = str(exc) or type(exc).__name__
+            self._set_phase("error")
+        finally:
+            if backend is not None:
+                backend.close()
+            if self.phase not in ("done", "error"):
+                self._set_phase("closed")
+
+    def _is_video(self) -> bool:
+        return not str(self.options.sources[self.options.source_index]).strip().isdigit()
+
+    def _source(self):
+        s = self.options.sources[self.options.source_index]
+        return int(s) if str(s).strip().isdigit() else Path(s)
+
+    def _capture(self, out: Path | None, backend, metadata: dict | None = None) -> CaptureSummary:
+        from movekit.capture.pipeline import CaptureOptions, CaptureRun
+
+        i = self.options.source_index
+        opts = CaptureOptions(realtime=True, drop_late=True, person=self.person, tilt=self._tilts.get(i), metadata=metadata,
+                              model_complexity=self.options.model_complexity,
+                              save_video=self.options.save_video and out is not None)  # fmt: skip
+        self._sink = StudioSink(self)
+        self._t0 = None
+        self._run = CaptureRun(self._source(), out, opts, [self._sink], backend=backend)
+        if self._closed.is_set() or (out is None and self._record.is_set()):
+            return self._run.summary
+        try:
+            return self._run.run()
+        finally:
+            tilt = self._run.calibration.get("tilt")
+            if tilt and i not in self._tilts:  # measured once per camera, then reused
+                from movekit.analysis.camera_tilt import CameraTilt
+
+                self._tilts[i] = CameraTilt.from_dict(tilt)
+
+    def _setup_loop(self, backend) -> None:
+        """Setup view until Record (a video file starts again at its end; a webcam that ends stops)."""
+        self._set_phase("setup")
+        while not self._closed.is_set() and not self._record.is_set():
+            summary = self._capture(None, backend)
+            if summary.stopped_by == "end of source" and not self._is_video():
+                raise RuntimeError(f"camera {self._source()} stopped giving frames")
+
+    def _recording(self, backend) -> None:
+        o = self.options
+        self.recording_path = self._free_path()
+        self._set_phase("recording")
+        meta = {"client": o.client, "protocol": o.screen, "studio": {"session_id": o.session_id}}
+        summary = self._capture(self.recording_path, backend, metadata=meta)
+        if self._closed.is_set():
+            return
+        self._set_phase("analysing")
+        self.result_url = self._assess(summary)
+        self._set_phase("done")
+
+    def _free_path(self) -> Path:
+        o = self.options
+        folder = Path(o.recordings_dir) / o.client
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        base = f"{time.strftime('%Y%m%d-%H%M%S')}-{o.screen}-s{o.session_id}"
+        path, n = folder / f"{base}.mkrec", 1
+        while path.exists():
+            n += 1
+            path = folder / f"{base}-{n}.mkrec"
+        return path
+
+    def _assess(self, summary: CaptureSummary) -> str:
+        """Run the screen on the recording, store result and recording with the session; the
+        result card's address."""
+        from movekit.assess import run as run_screen
+        from movekit.assess.sources import load_session
+        from movekit.store import Store
+
+        o = self.options
+        session = load_session(self.recording_path)
+        result = run_screen(o.screen, session, side=o.side, age=o.age)
+        with Store(o.db) as st:
+            st.link_recording(o.session_id, self.recording_path)
+            aid = st.add_assessment(o.session_id, result.to_json())
+        log.info("studio: %s stored as assessment %s (%s)", o.screen, aid, summary.text().splitlines()[0])
+        return f"/sessions/{o.session_id}/results/{aid}"
+
+
+__all__ = ["Hub", "LiveOptions", "LiveSession", "StudioSink", "encode_frame", "shown_angles"]
