@@ -253,6 +253,23 @@ def parse_items(text: str) -> list[str | None]:
     return [None if p.strip().lower() in ("", "-", "?", "na", "n/a", "none") else p.strip() for p in parts]
 
 
+def parse_labels(measure_key: str, text: str | None, n_items: int) -> list[str] | None:
+    """Item labels from ``"walking 30 min; stairs; lifting a child"`` (``;`` or new lines between
+    them): one per rated item, each 1-80 characters. PSFS only (its items are activities the client
+    names, Stratford 1995); None when ``text`` is None. MovekitError otherwise."""
+    if text is None:
+        return None
+    if measure_key != "psfs":
+        raise MovekitError(f"{measure_key}: item names are fixed by the questionnaire; activities go with psfs only")
+    labels = [t.strip() for t in text.replace("\n", ";").split(";")]
+    if len(labels) != n_items:
+        raise MovekitError(f"psfs: {len(labels)} activities for {n_items} ratings (separate activities with ';')")
+    bad = [t for t in labels if not 1 <= len(t) <= 80]
+    if bad:
+        raise MovekitError("psfs: each activity needs a name of 1-80 characters")
+    return labels
+
+
 @dataclass(frozen=True)
 class Change:
     measure: str

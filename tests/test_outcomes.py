@@ -96,3 +96,35 @@ def test_every_measure_cites_a_source():
 def test_parse_items():
     assert oc.parse_items("3,2,,1") == ["3", "2", None, "1"]
     assert oc.parse_items("3 - 2 ?") == ["3", None, "2", None]
+
+
+def test_psfs_activities_are_stored_with_their_ratings(tmp_path):
+    """PSFS items are activities the client names (Stratford 1995): stored beside the ratings,
+    listed, and refused when they do not match the ratings or go with another questionnaire."""
+    import subprocess
+    import sys
+
+    db = str(tmp_path / "c.db")
+
+    def cli(*a):
+        return subprocess.run([sys.executable, "-m", "movekit.cli", *a, "--db", db], capture_output=True, text=True)
+
+    assert cli("client", "add", "C-1").returncode == 0
+    p = cli(
+        "outcome", "add", "C-1", "psfs", "--items", "3,5,4", "--activities", "walking 30 min; stairs; lifting a child"
+    )
+    assert p.returncode == 0, p.stderr
+    from movekit.store import Store
+
+    with Store(db) as st:
+        row = st.outcomes("C-1", "psfs")[0]
+    assert row["labels"] == ["walking 30 min", "stairs", "lifting a child"] and row["items"] == [3, 5, 4]
+    assert row["score"] == pytest.approx(4.0)
+    listed = cli("outcome", "list", "C-1").stdout
+    assert "walking 30 min 3; stairs 5; lifting a child 4" in listed
+    p = cli("outcome", "add", "C-1", "psfs", "--items", "3,5,4", "--activities", "walking; stairs")
+    assert p.returncode == 2 and "2 activities for 3 ratings" in p.stderr
+    p = cli("outcome", "add", "C-1", "odi", "--items", "1,1,1,1,1,1,1,1,1,1", "--activities", "a")
+    assert p.returncode == 2 and "psfs only" in p.stderr
+    with Store(db) as st:
+        assert len(st.outcomes("C-1")) == 1  # nothing stored by the refused commands

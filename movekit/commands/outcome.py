@@ -31,6 +31,12 @@ def register(subparsers) -> None:
     a.add_argument("measure", help=", ".join(oc.MEASURES))
     a.add_argument("value", nargs="?", default=None, help="the rating, for NPRS")
     a.add_argument("--items", default=None, help='item answers "3,2,,1" (blank, - or ? = missing)')
+    a.add_argument(
+        "--activities",
+        default=None,
+        metavar='"A; B; C"',
+        help="psfs: the activity the client named for each rating, separated by ';' (stored with the ratings)",
+    )
     a.add_argument("--date", type=iso_date, default=None, help="YYYY-MM-DD (default today)")
     a.add_argument("--session", type=row_id, default=None, help="session id it belongs to")
     add_db_argument(a)
@@ -73,6 +79,7 @@ def _score(measure: str, value, items_text):
 
 def _add(args) -> int:
     sc = _score(args.measure, args.value, args.items)
+    labels = oc.parse_labels(sc.measure, args.activities, len(sc.items))
     with store_from_args(args) as st:
         st.add_outcome(
             args.client,
@@ -82,6 +89,7 @@ def _add(args) -> int:
             items=sc.items or None,
             n_answered=sc.n_answered or None,
             session_id=args.session,
+            labels=labels,
         )
         m = oc.MEASURES[sc.measure]
         extra = f" ({sc.n_answered} of {sc.n_items} items answered)" if sc.n_items > 1 else ""
@@ -111,6 +119,9 @@ def _list(args) -> int:
         print(f"{'date':<10}  {'measure':<10} {'score':>7}  {'answered':>8}")
         for r in rows:
             print(f"{r['taken_date']:<10}  {r['measure']:<10} {r['score']:>7.1f}  {r['n_answered'] or '':>8}")
+            if r.get("labels"):
+                rated = zip(r["labels"], r["items"] or [])
+                print("            " + "; ".join(f"{a} {'-' if v is None else f'{v:g}'}" for a, v in rated))
         for m in sorted({r["measure"] for r in rows}):
             if m in oc.MEASURES:
                 _print_change(st, args.client, m, label=f"{m}: ")

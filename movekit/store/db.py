@@ -179,6 +179,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX pain_marks_session ON pain_marks(session_id);
     """,
+    # v7: an outcome's item labels (PSFS: the activity the client named for each rating)
+    """
+    ALTER TABLE outcomes ADD COLUMN item_labels_json TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -289,7 +289,9 @@ class Store:
         items=None,
         n_answered: int | None = None,
         session_id: int | None = None,
+        labels=None,
     ) -> int:
+        """Store a scored outcome; ``labels`` names each item (PSFS: the client's activities)."""
         cid = self.client(code)["id"]
         if session_id is not None:
             s = self.session(session_id)
@@ -300,7 +302,7 @@ class Store:
         with self.db.write() as c:
             cur = c.execute(
                 "INSERT INTO outcomes (client_id, session_id, measure, taken_date, score, n_answered, "
-                "items_json, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "items_json, created_utc, item_labels_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     cid,
                     session_id,
@@ -310,13 +312,14 @@ class Store:
                     n_answered,
                     json.dumps(list(items)) if items is not None else None,
                     utc_now(),
+                    json.dumps(list(labels)) if labels else None,
                 ),
             )
             return cur.lastrowid
 
     def add_outcomes(self, entries: list[dict]) -> int:
         """Store many scored outcomes in ONE transaction (all or none): each entry has
-        client, measure, score, and optionally date, items, n_answered."""
+        client, measure, score, and optionally date, items, n_answered, labels."""
         ids = {}
         for e in entries:
             if e["client"] not in ids:
@@ -324,7 +327,7 @@ class Store:
         with self.db.write() as c:
             c.executemany(
                 "INSERT INTO outcomes (client_id, session_id, measure, taken_date, score, n_answered, "
-                "items_json, created_utc) VALUES (?, NULL, ?, ?, ?, ?, ?, ?)",
+                "items_json, created_utc, item_labels_json) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         ids[e["client"]],
@@ -334,6 +337,7 @@ class Store:
                         e.get("n_answered"),
                         json.dumps(list(e["items"])) if e.get("items") is not None else None,
                         utc_now(),
+                        json.dumps(list(e["labels"])) if e.get("labels") else None,
                     )
                     for e in entries
                 ],
@@ -350,6 +354,7 @@ class Store:
         out = _dicts(self.db.read(sql + " ORDER BY taken_date, id", tuple(params)))
         for r in out:
             r["items"] = json.loads(r.pop("items_json")) if r.get("items_json") else None
+            r["labels"] = json.loads(r.pop("item_labels_json")) if r.get("item_labels_json") else None
         return out
 
     # ------------------------------------------------------------------- goals
