@@ -29,6 +29,7 @@ def test_stance_time_side_and_age_norm():
     assert r.value("stance_side") == "right" and r.reps[0]["raised_side"] == "left"
     assert r.reps[0]["end_reason"] == "raised foot touched down"
     assert r.value("stance_norm_s") == 27.0
+    assert r.metrics["stance_time_s"].normal == ">= 27 s for age 65 (Springer 2007, eyes open, best of 3)"
     assert any(f.code == "below_age_norm" for f in r.flags)
     assert not any(f.code == "below_age_norm" for f in assess_single_leg_stance(pose, age=85).flags)
     # sway of the still synthetic figure during the best trial: zero, shown with its noise floor

@@ -47,6 +47,8 @@ def test_sit_to_stand_counts_and_five_times():
         assert r.value("five_times_sts_time_s") == pytest.approx(23.5, abs=0.25)
         assert r.value("mean_rep_time_s") == pytest.approx(5.0, abs=0.3)
         assert any(f.code == "slower_than_average" for f in r.flags)  # > 11.4 s at 60-69
+        assert r.metrics["five_times_sts_time_s"].normal == "<= 11.4 s on average for ages 60-69 (Bohannon 2006)"
+        assert "(normal: <= 11.4 s" in r.summary() and r.to_json()["metrics"]["five_times_sts_time_s"]["normal"]
 
 
 def test_sit_to_stand_needs_30_s_and_5_stands():
@@ -91,8 +93,11 @@ def test_tug_total_and_phases():
     assert r.value("walk_out_time_s") == pytest.approx(3.0, abs=0.45)
     assert r.value("walk_back_time_s") == pytest.approx(3.0, abs=0.45)
     assert r.value("tug_norm_s") == 9.2
+    assert r.metrics["tug_time_s"].normal == "<= 9.2 s on average for ages 70-79 (Bohannon 2006)"
+    assert "normal" not in r.to_json()["metrics"]["turn_time_s"]  # no published norm: nothing shown
     assert not any(f.code == "fall_risk" for f in r.flags)
     slow = assess_tug(_tug_pose(walk_s=6.0, turn_s=2.0))
+    assert slow.metrics["tug_time_s"].normal is None  # no age given: no norm to compare with
     assert slow.value("tug_time_s") == pytest.approx(16.0, abs=0.3)
     assert any(f.code == "fall_risk" for f in slow.flags)  # >= 13.5 s (Shumway-Cook 2000)
 

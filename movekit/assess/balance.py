@@ -795,7 +795,9 @@ def assess_single_leg_stance(
     ):
         return r
     best = max(trials, key=lambda tr: tr["stance_time_s"])
-    r.add_metric("stance_time_s", best["stance_time_s"], "s")
+    norm = sls_norm_s(age)
+    normal = f">= {norm:g} s for age {age:g} (Springer 2007, eyes open, best of 3)" if norm is not None else None
+    r.add_metric("stance_time_s", best["stance_time_s"], "s", normal=normal)
     r.add_metric("trials_count", len(trials), "count")
     r.add_metric("stance_side", best["stance_side"], "1")
     if not best["complete"]:
@@ -804,7 +806,6 @@ def assess_single_leg_stance(
             f"the best trial ended with '{best['end_reason']}' while the foot was still "
             "raised: its time is a lower bound",
         )
-    norm = sls_norm_s(age)
     if age is not None:
         r.add_metric("stance_norm_s", norm, "s")
         if norm is None:

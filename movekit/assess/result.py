@@ -66,10 +66,13 @@ def rate_ok(rate_hz: float, min_rate_hz: float) -> bool:
 
 @dataclass
 class Metric:
-    """One number with its unit; ``value`` is None when it could not be measured."""
+    """One number with its unit; ``value`` is None when it could not be measured. ``normal`` is the
+    published reference for this person, in words with its source (e.g. "<= 8.1 s for ages 60-69
+    (Bohannon 2006)"), None when there is none or it needs what was not given (age)."""
 
     value: float | int | str | None
     unit: str
+    normal: str | None = None
 
 
 @dataclass
@@ -105,8 +108,9 @@ class AssessmentResult:
     angle_errors_deg: dict[str, float] = field(default_factory=dict)
 
     # -- building ---------------------------------------------------------------------------
-    def add_metric(self, name: str, value, unit: str) -> None:
-        """Add a metric; non-finite values become None. The name must end with the unit's suffix."""
+    def add_metric(self, name: str, value, unit: str, normal: str | None = None) -> None:
+        """Add a metric; non-finite values become None. The name must end with the unit's suffix;
+        ``normal``: the published reference value in words, with its source (:class:`Metric`)."""
         suffix = UNIT_SUFFIX.get(unit)
         if suffix is None:
             raise ValueError(f"unknown unit {unit!r} for metric {name!r}")
@@ -118,7 +122,7 @@ class AssessmentResult:
             value = _clean(value)
             if isinstance(value, float) and not math.isfinite(value):
                 value = None
-        self.metrics[name] = Metric(value, unit)
+        self.metrics[name] = Metric(value, unit, normal)
 
     def flag(self, code: str, message: str) -> None:
         if not any(f.code == code and f.message == message for f in self.flags):
@@ -155,7 +159,10 @@ class AssessmentResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "test": self.test,
-            "metrics": {k: {"value": _clean(m.value), "unit": m.unit} for k, m in self.metrics.items()},
+            "metrics": {
+                k: {"value": _clean(m.value), "unit": m.unit, **({"normal": m.normal} if m.normal else {})}
+                for k, m in self.metrics.items()
+            },
             "reps": _clean(self.reps),
             "flags": [{"code": f.code, "message": f.message} for f in self.flags],
             "validity": {
@@ -182,6 +189,8 @@ class AssessmentResult:
                 lines.append(f"  {name}: {m.value:.4g} {m.unit}".rstrip())
             else:
                 lines.append(f"  {name}: {m.value} {m.unit if m.unit != '1' else ''}".rstrip())
+            if m.normal and m.value is not None:
+                lines[-1] += f"  (normal: {m.normal})"
         for f in self.flags:
             if not f.code.startswith("invalid_"):
                 lines.append(f"  * {f.message}")

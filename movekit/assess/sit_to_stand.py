@@ -171,7 +171,11 @@ def sit_to_stand(t_s, h, *, age: float | None = None, result: AssessmentResult |
         )
     if len(reps) >= 5 and reps[4]["seated_s"] is not None:
         ft = reps[4]["seated_s"] - t0
-        r.add_metric("five_times_sts_time_s", ft, "s")
+        norms = [(lo, hi, norm) for lo, hi, norm in FTSTS_NORMS_S if age is not None and lo <= age <= hi]
+        normal = (
+            f"<= {norms[0][2]:g} s on average for ages {norms[0][0]}-{norms[0][1]} (Bohannon 2006)" if norms else None
+        )
+        r.add_metric("five_times_sts_time_s", ft, "s", normal=normal)
         for lo, hi, norm in FTSTS_NORMS_S:
             if age is not None and lo <= age <= hi and ft > norm:
                 r.flag(

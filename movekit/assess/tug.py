@@ -102,7 +102,9 @@ def tug(t_s, h, progress, *, age: float | None = None, result: AssessmentResult 
     ):
         return r
     total = ph["seated_s"] - ph["rise_start_s"]
-    r.add_metric("tug_time_s", total, "s")
+    norms = [(lo, hi, norm) for lo, hi, norm in TUG_NORMS_S if age is not None and lo <= age <= hi]
+    normal = f"<= {norms[0][2]:g} s on average for ages {norms[0][0]}-{norms[0][1]} (Bohannon 2006)" if norms else None
+    r.add_metric("tug_time_s", total, "s", normal=normal)
     r.add_metric("rise_time_s", ph["stand_s"] - ph["rise_start_s"], "s")
     r.add_metric("sit_time_s", ph["seated_s"] - ph["sit_start_s"], "s")
     if ph["turn_start_s"] is not None:
