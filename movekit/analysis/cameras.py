@@ -286,12 +286,9 @@ def read_calibration_toml(path: str | Path) -> list[PinholeCamera]:
     return out
 
 
-def write_calibration_toml(cameras: list[PinholeCamera], path: str | Path, *, error_px: float | None = None) -> None:
-    """Write cameras as an Anipose / Pose2Sim ``.toml`` (see :func:`read_calibration_toml`);
-    ``error_px`` the calibration's reprojection error if known. The file is created private
-    (0600) and never replaces an existing one."""
-    import os
-
+def calibration_toml_text(cameras: list[PinholeCamera], *, error_px: float | None = None) -> str:
+    """The Anipose / Pose2Sim ``.toml`` text of ``cameras`` (see :func:`read_calibration_toml`);
+    ``error_px`` the calibration's reprojection error if known."""
     import cv2
 
     def arr(a) -> str:
@@ -312,9 +309,18 @@ def write_calibration_toml(cameras: list[PinholeCamera], path: str | Path, *, er
             "",
         ]
     lines += ["[metadata]", "adjusted = false", f"error = {float(error_px) if error_px is not None else 0.0!r}", ""]
+    return "\n".join(lines)
+
+
+def write_calibration_toml(cameras: list[PinholeCamera], path: str | Path, *, error_px: float | None = None) -> None:
+    """Write cameras as an Anipose / Pose2Sim ``.toml`` (:func:`calibration_toml_text`). The file
+    is created private (0600) and never replaces an existing one (commands that honour
+    ``--overwrite`` write the text through :mod:`movekit.outputs` instead)."""
+    import os
+
     fd = os.open(Path(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines))
+        fh.write(calibration_toml_text(cameras, error_px=error_px))
 
 
 def read_calibration(path: str | Path) -> list[PinholeCamera]:
@@ -330,6 +336,7 @@ def read_calibration(path: str | Path) -> list[PinholeCamera]:
 __all__ = [
     "PinholeCamera",
     "QCA_SUBPIXELS",
+    "calibration_toml_text",
     "read_calibration",
     "read_calibration_toml",
     "read_qualisys_qca",

@@ -1,10 +1,10 @@
-"""``movekit calibrate camera VIDEO ...`` and ``movekit calibrate static SOURCE ...``."""
+"""``movekit calibrate camera|static|level|extrinsics ...``: calibration profiles and multi-camera calibrations."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from movekit.argtypes import float_range, safe_name
+from movekit.argtypes import float_range, int_range, safe_name
 from movekit.outputs import PROFILE, add_overwrite_argument, check_output
 
 _square_mm = float_range(1.0, 1000.0, unit="mm")
@@ -58,25 +58,36 @@ def _pattern(text: str) -> tuple[int, int]:
     return c, r
 
 
+_DIR_HELP = "profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)"
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "calibrate",
         help="camera and static-pose calibration profiles",
-        description="Make calibration profiles (JSON) in your profile folder (movekit.calibration.profile_dir()).",
+        description="Make calibration profiles (JSON) in your profile folder (movekit.calibration.profile_dir()), "
+        "or a multi-camera calibration (.toml).",
     )
     sub = p.add_subparsers(dest="calibrate_what", metavar="WHAT")
+    _add_camera(sub)
+    _add_static(sub)
+    _add_level(sub)
+    _add_extrinsics(sub)
+    p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
+
+
+def _add_camera(sub) -> None:
     cam = sub.add_parser("camera", help="intrinsics and lens distortion from a checkerboard video")
     cam.add_argument("video")
     cam.add_argument("--pattern", default="9x6", help="inner corners COLSxROWS (default 9x6)")
     cam.add_argument("--square-mm", type=_square_mm, default=25.0, help="square side in mm (default 25)")
     cam.add_argument("--name", required=True, type=safe_name, help="profile name")
-    cam.add_argument(
-        "--dir",
-        default=None,
-        help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)",
-    )
+    cam.add_argument("--dir", default=None, help=_DIR_HELP)
     add_overwrite_argument(cam, "profiles")
     cam.set_defaults(func=run_camera)
+
+
+def _add_static(sub) -> None:
     st = sub.add_parser(
         "static",
         help="angle offsets from a static neutral-stance trial",
@@ -99,13 +110,12 @@ def register(subparsers) -> None:
         help="camera tilt in deg (as movekit angles --tilt); default: the recording's, else unknown",
     )
     st.add_argument("--space", choices=("2d", "3d"), default="2d")
-    st.add_argument(
-        "--dir",
-        default=None,
-        help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)",
-    )
+    st.add_argument("--dir", default=None, help=_DIR_HELP)
     add_overwrite_argument(st, "profiles")
     st.set_defaults(func=run_static)
+
+
+def _add_level(sub) -> None:
     lv = sub.add_parser(
         "level",
         help="camera pitch and roll against gravity (for angles referred to the vertical)",
@@ -134,14 +144,63 @@ def register(subparsers) -> None:
     lv.add_argument("--camera", default=None, help="camera profile (intrinsics) of this camera")
     lv.add_argument("--pattern", default="9x6", help="board inner corners COLSxROWS (default 9x6)")
     lv.add_argument("--square-mm", type=_square_mm, default=25.0, help="board square side in mm (default 25)")
-    lv.add_argument(
-        "--dir",
-        default=None,
-        help="profile folder (default: calibration/ in your user data folder, or $MOVEKIT_DATA_DIR/calibration)",
-    )
+    lv.add_argument("--dir", default=None, help=_DIR_HELP)
     add_overwrite_argument(lv, "profiles")
     lv.set_defaults(func=run_level)
-    p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
+
+
+def _add_extrinsics(sub) -> None:
+    ex = sub.add_parser(
+        "extrinsics",
+        help="where each of several cameras is (a multi-camera .toml), from a board or from the person",
+        description="Camera positions and orientations in one lab frame (m, z up), written as an "
+        "Anipose/Pose2Sim .toml for movekit triangulate. Either a board (ChArUco or checkerboard) "
+        "seen by every camera: lay it on the floor at the start, where every camera sees it, so it "
+        "gives the floor and the vertical; or the person walking about in view of every camera "
+        "(bundle adjustment on the pose model's keypoints; scale from --height-m). The videos must "
+        "be synchronised (frame i the same instant in each). Each camera's reprojection error is "
+        "printed in px and mm; a calibration too poor to trust is refused with the reason.",
+    )
+    ex.add_argument(
+        "sources", nargs="+", metavar="VIDEO_OR_REC", help="one video (or, with --from-person, recording) per camera"
+    )
+    how = ex.add_mutually_exclusive_group(required=True)
+    how.add_argument(
+        "--board",
+        metavar="SPEC",
+        help="charuco:SQUARES_X,SQUARES_Y,SQUARE_M,MARKER_M[,DICT] or checker:COLS,ROWS,SQUARE_M (metres)",
+    )
+    how.add_argument("--from-person", action="store_true", help="from the person's keypoints (bundle adjustment)")
+    ex.add_argument(
+        "--intrinsics",
+        nargs="+",
+        required=True,
+        metavar="PROFILE",
+        help="one camera profile (movekit calibrate camera) per source, or one calibration file "
+        "(.toml / .qca.txt) whose cameras are taken in order",
+    )
+    ex.add_argument("--height-m", type=float_range(0.5, 2.5, unit="m"), help="the person's standing height (m)")
+    ex.add_argument(
+        "--floor-board",
+        metavar="SPEC",
+        help="with --from-person: a board lying on the floor (as --board) seen in --floor-videos; it gives "
+        "the vertical and the origin (and the scale when two cameras see it), better than the person does",
+    )
+    ex.add_argument(
+        "--floor-videos",
+        nargs="+",
+        metavar="VIDEO",
+        help="one per source, '-' for a camera that did not film the floor board",
+    )
+    ex.add_argument(
+        "--max-frames",
+        type=int_range(2, 1000),
+        default=30,
+        help="frames read per video for the board (default 30); the person: twice as many (default 60)",
+    )
+    ex.add_argument("-o", "--output", required=True, help="calibration file to write (.toml)")
+    add_overwrite_argument(ex, "calibration files")
+    ex.set_defaults(func=run_extrinsics)
 
 
 def run_camera(args) -> int:
@@ -284,4 +343,128 @@ def run_level(args) -> int:
     path = save_profile(TiltProfile.of(args.name, tilt), directory)
     print(tilt.describe())
     print(f"profile: {path}  (use: movekit capture ... --tilt {args.name})")
+    return 0
+
+
+def _intrinsics(specs: list[str], n: int, names: list[str]):
+    """One PinholeCamera (intrinsics) per source from camera profiles or a calibration file."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from movekit.analysis.cameras import PinholeCamera, read_calibration
+    from movekit.calibration import load_camera_profile
+    from movekit.errors import MovekitError
+
+    if len(specs) == 1 and Path(specs[0]).suffix.lower() in (".toml", ".txt", ".xml", ".qca"):
+        cams = read_calibration(specs[0])
+        if len(cams) != n:
+            raise MovekitError(f"--intrinsics {specs[0]} holds {len(cams)} cameras for {n} sources")
+        return [replace(c, R=np.eye(3), t=np.zeros(3)) for c in cams]
+    if len(specs) != n:
+        raise MovekitError(f"--intrinsics: {len(specs)} profiles for {n} sources (one per camera)")
+    out = []
+    for spec, name in zip(specs, names):
+        prof = guarded_load(load_camera_profile, spec, None)
+        out.append(PinholeCamera(name, prof.width_px, prof.height_px, prof.K, prof.dist))
+    return out
+
+
+def _person_views(sources: list[str]):
+    """(keypoints (cams, frames, 33, 2), visibility (cams, frames, 33)) on the first source's
+    frames: each recording's (or video's, pose run here) nearest frame in time."""
+    import sys
+
+    import numpy as np
+
+    from movekit.errors import MovekitError
+
+    series = []
+    for src in sources:
+        path = Path(src)
+        if not path.exists():
+            raise MovekitError(f"{src}: no such file or recording")
+        if path.is_dir():
+            from movekit.recording import open_recording
+
+            series.append(open_recording(path).pose())
+        else:
+            from movekit.capture.pipeline import capture_in_memory
+
+            print(f"running pose on {path.name} ...", file=sys.stderr)
+            series.append(capture_in_memory(path).pose())
+    t0 = np.asarray(series[0].t_s, np.float64)
+    kp, vis = [], []
+    for s in series:
+        t = np.asarray(s.t_s, np.float64)
+        if len(t) < 2:
+            raise MovekitError("a source has fewer than two frames of pose")
+        idx = np.clip(np.searchsorted(t, t0), 1, len(t) - 1)
+        idx = np.where(np.abs(t[idx - 1] - t0) <= np.abs(t[idx] - t0), idx - 1, idx)
+        far = np.abs(t[idx] - t0) > 0.5 * np.median(np.diff(t))
+        v = np.asarray(s.visibility, np.float64)[idx]
+        v[far] = 0.0
+        kp.append(np.asarray(s.image_px, np.float64)[idx, :, :2])
+        vis.append(v)
+    return np.stack(kp), np.stack(vis)
+
+
+def _on_floor_board(result, args):
+    """The person's rig put on the floor board's frame (``--floor-board``, ``--floor-videos``)."""
+    from movekit.analysis.extrinsics import align_to_floor_board
+    from movekit.capture.board import detect_in_video, parse_board
+    from movekit.errors import MovekitError
+
+    spec = parse_board(args.floor_board)
+    videos = args.floor_videos or []
+    if len(videos) != len(result.cameras):
+        raise MovekitError(f"--floor-videos: {len(videos)} given for {len(result.cameras)} cameras ('-' for none)")
+    seen = []
+    for video in videos:
+        det = {} if video == "-" else detect_in_video(video, spec, max_frames=args.max_frames)[0]
+        seen.append(max(det.values(), key=lambda d: len(d[0])) if det else None)
+    return align_to_floor_board(result, seen, spec.points_m)
+
+
+def run_extrinsics(args) -> int:
+    from movekit.analysis.cameras import calibration_toml_text
+    from movekit.analysis.extrinsics import board_extrinsics, keypoint_extrinsics
+    from movekit.errors import MovekitError
+    from movekit.outputs import check_output, write_output
+
+    if len(args.sources) < 2:
+        raise MovekitError("extrinsics need two or more cameras (one source each)")
+    if not args.output.lower().endswith(".toml"):
+        raise MovekitError(f"-o {args.output}: write the calibration as a .toml")
+    if bool(args.floor_board) != bool(args.floor_videos) or (args.floor_board and not args.from_person):
+        raise MovekitError("--floor-board and --floor-videos go together, with --from-person")
+    floor = [v for v in args.floor_videos or [] if v != "-"]
+    inputs = list(args.sources) + floor + [i for i in args.intrinsics if Path(i).exists()]
+    out = check_output(args.output, PROFILE, overwrite=args.overwrite, inputs=inputs)
+    names = [f"cam{i + 1:02d}" for i in range(len(args.sources))]
+    cams = _intrinsics(args.intrinsics, len(args.sources), names)
+    if args.board:
+        from movekit.capture.board import detect_in_video, parse_board
+
+        spec = parse_board(args.board)
+        detections = []
+        for src, cam in zip(args.sources, cams):
+            det, size = detect_in_video(src, spec, max_frames=args.max_frames)
+            if tuple(size) != (cam.width_px, cam.height_px):
+                raise MovekitError(
+                    f"{src}: {size[0]}x{size[1]} px, but its intrinsics are for {cam.width_px}x{cam.height_px}"
+                )
+            detections.append(det)
+        result = board_extrinsics(cams, detections, spec.points_m)
+    else:
+        if args.height_m is None:
+            raise MovekitError("--from-person needs --height-m (the person's standing height) for the scale")
+        kp, vis = _person_views(args.sources)
+        result = keypoint_extrinsics(cams, kp, vis, height_m=args.height_m, max_frames=args.max_frames * 2)
+        if args.floor_board:
+            result = _on_floor_board(result, args)
+    print(result.describe())
+    result.require_usable()
+    write_output(out, calibration_toml_text(result.cameras, error_px=result.error_px))
+    print(f"calibration: {out}")
     return 0
