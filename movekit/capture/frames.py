@@ -190,6 +190,22 @@ class FrameSource:
                     if self._stop.is_set():
                         break
 
+    def start_now(self) -> None:
+        """Forget the camera frames waiting to be taken (e.g. grabbed while devices connected): the
+        next frame taken is the first of the capture and nothing counts as dropped before it. No
+        effect on a video file."""
+        if not self.is_camera:
+            return
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _SENTINEL:  # the camera already stopped: keep the end marker
+                self._queue.put(item)
+                break
+        self.dropped = 0
+
     def _put(self, frame: Frame) -> None:
         if self.is_camera:
             while True:

@@ -196,6 +196,7 @@ class CaptureOptions:
         frames are then released in real time so the two line up.
     ble_options : keyword arguments for :class:`movekit.capture.ble.transport.BleRecorder`
         (reconnect policy, timeouts)
+    ble_wait_s : the first frame is recorded once every device streams, or after this many seconds
     camera_profile, static_profile : calibration profile names (in :func:`movekit.calibration.profile_dir`)
         or paths (``movekit calibrate camera|static``). Both are stored in the metadata and applied to
         the live angles; the stored landmarks stay as the model gave them.
@@ -228,6 +229,7 @@ class CaptureOptions:
     metadata: dict | None = None
     ble: Sequence[str] = ()
     ble_options: dict | None = None
+    ble_wait_s: float = 10.0
     camera_profile: str | Path | None = None
     static_profile: str | Path | None = None
     realtime: bool | None = None
@@ -441,9 +443,21 @@ class CaptureRun:
             sink.open(self)
             self._opened_sinks.append(sink)
         if self.ble is not None:
-            self.ble.start()
+            self._start_devices()
         window = any(getattr(s, "window", False) for s in self.sinks)  # HighGUI stays in one thread
         self._stage = _RecordingStage(threaded=opts.pipelined and not window)
+
+    def _start_devices(self) -> None:
+        """Start the Bluetooth devices and wait (at most ``ble_wait_s``) until each streams, so the
+        first frame is recorded with every device's data flowing; a device still silent is named."""
+        self.ble.start()
+        silent = self.ble.wait_streaming(self.options.ble_wait_s)
+        if silent:
+            self.summary.notices.append(
+                f"BLE {', '.join(silent)}: no data {self.options.ble_wait_s:g} s after the start; "
+                "the capture started without it (its data is recorded if it connects later)"
+            )
+        self.src.start_now()  # camera frames grabbed while waiting are not part of the capture
 
     def _check_camera_profile(self) -> None:
         cam = self.calibration.get("camera")
@@ -486,7 +500,7 @@ class CaptureRun:
                 if duration_s is not None and frame.t_s - summary.first_t_s >= duration_s:
                     self.request_stop(f"--duration {duration_s:g} s")
                     break
-                gap = frame.index - self._last_index - 1
+                gap = frame.index - self._last_index - 1 if self._last_index >= 0 else 0
                 self._last_index = frame.index
                 est = self.follower.process(self.backend, frame.image_bgr, frame.t_s, frame.image_rgb)
                 people = (self.follower.take_events(), self.follower.message()) if self.follower.events else None
