@@ -255,6 +255,25 @@ def assess_gait_shank(
     r = AssessmentResult("gait")
     r.cite(AMINIAN, SALARIAN)
     t = np.asarray(t_s, dtype=np.float64)
+    gyro, ai = _shank_inputs(r, t, gyro, axis, unit)
+    if ai is None or not r.valid:  # axis unknown, sampling rate or missing samples
+        return r
+    sides = list(gyro)
+    r.add_metric("duration_s", float(t[-1] - t[0]), "s")
+    events, cycles = _shank_cycles(r, t, gyro, ai, acc)
+    counted = {s: [c for c in cycles[s] if c["counted"]] for s in sides}
+    if not _check_cycles(r, sides, events, cycles, counted):
+        return r
+    _stride_metrics(r, sides, counted)
+    _step_asymmetry(r, sides, events, counted)
+    if distance_m is not None:
+        _speed(r, sides, events, distance_m)
+    return r
+
+
+def _shank_inputs(r: AssessmentResult, t: np.ndarray, gyro: dict, axis, unit: str) -> tuple[dict, int | None]:
+    """Checked inputs: each side's gyroscope in deg/s (gaps filled or refused), the swing axis index
+    (None when unknown: refused with the axis turning most named); the rate check on ``r``."""
     if unit not in ("deg/s", "rad/s"):
         raise MovekitError(f"gait: gyroscope unit must be deg/s or rad/s, not {unit!r}")
     sides = [s for s in ("left", "right", "unknown") if s in gyro]
@@ -262,7 +281,7 @@ def assess_gait_shank(
         raise MovekitError("gait: give the shank gyroscope(s) as left, right or unknown")
     if t.ndim != 1 or t.size < 2 or not np.all(np.diff(t) > 0):
         raise MovekitError("gait: the sample times must be one increasing series")
-    gyro = {s: _fill(np.asarray(g, dtype=np.float64).reshape(t.size, -1), t, r, s) for s, g in gyro.items()}
+    filled = {s: _fill(np.asarray(gyro[s], dtype=np.float64).reshape(t.size, -1), t, r, s) for s in sides}
     fs = _rate_hz(t)
     r.check(
         "sampling_rate",
@@ -274,7 +293,7 @@ def assess_gait_shank(
     scale = np.degrees(1.0) if unit == "rad/s" else 1.0
     ai = _axis_index(axis)
     if ai is None:
-        g0 = np.asarray(gyro[sides[0]], dtype=np.float64) * scale
+        g0 = np.asarray(filled[sides[0]], dtype=np.float64) * scale
         biggest = "xyz"[int(np.argmax(np.nanstd(g0, axis=0)))] if g0.ndim == 2 and g0.shape[1] == 3 else "?"
         r.check(
             "sensor_axis",
@@ -284,14 +303,16 @@ def assess_gait_shank(
             None,
             "x, y or z",
         )
-        return r
+        return filled, None
     r.check("sensor_axis", True, f"shank swings about the gyroscope's {'xyz'[ai]} axis", "xyz"[ai], "x, y or z")
-    if not r.valid:  # sampling rate or missing samples
-        return r
-    r.add_metric("duration_s", float(t[-1] - t[0]), "s")
+    return {s: np.asarray(g, dtype=np.float64).reshape(t.size, -1) * scale for s, g in filled.items()}, ai
+
+
+def _shank_cycles(r: AssessmentResult, t: np.ndarray, gyro: dict, ai: int, acc: dict | None) -> tuple[dict, dict]:
+    """Each side's events (mid-swings, contacts) and gait cycles; the vertical for the turn check
+    comes from the accelerometer axis carrying gravity (flagged when there is none)."""
     events, cycles = {}, {}
-    for s in sides:
-        g = np.asarray(gyro[s], dtype=np.float64).reshape(t.size, -1) * scale
+    for s, g in gyro.items():
         ev = shank_events(t, g[:, ai])
         vert = None
         if acc is not None and s in acc:
@@ -306,7 +327,11 @@ def assess_gait_shank(
                 f"{s} shank: no accelerometer (or the vertical is the swing axis), so turns "
                 "could not be detected: walk straight",
             )
-    counted = {s: [c for c in cycles[s] if c["counted"]] for s in sides}
+    return events, cycles
+
+
+def _check_cycles(r: AssessmentResult, sides: list, events: dict, cycles: dict, counted: dict) -> bool:
+    """Counts, reps and the check that enough steady straight walking cycles were found."""
     turns = sum(1 for s in sides for c in cycles[s] if c["turn_deg_s"] is not None and c["turn_deg_s"] > TURN_DEG_S)
     if turns:
         r.flag(
@@ -329,15 +354,18 @@ def assess_gait_shank(
             f"; the median cycle lasts {typical:.2f} s, outside {STRIDE_RANGE_S[0]:g}-{STRIDE_RANGE_S[1]:g} s: "
             "this does not look like walking"
         )
-    if not r.check(
+    return r.check(
         "gait_cycles",
         n_ok >= MIN_CYCLES and walking,
         f"{n_ok} steady straight gait cycle(s) per leg (first and last cycle, turns and non-walking "
         f"strides left out); >= {MIN_CYCLES} needed" + why,
         n_ok,
         f">= {MIN_CYCLES} per leg",
-    ):
-        return r
+    )
+
+
+def _stride_metrics(r: AssessmentResult, sides: list, counted: dict) -> None:
+    """Stride time, its variation, cadence, and stance/swing per side (Perry 1992)."""
     strides = np.concatenate([[c["stride_s"] for c in counted[s]] for s in sides])
     r.add_metric("stride_time_s", float(np.mean(strides)), "s")
     r.add_metric("stride_time_cv_pct", float(100 * np.std(strides, ddof=1) / np.mean(strides)), "%")
@@ -351,26 +379,11 @@ def assess_gait_shank(
         r.add_metric(f"swing_time{tag}_s", float(np.mean(sw)) if sw else None, "s")
         r.add_metric(f"stance{tag}_pct", float(100 * np.sum(st) / np.sum(cyc)) if st else None, "%")
     r.cite(PERRY)
-    if len([s for s in sides if s != "unknown"]) == 2:
-        win = (
-            max(min(c["start_s"] for c in counted[s]) for s in ("left", "right")),
-            min(max(c["end_s"] for c in counted[s]) for s in ("left", "right")),
-        )
-        steps = step_times(events["left"]["ic_s"], events["right"]["ic_s"])
-        mean = {}
-        for s in ("left", "right"):
-            v = steps[s]
-            v = v[(v[:, 0] >= win[0]) & (v[:, 0] <= win[1])]
-            mean[s] = float(np.mean(v[:, 1])) if len(v) else float("nan")
-            r.add_metric(f"step_time_{s}_s", mean[s], "s")
-        r.add_metric("step_time_asymmetry_pct", symmetry_index_pct(mean["left"], mean["right"]), "%")
-        r.add_metric(
-            "stance_asymmetry_pct",
-            symmetry_index_pct(r.value("stance_time_left_s") or np.nan, r.value("stance_time_right_s") or np.nan),
-            "%",
-        )
-        r.cite(ROBINSON)
-    else:
+
+
+def _step_asymmetry(r: AssessmentResult, sides: list, events: dict, counted: dict) -> None:
+    """Left and right step times and their symmetry index (Robinson 1987), with two shanks only."""
+    if len([s for s in sides if s != "unknown"]) != 2:
         for name in ("step_time_left_s", "step_time_right_s"):
             r.add_metric(name, None, "s")
         r.add_metric("step_time_asymmetry_pct", None, "%")
@@ -379,19 +392,40 @@ def assess_gait_shank(
             "one shank sensor: the other leg's contacts are not seen, so step times left/right and "
             "their asymmetry are not measured; cadence assumes two steps per stride",
         )
-    if distance_m is not None:
-        if not (isinstance(distance_m, (int, float)) and np.isfinite(distance_m) and distance_m > 0):
-            raise MovekitError(f"gait: the distance walked must be a positive number of metres, not {distance_m!r}")
-        ics = np.concatenate([events[s]["ic_s"] for s in sides])
-        ics = ics[np.isfinite(ics)]
-        span = float(ics.max() - ics.min())
-        r.add_metric("gait_speed_m_per_s", distance_m / span if span > 0 else None, "m/s")
-        r.flag(
-            "speed_from_distance",
-            f"speed = {distance_m:g} m / {span:.2f} s from the first to the last initial "
-            "contact detected; the distance must be the distance walked in that time",
-        )
-    return r
+        return
+    win = (
+        max(min(c["start_s"] for c in counted[s]) for s in ("left", "right")),
+        min(max(c["end_s"] for c in counted[s]) for s in ("left", "right")),
+    )
+    steps = step_times(events["left"]["ic_s"], events["right"]["ic_s"])
+    mean = {}
+    for s in ("left", "right"):
+        v = steps[s]
+        v = v[(v[:, 0] >= win[0]) & (v[:, 0] <= win[1])]
+        mean[s] = float(np.mean(v[:, 1])) if len(v) else float("nan")
+        r.add_metric(f"step_time_{s}_s", mean[s], "s")
+    r.add_metric("step_time_asymmetry_pct", symmetry_index_pct(mean["left"], mean["right"]), "%")
+    r.add_metric(
+        "stance_asymmetry_pct",
+        symmetry_index_pct(r.value("stance_time_left_s") or np.nan, r.value("stance_time_right_s") or np.nan),
+        "%",
+    )
+    r.cite(ROBINSON)
+
+
+def _speed(r: AssessmentResult, sides: list, events: dict, distance_m) -> None:
+    """Gait speed from the distance walked over the span of the detected initial contacts."""
+    if not (isinstance(distance_m, (int, float)) and np.isfinite(distance_m) and distance_m > 0):
+        raise MovekitError(f"gait: the distance walked must be a positive number of metres, not {distance_m!r}")
+    ics = np.concatenate([events[s]["ic_s"] for s in sides])
+    ics = ics[np.isfinite(ics)]
+    span = float(ics.max() - ics.min())
+    r.add_metric("gait_speed_m_per_s", distance_m / span if span > 0 else None, "m/s")
+    r.flag(
+        "speed_from_distance",
+        f"speed = {distance_m:g} m / {span:.2f} s from the first to the last initial "
+        "contact detected; the distance must be the distance walked in that time",
+    )
 
 
 def assess_gait(session, *, axis=None, side: str | None = None, distance_m: float | None = None) -> AssessmentResult:

@@ -40,6 +40,14 @@ def register(subparsers) -> None:
         "(its video is captured again, following the person chosen then); two or more sources "
         "(webcams: 0 1; or videos) are captured at once on one clock into a multi-camera capture",
     )
+    _add_output_args(p)
+    _add_model_args(p)
+    _add_source_args(p)
+    p.set_defaults(func=run)
+
+
+def _add_output_args(p) -> None:
+    """Where the recording goes and what it keeps."""
     p.add_argument(
         "-o",
         "--output",
@@ -58,7 +66,23 @@ def register(subparsers) -> None:
         help="with several sources: the cameras' calibration (.qca.txt or .toml); the pose is then "
         "triangulated into SET/pose_3d.mkrec (as movekit triangulate SET does)",
     )
-    p.add_argument("--duration", type=positive_seconds, metavar="S", help="stop after S seconds")
+    p.add_argument("--annotate", metavar="OUT.mp4", help="write frames with skeleton and live angles")
+    p.add_argument("--show", action="store_true", help="live window when a display exists")
+    p.add_argument("--save-video", action="store_true", help="also keep the raw video in the recording")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing recording")
+    p.add_argument("--client", help="client id stored in the metadata")
+    p.add_argument("--protocol", help="protocol or test name stored in the metadata")
+    p.add_argument("--meta", action="append", default=[], type=meta_item, metavar="KEY=VALUE", help="extra metadata")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--lsl",
+        action="store_true",
+        help="publish pose, live angles with their errors, devices, EMG envelopes and events as Lab Streaming Layer outlets (pip install movekit[lsl])",
+    )
+
+
+def _add_model_args(p) -> None:
+    """The pose model, whom it follows, and the calibrations applied to the live angles."""
     p.add_argument(
         "--model-complexity",
         type=int,
@@ -67,12 +91,8 @@ def register(subparsers) -> None:
         help="pose model: 1 ships with movekit; 0 and 2 need --model-file offline",
     )
     p.add_argument("--model-file", help="landmark .tflite for model complexity 0 or 2")
-    p.add_argument("--annotate", metavar="OUT.mp4", help="write frames with skeleton and live angles")
-    p.add_argument("--show", action="store_true", help="live window when a display exists")
-    p.add_argument("--save-video", action="store_true", help="also keep the raw video in the recording")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing recording")
-    p.add_argument("--client", help="client id stored in the metadata")
-    p.add_argument("--protocol", help="protocol or test name stored in the metadata")
+    p.add_argument("--person", metavar="WHO", help=PERSON_HELP)
+    p.add_argument("--tilt", metavar="auto|unknown|level|PITCH,ROLL|PROFILE", default=None, help=TILT_HELP)
     p.add_argument(
         "--camera",
         metavar="PROFILE",
@@ -83,7 +103,11 @@ def register(subparsers) -> None:
         metavar="PROFILE",
         help="static-pose offsets profile (movekit calibrate static): subtracted from live angles",
     )
-    p.add_argument("--meta", action="append", default=[], type=meta_item, metavar="KEY=VALUE", help="extra metadata")
+
+
+def _add_source_args(p) -> None:
+    """How long, at what pace, and the Bluetooth devices recorded beside the camera."""
+    p.add_argument("--duration", type=positive_seconds, metavar="S", help="stop after S seconds")
     p.add_argument(
         "--ble",
         action="append",
@@ -91,9 +115,6 @@ def register(subparsers) -> None:
         metavar="ADDRESS:PROFILE[@LABEL][,rate=HZ]",
         help="record a Bluetooth LE device beside the camera (repeatable); profiles: movekit devices profiles",
     )
-    p.add_argument("--person", metavar="WHO", help=PERSON_HELP)
-    p.add_argument("--tilt", metavar="auto|unknown|level|PITCH,ROLL|PROFILE", default=None, help=TILT_HELP)
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--realtime",
         action=argparse.BooleanOptionalAction,
@@ -102,12 +123,6 @@ def register(subparsers) -> None:
         "when --ble devices are recorded, so video and devices share one clock and --duration is wall time; "
         "--no-realtime: as fast as the model runs)",
     )
-    p.add_argument(
-        "--lsl",
-        action="store_true",
-        help="publish pose, live angles with their errors, devices, EMG envelopes and events as Lab Streaming Layer outlets (pip install movekit[lsl])",
-    )
-    p.set_defaults(func=run)
 
 
 def _check_profiles(args) -> None:
