@@ -174,60 +174,62 @@ def read_qualisys_qca(path: str | Path) -> list[PinholeCamera]:
     cams = root.findall("cameras/camera")
     if not cams:
         raise MovekitError(f"{path}: no <cameras><camera> elements: not a Qualisys .qca calibration")
-    out = []
-    for i, cam in enumerate(cams):
-        name = cam.get("serial") or f"cam{i + 1:02d}"
+    return [_qca_camera(path, cam, i) for i, cam in enumerate(cams)]
 
-        def num(tag: str, key: str, cam=cam, name=name) -> float:
-            el = cam.find(tag)
-            value = None if el is None else el.get(key)
-            try:
-                v = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise MovekitError(f"{path}: camera {name!r} has no numeric {tag}/@{key} (got {value!r})") from None
-            if not math.isfinite(v):
-                raise MovekitError(f"{path}: camera {name!r} {tag}/@{key} is {value!r}")
-            return v
 
-        rot = cam.get("viewrotation", "0").strip() or "0"
-        if float(rot) != 0:
-            raise MovekitError(f"{path}: camera {name!r} has viewrotation={rot}; only 0 is supported")
-        left, right = num("fov_video", "left"), num("fov_video", "right")
-        top, bottom = num("fov_video", "top"), num("fov_video", "bottom")
-        width, height = int(round(right - left + 1)), int(round(bottom - top + 1))
-        if width <= 0 or height <= 0:
-            raise MovekitError(f"{path}: camera {name!r} fov_video gives an empty image ({width}x{height})")
-        s = QCA_SUBPIXELS
-        K = np.array(
+def _qca_camera(path: Path, cam, i: int) -> PinholeCamera:
+    """One ``<camera>`` element of a .qca.txt as a :class:`PinholeCamera` (see :func:`read_qualisys_qca`)."""
+    name = cam.get("serial") or f"cam{i + 1:02d}"
+
+    def num(tag: str, key: str, cam=cam, name=name) -> float:
+        el = cam.find(tag)
+        value = None if el is None else el.get(key)
+        try:
+            v = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise MovekitError(f"{path}: camera {name!r} has no numeric {tag}/@{key} (got {value!r})") from None
+        if not math.isfinite(v):
+            raise MovekitError(f"{path}: camera {name!r} {tag}/@{key} is {value!r}")
+        return v
+
+    rot = cam.get("viewrotation", "0").strip() or "0"
+    if float(rot) != 0:
+        raise MovekitError(f"{path}: camera {name!r} has viewrotation={rot}; only 0 is supported")
+    left, right = num("fov_video", "left"), num("fov_video", "right")
+    top, bottom = num("fov_video", "top"), num("fov_video", "bottom")
+    width, height = int(round(right - left + 1)), int(round(bottom - top + 1))
+    if width <= 0 or height <= 0:
+        raise MovekitError(f"{path}: camera {name!r} fov_video gives an empty image ({width}x{height})")
+    s = QCA_SUBPIXELS
+    K = np.array(
+        [
+            [num("intrinsic", "focalLengthU") / s, 0.0, num("intrinsic", "centerPointU") / s - left],
+            [0.0, num("intrinsic", "focalLengthV") / s, num("intrinsic", "centerPointV") / s - top],
+            [0.0, 0.0, 1.0],
+        ]
+    )
+    if K[0, 0] <= 0 or K[1, 1] <= 0:
+        raise MovekitError(f"{path}: camera {name!r} has a focal length <= 0")
+    dist = (
+        np.array(
             [
-                [num("intrinsic", "focalLengthU") / s, 0.0, num("intrinsic", "centerPointU") / s - left],
-                [0.0, num("intrinsic", "focalLengthV") / s, num("intrinsic", "centerPointV") / s - top],
-                [0.0, 0.0, 1.0],
+                num("intrinsic", "radialDistortion1"),
+                num("intrinsic", "radialDistortion2"),
+                num("intrinsic", "tangentalDistortion1"),
+                num("intrinsic", "tangentalDistortion2"),
+                num("intrinsic", "radialDistortion3"),
             ]
         )
-        if K[0, 0] <= 0 or K[1, 1] <= 0:
-            raise MovekitError(f"{path}: camera {name!r} has a focal length <= 0")
-        dist = (
-            np.array(
-                [
-                    num("intrinsic", "radialDistortion1"),
-                    num("intrinsic", "radialDistortion2"),
-                    num("intrinsic", "tangentalDistortion1"),
-                    num("intrinsic", "tangentalDistortion2"),
-                    num("intrinsic", "radialDistortion3"),
-                ]
-            )
-            / s
-        )
-        M = np.array([[num("transform", f"r{r}{c}") for c in (1, 2, 3)] for r in (1, 2, 3)])
-        if not (np.allclose(M @ M.T, np.eye(3), atol=1e-4) and abs(np.linalg.det(M) - 1) < 1e-4):
-            raise MovekitError(f"{path}: camera {name!r} transform r11..r33 is not a rotation matrix")
-        # re-orthonormalise the 16-digit matrix exactly (SVD), then change axes to OpenCV's
-        u, _, vt = np.linalg.svd(M)
-        R = _QUALISYS_TO_OPENCV @ (u @ vt)
-        centre = np.array([num("transform", k) for k in "xyz"]) / 1000.0
-        out.append(PinholeCamera(name, width, height, K, dist, R, -R @ centre))
-    return out
+        / s
+    )
+    M = np.array([[num("transform", f"r{r}{c}") for c in (1, 2, 3)] for r in (1, 2, 3)])
+    if not (np.allclose(M @ M.T, np.eye(3), atol=1e-4) and abs(np.linalg.det(M) - 1) < 1e-4):
+        raise MovekitError(f"{path}: camera {name!r} transform r11..r33 is not a rotation matrix")
+    # re-orthonormalise the 16-digit matrix exactly (SVD), then change axes to OpenCV's
+    u, _, vt = np.linalg.svd(M)
+    R = _QUALISYS_TO_OPENCV @ (u @ vt)
+    centre = np.array([num("transform", k) for k in "xyz"]) / 1000.0
+    return PinholeCamera(name, width, height, K, dist, R, -R @ centre)
 
 
 def read_calibration_toml(path: str | Path) -> list[PinholeCamera]:
