@@ -35,10 +35,11 @@ def test_hinge_sees_the_bend_but_scores_no_incomplete_rep(demo):
     assert "not seen to its end" in msg
     peak = float(msg.split("the trunk reached ")[1].split(" deg")[0])
     at = float(msg.split(" deg at ")[1].split(" s")[0])
-    assert peak >= 60.0 and at >= 5.0  # the bend into the somersault off the box (5.6 s)
+    # the deepest bend is in the somersault off the box and its landing crouch (5.6-7 s): the follower
+    # keeps the man through the landing now, and the crouch is not seen back up to standing before he
+    # runs off, so it is reported as unfinished (the feet-from-the-air rule: tests/test_assess_hinge.py)
+    assert peak >= 60.0 and 5.0 <= at <= 7.5
     assert "hinge_grade" not in r.metrics and "hip_share_proxy_pct" not in r.metrics
-    # the landing crouch (6.3-7 s) is a full bend and back up, but the feet came from the air
-    assert any(f.code == "bends_ignored" for f in r.flags)
 
 
 def test_posture_refuses_the_demo_it_has_no_still_second(demo):

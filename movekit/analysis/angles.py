@@ -39,6 +39,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from movekit.analysis import kernels
 from movekit.analysis import landmarks as lm
 
 SAGITTAL_VIEWS = ("sagittal_left", "sagittal_right")
@@ -85,151 +86,171 @@ class AngleDef:
         return SAGITTAL_VIEWS if self.plane == "sagittal" else FRONTAL_VIEWS
 
 
-def _table() -> dict[str, AngleDef]:
-    defs: list[AngleDef] = []
+def _leg_sagittal(s: str) -> list[AngleDef]:
+    """Knee flexion, hip flexion and ankle dorsiflexion of side ``s`` (sagittal)."""
     trunk_down = ("mid_shoulder", "mid_hip")
+    return [
+        AngleDef(
+            f"{s}_knee_flexion_deg",
+            s,
+            "knee",
+            "flexion",
+            "sagittal",
+            "thigh vs shank; 0 straight, flexion +, hyperextension -",
+            False,
+            GROOD,
+            (f"{s}_hip", f"{s}_knee"),
+            (f"{s}_knee", f"{s}_ankle"),
+            -1.0,
+            0.0,
+            -90.0,
+            "hinge",
+        ),
+        AngleDef(
+            f"{s}_hip_flexion_deg",
+            s,
+            "hip",
+            "flexion",
+            "sagittal",
+            "trunk vs thigh; 0 aligned, flexion +, extension -",
+            False,
+            WU2002,
+            trunk_down,
+            (f"{s}_hip", f"{s}_knee"),
+            1.0,
+            0.0,
+            -90.0,
+        ),
+        AngleDef(
+            f"{s}_ankle_dorsiflexion_deg",
+            s,
+            "ankle",
+            "dorsiflexion",
+            "sagittal",
+            "shank vs heel-toe line; 0 at 90 deg, dorsiflexion +, plantarflexion -",
+            False,
+            WU2002,
+            (f"{s}_knee", f"{s}_ankle"),
+            (f"{s}_heel", f"{s}_foot_index"),
+            1.0,
+            -90.0,
+            -180.0,
+        ),
+    ]
+
+
+def _arm(s: str, mirror: float) -> list[AngleDef]:
+    """Elbow flexion, shoulder flexion (sagittal) and abduction (frontal, sign ``mirror``) of side ``s``."""
+    trunk_down = ("mid_shoulder", "mid_hip")
+    return [
+        AngleDef(
+            f"{s}_elbow_flexion_deg",
+            s,
+            "elbow",
+            "flexion",
+            "sagittal",
+            "upper arm vs forearm, 0 straight, flexion +; unsigned (no landmark fixes the "
+            "elbow axis), so hyperextension reads as small flexion",
+            False,
+            WU2005,
+            (f"{s}_shoulder", f"{s}_elbow"),
+            (f"{s}_elbow", f"{s}_wrist"),
+            1.0,
+            0.0,
+            -90.0,
+            "unsigned",
+        ),
+        AngleDef(
+            f"{s}_shoulder_flexion_deg",
+            s,
+            "shoulder",
+            "flexion",
+            "sagittal",
+            "humerus vs trunk in the sagittal plane; 0 arm at side, flexion +, extension -, past 180 overhead",
+            False,
+            WU2005,
+            trunk_down,
+            (f"{s}_shoulder", f"{s}_elbow"),
+            1.0,
+            0.0,
+            -90.0,
+        ),
+        AngleDef(
+            f"{s}_shoulder_abduction_deg",
+            s,
+            "shoulder",
+            "abduction",
+            "frontal",
+            "humerus vs trunk in the frontal plane; 0 arm at side, abduction +, "
+            "adduction across the body -, past 180 overhead",
+            False,
+            WU2005,
+            trunk_down,
+            (f"{s}_shoulder", f"{s}_elbow"),
+            mirror,
+            0.0,
+            -90.0,
+        ),
+    ]
+
+
+def _knee_frontal(s: str, mirror: float) -> list[AngleDef]:
+    """Knee frontal plane projection angle of side ``s`` (valgus positive on both sides)."""
+    return [
+        AngleDef(
+            f"{s}_knee_fppa_deg",
+            s,
+            "knee",
+            "fppa",
+            "frontal",
+            "frontal plane projection angle, thigh vs shank; 0 straight, valgus (knee medial) +, varus -",
+            False,
+            WILLSON,
+            (f"{s}_hip", f"{s}_knee"),
+            (f"{s}_knee", f"{s}_ankle"),
+            mirror,
+        ),
+    ]
+
+
+def _head_proxies(s: str) -> list[AngleDef]:
+    """Craniovertebral and head-forward proxies of side ``s`` (no C7 or tragus landmark)."""
     trunk_up = ("mid_hip", "mid_shoulder")
+    return [
+        AngleDef(
+            f"{s}_craniovertebral_proxy_deg",
+            s,
+            "craniovertebral",
+            "proxy",
+            "sagittal",
+            "PROXY: shoulder-to-ear line vs horizontal (true CVA uses C7 and tragus, which "
+            "pose has not); smaller = head more forward",
+            True,
+            YIP,
+            ("origin", "anterior_h"),
+            (f"{s}_shoulder", f"{s}_ear"),
+        ),
+        AngleDef(
+            f"{s}_head_forward_proxy_deg",
+            s,
+            "head",
+            "forward_proxy",
+            "sagittal",
+            "PROXY: shoulder-to-ear line vs the trunk line (hip-shoulder); 0 ear in line with the trunk, ear forward +",
+            True,
+            YIP,
+            trunk_up,
+            (f"{s}_shoulder", f"{s}_ear"),
+            -1.0,
+        ),
+    ]
+
+
+def _trunk_and_pelvis() -> list[AngleDef]:
+    """Trunk inclination and lateral lean against the vertical, pelvic obliquity."""
     vertical = ("origin", "up")
-    for side in lm.SIDES:
-        s = side
-        mirror = 1.0 if side == "left" else -1.0
-        defs += [
-            AngleDef(
-                f"{s}_knee_flexion_deg",
-                s,
-                "knee",
-                "flexion",
-                "sagittal",
-                "thigh vs shank; 0 straight, flexion +, hyperextension -",
-                False,
-                GROOD,
-                (f"{s}_hip", f"{s}_knee"),
-                (f"{s}_knee", f"{s}_ankle"),
-                -1.0,
-                0.0,
-                -90.0,
-                "hinge",
-            ),
-            AngleDef(
-                f"{s}_hip_flexion_deg",
-                s,
-                "hip",
-                "flexion",
-                "sagittal",
-                "trunk vs thigh; 0 aligned, flexion +, extension -",
-                False,
-                WU2002,
-                trunk_down,
-                (f"{s}_hip", f"{s}_knee"),
-                1.0,
-                0.0,
-                -90.0,
-            ),
-            AngleDef(
-                f"{s}_ankle_dorsiflexion_deg",
-                s,
-                "ankle",
-                "dorsiflexion",
-                "sagittal",
-                "shank vs heel-toe line; 0 at 90 deg, dorsiflexion +, plantarflexion -",
-                False,
-                WU2002,
-                (f"{s}_knee", f"{s}_ankle"),
-                (f"{s}_heel", f"{s}_foot_index"),
-                1.0,
-                -90.0,
-                -180.0,
-            ),
-            AngleDef(
-                f"{s}_elbow_flexion_deg",
-                s,
-                "elbow",
-                "flexion",
-                "sagittal",
-                "upper arm vs forearm, 0 straight, flexion +; unsigned (no landmark fixes the "
-                "elbow axis), so hyperextension reads as small flexion",
-                False,
-                WU2005,
-                (f"{s}_shoulder", f"{s}_elbow"),
-                (f"{s}_elbow", f"{s}_wrist"),
-                1.0,
-                0.0,
-                -90.0,
-                "unsigned",
-            ),
-            AngleDef(
-                f"{s}_shoulder_flexion_deg",
-                s,
-                "shoulder",
-                "flexion",
-                "sagittal",
-                "humerus vs trunk in the sagittal plane; 0 arm at side, flexion +, extension -, past 180 overhead",
-                False,
-                WU2005,
-                trunk_down,
-                (f"{s}_shoulder", f"{s}_elbow"),
-                1.0,
-                0.0,
-                -90.0,
-            ),
-            AngleDef(
-                f"{s}_shoulder_abduction_deg",
-                s,
-                "shoulder",
-                "abduction",
-                "frontal",
-                "humerus vs trunk in the frontal plane; 0 arm at side, abduction +, "
-                "adduction across the body -, past 180 overhead",
-                False,
-                WU2005,
-                trunk_down,
-                (f"{s}_shoulder", f"{s}_elbow"),
-                mirror,
-                0.0,
-                -90.0,
-            ),
-            AngleDef(
-                f"{s}_knee_fppa_deg",
-                s,
-                "knee",
-                "fppa",
-                "frontal",
-                "frontal plane projection angle, thigh vs shank; 0 straight, valgus (knee medial) +, varus -",
-                False,
-                WILLSON,
-                (f"{s}_hip", f"{s}_knee"),
-                (f"{s}_knee", f"{s}_ankle"),
-                mirror,
-            ),
-            AngleDef(
-                f"{s}_craniovertebral_proxy_deg",
-                s,
-                "craniovertebral",
-                "proxy",
-                "sagittal",
-                "PROXY: shoulder-to-ear line vs horizontal (true CVA uses C7 and tragus, which "
-                "pose has not); smaller = head more forward",
-                True,
-                YIP,
-                ("origin", "anterior_h"),
-                (f"{s}_shoulder", f"{s}_ear"),
-            ),
-            AngleDef(
-                f"{s}_head_forward_proxy_deg",
-                s,
-                "head",
-                "forward_proxy",
-                "sagittal",
-                "PROXY: shoulder-to-ear line vs the trunk line (hip-shoulder); 0 ear in line "
-                "with the trunk, ear forward +",
-                True,
-                YIP,
-                trunk_up,
-                (f"{s}_shoulder", f"{s}_ear"),
-                -1.0,
-            ),
-        ]
-    defs += [
+    trunk_up = ("mid_hip", "mid_shoulder")
+    return [
         AngleDef(
             "trunk_inclination_deg",
             None,
@@ -269,6 +290,16 @@ def _table() -> dict[str, AngleDef]:
             ("left_hip", "right_hip"),
         ),
     ]
+
+
+def _table() -> dict[str, AngleDef]:
+    """Every angle, per side (left then right) and then the trunk and pelvis; the order is the
+    column order of :func:`joint_angles`."""
+    defs: list[AngleDef] = []
+    for side in lm.SIDES:
+        mirror = 1.0 if side == "left" else -1.0
+        defs += _leg_sagittal(side) + _arm(side, mirror) + _knee_frontal(side, mirror) + _head_proxies(side)
+    defs += _trunk_and_pelvis()
     return {d.name: d for d in defs}
 
 
@@ -333,6 +364,7 @@ _LO = np.array([d.lo_deg for d in _DEFS])
 _KIND_HINGE = np.array([d.kind == "hinge" for d in _DEFS])
 _KIND_UNSIGNED = np.array([d.kind == "unsigned" for d in _DEFS])
 _MIN_PROJ = np.sin(np.deg2rad(10.0))
+_IDX = np.stack([_RF, _RT, _SF, _ST])  # (4, angles) point numbers, for the compiled kernel
 _BLOCK = 2048
 
 
@@ -532,6 +564,8 @@ def joint_angles(
             front = fr2 if front is None else front
         facing = np.broadcast_to(np.asarray(facing, float), (n,))
         front = np.broadcast_to(np.asarray(front, float), (n,))
+    if world_m is None and kernels.wanted(n * len(_DEFS)):
+        return _joint_angles_2d_compiled(arr, facing, front)
     theta = np.empty((len(_DEFS), n))
     for s in range(0, n, _BLOCK):  # cache-sized blocks of frames: ~5x faster on long recordings
         e = min(n, s + _BLOCK)
@@ -545,4 +579,22 @@ def joint_angles(
             theta[:, s:e] = _angles_2d(P, nz).T
             continue
         theta[:, s:e] = _angles_from_points(P, normals).T
+    return {d.name: theta[i] for i, d in enumerate(_DEFS)}
+
+
+def _joint_angles_2d_compiled(arr: np.ndarray, facing: np.ndarray, front: np.ndarray) -> dict[str, np.ndarray]:
+    """2D :func:`joint_angles` by the compiled kernels (:mod:`movekit.analysis.kernels`): the
+    same operations as :func:`_angles_2d`, with numpy's own ``arctan2`` in between so that every
+    value is the same bit for bit."""
+    k = kernels.get()
+    n, na = arr.shape[0], len(_DEFS)
+    theta = np.empty((na, n))
+    y, short = np.empty((na, _BLOCK)), np.empty((na, _BLOCK), dtype=bool)
+    facing, front = np.ascontiguousarray(facing, dtype=np.float64), np.ascontiguousarray(front, dtype=np.float64)
+    for s in range(0, n, _BLOCK):  # cache-sized blocks of frames
+        e = min(n, s + _BLOCK)
+        x = theta[:, s:e]
+        k.angles2d_args(arr[s:e, :, :2], facing[s:e], front[s:e], _IDX, _NORMAL, _KIND_UNSIGNED, y, x, short)
+        np.arctan2(y[:, : e - s], x, out=x)
+        k.angles_finish(x, short, _MULT, _OFFSET, _LO, _KIND_UNSIGNED, _PLO, _PHI)
     return {d.name: theta[i] for i, d in enumerate(_DEFS)}

@@ -33,6 +33,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import signal as sps
 
+from movekit.analysis import kernels
+
 _MAD_SCALE = 1.4826  # MAD -> standard deviation for Gaussian data
 _CHUNK_ELEMS = 1 << 13
 
@@ -61,8 +63,12 @@ def mask_by_visibility(points, visibility, min_visibility: float = 0.5) -> np.nd
     """
     if visibility is None:
         return np.array(points, dtype=np.float64, copy=True)
-    vis = np.asarray(visibility, dtype=np.float64)
-    return np.where(~(vis >= min_visibility)[..., None], np.nan, np.asarray(points, dtype=np.float64))
+    hide = ~(np.asarray(visibility, dtype=np.float64) >= min_visibility)
+    out = np.array(points, dtype=np.float64, copy=True)
+    if hide.shape != out.shape[:-1]:  # broadcast visibility
+        return np.where(hide[..., None], np.nan, out)
+    out[hide] = np.nan  # a copy and a masked write: ~30 % less time than one np.where
+    return out
 
 
 def _mask_groups(ok: np.ndarray) -> list[np.ndarray]:
@@ -72,6 +78,9 @@ def _mask_groups(ok: np.ndarray) -> list[np.ndarray]:
     for c in range(ok.shape[1]):
         groups.setdefault(packed[:, c].tobytes(), []).append(c)
     return [np.asarray(g) for g in groups.values()]
+
+
+_NO_SOS = np.zeros((1, 6))  # placeholder filter for the compiled fill-only call
 
 
 def fill_gaps(x, max_gap: int = 5, *, causal: bool = False) -> np.ndarray:
@@ -89,6 +98,14 @@ def fill_gaps(x, max_gap: int = 5, *, causal: bool = False) -> np.ndarray:
         ``max_gap`` samples, then NaN).
     """
     a, shape = _as2d(x)
+    if a.shape[0] and max_gap > 0 and kernels.wanted(a.size):
+        at = np.ascontiguousarray(a.T)
+        return (
+            kernels.get()
+            .fill_lowpass(at, max_gap, causal, _NO_SOS, _NO_SOS[:, :2], False, False)
+            .T.copy()
+            .reshape(shape)
+        )
     out = a.copy()
     if a.shape[0] == 0 or max_gap <= 0:
         return out.reshape(shape)
@@ -226,6 +243,10 @@ def hampel(x, half_window: int = 3, n_sigmas: float = 3.0, *, causal: bool = Fal
     a, shape = _as2d(x)
     if a.shape[0] == 0 or half_window <= 0:
         return a.copy().reshape(shape)
+    if half_window == 3 and kernels.wanted(a.size):
+        out = _hampel_compiled(np.ascontiguousarray(a.T), n_sigmas, causal=causal, min_count=min_count)
+        if out is not None:
+            return out.T.copy().reshape(shape)
     w = 2 * half_window + 1
     pad = ((w - 1, 0), (0, 0)) if causal else ((half_window, half_window), (0, 0))
     padded = np.pad(a, pad, constant_values=np.nan)
@@ -236,6 +257,22 @@ def hampel(x, half_window: int = 3, n_sigmas: float = 3.0, *, causal: bool = Fal
         rows = [padded[s + j : e + j] for j in range(w)]
         out[s:e] = _hampel_rows(rows, a[s:e], n_sigmas, min_count)
     return out.reshape(shape)
+
+
+def _hampel_compiled(rows: np.ndarray, n_sigmas: float, *, causal: bool, min_count: int) -> np.ndarray | None:
+    """:func:`hampel` (7-sample window) of ``rows`` (channels, frames) by the compiled kernel;
+    None when a window holds an infinity (the numpy code then decides, as it always has)."""
+    c, n = rows.shape
+    padded = np.full((c, n + 6), np.nan)
+    padded[:, (6 if causal else 3) :][:, :n] = rows
+    return _hampel_padded(padded, n_sigmas, causal=causal, min_count=min_count)
+
+
+def _hampel_padded(padded: np.ndarray, n_sigmas: float, *, causal: bool, min_count: int) -> np.ndarray | None:
+    """:func:`_hampel_compiled` of rows already padded with NaN (6 before when ``causal``, else 3
+    on each side)."""
+    out, ok = kernels.get().hampel7(padded, 6 if causal else 3, n_sigmas * _MAD_SCALE, min_count)
+    return out if ok else None
 
 
 MAX_CUTOFF_FRACTION = 0.4  #: the low-pass cut-off is capped at this fraction of the sampling rate
@@ -280,6 +317,9 @@ def lowpass(x, fs_hz: float, cutoff_hz: float = 6.0, order: int = 2, *, zero_pha
         return out.reshape(shape)
     sos = butter_sos(fs_hz, cutoff_hz, order)
     zi0 = sps.sosfilt_zi(sos)  # (sections, 2)
+    if kernels.wanted(a.size):
+        at = np.ascontiguousarray(a.T)
+        return kernels.get().fill_lowpass(at, 0, False, sos, zi0, zero_phase, True).T.copy().reshape(shape)
     ok = np.isfinite(a)
     # channels sharing the same missing-sample pattern are filtered run by run as one block
     groups = [slice(None)] if ok.all() else _mask_groups(ok)
@@ -350,6 +390,10 @@ def velocity_guard(x, fs_hz: float, max_deg_s, *, hold: int) -> np.ndarray:
     if n < 2:
         return out.reshape(shape)
     lim = np.broadcast_to(np.asarray(max_deg_s, dtype=np.float64) / fs_hz, (c,))
+    if kernels.wanted(a.size):
+        return (
+            kernels.get().velocity_guard(np.ascontiguousarray(a), np.ascontiguousarray(lim), int(hold)).reshape(shape)
+        )
     for j in range(c):
         col = a[:, j]
         fin = np.flatnonzero(np.isfinite(col))
@@ -445,6 +489,8 @@ def settle_after_gaps(x, n_settle: int) -> np.ndarray:
     a, shape = _as2d(x)
     if n_settle <= 0 or a.shape[0] == 0:
         return a.copy().reshape(shape)
+    if kernels.wanted(a.size):
+        return kernels.get().settle(np.ascontiguousarray(a), n_settle, 0).reshape(shape)
     return np.where(_runs_after_gaps(np.isfinite(a)) > n_settle, a, np.nan).reshape(shape)
 
 
@@ -454,6 +500,8 @@ def drop_short_runs(x, n_min: int) -> np.ndarray:
     a, shape = _as2d(x)
     if n_min <= 1 or a.shape[0] == 0:
         return a.copy().reshape(shape)
+    if kernels.wanted(a.size):
+        return kernels.get().settle(np.ascontiguousarray(a), 0, n_min).reshape(shape)
     fin = np.isfinite(a)
     run = _runs_after_gaps(fin)
     n = a.shape[0]
@@ -511,11 +559,43 @@ def clean(x, fs_hz: float, config: CleanConfig = CleanConfig(), *, mode: str = "
         raise ValueError(f"mode must be 'offline' or 'causal', not {mode!r}")
     causal = mode == "causal"
     a, shape = _as2d(x)
+    if a.shape[0] and kernels.wanted(a.size):
+        rows = clean_rows(np.ascontiguousarray(a.T), fs_hz, config, causal=causal)
+        if rows is not None:
+            return rows.T.copy().reshape(shape)
     a = hampel(a, config.hampel_half_window, config.hampel_sigmas, causal=causal)
     a = fill_gaps(a, config.max_gap(fs_hz), causal=causal)
     if config.cutoff_hz is not None:
         a = lowpass(a, fs_hz, config.cutoff_hz, config.order, zero_phase=not causal)
     return a.reshape(shape)
+
+
+def clean_rows(rows: np.ndarray, fs_hz: float, config: CleanConfig, *, causal: bool, padded: bool = False):
+    """:func:`clean` of ``rows`` (channels, frames; C-contiguous float64) by the compiled kernels
+    (:mod:`movekit.analysis.kernels`), the same values bit for bit; ``(channels, frames)`` back.
+    ``padded``: ``rows`` already carry the Hampel window's NaN edges (:func:`hampel_padding`).
+    None when the kernels do not apply (Numba missing, a Hampel window other than 7 samples, an
+    infinity in the data): then use :func:`clean`."""
+    k = kernels.get()
+    if k is None or config.hampel_half_window not in (0, 3):
+        return None
+    if config.hampel_half_window:
+        hampel_rows = _hampel_padded if padded else _hampel_compiled
+        rows = hampel_rows(rows, config.hampel_sigmas, causal=causal, min_count=3)
+        if rows is None:
+            return None
+    elif padded:
+        before, after = hampel_padding(causal)
+        rows = np.ascontiguousarray(rows[:, before : rows.shape[1] - after])
+    filt = config.cutoff_hz is not None
+    sos = butter_sos(fs_hz, config.cutoff_hz, config.order) if filt else _NO_SOS
+    zi0 = sps.sosfilt_zi(sos) if filt else _NO_SOS[:, :2]
+    return k.fill_lowpass(rows, config.max_gap(fs_hz), causal, sos, zi0, not causal, filt)
+
+
+def hampel_padding(causal: bool) -> tuple[int, int]:
+    """NaN columns before and after the rows that :func:`clean_rows` takes ``padded``."""
+    return (6, 0) if causal else (3, 3)
 
 
 class StreamingCleaner:

@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from movekit.analysis import angles as A
+from movekit.analysis import kernels
 from movekit.analysis.camera_tilt import CameraTilt, level_image_points, level_world_points
 from movekit.analysis.com import center_of_mass
 from movekit.analysis.error_model import (
@@ -38,7 +39,9 @@ from movekit.analysis.filters import (
     StreamingSettle,
     StreamingVelocityGuard,
     clean,
+    clean_rows,
     drop_short_runs,
+    hampel_padding,
     mask_by_visibility,
     settle_after_gaps,
     velocity_guard,
@@ -111,6 +114,11 @@ def swap_flags(points, *, ratio: float = 0.75) -> np.ndarray:
     flags = np.zeros((p.shape[0], 2), dtype=bool)
     if p.shape[0] < 2:
         return flags
+
+    if kernels.wanted(p.shape[0] * 18):  # 18 distances per frame
+        groups = np.full((2, 5), -1)
+        groups[0, : _LEFT_UPPER.size], groups[1] = _LEFT_UPPER, _LEFT_LOWER
+        return kernels.get().swap_flags(p, groups, float(ratio))
 
     def dist(u, v):
         d = u - v
@@ -233,11 +241,25 @@ def clean_landmarks(
     Only the landmarks in :data:`USED` are filtered; the rest are returned masked only."""
     p = mask_by_visibility(points, visibility, min_visibility)
     n, _, d = p.shape
+    if n and kernels.wanted(n * USED.size * d):
+        # (channels, frames) rows for the compiled kernels: one gather in, one scatter out
+        k = kernels.get()
+        rows = k.gather_rows(p, USED, *hampel_padding(not offline))
+        rows = clean_rows(rows, fs_hz, config, causal=not offline, padded=True)
+        if rows is not None:
+            k.scatter_rows(rows, p, USED)
+            return p
     sub = np.take(p, USED, axis=1).reshape(n, USED.size * d)
     cleaned = clean(sub, fs_hz, config, mode="offline" if offline else "causal").reshape(n, USED.size, d)
-    for run, part in zip(_USED_RUNS, np.split(cleaned, _USED_BREAKS, axis=1)):
-        p[:, run] = part  # slices: a third of the time of one fancy-indexed assignment
+    _put_used(p, cleaned)
     return p
+
+
+def _put_used(p: np.ndarray, cleaned: np.ndarray) -> None:
+    """``p[:, USED] = cleaned`` by runs of consecutive landmarks (slices: a third of the time of
+    one fancy-indexed assignment)."""
+    for run, part in zip(_USED_RUNS, np.split(cleaned, _USED_BREAKS, axis=1)):
+        p[:, run] = part
 
 
 def angle_speed_limits(names) -> np.ndarray:
@@ -285,9 +307,13 @@ def settle_angles(angles: dict[str, np.ndarray], fs_hz: float, *, offline: bool)
         return angles
     names = list(angles)
     x = np.stack([np.asarray(angles[k], dtype=np.float64) for k in names], axis=1)
-    x = settle_after_gaps(x, settle_frames(fs_hz))
-    if offline:
-        x = drop_short_runs(x, int(round(MIN_ISLAND_S * fs_hz)))
+    n_min = int(round(MIN_ISLAND_S * fs_hz)) if offline else 0
+    if kernels.wanted(x.size):  # both steps in one compiled pass, the same values
+        x = kernels.get().settle(x, settle_frames(fs_hz), n_min)
+    else:
+        x = settle_after_gaps(x, settle_frames(fs_hz))
+        if offline:
+            x = drop_short_runs(x, n_min)
     return {k: x[:, i] for i, k in enumerate(names)}
 
 
@@ -350,61 +376,32 @@ def analyse(
         False keeps them (the errors are in the result either way); None (default): True unless
         inside :func:`movekit.analysis.error_model.ungated`.
     """
-    t = np.asarray(t_s, dtype=np.float64)
-    fs = frame_rate(t)
-    img = np.asarray(image_px)[..., :2].astype(np.float64)
-    if tilt is not None:
-        img = level_image_points(img, tilt, frame_size_px, camera_matrix_px)
-        if world_m is not None:
-            world_m = level_world_points(world_m, tilt)
-    vis = visibility
-    if fix_swaps and img.shape[0] > 1:
-        flags = swap_flags(img)
-        m = int(round(MAX_SWAP_S * fs))
-        img, vis = unswap_left_right(img, visibility, flags, max_frames=m)
-        if world_m is not None:
-            world_m = unswap_left_right(world_m, None, flags, max_frames=m)[0]
-    visibility = vis
     if space not in ("2d", "3d"):
         raise ValueError("space must be '2d' or '3d'")
     if space == "3d" and world_m is None:
         raise ValueError("3D analysis needs world landmarks")
-    img_c = clean_landmarks(
-        img, fs, visibility=visibility, min_visibility=min_visibility, config=config, offline=offline
+    t = np.asarray(t_s, dtype=np.float64)
+    fs = frame_rate(t)
+    img, world_m, visibility = _level_and_unswap(
+        image_px, world_m, visibility, fs, tilt, frame_size_px, camera_matrix_px, fix_swaps
     )
-    wld_c = None
-    if world_m is not None:
-        wld_c = clean_landmarks(
-            np.asarray(world_m, dtype=np.float64),
-            fs,
-            visibility=visibility,
-            min_visibility=min_visibility,
-            config=config,
-            offline=offline,
-        )
+    clean_kw = dict(visibility=visibility, min_visibility=min_visibility, config=config, offline=offline)
+    img_c = clean_landmarks(img, fs, **clean_kw)
+    wld_c = None if world_m is None else clean_landmarks(np.asarray(world_m, dtype=np.float64), fs, **clean_kw)
     facing, front = facing_2d(img_c)
     # 2D: the body yaw from the image landmarks (on the real held-out views it tracks the true yaw
     # better than MediaPipe's world landmarks do: docs/validity.md); 3D: from the world landmarks
     yaw = body_yaw_deg(img_c, wld_c if space == "3d" else None)
     view = classify_view(img_c, smooth_frames=15 if offline else 1, facing=facing, yaw_deg=yaw)
+    pts = wld_c if space == "3d" else img_c
     if space == "3d":
         ang = A.joint_angles(world_m=wld_c)
-        com = center_of_mass(wld_c, sex=sex)
-        pts = wld_c
     else:
         ang = A.joint_angles(image_px=img_c, facing=facing, front=front)
-        com = center_of_mass(img_c, sex=sex)
-        pts = img_c
+    com = center_of_mass(pts, sex=sex)
     ang = guard_angles(ang, fs, config, view, space)
     err = expected_errors(list(ang), yaw, space=space, tilt=tilt)
-    if gating() if gate is None else gate:
-        ang = gate_angles(ang, err, max_error_deg=max_error_deg)
-    # after the gate, so a refused stretch is a gap like any other: a value comes back only after
-    # SETTLE_S of passing frames, and offline an island shorter than MIN_ISLAND_S is dropped (the
-    # error gate flickering open for a few frames is where its cells disagree with reality)
-    ang = settle_angles(ang, fs, offline=offline)
-    if offsets:
-        ang = apply_offsets(ang, offsets)
+    ang = _gate_settle_offset(ang, err, fs, gating() if gate is None else gate, max_error_deg, offline, offsets)
     return AnalysisResult(
         t,
         ang,
@@ -418,6 +415,39 @@ def analyse(
         tilt=tilt,
         max_error_deg=max_error_deg,
     )
+
+
+def _level_and_unswap(image_px, world_m, visibility, fs_hz, tilt, frame_size_px, camera_matrix_px, fix_swaps):
+    """The image landmarks' x, y as float64 and the world landmarks, mapped to a level camera
+    (``tilt``) and with the pose model's left/right swaps undone (:func:`unswap_left_right`,
+    decided on the image landmarks and applied to the world landmarks and the visibility too).
+    Returns ``(image_px, world_m, visibility)``."""
+    img = np.asarray(image_px)[..., :2].astype(np.float64)
+    if tilt is not None:
+        img = level_image_points(img, tilt, frame_size_px, camera_matrix_px)
+        if world_m is not None:
+            world_m = level_world_points(world_m, tilt)
+    if fix_swaps and img.shape[0] > 1:
+        flags = swap_flags(img)
+        m = int(round(MAX_SWAP_S * fs_hz))
+        img, visibility = unswap_left_right(img, visibility, flags, max_frames=m)
+        if world_m is not None:
+            world_m = unswap_left_right(world_m, None, flags, max_frames=m)[0]
+    return img, world_m, visibility
+
+
+def _gate_settle_offset(ang, err, fs_hz, gate, max_error_deg, offline, offsets):
+    """The error gate (angles over ``max_error_deg`` NaN when ``gate``), then the settle step
+    and the static offsets.
+
+    The settle step comes after the gate, so a refused stretch is a gap like any other: a value
+    comes back only after SETTLE_S of passing frames, and offline an island shorter than
+    MIN_ISLAND_S is dropped (the error gate flickering open for a few frames is where its cells
+    disagree with reality)."""
+    if gate:
+        ang = gate_angles(ang, err, max_error_deg=max_error_deg)
+    ang = settle_angles(ang, fs_hz, offline=offline)
+    return apply_offsets(ang, offsets) if offsets else ang
 
 
 def apply_offsets(angles: dict[str, np.ndarray], offsets: dict[str, float]) -> dict[str, np.ndarray]:

@@ -1,0 +1,56 @@
+"""Compiled (Numba) kernels of the cleaning chain, bit for bit equal to the numpy reference code.
+
+The numpy code in :mod:`movekit.analysis.filters` is the reference and the fallback; these
+kernels do the same IEEE double operations in the same order, so their results are identical
+(``tests/test_analysis_equivalence.py`` checks them against the numpy code on real and synthetic
+pose). Why compiled code: a 7-sample Hampel filter needs two median selections (~13
+compare-exchanges each) plus the deviations per sample, i.e. 30+ whole-array numpy passes, while
+the whole analysis of an hour of pose may cost 20 passes (issue 22).
+
+Numba is optional (``pip install movekit[fast]``). It is imported only when a batch is long enough
+(:data:`LOAD_MIN_SAMPLES`) for compiled code to pay for its import and cache load, so short clips
+and the live path (:class:`~movekit.analysis.filters.StreamingCleaner`) never import it. The very
+first run on a machine compiles the kernels (~13 s of CPU here) and stores them. Compiled
+functions are cached on disk (``cache=True``: next to this file, or Numba's user-wide cache
+folder when the package folder is read-only). ``MOVEKIT_NUMBA=0`` disables the kernels.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+from types import ModuleType
+
+log = logging.getLogger(__name__)
+
+#: Once the kernels are loaded, batches of at least this many samples (frames x channels) use
+#: them; smaller ones gain less than a kernel's first call costs (~10-15 ms from the cache).
+MIN_SAMPLES = 500_000
+#: A batch this large loads the kernels: importing Numba and the first kernel from its cache take
+#: ~0.5-0.65 s of wall time on the 2-core machine while other engineers' jobs ran, and the kernels
+#: save ~0.15 us of CPU per sample (1.24 -> 0.46 s for the hour's 5.0 M samples), so a single
+#: process breaks even near 4 M samples (~50 min of pose). A long-running process (studio, batch)
+#: pays the load once and then uses the kernels from :data:`MIN_SAMPLES` up.
+LOAD_MIN_SAMPLES = 4_000_000
+
+
+def wanted(n_samples: int) -> bool:
+    """Use the compiled kernels for a batch of ``n_samples`` (frames x channels)?"""
+    if n_samples < MIN_SAMPLES or os.environ.get("MOVEKIT_NUMBA", "1") == "0":
+        return False
+    if n_samples < LOAD_MIN_SAMPLES and get.cache_info().currsize == 0:
+        return False  # not loaded yet, and this batch would not pay for loading them
+    return get() is not None
+
+
+@lru_cache(maxsize=1)
+def get() -> ModuleType | None:
+    """The compiled kernels (:mod:`movekit.analysis._numba_kernels`), or None when Numba is not
+    installed (then the numpy code is used)."""
+    try:
+        from movekit.analysis import _numba_kernels
+    except ImportError:
+        log.debug("numba not installed: the numpy analysis code is used")
+        return None
+    return _numba_kernels
