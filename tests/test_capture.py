@@ -588,3 +588,19 @@ def test_video_standing_in_for_a_webcam_drops_late_frames(tmp_path):
     assert lag[-1] - lag[0] < 2.2  # finished in about the video's own 1.65 s, not 100 x 50 ms
     kept = capture(clip, tmp_path / "all.mkrec", backend=SlowBackend(), keys=False, realtime=True, tilt="unknown")
     assert kept.frames == 100 and kept.dropped == 0
+
+
+def test_capture_imports_neither_scipy_nor_pandas(demo_clip, tmp_path):
+    """What a user waits for: importing scipy.signal (1.1-1.4 s here), scipy.ndimage (0.6 s) or pandas
+    (0.3 s) would double a short clip's start-up; the live path needs none of them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from movekit.capture.pipeline import capture\n"
+        f"capture({str(demo_clip)!r}, {str(tmp_path / 'x.mkrec')!r}, duration_s=0.5, keys=False)\n"
+        "print(sorted(m for m in ('scipy', 'pandas', 'numba') if m in sys.modules))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip().splitlines()[-1] == "[]"

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal as sps
 
 from movekit.analysis import kernels
+from movekit.analysis.iir import butter_lowpass_sos, sosfilt_zi
 
 _MAD_SCALE = 1.4826  # MAD -> standard deviation for Gaussian data
 _CHUNK_ELEMS = 1 << 13
@@ -287,7 +287,9 @@ def butter_sos(fs_hz: float, cutoff_hz: float = 6.0, order: int = 2) -> np.ndarr
     """
     if not (cutoff_hz > 0 and fs_hz > 0):
         raise ValueError(f"cutoff ({cutoff_hz} Hz) and sampling rate ({fs_hz} Hz) must be positive")
-    return sps.butter(order, min(cutoff_hz, MAX_CUTOFF_FRACTION * fs_hz), fs=fs_hz, output="sos")
+    # movekit.analysis.iir computes scipy.signal.butter's design bit for bit without importing
+    # scipy.signal (1.1-1.4 s of every live start-up); tests/test_iir.py checks the equality
+    return butter_lowpass_sos(order, min(cutoff_hz, MAX_CUTOFF_FRACTION * fs_hz), fs_hz)
 
 
 def true_runs(mask) -> list[tuple[int, int]]:
@@ -316,7 +318,7 @@ def lowpass(x, fs_hz: float, cutoff_hz: float = 6.0, order: int = 2, *, zero_pha
     if a.shape[0] == 0:
         return out.reshape(shape)
     sos = butter_sos(fs_hz, cutoff_hz, order)
-    zi0 = sps.sosfilt_zi(sos)  # (sections, 2)
+    zi0 = sosfilt_zi(sos)  # (sections, 2)
     if kernels.wanted(a.size):
         at = np.ascontiguousarray(a.T)
         return kernels.get().fill_lowpass(at, 0, False, sos, zi0, zero_phase, True).T.copy().reshape(shape)
@@ -334,8 +336,16 @@ def lowpass(x, fs_hz: float, cutoff_hz: float = 6.0, order: int = 2, *, zero_pha
                 out[s:e, cols] = _filtfilt(sos, zi0, seg)
             else:
                 zi = zi0[:, :, None] * seg[0][None, None, :]
-                out[s:e, cols] = sps.sosfilt(sos, seg, axis=0, zi=zi)[0]
+                out[s:e, cols] = _sosfilt(sos, seg, zi)
     return out.reshape(shape)
+
+
+def _sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
+    """``scipy.signal.sosfilt`` along axis 0 from the state ``zi`` (imported here, when a batch
+    filter first runs: the live path never needs it)."""
+    from scipy.signal import sosfilt
+
+    return sosfilt(sos, x, axis=0, zi=zi)[0]
 
 
 def _filtfilt(sos: np.ndarray, zi0: np.ndarray, seg: np.ndarray) -> np.ndarray:
@@ -345,9 +355,9 @@ def _filtfilt(sos: np.ndarray, zi0: np.ndarray, seg: np.ndarray) -> np.ndarray:
     n = seg.shape[0]
     pad = min(3 * (2 * len(sos) + 1), n - 1)
     ext = np.concatenate([2 * seg[:1] - seg[pad:0:-1], seg, 2 * seg[-1:] - seg[-2 : -pad - 2 : -1]], axis=0)
-    fwd = sps.sosfilt(sos, ext, axis=0, zi=zi0[:, :, None] * ext[0][None, None, :])[0]
+    fwd = _sosfilt(sos, ext, zi0[:, :, None] * ext[0][None, None, :])
     rev = fwd[::-1]
-    back = sps.sosfilt(sos, rev, axis=0, zi=zi0[:, :, None] * rev[0][None, None, :])[0][::-1]
+    back = _sosfilt(sos, rev, zi0[:, :, None] * rev[0][None, None, :])[::-1]
     return back[pad : pad + n]
 
 
@@ -589,7 +599,7 @@ def clean_rows(rows: np.ndarray, fs_hz: float, config: CleanConfig, *, causal: b
         rows = np.ascontiguousarray(rows[:, before : rows.shape[1] - after])
     filt = config.cutoff_hz is not None
     sos = butter_sos(fs_hz, config.cutoff_hz, config.order) if filt else _NO_SOS
-    zi0 = sps.sosfilt_zi(sos) if filt else _NO_SOS[:, :2]
+    zi0 = sosfilt_zi(sos) if filt else _NO_SOS[:, :2]
     return k.fill_lowpass(rows, config.max_gap(fs_hz), causal, sos, zi0, not causal, filt)
 
 
@@ -621,7 +631,7 @@ class StreamingCleaner:
         self._since = np.full(self.n, np.iinfo(np.int64).max // 2, dtype=np.int64)
         if config.cutoff_hz is not None:
             self._sos = butter_sos(fs_hz, config.cutoff_hz, config.order)
-            self._zi0 = sps.sosfilt_zi(self._sos)
+            self._zi0 = sosfilt_zi(self._sos)
             self._z = np.zeros((len(self._sos), 2, self.n))
             self._live = np.zeros(self.n, dtype=bool)
 

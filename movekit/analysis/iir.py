@@ -44,17 +44,23 @@ def butter_lowpass_sos(order: int, cutoff_hz: float, fs_hz: float) -> np.ndarray
     k = warped**order
     pz = (fs2 + p) / (fs2 - p)  # bilinear transform; the zeros all land at z = -1
     kz = k * np.real(1.0 / np.prod(fs2 - p))
-    # one section per conjugate pole pair, and a first-order one for the real pole of an odd order;
-    # sections ordered as scipy's zpk2sos orders them (smallest pole magnitude first), each with two
-    # zeros at z = -1 except, for an odd order, the last, which has one
-    upper = pz[np.imag(pz) > 0]
-    real = pz[np.imag(pz) == 0]
-    poles = [(abs(q), [1.0, -(q + q.conjugate()).real, (q * q.conjugate()).real]) for q in upper]
-    poles += [(abs(r), [1.0, -r.real, 0.0]) for r in real]
-    poles.sort(key=lambda s: s[0])
-    sos = np.array([[1.0, 2.0, 1.0, *a] for _, a in poles])
-    if order % 2:
-        sos[-1, :3] = [1.0, 1.0, 0.0]
+    # sections as scipy's zpk2sos ('nearest' pairing) builds them: an odd order gets a pole and a zero
+    # at the origin; the pole closest to the unit circle is taken first (its section goes last) with
+    # the two zeros nearest to it; a real pole is paired with the origin pole
+    zeros = [-1.0] * order + ([0.0] if order % 2 else [])
+    units = [(q, [1.0, -(q + q.conjugate()).real, (q * q.conjugate()).real]) for q in pz[np.imag(pz) > 0]]
+    units += [(r, [1.0, -r.real, 0.0]) for r in pz[np.imag(pz) == 0]]
+    sections = []
+    while units:
+        k = min(range(len(units)), key=lambda i: abs(1 - abs(units[i][0])))
+        pole, a = units.pop(k)
+        pair = []
+        for _ in range(2):
+            j = min(range(len(zeros)), key=lambda i: abs(zeros[i] - pole))
+            pair.append(zeros.pop(j))
+        b = [1.0, -(pair[0] + pair[1]), pair[0] * pair[1]]
+        sections.insert(0, [*b, *a])
+    sos = np.array(sections, dtype=np.float64) + 0.0  # + 0.0: no negative zeros
     sos[0, :3] *= kz
     return sos
 
