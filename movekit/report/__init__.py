@@ -1,5 +1,10 @@
 """Self-contained HTML reports: one per client (the course of care) and one per session.
 
+The client report opens with a one-page summary for the client and the referrer
+(:mod:`movekit.report.summary`: clinic header, key results in plain language, change since
+baseline with MCID verdicts, goals, keyframes with the skeleton, therapist notes); the full
+technical appendix below starts on a new printed page (A4 print stylesheet in ``template.CSS``).
+
 ``build_client_report(store, "C-0042", "report.html")`` writes one HTML file with inline
 SVG plots (ROM over sessions, painful-arc onsets per rep, sway ellipses, EMG envelopes
 with cue marks, outcome trends, adherence), the table behind each plot, the
@@ -26,6 +31,8 @@ from movekit import program as pg
 from movekit import reassess
 from movekit.errors import MovekitError
 from movekit.report import plots
+from movekit.report.clinic import ClinicHeader
+from movekit.report.summary import summary_context
 from movekit.store import Store
 
 __all__ = ["build_client_report", "build_session_report", "render_client_report", "render_session_report"]
@@ -471,6 +478,7 @@ def _render(**ctx) -> str:
         "glossary": GLOSSARY,
         "references": REFERENCES,
         "nav": [],
+        "summary": None,
     }
     base.update(ctx)
     return env.from_string(TEMPLATE).render(**base)
@@ -673,8 +681,38 @@ _CLIENT_NAV = [
 ]
 
 
-def render_client_report(store: Store, client: str, *, show_name: bool = True) -> str:
-    """HTML progress report of one client over all their sessions."""
+def _latest_keyframes(store: Store, sessions: list[dict], recs: _Recordings):
+    """``(KeyframeSet or None, note)``: keyframes of the latest session's recording that holds a pose."""
+    from movekit.report.keyframes import keyframes
+
+    for s in reversed(sessions):
+        for row in reversed(store.recordings(s["id"])):
+            rec = recs.get(row, s)
+            if rec is not None and (ks := keyframes(rec, s["session_date"])) is not None:
+                return ks, ""
+    return None, "No keyframes: no linked recording holds a pose with the client in view."
+
+
+def render_client_report(
+    store: Store,
+    client: str,
+    *,
+    show_name: bool = True,
+    summary: bool = True,
+    clinic: ClinicHeader | None = None,
+    notes: str | None = None,
+) -> str:
+    """HTML progress report of one client over all their sessions.
+
+    Parameters
+    ----------
+    store, client : the clinic store and the client's code
+    show_name : print the client's name beside the code
+    summary : put the one-page client and referrer summary (:mod:`movekit.report.summary`) first,
+        the technical appendix after a page break
+    clinic : the clinic header of the summary (:func:`movekit.report.clinic.load_clinic`)
+    notes : therapist notes for the summary; None takes the latest session's notes from the store
+    """
     c = store.client(client)
     sessions = store.sessions(client)
     recs = _Recordings()
@@ -685,7 +723,15 @@ def render_client_report(store: Store, client: str, *, show_name: bool = True) -
     cmp = reassess.compare(store, client)
     before, treat_rows = _client_sections_before(store, client, sessions)
     name = f" ({c['name']})" if c["name"] and show_name else ""
+    first_page = None
+    if summary:
+        kf, kf_note = _latest_keyframes(store, sessions, recs)
+        first_page = summary_context(
+            store, client, cmp, clinic=clinic, keyframes=kf, keyframe_note=kf_note, notes=notes,
+            client_name=c["name"] if c["name"] and show_name else "",
+        )  # fmt: skip
     return _render(
+        summary=first_page,
         title=f"Progress report - client {c['code']}{name}",
         subtitle=f"{len(sessions)} session(s)"
         + (f", {sessions[0]['session_date']} to {sessions[-1]['session_date']}" if sessions else ""),
@@ -784,8 +830,9 @@ def _write(html: str, out: str | os.PathLike) -> Path:
     return write_output(out, html)
 
 
-def build_client_report(store: Store, client: str, out: str | os.PathLike, *, show_name: bool = True) -> Path:
-    return _write(render_client_report(store, client, show_name=show_name), out)
+def build_client_report(store: Store, client: str, out: str | os.PathLike, **options) -> Path:
+    """Write :func:`render_client_report` (``options``: its keyword arguments) to ``out`` (0600, atomic)."""
+    return _write(render_client_report(store, client, **options), out)
 
 
 def build_session_report(store: Store, session_id: int, out: str | os.PathLike) -> Path:

@@ -31,6 +31,21 @@ details.table summary { cursor: pointer; font-size: 13px; color: var(--accent); 
 .missing { color: var(--muted); font-style: italic; font-size: 13px; }
 ul.refs { font-size: 12px; color: var(--muted); }
 nav { font-size: 13px; margin: 8px 0 0; } nav a { margin-right: 12px; color: var(--accent); text-decoration: none; }
+.summary-page { border: 1px solid var(--line); border-radius: 6px; padding: 16px 20px; margin-bottom: 28px; }
+.summary-page .clinic { display: flex; gap: 14px; align-items: center; border-bottom: 3px solid var(--accent);
+                        padding-bottom: 8px; margin-bottom: 8px; }
+.summary-page .clinic img { max-height: 56px; max-width: 160px; }
+.summary-page .clinic .cname { font-size: 18px; font-weight: 700; }
+.summary-page h1 { font-size: 22px; }
+.summary-page h2 { font-size: 16px; margin: 12px 0 4px; }
+.summary-page ul { margin: 4px 0; padding-left: 20px; }
+.summary-page li { margin: 2px 0; }
+.keyframes { display: flex; gap: 8px; margin: 4px 0; }
+.keyframes figure { margin: 0; flex: 1 1 0; max-width: 33%; }
+.keyframes img { width: 100%; max-height: 200px; object-fit: contain; background: #303030; display: block; }
+.keyframes figcaption { margin: 2px 0; font-size: 11px; }
+.summary-notes { white-space: pre-wrap; }
+.appendix-title { font-size: 13px; color: var(--muted); text-transform: uppercase; letter-spacing: .08em; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10.5pt; }
   table { font-size: 8pt; } th, td { padding: 2px 4px; }
@@ -41,11 +56,48 @@ nav { font-size: 13px; margin: 8px 0 0; } nav a { margin-right: 12px; color: var
   h2 { break-after: avoid; page-break-after: avoid; }
   figure.plot, table { break-inside: avoid; page-break-inside: avoid; }
   a { color: inherit; text-decoration: none; }
-  @page { size: A4; margin: 14mm 10mm; }
+  .summary-page { border: none; padding: 0; margin: 0; font-size: 9pt; line-height: 1.25;
+                  break-after: page; page-break-after: always; }
+  .summary-page h1 { font-size: 14pt; } .summary-page h2 { font-size: 10.5pt; margin: 6pt 0 2pt; }
+  .summary-page .clinic { padding-bottom: 4pt; margin-bottom: 4pt; }
+  .summary-page table { font-size: 8pt; margin: 2pt 0; } .summary-page li { margin: 0; }
+  .summary-page p { margin: 2pt 0; } .summary-page .sub { font-size: 8pt; }
+  .keyframes img { max-height: 34mm; }
+  .appendix-start { break-before: page; page-break-before: always; }
+  @page { size: A4; margin: 12mm 10mm; }
 }
 """
 
-TEMPLATE = r"""{% macro table_section(s) -%}
+TEMPLATE = r"""{% macro summary_page(s) -%}
+<section id="summary" class="summary-page">
+{% if s.clinic %}<div class="clinic">{% if s.clinic.logo_data_uri %}<img src="{{ s.clinic.logo_data_uri }}" alt="clinic logo">{% endif %}
+<div><div class="cname">{{ s.clinic.name }}</div>
+{% if s.clinic.address_lines %}<div class="sub">{{ s.clinic.address_lines | join(", ") }}</div>{% endif %}
+{% if s.clinic.contact %}<div class="sub">{{ s.clinic.contact | join(" | ") }}</div>{% endif %}</div></div>{% endif %}
+<h1>Summary for client {{ s.client }}{% if s.client_name %} ({{ s.client_name }}){% endif %}</h1>
+<div class="sub">{% if s.first_date %}{{ s.n_sessions }} session(s) from {{ s.first_date }} to {{ s.latest_date }}{% else %}no sessions yet{% endif %}; report of {{ s.report_date }}; technical appendix from page 2.</div>
+<h2>Key results</h2>
+{% if s.key_results %}<ul class="key-results">{% for line in s.key_results %}<li>{{ line }}</li>{% endfor %}</ul>
+{% else %}<p class="missing">No results measured twice yet: nothing to compare with the baseline.</p>{% endif %}
+{% if s.outcome_rows %}<h2>Change since baseline</h2>
+<table class="summary-changes"><tr><th>measure</th><th>baseline</th><th>now</th><th>change</th><th>MCID</th><th>verdict</th></tr>
+{% for r in s.outcome_rows %}<tr class="{{ r.cls }}"><td>{{ r.measure }}</td><td class="num">{{ r.baseline }} <span class="sub">({{ r.baseline_date }})</span></td><td class="num">{{ r.current }} <span class="sub">({{ r.current_date }})</span></td><td class="num">{{ r.change }}</td><td>{{ r.mcid }}</td><td>{{ r.verdict }}</td></tr>{% endfor %}
+</table>
+<div class="sub">MCID: the smallest change clients notice as important. Sources: {% for r in s.outcome_rows %}{{ r.measure }} {{ r.source }}{{ "; " if not loop.last else "." }}{% endfor %}</div>{% endif %}
+<h2>Goals</h2>
+{% if s.goal_lines %}<ul class="goals">{% for g in s.goal_lines %}<li>{{ g }}</li>{% endfor %}</ul>
+{% else %}<p class="missing">No goals set.</p>{% endif %}
+<h2>Movement</h2>
+{% if s.keyframes %}<div class="keyframes">{% for k in s.keyframes.frames %}<figure><img src="{{ k.image_data_uri }}" alt="keyframe with skeleton">
+<figcaption>{{ s.keyframes.session_date }}, {{ "%.1f" | format(k.t_s) }} s{% if k.at_pain %}, pain reported{% endif %}</figcaption></figure>{% endfor %}</div>
+<p class="sub">{{ s.keyframes.note }}</p>
+{% else %}<p class="missing">{{ s.keyframe_note }}</p>{% endif %}
+<h2>Therapist notes</h2>
+{% if s.notes %}<p class="summary-notes">{{ s.notes }}</p><p class="sub">Notes {{ s.notes_source }}.</p>
+{% else %}<p class="missing">No therapist notes recorded.</p>{% endif %}
+<p class="sub summary-end">End of summary. Technical appendix from the next page.</p>
+</section>
+{%- endmacro %}{% macro table_section(s) -%}
 <section id="{{ s.id }}"><h2>{{ s.title }}</h2>
 {% if s.text %}<p>{{ s.text }}</p>{% endif %}
 {% if s.get("svg") %}<div class="chart">{{ s.svg | safe }}</div>{% endif %}
@@ -63,7 +115,9 @@ TEMPLATE = r"""{% macro table_section(s) -%}
 <style>{{ css | safe }}</style>
 </head>
 <body>
-<header>
+{% if summary %}{{ summary_page(summary) }}{% endif %}
+<header{% if summary %} class="appendix-start"{% endif %}>
+  {% if summary %}<div class="appendix-title">Technical appendix</div>{% endif %}
   <h1>{{ title }}</h1>
   <div class="sub">{{ subtitle }} &middot; generated {{ generated }} by movekit {{ version }}</div>
   {% if nav %}<nav>{% for anchor, label in nav %}<a href="#{{ anchor }}">{{ label }}</a>{% endfor %}</nav>{% endif %}
