@@ -121,13 +121,13 @@ def test_therapist_flow(page, studio, tmp_path):  # long: one therapist's visit,
 
     page.select_option("#camera", "1")
     page.wait_for_function(
-        "document.getElementById('setup').textContent === 'setup valid for painful arc'", timeout=30000
+        "document.getElementById('setup').textContent === 'setup valid for painful arc'", timeout=60000
     )
     page.screenshot(path=str(tmp_path / "setup_valid.png"))
 
     # somebody else walks in (at ~2.6 s of the clip): the therapist clicks the client on the video
     page.wait_for_function(
-        "document.getElementById('setup').textContent.includes('two people in view: click the client')", timeout=30000
+        "document.getElementById('setup').textContent.includes('two people in view: click the client')", timeout=60000
     )
     page.screenshot(path=str(tmp_path / "setup_two_people.png"))
     pose = page.evaluate("window.movekitLastPose()")
@@ -142,7 +142,7 @@ def test_therapist_flow(page, studio, tmp_path):  # long: one therapist's visit,
         timeout=30000,
     )
     page.wait_for_function(  # the clip restarts for the chosen person: valid again once she faces the camera
-        "document.getElementById('setup').textContent === 'setup valid for painful arc'", timeout=30000
+        "document.getElementById('setup').textContent === 'setup valid for painful arc'", timeout=60000
     )
     # the capture's own notice about the people in view reaches the page (not the console)
     assert re.search(r"people in view|came into view", page.inner_text("#message"))
@@ -174,7 +174,7 @@ def test_therapist_flow(page, studio, tmp_path):  # long: one therapist's visit,
     page.click("text=Another test in this session")
     _start_test(page, "sit-to-stand", 1, keep_video=True)
     page.wait_for_function(
-        "document.getElementById('setup').textContent.startsWith('setup valid for sit to stand')", timeout=30000
+        "document.getElementById('setup').textContent.startsWith('setup valid for sit to stand')", timeout=60000
     )
     _record(page, 4.3)
     rows = page.locator("#metrics tr").all_inner_texts()[1:]

@@ -3,8 +3,10 @@
 ``movekit studio`` runs one local process: the capture pipeline in a worker thread
 (:mod:`movekit.studio.live`), a Starlette app on uvicorn (:mod:`movekit.studio.app`) with a
 WebSocket for the live frames, and plain HTML/JS/CSS shipped in this package (no CDN, no build
-step). It binds 127.0.0.1 unless told otherwise; on any other address every request must carry
-a generated access token (:func:`serve` prints the address with it).
+step). The client's home screens (today's drills from the home program, the drill screen, the
+device pairing and the guided MVC step) are :mod:`movekit.studio.client_app` over
+:mod:`movekit.studio.home`. It binds 127.0.0.1 unless told otherwise; on any other address every
+request must carry a generated access token (:func:`serve` prints the address with it).
 
 Needs the ``studio`` extra (``pip install movekit[studio]``: starlette, uvicorn, websockets).
 """

@@ -14,6 +14,7 @@ import hmac
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -65,6 +66,8 @@ class StudioConfig:
     model_complexity: int = 1
     live: LiveSession | None = None
     hub: Hub = field(default_factory=Hub)
+    drill_run: Any = None  #: the client's running drill (movekit.studio.home.DrillRun)
+    drill_hub: Hub = field(default_factory=Hub)  #: the drill page's sockets
 
 
 def _templates():
@@ -143,7 +146,7 @@ def _one(form: dict, key: str, default: str = "") -> str:
 
 def create_app(config: StudioConfig) -> Starlette:  # ~90 lines: one 3-line endpoint per route, then the table
     """The studio app for ``config`` (see :func:`movekit.studio.serve`)."""
-    from movekit.studio import pages
+    from movekit.studio import client_app, pages
 
     env = _templates()
     view = pages.Pages(config, env)
@@ -221,8 +224,10 @@ def create_app(config: StudioConfig) -> Starlette:  # ~90 lines: one 3-line endp
         Route("/live", live),
         Route("/api/state", state),
         WebSocketRoute("/ws", _socket(config)),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+    # each further screen adds its routes here, one line each
+    routes += client_app.routes(config, env)  # the client's home drills, pairing, MVC
+    routes.append(Mount("/static", StaticFiles(directory=HERE / "static"), name="static"))
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -235,8 +240,11 @@ def create_app(config: StudioConfig) -> Starlette:  # ~90 lines: one 3-line endp
 
 
 def _close(config: StudioConfig) -> None:
+    from movekit.studio import client_app
+
     if config.live is not None:
         config.live.close()
+    client_app.close(config)
 
 
 def _socket(config: StudioConfig):

@@ -1,0 +1,481 @@
+"""The client's home drills in the studio (issue 18, "Client (home)"): no addresses, no files to type.
+
+What the therapist sets up once is kept in the user's movekit data folder (``$MOVEKIT_DATA_DIR``
+when set, else the platform's user data folder), in ``studio/``, every file 0600:
+
+- ``devices.json``: the paired Bluetooth LE devices (address, profile, label, and which muscle
+  each EMG channel is on: channel name -> role the drills use, e.g. ``ch1 -> vmo``);
+- ``mvc.json``: per client, the MVC reference (uV) per role from the guided MVC step.
+
+Custom drills (TOML, as ``movekit drill`` reads) may be put in ``protocols/`` of the same data
+folder; a home-program item's ``drill_id`` is looked up there when it is not a shipped drill.
+
+:class:`DrillRun` runs one :class:`movekit.protocols.drill.Drill` in a worker thread on the paired
+devices (:meth:`Drill.run_devices`) and pushes :meth:`Drill.state` to the drill page through a
+:class:`movekit.studio.live.Hub` about 10 times a second. The drill logs itself in the client's
+home program when it ends (``client`` and ``db`` given to the Drill). Nothing clinical is
+computed here: the MVC amplitude is :func:`movekit.analysis.emg.mvc_reference`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from movekit.errors import MovekitError
+
+log = logging.getLogger(__name__)
+
+#: How often (s) the drill page gets a state message (~10 per second).
+PUSH_EVERY_S = 0.1
+#: Seconds of maximal contraction the guided MVC step records.
+MVC_RECORD_S = 5.0
+#: Seconds of signal the pairing page's test view records.
+TEST_SIGNAL_S = 1.5
+#: Seconds to wait for the paired devices to stream before giving up.
+CONNECT_TIMEOUT_S = 10.0
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+
+# ------------------------------------------------------------------------------------------ files
+def data_dir() -> Path:
+    """The user's movekit data folder (``$MOVEKIT_DATA_DIR`` when set)."""
+    from platformdirs import user_data_dir
+
+    return Path(os.environ.get("MOVEKIT_DATA_DIR") or user_data_dir("movekit"))
+
+
+def studio_dir() -> Path:
+    """``studio/`` in the data folder, created 0700 on first use."""
+    from movekit.outputs import make_private_dir
+
+    base = data_dir()
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return make_private_dir(base / "studio", exist_ok=True)
+
+
+def _read_json(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise MovekitError(f"{path} is not readable JSON ({exc}); fix or remove it") from None
+    if not isinstance(data, dict):
+        raise MovekitError(f"{path} does not hold a JSON object; fix or remove it")
+    return data
+
+
+def _write_json(path: Path, data: dict) -> None:
+    from movekit.outputs import write_output
+
+    write_output(path, json.dumps(data, indent=2, sort_keys=True) + "\n")  # atomic, 0600
+
+
+# ------------------------------------------------------------------------------------------ devices
+@dataclass(frozen=True)
+class PairedDevice:
+    """One device remembered by the therapist's setup.
+
+    Attributes
+    ----------
+    address : str
+        Bluetooth address (``C0:FF:EE:00:00:04``).
+    profile : str
+        Decoding profile (``generic_emg``, ``ganglion``, ``witmotion``).
+    label : str
+        Where it is worn (``thigh``); names its streams (``thigh_emg``).
+    roles : dict
+        EMG channel name of the device -> role the drills use (``{"ch1": "vmo"}``).
+    name : str
+        Advertised name seen at pairing.
+    """
+
+    address: str
+    profile: str
+    label: str
+    roles: dict[str, str] = field(default_factory=dict)
+    name: str = ""
+
+    @property
+    def spec(self) -> str:
+        """The ``ADDRESS:PROFILE@LABEL`` text :class:`movekit.capture.ble.transport.DeviceSpec` parses."""
+        return f"{self.address}:{self.profile}@{self.label}"
+
+
+def devices_path() -> Path:
+    return studio_dir() / "devices.json"
+
+
+def load_devices() -> list[PairedDevice]:
+    """The paired devices (empty before the first pairing)."""
+    raw = _read_json(devices_path()).get("devices", [])
+    try:
+        return [PairedDevice(**d) for d in raw]
+    except TypeError as exc:
+        raise MovekitError(f"{devices_path()}: a device entry has unknown fields ({exc})") from None
+
+
+def save_device(device: PairedDevice) -> list[PairedDevice]:
+    """Add or replace (same label) a paired device; refuses a clash of address, label or role."""
+    from movekit.capture.ble.transport import DeviceSpec
+
+    if not _SAFE_ID.match(device.label):
+        raise MovekitError("a device label is one short word such as thigh or belly (letters, digits, _ - .)")
+    DeviceSpec.parse(device.spec)  # a clear message for a bad address or profile
+    for role in device.roles.values():
+        if not _SAFE_ID.match(role):
+            raise MovekitError(f"muscle name {role!r}: one short word such as vmo, vl or core")
+    others = [d for d in load_devices() if d.label != device.label]
+    for d in others:
+        if d.address == device.address:
+            raise MovekitError(f"{device.address} is already paired as {d.label!r}; remove that first")
+        clash = set(d.roles) & set(device.roles)
+        if clash:  # the drill maps channel names to roles over all devices
+            raise MovekitError(f"channel {sorted(clash)[0]} already has a muscle on {d.label!r}")
+        if set(d.roles.values()) & set(device.roles.values()):
+            raise MovekitError(f"a muscle of {device.label!r} is already measured by {d.label!r}")
+    devices = [*others, device]
+    _write_json(devices_path(), {"devices": [d.__dict__ for d in devices]})
+    return devices
+
+
+def remove_device(label: str) -> None:
+    devices = [d for d in load_devices() if d.label != label]
+    _write_json(devices_path(), {"devices": [d.__dict__ for d in devices]})
+
+
+def profile_channels(profile: str) -> list[str]:
+    """EMG channel names of a device profile (empty for a non-EMG device)."""
+    from movekit.capture.ble.profiles import get_profile
+
+    try:
+        p = get_profile(profile)
+    except (MovekitError, KeyError, FileNotFoundError):
+        return []
+    out = []
+    for s in getattr(p, "streams", ()):
+        if getattr(s, "kind", None) == "emg":
+            out += list(getattr(s, "channel_names", ()) or ())
+    return out
+
+
+def scan_devices(timeout_s: float = 3.0) -> list[dict]:
+    """Devices in range (through :func:`movekit.capture.ble.transport.scan`), as dicts for a page."""
+    from movekit.capture.ble.transport import scan
+
+    found = asyncio.run(scan(timeout_s))
+    return [
+        {"name": r.name or "", "address": r.address, "rssi": r.rssi, "profile": r.profile or "",
+         "channels": profile_channels(r.profile) if r.profile else []}
+        for r in found
+    ]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ signals
+class _MemoryWriter:
+    """The part of a RecordingWriter :class:`BleRecorder` uses, kept in memory (no file)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.specs: dict[str, Any] = {}
+        self.chunks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.events: list[dict] = []
+
+    def add_stream(self, spec) -> None:
+        self.specs[spec.name] = spec
+
+    def append(self, name: str, t_s: np.ndarray, data: np.ndarray) -> None:
+        self.chunks.setdefault(name, []).append((np.asarray(t_s), np.asarray(data)))
+
+    def event(self, t_s: float, kind: str, **data) -> None:
+        self.events.append({"t_s": t_s, "kind": kind, **data})
+
+
+def record_emg(devices: list[PairedDevice], seconds: float) -> dict[str, tuple[Any, np.ndarray]]:
+    """``seconds`` of every EMG stream of ``devices``: stream name -> (StreamSpec, samples (N, C) uV).
+
+    Raises MovekitError when a device does not stream (switched off, out of range).
+    """
+    from movekit.capture.ble.transport import BleRecorder
+
+    if not devices:
+        raise MovekitError("no EMG sensor is paired yet: the therapist pairs it on the Devices page")
+    writer = _MemoryWriter()
+    rec = BleRecorder([d.spec for d in devices], writer, console=None)
+    rec.start()
+    try:
+        missing = rec.wait_streaming(CONNECT_TIMEOUT_S)
+        if missing:
+            raise MovekitError(f"no signal from {', '.join(missing)}: switch the sensor on and keep it near")
+        time.sleep(seconds)
+    finally:
+        rec.stop()
+    out = {}
+    for name, spec in writer.specs.items():
+        chunks = writer.chunks.get(name, [])
+        if spec.kind == "emg" and chunks:
+            out[name] = (spec, np.concatenate([c[1] for c in chunks]).astype(np.float64))
+    if not out:
+        raise MovekitError("the paired devices sent no EMG")
+    return out
+
+
+def test_signal(device: PairedDevice, seconds: float = TEST_SIGNAL_S) -> dict:
+    """A short test of one device: per channel its RMS (uV) and a 60-point envelope for a sparkline."""
+    streams = record_emg([device], seconds)
+    out = {"label": device.label, "seconds": seconds, "channels": []}
+    for spec, x in streams.values():
+        names = list(spec.channel_names or [f"ch{i + 1}" for i in range(x.shape[1])])
+        for i, ch in enumerate(names):
+            v = x[:, i] - np.nanmean(x[:, i])
+            parts = np.array_split(np.abs(v), min(60, len(v)))
+            out["channels"].append({
+                "channel": ch,
+                "role": device.roles.get(ch, ""),
+                "samples": int(len(v)),
+                "rms_uv": round(float(np.sqrt(np.nanmean(v**2))), 1),
+                "envelope_uv": [round(float(p.mean()), 1) for p in parts],
+            })  # fmt: skip
+    return out
+
+
+# ------------------------------------------------------------------------------------------ MVC
+def mvc_path() -> Path:
+    return studio_dir() / "mvc.json"
+
+
+def load_mvc(client: str) -> dict | None:
+    """The client's stored MVC: ``{"mvc_uv": {role: uV}, "recorded_utc": ..., "seconds": ...}``."""
+    return _read_json(mvc_path()).get(client)
+
+
+def record_mvc(client: str, devices: list[PairedDevice], seconds: float = MVC_RECORD_S) -> dict:
+    """Record a maximal contraction on every paired EMG channel that has a muscle, store the MVC
+    reference per muscle for ``client`` and return the stored entry.
+
+    The reference is the peak 500 ms mean of the envelope (:func:`movekit.analysis.emg.mvc_reference`,
+    as ``movekit emg --mvc`` and ``movekit drill --mvc``; Burden 2010, J Electromyogr Kinesiol 20:1023).
+    """
+    from movekit.analysis.emg import mvc_reference
+
+    emg_devices = [d for d in devices if d.roles]
+    if not emg_devices:
+        raise MovekitError("no paired EMG channel has a muscle yet: the therapist sets it on the Devices page")
+    roles = {ch: role for d in emg_devices for ch, role in d.roles.items()}
+    mvc: dict[str, float] = {}
+    for spec, x in record_emg(emg_devices, seconds).values():
+        names = list(spec.channel_names or [])
+        ref = mvc_reference(x, float(spec.rate_hz))
+        mvc.update({roles[c]: round(float(v), 2) for c, v in zip(names, ref) if c in roles and np.isfinite(v)})
+    if not mvc or min(mvc.values()) <= 0:
+        raise MovekitError("the MVC recording had no usable signal; check the electrodes and record again")
+    entry = {"mvc_uv": mvc, "seconds": seconds, "recorded_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+    data = _read_json(mvc_path())
+    data[client] = entry
+    _write_json(mvc_path(), data)
+    return entry
+
+
+# ------------------------------------------------------------------------------------------ drills
+def resolve_protocol(drill_id: str):
+    """The :class:`~movekit.protocols.runner.Protocol` of a program item's ``drill_id``: a shipped
+    drill, or ``protocols/<drill_id>.toml`` in the data folder."""
+    from movekit.protocols.runner import load_protocol, shipped_drills
+
+    if not drill_id or not _SAFE_ID.match(drill_id):
+        raise MovekitError(f"drill id {drill_id!r} is not a drill name")
+    if drill_id in shipped_drills():
+        return load_protocol(drill_id)
+    custom = data_dir() / "protocols" / f"{drill_id}.toml"
+    if custom.is_file():
+        return load_protocol(custom)
+    raise MovekitError(f"no drill {drill_id!r}: not shipped and not in {custom.parent}")
+
+
+def todays_items(store, client: str, today: _dt.date | None = None) -> list[dict]:
+    """The client's home-program items active today, each with ``done_today`` (a log today)."""
+    d = (today or _dt.date.today()).isoformat()
+    done = {lg["item_id"] for lg in store.program_logs(client) if lg["log_date"] == d and lg["done"]}
+    return [{**it, "done_today": it["id"] in done} for it in store.program_items(client, active_on=d)]
+
+
+def readiness(protocol, devices: list[PairedDevice], mvc: dict | None) -> list[str]:
+    """What is missing before ``protocol`` can run (plain words; empty: ready)."""
+    roles = {r for d in devices for r in d.roles.values()}
+    missing = [r for r in protocol.emg_channels if r not in roles]
+    out = [f"no sensor is paired for {r}: ask your therapist" for r in missing]
+    if protocol.emg_channels and not missing:
+        have = (mvc or {}).get("mvc_uv", {})
+        if any(r not in have for r in protocol.emg_channels):
+            out.append("record your maximal contraction first (MVC step)")
+    return out
+
+
+@dataclass
+class RunInfo:
+    """What the drill page and the result page need of a run (besides the Drill)."""
+
+    client: str
+    item_id: int
+    item_name: str
+    recording: Path
+    wav: Path
+    started_utc: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+
+
+class DrillRun:
+    """One drill running server-side for the client's drill page (see the module docstring).
+
+    ``phase``: connecting (devices starting), running (the drill's own ``control`` says ready,
+    running or paused), saving, done, error. The pusher thread posts ``{"type": "state", ...}`` to
+    ``hub`` every :data:`PUSH_EVERY_S`.
+    """
+
+    def __init__(self, drill, info: RunInfo, ble: list[str], hub, result_url: str) -> None:
+        self.drill, self.info, self.ble, self.hub, self.result_url = drill, info, list(ble), hub, result_url
+        self.phase = "connecting"
+        self.error: str | None = None
+        self.result = None
+        self.said: list[dict] = []  #: speech events (text, start and end on the session clock)
+        self.summaries: list[dict] = []  #: set_summary events (their ``say`` is the spoken summary)
+        self._done = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def on_event(self, ev: dict) -> None:
+        """The Drill's ``on_event`` (called in the feeding thread)."""
+        if ev.get("kind") == "speech":
+            self.said.append(ev)
+        elif ev.get("kind") == "set_summary":
+            self.summaries.append(ev)
+
+    def start(self) -> DrillRun:
+        """Start the drill's thread and the state pusher."""
+        for target, name in ((self._run, "movekit-drill"), (self._push_loop, "movekit-drill-push")):
+            th = threading.Thread(target=target, name=name, daemon=True)
+            th.start()
+            self._threads.append(th)
+        return self
+
+    def _run(self) -> None:
+        try:
+            self.phase = "running"
+            res = self.drill.run_devices(self.info.recording, ble=self.ble)
+            self.phase = "saving"
+            self._write_wav(res.t_end_s)
+            self.result = res
+            self.phase = "done"
+        except MovekitError as exc:
+            self.error, self.phase = str(exc), "error"
+        except Exception as exc:  # noqa: BLE001 (shown on the page; the traceback goes to the log)
+            log.exception("drill run failed")
+            self.error, self.phase = f"the drill stopped: {type(exc).__name__}: {exc}", "error"
+        finally:
+            self._done.set()
+            self.hub.post(self.message())
+
+    def _write_wav(self, t_end_s: float) -> None:
+        from movekit.outputs import atomic_path
+
+        audio = self.drill.audio
+        if audio is None or audio.timeline is None:
+            return
+        with atomic_path(self.info.wav) as tmp:
+            audio.write_wav(tmp, end_s=t_end_s + 1.0)
+
+    def _push_loop(self) -> None:
+        while not self._done.wait(PUSH_EVERY_S):
+            self.hub.post(self.message())
+
+    def control(self, action: str) -> dict | None:
+        """start, pause, resume or stop (from a web handler)."""
+        if action not in ("start", "pause", "resume", "stop"):
+            raise MovekitError(f"unknown drill control {action!r}")
+        return getattr(self.drill, action)()
+
+    def message(self) -> dict:
+        """The state message the drill page draws."""
+        said = [{"text": s.get("text"), "t_s": s.get("t_s"), "t_end_s": s.get("t_end_s")} for s in self.said[-4:]]
+        state = self.drill.state().as_dict()
+        return {
+            "type": "state",
+            "phase": self.phase,
+            "error": self.error,
+            "drill": state,
+            "said": said,
+            "result_url": self.result_url if self.phase == "done" else None,
+        }
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        return self._done.wait(timeout_s)
+
+    def close(self) -> None:
+        """Stop the drill and wait for its thread (the studio is shutting down)."""
+        if not self._done.is_set():
+            self.drill.stop()
+            self._done.wait(10.0)
+
+
+def new_run(
+    protocol,
+    info: RunInfo,
+    devices: list[PairedDevice],
+    mvc_uv: Mapping[str, float] | None,
+    *,
+    hub,
+    db: Path | None,
+    result_url: str,
+    audio_factory: Callable[[], Any] | None = None,
+) -> DrillRun:
+    """Make and start the :class:`DrillRun` of ``protocol`` on the paired EMG devices."""
+    from movekit.feedback.audio import CueAudio
+    from movekit.protocols.drill import Drill
+
+    used = [d for d in devices if set(d.roles.values()) & set(protocol.emg_channels)]
+    if protocol.emg_channels and not used:
+        raise MovekitError("no paired sensor measures this drill's muscles: ask your therapist")
+    roles = {ch: role for d in used for ch, role in d.roles.items()}
+    audio = audio_factory() if audio_factory else CueAudio(play=True, wav=True)
+    holder: dict[str, DrillRun] = {}
+    drill = Drill(
+        protocol,
+        channel_roles=roles,
+        mvc_uv=dict(mvc_uv) if mvc_uv else None,
+        audio=audio,
+        on_event=lambda ev: holder["run"].on_event(ev),
+        client=info.client,
+        db=db,
+        autostart=False,
+    )
+    run = DrillRun(drill, info, [d.spec for d in used], hub, result_url)
+    holder["run"] = run
+    return run.start()
+
+
+__all__ = [
+    "DrillRun",
+    "PairedDevice",
+    "RunInfo",
+    "load_devices",
+    "load_mvc",
+    "new_run",
+    "readiness",
+    "record_mvc",
+    "resolve_protocol",
+    "save_device",
+    "scan_devices",
+    "test_signal",
+    "todays_items",
+]
