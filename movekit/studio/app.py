@@ -146,7 +146,7 @@ def _one(form: dict, key: str, default: str = "") -> str:
 
 def create_app(config: StudioConfig) -> Starlette:  # ~90 lines: one 3-line endpoint per route, then the table
     """The studio app for ``config`` (see :func:`movekit.studio.serve`)."""
-    from movekit.studio import client_app, pages
+    from movekit.studio import client_app, pages, research
 
     env = _templates()
     view = pages.Pages(config, env)
@@ -227,6 +227,7 @@ def create_app(config: StudioConfig) -> Starlette:  # ~90 lines: one 3-line endp
     ]
     # each further screen adds its routes here, one line each
     routes += client_app.routes(config, env)  # the client's home drills, pairing, MVC
+    routes += research.routes(config, env)  # the researcher's pages: open, scrub, compare
     routes.append(Mount("/static", StaticFiles(directory=HERE / "static"), name="static"))
 
     @contextlib.asynccontextmanager
