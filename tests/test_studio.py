@@ -190,6 +190,14 @@ def test_local_forms_refuse_bad_input(tmp_path):
         status, text, _ = _get(url + "clients/C-1/outcomes/quickdash", {f"item{i}": "3" for i in range(1, 12)})
         assert status == 200 and "<td>quickdash</td><td>50.0</td>" in text
         assert "<td>odi</td>" not in text and "<td>psfs</td>" not in text  # nothing stored by the refusals
+        psfs = {"activity1": "stairs", "item1": "4", "activity2": "lifting a bag", "item2": "6",
+                "activity3": "sitting 1 h", "item3": "5"}  # fmt: skip
+        assert _get(url + "clients/C-1/outcomes/psfs", psfs)[0] == 200
+        from movekit.store import Store
+
+        with Store(tmp_path / "clinic.sqlite3") as st:
+            row = st.outcomes("C-1", "psfs")[0]
+        assert row["labels"] == ["stairs", "lifting a bag", "sitting 1 h"] and row["items"] == [4, 6, 5]
         assert _get(url + "clients", {"code": "C-1"})[0] == 400  # exists already
     finally:
         proc.terminate()

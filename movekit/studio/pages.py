@@ -194,17 +194,21 @@ class Pages:
         m = oc.measure(measure)
         n = OUTCOME_FORMS[m.key]["items"]
         items = [(form.get(f"item{i}") or [""])[0].strip() or None for i in range(1, n + 1)]
+        labels = None
         if m.key == "psfs":
             names = [(form.get(f"activity{i}") or [""])[0].strip() for i in range(1, n + 1)]
             for i, (a, v) in enumerate(zip(names, items), 1):
                 if (v is None) != (not a):
                     raise MovekitError(f"PSFS activity {i}: give both the activity and its rating 0-10")
+                if len(a) > 80:
+                    raise MovekitError(f"PSFS activity {i}: at most 80 characters")
             items = [v for v in items if v is not None]
+            labels = [a for a in names if a]  # stored beside the ratings (store v7)
         sc = oc.score(m.key, items)
         with self._store() as st:
             open_session = st.open_session(code)
             st.add_outcome(code, sc.measure, sc.score, items=sc.items or None,
-                           n_answered=sc.n_answered or None,
+                           n_answered=sc.n_answered or None, labels=labels,
                            session_id=open_session["id"] if open_session else None)  # fmt: skip
 
 
