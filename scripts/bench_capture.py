@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import machine, write_section  # noqa: E402
+from benchlib import machine, read_frames, write_section  # noqa: E402
 
 BARE_LOOP = r"""
 import json, sys, time
@@ -74,15 +74,7 @@ def compose(name: str, how: tuple[str, float] | None) -> Path:
         return out
     import cv2
 
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
+    frames, fps = read_frames(src)
     order = frames if mode == "loop" else frames + frames[-2:0:-1]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.stem + ".tmp.mkv")

@@ -39,6 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+from benchlib import read_frames  # noqa: E402
 
 #: How each reference was made (written into docs/benchmarks.md with the table).
 LABELS = {
@@ -137,21 +138,6 @@ def _write(frames: list, order: np.ndarray, fps: float, out: Path) -> Path:
     return out
 
 
-def _read(path: Path) -> tuple[list, float]:
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    return frames, fps
-
-
 def _bench_dir() -> Path:
     from movekit.datasets import cache_dir
 
@@ -169,7 +155,7 @@ def demo_clip(seconds: float | None) -> tuple[Path, Reference, object]:
     if seconds is not None:
         video = _bench_dir() / f"demo_bounce_{seconds:g}s.mkv"
         if not video.exists():
-            frames, fps = _read(src)
+            frames, fps = read_frames(src)
             _write(frames, order, fps, video)
     hips = _interpolate(DEMO_KEYS, n)[order]
     her = _interpolate(DEMO_OTHER_KEYS, n)
@@ -200,7 +186,7 @@ def crossing_clip(seconds: float | None) -> tuple[Path, Reference, object]:
         tmp = base.with_name("crossing.tmp.mp4")
         base.parent.mkdir(parents=True, exist_ok=True)
         _, covered = _crossing_clip(tmp, client_px=_alone_landmarks((1088, 1920)))
-        frames, fps = _read(tmp)
+        frames, fps = read_frames(tmp)
         _write(frames, np.arange(len(frames)), fps, base)
         tmp.unlink()
         np.savez(meta, covered=covered)
@@ -210,7 +196,7 @@ def crossing_clip(seconds: float | None) -> tuple[Path, Reference, object]:
     if seconds is not None:
         video = _bench_dir() / f"crossing_bounce_{seconds:g}s.mkv"
         if not video.exists():
-            frames, fps = _read(base)
+            frames, fps = read_frames(base)
             _write(frames, order, fps, video)
     ref = Reference(hips[order], covered[order] <= 0.2, 100.0, LABELS["crossing"])
     return video, ref, "largest"
@@ -226,7 +212,7 @@ def _alone_landmarks(size: tuple[int, int]) -> np.ndarray:
 
     from movekit.datasets import fetch
 
-    frames, _ = _read(Path(fetch("pose2sim_single_cam02")))
+    frames, _ = read_frames(Path(fetch("pose2sim_single_cam02")))
     pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
     out = np.full((len(frames), 33, 2), np.nan)
     for i, f in enumerate(frames):

@@ -43,3 +43,19 @@ def write_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + block
     path.write_text(text.rstrip("\n") + "\n")
+
+
+def read_frames(path) -> tuple[list, float]:
+    """Every frame (BGR) of a video file and its nominal rate (frames/s), for composing bench clips."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames, fps
