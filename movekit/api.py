@@ -160,9 +160,9 @@ def screen(test: str, source, **options) -> tuple[Any, dict]:
     Returns ``(DataFrame metric, value, unit, info)`` with the whole result as ``info["result"]``
     (its JSON form: validity checks, flags, reps, references) and ``info["valid"]``."""
     from movekit.assess import run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
 
-    result = run(test, load_session(source), **options)
+    result = run(test, load_trial(source), **options)
     rows = [{"metric": k, "value": m.value, "unit": m.unit} for k, m in result.metrics.items()]
     table = _pd().DataFrame(rows, columns=["metric", "value", "unit"])
     return table, {"valid": result.valid, "result": result.to_json()}

@@ -1,7 +1,7 @@
 """Run capture, angles and assessments over every session of a study folder, on Dask.
 
 A *session* is a recording (``*.mkrec`` folder), a video (captured first into a recording in the
-work folder beside the output, never beside the input) or a file :func:`movekit.assess.sources.load_session`
+work folder beside the output, never beside the input) or a file :func:`movekit.assess.sources.load_trial`
 reads (CoP/force-plate CSV or text). Each session is one task; the client (this process) writes
 each finished session's rows atomically to ``OUT.parts/<key>.parquet`` (temporary file, then
 rename), so a killed run leaves only whole parts and a rerun skips every session whose part
@@ -160,7 +160,7 @@ def result_validity(result) -> str:
 def process(src: Source, tests: tuple[str, ...], captures: Path) -> dict[str, Any]:
     """Run one session (on a worker): ``{"rows": [...], "failures": [(stage, error)]}``."""
     from movekit import assess
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
 
     rows: list[dict[str, Any]] = []
     failures: list[tuple[str, str]] = []
@@ -168,7 +168,7 @@ def process(src: Source, tests: tuple[str, ...], captures: Path) -> dict[str, An
     try:
         if src.kind == "video":
             path = _capture(src, captures)
-        session = load_session(path)
+        session = load_trial(path)
     except Exception as exc:  # noqa: BLE001 - every failure is reported, none stops the batch
         return {
             "rows": rows,

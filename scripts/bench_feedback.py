@@ -1,6 +1,6 @@
 """Benchmark the feedback path: from a sample's arrival to its cue event, and the audio path.
 
-Two live paths through :class:`movekit.protocols.session.DrillSession` (the code ``movekit drill``
+Two live paths through :class:`movekit.protocols.feeder.LiveDrill` (the code ``movekit drill``
 runs live), each producing thousands of cues:
 
 * EMG: two channels at 1 kHz arriving in 20-sample packets (a BLE EMG device's 20 ms
@@ -103,8 +103,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from movekit.feedback.audio import Player, tone
+    from movekit.protocols.feeder import EMGSourceSpec, LiveDrill
     from movekit.protocols.runner import load_protocol
-    from movekit.protocols.session import DrillSession, EMGSourceSpec
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.toml"
@@ -114,7 +114,7 @@ def main() -> int:
     seconds = args.minutes * 60.0
     # --- EMG path
     t, x, starts = emg_signal(seconds)
-    s = DrillSession(protocol, [EMGSourceSpec("emg", RATE, ("vmo", "vl"))], mvc_uv={"vmo": 300.0, "vl": 300.0})
+    s = LiveDrill(protocol, [EMGSourceSpec("emg", RATE, ("vmo", "vl"))], mvc_uv={"vmo": 300.0, "vl": 300.0})
     s.runner.engine.min_gap_s = 0.0
     cues = []
     wall0 = time.perf_counter()
@@ -130,7 +130,7 @@ def main() -> int:
     # --- pose path
     fps = 30.0
     n_frames = int(seconds * fps)
-    sp = DrillSession(protocol, [], pose=True)
+    sp = LiveDrill(protocol, [], pose=True)
     sp.runner.engine.min_gap_s = 0.0
     vis = np.ones(33, np.float32)
     frames = [stick_frame(20.0 * max(0.0, np.sin(2 * np.pi * k / 45))) for k in range(45)]  # 1.5 s cycle
@@ -159,7 +159,7 @@ def main() -> int:
 
     lines = [
         f"Machine: {machine()}. `python scripts/bench_feedback.py --minutes {args.minutes:g}`: one simulated "
-        f"{args.minutes:g}-minute live session per path through `DrillSession` (what `movekit drill` runs live).",
+        f"{args.minutes:g}-minute live session per path through `LiveDrill` (what `movekit drill` runs live).",
         "",
         "| path | cues | compute delay arrival -> cue event p50 / p95 / p99 ms | max ms | whole-session cost |",
         "|---|---|---|---|---|",

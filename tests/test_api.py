@@ -53,7 +53,7 @@ def test_angles_and_views_on_the_demo_recording(demo_recording):
 
 def test_emg_sway_and_assess_on_real_files():
     from movekit.analysis.emg import process
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
     from movekit.assess.sway import sway_metrics
     from movekit.emg_io import read_emg
 
@@ -65,7 +65,7 @@ def test_emg_sway_and_assess_on_real_files():
     np.testing.assert_array_equal(table[col].to_numpy(), np.asarray(direct.envelope_uv).reshape(n, -1)[:, 0])
     assert len(info["events"]) == len(direct.events) and set(info["events"].columns) == {"channel", "kind", "t_s"}
 
-    cop = load_session(fetch("kistler_cop")).cop
+    cop = load_trial(fetch("kistler_cop")).cop
     s, sinfo = movekit.sway(cop.t_s, cop.y_mm, cop.x_mm)
     ref = sway_metrics(cop.t_s, cop.y_mm, cop.x_mm)
     for k, (v, u) in ref.items():

@@ -23,7 +23,7 @@ import pytest
 from movekit.assess import run
 from movekit.assess._pose import TriangulatedSeries, analyse_pose, virtual_front_view_mm
 from movekit.assess.result import AssessmentResult
-from movekit.assess.sources import load_session
+from movekit.assess.sources import load_trial
 from movekit.datasets import fetch
 from movekit.errors import MovekitError
 
@@ -51,7 +51,7 @@ def tri(captured, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def session(tri):
-    return load_session(tri)
+    return load_trial(tri)
 
 
 def _painful_arc_analysis(pose, result):
@@ -194,7 +194,7 @@ def test_2d_recording_is_unchanged(captured):
     from movekit.recording import open_recording
 
     rec = captured("pose2sim_single_cam01")
-    s = load_session(rec)
+    s = load_trial(rec)
     assert not isinstance(s.pose, TriangulatedSeries)
     pose = open_recording(rec).pose()
     for test, direct in (
@@ -218,9 +218,9 @@ def test_capture_set_stands_for_its_triangulation(tri, tmp_path):
     s.mkdir()
     (s / SET_FILE).write_text(json.dumps({"format": SET_FORMAT, "cameras": [], "clock": "one session clock"}))
     with pytest.raises(MovekitError, match="movekit triangulate"):
-        load_session(s)
+        load_trial(s)
     shutil.copytree(tri, s / "pose_3d.mkrec")
-    assert isinstance(load_session(s).pose, TriangulatedSeries)
+    assert isinstance(load_trial(s).pose, TriangulatedSeries)
 
 
 def test_unknown_camera_set_up_refuses_every_angle(session, tmp_path):
@@ -232,7 +232,7 @@ def test_unknown_camera_set_up_refuses_every_angle(session, tmp_path):
     with RecordingWriter(out, {}) as rec:
         rec.add_stream(StreamSpec("pose_3d_m", (33, 3), "m", 60.0, kind="pose_3d"))
         rec.append("pose_3d_m", session.pose.t_s, session.pose.points_lab_m.astype(np.float32))
-    res = run("hip-hinge", load_session(out))
+    res = run("hip-hinge", load_trial(out))
     assert "not measured with an unknown camera set-up" in res.validity["angle_error"].message
     assert res.validity["triangulation"].value["cameras"] == [] and res.angle_errors_deg == {}
 

@@ -77,7 +77,7 @@ def test_video_sway_known_amplitude_and_one_axis():
 
 def test_trunk_imu_sway_from_a_recording(tmp_path):
     from movekit.assess import run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
     from movekit.recording import RecordingWriter, StreamSpec
 
     rec = tmp_path / "imu.mkrec"
@@ -88,7 +88,7 @@ def test_trunk_imu_sway_from_a_recording(tmp_path):
             StreamSpec(name="trunk", shape=(2,), unit="deg", rate_hz=100.0, channel_names=("pitch", "roll"), kind="imu")
         )
         w.append("trunk", t, np.stack([pitch, roll], 1).astype(np.float32))
-    r = run("balance", load_session(rec))
+    r = run("balance", load_trial(rec))
     assert r.valid, r.summary()
     assert r.value("sway_rms_ap_deg") == pytest.approx(1.5 / np.sqrt(2), rel=1e-3)
     assert r.value("sway_rms_ml_deg") == pytest.approx(0.5 / np.sqrt(2), rel=1e-3)

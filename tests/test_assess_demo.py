@@ -13,7 +13,7 @@ import json
 import pytest
 
 from movekit.assess import run
-from movekit.assess.sources import Session, load_session
+from movekit.assess.sources import Trial, load_trial
 from movekit.cli import main
 
 #: These tests check the logic above the joint angles (reps, phases, scores, offsets) on real and
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("ungated")
 
 @pytest.fixture(scope="module")
 def demo(demo_pose):
-    return Session("sports2d demo", pose=demo_pose)
+    return Trial("sports2d demo", pose=demo_pose)
 
 
 def test_hinge_sees_the_bend_but_scores_no_incomplete_rep(demo):
@@ -124,7 +124,7 @@ def test_step_down_does_not_score_items_across_a_view_change(demo):
 
 
 def test_cli_on_the_recording_directory(demo_recording, tmp_path, capsys):
-    assert load_session(demo_recording).pose is not None
+    assert load_trial(demo_recording).pose is not None
     out = tmp_path / "posture.json"
     assert main(["assess", "posture", str(demo_recording), "--json", str(out)]) == 3  # NOT VALID (no still second)
     res = json.loads(out.read_text())

@@ -10,7 +10,7 @@ from movekit.assess import run
 from movekit.assess.balance import QUIET_FZ_FRACTION, cop_sway, plate_loading
 from movekit.assess.sources import (
     UNLOADED_N,
-    load_session,
+    load_trial,
     name_list,
     read_bioware,
     read_bioware_cop,
@@ -92,7 +92,7 @@ def test_cop_range_beyond_the_feet_is_refused_without_force():
 
 @pytest.mark.parametrize("name, reason", [("kistler_cmj", "plate_loaded"), ("kistler_dj_2plates", "plates")])
 def test_real_jumps_are_refused(name, reason):
-    r = run("balance", load_session(fetch(name)), min_duration_s=5.0)
+    r = run("balance", load_trial(fetch(name)), min_duration_s=5.0)
     assert not r.valid
     assert not r.validity[reason].ok and not r.validity["quiet_standing"].ok
     assert r.metrics == {}
@@ -159,7 +159,7 @@ def test_two_plate_file_with_one_plate_loaded_uses_it_and_says_so(tmp_path):
     )
     cop = read_bioware_cop(p)
     assert cop.problem is None and np.allclose(cop.x_mm, 10 * np.sin(t), atol=0.006)  # 0.01 mm steps in the file
-    r = run("balance", load_session(p))
+    r = run("balance", load_trial(p))
     assert r.valid, r.summary()
     assert "plate 2 of 2 carried the load" in r.validity["source"].message
 
@@ -174,7 +174,7 @@ def test_cop_csv_in_metres_is_converted(tmp_path):
         header="time_s,cop_x_m,cop_y_m,fz_n",
         comments="",
     )
-    r = run("balance", load_session(f))
+    r = run("balance", load_trial(f))
     assert r.valid, r.summary()
     assert "converted to mm" in r.validity["source"].message
     ref = cop_sway(t, x, y)
@@ -187,7 +187,7 @@ def test_semicolon_csv_with_decimal_commas(tmp_path):
     f = tmp_path / "semi.csv"
     lines = ["time_s;cop_x_mm;cop_y_mm"] + [f"{a:.2f};{b:.4f};{c:.4f}".replace(".", ",") for a, b, c in zip(t, x, y)]
     f.write_text("\n".join(lines) + "\n")
-    r = run("balance", load_session(f))
+    r = run("balance", load_trial(f))
     assert r.valid, r.summary()
     assert "semicolon" in r.validity["source"].message
     from movekit.analysis.filters import lowpass
@@ -202,7 +202,7 @@ def test_unrecognised_columns_are_named_briefly(tmp_path):
     names = [f"chan{i}" for i in range(14)]
     f = tmp_path / "odd.csv"
     np.savetxt(f, np.column_stack([t] + [t] * 14), delimiter=",", header="time_s," + ",".join(names), comments="")
-    r = run("balance", load_session(f))
+    r = run("balance", load_trial(f))
     msg = r.validity["source"].message
     assert not r.valid
     assert "cop_x_mm" in msg and "cop_x_m," in msg and "time_s, chan0" in msg and "and 5 more" in msg
@@ -210,7 +210,7 @@ def test_unrecognised_columns_are_named_briefly(tmp_path):
     semi = tmp_path / "semi.csv"
     semi.write_text("t;a;b\n0;1;2\n1;2;3\n")
     with pytest.raises(MovekitError, match="semicolon-separated CSV.*needs a time_s column; found t, a, b"):
-        load_session(semi)
+        load_trial(semi)
 
 
 def test_name_list():
@@ -237,13 +237,13 @@ def test_real_cop_in_metres_under_mm_columns_is_refused(tmp_path):
         header="time_s,cop_x_mm,cop_y_mm,fz_n",
         comments="",
     )  # metres under _mm names
-    r = run("balance", load_session(f), min_duration_s=5.0)
+    r = run("balance", load_trial(f), min_duration_s=5.0)
     c = r.validity["cop_units"]
     assert not r.valid and not c.ok and max(c.value) < 0.1
     assert "not in mm" in c.message and "cop_x_m" in c.message
     assert "sway_mean_velocity_mm_per_s" not in r.metrics
     f.write_text(f.read_text().replace("cop_x_mm,cop_y_mm", "cop_x_m,cop_y_m"))  # named right: accepted
-    r = run("balance", load_session(f), min_duration_s=5.0)
+    r = run("balance", load_trial(f), min_duration_s=5.0)
     assert r.valid, r.summary()
     assert r.validity["cop_units"].ok and r.validity["cop_steady"].ok
 
@@ -268,7 +268,7 @@ def test_real_vicon_export_is_read_and_its_jump_and_step_refused():
     assert c.t_s.size == 16000 and c.t_s[1] == pytest.approx(1 / 2000)
     assert np.median(c.fz_n) == pytest.approx(750, abs=10)  # Fz exported negative: turned into the load
     assert any("lab frame" in n for n in c.notes)
-    r = run("balance", load_session(fetch("vicon_cmj_emg")), min_duration_s=2.0)
+    r = run("balance", load_trial(fetch("vicon_cmj_emg")), min_duration_s=2.0)
     assert not r.valid and not r.validity["plate_loaded"].ok and r.metrics == {}
     after = c.t_s > 5.0  # landed: the force settles, but he steps (the CoP moves 261 mm in 0.5 s)
     r = cop_sway(c.t_s[after], c.x_mm[after], c.y_mm[after], fz_n=c.fz_n[after], min_duration_s=1.5)
@@ -287,7 +287,7 @@ def test_cop_stream_in_a_recording_is_assessed(tmp_path):
             )
         )
         w.append("plate", t, np.column_stack([pl["Ax"], pl["Ay"], pl["Fz"]]).astype(np.float32))
-    r = run("balance", load_session(rec), min_duration_s=5.0)
+    r = run("balance", load_trial(rec), min_duration_s=5.0)
     assert r.valid, r.summary()
     ref = cop_sway(t, pl["Ax"] * 1000, pl["Ay"] * 1000, fz_n=pl["Fz"], min_duration_s=5.0)
     assert r.value("sway_rms_distance_mm") == pytest.approx(ref.value("sway_rms_distance_mm"), rel=1e-3)
@@ -298,8 +298,8 @@ def test_headerless_bioware_rows_are_recognised(tmp_path):
     head = next(i for i, ln in enumerate(src) if ln.startswith("abs time"))
     f = tmp_path / "noheader.txt"
     f.write_text("\n".join(src[head + 2 :]) + "\n")  # the 18 data columns only
-    r = run("balance", load_session(f), min_duration_s=5.0)
-    ref = run("balance", load_session(fetch("kistler_cop")), min_duration_s=5.0)
+    r = run("balance", load_trial(f), min_duration_s=5.0)
+    ref = run("balance", load_trial(fetch("kistler_cop")), min_duration_s=5.0)
     assert r.valid, r.summary()
     assert "BioWare column layout" in r.validity["source"].message
     assert r.value("sway_path_length_mm") == pytest.approx(ref.value("sway_path_length_mm"), rel=1e-9)
@@ -309,7 +309,7 @@ def test_headerless_forces_and_moments_give_the_plate_cop(tmp_path):
     t, pl = _kistler_cop()
     f = tmp_path / "amti.txt"  # time + Fx Fy Fz Mx My Mz, tab-separated, no header
     np.savetxt(f, np.column_stack([t] + [pl[k] for k in ("Fx", "Fy", "Fz", "Mx", "My", "Mz")]), delimiter="\t")
-    s = load_session(f)
+    s = load_trial(f)
     assert np.max(np.abs(s.cop.x_mm - pl["Ax"] * 1000)) < 1.0  # (-My/Fz, Mx/Fz) vs the plate's own CoP
     assert np.max(np.abs(s.cop.y_mm - pl["Ay"] * 1000)) < 1.0
     r = run("balance", s, min_duration_s=5.0)
@@ -323,7 +323,7 @@ def test_headerless_unknown_layout_says_what_was_expected_and_columns_option(tmp
     f = tmp_path / "three.txt"
     np.savetxt(f, np.column_stack([t, pl["Ax"] * 1000, pl["Ay"] * 1000]), delimiter=" ")
     with pytest.raises(MovekitError) as e:
-        load_session(f)
+        load_trial(f)
     msg = str(e.value)
     assert "\n" not in msg and str(f) in msg and "3-column layout is not recognised" in msg
     assert "time_s,fx_n,fy_n,fz_n,mx_nm,my_nm,mz_nm" in msg and "--columns" in msg and "BioWare" in msg
@@ -348,7 +348,7 @@ def test_headerless_unknown_layout_says_what_was_expected_and_columns_option(tmp
 
     assert json.loads(out.read_text())["metrics"]["sway_rms_distance_mm"]["value"] > 10
     with pytest.raises(MovekitError, match="names 2 columns"):
-        load_session(f, columns=["time_s", "cop_x_mm"])
+        load_trial(f, columns=["time_s", "cop_x_mm"])
     assert main(["assess", "balance", str(f), "--columns", "cop_x_mm,cop_y_mm,z"]) == 2
 
 
@@ -368,7 +368,7 @@ def test_malformed_csv_gives_one_line_naming_the_file(tmp_path, capsys, content,
     f = tmp_path / "bad.csv"
     f.write_bytes(content)
     with pytest.raises(MovekitError, match=expected):
-        load_session(f)
+        load_trial(f)
     assert main(["assess", "balance", str(f)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("movekit: error:") and str(f) in err and len(err.splitlines()) == 1
@@ -378,7 +378,7 @@ def test_trailing_delimiter_is_an_empty_last_column(tmp_path):
     t, x, y, _ = _quiet()
     f = tmp_path / "trail.csv"
     f.write_text("time_s,cop_x_mm,cop_y_mm,\n" + "".join(f"{a:.2f},{b:.4f},{c:.4f},\n" for a, b, c in zip(t, x, y)))
-    assert run("balance", load_session(f)).valid
+    assert run("balance", load_trial(f)).valid
 
 
 def test_missing_samples_short_gaps_interpolated_long_gaps_and_bad_times_refused():

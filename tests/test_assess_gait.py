@@ -163,7 +163,7 @@ def test_refusals_say_why(walk):
 
 
 def test_from_a_recording_with_speed(walk, tmp_path):
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
     from movekit.recording import RecordingWriter, StreamSpec
 
     t, acc, gyr = walk
@@ -173,7 +173,7 @@ def test_from_a_recording_with_speed(walk, tmp_path):
         rec.add_stream(StreamSpec("shank_acc", (3,), "g", FS, ("x", "y", "z"), kind="imu"))
         rec.append("shank_gyro", t, np.degrees(gyr).astype(np.float32))
         rec.append("shank_acc", t, (acc / 9.81).astype(np.float32))
-    r = assess_gait(load_session(path), side="left", distance_m=30.0)
+    r = assess_gait(load_trial(path), side="left", distance_m=30.0)
     assert r.valid, r.summary()
     assert abs(r.value("cadence_steps_per_min") - HAND_CADENCE) / HAND_CADENCE < 0.05
     assert r.value("stance_left_pct") is not None
@@ -184,10 +184,10 @@ def test_from_a_recording_with_speed(walk, tmp_path):
     from movekit.assess import TESTS, run
 
     assert {"gait", "joint-position-sense"} <= set(TESTS)
-    same = run("gait", load_session(path), side="left", distance_m=30.0)
+    same = run("gait", load_trial(path), side="left", distance_m=30.0)
     assert same.value("cadence_steps_per_min") == r.value("cadence_steps_per_min")
     with pytest.raises(MovekitError, match="unexpected keyword"):
-        run("gait", load_session(path), speed=3)
+        run("gait", load_trial(path), speed=3)
     # and from the command line (the axis from the recording's metadata)
     import json
 

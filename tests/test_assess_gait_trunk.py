@@ -184,7 +184,7 @@ def test_regularity_is_exact_on_a_periodic_signal():
 
 def test_from_a_recording_and_the_command_line(walk, tmp_path):
     from movekit.assess import TESTS, run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
     from movekit.cli import main
     from movekit.recording import RecordingWriter, StreamSpec
 
@@ -194,7 +194,7 @@ def test_from_a_recording_and_the_command_line(walk, tmp_path):
         rec.add_stream(StreamSpec("lumbar_acc", (3,), "g", 50.0, ("x", "y", "z"), kind="imu"))
         rec.append("lumbar_acc", t - t[0], acc.astype(np.float32))
     assert "gait-trunk" in TESTS
-    r = run("gait-trunk", load_session(path), distance_m=30.0)
+    r = run("gait-trunk", load_trial(path), distance_m=30.0)
     assert r.valid and r.value("gait_speed_m_per_s") is not None
     direct = assess_gait_trunk(t, acc)
     assert r.value("steps_count") == direct.value("steps_count")
@@ -211,7 +211,7 @@ def test_from_a_recording_and_the_command_line(walk, tmp_path):
     assert main(["assess", "gait-trunk", str(csv), "--json", str(out_csv)]) == 0
     assert json.loads(out_csv.read_text())["metrics"]["steps_count"]["value"] == r.value("steps_count")
     with pytest.raises(MovekitError, match="lower-back accelerometer.*none found"):
-        run("gait-trunk", load_session(_shank_imu(tmp_path)))  # a shank IMU is not a trunk sensor
+        run("gait-trunk", load_trial(_shank_imu(tmp_path)))  # a shank IMU is not a trunk sensor
 
 
 def _shank_imu(tmp_path):

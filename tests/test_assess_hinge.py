@@ -106,7 +106,7 @@ def test_lumbar_flexion_cli_from_inclinometer_csv_and_video_proxy(tmp_path):
 
 def test_lumbar_flexion_from_inclinometer_streams_in_a_recording(tmp_path):
     from movekit.assess import run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
     from movekit.recording import RecordingWriter, StreamSpec
 
     rec = tmp_path / "incl.mkrec"
@@ -117,7 +117,7 @@ def test_lumbar_flexion_from_inclinometer_streams_in_a_recording(tmp_path):
                 StreamSpec(name=name, shape=(1,), unit="deg", rate_hz=FS, channel_names=("inclination",), kind="imu")
             )
             w.append(name, T, x.astype(np.float32)[:, None])
-    r = run("lumbar-flexion", load_session(rec))
+    r = run("lumbar-flexion", load_trial(rec))
     assert r.value("lumbar_flexion_deg") == pytest.approx(45.0, abs=0.5)
     assert r.value("sacral_flexion_deg") == pytest.approx(20.0, abs=0.5)
 

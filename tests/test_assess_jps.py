@@ -117,7 +117,7 @@ def test_errors_are_exact_and_revel_limit_flags():
 
 
 def test_from_a_recording_stream(gonio, tmp_path):
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
     from movekit.recording import RecordingWriter, StreamSpec
 
     t, a = gonio
@@ -126,11 +126,11 @@ def test_from_a_recording_stream(gonio, tmp_path):
     with RecordingWriter(path, {"client": "c01"}) as rec:
         rec.add_stream(StreamSpec("elbow", (1,), "deg", 100.0, ("inclination",), kind="inclinometer"))
         rec.append("elbow", t100, a100[:, None].astype(np.float32))
-    r = assess_jps_session(load_session(path), max_speed_deg_s=15.0, min_hold_s=0.2)
+    r = assess_jps_session(load_trial(path), max_speed_deg_s=15.0, min_hold_s=0.2)
     assert r.valid, r.summary()
     assert r.value("absolute_error_deg") == pytest.approx(0.8, abs=0.3)
     with pytest.raises(MovekitError, match="no angle channel"):
-        assess_jps_session(load_session(path), channel="knee_inclination")
+        assess_jps_session(load_trial(path), channel="knee_inclination")
 
 
 def test_bad_input_and_low_rate():

@@ -69,7 +69,7 @@ def test_a_cut_recording_is_flagged_in_the_result(tmp_path):
     import numpy as np
 
     from movekit.assess import run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
     from movekit.recording import RecordingWriter, StreamSpec
 
     path = tmp_path / "cut.mkrec"
@@ -80,6 +80,6 @@ def test_a_cut_recording_is_flagged_in_the_result(tmp_path):
     meta = json.loads((path / "meta.json").read_text())
     meta["closed"] = False
     (path / "meta.json").write_text(json.dumps(meta))
-    r = run("balance", load_session(path))
+    r = run("balance", load_trial(path))
     assert any(f.code == "source_problem" and "not closed cleanly" in f.message for f in r.flags)
     assert "not closed cleanly" in r.summary()

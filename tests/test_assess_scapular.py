@@ -25,7 +25,7 @@ from movekit.assess.scapular import (
     girdle_signals,
     scapular_motion,
 )
-from movekit.assess.sources import Session
+from movekit.assess.sources import Trial
 
 RIGHT_CHAIN = (12, 14, 16, 18, 20, 22)  # shoulder, elbow, wrist, hand points of the right side
 LEFT_CHAIN = (11, 13, 15, 17, 19, 21)
@@ -71,7 +71,7 @@ def test_real_symmetric_raises_give_no_cue(demo_pose):
     assert "not scapular rotation, tilt or winging" in next(f.message for f in r.flags if f.code == "aid_not_diagnosis")
     assert any("McClure" in ref for ref in r.references) and any("Kibler" in ref for ref in r.references)
     json.dumps(r.to_json(), allow_nan=False)
-    assert run("scapular", Session("demo", pose=demo_pose)).value("reps_count") == 2
+    assert run("scapular", Trial("demo", pose=demo_pose)).value("reps_count") == 2
 
 
 def _lifted(pose, chain, lift_at_top: float):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from movekit.audit import audit
 from movekit.cli import main
-from movekit.store import Store
+from movekit.clinic.audit import audit
+from movekit.clinic.store import Store
 
 
 def test_audit_counts_clients_against_the_mcid_and_names_nobody(tmp_path, capsys):

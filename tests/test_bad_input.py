@@ -396,9 +396,9 @@ def _copy_recording(src: Path, dst: Path) -> Path:
 @pytest.fixture(scope="module")
 def inputs(demo_recording, demo_clip, tmp_path_factory) -> Path:
     """The inputs folder, made once: copied for every case."""
+    from movekit.clinic.store import Store
     from movekit.datasets import fetch
     from movekit.emg_io import read_emg
-    from movekit.store import Store
 
     d = tmp_path_factory.mktemp("inputs")
     rec = _copy_recording(demo_recording, d / "demo.mkrec")

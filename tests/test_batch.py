@@ -22,7 +22,7 @@ pd = pytest.importorskip("pandas")
 from run_cli import movekit  # noqa: E402
 
 from movekit import assess  # noqa: E402
-from movekit.assess.sources import load_session  # noqa: E402
+from movekit.assess.sources import load_trial  # noqa: E402
 from movekit.batch import angle_rows, read_part_meta, result_validity  # noqa: E402
 from movekit.datasets import fetch  # noqa: E402
 
@@ -78,7 +78,7 @@ def test_batch_table_matches_direct_runs(batch_run, study, demo_recording):
     recs = t[t.session.str.endswith(".mkrec")]
     assert sorted(recs.client.unique()) == [f"c{i + 1:02d}" for i in range(N_COPIES)]
 
-    session = load_session(demo_recording)
+    session = load_trial(demo_recording)
     angles = angle_rows(session.pose)
     direct = {test: assess.run(test, session) for test in ("posture", "squat", "step-down", "balance")}
     for _name, g in recs.groupby("session"):
@@ -102,7 +102,7 @@ def test_batch_table_matches_direct_runs(batch_run, study, demo_recording):
     assert direct["step-down"].value("reps_count") == 1 and set(sd.unit) == {"count"}
 
     cop = t[t.session == "kistler_cop.txt"]
-    ref = assess.run("balance", load_session(fetch("kistler_cop")))  # 10 s trial: sway needs >= 25 s
+    ref = assess.run("balance", load_trial(fetch("kistler_cop")))  # 10 s trial: sway needs >= 25 s
     assert not ref.metrics and not ref.valid
     bal = cop[cop.test == "balance"]
     assert len(bal) == 1 and bal.metric.isna().all() and bal.validity.iloc[0] == result_validity(ref)

@@ -9,8 +9,8 @@ import pytest
 
 from movekit.feedback import audio
 from movekit.feedback.schedule import GAP_S, CueScheduler, SoundRequest
+from movekit.protocols.feeder import DrillFeeder
 from movekit.protocols.runner import DrillRunner, load_protocol
-from movekit.protocols.session import DrillFeeder
 
 
 def _req(t, dur, prio=0, group=None, wait=math.inf, name=""):

@@ -139,7 +139,7 @@ def emg_session(total_s=80.0, seed=2):
 
 
 def test_live_session_recording_replays_cues_exactly(tmp_path, capsys):
-    from movekit.protocols.session import DrillSession, EMGSourceSpec
+    from movekit.protocols.feeder import EMGSourceSpec, LiveDrill
     from movekit.recording import RecordingWriter, open_recording
 
     t, x = emg_session()
@@ -149,7 +149,7 @@ def test_live_session_recording_replays_cues_exactly(tmp_path, capsys):
     rng = np.random.default_rng(0)
     live_events = []
     with RecordingWriter(rec, {"source": "test"}) as w:
-        s = DrillSession(
+        s = LiveDrill(
             p, [EMGSourceSpec("emg", RATE, ("vmo", "vl"), ("ch_a", "ch_b"))], mvc_uv=mvc, writer=w, audio=None
         )
         i = 0

@@ -11,8 +11,8 @@ import pytest
 
 from movekit.analysis.synthetic import frontal_stick_px
 from movekit.protocols.drill import Drill, emg_files_recording
+from movekit.protocols.feeder import DrillFeeder
 from movekit.protocols.runner import DrillRunner, load_protocol
-from movekit.protocols.session import DrillFeeder
 
 pytestmark = pytest.mark.usefixtures("ungated")  # synthetic stick figure (see test_drill_pose.py)
 
@@ -131,8 +131,8 @@ def test_live_observer_with_controls_replays_exactly(tmp_path):
 
 
 def test_program_logging_hook(tmp_path):
-    from movekit.program import assign
-    from movekit.store import Store
+    from movekit.clinic.program import assign
+    from movekit.clinic.store import Store
 
     db = tmp_path / "clinic.sqlite3"
     with Store(db) as s:

@@ -34,7 +34,7 @@ def test_foot_lift_metric():
 
 def test_balance_drill_live_then_replay(tmp_path, capsys):
     from movekit.capture.pipeline import pose_stream_specs
-    from movekit.protocols.session import DrillSession
+    from movekit.protocols.feeder import LiveDrill
     from movekit.recording import RecordingWriter
 
     p = load_protocol("single_leg_balance")  # stand on the left leg, lift the right foot
@@ -44,7 +44,7 @@ def test_balance_drill_live_then_replay(tmp_path, capsys):
     with RecordingWriter(rec, {"video": {"width_px": 640, "height_px": 720}}) as w:
         for spec in pose_stream_specs(FPS):
             w.add_stream(spec)
-        s = DrillSession(p, [], pose=True, writer=w)
+        s = LiveDrill(p, [], pose=True, writer=w)
         for k in range(int(120 * FPS)):
             t = k / FPS
             lift = 45.0 if 8.0 <= t < 26.0 or 45.0 <= t < 80.0 else 0.0  # 1st attempt 18 s, 2nd completes

@@ -89,9 +89,9 @@ def test_assessments_state_the_angle_error_or_refuse_with_the_reason(demo_pose):
     import re
 
     from movekit.assess import run
-    from movekit.assess.sources import Session
+    from movekit.assess.sources import Trial
 
-    demo = Session("sports2d demo", pose=demo_pose)
+    demo = Trial("sports2d demo", pose=demo_pose)
     for test, kw in (("hip-hinge", {}), ("painful-arc", {"side": "left"})):
         r = run(test, demo, **kw)
         check = r.validity["angle_error"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from movekit.cli import main
+from movekit.clinic.goals import goal_progress
+from movekit.clinic.store import Store
 from movekit.errors import MovekitError
-from movekit.goals import goal_progress
-from movekit.store import Store
 
 
 def _store(tmp_path):

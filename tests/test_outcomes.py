@@ -2,7 +2,7 @@
 
 import pytest
 
-from movekit import outcomes as oc
+from movekit.clinic import outcomes as oc
 from movekit.errors import MovekitError
 
 
@@ -114,7 +114,7 @@ def test_psfs_activities_are_stored_with_their_ratings(tmp_path):
         "outcome", "add", "C-1", "psfs", "--items", "3,5,4", "--activities", "walking 30 min; stairs; lifting a child"
     )
     assert p.returncode == 0, p.stderr
-    from movekit.store import Store
+    from movekit.clinic.store import Store
 
     with Store(db) as st:
         row = st.outcomes("C-1", "psfs")[0]

@@ -152,7 +152,7 @@ def test_atomic_path_keeps_the_old_file_on_error(tmp_path):
 
 
 def test_database_wal_and_backup_are_private(tmp_path, umask_open):
-    from movekit.store import Store
+    from movekit.clinic.store import Store
 
     db = tmp_path / "clinic" / "c.sqlite3"
     with Store(db) as s:
@@ -165,7 +165,7 @@ def test_database_wal_and_backup_are_private(tmp_path, umask_open):
 
 def test_report_is_private_and_never_replaces_the_database(tmp_path, umask_open):
     from movekit.cli import main
-    from movekit.store import Store
+    from movekit.clinic.store import Store
 
     db = tmp_path / "clinic.sqlite3"
     with Store(db) as s:
@@ -182,7 +182,7 @@ def test_report_is_private_and_never_replaces_the_database(tmp_path, umask_open)
 
 def test_client_id_cannot_steer_the_default_report_path(tmp_path, monkeypatch):
     from movekit.cli import main
-    from movekit.store import Store
+    from movekit.clinic.store import Store
 
     db = tmp_path / "c.sqlite3"
     with Store(db) as s:
@@ -329,7 +329,7 @@ def test_outcome_csv_reader_never_crashes(tmp_path_factory, body):
     )
 )
 def test_assessment_json_reader_never_crashes(tmp_path_factory, doc):
-    from movekit.store import Store
+    from movekit.clinic.store import Store
 
     d = tmp_path_factory.mktemp("aj")
     f = d / "r.json"

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from movekit.cli import main
+from movekit.clinic.painmap import body_chart_svg
+from movekit.clinic.store import Store
 from movekit.errors import MovekitError
-from movekit.painmap import body_chart_svg
-from movekit.store import Store
 
 
 def test_marks_compare_first_and_latest_session_and_draw(tmp_path, capsys):
@@ -38,7 +38,7 @@ def test_marks_compare_first_and_latest_session_and_draw(tmp_path, capsys):
 
 def test_refusals_and_the_drawing_of_intensity():
     with pytest.raises(MovekitError, match="region 'spleen'"):
-        from movekit.painmap import check_mark
+        from movekit.clinic.painmap import check_mark
 
         check_mark("spleen", "left", 3, None)
     with pytest.raises(MovekitError, match="on a side"):

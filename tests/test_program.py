@@ -2,10 +2,10 @@
 
 import pytest
 
-from movekit import program as pg
 from movekit.cli import main
+from movekit.clinic import program as pg
+from movekit.clinic.store import Store
 from movekit.errors import MovekitError
-from movekit.store import Store
 
 
 @pytest.fixture

@@ -71,9 +71,9 @@ def test_back_view_keeps_the_subjects_left_and_right(back_pose):
 
 def test_back_view_single_leg_stance_on_the_left(back_rec):
     from movekit.assess import run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
 
-    r = run("single-leg-stance", load_session(back_rec))
+    r = run("single-leg-stance", load_trial(back_rec))
     assert r.valid
     assert r.metrics["stance_side"].value == "left"
     assert 0.7 <= r.metrics["stance_time_s"].value <= 1.4  # ~1.08 s; the front views give 0.9-1.07 s
@@ -229,22 +229,22 @@ def _imu_recording(path: Path, t, pitch, roll) -> Path:
 
 def test_imu_sway_of_the_still_start_is_small(isen_pelvis, tmp_path):
     from movekit.assess import run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
 
     t, tilt, obl = isen_pelvis
     rec = _imu_recording(tmp_path / "still.mkrec", t[:700], tilt[:700], obl[:700])
-    r = run("balance", load_session(rec), min_duration_s=5.0)
+    r = run("balance", load_trial(rec), min_duration_s=5.0)
     assert r.valid
     assert r.metrics["sway_range_ap_deg"].value < 2.0
 
 
 def test_imu_balance_refuses_a_walking_trial(isen_pelvis, tmp_path):
     from movekit.assess import run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
 
     t, tilt, obl = isen_pelvis
     rec = _imu_recording(tmp_path / "walk.mkrec", t, tilt, obl)
-    r = run("balance", load_session(rec), min_duration_s=5.0)
+    r = run("balance", load_trial(rec), min_duration_s=5.0)
     assert not r.valid
 
 

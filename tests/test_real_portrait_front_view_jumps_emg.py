@@ -97,9 +97,9 @@ def test_left_right_from_the_subjects_view(p2s_angles):
 
 def test_single_leg_stance_on_the_left_while_the_right_leg_kicks(p2s_rec):
     from movekit.assess import run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
 
-    r = run("single-leg-stance", load_session(p2s_rec))
+    r = run("single-leg-stance", load_trial(p2s_rec))
     assert r.valid
     assert r.metrics["stance_side"].value == "left"
     assert 0.5 <= r.metrics["stance_time_s"].value <= 1.5
@@ -107,9 +107,9 @@ def test_single_leg_stance_on_the_left_while_the_right_leg_kicks(p2s_rec):
 
 def test_posture_refuses_a_clip_without_a_still_second(p2s_rec):
     from movekit.assess import run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
 
-    r = run("posture", load_session(p2s_rec))
+    r = run("posture", load_trial(p2s_rec))
     assert not r.valid
 
 
@@ -160,17 +160,17 @@ def test_replay_of_a_recording_without_streams_fails(p2s_rec, tmp_path):
 @pytest.mark.parametrize("name", ["kistler_cmj", "kistler_dj_2plates"])
 def test_balance_refuses_a_jump_or_an_unloaded_plate(name):
     from movekit.assess import run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
 
-    r = run("balance", load_session(fetch(name)), min_duration_s=5.0)
+    r = run("balance", load_trial(fetch(name)), min_duration_s=5.0)
     assert not r.valid
 
 
 def test_balance_on_quiet_standing_stays_within_the_plate():
     from movekit.assess import run
-    from movekit.assess.sources import load_session
+    from movekit.assess.sources import load_trial
 
-    r = run("balance", load_session(fetch("kistler_cop")), min_duration_s=5.0)
+    r = run("balance", load_trial(fetch("kistler_cop")), min_duration_s=5.0)
     assert r.valid
     assert r.metrics["sway_range_ap_mm"].value < 600 and r.metrics["sway_range_ml_mm"].value < 400
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from movekit import reassess
 from movekit.cli import main
-from movekit.store import Store
+from movekit.clinic import reassess
+from movekit.clinic.store import Store
 
 
 def res(test, **m):

@@ -27,9 +27,9 @@ import numpy as np
 import pytest
 
 from movekit.cli import main
+from movekit.clinic.store import Store
 from movekit.datasets import SHIPPED
 from movekit.report import build_client_report, build_session_report, plots
-from movekit.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = SHIPPED["sports2d_demo"]
@@ -182,7 +182,7 @@ def clinic(tmp_path_factory, pose_recording, emg_recording, cop_recordings):
         (dates[0], 7, [3, 2, 3, 2, 3, 2, 3, 1, 2, 3], [3] * 11, [3, 4, 2]),
         (dates[-1], 4, [2, 1, 2, 1, 2, 1, 2, 1, 1, 2], [2] * 10 + [None], [6, 6, 5]),
     ):
-        from movekit import outcomes as oc
+        from movekit.clinic import outcomes as oc
 
         for key, items in (("nprs", nprs), ("odi", odi), ("quickdash", qd), ("psfs", psfs)):
             sc = oc.score(key, items if key != "nprs" else [items])
@@ -195,7 +195,7 @@ def clinic(tmp_path_factory, pose_recording, emg_recording, cop_recordings):
     st.add_treatment(sess[1]["id"], "myofascial-release", region="lumbar", muscle="quadratus_lumborum",
                      side="left", duration_min=8, pressure_0_10=6, response="less tight on bending")  # fmt: skip
     st.add_treatment(sess[1]["id"], "glute bridge", part="movement", sets=3, reps=10, feedback="emg")
-    from movekit import program as pg
+    from movekit.clinic import program as pg
 
     pg.assign(st, "C-1", "glute bridge", sets=3, reps=10, per_week=5, date=dates[0])
     pg.assign(st, "C-1", "hip hinge with dowel", drill_id="hinge-dowel", per_week=3, date=dates[0])

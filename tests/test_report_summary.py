@@ -23,15 +23,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from movekit import outcomes as oc
-from movekit import reassess
 from movekit.cli import main
+from movekit.clinic import outcomes as oc
+from movekit.clinic import reassess
+from movekit.clinic.store import Store
 from movekit.datasets import SHIPPED
 from movekit.report import render_client_report
 from movekit.report.clinic import load_clinic
 from movekit.report.keyframes import pick_frames
 from movekit.report.summary import SHORT_VERDICT, summary_context
-from movekit.store import Store
 
 CLIP = SHIPPED["sports2d_demo"]
 CLINIC_TOML = """[clinic]
@@ -201,7 +201,7 @@ def test_no_video_kept_is_said_and_skeleton_shown(clinic):
 
 def test_page_one_values_are_the_stored_ones(clinic, recordings):
     """The summary reads the store's values; nothing is recomputed from raw data."""
-    from movekit.goals import client_goal_progress
+    from movekit.clinic.goals import client_goal_progress
     from movekit.recording import open_recording
     from movekit.report import _latest_keyframes, _Recordings
 
@@ -285,7 +285,7 @@ _NUMBER = re.compile(r"\d{4}-\d{2}-\d{2}|\d+(?:\.\d+)?")
 def _allowed_numbers(st: Store, code: str, toml_text: str, kf_times: list[float]) -> set:
     """Every number page 1 may print: stored values, their changes, goal figures, the dates, the
     clinic file's text, keyframe times, and the cited constants (MCIDs, noise floors, years)."""
-    from movekit.goals import client_goal_progress
+    from movekit.clinic.goals import client_goal_progress
 
     vals: set = {float(len(st.sessions(code)))}  # the session count
     texts = [toml_text, _dt.date.today().isoformat()] + [s["session_date"] for s in st.sessions(code)]

@@ -5,9 +5,9 @@ import sqlite3
 
 import pytest
 
+from movekit.clinic.store import MIGRATIONS, SCHEMA_VERSION, Database, Store
+from movekit.clinic.store.db import _split_sql
 from movekit.errors import MovekitError
-from movekit.store import MIGRATIONS, SCHEMA_VERSION, Database, Store
-from movekit.store.db import _split_sql
 
 
 def result(test="single-leg-stance", **metrics):
@@ -207,7 +207,7 @@ def test_outcome_bulk_is_all_or_nothing(tmp_path):
 
 
 def test_failed_migration_leaves_old_schema(tmp_path, monkeypatch):
-    import movekit.store.db as dbmod
+    import movekit.clinic.store.db as dbmod
 
     path = tmp_path / "m.sqlite3"
     with Store(path) as st:

@@ -3,7 +3,7 @@
 import json
 
 from movekit.cli import main
-from movekit.store import Store
+from movekit.clinic.store import Store
 
 
 def test_env_and_flag(tmp_path, monkeypatch, capsys):

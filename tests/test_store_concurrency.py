@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from movekit.store import Store
+from movekit.clinic.store import Store
 
 WRITER = textwrap.dedent("""
     import sys
-    from movekit.store import Store
+    from movekit.clinic.store import Store
     path, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     st = Store(path, busy_timeout_s=30)
     for i in range(n):
@@ -26,7 +26,7 @@ WRITER = textwrap.dedent("""
 
 KILLED = textwrap.dedent("""
     import sys
-    from movekit.store import Store
+    from movekit.clinic.store import Store
     st = Store(sys.argv[1], busy_timeout_s=30)
     i = 0
     print("started", flush=True)
@@ -110,7 +110,7 @@ def test_killed_writer_leaves_consistent_database(tmp_path, delay_s):
 
 FRESH = textwrap.dedent("""
     import sys
-    from movekit.store import Store
+    from movekit.clinic.store import Store
     st = Store(sys.argv[1], busy_timeout_s=30)
     st.add_client(sys.argv[2])
     print(st.db.version(), flush=True)

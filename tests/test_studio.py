@@ -193,7 +193,7 @@ def test_local_forms_refuse_bad_input(tmp_path):
         psfs = {"activity1": "stairs", "item1": "4", "activity2": "lifting a bag", "item2": "6",
                 "activity3": "sitting 1 h", "item3": "5"}  # fmt: skip
         assert _get(url + "clients/C-1/outcomes/psfs", psfs)[0] == 200
-        from movekit.store import Store
+        from movekit.clinic.store import Store
 
         with Store(tmp_path / "clinic.sqlite3") as st:
             row = st.outcomes("C-1", "psfs")[0]
@@ -232,7 +232,7 @@ def test_setup_table_matches_the_screens(first_second, monkeypatch):
     import importlib
 
     from movekit.assess import run
-    from movekit.assess.sources import Session
+    from movekit.assess.sources import Trial
 
     class Seen(Exception):
         pass
@@ -263,5 +263,5 @@ def test_setup_table_matches_the_screens(first_second, monkeypatch):
     for screen, need in SCREEN_SETUP.items():
         asked.clear()
         with pytest.raises(Seen):
-            run(screen, Session("x", pose=pose, events=[], metadata={}))
+            run(screen, Trial("x", pose=pose, events=[], metadata={}))
         assert asked["need"] == (need.view, need.landmarks), screen

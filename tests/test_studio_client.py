@@ -87,10 +87,10 @@ def studio(tmp_path_factory):
     """The studio with a client whose home program has the drill, and the simulated sensor in range."""
     from test_studio import _start
 
-    from movekit import program
     from movekit.capture.ble.mock_bluez import PrivateSystemBus, mock_in_thread
     from movekit.capture.ble.simulate import SimulatedGenericEMG
-    from movekit.store import Store
+    from movekit.clinic import program
+    from movekit.clinic.store import Store
 
     tmp = tmp_path_factory.mktemp("studio_client")
     (tmp / "data" / "protocols").mkdir(parents=True)
@@ -187,8 +187,8 @@ def _run_drill(page, url: str, shots: Path) -> list[str]:
 
 @browser_test
 def test_client_home_flow(page, studio, tmp_path):  # long: one client's home session, step after step
+    from movekit.clinic.store import Store
     from movekit.recording import open_recording
-    from movekit.store import Store
 
     url, tmp = studio
     _pair_and_mvc(page, url, tmp, tmp_path)

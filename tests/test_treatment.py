@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from movekit.cli import main
+from movekit.clinic.store import Store
 from movekit.errors import MovekitError
-from movekit.store import Store
 
 
 @pytest.fixture

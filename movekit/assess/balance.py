@@ -831,14 +831,14 @@ def assess_single_leg_stance(
     return r
 
 
-def find_trunk_inclination(session) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str] | None:
-    """A trunk inclinometer/IMU stream in the session: ``(t_s, ap_deg, ml_deg, name)`` or None.
+def find_trunk_inclination(trial) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str] | None:
+    """A trunk inclinometer/IMU stream in the trial: ``(t_s, ap_deg, ml_deg, name)`` or None.
 
     Looks for a stream of kind ``imu``/``inclinometer`` in deg whose channel names mark the
     antero-posterior (``pitch``, ``ap``, ``sagittal``) and medio-lateral (``roll``, ``ml``,
     ``frontal``) inclinations.
     """
-    for name, st in session.streams.items():
+    for name, st in trial.streams.items():
         spec = st.spec
         if spec.kind not in ("imu", "inclinometer") or spec.unit != "deg":
             continue
@@ -853,15 +853,15 @@ def find_trunk_inclination(session) -> tuple[np.ndarray, np.ndarray, np.ndarray 
 
 
 def assess_balance(
-    session,
+    trial,
     *,
     min_duration_s: float = S.MIN_DURATION_S,
     previous: dict | None = None,
     noise_floor_mm: float | None = None,
 ) -> AssessmentResult:
-    """Quiet-stance sway from the best source in ``session``: force plate, trunk IMU, else video."""
-    if session.cop is not None:
-        c = session.cop
+    """Quiet-stance sway from the best source in ``trial``: force plate, trunk IMU, else video."""
+    if trial.cop is not None:
+        c = trial.cop
         return cop_sway(
             c.t_s,
             c.x_mm,
@@ -874,20 +874,20 @@ def assess_balance(
             problem=c.problem,
             notes=c.notes,
         )
-    inc = find_trunk_inclination(session)
+    inc = find_trunk_inclination(trial)
     if inc is not None:
         t, ap, ml, name = inc
         return inclination_sway(t, ap, ml, min_duration_s=min_duration_s, previous=previous, source=name)
-    if session.pose is None and session.table is not None:
+    if trial.pose is None and trial.table is not None:
         r = AssessmentResult("balance")
-        cols = list(session.table)
-        sep = " (read as semicolon-separated)" if session.metadata.get("csv_delimiter") == ";" else ""
+        cols = list(trial.table)
+        sep = " (read as semicolon-separated)" if trial.metadata.get("csv_delimiter") == ";" else ""
         r.check(
             "source",
             False,
-            f"{session.source}: no centre-of-pressure columns{sep}; expected {COP_COLUMNS}; found {name_list(cols)}",
+            f"{trial.source}: no centre-of-pressure columns{sep}; expected {COP_COLUMNS}; found {name_list(cols)}",
             name_list(cols),
             COP_COLUMNS,
         )
         return r
-    return video_sway(session.pose, min_duration_s=min_duration_s, previous=previous)
+    return video_sway(trial.pose, min_duration_s=min_duration_s, previous=previous)

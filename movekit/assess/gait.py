@@ -428,34 +428,32 @@ def _speed(r: AssessmentResult, sides: list, events: dict, distance_m) -> None:
     )
 
 
-def assess_gait(session, *, axis=None, side: str | None = None, distance_m: float | None = None) -> AssessmentResult:
-    """Gait from the shank gyroscope stream(s) of a session (:class:`movekit.assess.sources.Session`).
+def assess_gait(trial, *, axis=None, side: str | None = None, distance_m: float | None = None) -> AssessmentResult:
+    """Gait from the shank gyroscope stream(s) of a trial (:class:`movekit.assess.sources.Trial`).
 
     Gyroscope streams are device streams in deg/s or rad/s with three channels; with two, their
     names must say ``left`` and ``right``. A same-device accelerometer stream (name ending
     ``acc`` instead of ``gyro``) is used for the turn check. ``axis`` as
-    :func:`assess_gait_shank` (default: the session metadata's ``gait_axis``).
+    :func:`assess_gait_shank` (default: the trial metadata's ``gait_axis``).
     """
     gyros = {
         n: st
-        for n, st in session.streams.items()
+        for n, st in trial.streams.items()
         if st.spec.unit in ("deg/s", "rad/s") and int(np.prod(st.spec.shape)) == 3
     }
     if not gyros:
-        raise MovekitError(
-            f"{session.source}: gait needs a shank gyroscope stream (deg/s or rad/s, 3 axes); none found"
-        )
+        raise MovekitError(f"{trial.source}: gait needs a shank gyroscope stream (deg/s or rad/s, 3 axes); none found")
     if len(gyros) > 2:
-        raise MovekitError(f"{session.source}: {len(gyros)} gyroscope streams; gait reads one or two shanks")
+        raise MovekitError(f"{trial.source}: {len(gyros)} gyroscope streams; gait reads one or two shanks")
     units = {st.spec.unit for st in gyros.values()}
     if len(units) > 1:
-        raise MovekitError(f"{session.source}: the gyroscope streams have different units ({', '.join(units)})")
+        raise MovekitError(f"{trial.source}: the gyroscope streams have different units ({', '.join(units)})")
     names = list(gyros)
     if len(names) == 2:
         lab = {n: ("left" if "left" in n.lower() else "right" if "right" in n.lower() else None) for n in names}
         if None in lab.values() or len(set(lab.values())) < 2:
             raise MovekitError(
-                f"{session.source}: two gyroscope streams ({', '.join(names)}) but their names do not "
+                f"{trial.source}: two gyroscope streams ({', '.join(names)}) but their names do not "
                 "say which is the left and which the right shank"
             )
     else:
@@ -466,11 +464,11 @@ def assess_gait(session, *, axis=None, side: str | None = None, distance_m: floa
         d = np.asarray(st.data, dtype=np.float64).reshape(len(st.t_s), 3)
         gyro[lab[n]] = np.column_stack([np.interp(t, st.t_s, d[:, i]) for i in range(3)])
         an = n[: -len("gyro")] + "acc" if n.endswith("gyro") else None
-        if an in session.streams:
-            sa = session.streams[an]
+        if an in trial.streams:
+            sa = trial.streams[an]
             da = np.asarray(sa.data, dtype=np.float64).reshape(len(sa.t_s), -1)
             acc[lab[n]] = np.column_stack([np.interp(t, sa.t_s, da[:, i]) for i in range(da.shape[1])])
-    axis = axis if axis is not None else (session.metadata or {}).get("gait_axis")
+    axis = axis if axis is not None else (trial.metadata or {}).get("gait_axis")
     return assess_gait_shank(t, gyro, axis=axis, unit=next(iter(units)), acc=acc or None, distance_m=distance_m)
 
 

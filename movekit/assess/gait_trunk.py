@@ -470,11 +470,11 @@ def _from_table(tab: dict[str, np.ndarray]) -> tuple | None:
     return None
 
 
-def _from_streams(session) -> tuple:
+def _from_streams(trial) -> tuple:
     """``(t, acc, unit, gyro, gyro_unit)`` from the one trunk accelerometer stream of a recording."""
     accs = {
         n: st
-        for n, st in session.streams.items()
+        for n, st in trial.streams.items()
         if st.spec.unit in ("g", "m/s2", "m/s^2")
         and int(np.prod(st.spec.shape)) == 3
         and not any(w in n.lower() for w in NOT_TRUNK)
@@ -483,7 +483,7 @@ def _from_streams(session) -> tuple:
         accs = {n: st for n, st in accs.items() if any(w in n.lower() for w in ("trunk", "back", "lumbar"))}
     if len(accs) != 1:
         raise MovekitError(
-            f"{session.source}: gait-trunk needs one lower-back accelerometer stream (g or m/s2, 3 axes; "
+            f"{trial.source}: gait-trunk needs one lower-back accelerometer stream (g or m/s2, 3 axes; "
             "with several, name it trunk, back or lumbar) or CSV columns time_s, acc_x_g, acc_y_g, "
             "acc_z_g (or acc_x_m_per_s2 ...); " + ("none found" if not accs else f"found {', '.join(accs)}")
         )
@@ -492,8 +492,8 @@ def _from_streams(session) -> tuple:
     acc = np.asarray(st.data, dtype=np.float64).reshape(t.size, 3)
     gname = name.replace("acc", "gyro") if "acc" in name else None
     gyro, gunit = None, "deg/s"
-    if gname in session.streams and session.streams[gname].spec.unit in ("deg/s", "rad/s"):
-        sg = session.streams[gname]
+    if gname in trial.streams and trial.streams[gname].spec.unit in ("deg/s", "rad/s"):
+        sg = trial.streams[gname]
         d = np.asarray(sg.data, dtype=np.float64).reshape(len(sg.t_s), 3)
         gyro = np.column_stack([np.interp(t, sg.t_s, d[:, i]) for i in range(3)])
         gunit = sg.spec.unit
@@ -501,8 +501,8 @@ def _from_streams(session) -> tuple:
     return t, acc, "g" if st.spec.unit == "g" else "m/s2", gyro, gunit
 
 
-def assess_gait_trunk_session(session, *, distance_m: float | None = None) -> AssessmentResult:
-    """Gait from the trunk accelerometer of a session (:class:`movekit.assess.sources.Session`).
+def assess_gait_trunk_session(trial, *, distance_m: float | None = None) -> AssessmentResult:
+    """Gait from the trunk accelerometer of a trial (:class:`movekit.assess.sources.Trial`).
 
     A CSV with ``time_s`` and ``acc_x_g, acc_y_g, acc_z_g`` (or ``acc_x_m_per_s2`` ...; optional
     ``gyro_x_deg_per_s`` ... or ``gyro_x_rad_per_s`` ...), or a recording with one device stream
@@ -511,8 +511,8 @@ def assess_gait_trunk_session(session, *, distance_m: float | None = None) -> As
     are never used); a gyroscope stream of the same device (its name with ``gyro`` for ``acc``)
     adds the turn check.
     """
-    got = _from_table(session.table) if session.table else None
-    t, acc, unit, gyro, gunit = got if got is not None else _from_streams(session)
+    got = _from_table(trial.table) if trial.table else None
+    t, acc, unit, gyro, gunit = got if got is not None else _from_streams(trial)
     return assess_gait_trunk(t, acc, unit=unit, gyro=gyro, gyro_unit=gunit, distance_m=distance_m)
 
 

@@ -294,16 +294,16 @@ def _flag_limit(r: AssessmentResult, joint: str | None, protocol: str, abs_error
         )
 
 
-def assess_jps_session(session, *, channel: str | None = None, **options) -> AssessmentResult:
-    """Joint position sense from the angle stream of a session: a device stream in deg (a BLE
+def assess_jps_session(trial, *, channel: str | None = None, **options) -> AssessmentResult:
+    """Joint position sense from the angle stream of a trial: a device stream in deg (a BLE
     inclinometer, an IMU's angle stream) or a CSV table column ending ``_deg``. With more than
     one angle channel, ``channel`` names it (``<stream>_<channel>`` or the CSV column)."""
     found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    tab = session.table or {}
+    tab = trial.table or {}
     for name, v in tab.items():
         if name.endswith("_deg") and "time_s" in tab:
             found[name] = (tab["time_s"], v)
-    for sname, st in session.streams.items():
+    for sname, st in trial.streams.items():
         if st.spec.unit != "deg" or st.spec.kind in ("pose_image", "pose_world"):
             continue
         d = np.asarray(st.data, dtype=np.float64).reshape(len(st.t_s), -1)
@@ -311,16 +311,16 @@ def assess_jps_session(session, *, channel: str | None = None, **options) -> Ass
             found[f"{sname}_{c}"] = (st.t_s, d[:, i])
     if not found:
         raise MovekitError(
-            f"{session.source}: joint position sense needs an angle stream in deg "
+            f"{trial.source}: joint position sense needs an angle stream in deg "
             "(inclinometer or goniometer); none found"
         )
     if channel is None and len(found) > 1:
         raise MovekitError(
-            f"{session.source}: {len(found)} angle channels ({', '.join(sorted(found))}); name the one to assess"
+            f"{trial.source}: {len(found)} angle channels ({', '.join(sorted(found))}); name the one to assess"
         )
     key = channel if channel is not None else next(iter(found))
     if key not in found:
-        raise MovekitError(f"{session.source}: no angle channel {key!r}; found {', '.join(sorted(found))}")
+        raise MovekitError(f"{trial.source}: no angle channel {key!r}; found {', '.join(sorted(found))}")
     return assess_jps(*found[key], source=f"angle channel {key}", **options)
 
 

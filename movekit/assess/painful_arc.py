@@ -11,7 +11,7 @@ onset falls in 60-120 deg in either phase; the finding is consistent when at lea
 
 Pain reports are events ``{"t_s", "kind": "pain" | "pain_resolved"}`` (a key, a device button or
 a list of times); each time is corrected by the stated input latency (reaction plus device delay)
-before the angle is read. ``pain`` switches pain on, ``pain_resolved`` off. When a session has no
+before the angle is read. ``pain`` switches pain on, ``pain_resolved`` off. When a trial has no
 ``pain_resolved`` at all, the reports are read as "pressed while it hurts": onset at the first and
 offset at the last report in a phase.
 
@@ -203,7 +203,7 @@ def painful_arc(
     ):
         return r
     if not ev:
-        r.flag("no_pain_reports", "no pain reports in this session: onset angles cannot be given")
+        r.flag("no_pain_reports", "no pain reports in this trial: onset angles cannot be given")
     reps = [
         _arc_rep(n, t, x, phase, on_t, off_t, toggle, trunk_lean_deg, shoulder_hike)
         for n, phase in enumerate(phases, 1)

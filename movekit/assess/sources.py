@@ -122,7 +122,7 @@ class CopSeries:
 
 
 @dataclass
-class Session:
+class Trial:
     """Everything an assessment may use from one source."""
 
     source: str
@@ -612,7 +612,7 @@ def parse_columns(text: str | None) -> list[str] | None:
     return cols
 
 
-def load_session(path: str | Path, *, columns: list[str] | None = None) -> Session:
+def load_trial(path: str | Path, *, columns: list[str] | None = None) -> Trial:
     """Open ``path`` as a recording, a video or a CoP/force-plate file (see the module docstring).
 
     ``columns``: the column names of a headerless text/CSV file (:func:`parse_columns`).
@@ -625,7 +625,7 @@ def load_session(path: str | Path, *, columns: list[str] | None = None) -> Sessi
 
         rec = open_recording(_triangulated_in_set(p))
         pose = recording_pose(rec)
-        return Session(
+        return Trial(
             str(p),
             pose=pose,
             cop=_recording_cop(rec),
@@ -638,25 +638,25 @@ def load_session(path: str | Path, *, columns: list[str] | None = None) -> Sessi
     if suffix in VIDEO_SUFFIXES:
         from movekit.capture.pipeline import run_pose_on_video
 
-        return Session(str(p), pose=run_pose_on_video(p))
+        return Trial(str(p), pose=run_pose_on_video(p))
     first = _read_lines(p)[0]
     if columns is None and first.startswith("BioWare"):
-        return Session(str(p), cop=read_bioware_cop(p))
+        return Trial(str(p), cop=read_bioware_cop(p))
     if columns is None and first.strip().strip(",") == "Devices":
-        return Session(str(p), cop=read_vicon_devices_cop(p))
+        return Trial(str(p), cop=read_vicon_devices_cop(p))
     if suffix in (".csv", ".txt", ".tsv", ".dat", ".asc") or columns is not None:
         try:
             tab, delim = _read_csv(p, columns)
         except _BiowareRows as bw:
-            return Session(str(p), cop=read_bioware_cop(p, _raw=bw.raw))
+            return Trial(str(p), cop=read_bioware_cop(p, _raw=bw.raw))
         if is_cop_table(tab):
-            return Session(str(p), cop=read_cop_csv(p, tab, delim))
+            return Trial(str(p), cop=read_cop_csv(p, tab, delim))
         if suffix != ".csv" and columns is None:
             raise MovekitError(
                 f"{p}: a text file with columns {name_list(list(tab))}: not a CoP or force-plate "
                 f"file (expected {COP_COLUMNS})"
             )
-        return Session(str(p), table=tab, metadata={"csv_columns": list(tab), "csv_delimiter": delim})
+        return Trial(str(p), table=tab, metadata={"csv_columns": list(tab), "csv_delimiter": delim})
     raise MovekitError(
         f"{p}: not a recording, a video ({', '.join(VIDEO_SUFFIXES)}) or a CoP file "
         f"(.csv with {COP_COLUMNS}, a Kistler BioWare .txt, a Vicon Nexus CSV or a "

@@ -191,7 +191,7 @@ def assess_step_down(pose, *, side: str | None = None) -> AssessmentResult:
     r.add_metric("reps_count", len(reps), "count")
     totals = [rp["total_points"] for rp in reps]
     if all(v is not None for v in totals):
-        typical = int(round(float(np.median(totals))))  # the session score: median over the reps
+        typical = int(round(float(np.median(totals))))  # the trial score: median over the reps
         r.add_metric("step_down_total_points", typical, "points")
         r.add_metric("step_down_grade", category(typical), "grade")
     else:

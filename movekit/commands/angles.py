@@ -62,7 +62,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def load_session(source: str):
+def load_trial(source: str):
     """(PoseSeries, calibration profiles it was captured with) from a recording directory, or
     from a video file (running the pose model; the camera tilt is measured from the video)."""
     from movekit.errors import MovekitError
@@ -90,7 +90,7 @@ def load_session(source: str):
 
 def load_pose(source: str):
     """PoseSeries from a recording directory or a video file (running the pose model)."""
-    return load_session(source)[0]
+    return load_trial(source)[0]
 
 
 def err_column(name: str) -> str:
@@ -287,7 +287,7 @@ def run(args) -> int:
         )
         print(f"angles: {out} ({fmt}); column notes: {side}")
         return 0
-    pose, stored = load_session(args.source)
+    pose, stored = load_trial(args.source)
     if tilt is None and "tilt" in stored:
         tilt = stored["tilt"]
         print(f"using the camera tilt stored in the recording ({tilt.describe()})", file=sys.stderr)

@@ -169,7 +169,7 @@ def _add_jps_options(p) -> None:
 
 def run(args) -> int:
     from movekit.assess import run as run_test
-    from movekit.assess.sources import load_session, parse_columns
+    from movekit.assess.sources import load_trial, parse_columns
     from movekit.errors import MovekitError
 
     inputs = [args.source, args.previous]
@@ -199,7 +199,7 @@ def run(args) -> int:
     columns = parse_columns(args.columns) if args.test == "balance" else None
     if args.columns and columns is None:
         raise MovekitError("--columns applies to the balance test (a headerless force-plate file)")
-    session = load_session(_captured(args) or args.source, columns=columns)
+    session = load_trial(_captured(args) or args.source, columns=columns)
     from contextlib import nullcontext
 
     from movekit.analysis.error_model import ungated

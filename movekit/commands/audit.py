@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from movekit.argtypes import iso_date
-from movekit.store import add_db_argument, store_from_args
+from movekit.clinic.store import add_db_argument, store_from_args
 
 
 def register(subparsers) -> None:
@@ -16,9 +16,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from movekit.audit import audit, audit_html
+    from movekit.clinic.audit import audit, audit_html
+    from movekit.clinic.store.db import default_db_path
     from movekit.outputs import HTML, check_output, write_output
-    from movekit.store.db import default_db_path
 
     out = check_output(args.output, HTML, overwrite=args.overwrite, inputs=[args.db or default_db_path()])
     with store_from_args(args) as st:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from movekit.store import add_db_argument, store_from_args
+from movekit.clinic.store import add_db_argument, store_from_args
 
 
 def register(subparsers) -> None:

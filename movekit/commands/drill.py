@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from movekit.argtypes import float_range, positive_seconds
+from movekit.clinic.store import add_db_argument
 from movekit.commands.capture import PERSON_HELP
 from movekit.errors import MovekitError
-from movekit.store import add_db_argument
 
 
 def register(subparsers) -> None:

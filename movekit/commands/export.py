@@ -83,9 +83,9 @@ def _session(source: str):
         except MovekitError:
             pose = None
         return rec, pose, profiles_from_metadata(pose.calibration) if pose is not None else {}
-    from movekit.commands.angles import load_session
+    from movekit.commands.angles import load_trial
 
-    pose, stored = load_session(source)
+    pose, stored = load_trial(source)
     return None, pose, stored
 
 

@@ -10,7 +10,7 @@ Examples::
 from __future__ import annotations
 
 from movekit.argtypes import finite_float, iso_date
-from movekit.store import add_db_argument, store_from_args
+from movekit.clinic.store import add_db_argument, store_from_args
 
 
 def register(subparsers) -> None:
@@ -46,7 +46,7 @@ def _add(args) -> int:
 
 
 def _progress(args) -> int:
-    from movekit.goals import client_goal_progress
+    from movekit.clinic.goals import client_goal_progress
 
     with store_from_args(args) as st:
         rows = client_goal_progress(st, args.client, args.on)

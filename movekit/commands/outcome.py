@@ -16,10 +16,10 @@ from __future__ import annotations
 import contextlib
 import csv
 
-from movekit import outcomes as oc
 from movekit.argtypes import iso_date, row_id
+from movekit.clinic import outcomes as oc
+from movekit.clinic.store import add_db_argument, store_from_args
 from movekit.errors import MovekitError
-from movekit.store import add_db_argument, store_from_args
 
 
 def register(subparsers) -> None:

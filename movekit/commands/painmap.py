@@ -10,8 +10,8 @@ Examples::
 from __future__ import annotations
 
 from movekit.argtypes import float_range, row_id
-from movekit.painmap import QUALITIES, REGIONS, SIDES
-from movekit.store import add_db_argument, store_from_args
+from movekit.clinic.painmap import QUALITIES, REGIONS, SIDES
+from movekit.clinic.store import add_db_argument, store_from_args
 
 
 def register(subparsers) -> None:
@@ -43,8 +43,8 @@ def _add(args) -> int:
 
 
 def _show(args) -> int:
+    from movekit.clinic.painmap import body_chart_svg, first_and_latest
     from movekit.outputs import OutputKind, check_output, write_output
-    from movekit.painmap import body_chart_svg, first_and_latest
 
     with store_from_args(args) as st:
         marks = st.pain_marks(args.client)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from movekit import program as pg
 from movekit.argtypes import count, float_range, int_range, iso_date
-from movekit.store import add_db_argument, store_from_args
+from movekit.clinic import program as pg
+from movekit.clinic.store import add_db_argument, store_from_args
 
 
 def register(subparsers) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from movekit.argtypes import row_id
+from movekit.clinic.store import add_db_argument, default_db_path, store_from_args
 from movekit.errors import MovekitError
 from movekit.outputs import HTML, add_overwrite_argument, check_output
-from movekit.store import add_db_argument, default_db_path, store_from_args
 
 
 def register(subparsers) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from movekit.argtypes import iso_date, row_id
+from movekit.clinic.store import SESSION_TYPES, add_db_argument, store_from_args
 from movekit.errors import MovekitError
-from movekit.store import SESSION_TYPES, add_db_argument, store_from_args
 
 
 def register(subparsers) -> None:
@@ -128,7 +128,7 @@ def _add_result(args) -> int:
 
 
 def _due(args) -> int:
-    from movekit import reassess
+    from movekit.clinic import reassess
 
     with store_from_args(args) as st:
         codes = [args.client] if args.client else [c["code"] for c in st.clients()]
@@ -142,7 +142,7 @@ def _fmt(v, nd=1) -> str:
 
 
 def _compare(args) -> int:
-    from movekit import reassess
+    from movekit.clinic import reassess
 
     with store_from_args(args) as st:
         for flag, sid in (("--baseline", args.baseline), ("--current", args.current)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from movekit.store import add_db_argument
+from movekit.clinic.store import add_db_argument
 
 
 def _source(text: str) -> str:

@@ -11,8 +11,8 @@ Examples::
 from __future__ import annotations
 
 from movekit.argtypes import finite_float, row_id
-from movekit.store import add_db_argument, store_from_args
-from movekit.treatment import FEEDBACK, REGIONS, SIDES, TECHNIQUES, describe
+from movekit.clinic.store import add_db_argument, store_from_args
+from movekit.clinic.treatment import FEEDBACK, REGIONS, SIDES, TECHNIQUES, describe
 
 
 def register(subparsers) -> None:

@@ -35,15 +35,15 @@ from typing import Any
 import numpy as np
 
 from movekit.errors import MovekitError
-from movekit.protocols.runner import Protocol, load_protocol
-from movekit.protocols.session import (
+from movekit.protocols.feeder import (
     DrillFeeder,
-    DrillSession,
     EMGSourceSpec,
+    LiveDrill,
     compare_cues,
     replay_feeder,
     stored_drill_settings,
 )
+from movekit.protocols.runner import Protocol, load_protocol
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class DrillResult:
     notices : list of str
     replay_check : (bool, str) or None
         A replay of a recorded live run of the same drill: whether its cues came back exactly.
-    program_log : movekit.program.DrillLog or None
+    program_log : movekit.clinic.program.DrillLog or None
         The home-program logging (None without a client).
     t_end_s : float
         Session time of the end (s).
@@ -273,7 +273,7 @@ class Drill:
         self.client, self.db, self.autostart, self.emg_config = client, db, autostart, emg_config
         self.notices: list[str] = []
         self.last_cue: dict | None = None
-        self.session: DrillSession | None = None
+        self.session: LiveDrill | None = None
         self.feeder: DrillFeeder | None = None
         self._stop_requested = False
         self._lock = threading.RLock()
@@ -488,8 +488,8 @@ class Drill:
     def _log_program(self, sets: list[dict]):
         if not self.client:
             return None
-        from movekit.program import log_drill_run
-        from movekit.store import Store
+        from movekit.clinic.program import log_drill_run
+        from movekit.clinic.store import Store
 
         if not sets:
             return log_drill_run(None, self.client, self.protocol.name, sets)
@@ -553,7 +553,7 @@ class DrillObserver:
             EMGSourceSpec(f"emgfile{i}", s.rate_hz, [roles.get(c, c) for c in s.channel_names], s.channel_names)
             for i, s in enumerate(emg)
         ]
-        self.session: DrillSession | None = None
+        self.session: LiveDrill | None = None
         self.writer = None
         self.ble_index: dict[str, int] = {}
         self.pos = [0] * len(emg)
@@ -576,7 +576,7 @@ class DrillObserver:
                 chans = sp.channel_names or tuple(f"ch{i}" for i in range(sp.shape[0]))
                 roles = [d.channel_roles.get(c, c) for c in chans]
                 self.specs.append(EMGSourceSpec(sp.name, float(sp.rate_hz), roles, chans))
-        session = DrillSession(
+        session = LiveDrill(
             d.protocol,
             self.specs,
             pose=self.pose,

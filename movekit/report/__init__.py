@@ -26,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from movekit import outcomes as oc
-from movekit import program as pg
-from movekit import reassess
+from movekit.clinic import outcomes as oc
+from movekit.clinic import program as pg
+from movekit.clinic import reassess
+from movekit.clinic.store import Store
 from movekit.errors import MovekitError
 from movekit.report import plots
 from movekit.report.clinic import ClinicHeader
 from movekit.report.summary import summary_context
-from movekit.store import Store
 
 __all__ = ["build_client_report", "build_session_report", "render_client_report", "render_session_report"]
 
@@ -499,10 +499,10 @@ _MISSING = {
 
 def _care_sections(store: Store, client: str):
     """Rows for the goals, pain map and treatment log sections (and the pain map's SVG), read from
-    the store: goal progress from movekit.goals, the chart from movekit.painmap."""
-    from movekit.goals import client_goal_progress
-    from movekit.painmap import body_chart_svg, first_and_latest
-    from movekit.treatment import describe as describe_treatment
+    the store: goal progress from movekit.clinic.goals, the chart from movekit.clinic.painmap."""
+    from movekit.clinic.goals import client_goal_progress
+    from movekit.clinic.painmap import body_chart_svg, first_and_latest
+    from movekit.clinic.treatment import describe as describe_treatment
 
     goals = []
     for p in client_goal_progress(store, client):
@@ -614,7 +614,7 @@ def _client_sections_before(store: Store, client: str, sessions: list[dict]) -> 
             goal_rows,
             "No goals set (movekit goal add).",
             text="Progress = share of the planned change reached by the latest stored value; on track = "
-            "within a quarter of the straight line from baseline to target (movekit.goals).",
+            "within a quarter of the straight line from baseline to target (movekit.clinic.goals).",
         ),
         _section(
             "pain-map",

@@ -3,9 +3,9 @@
 Clinic header, client and dates, key results in plain language (one sentence per outcome measure
 and per screen), the change since baseline with its MCID verdict, goal status, a few keyframes with
 the skeleton, and the therapist's notes. Every number here is read from what the clinic layer
-stored and judged: :func:`movekit.reassess.compare` (baseline vs latest, noise floors),
-:func:`movekit.outcomes.change_from_baseline` (MCIDs: Farrar 2001, Ostelo 2008, Franchignoni 2014,
-Stratford 1995), :func:`movekit.goals.client_goal_progress`; nothing is recomputed from raw data.
+stored and judged: :func:`movekit.clinic.reassess.compare` (baseline vs latest, noise floors),
+:func:`movekit.clinic.outcomes.change_from_baseline` (MCIDs: Farrar 2001, Ostelo 2008, Franchignoni 2014,
+Stratford 1995), :func:`movekit.clinic.goals.client_goal_progress`; nothing is recomputed from raw data.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 
-from movekit import outcomes as oc
-from movekit import reassess
+from movekit.clinic import outcomes as oc
+from movekit.clinic import reassess
 from movekit.report.clinic import ClinicHeader
 from movekit.report.keyframes import KeyframeSet
 
@@ -156,7 +156,7 @@ def screen_sentences(metrics: list[reassess.MetricChange], limit: int = MAX_SCRE
     return [metric_sentence(m) for m in best[:limit]]
 
 
-#: an outcome's MCID verdict (movekit.outcomes.Change.verdict) in the table's short words
+#: an outcome's MCID verdict (movekit.clinic.outcomes.Change.verdict) in the table's short words
 SHORT_VERDICT = {
     "improved beyond the MCID": "important improvement",
     "worse by more than the MCID": "important worsening",
@@ -187,7 +187,7 @@ def outcome_rows(outcomes: list[reassess.OutcomeChange]) -> list[dict]:
 
 
 def goal_sentence(p) -> str:
-    """One sentence on a goal (:class:`movekit.goals.GoalProgress`)."""
+    """One sentence on a goal (:class:`movekit.clinic.goals.GoalProgress`)."""
     test, _, metric = p.measure.partition(":")
     if metric:  # an assessment metric goal, "<test>:<metric>"
         label = f"{SCREEN_TITLES.get(test) or test.replace('-', ' ').capitalize()} {metric.replace('_', ' ')}"
@@ -216,14 +216,14 @@ def summary_context(
 
     Parameters
     ----------
-    store : an open :class:`movekit.store.Store`
+    store : an open :class:`movekit.clinic.store.Store`
     client : client code
-    cmp : :func:`movekit.reassess.compare` of that client
+    cmp : :func:`movekit.clinic.reassess.compare` of that client
     clinic : the clinic header, or None
     keyframes : from :func:`movekit.report.keyframes.keyframes`, or None (then ``keyframe_note`` says why)
     notes : therapist notes for this report; None uses the latest session's notes in the store
     """
-    from movekit.goals import client_goal_progress
+    from movekit.clinic.goals import client_goal_progress
 
     sessions = store.sessions(client)
     s = Summary(

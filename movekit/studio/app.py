@@ -2,8 +2,8 @@
 
 Pages are server-rendered (Jinja2 templates in ``templates/``, plain JS and CSS in ``static/``,
 all shipped in the package: no CDN, no build step). Clinical work is done by the library: the
-clinic store (:mod:`movekit.store`), the screens (:mod:`movekit.assess`), the outcome scorers
-(:mod:`movekit.outcomes`), the report (:mod:`movekit.report`); this module only moves data
+clinic store (:mod:`movekit.clinic.store`), the screens (:mod:`movekit.assess`), the outcome scorers
+(:mod:`movekit.clinic.outcomes`), the report (:mod:`movekit.report`); this module only moves data
 between them and the browser.
 """
 
@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from movekit.errors import MovekitError
-from movekit.studio.live import Hub, LiveOptions, LiveSession
+from movekit.studio.live import Hub, LiveOptions, LiveScreen
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -45,7 +45,7 @@ SCREEN_TITLES = {
     "lumbar-flexion": "Lumbar flexion",
     "posture": "Posture",
 }
-#: Item counts and answer ranges of the questionnaire forms (movekit.outcomes scorers).
+#: Item counts and answer ranges of the questionnaire forms (movekit.clinic.outcomes scorers).
 OUTCOME_FORMS = {
     "nprs": {"items": 1, "lo": 0, "hi": 10},
     "odi": {"items": 10, "lo": 0, "hi": 5},
@@ -64,7 +64,7 @@ class StudioConfig:
     recordings_dir: Path
     token: str | None = None
     model_complexity: int = 1
-    live: LiveSession | None = None
+    live: LiveScreen | None = None
     hub: Hub = field(default_factory=Hub)
     drill_run: Any = None  #: the client's running drill (movekit.studio.home.DrillRun)
     drill_hub: Hub = field(default_factory=Hub)  #: the drill page's sockets
@@ -290,11 +290,11 @@ def _command(config: StudioConfig, msg: dict) -> None:
         live.choose_person(float(msg["x_px"]), float(msg["y_px"]))
 
 
-def new_live(config: StudioConfig, options: LiveOptions) -> LiveSession:
+def new_live(config: StudioConfig, options: LiveOptions) -> LiveScreen:
     """Close the running live session (one at a time) and start another."""
     if config.live is not None:
         config.live.close()
-    config.live = LiveSession(options, config.hub)
+    config.live = LiveScreen(options, config.hub)
     config.live.start()
     return config.live
 

@@ -51,7 +51,7 @@ class ClientPages:
         return self.env.get_template(template).render(live=self.config.live, **ctx)
 
     def _store(self):
-        from movekit.store import Store
+        from movekit.clinic.store import Store
 
         return Store(self.config.db)
 

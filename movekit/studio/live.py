@@ -1,11 +1,11 @@
 """The live part of the studio: the capture in a worker thread, its frame sink, the WebSocket hub.
 
-A :class:`LiveSession` runs :class:`movekit.capture.pipeline.CaptureRun` in a background thread:
+A :class:`LiveScreen` runs :class:`movekit.capture.pipeline.CaptureRun` in a background thread:
 first a *setup* capture (no recording; a video file loops) whose sink runs the setup check
 (:func:`movekit.assess.setup_check.check_setup`) on the last second of pose, then, when the
 therapist presses Record, a *recording* capture into the clinic's recording folder. Stop ends it;
 the chosen screen's assessment then runs on the recording (:func:`movekit.assess.run`), and the
-result and the recording are stored with the session (:class:`movekit.store.Store`), as
+result and the recording are stored with the session (:class:`movekit.clinic.store.Store`), as
 ``movekit assess`` + ``movekit session add-result`` do.
 
 :class:`StudioSink` is the capture's :class:`~movekit.capture.pipeline.FrameSink`: it turns the
@@ -158,7 +158,7 @@ def shown_angles(angles_deg: dict[str, float], errors_deg: dict[str, float]) -> 
 class StudioSink(Sink):
     """The capture's sink for the studio page (see the module docstring)."""
 
-    def __init__(self, live: LiveSession) -> None:
+    def __init__(self, live: LiveScreen) -> None:
         self.live = live
         self._shown: OrderedDict[int, float] = OrderedDict()  # frame index -> t_s, recent frames
         self._window: deque = deque()
@@ -282,7 +282,7 @@ class LiveOptions:
     save_video: bool = False  #: keep the raw frames in the recording (video.mkv); off unless asked
 
 
-class LiveSession:
+class LiveScreen:
     """Setup check, recording and assessment of one screen, in a worker thread (module docstring)."""
 
     def __init__(self, options: LiveOptions, hub: Hub) -> None:
@@ -455,11 +455,11 @@ class LiveSession:
         """Run the screen on the recording, store result and recording with the session; the
         result card's address."""
         from movekit.assess import run as run_screen
-        from movekit.assess.sources import load_session
-        from movekit.store import Store
+        from movekit.assess.sources import load_trial
+        from movekit.clinic.store import Store
 
         o = self.options
-        session = load_session(self.recording_path)
+        session = load_trial(self.recording_path)
         result = run_screen(o.screen, session, side=o.side, age=o.age)
         with Store(o.db) as st:
             st.link_recording(o.session_id, self.recording_path)
@@ -468,4 +468,4 @@ class LiveSession:
         return f"/sessions/{o.session_id}/results/{aid}"
 
 
-__all__ = ["Hub", "LiveOptions", "LiveSession", "StudioSink", "encode_frame", "shown_angles"]
+__all__ = ["Hub", "LiveOptions", "LiveScreen", "StudioSink", "encode_frame", "shown_angles"]

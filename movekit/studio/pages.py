@@ -1,6 +1,6 @@
 """The therapist pages: what each page shows, read from and written to the library objects.
 
-Each method opens the clinic store (:class:`movekit.store.Store`) for the one request, calls the
+Each method opens the clinic store (:class:`movekit.clinic.store.Store`) for the one request, calls the
 library (store, outcome scorers, report, assessment registry) and renders a template. Bad input
 raises :class:`movekit.errors.MovekitError`; the app shows its message and nothing is stored.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from movekit import outcomes as oc
+from movekit.clinic import outcomes as oc
 from movekit.errors import MovekitError
 
 
@@ -47,7 +47,7 @@ class Pages:
         return self.env.get_template(template).render(live=self.config.live, **ctx)
 
     def _store(self):
-        from movekit.store import Store
+        from movekit.clinic.store import Store
 
         return Store(self.config.db)
 
@@ -64,7 +64,7 @@ class Pages:
             return st.add_client(code, name or None)["code"]
 
     def client(self, code: str) -> str:
-        from movekit import reassess
+        from movekit.clinic import reassess
 
         with self._store() as st:
             c = st.client(code)
@@ -147,7 +147,7 @@ class Pages:
 
     # -- the result card --------------------------------------------------------------------
     def result(self, sid: int, aid: int) -> str:
-        from movekit.reassess import noise_floor
+        from movekit.clinic.reassess import noise_floor
         from movekit.studio.app import SCREEN_TITLES
         from movekit.studio.plot import recording_plot
 

@@ -15,9 +15,9 @@ dbus-fast) and :mod:`.simulate` (devices that speak the real bytes, fed from rea
 from movekit.capture.ble.transport import (  # noqa: F401
     BleChunk,
     BleDevice,
+    BleDeviceGroup,
     BleEvent,
     BleRecorder,
-    BleSession,
     DeviceSpec,
     ReconnectPolicy,
     ScanResult,

@@ -4,7 +4,7 @@ The rest of movekit sees a small interface:
 
 * :func:`scan` -> list of :class:`ScanResult` (name, address, RSSI, the profile movekit would use).
 * :class:`DeviceSpec` (``"AA:BB:CC:DD:EE:FF:witmotion"``, optionally ``@label`` and ``,rate=100``).
-* :class:`BleSession` / :func:`run_ble_devices`: several devices in one asyncio loop; each sample
+* :class:`BleDeviceGroup` / :func:`run_ble_devices`: several devices in one asyncio loop; each sample
   arrives as a :class:`BleChunk` ``(stream, t_s[N] float64 on the session clock, data[N, C] float32)``
   through ``on_chunk``; status arrives as :class:`BleEvent` through ``on_event``.
 * :class:`BleRecorder`: the same, hosted in a background thread with its own event loop, writing to a
@@ -635,7 +635,7 @@ class BleDevice:
         )
 
 
-class BleSession:
+class BleDeviceGroup:
     """Several devices in one asyncio loop."""
 
     def __init__(
@@ -666,9 +666,9 @@ async def run_ble_devices(
     stop_event: asyncio.Event,
     clock: Callable[[], float] = time.perf_counter,
     **device_kw: Any,
-) -> BleSession:
+) -> BleDeviceGroup:
     """Run ``specs`` until ``stop_event`` is set; returns the session (with per-device stats)."""
-    session = BleSession(specs, on_chunk, on_event, clock, **device_kw)
+    session = BleDeviceGroup(specs, on_chunk, on_event, clock, **device_kw)
     await session.run(stop_event)
     return session
 
@@ -722,7 +722,7 @@ class BleRecorder:
         self.user_chunk, self.user_event = on_chunk, on_event
         self._buf: dict[str, list[BleChunk]] = {}
         self._buf_lock = threading.Lock()
-        self.session = BleSession(specs, self._on_chunk, self._on_event, clock, **device_kw)
+        self.session = BleDeviceGroup(specs, self._on_chunk, self._on_event, clock, **device_kw)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None

@@ -17,8 +17,8 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
+from movekit.clinic.store import Store
 from movekit.errors import MovekitError
-from movekit.store import Store
 
 
 def assign(store: Store, client: str, name: str, **kwargs) -> dict:

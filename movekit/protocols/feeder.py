@@ -1,6 +1,6 @@
 """Running a drill live (samples pushed as they arrive) or on a recording, with audio and logging.
 
-Live: :class:`DrillSession` takes raw EMG chunks and pose frames from the capture code, writes them
+Live: :class:`LiveDrill` takes raw EMG chunks and pose frames from the capture code, writes them
 to a recording, turns them into metrics, releases them in time order (watermark over sources) to a
 :class:`~movekit.protocols.runner.DrillRunner`, writes every drill event (cues included) into the
 recording with ``writer.event`` and plays cues. Replay: :func:`replay_drill` reads a recording's raw
@@ -116,7 +116,7 @@ _CONTROL_SAY = {"pause": "Paused.", "resume": "Resuming."}
 class DrillFeeder:
     """Feeds time-ordered metric samples to a :class:`DrillRunner` under start/pause/resume/stop.
 
-    The same object runs live (:class:`DrillSession`) and on replay (:func:`replay_feeder`), so
+    The same object runs live (:class:`LiveDrill`) and on replay (:func:`replay_feeder`), so
     both see the same samples, controls and sounds in the same order.
 
     Controls take effect at a session time ``t`` (s): a sample at a later time is fed only while
@@ -262,7 +262,7 @@ class EMGSourceSpec:
 
 
 @dataclass
-class DrillSession:
+class LiveDrill:
     """A drill fed live. Sources: the EMG streams in ``emg`` (sorted by stream name), then pose.
 
     Parameters

@@ -1,5 +1,5 @@
 """The clinic's own audit (issue 23): across clients, de-identified, how outcomes changed over a
-course of care, judged against each measure's MCID (:mod:`movekit.outcomes`).
+course of care, judged against each measure's MCID (:mod:`movekit.clinic.outcomes`).
 
 For every client with at least two scores of a measure since ``since``: the first and the latest
 score, the change, and whether it meets the MCID. Per measure: the number of clients, the median
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from movekit import outcomes as oc
+from movekit.clinic import outcomes as oc
 
 
 @dataclass(frozen=True)

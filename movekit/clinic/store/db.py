@@ -146,7 +146,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX goals_client ON goals(client_id);
     """,
-    # v5: the session's manual-therapy and movement log (movekit.treatment vocabularies)
+    # v5: the session's manual-therapy and movement log (movekit.clinic.treatment vocabularies)
     """
     CREATE TABLE treatments (
         id             INTEGER PRIMARY KEY,
@@ -166,7 +166,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX treatments_session ON treatments(session_id);
     """,
-    # v6: pain map marks per session (movekit.painmap vocabularies)
+    # v6: pain map marks per session (movekit.clinic.painmap vocabularies)
     """
     CREATE TABLE pain_marks (
         id              INTEGER PRIMARY KEY,

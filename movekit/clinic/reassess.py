@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from movekit import outcomes as oc
-from movekit.store import Store
+from movekit.clinic import outcomes as oc
+from movekit.clinic.store import Store
 
 ASSESSMENT_TYPES = ("baseline", "reassessment")
 

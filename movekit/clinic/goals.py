@@ -17,7 +17,7 @@ Status (movekit's rule, stated here because the literature gives none to copy):
 * ``at risk``: behind that line;
 * ``no data``: nothing stored after the day the goal was set.
 
-For a questionnaire the change is also judged against its MCID (:mod:`movekit.outcomes`), shown
+For a questionnaire the change is also judged against its MCID (:mod:`movekit.clinic.outcomes`), shown
 beside the goal's status.
 """
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import asdict, dataclass
 
-from movekit import outcomes as oc
+from movekit.clinic import outcomes as oc
 
 #: share of the planned change a goal may lag the straight line before it is "at risk"
 TOLERANCE = 0.25
@@ -47,7 +47,7 @@ class GoalProgress:
     progress: float | None  #: share of the planned change achieved (1 = reached)
     expected: float  #: share of the time from set date to deadline elapsed by ``today`` (0-1)
     status: str  #: reached, overdue, on track, at risk or no data
-    #: for a questionnaire: the change judged against its MCID (movekit.outcomes), else None
+    #: for a questionnaire: the change judged against its MCID (movekit.clinic.outcomes), else None
     mcid: str | None = None
 
     def as_dict(self) -> dict:

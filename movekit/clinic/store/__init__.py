@@ -1,7 +1,7 @@
 """Progress store: one SQLite file holding clients, sessions, linked recordings,
 assessment results, outcome measures and home-program logs.
 
->>> from movekit.store import Store
+>>> from movekit.clinic.store import Store
 >>> with Store("/tmp/clinic.sqlite3") as st:           # doctest: +SKIP
 ...     st.add_client("C-0042")
 ...     s = st.start_session("C-0042", "baseline")
@@ -12,8 +12,15 @@ The default file is ``movekit.sqlite3`` in the user's data directory; ``--db`` o
 
 from __future__ import annotations
 
-from movekit.store.db import DEFAULT_BUSY_TIMEOUT_S, ENV_DB, MIGRATIONS, SCHEMA_VERSION, Database, default_db_path
-from movekit.store.models import SESSION_TYPES, Store, meta_sha256
+from movekit.clinic.store.db import (
+    DEFAULT_BUSY_TIMEOUT_S,
+    ENV_DB,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Database,
+    default_db_path,
+)
+from movekit.clinic.store.models import SESSION_TYPES, Store, meta_sha256
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_S",

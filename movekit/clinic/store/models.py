@@ -1,4 +1,4 @@
-"""Clinic records on top of :class:`movekit.store.db.Database`: clients, sessions,
+"""Clinic records on top of :class:`movekit.clinic.store.db.Database`: clients, sessions,
 linked recordings, assessment results (JSON + queryable metrics), outcome measures
 and home-program items/logs.
 
@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from movekit.clinic.store.db import Database, utc_now
 from movekit.errors import MovekitError
-from movekit.store.db import Database, utc_now
 
 SESSION_TYPES = ("baseline", "treatment", "reassessment", "other")
 
@@ -436,8 +436,8 @@ class Store:
     ) -> dict:
         """One entry of a session's log: a manual technique on a region (and muscle, side, minutes,
         pressure 0-10 as the client reported it) or a movement exercise (sets, reps, the feedback
-        used), with the client's response (vocabularies: :mod:`movekit.treatment`)."""
-        from movekit.treatment import FEEDBACK, check_treatment
+        used), with the client's response (vocabularies: :mod:`movekit.clinic.treatment`)."""
+        from movekit.clinic.treatment import FEEDBACK, check_treatment
 
         self.session(session_id)
         if part == "manual":
@@ -480,8 +480,8 @@ class Store:
     # ---------------------------------------------------------------- pain map
     def add_pain_mark(self, session_id: int, region: str, side: str, intensity_0_10: float,
                       quality: str | None = None) -> dict:  # fmt: skip
-        """Where it hurts in a session (vocabularies: :mod:`movekit.painmap`)."""
-        from movekit.painmap import check_mark
+        """Where it hurts in a session (vocabularies: :mod:`movekit.clinic.painmap`)."""
+        from movekit.clinic.painmap import check_mark
 
         self.session(session_id)
         check_mark(region, side, intensity_0_10, quality)
