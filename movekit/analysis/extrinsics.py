@@ -854,6 +854,47 @@ def _keypoint_errors(cameras, pts, mask, X, scaled) -> list[CameraError]:
     return _camera_errors([c.name for c in cameras], cam, e, depth, f, scaled)
 
 
+def _keypoint_observations(
+    cameras: Sequence[PinholeCamera], keypoints_px, visibility, min_visibility: float, max_frames: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frames used (evenly spread), their undistorted keypoints ``(cams, frames, 33, 2)`` px
+    and the mask of usable observations; checks the shapes."""
+    kp = np.asarray(keypoints_px, np.float64)
+    vis = np.nan_to_num(np.asarray(visibility, np.float64), nan=0.0)
+    C = len(cameras)
+    if C < 2 or kp.ndim != 4 or kp.shape[0] != C or kp.shape[-1] != 2 or vis.shape != kp.shape[:-1]:
+        raise MovekitError(
+            f"keypoint calibration needs 2+ cameras, keypoints (cams, frames, 33, 2) and visibility "
+            f"(cams, frames, 33); got {C} cameras, {kp.shape}, {vis.shape}"
+        )
+    frames = np.unique(np.linspace(0, kp.shape[1] - 1, min(kp.shape[1], max_frames)).round().astype(int))
+    pts = np.stack([cam.undistort(kp[c, frames]) for c, cam in enumerate(cameras)])
+    mask = (vis[:, frames] >= min_visibility) & np.isfinite(pts).all(axis=-1)
+    return frames, pts, mask
+
+
+def _best_start(
+    pts: np.ndarray,
+    mask: np.ndarray,
+    cameras: Sequence[PinholeCamera],
+    ransac_px: float,
+    robust_px: float,
+    max_starts: int,
+) -> tuple:
+    """Solve from up to ``max_starts`` starting pairs; the solve that reprojects best, with its pair."""
+    best = None
+    for pair in _candidate_pairs(pts, mask, cameras, ransac_px)[:max_starts]:
+        got = _solve_from_pair(pts, mask, cameras, pair, ransac_px, robust_px)
+        if got is None:
+            continue
+        log.info("start %s-%s: score %.2f px", cameras[pair[0]].name, cameras[pair[1]].name, got[0])
+        if best is None or got[0] < best[0]:
+            best = (*got, pair)
+    if best is None:
+        raise MovekitError("the cameras could not be placed from the person's keypoints from any starting pair")
+    return best
+
+
 def keypoint_extrinsics(
     cameras: Sequence[PinholeCamera],
     keypoints_px: np.ndarray,
@@ -899,28 +940,8 @@ def keypoint_extrinsics(
         :data:`KEYPOINT_MAX_MEDIAN_MM` (or :data:`KEYPOINT_MAX_MEDIAN_PX` without a scale) or
         :data:`MIN_OBSERVATIONS`.
     """
-    kp = np.asarray(keypoints_px, np.float64)
-    vis = np.nan_to_num(np.asarray(visibility, np.float64), nan=0.0)
-    C = len(cameras)
-    if C < 2 or kp.ndim != 4 or kp.shape[0] != C or kp.shape[-1] != 2 or vis.shape != kp.shape[:-1]:
-        raise MovekitError(
-            f"keypoint calibration needs 2+ cameras, keypoints (cams, frames, 33, 2) and visibility "
-            f"(cams, frames, 33); got {C} cameras, {kp.shape}, {vis.shape}"
-        )
-    frames = np.unique(np.linspace(0, kp.shape[1] - 1, min(kp.shape[1], max_frames)).round().astype(int))
-    pts = np.stack([cam.undistort(kp[c, frames]) for c, cam in enumerate(cameras)])
-    mask = (vis[:, frames] >= min_visibility) & np.isfinite(pts).all(axis=-1)
-    best = None
-    for pair in _candidate_pairs(pts, mask, cameras, ransac_px)[:max_starts]:
-        got = _solve_from_pair(pts, mask, cameras, pair, ransac_px, robust_px)
-        if got is None:
-            continue
-        log.info("start %s-%s: score %.2f px", cameras[pair[0]].name, cameras[pair[1]].name, got[0])
-        if best is None or got[0] < best[0]:
-            best = (*got, pair)
-    if best is None:
-        raise MovekitError("the cameras could not be placed from the person's keypoints from any starting pair")
-    _, poses, X, pts, mask, (a, b, _, inliers) = best
+    frames, pts, mask = _keypoint_observations(cameras, keypoints_px, visibility, min_visibility, max_frames)
+    _, poses, X, pts, mask, (a, b, _, inliers) = _best_start(pts, mask, cameras, ransac_px, robust_px, max_starts)
     scale, R_w, t_w, notes = person_lab_frame(X, height_m)
     solved = transform_cameras(
         [replace(c, R=poses[i][0], t=poses[i][1]) for i, c in enumerate(cameras)], scale, R_w, t_w

@@ -345,8 +345,10 @@ class DrillRunner:
         self._emit(t, "set_start", step=s.id, set=self._set_i + 1, of=s.sets, say=say)
         self._context()
 
-    def _end_set(self, t: float, reason: str) -> None:
-        s, st = self.step, self._set
+    def _set_summary(self, t: float, s: Step, reason: str, *, with_target: bool) -> dict:
+        """The ``set_summary`` event's fields for the set ending at ``t`` (s); ``with_target``
+        adds the hold's target band and norm (a set ended by the recording's end has none)."""
+        st = self._set
         summary = {
             "step": s.id,
             "set": self._set_i + 1,
@@ -358,16 +360,22 @@ class DrillRunner:
         }
         if s.kind == "reps":
             summary.update(reps=st.reps, reps_target=s.reps, rep_times_s=st.rep_times)
-        else:
-            summary.update(
-                hold_s=st.best_hold_s,
-                hold_target_s=s.hold_s,
-                completed=st.completed,
-                time_in_target_pct=100.0 * st.in_target_s / max(t - st.t_start, 1e-9),
-                target=[str(c) for c in self._target],
-            )
+            return summary
+        summary.update(
+            hold_s=st.best_hold_s,
+            hold_target_s=s.hold_s,
+            completed=st.completed,
+            time_in_target_pct=100.0 * st.in_target_s / max(t - st.t_start, 1e-9),
+        )
+        if with_target:
+            summary["target"] = [str(c) for c in self._target]
             if s.norm_s is not None:
                 summary["norm_s"] = s.norm_s
+        return summary
+
+    def _end_set(self, t: float, reason: str) -> None:
+        s = self.step
+        summary = self._set_summary(t, s, reason, with_target=True)
         self.sets.append(summary)
         self._emit(t, "set_summary", **summary, say=set_summary_phrase(summary))
         self._set = None
@@ -532,25 +540,7 @@ class DrillRunner:
 
     def _end_set_final(self, t: float, s: Step) -> None:
         # record the partial set without starting the next one
-        st = self._set
-        summary = {
-            "step": s.id,
-            "set": self._set_i + 1,
-            "of": s.sets,
-            "reason": "recording ended",
-            "duration_s": t - st.t_start,
-            "metrics": {k: v.as_dict() for k, v in sorted(st.stats.items())},
-            "cues": dict(sorted(st.cues.items())),
-        }
-        if s.kind == "reps":
-            summary.update(reps=st.reps, reps_target=s.reps, rep_times_s=st.rep_times)
-        else:
-            summary.update(
-                hold_s=st.best_hold_s,
-                hold_target_s=s.hold_s,
-                completed=st.completed,
-                time_in_target_pct=100.0 * st.in_target_s / max(t - st.t_start, 1e-9),
-            )
+        summary = self._set_summary(t, s, "recording ended", with_target=False)
         self.sets.append(summary)
         self._emit(t, "set_summary", **summary, say=set_summary_phrase(summary))
         self._set = None
