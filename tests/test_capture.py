@@ -599,8 +599,34 @@ def test_capture_imports_neither_scipy_nor_pandas(demo_clip, tmp_path):
     code = (
         "import sys; from movekit.capture.pipeline import capture\n"
         f"capture({str(demo_clip)!r}, {str(tmp_path / 'x.mkrec')!r}, duration_s=0.5, keys=False)\n"
-        "print(sorted(m for m in ('scipy', 'pandas', 'numba') if m in sys.modules))\n"
+        "print(sorted(m for m in ('scipy', 'pandas', 'numba', 'matplotlib', 'mediapipe.tasks.python.audio')"
+        " if m in sys.modules))\n"
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_deferred_mediapipe_parts_still_work_when_used():
+    """:func:`movekit.capture.pose.import_mediapipe` defers mediapipe's drawing helpers (which import
+    matplotlib.pyplot) and its Tasks API; a program that uses them after movekit loaded the model
+    gets the real modules, each run once."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from movekit.capture.pose import import_mediapipe\n"
+        "mp = import_mediapipe()\n"
+        "before = 'matplotlib' in sys.modules\n"
+        "import mediapipe.python.solutions.drawing_utils as du\n"
+        "from mediapipe.python.solutions import drawing_styles\n"
+        "from mediapipe.tasks.python.vision import PoseLandmarker\n"
+        "spec = drawing_styles.get_default_pose_landmarks_style()\n"
+        "print(before, type(du).__name__, du.DrawingSpec is mp.solutions.drawing_utils.DrawingSpec,\n"
+        "      type(next(iter(spec.values()))) is du.DrawingSpec, 'matplotlib.pyplot' in sys.modules,\n"
+        "      PoseLandmarker is mp.tasks.vision.PoseLandmarker, mp.tasks.BaseOptions.__name__)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split() == ["False", "module", "True", "True", "True", "True", "BaseOptions"]

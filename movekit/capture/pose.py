@@ -11,8 +11,11 @@ supplies.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
+import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -100,8 +103,81 @@ class PersonDetection:
         )
 
 
-def _mediapipe_model_dir() -> Path:
+#: parts of mediapipe that ``mediapipe/__init__`` imports but movekit never uses (the overlay is
+#: drawn with OpenCV, :mod:`movekit.capture.annotate`; the Tasks API is not used): module -> its
+#: file relative to mediapipe's folder. The drawing helpers import matplotlib.pyplot; together
+#: about 0.35 s of CPU in every capture's start-up on this machine (measured, docs/benchmarks.md)
+_UNUSED_MEDIAPIPE_MODULES = {
+    "mediapipe.python.solutions.drawing_utils": "python/solutions/drawing_utils.py",
+    "mediapipe.python.solutions.drawing_styles": "python/solutions/drawing_styles.py",
+    "mediapipe.tasks": "tasks/__init__.py",  # a docstring; registered so its child is found
+    "mediapipe.tasks.python": "tasks/python/__init__.py",
+}
+
+
+class _DeferredModule(types.ModuleType):
+    """A module whose source runs, in this same module object, on the first read of an attribute
+    it does not have yet; it is then an ordinary module."""
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__") or "_movekit_loading" in vars(self):
+            raise AttributeError(attr)  # dunder probes of the import system; lookups while loading
+        vars(self)["_movekit_loading"] = True
+        try:
+            self.__spec__.loader.exec_module(self)
+        finally:
+            del vars(self)["_movekit_loading"]
+        self.__class__ = types.ModuleType
+        return getattr(self, attr)
+
+
+def _defer(name: str, path: Path) -> None:
+    package = path.name == "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        name, path, submodule_search_locations=[str(path.parent)] if package else None
+    )
+    module = _DeferredModule(name)
+    module.__spec__, module.__file__, module.__loader__ = spec, spec.origin, spec.loader
+    if package:
+        module.__path__ = list(spec.submodule_search_locations)
+    sys.modules[name] = module
+
+
+def import_mediapipe():
+    """``import mediapipe`` without running the parts movekit never uses until they are used.
+
+    ``mediapipe/__init__`` imports every solution, its drawing helpers (which import
+    matplotlib.pyplot) and the whole Tasks API. Before the first import of mediapipe in a
+    process, the modules of :data:`_UNUSED_MEDIAPIPE_MODULES` are registered as
+    :class:`_DeferredModule` s: the same names and files, whose source runs on the first
+    attribute anyone reads (``mp.solutions.drawing_utils.DrawingSpec`` and ``mp.tasks.vision``
+    still work). Once mediapipe is imported this is a plain ``import mediapipe``.
+    """
+    if "mediapipe" not in sys.modules:
+        spec = importlib.util.find_spec("mediapipe")
+        root = Path(spec.origin).parent if spec is not None and spec.origin else None
+        for name, rel in _UNUSED_MEDIAPIPE_MODULES.items():
+            if root is not None and (root / rel).is_file() and name not in sys.modules:
+                _defer(name, root / rel)
+        _link_parents()
     import mediapipe
+
+    _link_parents()
+    return mediapipe
+
+
+def _link_parents() -> None:
+    """``import a.b.c`` of a module already in ``sys.modules`` sets no attribute ``c`` on ``a.b``:
+    set it for the registered modules whose parent is loaded (or registered)."""
+    for name in _UNUSED_MEDIAPIPE_MODULES:
+        parent, _, child = name.rpartition(".")
+        module, up = sys.modules.get(name), sys.modules.get(parent)
+        if module is not None and up is not None and child not in vars(up):
+            setattr(up, child, module)
+
+
+def _mediapipe_model_dir() -> Path:
+    mediapipe = import_mediapipe()
 
     return Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
 
@@ -116,8 +192,9 @@ def _private_resources(model_complexity: int, model_file: Path) -> Path:
     user files never go into the installed package. Keyed by the model's hash, so it is made once."""
     import hashlib
 
-    import mediapipe
     import platformdirs
+
+    mediapipe = import_mediapipe()
 
     data = model_file.read_bytes()
     digest = hashlib.sha256(data).hexdigest()[:16]
@@ -208,8 +285,7 @@ class MediaPipePose:
         import warnings
 
         warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated")
-        import mediapipe as mp
-
+        mp = import_mediapipe()
         self.model_complexity = model_complexity
         self.min_detection_confidence = min_detection_confidence
         self.min_tracking_confidence = min_tracking_confidence
@@ -288,9 +364,9 @@ class MediaPipePose:
         model reading the blank itself as a body (seen on real clips: legs drawn on the
         blanked rectangle, torso in the foliage above) and is skipped.
         """
-        import mediapipe as mp
-
         from movekit.capture.follow import bbox_px, fraction_inside, iou, mask_inside
+
+        mp = import_mediapipe()
 
         if self._static is None:
             with self._graphs_from_resources():
