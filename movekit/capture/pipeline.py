@@ -249,6 +249,7 @@ class _RecordingStage:
 
     def __init__(self, threaded: bool, depth: int = 8) -> None:
         self.error: BaseException | None = None
+        self.threaded = threaded
         self._queue: queue.Queue | None = queue.Queue(depth) if threaded else None
         self._thread = None
         if threaded:
@@ -411,15 +412,29 @@ class CaptureRun:
         return future
 
     def _open(self) -> None:
+        """Open the source, the model and the follower; then the outputs (:meth:`_open_outputs`),
+        which need the camera tilt: in the recording stage when it has its own thread and no BLE
+        device is waited for, so the model starts on the first frames while the tilt is measured
+        (0.3-0.6 s of a short clip's start-up on this machine, docs/benchmarks.md "Capture")."""
         opts = self.options
         realtime = bool(self.ble_specs) if opts.realtime is None else opts.realtime
         self.src = FrameSource(self.source, clock=self.clock, realtime=realtime, drop_late=opts.drop_late)
         self.backend = self.backend or MediaPipePose(opts.model_complexity, model_file=opts.model_file)
+        self._check_camera_profile()
+        self.follower = PersonFollower(choose=self.choice)
+        window = any(getattr(s, "window", False) for s in self.sinks)  # HighGUI stays in one thread
+        self._stage = _RecordingStage(threaded=opts.pipelined and not window)
+        if self._stage.threaded and not self.ble_specs:
+            self._stage.submit(self._open_outputs)
+        else:
+            self._open_outputs()
+
+    def _open_outputs(self) -> None:
+        """The tilt, the live-angle processor, the recording, LSL, the sinks and the BLE devices."""
+        opts = self.options
         camera_tilt = self._tilt.result()
         if camera_tilt is not None:
             self.calibration["tilt"] = camera_tilt.to_dict()
-        self.follower = PersonFollower(choose=self.choice)
-        self._check_camera_profile()
         fps = self.src.fps if np.isfinite(self.src.fps) and self.src.fps > 0 else 30.0
         self.processor = FrameProcessor(fps, self.calibration, frame_size_px=(self.src.width_px, self.src.height_px))
         rate = None if self.src.is_camera else (self.src.fps if np.isfinite(self.src.fps) else None)
@@ -444,8 +459,6 @@ class CaptureRun:
             self._opened_sinks.append(sink)
         if self.ble is not None:
             self._start_devices()
-        window = any(getattr(s, "window", False) for s in self.sinks)  # HighGUI stays in one thread
-        self._stage = _RecordingStage(threaded=opts.pipelined and not window)
 
     def _start_devices(self) -> None:
         """Start the Bluetooth devices and wait (at most ``ble_wait_s``) until each streams, so the
