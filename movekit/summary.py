@@ -54,6 +54,7 @@ def summarise(rec: Recording) -> dict:
         "events": dict(Counter(e.get("kind", "?") for e in rec.events)),
         "problems": rec.problems,
         "source_ended_early": [e for e in rec.events if e.get("kind") == "source_ended_early"],
+        "views_excluded": [e.get("text", "") for e in rec.events if e.get("kind") == "view_excluded"],
     }
     if "pose_image_px" in rec.streams:
         pose = rec.pose()
@@ -93,6 +94,8 @@ def format_summary(s: dict) -> str:
         lines.append(text)
     ev = s["events"]
     lines.append("events     " + (", ".join(f"{k} x{v}" for k, v in sorted(ev.items())) if ev else "none"))
+    for text in s.get("views_excluded", []):
+        lines.append(f"excluded   {text}")
     for p in s["problems"]:
         lines.append(f"warning    {p}")
     for e in s.get("source_ended_early", []):

@@ -11,16 +11,30 @@ container times, to be synchronised at triangulation (``movekit triangulate --sy
 
 A camera that fails (no frames, a device error) stops the others and the error is raised after
 every recording is closed, so nothing captured so far is lost.
+
+With a calibration (``calibration=``, extrinsics known) the cameras follow the same person: the
+client is chosen in the first camera's first frame (``options.person``, default the largest), the
+people in every other camera's first frame are found (:meth:`MediaPipePose.find_people`) and the
+one whose skeleton is consistent with the client's in the calibration's geometry
+(:func:`movekit.analysis.association.associate`) is the one that camera follows (its follower is
+given that person's torso centre as an ``X,Y`` choice). No consistent person, or two, in a
+camera: a :class:`MovekitError` before anything is created. Each camera's recording stores the
+association in its metadata (``person_association``) and ``capture_set.json`` under
+``association``. A webcam's first frame is grabbed once before its capture opens it again, so
+the people should stand still for that second.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from movekit.capture.clock import SessionClock
 from movekit.capture.frames import parse_source
@@ -31,6 +45,8 @@ from movekit.errors import MovekitError
 #: the file that makes a folder a capture set
 SET_FILE = "capture_set.json"
 SET_FORMAT = "movekit-capture-set"
+
+logger = logging.getLogger(__name__)
 
 
 def is_capture_set(path: str | Path) -> bool:
@@ -60,6 +76,7 @@ def capture_cameras(
     options: CaptureOptions | None = None,
     *,
     names: Sequence[str] | None = None,
+    calibration: str | Path | None = None,
 ) -> list[CaptureSummary]:
     """Capture every source at once into the capture set ``out`` (see the module docstring).
 
@@ -71,6 +88,9 @@ def capture_cameras(
     options : :class:`CaptureOptions` for every camera (``ble`` and ``lsl`` are refused: attach
         devices to a single-camera capture)
     names : camera names (default ``cam1``, ``cam2``...), e.g. the calibration's names
+    calibration : the cameras' calibration (``.qca.txt`` or ``.toml``; by ``names`` when the file has
+        them all, else in file order): the same person is then followed in every camera (see the
+        module docstring)
 
     Returns
     -------
@@ -84,12 +104,17 @@ def capture_cameras(
 
     clock = SessionClock()
     webcams = is_camera(sources[0])
+    assoc = associate_first_frames(sources, names, calibration, opts) if calibration is not None else None
+    per_camera = [_camera_options(opts, name, i, names, assoc) for i, name in enumerate(names)]
     runs = [  # every option checked, every source resolved, before anything is created
-        CaptureRun(src, out / f"{name}.mkrec", replace(opts, metadata=_meta(opts, name, i, names)), clock=clock)
-        for i, (src, name) in enumerate(zip(sources, names))
+        CaptureRun(src, out / f"{name}.mkrec", cam_opts, clock=clock)
+        for src, name, cam_opts in zip(sources, names, per_camera)
     ]
     make_private_dir(out, exist_ok=out.is_dir() and not any(out.iterdir()))
-    write_output(out / SET_FILE, json.dumps(_description(sources, names, webcams, clock), indent=2))
+    description = _description(sources, names, webcams, clock)
+    if assoc is not None:
+        description["association"] = assoc
+    write_output(out / SET_FILE, json.dumps(description, indent=2))
     return _run_all(runs)
 
 
@@ -111,6 +136,90 @@ def _check(sources, names, opts: CaptureOptions) -> None:
 
 def _meta(opts: CaptureOptions, name: str, index: int, names: list[str]) -> dict:
     return {**(opts.metadata or {}), "camera": {"name": name, "index": index, "set": names}}
+
+
+def _camera_options(opts: CaptureOptions, name: str, index: int, names: list[str], assoc: dict | None):
+    """One camera's options: its metadata, and with an association whom its follower takes."""
+    meta = _meta(opts, name, index, names)
+    if assoc is None:
+        return replace(opts, metadata=meta)
+    mine = assoc["cameras"][index]
+    meta["person_association"] = {
+        **mine,
+        "reference_camera": assoc["reference_camera"],
+        "chosen_by": assoc["chosen_by"],
+    }
+    return replace(opts, metadata=meta, person=mine["person"])
+
+
+def _first_frame(source) -> np.ndarray:
+    """The first frame (BGR) of a video or webcam, read with the capture's own decoder."""
+    from movekit.capture.frames import FrameSource
+
+    with FrameSource(recorded_video(source)[0], threaded=False) as frames:
+        return next(iter(frames)).image_bgr
+
+
+def _calibrated_cameras(calibration, names: list[str], n: int) -> list:
+    """The calibration's cameras for these sources: by name when it has every name, else in file order."""
+    from movekit.analysis.cameras import read_calibration
+
+    cams = read_calibration(calibration)
+    by = {c.name: c for c in cams}
+    if set(names) <= set(by):
+        return [by[name] for name in names]
+    if len(cams) < n:
+        raise MovekitError(f"{calibration} has {len(cams)} cameras for {n} sources")
+    return cams[:n]
+
+
+def associate_first_frames(sources, names: list[str], calibration, opts: CaptureOptions) -> dict:
+    """Whom each camera follows: the client chosen in the first camera's first frame
+    (``opts.person``), found in every other camera's first frame by the geometry
+    (:func:`movekit.analysis.association.associate`; MovekitError when nobody, or two people, fit).
+
+    Returns
+    -------
+    dict (stored in ``capture_set.json``): ``reference_camera``, ``chosen_by`` (the ``--person``
+    choice), ``cameras``: per camera ``name``, ``person`` (``X,Y`` torso centre, px, given to its
+    follower), ``people_found``, ``error_torso`` (the chosen skeleton's, torso lengths), ``method``
+    """
+    from movekit.analysis.association import associate
+    from movekit.capture.follow import bbox_px, choose_person, parse_person, person_text, torso
+    from movekit.capture.pose import MediaPipePose
+
+    cams = _calibrated_cameras(calibration, names, len(sources))
+    images = [_first_frame(s) for s in sources]
+    backend = MediaPipePose(opts.model_complexity, model_file=opts.model_file)
+    try:
+        people = [backend.find_people(im) for im in images]
+    finally:
+        backend.close()
+    if not people[0]:
+        raise MovekitError(f"camera {names[0]}: nobody found in the first frame, so the client cannot be chosen")
+    choice = parse_person(opts.person if opts.person is not None else "largest")
+    boxes = [bbox_px(p.image_px, p.visibility) for p in people[0]]
+    centres = [(torso(p.image_px) or (None,))[0] for p in people[0]]
+    client, _ = choose_person(boxes, centres, choice, images[0].shape[1])
+    cands = [[(p.image_px[:, :2], p.visibility) for p in view] for view in people]
+    a = associate(cands, cams, client)
+    out = []
+    for v, name in enumerate(names):
+        centre = torso(people[v][a.chosen[v]].image_px)
+        if centre is None:
+            raise MovekitError(f"camera {name}: the client's torso is not in the first frame")
+        err = a.errors_torso[v][a.chosen[v]]
+        out.append(
+            {
+                "name": name,
+                "person": f"{centre[0][0]:.0f},{centre[0][1]:.0f}",
+                "people_found": len(people[v]),
+                "error_torso": round(float(err), 3),
+                "method": a.method[v],
+            }
+        )
+        logger.info("camera %s follows the person at %s (%s)", name, out[-1]["person"], a.method[v])
+    return {"reference_camera": names[0], "chosen_by": person_text(choice), "cameras": out}
 
 
 def _description(sources, names, webcams: bool, clock: SessionClock) -> dict:
@@ -169,4 +278,4 @@ def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-__all__ = ["capture_cameras", "is_capture_set", "read_capture_set", "SET_FILE"]
+__all__ = ["associate_first_frames", "capture_cameras", "is_capture_set", "read_capture_set", "SET_FILE"]

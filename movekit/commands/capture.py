@@ -221,7 +221,7 @@ def _run_cameras(args) -> int:
         tilt=args.tilt,
         realtime=args.realtime,
     )
-    summaries = capture_cameras(args.sources, args.output, options, names=names)
+    summaries = capture_cameras(args.sources, args.output, options, names=names, calibration=args.calibration or None)
     for source, summary in zip(args.sources, summaries):
         print(f"== {source}")
         print(summary.text())

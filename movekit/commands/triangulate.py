@@ -1,4 +1,9 @@
-"""``movekit triangulate``: one 3D pose from two or more calibrated cameras (issue 17)."""
+"""``movekit triangulate``: one 3D pose from two or more calibrated cameras (issue 17).
+
+Before triangulating, each view's skeleton is checked against the others'
+(:func:`movekit.analysis.association.check_recorded_views`): a stretch where a camera followed
+another person, or did not see the client while the others did, is left out for that camera and
+recorded as a ``view_excluded`` event (camera, span, reason) in the triangulated recording."""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ def register(subparsers) -> None:
         help="3D pose from two or more calibrated camera recordings or videos",
         description="Put each camera's pose on one clock (the epipolar geometry finds the offsets "
         "unless given), triangulate it in the calibration's lab frame (z up, m) and write a "
-        "recording with the stream pose_3d_m; prints each angle with its measured two-camera "
+        "recording with the stream pose_3d_m; a stretch where one camera followed another person or "
+        "lost the client while the others saw them is left out for that camera and recorded as an "
+        "event; prints each angle with its measured two-camera "
         "error or why it is refused (docs/validity.md, two-camera rows).",
     )
     p.add_argument(
@@ -108,6 +115,7 @@ def _offsets(args, poses, cams) -> tuple[list[float], list[str]]:
 def run(args) -> int:
     import numpy as np
 
+    from movekit.analysis.association import check_recorded_views
     from movekit.analysis.multiview import separation_deg, triangulate_views
     from movekit.errors import MovekitError
     from movekit.outputs import RECORDING, check_output
@@ -120,14 +128,16 @@ def run(args) -> int:
     loaded = [_load(s) for s in args.sources]
     poses = [p for p, _ in loaded]
     offsets, notes = _offsets(args, poses, cams)
-    tp = triangulate_views(
-        [p.t_s for p in poses], [p.image_px for p in poses], [p.visibility for p in poses], cams, offsets_s=offsets
+    check, visibility = check_recorded_views(
+        [p.t_s for p in poses], [p.image_px for p in poses], [p.visibility for p in poses], cams, offsets
     )
+    tp = triangulate_views([p.t_s for p in poses], [p.image_px for p in poses], visibility, cams, offsets_s=offsets)
     seen = np.isfinite(tp.points_m[:, [11, 12, 23, 24], 0]).all(axis=1)
     if seen.sum() < 3:
         raise MovekitError(
             "the views never agree on the body (fewer than 3 frames triangulated): check the "
             "calibration, the camera order (--cameras) and the synchronisation (--sync)"
+            + "".join(f"; {e['text']}" for e in check.events[:3])
         )
     sep = (
         separation_deg(cams[0], cams[1], np.nanmedian(0.5 * (tp.points_m[:, 23] + tp.points_m[:, 24]), axis=0))
@@ -144,15 +154,18 @@ def run(args) -> int:
             "sync": notes,
             "separation_deg": sep,
             "frames_triangulated": int(seen.sum()),
+            "views_excluded": [e["text"] for e in check.events],
         },
     }
-    _write_3d(out, meta, tp, overwrite=args.overwrite)
+    _write_3d(out, meta, tp, check.events, overwrite=args.overwrite)
     print(
         f"{out}: {int(seen.sum())} of {len(tp.t_s)} frames triangulated from {len(cams)} cameras "
         f"({', '.join(c.name for c in cams)}" + (f", {sep:.0f} deg apart" if np.isfinite(sep) else "") + ")"
     )
     for n in notes:
         print(f"  sync {n}")
+    for e in check.events:
+        print(f"  excluded: {e['text']} (not triangulated from that view)")
     _print_angles(tp, len(cams), sep)
     return 0
 
@@ -206,8 +219,9 @@ def _cameras(args) -> list:
     return cams[: len(args.sources)]
 
 
-def _write_3d(out, meta: dict, tp, *, overwrite: bool) -> None:
-    """The recording of the triangulated pose: ``pose_3d_m`` (lab frame, z up), views used, reprojection error (px)."""
+def _write_3d(out, meta: dict, tp, events: list[dict], *, overwrite: bool) -> None:
+    """The recording of the triangulated pose: ``pose_3d_m`` (lab frame, z up), views used, reprojection
+    error (px), and a ``view_excluded`` event per stretch a view was left out of (camera, span, reason)."""
     import numpy as np
 
     from movekit.recording import RecordingWriter, StreamSpec
@@ -229,6 +243,8 @@ def _write_3d(out, meta: dict, tp, *, overwrite: bool) -> None:
         rec.append("pose_3d_m", tp.t_s, tp.points_m.astype(np.float32))
         rec.append("pose_3d_views", tp.t_s, tp.n_views.astype(np.float32))
         rec.append("pose_3d_reproj_px", tp.t_s, tp.reproj_px.astype(np.float32))
+        for e in events:
+            rec.event(e["t_s"], **{k: v for k, v in e.items() if k != "t_s"})
 
 
 def _print_angles(tp, n_cameras: int, sep: float) -> None:
