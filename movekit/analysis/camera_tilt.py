@@ -431,21 +431,21 @@ def _ransac_vertical(n: np.ndarray, length: np.ndarray, seed: int) -> np.ndarray
     """
     tol = np.sin(np.deg2rad(VERTICAL_INLIER_DEG))
     rng = np.random.default_rng(seed)
-    best, best_score = None, -1.0
     m = len(n)
-    for _ in range(min(500, m * (m - 1) // 2)):
-        i, j = rng.choice(m, 2, replace=False)
-        v = np.cross(n[i], n[j])
-        nv = np.linalg.norm(v)
-        if nv < 1e-9:
-            continue
-        v /= nv
-        if abs(v[1]) < np.cos(np.deg2rad(MAX_SCENE_TILT_DEG)):  # within the tilts this method serves
-            continue
-        inl = np.abs(n @ v) < tol
-        score = inl.sum() + length[inl].sum() / (length.sum() + 1.0)  # count first, length breaks ties
-        if score > best_score:
-            best, best_score = inl, score
+    pairs = np.array([rng.choice(m, 2, replace=False) for _ in range(min(500, m * (m - 1) // 2))], dtype=np.intp)
+    if len(pairs) == 0:
+        return None
+    v = np.cross(n[pairs[:, 0]], n[pairs[:, 1]])  # every hypothesis at once
+    nv = np.linalg.norm(v, axis=1)
+    ok = nv >= 1e-9
+    v[ok] /= nv[ok, None]
+    ok &= np.abs(v[:, 1]) >= np.cos(np.deg2rad(MAX_SCENE_TILT_DEG))  # within the tilts this method serves
+    if not ok.any():
+        return None
+    v = v[ok]
+    inl = np.abs(n @ v.T) < tol  # (lines, hypotheses)
+    score = inl.sum(axis=0) + (length @ inl) / (length.sum() + 1.0)  # count first, length breaks ties
+    best = inl[:, int(np.argmax(score))]  # the first of equal scores, as a sequential search keeps it
     return best
 
 
