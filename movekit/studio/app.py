@@ -144,9 +144,10 @@ def _one(form: dict, key: str, default: str = "") -> str:
     return (form.get(key) or [default])[0].strip()
 
 
-def create_app(config: StudioConfig) -> Starlette:  # ~90 lines: one 3-line endpoint per route, then the table
-    """The studio app for ``config`` (see :func:`movekit.studio.serve`)."""
-    from movekit.studio import client_app, pages, research
+def create_app(config: StudioConfig) -> Starlette:
+    """The studio app for ``config`` (see :func:`movekit.studio.serve`): each page module gives its
+    own routes (``routes(config, env) -> list``); the live page and its socket are here."""
+    from movekit.studio import care, client_app, pages, research
 
     env = _templates()
     view = pages.Pages(config, env)
@@ -154,78 +155,9 @@ def create_app(config: StudioConfig) -> Starlette:  # ~90 lines: one 3-line endp
     async def on_error(request: Request, exc: MovekitError) -> Response:
         return HTMLResponse(view.render("error.html", message=str(exc), back=request.headers.get("referer")), 400)
 
-    async def home(request: Request) -> Response:
-        return HTMLResponse(await run_in_threadpool(view.home))
-
-    async def add_client(request: Request) -> Response:
-        f = await _form(request)
-        code = await run_in_threadpool(view.add_client, _one(f, "code"), _one(f, "name"))
-        return RedirectResponse(f"/clients/{code}", 303)
-
-    async def client(request: Request) -> Response:
-        return HTMLResponse(await run_in_threadpool(view.client, request.path_params["code"]))
-
-    async def start_session(request: Request) -> Response:
-        f = await _form(request)
-        sid = await run_in_threadpool(view.start_session, request.path_params["code"], _one(f, "type", "treatment"))
-        return RedirectResponse(f"/sessions/{sid}", 303)
-
-    async def session(request: Request) -> Response:
-        return HTMLResponse(await run_in_threadpool(view.session, request.path_params["sid"]))
-
-    async def start_live(request: Request) -> Response:
-        f = await _form(request)
-        await run_in_threadpool(view.start_live, request.path_params["sid"], f)
-        return RedirectResponse("/live", 303)
-
-    async def end_session(request: Request) -> Response:
-        code = await run_in_threadpool(view.end_session, request.path_params["sid"])
-        return RedirectResponse(f"/clients/{code}", 303)
-
-    async def live(request: Request) -> Response:
-        if config.live is None:
-            return RedirectResponse("/", 303)
-        return HTMLResponse(view.live())
-
-    async def result(request: Request) -> Response:
-        p = request.path_params
-        return HTMLResponse(await run_in_threadpool(view.result, p["sid"], p["aid"]))
-
-    async def report(request: Request) -> Response:
-        return HTMLResponse(await run_in_threadpool(view.report, request.path_params["code"]))
-
-    async def outcome_form(request: Request) -> Response:
-        p = request.path_params
-        return HTMLResponse(await run_in_threadpool(view.outcome_form, p["code"], p["measure"]))
-
-    async def outcome_save(request: Request) -> Response:
-        p, f = request.path_params, await _form(request)
-        await run_in_threadpool(view.outcome_save, p["code"], p["measure"], f)
-        return RedirectResponse(f"/clients/{p['code']}?saved={p['measure']}", 303)
-
-    async def state(request: Request) -> Response:
-        body = {**(config.live.state() if config.live is not None else {"phase": "closed"}), **config.hub.stats()}
-        if "latencies" in request.query_params:
-            body["latencies"] = list(config.hub.latencies)
-        return JSONResponse(body)
-
-    routes = [
-        Route("/", home),
-        Route("/clients", add_client, methods=["POST"]),
-        Route("/clients/{code}", client),
-        Route("/clients/{code}/sessions", start_session, methods=["POST"]),
-        Route("/clients/{code}/report", report),
-        Route("/clients/{code}/outcomes/{measure}", outcome_form),
-        Route("/clients/{code}/outcomes/{measure}", outcome_save, methods=["POST"]),
-        Route("/sessions/{sid:int}", session),
-        Route("/sessions/{sid:int}/live", start_live, methods=["POST"]),
-        Route("/sessions/{sid:int}/end", end_session, methods=["POST"]),
-        Route("/sessions/{sid:int}/results/{aid:int}", result),
-        Route("/live", live),
-        Route("/api/state", state),
-        WebSocketRoute("/ws", _socket(config)),
-    ]
-    # each further screen adds its routes here, one line each
+    routes = pages.routes(config, env)  # the therapist: clients, sessions, results, report, questionnaires
+    routes += care.routes(config, env)  # goals, the session's pain map and treatment log
+    routes += _live_routes(config, view)  # the live page, its state and WebSocket
     routes += client_app.routes(config, env)  # the client's home drills, pairing, MVC
     routes += research.routes(config, env)  # the researcher's pages: open, scrub, compare
     routes.append(Mount("/static", StaticFiles(directory=HERE / "static"), name="static"))
@@ -238,6 +170,23 @@ def create_app(config: StudioConfig) -> Starlette:  # ~90 lines: one 3-line endp
     app = Starlette(routes=routes, exception_handlers={MovekitError: on_error}, lifespan=lifespan)
     app.add_middleware(AccessCheck, token=config.token)
     return app
+
+
+def _live_routes(config: StudioConfig, view) -> list:
+    """``/live`` (the live page), ``/api/state`` (its state as JSON) and ``/ws`` (frames and commands)."""
+
+    async def live(request: Request) -> Response:
+        if config.live is None:
+            return RedirectResponse("/", 303)
+        return HTMLResponse(view.live())
+
+    async def state(request: Request) -> Response:
+        body = {**(config.live.state() if config.live is not None else {"phase": "closed"}), **config.hub.stats()}
+        if "latencies" in request.query_params:
+            body["latencies"] = list(config.hub.latencies)
+        return JSONResponse(body)
+
+    return [Route("/live", live), Route("/api/state", state), WebSocketRoute("/ws", _socket(config))]
 
 
 def _close(config: StudioConfig) -> None:

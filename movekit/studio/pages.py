@@ -12,6 +12,7 @@ from typing import Any
 
 from movekit.clinic import outcomes as oc
 from movekit.errors import MovekitError
+from movekit.studio.care import client_context, session_context
 
 
 def _int(text: str, what: str) -> int:
@@ -74,6 +75,7 @@ class Pages:
             outcomes = st.outcomes(code)
             schedule = reassess.schedule(st, code)
             open_session = st.open_session(code)
+            care = client_context(st, code)
         changes = []
         for key in sorted({r["measure"] for r in outcomes if r["measure"] in oc.MEASURES}):
             rows = [r for r in outcomes if r["measure"] == key]
@@ -82,7 +84,7 @@ class Pages:
                 changes.append(f"{oc.MEASURES[key].title}: {ch.change:+.1f} since {rows[0]['taken_date']} "
                                f"(MCID {ch.mcid.describe()}: {ch.verdict()})")  # fmt: skip
         return self.render("client.html", c=c, sessions=sessions, outcomes=outcomes, schedule=schedule.describe(),
-                           changes=changes, open_session=open_session, measures=oc.MEASURES)  # fmt: skip
+                           changes=changes, open_session=open_session, measures=oc.MEASURES, **care)  # fmt: skip
 
     def start_session(self, code: str, type_: str) -> int:
         with self._store() as st:
@@ -103,10 +105,11 @@ class Pages:
         with self._store() as st:
             s = st.session(sid)
             done = st.assessments(sid)
+            care = session_context(st, sid)
         views = {"frontal": "front view", "sagittal": "side view", "any": "any view"}
         screens = [(k, t, views[SCREEN_SETUP[k].view]) for k, t in SCREEN_TITLES.items()]
         cams = [source_label(x) for x in self.config.sources]
-        return self.render("session.html", s=s, screens=screens, cameras=cams, done=done)
+        return self.render("session.html", s=s, screens=screens, cameras=cams, done=done, **care)
 
     def start_live(self, sid: int, form: dict) -> None:
         from movekit.studio.app import SCREEN_TITLES, new_live
@@ -212,4 +215,75 @@ class Pages:
                            session_id=open_session["id"] if open_session else None)  # fmt: skip
 
 
-__all__ = ["Pages", "source_label"]
+def routes(config, env) -> list:  # ~60 lines: one 3-line endpoint per route, then the table
+    """The therapist's routes (clients, sessions, result cards, report, questionnaires) for
+    :func:`movekit.studio.app.create_app`; the live page and its socket stay in the app."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, RedirectResponse, Response
+    from starlette.routing import Route
+
+    from movekit.studio.app import _form, _one
+
+    view = Pages(config, env)
+
+    async def home(request: Request) -> Response:
+        return HTMLResponse(await run_in_threadpool(view.home))
+
+    async def add_client(request: Request) -> Response:
+        f = await _form(request)
+        code = await run_in_threadpool(view.add_client, _one(f, "code"), _one(f, "name"))
+        return RedirectResponse(f"/clients/{code}", 303)
+
+    async def client(request: Request) -> Response:
+        return HTMLResponse(await run_in_threadpool(view.client, request.path_params["code"]))
+
+    async def start_session(request: Request) -> Response:
+        f = await _form(request)
+        sid = await run_in_threadpool(view.start_session, request.path_params["code"], _one(f, "type", "treatment"))
+        return RedirectResponse(f"/sessions/{sid}", 303)
+
+    async def session(request: Request) -> Response:
+        return HTMLResponse(await run_in_threadpool(view.session, request.path_params["sid"]))
+
+    async def start_live(request: Request) -> Response:
+        f = await _form(request)
+        await run_in_threadpool(view.start_live, request.path_params["sid"], f)
+        return RedirectResponse("/live", 303)
+
+    async def end_session(request: Request) -> Response:
+        code = await run_in_threadpool(view.end_session, request.path_params["sid"])
+        return RedirectResponse(f"/clients/{code}", 303)
+
+    async def result(request: Request) -> Response:
+        p = request.path_params
+        return HTMLResponse(await run_in_threadpool(view.result, p["sid"], p["aid"]))
+
+    async def report(request: Request) -> Response:
+        return HTMLResponse(await run_in_threadpool(view.report, request.path_params["code"]))
+
+    async def outcome_form(request: Request) -> Response:
+        p = request.path_params
+        return HTMLResponse(await run_in_threadpool(view.outcome_form, p["code"], p["measure"]))
+
+    async def outcome_save(request: Request) -> Response:
+        p, f = request.path_params, await _form(request)
+        await run_in_threadpool(view.outcome_save, p["code"], p["measure"], f)
+        return RedirectResponse(f"/clients/{p['code']}?saved={p['measure']}", 303)
+
+    return [
+        Route("/", home),
+        Route("/clients", add_client, methods=["POST"]),
+        Route("/clients/{code}", client),
+        Route("/clients/{code}/sessions", start_session, methods=["POST"]),
+        Route("/clients/{code}/report", report),
+        Route("/clients/{code}/outcomes/{measure}", outcome_form),
+        Route("/clients/{code}/outcomes/{measure}", outcome_save, methods=["POST"]),
+        Route("/sessions/{sid:int}", session),
+        Route("/sessions/{sid:int}/live", start_live, methods=["POST"]),
+        Route("/sessions/{sid:int}/end", end_session, methods=["POST"]),
+        Route("/sessions/{sid:int}/results/{aid:int}", result),
+    ]
+
+
+__all__ = ["Pages", "routes", "source_label"]
