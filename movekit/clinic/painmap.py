@@ -34,7 +34,8 @@ REGIONS: dict[str, tuple[str, float, float, float, float]] = {
 }
 SIDES = ("left", "right", "midline")
 QUALITIES = ("aching", "burning", "sharp", "throbbing", "tingling", "numb", "stiff", "referred")
-_LIMB_X = {"shoulder": 30, "upper_arm": 24, "elbow_forearm": 20, "hand_wrist": 17, "buttock": 41,
+#: limb regions and their distance from the chart's left edge (0-100 wide): a limb is marked per side
+LIMB_X = {"shoulder": 30, "upper_arm": 24, "elbow_forearm": 20, "hand_wrist": 17, "buttock": 41,
            "hip_groin": 40, "thigh": 42, "knee": 42, "lower_leg": 42, "ankle_foot": 42}  # fmt: skip
 
 
@@ -48,7 +49,7 @@ def check_mark(region: str, side: str, intensity_0_10: float, quality: str | Non
         raise MovekitError(f"region {region!r}: one of {', '.join(REGIONS)}")
     if side not in SIDES:
         raise MovekitError(f"side {side!r}: one of {', '.join(SIDES)}")
-    if side == "midline" and region in _LIMB_X:
+    if side == "midline" and region in LIMB_X:
         raise MovekitError(f"{region} is on a side: left or right")
     if not (math.isfinite(float(intensity_0_10)) and 0 <= float(intensity_0_10) <= 10):
         raise MovekitError(f"intensity {intensity_0_10} is outside 0-10")
@@ -56,10 +57,13 @@ def check_mark(region: str, side: str, intensity_0_10: float, quality: str | Non
         raise MovekitError(f"quality {quality!r}: one of {', '.join(QUALITIES)}")
 
 
-def _centre(region: str, side: str, chart: str) -> tuple[float, float]:
+def mark_position(region: str, side: str, chart: str) -> tuple[float, float]:
+    """Where a mark of ``region`` on ``side`` sits on the ``chart`` ("front" or "back") of
+    :func:`body_chart_svg`, in the chart's own units (0-100 wide): the one geometry the report,
+    the studio's clickable chart and the SVG share."""
     _, x, y, _, _ = REGIONS[region]
-    if region in _LIMB_X:
-        off = 50 - _LIMB_X[region]  # distance from the midline
+    if region in LIMB_X:
+        off = 50 - LIMB_X[region]  # distance from the midline
         # front chart: the client's left is on the viewer's right; back chart: on the viewer's left
         toward_right = (side == "left") == (chart == "front")
         x = 50 + off if toward_right else 50 - off
@@ -78,16 +82,16 @@ def body_chart_svg(marks: list[dict], title: str = "") -> str:
         ox = 10 + 110 * k
         parts.append(f'<text x="{ox + 50}" y="8" font-size="7" text-anchor="middle">{chart}</text>')
         for region, (ch, _x, _y, w, h) in REGIONS.items():  # the figure: its regions, outlined
-            if ch != chart and region not in _LIMB_X:  # limbs show on both charts
+            if ch != chart and region not in LIMB_X:  # limbs show on both charts
                 continue
-            for side in ("left", "right") if region in _LIMB_X else ("midline",):
-                x, y = _centre(region, side, chart)
+            for side in ("left", "right") if region in LIMB_X else ("midline",):
+                x, y = mark_position(region, side, chart)
                 parts.append(f'<ellipse cx="{ox + x:.1f}" cy="{y + 4:.1f}" rx="{w}" ry="{h}" fill="none" '
                              'stroke="#999" stroke-width="0.5"/>')  # fmt: skip
         for m in marks:  # a mark is drawn on its region's chart (limbs: the front)
             if REGIONS[m["region"]][0] != chart:
                 continue
-            x, y = _centre(m["region"], m["side"], chart)
+            x, y = mark_position(m["region"], m["side"], chart)
             _, _, _, w, h = REGIONS[m["region"]]
             v = max(0.0, min(10.0, float(m["intensity_0_10"]))) / 10
             fill = f"rgb(255,{int(255 * (1 - v))},{int(255 * (1 - v))})"

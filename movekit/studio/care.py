@@ -163,15 +163,15 @@ def chart_shapes() -> list[dict]:
     draws them (100 x 200 per chart, the back chart 110 to the right): ``chart``, ``region``,
     ``side`` (from the client's view), ``cx``, ``cy``, ``rx``, ``ry`` (chart units) and ``home``:
     True on the chart a mark of the region is drawn on (limbs show on both, marked on the front)."""
-    from movekit.clinic.painmap import _LIMB_X, _centre  # the chart's own geometry (see the report)
+    from movekit.clinic.painmap import LIMB_X, mark_position  # the chart's own geometry (see the report)
 
     shapes = []
     for k, chart in enumerate(("front", "back")):
         for region, (home, _x, _y, w, h) in pm.REGIONS.items():
-            if home != chart and region not in _LIMB_X:
+            if home != chart and region not in LIMB_X:
                 continue
-            for side in ("left", "right") if region in _LIMB_X else ("midline",):
-                x, y = _centre(region, side, chart)
+            for side in ("left", "right") if region in LIMB_X else ("midline",):
+                x, y = mark_position(region, side, chart)
                 shapes.append({"chart": chart, "region": region, "side": side, "cx": 10 + 110 * k + x,
                                "cy": y + 4, "rx": w, "ry": h, "home": home == chart})  # fmt: skip
     return shapes
