@@ -1,12 +1,91 @@
 """Helpers the Bluetooth LE tests share (imported by the tests): wait for a condition in asyncio,
-and collect a recorder's chunks and events."""
+collect a recorder's chunks and events, and the simulated EMG sensors served by a mock BlueZ on a
+private D-Bus (:func:`emg_sensors`, the set-up the drill and studio tests share)."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
+
+#: The simulated generic EMG sensor's address (its advertised name is MK-EMG-01).
+EMG_ADDRESS = "C0:FF:EE:00:00:04"
+
+
+def emg_bursts(seconds: float = 6.0, rate_hz: float = 1000.0, seed: int = 3) -> np.ndarray:
+    """Two EMG channels (uV): noise (3 uV) with 0.4-s bursts (150 uV, 40-200 Hz) every 0.9 s from 1 s."""
+    from scipy import signal
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 3.0, (int(seconds * rate_hz), 2))
+    sos = signal.butter(4, [40, 200], "bandpass", fs=rate_hz, output="sos")
+    for t0 in np.arange(1.0, seconds, 0.9):
+        i0 = int(t0 * rate_hz)
+        b = signal.sosfilt(sos, rng.normal(0, 1, (600, 2)), axis=0)[200:]
+        x[i0 : i0 + 400] += 150.0 * b / b.std(axis=0)
+    return x
+
+
+async def _cancel_tasks() -> None:
+    """Cancel the mock loop's other tasks (the sensors' streaming) before it closes."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class MockSensors:
+    """The running mock (``mock``), its simulated sensors by address (``sensors``) and link drops."""
+
+    def __init__(self, mock, loop: asyncio.AbstractEventLoop, sensors: dict) -> None:
+        self.mock, self.loop, self.sensors = mock, loop, sensors
+
+    def drop(self, address: str = EMG_ADDRESS, away_s: float | None = 1.0) -> None:
+        """Drop the sensor's link if connected (as out of range) and keep it away (not advertising,
+        refusing connections) for ``away_s`` seconds; None: it never comes back. Safe from any thread."""
+        p = self.sensors[address]
+
+        def back() -> None:
+            p.advertising = p.connectable = True
+
+        def drop() -> None:
+            p.advertising = p.connectable = False
+            p.drop_link()
+            if away_s is not None:
+                self.loop.call_later(away_s, back)
+
+        self.loop.call_soon_threadsafe(drop)
+
+
+@contextmanager
+def emg_sensors(sensors: dict | None = None, rate_hz: float = 1000.0):
+    """A private system D-Bus (``$DBUS_SYSTEM_BUS_ADDRESS`` set for this process and its children)
+    and a mock BlueZ in its own thread serving simulated generic EMG sensors: ``{address: samples
+    (N, 2) uV}`` at ``rate_hz``, looped (default: :func:`emg_bursts` at :data:`EMG_ADDRESS`).
+    Yields a :class:`MockSensors`; the real bleak stack reaches them as real devices."""
+    from movekit.capture.ble.mock_bluez import PrivateSystemBus, start_mock
+    from movekit.capture.ble.simulate import SimulatedGenericEMG
+
+    sensors = sensors if sensors is not None else {EMG_ADDRESS: emg_bursts()}
+    devices = {a: SimulatedGenericEMG(a, x, rate_hz) for a, x in sensors.items()}
+    with PrivateSystemBus(set_env=True):
+        loop = asyncio.new_event_loop()
+        th = threading.Thread(target=loop.run_forever, name="mock-bluez", daemon=True)
+        th.start()
+        try:
+            mock = asyncio.run_coroutine_threadsafe(start_mock(list(devices.values())), loop).result(5.0)
+            try:
+                yield MockSensors(mock, loop, devices)
+            finally:
+                asyncio.run_coroutine_threadsafe(mock.stop(), loop).result(5.0)
+                asyncio.run_coroutine_threadsafe(_cancel_tasks(), loop).result(5.0)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            th.join(5.0)
+            loop.close()
 
 
 async def until(cond, timeout=5.0):
@@ -54,18 +133,11 @@ def sine_witmotions(specs, n: int, source_rate_hz: float = 100.0) -> list:
 
 
 def looped_video(src, dst, seconds: float):
-    """Write ``dst`` (mp4v): the frames of ``src`` repeated until ``seconds`` of video at its own rate."""
+    """Write ``dst`` (mp4v): the frames of ``src`` repeated until ``seconds`` of video at its own rate
+    (frames read by ``scripts/benchlib.read_frames``, the benchmarks' reader)."""
     import cv2
 
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
+    frames, fps = _benchlib().read_frames(src)
     n = int(round(seconds * fps))
     h, w = frames[0].shape[:2]
     out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
@@ -73,6 +145,21 @@ def looped_video(src, dst, seconds: float):
         out.write(frames[i % len(frames)])
     out.release()
     return dst
+
+
+def _benchlib():
+    """``scripts/benchlib.py`` (the scripts folder is not a package)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if "benchlib" not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "scripts" / "benchlib.py"
+        spec = importlib.util.spec_from_file_location("benchlib", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["benchlib"] = module
+    return sys.modules["benchlib"]
 
 
 def one_clock_figures(rec, labels, rate_hz: float) -> dict:

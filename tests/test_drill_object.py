@@ -155,3 +155,54 @@ def test_program_logging_hook(tmp_path):
     with Store(db) as s:
         logs = s.program_logs("C-1")
     assert len(logs) == 1 and logs[0]["source"] == "guided" and logs[0]["sets"] == len(res.sets)
+
+
+def test_device_tracker_states_from_transport_events():
+    """connecting -> connected -> reconnecting -> connected -> lost, from the BLE transport's events."""
+    from movekit.capture.ble.transport import BleEvent
+    from movekit.protocols.drill import DeviceTracker
+
+    tr = DeviceTracker(["thigh", "belly"], lost_after_s=5.0, t0_s=1.0)
+    assert [d.state for d in tr.snapshot(1.5)] == ["connecting", "connecting"] and not tr.all_connected()
+    assert tr.on_event(BleEvent(2.0, "device_not_found", "belly", "C0:FF:EE:00:00:05 not found in a 5 s scan")) is None
+    assert tr.on_event(BleEvent(2.1, "device_disconnected", "belly", "link lost")) is None  # never connected
+    assert tr.on_event(BleEvent(2.2, "device_connected", "thigh", "connected")) == "connected"
+    assert tr.on_sample("thigh", 2.3) is None  # already connected
+    thigh, belly = tr.snapshot(3.0)
+    assert (thigh.state, thigh.since_sample_s, thigh.down_s) == ("connected", 0.7, None)
+    assert (belly.state, belly.since_sample_s, belly.down_s) == ("connecting", None, 2.0)
+    assert belly.message.endswith("not found in a 5 s scan")
+    assert tr.on_sample("belly", 3.1) == "connected" and tr.all_connected()
+    assert tr.on_event(BleEvent(4.0, "device_disconnected", "thigh", "thigh link lost; reconnecting")) == "reconnecting"
+    assert tr.labels_in("reconnecting") == ["thigh"] and tr.check(8.9) == []
+    assert tr.on_event(BleEvent(9.0, "device_reconnected", "thigh", "reconnected after 5.00 s")) == "connected"
+    assert tr.on_event(BleEvent(10.0, "device_disconnected", "thigh", "link lost")) == "reconnecting"
+    assert tr.check(15.01) == ["thigh"] and tr.check(20.0) == []  # lost once, 5 s after the drop
+    assert tr.snapshot(16.0)[0].message == "did not come back within 5 s"
+    assert tr.on_event(BleEvent(17.0, "device_reconnected", "thigh", "")) is None  # lost stays lost
+    assert tr.on_event(BleEvent(18.0, "device_gave_up", "belly", "belly: giving up after 3 attempts")) == "lost"
+    assert tr.labels_in("lost") == ["thigh", "belly"]
+
+
+def test_drill_cli_reads_the_clients_mvc_from_the_store(tmp_path, capsys):
+    """``movekit drill --client`` without ``--mvc``: the MVC the studio's MVC step stored."""
+    from movekit.cli import main
+    from movekit.clinic.store import Store
+
+    db = tmp_path / "clinic.sqlite3"
+    with Store(db) as s:
+        s.add_client("C-1")
+        s.add_mvc("C-1", {"core": 60.0}, channels={"core": "abdominal"}, recorded_utc="2026-12-01T09:00:00Z")
+    t = np.arange(0, 40.0, 0.001)
+    x = np.random.default_rng(1).normal(0, 5.0, t.shape) * np.where((t > 10) & (t < 22), 8.0, 1.0)
+    src = tmp_path / "core.csv"
+    np.savetxt(src, np.column_stack([t, x]), delimiter=",", header="time_s,abdominal_uv", comments="")
+    log = tmp_path / "ev.jsonl"
+    args = ["drill", "core_bracing_hold", str(src), "--channel", "core=abdominal", "--client", "C-1"]
+    assert main([*args, "--db", str(db), "--log", str(log), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "MVC of C-1 from the clinic database (core 60 uV; recorded 2026-12-01)" in err
+    got = [(e["t_s"], e["kind"], e.get("id")) for e in map(json.loads, log.read_text().splitlines())]
+    direct = Drill("core_bracing_hold", channel_roles={"abdominal": "core"}, mvc_uv={"core": 60.0})
+    want = [(e["t_s"], e["kind"], e.get("id")) for e in direct.replay(emg_files_recording([src])).events]
+    assert got == want and any(k == "hold_start" for _, k, _ in got)  # %MVC needs the MVC

@@ -222,3 +222,72 @@ def test_failed_migration_leaves_old_schema(tmp_path, monkeypatch):
         assert st.db.version() == SCHEMA_VERSION
         assert not st.db.read("SELECT name FROM sqlite_master WHERE name = 'extra'")
         assert st.client("C-1")["code"] == "C-1"
+
+
+def test_v7_database_migrates_to_devices_and_mvc_keeping_its_data(tmp_path):
+    """A v7 database (before paired devices and MVC recordings) is backed up, migrated, and keeps
+    its clients and home program; the new tables round-trip."""
+    path = tmp_path / "v7.sqlite3"
+    conn = sqlite3.connect(path)
+    for script in MIGRATIONS[:7]:
+        for stmt in _split_sql(script):
+            conn.execute(stmt)
+    conn.execute("PRAGMA user_version = 7")
+    conn.execute("INSERT INTO clients (code, name, created_utc) VALUES ('C-7', 'Seven', '2026-01-01T00:00:00Z')")
+    conn.execute(
+        "INSERT INTO program_items (client_id, name, kind, drill_id, assigned_date) "
+        "VALUES (1, 'Quad sets', 'drill', 'quad_sets', '2026-01-02')"
+    )
+    conn.commit()
+    conn.close()
+    with Store(path) as st:
+        assert st.db.version() == SCHEMA_VERSION == 8
+        assert st.client("C-7")["name"] == "Seven" and st.program_items("C-7")[0]["drill_id"] == "quad_sets"
+        assert st.paired_devices("C-7") == [] and st.latest_mvc("C-7") is None
+        dev = st.add_paired_device("C-7", "C0:FF:EE:00:00:04", "generic_emg", "thigh", {"ch1": "vmo", "ch2": "vl"})
+        assert (dev["address"], dev["label"], dev["channels"]) == (
+            "C0:FF:EE:00:00:04",
+            "thigh",
+            {"ch1": "vmo", "ch2": "vl"},
+        )
+        old = st.add_mvc("C-7", {"vmo": 80.0}, recorded_utc="2026-01-03T09:00:00Z", source="mvc.json")
+        new = st.add_mvc("C-7", {"vmo": 95.5, "vl": 120.25}, channels={"vmo": "ch1", "vl": "ch2"}, duration_s=5.0,
+                         recording_path=tmp_path / "mvc.mkrec")  # fmt: skip
+        assert old["mvc_uv"] == {"vmo": 80.0} and old["recording_path"] is None
+        latest = st.latest_mvc("C-7")
+        assert latest == new and latest["mvc_uv"] == {"vl": 120.25, "vmo": 95.5}
+        assert latest["channels"] == {"vl": "ch2", "vmo": "ch1"} and latest["duration_s"] == 5.0
+        assert latest["recording_path"] == str((tmp_path / "mvc.mkrec").resolve())
+    backup = tmp_path / "v7.sqlite3.bak-v7"
+    assert backup.exists() and (backup.stat().st_mode & 0o777) == 0o600
+    b = sqlite3.connect(backup)
+    assert b.execute("PRAGMA user_version").fetchone()[0] == 7
+    assert b.execute("SELECT code, name FROM clients").fetchall() == [("C-7", "Seven")]
+    assert not b.execute("SELECT 1 FROM sqlite_master WHERE name = 'paired_devices'").fetchall()
+    b.close()
+
+
+def test_paired_devices_refuse_clashes_and_bad_mvc(tmp_path):
+    with Store(tmp_path / "d.sqlite3") as st:
+        st.add_client("C-1")
+        st.add_client("C-2")
+        st.add_paired_device("C-1", "C0:FF:EE:00:00:04", "generic_emg", "thigh", {"ch1": "vmo", "ch2": "vl"})
+        before = st.paired_devices("C-1")
+        clashes = {
+            "already paired as 'thigh'": ("C0:FF:EE:00:00:04", "belly", {"ch1": "core"}),
+            "channel ch1 already has a muscle on 'thigh'": ("C0:FF:EE:00:00:05", "belly", {"ch1": "core"}),
+            "a muscle of 'belly' is already measured by 'thigh'": ("C0:FF:EE:00:00:05", "belly", {"ch3": "vmo"}),
+        }
+        for message, (addr, label, chans) in clashes.items():
+            with pytest.raises(MovekitError, match=message):
+                st.add_paired_device("C-1", addr, "generic_emg", label, chans)
+        assert st.paired_devices("C-1") == before  # nothing changed by a refusal
+        st.add_paired_device("C-2", "C0:FF:EE:00:00:04", "generic_emg", "thigh", {"ch1": "core"})  # another client
+        again = st.add_paired_device("C-1", "C0:FF:EE:00:00:04", "generic_emg", "thigh", {"ch1": "vl"})  # re-pair
+        assert again["channels"] == {"ch1": "vl"} and len(st.paired_devices("C-1")) == 1
+        assert st.remove_paired_device("C-1", "thigh") and not st.remove_paired_device("C-1", "thigh")
+        assert [d["channels"] for d in st.paired_devices("C-2")] == [{"ch1": "core"}]
+        for bad in ({}, {"vmo": 0.0}, {"vmo": float("nan")}):
+            with pytest.raises(MovekitError, match="MVC"):
+                st.add_mvc("C-1", bad)
+        assert st.latest_mvc("C-1") is None

@@ -1,12 +1,14 @@
 """The client's home flow of movekit studio in headless Chromium (issue 18's "done when", client).
 
 The real app (``movekit studio`` in a subprocess) and a simulated generic BLE EMG sensor served by
-the mock BlueZ on a private D-Bus (as tests/test_drill_ble.py), reached through the real bleak
-stack. The therapist pairs the sensor (scan, pick, label, muscles, test signal); the client records
-the MVC step, opens today's drill from the home program, starts, pauses and resumes it, sees the
-set and rep progress change, and lands on the logged result. Then the store holds the guided log,
-the recording holds the spoken cues one after another (never overlapping, set summaries in
-order), and the cue WAV is written, 0600. Screenshots are checked for content.
+the mock BlueZ on a private D-Bus (``ble_helpers.emg_sensors``, as tests/test_drill_ble.py),
+reached through the real bleak stack. The therapist pairs the client's sensor (scan, pick, label,
+muscles, test signal: kept in the clinic database); the client records the MVC step (stored with
+its recording), opens today's drill from the home program, sees "Connecting to thigh sensor...",
+starts, pauses and resumes it, sees the sensor drop ("thigh sensor lost: reconnecting") and come
+back, sees the set and rep progress change, and lands on the logged result. Then the store holds
+the guided log, the recording holds the spoken cues one after another (never overlapping, set
+summaries in order), and the cue WAV is written, 0600. Screenshots are checked for content.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ble_helpers import EMG_ADDRESS, emg_sensors
 
 from movekit.errors import MovekitError
 
@@ -28,7 +31,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 browser_test = pytest.mark.skipif(
     not Path(CHROMIUM).exists() or not shutil.which("dbus-daemon"), reason="needs Debian's chromium and dbus-daemon"
 )
-ADDRESS = "C0:FF:EE:00:00:04"
+ADDRESS = EMG_ADDRESS
 CLIENT = "C-0100"
 #: A short quadriceps-setting drill (2 sets of 3 reps on VMO %MVC) so the flow takes seconds.
 PROTOCOL = """
@@ -62,20 +65,6 @@ during = ["drill"]
 """
 
 
-def _bursts(seconds=6.0, rate=1000.0, seed=3):
-    """Noise (3 uV) with 0.4-s bursts (150 uV, 40-200 Hz) every 0.9 s on two channels."""
-    from scipy import signal
-
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0, 3.0, (int(seconds * rate), 2))
-    sos = signal.butter(4, [40, 200], "bandpass", fs=rate, output="sos")
-    for t0 in np.arange(1.0, seconds, 0.9):
-        i0 = int(t0 * rate)
-        b = signal.sosfilt(sos, rng.normal(0, 1, (600, 2)), axis=0)[200:]
-        x[i0 : i0 + 400] += 150.0 * b / b.std(axis=0)
-    return x
-
-
 def _image_std(png: bytes) -> float:
     import cv2
 
@@ -87,8 +76,6 @@ def studio(tmp_path_factory):
     """The studio with a client whose home program has the drill, and the simulated sensor in range."""
     from test_studio import _start
 
-    from movekit.capture.ble.mock_bluez import PrivateSystemBus, mock_in_thread
-    from movekit.capture.ble.simulate import SimulatedGenericEMG
     from movekit.clinic import program
     from movekit.clinic.store import Store
 
@@ -99,10 +86,10 @@ def studio(tmp_path_factory):
         st.add_client(CLIENT, "Home Client")
         program.assign(st, CLIENT, "Quad sets", drill_id="quad_sets_test", per_week=5, notes="after breakfast")
         program.assign(st, CLIENT, "Calf stretch", sets=3, hold_s=30, per_week=7)
-    with PrivateSystemBus(set_env=True), mock_in_thread([SimulatedGenericEMG(ADDRESS, _bursts(), 1000.0)]):
+    with emg_sensors() as sensors:
         proc, url, _ = _start([], tmp)  # the studio inherits the private bus's address
         try:
-            yield url, tmp
+            yield url, tmp, sensors
         finally:
             proc.terminate()
             proc.wait(30)
@@ -119,7 +106,10 @@ def page(studio):
 
 def _pair_and_mvc(page, url: str, tmp: Path, shots: Path) -> None:
     """The therapist pairs the sensor and tests it; the client records the MVC step."""
-    page.goto(url + "devices")
+    from movekit.clinic.store import Store
+
+    page.goto(url + "devices")  # each client has their own devices: choose the client
+    page.click(f"#device-clients a[href='/home/{CLIENT}/devices']")
     page.click("#scan")
     form = page.locator(f"form.pair-form[data-address='{ADDRESS}']")
     form.wait_for(timeout=20000)
@@ -129,11 +119,13 @@ def _pair_and_mvc(page, url: str, tmp: Path, shots: Path) -> None:
     form.locator("input[name=role_ch2]").fill("VL")
     form.locator("button[type=submit]").click()
     page.wait_for_selector("#saved")
-    stored = tmp / "data" / "studio" / "devices.json"
-    assert (stored.stat().st_mode & 0o777) == 0o600
-    dev = json.loads(stored.read_text())["devices"]
+    with Store(tmp / "clinic.sqlite3") as st:  # in the clinic database, not a JSON file
+        dev = [
+            {k: d[k] for k in ("address", "profile", "label", "channels", "name")} for d in st.paired_devices(CLIENT)
+        ]
     assert dev == [{"address": ADDRESS, "profile": "generic_emg", "label": "thigh",
-                    "roles": {"ch1": "vmo", "ch2": "vl"}, "name": "MK-EMG-01"}]  # fmt: skip
+                    "channels": {"ch1": "vmo", "ch2": "vl"}, "name": "MK-EMG-01"}]  # fmt: skip
+    assert not (tmp / "data" / "studio" / "devices.json").exists()
     page.click("button.test-signal[data-label=thigh]")
     page.wait_for_function("document.querySelectorAll('#signal-thigh .signal-channel').length === 2", timeout=20000)
     rms = [float(t.split()[0]) for t in page.locator("#signal-thigh .rms").all_inner_texts()]
@@ -145,20 +137,30 @@ def _pair_and_mvc(page, url: str, tmp: Path, shots: Path) -> None:
     page.click("a.mvc-link")
     page.click("#record-mvc")
     page.wait_for_selector("#mvc-values", timeout=30000)
-    mvc = json.loads((tmp / "data" / "studio" / "mvc.json").read_text())[CLIENT]["mvc_uv"]
+    with Store(tmp / "clinic.sqlite3") as st:
+        entry = st.latest_mvc(CLIENT)
+    mvc = entry["mvc_uv"]
     assert set(mvc) == {"vmo", "vl"} and all(40 < v < 400 for v in mvc.values()), mvc
+    assert entry["channels"] == {"vmo": "ch1", "vl": "ch2"} and entry["duration_s"] == 5.0
+    trial = Path(entry["recording_path"])  # the MVC trial itself, kept beside the drills
+    assert trial.parent == tmp / "rec" / CLIENT and (trial / "meta.json").stat().st_mode & 0o777 == 0o600
+    assert entry["recording_path"] in page.inner_text("#mvc-when")
 
 
-def _run_drill(page, url: str, shots: Path) -> list[str]:
-    """The client starts today's drill, pauses and resumes it; returns the progress seen."""
+def _run_drill(page, url: str, sensors, shots: Path) -> list[str]:
+    """The client starts today's drill, pauses and resumes it; the sensor drops and comes back;
+    returns the progress seen."""
     page.goto(url + f"home/{CLIENT}")
     home = page.inner_text("main")
     assert "Quad sets (test)" in home and "after breakfast" in home and "Calf stretch" in home
     assert _image_std(page.screenshot(path=str(shots / "today.png"))) > 5
     refused = page.request.post(url + f"home/{CLIENT}/drills/999")  # not one of today's drills
     assert refused.status == 400 and "item 999 is not one of C-0100" in refused.text()
+    sensors.drop(ADDRESS, away_s=2.0)  # switched on only 2 s after the client presses Start
     page.click("button.start-drill")
     page.wait_for_url(re.compile(r".*/home/C-0100/run$"))
+    page.wait_for_function("document.getElementById('status').textContent === 'Connecting to thigh sensor...'")
+    assert page.is_disabled("#start") and "connecting" in page.inner_text("#devices li[data-label=thigh]")
     page.wait_for_selector("#start:not([disabled])", timeout=20000)
     page.click("#start")
     page.wait_for_function("document.getElementById('set').textContent === '1 of 2'", timeout=20000)
@@ -179,8 +181,23 @@ def _run_drill(page, url: str, shots: Path) -> list[str]:
     page.wait_for_function("document.getElementById('cue').textContent === 'Paused.'", timeout=5000)
     page.screenshot(path=str(shots / "drill_paused.png"))
     page.click("#resume")
+    page.wait_for_function("document.getElementById('status').textContent === 'running'", timeout=10000)
+    sensors.drop(ADDRESS, away_s=1.0)  # out of range for a second mid-drill
+    page.wait_for_function(
+        "document.getElementById('status').textContent.includes('lost: reconnecting')", timeout=10000
+    )
+    away = page.inner_text("#status")
+    assert "reconnecting" in page.inner_text("#devices li[data-label=thigh]")
+    assert page.is_disabled("#resume") and page.is_disabled("#start")
+    page.screenshot(path=str(shots / "drill_reconnecting.png"))
+    page.wait_for_function("document.getElementById('status').textContent === 'running'", timeout=15000)
     page.wait_for_function("document.getElementById('set').textContent === '2 of 2'", timeout=30000)
     seen = [page.inner_text("#set")]
+    statuses = page.evaluate("window.movekitDrillStatuses")
+    assert away == "thigh sensor lost: reconnecting (the drill is paused)", away
+    i = statuses.index("ready: press Start")
+    assert "Connecting to thigh sensor..." in statuses[:i], statuses  # shown before the drill could start
+    assert statuses.index(away) < len(statuses) - statuses[::-1].index("running") - 1, statuses  # then running again
     page.wait_for_url(re.compile(r".*/run/result$"), timeout=30000)
     return [paused, *seen]
 
@@ -190,9 +207,9 @@ def test_client_home_flow(page, studio, tmp_path):  # long: one client's home se
     from movekit.clinic.store import Store
     from movekit.recording import open_recording
 
-    url, tmp = studio
+    url, tmp, sensors = studio
     _pair_and_mvc(page, url, tmp, tmp_path)
-    progress = _run_drill(page, url, tmp_path)
+    progress = _run_drill(page, url, sensors, tmp_path)
     assert progress[0] in ("1 / 3", "2 / 3") and progress[1] == "2 of 2"
 
     # the result page: logged, with the spoken set summaries
@@ -217,7 +234,11 @@ def test_client_home_flow(page, studio, tmp_path):  # long: one client's home se
     texts = [s[2] for s in spans]
     order = ["Sit with your leg straight.", "Paused.", summaries[0], summaries[1]]
     assert [texts.index(t) for t in order] == sorted(texts.index(t) for t in order), texts
-    assert [e["action"] for e in events if e["kind"] == "drill_control"][:3] == ["start", "pause", "resume"]
+    actions = [e["action"] for e in events if e["kind"] == "drill_control"]
+    assert actions[:5] == ["start", "pause", "resume", "pause", "resume"], actions  # the client's, the drop's
+    gap = next(e for e in events if e["kind"] == "device_gap")
+    pauses = [e["t_s"] for e in events if e["kind"] == "drill_control"][3:5]
+    assert abs((pauses[1] - pauses[0]) - gap["duration_s"]) < 0.25, (pauses, gap)  # the gap did not count
 
     wav = rec_path.with_suffix(".wav")
     assert (wav.stat().st_mode & 0o777) == 0o600
@@ -235,29 +256,62 @@ def _recording_path(tmp: Path) -> Path:
     return rec
 
 
-def test_pairing_book_refuses_clashes_and_stays_private(tmp_path, monkeypatch):
+def test_pairing_refuses_clashes_and_keeps_the_store_unchanged(tmp_path):
+    from movekit.clinic.store import Store
+    from movekit.studio import home
+
+    with Store(tmp_path / "clinic.sqlite3") as st:
+        st.add_client(CLIENT)
+        thigh = home.PairedDevice(ADDRESS, "generic_emg", "thigh", {"ch1": "vmo", "ch2": "vl"}, "MK-EMG-01")
+        home.save_device(st, CLIENT, thigh)
+        clashes = {
+            "already paired as 'thigh'": home.PairedDevice(ADDRESS, "generic_emg", "belly", {"ch1": "core"}),
+            "channel ch1 already has a muscle": home.PairedDevice(
+                "C0:FF:EE:00:00:05", "generic_emg", "belly", {"ch1": "core"}
+            ),
+            "already measured by 'thigh'": home.PairedDevice("C0:FF:EE:00:00:05", "ganglion", "belly", {"ch3": "vmo"}),
+            "one short word": home.PairedDevice("C0:FF:EE:00:00:05", "generic_emg", "left thigh/2"),
+            "6-byte address": home.PairedDevice("C0:FF:EE", "generic_emg", "belly"),
+        }
+        for message, dev in clashes.items():
+            with pytest.raises(MovekitError, match=re.escape(message)):
+                home.save_device(st, CLIENT, dev)
+        assert home.load_devices(st, CLIENT) == [thigh] and thigh.spec == f"{ADDRESS}:generic_emg@thigh"
+    assert (tmp_path / "clinic.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_old_json_files_move_into_the_store_once(tmp_path, monkeypatch):
+    """The studio's devices.json (the whole studio's) and mvc.json (per client) of earlier versions:
+    imported on first use, renamed, never read twice; a client's own pairing is not replaced."""
+    from movekit.clinic.store import Store
     from movekit.studio import home
 
     monkeypatch.setenv("MOVEKIT_DATA_DIR", str(tmp_path / "data"))
-    thigh = home.PairedDevice(ADDRESS, "generic_emg", "thigh", {"ch1": "vmo", "ch2": "vl"}, "MK-EMG-01")
-    home.save_device(thigh)
-    path = tmp_path / "data" / "studio" / "devices.json"
-    assert (path.stat().st_mode & 0o777) == 0o600 and (path.parent.stat().st_mode & 0o777) == 0o700
-    before = path.read_text()
-    clashes = {
-        "already paired as 'thigh'": home.PairedDevice(ADDRESS, "generic_emg", "belly", {"ch1": "core"}),
-        "channel ch1 already has a muscle": home.PairedDevice(
-            "C0:FF:EE:00:00:05", "generic_emg", "belly", {"ch1": "core"}
-        ),
-        "already measured by 'thigh'": home.PairedDevice("C0:FF:EE:00:00:05", "ganglion", "belly", {"ch3": "vmo"}),
-        "one short word": home.PairedDevice("C0:FF:EE:00:00:05", "generic_emg", "left thigh/2"),
-        "6-byte address": home.PairedDevice("C0:FF:EE", "generic_emg", "belly"),
-    }
-    for message, dev in clashes.items():
-        with pytest.raises(MovekitError, match=re.escape(message)):
-            home.save_device(dev)
-    assert path.read_text() == before  # nothing overwritten by a refused pairing
-    assert home.load_devices() == [thigh] and thigh.spec == f"{ADDRESS}:generic_emg@thigh"
+    folder = tmp_path / "data" / "studio"
+    folder.mkdir(parents=True)
+    old_dev = {"address": ADDRESS, "profile": "generic_emg", "label": "thigh", "roles": {"ch1": "vmo", "ch2": "vl"},
+               "name": "MK-EMG-01"}  # fmt: skip
+    (folder / "devices.json").write_text(json.dumps({"devices": [old_dev]}))
+    mvc = {CLIENT: {"mvc_uv": {"vmo": 81.5, "vl": 97.0}, "seconds": 5.0, "recorded_utc": "2026-11-30T08:00:00+00:00"},
+           "C-GONE": {"mvc_uv": {"vmo": 50.0}, "seconds": 5.0, "recorded_utc": "2026-11-30T08:00:00+00:00"}}  # fmt: skip
+    (folder / "mvc.json").write_text(json.dumps(mvc))
+    with Store(tmp_path / "clinic.sqlite3") as st:
+        st.add_client(CLIENT)
+        st.add_client("C-0200")
+        own = home.PairedDevice("C0:FF:EE:00:00:09", "generic_emg", "belly", {"ch1": "core"})
+        home.save_device(st, "C-0200", own)
+        done = home.import_legacy_files(st)
+        assert done[0].endswith("1 device(s) imported for 1 client(s)")
+        assert done[1].endswith("MVC of 1 client(s) imported; not in the database (kept in the renamed file): C-GONE")
+        assert home.load_devices(st, CLIENT) == [home.PairedDevice(**old_dev)]
+        assert home.load_devices(st, "C-0200") == [own]  # its own pairing kept
+        entry = home.load_mvc(st, CLIENT)
+        assert entry["mvc_uv"] == {"vmo": 81.5, "vl": 97.0} and entry["recorded_utc"].startswith("2026-11-30T08:00")
+        assert entry["source"] == "mvc.json" and entry["recording_path"] is None
+        assert home.load_mvc(st, "C-0200") is None
+        assert home.import_legacy_files(st) == []  # once
+    assert sorted(p.name for p in folder.iterdir()) == ["devices.json.imported", "mvc.json.imported"]
+    assert json.loads((folder / "mvc.json.imported").read_text()) == mvc  # kept as it was
 
 
 def test_drill_lookup_and_readiness(tmp_path, monkeypatch):
@@ -278,3 +332,41 @@ def test_drill_lookup_and_readiness(tmp_path, monkeypatch):
     assert home.readiness(p, [thigh], None) == ["record your maximal contraction first (MVC step)"]
     assert home.readiness(p, [thigh], {"mvc_uv": {"vmo": 80.0}}) == ["record your maximal contraction first (MVC step)"]
     assert home.readiness(p, [thigh], {"mvc_uv": {"vmo": 80.0, "vl": 90.0}}) == []
+
+
+def test_drill_run_messages_through_connecting_and_a_lost_sensor(tmp_path):
+    """The drill page's messages (DrillRun.message) on the real bleak stack: connecting before the
+    sensor streams, then ready; the sensor never comes back: the run ends, saying why."""
+    import time
+
+    from movekit.feedback.audio import CueAudio
+    from movekit.protocols.runner import load_protocol
+    from movekit.studio import home
+
+    proto = tmp_path / "quad_sets_test.toml"
+    proto.write_text(PROTOCOL)
+    thigh = home.PairedDevice(ADDRESS, "generic_emg", "thigh", {"ch1": "vmo", "ch2": "vl"})
+    info = home.RunInfo(CLIENT, 1, "Quad sets", tmp_path / "run.mkrec", tmp_path / "run.wav")
+    posted: list[dict] = []
+    hub = type("Hub", (), {"post": lambda self, msg: posted.append(msg)})()
+    with emg_sensors() as sensors:
+        sensors.drop(ADDRESS, away_s=1.0)  # switched on a second late
+        run = home.new_run(load_protocol(proto), info, [thigh], {"vmo": 300.0, "vl": 300.0}, hub=hub, db=None,
+                           result_url="/done", audio_factory=lambda: CueAudio(play=False, wav=True, speech=False),
+                           device_lost_after_s=1.5)  # fmt: skip
+        t0 = time.perf_counter()
+        while not posted or (posted[-1]["drill"]["control"], posted[-1]["phase"]) != ("ready", "running"):
+            assert time.perf_counter() - t0 < 15, posted[-1:]  # pushed every 0.1 s
+            time.sleep(0.05)
+        assert run.control("start") is not None
+        sensors.drop(ADDRESS, away_s=None)
+        assert run.wait(15.0)
+    phases = [m["phase"] for m in posted]
+    devices = [m["drill"]["devices"][0]["state"] if m["drill"]["devices"] else "-" for m in posted]
+    assert phases[0] == "connecting" and "running" in phases and phases[-1] == "done", phases
+    assert devices.index("connecting") < devices.index("connected") < devices.index("reconnecting")
+    assert devices[-1] == "lost"
+    end = posted[-1]
+    assert end["drill"]["ended_by"] == "thigh sensor lost (did not come back within 1.5 s): the drill ended"
+    assert end["result_url"] == "/done" and run.result.ended_by == end["drill"]["ended_by"]
+    assert not run.result.completed and run.info.recording.is_dir()

@@ -26,7 +26,12 @@ def register(subparsers) -> None:
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="recording, EMG file(s), webcam index or video")
     p.add_argument("--list", action="store_true", help="list the shipped drills and exit")
     p.add_argument("--side", choices=("left", "right"), help="side of the drill's {side} leg")
-    p.add_argument("--mvc", metavar="MVC_FILE", help="MVC trial (CSV/HDF5/recording) for %%MVC metrics")
+    p.add_argument(
+        "--mvc",
+        metavar="MVC_FILE",
+        help="MVC trial (CSV/HDF5/recording) for %%MVC metrics (default with --client: the client's "
+        "latest MVC in the clinic database, as the studio's MVC step stores it)",
+    )
     p.add_argument(
         "--channel",
         action="append",
@@ -85,6 +90,26 @@ def _rename(pairs: list[str]) -> dict[str, str]:
 
 def _notice(msg: str) -> None:
     print(f"movekit: notice: {msg}", file=sys.stderr)
+
+
+def _mvc(args, roles: dict[str, str]) -> dict[str, float] | None:
+    """MVC (uV) by muscle: from ``--mvc``, else with ``--client`` the client's latest MVC in the
+    clinic database (said in a notice), else None."""
+    from movekit.protocols.drill import mvc_from_file
+
+    if args.mvc:
+        return mvc_from_file(args.mvc, roles, args.rate)
+    if not args.client:
+        return None
+    from movekit.clinic.store import store_from_args
+
+    with store_from_args(args) as st:
+        entry = st.latest_mvc(args.client)
+    if entry is None:
+        return None
+    values = ", ".join(f"{m} {v:.0f} uV" for m, v in entry["mvc_uv"].items())
+    _notice(f"MVC of {args.client} from the clinic database ({values}; recorded {entry['recorded_utc'][:10]})")
+    return dict(entry["mvc_uv"])
 
 
 def _printer(quiet: bool):
@@ -157,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_replay(args, recs: list[str], files: list[str], roles: dict[str, str]) -> int:
     """A drill on a recording or EMG files, as fast as possible."""
     from movekit.feedback.audio import CueAudio
-    from movekit.protocols.drill import Drill, check_channel_roles, emg_files_recording, mvc_from_file
+    from movekit.protocols.drill import Drill, check_channel_roles, emg_files_recording
 
     if recs:
         from movekit.recording import open_recording
@@ -173,7 +198,7 @@ def _run_replay(args, recs: list[str], files: list[str], roles: dict[str, str]) 
         args.name,
         side=args.side,
         channel_roles=roles,
-        mvc_uv=mvc_from_file(args.mvc, roles, args.rate) if args.mvc else None,
+        mvc_uv=_mvc(args, roles) if args.mvc or not recs or not _stored_mvc(rec) else None,
         audio=audio,
         on_event=_printer(args.quiet),
         on_notice=_notice,
@@ -192,6 +217,13 @@ def _run_replay(args, recs: list[str], files: list[str], roles: dict[str, str]) 
         return 0 if ok else 1  # a replay of a logged live run is not logged again
     _report_program(res.program_log)
     return 0
+
+
+def _stored_mvc(rec) -> bool:
+    """Whether a recording holds the MVC its live run used (a replay uses that, for the same cues)."""
+    from movekit.protocols.feeder import stored_drill_settings
+
+    return bool(stored_drill_settings(rec).get("mvc_uv"))
 
 
 def _check_outputs(args) -> None:
@@ -224,7 +256,7 @@ def _run_live(args, cameras: list[str], emg_files: list[str], roles: dict[str, s
     files played in real time."""
     from movekit.emg_io import read_emg
     from movekit.feedback.audio import CueAudio
-    from movekit.protocols.drill import Drill, check_channel_roles, mvc_from_file
+    from movekit.protocols.drill import Drill, check_channel_roles
 
     if len(cameras) > 1:
         raise MovekitError("one camera or video at a time")
@@ -235,7 +267,7 @@ def _run_live(args, cameras: list[str], emg_files: list[str], roles: dict[str, s
     from movekit.protocols.runner import load_protocol
 
     protocol = load_protocol(args.name, side=args.side)
-    mvc = mvc_from_file(args.mvc, roles, args.rate) if args.mvc else None
+    mvc = _mvc(args, roles)
     audio = CueAudio(play=not args.no_sound, wav=bool(args.audio_out), speech=not args.no_speech)
     emg = [read_emg(f, args.rate) for f in emg_files]
     if emg_files and not args.ble:

@@ -13,7 +13,10 @@ Controls :meth:`Drill.start` (with ``autostart=False``), :meth:`Drill.pause`, :m
 :meth:`Drill.stop` may be called from any thread (a web handler); they are recorded as events, so
 a replay reproduces them. :meth:`Drill.state` is a :class:`DrillState` for a screen: phase, set i
 of n, reps, hold time and its remainder, countdown, the measured value against its target band,
-the last cue and the last thing said. ``on_event`` gets every event as it happens. When the drill
+the last cue and the last thing said, and live each BLE device's state (connecting, connected,
+reconnecting, lost: :class:`DeviceTracker`, from the transport's events). A live drill waits for
+its devices before it starts, pauses while one reconnects (resuming when it is back) and ends when
+one is lost. ``on_event`` gets every event as it happens. When the drill
 ends the run is logged in the client's home program (``client`` and ``db``), once:
 a replay of a recorded live run is checked against it and not logged again.
 
@@ -49,6 +52,9 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "Drill",
+    "DEVICE_LOST_AFTER_S",
+    "DeviceState",
+    "DeviceTracker",
     "DrillObserver",
     "DrillResult",
     "DrillState",
@@ -88,6 +94,32 @@ class TargetBand:
 
 
 @dataclass(frozen=True)
+class DeviceState:
+    """One BLE device of a live drill as a screen shows it.
+
+    Attributes
+    ----------
+    label : str
+        The device's label (where it is worn, e.g. ``thigh``).
+    state : str
+        ``connecting`` (not streamed yet), ``connected``, ``reconnecting`` (link lost, being
+        retried) or ``lost`` (gave up: the drill ended).
+    since_sample_s : float or None
+        Seconds (session clock) since its last sample; None before the first.
+    down_s : float or None
+        Seconds it has been connecting or reconnecting (None while connected).
+    message : str
+        The transport's last word about it (e.g. not found, retrying).
+    """
+
+    label: str
+    state: str
+    since_sample_s: float | None = None
+    down_s: float | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class DrillState:
     """A snapshot of a running drill for a screen (all times in s on the session clock).
 
@@ -96,7 +128,10 @@ class DrillState:
     rest (between sets), done. ``countdown_s``: time left in the instruction, the rest, or the set
     before its timeout. ``targets``: for a hold its target band(s), for reps the start and end
     thresholds. ``last_cue``: the last cue event (``id``, ``say``, ``t_s``...); ``last_said``: the
-    last sound started (``text``, ``t_s``, ``source``).
+    last sound started (``text``, ``t_s``, ``source``). ``devices``: each BLE device's
+    :class:`DeviceState` (empty without BLE devices); ``device_hold``: the drill is paused because
+    a device is reconnecting (it resumes by itself when the device is back); ``ended_by``: why a
+    drill ended early (e.g. a device lost), else None.
     """
 
     control: str
@@ -120,6 +155,9 @@ class DrillState:
     targets: tuple[TargetBand, ...] = ()
     last_cue: dict | None = None
     last_said: dict | None = None
+    devices: tuple[DeviceState, ...] = ()
+    device_hold: bool = False
+    ended_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (non-finite numbers become None)."""
@@ -160,6 +198,8 @@ class DrillResult:
         Live: samples that arrived too late to be fed in time order.
     cue_latency_ms : dict or None
         Live: arrival-to-cue latency percentiles (p50, p95, n).
+    ended_by : str or None
+        Live: why the drill ended early (a BLE device lost), else None.
     """
 
     events: list[dict]
@@ -172,6 +212,7 @@ class DrillResult:
     t_end_s: float = 0.0
     late_dropped: int = 0
     cue_latency_ms: dict | None = None
+    ended_by: str | None = None
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -222,6 +263,103 @@ def _emg_channels(rec) -> list[str]:
     return [c for st in rec.streams.values() if st.spec.kind == "emg" for c in (st.spec.channel_names or ())]
 
 
+# ------------------------------------------------------------------------------------ devices
+#: A device still connecting, or reconnecting after a drop, this long (s) is lost and the drill
+#: ends. A movekit choice, not a clinical threshold: long enough for the transport's backoff
+#: (0.2 s doubling to 5 s, :class:`movekit.capture.ble.transport.ReconnectPolicy`) to retry several
+#: times, short enough that a client is not left waiting in front of a frozen screen.
+DEVICE_LOST_AFTER_S = 30.0
+
+#: The BLE transport's event kinds that change a device's state (``BleEvent.kind`` -> state).
+_EVENT_STATE = {
+    "device_connected": "connected",
+    "device_reconnected": "connected",
+    "device_disconnected": "reconnecting",
+    "device_gave_up": "lost",
+}
+
+
+class DeviceTracker:
+    """Each BLE device's connection state, from the transport's events and samples (thread-safe).
+
+    connecting -> connected (``device_connected`` or its first sample) -> reconnecting
+    (``device_disconnected``) -> connected (``device_reconnected`` or a sample) ...; lost at
+    ``device_gave_up`` or after ``lost_after_s`` (s) connecting or reconnecting (:meth:`check`).
+    The transport itself is not changed: this only listens to its
+    :class:`~movekit.capture.ble.transport.BleEvent` stream.
+    """
+
+    def __init__(self, labels: Sequence[str], lost_after_s: float = DEVICE_LOST_AFTER_S, t0_s: float = 0.0) -> None:
+        self._lock = threading.Lock()
+        self.lost_after_s = float(lost_after_s)
+        self._d = {lb: {"state": "connecting", "since_s": t0_s, "last_s": None, "message": ""} for lb in labels}
+
+    def _set(self, d: dict, state: str, t_s: float, message: str) -> str | None:
+        if state == d["state"] or d["state"] == "lost":
+            return None
+        d["state"], d["since_s"], d["message"] = state, float(t_s), message
+        return state
+
+    def on_event(self, ev) -> str | None:
+        """Apply one ``BleEvent``; the device's new state when it changed, else None."""
+        with self._lock:
+            d = self._d.get(ev.device)
+            if d is None:
+                return None
+            if ev.kind in ("device_not_found", "device_error") and d["state"] != "connected":
+                d["message"] = ev.message
+            new = _EVENT_STATE.get(ev.kind)
+            if new is None or (new == "reconnecting" and d["state"] == "connecting"):
+                return None
+            return self._set(d, new, ev.t_s, "" if new == "connected" else ev.message)
+
+    def on_sample(self, label: str, t_s: float) -> str | None:
+        """A sample of ``label`` at session time ``t_s`` (s): connected, if it was not."""
+        with self._lock:
+            d = self._d.get(label)
+            if d is None:
+                return None
+            d["last_s"] = float(t_s)
+            return self._set(d, "connected", t_s, "") if d["state"] != "lost" else None
+
+    def check(self, now_s: float) -> list[str]:
+        """Devices that have been down (connecting or reconnecting) over ``lost_after_s`` by
+        session time ``now_s``: marked lost, their labels returned (once)."""
+        out = []
+        with self._lock:
+            for label, d in self._d.items():
+                if d["state"] in ("connecting", "reconnecting") and now_s - d["since_s"] > self.lost_after_s:
+                    what = "was not found" if d["state"] == "connecting" else "did not come back"
+                    self._set(d, "lost", now_s, f"{what} within {self.lost_after_s:g} s")
+                    out.append(label)
+        return out
+
+    def labels_in(self, *states: str) -> list[str]:
+        with self._lock:
+            return [lb for lb, d in self._d.items() if d["state"] in states]
+
+    def all_connected(self) -> bool:
+        return not self.labels_in("connecting", "reconnecting", "lost")
+
+    def snapshot(self, now_s: float) -> tuple[DeviceState, ...]:
+        """Every device's :class:`DeviceState` at session time ``now_s`` (s)."""
+
+        def ago(t: float | None) -> float | None:
+            return None if t is None or not math.isfinite(now_s) else round(max(0.0, now_s - t), 3)
+
+        with self._lock:
+            return tuple(
+                DeviceState(
+                    label,
+                    d["state"],
+                    ago(d["last_s"]),
+                    ago(d["since_s"]) if d["state"] in ("connecting", "reconnecting") else None,
+                    d["message"],
+                )
+                for label, d in self._d.items()
+            )
+
+
 # ------------------------------------------------------------------------------------ the drill
 class Drill:
     """A guided drill (see the module docstring).
@@ -247,7 +385,16 @@ class Drill:
         The clinic database for ``client`` (default: the store's default).
     autostart : bool
         Live: run from the first frame (default); False: frames are recorded but the drill waits
-        for :meth:`start`.
+        for :meth:`start`. With BLE devices the drill starts (by itself or by :meth:`start`) only
+        once every device streams.
+    device_lost_after_s : float
+        Live with BLE devices: a device connecting or reconnecting this long (s) is lost and the
+        drill ends (:data:`DEVICE_LOST_AFTER_S`).
+
+    While a device reconnects the drill is paused (its holds, rests and timeouts stop counting:
+    the runner's pause, recorded as a ``drill_control`` event so a replay does the same) and it
+    resumes by itself at the reconnection, unless the client had paused it first. A rep in
+    progress stays in progress: samples missing in the gap are simply not there.
     """
 
     def __init__(
@@ -264,6 +411,7 @@ class Drill:
         db: str | Path | None = None,
         autostart: bool = True,
         emg_config=None,
+        device_lost_after_s: float = DEVICE_LOST_AFTER_S,
     ) -> None:
         self.protocol = protocol if isinstance(protocol, Protocol) else load_protocol(protocol, side=side)
         self.channel_roles = dict(channel_roles or {})
@@ -277,6 +425,12 @@ class Drill:
         self.feeder: DrillFeeder | None = None
         self._stop_requested = False
         self._lock = threading.RLock()
+        self.device_lost_after_s = float(device_lost_after_s)
+        self.tracker: DeviceTracker | None = None
+        self._clock: Callable[[], float] | None = None
+        self._device_paused = False  # paused by a device drop (resumed when it is back)
+        self._pending_start = False  # autostart waiting for the devices
+        self.ended_by: str | None = None
 
     # -- events, notices -----------------------------------------------------------------
     def _on_event(self, ev: dict) -> None:
@@ -299,15 +453,28 @@ class Drill:
             return None
 
     def start(self) -> dict | None:
-        """Start a drill made with ``autostart=False`` (live); the control event or None."""
+        """Start a drill made with ``autostart=False`` (live); the control event, or None (not
+        startable now, e.g. a device is not connected yet: a notice says which)."""
+        waiting = self.tracker.labels_in("connecting", "reconnecting") if self.tracker else []
+        if waiting:
+            self.notice(f"waiting for {', '.join(waiting)} to connect before starting")
+            return None
         return self._control("start")
 
     def pause(self) -> dict | None:
         """Pause (live): holds, rests and timeouts stop counting; "Paused." is said."""
-        return self._control("pause")
+        with self._lock:
+            ev = self._control("pause")
+            if ev is not None:
+                self._device_paused = False  # the client's own pause: it stays paused
+            return ev
 
     def resume(self) -> dict | None:
-        """Resume a paused drill (live)."""
+        """Resume a paused drill (live); None while a device is reconnecting."""
+        down = self.tracker.labels_in("reconnecting") if self.tracker else []
+        if down:
+            self.notice(f"{', '.join(down)} is reconnecting: the drill goes on when it is back")
+            return None
         return self._control("resume")
 
     def stop(self) -> dict | None:
@@ -329,7 +496,65 @@ class Drill:
             else:
                 snap = {"control": "ready" if not self.autostart else "running", "mode": "init", "t_s": math.nan}
                 snap["step_count"] = len(self.protocol.steps)
+            if self.tracker is not None:
+                snap["devices"] = self.tracker.snapshot(self._clock() if self._clock else math.nan)
+            snap["device_hold"], snap["ended_by"] = self._device_paused, self.ended_by
         return _state(self.protocol, snap, self.last_cue)
+
+    # -- devices -------------------------------------------------------------------------
+    def watch_devices(self, labels: Sequence[str], clock: Callable[[], float]) -> None:
+        """Follow the BLE devices ``labels`` on the session ``clock`` (called by the observer)."""
+        with self._lock:
+            self._clock = clock
+            self.tracker = DeviceTracker(labels, self.device_lost_after_s, clock())
+            self._pending_start = self.autostart and bool(labels)
+
+    def on_ble_event(self, ev) -> None:
+        """A :class:`~movekit.capture.ble.transport.BleEvent` (BLE thread)."""
+        if self.tracker is not None:
+            new = self.tracker.on_event(ev)
+            if new is not None:
+                self._device_changed(ev.device, new, float(ev.t_s))
+
+    def on_ble_sample(self, label: str, t_s: float) -> None:
+        """The last sample time (s) of a chunk of device ``label`` (BLE thread)."""
+        if self.tracker is not None:
+            new = self.tracker.on_sample(label, t_s)
+            if new is not None:
+                self._device_changed(label, new, t_s)
+
+    def _device_changed(self, label: str, new: str, t_s: float) -> None:
+        with self._lock:
+            s = self.session
+            if new == "reconnecting":
+                self.notice(f"{label} sensor lost: reconnecting")
+                if s is not None and s.feeder.state == "running" and s.control("pause") is not None:
+                    self._device_paused = True
+            elif new == "connected" and self._device_paused and s is not None:
+                if not self.tracker.labels_in("reconnecting"):
+                    with s._lock:  # the same lock the samples are fed under
+                        f = s.feeder
+                        if f.state == "paused":  # resumed at the reconnection: the gap is not counted
+                            f.control("resume", max(f.control_time(), t_s))
+                    self._device_paused = False
+                    self.notice(f"{label} sensor back: the drill goes on")
+            elif new == "lost":
+                why = next((d.message for d in self.tracker.snapshot(t_s) if d.label == label), "")
+                self.ended_by = f"{label} sensor lost ({why or 'gave up'}): the drill ended"
+                self.notice(self.ended_by)
+                self._control("stop")
+
+    def tick(self, now_s: float) -> None:
+        """Live housekeeping (s, session clock): devices lost by timeout end the drill; an
+        autostart drill starts once every device streams."""
+        tr = self.tracker
+        if tr is None:
+            return
+        for label in tr.check(now_s):
+            self._device_changed(label, "lost", now_s)
+        if self._pending_start and tr.all_connected() and self.session is not None:
+            self._pending_start = False
+            self._control("start")
 
     # -- replay --------------------------------------------------------------------------
     @classmethod
@@ -407,7 +632,7 @@ class Drill:
             metadata=meta,
             keys=False,
             ble=list(ble),
-            ble_options={"on_chunk": obs.on_chunk},
+            ble_options={"on_chunk": obs.on_chunk, "on_event": obs.on_ble_event},
             observer=obs,
             realtime=True,
             **capture_options,
@@ -443,7 +668,7 @@ class Drill:
             if ble:
                 from movekit.capture.ble.transport import BleRecorder
 
-                recorder = BleRecorder(list(ble), writer, clock=clock, on_chunk=obs.on_chunk)
+                recorder = BleRecorder(list(ble), writer, clock=clock, on_chunk=obs.on_chunk, on_event=obs.on_ble_event)
             obs.start(writer, clock, recorder)
             if recorder is not None:
                 recorder.start()
@@ -483,6 +708,7 @@ class Drill:
             t_end_s=float(t_end) if math.isfinite(t_end) else 0.0,
             late_dropped=s.late_dropped if s is not None else 0,
             cue_latency_ms=lat,
+            ended_by=self.ended_by,
         )
 
     def _log_program(self, sets: list[dict]):
@@ -507,6 +733,7 @@ def _device_loop(obs: DrillObserver, clock, duration_s: float | None) -> None:
         if duration_s and t_now > duration_s:
             break
         obs.t_now_s = t_now
+        obs.drill.tick(t_now)
         obs.pump_files(t_now)
 
 
@@ -534,6 +761,9 @@ def _state(protocol: Protocol, snap: Mapping[str, Any], last_cue: dict | None) -
         targets=bands,
         last_cue=last_cue,
         last_said=snap.get("last_said"),
+        devices=tuple(snap.get("devices", ())),
+        device_hold=bool(snap.get("device_hold")),
+        ended_by=snap.get("ended_by"),
     )
 
 
@@ -564,6 +794,11 @@ class DrillObserver:
         k = self.ble_index.get(ch.stream)
         if k is not None and self.session is not None:
             self.session.push_emg(k, ch.t_s, ch.data)
+        if len(ch.t_s):
+            self.drill.on_ble_sample(ch.device, float(ch.t_s[-1]))
+
+    def on_ble_event(self, ev) -> None:  # BLE thread
+        self.drill.on_ble_event(ev)
 
     def start(self, writer, clock, ble) -> None:
         from movekit.recording import StreamSpec
@@ -576,6 +811,9 @@ class DrillObserver:
                 chans = sp.channel_names or tuple(f"ch{i}" for i in range(sp.shape[0]))
                 roles = [d.channel_roles.get(c, c) for c in chans]
                 self.specs.append(EMGSourceSpec(sp.name, float(sp.rate_hz), roles, chans))
+        labels = sorted({sp.attrs.get("device", sp.name) for sp in ble.stream_specs()}) if ble is not None else []
+        if labels:  # the drill waits for its devices (tick starts an autostart drill)
+            d.watch_devices(labels, clock)
         session = LiveDrill(
             d.protocol,
             self.specs,
@@ -586,7 +824,7 @@ class DrillObserver:
             on_event=d._on_event,
             emg_config=d.emg_config,
             record_emg=False,
-            autostart=d.autostart,
+            autostart=d.autostart and not labels,
         )
         self.order = [sp.stream for sp in session.emg]
         for sp in session.emg:  # file streams are recorded here; BLE streams by the BleRecorder
@@ -618,6 +856,7 @@ class DrillObserver:
 
     def frame(self, t_s: float, est) -> bool:
         self.t_now_s = t_s
+        self.drill.tick(t_s)
         self.pump_files(t_s)
         self.session.push_pose(t_s, est.image_px, est.visibility)
         return self.drill.finished

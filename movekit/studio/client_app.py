@@ -8,13 +8,15 @@
 ``/home/{code}/run``                      the drill screen (state over ``/ws/drill``, ~10 per s)
 ``/home/{code}/run/control`` POST         start / pause / resume / stop (the page's buttons)
 ``/home/{code}/run/result``               the logged result and the spoken set summaries
-``/home/{code}/mvc`` GET, POST            the guided MVC step (record, store per muscle)
-``/devices`` GET, POST                    pairing: paired devices, scan, pick, label, muscles, save
-``/devices/{label}/test``                 a test signal of one paired device
+``/home/{code}/mvc`` GET, POST            the guided MVC step (record it, store it per muscle)
+``/home/{code}/devices`` GET, POST        pairing: the client's devices, scan, pick, label, muscles
+``/home/{code}/devices/{label}/test``     a test signal of one paired device
+``/devices``                              which client's devices to pair (a list of clients)
 ``/ws/drill``                             the drill state WebSocket (controls come back on it too)
 ========================================  ===========================================================
 
-The logic is in :mod:`movekit.studio.home` and the library (Drill, store, BLE transport).
+The logic is in :mod:`movekit.studio.home` and the library (Drill, clinic store, BLE transport);
+devices and MVC recordings are the client's, in the clinic database.
 """
 
 from __future__ import annotations
@@ -51,16 +53,23 @@ class ClientPages:
         return self.env.get_template(template).render(live=self.config.live, **ctx)
 
     def _store(self):
+        """The clinic store, with the studio's old devices.json / mvc.json moved into it (once)."""
         from movekit.clinic.store import Store
 
-        return Store(self.config.db)
+        st = Store(self.config.db)
+        try:
+            home.import_legacy_files(st)
+        except BaseException:
+            st.close()
+            raise
+        return st
 
     # -- start screen ---------------------------------------------------------------------------
     def today(self, code: str) -> str:
         with self._store() as st:
             c = st.client(code)
             items = home.todays_items(st, code)
-        devices, mvc = home.load_devices(), home.load_mvc(code)
+            devices, mvc = home.load_devices(st, code), home.load_mvc(st, code)
         drills, exercises = [], []
         for it in items:
             if it["kind"] != "drill":
@@ -84,10 +93,10 @@ class ClientPages:
         with self._store() as st:
             st.client(code)
             item = next((it for it in home.todays_items(st, code) if it["id"] == item_id), None)
+            devices, mvc = home.load_devices(st, code), home.load_mvc(st, code)
         if item is None or item["kind"] != "drill":
             raise MovekitError(f"item {item_id} is not one of {code}'s drills for today")
         protocol = home.resolve_protocol(item["drill_id"])
-        devices, mvc = home.load_devices(), home.load_mvc(code)
         todo = home.readiness(protocol, devices, mvc)
         if todo:
             raise MovekitError("; ".join(todo))
@@ -132,15 +141,21 @@ class ClientPages:
     def mvc_page(self, code: str, just_recorded: bool = False) -> str:
         with self._store() as st:
             c = st.client(code)
-        devices = [d for d in home.load_devices() if d.roles]
-        return self.render("mvc.html", c=c, devices=devices, mvc=home.load_mvc(code),
+            devices = [d for d in home.load_devices(st, code) if d.roles]
+            mvc = home.load_mvc(st, code)
+        return self.render("mvc.html", c=c, devices=devices, mvc=mvc,
                            seconds=home.MVC_RECORD_S, just_recorded=just_recorded)  # fmt: skip
 
     def record_mvc(self, code: str) -> None:
-        with self._store() as st:
-            st.client(code)
-        self._devices_free()
-        home.record_mvc(code, home.load_devices())
+        """Record the MVC trial into the client's recordings folder and store it (with its path)."""
+        from movekit.outputs import RECORDING, check_output, make_private_dir
+
+        with self._store() as st:  # an open connection holds no lock while it records (WAL)
+            devices = home.load_devices(st, code)
+            self._devices_free()
+            folder = make_private_dir(self.config.recordings_dir / code, exist_ok=True)
+            out = check_output(folder / f"mvc-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.mkrec", RECORDING)
+            home.record_mvc(st, code, devices, out)
 
     def _devices_free(self) -> None:
         """The sensors serve one reader at a time: refuse while a drill uses them."""
@@ -149,28 +164,43 @@ class ClientPages:
             raise MovekitError("a drill is using the sensors: stop it first")
 
     # -- pairing -----------------------------------------------------------------------------------
-    def devices_page(self, found: list[dict] | None = None, saved: str | None = None) -> str:
-        return self.render("pair.html", devices=home.load_devices(), found=found, saved=saved)
+    def clients_page(self) -> str:
+        """Which client's devices to pair (each client has their own)."""
+        with self._store() as st:
+            clients = st.clients()
+        return self.render("pair.html", c=None, clients=clients, devices=[], found=None, saved=None)
 
-    def save_device(self, form: dict) -> str:
+    def devices_page(self, code: str, found: list[dict] | None = None, saved: str | None = None) -> str:
+        with self._store() as st:
+            c = st.client(code)
+            devices = home.load_devices(st, code)
+        return self.render("pair.html", c=c, clients=None, devices=devices, found=found, saved=saved)
+
+    def save_device(self, code: str, form: dict) -> str:
         def one(key: str) -> str:
             return (form.get(key) or [""])[0].strip()
 
         profile = one("profile")
         roles = {ch: one(f"role_{ch}").lower() for ch in home.profile_channels(profile) if one(f"role_{ch}")}
         dev = home.PairedDevice(one("address").upper(), profile, one("label"), roles, one("name"))
-        home.save_device(dev)
+        with self._store() as st:
+            home.save_device(st, code, dev)
         return dev.label
 
-    def test_signal(self, label: str) -> dict:
-        dev = next((d for d in home.load_devices() if d.label == label), None)
+    def remove_device(self, code: str, label: str) -> None:
+        with self._store() as st:
+            home.remove_device(st, code, label)
+
+    def test_signal(self, code: str, label: str) -> dict:
+        with self._store() as st:
+            dev = next((d for d in home.load_devices(st, code) if d.label == label), None)
         if dev is None:
-            raise MovekitError(f"no paired device labelled {label!r}")
+            raise MovekitError(f"{code} has no paired device labelled {label!r}")
         self._devices_free()
         return home.test_signal(dev)
 
 
-def routes(config, env) -> list:  # ~70 lines: one short endpoint per route, then the table
+def routes(config, env) -> list:  # ~80 lines: one short endpoint per route, then the table
     """The client's routes (see the module docstring) for ``config`` (a StudioConfig)."""
     from movekit.studio.app import _form, _one
 
@@ -204,25 +234,31 @@ def routes(config, env) -> list:  # ~70 lines: one short endpoint per route, the
         await run_in_threadpool(view.record_mvc, code)
         return HTMLResponse(await run_in_threadpool(view.mvc_page, code, True))
 
+    async def chooser(request: Request) -> Response:
+        return HTMLResponse(await run_in_threadpool(view.clients_page))
+
     async def devices(request: Request) -> Response:
-        saved = request.query_params.get("saved")
-        return HTMLResponse(await run_in_threadpool(view.devices_page, None, saved))
+        code, saved = request.path_params["code"], request.query_params.get("saved")
+        return HTMLResponse(await run_in_threadpool(view.devices_page, code, None, saved))
 
     async def scan(request: Request) -> Response:
         found = await run_in_threadpool(home.scan_devices)
-        return HTMLResponse(await run_in_threadpool(view.devices_page, found))
+        return HTMLResponse(await run_in_threadpool(view.devices_page, request.path_params["code"], found))
 
     async def save(request: Request) -> Response:
-        label = await run_in_threadpool(view.save_device, await _form(request))
-        return RedirectResponse(f"/devices?saved={label}", 303)
+        code = request.path_params["code"]
+        label = await run_in_threadpool(view.save_device, code, await _form(request))
+        return RedirectResponse(f"/home/{code}/devices?saved={label}", 303)
 
     async def remove(request: Request) -> Response:
-        await run_in_threadpool(home.remove_device, request.path_params["label"])
-        return RedirectResponse("/devices", 303)
+        p = request.path_params
+        await run_in_threadpool(view.remove_device, p["code"], p["label"])
+        return RedirectResponse(f"/home/{p['code']}/devices", 303)
 
     async def signal(request: Request) -> Response:
+        p = request.path_params
         try:
-            return JSONResponse(await run_in_threadpool(view.test_signal, request.path_params["label"]))
+            return JSONResponse(await run_in_threadpool(view.test_signal, p["code"], p["label"]))
         except MovekitError as exc:
             return JSONResponse({"error": str(exc)}, 400)
 
@@ -234,11 +270,12 @@ def routes(config, env) -> list:  # ~70 lines: one short endpoint per route, the
         Route("/home/{code}/run/result", result),
         Route("/home/{code}/mvc", mvc_page),
         Route("/home/{code}/mvc", mvc_record, methods=["POST"]),
-        Route("/devices", devices),
-        Route("/devices/scan", scan, methods=["POST"]),
-        Route("/devices", save, methods=["POST"]),
-        Route("/devices/{label}/remove", remove, methods=["POST"]),
-        Route("/devices/{label}/test", signal),
+        Route("/devices", chooser),
+        Route("/home/{code}/devices", devices),
+        Route("/home/{code}/devices/scan", scan, methods=["POST"]),
+        Route("/home/{code}/devices", save, methods=["POST"]),
+        Route("/home/{code}/devices/{label}/remove", remove, methods=["POST"]),
+        Route("/home/{code}/devices/{label}/test", signal),
         WebSocketRoute("/ws/drill", _drill_socket(config)),
     ]
 

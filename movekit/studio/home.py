@@ -1,17 +1,25 @@
 """The client's home drills in the studio (issue 18, "Client (home)"): no addresses, no files to type.
 
-What the therapist sets up once is kept in the user's movekit data folder (``$MOVEKIT_DATA_DIR``
-when set, else the platform's user data folder), in ``studio/``, every file 0600:
+What the therapist sets up once is kept per client in the clinic database
+(:class:`movekit.clinic.store.Store`, schema v8):
 
-- ``devices.json``: the paired Bluetooth LE devices (address, profile, label, and which muscle
-  each EMG channel is on: channel name -> role the drills use, e.g. ``ch1 -> vmo``);
-- ``mvc.json``: per client, the MVC reference (uV) per role from the guided MVC step.
+- the paired Bluetooth LE devices (address, profile, label, and which muscle each EMG channel is
+  on: channel name -> role the drills use, e.g. ``ch1 -> vmo``): :func:`load_devices`,
+  :func:`save_device`, :func:`remove_device`;
+- the MVC recordings from the guided MVC step (per muscle in uV, when, the trial's recording):
+  :func:`load_mvc`, :func:`record_mvc`.
 
-Custom drills (TOML, as ``movekit drill`` reads) may be put in ``protocols/`` of the same data
-folder; a home-program item's ``drill_id`` is looked up there when it is not a shipped drill.
+Earlier versions kept them in ``studio/devices.json`` (one set of devices for the whole studio) and
+``studio/mvc.json`` (per client) in the user's movekit data folder (``$MOVEKIT_DATA_DIR`` when set):
+:func:`import_legacy_files` moves them into the database on first use (the devices to every client
+then in it, as the file applied to all of them) and renames each file ``*.imported``.
+
+Custom drills (TOML, as ``movekit drill`` reads) may be put in ``protocols/`` of the data folder;
+a home-program item's ``drill_id`` is looked up there when it is not a shipped drill.
 
 :class:`DrillRun` runs one :class:`movekit.protocols.drill.Drill` in a worker thread on the paired
-devices (:meth:`Drill.run_devices`) and pushes :meth:`Drill.state` to the drill page through a
+devices (:meth:`Drill.run_devices`) and pushes :meth:`Drill.state` (with each device's state:
+connecting, connected, reconnecting, lost) to the drill page through a
 :class:`movekit.studio.live.Hub` about 10 times a second. The drill logs itself in the client's
 home program when it ends (``client`` and ``db`` given to the Drill). Nothing clinical is
 computed here: the MVC amplitude is :func:`movekit.analysis.emg.mvc_reference`.
@@ -46,6 +54,7 @@ MVC_RECORD_S = 5.0
 TEST_SIGNAL_S = 1.5
 #: Seconds to wait for the paired devices to stream before giving up.
 CONNECT_TIMEOUT_S = 10.0
+_IMPORT_LOCK = threading.Lock()
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -55,15 +64,6 @@ def data_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(os.environ.get("MOVEKIT_DATA_DIR") or user_data_dir("movekit"))
-
-
-def studio_dir() -> Path:
-    """``studio/`` in the data folder, created 0700 on first use."""
-    from movekit.outputs import make_private_dir
-
-    base = data_dir()
-    base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return make_private_dir(base / "studio", exist_ok=True)
 
 
 def _read_json(path: Path) -> dict:
@@ -76,12 +76,6 @@ def _read_json(path: Path) -> dict:
     if not isinstance(data, dict):
         raise MovekitError(f"{path} does not hold a JSON object; fix or remove it")
     return data
-
-
-def _write_json(path: Path, data: dict) -> None:
-    from movekit.outputs import write_output
-
-    write_output(path, json.dumps(data, indent=2, sort_keys=True) + "\n")  # atomic, 0600
 
 
 # ------------------------------------------------------------------------------------------ devices
@@ -114,22 +108,20 @@ class PairedDevice:
         """The ``ADDRESS:PROFILE@LABEL`` text :class:`movekit.capture.ble.transport.DeviceSpec` parses."""
         return f"{self.address}:{self.profile}@{self.label}"
 
-
-def devices_path() -> Path:
-    return studio_dir() / "devices.json"
-
-
-def load_devices() -> list[PairedDevice]:
-    """The paired devices (empty before the first pairing)."""
-    raw = _read_json(devices_path()).get("devices", [])
-    try:
-        return [PairedDevice(**d) for d in raw]
-    except TypeError as exc:
-        raise MovekitError(f"{devices_path()}: a device entry has unknown fields ({exc})") from None
+    @classmethod
+    def from_store(cls, row: Mapping[str, Any]) -> PairedDevice:
+        """From a :meth:`movekit.clinic.store.Store.paired_devices` row."""
+        return cls(row["address"], row["profile"], row["label"], dict(row["channels"]), row.get("name") or "")
 
 
-def save_device(device: PairedDevice) -> list[PairedDevice]:
-    """Add or replace (same label) a paired device; refuses a clash of address, label or role."""
+def load_devices(store, client: str) -> list[PairedDevice]:
+    """The client's paired devices (empty before the first pairing)."""
+    return [PairedDevice.from_store(r) for r in store.paired_devices(client)]
+
+
+def save_device(store, client: str, device: PairedDevice) -> list[PairedDevice]:
+    """Add or replace (same label) a client's paired device; refuses a clash of address, label or
+    muscle (the store says which)."""
     from movekit.capture.ble.transport import DeviceSpec
 
     if not _SAFE_ID.match(device.label):
@@ -138,23 +130,74 @@ def save_device(device: PairedDevice) -> list[PairedDevice]:
     for role in device.roles.values():
         if not _SAFE_ID.match(role):
             raise MovekitError(f"muscle name {role!r}: one short word such as vmo, vl or core")
-    others = [d for d in load_devices() if d.label != device.label]
-    for d in others:
-        if d.address == device.address:
-            raise MovekitError(f"{device.address} is already paired as {d.label!r}; remove that first")
-        clash = set(d.roles) & set(device.roles)
-        if clash:  # the drill maps channel names to roles over all devices
-            raise MovekitError(f"channel {sorted(clash)[0]} already has a muscle on {d.label!r}")
-        if set(d.roles.values()) & set(device.roles.values()):
-            raise MovekitError(f"a muscle of {device.label!r} is already measured by {d.label!r}")
-    devices = [*others, device]
-    _write_json(devices_path(), {"devices": [d.__dict__ for d in devices]})
-    return devices
+    store.add_paired_device(client, device.address, device.profile, device.label, device.roles, device.name)
+    return load_devices(store, client)
 
 
-def remove_device(label: str) -> None:
-    devices = [d for d in load_devices() if d.label != label]
-    _write_json(devices_path(), {"devices": [d.__dict__ for d in devices]})
+def remove_device(store, client: str, label: str) -> None:
+    store.remove_paired_device(client, label)
+
+
+def import_legacy_files(store) -> list[str]:
+    """Move the studio's old ``devices.json`` and ``mvc.json`` into the database (once).
+
+    The devices were the whole studio's: each client in the database without paired devices gets
+    them. MVC entries go to their client (entries of clients not in the database are reported
+    and left in the renamed file). Each file is renamed ``<name>.imported`` afterwards (never
+    deleted, never overwritten). Returns what was done, one line per file.
+    """
+    done = []
+    folder = data_dir() / "studio"
+    devices, mvc = folder / "devices.json", folder / "mvc.json"
+    with _IMPORT_LOCK:  # two pages opened at once import once
+        if devices.is_file():
+            done.append(_import_devices(store, devices))
+        if mvc.is_file():
+            done.append(_import_mvc(store, mvc))
+    for line in done:
+        log.info("%s", line)
+    return done
+
+
+def _import_devices(store, path: Path) -> str:
+    raw = _read_json(path).get("devices", [])
+    try:
+        devices = [PairedDevice(**d) for d in raw]
+    except TypeError as exc:
+        raise MovekitError(f"{path}: a device entry has unknown fields ({exc}); fix or remove it") from None
+    clients = [c["code"] for c in store.clients() if not store.paired_devices(c["code"])]
+    for code in clients:
+        for d in devices:
+            store.add_paired_device(code, d.address, d.profile, d.label, d.roles, d.name)
+    _retire(path)
+    return f"{path}: {len(devices)} device(s) imported for {len(clients)} client(s)"
+
+
+def _import_mvc(store, path: Path) -> str:
+    data = _read_json(path)
+    known = {c["code"] for c in store.clients()}
+    done, unknown = 0, []
+    for code, entry in data.items():
+        if code not in known:
+            unknown.append(code)
+            continue
+        values = {k: float(v) for k, v in (entry.get("mvc_uv") or {}).items()}
+        if values:
+            store.add_mvc(code, values, recorded_utc=entry.get("recorded_utc"),
+                          duration_s=entry.get("seconds"), source="mvc.json")  # fmt: skip
+            done += 1
+    _retire(path)
+    rest = f"; not in the database (kept in the renamed file): {', '.join(unknown)}" if unknown else ""
+    return f"{path}: MVC of {done} client(s) imported{rest}"
+
+
+def _retire(path: Path) -> None:
+    """Rename an imported file ``<name>.imported`` (``.imported-2``... if taken): kept, not reread."""
+    target, k = path.with_name(path.name + ".imported"), 1
+    while target.exists():
+        k += 1
+        target = path.with_name(f"{path.name}.imported-{k}")
+    os.replace(path, target)
 
 
 def profile_channels(profile: str) -> list[str]:
@@ -204,16 +247,38 @@ class _MemoryWriter:
         self.events.append({"t_s": t_s, "kind": kind, **data})
 
 
-def record_emg(devices: list[PairedDevice], seconds: float) -> dict[str, tuple[Any, np.ndarray]]:
+def record_emg(
+    devices: list[PairedDevice], seconds: float, output: Path | None = None
+) -> dict[str, tuple[Any, np.ndarray]]:
     """``seconds`` of every EMG stream of ``devices``: stream name -> (StreamSpec, samples (N, C) uV).
 
+    ``output``: also write them as a recording there (0600, refused if it exists); None: in memory.
     Raises MovekitError when a device does not stream (switched off, out of range).
     """
-    from movekit.capture.ble.transport import BleRecorder
 
     if not devices:
         raise MovekitError("no EMG sensor is paired yet: the therapist pairs it on the Devices page")
     writer = _MemoryWriter()
+    if output is not None:
+        from movekit.recording import RecordingWriter
+
+        with RecordingWriter(output, {"purpose": "mvc", "devices": [d.spec for d in devices]}) as file_writer:
+            _record(devices, seconds, _Tee(writer, file_writer))
+    else:
+        _record(devices, seconds, writer)
+    out = {}
+    for name, spec in writer.specs.items():
+        chunks = writer.chunks.get(name, [])
+        if spec.kind == "emg" and chunks:
+            out[name] = (spec, np.concatenate([c[1] for c in chunks]).astype(np.float64))
+    if not out:
+        raise MovekitError("the paired devices sent no EMG")
+    return out
+
+
+def _record(devices: list[PairedDevice], seconds: float, writer) -> None:
+    from movekit.capture.ble.transport import BleRecorder
+
     rec = BleRecorder([d.spec for d in devices], writer, console=None)
     rec.start()
     try:
@@ -223,14 +288,26 @@ def record_emg(devices: list[PairedDevice], seconds: float) -> dict[str, tuple[A
         time.sleep(seconds)
     finally:
         rec.stop()
-    out = {}
-    for name, spec in writer.specs.items():
-        chunks = writer.chunks.get(name, [])
-        if spec.kind == "emg" and chunks:
-            out[name] = (spec, np.concatenate([c[1] for c in chunks]).astype(np.float64))
-    if not out:
-        raise MovekitError("the paired devices sent no EMG")
-    return out
+
+
+class _Tee:
+    """A writer that passes every call to a :class:`_MemoryWriter` and a RecordingWriter."""
+
+    def __init__(self, memory: _MemoryWriter, file_writer) -> None:
+        self.memory, self.file = memory, file_writer
+        self.lock = memory.lock
+
+    def add_stream(self, spec) -> None:
+        self.memory.add_stream(spec)
+        self.file.add_stream(spec)
+
+    def append(self, name: str, t_s: np.ndarray, data: np.ndarray) -> None:
+        self.memory.append(name, t_s, data)
+        self.file.append(name, t_s, data)
+
+    def event(self, t_s: float, kind: str, **data) -> None:
+        self.memory.event(t_s, kind, **data)
+        self.file.event(t_s, kind, **data)
 
 
 def test_signal(device: PairedDevice, seconds: float = TEST_SIGNAL_S) -> dict:
@@ -253,18 +330,16 @@ def test_signal(device: PairedDevice, seconds: float = TEST_SIGNAL_S) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ MVC
-def mvc_path() -> Path:
-    return studio_dir() / "mvc.json"
+def load_mvc(store, client: str) -> dict | None:
+    """The client's newest MVC (:meth:`movekit.clinic.store.Store.latest_mvc`): ``mvc_uv``
+    (muscle -> uV), ``recorded_utc``, ``duration_s``, ``recording_path``; None before the first."""
+    return store.latest_mvc(client)
 
 
-def load_mvc(client: str) -> dict | None:
-    """The client's stored MVC: ``{"mvc_uv": {role: uV}, "recorded_utc": ..., "seconds": ...}``."""
-    return _read_json(mvc_path()).get(client)
-
-
-def record_mvc(client: str, devices: list[PairedDevice], seconds: float = MVC_RECORD_S) -> dict:
-    """Record a maximal contraction on every paired EMG channel that has a muscle, store the MVC
-    reference per muscle for ``client`` and return the stored entry.
+def record_mvc(store, client: str, devices: list[PairedDevice], output: Path, seconds: float = MVC_RECORD_S) -> dict:
+    """Record a maximal contraction on every paired EMG channel that has a muscle into the
+    recording ``output``, store the MVC reference per muscle for ``client`` with that recording,
+    and return the stored entry.
 
     The reference is the peak 500 ms mean of the envelope (:func:`movekit.analysis.emg.mvc_reference`,
     as ``movekit emg --mvc`` and ``movekit drill --mvc``; Burden 2010, J Electromyogr Kinesiol 20:1023).
@@ -276,17 +351,14 @@ def record_mvc(client: str, devices: list[PairedDevice], seconds: float = MVC_RE
         raise MovekitError("no paired EMG channel has a muscle yet: the therapist sets it on the Devices page")
     roles = {ch: role for d in emg_devices for ch, role in d.roles.items()}
     mvc: dict[str, float] = {}
-    for spec, x in record_emg(emg_devices, seconds).values():
+    for spec, x in record_emg(emg_devices, seconds, output).values():
         names = list(spec.channel_names or [])
         ref = mvc_reference(x, float(spec.rate_hz))
         mvc.update({roles[c]: round(float(v), 2) for c, v in zip(names, ref) if c in roles and np.isfinite(v)})
     if not mvc or min(mvc.values()) <= 0:
         raise MovekitError("the MVC recording had no usable signal; check the electrodes and record again")
-    entry = {"mvc_uv": mvc, "seconds": seconds, "recorded_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
-    data = _read_json(mvc_path())
-    data[client] = entry
-    _write_json(mvc_path(), data)
-    return entry
+    channels = {role: ch for ch, role in roles.items() if role in mvc}
+    return store.add_mvc(client, mvc, channels=channels, duration_s=seconds, recording_path=output)
 
 
 # ------------------------------------------------------------------------------------------ drills
@@ -406,12 +478,17 @@ class DrillRun:
         return getattr(self.drill, action)()
 
     def message(self) -> dict:
-        """The state message the drill page draws."""
+        """The state message the drill page draws (``phase`` connecting while a device has not
+        streamed yet; ``drill.devices`` each device's state)."""
         said = [{"text": s.get("text"), "t_s": s.get("t_s"), "t_end_s": s.get("t_end_s")} for s in self.said[-4:]]
         state = self.drill.state().as_dict()
+        phase = self.phase
+        waiting = (self.ble and not state["devices"]) or any(d["state"] == "connecting" for d in state["devices"])
+        if phase == "running" and waiting:
+            phase = "connecting"
         return {
             "type": "state",
-            "phase": self.phase,
+            "phase": phase,
             "error": self.error,
             "drill": state,
             "said": said,
@@ -438,10 +515,12 @@ def new_run(
     db: Path | None,
     result_url: str,
     audio_factory: Callable[[], Any] | None = None,
+    device_lost_after_s: float | None = None,
 ) -> DrillRun:
-    """Make and start the :class:`DrillRun` of ``protocol`` on the paired EMG devices."""
+    """Make and start the :class:`DrillRun` of ``protocol`` on the paired EMG devices
+    (``device_lost_after_s``: see :class:`movekit.protocols.drill.Drill`; None: its default)."""
     from movekit.feedback.audio import CueAudio
-    from movekit.protocols.drill import Drill
+    from movekit.protocols.drill import DEVICE_LOST_AFTER_S, Drill
 
     used = [d for d in devices if set(d.roles.values()) & set(protocol.emg_channels)]
     if protocol.emg_channels and not used:
@@ -458,6 +537,7 @@ def new_run(
         client=info.client,
         db=db,
         autostart=False,
+        device_lost_after_s=device_lost_after_s or DEVICE_LOST_AFTER_S,
     )
     run = DrillRun(drill, info, [d.spec for d in used], hub, result_url)
     holder["run"] = run

@@ -183,6 +183,43 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE outcomes ADD COLUMN item_labels_json TEXT;
     """,
+    # v8: a client's paired BLE devices (which muscle each EMG channel is on) and MVC recordings
+    # (were the studio's devices.json and mvc.json; movekit.studio.home imports those once)
+    """
+    CREATE TABLE paired_devices (
+        id           INTEGER PRIMARY KEY,
+        client_id    INTEGER NOT NULL REFERENCES clients(id),
+        address      TEXT NOT NULL,                  -- Bluetooth address, upper case
+        profile      TEXT NOT NULL,                  -- decoding profile, e.g. generic_emg
+        label        TEXT NOT NULL,                  -- where it is worn; names its streams
+        name         TEXT NOT NULL DEFAULT '',       -- advertised name seen at pairing
+        paired_utc   TEXT NOT NULL,
+        UNIQUE (client_id, label),
+        UNIQUE (client_id, address)
+    );
+    CREATE TABLE device_channels (
+        device_id    INTEGER NOT NULL REFERENCES paired_devices(id) ON DELETE CASCADE,
+        channel      TEXT NOT NULL,                  -- the device's EMG channel name, e.g. ch1
+        muscle       TEXT NOT NULL,                  -- the role drills use, e.g. vmo
+        PRIMARY KEY (device_id, channel)
+    );
+    CREATE TABLE mvc_recordings (
+        id              INTEGER PRIMARY KEY,
+        client_id       INTEGER NOT NULL REFERENCES clients(id),
+        recorded_utc    TEXT NOT NULL,
+        duration_s      REAL CHECK (duration_s IS NULL OR duration_s > 0),
+        recording_path  TEXT,                        -- the MVC trial (NULL: imported from mvc.json)
+        source          TEXT NOT NULL DEFAULT 'studio'
+    );
+    CREATE INDEX mvc_recordings_client ON mvc_recordings(client_id, recorded_utc);
+    CREATE TABLE mvc_values (
+        mvc_id       INTEGER NOT NULL REFERENCES mvc_recordings(id) ON DELETE CASCADE,
+        muscle       TEXT NOT NULL,
+        channel      TEXT,                           -- device channel it was measured on
+        mvc_uv       REAL NOT NULL CHECK (mvc_uv > 0),
+        PRIMARY KEY (mvc_id, muscle)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,6 +1,6 @@
 """Clinic records on top of :class:`movekit.clinic.store.db.Database`: clients, sessions,
-linked recordings, assessment results (JSON + queryable metrics), outcome measures
-and home-program items/logs.
+linked recordings, assessment results (JSON + queryable metrics), outcome measures,
+home-program items/logs, and each client's paired BLE devices and MVC recordings.
 
 Every method that changes something runs in one transaction. Rows come back as
 plain dicts.
@@ -604,6 +604,114 @@ class Store:
                 (cid,),
             )
         )
+
+    # ------------------------------------------------------ paired devices, MVC
+    def add_paired_device(
+        self, code: str, address: str, profile: str, label: str, channels: dict[str, str] | None = None, name: str = ""
+    ) -> dict:
+        """Pair a BLE device with ``code`` (replacing the device of the same label).
+
+        ``channels``: EMG channel name -> muscle (``{"ch1": "vmo"}``). Refused: the address paired
+        under another label, a channel or a muscle already on another of the client's devices.
+        """
+        cid = self.client(code)["id"]
+        channels = dict(channels or {})
+        for d in self.paired_devices(code):
+            if d["label"] == label:
+                continue
+            if d["address"] == address:
+                raise MovekitError(f"{address} is already paired as {d['label']!r}; remove that first")
+            clash = set(d["channels"]) & set(channels)
+            if clash:  # a drill maps channel names to muscles over all of a client's devices
+                raise MovekitError(f"channel {sorted(clash)[0]} already has a muscle on {d['label']!r}")
+            if set(d["channels"].values()) & set(channels.values()):
+                raise MovekitError(f"a muscle of {label!r} is already measured by {d['label']!r}")
+        with self.db.write() as c:
+            c.execute(
+                "DELETE FROM device_channels WHERE device_id IN "
+                "(SELECT id FROM paired_devices WHERE client_id = ? AND label = ?)",
+                (cid, label),
+            )
+            c.execute("DELETE FROM paired_devices WHERE client_id = ? AND label = ?", (cid, label))
+            cur = c.execute(
+                "INSERT INTO paired_devices (client_id, address, profile, label, name, paired_utc) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (cid, address, profile, label, name or "", utc_now()),
+            )
+            c.executemany(
+                "INSERT INTO device_channels (device_id, channel, muscle) VALUES (?, ?, ?)",
+                [(cur.lastrowid, ch, m) for ch, m in channels.items()],
+            )
+        return next(d for d in self.paired_devices(code) if d["label"] == label)
+
+    def paired_devices(self, code: str) -> list[dict]:
+        """The client's paired devices, each with ``channels`` (channel -> muscle), by label."""
+        cid = self.client(code)["id"]
+        devices = _dicts(self.db.read("SELECT * FROM paired_devices WHERE client_id = ? ORDER BY label", (cid,)))
+        for d in devices:
+            rows = self.db.read(
+                "SELECT channel, muscle FROM device_channels WHERE device_id = ? ORDER BY channel", (d["id"],)
+            )
+            d["channels"] = {r["channel"]: r["muscle"] for r in rows}
+        return devices
+
+    def remove_paired_device(self, code: str, label: str) -> bool:
+        """Unpair the client's device ``label``; False when there was none."""
+        cid = self.client(code)["id"]
+        with self.db.write() as c:
+            c.execute(
+                "DELETE FROM device_channels WHERE device_id IN "
+                "(SELECT id FROM paired_devices WHERE client_id = ? AND label = ?)",
+                (cid, label),
+            )
+            return c.execute("DELETE FROM paired_devices WHERE client_id = ? AND label = ?", (cid, label)).rowcount > 0
+
+    def add_mvc(
+        self,
+        code: str,
+        mvc_uv: dict[str, float],
+        *,
+        channels: dict[str, str] | None = None,
+        recorded_utc: str | None = None,
+        duration_s: float | None = None,
+        recording_path: str | os.PathLike | None = None,
+        source: str = "studio",
+    ) -> dict:
+        """Store an MVC recording: the reference amplitude (uV, > 0) per muscle; ``channels``:
+        muscle -> the device channel it was measured on. Returns :meth:`latest_mvc`."""
+        cid = self.client(code)["id"]
+        if not mvc_uv:
+            raise MovekitError("an MVC recording needs at least one muscle's value")
+        for muscle, v in mvc_uv.items():
+            if not (math.isfinite(float(v)) and float(v) > 0):
+                raise MovekitError(f"MVC of {muscle} is {v} uV: it must be a positive number")
+        path = str(Path(recording_path).resolve()) if recording_path is not None else None
+        with self.db.write() as c:
+            cur = c.execute(
+                "INSERT INTO mvc_recordings (client_id, recorded_utc, duration_s, recording_path, source) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (cid, recorded_utc or utc_now(), duration_s, path, source),
+            )
+            c.executemany(
+                "INSERT INTO mvc_values (mvc_id, muscle, channel, mvc_uv) VALUES (?, ?, ?, ?)",
+                [(cur.lastrowid, m, (channels or {}).get(m), float(v)) for m, v in mvc_uv.items()],
+            )
+        return self.latest_mvc(code)
+
+    def latest_mvc(self, code: str) -> dict | None:
+        """The client's newest MVC recording: ``mvc_uv`` (muscle -> uV), ``channels``,
+        ``recorded_utc``, ``duration_s``, ``recording_path``, ``source``; None before the first."""
+        cid = self.client(code)["id"]
+        rows = self.db.read(
+            "SELECT * FROM mvc_recordings WHERE client_id = ? ORDER BY recorded_utc DESC, id DESC LIMIT 1", (cid,)
+        )
+        if not rows:
+            return None
+        out = dict(rows[0])
+        vals = self.db.read("SELECT * FROM mvc_values WHERE mvc_id = ? ORDER BY muscle", (out["id"],))
+        out["mvc_uv"] = {r["muscle"]: r["mvc_uv"] for r in vals}
+        out["channels"] = {r["muscle"]: r["channel"] for r in vals if r["channel"]}
+        return out
 
 
 def _json_default(o):

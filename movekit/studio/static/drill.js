@@ -7,6 +7,7 @@
   let ws = null;
   let last = null;
   window.movekitDrillStates = 0; // how many state messages were drawn (for tests)
+  window.movekitDrillStatuses = []; // every status line shown, in order, each once in a row (for tests)
   window.movekitDrillLast = () => last;
 
   function fmt(v, digits) {
@@ -47,18 +48,52 @@
     }
   }
 
+  const sensor = (label) => label.replace(/_/g, " ") + " sensor";
+  const names = (list) => list.map((x) => sensor(x.label)).join(" and ");
+
+  function deviceStatus(msg) {
+    // what the devices say, before anything else: the drill waits for them (movekit.protocols.drill.DeviceState)
+    const devs = msg.drill.devices || [];
+    const lost = devs.filter((x) => x.state === "lost");
+    const away = devs.filter((x) => x.state === "reconnecting");
+    const waiting = devs.filter((x) => x.state === "connecting");
+    if (msg.drill.ended_by) return msg.drill.ended_by;
+    if (lost.length) return `${names(lost)} lost: the drill ended`;
+    if (away.length) return `${names(away)} lost: reconnecting` + (msg.drill.device_hold ? " (the drill is paused)" : "");
+    if (waiting.length) return `Connecting to ${names(waiting)}...`;
+    if (msg.phase === "connecting") return "Connecting to your sensors...";
+    return null;
+  }
+
+  function drawDevices(devs) {
+    const box = $("devices");
+    box.textContent = "";
+    for (const x of devs || []) {
+      const li = document.createElement("li");
+      li.className = "device " + x.state;
+      li.dataset.label = x.label;
+      const ago = x.since_sample_s === null || x.since_sample_s === undefined ? "" : `, last signal ${x.since_sample_s.toFixed(1)} s ago`;
+      li.textContent = `${sensor(x.label)}: ${x.state}${x.state === "connected" ? "" : ago}`;
+      box.append(li);
+    }
+  }
+
   function draw(msg) {
     if (msg.type !== "state" || !msg.drill) return;
     last = msg;
     window.movekitDrillStates += 1;
     const d = msg.drill;
     const control = d.control;
+    const devices = deviceStatus(msg);
     $("status").textContent = msg.phase === "error" ? msg.error
-      : msg.phase === "connecting" ? "connecting to your sensors..."
+      : devices !== null ? devices
       : control === "ready" ? "ready: press Start"
       : control === "paused" ? "paused" : control === "running" ? "running"
       : msg.phase === "saving" ? "saving..." : control;
-    $("status").className = "drill-status " + (msg.phase === "error" ? "invalid" : control);
+    $("status").className = "drill-status " + (msg.phase === "error" || (devices && msg.phase !== "connecting") ? "invalid" : control);
+    const shown = window.movekitDrillStatuses;
+    if (shown[shown.length - 1] !== $("status").textContent) shown.push($("status").textContent);
+    drawDevices(d.devices);
     $("set").textContent = d.set_index ? `${d.set_index} of ${d.set_count}` : "-";
     $("reps").textContent = d.rep_count !== null && d.rep_count !== undefined
       ? (d.reps_target ? `${d.rep_count} / ${d.reps_target}` : `${d.rep_count}`) : "-";
@@ -78,9 +113,10 @@
       said.append(li);
     }
     const live = msg.phase === "running";
-    $("start").disabled = !(live && control === "ready");
+    const allThere = (d.devices || []).every((x) => x.state === "connected");
+    $("start").disabled = !(live && allThere && control === "ready");
     $("pause").disabled = !(live && control === "running");
-    $("resume").disabled = !(live && control === "paused");
+    $("resume").disabled = !(live && allThere && control === "paused");
     $("stop").disabled = !(live && (control === "running" || control === "paused" || control === "ready"));
     if (msg.result_url) window.location.assign(msg.result_url);
     if (msg.phase === "error") $("stop").disabled = true;

@@ -1,6 +1,7 @@
 // movekit studio: the pairing page's test signal (1.5 s from one paired device, RMS and a sparkline).
 (function () {
   "use strict";
+  const base = document.getElementById("pairing").dataset.base; // /home/CODE/devices
   for (const btn of document.querySelectorAll("button.test-signal")) {
     btn.addEventListener("click", async () => {
       const label = btn.dataset.label;
@@ -8,7 +9,7 @@
       box.textContent = "listening...";
       btn.disabled = true;
       try {
-        const r = await fetch(`/devices/${encodeURIComponent(label)}/test`);
+        const r = await fetch(`${base}/${encodeURIComponent(label)}/test`);
         const s = await r.json();
         if (!r.ok) throw new Error(s.error || r.statusText);
         box.textContent = "";
