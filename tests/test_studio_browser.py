@@ -6,12 +6,18 @@ for the painful arc) and the Sports2D demo (the man faces the camera at first: t
 Add a client, start a session, choose the painful arc, see the setup check refuse camera 1 and
 accept camera 2, record with pain key and button presses, stop, read the result card, run a
 sit-to-stand, open the report, fill two questionnaires. Screenshots are checked for content.
+The live view's frame messages (latest frame wins, scaled to the canvas, skeleton as an array) are
+checked on a real frame without the browser, and their timings in it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +27,108 @@ pytest.importorskip("starlette")
 sync_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def demo_result():
+    """Frame 60 of the Sports2D demo (1768 x 994) with MediaPipe's pose, as the studio's sink gets it."""
+    import cv2
+
+    from movekit.capture.pipeline import FrameResult
+    from movekit.capture.pose import MediaPipePose
+    from movekit.datasets import fetch
+
+    cap = cv2.VideoCapture(str(fetch("sports2d_demo")))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 60)
+    ok, img = cap.read()
+    cap.release()
+    assert ok
+    backend = MediaPipePose(1)
+    try:
+        est = backend.process(img)
+    finally:
+        backend.close()
+    assert est.found
+    angles = {"left_knee_flexion_deg": 12.34, "right_knee_flexion_deg": float("nan")}
+    errors = {"left_knee_flexion_deg": 2.26, "right_knee_flexion_deg": 9.0}
+    return lambda index: FrameResult(index, index / 30, img, est, angles, errors, "frontal")
+
+
+def _parse(msg: bytes) -> tuple[dict, np.ndarray, np.ndarray]:
+    """A frame message as live.js reads it: header, (pose_n, 3) float32 landmarks, JPEG decoded."""
+    import cv2
+
+    n = int.from_bytes(msg[:4], "big")
+    assert (4 + n) % 4 == 0  # the float32 array is aligned for the page's Float32Array
+    head = json.loads(msg[4 : 4 + n])
+    pose = np.frombuffer(msg, "<f4", 3 * head["pose_n"], 4 + n).reshape(-1, 3)
+    jpg = cv2.imdecode(np.frombuffer(msg[4 + n + 12 * head["pose_n"] :], np.uint8), cv2.IMREAD_COLOR)
+    return head, pose, jpg
+
+
+def test_frame_message_fits_the_canvas_with_the_skeleton_beside(demo_result):
+    import cv2
+
+    from movekit.studio.live import frame_message
+
+    result = demo_result(7)
+    head, pose, jpg = _parse(frame_message(result, {"index": 7}, box_px=(640, 700)))
+    scale = 640 / 1768  # the box's width binds
+    assert head["scale"] == pytest.approx(scale) and jpg.shape == (round(994 * scale), 640, 3)
+    assert (head["width_px"], head["height_px"]) == (640, round(994 * scale))
+    est = result.estimate
+    assert np.allclose(pose[:, :2], est.image_px[:, :2] * scale, atol=1e-3)  # canvas px of the sent image
+    assert np.allclose(pose[:, 2], est.visibility, atol=1e-6)
+    small = cv2.resize(result.image_bgr, (640, jpg.shape[0]), interpolation=cv2.INTER_AREA)
+    assert np.abs(jpg.astype(float) - small).mean() < 6  # the same picture, not another frame or crop
+    assert head["angles"] == [
+        {"name": "left_knee_flexion_deg", "value_deg": 12.3, "error_deg": 2.3}
+    ]  # gated: NaN not sent
+    head, _, jpg = _parse(frame_message(result, {"index": 7}))
+    assert max(jpg.shape[:2]) == 960 == head["width_px"]  # no box yet: at most 960 px
+
+
+def test_latest_frame_wins_and_is_encoded_off_the_capture_thread(demo_result):
+    import asyncio
+
+    from movekit.studio.live import ACK_TIMEOUT_S, Hub
+
+    published: list[tuple[str, int]] = []
+
+    class Recorded(Hub):
+        def publish(self, payload: bytes) -> None:
+            published.append((threading.current_thread().name, _parse(payload)[0]["index"]))
+            super().publish(payload)
+
+    def wait_for(n: int, within_s: float) -> None:
+        deadline = time.monotonic() + within_s
+        while len(published) < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    hub = Recorded()
+    hub.loop = asyncio.new_event_loop()  # not running: the sends are only scheduled
+    try:
+        hub.add(object())
+        hub.offer(demo_result(1), {"index": 1})
+        wait_for(1, 10)
+        for i in (2, 3, 4):  # the page has not drawn frame 1: each newer frame replaces the one waiting
+            hub.offer(demo_result(i), {"index": i})
+        time.sleep(0.2)
+        assert [i for _, i in published] == [1]
+        hub.drawn({"type": "drawn"})
+        wait_for(2, 10)
+        assert [i for _, i in published] == [1, 4] and hub.stats()["dropped"] == 2
+        hub.offer(demo_result(5), {"index": 5})  # frame 4 is never acknowledged (the page went away)
+        time.sleep(ACK_TIMEOUT_S / 2)
+        assert len(published) == 2
+        wait_for(3, 10)
+        assert [i for _, i in published] == [1, 4, 5]
+        assert {name for name, _ in published} == {"movekit-studio-frames"}
+    finally:
+        hub.forget()
+        hub.sockets.clear()
+        hub.loop.close()
 
 
 def _image_std(png: bytes, box: dict | None = None) -> float:
@@ -95,6 +202,28 @@ def _record(page, until_s: float, presses=()) -> None:
     page.wait_for_url(re.compile(r".*/sessions/\d+/results/\d+$"), timeout=60000)
 
 
+def _check_frames_drawn(page, url: str) -> None:
+    """The canvas holds the picture at the box it is shown in, and every frame's timings are in order."""
+    fit = page.evaluate(
+        """() => { const c = document.getElementById('video'), d = window.devicePixelRatio || 1;
+        return [c.width, c.height, Math.round(c.parentElement.clientWidth * d), Math.round(0.78 * innerHeight * d)]; }"""
+    )
+    w, h, box_w, box_h = fit
+    assert w <= box_w + 1 and h <= box_h + 1, fit
+    assert max(w / box_w, h / box_h) > 0.98 or max(w, h) == 960, fit  # fills the box (or the 960 px cap)
+    deadline = time.monotonic() + 60  # a busy machine: the capture may still be slow to start
+    while True:
+        with urllib.request.urlopen(url + "api/state?latencies", timeout=20) as r:
+            state = json.loads(r.read())
+        if state["drawn"] >= 5 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert state["drawn"] >= 5 and state["sent"] <= state["frames"], state
+    for x in state["latencies"]:  # one clock (same machine): release <= sent <= received <= drawn
+        assert x["frame_unix_ms"] <= x["send_unix_ms"] + 1 <= x["receive_unix_ms"] + 2 <= x["draw_unix_ms"] + 3, x
+
+
+@needs_chromium
 def test_therapist_flow(page, studio, tmp_path):  # long: one therapist's visit, step after step
     url, tmp = studio
     page.goto(url)
@@ -115,6 +244,7 @@ def test_therapist_flow(page, studio, tmp_path):  # long: one therapist's visit,
     assert "the camera is tilted" in refused
     page.wait_for_timeout(500)
     assert _canvas_std(page) > 15  # a real picture, not a blank canvas
+    _check_frames_drawn(page, url)
     shot = page.screenshot(path=str(tmp_path / "setup_refused.png"))
     assert _image_std(shot, page.locator("#video").bounding_box()) > 15
     assert "p" in page.inner_text("#legend") and "pain gone" in page.inner_text("#legend")

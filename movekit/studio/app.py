@@ -224,6 +224,8 @@ def _command(config: StudioConfig, msg: dict) -> None:
     live, kind = config.live, msg.get("type") if isinstance(msg, dict) else None
     if kind == "drawn":
         config.hub.drawn(msg)
+    elif kind == "view" and all(isinstance(msg.get(k), (int, float)) for k in ("width_px", "height_px")):
+        config.hub.set_box(msg["width_px"], msg["height_px"])  # the canvas box: frames are scaled to it
     if live is None:
         return
     if kind == "key" and isinstance(msg.get("key"), str):

@@ -10,18 +10,25 @@ result and the recording are stored with the session (:class:`movekit.clinic.sto
 
 :class:`StudioSink` is the capture's :class:`~movekit.capture.pipeline.FrameSink`: it turns the
 browser's key presses into events at the time of the frame that was on screen when the key was
-pressed (``CaptureRun.mark``, in the capture's recording thread), encodes a JPEG of the frame for
-the page when the page has drawn the previous ones (a slow browser gets fewer frames, never a
-queue), and sends the gated live angles (NaN = refused: not shown) with their expected errors.
-:class:`Hub` lives in the web server's event loop and fans the frames out to the open WebSockets.
+pressed (``CaptureRun.mark``, in the capture's recording thread), runs the setup check, and hands
+each frame to the :class:`Hub` when a page is open. That is all the capture's threads do for the
+page: the hub keeps only the newest frame (latest frame wins, never a queue) and its own thread
+(``movekit-studio-frames``) scales it to the page's canvas, encodes the JPEG and sends it once the
+page has drawn the previous one, so a slow page gets fewer frames and the capture never waits.
+The skeleton travels as a float32 landmark array beside the JPEG and is drawn by the page; the
+gated live angles (NaN = refused: not shown) travel with their expected errors.
+:class:`Hub` also fans the frames and state out to the open WebSockets in the server's event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import queue
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -38,12 +45,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Long side (px) of the JPEG sent to the page: enough for a laptop screen, cheap to encode.
+#: Longest side (px) of the JPEG sent to the page, whatever the page's canvas: bounds the cost.
 SEND_LONG_SIDE_PX = 960
+#: Smallest canvas box (px) a page may ask for.
+MIN_BOX_PX = 64
 #: JPEG quality of the frames sent to the page.
 JPEG_QUALITY = 70
-#: Frames sent and not yet drawn by the page beyond which further frames are dropped.
-MAX_IN_FLIGHT = 2
+#: Frames sent and not yet drawn by the page: the next frame is sent when the page has drawn this
+#: one (the newest frame then, the ones in between are dropped for the page).
+MAX_IN_FLIGHT = 1
+#: Seconds after which a frame the page never acknowledged is given up (the page went away).
+ACK_TIMEOUT_S = 1.0
+#: Most frames per second sent to a page: a faster camera's other frames are not offered (a 60-fps
+#: camera is shown at 30 fps; the browser's cost grows with every frame it draws). A frame less than
+#: 0.8 of that interval after the last one offered is skipped, so a 30-fps camera loses none.
+PAGE_MAX_FPS = 30.0
+#: Niceness added to the sender thread (Linux: per thread), so the capture's threads come first
+#: when the cores are busy: watching must not slow the capture.
+SENDER_NICE = 5
 #: Seconds of pose the setup check reads, and how often (s) it runs.
 SETUP_WINDOW_S = 1.0
 SETUP_EVERY_S = 0.25
@@ -53,9 +72,13 @@ PHASES = ("starting", "setup", "recording", "analysing", "done", "error", "close
 
 
 class Hub:
-    """The open WebSockets of the studio, and the frames in flight to them (event-loop side).
+    """The open WebSockets of the studio, the newest frame waiting for them, and its sender thread.
 
-    ``ready``/``publish`` are called from the capture thread; everything else runs in the loop.
+    ``offer`` is called from the capture's recording thread and returns at once: the frame waits
+    in a one-frame mailbox (a newer frame replaces it: counted in ``dropped``) until the pages
+    have drawn the frame sent before (``drawn``); the ``movekit-studio-frames`` thread then
+    encodes it (:func:`frame_message`) and ``publish``-es it. ``post`` sends JSON state from any
+    thread; the sends themselves run in the server's event loop.
     """
 
     def __init__(self) -> None:
@@ -65,23 +88,68 @@ class Hub:
         self.last_publish_s = 0.0
         self.frames = 0  #: frames the capture handed to the studio (page connected or not)
         self.sent = 0
-        self.dropped = 0
+        self.dropped = 0  #: frames a newer frame replaced before they could be sent
         self.latencies: deque[dict] = deque(maxlen=20000)
         self.state: dict[str, Any] = {"type": "state", "phase": "closed"}
-        self._lock = threading.Lock()
+        self.box_px: tuple[int, int] | None = None  #: the page's canvas box (width, height), device px
+        self._cond = threading.Condition()
+        self._pending: tuple[FrameResult, dict] | None = None
+        self._sender: threading.Thread | None = None
+
+    def _ready(self) -> bool:
+        if self.in_flight and time.monotonic() - self.last_publish_s > ACK_TIMEOUT_S:
+            self.in_flight = 0  # a page that went away without saying so
+        return self.in_flight < MAX_IN_FLIGHT
 
     def ready(self) -> bool:
-        """True when a page is connected and has drawn all but at most MAX_IN_FLIGHT - 1 frames."""
+        """True when a page is connected and has drawn the frames sent to it (but MAX_IN_FLIGHT - 1)."""
         if not self.sockets or self.loop is None:
             return False
-        with self._lock:
-            if self.in_flight and time.monotonic() - self.last_publish_s > 1.0:
-                self.in_flight = 0  # a page that went away without saying so
-            return self.in_flight < MAX_IN_FLIGHT
+        with self._cond:
+            return self._ready()
+
+    def offer(self, result: FrameResult, header: dict) -> None:
+        """The newest frame for the pages (capture thread; returns at once). ``header`` holds what
+        the capture thread knows beside ``result`` (phase, setup, times)."""
+        with self._cond:
+            if self._pending is not None:
+                self.dropped += 1  # the page was still drawing: this one is never sent
+            self._pending = (result, header)
+            if self._sender is None:
+                self._sender = threading.Thread(target=self._send_loop, daemon=True, name="movekit-studio-frames")
+                self._sender.start()
+            self._cond.notify_all()
+
+    def forget(self) -> None:
+        """Drop the frame waiting, if any (the live screen closed)."""
+        with self._cond:
+            self._pending = None
+
+    def _take(self) -> tuple[FrameResult, dict]:
+        """Wait for a frame and a page ready for it; the newest frame then."""
+        with self._cond:
+            while self._pending is None or not self.sockets or not self._ready():
+                self._cond.wait(timeout=0.25)  # the timeout lets a lost acknowledgement expire
+            item, self._pending = self._pending, None
+            return item
+
+    def _send_loop(self) -> None:
+        if sys.platform.startswith("linux"):  # elsewhere PRIO_PROCESS would take the id as a process's
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SENDER_NICE)
+        while True:
+            result, header = self._take()
+            try:
+                header["send_unix_ms"] = time.time() * 1000.0
+                payload = frame_message(result, header, self.box_px)
+            except Exception:  # noqa: BLE001 (one bad frame must not end the live view)
+                log.exception("studio: encoding a frame for the page failed")
+                continue
+            self.publish(payload)
 
     def publish(self, payload: bytes) -> None:
         """Send one frame message to every page (thread-safe)."""
-        with self._lock:
+        with self._cond:
             self.in_flight += 1
             self.last_publish_s = time.monotonic()
             self.sent += 1
@@ -106,14 +174,23 @@ class Hub:
             self.sockets.discard(ws)
 
     def add(self, ws) -> None:
-        self.sockets.add(ws)
-        with self._lock:
+        with self._cond:
+            self.sockets.add(ws)
             self.in_flight = 0
+            self._cond.notify_all()
+
+    def set_box(self, width_px: int, height_px: int) -> None:
+        """The page's canvas box (device px): frames are scaled to fit it (never above
+        SEND_LONG_SIDE_PX), so the page decodes no pixel it cannot show."""
+        if not (np.isfinite(width_px) and np.isfinite(height_px)):
+            return
+        self.box_px = tuple(int(min(max(MIN_BOX_PX, v), SEND_LONG_SIDE_PX)) for v in (width_px, height_px))
 
     def drawn(self, message: dict) -> None:
-        """The page drew a frame: one fewer in flight; its timings are kept for the benchmark."""
-        with self._lock:
+        """The page drew a frame (or skipped one): one fewer in flight; its timings are kept for the benchmark."""
+        with self._cond:
             self.in_flight = max(0, self.in_flight - 1)
+            self._cond.notify_all()
         keep = ("index", "frame_unix_ms", "send_unix_ms", "receive_unix_ms", "draw_unix_ms")
         if all(isinstance(message.get(k), (int, float)) for k in keep):
             self.latencies.append({k: float(message[k]) for k in keep})
@@ -122,16 +199,44 @@ class Hub:
         return {"frames": self.frames, "sent": self.sent, "dropped": self.dropped, "drawn": len(self.latencies)}
 
 
-def encode_frame(image_bgr: np.ndarray, header: dict, long_side_px: int = SEND_LONG_SIDE_PX) -> tuple[bytes, float]:
-    """The page's frame message: 4-byte big-endian header length, JSON header, JPEG bytes.
+def fit_scale(size_px: tuple[int, int], box_px: tuple[int, int] | None, long_side_px: int = SEND_LONG_SIDE_PX) -> float:
+    """Scale (<= 1) that fits an image of ``size_px`` (width, height) into the page's canvas box
+    ``box_px`` and within ``long_side_px`` on its longer side."""
+    w, h = size_px
+    scale = min(1.0, long_side_px / max(w, h))
+    if box_px is not None:
+        scale = min(scale, box_px[0] / w, box_px[1] / h)
+    return scale
 
-    Returns the message and the scale applied to the image (landmarks in the header must be
-    multiplied by it; the header's ``scale`` says so).
+
+def encode_frame(
+    image_bgr: np.ndarray,
+    header: dict,
+    long_side_px: int = SEND_LONG_SIDE_PX,
+    *,
+    pose: np.ndarray | None = None,
+    box_px: tuple[int, int] | None = None,
+) -> tuple[bytes, float]:
+    """The page's frame message: 4-byte big-endian header length, JSON header (padded with spaces
+    to a multiple of 4 bytes), then ``header["pose_n"]`` landmarks as little-endian float32
+    ``(x_px, y_px, visibility)`` in the sent image's pixels (NaN: not seen), then the JPEG.
+
+    Parameters
+    ----------
+    image_bgr : the full frame, (height, width, 3) uint8
+    header : JSON-able fields for the page
+    long_side_px : longest side of the sent image (px)
+    pose : (33, 2+) landmarks in full-frame px and (33,) visibility stacked as (33, 3), or None
+    box_px : the page's canvas box (width, height) in device px: the image is scaled to fit it
+
+    Returns
+    -------
+    The message and the scale applied to the image (sent px per full-frame px).
     """
     import cv2
 
     h, w = image_bgr.shape[:2]
-    scale = min(1.0, long_side_px / max(h, w))
+    scale = fit_scale((w, h), box_px, long_side_px)
     img = (
         image_bgr
         if scale == 1.0
@@ -140,8 +245,28 @@ def encode_frame(image_bgr: np.ndarray, header: dict, long_side_px: int = SEND_L
     ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
-    head = json.dumps({**header, "width_px": img.shape[1], "height_px": img.shape[0], "scale": scale}).encode()
-    return len(head).to_bytes(4, "big") + head + jpg.tobytes(), scale
+    landmarks = b""
+    if pose is not None:
+        p = np.asarray(pose, np.float32).copy()
+        p[:, :2] *= scale
+        landmarks = p.astype("<f4").tobytes()
+    head = json.dumps({**header, "width_px": img.shape[1], "height_px": img.shape[0], "scale": scale,
+                       "pose_n": 0 if pose is None else len(pose)}).encode()  # fmt: skip
+    head += b" " * (-(4 + len(head)) % 4)  # the float32 array after it starts 4-byte aligned
+    return len(head).to_bytes(4, "big") + head + landmarks + jpg.tobytes(), scale
+
+
+def frame_message(result: FrameResult, header: dict, box_px: tuple[int, int] | None = None) -> bytes:
+    """One frame for the page (the sender thread): the gated angles with their errors, the
+    followed person's landmarks (``pose_n`` = 0 when nobody was found) and the JPEG, scaled to
+    the page's canvas box."""
+    est = result.estimate
+    pose = None
+    if est.found:
+        pose = np.column_stack([est.image_px[:, :2], est.visibility]).astype(np.float32)
+        pose[~np.isfinite(pose).all(axis=1)] = np.nan  # unseen: the page skips it
+    header = {**header, "view": result.view, "angles": shown_angles(result.angles_deg, result.errors_deg)}
+    return encode_frame(result.image_bgr, header, pose=pose, box_px=box_px)[0]
 
 
 def shown_angles(angles_deg: dict[str, float], errors_deg: dict[str, float]) -> list[dict]:
@@ -165,6 +290,8 @@ class StudioSink(Sink):
         self._next_check_s = -np.inf
         self._tilt = None
         self.setup = None
+        self._setup_msg: dict | None = None
+        self._offered_t_s = -np.inf  #: session time (s) of the last frame offered to the page
 
     def open(self, run: CaptureRun) -> None:
         from movekit.analysis.camera_tilt import CameraTilt
@@ -182,10 +309,9 @@ class StudioSink(Sink):
         self._update_setup(result)
         hub = self.live.hub
         hub.frames += 1
-        if hub.ready():
-            self._send(result)
-        elif hub.sockets:
-            hub.dropped += 1  # the page is still drawing earlier frames
+        if hub.sockets and result.t_s - self._offered_t_s >= 0.8 / PAGE_MAX_FPS:  # no page, no cost
+            self._offered_t_s = result.t_s
+            hub.offer(result, self._header(result))
         return stop
 
     def _drain_keys(self, result: FrameResult) -> bool:
@@ -226,6 +352,8 @@ class StudioSink(Sink):
             people_in_view=self._people(),
             person_chosen=self.run.options.person is not None,
         )
+        s = self.setup
+        self._setup_msg = {"valid": s.valid, "text": s.text(), "problems": list(s.problems), "notes": list(s.notes)}
 
     def _people(self) -> int | None:
         for ev in reversed(self.run.summary.events):
@@ -233,29 +361,12 @@ class StudioSink(Sink):
                 return int(ev.get("count", 1))
         return None
 
-    def _send(self, result: FrameResult) -> None:
-        est, setup = result.estimate, self.setup
-        header = {
-            "type": "frame",
-            "index": result.index,
-            "t_s": round(result.t_s - self.live.t0_s(result), 3),
-            "frame_unix_ms": (self.run.clock.started_unix_s + result.t_s) * 1000.0,
-            "view": result.view,
-            "angles": shown_angles(result.angles_deg, result.errors_deg),
-            "phase": self.live.phase,
-            "setup": None if setup is None else {"valid": setup.valid, "text": setup.text(),
-                                                 "problems": list(setup.problems), "notes": list(setup.notes)},
-            "events": len(self.live.events),
-        }  # fmt: skip
-        scale = min(1.0, SEND_LONG_SIDE_PX / max(result.image_bgr.shape[:2]))
-        if est.found:
-            p = est.image_px[:, :2] * scale
-            ok = np.isfinite(p).all(axis=1) & np.isfinite(est.visibility)  # JSON has no NaN: unseen = 0, 0, 0
-            header["pose"] = [[round(float(x), 1), round(float(y), 1), round(float(v), 2)] if k else [0, 0, 0]
-                              for (x, y), v, k in zip(p, est.visibility, ok)]  # fmt: skip
-        header["send_unix_ms"] = time.time() * 1000.0
-        payload, _ = encode_frame(result.image_bgr, header)
-        self.live.hub.publish(payload)
+    def _header(self, result: FrameResult) -> dict:
+        """What the page needs beside the frame, as the capture thread knows it now (cheap: the
+        image, landmarks and angles are encoded in the hub's sender thread)."""
+        return {"type": "frame", "index": result.index, "t_s": round(result.t_s - self.live.t0_s(result), 3),
+                "frame_unix_ms": (self.run.clock.started_unix_s + result.t_s) * 1000.0,
+                "phase": self.live.phase, "setup": self._setup_msg, "events": len(self.live.events)}  # fmt: skip
 
     def say(self, text: str) -> None:
         """A capture notice (e.g. somebody else came into view): shown on the page, not the console."""
@@ -350,6 +461,7 @@ class LiveScreen:
     def close(self) -> None:
         self._closed.set()
         self._stop_run("studio closed")
+        self.hub.forget()
         self._thread.join(timeout=10)
 
     def t0_s(self, result: FrameResult) -> float:
@@ -468,4 +580,13 @@ class LiveScreen:
         return f"/sessions/{o.session_id}/results/{aid}"
 
 
-__all__ = ["Hub", "LiveOptions", "LiveScreen", "StudioSink", "encode_frame", "shown_angles"]
+__all__ = [
+    "Hub",
+    "LiveOptions",
+    "LiveScreen",
+    "StudioSink",
+    "encode_frame",
+    "fit_scale",
+    "frame_message",
+    "shown_angles",
+]

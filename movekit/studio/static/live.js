@@ -1,5 +1,8 @@
 // movekit studio live page: frames and state from the WebSocket, keys and buttons back to it.
-// Frame message: 4-byte big-endian header length, JSON header, JPEG bytes.
+// Frame message: 4-byte big-endian header length, JSON header (space-padded to 4 bytes), head.pose_n
+// landmarks as little-endian float32 (x px, y px, visibility; NaN = not seen), JPEG bytes.
+// The server sends the next frame when this page says it drew this one (latest frame wins), scaled
+// to the canvas box this page reports; text is touched only when it changed (cheap to watch).
 (function () {
   "use strict";
   const SKELETON = [[11, 12], [11, 13], [13, 15], [12, 14], [14, 16], [11, 23], [12, 24], [23, 24], [23, 25],
@@ -14,13 +17,15 @@
   let scale = 1;
   let phase = "starting";
   let busy = false;
+  let waiting = null;      // a frame that came while the previous one was decoding: the newest wins
   let lastPose = null;
-  window.movekitLastPose = () => lastPose;  // the skeleton on screen (canvas px), for tests
+  const shown = {};        // text now on screen, by element id
+  window.movekitLastPose = () => lastPose;  // the skeleton on screen (canvas px, [0, 0, 0] unseen), for tests
 
   function send(obj) { if (ws.readyState === 1) ws.send(JSON.stringify(obj)); }
 
   function setPhase(p) {
-    if (p !== phase) $("clock").textContent = "0.0 s";
+    if (p !== phase) setText("clock", "0.0 s");
     phase = p;
     $("phase").textContent = p;
     const rec = p === "recording";
@@ -31,69 +36,108 @@
     document.body.classList.toggle("recording", rec);
   }
 
+  function setText(id, text, html) {   // the DOM is touched only when the text changed
+    if (shown[id] === text) return;
+    shown[id] = text;
+    if (html) $(id).innerHTML = text; else $(id).textContent = text;
+  }
+
+  function seen(pose, i) { return pose[3 * i + 2] >= 0.5; }  // NaN (not seen) is never >= 0.5
+
   function drawPose(pose) {
     if (!pose) return;
     ctx.lineWidth = 3; ctx.strokeStyle = "#39d353"; ctx.fillStyle = "#ffcc00";
+    ctx.beginPath();
     for (const [a, b] of SKELETON) {
-      const p = pose[a], q = pose[b];
-      if (p[2] < 0.5 || q[2] < 0.5) continue;
-      ctx.beginPath(); ctx.moveTo(p[0], p[1]); ctx.lineTo(q[0], q[1]); ctx.stroke();
+      if (!seen(pose, a) || !seen(pose, b)) continue;
+      ctx.moveTo(pose[3 * a], pose[3 * a + 1]); ctx.lineTo(pose[3 * b], pose[3 * b + 1]);
     }
-    for (const p of pose) { if (p[2] >= 0.5) { ctx.beginPath(); ctx.arc(p[0], p[1], 3, 0, 6.283); ctx.fill(); } }
+    ctx.stroke();
+    ctx.beginPath();
+    for (let i = 0; i < pose.length / 3; i++) {
+      if (!seen(pose, i)) continue;
+      ctx.moveTo(pose[3 * i] + 3, pose[3 * i + 1]); ctx.arc(pose[3 * i], pose[3 * i + 1], 3, 0, 6.283);
+    }
+    ctx.fill();
+  }
+
+  function poseRows(pose) {
+    const rows = [];
+    for (let i = 0; i < pose.length / 3; i++) {
+      const r = [pose[3 * i], pose[3 * i + 1], pose[3 * i + 2]];
+      rows.push(r.every(Number.isFinite) ? r : [0, 0, 0]);
+    }
+    return rows;
   }
 
   function showAngles(angles) {
-    const t = $("angles");
-    if (!angles.length) { t.innerHTML = "<tr><td>no angle is valid in this view</td></tr>"; return; }
-    t.innerHTML = angles.map((a) => "<tr><td>" + a.name.replace(/_deg$/, "").replace(/_/g, " ") + "</td><td class=num>" +
+    if (!angles.length) { setText("angles", "<tr><td>no angle is valid in this view</td></tr>", true); return; }
+    setText("angles", angles.map((a) => "<tr><td>" + a.name.replace(/_deg$/, "").replace(/_/g, " ") + "</td><td class=num>" +
       a.value_deg.toFixed(0) + " deg</td><td class=err>" + (a.error_deg === null ? "" : "+-" + a.error_deg.toFixed(1) + " deg") +
-      "</td></tr>").join("");
+      "</td></tr>").join(""), true);
   }
 
-  function showSetup(setup) {
-    const el = $("setup");
+  function showSetup(setup, cls) {
     if (!setup) return;
-    el.textContent = setup.text;
-    el.className = "setup " + (setup.valid ? "valid" : "invalid");
-    $("setup-notes").textContent = setup.notes.join("; ");
+    setText("setup", setup.text);
+    cls = "setup " + (cls || (setup.valid ? "valid" : "invalid"));
+    if ($("setup").className !== cls) $("setup").className = cls;
+    setText("setup-notes", setup.notes.join("; "));
   }
 
-  async function onFrame(buf) {
-    const receive = Date.now();
+  function sendView() {   // the box the picture is drawn in (device px): frames come scaled to fit it
+    const dpr = window.devicePixelRatio || 1;
+    const width = canvas.parentElement.clientWidth, height = 0.78 * window.innerHeight;  // studio.css: max-height 78vh
+    send({ type: "view", width_px: Math.round(width * dpr), height_px: Math.round(height * dpr) });
+  }
+
+  async function onFrame(buf, receive) {
     const n = new DataView(buf).getUint32(0);
     const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, n)));
-    const blob = new Blob([new Uint8Array(buf, 4 + n)], { type: "image/jpeg" });
+    const pose = head.pose_n ? new Float32Array(buf, 4 + n, 3 * head.pose_n) : null;
+    const blob = new Blob([new Uint8Array(buf, 4 + n + 12 * head.pose_n)], { type: "image/jpeg" });
     const bmp = await createImageBitmap(blob);
     if (canvas.width !== head.width_px || canvas.height !== head.height_px) {
       canvas.width = head.width_px; canvas.height = head.height_px;
     }
     ctx.drawImage(bmp, 0, 0); bmp.close();
-    drawPose(head.pose);
-    lastPose = head.pose || null;
-    shownIndex = head.index; scale = head.scale;
-    if (head.phase === phase) $("clock").textContent = head.t_s.toFixed(1) + " s";  // a late frame of the setup view is not counted
-    $("events").textContent = head.events;
-    showAngles(head.angles);
-    if (phase === "setup" || phase === "starting") showSetup(head.setup);
-    else if (phase === "recording") { $("setup").textContent = "recording"; $("setup").className = "setup recording"; }
-    const drawn = Date.now();
+    drawPose(pose);
+    const drawn = Date.now();   // picture and skeleton are on the canvas (shown at the next paint)
     send({ type: "drawn", index: head.index, frame_unix_ms: head.frame_unix_ms, send_unix_ms: head.send_unix_ms,
       receive_unix_ms: receive, draw_unix_ms: drawn });
+    lastPose = pose ? poseRows(pose) : null;
+    shownIndex = head.index; scale = head.scale;
+    if (head.phase === phase) setText("clock", head.t_s.toFixed(1) + " s");  // a late frame of the setup view is not counted
+    setText("events", String(head.events));
+    showAngles(head.angles);
+    if (phase === "setup" || phase === "starting") showSetup(head.setup);
+    else if (phase === "recording") showSetup({ text: "recording", notes: [] }, "recording");
   }
 
+  function drawFrames(buf, receive) {
+    busy = true;
+    onFrame(buf, receive).catch(() => send({ type: "drawn" })).finally(() => {
+      busy = false;
+      if (waiting) { const w = waiting; waiting = null; drawFrames(w.buf, w.receive); }
+    });
+  }
+
+  ws.onopen = () => sendView();
+  window.addEventListener("resize", sendView);
   ws.onmessage = (ev) => {
     if (typeof ev.data !== "string") {
-      if (busy) { send({ type: "drawn" }); return; }  // still drawing: skip this one
-      busy = true;
-      onFrame(ev.data).finally(() => { busy = false; });
+      if (busy) {   // still decoding: keep only the newest, the one it replaces counts as done
+        if (waiting) send({ type: "drawn" });
+        waiting = { buf: ev.data, receive: Date.now() };
+      } else drawFrames(ev.data, Date.now());
       return;
     }
     const msg = JSON.parse(ev.data);
     if (msg.type === "state") {
       setPhase(msg.phase);
-      if (msg.phase === "analysing") { $("setup").textContent = "analysing the recording..."; $("setup").className = "setup pending"; }
+      if (msg.phase === "analysing") showSetup({ text: "analysing the recording...", notes: [] }, "pending");
       if (msg.phase === "done" && msg.result_url) location.href = msg.result_url;
-      if (msg.phase === "error") { $("message").textContent = "stopped: " + msg.error; $("setup").className = "setup invalid"; }
+      if (msg.phase === "error") { $("message").textContent = "stopped: " + msg.error; showSetup({ text: shown.setup || "", notes: [] }, "invalid"); }
     } else if (msg.type === "notice") {
       $("message").textContent = msg.text;
     } else if (msg.type === "event") {
