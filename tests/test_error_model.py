@@ -128,3 +128,32 @@ def test_multiview_errors_from_the_two_camera_rows():
     assert np.isnan(multiview_errors(["a_deg"], n_views=2, separation_deg=None, table=tab)).all()
     shipped = multiview_errors(["trunk_lateral_lean_deg", "left_knee_flexion_deg"], n_views=2, separation_deg=117)
     assert shipped[0] <= 5.0 < shipped[1]  # measured: lean 1.7, knee flexion 9.2 deg
+
+
+def test_relabelled_frames_refuse_side_dependent_angles(demo_pose):
+    """Issue 16: where the left/right swap repair relabels a frame, every angle that depends on the
+    labels (per-side angles, lateral lean, pelvic obliquity) is refused with the reason, in the batch
+    and the streaming analysis alike; trunk inclination (midpoints only) is not affected."""
+    from movekit.analysis.pipeline import StreamingAnalyzer, analyse, side_dependent
+
+    p = demo_pose
+    img = np.array(p.image_px, dtype=np.float64)
+    swapped = img.copy()
+    lr = np.array([11, 13, 15, 23, 25, 27])
+    swapped[100:104, lr], swapped[100:104, lr + 1] = img[100:104, lr + 1], img[100:104, lr]  # the model swaps
+    res = analyse(p.t_s, swapped, None, p.visibility, offline=False, gate=False)
+    names = list(res.angles)
+    side = side_dependent(names)
+    assert side[names.index("trunk_lateral_lean_deg")] and side[names.index("left_knee_flexion_deg")]
+    assert not side[names.index("trunk_inclination_deg")]
+    inf = np.array([np.isinf(res.error_deg[n][100:104]).all() for n in names])
+    assert (inf == side).all()
+    base = analyse(p.t_s, img, None, p.visibility, offline=False, gate=False)  # as the model labelled them
+    assert not np.isinf(base.error_deg["trunk_lateral_lean_deg"][100:104]).any()
+    assert "left and right were relabelled" in res.reason("trunk_lateral_lean_deg", frame=101)
+    live = StreamingAnalyzer(res_fs := 1.0 / float(np.median(np.diff(p.t_s))), gate=False)
+    for i in range(104):
+        live.update(swapped[i], p.visibility[i])
+        if i == 101:
+            assert np.isinf(live.errors["trunk_lateral_lean_deg"]) and np.isfinite(live.errors["trunk_inclination_deg"])
+    assert res_fs > 0

@@ -213,6 +213,8 @@ def refusal_reason(
     if not np.isfinite(yaw_deg):
         return f"{what}: refused, the view is unknown (shoulders or hips not seen)"
     turned = f"body turned {abs(yaw_deg):.0f} deg from facing the camera"
+    if err_deg == np.inf:  # movekit.analysis.pipeline.side_dependent
+        return f"{what}: refused, the pose model's left and right were relabelled here, so the side cannot be trusted"
     if not np.isfinite(err_deg):
         t = load_table()
         if tilt is not None and (

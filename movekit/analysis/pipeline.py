@@ -197,6 +197,25 @@ def agree_lower_with_upper(points, odd) -> np.ndarray:
     return o
 
 
+def relabel_flags(points, flags, max_frames: int = 15) -> np.ndarray:
+    """(frames, 2) bool: the frames :func:`unswap_left_right` relabels (upper body, lower body)."""
+    return agree_lower_with_upper(points, swap_parity(flags, max_frames))
+
+
+#: Angles whose value depends on which landmarks are called left and right: the per-side angles and
+#: the signed frontal ones. In a frame whose labels the swap repair changed they are refused: on
+#: virtual face-on and back views around the held-out trial, where the pose model never swapped,
+#: the repair relabelled correctly labelled frames and trunk lateral lean was shown 50-78 deg off
+#: with its sign flipped in 9 series (docs/validity.md, "the gate's promise"; issue 16). The repair
+#: cannot tell such a frame from a real swap, so neither is shown; per-side angles are refused too.
+SIGNED_FRONTAL = ("trunk_lateral_lean_deg", "pelvis_obliquity_deg")
+
+
+def side_dependent(names) -> np.ndarray:
+    """(angles,) bool: which of ``names`` depend on the left/right labels (:data:`SIGNED_FRONTAL`)."""
+    return np.array([n.startswith(("left_", "right_")) or n in SIGNED_FRONTAL for n in names], dtype=bool)
+
+
 def unswap_left_right(points, visibility=None, flags=None, *, max_frames: int = 15):
     """Relabel left/right so each body half keeps its identity across frames where the pose model
     swapped them (:func:`swap_flags`, :func:`swap_parity`, then :func:`agree_lower_with_upper`). Returns ``(points, visibility)``:
@@ -204,7 +223,7 @@ def unswap_left_right(points, visibility=None, flags=None, *, max_frames: int = 
     p = np.asarray(points, dtype=np.float64)
     v = None if visibility is None else np.asarray(visibility, dtype=np.float64)
     f = swap_flags(p) if flags is None else flags
-    odd = agree_lower_with_upper(p, swap_parity(f, max_frames))
+    odd = relabel_flags(p, f, max_frames)
     if not odd.any():
         return p, v
     p, v = p.copy(), (None if v is None else v.copy())
@@ -382,7 +401,7 @@ def analyse(
         raise ValueError("3D analysis needs world landmarks")
     t = np.asarray(t_s, dtype=np.float64)
     fs = frame_rate(t)
-    img, world_m, visibility = _level_and_unswap(
+    img, world_m, visibility, relabelled = _level_and_unswap(
         image_px, world_m, visibility, fs, tilt, frame_size_px, camera_matrix_px, fix_swaps
     )
     clean_kw = dict(visibility=visibility, min_visibility=min_visibility, config=config, offline=offline)
@@ -401,6 +420,7 @@ def analyse(
     com = center_of_mass(pts, sex=sex)
     ang = guard_angles(ang, fs, config, view, space)
     err = expected_errors(list(ang), yaw, space=space, tilt=tilt)
+    err[np.ix_(relabelled, side_dependent(list(ang)))] = np.inf  # the side cannot be trusted there
     ang = _gate_settle_offset(ang, err, fs, gating() if gate is None else gate, max_error_deg, offline, offsets)
     return AnalysisResult(
         t,
@@ -421,19 +441,22 @@ def _level_and_unswap(image_px, world_m, visibility, fs_hz, tilt, frame_size_px,
     """The image landmarks' x, y as float64 and the world landmarks, mapped to a level camera
     (``tilt``) and with the pose model's left/right swaps undone (:func:`unswap_left_right`,
     decided on the image landmarks and applied to the world landmarks and the visibility too).
-    Returns ``(image_px, world_m, visibility)``."""
+    Returns ``(image_px, world_m, visibility, relabelled)``, ``relabelled`` (frames,) bool: the
+    frames whose labels the repair changed."""
     img = np.asarray(image_px)[..., :2].astype(np.float64)
     if tilt is not None:
         img = level_image_points(img, tilt, frame_size_px, camera_matrix_px)
         if world_m is not None:
             world_m = level_world_points(world_m, tilt)
+    relabelled = np.zeros(img.shape[0], dtype=bool)
     if fix_swaps and img.shape[0] > 1:
         flags = swap_flags(img)
         m = int(round(MAX_SWAP_S * fs_hz))
+        relabelled = relabel_flags(img, flags, m).any(axis=1)
         img, visibility = unswap_left_right(img, visibility, flags, max_frames=m)
         if world_m is not None:
             world_m = unswap_left_right(world_m, None, flags, max_frames=m)[0]
-    return img, world_m, visibility
+    return img, world_m, visibility, relabelled
 
 
 def _gate_settle_offset(ang, err, fs_hz, gate, max_error_deg, offline, offsets):
@@ -506,12 +529,14 @@ class StreamingAnalyzer:
         if self._level is not None:
             p = self._level(p)
         vis = None if visibility_frame is None else np.asarray(visibility_frame, dtype=np.float64)[None]
+        relabelled = False
         if self.fix_swaps:
             flag = np.zeros((1, 2), dtype=bool)
             if self._prev is not None:
                 flag = swap_flags(np.concatenate([self._prev, p]))[1:]
             self._prev = p
             odd = agree_lower_with_upper(p, swap_parity(flag, self._max_swap, self._swap_state))
+            relabelled = bool(odd.any())
             if odd.any():
                 p = p.copy()
                 for g, left in enumerate((_LEFT_UPPER_ALL, _LEFT_LOWER)):
@@ -544,9 +569,12 @@ class StreamingAnalyzer:
         names = list(ang)
         if self._by_yaw is None:  # (angles, yaw cells) for this camera set-up: fixed for the session
             self._by_yaw = errors_for_setup(names, space="2d", tilt=self.tilt)
+            self._side_dependent = side_dependent(names)
         table, by_yaw = self._by_yaw
         cell = int(yaw_cell(table, [self.yaw_deg])[0])
         err = by_yaw[:, cell] if cell >= 0 else np.full(len(names), np.nan)
+        if relabelled:  # as in analyse(): the side cannot be trusted in a relabelled frame
+            err = np.where(self._side_dependent, np.inf, err)
         self.errors = dict(zip(names, err.tolist()))
         ok = (err <= self.max_error_deg) | (not self.gate)
         x = np.where(ok, np.array([v[0] for v in ang.values()]), np.nan)
@@ -566,6 +594,8 @@ __all__ = [
     "clean_landmarks",
     "frame_rate",
     "guard_angles",
+    "relabel_flags",
+    "side_dependent",
     "swap_flags",
     "unswap_left_right",
 ]
