@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from movekit.analysis.error_model import finite_or_nan
 from movekit.errors import MovekitError
 
 
@@ -85,7 +86,7 @@ def angles(
     cols: dict[str, Any] = {"time_s": np.asarray(res.t_s, dtype=np.float64)}
     for name, a in res.angles.items():
         cols[name] = a
-        cols[name.removesuffix("_deg") + "_err_deg"] = res.error_deg[name]
+        cols[name.removesuffix("_deg") + "_err_deg"] = finite_or_nan(res.error_deg[name])
     cols["body_yaw_deg"] = res.yaw_deg
     cols["view"] = res.view
     refused = {n: res.reason(n) for n, a in res.angles.items() if len(a) and not np.isfinite(a).any()}

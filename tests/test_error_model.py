@@ -131,9 +131,9 @@ def test_multiview_errors_from_the_two_camera_rows():
 
 
 def test_relabelled_frames_refuse_side_dependent_angles(demo_pose):
-    """Issue 16: where the left/right swap repair relabels a frame, every angle that depends on the
-    labels (per-side angles, lateral lean, pelvic obliquity) is refused with the reason, in the batch
-    and the streaming analysis alike; trunk inclination (midpoints only) is not affected."""
+    """Issue 16: where the left/right swap repair relabels a frame, the signed frontal angles (lateral
+    lean, pelvic obliquity) are refused with the reason, in the batch and the streaming analysis
+    alike; trunk inclination (midpoints only) and per-side angles are not affected."""
     from movekit.analysis.pipeline import StreamingAnalyzer, analyse, side_dependent
 
     p = demo_pose
@@ -144,8 +144,8 @@ def test_relabelled_frames_refuse_side_dependent_angles(demo_pose):
     res = analyse(p.t_s, swapped, None, p.visibility, offline=False, gate=False)
     names = list(res.angles)
     side = side_dependent(names)
-    assert side[names.index("trunk_lateral_lean_deg")] and side[names.index("left_knee_flexion_deg")]
-    assert not side[names.index("trunk_inclination_deg")]
+    assert side[names.index("trunk_lateral_lean_deg")] and side[names.index("pelvis_obliquity_deg")]
+    assert not side[names.index("trunk_inclination_deg")] and not side[names.index("left_knee_flexion_deg")]
     inf = np.array([np.isinf(res.error_deg[n][100:104]).all() for n in names])
     assert (inf == side).all()
     base = analyse(p.t_s, img, None, p.visibility, offline=False, gate=False)  # as the model labelled them

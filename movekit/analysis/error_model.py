@@ -233,6 +233,14 @@ def refusal_reason(
     return f"{what}: expected error {err_deg:.1f} deg ({turned})"
 
 
+def finite_or_nan(error_deg) -> np.ndarray:
+    """An expected-error column for a table or a file: NaN where the error is unknown or infinite
+    (infinite: a frame the left/right repair relabelled, :func:`movekit.analysis.pipeline.side_dependent`;
+    the angle is NaN there too)."""
+    e = np.asarray(error_deg, dtype=np.float64)
+    return np.where(np.isfinite(e), e, np.nan)
+
+
 def gate(
     angles: dict[str, np.ndarray], errors: np.ndarray, *, max_error_deg: float = MAX_ERROR_DEG
 ) -> dict[str, np.ndarray]:
@@ -248,6 +256,7 @@ __all__ = [
     "error_by_yaw",
     "errors_for_setup",
     "expected_errors",
+    "finite_or_nan",
     "gate",
     "gating",
     "load_table",

@@ -202,18 +202,20 @@ def relabel_flags(points, flags, max_frames: int = 15) -> np.ndarray:
     return agree_lower_with_upper(points, swap_parity(flags, max_frames))
 
 
-#: Angles whose value depends on which landmarks are called left and right: the per-side angles and
-#: the signed frontal ones. In a frame whose labels the swap repair changed they are refused: on
-#: virtual face-on and back views around the held-out trial, where the pose model never swapped,
-#: the repair relabelled correctly labelled frames and trunk lateral lean was shown 50-78 deg off
-#: with its sign flipped in 9 series (docs/validity.md, "the gate's promise"; issue 16). The repair
-#: cannot tell such a frame from a real swap, so neither is shown; per-side angles are refused too.
+#: Signed frontal angles, whose sign depends on which landmarks are called left and right. In a
+#: frame whose labels the swap repair changed they are refused: on virtual face-on and back views
+#: around the held-out trial, where the pose model never swapped, the repair relabelled correctly
+#: labelled frames and trunk lateral lean was shown 50-78 deg off with its sign flipped in 9 series
+#: (docs/validity.md, "the gate's promise"; issue 16). The repair cannot tell such a frame from a
+#: real swap, so neither is shown. Per-side angles (a knee's flexion) keep their value: side-on,
+#: where swaps are common and real, a third of the demo's frames are relabelled, and no shown
+#: per-side angle was measured wrong this way.
 SIGNED_FRONTAL = ("trunk_lateral_lean_deg", "pelvis_obliquity_deg")
 
 
 def side_dependent(names) -> np.ndarray:
-    """(angles,) bool: which of ``names`` depend on the left/right labels (:data:`SIGNED_FRONTAL`)."""
-    return np.array([n.startswith(("left_", "right_")) or n in SIGNED_FRONTAL for n in names], dtype=bool)
+    """(angles,) bool: which of ``names`` are refused in a relabelled frame (:data:`SIGNED_FRONTAL`)."""
+    return np.array([n in SIGNED_FRONTAL for n in names], dtype=bool)
 
 
 def unswap_left_right(points, visibility=None, flags=None, *, max_frames: int = 15):

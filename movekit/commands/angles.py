@@ -119,6 +119,7 @@ def compute_table(
     import numpy as np
 
     from movekit.analysis.angles import ANGLES
+    from movekit.analysis.error_model import finite_or_nan
     from movekit.analysis.filters import CleanConfig
     from movekit.calibration import analyse_calibrated
 
@@ -137,7 +138,7 @@ def compute_table(
     cols = {"time_s": np.asarray(pose.t_s, dtype=np.float64)}
     for name, a in res.angles.items():
         cols[name] = a
-        cols[err_column(name)] = res.error_deg[name]
+        cols[err_column(name)] = finite_or_nan(res.error_deg[name])
     cols["body_yaw_deg"] = res.yaw_deg
     cols["view"] = np.asarray(res.view).astype(str)
     mode = "raw (visibility mask only)" if raw else res.mode
