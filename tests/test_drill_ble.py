@@ -112,7 +112,10 @@ def test_drill_shows_connecting_then_pauses_through_a_drop(tmp_path):
     res = box["res"]
     states = [s for s, _ in seen if s != "none"]  # none: before run_devices opened the devices
     firsts = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
-    assert firsts[:4] == ["connecting", "connected", "reconnecting", "connected"], seen
+    # "connecting" lasts as long as the mock takes to connect: polled every 20 ms it may be missed
+    # (the browser test in tests/test_studio_client.py sees it on the page)
+    firsts = firsts[1:] if firsts[:1] == ["connecting"] else firsts
+    assert firsts[:3] == ["connected", "reconnecting", "connected"], seen
     assert ("connected", "running") in seen and ("reconnecting", "paused") in seen  # paused while away
     assert dropped.devices[0].label == "thigh" and dropped.devices[0].since_sample_s > 0.0
     assert back.devices[0].down_s is None and not back.device_hold
