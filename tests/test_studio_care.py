@@ -10,12 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-import shutil
-import threading
-import time
-from pathlib import Path
 
 import pytest
+from browser_helpers import chromium_page, serve
 
 pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402
@@ -310,40 +307,15 @@ def test_each_page_module_registers_its_routes(tmp_path):
 
 
 # -- the body chart in a browser -------------------------------------------------------------------
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
 @pytest.fixture
 def browser_page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        yield context.new_page()
-        browser.close()
-
-
-def _serve(app):
-    """``(server, thread, url)``: uvicorn in a thread on a free loopback port."""
-    import uvicorn
-
-    from movekit.studio import bind
-
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with chromium_page(1280, 900) as page:
+        yield page
 
 
 def test_clicking_the_body_chart_stores_the_map(clinic, browser_page, tmp_path):
     _, db, sid = clinic
-    server, thread, base = _serve(create_app(StudioConfig(db, [], tmp_path / "rec")))
+    server, thread, base = serve(create_app(StudioConfig(db, [], tmp_path / "rec")))
     page = browser_page
     try:
         page.goto(f"{base}/sessions/{sid}")

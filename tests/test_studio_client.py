@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ble_helpers import EMG_ADDRESS, emg_sensors
+from browser_helpers import CHROMIUM, chromium_page
 
 from movekit.errors import MovekitError
 
 pytest.importorskip("starlette")
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 browser_test = pytest.mark.skipif(
     not Path(CHROMIUM).exists() or not shutil.which("dbus-daemon"), reason="needs Debian's chromium and dbus-daemon"
 )
@@ -97,11 +97,8 @@ def studio(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(studio):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
-        browser.close()
+    with chromium_page(1100, 900) as page:
+        yield page
 
 
 def _pair_and_mvc(page, url: str, tmp: Path, shots: Path) -> None:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,11 +24,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from browser_helpers import chromium_page, serve
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 EVENTS = (("pain", 2.0), ("pain_resolved", 3.0), ("marker", 5.0))  # (kind, s after the first frame)
 
 
@@ -72,22 +70,6 @@ def recs(tmp_path_factory):
     return SimpleNamespace(root=root, base=base, again=again, cut=cut, bad=root / "bad.mkrec")
 
 
-def _serve(app):
-    """``(server, thread, url)``: uvicorn in a thread on a free loopback port."""
-    import uvicorn
-
-    from movekit.studio import bind
-
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 @pytest.fixture(scope="module")
 def url(recs):
     from starlette.applications import Starlette
@@ -98,7 +80,7 @@ def url(recs):
 
     config = SimpleNamespace(recordings_dir=recs.root, live=None)
     static = Mount("/static", StaticFiles(directory=research.HERE / "static"))
-    server, thread, base = _serve(Starlette(routes=[*research.routes(config), static]))
+    server, thread, base = serve(Starlette(routes=[*research.routes(config), static]))
     yield base
     server.should_exit = True
     thread.join(10)
@@ -225,7 +207,7 @@ def test_full_app_serves_the_research_pages(recs, tmp_path):
     app = create_app(config)
     if not any(isinstance(r, Route) and r.path == "/research" for r in app.router.routes):
         app.router.routes[0:0] = research.routes(config)
-    server, thread, base = _serve(app)
+    server, thread, base = serve(app)
     try:
         assert _get(base, "/research")[0] == 403
         status, _, body = _get(base, "/research", token="t0ken")
@@ -240,13 +222,8 @@ def test_full_app_serves_the_research_pages(recs, tmp_path):
 # -- the browser --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def page(url):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        browser.close()
+    with chromium_page(1400, 1000) as page:
+        yield page
 
 
 def _shown(page, pane: str, frame: int) -> None:

@@ -22,11 +22,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from browser_helpers import chromium_page, serve
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from test_studio_research import CHROMIUM, _files, _get, _json, _nan, _serve  # noqa: E402
+from test_studio_research import _files, _get, _json, _nan  # noqa: E402
 
 EXCLUDED = {"t_s": 0.5, "t_end_s": 0.8, "kind": "view_excluded", "camera": "cam03", "reason": "followed another person",
             "median_error_torso": 0.9, "text": "camera cam03 followed another person 0.50-0.80 s"}  # fmt: skip
@@ -70,7 +71,7 @@ def url(sets):
 
     config = SimpleNamespace(recordings_dir=sets.root, live=None)
     static = Mount("/static", StaticFiles(directory=research.HERE / "static"))
-    server, thread, base = _serve(Starlette(routes=[*research.routes(config), static]))
+    server, thread, base = serve(Starlette(routes=[*research.routes(config), static]))
     yield base
     server.should_exit = True
     thread.join(10)
@@ -173,13 +174,8 @@ def test_pose_json_is_the_recording(url, sets):
 # -- the browser --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def page(url):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
-        browser.close()
+    with chromium_page(1400, 1100) as page:
+        yield page
 
 
 _PIXELS = """(sel) => { const c = document.querySelector(sel);
