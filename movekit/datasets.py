@@ -36,6 +36,26 @@ class PinnedFile:
     description: str
 
 
+def _mobgap_lab(participant: str, sha256: str, who: str) -> PinnedFile:
+    """One participant's lab recording in mobgap 1.2.0's sdist (the three differ only in who and the hash)."""
+    return PinnedFile(
+        "mobgap",
+        "1.2.0",
+        f"mobgap-1.2.0/example_data/data/lab/{participant}/data.mat",
+        sha256,
+        "Apache-2.0 (c) 2024 MaDLab FAU for the Mobilise-D consortium (the sdist's LICENSE and NOTICE; "
+        "no separate data licence in the archive)",
+        "IN THE SDIST ONLY (mobgap-1.2.0.tar.gz, not the wheel). MATLAB v5 .mat, Mobilise-D technical "
+        f"validation study lab protocol, {who}: "
+        "data.TimeMeasure1.<Test5|Test11>.<TrialN>; "
+        "SU.LowerBack.Acc (g), .Gyr (deg/s), .Mag, 100 Hz (McRoberts MM+ on the lower back); "
+        "Standards.INDIP and Standards.Stereophoto (Vicon) .MicroWB: per walking bout InitialContact_Event, "
+        "FinalContact_Event (s from the trial start) with _LeftRight, Stride_InitialContacts, Stance_Duration, "
+        "Swing_Duration, DoubleSupport_Duration (s), Cadence (steps/min). Test5: straight walk of ~5 m "
+        "(two trials); Test11: simulated daily activities (walking with turns, 2.3-3.8 min).",
+    )
+
+
 PINNED: dict[str, PinnedFile] = {
     "plux_gonio_arm_flex": PinnedFile(
         "biosignalsnotebooks",
@@ -292,54 +312,26 @@ PINNED: dict[str, PinnedFile] = {
         "66560 samples (Time 7.0-39.5 s), in uV; plus 10 decomposition/source channels (a.u.) and the "
         "force in %MVC: a trapezoid contraction ramping to ~26 %MVC (~11-33 s).",
     ),
-    "mobgap_lab_ha001": PinnedFile(
-        "mobgap",
-        "1.2.0",
-        "mobgap-1.2.0/example_data/data/lab/HA/001/data.mat",
-        "f1570054e195c44791cf4381e27083afb1c83432da6ae94078ed27c88bef12fc",
-        "Apache-2.0 (c) 2024 MaDLab FAU for the Mobilise-D consortium (the sdist's LICENSE and NOTICE; "
-        "no separate data licence in the archive)",
-        "IN THE SDIST ONLY (mobgap-1.2.0.tar.gz, not the wheel). MATLAB v5 .mat, Mobilise-D technical "
-        "validation study lab protocol, healthy adult (1.59 m, sensor 0.96 m high): "
-        "data.TimeMeasure1.<Test5|Test11>.<TrialN>; "
-        "SU.LowerBack.Acc (g), .Gyr (deg/s), .Mag, 100 Hz (McRoberts MM+ on the lower back); "
-        "Standards.INDIP and Standards.Stereophoto (Vicon) .MicroWB: per walking bout InitialContact_Event, "
-        "FinalContact_Event (s from the trial start) with _LeftRight, Stride_InitialContacts, Stance_Duration, "
-        "Swing_Duration, DoubleSupport_Duration (s), Cadence (steps/min). Test5: straight walk of ~5 m "
-        "(two trials); Test11: simulated daily activities (walking with turns, 2.3-3.8 min).",
-    ),
-    "mobgap_lab_ha002": PinnedFile(
-        "mobgap",
-        "1.2.0",
-        "mobgap-1.2.0/example_data/data/lab/HA/002/data.mat",
-        "cf3128d30bd3a8916d0fafc2a6c3f470880bc701ac7f30e43b2eb04e8a262adf",
-        "Apache-2.0 (c) 2024 MaDLab FAU for the Mobilise-D consortium (the sdist's LICENSE and NOTICE; "
-        "no separate data licence in the archive)",
-        "IN THE SDIST ONLY (mobgap-1.2.0.tar.gz, not the wheel). MATLAB v5 .mat, Mobilise-D technical "
-        "validation study lab protocol, healthy adult (1.75 m, sensor 1.08 m high); INDIP has no walking bout in Test5: "
-        "data.TimeMeasure1.<Test5|Test11>.<TrialN>; "
-        "SU.LowerBack.Acc (g), .Gyr (deg/s), .Mag, 100 Hz (McRoberts MM+ on the lower back); "
-        "Standards.INDIP and Standards.Stereophoto (Vicon) .MicroWB: per walking bout InitialContact_Event, "
-        "FinalContact_Event (s from the trial start) with _LeftRight, Stride_InitialContacts, Stance_Duration, "
-        "Swing_Duration, DoubleSupport_Duration (s), Cadence (steps/min). Test5: straight walk of ~5 m "
-        "(two trials); Test11: simulated daily activities (walking with turns, 2.3-3.8 min).",
-    ),
-    "mobgap_lab_ms001": PinnedFile(
-        "mobgap",
-        "1.2.0",
-        "mobgap-1.2.0/example_data/data/lab/MS/001/data.mat",
-        "e2a025fd14713b6730f838b116ad7fc2b1c71774e09c22ce0962a468b46c0b55",
-        "Apache-2.0 (c) 2024 MaDLab FAU for the Mobilise-D consortium (the sdist's LICENSE and NOTICE; "
-        "no separate data licence in the archive)",
-        "IN THE SDIST ONLY (mobgap-1.2.0.tar.gz, not the wheel). MATLAB v5 .mat, Mobilise-D technical "
-        "validation study lab protocol, person with multiple sclerosis (1.68 m, sensor 0.98 m high): "
-        "data.TimeMeasure1.<Test5|Test11>.<TrialN>; "
-        "SU.LowerBack.Acc (g), .Gyr (deg/s), .Mag, 100 Hz (McRoberts MM+ on the lower back); "
-        "Standards.INDIP and Standards.Stereophoto (Vicon) .MicroWB: per walking bout InitialContact_Event, "
-        "FinalContact_Event (s from the trial start) with _LeftRight, Stride_InitialContacts, Stance_Duration, "
-        "Swing_Duration, DoubleSupport_Duration (s), Cadence (steps/min). Test5: straight walk of ~5 m "
-        "(two trials); Test11: simulated daily activities (walking with turns, 2.3-3.8 min).",
-    ),
+    **{
+        f"mobgap_lab_{participant.replace('/', '').lower()}": _mobgap_lab(participant, sha256, who)
+        for participant, sha256, who in (
+            (
+                "HA/001",
+                "f1570054e195c44791cf4381e27083afb1c83432da6ae94078ed27c88bef12fc",
+                "healthy adult (1.59 m, sensor 0.96 m high)",
+            ),
+            (
+                "HA/002",
+                "cf3128d30bd3a8916d0fafc2a6c3f470880bc701ac7f30e43b2eb04e8a262adf",
+                "healthy adult (1.75 m, sensor 1.08 m high); INDIP has no walking bout in Test5",
+            ),
+            (
+                "MS/001",
+                "e2a025fd14713b6730f838b116ad7fc2b1c71774e09c22ce0962a468b46c0b55",
+                "person with multiple sclerosis (1.68 m, sensor 0.98 m high)",
+            ),
+        )  # fmt: skip
+    },
 }
 
 
