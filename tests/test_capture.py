@@ -601,10 +601,15 @@ def test_capture_imports_neither_scipy_nor_pandas(demo_clip, tmp_path):
         f"capture({str(demo_clip)!r}, {str(tmp_path / 'x.mkrec')!r}, duration_s=0.5, keys=False)\n"
         "print(sorted(m for m in ('scipy', 'pandas', 'numba', 'matplotlib', 'mediapipe.tasks.python.audio')"
         " if m in sys.modules))\n"
+        "print(sorted(n.rpartition('.')[2] for n, m in sys.modules.items()"
+        " if n.startswith('mediapipe.python.solutions.') and type(m).__name__ == 'module'))\n"
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.strip().splitlines()[-1] == "[]"
+    assert p.stdout.strip().splitlines()[-2] == "[]"
+    # of mediapipe's solutions only the pose model and what it imports ran (no face, hands, holistic, objectron)
+    loaded = set(eval(p.stdout.strip().splitlines()[-1]))
+    assert "pose" in loaded and not loaded & {"face_detection", "face_mesh", "hands", "holistic", "objectron"}
 
 
 def test_deferred_mediapipe_parts_still_work_when_used():
@@ -625,8 +630,13 @@ def test_deferred_mediapipe_parts_still_work_when_used():
         "spec = drawing_styles.get_default_pose_landmarks_style()\n"
         "print(before, type(du).__name__, du.DrawingSpec is mp.solutions.drawing_utils.DrawingSpec,\n"
         "      type(next(iter(spec.values()))) is du.DrawingSpec, 'matplotlib.pyplot' in sys.modules,\n"
-        "      PoseLandmarker is mp.tasks.vision.PoseLandmarker, mp.tasks.BaseOptions.__name__)\n"
+        "      PoseLandmarker is mp.tasks.vision.PoseLandmarker, mp.tasks.BaseOptions.__name__,\n"
+        "      mp.solutions.holistic.Holistic.__name__, mp.solutions.hands.HandLandmark.WRIST.name,\n"
+        "      mp.solutions.face_detection.FaceDetection.__name__)\n"
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.split() == ["False", "module", "True", "True", "True", "True", "BaseOptions"]
+    assert p.stdout.split() == [
+        *("False", "module", "True", "True", "True", "True", "BaseOptions"),
+        *("Holistic", "WRIST", "FaceDetection"),
+    ]

@@ -110,6 +110,11 @@ class PersonDetection:
 _UNUSED_MEDIAPIPE_MODULES = {
     "mediapipe.python.solutions.drawing_utils": "python/solutions/drawing_utils.py",
     "mediapipe.python.solutions.drawing_styles": "python/solutions/drawing_styles.py",
+    # the other solutions (face, hands, holistic, objectron, selfie segmentation): pose imports what it needs itself
+    **{
+        f"mediapipe.python.solutions.{name}": f"python/solutions/{name}.py"
+        for name in ("face_detection", "face_mesh", "hands", "holistic", "objectron", "selfie_segmentation")
+    },
     "mediapipe.tasks": "tasks/__init__.py",  # a docstring; registered so its child is found
     "mediapipe.tasks.python": "tasks/python/__init__.py",
 }
