@@ -59,8 +59,10 @@ def test_goal_at_risk_and_overdue_from_assessment_metrics(tmp_path):
 
 def test_goal_refusals(tmp_path):
     with _store(tmp_path) as st:
-        with pytest.raises(MovekitError, match="give --baseline"):
-            st.add_goal("C-1", "nprs", 2, "2027-01-01", date="2026-12-01")
+        with pytest.raises(MovekitError, match="not stored for this client and not one movekit lists"):
+            st.add_goal("C-1", "tug:tug_tiem_s", 9, "2027-01-01", date="2026-12-01")
+        with pytest.raises(MovekitError, match="a questionnaire"):
+            st.add_goal("C-1", "nprz", 2, "2027-01-01", date="2026-12-01")
         with pytest.raises(MovekitError, match="must be after"):
             st.add_goal("C-1", "nprs", 2, "2026-11-01", baseline=6, date="2026-12-01")
         with pytest.raises(MovekitError, match="differ from the target"):

@@ -29,10 +29,10 @@ def test_marks_compare_first_and_latest_session_and_draw(tmp_path, capsys):
     assert main(["pain-map", "show", "C-1", "--svg", str(svg), *args]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["region", "2026-10-01", "2026-11-12"]
-    assert out[1].split() == ["midline", "lower_back", "6", "3"] and out[2].split() == ["left", "thigh", "4", "-"]
+    assert out[1].split() == ["midline", "lumbar", "6", "3"] and out[2].split() == ["left", "thigh", "4", "-"]
     root = ET.fromstring(svg.read_text())  # well-formed; both sessions drawn
     titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
-    assert "left thigh: 4/10 referred" in titles and "midline lower_back: 3/10" in titles
+    assert "left thigh: 4/10 referred" in titles and "midline lumbar: 3/10" in titles
     assert svg.stat().st_mode & 0o777 == 0o600
 
 

@@ -248,7 +248,7 @@ def test_client_report_has_every_plot(clinic):
     assert "nprs (during computer work)" in goals and "60%" in goals and "on track" in goals  # NPRS 7 -> 4, target 2
     assert "improved beyond the MCID" in goals
     pain = html[html.index('<section id="pain-map">') : html.index("</section>", html.index('<section id="pain-map">'))]
-    assert "<svg" in pain and "<td>midline lower_back</td><td>7</td><td>4</td>" in pain
+    assert "<svg" in pain and "<td>midline lumbar</td><td>7</td><td>4</td>" in pain
     assert "<td>left thigh</td><td>4</td><td>-</td>" in pain
     treat = html[
         html.index('<section id="treatment">') : html.index("</section>", html.index('<section id="treatment">'))

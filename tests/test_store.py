@@ -241,7 +241,7 @@ def test_v7_database_migrates_to_devices_and_mvc_keeping_its_data(tmp_path):
     conn.commit()
     conn.close()
     with Store(path) as st:
-        assert st.db.version() == SCHEMA_VERSION == 8
+        assert st.db.version() == SCHEMA_VERSION == 9
         assert st.client("C-7")["name"] == "Seven" and st.program_items("C-7")[0]["drill_id"] == "quad_sets"
         assert st.paired_devices("C-7") == [] and st.latest_mvc("C-7") is None
         dev = st.add_paired_device("C-7", "C0:FF:EE:00:00:04", "generic_emg", "thigh", {"ch1": "vmo", "ch2": "vl"})

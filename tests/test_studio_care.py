@@ -106,7 +106,6 @@ def test_goal_form_stored_exactly(clinic):
         ({"deadline": "15/01/2027"}, "deadline must be a date YYYY-MM-DD, not '15/01/2027'"),
         ({"deadline": _day(-1)}, f"goal deadline {_day(-1)} must be after the day it is set ({TODAY})"),
         ({"context": "x" * 121}, "context: at most 120 characters"),
-        ({"measure": "odi", "target": "10"}, "no stored odi for C-0042 yet: type the baseline"),
     ],
 )
 def test_goal_form_refusals(clinic, change, message):
@@ -155,7 +154,7 @@ def test_goal_progress_in_words(clinic):
 
 
 # -- the pain map ----------------------------------------------------------------------------------
-MARKS = {"region": ["knee", "lower_back"], "side": ["left", "midline"], "intensity": ["6.5", "3"],
+MARKS = {"region": ["knee", "lumbar"], "side": ["left", "midline"], "intensity": ["6.5", "3"],
          "quality": ["sharp", ""]}  # fmt: skip
 
 
@@ -171,17 +170,17 @@ def test_pain_map_stored_exactly_and_shown(clinic):
     client, db, sid = clinic
     r = client.post(f"/sessions/{sid}/painmap", data=MARKS)
     assert r.status_code == 200 and r.url.path == f"/sessions/{sid}/painmap" and "2 region(s) stored" in r.text
-    assert _marks(db) == [(sid, "knee", "left", 6.5, "sharp"), (sid, "lower_back", "midline", 3.0, None)]
+    assert _marks(db) == [(sid, "knee", "left", 6.5, "sharp"), (sid, "lumbar", "midline", 3.0, None)]
     session = client.get(f"/sessions/{sid}").text
-    assert "left knee: 6.5/10 sharp" in session and "midline lower_back: 3/10" in session
+    assert "left knee: 6.5/10 sharp" in session and "midline lumbar: 3/10" in session
     assert "<svg" in session.split('id="session-care"')[1]
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"intensity": ["6", "11"]}, "intensity of midline lower_back must be at most 10, not 11"),
-        ({"intensity": ["6", ""]}, "intensity of midline lower_back must be a number, not ''"),
+        ({"intensity": ["6", "11"]}, "intensity of midline lumbar must be at most 10, not 11"),
+        ({"intensity": ["6", ""]}, "intensity of midline lumbar must be a number, not ''"),
         ({"side": ["midline", "midline"]}, "knee is on a side: left or right"),
         ({"region": ["knee", "spleen"]}, "region 'spleen': one of "),
         ({"quality": ["sharp", "dull"]}, "quality 'dull': one of aching, burning"),
@@ -197,11 +196,12 @@ def test_pain_map_refusals_store_nothing(clinic, change, message):
 
 
 def test_a_region_is_not_marked_twice_in_a_session(clinic):
+    """A second mark of a stored region and side amends it, which needs a reason (issue 23)."""
     client, db, sid = clinic
     client.post(f"/sessions/{sid}/painmap", data=MARKS)
     again = {"region": ["thigh", "knee"], "side": ["left", "left"], "intensity": ["2", "1"], "quality": ["", ""]}
     assert _error(client.post(f"/sessions/{sid}/painmap", data=again)) == (
-        "left knee is already marked in this session (6.5/10): not marked twice"
+        "left knee is already marked in this session (6.5/10): give a reason to amend it"
     )
     assert len(_marks(db)) == 2  # the thigh of the refused form was not stored either
 
@@ -217,13 +217,13 @@ def test_client_page_compares_first_and_latest_maps(clinic):
     page = client.get("/clients/C-0042").text
     assert page.count("<figure><svg") == 2 and f"first: session of {_day(-20)}" in page
     rows = re.findall(r'<tr><td>([a-z_ ]+)</td><td class="num">([-\d.]+)</td><td class="num">([-\d.]+)</td>', page)
-    assert rows == [("left knee", "6.5", "2"), ("midline lower_back", "3", "-")]
+    assert rows == [("left knee", "6.5", "2"), ("midline lumbar", "3", "-")]
 
 
 def test_chart_regions_are_where_the_chart_draws_marks():
     """Each clickable region lies exactly where body_chart_svg draws a mark of that region and side."""
     picks = [s for s in chart_shapes() if s["home"]]
-    assert {(s["region"], s["side"]) for s in picks} >= {("knee", "left"), ("knee", "right"), ("neck", "midline")}
+    assert {(s["region"], s["side"]) for s in picks} >= {("knee", "left"), ("knee", "right"), ("cervical", "midline")}
     assert len(picks) == len({(s["region"], s["side"]) for s in picks})  # one clickable place per mark
     for s in picks:
         svg = body_chart_svg([{"region": s["region"], "side": s["side"], "intensity_0_10": 5}])
@@ -327,16 +327,154 @@ def test_clicking_the_body_chart_stores_the_map(clinic, browser_page, tmp_path):
         page.mouse.click(knee["x"] + knee["width"] / 2, knee["y"] + knee["height"] / 2)  # a real click there
         page.locator("tr.mark-row").last.locator("[name=intensity]").fill("7")
         page.locator("tr.mark-row").last.locator("[name=quality]").select_option("throbbing")
-        page.click('ellipse.pick[data-region="lower_back"]')
+        page.click('ellipse.pick[data-region="lumbar"]')
         page.locator("tr.mark-row").last.locator("[name=intensity]").fill("4")
         assert page.locator("ellipse.chosen").count() == 2
-        page.click('ellipse.pick[data-region="lower_back"]')  # a second click edits the same row
+        page.click('ellipse.pick[data-region="lumbar"]')  # a second click edits the same row
         assert page.locator("tr.mark-row").count() == 2
         page.click("#save-marks")
         page.wait_for_url(re.compile(r".*/painmap\?saved=2$"))
-        assert _marks(db) == [(sid, "knee", "left", 7.0, "throbbing"), (sid, "lower_back", "midline", 4.0, None)]
-        page.click('ellipse.pick[data-region="knee"][data-side="left"]')  # stored: not added again
-        assert "already stored" in page.inner_text("#painmap-note") and page.locator("tr.mark-row").count() == 0
+        assert _marks(db) == [(sid, "knee", "left", 7.0, "throbbing"), (sid, "lumbar", "midline", 4.0, None)]
+        page.click('ellipse.pick[data-region="knee"][data-side="left"]')  # stored: the new row amends it
+        assert "already stored" in page.inner_text("#painmap-note") and page.locator("tr.mark-row.amend").count() == 1
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+# -- amend and remove with history (issue 23, schema v9) ---------------------------------------------
+def _history(db, kind: str, record_id: int) -> list[dict]:
+    with Store(db) as st:
+        return st.history(kind, record_id)
+
+
+def test_a_second_mark_with_a_reason_amends_the_stored_one(clinic):
+    client, db, sid = clinic
+    client.post(f"/sessions/{sid}/painmap", data=MARKS)
+    again = {"region": ["knee", "thigh"], "side": ["left", "left"], "intensity": ["4", "2"], "quality": ["sharp", ""],
+             "reason": ["the client said 4, not 6.5", ""]}  # fmt: skip
+    r = client.post(f"/sessions/{sid}/painmap", data=again)
+    assert r.status_code == 200 and "2 region(s) stored" in r.text
+    assert _marks(db) == [(sid, "knee", "left", 4.0, "sharp"), (sid, "lumbar", "midline", 3.0, None),
+                          (sid, "thigh", "left", 2.0, None)]  # fmt: skip
+    (created, amended) = _history(db, "pain_mark", 1)
+    assert created["values"]["intensity_0_10"] == 6.5 and amended["reason"] == "the client said 4, not 6.5"
+    page = html.unescape(r.text)
+    assert "amended by " in page and "intensity_0_10 6.5 -> 4 (reason: the client said 4, not 6.5)" in page
+    same = {**again, "region": ["knee"], "side": ["left"], "intensity": ["4"], "quality": ["sharp"], "reason": ["x"]}
+    assert (
+        _error(client.post(f"/sessions/{sid}/painmap", data=same))
+        == "left knee already has 4/10 sharp: nothing to amend"
+    )
+
+
+def test_each_stored_mark_can_be_amended_or_removed_with_a_reason(clinic):
+    client, db, sid = clinic
+    client.post(f"/sessions/{sid}/painmap", data=MARKS)
+    form = {"action": "amend", "intensity": "5", "quality": "aching", "reason": ""}
+    assert _error(client.post(f"/sessions/{sid}/painmap/2", data=form)).startswith("a reason is required")
+    assert _error(client.post(f"/sessions/{sid}/painmap/2", data={**form, "action": "drop", "reason": "x"})) == (
+        "action 'drop': amend or remove"
+    )
+    assert _error(client.post(f"/sessions/{sid}/painmap/2", data={**form, "intensity": "12", "reason": "x"})) == (
+        "intensity of midline lumbar must be at most 10, not 12"
+    )
+    assert len(_history(db, "pain_mark", 2)) == 1  # refused forms stored nothing
+    r = client.post(f"/sessions/{sid}/painmap/2", data={**form, "reason": "felt it stiffen after the drill"})
+    assert r.url.path == f"/sessions/{sid}/painmap" and "Mark amended" in r.text
+    assert _marks(db)[1] == (sid, "lumbar", "midline", 5.0, "aching")
+    r = client.post(f"/sessions/{sid}/painmap/1", data={"action": "remove", "reason": "marked on the wrong client"})
+    assert "Mark removed" in r.text and [m[1] for m in _marks(db)] == ["lumbar"]
+    removed = r.text.split('id="removed-marks"')[1]
+    assert "left knee: 6.5/10 - removed: marked on the wrong client" in html.unescape(removed)
+    assert "left knee" not in client.get(f"/sessions/{sid}").text.split('id="session-care"')[1]
+    with Store(db) as st:
+        other = st.start_session("C-0042", "treatment")["id"]
+    assert _error(client.post(f"/sessions/{other}/painmap/2", data={**form, "reason": "x"})) == (
+        f"mark 2 is not in session {other}"
+    )
+
+
+def test_each_treatment_entry_can_be_amended_or_removed_with_a_reason(clinic):
+    client, db, sid = clinic
+    client.post(f"/sessions/{sid}/treatment", data=MANUAL)
+    client.post(f"/sessions/{sid}/treatment", data=MOVEMENT)
+    page = client.get(f"/sessions/{sid}/treatment").text
+    assert page.count('class="care-form entry-change"') == 2 and 'value="8"' in page  # prefilled edit forms
+    amend = {**MANUAL, "action": "amend", "minutes": "10", "reason": "ran 10 min, not 8"}
+    assert _error(client.post(f"/sessions/{sid}/treatment/1", data={**amend, "muscle": "hamstrings"})).startswith(
+        "muscle 'hamstrings' is not in region lumbar"
+    )
+    r = client.post(f"/sessions/{sid}/treatment/1", data=amend)
+    assert "Entry amended" in r.text and _treatments(db)[0]["duration_min"] == 10.0
+    assert "duration_min 8 -> 10 (reason: ran 10 min, not 8)" in html.unescape(r.text)
+    r = client.post(f"/sessions/{sid}/treatment/2", data={"action": "remove", "reason": "logged in the wrong session"})
+    assert [t["technique"] for t in _treatments(db)] == ["myofascial-release"]
+    assert "glute bridge  - removed: logged in the wrong session" in html.unescape(r.text)
+
+
+def test_goal_page_amends_and_removes_with_history(clinic):
+    client, db, _ = clinic
+    client.post("/clients/C-0042/goals", data=GOAL)
+    gid = _goals(db)[0]["id"]
+    assert f'href="/clients/C-0042/goals/{gid}"' in client.get("/clients/C-0042").text
+    change = {"action": "amend", "baseline": "6", "target": "3", "deadline": _day(60), "context": "at work",
+              "reason": "agreed a smaller step"}  # fmt: skip
+    assert _error(client.post(f"/clients/C-0042/goals/{gid}", data={**change, "target": "12"})).startswith(
+        "target 12 is outside the Numeric Pain Rating Scale's range 0-10"
+    )
+    assert _error(client.post(f"/clients/C-0999/goals/{gid}", data=change)) == f"goal {gid} is not a goal of C-0999"
+    r = client.post(f"/clients/C-0042/goals/{gid}", data=change)
+    assert r.url.path == f"/clients/C-0042/goals/{gid}" and "Goal amended" in r.text
+    (g,) = _goals(db)
+    assert (g["target"], g["context"], g["baseline"]) == (3.0, "at work", 6.0)
+    history = html.unescape(r.text.split('id="goal-history"')[1])
+    assert "target 2 -> 3; context during computer work -> at work (reason: agreed a smaller step)" in history
+    r = client.post(f"/clients/C-0042/goals/{gid}", data={"action": "remove", "reason": "the client moved away"})
+    assert "Removed on" in r.text and _goals(db) == [] and 'id="goal-change"' not in r.text
+    assert "No goals yet." in client.get("/clients/C-0042").text
+
+
+def test_goal_on_a_measure_not_yet_stored_waits_for_the_first_result(clinic):
+    client, db, sid = clinic
+    page = client.get("/clients/C-0042").text
+    assert '<option value="tug:tug_time_s" data-unit="s" data-latest=""' in page and "lower is better" in page
+    client.post("/clients/C-0042/goals", data={**GOAL, "measure": "tug:tug_time_s", "target": "10", "context": ""})
+    (g,) = _goals(db)
+    assert (g["measure"], g["baseline"], g["unit"]) == ("tug:tug_time_s", None, "s")
+    with Store(db) as st:
+        st.add_assessment(sid, {"test": "tug", "metrics": {"tug_time_s": {"value": 14.0, "unit": "s"}}})
+    rows = re.findall(r'<tr class="goal ([a-z-]+)" title="([^"]+)"', html.unescape(client.get("/clients/C-0042").text))
+    assert rows == [("no-data", f"Timed Up and Go: tug time: 14 -> no result yet -> 10 s by {_day(60)}: "
+                                "no result since the goal was set")]  # fmt: skip
+
+
+def test_clicking_a_stored_region_amends_it_with_a_reason(clinic, browser_page, tmp_path):
+    client, db, sid = clinic
+    client.post(f"/sessions/{sid}/painmap", data=MARKS)  # left knee 6.5 sharp, lumbar 3
+    server, thread, base = serve(create_app(StudioConfig(db, [], tmp_path / "rec")))
+    page = browser_page
+    try:
+        page.goto(f"{base}/sessions/{sid}/painmap")
+        page.click('ellipse.pick[data-region="knee"][data-side="left"]')
+        row = page.locator("tr.mark-row.amend")
+        assert row.count() == 1 and row.locator("[name=intensity]").input_value() == "6.5"
+        assert row.locator(".amend-note").inner_text() == "amends the stored 6.5/10 sharp"
+        assert "saving amends it" in page.inner_text("#painmap-note")
+        row.locator("[name=intensity]").fill("3")
+        page.click("#save-marks")  # no reason: the browser keeps the form (the field is required)
+        assert "saved=" not in page.url and _marks(db)[0][3] == 6.5
+        row.locator("[name=reason]").fill("eased after the release")
+        page.click("#save-marks")
+        page.wait_for_url(re.compile(r".*/painmap\?saved=1$"))
+        assert _marks(db)[0] == (sid, "knee", "left", 3.0, "sharp")
+        assert [h["action"] for h in _history(db, "pain_mark", 1)] == ["created", "amend"]
+        lumbar = page.locator('#stored-marks > li[data-region="lumbar"]')
+        lumbar.locator("summary").click()
+        lumbar.locator("[name=reason]").fill("not today's pain")
+        lumbar.locator("button[value=remove]").click()
+        page.wait_for_url(re.compile(r".*/painmap\?saved=removed$"))
+        assert [m[1] for m in _marks(db)] == ["knee"] and "not today's pain" in page.inner_text("#removed-marks")
     finally:
         server.should_exit = True
         thread.join(10)

@@ -30,7 +30,7 @@ def test_log_and_list_a_combined_session(clinic, capsys):
     assert main(["treatment", "list", "C-1", *args]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("2026-11-20  manual   myofascial-release left lumbar quadratus_lumborum")
-    assert "8 min, pressure 6/10" in out[0] and out[0].endswith(": less tight on bending")
+    assert "8 min, pressure 6/10" in out[0] and out[0].endswith(": less tight on bending  [entry 1]")
     assert "movement glute bridge (3x10, feedback emg)" in out[1]
     with Store(db) as st:
         rows = st.treatments("C-1")

@@ -12,49 +12,49 @@ see change between sessions, not a measurement).
 
 from __future__ import annotations
 
-#: region -> (chart, centre x, centre y, half-width, half-height) on a 100 x 200 figure per chart;
-#: x grows to the figure's right as drawn (front chart: the client's left is drawn on the right)
+from movekit.clinic import regions as rg
+
+#: region -> (chart, centre x, centre y, half-width, half-height) on a 100 x 200 figure per chart
+#: (the one vocabulary of :mod:`movekit.clinic.regions`); x grows to the figure's right as drawn
+#: (front chart: the client's left is drawn on the right); a paired region's x is set per side
 REGIONS: dict[str, tuple[str, float, float, float, float]] = {
-    "head": ("front", 50, 14, 10, 12),
-    "neck": ("back", 50, 30, 7, 5),
-    "shoulder": ("front", 0, 42, 8, 6),  # x set per side
-    "chest": ("front", 50, 50, 16, 10),
-    "abdomen": ("front", 50, 78, 14, 12),
-    "upper_back": ("back", 50, 50, 16, 10),
-    "lower_back": ("back", 50, 82, 14, 9),
-    "buttock": ("back", 0, 98, 9, 7),
-    "upper_arm": ("front", 0, 60, 5, 12),
-    "elbow_forearm": ("front", 0, 84, 4, 12),
-    "hand_wrist": ("front", 0, 104, 4, 6),
-    "hip_groin": ("front", 0, 100, 8, 6),
-    "thigh": ("front", 0, 122, 7, 15),
-    "knee": ("front", 0, 144, 6, 6),
-    "lower_leg": ("front", 0, 166, 5, 13),
-    "ankle_foot": ("front", 0, 188, 5, 6),
+    n: (r.chart, r.x, r.y, r.half_width, r.half_height) for n, r in rg.REGIONS.items()
 }
 SIDES = ("left", "right", "midline")
 QUALITIES = ("aching", "burning", "sharp", "throbbing", "tingling", "numb", "stiff", "referred")
-#: limb regions and their distance from the chart's left edge (0-100 wide): a limb is marked per side
-LIMB_X = {"shoulder": 30, "upper_arm": 24, "elbow_forearm": 20, "hand_wrist": 17, "buttock": 41,
-           "hip_groin": 40, "thigh": 42, "knee": 42, "lower_leg": 42, "ankle_foot": 42}  # fmt: skip
+#: paired regions (limbs, buttock) and their distance from the chart's left edge (0-100 wide)
+LIMB_X = rg.PAIRED_X
 
 
-def check_mark(region: str, side: str, intensity_0_10: float, quality: str | None) -> None:
-    """One-line errors for a mark outside the chart's vocabularies or the 0-10 range."""
+def check_mark(region: str, side: str, intensity_0_10: float, quality: str | None) -> str:
+    """Check a mark against the chart's vocabularies and the 0-10 range; returns the region's
+    name in the vocabulary (an old name such as ``neck`` is accepted and mapped,
+    :func:`movekit.clinic.regions.canonical`).
+
+    Raises
+    ------
+    MovekitError
+        A region, side or quality outside the vocabularies, a paired region on the midline, an
+        intensity outside 0-10.
+    """
     import math
 
     from movekit.errors import MovekitError
 
-    if region not in REGIONS:
-        raise MovekitError(f"region {region!r}: one of {', '.join(REGIONS)}")
+    region = rg.canonical(region)
     if side not in SIDES:
         raise MovekitError(f"side {side!r}: one of {', '.join(SIDES)}")
     if side == "midline" and region in LIMB_X:
         raise MovekitError(f"{region} is on a side: left or right")
-    if not (math.isfinite(float(intensity_0_10)) and 0 <= float(intensity_0_10) <= 10):
+    try:
+        value = float(intensity_0_10)
+    except (TypeError, ValueError):
+        raise MovekitError(f"intensity {intensity_0_10!r} is not a number") from None
+    if not (math.isfinite(value) and 0 <= value <= 10):
         raise MovekitError(f"intensity {intensity_0_10} is outside 0-10")
     if quality is not None and quality not in QUALITIES:
         raise MovekitError(f"quality {quality!r}: one of {', '.join(QUALITIES)}")
+    return region
 
 
 def mark_position(region: str, side: str, chart: str) -> tuple[float, float]:

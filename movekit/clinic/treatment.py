@@ -13,6 +13,8 @@ practice), not as a force.
 
 from __future__ import annotations
 
+from movekit.clinic import regions as rg
+
 TECHNIQUES = (
     "myofascial-release",
     "deep-tissue",
@@ -26,38 +28,35 @@ TECHNIQUES = (
     "joint-mobilisation",
 )
 
-#: body regions (a front/back body chart's usual division) and the muscles the issue names, by region
-REGIONS = {
-    "cervical": ("upper_trapezius", "levator_scapulae", "sternocleidomastoid", "scalenes", "suboccipitals"),
-    "thoracic": ("rhomboids", "middle_trapezius", "erector_spinae"),
-    "lumbar": ("quadratus_lumborum", "erector_spinae", "multifidus"),
-    "shoulder": ("supraspinatus", "infraspinatus", "deltoid", "pectoralis_minor", "pectoralis_major", "teres_minor"),
-    "elbow_forearm": ("wrist_extensors", "wrist_flexors"),
-    "hip_gluteal": ("gluteus_medius", "gluteus_maximus", "piriformis", "tensor_fasciae_latae"),
-    "thigh": ("quadriceps", "vastus_medialis_obliquus", "hamstrings", "adductors", "iliotibial_band"),
-    "knee": ("patellar_tendon", "popliteus"),
-    "lower_leg": ("gastrocnemius", "soleus", "tibialis_anterior", "peroneals"),
-    "foot": ("plantar_fascia",),
-    "abdomen": ("rectus_abdominis", "obliques", "iliopsoas"),
-}
+#: region -> the muscles in it (the one vocabulary of :mod:`movekit.clinic.regions`, shared with the pain map)
+REGIONS: dict[str, tuple[str, ...]] = {n: r.muscles for n, r in rg.REGIONS.items()}
 SIDES = ("left", "right", "both", "midline")
 
 #: how the movement part was fed back to the client
 FEEDBACK = ("none", "mirror", "emg", "audio", "video", "verbal", "tactile")
 
 
-def check_treatment(technique: str, region: str, muscle: str | None, side: str) -> None:
-    """One-line errors for a technique, region, muscle or side outside the vocabularies."""
+def check_treatment(technique: str, region: str, muscle: str | None, side: str) -> str:
+    """Check a manual entry against the vocabularies; returns the region's name in the vocabulary
+    (an old name such as ``hip_gluteal`` is accepted and mapped, :func:`movekit.clinic.regions.canonical`).
+
+    Raises
+    ------
+    MovekitError
+        A technique, region, muscle or side outside the vocabularies, or a muscle of another region.
+    """
     from movekit.errors import MovekitError
 
     if technique not in TECHNIQUES:
         raise MovekitError(f"technique {technique!r}: one of {', '.join(TECHNIQUES)}")
-    if region not in REGIONS:
-        raise MovekitError(f"region {region!r}: one of {', '.join(REGIONS)}")
+    region = rg.canonical(region)
     if muscle is not None and muscle not in REGIONS[region]:
-        raise MovekitError(f"muscle {muscle!r} is not in region {region} ({', '.join(REGIONS[region])})")
+        raise MovekitError(
+            f"muscle {muscle!r} is not in region {region} ({', '.join(REGIONS[region]) or 'none listed'})"
+        )
     if side not in SIDES:
         raise MovekitError(f"side {side!r}: one of {', '.join(SIDES)}")
+    return region
 
 
 def describe(entry: dict) -> tuple[str, str]:
@@ -73,4 +72,56 @@ def describe(entry: dict) -> tuple[str, str]:
     return where, ", ".join(x for x in parts if x)
 
 
-__all__ = ["FEEDBACK", "REGIONS", "SIDES", "TECHNIQUES", "check_treatment", "describe"]
+def pain_beside_treatment(marks: list[dict], entries: list[dict]) -> list[dict]:
+    """Each region and side of a client's pain map beside what was done there: the first and the
+    latest marked intensity (NRS 0-10) and the manual entries logged on the same region
+    (:mod:`movekit.clinic.regions`: one vocabulary, old names mapped) and side (an entry on
+    "both" sides or without a side counts for either; :func:`movekit.clinic.regions.sides_match`).
+
+    Parameters
+    ----------
+    marks : list of dict
+        ``Store.pain_marks`` rows (``region``, ``side``, ``intensity_0_10``, ``session_date``).
+    entries : list of dict
+        ``Store.treatments`` rows.
+
+    Returns
+    -------
+    list of dict
+        Per region and side, in the vocabulary's order: ``region``, ``label``, ``side``,
+        ``first_0_10``, ``first_date``, ``latest_0_10``, ``latest_date``, ``change_0_10`` (latest -
+        first), ``sessions_treated`` (count of sessions with an entry there), ``techniques``
+        (names, in order of first use) and ``minutes`` (total logged duration, min).
+    """
+    by_place: dict[tuple[str, str], list[dict]] = {}
+    for m in sorted(marks, key=lambda m: (m["session_date"], m.get("session_id", 0), m.get("id", 0))):
+        by_place.setdefault((_region(m["region"]), m["side"]), []).append(m)
+    order = {name: i for i, name in enumerate(rg.REGIONS)}
+    rows = []
+    for (region, side), ms in sorted(by_place.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1])):
+        done = [t for t in entries if t["part"] == "manual" and t["region"] and _region(t["region"]) == region
+                and rg.sides_match(side, t["side"])]  # fmt: skip
+        first, last = ms[0], ms[-1]
+        rows.append({
+            "region": region, "label": rg.REGIONS[region].label if region in rg.REGIONS else region, "side": side,
+            "first_0_10": float(first["intensity_0_10"]), "first_date": first["session_date"],
+            "latest_0_10": float(last["intensity_0_10"]), "latest_date": last["session_date"],
+            "change_0_10": float(last["intensity_0_10"]) - float(first["intensity_0_10"]),
+            "sessions_treated": len({t["session_id"] for t in done}),
+            "techniques": list(dict.fromkeys(t["technique"] for t in done)),
+            "minutes": float(sum(t["duration_min"] or 0 for t in done)),
+        })  # fmt: skip
+    return rows
+
+
+def _region(name: str) -> str:
+    """A stored region under its name now (a name outside the vocabulary is kept as it is)."""
+    from movekit.errors import MovekitError
+
+    try:
+        return rg.canonical(name)
+    except MovekitError:
+        return name
+
+
+__all__ = ["FEEDBACK", "REGIONS", "SIDES", "TECHNIQUES", "check_treatment", "describe", "pain_beside_treatment"]

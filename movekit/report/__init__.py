@@ -509,7 +509,10 @@ def _care_sections(store: Store, client: str):
         label = p.measure + (f" ({p.context})" if p.context else "")
         latest = "-" if p.latest is None else f"{_fmt(p.latest)} ({p.latest_date})"
         share = "-" if p.progress is None else f"{100 * p.progress:.0f}%"
-        goals.append([label, f"{_fmt(p.baseline)} {p.unit}", f"{_fmt(p.target)} {p.unit}", p.deadline, latest, share,
+        base = "first result to come" if p.baseline is None else f"{_fmt(p.baseline)} {p.unit}"
+        if p.baseline is not None and p.baseline_from != "given":
+            base += f" ({p.baseline_from})"
+        goals.append([label, base, f"{_fmt(p.target)} {p.unit}", p.deadline, latest, share,
                       p.status, p.mcid or "-"])  # fmt: skip
     marks = store.pain_marks(client)
     pain, svg = [], ""
@@ -522,6 +525,20 @@ def _care_sections(store: Store, client: str):
         where, dose = describe_treatment(t)
         treat.append([t["session_date"], t["part"], t["technique"], where or "-", dose or "-", t["response"] or "-"])
     return goals, pain, svg, treat
+
+
+def _pain_beside_treatment_rows(store: Store, client: str) -> list[list]:
+    """Each pain-map region beside the manual work logged on it (movekit.clinic.treatment.pain_beside_treatment:
+    pain and treatment regions matched through the one vocabulary of movekit.clinic.regions)."""
+    from movekit.clinic.treatment import pain_beside_treatment
+
+    rows = []
+    for r in pain_beside_treatment(store.pain_marks(client), store.treatments(client)):
+        rows.append([f"{r['side']} {r['label']}", f"{_fmt(r['first_0_10'])} ({r['first_date']})",
+                     f"{_fmt(r['latest_0_10'])} ({r['latest_date']})", _signed(r["change_0_10"]),
+                     r["sessions_treated"] or "-", ", ".join(r["techniques"]) or "none logged",
+                     f"{_fmt(r['minutes'])} min" if r["minutes"] else "-"])  # fmt: skip
+    return rows
 
 
 def _section(sid: str, title: str, columns: list[str], rows: list, missing: str, text: str = "", **extra) -> dict:
@@ -659,6 +676,15 @@ def _client_sections_after(store: Store, client: str, treat_rows: list, flags: l
             text="What was done, session by session, beside the outcomes above.",
         ),
         _section(
+            "pain-and-treatment",
+            "Pain beside what was done there",
+            ["region", "first pain 0-10", "latest pain 0-10", "change", "sessions treated", "techniques", "minutes"],
+            _pain_beside_treatment_rows(store, client),
+            "No pain map recorded (movekit pain-map add).",
+            text="Each marked region with the manual work logged on the same region and side (one region "
+            "vocabulary for both, movekit.clinic.regions). Side by side, not cause and effect.",
+        ),
+        _section(
             "flags",
             "Assessment flags",
             ["date", "test", "code", "message"],
@@ -677,6 +703,7 @@ _CLIENT_NAV = [
     ("plots", "Plots"),
     ("program", "Home program"),
     ("treatment", "Treatment"),
+    ("pain-and-treatment", "Pain and treatment"),
     ("glossary", "Meaning"),
 ]
 

@@ -194,7 +194,8 @@ def goal_sentence(p) -> str:
     else:
         label = SHORT.get(p.measure, p.measure)
     what = label + (f" {p.context}" if p.context else "")
-    head = f"{what}: from {fmt_num(p.baseline)} to {fmt_num(p.target)} by {p.deadline}"
+    base = "the first result to come" if p.baseline is None else fmt_num(p.baseline)
+    head = f"{what}: from {base} to {fmt_num(p.target)} by {p.deadline}"
     if p.latest is None:
         return f"{head}: {p.status} (nothing stored since {p.set_date})."
     share = f"{100 * p.progress:.0f}% of the planned change reached" if p.progress is not None else ""

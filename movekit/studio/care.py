@@ -2,12 +2,19 @@
 
 ``routes(config, env)`` gives the Starlette routes :func:`movekit.studio.app.create_app` mounts:
 
-=====================================  ==============================================================
-``/clients/{code}/goals`` POST         add a goal (the client page shows the goals and the form)
-``/sessions/{sid}/painmap`` GET, POST  the clickable front/back body chart of a session
-``/sessions/{sid}/treatment`` GET,     the session's treatment log: what was done, and the form to
-POST                                   add one manual-therapy or movement entry
-=====================================  ==============================================================
+==========================================  ==========================================================
+``/clients/{code}/goals`` POST              add a goal (the client page shows the goals and the form)
+``/clients/{code}/goals/{gid}`` GET, POST   one goal: its history and the forms to amend or remove it
+``/sessions/{sid}/painmap`` GET, POST       the clickable front/back body chart of a session; a
+                                            region and side already marked is amended (with a reason)
+``/sessions/{sid}/painmap/{mid}`` POST      amend or remove one stored mark (reason required)
+``/sessions/{sid}/treatment`` GET, POST     the session's treatment log: what was done (each entry
+                                            with its history), and the form to add an entry
+``/sessions/{sid}/treatment/{tid}`` POST    amend or remove one entry (reason required)
+==========================================  ==========================================================
+
+Nothing is deleted: an amendment keeps the earlier version and a removal marks the record removed
+(``Store.amend_*`` / ``Store.remove_*``, :meth:`movekit.clinic.store.Store.history`).
 
 Nothing clinical is computed here: progress is :func:`movekit.clinic.goals.client_goal_progress`,
 the vocabularies and their checks are :mod:`movekit.clinic.painmap` (``check_mark``) and
@@ -36,7 +43,7 @@ STATUS_WORDS = {
     "overdue": "overdue (the deadline passed before the target was reached)",
     "no data": "no result since the goal was set",
 }
-MAX_TEXT = {"context": 120, "response": 500, "exercise": 80}
+MAX_TEXT = {"context": 120, "response": 500, "exercise": 80, "reason": 500}
 
 
 # -- parsing: the CLI's argtypes, with the form field's name in the message -----------------------
@@ -72,6 +79,29 @@ def _session_treatments(store, sid: int) -> list[dict]:
     return [t for t in store.treatments(s["client_code"]) if t["session_id"] == s["id"]]
 
 
+def _with_history(store, kind: str, rows: list[dict]) -> list[dict]:
+    """``rows`` each with ``history``: its versions in words (movekit.clinic.store.history_lines),
+    empty for a record never changed."""
+    from movekit.clinic.store import history_lines
+
+    for r in rows:
+        h = store.history(kind, r["id"])
+        r["history"] = history_lines(h) if len(h) > 1 else []
+    return rows
+
+
+def _reason(form: dict) -> str:
+    """The reason of an amendment or removal (the store refuses a blank one)."""
+    return _text(form, "reason", "reason")
+
+
+def _action(form: dict) -> str:
+    action = _one(form, "action")
+    if action not in ("amend", "remove"):
+        raise MovekitError(f"action {action!r}: amend or remove")
+    return action
+
+
 # -- goals -------------------------------------------------------------------------------------------
 def _metric_title(test: str, name: str) -> str:
     from movekit.studio.app import SCREEN_TITLES
@@ -81,24 +111,17 @@ def _metric_title(test: str, name: str) -> str:
 
 
 def measure_choices(store, code: str) -> list[dict]:
-    """What a goal can be set on for this client: the questionnaires (always), then the assessment
-    metrics stored for the client, counts (``*_count``: valid reps, stands, steps) apart. Each:
-    ``key`` (the store's measure name), ``label``, ``group``, ``unit`` and the ``latest`` stored
-    value and its ``date`` (None when nothing is stored: a baseline must then be typed)."""
-    out = []
-    for key, m in oc.MEASURES.items():
-        values = store.measure_values(code, key)
-        last = values[-1] if values else None
-        out.append({"key": key, "label": m.title, "group": "Questionnaires", "unit": m.unit,
-                    "latest": last and last["value"], "date": last and last["date"]})  # fmt: skip
-    latest: dict[tuple[str, str], dict] = {}
-    for r in store.metric_series(code):
-        if r["value"] is not None:
-            latest[(r["test"], r["name"])] = r  # date order: the last one wins
-    for (test, name), r in sorted(latest.items()):
-        group = "Counts (valid reps, stands, steps)" if name.endswith("_count") else "Assessment metrics"
-        out.append({"key": f"{test}:{name}", "label": _metric_title(test, name), "group": group,
-                    "unit": r["unit"], "latest": float(r["value"]), "date": r["session_date"]})  # fmt: skip
+    """What a goal can be set on for this client (:func:`movekit.clinic.goals.goal_measures`: every
+    questionnaire, every assessment metric movekit lists for goals, what is stored for the client;
+    counts apart), each with a label in words, its ``unit``, which way is ``better`` and the
+    ``latest`` stored value and its ``date`` (None when nothing is stored: a baseline may be typed,
+    else the first result that arrives is the baseline)."""
+    from movekit.clinic.goals import goal_measures
+
+    out = goal_measures(store, code)
+    for m in out:
+        if ":" in m["key"]:
+            m["label"] = _metric_title(*m["key"].split(":", 1))
     return out
 
 
@@ -106,15 +129,16 @@ def _goal_row(p, labels: dict[str, str], units: dict[str, str]) -> dict:
     """One goal's line on the client page (``p``: a movekit.clinic.goals.GoalProgress)."""
     unit = p.unit or units.get(p.measure, "")
     latest = "no result yet" if p.latest is None else f"{p.latest:g}"
+    base = "first result" if p.baseline is None else f"{p.baseline:g}"
     share = (
         "" if p.progress is None else f"; {100 * p.progress:.0f}% of the change in {100 * p.expected:.0f}% of the time"
     )
     words = STATUS_WORDS.get(p.status, p.status)
     label = labels.get(p.measure, p.measure) + (f" ({p.context})" if p.context else "")
-    return {"id": p.goal_id, "label": label, "baseline": f"{p.baseline:g}", "latest": latest,
+    return {"id": p.goal_id, "label": label, "baseline": base, "baseline_from": p.baseline_from, "latest": latest,
             "latest_date": p.latest_date or "", "target": f"{p.target:g}", "unit": unit, "deadline": p.deadline,
             "status": p.status, "words": words, "mcid": p.mcid or "",
-            "text": f"{label}: {p.baseline:g} -> {latest} -> {p.target:g} {unit} by {p.deadline}: {words}{share}"}  # fmt: skip
+            "text": f"{label}: {base} -> {latest} -> {p.target:g} {unit} by {p.deadline}: {words}{share}"}  # fmt: skip
 
 
 def goal_rows(store, code: str, choices: list[dict], today=None) -> list[dict]:
@@ -152,9 +176,27 @@ def add_goal(store, code: str, form: dict, today: _dt.date | None = None) -> dic
         if (g["measure"], g["target"], g["deadline"], g["context"]) == (key, target, deadline, context):
             raise MovekitError(f"goal {g['id']} already sets {key} to {target:g} by {deadline}: not added twice")
     day = (today or _dt.date.today()).isoformat()
-    if baseline is None and not [v for v in store.measure_values(code, key) if v["date"] <= day]:
-        raise MovekitError(f"no stored {key} for {code} yet: type the baseline")
     return store.add_goal(code, key, target, deadline, baseline=baseline, context=context, date=day)
+
+
+def change_goal(store, code: str, gid: int, form: dict, who: str | None = None) -> dict:
+    """Amend (``target``, ``deadline``, ``baseline``: a number or blank for the first result,
+    ``context``) or remove a goal of this client, with the form's ``reason``."""
+    from movekit.argtypes import finite_float, iso_date
+
+    goal = store.record("goal", gid)
+    if goal["client_code"] != code:
+        raise MovekitError(f"goal {gid} is not a goal of {code}")
+    action, reason = _action(form), _reason(form)
+    if action == "remove":
+        return store.remove_goal(gid, reason, who=who)
+    target = _parse(finite_float, _one(form, "target"), "target")
+    baseline = _optional(finite_float, _one(form, "baseline"), "baseline")
+    deadline = _parse(iso_date, _one(form, "deadline"), "deadline")
+    _check_in_range(goal["measure"], target, "target")
+    _check_in_range(goal["measure"], baseline, "baseline")
+    return store.amend_goal(gid, reason, who=who, target=target, baseline=baseline, deadline=deadline,
+                            context=_text(form, "context", "context"))  # fmt: skip
 
 
 # -- the pain map ------------------------------------------------------------------------------------
@@ -177,39 +219,73 @@ def chart_shapes() -> list[dict]:
     return shapes
 
 
-def parse_marks(form: dict) -> list[tuple[str, str, float, str | None]]:
-    """The marks of a pain-map form (fields ``region``, ``side``, ``intensity``, ``quality`` repeated,
-    one of each per mark), each checked by :func:`movekit.clinic.painmap.check_mark`."""
+def parse_marks(form: dict) -> list[tuple[str, str, float, str | None, str]]:
+    """The marks of a pain-map form (fields ``region``, ``side``, ``intensity``, ``quality`` and
+    optionally ``reason`` repeated, one of each per mark), each checked by
+    :func:`movekit.clinic.painmap.check_mark` (an old region name is mapped to its name now):
+    ``(region, side, intensity 0-10, quality, reason)``."""
     from movekit.argtypes import float_range
 
     cols = [form.get(k) or [] for k in ("region", "side", "intensity", "quality")]
-    if len({len(c) for c in cols}) != 1:
+    reasons = form.get("reason") or [""] * len(cols[0])
+    if len({len(c) for c in (*cols, reasons)}) != 1:
         raise MovekitError("each mark needs a region, a side, an intensity and a quality (may be blank)")
     if not cols[0]:
         raise MovekitError("no region marked: click the chart where it hurts")
     marks, seen = [], set()
-    for region, side, inten, quality in zip(*cols):
+    for region, side, inten, quality, reason in zip(*cols, reasons):
         region, side, quality = region.strip(), side.strip(), quality.strip() or None
         where = f"{side} {region}".strip()
         value = _parse(float_range(0.0, 10.0), inten.strip(), f"intensity of {where}")
-        pm.check_mark(region, side, value, quality)
+        region = pm.check_mark(region, side, value, quality)
         if (region, side) in seen:
             raise MovekitError(f"{where} is marked twice in this form")
+        if len(reason.strip()) > MAX_TEXT["reason"]:
+            raise MovekitError(f"reason for {where}: at most {MAX_TEXT['reason']} characters")
         seen.add((region, side))
-        marks.append((region, side, value, quality))
+        marks.append((region, side, value, quality, reason.strip()))
     return marks
 
 
-def add_marks(store, sid: int, form: dict) -> list[dict]:
-    """Check a pain-map form and store its marks; a region and side already marked in the session
-    is refused (the store keeps every mark and the charts show one per region and side)."""
+def add_marks(store, sid: int, form: dict, who: str | None = None) -> list[dict]:
+    """Check a pain-map form and store its marks. A region and side already marked in the session
+    becomes an amendment of that mark, which needs the row's reason (the earlier value stays in its
+    history); the whole form is checked before anything is stored."""
     marks = parse_marks(form)
     stored = {(m["region"], m["side"]): m for m in _session_marks(store, sid)}
-    for region, side, _, _ in marks:
-        if (region, side) in stored:
-            old = stored[(region, side)]["intensity_0_10"]
-            raise MovekitError(f"{side} {region} is already marked in this session ({old:g}/10): not marked twice")
-    return [store.add_pain_mark(sid, region, side, value, quality) for region, side, value, quality in marks]
+    for region, side, value, quality, reason in marks:
+        old = stored.get((region, side))
+        if old is not None and not reason:
+            raise MovekitError(f"{side} {region} is already marked in this session ({old['intensity_0_10']:g}/10): "
+                               "give a reason to amend it")  # fmt: skip
+        if old is not None and (old["intensity_0_10"], old["quality"]) == (value, quality):
+            raise MovekitError(
+                f"{side} {region} already has {value:g}/10 {quality or ''}: nothing to amend".replace(" :", ":")
+            )
+    out = []
+    for region, side, value, quality, reason in marks:
+        old = stored.get((region, side))
+        if old is None:
+            out.append(store.add_pain_mark(sid, region, side, value, quality))
+        else:
+            out.append(store.amend_pain_mark(old["id"], reason, who=who, intensity_0_10=value, quality=quality))
+    return out
+
+
+def change_mark(store, sid: int, mid: int, form: dict, who: str | None = None) -> dict:
+    """Amend (``intensity``, ``quality``) or remove one stored mark of session ``sid``, with the
+    form's ``reason``."""
+    from movekit.argtypes import float_range
+
+    mark = store.record("pain_mark", mid)
+    if mark["session_id"] != sid:
+        raise MovekitError(f"mark {mid} is not in session {sid}")
+    action, reason = _action(form), _reason(form)
+    if action == "remove":
+        return store.remove_pain_mark(mid, reason, who=who)
+    where = f"{mark['side']} {mark['region']}"
+    value = _parse(float_range(0.0, 10.0), _one(form, "intensity"), f"intensity of {where}")
+    return store.amend_pain_mark(mid, reason, who=who, intensity_0_10=value, quality=_one(form, "quality") or None)
 
 
 def pain_compare(store, code: str) -> dict | None:
@@ -265,13 +341,28 @@ def _movement(form: dict) -> dict:
     return {"technique": exercise, "sets": sets, "reps": reps, "feedback": feedback}
 
 
+def change_treatment(store, sid: int, tid: int, form: dict, who: str | None = None) -> dict:
+    """Amend (the whole entry, read as the add form is: :func:`parse_treatment`) or remove one entry
+    of session ``sid``, with the form's ``reason``."""
+    entry = store.record("treatment", tid)
+    if entry["session_id"] != sid:
+        raise MovekitError(f"treatment entry {tid} is not in session {sid}")
+    action, reason = _action(form), _reason(form)
+    if action == "remove":
+        return store.remove_treatment(tid, reason, who=who)
+    fields = {"region": None, "muscle": None, "side": None, "pressure_0_10": None, "sets": None, "reps": None,
+              "feedback": None, **parse_treatment(form)}  # fmt: skip
+    return store.amend_treatment(tid, reason, who=who, **fields)
+
+
 def treatment_rows(entries: list[dict]) -> list[dict]:
-    """A session's log in words (:func:`movekit.clinic.treatment.describe`)."""
+    """A session's log in words (:func:`movekit.clinic.treatment.describe`), each entry with its
+    stored fields (``entry``, for the amend form) and ``history`` when given."""
     rows = []
     for t in entries:
         where, dose = tx.describe(t)
         rows.append({"id": t["id"], "part": t["part"], "what": t["technique"], "where": where, "dose": dose,
-                     "response": t["response"]})  # fmt: skip
+                     "response": t["response"], "entry": t, "history": t.get("history", [])})  # fmt: skip
     return rows
 
 
@@ -308,30 +399,62 @@ class CarePages:
         with self._store() as st:
             return add_goal(st, code, form)["id"]
 
+    def goal(self, code: str, gid: int, saved: str | None = None) -> str:
+        from movekit.clinic.store import history_lines
+
+        with self._store() as st:
+            g = st.record("goal", gid)
+            if g["client_code"] != code:
+                raise MovekitError(f"goal {gid} is not a goal of {code}")
+            rows = {r["id"]: r for r in goal_rows(st, code, measure_choices(st, code))}
+            history = history_lines(st.history("goal", gid))
+        return self.render("goal.html", code=code, g=g, row=rows.get(gid), history=history, saved=saved)
+
+    def goal_change(self, code: str, gid: int, form: dict) -> str:
+        with self._store() as st:
+            return "removed" if change_goal(st, code, gid, form)["removed_utc"] else "amended"
+
     def painmap(self, sid: int, saved: str | None = None) -> str:
+        from movekit.clinic.regions import REGIONS
+
         with self._store() as st:
             s = st.session(sid)
-            marks = _session_marks(st, sid)
-        return self.render("painmap.html", s=s, marks=marks, shapes=chart_shapes(), regions=list(pm.REGIONS),
-                           sides=pm.SIDES, qualities=pm.QUALITIES, saved=saved,
+            marks = _with_history(st, "pain_mark", _session_marks(st, sid))
+            removed = [m for m in st.pain_marks(s["client_code"], include_removed=True)
+                       if m["session_id"] == s["id"] and m["removed_utc"]]  # fmt: skip
+            removed = _with_history(st, "pain_mark", removed)
+        return self.render("painmap.html", s=s, marks=marks, removed=removed, shapes=chart_shapes(),
+                           regions=REGIONS, sides=pm.SIDES, qualities=pm.QUALITIES, saved=saved,
                            svg=pm.body_chart_svg(marks) if marks else None)  # fmt: skip
 
     def painmap_save(self, sid: int, form: dict) -> int:
         with self._store() as st:
             return len(add_marks(st, sid, form))
 
+    def mark_change(self, sid: int, mid: int, form: dict) -> str:
+        with self._store() as st:
+            return "removed" if change_mark(st, sid, mid, form)["removed_utc"] else "amended"
+
     def treatment(self, sid: int, saved: str | None = None) -> str:
         with self._store() as st:
             s = st.session(sid)
-            rows = treatment_rows(_session_treatments(st, sid))
+            rows = treatment_rows(_with_history(st, "treatment", _session_treatments(st, sid)))
+            gone = [t for t in st.treatments(s["client_code"], include_removed=True)
+                    if t["session_id"] == s["id"] and t["removed_utc"]]  # fmt: skip
+            gone = treatment_rows(_with_history(st, "treatment", gone))
             program = [p["name"] for p in st.program_items(s["client_code"])]
-        return self.render("treatment.html", s=s, rows=rows, techniques=tx.TECHNIQUES, regions=tx.REGIONS,
-                           sides=tx.SIDES, feedback=tx.FEEDBACK, program=program, saved=saved)  # fmt: skip
+        return self.render("treatment.html", s=s, rows=rows, removed=gone, techniques=tx.TECHNIQUES,
+                           regions=tx.REGIONS, sides=tx.SIDES, feedback=tx.FEEDBACK, program=program,
+                           saved=saved)  # fmt: skip
 
     def treatment_save(self, sid: int, form: dict) -> int:
         entry = parse_treatment(form)
         with self._store() as st:
             return st.add_treatment(sid, **entry)["id"]
+
+    def treatment_change(self, sid: int, tid: int, form: dict) -> str:
+        with self._store() as st:
+            return "removed" if change_treatment(st, sid, tid, form)["removed_utc"] else "amended"
 
 
 def routes(config, env) -> list:
@@ -368,15 +491,39 @@ def routes(config, env) -> list:
         tid = await run_in_threadpool(view.treatment_save, sid, await _form(request))
         return RedirectResponse(f"/sessions/{sid}/treatment?saved={tid}", 303)
 
+    async def goal(request: Request) -> Response:
+        p = request.path_params
+        return HTMLResponse(await run_in_threadpool(view.goal, p["code"], p["gid"], request.query_params.get("saved")))
+
+    async def goal_change(request: Request) -> Response:
+        p = request.path_params
+        done = await run_in_threadpool(view.goal_change, p["code"], p["gid"], await _form(request))
+        return RedirectResponse(f"/clients/{p['code']}/goals/{p['gid']}?saved={done}", 303)
+
+    async def mark_change(request: Request) -> Response:
+        p = request.path_params
+        done = await run_in_threadpool(view.mark_change, p["sid"], p["mid"], await _form(request))
+        return RedirectResponse(f"/sessions/{p['sid']}/painmap?saved={done}", 303)
+
+    async def treatment_change(request: Request) -> Response:
+        p = request.path_params
+        done = await run_in_threadpool(view.treatment_change, p["sid"], p["tid"], await _form(request))
+        return RedirectResponse(f"/sessions/{p['sid']}/treatment?saved={done}", 303)
+
     return [
         Route("/clients/{code}/goals", goal_save, methods=["POST"]),
+        Route("/clients/{code}/goals/{gid:int}", goal),
+        Route("/clients/{code}/goals/{gid:int}", goal_change, methods=["POST"]),
         Route("/sessions/{sid:int}/painmap", painmap),
         Route("/sessions/{sid:int}/painmap", painmap_save, methods=["POST"]),
+        Route("/sessions/{sid:int}/painmap/{mid:int}", mark_change, methods=["POST"]),
         Route("/sessions/{sid:int}/treatment", treatment),
         Route("/sessions/{sid:int}/treatment", treatment_save, methods=["POST"]),
+        Route("/sessions/{sid:int}/treatment/{tid:int}", treatment_change, methods=["POST"]),
     ]
 
 
-__all__ = ["STATUS_WORDS", "CarePages", "add_goal", "add_marks", "chart_shapes", "client_context",
+__all__ = ["STATUS_WORDS", "CarePages", "add_goal", "add_marks", "change_goal", "change_mark", "change_treatment",
+           "chart_shapes", "client_context",
            "goal_rows", "measure_choices", "pain_compare", "parse_marks", "parse_treatment", "routes",
            "session_context", "treatment_rows"]  # fmt: skip

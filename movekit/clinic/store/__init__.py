@@ -20,18 +20,20 @@ from movekit.clinic.store.db import (
     Database,
     default_db_path,
 )
-from movekit.clinic.store.models import SESSION_TYPES, Store, meta_sha256
+from movekit.clinic.store.models import RECORD_TABLES, SESSION_TYPES, Store, history_lines, meta_sha256
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_S",
     "ENV_DB",
     "MIGRATIONS",
+    "RECORD_TABLES",
     "SCHEMA_VERSION",
     "SESSION_TYPES",
     "Database",
     "Store",
     "add_db_argument",
     "default_db_path",
+    "history_lines",
     "meta_sha256",
     "store_from_args",
 ]

@@ -220,6 +220,62 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (mvc_id, muscle)
     );
     """,
+    # v9: amend and remove with history (goals, pain marks, treatment entries: a removal is soft, the
+    # earlier version of every change is kept in record_history with who, when and why); one region
+    # vocabulary for the pain map and the treatment log (movekit.clinic.regions: the old names are
+    # renamed, each renamed row's earlier version kept in record_history); a goal's baseline may be
+    # left to the first result that arrives (goals rebuilt: baseline NULL allowed)
+    """
+    CREATE TABLE record_history (
+        id           INTEGER PRIMARY KEY,
+        kind         TEXT NOT NULL CHECK (kind IN ('goal','pain_mark','treatment')),
+        record_id    INTEGER NOT NULL,
+        action       TEXT NOT NULL CHECK (action IN ('amend','remove','rename')),
+        before_json  TEXT NOT NULL,                  -- the record as it was before this change
+        who          TEXT NOT NULL,
+        reason       TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+        changed_utc  TEXT NOT NULL
+    );
+    CREATE INDEX record_history_record ON record_history(kind, record_id, id);
+    ALTER TABLE pain_marks ADD COLUMN updated_utc TEXT;
+    ALTER TABLE pain_marks ADD COLUMN removed_utc TEXT;
+    ALTER TABLE pain_marks ADD COLUMN removed_reason TEXT;
+    ALTER TABLE treatments ADD COLUMN updated_utc TEXT;
+    ALTER TABLE treatments ADD COLUMN removed_utc TEXT;
+    ALTER TABLE treatments ADD COLUMN removed_reason TEXT;
+    INSERT INTO record_history (kind, record_id, action, before_json, who, reason, changed_utc)
+        SELECT 'pain_mark', id, 'rename', json_object('id', id, 'session_id', session_id, 'region', region, 'side', side, 'intensity_0_10', intensity_0_10, 'quality', quality, 'created_utc', created_utc),
+               'movekit schema v9', 'one region vocabulary (movekit.clinic.regions): ' || region || ' -> ' ||
+               CASE region WHEN 'neck' THEN 'cervical' WHEN 'upper_back' THEN 'thoracic' WHEN 'lower_back' THEN 'lumbar' WHEN 'buttock' THEN 'gluteal' WHEN 'hip_gluteal' THEN 'gluteal' WHEN 'foot' THEN 'ankle_foot' END, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+        FROM pain_marks WHERE region IN ('neck', 'upper_back', 'lower_back', 'buttock', 'hip_gluteal', 'foot');
+    UPDATE pain_marks SET region = CASE region WHEN 'neck' THEN 'cervical' WHEN 'upper_back' THEN 'thoracic' WHEN 'lower_back' THEN 'lumbar' WHEN 'buttock' THEN 'gluteal' WHEN 'hip_gluteal' THEN 'gluteal' WHEN 'foot' THEN 'ankle_foot' END WHERE region IN ('neck', 'upper_back', 'lower_back', 'buttock', 'hip_gluteal', 'foot');
+    INSERT INTO record_history (kind, record_id, action, before_json, who, reason, changed_utc)
+        SELECT 'treatment', id, 'rename', json_object('id', id, 'session_id', session_id, 'part', part, 'technique', technique, 'region', region, 'muscle', muscle, 'side', side, 'duration_min', duration_min, 'pressure_0_10', pressure_0_10, 'sets', sets, 'reps', reps, 'feedback', feedback, 'response', response, 'created_utc', created_utc),
+               'movekit schema v9', 'one region vocabulary (movekit.clinic.regions): ' || region || ' -> ' ||
+               CASE region WHEN 'neck' THEN 'cervical' WHEN 'upper_back' THEN 'thoracic' WHEN 'lower_back' THEN 'lumbar' WHEN 'buttock' THEN 'gluteal' WHEN 'hip_gluteal' THEN 'gluteal' WHEN 'foot' THEN 'ankle_foot' END, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+        FROM treatments WHERE region IN ('neck', 'upper_back', 'lower_back', 'buttock', 'hip_gluteal', 'foot');
+    UPDATE treatments SET region = CASE region WHEN 'neck' THEN 'cervical' WHEN 'upper_back' THEN 'thoracic' WHEN 'lower_back' THEN 'lumbar' WHEN 'buttock' THEN 'gluteal' WHEN 'hip_gluteal' THEN 'gluteal' WHEN 'foot' THEN 'ankle_foot' END WHERE region IN ('neck', 'upper_back', 'lower_back', 'buttock', 'hip_gluteal', 'foot');
+    CREATE TABLE goals_v9 (
+        id              INTEGER PRIMARY KEY,
+        client_id       INTEGER NOT NULL REFERENCES clients(id),
+        measure         TEXT NOT NULL,                -- outcome (e.g. "nprs") or "<test>:<metric>"
+        baseline        REAL CHECK (baseline IS NULL OR baseline <> target),  -- NULL: the first result
+        target          REAL NOT NULL,
+        unit            TEXT NOT NULL DEFAULT '',
+        set_date        TEXT NOT NULL,
+        deadline        TEXT NOT NULL CHECK (deadline > set_date),
+        context         TEXT NOT NULL DEFAULT '',
+        created_utc     TEXT NOT NULL,
+        updated_utc     TEXT,
+        removed_utc     TEXT,
+        removed_reason  TEXT
+    );
+    INSERT INTO goals_v9 (id, client_id, measure, baseline, target, unit, set_date, deadline, context, created_utc)
+        SELECT id, client_id, measure, baseline, target, unit, set_date, deadline, context, created_utc FROM goals;
+    DROP TABLE goals;
+    ALTER TABLE goals_v9 RENAME TO goals;
+    CREATE INDEX goals_client ON goals(client_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -53,6 +53,94 @@ def _check_window(lo: int, hi: int) -> None:
         raise MovekitError(f"re-assessment window {lo}-{hi} sessions is not valid (need 1 <= min <= max)")
 
 
+#: the records that can be amended and removed (with history) -> their table
+RECORD_TABLES = {"goal": "goals", "pain_mark": "pain_marks", "treatment": "treatments"}
+RECORD_WORDS = {"goal": "goal", "pain_mark": "pain mark", "treatment": "treatment entry"}
+MAX_REASON = 500
+MAX_CONTEXT = 120
+_TREATMENT_FIELDS = ("part", "technique", "region", "muscle", "side", "duration_min", "pressure_0_10", "sets", "reps",
+                     "feedback", "response")  # fmt: skip
+
+
+def _table(kind: str) -> str:
+    if kind not in RECORD_TABLES:
+        raise MovekitError(f"record kind {kind!r}: one of {', '.join(RECORD_TABLES)}")
+    return RECORD_TABLES[kind]
+
+
+def _reason(reason: str | None) -> str:
+    """An amendment's or a removal's reason: required, one line of at most :data:`MAX_REASON` characters."""
+    text = " ".join(str(reason or "").split())
+    if not text:
+        raise MovekitError("a reason is required to amend or remove a record (e.g. 'typed 6, client said 4')")
+    if len(text) > MAX_REASON:
+        raise MovekitError(f"reason: at most {MAX_REASON} characters")
+    return text
+
+
+def _who(who: str | None) -> str:
+    """Who made a change: as given, else the operating-system user."""
+    text = " ".join(str(who or "").split())
+    if not text:
+        import getpass
+
+        try:
+            text = getpass.getuser()
+        except (KeyError, OSError):  # no user name (e.g. a container without passwd entry)
+            text = "unknown"
+    if len(text) > 80:
+        raise MovekitError("who: at most 80 characters")
+    return text
+
+
+def _context(context: str | None) -> str:
+    text = (context or "").strip()
+    if len(text) > MAX_CONTEXT:
+        raise MovekitError(f"goal context: at most {MAX_CONTEXT} characters")
+    return text
+
+
+def _check_goal(set_date: str, deadline, target, baseline) -> tuple[str, float, float | None]:
+    """``(deadline, target, baseline)`` of a goal, checked: the deadline after the set date, finite
+    numbers, a baseline (None: the first result) different from the target."""
+    due = _date(deadline)
+    if due <= set_date:
+        raise MovekitError(f"goal deadline {due} must be after the day it is set ({set_date})")
+    try:
+        t = float(target)
+        b = None if baseline is None else float(baseline)
+    except (TypeError, ValueError):
+        raise MovekitError(f"goal target {target!r} and baseline {baseline!r} must be numbers") from None
+    if not math.isfinite(t):
+        raise MovekitError(f"goal target {target} must be a finite number")
+    if b is not None and (not math.isfinite(b) or b == t):
+        raise MovekitError(f"goal baseline {baseline} must be finite and differ from the target {target}")
+    return due, t, b
+
+
+def _treatment_fields(f: dict) -> dict:
+    """The columns of a treatment entry (:data:`_TREATMENT_FIELDS`), checked against the
+    vocabularies of :mod:`movekit.clinic.treatment` and the ranges; the region under its name now."""
+    from movekit.clinic.treatment import FEEDBACK, check_treatment
+
+    f = {k: f.get(k) for k in _TREATMENT_FIELDS}
+    if f["part"] == "manual":
+        f["region"] = check_treatment(f["technique"], f["region"] or "", f["muscle"], f["side"] or "")
+    elif f["part"] == "movement":
+        if f["feedback"] is not None and f["feedback"] not in FEEDBACK:
+            raise MovekitError(f"feedback {f['feedback']!r}: one of {', '.join(FEEDBACK)}")
+        if not str(f["technique"] or "").strip():
+            raise MovekitError("a movement entry needs the exercise's name")
+    else:
+        raise MovekitError(f"part {f['part']!r} is manual or movement")
+    _check_counts(sets=f["sets"], reps=f["reps"])
+    for label, v, hi in (("minutes", f["duration_min"], 240.0), ("pressure", f["pressure_0_10"], 10.0)):
+        if v is not None and not (math.isfinite(float(v)) and 0 <= float(v) <= hi and (label != "minutes" or v > 0)):
+            raise MovekitError(f"{label} {v} is outside {'0-10' if hi == 10 else '0-240 (above 0)'}")
+    f["response"] = f["response"] or ""
+    return f
+
+
 def _dicts(rows) -> list[dict]:
     return [dict(r) for r in rows]
 
@@ -370,40 +458,56 @@ class Store:
         date=None,
     ) -> dict:
         """A goal: ``measure`` is an outcome questionnaire (``nprs``, ``odi`` ...) or an assessment
-        metric as ``<test>:<metric>`` (e.g. ``lumbar-flexion:lumbar_flexion_deg``); ``baseline``
-        defaults to the latest stored value on or before ``date`` (refused when there is none)."""
-        set_date = _date(date)
-        due = _date(deadline)
-        if due <= set_date:
-            raise MovekitError(f"goal deadline {due} must be after the day it is set ({set_date})")
-        if not math.isfinite(float(target)):
-            raise MovekitError(f"goal target {target} must be a finite number")
+        metric as ``<test>:<metric>`` (e.g. ``lumbar-flexion:lumbar_flexion_deg``), stored for the
+        client or listed in :data:`movekit.clinic.goals.GOAL_METRICS`. ``baseline`` defaults to the
+        latest stored value on or before ``date``; with none stored it stays open and the first
+        result that arrives on or after ``date`` becomes the baseline."""
+        from movekit.clinic.goals import check_measure, measure_unit
+
         values = self.measure_values(code, measure)
+        check_measure(measure, bool(values))
+        set_date = _date(date)
         if baseline is None:
             before = [v for v in values if v["date"] <= set_date]
-            if not before:
-                raise MovekitError(f"no stored {measure} for {code} on or before {set_date}: give --baseline")
-            baseline = before[-1]["value"]
-        if not math.isfinite(float(baseline)) or float(baseline) == float(target):
-            raise MovekitError(f"goal baseline {baseline} must be finite and differ from the target {target}")
-        unit = values[-1]["unit"] if values else ""
+            baseline = before[-1]["value"] if before else None
+        due, target, baseline = _check_goal(set_date, deadline, target, baseline)
+        unit = measure_unit(measure, values[-1]["unit"] if values else "")
         cid = self.client(code)["id"]
         with self.db.write() as c:
             cur = c.execute(
                 "INSERT INTO goals (client_id, measure, baseline, target, unit, set_date, deadline, context, "
                 "created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (cid, measure, float(baseline), float(target), unit, set_date, due, context or "", utc_now()),
+                (cid, measure, baseline, target, unit, set_date, due, _context(context), utc_now()),
             )
             gid = cur.lastrowid
         return self.goals(code, goal_id=gid)[0]
 
-    def goals(self, code: str, *, goal_id: int | None = None) -> list[dict]:
+    def goals(self, code: str, *, goal_id: int | None = None, include_removed: bool = False) -> list[dict]:
+        """A client's goals as they are now (removed ones only with ``include_removed`` or ``goal_id``)."""
         cid = self.client(code)["id"]
         sql, params = "SELECT * FROM goals WHERE client_id = ?", [cid]
         if goal_id is not None:
             sql += " AND id = ?"
             params.append(goal_id)
+        elif not include_removed:
+            sql += " AND removed_utc IS NULL"
         return _dicts(self.db.read(sql + " ORDER BY id", tuple(params)))
+
+    def amend_goal(self, goal_id: int, reason: str, *, who: str | None = None, **changes) -> dict:
+        """Amend a goal's ``target``, ``deadline``, ``baseline`` (None: the first result that arrives)
+        or ``context``; the earlier version stays in :meth:`history` with ``who``, when and ``reason``."""
+        allowed = {"target", "deadline", "baseline", "context"}
+        if not changes or set(changes) - allowed:
+            raise MovekitError(f"a goal amendment changes one or more of {', '.join(sorted(allowed))}")
+        row = self.record("goal", goal_id)
+        new = {**row, **changes}
+        due, target, baseline = _check_goal(row["set_date"], new["deadline"], new["target"], new["baseline"])
+        updates = {"deadline": due, "target": target, "baseline": baseline, "context": _context(new["context"])}
+        return self._change("goal", row, "amend", reason, who, updates)
+
+    def remove_goal(self, goal_id: int, reason: str, *, who: str | None = None) -> dict:
+        """Remove a goal (soft: it stays stored, marked removed, with the reason)."""
+        return self._change("goal", self.record("goal", goal_id), "remove", reason, who)
 
     def measure_values(self, code: str, measure: str) -> list[dict]:
         """Stored values of an outcome measure or a ``<test>:<metric>``, in date order:
@@ -436,55 +540,59 @@ class Store:
     ) -> dict:
         """One entry of a session's log: a manual technique on a region (and muscle, side, minutes,
         pressure 0-10 as the client reported it) or a movement exercise (sets, reps, the feedback
-        used), with the client's response (vocabularies: :mod:`movekit.clinic.treatment`)."""
-        from movekit.clinic.treatment import FEEDBACK, check_treatment
-
+        used), with the client's response (vocabularies: :mod:`movekit.clinic.treatment`; a region's
+        old name is stored under its name now, :mod:`movekit.clinic.regions`)."""
         self.session(session_id)
-        if part == "manual":
-            check_treatment(technique, region or "", muscle, side or "")
-        elif part == "movement":
-            if feedback is not None and feedback not in FEEDBACK:
-                raise MovekitError(f"feedback {feedback!r}: one of {', '.join(FEEDBACK)}")
-            if not str(technique).strip():
-                raise MovekitError("a movement entry needs the exercise's name")
-        else:
-            raise MovekitError(f"part {part!r} is manual or movement")
-        _check_counts(sets=sets, reps=reps)
-        for label, v, hi in (("minutes", duration_min, 240.0), ("pressure", pressure_0_10, 10.0)):
-            if v is not None and not (
-                math.isfinite(float(v)) and 0 <= float(v) <= hi and (label != "minutes" or v > 0)
-            ):
-                raise MovekitError(f"{label} {v} is outside {'0-10' if hi == 10 else '0-240 (above 0)'}")
+        f = _treatment_fields(dict(part=part, technique=technique, region=region, muscle=muscle, side=side,
+                                   duration_min=duration_min, pressure_0_10=pressure_0_10, sets=sets, reps=reps,
+                                   feedback=feedback, response=response))  # fmt: skip
         with self.db.write() as c:
             cur = c.execute(
-                "INSERT INTO treatments (session_id, part, technique, region, muscle, side, duration_min, "
-                "pressure_0_10, sets, reps, feedback, response, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?, ?)",
-                (int(session_id), part, technique, region, muscle, side, duration_min, pressure_0_10, sets, reps,
-                 feedback, response or "", utc_now()),
-            )  # fmt: skip
+                f"INSERT INTO treatments (session_id, {', '.join(f)}, created_utc) "
+                f"VALUES (?, {', '.join('?' * len(f))}, ?)",
+                (int(session_id), *f.values(), utc_now()),
+            )
             tid = cur.lastrowid
-        return dict(self.db.read("SELECT * FROM treatments WHERE id = ?", (tid,))[0])
+        return self.record("treatment", tid)
 
-    def treatments(self, code: str) -> list[dict]:
-        """A client's treatment log over all sessions, with each session's date, in date order."""
+    def treatments(self, code: str, *, include_removed: bool = False) -> list[dict]:
+        """A client's treatment log over all sessions as it is now, with each session's date, in date
+        order (removed entries only with ``include_removed``)."""
         cid = self.client(code)["id"]
+        live = "" if include_removed else " AND t.removed_utc IS NULL"
         return _dicts(
             self.db.read(
                 "SELECT t.*, s.session_date FROM treatments t JOIN sessions s ON s.id = t.session_id "
-                "WHERE s.client_id = ? ORDER BY s.session_date, t.id",
+                f"WHERE s.client_id = ?{live} ORDER BY s.session_date, t.id",
                 (cid,),
             )
         )
 
+    def amend_treatment(self, treatment_id: int, reason: str, *, who: str | None = None, **changes) -> dict:
+        """Amend fields of a logged entry (those of :meth:`add_treatment`), checked as a new entry is;
+        the earlier version stays in :meth:`history`."""
+        row = self.record("treatment", treatment_id)
+        unknown = set(changes) - set(_TREATMENT_FIELDS)
+        if not changes or unknown:
+            raise MovekitError(f"a treatment amendment changes one or more of {', '.join(_TREATMENT_FIELDS)}")
+        fields = _treatment_fields({k: changes.get(k, row[k]) for k in _TREATMENT_FIELDS})
+        return self._change("treatment", row, "amend", reason, who, fields)
+
+    def remove_treatment(self, treatment_id: int, reason: str, *, who: str | None = None) -> dict:
+        """Remove a logged entry (soft: it stays stored, marked removed, with the reason)."""
+        return self._change("treatment", self.record("treatment", treatment_id), "remove", reason, who)
+
     # ---------------------------------------------------------------- pain map
     def add_pain_mark(self, session_id: int, region: str, side: str, intensity_0_10: float,
                       quality: str | None = None) -> dict:  # fmt: skip
-        """Where it hurts in a session (vocabularies: :mod:`movekit.clinic.painmap`)."""
+        """Where it hurts in a session (vocabularies: :mod:`movekit.clinic.painmap`; an old region
+        name is stored under its name now). A region and side already marked in the session is
+        refused: amend that mark instead (:meth:`amend_pain_mark`)."""
         from movekit.clinic.painmap import check_mark
 
         self.session(session_id)
-        check_mark(region, side, intensity_0_10, quality)
+        region = check_mark(region, side, intensity_0_10, quality)
+        self._check_unmarked(int(session_id), region, side)
         with self.db.write() as c:
             cur = c.execute(
                 "INSERT INTO pain_marks (session_id, region, side, intensity_0_10, quality, created_utc) "
@@ -492,18 +600,119 @@ class Store:
                 (int(session_id), region, side, float(intensity_0_10), quality, utc_now()),
             )
             mid = cur.lastrowid
-        return dict(self.db.read("SELECT * FROM pain_marks WHERE id = ?", (mid,))[0])
+        return self.record("pain_mark", mid)
 
-    def pain_marks(self, code: str) -> list[dict]:
-        """A client's pain marks over all sessions, with each session's id and date, in date order."""
+    def session_mark(self, session_id: int, region: str, side: str) -> dict | None:
+        """The session's current (not removed) mark of ``region`` and ``side``, or None."""
+        rows = self.db.read(
+            "SELECT * FROM pain_marks WHERE session_id = ? AND region = ? AND side = ? AND removed_utc IS NULL "
+            "ORDER BY id LIMIT 1",
+            (int(session_id), region, side),
+        )
+        return dict(rows[0]) if rows else None
+
+    def _check_unmarked(self, session_id: int, region: str, side: str, mark_id: int | None = None) -> None:
+        old = self.session_mark(session_id, region, side)
+        if old is not None and old["id"] != mark_id:
+            raise MovekitError(
+                f"{side} {region} is already marked in session {session_id} (mark {old['id']}: "
+                f"{old['intensity_0_10']:g}/10): amend that mark (movekit pain-map amend {old['id']} ... --reason ...)"
+            )
+
+    def pain_marks(self, code: str, *, include_removed: bool = False) -> list[dict]:
+        """A client's pain marks over all sessions as they are now, with each session's id and date,
+        in date order (removed marks only with ``include_removed``)."""
         cid = self.client(code)["id"]
+        live = "" if include_removed else " AND p.removed_utc IS NULL"
         return _dicts(
             self.db.read(
                 "SELECT p.*, s.session_date FROM pain_marks p JOIN sessions s ON s.id = p.session_id "
-                "WHERE s.client_id = ? ORDER BY s.session_date, s.id, p.id",
+                f"WHERE s.client_id = ?{live} ORDER BY s.session_date, s.id, p.id",
                 (cid,),
             )
         )
+
+    def amend_pain_mark(self, mark_id: int, reason: str, *, who: str | None = None, **changes) -> dict:
+        """Amend a mark's ``intensity_0_10``, ``quality``, ``region`` or ``side`` (checked as a new
+        mark is); the earlier version stays in :meth:`history`."""
+        from movekit.clinic.painmap import check_mark
+
+        allowed = ("region", "side", "intensity_0_10", "quality")
+        if not changes or set(changes) - set(allowed):
+            raise MovekitError(f"a pain-mark amendment changes one or more of {', '.join(allowed)}")
+        row = self.record("pain_mark", mark_id)
+        new = {k: changes.get(k, row[k]) for k in allowed}
+        new["region"] = check_mark(new["region"], new["side"], new["intensity_0_10"], new["quality"])
+        new["intensity_0_10"] = float(new["intensity_0_10"])
+        self._check_unmarked(row["session_id"], new["region"], new["side"], mark_id=row["id"])
+        return self._change("pain_mark", row, "amend", reason, who, new)
+
+    def remove_pain_mark(self, mark_id: int, reason: str, *, who: str | None = None) -> dict:
+        """Remove a mark (soft: it stays stored, marked removed, with the reason)."""
+        return self._change("pain_mark", self.record("pain_mark", mark_id), "remove", reason, who)
+
+    # ------------------------------------------------ amendments, removals, history
+    def record(self, kind: str, record_id: int) -> dict:
+        """One goal, pain mark or treatment entry (``kind``: a key of :data:`RECORD_TABLES`) as it
+        is now, removed or not, with its client's code."""
+        table = _table(kind)
+        rows = self.db.read(
+            f"SELECT r.*, c.code AS client_code FROM {table} r "
+            + (
+                "JOIN clients c ON c.id = r.client_id"
+                if kind == "goal"
+                else "JOIN sessions s ON s.id = r.session_id JOIN clients c ON c.id = s.client_id"
+            )  # fmt: skip
+            + " WHERE r.id = ?",
+            (int(record_id),),
+        )
+        if not rows:
+            raise MovekitError(f"no {RECORD_WORDS[kind]} {record_id} in {self.path}")
+        return dict(rows[0])
+
+    def _change(self, kind: str, row: dict, action: str, reason: str, who: str | None, updates=None) -> dict:
+        """Store an amendment (``updates``: column -> new value) or a removal of ``row`` in one
+        transaction, its earlier version first in ``record_history``."""
+        reason, who, now, word = _reason(reason), _who(who), utc_now(), RECORD_WORDS[kind]
+        if row["removed_utc"]:
+            raise MovekitError(f"{word} {row['id']} was removed on {row['removed_utc'][:10]}: nothing to change")
+        if action == "amend":
+            updates = {k: v for k, v in updates.items() if row[k] != v}
+            if not updates:
+                raise MovekitError(f"{word} {row['id']} already has these values: nothing to amend")
+        else:
+            updates = {"removed_reason": reason}
+        updates["removed_utc" if action == "remove" else "updated_utc"] = now
+        table, before = _table(kind), {k: v for k, v in row.items() if k not in ("client_code", "session_date")}
+        with self.db.write() as c:
+            stored = dict(c.execute(f"SELECT * FROM {table} WHERE id = ?", (row["id"],)).fetchone())
+            if stored != before:  # another window or process changed it since it was read
+                raise MovekitError(f"{word} {row['id']} was changed meanwhile: look at it again - nothing was saved")
+            c.execute(
+                "INSERT INTO record_history (kind, record_id, action, before_json, who, reason, changed_utc) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (kind, row["id"], action, json.dumps(before), who, reason, now),
+            )
+            c.execute(f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in updates)} WHERE id = ?",
+                      (*updates.values(), row["id"]))  # fmt: skip
+        return self.record(kind, row["id"])
+
+    def history(self, kind: str, record_id: int) -> list[dict]:
+        """Every version of a record, oldest first: ``{"action"`` (created, amend, rename, remove),
+        ``"when"`` (UTC), ``"who"``, ``"reason"``, ``"values"`` (the record after this step) and
+        ``"changed"`` (field -> (before, after))``}``; the last entry is the record as it is now."""
+        now = self.record(kind, record_id)
+        rows = _dicts(self.db.read(
+            "SELECT * FROM record_history WHERE kind = ? AND record_id = ? ORDER BY id", (kind, int(record_id))))  # fmt: skip
+        versions = [json.loads(r["before_json"]) for r in rows] + [now]
+        out = [{"action": "created", "when": now["created_utc"], "who": "", "reason": "", "values": versions[0],
+                "changed": {}}]  # fmt: skip
+        for r, before, after in zip(rows, versions, versions[1:]):
+            changed = {k: (before.get(k), after.get(k)) for k in before
+                       if k not in ("updated_utc", "removed_utc", "removed_reason") and before.get(k) != after.get(k)}  # fmt: skip
+            out.append({"action": r["action"], "when": r["changed_utc"], "who": r["who"], "reason": r["reason"],
+                        "values": after, "changed": changed})  # fmt: skip
+        return out
 
     # ------------------------------------------------------------ home program
     def add_program_item(
@@ -745,3 +954,21 @@ def _finite(o):
     except ImportError:  # pragma: no cover
         pass
     return o
+
+
+def history_lines(history: list[dict]) -> list[str]:
+    """A record's :meth:`Store.history` in words, one line per version: when, what, who, why and
+    the fields that changed ("intensity_0_10 6 -> 4")."""
+
+    def fmt(v) -> str:
+        return "-" if v is None or v == "" else (f"{v:g}" if isinstance(v, float) else str(v))
+
+    out = []
+    for h in history:
+        if h["action"] == "created":
+            out.append(f"{h['when']}  created")
+            continue
+        what = "; ".join(f"{k} {fmt(a)} -> {fmt(b)}" for k, (a, b) in h["changed"].items())
+        verb = {"amend": "amended", "remove": "removed", "rename": "renamed"}[h["action"]]
+        out.append(f"{h['when']}  {verb} by {h['who']}" + (f": {what}" if what else "") + f" (reason: {h['reason']})")
+    return out

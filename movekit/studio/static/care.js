@@ -15,7 +15,7 @@
     baseline.value = latest || "";  // the stored value; the therapist may change it
     hint.textContent = latest
       ? `Baseline filled from the latest stored value (${latest} ${opt.dataset.unit || ""} on ${opt.dataset.date}).`
-      : "Nothing stored for this measure yet: type the baseline.";
+      : "Nothing stored for this measure yet: type the baseline, or leave it blank to take the first result that arrives.";
   });
 })();
 
@@ -46,22 +46,42 @@
     paint();
     return tr;
   }
-  chart.addEventListener("click", (ev) => {
-    const e = ev.target.closest("ellipse.pick");
-    if (!e) return;
-    if (e.classList.contains("stored")) {
-      note.textContent = `${e.dataset.side} ${e.dataset.region} is already stored in this session.`;
-      return;
-    }
-    note.textContent = "";
-    const tr = rowFor(e.dataset.region, e.dataset.side) || addRow(e.dataset.region, e.dataset.side);
-    tr.querySelector("[name=intensity]").focus();
-  });
-  document.getElementById("add-row").addEventListener("click", () => addRow(null, null));
-  document.querySelectorAll("#stored-marks li").forEach((li) => {  // already stored: shown, not clickable
+  const stored = new Map();  // "region side" -> the stored mark (an entry of #stored-marks)
+  document.querySelectorAll("#stored-marks > li").forEach((li) => {
+    stored.set(`${li.dataset.region} ${li.dataset.side}`, li.dataset);
     chart.querySelectorAll(`ellipse.pick[data-region="${li.dataset.region}"][data-side="${li.dataset.side}"]`)
       .forEach((e) => e.classList.add("stored"));
   });
+  function markAmend(tr) {  // a region already stored in this session: the row amends it, with a reason
+    const region = tr.querySelector("[name=region]").value, side = tr.querySelector("[name=side]").value;
+    const old = stored.get(`${region} ${side}`);
+    const reason = tr.querySelector("[name=reason]");
+    tr.classList.toggle("amend", !!old);
+    reason.required = !!old;
+    reason.placeholder = old ? "why it changes (required)" : "new mark: leave blank";
+    tr.querySelector(".amend-note").textContent = old
+      ? `amends the stored ${old.intensity}/10${old.quality ? " " + old.quality : ""}` : "";
+    return old;
+  }
+  rows.addEventListener("change", (ev) => { const tr = ev.target.closest("tr.mark-row"); if (tr) markAmend(tr); });
+  chart.addEventListener("click", (ev) => {
+    const e = ev.target.closest("ellipse.pick");
+    if (!e) return;
+    let tr = rowFor(e.dataset.region, e.dataset.side);
+    if (!tr) {
+      tr = addRow(e.dataset.region, e.dataset.side);
+      const old = markAmend(tr);
+      if (old) {  // start from the stored values
+        tr.querySelector("[name=intensity]").value = old.intensity;
+        tr.querySelector("[name=quality]").value = old.quality;
+      }
+    }
+    note.textContent = e.classList.contains("stored")
+      ? `${e.dataset.side} ${e.dataset.region} is already stored in this session: saving amends it (give the reason).`
+      : "";
+    tr.querySelector("[name=intensity]").focus();
+  });
+  document.getElementById("add-row").addEventListener("click", () => markAmend(addRow(null, null)));
 })();
 
 (function treatmentForm() {
