@@ -59,6 +59,21 @@ class MockSensors:
 
         self.loop.call_soon_threadsafe(drop)
 
+    def silence(self, address: str = EMG_ADDRESS, for_s: float | None = 1.0) -> None:
+        """Keep the sensor's link up but stop its notifications (a frozen sensor, a flat front-end
+        battery) for ``for_s`` seconds; None: it never sends again. Safe from any thread."""
+        p = self.sensors[address]
+
+        def back() -> None:
+            p.mode = "normal"
+
+        def mute() -> None:
+            p.mode = "silent"
+            if for_s is not None:
+                self.loop.call_later(for_s, back)
+
+        self.loop.call_soon_threadsafe(mute)
+
 
 @contextmanager
 def emg_sensors(sensors: dict | None = None, rate_hz: float = 1000.0):

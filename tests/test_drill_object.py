@@ -184,6 +184,69 @@ def test_device_tracker_states_from_transport_events():
     assert tr.labels_in("lost") == ["thigh", "belly"]
 
 
+def test_device_tracker_no_signal_from_a_silent_link():
+    """connected -> no signal (``device_stalled``: link up, nothing sent) -> connected
+    (``device_resumed``); silent too long -> lost; a silent device that also drops -> reconnecting."""
+    from movekit.capture.ble.transport import BleEvent
+    from movekit.protocols.drill import DeviceTracker
+
+    tr = DeviceTracker(["thigh"], lost_after_s=5.0, t0_s=0.0)
+    assert tr.on_event(BleEvent(0.5, "device_stalled", "thigh", "nothing yet")) is None  # still connecting
+    assert tr.on_sample("thigh", 1.0) == "connected"
+    assert tr.on_event(BleEvent(1.6, "device_stalled", "thigh", "thigh connected but sent nothing")) == "no signal"
+    dev = tr.snapshot(2.0)[0]
+    assert (dev.state, dev.since_sample_s, dev.down_s) == ("no signal", 1.0, 0.4) and not tr.all_connected()
+    assert tr.on_event(BleEvent(3.0, "device_resumed", "thigh", "sends data again")) == "connected"
+    assert tr.on_event(BleEvent(4.0, "device_stalled", "thigh", "")) == "no signal"
+    assert tr.on_event(BleEvent(5.0, "device_disconnected", "thigh", "link lost")) == "reconnecting"
+    assert tr.on_sample("thigh", 6.0) == "connected"
+    assert tr.on_event(BleEvent(7.0, "device_stalled", "thigh", "")) == "no signal"
+    assert tr.check(12.0) == [] and tr.check(12.01) == ["thigh"]
+    assert tr.snapshot(13.0)[0].message == "sent no signal within 5 s"
+
+
+def test_device_pause_is_said_first_superseded_when_back_and_replayed():
+    """A pause the drill makes for a device says its own phrase at the device priority (over a rep
+    count), from when the drop was noticed; back before it could be said, only "back" is said; a
+    replay of the recorded controls says the same at the same times."""
+    from movekit.feedback.audio import CueAudio
+    from movekit.protocols.feeder import PRIORITY_COUNT, PRIORITY_DEVICE, control_fields
+
+    def run(controls):
+        audio = CueAudio(play=False, wav=False, speech=False)  # tones: the scheduling is the point
+        f = DrillFeeder(DrillRunner(load_protocol("core_bracing_hold"), available=["core_pct_mvc"]), audio)
+        _core(f, 2.0)
+        audio.request(2.0, None, 440.0, 1.0, priority=PRIORITY_COUNT)  # a 1-s sound playing at the drop
+        out = [f.control(a, t, **kw) for a, t, kw in controls]
+        _core_at(f, 2.6, 4.0)
+        f.finish(4.0)
+        return out, [e for e in f.events if e["kind"] in ("speech", "speech_dropped")]
+
+    down = {"cause": "device", "device": "thigh", "device_state": "no signal", "cue_t_s": 2.5}
+    back = {"cause": "device", "device": "thigh", "device_state": "connected"}
+    controls = [
+        ("pause", 2.0, {**down, "say": ["Thigh sensor has no signal. Paused."]}),
+        ("resume", 2.6, {**back, "say": ["Thigh sensor back.", "Resuming."]}),
+    ]
+    events, said = run(controls)
+    assert [e["action"] for e in events] == ["pause", "resume"] and events[0]["cue_t_s"] == 2.5
+    # tones stand in for speech here, so "text" is None: the sources and priorities tell them apart
+    dev = [s for s in said if s["source"].startswith("device_")]
+    assert [(s["kind"], s["source"]) for s in dev] == [
+        ("speech_dropped", "device_pause"),  # still waiting behind the 1-s sound when the sensor came back
+        ("speech", "device_resume"),
+        ("speech", "device_resume"),
+    ]
+    assert "superseded" in dev[0]["reason"] and all(s["priority"] == PRIORITY_DEVICE for s in dev)
+    again, said_again = run([(e["action"], e["t_s"], control_fields(e)) for e in events])
+    assert said_again == said
+
+
+def _core_at(feeder, t0, t1, value=2.0):
+    for t in np.round(np.arange(t0, t1, 0.01), 2):
+        feeder.feed(float(t), {"core_pct_mvc": value})
+
+
 def test_drill_cli_reads_the_clients_mvc_from_the_store(tmp_path, capsys):
     """``movekit drill --client`` without ``--mvc``: the MVC the studio's MVC step stored."""
     from movekit.cli import main

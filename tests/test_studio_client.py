@@ -6,7 +6,8 @@ reached through the real bleak stack. The therapist pairs the client's sensor (s
 muscles, test signal: kept in the clinic database); the client records the MVC step (stored with
 its recording), opens today's drill from the home program, sees "Connecting to thigh sensor...",
 starts, pauses and resumes it, sees the sensor drop ("thigh sensor lost: reconnecting") and come
-back, sees the set and rep progress change, and lands on the logged result. Then the store holds
+back, then go silent with its link up ("thigh sensor: no signal") and come back, sees the set and
+rep progress change, and lands on the logged result. Then the store holds
 the guided log, the recording holds the spoken cues one after another (never overlapping, set
 summaries in order), and the cue WAV is written, 0600. Screenshots are checked for content.
 """
@@ -188,6 +189,16 @@ def _run_drill(page, url: str, sensors, shots: Path) -> list[str]:
     assert page.is_disabled("#resume") and page.is_disabled("#start")
     page.screenshot(path=str(shots / "drill_reconnecting.png"))
     page.wait_for_function("document.getElementById('status').textContent === 'running'", timeout=15000)
+    sensors.silence(ADDRESS, for_s=1.5)  # still connected, but sends nothing for 1.5 s
+    page.wait_for_function("document.getElementById('status').textContent.includes(': no signal')", timeout=10000)
+    silent, silent_dev = page.inner_text("#status"), page.inner_text("#devices li[data-label=thigh]")
+    assert page.is_disabled("#resume") and page.get_attribute("#devices li[data-label=thigh]", "class") == (
+        "device no-signal"
+    )
+    assert _image_std(page.screenshot(path=str(shots / "drill_no_signal.png"))) > 10
+    page.wait_for_function("document.getElementById('status').textContent === 'running'", timeout=15000)
+    assert silent == "thigh sensor: no signal (the drill is paused)", silent
+    assert re.fullmatch(r"thigh sensor: no signal, last signal \d+\.\d s ago", silent_dev), silent_dev
     page.wait_for_function("document.getElementById('set').textContent === '2 of 2'", timeout=30000)
     seen = [page.inner_text("#set")]
     statuses = page.evaluate("window.movekitDrillStatuses")
@@ -232,7 +243,17 @@ def test_client_home_flow(page, studio, tmp_path):  # long: one client's home se
     order = ["Sit with your leg straight.", "Paused.", summaries[0], summaries[1]]
     assert [texts.index(t) for t in order] == sorted(texts.index(t) for t in order), texts
     actions = [e["action"] for e in events if e["kind"] == "drill_control"]
-    assert actions[:5] == ["start", "pause", "resume", "pause", "resume"], actions  # the client's, the drop's
+    # the client's pause, the drop's, the silence's
+    assert actions[:7] == ["start", "pause", "resume"] + ["pause", "resume"] * 2, actions
+    # each device phrase said, or dropped because the sensor was back before it could be said
+    device = [e for e in events if e["kind"] in ("speech", "speech_dropped") and str(e["text"]).startswith("Thigh")]
+    assert [e["text"] for e in device] == ["Thigh sensor lost. Paused.", "Thigh sensor back.",
+                                           "Thigh sensor has no signal. Paused.", "Thigh sensor back."], device  # fmt: skip
+    assert all(e["kind"] == "speech" or "superseded" in e["reason"] for e in device), device
+    assert [e["kind"] for e in events if e["kind"] in ("device_stalled", "device_resumed")] == [
+        "device_stalled",
+        "device_resumed",
+    ]
     gap = next(e for e in events if e["kind"] == "device_gap")
     pauses = [e["t_s"] for e in events if e["kind"] == "drill_control"][3:5]
     assert abs((pauses[1] - pauses[0]) - gap["duration_s"]) < 0.25, (pauses, gap)  # the gap did not count

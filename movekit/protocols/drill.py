@@ -14,10 +14,11 @@ Controls :meth:`Drill.start` (with ``autostart=False``), :meth:`Drill.pause`, :m
 a replay reproduces them. :meth:`Drill.state` is a :class:`DrillState` for a screen: phase, set i
 of n, reps, hold time and its remainder, countdown, the measured value against its target band,
 the last cue and the last thing said, and live each BLE device's state (connecting, connected,
-reconnecting, lost: :class:`DeviceTracker`, from the transport's events). A live drill waits for
-its devices before it starts, pauses while one reconnects (resuming when it is back) and ends when
-one is lost. ``on_event`` gets every event as it happens. When the drill
-ends the run is logged in the client's home program (``client`` and ``db``), once:
+no signal, reconnecting, lost: :class:`DeviceTracker`, from the transport's events). A live drill
+waits for its devices before it starts, pauses while one reconnects or sends nothing (saying so:
+"Thigh sensor lost. Paused.", then "Thigh sensor back." and "Resuming." when it is back) and ends
+when one is away for :data:`DEVICE_LOST_AFTER_S`. ``on_event`` gets every event as it happens.
+When the drill ends the run is logged in the client's home program (``client`` and ``db``), once:
 a replay of a recorded live run is checked against it and not logged again.
 
 Sounds go through the one-voice scheduler (:mod:`movekit.feedback.schedule`): never two at once,
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "Drill",
     "DEVICE_LOST_AFTER_S",
+    "DOWN_STATES",
     "DeviceState",
     "DeviceTracker",
     "DrillObserver",
@@ -102,12 +104,14 @@ class DeviceState:
     label : str
         The device's label (where it is worn, e.g. ``thigh``).
     state : str
-        ``connecting`` (not streamed yet), ``connected``, ``reconnecting`` (link lost, being
-        retried) or ``lost`` (gave up: the drill ended).
+        ``connecting`` (not streamed yet), ``connected``, ``no signal`` (the link is up but no
+        sample came for :func:`~movekit.capture.ble.transport.silence_after_s`: a frozen sensor, a
+        flat front-end battery), ``reconnecting`` (link lost, being retried) or ``lost`` (gave up:
+        the drill ended).
     since_sample_s : float or None
         Seconds (session clock) since its last sample; None before the first.
     down_s : float or None
-        Seconds it has been connecting or reconnecting (None while connected).
+        Seconds it has been connecting, silent or reconnecting (None while connected).
     message : str
         The transport's last word about it (e.g. not found, retrying).
     """
@@ -130,8 +134,8 @@ class DrillState:
     thresholds. ``last_cue``: the last cue event (``id``, ``say``, ``t_s``...); ``last_said``: the
     last sound started (``text``, ``t_s``, ``source``). ``devices``: each BLE device's
     :class:`DeviceState` (empty without BLE devices); ``device_hold``: the drill is paused because
-    a device is reconnecting (it resumes by itself when the device is back); ``ended_by``: why a
-    drill ended early (e.g. a device lost), else None.
+    a device is reconnecting or silent (it resumes by itself when the device is back);
+    ``ended_by``: why a drill ended early (e.g. a device lost), else None.
     """
 
     control: str
@@ -264,27 +268,40 @@ def _emg_channels(rec) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ devices
-#: A device still connecting, or reconnecting after a drop, this long (s) is lost and the drill
-#: ends. A movekit choice, not a clinical threshold: long enough for the transport's backoff
-#: (0.2 s doubling to 5 s, :class:`movekit.capture.ble.transport.ReconnectPolicy`) to retry several
-#: times, short enough that a client is not left waiting in front of a frozen screen.
+#: A device still connecting, silent ("no signal"), or reconnecting after a drop, this long (s) is
+#: lost and the drill ends. A movekit choice, not a clinical threshold: long enough for the
+#: transport's backoff (0.2 s doubling to 5 s, :class:`movekit.capture.ble.transport.ReconnectPolicy`)
+#: to retry several times, short enough that a client is not left waiting in front of a frozen screen.
 DEVICE_LOST_AFTER_S = 30.0
 
 #: The BLE transport's event kinds that change a device's state (``BleEvent.kind`` -> state).
 _EVENT_STATE = {
     "device_connected": "connected",
     "device_reconnected": "connected",
+    "device_stalled": "no signal",
+    "device_resumed": "connected",
     "device_disconnected": "reconnecting",
     "device_gave_up": "lost",
 }
+#: The states in which a device is away: the drill waits (before it starts) or is paused.
+DOWN_STATES = ("connecting", "no signal", "reconnecting")
+#: What is said when a device goes away (``{sensor}``: "Thigh sensor"), and when it is back.
+_SAY_DOWN = {"reconnecting": "{sensor} lost. Paused.", "no signal": "{sensor} has no signal. Paused."}
+_SAY_BACK = "{sensor} back."
+
+
+def _sensor(label: str) -> str:
+    """How a device is named aloud: ``left_thigh`` -> ``Left thigh sensor``."""
+    return f"{label.replace('_', ' ').strip().capitalize()} sensor"
 
 
 class DeviceTracker:
     """Each BLE device's connection state, from the transport's events and samples (thread-safe).
 
-    connecting -> connected (``device_connected`` or its first sample) -> reconnecting
-    (``device_disconnected``) -> connected (``device_reconnected`` or a sample) ...; lost at
-    ``device_gave_up`` or after ``lost_after_s`` (s) connecting or reconnecting (:meth:`check`).
+    connecting -> connected (``device_connected`` or its first sample) -> no signal
+    (``device_stalled``: connected, nothing sent) or reconnecting (``device_disconnected``) ->
+    connected (``device_resumed``, ``device_reconnected`` or a sample) ...; lost at
+    ``device_gave_up`` or after ``lost_after_s`` (s) in one of :data:`DOWN_STATES` (:meth:`check`).
     The transport itself is not changed: this only listens to its
     :class:`~movekit.capture.ble.transport.BleEvent` stream.
     """
@@ -309,7 +326,7 @@ class DeviceTracker:
             if ev.kind in ("device_not_found", "device_error") and d["state"] != "connected":
                 d["message"] = ev.message
             new = _EVENT_STATE.get(ev.kind)
-            if new is None or (new == "reconnecting" and d["state"] == "connecting"):
+            if new is None or (new in ("reconnecting", "no signal") and d["state"] == "connecting"):
                 return None
             return self._set(d, new, ev.t_s, "" if new == "connected" else ev.message)
 
@@ -323,14 +340,14 @@ class DeviceTracker:
             return self._set(d, "connected", t_s, "") if d["state"] != "lost" else None
 
     def check(self, now_s: float) -> list[str]:
-        """Devices that have been down (connecting or reconnecting) over ``lost_after_s`` by
-        session time ``now_s``: marked lost, their labels returned (once)."""
+        """Devices that have been down (:data:`DOWN_STATES`) over ``lost_after_s`` by session time
+        ``now_s``: marked lost, their labels returned (once)."""
+        whats = {"connecting": "was not found", "no signal": "sent no signal", "reconnecting": "did not come back"}
         out = []
         with self._lock:
             for label, d in self._d.items():
-                if d["state"] in ("connecting", "reconnecting") and now_s - d["since_s"] > self.lost_after_s:
-                    what = "was not found" if d["state"] == "connecting" else "did not come back"
-                    self._set(d, "lost", now_s, f"{what} within {self.lost_after_s:g} s")
+                if d["state"] in DOWN_STATES and now_s - d["since_s"] > self.lost_after_s:
+                    self._set(d, "lost", now_s, f"{whats[d['state']]} within {self.lost_after_s:g} s")
                     out.append(label)
         return out
 
@@ -339,7 +356,7 @@ class DeviceTracker:
             return [lb for lb, d in self._d.items() if d["state"] in states]
 
     def all_connected(self) -> bool:
-        return not self.labels_in("connecting", "reconnecting", "lost")
+        return not self.labels_in(*DOWN_STATES, "lost")
 
     def snapshot(self, now_s: float) -> tuple[DeviceState, ...]:
         """Every device's :class:`DeviceState` at session time ``now_s`` (s)."""
@@ -353,7 +370,7 @@ class DeviceTracker:
                     label,
                     d["state"],
                     ago(d["last_s"]),
-                    ago(d["since_s"]) if d["state"] in ("connecting", "reconnecting") else None,
+                    ago(d["since_s"]) if d["state"] in DOWN_STATES else None,
                     d["message"],
                 )
                 for label, d in self._d.items()
@@ -455,9 +472,9 @@ class Drill:
     def start(self) -> dict | None:
         """Start a drill made with ``autostart=False`` (live); the control event, or None (not
         startable now, e.g. a device is not connected yet: a notice says which)."""
-        waiting = self.tracker.labels_in("connecting", "reconnecting") if self.tracker else []
+        waiting = self.tracker.labels_in(*DOWN_STATES) if self.tracker else []
         if waiting:
-            self.notice(f"waiting for {', '.join(waiting)} to connect before starting")
+            self.notice(f"waiting for {', '.join(waiting)} to connect and stream before starting")
             return None
         return self._control("start")
 
@@ -470,10 +487,10 @@ class Drill:
             return ev
 
     def resume(self) -> dict | None:
-        """Resume a paused drill (live); None while a device is reconnecting."""
-        down = self.tracker.labels_in("reconnecting") if self.tracker else []
+        """Resume a paused drill (live); None while a device is reconnecting or silent."""
+        down = self.tracker.labels_in("reconnecting", "no signal") if self.tracker else []
         if down:
-            self.notice(f"{', '.join(down)} is reconnecting: the drill goes on when it is back")
+            self.notice(f"{', '.join(down)} is away: the drill goes on when it is back")
             return None
         return self._control("resume")
 
@@ -508,6 +525,10 @@ class Drill:
             self._clock = clock
             self.tracker = DeviceTracker(labels, self.device_lost_after_s, clock())
             self._pending_start = self.autostart and bool(labels)
+        if self.audio is not None:  # synthesised now, not when the sensor drops
+            for label in labels:
+                for text in [*_SAY_DOWN.values(), _SAY_BACK]:
+                    self.audio.prepare(say=text.format(sensor=_sensor(label)))
 
     def on_ble_event(self, ev) -> None:
         """A :class:`~movekit.capture.ble.transport.BleEvent` (BLE thread)."""
@@ -524,25 +545,47 @@ class Drill:
                 self._device_changed(label, new, t_s)
 
     def _device_changed(self, label: str, new: str, t_s: float) -> None:
+        """React to device ``label`` entering state ``new`` at session time ``t_s`` (s)."""
         with self._lock:
-            s = self.session
-            if new == "reconnecting":
-                self.notice(f"{label} sensor lost: reconnecting")
-                if s is not None and s.feeder.state == "running" and s.control("pause") is not None:
-                    self._device_paused = True
-            elif new == "connected" and self._device_paused and s is not None:
-                if not self.tracker.labels_in("reconnecting"):
-                    with s._lock:  # the same lock the samples are fed under
-                        f = s.feeder
-                        if f.state == "paused":  # resumed at the reconnection: the gap is not counted
-                            f.control("resume", max(f.control_time(), t_s))
-                    self._device_paused = False
-                    self.notice(f"{label} sensor back: the drill goes on")
+            if new in ("reconnecting", "no signal"):
+                self._device_down(label, new, t_s)
+            elif new == "connected" and self._device_paused and self.session is not None:
+                self._device_back(label, t_s)
             elif new == "lost":
                 why = next((d.message for d in self.tracker.snapshot(t_s) if d.label == label), "")
                 self.ended_by = f"{label} sensor lost ({why or 'gave up'}): the drill ended"
                 self.notice(self.ended_by)
                 self._control("stop")
+
+    def _device_down(self, label: str, state: str, t_s: float) -> None:
+        """A device dropped its link or went silent: pause a running drill, saying why.
+
+        The pause takes effect just after the last sample fed (the gap is not counted); what is
+        said is asked for at ``t_s``, when the drop was noticed. Both are recorded in the control
+        event, so a replay pauses and speaks the same.
+        """
+        s = self.session
+        self.notice(f"{label} sensor {'lost: reconnecting' if state == 'reconnecting' else 'has no signal'}")
+        if s is None or s.feeder.state != "running":
+            return
+        say = [_SAY_DOWN[state].format(sensor=_sensor(label))]
+        fields = {"cause": "device", "device": label, "device_state": state, "say": say, "cue_t_s": float(t_s)}
+        if s.control("pause", **fields) is not None:
+            self._device_paused = True
+
+    def _device_back(self, label: str, t_s: float) -> None:
+        """A device streams again: resume the drill it paused once no device is away."""
+        if self.tracker.labels_in("reconnecting", "no signal"):
+            return
+        s = self.session
+        with s._lock:  # the same lock the samples are fed under
+            f = s.feeder
+            if f.state == "paused":  # resumed at the reconnection: the gap is not counted
+                say = [_SAY_BACK.format(sensor=_sensor(label)), "Resuming."]
+                fields = {"cause": "device", "device": label, "device_state": "connected", "say": say}
+                f.control("resume", max(f.control_time(), t_s), **fields)
+        self._device_paused = False
+        self.notice(f"{label} sensor back: the drill goes on")
 
     def tick(self, now_s: float) -> None:
         """Live housekeeping (s, session clock): devices lost by timeout end the drill; an

@@ -3,7 +3,7 @@
 Live: :class:`LiveDrill` takes raw EMG chunks and pose frames from the capture code, writes them
 to a recording, turns them into metrics, releases them in time order (watermark over sources) to a
 :class:`~movekit.protocols.runner.DrillRunner`, writes every drill event (cues included) into the
-recording with ``writer.event`` and plays cues. Replay: :func:`replay_drill` reads a recording's raw
+recording with ``writer.event`` and plays cues. Replay: :func:`replay_feeder` reads a recording's raw
 streams, recomputes the same metrics and feeds them in the same order, so it issues the same cues
 at the same times; :func:`compare_cues` checks that against the cues the live run stored.
 
@@ -20,6 +20,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from movekit.protocols.runner import DrillRunner, Protocol
 #: Priorities of drill sounds for the one-voice scheduler (:mod:`movekit.feedback.schedule`):
 #: the drill's structure (instructions, set progress, holds, summaries) first, in the order it
 #: happens; then rep counts; then cue rules (``10 + rule priority``).
+PRIORITY_DEVICE = 95  #: a sensor lost / silent / back: outranks everything else that waits
 PRIORITY_STRUCTURE = 90
 PRIORITY_COUNT = 50
 PRIORITY_CUE_BASE = 10
@@ -111,6 +113,16 @@ def prepare_audio(audio, protocol: Protocol) -> None:
 # ------------------------------------------------------------------------------ controls and feeding
 CONTROL_EVENT = "drill_control"  #: recorded kind of start/pause/resume/stop (replayed as such)
 _CONTROL_SAY = {"pause": "Paused.", "resume": "Resuming."}
+#: Fields a control event may carry beyond its action and time, re-applied on replay: ``cause``
+#: (``device`` for a pause or resume the drill made itself), ``device`` and ``device_state``,
+#: ``say`` (the phrases said, in order, instead of "Paused." / "Resuming.") and ``cue_t_s`` (when
+#: they were asked for, s: the moment the drop was noticed, after the control's own time).
+CONTROL_FIELDS = ("cause", "device", "device_state", "say", "cue_t_s")
+
+
+def control_fields(ev: Mapping) -> dict:
+    """The :data:`CONTROL_FIELDS` a recorded control event holds (to apply it again on replay)."""
+    return {k: ev[k] for k in CONTROL_FIELDS if ev.get(k) is not None}
 
 
 class DrillFeeder:
@@ -148,15 +160,24 @@ class DrillFeeder:
         self.last_said: dict | None = None
 
     # -- controls ------------------------------------------------------------------------
-    def control(self, action: str, t_s: float) -> dict | None:
+    def control(self, action: str, t_s: float, **fields) -> dict | None:
         """Apply ``action`` (start, pause, resume, stop) at session time ``t_s``; the control event,
-        or None when it does not apply in the current state."""
+        or None when it does not apply in the current state.
+
+        ``fields`` (:data:`CONTROL_FIELDS`) are recorded with it; ``say`` replaces the usual
+        "Paused." / "Resuming." (said from ``cue_t_s`` if given, else from ``t_s``). With ``cause``
+        ``device`` they are said at :data:`PRIORITY_DEVICE` and the first phrase (the device's
+        news: lost, no signal, back) replaces that device's earlier one if it is still waiting.
+        """
         allowed = {"start": ("ready",), "pause": ("running",), "resume": ("paused",)}
         allowed["stop"] = ("ready", "running", "paused")
         if self.state not in allowed.get(action, ()):
             return None
+        unknown = set(fields) - set(CONTROL_FIELDS)
+        if unknown:
+            raise MovekitError(f"drill control {action}: unknown field(s) {', '.join(sorted(unknown))}")
         t = float(t_s)
-        ev = self._out({"t_s": t, "kind": CONTROL_EVENT, "action": action})
+        ev = self._out({"t_s": t, "kind": CONTROL_EVENT, "action": action, **fields})
         if action == "start":
             self.state = "running"
         elif action == "pause":
@@ -164,12 +185,25 @@ class DrillFeeder:
         elif action == "resume":
             self.offset_s += t - self._t_paused
             self.state = "running"
-        if action in _CONTROL_SAY and self.audio is not None:
-            self._placed(self.audio.request(t, _CONTROL_SAY[action], priority=PRIORITY_STRUCTURE, live=self.live))
-            self._placed(self.audio.advance(t))
+        self._say_control(action, t, fields)
         if action == "stop":
             self._stop(t)
         return ev
+
+    def _say_control(self, action: str, t: float, fields: Mapping) -> None:
+        """Queue what a control says (see :meth:`control`) and start what is due."""
+        say = list(fields.get("say") or ([_CONTROL_SAY[action]] if action in _CONTROL_SAY else []))
+        if self.audio is None or not say:
+            return
+        t_cue = max(t, float(fields.get("cue_t_s", t)))
+        device = fields.get("cause") == "device"
+        prio, source = (PRIORITY_DEVICE, f"device_{action}") if device else (PRIORITY_STRUCTURE, action)
+        for i, text in enumerate(say):
+            # the device's own phrase (the first) supersedes its previous one still waiting: a
+            # sensor back before "lost" could be said is only said to be back
+            group = f"device:{fields.get('device')}" if device and i == 0 else None
+            self._placed(self.audio.request(t_cue, text, priority=prio, group=group, source=source, live=self.live))
+        self._placed(self.audio.advance(t_cue))
 
     def _stop(self, t: float) -> None:
         t_run = t - self.offset_s if self.state != "paused" else self._t_paused - self.offset_s
@@ -330,10 +364,11 @@ class LiveDrill:
         prepare_audio(self.audio, self.protocol)
         self.feeder = DrillFeeder(self.runner, self.audio, self._log, live=True, autostart=self.autostart)
 
-    def control(self, action: str) -> dict | None:
-        """start / pause / resume / stop, effective just after the last sample fed (recorded)."""
+    def control(self, action: str, **fields) -> dict | None:
+        """start / pause / resume / stop, effective just after the last sample fed (recorded);
+        ``fields``: see :meth:`DrillFeeder.control`."""
         with self._lock:
-            return self.feeder.control(action, self.feeder.control_time())
+            return self.feeder.control(action, self.feeder.control_time(), **fields)
 
     def snapshot(self) -> dict:
         """The state a drill screen shows (:meth:`DrillFeeder.snapshot`)."""
@@ -416,15 +451,17 @@ def replay_feeder(
     if not names:
         raise MovekitError(f"{rec.path} has no EMG or pose streams to run a drill on")
     controls = sorted(
-        ((float(e["t_s"]), i, e.get("action")) for i, e in enumerate(rec.events) if e.get("kind") == CONTROL_EVENT),
+        ((float(e["t_s"]), i, e) for i, e in enumerate(rec.events) if e.get("kind") == CONTROL_EVENT),
+        key=lambda c: c[:2],
     )
-    starts = any(a == "start" for _, _, a in controls)
+    starts = any(e.get("action") == "start" for _, _, e in controls)
     feeder = DrillFeeder(DrillRunner(protocol, available=names), audio, on_event, live=False, autostart=not starts)
     prepare_audio(audio, protocol)
+    prepare_control_phrases(audio, [e for _, _, e in controls])
     t_last, k = None, 0
     for t, _src, d in samples:
         while k < len(controls) and controls[k][0] <= t:
-            feeder.control(controls[k][2], controls[k][0])
+            _replay_control(feeder, controls[k])
             k += 1
         if should_stop is not None and feeder.state in ("ready", "running", "paused") and should_stop():
             feeder.control("stop", feeder.control_time())
@@ -432,25 +469,30 @@ def replay_feeder(
         if "kind" in d:  # an EMG onset/offset event: logged by the live run, not needed here
             continue
         feeder.feed(t, d)
-    for tc, _, action in controls[k:]:
-        feeder.control(action, tc)
+    for c in controls[k:]:
+        _replay_control(feeder, c)
     if t_last is not None:
         feeder.finish(t_last)
     return feeder
 
 
-def replay_drill(
-    rec,
-    protocol: Protocol,
-    mvc_uv: Mapping[str, float] | None = None,
-    rename: Mapping[str, str] | None = None,
-    audio=None,
-    on_event=None,
-    emg_config=None,
-) -> DrillRunner:
-    """Run ``protocol`` on a recording's raw streams (as fast as possible); returns the runner
-    (its ``events`` on the session clock). See :func:`replay_feeder`."""
-    return replay_feeder(rec, protocol, mvc_uv, rename, audio, on_event, emg_config).runner
+def _replay_control(feeder: DrillFeeder, control: tuple[float, int, Mapping]) -> None:
+    t, _i, ev = control
+    feeder.control(str(ev.get("action")), t, **control_fields(ev))
+
+
+def prepare_control_phrases(audio, controls: Sequence[Mapping]) -> None:
+    """Synthesise the phrases recorded controls say (a device lost, back) before the replay runs."""
+    if audio is None:
+        return
+    for text in {x for e in controls for x in (e.get("say") or ())}:
+        audio.prepare(say=text)
+
+
+def replay_drill(rec, protocol: Protocol, *args: Any, **kwargs: Any) -> DrillRunner:
+    """:func:`replay_feeder` (same arguments), returning only its :class:`DrillRunner` (events on
+    the session clock). One body: the arguments and their meaning are :func:`replay_feeder`'s."""
+    return replay_feeder(rec, protocol, *args, **kwargs).runner
 
 
 def stored_drill_settings(rec) -> dict:

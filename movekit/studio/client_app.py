@@ -33,13 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from movekit.errors import MovekitError
 from movekit.studio import home
-
-
-def _int(text: str, what: str) -> int:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        raise MovekitError(f"{what} {text!r} is not a whole number") from None
+from movekit.studio.pages import form_int
 
 
 class ClientPages:
@@ -177,9 +171,11 @@ class ClientPages:
         return self.render("pair.html", c=c, clients=None, devices=devices, found=found, saved=saved)
 
     def save_device(self, code: str, form: dict) -> str:
-        def one(key: str) -> str:
-            return (form.get(key) or [""])[0].strip()
+        from functools import partial
 
+        from movekit.studio.app import _one
+
+        one = partial(_one, form)
         profile = one("profile")
         roles = {ch: one(f"role_{ch}").lower() for ch in home.profile_channels(profile) if one(f"role_{ch}")}
         dev = home.PairedDevice(one("address").upper(), profile, one("label"), roles, one("name"))
@@ -211,7 +207,7 @@ def routes(config, env) -> list:  # ~80 lines: one short endpoint per route, the
 
     async def start(request: Request) -> Response:
         p = request.path_params
-        await run_in_threadpool(view.start_drill, p["code"], _int(p["item"], "item"))
+        await run_in_threadpool(view.start_drill, p["code"], form_int(p["item"], "item"))
         return RedirectResponse(f"/home/{p['code']}/run", 303)
 
     async def run_page(request: Request) -> Response:

@@ -15,7 +15,9 @@ from movekit.errors import MovekitError
 from movekit.studio.care import client_context, session_context
 
 
-def _int(text: str, what: str) -> int:
+def form_int(text: str, what: str) -> int:
+    """A whole number typed in a form field or a URL (``what`` names it in the error); the one
+    copy the studio's page modules use. Bad input raises :class:`MovekitError`."""
     try:
         return int(text)
     except (TypeError, ValueError):
@@ -112,22 +114,21 @@ class Pages:
         return self.render("session.html", s=s, screens=screens, cameras=cams, done=done, **care)
 
     def start_live(self, sid: int, form: dict) -> None:
-        from movekit.studio.app import SCREEN_TITLES, new_live
+        from movekit.studio.app import SCREEN_TITLES, _one, new_live
         from movekit.studio.live import LiveOptions
 
-        one = {k: (v[0].strip() if v else "") for k, v in form.items()}
-        screen = one.get("screen", "")
+        screen = _one(form, "screen")
         if screen not in SCREEN_TITLES:
             raise MovekitError(f"choose a test (one of {', '.join(SCREEN_TITLES)})")
-        side = one.get("side") or None
+        side = _one(form, "side") or None
         if side not in (None, "left", "right"):
             raise MovekitError(f"side {side!r}: left, right or detected")
         age = None
-        if one.get("age"):
-            age = float(_int(one["age"], "age"))
+        if _one(form, "age"):
+            age = float(form_int(_one(form, "age"), "age"))
             if not 0 <= age <= 120:
                 raise MovekitError(f"age {age:g} is outside 0-120 years")
-        camera = _int(one.get("camera", "0") or "0", "camera")
+        camera = form_int(_one(form, "camera") or "0", "camera")
         with self._store() as st:
             s = st.session(sid)
         if s["ended_utc"]:
@@ -136,7 +137,7 @@ class Pages:
         if c.live is not None and c.live.phase in ("recording", "analysing"):
             raise MovekitError("a test is being recorded: stop it on the live page first")
         opts = LiveOptions(screen, s["client_code"], sid, list(c.sources), camera, c.recordings_dir, c.db,
-                           side, age, c.model_complexity, save_video=one.get("save_video") == "yes")  # fmt: skip
+                           side, age, c.model_complexity, save_video=_one(form, "save_video") == "yes")  # fmt: skip
         new_live(c, opts)
 
     def live(self) -> str:
@@ -192,14 +193,14 @@ class Pages:
         return self.render("outcome.html", c=c, m=m, form=OUTCOME_FORMS[m.key])
 
     def outcome_save(self, code: str, measure: str, form: dict) -> None:
-        from movekit.studio.app import OUTCOME_FORMS
+        from movekit.studio.app import OUTCOME_FORMS, _one
 
         m = oc.measure(measure)
         n = OUTCOME_FORMS[m.key]["items"]
-        items = [(form.get(f"item{i}") or [""])[0].strip() or None for i in range(1, n + 1)]
+        items = [_one(form, f"item{i}") or None for i in range(1, n + 1)]
         labels = None
         if m.key == "psfs":
-            names = [(form.get(f"activity{i}") or [""])[0].strip() for i in range(1, n + 1)]
+            names = [_one(form, f"activity{i}") for i in range(1, n + 1)]
             for i, (a, v) in enumerate(zip(names, items), 1):
                 if (v is None) != (not a):
                     raise MovekitError(f"PSFS activity {i}: give both the activity and its rating 0-10")
@@ -286,4 +287,4 @@ def routes(config, env) -> list:  # ~60 lines: one 3-line endpoint per route, th
     ]
 
 
-__all__ = ["Pages", "routes", "source_label"]
+__all__ = ["Pages", "form_int", "routes", "source_label"]

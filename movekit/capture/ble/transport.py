@@ -15,7 +15,8 @@ Link loss: a ``device_disconnected`` event at once; reconnection with exponentia
 = reconnection) and streaming resumes: samples before and after are all kept (the clock mapping
 starts a new segment, since counters may restart). A device that sends garbage (``device_bad_data``,
 rate-limited, also said on the console by :class:`BleRecorder`; good records around it are kept and
-later timestamps do not move), stops sending (``device_stalled`` / ``device_resumed``), is not found
+later timestamps do not move), stays connected but stops sending (``device_stalled`` after
+:func:`silence_after_s`, then ``device_resumed`` when samples return), is not found
 (``device_not_found``) or never answers (``device_error`` with the reason) never stops the session.
 Devices are looked for in one shared scan, each with its own timeout, so an absent device never
 delays a present one; a stop ends a scan or connection attempt at once.
@@ -37,6 +38,36 @@ from movekit.capture.ble.profiles import DecodeError, Profile, StreamInfo, get_p
 from movekit.errors import MovekitError
 
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+
+#: A connected device is silent ("no signal") after the larger of these two without a notification:
+#: :data:`SILENT_MIN_S` (s) and :data:`SILENT_INTERVALS` expected sample intervals (see
+#: :func:`silence_after_s`).
+SILENT_MIN_S = 0.5
+SILENT_INTERVALS = 10
+
+
+def silence_after_s(rate_hz: float) -> float:
+    """Seconds without a notification after which a connected device counts as silent.
+
+    ``max(SILENT_MIN_S, SILENT_INTERVALS / rate_hz)``: 0.5 s for any device at 20 Hz or more, ten
+    sample intervals for slower ones (1.0 s for a WitMotion at its default 10 Hz).
+
+    Why these figures (movekit choices, justified, not clinical thresholds): a dead radio is
+    declared lost by the link layer after the LE supervision timeout, 420 ms by default on a Linux
+    host (``hdev->le_supv_timeout = 0x002a`` x 10 ms in the kernel's ``hci_core.c``; the HCI
+    default in other stacks too; the Core Specification allows 100 ms-32 s, Vol 6 Part B 4.5.2).
+    A link that is up but silent is called silent on that same time scale, so a frozen sensor and a
+    dropped one pause the drill equally soon (0.5 s is just above the 420 ms). Ten intervals: the
+    link layer retransmits a missed packet at the next connection event (7.5-50 ms apart for
+    streaming sensors), so a few intervals late is ordinary jitter; ten missing in a row is not,
+    and for a slow sensor half a second is too short to tell.
+
+    Parameters
+    ----------
+    rate_hz : float
+        The device's expected sample rate (Hz): its ``rate=`` option or its profile's rate.
+    """
+    return max(SILENT_MIN_S, SILENT_INTERVALS / max(float(rate_hz), 1e-3))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -257,7 +288,7 @@ class BleDevice:
         self.scan_timeout_s = scan_timeout_s
         self.connect_timeout_s = connect_timeout_s
         self.rate_hz = spec.rate_hz or self.profile.rate_hz
-        self.stall_timeout_s = stall_timeout_s or max(2.0, 20.0 / max(self.rate_hz, 1e-3))
+        self.stall_timeout_s = stall_timeout_s or silence_after_s(self.rate_hz)
         self.decoder = self.profile.new_decoder()
         # one clock mapping per distinct rate: streams decoded from the same packets share it
         by_rate: dict[float, ClockSync] = {}
@@ -343,11 +374,18 @@ class BleDevice:
         if self._stalled:
             self._stalled = False
             self._event(
-                "device_resumed", f"{self.label} sends data again", t=arrival, start_s=self.last_arrival, end_s=arrival
+                "device_resumed",
+                f"{self.label} sends data again after {arrival - self.last_arrival:.2f} s of silence",
+                t=arrival,
+                start_s=self.last_arrival,
+                end_s=arrival,
+                duration_s=arrival - self.last_arrival,
             )
-            if not self.profile.has_counter:
-                for c in set(self.clocks.values()):
-                    c.reset()
+            # a new clock segment, as after a reconnection: a frozen front end may restart its
+            # counter, or keep it where it stopped (then the old line would date the new samples
+            # back into the silence)
+            for c in set(self.clocks.values()):
+                c.reset()
         self.last_arrival = arrival
         prev_idx, prev_clock, t = None, None, None
         lost, self._lost_pending = (self._lost_pending, 0) if decoded else (0, self._lost_pending)
@@ -580,17 +618,18 @@ class BleDevice:
         """Wait while streaming; True when stopped by the caller, False when the link dropped."""
         stop_task = asyncio.ensure_future(stop.wait())
         disc_task = asyncio.ensure_future(self._disconnected.wait())
+        poll_s = min(0.1, self.stall_timeout_s / 5)  # silence seen within 20 % of its bound
         try:
             while True:
                 done, _ = await asyncio.wait(
-                    {stop_task, disc_task},
-                    timeout=min(0.5, self.stall_timeout_s / 2),
-                    return_when=asyncio.FIRST_COMPLETED,
+                    {stop_task, disc_task}, timeout=poll_s, return_when=asyncio.FIRST_COMPLETED
                 )
                 if stop_task in done:
                     return True
                 if disc_task in done:
                     return False
+                # a held-up loop reads the notifications queued meanwhile before it runs this
+                # timer (asyncio runs ready readers first): its own stall is not the device's
                 now = self.clock()
                 if (
                     not self._stalled
@@ -601,8 +640,10 @@ class BleDevice:
                     self._event(
                         "device_stalled",
                         f"{self.label} connected but sent nothing for "
-                        f"{now - self.last_arrival:.1f} s; re-sending its start commands",
+                        f"{now - self.last_arrival:.2f} s (no signal); re-sending its start commands",
                         t=now,
+                        last_arrival_s=self.last_arrival,
+                        silent_after_s=self.stall_timeout_s,
                     )
                     try:
                         for cmd in self.profile.start_commands(self.spec.rate_hz):

@@ -56,10 +56,13 @@
     const devs = msg.drill.devices || [];
     const lost = devs.filter((x) => x.state === "lost");
     const away = devs.filter((x) => x.state === "reconnecting");
+    const silent = devs.filter((x) => x.state === "no signal"); // link up, nothing sent
     const waiting = devs.filter((x) => x.state === "connecting");
+    const held = msg.drill.device_hold ? " (the drill is paused)" : "";
     if (msg.drill.ended_by) return msg.drill.ended_by;
     if (lost.length) return `${names(lost)} lost: the drill ended`;
-    if (away.length) return `${names(away)} lost: reconnecting` + (msg.drill.device_hold ? " (the drill is paused)" : "");
+    if (away.length) return `${names(away)} lost: reconnecting` + held;
+    if (silent.length) return `${names(silent)}: no signal` + held;
     if (waiting.length) return `Connecting to ${names(waiting)}...`;
     if (msg.phase === "connecting") return "Connecting to your sensors...";
     return null;
@@ -70,7 +73,7 @@
     box.textContent = "";
     for (const x of devs || []) {
       const li = document.createElement("li");
-      li.className = "device " + x.state;
+      li.className = "device " + x.state.replace(/ /g, "-");
       li.dataset.label = x.label;
       const ago = x.since_sample_s === null || x.since_sample_s === undefined ? "" : `, last signal ${x.since_sample_s.toFixed(1)} s ago`;
       li.textContent = `${sensor(x.label)}: ${x.state}${x.state === "connected" ? "" : ago}`;
