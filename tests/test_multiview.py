@@ -226,3 +226,53 @@ def test_triangulate_command_syncs_writes_and_gates(ref, tmp_path):
         cmd[:-4] + ["--cameras", "cam01,cam09", "-o", str(tmp_path / "x.mkrec")], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "cam09" in bad.stderr
+
+
+def _held_out_inputs():
+    """Demo_SinglePerson (held out of every fit): the reference's own inputs (labels fixed across
+    the four views, views that disagree unused) and the harness's reference dict."""
+    import build_reference as BR  # type: ignore
+    import diagnose_multiview as DM  # type: ignore
+
+    path = BR.reference_path("Demo_SinglePerson", "man")
+    if not path.exists():
+        BR.build_reference("Demo_SinglePerson", "man", verbose=False)
+    held = VA.load_reference(path)
+    return held, DM.prepared(held, np.load(path))
+
+
+def _median_mae(held, cams, truth, combos) -> float:
+    import diagnose_multiview as DM  # type: ignore
+
+    return float(np.median([row["mae"] for c in combos for row in DM.pair_series(held, cams, truth, c)]))
+
+
+def test_the_reference_moves_with_its_calibration_and_pairs_agree_once_it_is_refined(ref):
+    """What the two-camera error against the four-view reference is made of (issue 17; numbers
+    from scripts/diagnose_multiview.py). With the Qualisys calibration, three of the four views
+    already disagree with all four by a median 6.7 deg MAE (knee, hip, elbow flexion) on the
+    held-out trial: the reference is not a 3-5 deg yardstick. The camera orientations refined on
+    Demo_MultiPerson's man (:func:`refine_rotations`) and applied to Demo_SinglePerson move the
+    four-view reference's own angles by a median 6.1 deg MAE, bring three views within 5 deg of
+    four (measured 4.5) and the two pairs 60-120 deg apart (cam03+cam04, cam01+cam04) to a median
+    4.4 deg MAE (from 7.5). The refined reference is the more consistent one (each camera's
+    leave-one-out reprojection falls, tests/test_extrinsics.py); it is not checked against markers."""
+    import diagnose_multiview as DM  # type: ignore
+
+    from movekit.analysis.extrinsics import refine_rotations, rotate_cameras
+
+    z = np.load(ref["path"])
+    P, W, cams = DM.prepared(ref, z)
+    fit = refine_rotations(P, W, cams)
+    held, (Ph, Wh, qualisys) = _held_out_inputs()
+    refined = rotate_cameras(qualisys, fit.rotvec_rad)
+    t_old = VA.truth_angles(held["lab_m"])
+    t_new = VA.truth_angles(DM.reference_lab(Ph, Wh, refined))
+    moved = np.median([np.nanmean(np.abs(t_old[k] - t_new[k])) for k in DM.NAMES])
+    threes = [tuple(o for o in range(4) if o != c) for c in range(4)]
+    mid = [(2, 3), (0, 3)]  # 73 and 117 deg apart
+    loo_before, loo_after = _median_mae(held, qualisys, t_old, threes), _median_mae(held, refined, t_new, threes)
+    mid_before, mid_after = _median_mae(held, qualisys, t_old, mid), _median_mae(held, refined, t_new, mid)
+    assert moved > 3.0
+    assert loo_before > 5.5 and loo_after < 5.0, (loo_before, loo_after)
+    assert mid_before > 6.0 and mid_after < 5.0, (mid_before, mid_after)

@@ -20,6 +20,12 @@ Two ways (issue 17), both pure functions of detections the edges supply
   from the floor the feet walk on (or the standing body's long axis), x toward the subject's
   right.
 
+A third, for a calibration that exists: :func:`refine_rotations` keeps the centres and intrinsics
+and corrects each camera's orientation from the person's keypoints (three or more cameras). On the
+Pose2Sim rig's Qualisys calibration it turns cam01 and cam03 by 1-2 deg, halves their
+leave-one-out reprojection on a trial it did not see, and is what two-camera angles need to agree
+with the four-view reference (scripts/diagnose_multiview.py, tests/test_multiview.py).
+
 Quality (:class:`CameraError`): each camera's reprojection error in px (median and 95th
 percentile) and in mm at the distance of what it saw (``px * distance / f``, as Pose2Sim's
 calibration recap converts it), and for the board the 1-SD uncertainty of the camera centre
@@ -1013,6 +1019,212 @@ def align_to_floor_board(
     return replace(result, cameras=cams, points_m=points, notes=notes, errors=errors)
 
 
+# ----------------------------------------------------------------------------- rotation refinement
+
+#: Landmarks the rotation refinement uses: shoulders, elbows, wrists, hips, knees, ankles (large,
+#: usually seen; the face and hands add little and the feet are often occluded).
+REFINE_LANDMARKS = (11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
+#: Soft-L1 scale (px) of the refinement: residuals beyond about the pose model's scatter (~9 px
+#: on 1920-px frames, :data:`KEYPOINT_MAX_MEDIAN_PX`) count linearly, so a wrong detection pulls
+#: a camera little.
+REFINE_F_SCALE_PX = 10.0
+#: Ridge of the refinement: each degree of correction costs as much as this many px of one
+#: keypoint's residual (thousands are fitted), enough only to choose among near-equivalent fits.
+REFINE_RIDGE_PX_PER_DEG = 1.0
+#: A correction larger than this (deg) is refused: a calibration that far off is wrong, not
+#: drifted, and must be redone.
+REFINE_MAX_DEG = 5.0
+
+
+@dataclass(frozen=True)
+class RotationRefinement:
+    """Result of :func:`refine_rotations`.
+
+    Attributes
+    ----------
+    cameras : the refined cameras (same intrinsics and centres, corrected orientation)
+    rotvec_rad : (cams, 3) correction per camera, a rotation vector in the camera's own frame
+        (x: about the image x axis, i.e. pitch; y: about the image y axis, pan; z: about the
+        optical axis, roll), applied as ``R_new = Rotation.from_rotvec(v).as_matrix() @ R``
+    correction_deg : (cams,) size of each correction (deg)
+    loo_median_px_before, loo_median_px_after : (cams,) median distance (px) between each
+        camera's keypoints and the other cameras' triangulation reprojected into it
+        (leave-one-out: the figure a wrong orientation of that camera shows in), before and after
+    observations : (cams,) keypoints each camera's correction was fitted to
+    """
+
+    cameras: list
+    rotvec_rad: np.ndarray
+    correction_deg: np.ndarray
+    loo_median_px_before: np.ndarray
+    loo_median_px_after: np.ndarray
+    observations: np.ndarray
+
+
+def rotate_cameras(cameras: Sequence[PinholeCamera], rotvec_rad) -> list[PinholeCamera]:
+    """Cameras turned about their own centres by ``rotvec_rad`` (cams, 3; camera-frame rotation
+    vectors, rad, as :class:`RotationRefinement` gives them): apply one trial's refinement to
+    another recording of the same rig (e.g. with a cropped image, whose ``K`` differs)."""
+    out = []
+    for cam, v in zip(cameras, np.asarray(rotvec_rad, dtype=np.float64)):
+        R = Rotation.from_rotvec(v).as_matrix() @ cam.R
+        out.append(replace(cam, R=R, t=-R @ cam.centre_m))
+    return out
+
+
+def loo_reprojection_px(points_px, weights, cameras: Sequence[PinholeCamera], *, min_weight: float = 0.5) -> np.ndarray:
+    """(cams,) median distance (px) between each camera's keypoints (:data:`REFINE_LANDMARKS`,
+    weight >= ``min_weight``) and the OTHER cameras' triangulation reprojected into it; NaN where
+    a camera has none. Needs three cameras or more (two others to triangulate from)."""
+    from movekit.analysis.triangulation import triangulate
+
+    P = np.asarray(points_px, dtype=np.float64)
+    W = np.nan_to_num(np.asarray(weights, dtype=np.float64))
+    C = len(cameras)
+    out = np.full(C, np.nan)
+    lm = list(REFINE_LANDMARKS)
+    for c in range(C):
+        others = [o for o in range(C) if o != c]
+        X, _, _ = triangulate(P[others], W[others], [cameras[o] for o in others], min_weight=min_weight)
+        d = np.linalg.norm(P[c][:, lm] - cameras[c].project(X[:, lm]), axis=-1)
+        d = d[(W[c][:, lm] >= min_weight) & np.isfinite(d)]
+        out[c] = float(np.median(d)) if d.size else np.nan
+    return out
+
+
+def _rt_stack(cameras: Sequence[PinholeCamera], rotvec: np.ndarray) -> np.ndarray:
+    """(cams, 3, 4) ``[R | t]`` of the cameras turned about their centres by ``rotvec`` (cams, 3)."""
+    out = []
+    for cam, v in zip(cameras, rotvec):
+        R = Rotation.from_rotvec(v).as_matrix() @ cam.R
+        out.append(np.hstack([R, (-R @ cam.centre_m)[:, None]]))
+    return np.stack(out)
+
+
+def _refine_residuals(p, cameras, norm, w, f_px, ridge) -> np.ndarray:
+    """Reprojection residuals (px, each used view's x and y) of the points triangulated with the
+    turned cameras (variable projection: the points solved in closed form for every ``p``), then
+    ``ridge`` times the corrections (deg), which picks the smallest correction among the nearly
+    equivalent ones (turning every camera so that all rays shift alike moves the person, not the
+    fit)."""
+    from movekit.analysis.triangulation import _solve
+
+    rv = p.reshape(-1, 3)
+    Rt = _rt_stack(cameras, rv)
+    X = _solve(norm, w, Rt)
+    Xc = np.einsum("cij,nj->cni", Rt[:, :, :3], X) + Rt[:, None, :, 3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (Xc[..., :2] / Xc[..., 2:3] - norm) * f_px[:, None, None]
+    r = np.where((w > 0)[..., None] & np.isfinite(r), r, 0.0)
+    return np.concatenate([r.ravel(), ridge * np.degrees(p)])
+
+
+def refine_rotations(
+    points_px,
+    weights,
+    cameras: Sequence[PinholeCamera],
+    *,
+    min_weight: float = 0.5,
+    iterations: int = 3,
+    f_scale_px: float = REFINE_F_SCALE_PX,
+) -> RotationRefinement:
+    """Refine each camera's orientation (centres and intrinsics kept) from a person's keypoints.
+
+    A calibration's camera centres are usually good to millimetres, its orientations less so:
+    on Pose2Sim's Qualisys calibration of the demo rig the pose model's keypoints of a camera lie
+    20-35 px (1-2 deg) to one side of the other cameras' triangulation, the same way in every
+    trial and for every landmark (scripts/diagnose_multiview.py). Such an error shifts the
+    triangulated joints of a two-camera set-up and so the angles between the limbs. All
+    cameras' rotations are fitted at once to the reprojection error of every keypoint
+    (:func:`scipy.optimize.least_squares`, soft-L1 loss :data:`REFINE_F_SCALE_PX`), the 3D points
+    solved in closed form (weighted DLT) for every trial rotation (variable projection, the
+    structure eliminated as in bundle adjustment; Triggs et al. 2000, LNCS 1883:298). The camera
+    centres fix the gauge but for one near-freedom: turning every camera so that all rays shift
+    alike at the subject moves the person, not the fit; a small ridge on the corrections picks the
+    smallest. The pose model's own view-dependent landmark bias can be absorbed into the
+    correction: check it on a trial the refinement did not see (a held-out trial's
+    leave-one-out reprojection, :func:`loo_reprojection_px`).
+
+    Parameters
+    ----------
+    points_px : (cams, frames, 33, 2) px, or a list of such arrays (several trials of one rig)
+    weights : (cams, frames, 33) 0..1 (visibility; 0 where a view must not be used), or a list
+    cameras : three or more calibrated cameras, in the order of the first axis
+    min_weight : keypoints below this weight are not used
+    iterations : fits, each after dropping the views far off the previous fit (4 times that
+        camera's median residual, at least twice ``f_scale_px``); stops when none changes
+    f_scale_px : soft-L1 scale (px)
+
+    Raises
+    ------
+    MovekitError
+        Fewer than three cameras, shapes that do not match, a camera with fewer than
+        :data:`MIN_OBSERVATIONS` keypoints, or a correction over :data:`REFINE_MAX_DEG`.
+    """
+    many = isinstance(points_px, (list, tuple))
+    trials = list(zip(points_px, weights)) if many else [(points_px, weights)]
+    trials = [(np.asarray(P, dtype=np.float64), np.nan_to_num(np.asarray(W, dtype=np.float64))) for P, W in trials]
+    C = len(cameras)
+    if C < 3:
+        # two cameras leave a rotation about their baseline free and the near-freedom wide open:
+        # refined on a pair of the Pose2Sim rig alone the corrections ran to 10-90 deg
+        raise MovekitError(f"rotation refinement needs 3+ cameras (the others fix each one); got {C}")
+    for P, W in trials:
+        if P.ndim != 4 or P.shape[0] != C or P.shape[-1] != 2 or W.shape != P.shape[:-1]:
+            raise MovekitError(
+                f"rotation refinement needs points (cams, frames, 33, 2) and weights (cams, frames, 33) for "
+                f"{C} cameras; got {P.shape} and {W.shape}"
+            )
+    from movekit.analysis.triangulation import _normalised, triangulate
+
+    base = list(cameras)
+    lm = list(REFINE_LANDMARKS)
+    P = np.concatenate([t[0][:, :, lm] for t in trials], axis=1)
+    W = np.concatenate([t[1][:, :, lm] for t in trials], axis=1)
+    X0, _, _ = triangulate(P, W, base, min_weight=min_weight, max_reproj_px=1e9)
+    N = P.shape[1] * P.shape[2]
+    norm = _normalised(P, base).reshape(C, N, 2)
+    use = (W.reshape(C, N) >= min_weight) & np.isfinite(norm).all(axis=-1) & np.isfinite(X0.reshape(N, 3)).all(axis=1)
+    counts = use.sum(axis=1)
+    for c in np.flatnonzero(counts < MIN_OBSERVATIONS):
+        raise MovekitError(
+            f"{base[c].name}: {counts[c]} keypoints seen with the others (need {MIN_OBSERVATIONS}) to refine its rotation"
+        )
+    f_px = np.array([math.sqrt(cam.K[0, 0] * cam.K[1, 1]) for cam in base])
+    w = np.where(use, W.reshape(C, N), 0.0)
+    rotvec = np.zeros(3 * C)
+    for _ in range(max(1, iterations)):
+        # views far off the current fit (wrong detections) leave the points' solution
+        res = least_squares(
+            _refine_residuals,
+            rotvec,
+            args=(base, norm, w, f_px, REFINE_RIDGE_PX_PER_DEG),
+            loss="soft_l1",
+            f_scale=f_scale_px,
+            x_scale=1e-2,
+        )
+        rotvec = res.x
+        err = np.linalg.norm(res.fun[: 2 * C * N].reshape(C, N, 2), axis=-1)
+        med = np.array([np.median(err[c][w[c] > 0]) for c in range(C)])
+        keep = use & (err <= np.maximum(4.0 * med, 2.0 * f_scale_px)[:, None])
+        if np.array_equal(keep, w > 0):
+            break
+        w = np.where(keep, W.reshape(C, N), 0.0)
+    rotvec = rotvec.reshape(C, 3)
+    cur = rotate_cameras(base, rotvec)
+    deg = np.degrees(np.linalg.norm(rotvec, axis=1))
+    if (deg > REFINE_MAX_DEG).any():
+        worst = int(np.argmax(deg))
+        raise MovekitError(
+            f"{base[worst].name}: its orientation would change by {deg[worst]:.1f} deg (limit {REFINE_MAX_DEG:g}): "
+            "the calibration is wrong, not drifted; calibrate again"
+        )
+    before = np.nanmedian([loo_reprojection_px(P, W, base, min_weight=min_weight) for P, W in trials], axis=0)
+    after = np.nanmedian([loo_reprojection_px(P, W, cur, min_weight=min_weight) for P, W in trials], axis=0)
+    log.info("rotation refinement: %s deg; leave-one-out px %s -> %s", deg.round(2), before.round(1), after.round(1))
+    return RotationRefinement(cur, rotvec, deg, before, after, counts)
+
+
 __all__ = [
     "align_to_floor_board",
     "BOARD_MAX_CENTRE_SD_MM",
@@ -1022,13 +1234,21 @@ __all__ = [
     "KEYPOINT_MAX_MEDIAN_MM",
     "KEYPOINT_MAX_MEDIAN_PX",
     "MIN_OBSERVATIONS",
+    "REFINE_F_SCALE_PX",
+    "REFINE_LANDMARKS",
+    "REFINE_MAX_DEG",
+    "REFINE_RIDGE_PX_PER_DEG",
     "CameraError",
+    "RotationRefinement",
     "ExtrinsicsResult",
     "board_extrinsics",
     "board_lab_points",
     "compare_rigs",
     "keypoint_extrinsics",
     "person_lab_frame",
+    "loo_reprojection_px",
+    "refine_rotations",
+    "rotate_cameras",
     "rotation_angle_deg",
     "similarity_transform",
     "transform_cameras",

@@ -19,6 +19,18 @@ short gaps filled, Butterworth low-pass: :func:`movekit.analysis.pipeline.clean_
 computes :func:`movekit.analysis.angles.joint_angles` from them, with the lab's vertical as the
 vertical.
 
+Where the two-camera error comes from (scripts/diagnose_multiview.py, Pose2Sim rig, knee, hip and
+elbow flexion against the four-view reference): mostly the calibration, not the 2D noise. With
+the Qualisys calibration as given, cam01's and cam03's keypoints lie 20-35 px to one side of the
+other views' triangulation in every trial; pairs are a median 8.8 deg off, |bias| 4.4 deg, and
+three views are already 6.7-8.8 deg off four (the reference itself moves by a median 6 deg when
+the orientations are refined). With the orientations refined on other trials
+(:func:`movekit.analysis.extrinsics.refine_rotations`) pairs 60-120 deg apart agree within a
+median 3.8 deg on the held-out trial; the rest is heavy-tailed per-frame detection error
+(left/right relabelling, 40+ px misplacements). Another low-pass of the 3D points (3, 4 or 8 Hz
+or none for the 6 Hz used) moved the median by under 0.3 deg; fusing MediaPipe's world-landmark
+limb directions or relabelling one view of a pair against the other did not help on the held-out trial.
+
 Frames: lab frame metres, z up (the calibration's world frame; a Qualisys or board calibration on
 the floor gives z up). ``joint_angles(world_m=...)`` takes MediaPipe's world frame (x to the
 image right, y DOWN, z away from the camera); :func:`lab_to_angle_frame` maps one to the other so

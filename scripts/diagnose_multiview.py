@@ -1,0 +1,272 @@
+"""Where the two-camera angle error comes from (issue 17), on the real Pose2Sim rig.
+
+For every cached reference of scripts/build_reference.py (Pose2Sim 0.10.49's four calibrated
+views; Demo_SinglePerson held out) this decomposes the error of knee, hip and elbow flexion from
+each pair of cameras (:func:`movekit.analysis.multiview.triangulate_views`, ``angles_3d``) against
+the four-view reference:
+
+* per series: bias (mean signed error) and the rest (SD);
+* per frame: against the views' visibility, the pair's reprojection residual, each view's 2D
+  detection error against the reference reprojected, the reference's left/right relabelling, the
+  limb's angle to the viewing rays and the angle between the two rays;
+* the calibration: each camera's keypoints against the other cameras' triangulation
+  (leave-one-out, px, mean signed x/y: a constant offset is an orientation error, not noise);
+* sync: the shift (frames) of one camera that best fits the other three;
+* the reference itself: three views (leave one out) against four.
+
+Then it refines the calibration's camera orientations from the keypoints of the TRAINING trials
+only (:func:`movekit.analysis.extrinsics.refine_rotations`) and reports the table angle x
+separation band before and after, against the reference as given and rebuilt with the refined
+calibration. Numbers in the report of issue 17; runs in about 30 s on this machine.
+
+Usage: .venv/bin/python scripts/diagnose_multiview.py
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import validate_angles as VA  # noqa: E402
+
+from movekit.analysis.extrinsics import loo_reprojection_px, refine_rotations, rotate_cameras  # noqa: E402
+from movekit.analysis.multiview import _at_times, angles_3d, separation_deg, triangulate_views  # noqa: E402
+from movekit.analysis.pipeline import unswap_left_right  # noqa: E402
+from movekit.analysis.triangulation import fix_left_right_swaps, triangulate  # noqa: E402
+
+NAMES = VA.MULTIVIEW_NAMES[:6]
+BANDS = [(0, 60), (60, 120), (120, 181)]
+JOINTS = {"knee": (23, 25, 27), "hip": (11, 23, 25), "elbow": (11, 13, 15)}
+MOVING = [13, 14, 15, 16, 25, 26, 27, 28]
+
+
+def landmarks_of(name: str) -> list[int]:
+    """The three MediaPipe landmarks (proximal, joint, distal) of a flexion angle."""
+    side = 0 if name.startswith("left") else 1
+    return [i + side for i in JOINTS[name.split("_")[1]]]
+
+
+def prepared(ref: dict, z) -> tuple[np.ndarray, np.ndarray, list]:
+    """The reference's own inputs: labels fixed across the four views, disagreeing views unused."""
+    cams = [c["camera"] for c in ref["cameras"]]
+    P, W, _ = fix_left_right_swaps(z["image_px"], np.nan_to_num(z["visibility"]), cams)
+    return P, np.where(z["used"][..., None], W, 0.0), cams
+
+
+def reference_lab(P, W, cams) -> np.ndarray:
+    """Four-view reference (m) as scripts/build_reference.py makes it, implausible frames NaN."""
+    X, _, n = triangulate(P, W, cams)
+    X[VA.implausible_frames(X, n)] = np.nan
+    return X
+
+
+def pair_series(ref: dict, cams: list, truth: dict, combo) -> list[dict]:
+    """Per angle of one camera combination: errors (deg, per frame) and MAE against ``truth``."""
+    cs = [ref["cameras"][i] for i in combo]
+    tp = triangulate_views(
+        [ref["t_s"]] * len(cs), [c["image_px"] for c in cs], [c["visibility"] for c in cs], [cams[i] for i in combo]
+    )
+    ang = angles_3d(tp)
+    out = []
+    for k in NAMES:
+        e = ang[k] - truth[k]
+        ok = np.isfinite(e)
+        if ok.sum() < max(10, 0.5 * np.isfinite(truth[k]).sum()):
+            continue
+        out.append(dict(combo=combo, angle=k, err=e, mae=float(np.abs(e[ok]).mean()), frames=int(ok.sum())))
+    return out
+
+
+def band_table(rows: list[dict]) -> dict:
+    """(angle, band) -> (median MAE, series, frames)."""
+    out = {}
+    for k in NAMES + ["all"]:
+        for lo, hi in BANDS:
+            sel = [r for r in rows if (k == "all" or r["angle"] == k) and lo <= r["sep"] < hi]
+            if sel:
+                out[k, lo] = (float(np.median([r["mae"] for r in sel])), len(sel), sum(r["frames"] for r in sel))
+    return out
+
+
+def per_frame_factors(ref, z, cams, rows) -> list[tuple]:
+    """(|error|, min visibility, detection error px, relabelled, limb-to-ray deg, ray angle deg)."""
+    lab = ref["lab_m"]
+    out = []
+    for r in rows:
+        c2 = [cams[i] for i in r["combo"]]
+        L = landmarks_of(r["angle"])
+        P = [
+            unswap_left_right(ref["cameras"][i]["image_px"], np.nan_to_num(ref["cameras"][i]["visibility"]))
+            for i in r["combo"]
+        ]
+        vis = np.min([p[1][:, L].min(axis=1) for p in P], axis=0)
+        det = np.max(
+            [np.linalg.norm(c.project(lab[:, L]) - p[0][:, L], axis=-1).max(axis=1) for c, p in zip(c2, P)], axis=0
+        )
+        sw = z["swapped"][list(r["combo"])].any(axis=(0, 2))
+        joint = lab[:, L[1]]
+        rays = [joint - c.centre_m for c in c2]
+        to_ray = []
+        for ray in rays:
+            for seg in (lab[:, L[0]] - joint, lab[:, L[2]] - joint):
+                cos = np.abs((seg * ray).sum(1)) / np.linalg.norm(seg, axis=1) / np.linalg.norm(ray, axis=1)
+                to_ray.append(np.degrees(np.arccos(np.clip(cos, 0, 1))))
+        cos = (rays[0] * rays[1]).sum(1) / np.linalg.norm(rays[0], axis=1) / np.linalg.norm(rays[1], axis=1)
+        tri = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+        fo = np.min(to_ray, axis=0)
+        for f in np.flatnonzero(np.isfinite(r["err"])):
+            out.append((abs(r["err"][f]), vis[f], det[f], sw[f], fo[f], tri[f]))
+    return out
+
+
+def factor_lines(recs: list[tuple]) -> list[str]:
+    E = np.array([x[0] for x in recs])
+    L = [
+        f"Per frame ({E.size} pair x angle frames, original calibration): MAE {E.mean():.1f}, median {np.median(E):.1f} deg",
+        "",
+    ]
+    L += ["| factor | bin | frames | share | MAE deg | share of abs error |", "|---|---|---|---|---|---|"]
+    spec = [
+        ("min visibility (3 landmarks x 2 views)", 1, [0, 0.8, 0.9, 0.95, 1.01]),
+        ("2D detection error vs reference reprojected (px, worst of 3 x 2)", 2, [0, 10, 20, 40, 80, 1e9]),
+        ("reference relabelled left/right in a view (0/1)", 3, [0, 0.5, 1.5]),
+        ("limb segment to viewing ray (deg, smallest)", 4, [0, 30, 45, 60, 91]),
+        ("angle between the two rays (deg)", 5, [0, 60, 90, 120, 150, 181]),
+    ]
+    for name, j, edges in spec:
+        x = np.array([r[j] for r in recs], dtype=float)
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            m = (x >= lo) & (x < hi)
+            if m.any():
+                L.append(
+                    f"| {name} | {lo:g}-{hi:g} | {m.sum()} | {100 * m.mean():.0f} % | {E[m].mean():.1f} | {100 * E[m].sum() / E.sum():.0f} % |"
+                )
+    return L + [""]
+
+
+def calibration_lines(name, P, W, cams, t_s) -> list[str]:
+    """Leave-one-out offsets (px) and the best sync shift (frames) per camera."""
+    L = []
+    for c, cam in enumerate(cams):
+        others = [o for o in range(len(cams)) if o != c]
+        X, _, _ = triangulate(P[others], W[others], [cams[o] for o in others])
+        d = P[c] - cam.project(X)
+        d = d[W[c] >= 0.5]
+        d = d[np.isfinite(d).all(axis=1)]
+        errs = {}
+        for shift in np.arange(-3, 3.01, 0.5):
+            pc = _at_times(t_s + shift / 60.0, P[c], t_s)
+            e = np.linalg.norm(pc[:, MOVING] - cam.project(X[:, MOVING]), axis=-1)[W[c][:, MOVING] >= 0.5]
+            errs[float(shift)] = float(np.nanmedian(e))
+        best = min(errs, key=errs.get)
+        L.append(
+            f"| {name} | {cam.name} | {np.median(np.linalg.norm(d, axis=1)):.1f} | {d[:, 0].mean():+.1f}, {d[:, 1].mean():+.1f} "
+            f"| {best:+.1f} ({errs[best]:.1f} vs {errs[0.0]:.1f} px at 0) |"
+        )
+    return L
+
+
+def main() -> int:
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    paths = VA.find_references()
+    if not paths:
+        print("no cached references: run scripts/build_reference.py first")
+        return 1
+    refs = [VA.load_reference(p) for p in paths]
+    zs = [np.load(p) for p in paths]
+    prep = [prepared(r, z) for r, z in zip(refs, zs)]
+    train = [i for i, r in enumerate(refs) if not r["heldout"]]
+    fit = refine_rotations([prep[i][0] for i in train], [prep[i][1] for i in train], prep[train[0]][2])
+    print("# Two-camera error decomposition (scripts/diagnose_multiview.py)\n")
+    print(
+        "Refinement fitted on: "
+        + ", ".join(refs[i]["name"] for i in train)
+        + "; held out: "
+        + ", ".join(r["name"] for r in refs if r["heldout"])
+        + ".\n"
+    )
+    print(
+        "Correction per camera (deg): "
+        + ", ".join(f"{c.name} {d:.2f}" for c, d in zip(fit.cameras, fit.correction_deg))
+        + "\n"
+    )
+    print("## Calibration and sync (original calibration)\n")
+    print("| subject | camera | LOO median px | LOO mean signed x, y px | best shift, frames |\n|---|---|---|---|---|")
+    for r, (P, W, cams) in zip(refs, prep):
+        print("\n".join(calibration_lines(r["name"], P, W, cams, r["t_s"])))
+    print("\n| subject | LOO median px per camera, original | refined |\n|---|---|---|")
+    for r, (P, W, cams) in zip(refs, prep):
+        new = rotate_cameras(cams, fit.rotvec_rad)
+        a, b = loo_reprojection_px(P, W, cams), loo_reprojection_px(P, W, new)
+        print(f"| {r['name']} | {', '.join(f'{v:.1f}' for v in a)} | {', '.join(f'{v:.1f}' for v in b)} |")
+    variants = {
+        "Qualisys calibration, reference as built": [],
+        "refined, reference as built": [],
+        "refined, reference refined": [],
+    }
+    loo, recs, ref_change = {k: [] for k in variants}, [], []
+    for r, z, (P, W, cams) in zip(refs, zs, prep):
+        new = rotate_cameras(cams, fit.rotvec_rad)
+        t_old, t_new = VA.truth_angles(r["lab_m"]), VA.truth_angles(reference_lab(P, W, new))
+        ref_change += [float(np.nanmean(np.abs(t_old[k] - t_new[k]))) for k in NAMES]
+        hip = np.nanmean(0.5 * (r["lab_m"][:, 23] + r["lab_m"][:, 24]), axis=0)
+        for key, cc, tr in zip(variants, (cams, new, new), (t_old, t_old, t_new)):
+            for combo in itertools.combinations(range(len(cams)), 2):
+                sep = separation_deg(cc[combo[0]], cc[combo[1]], hip)
+                rows = pair_series(r, cc, tr, combo)
+                for row in rows:
+                    row.update(sep=sep, subject=r["name"], heldout=bool(r["heldout"]))
+                variants[key] += rows
+                if key.startswith("Qualisys"):
+                    recs += per_frame_factors(r, z, cams, rows)
+            for c in range(len(cams)):
+                three = tuple(o for o in range(len(cams)) if o != c)
+                loo[key] += [(row["mae"], bool(r["heldout"])) for row in pair_series(r, cc, tr, three)]
+    base = variants["Qualisys calibration, reference as built"]
+    bias = np.array([np.nanmean(row["err"]) for row in base])
+    sd = np.array([np.nanstd(row["err"]) for row in base])
+    print(
+        f"\n## Bias and noise\n\nOriginal: {len(base)} pair x angle series; median |bias| {np.median(np.abs(bias)):.1f} deg, median SD {np.median(sd):.1f} deg.\n"
+    )
+    print("\n".join(factor_lines(recs)))
+    print(
+        f"## The reference\n\nRefining the calibration moves the four-view reference's own angles by a median "
+        f"{np.median(ref_change):.1f} deg MAE (range {min(ref_change):.1f}-{max(ref_change):.1f}).\n"
+    )
+    print(
+        "Three views (each camera left out) against four, median MAE over 4 x 6 series per trial (training / held out):\n"
+    )
+    for key, vals in loo.items():
+        tr = [m for m, h in vals if not h]
+        ho = [m for m, h in vals if h]
+        print(f"- {key}: {np.median(tr):.1f} / {np.median(ho):.1f} deg")
+    print("\n## Two cameras: median MAE (deg) / series / frames, by angle x separation band\n")
+    for part, sel in (("training trials", False), ("held-out trial", True)):
+        print(f"### {part}\n")
+        head = (
+            "| angle | "
+            + " | ".join(
+                f"{k}: {lo}-{min(hi, 180)} deg" for k in ("before", "refined", "refined+ref") for lo, hi in BANDS
+            )
+            + " |"
+        )
+        print(head + "\n|" + "---|" * (1 + 3 * len(BANDS)))
+        tabs = [band_table([row for row in v if row["heldout"] == sel]) for v in variants.values()]
+        for k in NAMES + ["all"]:
+            cells = []
+            for t in tabs:
+                for lo, _ in BANDS:
+                    v = t.get((k, lo))
+                    cells.append("-" if v is None else f"{v[0]:.1f} / {v[1]} / {v[2]}")
+            print(f"| {k} | " + " | ".join(cells) + " |")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
