@@ -34,6 +34,7 @@ from movekit.clinic import outcomes as oc
 from movekit.clinic import painmap as pm
 from movekit.clinic import treatment as tx
 from movekit.errors import MovekitError
+from movekit.studio.app import _one
 
 #: a goal's status (movekit.clinic.goals) in plain words for the client page
 STATUS_WORDS = {
@@ -47,10 +48,6 @@ MAX_TEXT = {"context": 120, "response": 500, "exercise": 80, "reason": 500}
 
 
 # -- parsing: the CLI's argtypes, with the form field's name in the message -----------------------
-def _one(form: dict, key: str) -> str:
-    return (form.get(key) or [""])[0].strip()
-
-
 def _parse(parse: Callable[[str], Any], text: str, what: str) -> Any:
     try:
         return parse(text)
