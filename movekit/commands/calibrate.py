@@ -73,6 +73,7 @@ def register(subparsers) -> None:
     _add_static(sub)
     _add_level(sub)
     _add_extrinsics(sub)
+    _add_refine(sub)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
 
@@ -201,6 +202,62 @@ def _add_extrinsics(sub) -> None:
     ex.add_argument("-o", "--output", required=True, help="calibration file to write (.toml)")
     add_overwrite_argument(ex, "calibration files")
     ex.set_defaults(func=run_extrinsics)
+
+
+def _add_refine(sub) -> None:
+    rf = sub.add_parser(
+        "refine",
+        help="correct each camera's orientation in a calibration from the person's keypoints (3+ cameras)",
+        description="Keep each camera's position and lens and turn it by the small angle (at most 5 deg) that "
+        "brings its pose keypoints onto the other cameras' triangulation of the same person "
+        "(movekit.analysis.extrinsics.refine_rotations). A calibration's orientations are its weak part: on "
+        "Pose2Sim's Qualisys demo rig two cameras are 1-2 deg off, 20-35 px at the subject, which moves "
+        "two-camera joint angles by several degrees (docs/validity.md). Needs three or more synchronised "
+        "cameras (frame i the same instant in each), one source each in the calibration's camera order. "
+        "Prints each camera's correction and the distance from its keypoints to the others' triangulation, "
+        "before and after, on these same frames (check on another trial with movekit triangulate).",
+    )
+    rf.add_argument("sources", nargs="+", metavar="VIDEO_OR_REC", help="one video or recording per camera")
+    rf.add_argument("--calibration", required=True, metavar="FILE", help="the rig's .qca.txt or .toml calibration")
+    rf.add_argument("-o", "--output", required=True, help="refined calibration to write (.toml)")
+    add_overwrite_argument(rf, "calibration files")
+    rf.set_defaults(func=run_refine)
+
+
+def run_refine(args) -> int:
+    import numpy as np
+
+    from movekit.analysis.cameras import calibration_toml_text, read_calibration
+    from movekit.analysis.extrinsics import refine_rotations
+    from movekit.analysis.triangulation import fix_left_right_swaps
+    from movekit.errors import MovekitError
+    from movekit.outputs import check_output, write_output
+
+    if not args.output.lower().endswith(".toml"):
+        raise MovekitError(f"-o {args.output}: write the calibration as a .toml")
+    cams = read_calibration(args.calibration)
+    if len(cams) != len(args.sources):
+        raise MovekitError(f"{args.calibration} has {len(cams)} cameras but {len(args.sources)} sources were given")
+    if len(cams) < 3:
+        raise MovekitError("refining orientations needs three or more cameras (the others fix each one)")
+    out = check_output(args.output, PROFILE, overwrite=args.overwrite, inputs=[*args.sources, args.calibration])
+    kp, vis = _person_views(args.sources)
+    kp, vis, _ = fix_left_right_swaps(kp, np.nan_to_num(vis), cams)
+    result = refine_rotations(kp, vis, cams)
+    for cam, deg, before, after, n in zip(
+        result.cameras,
+        result.correction_deg,
+        result.loo_median_px_before,
+        result.loo_median_px_after,
+        result.observations,
+    ):
+        print(
+            f"{cam.name}: turned {deg:.2f} deg; its keypoints to the other cameras' triangulation "
+            f"{before:.1f} -> {after:.1f} px (median of {int(n)} keypoints)"
+        )
+    write_output(out, calibration_toml_text(result.cameras))
+    print(f"calibration: {out}")
+    return 0
 
 
 def run_camera(args) -> int:
