@@ -312,6 +312,39 @@ PINNED: dict[str, PinnedFile] = {
         "66560 samples (Time 7.0-39.5 s), in uV; plus 10 decomposition/source channels (a.u.) and the "
         "force in %MVC: a trapezoid contraction ramping to ~26 %MVC (~11-33 s).",
     ),
+    "xsens_walking_thigh": PinnedFile(
+        "scikit-kinematics",
+        "0.10.4",
+        "tests/data/walking_xsens_upperLeg.txt",
+        "eea52197f69cfcc94fcd643aca69ec74a6f99acd688ae3a629c012764af6dadf",
+        "BSD (c) 2016 Thomas Haslwanter",
+        "Xsens MT text export, 120 Hz, 3511 samples: one IMU on the upper leg (thigh), same walk as xsens_walking_shank.",
+    ),
+    "plux_gonio_gon": PinnedFile(
+        "biosignalsnotebooks",
+        "0.6.14",
+        "biosignalsnotebooks/notebook_files/osf_files/signal_samples/GON.h5",
+        "79b02a6c11246e97199ffed969119e0f8abd62e1cb6ec3852ef5c5814ee5ff5a",
+        "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
+        "OpenSignals HDF5, 1000 Hz, 29.1 s, two goniometer channels (GON_info.json: 'GONIO, GONIO'); "
+        "no sensor label in the file itself.",
+    ),
+    "plux_emg_solo": PinnedFile(
+        "biosignalsnotebooks",
+        "0.6.14",
+        "biosignalsnotebooks/notebook_files/osf_files/signal_samples/emg_1000_hz_16_bits_solo.h5",
+        "9d529a65d3886c9a93d6cb9124608c9fd0c132b13599ef9c50dd1c45bb0f1dac",
+        "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
+        "OpenSignals HDF5, 1000 Hz 16-bit, 87.6 s, one surface EMG channel (adductor pollicis).",
+    ),
+    "pose2sim_empty_room": PinnedFile(
+        "pose2sim",
+        "0.10.49",
+        "Pose2Sim/Demo_SinglePerson/calibration/extrinsics/cam01_ext.png",
+        "0d366398af070147adc52f3bdac85c20720774bda04d08707504e194f98e0540",
+        "BSD-3-Clause (c) 2022 perfanalytics",
+        "1088x1920 PNG: the Pose2Sim demo room seen by cam01 with the extrinsic calibration objects, nobody in it.",
+    ),
     **{
         f"mobgap_lab_{participant.replace('/', '').lower()}": _mobgap_lab(participant, sha256, who)
         for participant, sha256, who in (

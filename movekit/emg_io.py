@@ -540,6 +540,42 @@ def select_channels(sig: EMGSignal, channels: list[str] | None) -> EMGSignal:
 _OTB_ARCHIVES = (".otb+", ".otb4", ".otb")
 
 
+#: Surface EMG carries most of its power in ~20-450 Hz (De Luca 2010; SENIAM); the real EMG
+#: files read here keep 88-100 % of their power (mean removed) at or above 20 Hz, while the
+#: goniometer, accelerometer and force-plate channels of the same PLUX sets keep 0-7 %
+#: (biosignalsnotebooks 0.6.14: GON.h5, gonio_arm_flex.h5, sync_acc_1.h5, loft_time_subject_1.h5;
+#: tests/test_outside_sensor_files.py). A channel under this share is named as probably not EMG.
+MIN_EMG_BAND_SHARE = 0.5
+EMG_BAND_LOW_HZ = 20.0
+
+
+def emg_band_share(sig: EMGSignal, low_hz: float = EMG_BAND_LOW_HZ) -> np.ndarray:
+    """Share (0..1) of each channel's power, mean removed, at or above ``low_hz`` (Hz); NaN for a
+    channel without variance or when the sampling rate cannot show ``low_hz`` (Nyquist <= low_hz)."""
+    x = np.asarray(sig.data_uv, dtype=np.float64)
+    out = np.full(x.shape[1] if x.ndim == 2 else 0, np.nan)
+    if x.ndim != 2 or len(x) < 4 or sig.rate_hz / 2 <= low_hz:
+        return out
+    x = np.nan_to_num(x - np.nanmean(x, axis=0))
+    power = np.abs(np.fft.rfft(x, axis=0)) ** 2
+    high = np.fft.rfftfreq(len(x), 1.0 / sig.rate_hz) >= low_hz
+    total = power.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, power[high].sum(axis=0) / total, np.nan)
+
+
+def not_emg_warnings(sig: EMGSignal) -> list[str]:
+    """One message per channel whose power lies mostly below 20 Hz (see :data:`MIN_EMG_BAND_SHARE`)."""
+    share = emg_band_share(sig)
+    return [
+        f"{name}: only {100 * v:.0f}% of its power lies at or above {EMG_BAND_LOW_HZ:g} Hz, where surface EMG "
+        "has most of it (De Luca 2010): it looks like a slower signal (a goniometer, accelerometer, force, "
+        "EEG or ECG), not EMG; check the channel (--channels)"
+        for name, v in zip(sig.channel_names, share)
+        if np.isfinite(v) and v < MIN_EMG_BAND_SHARE
+    ]
+
+
 def read_emg(path: str | Path, rate_hz: float | None = None, channels: list[str] | None = None) -> EMGSignal:
     """Read EMG from a CSV, HDF5, EDF/BDF, C3D, OTBiolab+ .mat file or recording, chosen by what ``path`` is.
 

@@ -142,6 +142,8 @@ def analyse_pose(
     fs = frame_rate(t)
     ok_r = result.check_rate(fs, min_rate_hz, f"{fs:.1f} frames/s (needs >= {min_rate_hz:g})")
     tri = pose if isinstance(pose, TriangulatedSeries) else None
+    if tri is None and not _upright_check(result, img):
+        return None
     if tri is None:
         an = analyse_calibrated(pose, space="2d", offline=True, min_visibility=min_visibility)
         note_setup(result, an)
@@ -168,6 +170,53 @@ def analyse_pose(
     if angles and not check_angle_errors(result, an, usable, angles):
         return None
     return PoseData(t, an, fs, usable, kind, side, tri)
+
+
+#: The most upright frames of a recording (their 10th percentile) must show the trunk within this
+#: angle (deg) of the image vertical. Every screen has the client standing or sitting upright at
+#: some point (at the start of a bend, between reps); a video turned on its side does not. An
+#: engineering bound measured on real clips: 0.2-2.5 deg on the Sports2D and Pose2Sim demos
+#: (upright, cameras rolled up to ~5 deg, forward bends included), 88 deg on the Sports2D demo
+#: rotated by 90 deg (tests/test_outside_rotated_and_lost.py).
+MAX_UPRIGHT_TILT_DEG = 45.0
+UPRIGHT_QUANTILE = 10.0  #: percent of the frames with a trunk that must be upright
+
+
+def trunk_tilt_from_image_vertical_deg(img_px: np.ndarray) -> np.ndarray:
+    """Angle (deg, 0..180) of the mid-hip -> mid-shoulder line from the image's up direction, per
+    frame (NaN where the trunk is not seen). 0: upright; 90: lying along the image x axis; 180:
+    upside down. Image px, y down."""
+    p = np.asarray(img_px, dtype=np.float64)
+    v = 0.5 * (p[:, 11, :2] + p[:, 12, :2]) - 0.5 * (p[:, 23, :2] + p[:, 24, :2])
+    return np.degrees(np.arctan2(np.abs(v[:, 0]), -v[:, 1]))
+
+
+def _upright_check(result: AssessmentResult, img_px: np.ndarray) -> bool:
+    """Check ``upright``: a single camera's image must show the person upright somewhere.
+
+    The screens read heights and the vertical from the image's y axis (after the camera's
+    tilt, which covers up to +-25 deg of roll); a video recorded with the phone on its side and
+    not rotated back shows the person lying, and a foot or hip "height" is then a horizontal
+    distance. Refused with the reason rather than scored.
+    """
+    tilt = trunk_tilt_from_image_vertical_deg(img_px)
+    tilt = tilt[np.isfinite(tilt)]
+    if tilt.size == 0:
+        return True  # no trunk seen: the visibility and person checks say so
+    most_upright = float(np.percentile(tilt, UPRIGHT_QUANTILE))
+    ok = most_upright <= MAX_UPRIGHT_TILT_DEG
+    msg = (
+        f"the trunk is within {most_upright:.0f} deg of the image vertical in its most upright "
+        f"{UPRIGHT_QUANTILE:g}% of the frames (needs <= {MAX_UPRIGHT_TILT_DEG:g})"
+    )
+    if not ok:
+        msg = (
+            f"the person is never upright in the image (trunk {most_upright:.0f} deg or more from the "
+            f"image vertical in {100 - UPRIGHT_QUANTILE:g}% of the frames): the video looks rotated "
+            "(a phone held sideways?); rotate it so the person stands upright and capture it again"
+        )
+    result.check("upright", ok, msg, round(most_upright, 1), f"<= {MAX_UPRIGHT_TILT_DEG:g} deg")
+    return ok
 
 
 def _visibility_check(result, pose, seen, used, landmarks, min_visibility: float, min_visible_frac: float, where: str):

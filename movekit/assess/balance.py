@@ -761,6 +761,10 @@ def _trial_end(t, low, mid_x, stance, raised, start, down_px, move_px, max_unsee
         if np.isfinite(h):
             seen = j
         j += 1
+    if j >= n and t[n - 1] - t[seen] > max_unseen_s:
+        # the feet went out of sight for good before the recording ended (the follower lost the
+        # client, or they walked off): the trial is known to last only until last seen raised
+        reason, j = "feet not seen", seen
     return j, reason
 
 
@@ -803,8 +807,9 @@ def assess_single_leg_stance(
     if not best["complete"]:
         r.flag(
             "lower_bound",
-            f"the best trial ended with '{best['end_reason']}' while the foot was still "
-            "raised: its time is a lower bound",
+            f"the best trial ended with '{best['end_reason']}' while the foot was still raised"
+            + (f" (last seen at {best['end_s']:.2f} s)" if best["end_reason"] == "feet not seen" else "")
+            + ": its time is a lower bound",
         )
     if age is not None:
         r.add_metric("stance_norm_s", norm, "s")

@@ -76,6 +76,11 @@ TURN_DEG_S = 20.0
 #: swing, so a mid-swing or a contact cannot fall wholly inside one. An engineering bound.
 MAX_GAP_S = 0.1
 MIN_CYCLES = 4  #: steady straight gait cycles needed for a result (engineering bound)
+#: Walking has two double-support periods per cycle, so stance is always over half of it (about
+#: 60 %, Perry & Burnfield 2010; stance under 50 % is running). Stance at or below this from a
+#: "shank" sensor means the contacts found are not a shank's (a thigh sensor gives ~19 % on the
+#: real Xsens walk of scikit-kinematics 0.10.4, tests/test_outside_sensor_files.py).
+MIN_STANCE_PCT = 50.0
 
 
 def _fill(g: np.ndarray, t: np.ndarray, r: AssessmentResult, side: str) -> np.ndarray:
@@ -375,9 +380,19 @@ def _stride_metrics(r: AssessmentResult, sides: list, counted: dict) -> None:
         sw = [c["swing_s"] for c in counted[s] if c["swing_s"] is not None]
         cyc = [c["stride_s"] for c in counted[s] if c["stance_s"] is not None]
         tag = "" if s == "unknown" else f"_{s}"
+        pct = float(100 * np.sum(st) / np.sum(cyc)) if st else None
+        if pct is not None and pct <= MIN_STANCE_PCT:
+            r.flag(
+                "stance_not_walking",
+                f"{s} leg: contacts found give stance {pct:.0f}% of the gait cycle, but walking always "
+                f"has stance over {MIN_STANCE_PCT:g}% (double support; Perry & Burnfield 2010): these "
+                "are not a shank's contacts (is the sensor on the shank, e.g. not the thigh, and --axis "
+                "the axis it swings about?); stance and swing are not given, cadence and stride time are",
+            )
+            st, sw, pct = [], [], None
         r.add_metric(f"stance_time{tag}_s", float(np.mean(st)) if st else None, "s")
         r.add_metric(f"swing_time{tag}_s", float(np.mean(sw)) if sw else None, "s")
-        r.add_metric(f"stance{tag}_pct", float(100 * np.sum(st) / np.sum(cyc)) if st else None, "%")
+        r.add_metric(f"stance{tag}_pct", pct, "%")
     r.cite(PERRY)
 
 

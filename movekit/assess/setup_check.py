@@ -187,6 +187,18 @@ def tilt_problem(tilt) -> str | None:
     )
 
 
+def _sideways_problem(p: np.ndarray) -> str | None:
+    """The client lies across the picture (a camera or phone turned on its side): the screens'
+    heights and vertical are read from the image (:func:`movekit.assess._pose._upright_check`)."""
+    from movekit.assess._pose import MAX_UPRIGHT_TILT_DEG, UPRIGHT_QUANTILE, trunk_tilt_from_image_vertical_deg
+
+    tilt = trunk_tilt_from_image_vertical_deg(p)
+    tilt = tilt[np.isfinite(tilt)]
+    if tilt.size and np.percentile(tilt, UPRIGHT_QUANTILE) > MAX_UPRIGHT_TILT_DEG:
+        return "the client lies across the picture: turn the camera (or the phone) upright"
+    return None
+
+
 def check_setup(
     screen: str,
     image_px,
@@ -232,6 +244,9 @@ def check_setup(
             notes.append(f"{many}: following the client you clicked")
         else:
             problems.append(f"{many}: click the client")
+    lying = _sideways_problem(p[person])
+    if lying:
+        problems.append(lying)
     with np.errstate(invalid="ignore"):
         yaws = body_yaw_deg(p[person])
     yaw = float(np.nanmedian(yaws)) if np.isfinite(yaws).any() else float("nan")

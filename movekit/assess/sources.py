@@ -41,7 +41,12 @@ This is the only I/O of :mod:`movekit.assess` (besides the command). Supported s
   (mm, lab frame) of the ``Devices`` block; loaded plates are combined force-weighted (all are in
   the lab frame, so no plate origins are needed);
 * a recording with a stream of kind ``cop``/``force_plate``/``balance_board`` in mm, cm or m
-  (first two channels x, y; a channel named ``fz`` is the vertical force in N).
+  (first two channels x, y; a channel named ``fz`` is the vertical force in N);
+* an Xsens MT Manager text export of one IMU (``// Sample rate: 120.0Hz`` and other ``//`` lines,
+  then a tab-separated ``Counter Acc_X .. Gyr_Z ..`` header; :func:`read_xsens_mt`): its
+  accelerometer (m/s2) and gyroscope (rad/s) become the streams ``imu_acc`` and ``imu_gyro``, so
+  ``movekit assess gait FILE --axis z`` (a shank IMU) and ``gait-trunk`` (a lower-back IMU) read
+  it like a recording.
 
 Every malformed file (empty, non-numeric, non-UTF-8, a row with more or fewer cells than the
 header names) is refused with a one-line :class:`MovekitError` naming the file.
@@ -64,6 +69,15 @@ import numpy as np
 from movekit.errors import MovekitError
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+#: binary signal formats that are not assessment sources (their EMG is read by ``movekit emg``)
+SIGNAL_FILE_SUFFIXES = {
+    ".c3d": "C3D",
+    ".h5": "HDF5",
+    ".hdf5": "HDF5",
+    ".edf": "EDF",
+    ".bdf": "BDF",
+    ".mat": "MATLAB",
+}
 UNLOADED_N = 20.0  #: vertical force (N) below which a plate counts as unloaded (see module docstring)
 COP_COLUMNS = (
     "time_s,cop_x_mm,cop_y_mm (or cop_x_m,cop_y_m in metres; optional fz_n), or time_s,fx_n,fy_n,fz_n,mx_nm,my_nm,mz_nm"
@@ -599,6 +613,71 @@ def _triangulated_in_set(path: Path) -> Path:
     return inside
 
 
+#: Xsens MT Manager text export: the counter wraps at 2^16 (MT Manager's 16-bit packet counter)
+XSENS_COUNTER_WRAP = 65536
+#: the columns of one IMU in an Xsens export and their units (MT Manager's defaults for calibrated
+#: data, as scikit-kinematics 0.10.4 ``skinematics.sensors.xsens`` reads them)
+XSENS_TRIPLES = {"Acc": ("imu_acc", "m/s2"), "Gyr": ("imu_gyro", "rad/s"), "Mag": ("imu_mag", "a.u.")}
+
+
+def _xsens_rate_hz(path: Path, comments: list[str]) -> float:
+    for ln in comments:
+        key, _, val = ln.lstrip("/ ").partition(":")
+        if key.strip().lower() in ("sample rate", "update rate"):
+            try:
+                rate = float(val.strip().lower().removesuffix("hz"))
+            except ValueError:
+                break
+            if rate > 0:
+                return rate
+    raise MovekitError(f"{path}: an Xsens text export without a '// Sample rate: ...Hz' line; its rate is unknown")
+
+
+def read_xsens_mt(path: str | Path) -> Trial:
+    """One IMU's Xsens MT Manager text export as a trial with ``imu_acc``, ``imu_gyro`` (and
+    ``imu_mag``) streams; times from the packet counter over the stated sample rate (s from the
+    first sample), so a lost packet leaves a gap instead of shifting the rest.
+
+    Raises
+    ------
+    MovekitError
+        No sample rate, no ``Counter`` column, no ``Acc_*``/``Gyr_*`` triple, or a malformed row.
+    """
+    from movekit.recording import Stream, StreamSpec
+
+    path = Path(path)
+    lines = _read_lines(path)
+    problems = []
+    if not _read_text(path).endswith("\n") and len(lines) > 1:
+        lines = lines[:-1]  # the last row may hold a number cut short: never read it as data
+        problems.append("the last row has no line end (the file was cut mid-write?): left out")
+    comments = [ln for ln in lines if ln.startswith("//")]
+    body = [ln for ln in lines if not ln.startswith("//")]
+    rate = _xsens_rate_hz(path, comments)
+    header = _split(body[0].strip(), "\t")
+    if not header or header[0] != "Counter":
+        raise MovekitError(f"{path}: an Xsens text export needs a Counter column first; found {name_list(header)}")
+    rows = [ln.strip() for ln in body[1:]]
+    a = _matrix(path, rows, "\t", len(header), len(comments) + 2, "the header names")
+    if len(a) < 2:
+        raise MovekitError(f"{path}: fewer than 2 samples")
+    steps = np.mod(np.diff(a[:, 0]), XSENS_COUNTER_WRAP)
+    t = np.concatenate([[0.0], np.cumsum(steps)]) / rate
+    streams = {}
+    for prefix, (name, unit) in XSENS_TRIPLES.items():
+        cols = [f"{prefix}_{c}" for c in "XYZ"]
+        if all(c in header for c in cols):
+            data = a[:, [header.index(c) for c in cols]].astype(np.float32)
+            spec = StreamSpec(name, (3,), unit, rate, ("x", "y", "z"), kind="imu", attrs={"source": path.name})
+            streams[name] = Stream(spec, t, data)
+    if "imu_acc" not in streams and "imu_gyro" not in streams:
+        raise MovekitError(f"{path}: an Xsens text export without Acc_X..Z or Gyr_X..Z columns ({name_list(header)})")
+    lost = int(np.sum(steps - 1))
+    if lost:
+        problems.append(f"{lost} sample(s) lost (gaps in the Xsens packet counter)")
+    return Trial(str(path), streams=streams, metadata={"xsens_rate_hz": rate}, problems=problems)
+
+
 def parse_columns(text: str | None) -> list[str] | None:
     """``--columns a,b,c`` -> names; MovekitError when it has no ``time_s`` or repeats a name."""
     if text is None:
@@ -635,11 +714,19 @@ def load_trial(path: str | Path, *, columns: list[str] | None = None) -> Trial:
             problems=list(rec.problems),
         )
     suffix = p.suffix.lower()
+    if suffix in SIGNAL_FILE_SUFFIXES and columns is None:
+        raise MovekitError(
+            f"{p}: a {SIGNAL_FILE_SUFFIXES[suffix]} file: movekit assess reads recordings, videos and "
+            f"force-plate text exports ({COP_COLUMNS}; Kistler BioWare .txt; Vicon Nexus CSV); EMG in "
+            "this file goes to movekit emg, and a force plate can be exported from its software as text"
+        )
     if suffix in VIDEO_SUFFIXES:
         from movekit.capture.pipeline import run_pose_on_video
 
         return Trial(str(p), pose=run_pose_on_video(p))
     first = _read_lines(p)[0]
+    if columns is None and first.startswith("// ") and "Counter" in _read_text(p)[:2000]:
+        return read_xsens_mt(p)
     if columns is None and first.startswith("BioWare"):
         return Trial(str(p), cop=read_bioware_cop(p))
     if columns is None and first.strip().strip(",") == "Devices":

@@ -200,14 +200,16 @@ def write_table(cols: dict, meta: dict, out: Path, fmt: str) -> None:
             f.write(",".join(row) + "\n")
 
 
-def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False):
+def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False, raw: bool = False):
     """(columns, metadata) of a recording made by ``movekit triangulate``: the clinical angles of
     its ``pose_3d_m`` (lab frame; :func:`movekit.analysis.multiview.angles_3d`), each with the
     measured error of its set-up (:func:`movekit.analysis.error_model.multiview_errors`: the
-    number of cameras and, for two, their separation) and NaN where that is over the limit."""
+    number of cameras and, for two, their separation) and NaN where that is over the limit.
+    ``raw``: no cleaning (no outlier filter, gap fill or low-pass), as on the 2D path."""
     import numpy as np
 
     from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_errors
+    from movekit.analysis.filters import CleanConfig
     from movekit.analysis.multiview import TriangulatedPose, angles_3d
 
     s = rec.streams["pose_3d_m"]
@@ -217,7 +219,8 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False)
     sep = mv.get("separation_deg")
     tp = TriangulatedPose(np.asarray(s.t_s, dtype=np.float64), np.asarray(s.data, dtype=np.float64).reshape(n, 33, 3),
                           np.zeros((n, 33), int), np.zeros((n, 33)))  # fmt: skip
-    ang = angles_3d(tp, offline=offline)
+    cfg = CleanConfig(max_gap_s=0.0, hampel_half_window=0, cutoff_hz=None) if raw else CleanConfig()
+    ang = angles_3d(tp, offline=offline, config=cfg)
     err = multiview_errors(list(ang), n_views=n_views, separation_deg=None if sep is None else float(sep))
     cols = {"time_s": tp.t_s}
     for (name, a), e in zip(ang.items(), err):
@@ -225,13 +228,31 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False)
         cols[name] = a if (ok or keep_invalid) else np.full(n, np.nan)
         cols[err_column(name)] = np.full(n, e)
     cols["view"] = np.full(n, "triangulated")
-    meta = {"filter": "offline (zero-phase)" if offline else "causal", "space": "3d-triangulated",
+    mode = "raw (no cleaning)" if raw else "offline (zero-phase)" if offline else "causal"
+    meta = {"filter": mode, "space": "3d-triangulated",
             "cameras": mv.get("cameras"), "separation_deg": sep,
             "invalid_angles": "kept" if keep_invalid else f"NaN where the measured error is over {MAX_ERROR_DEG:g} deg",
             "error_model": "expected error = the worst measured two-camera MAE for this camera separation "
             "against a four-camera reference (docs/validity.md, two-camera rows)",
             "camera_tilt_note": "lab frame from the calibration (z up)"}  # fmt: skip
     return cols, meta
+
+
+def _sideways_warning(pose) -> str | None:
+    """A warning when the person never stands upright in the image (a video turned on its side:
+    the vertical-referenced angles and the view are then read along the wrong image axis)."""
+    import numpy as np
+
+    from movekit.assess._pose import MAX_UPRIGHT_TILT_DEG, UPRIGHT_QUANTILE, trunk_tilt_from_image_vertical_deg
+
+    tilt = trunk_tilt_from_image_vertical_deg(pose.image_px)
+    tilt = tilt[np.isfinite(tilt)]
+    if not tilt.size or np.percentile(tilt, UPRIGHT_QUANTILE) <= MAX_UPRIGHT_TILT_DEG:
+        return None
+    return (
+        f"the person is never upright in the image (trunk {np.percentile(tilt, UPRIGHT_QUANTILE):.0f} deg or "
+        "more from the image vertical): the video looks rotated; rotate it upright and capture it again"
+    )
 
 
 def _is_triangulated(source: Path) -> bool:
@@ -276,7 +297,7 @@ def run(args) -> int:
         from movekit.recording import open_recording
 
         cols, meta = triangulated_table(
-            open_recording(args.source), offline=args.offline, keep_invalid=args.keep_invalid
+            open_recording(args.source), offline=args.offline, keep_invalid=args.keep_invalid, raw=args.raw
         )
         meta["source"] = str(args.source)
         _write(out, side, fmt, cols, meta)
@@ -310,6 +331,10 @@ def run(args) -> int:
         min_visibility=args.min_visibility,
     )
     meta["source"] = str(args.source)
+    sideways = _sideways_warning(pose)
+    if sideways:
+        meta["warning"] = sideways
+        print(f"movekit: warning: {sideways}", file=sys.stderr)
     if args.space == "3d":
         meta["caution_3d"] = (
             "3D angles come from MediaPipe's world landmarks, whose axes follow the camera "

@@ -253,6 +253,11 @@ def run(args: argparse.Namespace) -> int:
     span_s = float(sig.t_s[-1] - sig.t_s[0]) if len(sig.t_s) else 0.0
     if isinstance(baseline, tuple) and len(sig.t_s) and baseline[1] > span_s:
         raise MovekitError(f"--baseline {args.baseline}: {args.input} lasts only {span_s:.2f} s")
+    from movekit.emg_io import not_emg_warnings
+
+    warnings = not_emg_warnings(sig)
+    for w in warnings:
+        print(f"movekit: warning: {w}", file=sys.stderr)
     cfg = _config(args)
     mvc = _mvc(args, sig, cfg, channels)
     res = emg.process(sig.t_s, sig.data_uv, sig.rate_hz, sig.channel_names, cfg, mvc_uv=mvc, baseline_window_s=baseline)
@@ -265,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
             "config": asdict(cfg),
             "baseline": args.baseline,
             "channels": summary,
+            "warnings": warnings,
             **_vmo_vl(sig, res, mvc),
         }
         write_output(args.events, json.dumps(_json_safe(doc), indent=1, allow_nan=False))

@@ -118,8 +118,16 @@ def _marker_space(pose, args) -> str:
 
 
 def _markers(pose, args):
+    import numpy as np
+
+    from movekit.errors import MovekitError
     from movekit.export.markers import from_pose
 
+    if not (np.isfinite(np.asarray(pose.image_px)).any() or np.isfinite(np.asarray(pose.world_m)).any()):
+        raise MovekitError(
+            f"{args.source}: nobody was found in any of its {len(pose.t_s)} frames, so there are no "
+            "markers to export (movekit info shows the detection rate)"
+        )
     return from_pose(
         pose,
         space=_marker_space(pose, args),
