@@ -5,6 +5,8 @@ Runs, in one process and on the same array:
   * the offline pipeline (swap fix, visibility mask, Hampel, gap fill, zero-phase Butterworth,
     view, 2D angles, centre of mass) over the whole hour,
   * the causal batch pipeline (the same as live, in one call),
+  * the same two, stage by stage (the steps of ``analyse`` called one by one, each against the
+    copy of its round),
   * the streaming analyser, frame by frame (per-frame cost in microseconds),
   * and, in new processes, what a user waits for: ``python -c`` importing movekit and analysing a
     10 s clip, and the whole hour (start to exit).
@@ -27,9 +29,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import machine, write_section  # noqa: E402
 
+from movekit.analysis import angles as A
 from movekit.analysis import kernels
+from movekit.analysis import pipeline as P
+from movekit.analysis.com import center_of_mass
+from movekit.analysis.error_model import expected_errors
+from movekit.analysis.filters import CleanConfig
 from movekit.analysis.pipeline import StreamingAnalyzer, analyse
 from movekit.analysis.synthetic import pose_from_angles
+from movekit.analysis.view import classify_view, facing_and_yaw_2d
 
 FS = 30.0
 
@@ -88,6 +96,84 @@ def batch_times(t, img, vis, repeats: int) -> dict:
     return out
 
 
+def _swap_and_clean_steps(step, img, vis, fs: float, cfg: CleanConfig, offline: bool):
+    """The swap repair and the cleaning, step by step as ``analyse`` runs them (the compiled
+    path: one pass relabels, masks and gathers rows, the rows are cleaned and put back; the numpy
+    path otherwise). Returns ``(landmarks, relabelled, rows or None)``."""
+    k = kernels.get() if kernels.wanted(len(img) * P.USED.size * 2) else None
+    if k is None:
+        p, _, v, relab = step(
+            "x, y as float64; left/right swap repair",
+            lambda: P._level_and_unswap(img, None, vis, fs, None, None, None, True),
+        )
+        kw = dict(visibility=v, min_visibility=0.5, config=cfg, offline=offline)
+        return (
+            step("visibility mask, Hampel, gap fill, Butterworth", lambda: P._clean_own_landmarks(p, fs, **kw)),
+            relab,
+            None,
+        )
+    m = int(round(P.MAX_SWAP_S * fs))
+    odd = step("left/right swap decision", lambda: P.relabel_flags(img, P.swap_flags(img), m))
+    before, after = P.hampel_padding(not offline)
+    out, rows = step(
+        "relabel, visibility mask, gather rows",
+        lambda: k.unswap_mask_gather(img, vis, 0.5, odd, P._PERMS, P.USED, before, after),
+    )
+    rows = step("Hampel, gap fill, Butterworth", lambda: P.clean_rows(rows, fs, cfg, causal=not offline, padded=True))
+    step("rows back into the landmarks", lambda: k.scatter_rows(rows, out, P.USED))
+    return out, odd.any(axis=1), rows
+
+
+def _stages(t, img, vis, offline: bool) -> dict[str, float]:
+    """Wall time (s) of each step of ``analyse(t, img, None, vis, offline=offline)`` (2D, the
+    defaults), called one after the other as ``analyse`` calls them."""
+    times, cfg = {}, CleanConfig()
+
+    def step(name, fn):
+        t0 = time.perf_counter()
+        out = fn()
+        times[name] = time.perf_counter() - t0
+        return out
+
+    fs = step("frame rate", lambda: P.frame_rate(t))
+    c, relab, rows = _swap_and_clean_steps(step, img, vis, fs, cfg, offline)
+    facing, front, yaw = step("facing and body yaw", lambda: facing_and_yaw_2d(c))
+    smooth = 15 if offline else 1
+    view = step("view labels", lambda: classify_view(c, smooth_frames=smooth, facing=facing, yaw_deg=yaw))
+    if rows is not None:
+        ang = step("21 angles (2D)", lambda: A.joint_angles_2d_rows(rows, P._USED_POS, facing, front))
+    else:
+        ang = step("21 angles (2D)", lambda: A.joint_angles(image_px=c, facing=facing, front=front))
+    step("centre of mass", lambda: center_of_mass(c))
+    err = step("expected errors", lambda: expected_errors(list(ang), yaw, space="2d"))
+    err[np.ix_(relab, P.side_dependent(list(ang)))] = np.inf
+
+    def after():
+        fast = P._guard_gate_settle_compiled(ang, err, fs, cfg, view, "2d", True, 5.0, offline)
+        if fast is None:
+            return P._gate_settle_offset(P.guard_angles(ang, fs, cfg, view, "2d"), err, fs, True, 5.0, offline, None)
+        return fast
+
+    step("velocity guard, error gate, settle", after)
+    return times
+
+
+def stage_times(t, img, vis, repeats: int) -> dict:
+    """Per step of the pipeline (offline and causal): best wall time (s) over ``repeats``
+    interleaved rounds and the median ratio to that round's numpy copy."""
+    out = {}
+    for offline in (True, False):
+        rounds = []
+        for _ in range(repeats):
+            copy = min(_clock(lambda: img.copy())[0] for _ in range(5))
+            rounds.append((copy, _stages(t, img, vis, offline)))
+        names = list(rounds[0][1])
+        out["offline" if offline else "causal"] = {
+            k: (min(r[k] for _, r in rounds), float(np.median([r[k] / c for c, r in rounds]))) for k in names
+        }
+    return out
+
+
 def stream_times(img, vis, frames: int) -> dict:
     """Per-frame cost (us) of :class:`StreamingAnalyzer` after 100 warm-up frames."""
     s = StreamingAnalyzer(FS)
@@ -142,6 +228,7 @@ def run(minutes: float, repeats: int, stream_frames: int) -> dict:
     analyse(t, img, None, vis)  # and the compiled kernels, when installed
     r = {"frames": len(t), "minutes": minutes, "bytes": img.nbytes}
     r.update(batch_times(t, img, vis, repeats))
+    r["stages"] = stage_times(t, img, vis, repeats)
     r.update(stream_times(img, vis, stream_frames))
     r["short"] = process_times(t, img, vis, 10.0, repeats)
     r["long"] = process_times(t, img, vis, minutes * 60, max(1, min(repeats, 3)))
@@ -156,6 +243,25 @@ def _row(r: dict, key: str, label: str) -> str:
         f"| {label} | {r[key + '_s']:.3f} s | {r[key + '_cpu_s']:.3f} s | "
         f"{r[key + '_ratio_best']:.0f}x (median {r[key + '_ratio_median']:.0f}x) |"
     )
+
+
+def _stage_rows(stages: dict) -> list[str]:
+    """Markdown lines: the table of :func:`stage_times` (offline and causal side by side)."""
+    off, cau = stages["offline"], stages["causal"]
+    rows = [
+        "Where the time goes: the steps of `analyse` called one by one (best round; ratio: median over "
+        "the rounds of the step's wall time over its round's copy):",
+        "",
+        "| step | offline | causal |",
+        "|---|---|---|",
+    ]
+    for k in off:
+        rows.append(
+            f"| {k} | {off[k][0] * 1e3:.1f} ms ({off[k][1]:.1f}x) | {cau[k][0] * 1e3:.1f} ms ({cau[k][1]:.1f}x) |"
+        )
+    tot = [sum(v[0] for v in d.values()) for d in (off, cau)]
+    rows += [f"| sum of the steps | {tot[0] * 1e3:.0f} ms | {tot[1] * 1e3:.0f} ms |", ""]
+    return rows
 
 
 def report(r: dict, repeats: int) -> str:
@@ -173,7 +279,8 @@ def report(r: dict, repeats: int) -> str:
             "uses, view per frame, 21 angles (2D) with the angular-velocity plausibility guard, "
             "whole-body COM (de Leva 1996). Float64 throughout.",
             "",
-            "In-process times (the analysis alone; imports and compiled kernels already loaded):",
+            "In-process times: the inner figure, one `analyse` call on a pose array already in memory "
+            "(imports done and compiled kernels loaded; not a whole process, see below):",
             "",
             "| step | wall | CPU (this process) | wall vs numpy copy |",
             "|---|---|---|---|",
@@ -184,6 +291,7 @@ def report(r: dict, repeats: int) -> str:
             f"| streaming, per frame (median of {r['stream_frames']}) | {r['stream_median_us']:.0f} us | | |",
             f"| streaming, per frame (99th percentile) | {r['stream_p99_us']:.0f} us | | |",
             "",
+            *_stage_rows(r["stages"]),
             "What a user waits for (a new `python -c` process that imports movekit, loads the pose and "
             "runs the offline `analyse`; wall time from start to exit, best of the runs):",
             "",

@@ -11,6 +11,10 @@ import numba
 import numpy as np
 
 jit = numba.njit(cache=True, nogil=True)
+# for kernels that divide: ``error_model="numpy"`` gives numpy's inf and NaN for a division by zero
+# (Numba's default raises ZeroDivisionError). Their sums start from +0.0 and add in index order, as
+# numpy's reductions over a short axis and ``einsum`` here do (a sum of -0.0 is +0.0 in both).
+jitn = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 
 @numba.njit(inline="always", cache=True)
@@ -42,90 +46,155 @@ def _med7(a0, a1, a2, a3, a4, a5, a6):
     return _lo(a3, a4)
 
 
-@jit
-def _sort7(w):
-    """Sort 7 values in place (a 16-comparator network, Knuth TAOCP vol. 3, 5.3.4)."""
-    w[0], w[6] = _lo(w[0], w[6]), _hi(w[0], w[6])
-    w[2], w[3] = _lo(w[2], w[3]), _hi(w[2], w[3])
-    w[4], w[5] = _lo(w[4], w[5]), _hi(w[4], w[5])
-    w[0], w[2] = _lo(w[0], w[2]), _hi(w[0], w[2])
-    w[1], w[4] = _lo(w[1], w[4]), _hi(w[1], w[4])
-    w[3], w[6] = _lo(w[3], w[6]), _hi(w[3], w[6])
-    w[0], w[1] = _lo(w[0], w[1]), _hi(w[0], w[1])
-    w[2], w[5] = _lo(w[2], w[5]), _hi(w[2], w[5])
-    w[3], w[4] = _lo(w[3], w[4]), _hi(w[3], w[4])
-    w[1], w[2] = _lo(w[1], w[2]), _hi(w[1], w[2])
-    w[4], w[6] = _lo(w[4], w[6]), _hi(w[4], w[6])
-    w[2], w[3] = _lo(w[2], w[3]), _hi(w[2], w[3])
-    w[4], w[5] = _lo(w[4], w[5]), _hi(w[4], w[5])
-    w[1], w[2] = _lo(w[1], w[2]), _hi(w[1], w[2])
-    w[3], w[4] = _lo(w[3], w[4]), _hi(w[3], w[4])
-    w[5], w[6] = _lo(w[5], w[6]), _hi(w[5], w[6])
+@numba.njit(inline="always", cache=True)
+def _ce(a, b):
+    """One compare-exchange: ``(_lo(a, b), _hi(a, b))``."""
+    return _lo(a, b), _hi(a, b)
 
 
-@jit
-def _finite_median(w, k):
-    """Median of the ``k`` finite values of ``w`` (the others +inf), as
-    ``filters._nanmedian_last`` computes it (NaN when none)."""
-    if k == 0:
-        return np.nan
-    _sort7(w)
-    return 0.5 * (w[(k - 1) // 2] + w[k // 2])
+@numba.njit(inline="always", cache=True)
+def _sorted7(w0, w1, w2, w3, w4, w5, w6):
+    """Sort 7 values (a 16-comparator network, Knuth TAOCP vol. 3, 5.3.4) kept in registers;
+    returns the sorted 7-tuple."""
+    w0, w6 = _ce(w0, w6)
+    w2, w3 = _ce(w2, w3)
+    w4, w5 = _ce(w4, w5)
+    w0, w2 = _ce(w0, w2)
+    w1, w4 = _ce(w1, w4)
+    w3, w6 = _ce(w3, w6)
+    w0, w1 = _ce(w0, w1)
+    w2, w5 = _ce(w2, w5)
+    w3, w4 = _ce(w3, w4)
+    w1, w2 = _ce(w1, w2)
+    w4, w6 = _ce(w4, w6)
+    w2, w3 = _ce(w2, w3)
+    w4, w5 = _ce(w4, w5)
+    w1, w2 = _ce(w1, w2)
+    w3, w4 = _ce(w3, w4)
+    w5, w6 = _ce(w5, w6)
+    return (w0, w1, w2, w3, w4, w5, w6)
 
 
-@jit
-def _hampel_slow(r, x, thresh, min_count, w):
-    """One sample whose window ``r`` (7 values) holds a NaN: the median and MAD of its finite
-    samples (NaN counted out, sorted last as +inf)."""
-    k = 0
-    for j in range(7):
-        fin = r[j] == r[j]
-        w[j] = r[j] if fin else np.inf
-        k += fin
-    med = _finite_median(w, k)
-    for j in range(7):
-        w[j] = abs(r[j] - med) if r[j] == r[j] else np.inf
-    mad = _finite_median(w, k)
-    if abs(x - med) > thresh * mad and k >= min_count:
-        return med
-    return x
+@numba.njit(inline="always", cache=True)
+def _pick7(s, j):
+    """``s[j]`` of a 7-tuple by selects (the tuple stays in registers)."""
+    v = s[6]
+    v = s[5] if j == 5 else v
+    v = s[4] if j == 4 else v
+    v = s[3] if j == 3 else v
+    v = s[2] if j == 2 else v
+    v = s[1] if j == 1 else v
+    return s[0] if j == 0 else v
+
+
+@numba.njit(inline="always", cache=True)
+def _finite_median7(t, k):
+    """Median of the ``k`` finite values of the 7-tuple ``t`` (the others +inf, sorted last),
+    as ``filters._nanmedian_last`` computes it (NaN when none)."""
+    s = _sorted7(t[0], t[1], t[2], t[3], t[4], t[5], t[6])
+    med = 0.5 * (_pick7(s, (k - 1) // 2) + _pick7(s, k // 2))
+    return med if k > 0 else np.nan
+
+
+@numba.njit(inline="always", cache=True)
+def _finite_or_inf(v):
+    return v if v == v else np.inf
+
+
+@numba.njit(inline="always", cache=True)
+def _dev_or_inf(v, med):
+    return abs(v - med) if v == v else np.inf
+
+
+@jit  # a separate function, not inlined: the rare path; keeps the compile time down
+def _hampel_nan(r, i, xoff, thresh, min_count):
+    """The window ``r[i:i + 7]``, which holds a NaN: the median and MAD of its finite samples
+    (NaN counted out, sorted last as +inf); branch-free, the window in registers."""
+    v0, v1, v2, v3, v4, v5, v6 = r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4], r[i + 5], r[i + 6]
+    k = (v0 == v0) + (v1 == v1) + (v2 == v2) + (v3 == v3) + (v4 == v4) + (v5 == v5) + (v6 == v6)
+    f = _finite_or_inf
+    med = _finite_median7((f(v0), f(v1), f(v2), f(v3), f(v4), f(v5), f(v6)), k)
+    d = _dev_or_inf
+    mad = _finite_median7((d(v0, med), d(v1, med), d(v2, med), d(v3, med), d(v4, med), d(v5, med), d(v6, med)), k)
+    x = r[i + xoff]
+    return med if (abs(x - med) > thresh * mad and k >= min_count) else x
+
+
+@numba.njit(inline="always", cache=True)
+def _med_mad6(s0, s1, s2, s3, s4, s5):
+    """Median and MAD of 6 sorted values as :func:`_hampel_nan` computes them for a window
+    with one NaN: ``med = 0.5 * (s2 + s3)``; the deviations ``med - s2 <= med - s1 <= med - s0``
+    and ``s3 - med <= s4 - med <= s5 - med`` are two sorted lists (the same values as
+    ``|v - med|``: rounding is monotone and symmetric), whose 3rd and 4th smallest are a few
+    min/max."""
+    med = 0.5 * (s2 + s3)
+    a1, a2, a3 = med - s2, med - s1, med - s0
+    b1, b2, b3 = s3 - med, s4 - med, s5 - med
+    d2 = _lo(_lo(a3, b3), _lo(_hi(a1, b2), _hi(a2, b1)))
+    d3 = _hi(_hi(a1, b1), _hi(_lo(a3, b2), _lo(a2, b3)))
+    return med, 0.5 * (d2 + d3)
+
+
+@jit  # a separate function, not inlined: the rare path; keeps the compile time down
+def _hampel_med7(v0, v1, v2, v3, v4, v5, v6, x, thresh, full_ok):
+    """One NaN-free window, as ``filters.hampel`` (and the numpy code's selection network):
+    the median, the MAD as the median of ``|v - median|``, ``x`` or the median."""
+    med = _med7(v0, v1, v2, v3, v4, v5, v6)
+    mad = _med7(abs(v0 - med), abs(v1 - med), abs(v2 - med), abs(v3 - med), abs(v4 - med), abs(v5 - med), abs(v6 - med))
+    return med if (abs(x - med) > thresh * mad and full_ok) else x
 
 
 @jit
 def _hampel7(padded, xoff, thresh, min_count, out):
     """7-sample Hampel along each row of ``padded`` (channels, frames + 6); the sample judged
-    in window ``i`` is ``padded[:, i + xoff]`` (3 centred, 6 trailing). The network runs
-    branch-free along the row (SIMD); a window holding a NaN is redone by
-    :func:`_hampel_slow`. Returns ``(out (channels, frames), ok)``; ``ok`` is False when a
-    window held an infinity (then use the numpy code, whose semantics differ)."""
+    in window ``i`` is ``padded[:, i + xoff]`` (3 centred, 6 trailing).
+
+    The window is sorted (16 compare-exchanges, branch-free, SIMD along the row): its median
+    is ``s3`` and the deviations from it are two sorted lists, ``s3 - s2 <= s3 - s1 <=
+    s3 - s0`` and ``s4 - s3 <= s5 - s3 <= s6 - s3`` (rounding is monotone and symmetric, so
+    these are exactly the ``|v - med|`` of the numpy code), whose 3rd smallest (the MAD, the
+    4th smallest with the median's own 0) takes 6 min/max: a third fewer operations than a
+    second selection network over the deviations. Redone one by one as the numpy code does
+    (:func:`_hampel_nan`, :func:`_hampel_med7`): a window holding a NaN, and one whose median
+    is zero (which of +0.0 and -0.0 is returned depends on the network). Returns False when
+    a window held an infinity (then use the numpy code, whose semantics differ)."""
     c, m = padded.shape
     n = m - 6
     bad = np.empty(n, dtype=np.bool_)
-    buf = np.empty(7)
-    full_ok = 7 >= min_count
+    full_ok, six_ok = 7 >= min_count, 6 >= min_count
     for ch in range(c):
         r, o = padded[ch], out[ch]
+        inf = 0  # every sample is in a window: a window holds an infinity iff the row does
+        for i in range(m):
+            inf += abs(r[i]) == np.inf
+        if inf:
+            return False
         anybad = False
         for i in range(n):
             v0, v1, v2, v3, v4, v5, v6 = r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4], r[i + 5], r[i + 6]
-            s = v0 + v1 + v2 + v3 + v4 + v5 + v6
-            b = s - s != 0.0  # a NaN or an infinity in the window
+            k = (v0 == v0) + (v1 == v1) + (v2 == v2) + (v3 == v3) + (v4 == v4) + (v5 == v5) + (v6 == v6)
+            f = _finite_or_inf
+            s0, s1, s2, s3, s4, s5, s6 = _sorted7(f(v0), f(v1), f(v2), f(v3), f(v4), f(v5), f(v6))
+            mad7 = _lo(_lo(s3 - s0, s6 - s3), _lo(_hi(s3 - s2, s5 - s3), _hi(s3 - s1, s4 - s3)))
+            med6, mad6 = _med_mad6(s0, s1, s2, s3, s4, s5)
+            # redone one by one: two or more NaN; a zero median; a midpoint that overflowed
+            b = (k < 6) | ((k == 7) & (s3 == 0.0)) | ((k == 6) & (abs(med6) == np.inf))
             bad[i] = b
             anybad |= b
-            med = _med7(v0, v1, v2, v3, v4, v5, v6)
-            mad = _med7(
-                abs(v0 - med), abs(v1 - med), abs(v2 - med), abs(v3 - med), abs(v4 - med), abs(v5 - med), abs(v6 - med)
-            )
+            med = s3 if k == 7 else med6
+            ok = full_ok if k == 7 else six_ok
             x = r[i + xoff]
-            o[i] = med if (abs(x - med) > thresh * mad and full_ok) else x
+            o[i] = med if (abs(x - med) > thresh * (mad7 if k == 7 else mad6) and ok) else x
         if not anybad:
             continue
         for i in range(n):
             if bad[i]:
-                for j in range(7):
-                    if r[i + j] == r[i + j] and r[i + j] - r[i + j] != 0.0:
-                        return False
-                o[i] = _hampel_slow(r[i : i + 7], r[i + xoff], thresh, min_count, buf)
+                t = r[i] + r[i + 1] + r[i + 2] + r[i + 3] + r[i + 4] + r[i + 5] + r[i + 6]
+                if t != t:
+                    o[i] = _hampel_nan(r, i, xoff, thresh, min_count)
+                else:
+                    w = r[i : i + 7]
+                    o[i] = _hampel_med7(w[0], w[1], w[2], w[3], w[4], w[5], w[6], r[i + xoff], thresh, full_ok)
     return True
 
 
@@ -156,101 +225,157 @@ def _fill_column(col, out, max_gap, causal):
 
 @jit
 def _same_gaps(a, b):
-    """Rows ``a`` and ``b`` have their finite samples at the same frames."""
+    """Rows ``a`` and ``b`` have their finite samples at the same frames (branch-free: SIMD)."""
+    differ = 0
     for i in range(a.shape[0]):
-        if (a[i] - a[i] == 0.0) != (b[i] - b[i] == 0.0):
-            return False
-    return True
+        differ += (a[i] - a[i] == 0.0) != (b[i] - b[i] == 0.0)
+    return differ == 0
+
+
+@numba.njit(inline="always", cache=True)
+def _sos_step(x, z0, z1, b0, b1, b2, a1, a2):
+    """One sample through one section: ``scipy.signal.sosfilt``'s direct form II transposed, in
+    its operation order; returns ``(y, z0, z1)``."""
+    y = b0 * x + z0
+    return y, b1 * x - a1 * y + z1, b2 * x - a2 * y
 
 
 @jit
-def _sosfilt_block(sos, zi0, blk, start, stop, step):
-    """``scipy.signal.sosfilt`` (direct form II transposed, in its operation order) in place
-    along ``blk[start:stop:step, :]`` (frames, rows) for every row, each started at
-    ``zi0 * (its first sample)``. The rows advance together (SIMD across rows)."""
-    g, ns = blk.shape[1], sos.shape[0]
-    z0 = np.empty((ns, g))
-    z1 = np.empty((ns, g))
-    for s in range(ns):
-        for r in range(g):
-            z0[s, r] = zi0[s, 0] * blk[start, r]
-            z1[s, r] = zi0[s, 1] * blk[start, r]
+def _sos_section8(blk, start, stop, step, c, z0, z1):
+    """One second-order section ``c`` (b0, b1, b2, a1, a2) in place along
+    ``blk[start:stop:step, :8]`` (the padded edges of 8 rows), the state ``z0``, ``z1`` (8,)
+    carried in and out."""
+    b0, b1, b2, a1, a2 = c[0], c[1], c[2], c[3], c[4]
     for k in range(start, stop, step):
-        row = blk[k]
-        for s in range(ns):
-            b0, b1, b2, a1, a2 = sos[s, 0], sos[s, 1], sos[s, 2], sos[s, 4], sos[s, 5]
-            zs0, zs1 = z0[s], z1[s]
-            for r in range(g):
-                x = row[r]
-                y = b0 * x + zs0[r]
-                zs0[r] = b1 * x - a1 * y + zs1[r]
-                zs1[r] = b2 * x - a2 * y
-                row[r] = y
+        for r in range(8):
+            blk[k, r], z0[r], z1[r] = _sos_step(blk[k, r], z0[r], z1[r], b0, b1, b2, a1, a2)
 
 
 @jit
-def _filter_run(sos, zi0, src, dst, i, j, zero_phase, ext):
-    """Low-pass the run ``src[:, i:j]`` (rows with the same gaps) into ``dst[:, i:j]``, as
-    ``filters.lowpass`` does: causal from the steady state, or ``filters._filtfilt``
-    (odd-extension padding, forward then backward)."""
+def _sos_rows8(r0, r1, r2, r3, r4, r5, r6, r7, start, stop, step, c, z0, z1):
+    """One second-order section ``c`` (b0, b1, b2, a1, a2) in place along 8 rows
+    ``r0``..``r7`` (frames ``start:stop:step``), advancing together with their state in
+    registers (8 independent recursions overlap, and the rows are read where they lie: no
+    transposition); the state ``z0``, ``z1`` (8,) carried in and out."""
+    b0, b1, b2, a1, a2 = c[0], c[1], c[2], c[3], c[4]
+    p0, p1, p2, p3, p4, p5, p6, p7 = z0[0], z0[1], z0[2], z0[3], z0[4], z0[5], z0[6], z0[7]
+    q0, q1, q2, q3, q4, q5, q6, q7 = z1[0], z1[1], z1[2], z1[3], z1[4], z1[5], z1[6], z1[7]
+    for k in range(start, stop, step):
+        r0[k], p0, q0 = _sos_step(r0[k], p0, q0, b0, b1, b2, a1, a2)
+        r1[k], p1, q1 = _sos_step(r1[k], p1, q1, b0, b1, b2, a1, a2)
+        r2[k], p2, q2 = _sos_step(r2[k], p2, q2, b0, b1, b2, a1, a2)
+        r3[k], p3, q3 = _sos_step(r3[k], p3, q3, b0, b1, b2, a1, a2)
+        r4[k], p4, q4 = _sos_step(r4[k], p4, q4, b0, b1, b2, a1, a2)
+        r5[k], p5, q5 = _sos_step(r5[k], p5, q5, b0, b1, b2, a1, a2)
+        r6[k], p6, q6 = _sos_step(r6[k], p6, q6, b0, b1, b2, a1, a2)
+        r7[k], p7, q7 = _sos_step(r7[k], p7, q7, b0, b1, b2, a1, a2)
+    z0[0], z0[1], z0[2], z0[3], z0[4], z0[5], z0[6], z0[7] = p0, p1, p2, p3, p4, p5, p6, p7
+    z1[0], z1[1], z1[2], z1[3], z1[4], z1[5], z1[6], z1[7] = q0, q1, q2, q3, q4, q5, q6, q7
+
+
+@jit
+def _sos_pass(sos, zi0, x0, left, rows, right, forward):
+    """``scipy.signal.sosfilt`` in place over the sequence ``left`` (pad, 8), the 8 ``rows``,
+    ``right`` (pad, 8) (backward: only ``right`` then the rows, reversed; what would follow
+    is never read), each column started at ``zi0 * x0``. Section by section over the whole
+    sequence: each section's recursion sees the same inputs in the same order as sample by
+    sample through the cascade, so the values are the same."""
+    z0, z1, c = np.empty(8), np.empty(8), np.empty(5)
+    pad, n = right.shape[0], rows[0].shape[0]
+    r0, r1, r2, r3, r4, r5, r6, r7 = rows
+    for s in range(sos.shape[0]):
+        for r in range(8):
+            z0[r] = zi0[s, 0] * x0[r]
+            z1[r] = zi0[s, 1] * x0[r]
+        c[0], c[1], c[2], c[3], c[4] = sos[s, 0], sos[s, 1], sos[s, 2], sos[s, 4], sos[s, 5]
+        if forward:
+            _sos_section8(left, 0, pad, 1, c, z0, z1)
+            _sos_rows8(r0, r1, r2, r3, r4, r5, r6, r7, 0, n, 1, c, z0, z1)
+            _sos_section8(right, 0, pad, 1, c, z0, z1)
+        else:
+            _sos_section8(right, pad - 1, -1, -1, c, z0, z1)
+            _sos_rows8(r0, r1, r2, r3, r4, r5, r6, r7, n - 1, -1, -1, c, z0, z1)
+
+
+@jit
+def _filter_run(sos, zi0, src, dst, i, j, zero_phase, ext, spare, inplace):
+    """Low-pass the run ``src[:, i:j]`` (up to 8 rows with the same gaps) into ``dst[:, i:j]``,
+    as ``filters.lowpass`` does: causal from the steady state, or ``filters._filtfilt``
+    (odd-extension padding, forward then backward). The rows are filtered where they lie in
+    ``dst``; the padded edges go to ``ext`` (2 * pad, 8); missing rows are ``spare`` (zeros,
+    which stay zeros); ``inplace``: ``src`` is ``dst``."""
     g, n = src.shape[0], j - i
     if zero_phase and n < 2:
         dst[:, i:j] = src[:, i:j]
         return
     pad = min(3 * (2 * sos.shape[0] + 1), n - 1) if zero_phase else 0
-    m = n + 2 * pad
-    blk = ext[:m, :g]
-    for r in range(g):
-        seg = src[r, i:j]
-        for k in range(pad):
-            blk[k, r] = 2 * seg[0] - seg[pad - k]
-            blk[pad + n + k, r] = 2 * seg[n - 1] - seg[n - 2 - k]
-        for k in range(n):
-            blk[pad + k, r] = seg[k]
-    _sosfilt_block(sos, zi0, blk, 0, m, 1)
+    left, right = ext[:pad], ext[pad : 2 * pad]
+    x0 = np.zeros(8)
+    for r in range(8):
+        for k in range(pad):  # the edges first: src may be dst
+            left[k, r] = 2 * src[r, i] - src[r, i + pad - k] if r < g else 0.0
+            right[k, r] = 2 * src[r, j - 1] - src[r, j - 2 - k] if r < g else 0.0
+        if r < g:
+            x0[r] = left[0, r] if pad > 0 else src[r, i]
+    if not inplace:
+        for r in range(g):
+            dst[r, i:j] = src[r, i:j]
+    rows = (
+        dst[0, i:j],
+        dst[1, i:j] if g > 1 else spare[:n],
+        dst[2, i:j] if g > 2 else spare[:n],
+        dst[3, i:j] if g > 3 else spare[:n],
+        dst[4, i:j] if g > 4 else spare[:n],
+        dst[5, i:j] if g > 5 else spare[:n],
+        dst[6, i:j] if g > 6 else spare[:n],
+        dst[7, i:j] if g > 7 else spare[:n],
+    )
+    _sos_pass(sos, zi0, x0, left, rows, right, True)
     if zero_phase:
-        _sosfilt_block(sos, zi0, blk, m - 1, -1, -1)
-    for r in range(g):
-        for k in range(n):
-            dst[r, i + k] = blk[pad + k, r]
+        x0b = right[pad - 1].copy()  # zero phase: pad >= 1
+        _sos_pass(sos, zi0, x0b, left, rows, right, False)
 
 
 @jit
-def _filter_rows(sos, zi0, src, dst, zero_phase, ext):
+def _filter_rows(sos, zi0, src, dst, zero_phase, ext, spare, inplace):
     """Low-pass every run of finite samples of ``src`` (rows sharing their gaps) into ``dst``."""
     first, n = src[0], src.shape[1]
     i = 0
     while i < n:
         if not first[i] - first[i] == 0.0:
+            for r in range(src.shape[0]):  # a gap (an infinity too) is NaN in the output
+                dst[r, i] = np.nan
             i += 1
             continue
         j = i
         while j < n and first[j] - first[j] == 0.0:
             j += 1
-        _filter_run(sos, zi0, src, dst, i, j, zero_phase, ext)
+        _filter_run(sos, zi0, src, dst, i, j, zero_phase, ext, spare, inplace)
         i = j
 
 
 @jit
-def _fill_lowpass(a, max_gap, causal, sos, zi0, zero_phase, do_filter, filled, out, ext):
+def _fill_lowpass(a, max_gap, causal, sos, zi0, zero_phase, do_filter, filled, out, ext, spare, copy):
     """``fill_gaps`` then (``do_filter``) ``lowpass`` along each row of ``a`` (channels, frames).
 
     Neighbouring rows with the same gaps (x and y of a landmark, usually many more) are
-    filtered together, up to 8 at a time."""
+    filtered together, up to 8 at a time. ``copy`` False: ``filled`` and ``out`` are ``a``
+    itself (a fill writes only inside gaps and reads only their finite ends; a run's padded
+    edges are taken before it is filtered in place)."""
     c, n = a.shape
-    filled[:] = a
+    if copy:
+        filled[:] = a
     if max_gap > 0:
         for ch in range(c):
             _fill_column(a[ch], filled[ch], max_gap, causal)
     if not do_filter:
         return
-    out[:] = np.nan
     ch = 0
     while ch < c:
         stop = ch + 1
         while stop < c and stop - ch < 8 and _same_gaps(filled[ch], filled[stop]):
             stop += 1
-        _filter_rows(sos, zi0, filled[ch:stop], out[ch:stop], zero_phase, ext)
+        _filter_rows(sos, zi0, filled[ch:stop], out[ch:stop], zero_phase, ext, spare, not copy)
         ch = stop
 
 
@@ -311,40 +436,86 @@ def _sign_or(d, default):
 
 
 @jit
-def angles2d_args(p, facing, front, idx, normal, unsigned, y, x, short):
-    """The ``arctan2`` arguments of ``angles._angles_2d`` for frames ``p`` (frames, 33, 2):
-    ``y``, ``x`` (angles, frames) and ``short`` (a zero-length vector), the same operations.
-    ``idx`` (4, angles): reference from/to and segment from/to point numbers (33-38 are the
-    virtual points mid-shoulder, mid-hip, origin, up, anterior and right)."""
-    n, na = p.shape[0], idx.shape[1]
-    P = np.zeros((39, 2))
-    P[36, 1] = -1.0
-    nz = np.empty(4)
+def angles2d_args(rows, pos, s, e, facing, front, idx, normal, unsigned, y, x, short, q):
+    """The ``arctan2`` arguments of ``angles._angles_2d`` for frames ``s:e``: ``y``, ``x``
+    (angles, frames) and ``short`` (a zero-length vector), the same operations. The landmarks
+    are read from ``rows`` (x and y rows, frames along the row; landmark ``k``'s x is row
+    ``2 * pos[k]``), as the cleaning leaves them: no transposition. ``idx`` (4, angles):
+    reference from/to and segment from/to point numbers (33-38 are the virtual points
+    mid-shoulder, mid-hip, origin, up, anterior and right, laid out in ``q`` (43, 2, >= frames)
+    with the four normal signs in ``q[39:43, 0]``), so that each angle is one loop along the
+    frames (SIMD)."""
+    n, na = e - s, idx.shape[1]
+    x11, y11, x12, y12 = (
+        rows[2 * pos[11], s:e],
+        rows[2 * pos[11] + 1, s:e],
+        rows[2 * pos[12], s:e],
+        rows[2 * pos[12] + 1, s:e],
+    )
+    x23, y23, x24, y24 = (
+        rows[2 * pos[23], s:e],
+        rows[2 * pos[23] + 1, s:e],
+        rows[2 * pos[24], s:e],
+        rows[2 * pos[24] + 1, s:e],
+    )
     for i in range(n):
-        for k in range(33):
-            P[k, 0] = p[i, k, 0]
-            P[k, 1] = p[i, k, 1]
-        for d in range(2):
-            P[33, d] = 0.5 * (p[i, 11, d] + p[i, 12, d])
-            P[34, d] = 0.5 * (p[i, 23, d] + p[i, 24, d])
-        dsh = p[i, 11, 0] - p[i, 12, 0]
-        dhip = p[i, 23, 0] - p[i, 24, 0]
-        lat1 = _sign_or(dhip, front[i])
-        P[37, 0] = facing[i]
-        P[38, 0] = -lat1
-        nz[0] = -facing[i]
-        nz[1] = -_sign_or(dsh, front[i])
-        nz[2] = -lat1
-        nz[3] = -_sign_or(0.5 * (dsh + dhip), front[i])
-        for a in range(na):
-            rx = P[idx[1, a], 0] - P[idx[0, a], 0]
-            ry = P[idx[1, a], 1] - P[idx[0, a], 1]
-            sx = P[idx[3, a], 0] - P[idx[2, a], 0]
-            sy = P[idx[3, a], 1] - P[idx[2, a], 1]
+        q[33, 0, i] = 0.5 * (x11[i] + x12[i])
+        q[33, 1, i] = 0.5 * (y11[i] + y12[i])
+        q[34, 0, i] = 0.5 * (x23[i] + x24[i])
+        q[34, 1, i] = 0.5 * (y23[i] + y24[i])
+        dsh = x11[i] - x12[i]
+        dhip = x23[i] - x24[i]
+        lat1 = _sign_or(dhip, front[s + i])
+        q[35, 0, i], q[35, 1, i] = 0.0, 0.0  # origin
+        q[36, 0, i], q[36, 1, i] = 0.0, -1.0  # up
+        q[37, 0, i], q[37, 1, i] = facing[s + i], 0.0  # anterior
+        q[38, 0, i], q[38, 1, i] = -lat1, 0.0  # right
+        q[39, 0, i] = -facing[s + i]
+        q[40, 0, i] = -_sign_or(dsh, front[s + i])
+        q[41, 0, i] = -lat1
+        q[42, 0, i] = -_sign_or(0.5 * (dsh + dhip), front[s + i])
+    for a in range(na):
+        pts = []
+        for j in range(4):
+            k = idx[j, a]
+            if k < 33:
+                pts.append((rows[2 * pos[k], s:e], rows[2 * pos[k] + 1, s:e]))
+            else:
+                pts.append((q[k, 0, :n], q[k, 1, :n]))
+        (rfx, rfy), (rtx, rty), (sfx, sfy), (stx, sty) = pts[0], pts[1], pts[2], pts[3]
+        nz, uns = q[39 + normal[a], 0, :n], unsigned[a]
+        ya, xa, sa = y[a], x[a], short[a]
+        for i in range(n):
+            rx = rtx[i] - rfx[i]
+            ry = rty[i] - rfy[i]
+            sx = stx[i] - sfx[i]
+            sy = sty[i] - sfy[i]
             cross = rx * sy - ry * sx
-            x[a, i] = rx * sx + ry * sy
-            y[a, i] = abs(cross) if unsigned[a] else cross * nz[normal[a]]
-            short[a, i] = (rx * rx + ry * ry) <= 0 or (sx * sx + sy * sy) <= 0
+            xa[i] = rx * sx + ry * sy
+            ya[i] = abs(cross) if uns else cross * nz[i]
+            sa[i] = (rx * rx + ry * ry) <= 0 or (sx * sx + sy * sy) <= 0
+
+
+@numba.njit(inline="always", cache=True)
+def _mod360(a):
+    """``np.mod(a, 360.0)`` bit for bit (numpy's ``fmod``, then ``+ 360`` for a negative
+    remainder, +0.0 for a zero one), without the ``fmod`` call for ``|a| < 720``: there
+    ``fmod`` is ``a``, ``a - 360`` or ``a + 360``, each exact (Sterbenz lemma)."""
+    if a == 0.0:
+        return 0.0
+    if 0.0 < a < 360.0:
+        return a
+    if 360.0 <= a < 720.0:
+        m = a - 360.0
+        return m if m != 0.0 else 0.0
+    if -360.0 < a < 0.0:
+        return a + 360.0
+    if -720.0 < a <= -360.0:
+        m = a + 360.0
+        if m == 0.0:
+            return 0.0
+        return m + 360.0 if m < 0.0 else m
+    return np.mod(a, 360.0)
 
 
 @jit
@@ -356,7 +527,7 @@ def angles_finish(theta, short, mult, offset, lo, unsigned, plo, phi):
         for i in range(n):
             t = theta[a, i] * (180.0 / np.pi) * mult[a] + offset[a]
             if not unsigned[a]:
-                t = lo[a] + np.mod(t - lo[a], 360.0)
+                t = lo[a] + _mod360(t - lo[a])
             if short[a, i] or t < plo[a] or t > phi[a]:
                 t = np.nan
             theta[a, i] = t
@@ -424,12 +595,16 @@ def hampel7(padded: np.ndarray, xoff: int, thresh: float, min_count: int) -> tup
     return out, bool(_hampel7(padded, xoff, thresh, min_count, out))
 
 
-def fill_lowpass(a, max_gap: int, causal: bool, sos, zi0, zero_phase: bool, do_filter: bool) -> np.ndarray:
-    """:func:`_fill_lowpass` of ``a`` (channels, frames); a new (channels, frames) array."""
+def fill_lowpass(
+    a, max_gap: int, causal: bool, sos, zi0, zero_phase: bool, do_filter: bool, overwrite: bool = False
+) -> np.ndarray:
+    """:func:`_fill_lowpass` of ``a`` (channels, frames); a new (channels, frames) array, or
+    ``a`` itself, overwritten, with ``overwrite`` (two passes and two allocations fewer)."""
     c, n = a.shape
-    filled, out = np.empty((c, n)), np.empty((c, n))
-    ext = np.empty((n + 2 * 3 * (2 * sos.shape[0] + 1), 8))
-    _fill_lowpass(a, max_gap, causal, sos, zi0, zero_phase, do_filter, filled, out, ext)
+    filled = a if overwrite else np.empty((c, n))
+    out = a if overwrite else np.empty((c, n))
+    ext = np.empty((2 * 3 * (2 * sos.shape[0] + 1), 8))
+    _fill_lowpass(a, max_gap, causal, sos, zi0, zero_phase, do_filter, filled, out, ext, np.zeros(n), not overwrite)
     return out if do_filter else filled
 
 
@@ -459,8 +634,8 @@ def velocity_guard(a: np.ndarray, lim: np.ndarray, hold: int) -> np.ndarray:
 def _pair_dist(p, i, a, j, b):
     """Image distance between landmark ``a`` of frame ``i`` and landmark ``b`` of frame ``j``
     (``pipeline.swap_flags``' ``dist``: the same operations)."""
-    dx = p[i, a, 0] - p[j, b, 0]
-    dy = p[i, a, 1] - p[j, b, 1]
+    dx = np.float64(p[i, a, 0]) - np.float64(p[j, b, 0])  # float32 input read exactly as float64
+    dy = np.float64(p[i, a, 1]) - np.float64(p[j, b, 1])
     return np.sqrt(dx**2 + dy**2)
 
 
@@ -490,3 +665,308 @@ def swap_flags(p: np.ndarray, groups: np.ndarray, ratio: float) -> np.ndarray:
     flags = np.zeros((p.shape[0], 2), dtype=bool)
     _swap_flags(p, groups, ratio, flags)
     return flags
+
+
+@jitn
+def xy_float64(p, out):
+    """``out[...] = p[..., :2]`` (frames, landmarks, 2) as float64: ``pipeline._xy_float64``."""
+    n, m = out.shape[0], out.shape[1]
+    for i in range(n):
+        for k in range(m):
+            out[i, k, 0] = p[i, k, 0]
+            out[i, k, 1] = p[i, k, 1]
+
+
+@jitn
+def agree_lower(p, odd, min_cos, min_width):
+    """``pipeline.agree_lower_with_upper`` in place on ``odd`` (frames, 2), the same operations
+    (``p`` float32 or float64: read as float64, exactly)."""
+    f = np.float64
+    for i in range(p.shape[0]):
+        su = -1.0 if odd[i, 0] else 1.0
+        sl = -1.0 if odd[i, 1] else 1.0
+        x11, y11, x12, y12 = f(p[i, 11, 0]), f(p[i, 11, 1]), f(p[i, 12, 0]), f(p[i, 12, 1])
+        x23, y23, x24, y24 = f(p[i, 23, 0]), f(p[i, 23, 1]), f(p[i, 24, 0]), f(p[i, 24, 1])
+        sh0, sh1 = (x11 - x12) * su, (y11 - y12) * su
+        hp0, hp1 = (x23 - x24) * sl, (y23 - y24) * sl
+        d0 = 0.5 * (x11 + x12) - 0.5 * (x23 + x24)
+        d1 = 0.5 * (y11 + y12) - 0.5 * (y23 + y24)
+        trunk = np.hypot(d0, d1)
+        ls, lh = np.hypot(sh0, sh1), np.hypot(hp0, hp1)
+        cos = ((0.0 + sh0 * hp0) + sh1 * hp1) / (ls * lh)
+        if cos < min_cos and ls >= min_width * trunk and lh >= min_width * trunk:
+            odd[i, 1] = not odd[i, 1]
+
+
+@jitn
+def _sin_between(a0, a1, b0, b1, min_len):
+    """``view._sin_between`` for one pair of vectors."""
+    cross = a0 * b1 - a1 * b0
+    la, lb = np.hypot(a0, a1), np.hypot(b0, b1)
+    if la >= min_len and lb >= min_len:
+        return cross / (la * lb)
+    return np.nan
+
+
+@jitn
+def _sign_at(v, threshold):
+    """``np.where(np.abs(v) >= threshold, np.sign(v), 0.0)`` (NaN -> 0)."""
+    if abs(v) >= threshold:
+        return 1.0 if v > 0 else (-1.0 if v < 0 else 0.0)
+    return 0.0
+
+
+@jitn
+def _facing_frame(p, i, L, sag_threshold, front_threshold):
+    """``view.facing_2d`` (hold=False) of frame ``i``: (facing, front) signs, 0 = not confident."""
+    up0 = 0.5 * (p[i, 11, 0] + p[i, 12, 0]) - 0.5 * (p[i, 23, 0] + p[i, 24, 0])
+    up1 = 0.5 * (p[i, 11, 1] + p[i, 12, 1]) - 0.5 * (p[i, 23, 1] + p[i, 24, 1])
+    short = 0.05 * L
+    c0 = _sin_between(
+        up0, up1, p[i, 0, 0] - 0.5 * (p[i, 7, 0] + p[i, 8, 0]), p[i, 0, 1] - 0.5 * (p[i, 7, 1] + p[i, 8, 1]), short
+    )
+    c1 = -_sin_between(
+        p[i, 27, 0] - p[i, 25, 0],
+        p[i, 27, 1] - p[i, 25, 1],
+        p[i, 31, 0] - p[i, 29, 0],
+        p[i, 31, 1] - p[i, 29, 1],
+        short,
+    )
+    c2 = -_sin_between(
+        p[i, 28, 0] - p[i, 26, 0],
+        p[i, 28, 1] - p[i, 26, 1],
+        p[i, 32, 0] - p[i, 30, 0],
+        p[i, 32, 1] - p[i, 30, 1],
+        short,
+    )
+    cnt, tot = 0, 0.0
+    for c in (c0, c1, c2):
+        cnt += c - c == 0.0
+        tot += c if c == c else 0.0
+    sag = tot / max(cnt, 1) if cnt > 0 else np.nan
+    fr = 0.5 * ((p[i, 11, 0] - p[i, 12, 0]) + (p[i, 23, 0] - p[i, 24, 0])) / L
+    return _sign_at(sag, sag_threshold), _sign_at(fr, front_threshold)
+
+
+@jitn
+def _perp_vertical(v0, v1):
+    """``view._perp(v, (0, -1))``: the same products (``v1 * 0.0`` is NaN for a NaN or inf)."""
+    return v0 * -1.0 - v1 * 0.0
+
+
+@jitn
+def _yaw_cues_frame(p, i, L, ratios, weights):
+    """``view.yaw_cues_2d`` of frame ``i``: (cos_cue, sin_cue); ``ratios`` (width, nose, foot)."""
+    ear0, ear1 = 0.5 * (p[i, 7, 0] + p[i, 8, 0]), 0.5 * (p[i, 7, 1] + p[i, 8, 1])
+    neck0, neck1 = ear0 - 0.5 * (p[i, 11, 0] + p[i, 12, 0]), ear1 - 0.5 * (p[i, 11, 1] + p[i, 12, 1])
+    w = 0.5 * (
+        abs(_perp_vertical(p[i, 11, 0] - p[i, 12, 0], p[i, 11, 1] - p[i, 12, 1]))
+        + abs(_perp_vertical(p[i, 23, 0] - p[i, 24, 0], p[i, 23, 1] - p[i, 24, 1]))
+    )
+    cos_cue = w / (ratios[0] * L)
+    hn = np.hypot(neck0, neck1)
+    u0, u1 = neck0 / hn, neck1 / hn
+    v0, v1 = p[i, 0, 0] - ear0, p[i, 0, 1] - ear1
+    nose = abs(v0 * u1 - v1 * u0) / (ratios[1] * L)
+    feet = abs(
+        0.5
+        * (
+            _perp_vertical(p[i, 31, 0] - p[i, 29, 0], p[i, 31, 1] - p[i, 29, 1])
+            + _perp_vertical(p[i, 32, 0] - p[i, 30, 0], p[i, 32, 1] - p[i, 30, 1])
+        )
+    ) / (ratios[2] * L)
+    tot, wsum = 0.0, 0.0
+    for j, c in enumerate((nose, feet)):
+        wt = weights[j] if c - c == 0.0 else 0.0
+        cw = c * wt
+        tot += cw if cw == cw else 0.0
+        wsum += wt
+    return cos_cue, tot / wsum
+
+
+@jitn
+def view_cues(p, thresholds, ratios, weights, out):
+    """``view.facing_2d(p, hold=False)`` and ``view.yaw_cues_2d(p)`` in one pass over (frames,
+    33, 2) ``p``: ``out`` (4, frames) facing, front, cos_cue, sin_cue. ``thresholds``
+    (sagittal, front), ``ratios`` (width, nose, foot), ``weights`` (nose, feet)."""
+    for i in range(p.shape[0]):
+        d0 = 0.5 * (p[i, 11, 0] + p[i, 12, 0]) - 0.5 * (p[i, 23, 0] + p[i, 24, 0])
+        d1 = 0.5 * (p[i, 11, 1] + p[i, 12, 1]) - 0.5 * (p[i, 23, 1] + p[i, 24, 1])
+        L = np.hypot(d0, d1)
+        out[0, i], out[1, i] = _facing_frame(p, i, L, thresholds[0], thresholds[1])
+        out[2, i], out[3, i] = _yaw_cues_frame(p, i, L, ratios, weights)
+
+
+@jitn
+def center_of_mass(p, prox, dist, cm, mass, out):
+    """``com.center_of_mass`` (``missing="nan"``) of (frames, 33, dims) ``p`` into ``out``
+    (frames, dims): the virtual points (33-37) and each segment's centre as ``com._segment_coms``,
+    then the mass-weighted sum over the segments in order (``np.einsum``'s order)."""
+    n, _, d = p.shape
+    ext = np.empty((38, d))
+    pairs = ((11, 12), (23, 24), (7, 8), (17, 19), (18, 20))
+    for i in range(n):
+        for k in range(d):
+            for j in range(33):
+                ext[j, k] = p[i, j, k]
+            for v in range(5):
+                a, b = pairs[v]
+                ext[33 + v, k] = 0.5 * (p[i, a, k] + p[i, b, k])
+            acc = 0.0
+            for s in range(prox.size):
+                x0 = ext[prox[s], k]
+                acc += (x0 + cm[s] * (ext[dist[s], k] - x0)) * mass[s]
+            out[i, k] = acc
+
+
+@jitn
+def _guard_row(x, valid, use_valid, lim, hold, o):
+    """:func:`_velocity_guard` of one channel ``x`` into ``o``; samples where ``valid`` is
+    False (``use_valid``) are passed through unguarded and are no reference
+    (``pipeline.guard_angles`` with views: guarded as NaN, then put back)."""
+    big = np.iinfo(np.int64).max // 2
+    ref, age = np.nan, big
+    for i in range(x.size):
+        age = min(age + 1, big)
+        v = x[i]
+        o[i] = v
+        if (use_valid and not valid[i]) or not v - v == 0.0:
+            continue
+        if age > hold or not abs(v - ref) > lim * age:
+            ref, age = v, 0
+        else:
+            o[i] = np.nan
+
+
+@jitn
+def _settle_row(a, o, n_settle):
+    """:func:`_settle_pass` (``drop_short`` False) of one channel."""
+    run, start = 0, True
+    for i in range(a.size):
+        v = a[i]
+        fin = v - v == 0.0
+        start = start and fin
+        run = run + 1 if fin else 0
+        o[i] = v if (fin and (start or run > n_settle)) else np.nan
+
+
+@jitn
+def _drop_short_row(a, o, n_min):
+    """:func:`_settle_pass` (``drop_short`` True) of one channel."""
+    start = True
+    for i in range(a.size):
+        v = a[i]
+        start = start and v - v == 0.0
+        o[i] = v if start else np.nan
+    length = 0
+    for i in range(a.size - 1, -1, -1):
+        v = a[i]
+        if not v - v == 0.0:
+            length = 0
+            continue
+        if length == 0:
+            k = i
+            while k >= 0 and a[k] - a[k] == 0.0:
+                k -= 1
+            length = i - k if k >= 0 else -1
+        if length < 0 or length >= n_min:
+            o[i] = v
+
+
+@jitn
+def angle_rows(theta, valid, use_valid, lim, hold, guard, err, max_err, gate, n_settle, n_min, out, tmp):
+    """``pipeline.guard_angles``, the error gate (``error_model.gate``) and
+    ``pipeline.settle_angles`` of (angles, frames) ``theta`` into ``out`` (each step keeps its
+    state per angle, so the order of the loops does not change a value). ``valid`` (angles,
+    frames); ``err`` (frames, angles), as ``error_model.expected_errors`` lays it out; ``tmp`` a
+    (frames,) scratch."""
+    na, n = theta.shape
+    for ch in range(na):
+        if guard:
+            _guard_row(theta[ch], valid[ch], use_valid, lim[ch], hold, out[ch])
+        else:
+            out[ch, :] = theta[ch]
+    if gate:
+        for i in range(n):  # frames outer: err is read in its own order
+            for ch in range(na):
+                if not err[i, ch] <= max_err:  # NaN refused
+                    out[ch, i] = np.nan
+    for ch in range(na):
+        if n_settle > 0:
+            _settle_row(out[ch], tmp, n_settle)
+        else:
+            tmp[:] = out[ch]
+        if n_min > 1:
+            _drop_short_row(tmp, out[ch], n_min)
+        else:
+            out[ch, :] = tmp
+
+
+@jitn
+def _mask_gather_rows(p, vis, min_vis, used, before, out):
+    """``filters.mask_by_visibility`` in place on ``p`` (frames, landmarks, dims; NaN where
+    ``vis`` (frames, landmarks) is not >= ``min_vis``), then :func:`_gather_rows`, block by block
+    while the block is in cache."""
+    n, m, d = p.shape
+    out[:, :before] = np.nan
+    out[:, before + n :] = np.nan
+    for s in range(0, n, 256):
+        e = min(n, s + 256)
+        for i in range(s, e):
+            for j in range(m):
+                if not vis[i, j] >= min_vis:
+                    for k in range(d):
+                        p[i, j, k] = np.nan
+        for j in range(used.size):
+            for k in range(d):
+                row = out[j * d + k]
+                for i in range(s, e):
+                    row[before + i] = p[i, used[j], k]
+
+
+def mask_gather_rows(p, vis, min_vis: float, used, before: int, after: int) -> np.ndarray:
+    """:func:`_mask_gather_rows`: masks ``p`` in place, returns ``(len(used) * dims, before +
+    frames + after)`` rows."""
+    out = np.empty((used.size * p.shape[2], before + p.shape[0] + after))
+    _mask_gather_rows(p, vis, min_vis, used, before, out)
+    return out
+
+
+@jitn
+def _unswap_mask_gather(p, vis, use_vis, min_vis, odd, perms, used, before, out, rows):
+    """``pipeline.unswap_left_right`` (the relabelling ``odd`` (frames, 2) decided, as the
+    landmark permutations ``perms`` (4, landmarks): none, upper, lower, both), then
+    ``filters.mask_by_visibility`` (``use_vis``; the visibility relabelled the same way) of
+    ``p`` (frames, landmarks, >= 2; float32 or float64, read exactly as float64) into ``out``
+    (frames, landmarks, 2), and :func:`_gather_rows` of it into ``rows``; block by block while
+    the block is in cache: one pass over the input instead of four."""
+    n, m = out.shape[0], out.shape[1]
+    rows[:, :before] = np.nan
+    rows[:, before + n :] = np.nan
+    for s in range(0, n, 256):
+        e = min(n, s + 256)
+        for i in range(s, e):
+            g = (1 if odd[i, 0] else 0) + (2 if odd[i, 1] else 0)
+            for k in range(m):
+                src = perms[g, k]
+                x, y = np.float64(p[i, src, 0]), np.float64(p[i, src, 1])
+                if use_vis and not np.float64(vis[i, src]) >= min_vis:
+                    x, y = np.nan, np.nan
+                out[i, k, 0], out[i, k, 1] = x, y
+        for j in range(used.size):
+            for d in range(2):
+                row = rows[j * 2 + d]
+                for i in range(s, e):
+                    row[before + i] = out[i, used[j], d]
+
+
+def unswap_mask_gather(p, vis, min_vis: float, odd, perms, used, before: int, after: int):
+    """:func:`_unswap_mask_gather`: ``(landmarks (frames, 33, 2), rows (len(used) * 2, before +
+    frames + after))``, both new."""
+    n, m = p.shape[0], p.shape[1]
+    out = np.empty((n, m, 2))
+    rows = np.empty((used.size * 2, before + n + after))
+    use_vis = vis is not None
+    v = vis if use_vis else np.zeros((1, 1))
+    _unswap_mask_gather(p, v, use_vis, float(min_vis), odd, perms, used, before, out, rows)
+    return out, rows

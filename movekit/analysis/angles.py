@@ -365,6 +365,7 @@ _KIND_HINGE = np.array([d.kind == "hinge" for d in _DEFS])
 _KIND_UNSIGNED = np.array([d.kind == "unsigned" for d in _DEFS])
 _MIN_PROJ = np.sin(np.deg2rad(10.0))
 _IDX = np.stack([_RF, _RT, _SF, _ST])  # (4, angles) point numbers, for the compiled kernel
+_IDX_LANDMARKS = np.unique(_IDX[_IDX < lm.N_LANDMARKS])  # the landmarks it reads
 _BLOCK = 2048
 
 
@@ -586,15 +587,28 @@ def _joint_angles_2d_compiled(arr: np.ndarray, facing: np.ndarray, front: np.nda
     """2D :func:`joint_angles` by the compiled kernels (:mod:`movekit.analysis.kernels`): the
     same operations as :func:`_angles_2d`, with numpy's own ``arctan2`` in between so that every
     value is the same bit for bit."""
+    rows = np.ascontiguousarray(np.moveaxis(arr[:, _IDX_LANDMARKS, :2], 0, -1)).reshape(2 * _IDX_LANDMARKS.size, -1)
+    pos = np.full(lm.N_LANDMARKS, -1)
+    pos[_IDX_LANDMARKS] = np.arange(_IDX_LANDMARKS.size)
+    return joint_angles_2d_rows(rows, pos, facing, front)
+
+
+def joint_angles_2d_rows(rows: np.ndarray, pos: np.ndarray, facing, front) -> dict[str, np.ndarray]:
+    """2D :func:`joint_angles` (image px in, deg out) from landmark rows by the compiled kernels:
+    ``rows`` (2 * landmarks, frames) C-contiguous float64, landmark ``k``'s x in row
+    ``2 * pos[k]`` and y in the next (the layout the cleaning works in: no transposition back);
+    ``facing``, ``front`` (frames,) as for :func:`joint_angles`. The same values bit for bit."""
     k = kernels.get()
-    n, na = arr.shape[0], len(_DEFS)
+    n, na = rows.shape[1], len(_DEFS)
     theta = np.empty((na, n))
     y, short = np.empty((na, _BLOCK)), np.empty((na, _BLOCK), dtype=bool)
-    facing, front = np.ascontiguousarray(facing, dtype=np.float64), np.ascontiguousarray(front, dtype=np.float64)
+    q = np.empty((43, 2, _BLOCK))  # the virtual points and normal signs as rows
+    facing = np.ascontiguousarray(np.broadcast_to(facing, (n,)), dtype=np.float64)
+    front = np.ascontiguousarray(np.broadcast_to(front, (n,)), dtype=np.float64)
     for s in range(0, n, _BLOCK):  # cache-sized blocks of frames
         e = min(n, s + _BLOCK)
         x = theta[:, s:e]
-        k.angles2d_args(arr[s:e, :, :2], facing[s:e], front[s:e], _IDX, _NORMAL, _KIND_UNSIGNED, y, x, short)
+        k.angles2d_args(rows, pos, s, e, facing, front, _IDX, _NORMAL, _KIND_UNSIGNED, y, x, short, q)
         np.arctan2(y[:, : e - s], x, out=x)
         k.angles_finish(x, short, _MULT, _OFFSET, _LO, _KIND_UNSIGNED, _PLO, _PHI)
     return {d.name: theta[i] for i, d in enumerate(_DEFS)}

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from movekit.analysis import kernels
+
 # name: (mass % female, CM % female, mass % male, CM % male) -- de Leva 1996 Table 4
 DE_LEVA_1996: dict[str, tuple[float, float, float, float]] = {
     "head": (6.68, 58.94, 6.94, 59.76),
@@ -65,6 +67,8 @@ _SEGMENTS = (
     ("foot", 29, 31),
     ("foot", 30, 32),
 )
+_PROX = np.array([s[1] for s in _SEGMENTS])
+_DIST = np.array([s[2] for s in _SEGMENTS])
 SEGMENT_NAMES = tuple((k if k in ("head", "trunk") else ("left_" if p % 2 else "right_") + k) for k, p, _ in _SEGMENTS)
 
 
@@ -134,6 +138,9 @@ def center_of_mass(
         raise ValueError("missing must be 'nan' or 'renormalise'")
     mass, cm = segment_table(sex)
     out = np.empty((p.shape[0], p.shape[2]))
+    if missing == "nan" and p.shape[1] == 33 and kernels.wanted(p.shape[0] * 26 * p.shape[2]):  # 26 landmarks used
+        kernels.get().center_of_mass(np.ascontiguousarray(p), _PROX, _DIST, cm, mass, out)
+        return out
     for s in range(0, p.shape[0], 4096):  # cache-sized blocks of frames
         seg = _segment_coms(p[s : s + 4096], cm)
         if missing == "nan":

@@ -589,18 +589,20 @@ def clean_rows(rows: np.ndarray, fs_hz: float, config: CleanConfig, *, causal: b
     k = kernels.get()
     if k is None or config.hampel_half_window not in (0, 3):
         return None
+    own = False  # rows is a new array here (not the caller's): filled and filtered in place
     if config.hampel_half_window:
         hampel_rows = _hampel_padded if padded else _hampel_compiled
         rows = hampel_rows(rows, config.hampel_sigmas, causal=causal, min_count=3)
         if rows is None:
             return None
+        own = True
     elif padded:
         before, after = hampel_padding(causal)
         rows = np.ascontiguousarray(rows[:, before : rows.shape[1] - after])
     filt = config.cutoff_hz is not None
     sos = butter_sos(fs_hz, config.cutoff_hz, config.order) if filt else _NO_SOS
     zi0 = sosfilt_zi(sos) if filt else _NO_SOS[:, :2]
-    return k.fill_lowpass(rows, config.max_gap(fs_hz), causal, sos, zi0, not causal, filt)
+    return k.fill_lowpass(rows, config.max_gap(fs_hz), causal, sos, zi0, not causal, filt, own)
 
 
 def hampel_padding(causal: bool) -> tuple[int, int]:

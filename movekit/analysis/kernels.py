@@ -1,11 +1,17 @@
-"""Compiled (Numba) kernels of the cleaning chain, bit for bit equal to the numpy reference code.
+"""Compiled (Numba) kernels of the analysis core, bit for bit equal to the numpy reference code.
 
-The numpy code in :mod:`movekit.analysis.filters` is the reference and the fallback; these
-kernels do the same IEEE double operations in the same order, so their results are identical
+The numpy code (:mod:`movekit.analysis.filters`, ``pipeline``, ``view``, ``com``, ``angles``) is
+the reference and the fallback; these kernels do the same IEEE double operations in the same
+order (sums from +0.0 in index order, as numpy's short reductions and ``einsum`` here do; numpy's
+own ``arctan2`` and ``arccos``, whose SIMD results differ from libm's in the last bit, are still
+called by numpy between two kernels), so their results are identical, signed zeros included
 (``tests/test_analysis_equivalence.py`` checks them against the numpy code on real and synthetic
-pose). Why compiled code: a 7-sample Hampel filter needs two median selections (~13
-compare-exchanges each) plus the deviations per sample, i.e. 30+ whole-array numpy passes, while
-the whole analysis of an hour of pose may cost 20 passes (issue 22).
+pose). Compiled: the cleaning (Hampel, gap fill, Butterworth, with the visibility mask and the
+landmark gather/scatter), the swap test and the hip/shoulder agreement, the facing and yaw cues,
+the 2D angle geometry, the centre of mass, and the guard/gate/settle steps after the angles. Why
+compiled code: a 7-sample Hampel filter needs two median selections (~13 compare-exchanges each)
+plus the deviations per sample, i.e. 30+ whole-array numpy passes, and each numpy expression over
+an hour of pose is a pass over tens of MB, while the issue-22 target is 20 copies' worth (issue 22).
 
 Numba is optional (``pip install movekit[fast]``). It is imported only when a batch is long enough
 (:data:`LOAD_MIN_SAMPLES`) for compiled code to pay for its import and cache load, so short clips

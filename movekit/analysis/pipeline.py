@@ -46,7 +46,14 @@ from movekit.analysis.filters import (
     settle_after_gaps,
     velocity_guard,
 )
-from movekit.analysis.view import VIEWS, angle_validity, body_yaw_deg, classify_view, facing_2d
+from movekit.analysis.view import (
+    VIEWS,
+    angle_validity,
+    body_yaw_deg,
+    classify_view,
+    facing_2d,
+    facing_and_yaw_2d,
+)
 
 
 def frame_rate(t_s) -> float:
@@ -97,6 +104,8 @@ _VIEW_SORTED = np.array(sorted(VIEWS))
 _VIEW_ORDER = np.array([VIEWS.index(v) for v in _VIEW_SORTED])  # sorted position -> VIEWS row
 
 MAX_SWAP_S = 0.5  #: longest left/right swap by the pose model that is undone (s)
+#: input types the compiled kernels read as they are (each value exactly as float64)
+_EXACT_F64 = (np.dtype(np.float32), np.dtype(np.float64))
 _LEFT_UPPER = np.array([7, 11, 13, 15])  # ears, shoulders, elbows, wrists (and, swapped with them,
 _LEFT_UPPER_ALL = np.array([1, 2, 3, 7, 9, 11, 13, 15, 17, 19, 21])  # eyes, mouth, hands)
 _LEFT_LOWER = np.array([23, 25, 27, 29, 31])
@@ -110,15 +119,15 @@ def swap_flags(points, *, ratio: float = 0.75) -> np.ndarray:
     times closer to the previous frame than keeping the labels (summed distances, image or world
     units). Frames or pairs with missing landmarks give no decision. Causal (previous frame only).
     """
+    raw = np.asarray(points)
+    if raw.ndim == 3 and raw.shape[0] >= 2 and raw.dtype in _EXACT_F64 and kernels.wanted(raw.shape[0] * 18):
+        groups = np.full((2, 5), -1)  # 18 distances per frame; float32 read exactly as float64
+        groups[0, : _LEFT_UPPER.size], groups[1] = _LEFT_UPPER, _LEFT_LOWER
+        return kernels.get().swap_flags(raw, groups, float(ratio))
     p = np.asarray(points, dtype=np.float64)
     flags = np.zeros((p.shape[0], 2), dtype=bool)
     if p.shape[0] < 2:
         return flags
-
-    if kernels.wanted(p.shape[0] * 18):  # 18 distances per frame
-        groups = np.full((2, 5), -1)
-        groups[0, : _LEFT_UPPER.size], groups[1] = _LEFT_UPPER, _LEFT_LOWER
-        return kernels.get().swap_flags(p, groups, float(ratio))
 
     def dist(u, v):
         d = u - v
@@ -182,8 +191,12 @@ def agree_lower_with_upper(points, odd) -> np.ndarray:
     so a relabelled lower body that the model already swapped back (seen on a real front view:
     the knee FPPA flipped sign for 0.4 s) is put right at once.
     """
-    p = np.asarray(points, dtype=np.float64)
     o = np.array(odd, dtype=bool, copy=True)
+    raw = np.asarray(points)
+    if raw.ndim == 3 and raw.dtype in _EXACT_F64 and kernels.wanted(raw.shape[0] * 8):  # 8 coordinates per frame
+        kernels.get().agree_lower(raw, o, MIN_SHOULDER_HIP_COS, MIN_PAIR_WIDTH_TRUNK)
+        return o
+    p = np.asarray(points, dtype=np.float64)
     if p.shape[0] == 0:
         return o
     sh = (p[:, 11, :2] - p[:, 12, :2]) * np.where(o[:, :1], -1.0, 1.0)
@@ -229,16 +242,35 @@ def unswap_left_right(points, visibility=None, flags=None, *, max_frames: int = 
     if not odd.any():
         return p, v
     p, v = p.copy(), (None if v is None else v.copy())
+    _relabel_in_place(p, odd)
+    if v is not None:
+        _relabel_in_place(v, odd)
+    return p, v
+
+
+def _relabel_in_place(a: np.ndarray, odd: np.ndarray) -> None:
+    """Swap the left and right landmarks of ``a`` (frames, 33, ...) in the frames ``odd``
+    (frames, 2: upper body, lower body) marks."""
     for g, left in enumerate((_LEFT_UPPER_ALL, _LEFT_LOWER)):
         rows = np.flatnonzero(odd[:, g])
         if rows.size == 0:
             continue
         lr = np.concatenate([left, left + 1])
         rl = np.concatenate([left + 1, left])
-        p[np.ix_(rows, lr)] = p[np.ix_(rows, rl)]
-        if v is not None:
-            v[np.ix_(rows, lr)] = v[np.ix_(rows, rl)]
-    return p, v
+        a[np.ix_(rows, lr)] = a[np.ix_(rows, rl)]
+
+
+def _relabel_perms() -> np.ndarray:
+    """(4, 33) landmark numbers: where each landmark's values come from when nothing, the upper
+    body, the lower body or both are relabelled (:func:`_relabel_in_place`)."""
+    perms = np.tile(np.arange(33), (4, 1))
+    for g, left in enumerate((_LEFT_UPPER_ALL, _LEFT_LOWER)):
+        for row in (1 + g, 3):
+            perms[row, left], perms[row, left + 1] = left + 1, left
+    return perms
+
+
+_PERMS = _relabel_perms()
 
 
 #: landmarks any angle, view cue or the centre of mass uses; the others (eyes, mouth, thumbs) are
@@ -246,6 +278,8 @@ def unswap_left_right(points, visibility=None, flags=None, *, max_frames: int = 
 USED = np.array([0, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] + list(range(23, 33)))
 _USED_BREAKS = np.flatnonzero(np.diff(USED) != 1) + 1
 _USED_RUNS = [slice(int(r[0]), int(r[-1]) + 1) for r in np.split(USED, _USED_BREAKS)]
+_USED_POS = np.full(33, -1)
+_USED_POS[USED] = np.arange(USED.size)  # landmark -> its place in USED (its x row is 2 * place)
 
 
 def clean_landmarks(
@@ -274,6 +308,52 @@ def clean_landmarks(
     cleaned = clean(sub, fs_hz, config, mode="offline" if offline else "causal").reshape(n, USED.size, d)
     _put_used(p, cleaned)
     return p
+
+
+def _clean_own_landmarks(p: np.ndarray, fs_hz: float, *, visibility, min_visibility, config, offline) -> np.ndarray:
+    """:func:`clean_landmarks` of ``p`` (frames, 33, dims) float64, an array the caller owns
+    and gives up: for a long input the compiled kernels mask it in place while taking the rows
+    they clean (one pass less over the landmarks); the same values."""
+    n, m, d = p.shape
+    vis = None if visibility is None else np.asarray(visibility, dtype=np.float64)
+    if n and vis is not None and vis.shape == (n, m) and kernels.wanted(n * USED.size * d):
+        k = kernels.get()
+        rows = k.mask_gather_rows(p, vis, float(min_visibility), USED, *hampel_padding(not offline))
+        rows = clean_rows(rows, fs_hz, config, causal=not offline, padded=True)
+        if rows is not None:
+            k.scatter_rows(rows, p, USED)
+            return p
+        # an infinity: the numpy code, on the landmarks already masked (masking twice changes nothing)
+    return clean_landmarks(p, fs_hz, visibility=vis, min_visibility=min_visibility, config=config, offline=offline)
+
+
+def _unswap_clean_compiled(image_px, visibility, fs_hz: float, fix_swaps: bool, *, min_visibility, config, offline):
+    """The image landmarks' swap repair (:func:`_level_and_unswap`, no tilt) and cleaning
+    (:func:`clean_landmarks`) by the compiled kernels, reading the caller's float32 or float64
+    array as it is: one pass relabels, masks and takes the rows to clean, one pass puts them
+    back (instead of a float64 copy, a relabelling, a masking and a gather). The same values.
+    Returns ``(cleaned landmarks (frames, 33, 2) px, relabelled (frames,) bool, rows)``, ``rows``
+    the cleaned :data:`USED` landmarks as (x, y rows, frames) (None after the numpy fallback),
+    or None when the kernels do not apply (short input, Numba missing, other shapes or types)."""
+    raw = np.asarray(image_px)
+    if raw.ndim != 3 or raw.shape[1:2] != (33,) or raw.shape[2] < 2 or raw.dtype not in _EXACT_F64:
+        return None
+    n = raw.shape[0]
+    vis = None if visibility is None else np.asarray(visibility)
+    if n == 0 or (vis is not None and (vis.shape != (n, 33) or vis.dtype not in _EXACT_F64)):
+        return None
+    if not kernels.wanted(n * USED.size * 2):
+        return None
+    odd = np.zeros((n, 2), dtype=bool)
+    if fix_swaps and n > 1:
+        odd = relabel_flags(raw, swap_flags(raw), int(round(MAX_SWAP_S * fs_hz)))
+    k = kernels.get()
+    out, rows = k.unswap_mask_gather(raw, vis, min_visibility, odd, _PERMS, USED, *hampel_padding(not offline))
+    rows = clean_rows(rows, fs_hz, config, causal=not offline, padded=True)
+    if rows is None:  # an infinity: the numpy code, on the landmarks already relabelled and masked
+        return clean_landmarks(out, fs_hz, config=config, offline=offline), odd.any(axis=1), None
+    k.scatter_rows(rows, out, USED)
+    return out, odd.any(axis=1), rows
 
 
 def _put_used(p: np.ndarray, cleaned: np.ndarray) -> None:
@@ -403,27 +483,48 @@ def analyse(
         raise ValueError("3D analysis needs world landmarks")
     t = np.asarray(t_s, dtype=np.float64)
     fs = frame_rate(t)
-    img, world_m, visibility, relabelled = _level_and_unswap(
-        image_px, world_m, visibility, fs, tilt, frame_size_px, camera_matrix_px, fix_swaps
+    clean_kw = dict(min_visibility=min_visibility, config=config, offline=offline)
+    fast = (
+        None
+        if (world_m is not None or tilt is not None)
+        else _unswap_clean_compiled(image_px, visibility, fs, fix_swaps, **clean_kw)
     )
-    clean_kw = dict(visibility=visibility, min_visibility=min_visibility, config=config, offline=offline)
-    img_c = clean_landmarks(img, fs, **clean_kw)
-    wld_c = None if world_m is None else clean_landmarks(np.asarray(world_m, dtype=np.float64), fs, **clean_kw)
-    facing, front = facing_2d(img_c)
+    rows = None  # the cleaned landmarks as rows, when the compiled kernels cleaned them
+    if fast is not None:
+        img_c, relabelled, rows = fast
+        wld_c = None
+    else:
+        img, world_m, visibility, relabelled = _level_and_unswap(
+            image_px, world_m, visibility, fs, tilt, frame_size_px, camera_matrix_px, fix_swaps
+        )
+        clean_kw["visibility"] = visibility
+        img_c = _clean_own_landmarks(img, fs, **clean_kw)  # img is this call's own copy
+        wld_c = None if world_m is None else clean_landmarks(np.asarray(world_m, dtype=np.float64), fs, **clean_kw)
     # 2D: the body yaw from the image landmarks (on the real held-out views it tracks the true yaw
     # better than MediaPipe's world landmarks do: docs/validity.md); 3D: from the world landmarks
-    yaw = body_yaw_deg(img_c, wld_c if space == "3d" else None)
+    if space == "3d":
+        facing, front = facing_2d(img_c)
+        yaw = body_yaw_deg(img_c, wld_c)
+    else:
+        facing, front, yaw = facing_and_yaw_2d(img_c)
     view = classify_view(img_c, smooth_frames=15 if offline else 1, facing=facing, yaw_deg=yaw)
     pts = wld_c if space == "3d" else img_c
     if space == "3d":
         ang = A.joint_angles(world_m=wld_c)
+    elif rows is not None and kernels.wanted(img_c.shape[0] * len(A.ANGLES)):
+        ang = A.joint_angles_2d_rows(rows, _USED_POS, facing, front)  # the same values, no transposition
     else:
         ang = A.joint_angles(image_px=img_c, facing=facing, front=front)
     com = center_of_mass(pts, sex=sex)
-    ang = guard_angles(ang, fs, config, view, space)
     err = expected_errors(list(ang), yaw, space=space, tilt=tilt)
     err[np.ix_(relabelled, side_dependent(list(ang)))] = np.inf  # the side cannot be trusted there
-    ang = _gate_settle_offset(ang, err, fs, gating() if gate is None else gate, max_error_deg, offline, offsets)
+    gate = gating() if gate is None else gate
+    fast = _guard_gate_settle_compiled(ang, err, fs, config, view, space, gate, max_error_deg, offline)
+    if fast is not None:
+        ang = apply_offsets(fast, offsets) if offsets else fast
+    else:
+        ang = guard_angles(ang, fs, config, view, space)
+        ang = _gate_settle_offset(ang, err, fs, gate, max_error_deg, offline, offsets)
     return AnalysisResult(
         t,
         ang,
@@ -445,20 +546,42 @@ def _level_and_unswap(image_px, world_m, visibility, fs_hz, tilt, frame_size_px,
     decided on the image landmarks and applied to the world landmarks and the visibility too).
     Returns ``(image_px, world_m, visibility, relabelled)``, ``relabelled`` (frames,) bool: the
     frames whose labels the repair changed."""
-    img = np.asarray(image_px)[..., :2].astype(np.float64)
+    img = _xy_float64(image_px)
     if tilt is not None:
         img = level_image_points(img, tilt, frame_size_px, camera_matrix_px)
         if world_m is not None:
             world_m = level_world_points(world_m, tilt)
+    vis = None if visibility is None else np.asarray(visibility, dtype=np.float64)
     relabelled = np.zeros(img.shape[0], dtype=bool)
     if fix_swaps and img.shape[0] > 1:
         flags = swap_flags(img)
         m = int(round(MAX_SWAP_S * fs_hz))
-        relabelled = relabel_flags(img, flags, m).any(axis=1)
-        img, visibility = unswap_left_right(img, visibility, flags, max_frames=m)
+        odd = relabel_flags(img, flags, m)  # unswap_left_right's decision, made once
+        relabelled = odd.any(axis=1)
+        if relabelled.any():
+            _relabel_in_place(img, odd)  # img is this call's own copy
+            if vis is not None:
+                vis = vis.copy() if np.may_share_memory(vis, visibility) else vis
+                _relabel_in_place(vis, odd)
         if world_m is not None:
             world_m = unswap_left_right(world_m, None, flags, max_frames=m)[0]
-    return img, world_m, visibility, relabelled
+    return img, world_m, vis, relabelled
+
+
+def _xy_float64(image_px) -> np.ndarray:
+    """A new float64 array (frames, 33, 2) of the image landmarks' x, y (numpy casts a strided
+    slice slowly: one plane at a time takes ~60 % of ``a[..., :2].astype(float)``'s time)."""
+    a = np.asarray(image_px)
+    if a.ndim < 1 or a.shape[-1] < 2:
+        return a[..., :2].astype(np.float64)  # not landmarks: the caller's checks report it
+    out = np.empty(a.shape[:-1] + (2,))
+    # counted as the cleaning counts (frames x cleaned channels), so this first step does not load
+    # the kernels for a batch the cleaning would keep on numpy (kernels.LOAD_MIN_SAMPLES)
+    if a.ndim == 3 and a.dtype in (np.float32, np.float64) and kernels.wanted(a.shape[0] * USED.size * 2):
+        kernels.get().xy_float64(a, out)
+        return out
+    out[..., 0], out[..., 1] = a[..., 0], a[..., 1]
+    return out
 
 
 def _gate_settle_offset(ang, err, fs_hz, gate, max_error_deg, offline, offsets):
@@ -473,6 +596,36 @@ def _gate_settle_offset(ang, err, fs_hz, gate, max_error_deg, offline, offsets):
         ang = gate_angles(ang, err, max_error_deg=max_error_deg)
     ang = settle_angles(ang, fs_hz, offline=offline)
     return apply_offsets(ang, offsets) if offsets else ang
+
+
+def _guard_gate_settle_compiled(ang, err, fs_hz, config, views, space, gate, max_error_deg, offline):
+    """:func:`guard_angles`, the error gate and :func:`settle_angles` (the steps of
+    :func:`analyse` after the angles, before the offsets) in one compiled pass over (angles,
+    frames) rows, the same values; None when the kernels do not apply (then run the steps)."""
+    names = list(ang)
+    n = len(views)
+    if not names or not kernels.wanted(n * len(names)):
+        return None
+    theta = np.stack([np.asarray(ang[k], dtype=np.float64) for k in names])
+    codes = np.searchsorted(_VIEW_SORTED, np.asarray(views))
+    valid = np.ascontiguousarray(_validity_table(tuple(names), space).T)[:, _VIEW_ORDER[codes]]
+    out, tmp = np.empty_like(theta), np.empty(n)
+    kernels.get().angle_rows(
+        theta,
+        valid,
+        True,
+        angle_speed_limits(names) / fs_hz,
+        config.max_gap(fs_hz),
+        bool(config.velocity_guard),
+        np.ascontiguousarray(err),
+        float(max_error_deg),
+        bool(gate),
+        settle_frames(fs_hz),
+        int(round(MIN_ISLAND_S * fs_hz)) if offline else 0,
+        out,
+        tmp,
+    )
+    return {k: out[i] for i, k in enumerate(names)}
 
 
 def apply_offsets(angles: dict[str, np.ndarray], offsets: dict[str, float]) -> dict[str, np.ndarray]:

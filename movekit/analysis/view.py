@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from movekit.analysis import kernels
 from movekit.analysis.angles import FRONTAL_VIEWS, SAGITTAL_VIEWS  # noqa: F401 (re-exported)
 
 VIEWS = ("sagittal_left", "sagittal_right", "frontal", "oblique", "unknown")
@@ -86,6 +87,10 @@ def facing_2d(image_px, *, sag_threshold: float = 0.3, front_threshold: float = 
     n = p.shape[0]
     if n == 0:
         return np.empty(0), np.empty(0)
+    cues = _view_cues_compiled(p, thresholds=(sag_threshold, front_threshold))
+    if cues is not None:
+        s, f = cues[0], cues[1]
+        return (s, f) if not hold else (_hold(s), _hold(f))
     L = trunk_length_px(p)
     short = 0.05 * L
     up = 0.5 * (p[:, 11] + p[:, 12]) - 0.5 * (p[:, 23] + p[:, 24])
@@ -163,6 +168,9 @@ def yaw_cues_2d(
     ``atan2(sin_cue, cos_cue)``.
     """
     p = np.asarray(image_px, dtype=np.float64)[..., :2]
+    cues = _view_cues_compiled(p, ratios=(width_ratio, nose_ratio, foot_ratio))
+    if cues is not None:
+        return cues[2], cues[3]
     L = trunk_length_px(p)
     ear = 0.5 * (p[:, 7] + p[:, 8])
     neck = ear - 0.5 * (p[:, 11] + p[:, 12])
@@ -204,9 +212,40 @@ def body_yaw_deg(
         ml = (w[:, 11] - w[:, 12]) + (w[:, 23] - w[:, 24])
         return np.rad2deg(np.arctan2(np.abs(ml[:, 2]), np.abs(ml[:, 0])))
     c, s = yaw_cues_2d(image_px, width_ratio=ref_width_ratio, nose_ratio=nose_ratio, foot_ratio=foot_ratio)
+    return _yaw_from_cues(c, s)
+
+
+def _yaw_from_cues(c: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Body yaw (deg, 0..90) from the cosine and sine cues of :func:`yaw_cues_2d`."""
     with np.errstate(invalid="ignore"):
         yaw = np.rad2deg(np.arctan2(s, c))
     return np.where(np.isfinite(c), np.where(np.isfinite(s), yaw, np.rad2deg(np.arccos(np.clip(c, 0, 1)))), np.nan)
+
+
+def facing_and_yaw_2d(image_px) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(facing, front)`` of :func:`facing_2d` and the yaw (deg) of :func:`body_yaw_deg` from
+    the same image landmarks (frames, 33, >=2) px, default parameters; for a long input one
+    compiled pass over the landmarks gives both (the same values)."""
+    p = np.asarray(image_px, dtype=np.float64)[..., :2]
+    cues = _view_cues_compiled(p) if p.shape[0] else None
+    if cues is None:
+        facing, front = facing_2d(p)
+        return facing, front, body_yaw_deg(p)
+    return _hold(cues[0]), _hold(cues[1]), _yaw_from_cues(cues[2], cues[3])
+
+
+def _view_cues_compiled(
+    p: np.ndarray, thresholds=(0.3, 0.15), ratios=(YAW_WIDTH_RATIO, YAW_NOSE_RATIO, YAW_FOOT_RATIO)
+) -> np.ndarray | None:
+    """(4, frames): the unheld facing and front signs of :func:`facing_2d` and the cosine and
+    sine cues of :func:`yaw_cues_2d`, by the compiled kernel (:mod:`movekit.analysis.kernels`,
+    the same operations); None when the kernels do not apply (short input, Numba missing)."""
+    if p.ndim != 3 or p.shape[1] != 33 or not kernels.wanted(p.shape[0] * 28):  # 28 coordinates per frame
+        return None
+    out = np.empty((4, p.shape[0]))
+    th, ra = np.array(thresholds, dtype=np.float64), np.array(ratios, dtype=np.float64)
+    kernels.get().view_cues(np.ascontiguousarray(p), th, ra, _SIN_WEIGHTS, out)
+    return out
 
 
 #: Estimated body yaw (deg) at or above which a view is side-on, at or below which face-on. From
