@@ -316,7 +316,10 @@ def static_trial(source: str, person: str | None = None):
 
 
 def run_static(args) -> int:
+    import numpy as np
+
     from movekit.analysis.camera_tilt import level_image_points
+    from movekit.analysis.error_model import ungated
     from movekit.analysis.pipeline import analyse
     from movekit.calibration import (
         load_camera_profile,
@@ -342,24 +345,34 @@ def run_static(args) -> int:
     problems += static_trial_problems(level, pose.visibility, people_in_view=people)
     if problems:
         raise MovekitError("the static trial cannot be used: " + "; ".join(problems))
-    res = analyse(
-        pose.t_s,
-        img,
-        pose.world_m,
-        pose.visibility,
-        space=args.space,
-        offline=True,
-        tilt=tilt,
-        frame_size_px=size,
-        camera_matrix_px=cam.K if cam is not None else None,
-    )
+
+    def run_analysis():
+        return analyse(
+            pose.t_s,
+            img,
+            pose.world_m,
+            pose.visibility,
+            space=args.space,
+            offline=True,
+            tilt=tilt,
+            frame_size_px=size,
+            camera_matrix_px=cam.K if cam is not None else None,
+        )
+
+    # the offset is the pipeline's own reading at neutral, taken whether or not the error model
+    # shows that angle in this view: it is subtracted only from angles that are shown (or from an
+    # ungated research run), so an angle refused here never reaches a client through its offset
+    with ungated():
+        res = run_analysis()
+    shown = run_analysis().angles
     prof = static_offsets(
         res.angles, res.view, name=args.name, space=args.space, camera_profile=cam.name if cam else None
     )
     path = save_profile(prof, directory)
     print(f"static trial: {prof.n_frames} frames, view {prof.view}; offsets (deg):")
     for k, v in prof.offsets_deg.items():
-        print(f"  {k:<32} {v:+6.1f}  (IQR {prof.spread_deg[k]:.1f})")
+        refused = "" if np.isfinite(shown.get(k, np.nan)).any() else "  (refused in this view by the error model)"
+        print(f"  {k:<32} {v:+6.1f}  (IQR {prof.spread_deg[k]:.1f}){refused}")
     print(f"profile: {path}")
     return 0
 
