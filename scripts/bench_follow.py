@@ -20,7 +20,7 @@ Runs alternate (bare, follower, bare, ...), so both see the same machine state; 
 repeats is reported with the median in brackets. Composed clips are cached in movekit's data cache.
 
 Usage: python scripts/bench_follow.py [--clips demo,demo_long,multi_cam01,multi_cam02,crossing,crossing_long]
-       [--repeats N] [--write]
+       [--repeats N] [--baseline OLD_FOLLOW_PY] [--notes NOTES_MD] [--write]
 """
 
 from __future__ import annotations
@@ -281,12 +281,30 @@ def worker_bare(video: str) -> None:
     print(json.dumps({"frames": n}))
 
 
-def worker_follow(video: str, choose: str, out: str) -> None:
+def _follow_module(path: str | None):
+    """:mod:`movekit.capture.follow`, or the same module read from ``path`` (an earlier version, for
+    a before/after comparison in the same interleaved runs)."""
+    if not path:
+        import movekit.capture.follow as module
+
+        return module
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("movekit_follow_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+def worker_follow(video: str, choose: str, out: str, module_path: str | None = None) -> None:
     """The same loop with the person follower (its counts of model runs printed, mid-hips saved)."""
     import cv2
 
-    from movekit.capture.follow import PersonFollower, parse_person
     from movekit.capture.pose import MediaPipePose
+
+    follow = _follow_module(module_path)
+    PersonFollower, parse_person = follow.PersonFollower, follow.parse_person
 
     class Counting(MediaPipePose):
         runs = looks = 0
@@ -324,42 +342,55 @@ def _run(args: list[str]) -> tuple[float, dict]:
     return wall, json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def bench_clip(key: str, repeats: int) -> dict:
+def _follow_run(key: str, video: Path, choice: str, ref: Reference, out: str, module_path: str | None, bare_s: float):
+    """One follower process; its wall time (s), counts and score, printed."""
+    args = ["--worker", "follow", str(video), choice, out] + ([module_path] if module_path else [])
+    wall, counts = _run(args)
+    s = score(np.load(out), ref)
+    print(
+        f"  {key} {'baseline' if module_path else 'follower'}: {wall:6.2f} s ({bare_s / wall:.2f}x of bare "
+        f"{bare_s:.2f} s), model {counts['model_runs']}, detector {counts['detector_runs']} | client "
+        f"{s['client']}/{s['visible']} visible, wrong {s['wrong']} {s['wrong_frames'][:8]}",
+        flush=True,
+    )
+    return wall, counts, s
+
+
+def bench_clip(key: str, repeats: int, baseline: str | None = None) -> dict:
+    """Bare loop, follower and (with ``baseline``, a path to an earlier follow.py) the earlier
+    follower, alternating, ``repeats`` times each."""
     label, make = CLIPS[key]
     video, ref, choose = make()
     choice = choose if isinstance(choose, str) else f"{choose[0]},{choose[1]}"
-    bare, fol, scores = [], [], []
+    runs = {"bare": [], "follow": [], "baseline": []}
+    kept = {}
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "hips.npy")
         for _ in range(repeats):
-            bare.append(_run(["--worker", "bare", str(video)])[0])
-            wall, counts = _run(["--worker", "follow", str(video), choice, out])
-            fol.append(wall)
-            scores.append(score(np.load(out), ref))
-            s = scores[-1]
-            print(
-                f"  {key}: bare {bare[-1]:6.2f} s | follower {wall:6.2f} s ({bare[-1] / wall:.2f}x), "
-                f"model {counts['model_runs']}, detector {counts['detector_runs']} | client {s['client']}/"
-                f"{s['visible']} visible, wrong {s['wrong']} {s['wrong_frames'][:8]}",
-                flush=True,
-            )
-    return {"label": label, "bare": bare, "follow": fol, "score": scores[-1], "counts": counts, "ref": ref}
+            runs["bare"].append(_run(["--worker", "bare", str(video)])[0])
+            for name, path in (("follow", None), ("baseline", baseline)):
+                if name == "follow" or baseline:
+                    wall, counts, s = _follow_run(key, video, choice, ref, out, path, runs["bare"][-1])
+                    runs[name].append(wall)
+                    kept[name] = (counts, s)
+    return {"label": label, "runs": runs, "kept": kept, "ref": ref}
 
 
-def table(results: dict[str, dict], repeats: int) -> str:
+def table(results: dict[str, dict], repeats: int, which: str = "follow") -> str:
+    """Markdown table of ``which`` ("follow" or "baseline") against the bare loop."""
     rows = [
         "| clip | frames | client visible (reference) | follower: client / wrong person | "
         "model / detector runs | whole process bare / follower (s, best; median) | ratio (best; median) |",
         "|---|---:|---:|---:|---:|---|---|",
     ]
     for r in results.values():
-        s, c = r["score"], r["counts"]
-        best = min(r["bare"]) / min(r["follow"])
-        med = statistics.median(r["bare"]) / statistics.median(r["follow"])
+        (c, s), bare, fol = r["kept"][which], r["runs"]["bare"], r["runs"][which]
+        best = min(bare) / min(fol)
+        med = statistics.median(bare) / statistics.median(fol)
         rows.append(
             f"| {r['label']} | {s['frames']} | {s['visible']} | {s['client']} ({100 * s['coverage']:.0f} %) / "
-            f"**{s['wrong']}** | {c['model_runs']} / {c['detector_runs']} | {min(r['bare']):.2f} / "
-            f"{min(r['follow']):.2f} ({statistics.median(r['bare']):.2f} / {statistics.median(r['follow']):.2f})"
+            f"**{s['wrong']}** | {c['model_runs']} / {c['detector_runs']} | {min(bare):.2f} / "
+            f"{min(fol):.2f} ({statistics.median(bare):.2f} / {statistics.median(fol):.2f})"
             f" | **{best:.2f}x** ({med:.2f}x) |"
         )
     return "\n".join(rows) + f"\n\nBest of {repeats} alternating runs (medians in brackets)."
@@ -369,13 +400,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", default=",".join(CLIPS))
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--baseline",
+        metavar="FOLLOW_PY",
+        help="an earlier movekit/capture/follow.py (e.g. from `git show HEAD:movekit/capture/follow.py`), "
+        "run in the same alternation (bare, follower, baseline, ...) for a before/after table",
+    )
+    ap.add_argument("--notes", metavar="MD", help="a markdown file appended to the section (what changed)")
     ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md (## Person following)")
     args = ap.parse_args()
     keys = [k.strip() for k in args.clips.split(",")]
     unknown = set(keys) - set(CLIPS)
     if unknown:
         ap.error(f"unknown clips {sorted(unknown)}; choose from {sorted(CLIPS)}")
-    results = {k: bench_clip(k, args.repeats) for k in keys}
+    if args.baseline and not Path(args.baseline).is_file():
+        ap.error(f"--baseline {args.baseline}: no such file")
+    results = {k: bench_clip(k, args.repeats, args.baseline) for k in keys}
     from benchlib import machine, write_section
 
     refs = "\n".join(f"- {name}: {how}" for name, how in LABELS.items())
@@ -387,7 +427,14 @@ def main() -> None:
         "Speed: the bare loop (OpenCV read, RGB, MediaPipe Pose on every frame) against the same loop "
         "with the follower, each a whole process, runs alternating; the ratio is bare / follower time.\n\n"
         + table(results, args.repeats)
+        + (
+            "\n\nBefore (the previous follow.py, given as `--baseline`, in the same alternating runs: bare, "
+            "follower, before, ...):\n\n" + table(results, args.repeats, "baseline")
+            if args.baseline
+            else ""
+        )
         + f"\n\nReferences:\n{refs}\n\nMachine: {machine('mediapipe', 'opencv-contrib-python')}\n"
+        + ("\n" + Path(args.notes).read_text() if args.notes else "")
     )
     print(body)
     if args.write:
@@ -399,6 +446,6 @@ if __name__ == "__main__":
         if sys.argv[2] == "bare":
             worker_bare(sys.argv[3])
         else:
-            worker_follow(*sys.argv[3:6])
+            worker_follow(*sys.argv[3:7])
     else:
         main()

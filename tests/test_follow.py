@@ -463,3 +463,58 @@ def test_the_demo_against_hand_labels():
     assert s["wrong"] == 0, f"the wrong person in frames {s['wrong_frames']}"
     assert s["client"] >= 0.93 * s["visible"], s
     assert runs <= 1.05 * s["frames"] and looks <= s["frames"] / 3, (runs, looks, s)
+
+
+@pytest.mark.parametrize("covered", [False, True], ids=["nobody over him", "somebody over him"])
+def test_a_failed_look_again_is_repeated_only_where_nobody_covers_the_client(covered):
+    """The model draws somebody else (600 px away: further than the client could have moved) for 8
+    frames at 30 fps right after the client was seen. Looking again in the same frame (model reset
+    and run on his region: two more runs) finds nobody here. While somebody else is over the client
+    (``_covered``; stubbed here, the crossing clips test it on real footage) every skeleton mixes the
+    two (on the crossing clip the looks in 20 such frames in a row found him in none), so after a
+    failed look the follower waits ``retry_gap_s`` (0.1 s): 3 looks, not 8. Elsewhere a failed look
+    is a moment's miss, and it looks again in every refused frame."""
+    from movekit.capture.follow import PersonFollower
+
+    model = {i: (300, 500) for i in range(10)} | {i: (900, 500) for i in range(10, 18)}
+    model |= {i: (305, 500) for i in range(18, 30)}
+    backend = ScriptedPose(model, {})
+    follower = PersonFollower(watch=False)
+    if covered:
+        follower._covered = lambda t_s: True
+    returned = []
+    try:
+        for i in range(30):
+            backend.frame = i
+            est = follower.process(backend, _scene(model[i], None), i / 30)
+            returned.append(est.image_px[[23, 24], 0].mean() if est.found else np.nan)
+    finally:
+        follower.close()
+    x = np.array(returned)
+    assert not np.isfinite(x[10:18]).any(), "returned the other person"
+    assert np.all(np.abs(x[18:] - 305) < 1), x[18:]
+    assert backend.runs == 30 + 2 * (3 if covered else 8), backend.runs
+    assert follower.switches_rejected == 8
+
+
+@pytest.mark.filterwarnings(r"ignore:SymbolDatabase\.GetPrototype\(\) is deprecated")
+def test_the_crossing_clip_against_the_client_s_own_track():
+    """The bench's crossing clip (scripts/bench_follow.py ``crossing``: she walks right in front of him,
+    his reference is the model's track on his clip alone): never her, him in at least 88 % of the 81
+    frames where she covers at most a fifth of him (measured 76; 62 before the client's whole box was
+    kept visible when she is blanked from the model's frames), about one model run a frame (measured
+    110 in 100 frames; 143 when every refused frame was looked at again) and the person detector in
+    at most 40 % of the frames (measured 32; 57 when it ran in every frame while she was within 2.5
+    of his torso lengths)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from bench_follow import crossing_clip, score
+
+    video, ref, choose = crossing_clip(None)
+    hips, runs, looks = _follow(video, choose)
+    s = score(hips, ref)
+    assert s["frames"] == 100 and s["visible"] == 81
+    assert s["wrong"] == 0, f"the wrong person in frames {s['wrong_frames']}"
+    assert s["client"] >= 0.88 * s["visible"], s
+    assert runs <= 1.2 * s["frames"] and looks <= 0.4 * s["frames"], (runs, looks, s)

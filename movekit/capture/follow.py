@@ -9,10 +9,12 @@ to frame. This module keeps the identity:
   leftmost or rightmost, or the one at a point) and says so (:attr:`PersonFollower.events`).
 - It watches for other people with the model's own person detector alone
   (:meth:`~movekit.capture.pose.MediaPipePose.detect_people`), in a second thread while
-  the landmark model runs, with the followed person's head and torso blanked: every
-  0.25 s while the client is alone or everybody else is well away from them, every frame
-  while somebody else is near them (or will be within 0.25 s at their speed) or has just
-  appeared, and every 0.15 s while the client is lost (then with nothing blanked, and every
+  the landmark model runs, with the followed person's head and torso blanked: only where a
+  detection can change a decision. Every 0.25 s while the client is alone or everybody else
+  is well away from them, every 0.1 s while somebody else is near them (or will be within
+  0.25 s at their speed), every frame while somebody is over them (or will be within 0.1 s,
+  their track moved on at constant velocity) or has just appeared, and every 0.15 s while
+  the client is lost (then with nothing blanked, and every
   other time with the people known to be somebody else blanked). Each other person gets a
   track (position, velocity) and the colours of their torso (:func:`torso_colours`); a
   detection further from where the client was last seen than they could have moved since
@@ -26,10 +28,13 @@ to frame. This module keeps the identity:
   lies nearer to where another person is expected than to the followed one.
 - After a refusal, when the followed person was seen a moment ago, the model looks again
   in the same frame, its tracking reset (so its detector runs), with the people taken for
-  others blanked and only the followed person's region visible; when they have been lost
-  for a while, the model's tracking is only reset (one run instead of two) and it looks
-  again in the next frame. People taken for others stay blanked from the model's frames
-  for a while. Blanking (rather than cropping) keeps the landmarks in full-frame pixel
+  others blanked and only the followed person's region visible (but, while somebody else is
+  over the client, not again within 0.1 s of a look that failed: there every skeleton mixes
+  the two); when they have been lost for a while, the model's tracking is only reset (one run
+  instead of two) and it looks again in the next frame. People taken for others stay blanked
+  from the model's frames for a while, except where the followed person is (their last box joined with their whole
+  box as last seen alone, so that their face stays in view for the model's face-keyed
+  detector). Blanking (rather than cropping) keeps the landmarks in full-frame pixel
   coordinates.
 - While the followed person is lost and the model finds nobody, a detection of the
   watcher's where they could be, and not where somebody else is expected, reseeds the
@@ -346,17 +351,33 @@ class PersonFollower:
         Look for other people with the backend's person detector alone
         (:meth:`~movekit.capture.pose.MediaPipePose.detect_people`), with the followed
         person's head and torso blanked, in a second thread while the landmark model runs.
-    watch_every_s, near_torso : float
+    watch_every_s, near_torso, near_watch_every_s, overlap_torso, overlap_watch_every_s : float
         The detector runs every ``watch_every_s`` seconds (a client alone costs one detection
-        in about 8 frames at 30 fps), and in every frame while somebody else is expected within
-        ``near_torso`` times the larger torso length of the followed person now or
-        ``watch_every_s`` later (at their measured velocity), while somebody new has been seen
-        in the last ``watch_every_s`` and is not yet confirmed, and while the followed person
-        has been lost for more than ``lost_s`` with somebody else remembered. At the fastest
-        plausible speed (``max_speed_torso_per_s``) a person 2.5 torso lengths away needs 0.4 s
-        to reach the client, longer than the 0.25 s between detections. On the Sports2D demo
-        (a woman walks by 3-5 torso lengths from the man) this runs the detector 40 times in
-        230 frames instead of 163.
+        in about 8 frames at 30 fps); every ``near_watch_every_s`` while somebody else is expected
+        within ``near_torso`` times the larger torso length of the followed person now or
+        ``watch_every_s`` later (their track moved on at its constant velocity, as SORT predicts
+        boxes between detections: Bewley et al. 2016, ICIP); every ``overlap_watch_every_s`` (0:
+        every frame) while somebody else is expected over the followed person now or
+        ``near_watch_every_s`` later (torso centres within ``overlap_torso`` of the followed
+        person's torso lengths across, 3 along the body: where the model's skeleton may mix the
+        two and the decisions rest on that person's track); every frame while somebody new has
+        been seen in the last ``watch_every_s`` and is not yet confirmed; and every
+        ``lost_watch_every_s`` while the followed person has been lost for more than ``lost_s``.
+        At the fastest plausible speed (``max_speed_torso_per_s``) a person 2.5 torso lengths away
+        needs 0.4 s to reach the client, longer than the 0.25 s between detections. On the Sports2D
+        demo (a woman walks by 3-5 torso lengths from the man) this runs the detector 38 times in 230
+        frames (163 when it ran every frame while anybody else was remembered); on the crossing clip
+        of scripts/bench_follow.py 34 times in 100 frames (57 when it ran every frame while she was
+        within 2.5 torso lengths). Every other frame while overlapping (0.03 s) lost her track
+        as she covered him on a right-to-left crossing, and the follower slid onto her.
+    retry_gap_s : float
+        After a refused skeleton the model looks again in the same frame (:meth:`_look_again`, two
+        more runs); while somebody else is expected over the followed person (:meth:`_covered`), at
+        most once per ``retry_gap_s`` after a look that failed (elsewhere a failed look is a moment's
+        miss, and the next one may find them). While the followed person is lost the model's tracking
+        is reset in every refused frame: on the demo played forward and backward, resetting it at most
+        every 0.1 s lost the man on his box for longer (955 of 1266 frames found instead of 1011, and 4
+        frames of somebody else instead of 2).
     min_score, detector_jitter_torso : float
         Detections below ``min_score`` are ignored; a detection joins a remembered person when
         within ``detector_jitter_torso`` torso lengths plus how far they could have moved.
@@ -403,6 +424,9 @@ class PersonFollower:
     watch: bool = True
     watch_every_s: float = 0.25
     near_torso: float = 2.5
+    near_watch_every_s: float = 0.1
+    overlap_torso: float = 1.0
+    overlap_watch_every_s: float = 0.0
     min_score: float = 0.7
     detector_jitter_torso: float = 0.25
     colour_margin: float = 0.1
@@ -412,6 +436,7 @@ class PersonFollower:
     scale_memory_s: float = 10.0
     gallery_s: float = 30.0
     lost_watch_every_s: float = 0.15
+    retry_gap_s: float = 0.1
     selection: dict = field(default_factory=dict)
     switches_rejected: int = 0
     events: list = field(default_factory=list)
@@ -420,8 +445,11 @@ class PersonFollower:
     _others: list = field(default_factory=list)  # _Track of everybody else seen lately
     _lengths: list = field(default_factory=list)  # (t_s, torso length px) of the last ``scale_memory_s``
     _core: np.ndarray | None = None  # the followed person's head and torso box (px), last seen
+    _whole: np.ndarray | None = None  # their box relative to their torso centre (px), last seen alone
     _pool: object = None
     _watched_s: float = -np.inf  # time of the last frame the detector ran on
+    _refused: tuple | None = None  # (t_s, box px) of the last skeleton taken for somebody else
+    _retry_failed_s: float = -np.inf  # time of the last look again (after a refusal) that failed
     _lost_looks: int = 0  # looks while the followed person was lost
     _gallery: list = field(default_factory=list)  # (t_s, colours) of others no longer tracked
 
@@ -511,6 +539,8 @@ class PersonFollower:
                 alone &= apart
                 if o.t_s == t_s and o.sightings >= 3 and apart:
                     o.confirmed = True  # seen apart from the followed person in this frame
+            if alone and seen.box is not None:
+                self._whole = seen.box - np.tile(seen.centre, 2)
             colours = torso_colours(image_bgr, seen.centre, seen.length) if alone else None
             if colours is not None and (
                 seen.colours is None
@@ -529,7 +559,7 @@ class PersonFollower:
         the same frame in RGB order, if the caller has it."""
         watching = self._watch(backend, image_bgr, t_s)
         self._forget(t_s)
-        image = self._hide_others(image_bgr, t_s, keep=self._me.box if self._me is not None else None)
+        image = self._hide_others(image_bgr, t_s, keep=self._keep_box())
         # nobody hidden: the frame as decoded, with its RGB copy
         est = backend.process(image_bgr, image_rgb) if image is image_bgr else backend.process(image)
         people = None
@@ -555,28 +585,61 @@ class PersonFollower:
             if other is None:
                 other = _Track(seen.centre, seen.length, seen.box, t_s)
                 self._others.append(other)
-            elif seen.t_s > other.t_s and self._continues(other, seen, t_s):  # the model has them
-                other.moved_to(seen)
+                other.hidden_until_s = t_s + self.hide_s  # hidden from the model for a while
+            elif self._continues(other, seen, t_s):  # the model has them: their skeleton's box (the
+                other.moved_to(seen)  # detector's is only roughly the body's) is what is blanked
                 other.box = seen.box if seen.box is not None else other.box
-            other.hidden_until_s = t_s + self.hide_s  # hidden from the model for a while
+                other.hidden_until_s = t_s + self.hide_s
+            # else their track is elsewhere (stale): hiding it longer blanked the client, on a real
+            # crossing, for a second after she had walked on (the skeleton's own box is blanked below)
+            if seen.box is not None:  # and where the model drew them, in the next frames: without a
+                self._refused = (t_s, seen.box)  # look again (reset) it would go on tracking them
         # else a skeleton stretched over the followed person and something else, collapsed, or
         # unlike them: refused, but not taken for somebody else
-        if mine is None:  # lost for a while: the model's own detector found somebody else; looking again
-            # in this frame costs two model runs for little. Its tracking is reset (one run) so that its
-            # detector runs on the next frame, where the people taken for others are blanked
-            backend.process(np.zeros_like(image_bgr))
-            self.switches_rejected += 1
-            return PoseEstimate.missing()
+        est = self._look_again(backend, image_bgr, t_s, seen, other if somebody_else else None)
+        if somebody_else:  # counted now, not at the watcher's next look (the model may see them first)
+            self._count_people(t_s)
+        return est
+
+    def _look_again(
+        self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float, seen: _Track | None, other: _Track | None
+    ) -> PoseEstimate:
+        """After the model's skeleton ``seen`` was refused (taken for ``other`` when not None): the
+        followed person found by looking again in this frame, or missing (:meth:`_give_up`)."""
+        mine = self._recent_box(t_s)
+        if mine is None or (self._covered(t_s) and t_s - self._retry_failed_s < self.retry_gap_s - 1e-6):
+            return self._give_up(backend, image_bgr, t_s, reset=mine is None)
         # look again in this frame with the model's tracking reset (so that its detector runs), the
         # people taken for others blanked and only the followed person's recent region visible
-        image = self._hide_others(mask_outside(image_bgr, mine), t_s, keep=mine)
+        image = self._hide_others(mask_outside(image_bgr, mine), t_s, keep=self._keep_box())
         backend.process(np.zeros_like(image))
         retry = backend.process(image)
         again = _Track.of(retry, t_s)
         if retry.found and self._doubt(again, t_s, image_bgr, strict=True)[0] is None:
-            if somebody_else and again is not None and again.box is not None and iou(again.box, seen.box) < 0.3:
+            if other is not None and again is not None and again.box is not None and iou(again.box, seen.box) < 0.3:
                 other.confirmed = True  # both in one frame: certainly somebody else
             return self._accept(retry, again, t_s, image_bgr)
+        self._retry_failed_s = t_s
+        self.switches_rejected += 1
+        return PoseEstimate.missing()
+
+    def _covered(self, t_s: float) -> bool:
+        """Whether somebody else is expected over the followed person now or in a moment
+        (:meth:`_overlaps_soon`): where every skeleton the model draws may mix the two."""
+        return self._me is not None and any(self._overlaps_soon(o, t_s) for o in self._others)
+
+    def _give_up(self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float, reset: bool) -> PoseEstimate:
+        """A refused frame not looked at again: missing; with ``reset`` the model's tracking is reset
+        (one run on a blank frame) so that its detector runs on the next frame.
+
+        Looking again in the same frame (two more model runs) is skipped while the followed person has
+        been lost for a while (the model's own detector found somebody else; its tracking is reset so
+        that its detector looks again in the next frame, where the people taken for others are
+        blanked), and for ``retry_gap_s`` after a look that failed while somebody else is over the
+        client (:meth:`_covered`): there every skeleton mixes the two, and on the crossing clip the
+        looks in 20 such frames in a row found him in none of them (3 model runs a frame)."""
+        if reset:
+            backend.process(np.zeros_like(image_bgr))
         self.switches_rejected += 1
         return PoseEstimate.missing()
 
@@ -651,7 +714,23 @@ class PersonFollower:
         for o in self._others:
             if o.hidden_until_s >= t_s and o.box is not None:
                 image_bgr = mask_inside(image_bgr, o.box_at(t_s), keep=keep)
+        if self._refused is not None and t_s - self._refused[0] <= self.retry_gap_s + 1e-6:
+            image_bgr = mask_inside(image_bgr, self._refused[1], keep=keep)
         return image_bgr
+
+    def _keep_box(self) -> np.ndarray | None:
+        """Where the followed person is to stay visible when others are blanked (px): their last box,
+        joined with their whole box as last seen alone, placed at their last torso centre. The last box
+        alone may be a sliver (a skeleton drawn on the part of them left uncovered as somebody walks
+        off them), and blanking the rest hid their face from the model's face-keyed detector: on the
+        crossing clip the client was then not found for 14 frames after she had passed."""
+        me = self._me
+        if me is None:
+            return None
+        if self._whole is None or me.box is None:
+            return me.box
+        whole = self._whole + np.tile(me.centre, 2)
+        return np.concatenate([np.minimum(me.box[:2], whole[:2]), np.maximum(me.box[2:], whole[2:])])
 
     def _recent_box(self, t_s: float) -> np.ndarray | None:
         """The followed person's box if they were seen a moment (0.3 s) ago, else None."""
@@ -665,11 +744,28 @@ class PersonFollower:
         me = self._me
         if me is None or t_s - me.t_s > self.lost_s:
             return t_s - self._watched_s >= self.lost_watch_every_s - 1e-6
+        near = False
         for o in self._others:
             if not o.confirmed and t_s - o.t_s < self.watch_every_s:
                 return True  # somebody new: look until they are confirmed or gone
+            if self._overlaps_soon(o, t_s) and t_s - self._watched_s >= self.overlap_watch_every_s - 1e-6:
+                return True
             reach = self.near_torso * max(o.length, me.length)
-            if min(np.linalg.norm(o.at(t_s + dt) - me.centre) for dt in (0.0, self.watch_every_s)) <= reach:
+            near |= min(np.linalg.norm(o.at(t_s + dt) - me.centre) for dt in (0.0, self.watch_every_s)) <= reach
+        return near and t_s - self._watched_s >= self.near_watch_every_s - 1e-6
+
+    def _overlaps_soon(self, other: _Track, t_s: float) -> bool:
+        """Whether ``other``, moved on at their velocity, overlaps the followed person now or
+        ``near_watch_every_s`` later: their torso centres closer than ``overlap_torso`` times the
+        followed person's torso length across and three times along the body (where a skeleton may mix the two
+        and where their track decides what the model is shown). The detector's boxes are too wide for
+        this (half the body's height either side of the hips): on the crossing clip they overlapped
+        the client's for 0.6 s before she reached him."""
+        me = self._me
+        size = me.length  # the detector's torsos are longer than the landmarks' (to the face: 1.7x here)
+        for dt in (0.0, self.near_watch_every_s):
+            dx, dy = np.abs(other.at(t_s + dt) - me.centre)
+            if dx <= self.overlap_torso * size and dy <= 3 * size:
                 return True
         return False
 
@@ -728,7 +824,7 @@ class PersonFollower:
             o = self._others[j]
             # somebody unseen for long could be anywhere: a detection further away starts a new track
             gate = o.length * (self.detector_jitter_torso + self.max_speed_torso_per_s * min(t_s - o.t_s, 0.3))
-            if i not in matched and j not in used and d <= gate:
+            if i not in matched and j not in used and d <= gate and not self._is_client_maybe(seen[i], o, d):
                 o.moved_to(seen[i])
                 matched[i] = o
                 used.add(j)
@@ -740,6 +836,20 @@ class PersonFollower:
             elif i in matched and apart:
                 matched[i].saw_colours(s.colours)
                 matched[i].confirmed |= self._unreachable(s.centre, t_s)
+
+    def _is_client_maybe(self, seen: _Track, track: _Track, distance_px: float) -> bool:
+        """Whether a detection ``seen``, ``distance_px`` from where ``track`` (somebody else) is
+        expected, may be the followed person instead: nearer to where they were last seen, and with
+        torso colours unlike that person's (further than ``same_colour``; appearance in the
+        association, as DeepSORT: Wojke, Bewley & Paulus 2017, ICIP). By place alone, a detection of
+        the client, where she had just walked over him, moved her track onto him on a real crossing;
+        blanked from the model's frames as hers, he was then drawn beside himself. Colours alone
+        refused her own detections while she overlapped him (her torso patch held some of his)."""
+        me = self._me
+        if me is None or seen.colours is None or track.colours is None:
+            return False
+        nearer = np.linalg.norm(seen.centre - me.centre) < distance_px
+        return bool(nearer and colour_distance(seen.colours, track.colours) > self.same_colour)
 
     def _unreachable(self, centre_px: np.ndarray, t_s: float) -> bool:
         """Whether the followed person could not be at ``centre_px`` at ``t_s``: further from where
