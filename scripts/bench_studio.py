@@ -10,18 +10,26 @@ drew it (``Date.now()`` after ``drawImage`` and the skeleton). Same machine, sam
   decode, draw);
 * **send-to-screen** = drawn - sent (the web part alone);
 * **frame rates**: frames the capture processed per second, frames the page drew per second, and
-  the source's nominal rate.
+  the source's nominal rate;
+* **where the browser's CPU goes**: CPU time of every thread of Chromium's processes (read from
+  /proc, grouped as process type/thread name: renderer/CrRendererMain, renderer/DedicatedWorker,
+  renderer/ThreadPoolForeg (image decode), gpu-process/VizCompositorTh (compositing), ...) per
+  frame drawn, and the page's own decode wait and draw time (``performance.now()``).
 
 Windows alternate between *no page open* and *page open* (A, B, A, B...) so the cost of serving the
-page to the capture is a ratio of interleaved runs on the same machine state.
+page to the capture is a ratio of interleaved runs on the same machine state. ``--before-tree``
+measures an earlier version of movekit (a folder holding its ``movekit`` package) in the same run,
+alternating studio starts (this, before, then before, this, ...: ``--rounds``).
 
-Usage: python scripts/bench_studio.py [--seconds S] [--repeats N] [--clips demo,cam02] [--write]
+Usage: python scripts/bench_studio.py [--seconds S] [--repeats N] [--rounds R] [--clips demo,cam02]
+       [--before-tree DIR] [--json FILE] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -50,12 +58,15 @@ def _state(base: str) -> dict:
         return json.loads(r.read())
 
 
-def _start(sources: list[str], tmp: Path) -> tuple[subprocess.Popen, str]:
+def _start(sources: list[str], tmp: Path, tree: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """``movekit studio`` from ``tree`` (a folder holding a ``movekit`` package: this checkout, or a
+    copy of an earlier version to compare with) on a free port; its process and address."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "movekit.cli", "studio", "--no-browser", "--port", "0",
          "--db", str(tmp / "clinic.sqlite3"), "--recordings", str(tmp / "rec"),
          *[a for s in sources for a in ("--source", s)]],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tree, env=env,
     )  # fmt: skip
     for line in proc.stdout:
         if line.startswith("movekit studio: "):
@@ -63,8 +74,31 @@ def _start(sources: list[str], tmp: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the studio did not start")
 
 
-def _cpu_s(studio_pid: int) -> tuple[float, float]:
-    """CPU time (user + system, s) used so far by the studio process and by the browser's processes."""
+def _kind(proc) -> str:
+    """Chromium's process type (renderer, gpu-process, utility, ...; the browser process has none)."""
+    for arg in proc.cmdline():
+        if arg.startswith("--type="):
+            return arg.split("=", 1)[1]
+    return "browser"
+
+
+def _thread_cpu(proc) -> dict:
+    """CPU time (s) of each thread of ``proc`` by (pid, tid): (process type/thread name, seconds),
+    read from /proc (Chromium names its threads: CrRendererMain, Compositor, VizCompositorTh, ...)."""
+    tick, out, kind = os.sysconf("SC_CLK_TCK"), {}, _kind(proc)
+    for task in Path(f"/proc/{proc.pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a thread that ended between listing and reading
+            continue
+        out[(proc.pid, int(task.name))] = (f"{kind}/{name}", (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def _cpu_s(studio_pid: int) -> tuple[float, dict]:
+    """CPU time (user + system, s) used so far by the studio process, and by each thread of the
+    browser's processes (``_thread_cpu``)."""
     import psutil
 
     def used(p) -> float:
@@ -74,13 +108,23 @@ def _cpu_s(studio_pid: int) -> tuple[float, float]:
         except psutil.Error:  # a process that ended between listing and reading
             return 0.0
 
-    browser = [p for p in psutil.Process().children(recursive=True) if p.pid != studio_pid and "chrom" in p.name()]
-    return used(psutil.Process(studio_pid)), {p.pid: used(p) for p in browser}
+    threads = {}
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.pid != studio_pid and "chrom" in p.name():
+                threads.update(_thread_cpu(p))
+        except (psutil.Error, OSError):
+            continue
+    return used(psutil.Process(studio_pid)), threads
 
 
-def _cpu_used(a: tuple, b: tuple, dt: float) -> tuple[float, float]:
-    """Cores used (CPU s per wall s) by the studio and the browser between two ``_cpu_s`` samples."""
-    return (b[0] - a[0]) / dt, sum(t - a[1].get(pid, 0.0) for pid, t in b[1].items()) / dt
+def _cpu_used(a: tuple, b: tuple, dt: float) -> tuple[float, float, dict]:
+    """Cores used (CPU s per wall s) by the studio, by the browser, and by the browser's threads
+    grouped by process type/thread name, between two ``_cpu_s`` samples."""
+    groups: dict[str, float] = {}
+    for key, (name, t) in b[1].items():
+        groups[name] = groups.get(name, 0.0) + (t - a[1].get(key, (name, 0.0))[1]) / dt
+    return (b[0] - a[0]) / dt, sum(groups.values()), groups
 
 
 def _window(base: str, seconds: float, studio_pid: int, page=None) -> dict:
@@ -97,12 +141,14 @@ def _window(base: str, seconds: float, studio_pid: int, page=None) -> dict:
     lat = b["latencies"][len(a["latencies"]) :]
     if page is not None:
         page.goto("about:blank")
-    studio_cores, browser_cores = _cpu_used(cpu_a, cpu_b, dt)
+    studio_cores, browser_cores, threads = _cpu_used(cpu_a, cpu_b, dt)
     return {"capture_fps": (b["frames"] - a["frames"]) / dt, "drawn_fps": len(lat) / dt, "latencies": lat,
-            "studio_cores": studio_cores, "browser_cores": browser_cores}  # fmt: skip
+            "studio_cores": studio_cores, "browser_cores": browser_cores, "threads": threads,
+            "offered_fps": (b.get("sent", 0) - a.get("sent", 0)) / dt}  # fmt: skip
 
 
-def measure(clip: str, seconds: float, repeats: int, browser) -> dict:
+def measure(clip: str, seconds: float, repeats: int, browser, tree: Path = ROOT) -> dict:
+    """``repeats`` pairs of windows (no page, page open) of the studio from ``tree`` on ``clip``."""
     from movekit.capture.frames import FrameSource
     from movekit.datasets import fetch
 
@@ -111,7 +157,7 @@ def measure(clip: str, seconds: float, repeats: int, browser) -> dict:
     fps, size = src.fps, (src.width_px, src.height_px)
     src.close()
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base = _start([str(path)], Path(tmp))
+        proc, base = _start([str(path)], Path(tmp), tree)
         try:
             _post(base + "clients", {"code": "BENCH"})
             _post(base + "clients/BENCH/sessions", {"type": "other"})
@@ -125,7 +171,26 @@ def measure(clip: str, seconds: float, repeats: int, browser) -> dict:
         finally:
             proc.terminate()
             proc.wait(30)
-    return {"clip": clip, "fps": fps, "size": size, "alone": alone, "served": served}
+    return {"clip": clip, "fps": fps, "size": size, "alone": alone, "served": served, "tree": str(tree)}
+
+
+def merge(runs: list[dict]) -> dict:
+    """One clip's runs (studio restarts, interleaved with another tree's) as one set of windows."""
+    return {**runs[0], "alone": [w for r in runs for w in r["alone"]], "served": [w for r in runs for w in r["served"]]}
+
+
+def _page_ms(lat: list[dict], key: str) -> float:
+    """Median of a page-side timing (ms) the page reported with each drawn frame (NaN if it did not)."""
+    v = [x[key] for x in lat if key in x]
+    return float(np.median(v)) if v else float("nan")
+
+
+def _thread_groups(windows: list[dict], drawn_fps: float, top: int = 6) -> list[tuple[str, float]]:
+    """The browser threads that cost most: (process type/thread name, median CPU ms per drawn frame)."""
+    names = {n for w in windows for n in w["threads"]}
+    per = {n: statistics.median(w["threads"].get(n, 0.0) for w in windows) for n in names}
+    ranked = sorted(per.items(), key=lambda kv: -kv[1])[:top]
+    return [(n, 1000.0 * c / drawn_fps if drawn_fps > 0 else float("nan")) for n, c in ranked]
 
 
 def summarise(r: dict) -> dict:
@@ -150,6 +215,10 @@ def summarise(r: dict) -> dict:
         "studio_cores_alone": statistics.median(w["studio_cores"] for w in r["alone"]),
         "studio_cores_served": statistics.median(w["studio_cores"] for w in r["served"]),
         "browser_cores": statistics.median(w["browser_cores"] for w in r["served"]),
+        "offered_fps": statistics.median(w.get("offered_fps", float("nan")) for w in r["served"]),
+        "decode_ms": _page_ms(lat, "decode_ms"),
+        "draw_ms": _page_ms(lat, "draw_ms"),
+        "threads": _thread_groups(r["served"], statistics.median(w["drawn_fps"] for w in r["served"])),
     }
 
 
@@ -158,24 +227,40 @@ def table(rows: list[dict]) -> str:
         "| clip | source | frames drawn | frame-to-screen median / p95 (ms) | of which release-to-send median (ms) "
         "| send-to-screen median / p95 (ms) "
         "| capture fps, no page / page open | page drew fps | capture fps page open / no page (interleaved) "
-        "| cores used: studio no page / page open, browser |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n"
+        "| cores used: studio no page / page open, browser | browser CPU per drawn frame (ms) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     return head + "\n".join(
         f"| {s['clip']} | {s['source']} | {s['frames_drawn']} | {s['f2s_median_ms']:.0f} / {s['f2s_p95_ms']:.0f} "
         f"| {s['r2s_median_ms']:.0f} | {s['s2s_median_ms']:.0f} / {s['s2s_p95_ms']:.0f} | {s['capture_fps_alone']:.1f} / "
         f"{s['capture_fps_served']:.1f} | {s['drawn_fps']:.1f} | {s['served_over_alone']:.2f} "
         f"({', '.join(f'{x:.2f}' for x in s['ratios'])}) | {s['studio_cores_alone']:.2f} / "
-        f"{s['studio_cores_served']:.2f}, {s['browser_cores']:.2f} |"
+        f"{s['studio_cores_served']:.2f}, {s['browser_cores']:.2f} | {_per_frame_ms(s):.1f} |"
         for s in rows
     )
+
+
+def _per_frame_ms(s: dict) -> float:
+    """Browser CPU (ms) per frame the page drew: cores used / frames drawn per second."""
+    return 1000.0 * s["browser_cores"] / s["drawn_fps"] if s["drawn_fps"] > 0 else float("nan")
+
+
+def breakdown(rows: list[dict]) -> str:
+    """Where the browser's CPU goes: page-side timings and the costliest threads, per drawn frame."""
+    out = ["| clip | page: decode wait / draw median (ms) | costliest browser threads, CPU ms per drawn frame |",
+           "|---|---|---|"]  # fmt: skip
+    for s in rows:
+        threads = ", ".join(f"{n} {ms:.1f}" for n, ms in s.get("threads", []))
+        out.append(f"| {s['clip']} | {s['decode_ms']:.1f} / {s['draw_ms']:.1f} | {threads} |")
+    return "\n".join(out)
 
 
 def _before(paths: list[Path]) -> str:
     """The previous live view's tables (``--json`` files of runs made alternately with this one)."""
     if not paths:
         return ""
-    tables = "\n\n".join(table(json.loads(p.read_text())) for p in paths)
+    loaded = [json.loads(p.read_text()) for p in paths]
+    tables = "\n\n".join(table(x["before"] if isinstance(x, dict) else x) for x in loaded)
     return (
         "\n\nBefore (issue 18's first live view: JPEG encoded in the capture's recording thread at 960 px, "
         "2 frames in flight, the skeleton as JSON lists, the whole side panel rewritten every frame), the same "
@@ -198,14 +283,19 @@ def _body(args, text: str, before: str) -> str:
         "previous frame). **Send-to-screen**: the web part alone (scaling to the page's canvas, JPEG, "
         "WebSocket, decode, draw). **Cores used**: CPU seconds per second of the studio process and of the "
         "browser's processes (psutil) in the same windows.\n\n"
-        "How the page is fed (movekit/studio/live.py): the capture's recording thread only hands the frame "
-        "to the hub (a one-frame mailbox: a newer frame replaces a waiting one, never a queue) and never "
-        "encodes; the hub's own thread (`movekit-studio-frames`, niceness +5 so the capture's threads come "
-        "first) scales the newest frame to the canvas box the page reports (at most 960 px), encodes the "
-        "JPEG and sends it when the page has drawn the previous frame (1 in flight); landmarks travel as a "
-        "float32 array beside the JPEG and the page draws the skeleton; the page touches the side panel's "
-        "text only when it changed; at most 30 frames/s are offered to the page (a 60-fps camera is shown at "
-        "30).\n\n"
+        "How the page is fed (movekit/studio/live.py, static/live.js): the capture's recording thread only "
+        "hands the frame to the hub (a one-frame mailbox: a newer frame replaces a waiting one, never a queue) "
+        "and never encodes; the hub's own thread (`movekit-studio-frames`, niceness +5) scales the newest "
+        "frame to the canvas box the page reports in device pixels (at most 960 px), encodes the JPEG "
+        "(quality 60) and sends it when the page has drawn the previous frame (1 in flight); landmarks travel "
+        "as a float32 array beside the JPEG. In the page a worker owns the WebSocket and the canvas (an "
+        "OffscreenCanvas): it decodes the JPEG, draws picture and skeleton in one task and acknowledges the "
+        "frame, so the page's own thread does nothing per frame; the side panel is updated at most 5 times a "
+        "second, and a hidden tab asks for no frames. At most 30 frames/s are offered; while the capture "
+        "drops camera frames (falls behind), fewer (`PageRate`: each 1-s window with more than 5% dropped "
+        "sets the page's rate to 0.75 x the lower of its rate and the capture's, down to 5 frames/s; a "
+        "window without adds 2 frames/s), and the page says when it shows fewer frames than the camera "
+        "gives.\n\n"
         + text
         + before
         + "\n\nReading it: the page's cost is mostly the browser's (decode, canvas, compositing, layout; "
@@ -216,17 +306,39 @@ def _body(args, text: str, before: str) -> str:
         "page-open / no-page ratio stays below 1 on this machine and swings widely between windows; compare "
         "medians of many windows, and the cores used."
         + f"\n\nMachine: {machine('starlette', 'uvicorn', 'playwright')}. The machine was BUSY: up to 8 "
-        "engineers share its 2 cores (load average 4-9 during these runs), so absolute rates are lower than "
+        "engineers share its 2 cores (see the load average above), so absolute rates are lower than "
         "on a dedicated machine and vary from window to window; the interleaved ratio and the alternating "
         "before/after runs are the figures to compare."
     )
 
 
+def run_all(args, browser) -> dict[str, list[dict]]:
+    """Every clip on this tree and, with ``--before-tree``, on the earlier one, in interleaved rounds
+    (A B, then B A, ...): the summaries by tree label."""
+    trees = {"this": ROOT} | ({"before": args.before_tree.resolve()} if args.before_tree else {})
+    out: dict[str, list[dict]] = {label: [] for label in trees}
+    for clip in args.clips.split(","):
+        runs: dict[str, list[dict]] = {label: [] for label in trees}
+        for k in range(args.rounds):
+            order = list(trees) if k % 2 == 0 else list(trees)[::-1]
+            for label in order:
+                runs[label].append(measure(clip, args.seconds, args.repeats, browser, trees[label]))
+        for label in trees:
+            out[label].append(summarise(merge(runs[label])))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=6.0, help="length of each measuring window (s)")
-    ap.add_argument("--repeats", type=int, default=3, help="pairs of windows (no page, page open)")
+    ap.add_argument("--repeats", type=int, default=3, help="pairs of windows (no page, page open) per round")
+    ap.add_argument("--rounds", type=int, default=1, help="studio starts per clip and tree (alternating trees)")
     ap.add_argument("--clips", default="demo,cam02")
+    ap.add_argument(
+        "--before-tree",
+        type=Path,
+        help="a folder holding an earlier movekit package: measured interleaved with this one",
+    )
     ap.add_argument("--write", action="store_true", help="write the Studio section of docs/benchmarks.md")
     ap.add_argument("--json", type=Path, help="also save the summaries to this JSON file")
     ap.add_argument(
@@ -241,13 +353,22 @@ def main() -> None:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
-        results = [summarise(measure(c, args.seconds, args.repeats, browser)) for c in args.clips.split(",")]
+        results = run_all(args, browser)
         browser.close()
-    text = table(results)
-    print(text)
+    for label, rows in results.items():
+        print(f"\n{label}:\n{table(rows)}\n\n{breakdown(rows)}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     if args.write:
+        text = table(results["this"]) + "\n\n" + breakdown(results["this"])
+        if "before" in results:
+            text += (
+                f"\n\nThe version in `{args.before_tree}`, measured in the same run (studio starts alternating "
+                f"with this one's, {args.rounds} per clip):\n\n"
+                + table(results["before"])
+                + "\n\n"
+                + breakdown(results["before"])
+            )
         write_section("Studio", _body(args, text, _before(args.before)))
 
 

@@ -6,8 +6,10 @@ for the painful arc) and the Sports2D demo (the man faces the camera at first: t
 Add a client, start a session, choose the painful arc, see the setup check refuse camera 1 and
 accept camera 2, record with pain key and button presses, stop, read the result card, run a
 sit-to-stand, open the report, fill two questionnaires. Screenshots are checked for content.
-The live view's frame messages (latest frame wins, scaled to the canvas, skeleton as an array) are
-checked on a real frame without the browser, and their timings in it.
+The live view's frame messages (latest frame wins, scaled to the canvas, skeleton as an array, none
+for a hidden page) are checked on a real frame without the browser, the page's rate against the
+capture's drops on frame sequences, and in the browser: the timings, a hidden tab getting no frames,
+and the page saying it shows fewer frames than the camera gives.
 """
 
 from __future__ import annotations
@@ -128,6 +130,76 @@ def test_latest_frame_wins_and_is_encoded_off_the_capture_thread(demo_result):
         hub.loop.close()
 
 
+def test_page_rate_gives_way_only_while_the_capture_falls_behind():
+    from movekit.studio.live import PAGE_MAX_FPS, PAGE_MIN_FPS, PAGE_RATE_DECREASE, PAGE_RATE_STEP_FPS, PageRate
+
+    rate = PageRate()
+
+    def run(seconds: float, fps: float, keep_every: int, start_index: int, start_s: float) -> list[int]:
+        """Frames of a ``fps`` camera of which the capture keeps every ``keep_every``-th; the offered indices."""
+        offered, n = [], round(seconds * fps)
+        for k in range(0, n, keep_every):
+            if rate.frame(start_index + k, start_s + k / fps):
+                offered.append(start_index + k)
+        return offered
+
+    # a 30-fps camera the capture keeps up with: every frame is offered, the page is never limited
+    assert len(run(5.0, 30, 1, 0, 0.0)) == 150 and rate.limit_fps == PAGE_MAX_FPS and not rate.limited
+    assert rate.capture_fps == pytest.approx(30.0)
+    # a 60-fps camera of which the capture keeps one frame in two (30 of 60 frames/s): the page is
+    # offered fewer, window by window, down to the floor
+    offered = run(2.0, 60, 2, 150, 5.0)  # one 1-s window with drops ends at 6 s
+    assert rate.limited and rate.capture_fps == pytest.approx(30.0)
+    assert rate.limit_fps == pytest.approx(max(PAGE_MIN_FPS, 30.0 * PAGE_RATE_DECREASE))
+    assert len(offered) < 60  # fewer than the 60 frames the capture processed
+    run(6.0, 60, 2, 270, 7.0)
+    assert rate.limit_fps == PAGE_MIN_FPS  # never below the floor
+    last = run(2.0, 60, 2, 630, 13.0)  # the capture goes on keeping 30 of the camera's 60 frames/s
+    assert abs(len(last) - 2.0 * PAGE_MIN_FPS) <= 1  # the page gets PAGE_MIN_FPS of them
+    # the capture keeps up again: the rate climbs back by PAGE_RATE_STEP_FPS a second, to the camera's
+    rate.restart()  # the video starts again: index 0 is no drop
+    run(3.0, 30, 1, 0, 0.0)
+    assert rate.limit_fps == pytest.approx(PAGE_MIN_FPS + 2 * PAGE_RATE_STEP_FPS)
+    run(20.0, 30, 1, 90, 3.0)
+    assert rate.limit_fps == PAGE_MAX_FPS and not rate.limited
+    # a 60-fps camera with no drops is offered 30 frames/s, and that is not "limited"
+    rate = PageRate()
+    assert len(run(2.0, 60, 1, 0, 0.0)) == 60 and not rate.limited
+
+
+def test_hidden_page_gets_no_frames(demo_result):
+    import asyncio
+
+    from movekit.studio.live import Hub
+
+    published: list[int] = []
+
+    class Recorded(Hub):
+        def publish(self, payload: bytes) -> None:
+            published.append(_parse(payload)[0]["index"])
+            super().publish(payload)
+
+    hub = Recorded()
+    hub.loop = asyncio.new_event_loop()  # not running: the sends are only scheduled
+    try:
+        hub.add(object())
+        hub.set_box(640, 480)
+        hub.set_box(0, 0)  # the page's tab is hidden
+        assert not hub.watched and hub.box_px == (640, 480)
+        hub.offer(demo_result(1), {"index": 1})
+        time.sleep(0.3)
+        assert published == []  # nothing encoded for a page nobody sees
+        hub.set_box(640, 480)  # shown again: the newest frame waiting is sent
+        deadline = time.monotonic() + 10
+        while not published and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert published == [1] and hub.watched
+    finally:
+        hub.forget()
+        hub.sockets.clear()
+        hub.loop.close()
+
+
 def _image_std(png: bytes, box: dict | None = None) -> float:
     """Grey-level standard deviation of a screenshot (or a box of it): ~0 for a blank area."""
     import cv2
@@ -160,14 +232,16 @@ def page(studio):
 
 
 def _canvas_std(page) -> float:
-    """Standard deviation of the video canvas's pixels, read back in the page."""
-    return page.evaluate(
-        """() => { const c = document.getElementById('video');
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        let s = 0, s2 = 0, n = 0;
-        for (let i = 0; i < d.length; i += 4 * 97) { const g = (d[i] + d[i + 1] + d[i + 2]) / 3; s += g; s2 += g * g; n++; }
-        const m = s / n; return Math.sqrt(Math.max(0, s2 / n - m * m)); }"""
-    )
+    """Grey-level standard deviation of the picture on the video canvas, as shown on screen (the
+    canvas is drawn by a worker through an OffscreenCanvas: the page cannot read it back)."""
+    import cv2
+
+    png = page.locator("#video").screenshot()
+    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE).astype(float)
+    w, h = page.evaluate("window.movekitFrameSize()")
+    k = min(img.shape[1] / w, img.shape[0] / h)  # letterboxed: object-fit contain
+    x0, y0 = int((img.shape[1] - w * k) / 2), int((img.shape[0] - h * k) / 2)
+    return float(img[y0 + 2 : y0 + int(h * k) - 2, x0 + 2 : x0 + int(w * k) - 2].std())
 
 
 def _start_test(page, screen: str, camera: int, keep_video: bool = False) -> None:
@@ -215,6 +289,30 @@ def _check_frames_drawn(page, url: str) -> None:
     assert state["drawn"] >= 5 and state["sent"] <= state["frames"], state
     for x in state["latencies"]:  # one clock (same machine): release <= sent <= received <= drawn
         assert x["frame_unix_ms"] <= x["send_unix_ms"] + 1 <= x["receive_unix_ms"] + 2 <= x["draw_unix_ms"] + 3, x
+        assert 0 <= x["decode_ms"] < 5000 and 0 <= x["draw_ms"] < 5000, x  # the page's own timings
+    # a hidden tab asks for no frames; shown again, they come back
+    visibility = """(v) => { Object.defineProperty(document, 'visibilityState', {value: v, configurable: true});
+        document.dispatchEvent(new Event('visibilitychange')); }"""
+    page.evaluate(visibility, "hidden")
+    page.wait_for_timeout(1500)  # a frame in flight may still land
+    sent = _api_state(url)["sent"]
+    page.wait_for_timeout(1500)
+    assert _api_state(url)["sent"] == sent
+    page.evaluate(visibility, "visible")
+    deadline = time.monotonic() + 30
+    while _api_state(url)["sent"] < sent + 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _api_state(url)["sent"] >= sent + 3
+    # the camera gives 60 frames/s, the page shows at most 30: the page says so
+    page.wait_for_function("document.getElementById('rate').textContent !== ''", timeout=30000)
+    assert re.match(r"live view: \d+ of the camera's 60 frames/s \(", page.inner_text("#rate")), page.inner_text(
+        "#rate"
+    )
+
+
+def _api_state(url: str) -> dict:
+    with urllib.request.urlopen(url + "api/state", timeout=20) as r:
+        return json.loads(r.read())
 
 
 @needs_chromium

@@ -15,6 +15,8 @@ each frame to the :class:`Hub` when a page is open. That is all the capture's th
 page: the hub keeps only the newest frame (latest frame wins, never a queue) and its own thread
 (``movekit-studio-frames``) scales it to the page's canvas, encodes the JPEG and sends it once the
 page has drawn the previous one, so a slow page gets fewer frames and the capture never waits.
+While the capture itself falls behind the camera (it drops frames), :class:`PageRate` offers the
+page fewer frames, so the browser, which shares the cores, gives way to it; a hidden page gets none.
 The skeleton travels as a float32 landmark array beside the JPEG and is drawn by the page; the
 gated live angles (NaN = refused: not shown) travel with their expected errors.
 :class:`Hub` also fans the frames and state out to the open WebSockets in the server's event loop.
@@ -49,17 +51,34 @@ log = logging.getLogger(__name__)
 SEND_LONG_SIDE_PX = 960
 #: Smallest canvas box (px) a page may ask for.
 MIN_BOX_PX = 64
-#: JPEG quality of the frames sent to the page.
-JPEG_QUALITY = 70
+#: JPEG quality of the frames sent to the page: 60 against 70 cuts the bytes by ~17% and the
+#: decode by ~8% (960x534 Sports2D frame, libjpeg-turbo in OpenCV: 71 against 85 kB, 1.31 against
+#: 1.43 ms) at 32 dB PSNR (mean error 4.3 grey levels of 255): no visible loss at the page's size.
+JPEG_QUALITY = 60
 #: Frames sent and not yet drawn by the page: the next frame is sent when the page has drawn this
 #: one (the newest frame then, the ones in between are dropped for the page).
 MAX_IN_FLIGHT = 1
 #: Seconds after which a frame the page never acknowledged is given up (the page went away).
 ACK_TIMEOUT_S = 1.0
 #: Most frames per second sent to a page: a faster camera's other frames are not offered (a 60-fps
-#: camera is shown at 30 fps; the browser's cost grows with every frame it draws). A frame less than
-#: 0.8 of that interval after the last one offered is skipped, so a 30-fps camera loses none.
+#: camera is shown at 30 fps; the browser's cost grows with every frame it draws; see PageRate).
 PAGE_MAX_FPS = 30.0
+#: While the capture falls behind the camera (it drops frames), the page is offered fewer frames,
+#: down to this rate (frames/s): on a busy machine the browser shares the cores with the capture,
+#: whose data come first (each frame the page draws costs the browser ~10 ms of CPU here against
+#: ~40 ms for the capture's pose model: docs/benchmarks.md "Studio"); the page says so. Not lower than
+#: 15: a 60-fps webcam that the capture cannot follow even without the page drops frames all the
+#: time, and a therapist watching a movement needs a moving picture, not a slide show (a judgement,
+#: not a measured threshold: half a 30-fps camera's rate)
+PAGE_MIN_FPS = 15.0
+#: Seconds of capture over which dropped camera frames are counted before the page's rate is set.
+PAGE_RATE_WINDOW_S = 1.0
+#: Fraction of the camera's frames the capture may drop in a window and still count as keeping up.
+PAGE_DROP_TOLERANCE = 0.05
+#: A window with drops sets the page's rate to this times the lower of its rate and the capture's;
+#: one without adds PAGE_RATE_STEP_FPS (frames/s).
+PAGE_RATE_DECREASE = 0.75
+PAGE_RATE_STEP_FPS = 2.0
 #: Niceness added to the sender thread (Linux: per thread), so the capture's threads come first
 #: when the cores are busy: watching must not slow the capture.
 SENDER_NICE = 5
@@ -92,6 +111,7 @@ class Hub:
         self.latencies: deque[dict] = deque(maxlen=20000)
         self.state: dict[str, Any] = {"type": "state", "phase": "closed"}
         self.box_px: tuple[int, int] | None = None  #: the page's canvas box (width, height), device px
+        self.hidden = False  #: the page is not shown (hidden tab): no frame is encoded or sent
         self._cond = threading.Condition()
         self._pending: tuple[FrameResult, dict] | None = None
         self._sender: threading.Thread | None = None
@@ -101,9 +121,14 @@ class Hub:
             self.in_flight = 0  # a page that went away without saying so
         return self.in_flight < MAX_IN_FLIGHT
 
+    @property
+    def watched(self) -> bool:
+        """True when a page is open and shown: frames are worth offering."""
+        return bool(self.sockets) and not self.hidden
+
     def ready(self) -> bool:
         """True when a page is connected and has drawn the frames sent to it (but MAX_IN_FLIGHT - 1)."""
-        if not self.sockets or self.loop is None:
+        if not self.watched or self.loop is None:
             return False
         with self._cond:
             return self._ready()
@@ -128,7 +153,7 @@ class Hub:
     def _take(self) -> tuple[FrameResult, dict]:
         """Wait for a frame and a page ready for it; the newest frame then."""
         with self._cond:
-            while self._pending is None or not self.sockets or not self._ready():
+            while self._pending is None or not self.watched or not self._ready():
                 self._cond.wait(timeout=0.25)  # the timeout lets a lost acknowledgement expire
             item, self._pending = self._pending, None
             return item
@@ -177,14 +202,20 @@ class Hub:
         with self._cond:
             self.sockets.add(ws)
             self.in_flight = 0
+            self.hidden = False  # a new page is shown until it says otherwise
             self._cond.notify_all()
 
     def set_box(self, width_px: int, height_px: int) -> None:
         """The page's canvas box (device px): frames are scaled to fit it (never above
-        SEND_LONG_SIDE_PX), so the page decodes no pixel it cannot show."""
+        SEND_LONG_SIDE_PX), so the page decodes no pixel it cannot show. An empty box (0 x 0) means
+        the page is not shown (its tab is hidden): nothing is encoded or sent until it is again."""
         if not (np.isfinite(width_px) and np.isfinite(height_px)):
             return
-        self.box_px = tuple(int(min(max(MIN_BOX_PX, v), SEND_LONG_SIDE_PX)) for v in (width_px, height_px))
+        with self._cond:
+            self.hidden = width_px < 1 or height_px < 1
+            if not self.hidden:
+                self.box_px = tuple(int(min(max(MIN_BOX_PX, v), SEND_LONG_SIDE_PX)) for v in (width_px, height_px))
+            self._cond.notify_all()
 
     def drawn(self, message: dict) -> None:
         """The page drew a frame (or skipped one): one fewer in flight; its timings are kept for the benchmark."""
@@ -193,10 +224,82 @@ class Hub:
             self._cond.notify_all()
         keep = ("index", "frame_unix_ms", "send_unix_ms", "receive_unix_ms", "draw_unix_ms")
         if all(isinstance(message.get(k), (int, float)) for k in keep):
-            self.latencies.append({k: float(message[k]) for k in keep})
+            page_ms = {
+                k: float(message[k]) for k in ("decode_ms", "draw_ms") if isinstance(message.get(k), (int, float))
+            }
+            self.latencies.append({**{k: float(message[k]) for k in keep}, **page_ms})
 
     def stats(self) -> dict:
         return {"frames": self.frames, "sent": self.sent, "dropped": self.dropped, "drawn": len(self.latencies)}
+
+
+class PageRate:
+    """How many frames a second the page is offered: every frame (up to ``max_fps``) while the
+    capture keeps up with the camera; fewer while it falls behind, so the browser, which shares the
+    cores, gives way to the capture (a quick machine keeps the full rate).
+
+    Frames the capture dropped show as gaps in the frame index. Every ``PAGE_RATE_WINDOW_S`` of
+    capture, a window in which more than ``PAGE_DROP_TOLERANCE`` of the camera's frames were
+    dropped sets the rate to ``PAGE_RATE_DECREASE`` times the lower of the rate and the frames the
+    capture processed a second (not below ``min_fps``); a window
+    without adds ``PAGE_RATE_STEP_FPS`` (not above ``max_fps``): additive increase,
+    multiplicative decrease, as TCP shares a link (Chiu & Jain 1989).
+    """
+
+    def __init__(self, max_fps: float = PAGE_MAX_FPS, min_fps: float = PAGE_MIN_FPS) -> None:
+        self.max_fps, self.min_fps = max_fps, min_fps
+        self.limit_fps = max_fps  #: frames/s offered to the page now
+        self.capture_fps: float | None = None  #: frames/s the capture processed in the last window
+        self._last_index: int | None = None
+        self._window_start_s: float | None = None
+        self._seen = 0
+        self._dropped = 0
+        self._credit = 1.0  #: frames the page may be offered now (a frame is offered at >= 0.8)
+        self._last_t_s: float | None = None
+
+    @property
+    def limited(self) -> bool:
+        """True while the page is offered fewer frames because the capture fell behind."""
+        return self.limit_fps < self.max_fps
+
+    def restart(self) -> None:
+        """A new capture (its frame index and clock start again); the rate reached is kept."""
+        self._last_index = self._window_start_s = None
+        self._seen = self._dropped = 0
+        self._credit, self._last_t_s = 1.0, None
+
+    def frame(self, index: int, t_s: float) -> bool:
+        """Count the capture's frame ``index`` at ``t_s`` (session s); True if it is to be offered."""
+        if self._last_index is not None and index > self._last_index:
+            self._dropped += index - self._last_index - 1
+        self._last_index = index
+        self._seen += 1
+        if self._window_start_s is None or t_s < self._window_start_s:
+            self._window_start_s = t_s
+        elif t_s - self._window_start_s >= PAGE_RATE_WINDOW_S:
+            self.capture_fps = (self._seen - 1) / (t_s - self._window_start_s)
+            self._adjust()
+            self._window_start_s, self._seen, self._dropped = t_s, 1, 0  # this frame opens the next window
+        return self._spend(t_s)
+
+    def _spend(self, t_s: float) -> bool:
+        """Offer at ``limit_fps`` on average whatever the capture's rate: each frame earns credit
+        for the time since the previous one; a frame is offered at 0.8 credit (a camera's jitter
+        costs no frame) and spends 1; at most 1.5 is kept."""
+        if self._last_t_s is not None and t_s >= self._last_t_s:
+            self._credit = min(1.5, self._credit + (t_s - self._last_t_s) * self.limit_fps)
+        self._last_t_s = t_s
+        if self._credit < 0.8:
+            return False
+        self._credit = max(0.0, self._credit - 1.0)
+        return True
+
+    def _adjust(self) -> None:
+        if self._dropped > PAGE_DROP_TOLERANCE * (self._seen + self._dropped):
+            reached = min(self.limit_fps, self.capture_fps or self.limit_fps)  # the page can get no more
+            self.limit_fps = max(self.min_fps, reached * PAGE_RATE_DECREASE)
+        else:
+            self.limit_fps = min(self.max_fps, self.limit_fps + PAGE_RATE_STEP_FPS)
 
 
 def fit_scale(size_px: tuple[int, int], box_px: tuple[int, int] | None, long_side_px: int = SEND_LONG_SIDE_PX) -> float:
@@ -291,7 +394,7 @@ class StudioSink(Sink):
         self._tilt = None
         self.setup = None
         self._setup_msg: dict | None = None
-        self._offered_t_s = -np.inf  #: session time (s) of the last frame offered to the page
+        self._camera_fps: float | None = None
 
     def open(self, run: CaptureRun) -> None:
         from movekit.analysis.camera_tilt import CameraTilt
@@ -300,6 +403,9 @@ class StudioSink(Sink):
         tilt = run.calibration.get("tilt")
         self._tilt = CameraTilt.from_dict(tilt) if tilt else None
         self.size_px = (run.src.width_px, run.src.height_px)
+        fps = float(getattr(run.src, "fps", float("nan")))
+        self._camera_fps = round(fps, 2) if np.isfinite(fps) and fps > 0 else None
+        self.live.page_rate.restart()
 
     def frame(self, result: FrameResult) -> bool:
         self._shown[result.index] = result.t_s
@@ -309,8 +415,8 @@ class StudioSink(Sink):
         self._update_setup(result)
         hub = self.live.hub
         hub.frames += 1
-        if hub.sockets and result.t_s - self._offered_t_s >= 0.8 / PAGE_MAX_FPS:  # no page, no cost
-            self._offered_t_s = result.t_s
+        offer = self.live.page_rate.frame(result.index, result.t_s)  # counts the capture's drops
+        if offer and hub.watched:  # no page shown, no cost
             hub.offer(result, self._header(result))
         return stop
 
@@ -364,9 +470,12 @@ class StudioSink(Sink):
     def _header(self, result: FrameResult) -> dict:
         """What the page needs beside the frame, as the capture thread knows it now (cheap: the
         image, landmarks and angles are encoded in the hub's sender thread)."""
+        rate = self.live.page_rate
         return {"type": "frame", "index": result.index, "t_s": round(result.t_s - self.live.t0_s(result), 3),
                 "frame_unix_ms": (self.run.clock.started_unix_s + result.t_s) * 1000.0,
-                "phase": self.live.phase, "setup": self._setup_msg, "events": len(self.live.events)}  # fmt: skip
+                "phase": self.live.phase, "setup": self._setup_msg, "events": len(self.live.events),
+                "camera_fps": self._camera_fps, "page_max_fps": round(rate.limit_fps, 1),
+                "page_limited": rate.limited, "capture_fps": None if rate.capture_fps is None else round(rate.capture_fps, 1)}  # fmt: skip
 
     def say(self, text: str) -> None:
         """A capture notice (e.g. somebody else came into view): shown on the page, not the console."""
@@ -405,6 +514,7 @@ class LiveScreen:
         if not 0 <= options.source_index < len(options.sources):
             raise MovekitError(f"no camera {options.source_index}: the studio has {len(options.sources)}")
         self.options, self.hub = options, hub
+        self.page_rate = PageRate()  #: frames/s offered to the page (kept across the setup view's restarts)
         self.screen = options.screen
         self.phase = "starting"
         self.events: list[dict] = []
@@ -584,6 +694,7 @@ __all__ = [
     "Hub",
     "LiveOptions",
     "LiveScreen",
+    "PageRate",
     "StudioSink",
     "encode_frame",
     "fit_scale",
