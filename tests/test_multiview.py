@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from movekit.analysis.cameras import read_calibration, read_qualisys_qca, write_calibration_toml
-from movekit.analysis.multiview import angles_3d, triangulate_views
+from movekit.analysis.multiview import MIN_RUN_S, angles_3d, drop_short_triangulated_runs, triangulate_views
 from movekit.datasets import fetch
 from movekit.errors import MovekitError
 
@@ -98,16 +98,65 @@ def test_four_views_reproduce_the_reference(ref):
 
 
 def test_two_views_measured_against_four(ref):
-    """cam01 + cam04 (117 deg apart): every frame triangulated; knee and hip flexion within 10 deg
-    MAE of the four-view reference (measured 4.2-9.2: two views of the pose model do not reach the
-    3-5 deg of the literature's marker comparisons; docs/validity.md, two-camera rows)."""
+    """cam01 + cam04 (117 deg apart): knee and hip flexion within 10 deg MAE of the four-view
+    reference (measured 4.3-9.4: two views of the pose model do not reach the 3-5 deg of the
+    literature's marker comparisons; docs/validity.md, two-camera rows) in most frames (the
+    stretches triangulated for under MIN_RUN_S are left out: 55-70 % of the frames remain, and
+    left knee flexion goes from 9.2 to 4.8 deg MAE)."""
     ang = angles_3d(triangulate_views(*_views(ref, [0, 3])))
     maes = []
     for name in FLEXION:
         mae, cov = _mae(ang, ref["truth"], name)
-        assert cov >= 0.95 and mae <= 10.0, (name, mae, cov)
+        assert cov >= 0.5 and mae <= 10.0, (name, mae, cov)
         maes.append(mae)
     assert min(maes) <= 5.5
+
+
+def test_drop_short_triangulated_runs_exact():
+    """Per landmark, a run of n frames lasts n frame intervals: at 60 fps 15 frames (0.25 s) stay,
+    14 go, and so does a single frame; a landmark seen throughout is untouched."""
+    t = np.arange(100) / 60.0
+    X = np.full((100, 2, 3), np.nan)
+    X[0:14, 0] = 1.0
+    X[20:35, 0] = 2.0
+    X[50, 0] = 3.0
+    X[:, 1] = 4.0
+    out, dropped = drop_short_triangulated_runs(t, X, 0.25)
+    assert np.isnan(out[0:14, 0]).all() and np.isnan(out[50, 0]).all()
+    assert (out[20:35, 0] == 2.0).all() and (out[:, 1] == 4.0).all()
+    want = np.zeros((100, 2), bool)
+    want[0:14, 0] = want[50, 0] = True
+    assert np.array_equal(dropped, want)
+    assert np.isfinite(X[0:14, 0]).all()  # the input is not changed
+    kept, none = drop_short_triangulated_runs(t, X, 0.0)
+    assert not none.any() and np.array_equal(np.isnan(kept), np.isnan(X))
+
+
+def test_short_triangulated_runs_are_where_pairs_go_wrong(ref):
+    """Every pair of the four views (the man): the frames a pair triangulates only in passing
+    (runs under MIN_RUN_S) are far off the four-view reference (measured: a mean 22.4 deg over 13
+    angles, median 11.9, against 6.7 and 4.1 in the frames kept), so they are left out by default; with three views
+    or more nothing is left out."""
+    import itertools
+
+    short_err, kept_err = [], []
+    for combo in itertools.combinations(range(4), 2):
+        every = triangulate_views(*_views(ref, list(combo)), min_run_s=0.0)
+        default = triangulate_views(*_views(ref, list(combo)))
+        assert default.short_run is not None
+        gone = default.short_run[:, [11, 12, 23, 24]].any(axis=1) & np.isfinite(every.points_m[:, 23, 0])
+        assert np.isnan(default.points_m[default.short_run]).all()
+        ang = angles_3d(every)
+        for name in VA.MULTIVIEW_NAMES:
+            e = np.abs(ang[name] - ref["truth"][name])
+            short_err.append(e[gone & np.isfinite(e)])
+            kept_err.append(e[~gone & np.isfinite(e)])
+    short, kept = np.concatenate(short_err), np.concatenate(kept_err)
+    assert short.size > 100 and kept.size > 3000
+    assert short.mean() > 2.5 * kept.mean(), (short.mean(), kept.mean())
+    four = triangulate_views(*_views(ref, [0, 1, 2, 3]))
+    assert not four.short_run.any()
+    assert MIN_RUN_S == 0.25
 
 
 def test_a_late_view_on_the_first_views_clock(ref):

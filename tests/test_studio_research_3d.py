@@ -13,6 +13,7 @@ two-camera error; the 3D view is turned in Debian's chromium (Playwright).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -48,7 +49,8 @@ def sets(tmp_path_factory):
                         "cam02,cam03", "--calibration", str(calib), "--duration", "1.5", "--save-video",
                         "--no-progress"], capture_output=True, text=True)  # fmt: skip
     assert p.returncode == 0, p.stderr
-    assert "56 of 90 frames triangulated from 2 cameras (cam02, cam03, 119 deg apart)" in p.stdout, p.stdout
+    found = re.search(r"56 of 90 frames triangulated from 2 cameras \(cam02, cam03, (\d+) deg apart\)", p.stdout)
+    assert found and 115 <= int(found[1]) <= 122, p.stdout  # the views' median separation over the frames kept
     excluded = lab / "other" / "excluded.mkrec"
     shutil.copytree(lab / "set" / "pose_3d.mkrec", excluded)
     with open(excluded / "events.jsonl", "a", encoding="utf-8") as f:
@@ -57,7 +59,7 @@ def sets(tmp_path_factory):
     (excluded / "meta.json").write_text(json.dumps({**meta, "n_events": 1}))
     (lab / "bare").mkdir()
     shutil.copy(lab / "set" / "capture_set.json", lab / "bare" / "capture_set.json")
-    return SimpleNamespace(root=lab, set=lab / "set", rec=lab / "set" / "pose_3d.mkrec", excluded=excluded,
+    return SimpleNamespace(sep=int(found[1]), root=lab, set=lab / "set", rec=lab / "set" / "pose_3d.mkrec", excluded=excluded,
                            bare=lab / "bare")  # fmt: skip
 
 
@@ -88,7 +90,7 @@ def test_list_shows_sets_and_triangulated_recordings(url, sets):
     status, _, body = _get(url, "/research")
     page = body.decode()
     assert status == 200
-    what = "3D, triangulated from 2 cameras (cam02, cam03, 119 deg apart); 56 of 90 frames triangulated"
+    what = f"3D, triangulated from 2 cameras (cam02, cam03, {sets.sep} deg apart); 56 of 90 frames triangulated"
     assert page.count(what) == 3  # the set's recording in the list and in the set's row; the copy
     assert page.count("of a capture set") == 2  # camera cam02 / cam03 of a capture set
     assert "camera cam03 followed another person 0.50-0.80 s" in page  # the copy's view_excluded, as a note
@@ -110,7 +112,7 @@ def test_recording_json_is_angles_3d(url, sets):
     j = _json(url, "/research/api/recording", path=str(sets.rec))
     assert j["status"] == 200 and j["kind"] == "3d" and j["frames"] == len(t) == 90
     np.testing.assert_array_equal(_nan(j["t_s"]), t - t[0])
-    assert j["cameras"] == ["cam02", "cam03"] and round(j["separation_deg"]) == 119
+    assert j["cameras"] == ["cam02", "cam03"] and round(j["separation_deg"]) == sets.sep
     zeros = np.zeros(pts.shape[:2])
     ang = angles_3d(TriangulatedPose(t, pts, zeros.astype(int), zeros))
     err = dict(zip(ang, multiview_errors(list(ang), n_views=2, separation_deg=j["separation_deg"])))
@@ -122,7 +124,7 @@ def test_recording_json_is_angles_3d(url, sets):
         else:
             why = j["refused"][name]
             assert why.startswith(name.removesuffix("_deg").replace("_", " ") + ": refused, ")
-            assert ("measured error" in why and "with 2 cameras 119 deg apart" in why) or "not measured" in why
+            assert ("measured error" in why and f"with 2 cameras {sets.sep} deg apart" in why) or "not measured" in why
     # frames with fewer than two views of the shoulders and hips: one stretch, with the reason
     torso_ok = np.isfinite(pts[:, [11, 12, 23, 24], 0]).all(axis=1)
     np.testing.assert_array_equal(_nan(j["views_torso"]), np.where(torso_ok, views[:, [11, 12, 23, 24]].min(axis=1), 0))
@@ -138,10 +140,11 @@ def test_recording_json_is_angles_3d(url, sets):
     d = pts[:, 12, :2] - pts[:, 11, :2]
     m = np.median(d[np.isfinite(d).all(axis=1)], axis=0)
     assert j["subject_right_xy"] == (m / np.hypot(*m)).tolist() and j["subject_right_xy"][1] < -0.9
-    # each camera's own recording at each 3D frame: cam02 is the clock, cam03 one frame on (-0.025 s offset)
+    # each camera's own recording at each 3D frame: cam02 is the clock; cam03 kept as recorded (the geometry
+    # cannot tell 0 s from its best offset on these two 90-frame recordings, movekit.analysis.sync)
     cams = {c["name"]: c for c in j["camera_views"]}
     assert cams["cam02"]["index"] == list(range(90)) and cams["cam02"]["video"]
-    assert cams["cam03"]["index"][:3] == [1, 2, 3] and cams["cam03"]["index"][-1] is None
+    assert cams["cam03"]["index"] == list(range(90))
     assert cams["cam02"]["frame_size_px"] == [1080, 1920]
     # the copy's view_excluded stretch is an event with its end and the triangulation's words
     ex = _json(url, "/research/api/recording", path=str(sets.excluded))
@@ -201,10 +204,10 @@ def test_turn_the_3d_view(page, url, sets, tmp_path):
     before = _pixels(page, canvas)
     assert before.std() > 10 and (np.abs(before - before[0]) > 30).mean() > 0.01  # grid, axes, skeleton: not blank
     assert page.get_attribute(canvas, "data-view") == "-30,20"
-    assert "triangulated from 2 calibrated cameras (cam02, cam03; 119 deg apart)" in page.inner_text("#set-up")
+    assert f"triangulated from 2 calibrated cameras (cam02, cam03; {sets.sep} deg apart)" in page.inner_text("#set-up")
     for cam in ("cam02", "cam03"):  # each camera's saved video at the same instant
         assert _pixels(page, f"figure.cam[data-camera={cam}] canvas").std() > 20
-    assert page.inner_text("figure.cam[data-camera=cam03] [data-role=cam-frame]") == "1"
+    assert page.inner_text("figure.cam[data-camera=cam03] [data-role=cam-frame]") == "0"
     # turn by dragging across the canvas, then by the yaw slider: the picture changes each time
     box = page.locator(canvas).bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -237,7 +240,7 @@ def test_turn_the_3d_view(page, url, sets, tmp_path):
     assert float(cursor.get_attribute("x1")) > x_cursor + 400  # the plot's cursor followed
     cell = page.locator("#pane [data-role=values] tr[data-angle=trunk_lateral_lean_deg] td >> nth=1")
     assert cell.inner_text() == "refused" and "fewer than two views" in cell.get_attribute("title")
-    assert page.inner_text("figure.cam[data-camera=cam03] [data-role=cam-frame]") == "none at this instant"
+    assert page.inner_text("figure.cam[data-camera=cam03] [data-role=cam-frame]") == "89"
     empty = _pixels(page, canvas)  # no skeleton: grid and axes only, and the message
     assert empty.std() > 5
     shot = page.screenshot(path=str(tmp_path / "research_3d.png"), full_page=True)

@@ -18,6 +18,7 @@ from movekit.analysis.sync import (
     epipolar_distance_px,
     epipolar_offset_s,
     fundamental_matrix,
+    keeps_recorded,
     keypoint_speed,
     movement_offset_s,
 )
@@ -93,3 +94,27 @@ def test_movement_offset_on_real_views_and_its_refusals(ref):
         movement_offset_s(t, keypoint_speed(t, still), t, keypoint_speed(t, cams[3]["image_px"]))
     with pytest.raises(MovekitError, match="too few frames"):
         movement_offset_s(t[:5], keypoint_speed(t[:5], still[:5]), t, keypoint_speed(t, still))
+
+
+def test_the_recorded_alignment_is_kept_only_where_the_geometry_cannot_tell(ref):
+    """The four views are recorded in sync. cam03's orientation is about 2 deg off and the man
+    walks, so the geometry puts cam04 4 frames from cam03 (a calibration error looks like a time
+    shift), but 0 lies among the offsets it cannot tell apart: every pair keeps its recorded
+    alignment. A view that really started 15 frames late is never kept as recorded; its offset
+    lies in the plausible range."""
+    t, cams = ref["t_s"], ref["cameras"]
+    fs = 1.0 / np.median(np.diff(t))
+    r = epipolar_offset_s(t, cams[2]["image_px"], t, cams[3]["image_px"], cams[2]["camera"], cams[3]["camera"],
+                          max_lag_s=1.0)  # fmt: skip
+    assert r.offset_s * fs > 2.5  # the bias the outside check met (+3 frames on its captures)
+    lo, hi = r.plausible_s
+    assert lo <= 0.0 <= hi and hi - lo < 0.2
+    for i, j in itertools.combinations(range(4), 2):
+        a, b = cams[i], cams[j]
+        r = epipolar_offset_s(t, a["image_px"], t, b["image_px"], a["camera"], b["camera"], max_lag_s=1.0)
+        assert keeps_recorded(r, 0.0), (a["name"], b["name"], r)
+        for frames in (15, -15):
+            true, ta, pa, tb, pb = _cut(t, a["image_px"], b["image_px"], frames)
+            r = epipolar_offset_s(ta, pa, tb, pb, a["camera"], b["camera"], max_lag_s=1.0)
+            assert not keeps_recorded(r, 0.0), (a["name"], b["name"], frames, r)
+            assert r.plausible_s[0] - 1e-9 <= true <= r.plausible_s[1] + 1e-9, (a["name"], b["name"], frames, r)

@@ -12,7 +12,18 @@ Steps (:func:`triangulate_views`):
    fits its epipolar geometry better (judged over +-0.25 s) made knee and hip flexion worse on
    the Pose2Sim demo (a left point and its right twin often lie near the same epipolar line);
 3. weighted DLT with the model's visibility and outlier views dropped
-   (:func:`movekit.analysis.triangulation.triangulate`).
+   (:func:`movekit.analysis.triangulation.triangulate`);
+4. with two views, a landmark triangulated for less than :data:`MIN_RUN_S` at a stretch is left
+   out (:func:`drop_short_triangulated_runs`): the views agree there only in passing.
+
+Why step 4 (two cameras of the Pose2Sim rig, every pair of the three cached references of
+scripts/build_reference.py, 13 angles, per frame against the four-view reference): frames in a
+run of fewer than 12 torso-triangulated frames (0.2 s at 60 fps) were a mean 18.7 deg off
+(median 9.6; trunk lateral lean 9.6 / 6.9) against 6.4 (median 4.0; lean 1.8 / 1.3) in longer
+runs; runs of 14 frames were still 11.5 (median 5.2), runs of 15-16 frames 5-7. Where in a long
+run a frame lies (its first or last frames) made no difference. The outside check's cam03 +
+cam04 pair (issue 17) showed two isolated frames at 0.98-1.00 s with the lean -38 deg against a
+reference of -4 deg.
 
 :func:`angles_3d` then cleans the 3D landmarks as the 2D path cleans image landmarks (Hampel,
 short gaps filled, Butterworth low-pass: :func:`movekit.analysis.pipeline.clean_landmarks`) and
@@ -51,6 +62,10 @@ from movekit.analysis.pipeline import clean_landmarks, frame_rate, unswap_left_r
 from movekit.analysis.triangulation import DEFAULT_MAX_REPROJ_PX, fix_left_right_swaps, triangulate
 from movekit.errors import MovekitError
 
+#: A landmark triangulated for a shorter stretch than this (s) is left out (see the module
+#: docstring, step 4: runs under 0.25 s were a mean 8-40 deg off by length, longer ones about 6).
+MIN_RUN_S = 0.25
+
 #: lab (z up) -> the frame ``joint_angles(world_m=...)`` takes (x right, y DOWN, z away): x = x_lab,
 #: y = -z_lab, z = y_lab (a proper rotation, det +1)
 LAB_TO_ANGLE_FRAME = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -84,12 +99,49 @@ class TriangulatedPose:
     points_m : (frames, 33, 3) lab frame, m, z up; NaN where fewer than two views agree
     n_views : (frames, 33) int, views used per landmark
     reproj_px : (frames, 33) mean reprojection error (px) of the used views
+    short_run : (frames, 33) bool or None, points triangulated but left out as part of a run
+        shorter than :data:`MIN_RUN_S` (:func:`drop_short_triangulated_runs`)
     """
 
     t_s: np.ndarray
     points_m: np.ndarray
     n_views: np.ndarray
     reproj_px: np.ndarray
+    short_run: np.ndarray | None = None
+
+
+def _run_bounds(flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and stops (exclusive) of the True runs of a 1-D bool array."""
+    d = np.diff(np.concatenate([[0], flag.astype(np.int8), [0]]))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def drop_short_triangulated_runs(t_s, points_m, min_run_s: float = MIN_RUN_S) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks ``points_m (frames, L, 3)`` with every run of finite frames shorter than
+    ``min_run_s`` (s; ``n`` frames last ``n`` frame intervals) set to NaN, per landmark.
+    (Unlike :func:`movekit.analysis.filters.drop_short_runs`, which clears short islands of 2D
+    angles after a gap, offline only, a short run at the start goes too: there a pair had just
+    as little to agree on. It needs each run's end, so it is for whole recordings (movekit
+    triangulate); a live triangulation would have to hold each point back ``min_run_s``.)
+
+    Returns
+    -------
+    points_m : a copy with the short runs removed
+    dropped : (frames, L) bool, the points removed
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    X = np.array(points_m, dtype=np.float64, copy=True)
+    dropped = np.zeros(X.shape[:2], bool)
+    if t.size < 2 or min_run_s <= 0:
+        return X, dropped
+    dt = float(np.median(np.diff(t)))
+    finite = np.isfinite(X).all(axis=-1)
+    for j in range(X.shape[1]):
+        for a, b in zip(*_run_bounds(finite[:, j])):
+            if t[b - 1] - t[a] + dt < min_run_s - 1e-9:
+                dropped[a:b, j] = True
+    X[dropped] = np.nan
+    return X, dropped
 
 
 def _at_times(t_s, x, times) -> np.ndarray:
@@ -114,6 +166,7 @@ def triangulate_views(
     offsets_s: Sequence[float] | None = None,
     fix_swaps: bool = True,
     max_reproj_px: float = DEFAULT_MAX_REPROJ_PX,
+    min_run_s: float | None = None,
 ) -> TriangulatedPose:
     """Triangulate the pose of two or more calibrated, synchronised views (see module docstring).
 
@@ -125,6 +178,11 @@ def triangulate_views(
     cameras : one :class:`~movekit.analysis.cameras.PinholeCamera` per view, same world frame
     offsets_s : per view, added to that view's times to put it on the first view's clock
         (``offsets_s[0]`` is ignored); default 0 (views recorded together)
+    min_run_s : float, optional
+        Landmarks triangulated for a shorter stretch than this (s) are left out
+        (:func:`drop_short_triangulated_runs`; 0 keeps them). Default :data:`MIN_RUN_S` with two views, 0 with
+        more: measured on pairs only (with four views of the Pose2Sim man it moved knee flexion
+        by under 1 deg, one knee better, one worse)
     """
     n = len(cameras)
     if n < 2 or not (len(t_s) == len(image_px) == len(visibility) == n):
@@ -149,7 +207,8 @@ def triangulate_views(
     if fix_swaps and n >= 3:
         P, W, _ = fix_left_right_swaps(P, W, cameras, max_reproj_px=max_reproj_px)
     X, err, used = triangulate(P, W, cameras, max_reproj_px=max_reproj_px)
-    return TriangulatedPose(t0, X, used, err)
+    X, short = drop_short_triangulated_runs(t0, X, (MIN_RUN_S if n == 2 else 0.0) if min_run_s is None else min_run_s)
+    return TriangulatedPose(t0, X, np.where(short, 0, used), err, short)
 
 
 def angles_3d(
@@ -166,7 +225,9 @@ def angles_3d(
 __all__ = [
     "LAB_TO_ANGLE_FRAME",
     "TriangulatedPose",
+    "MIN_RUN_S",
     "angles_3d",
+    "drop_short_triangulated_runs",
     "lab_to_angle_frame",
     "separation_deg",
     "triangulate_views",

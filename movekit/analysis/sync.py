@@ -24,6 +24,23 @@ the 12 pairs of cameras less than 120 deg apart and 1.5-5 frames in four of the 
 across the subject (the sixth, a view where the model partly followed another person, fails),
 so the geometry is used whenever a calibration is given (tests/test_sync.py).
 
+What the geometry cannot tell apart: a camera whose orientation is off by a degree or two
+places every keypoint some pixels to one side, and while the subject walks a time shift moves
+the keypoints the same way: the geometry then trades one for the other. On the Pose2Sim rig,
+whose four videos are recorded in sync (all 100 frames at 60 fps; the four views triangulate
+best unshifted where the calibration is good: cam02 and cam04 best at 0 frames against the other
+three, scripts/diagnose_multiview.py), cam03 (orientation 2.2 deg off) is best shifted -2 frames
+for the man and +2.5 for the woman, who walk opposite ways: a calibration error, not a clock
+one; the geometry put cam04 +0.051 s (3 frames) from cam03 on the man's captures, at a residual
+only 9 % below that of the recorded alignment, and -0.006 s once cam03's orientation was
+refined on another trial (:func:`movekit.analysis.extrinsics.refine_rotations`). So every
+result carries ``plausible_s``, the offsets whose residual is within :data:`PLAUSIBLE_MARGIN`
+of the best (over the 15 camera pairs of the cached references where the geometry found the
+right stride, the true offset 0 was within 15 % in 14), and :func:`keeps_recorded` says when the
+recordings' own alignment is among them. The price: a view that really started 3 frames late
+is kept at 0 in 2 of the 6 pairs of the man (an error of 3 frames where the geometry erred by
+1-2); 15 frames late, never (tests/test_sync.py).
+
 Convention: ``offset_s`` is what to ADD to the second series' timestamps to put them on the first
 series' clock (``t_a = t_b + offset_s``). A peak correlation under :data:`MIN_CORRELATION` means the
 two views do not show one movement clearly enough and is refused.
@@ -43,6 +60,12 @@ from movekit.errors import MovekitError
 SYNC_LANDMARKS = (11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 #: low-pass of the speed curve (Hz): movement, not the model's frame-to-frame jitter
 SPEED_CUTOFF_HZ = 6.0
+#: offsets whose median epipolar distance is within this fraction of the best are not told apart
+#: (module docstring)
+PLAUSIBLE_MARGIN = 0.15
+#: the largest shift (s) a camera orientation error is taken to fake: 1-2 deg at the Pose2Sim rig
+#: moved the geometry's offset by 2-5 frames at 60 fps (0.03-0.08 s) on a walking subject
+CALIBRATION_SHIFT_S = 0.1
 #: below this peak correlation the offset is refused (two views of one movement give 0.6-0.95)
 MIN_CORRELATION = 0.5
 
@@ -53,12 +76,42 @@ class SyncResult:
     ``"movement"`` or ``"epipolar"``) and how well: ``score`` is the peak normalised correlation
     (movement, 0..1, higher is better) or the median symmetric epipolar distance at the offset
     (epipolar, px, lower is better); ``step_s`` the search step (s) before the sub-step
-    refinement."""
+    refinement; ``plausible_s`` (epipolar only) the range of offsets (s) around the best whose
+    residual is within :data:`PLAUSIBLE_MARGIN` of it, which the geometry cannot tell apart."""
 
     offset_s: float
     method: str
     score: float
     step_s: float
+    plausible_s: tuple[float, float] = (float("nan"), float("nan"))
+
+
+def keeps_recorded(result: SyncResult, recorded_offset_s: float = 0.0) -> bool:
+    """True when the recordings' own alignment (``recorded_offset_s``, s: 0 for two videos whose
+    first frames are taken as simultaneous) lies within ``result.plausible_s`` and within
+    :data:`CALIBRATION_SHIFT_S` of the best offset: the geometry does not show it wrong, and the
+    difference is of the size a calibration error can fake (module docstring). (Without the
+    second condition, cam01 + cam03 of the Pose2Sim rig, which face each other, kept a recorded
+    alignment 15 frames off: their residual hardly changes with the offset.)"""
+    lo, hi = result.plausible_s
+    return bool(
+        np.isfinite(lo)
+        and np.isfinite(hi)
+        and lo - 1e-9 <= recorded_offset_s <= hi + 1e-9
+        and abs(result.offset_s - recorded_offset_s) <= CALIBRATION_SHIFT_S
+    )
+
+
+def _plausible(offs: np.ndarray, cost: np.ndarray, k: int) -> tuple[float, float]:
+    """The contiguous range of ``offs`` around index ``k`` whose cost is within
+    :data:`PLAUSIBLE_MARGIN` of ``cost[k]``."""
+    ok = cost <= cost[k] * (1.0 + PLAUSIBLE_MARGIN)
+    lo = hi = k
+    while lo > 0 and ok[lo - 1]:
+        lo -= 1
+    while hi < offs.size - 1 and ok[hi + 1]:
+        hi += 1
+    return float(offs[lo]), float(offs[hi])
 
 
 def keypoint_speed(t_s, image_px, *, landmarks=SYNC_LANDMARKS) -> np.ndarray:
@@ -239,7 +292,8 @@ def epipolar_offset_s(
     -------
     SyncResult
         ``score``: the median epipolar distance (px) at the offset found, the residual a user can
-        judge (about 10 px on 1920-px frames: the pose model's own scatter).
+        judge (about 10 px on 1920-px frames: the pose model's own scatter); ``plausible_s``:
+        the offsets the geometry cannot tell from it (:data:`PLAUSIBLE_MARGIN`).
 
     Raises
     ------
@@ -281,7 +335,13 @@ def epipolar_offset_s(
     if 0 < k < offs.size - 1 and np.isfinite(cost[k - 1]) and np.isfinite(cost[k + 1]):
         den = cost[k - 1] - 2 * cost[k] + cost[k + 1]
         frac = 0.5 * (cost[k - 1] - cost[k + 1]) / den if den > 0 else 0.0
-    return SyncResult(offset_s=float(offs[k] + frac * step), method="epipolar", score=float(cost[k]), step_s=step)
+    return SyncResult(
+        offset_s=float(offs[k] + frac * step),
+        method="epipolar",
+        score=float(cost[k]),
+        step_s=step,
+        plausible_s=_plausible(offs, cost, k),
+    )
 
 
 __all__ = [
@@ -290,6 +350,9 @@ __all__ = [
     "epipolar_distance_px",
     "epipolar_offset_s",
     "fundamental_matrix",
+    "CALIBRATION_SHIFT_S",
+    "PLAUSIBLE_MARGIN",
+    "keeps_recorded",
     "keypoint_speed",
     "movement_offset_s",
 ]

@@ -3,7 +3,16 @@
 Before triangulating, each view's skeleton is checked against the others'
 (:func:`movekit.analysis.association.check_recorded_views`): a stretch where a camera followed
 another person, or did not see the client while the others did, is left out for that camera and
-recorded as a ``view_excluded`` event (camera, span, reason) in the triangulated recording."""
+recorded as a ``view_excluded`` event (camera, span, reason) in the triangulated recording.
+
+Synchronisation by the geometry keeps two recordings of the same length and rate as recorded
+when the geometry cannot tell their recorded alignment from its best offset
+(:func:`movekit.analysis.sync.keeps_recorded`: a camera orientation a degree or two off looks
+like a time shift while the subject walks). A landmark triangulated for less than
+:data:`movekit.analysis.multiview.MIN_RUN_S` at a stretch is left out. When (almost) nothing
+triangulates the refusal names the likeliest cause: cameras that followed different people
+(two views further apart than one person's, with several people in view), views that never show
+one body (calibration, camera order, clock), or one person whose torso joints do not meet."""
 
 from __future__ import annotations
 
@@ -42,9 +51,10 @@ def register(subparsers) -> None:
         "--sync",
         default=None,
         metavar="geometry|movement|none|S,S",
-        help="how to find each view's offset to the first: the epipolar geometry (default), "
-        "the movement, none (recorded together; the default for webcams captured together by movekit "
-        "capture 0 1), or the offsets in seconds",
+        help="how to find each view's offset to the first: the epipolar geometry (default; recordings "
+        "of the same length and rate are kept as recorded unless the geometry clearly shows them "
+        "offset), the movement, none (recorded together; the default for webcams captured together by "
+        "movekit capture 0 1), or the offsets in seconds",
     )
     p.add_argument("--max-lag", type=float, default=3.0, metavar="S", help="largest offset searched (s)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.mkrec", help="recording to write")
@@ -68,11 +78,21 @@ def _load(source: str):
         raise MovekitError(f"{source}: no such recording or video")
     if "pose_image_px" not in rec.streams:
         raise MovekitError(f"{source}: holds no pose (capture the camera's video with movekit capture)")
-    return rec.pose(), rec.metadata
+    meta = dict(rec.metadata)
+    meta["_people_in_view"] = _people_in_view(rec.metadata, rec.events)
+    return rec.pose(), meta
+
+
+def _people_in_view(meta: dict, events: list[dict]) -> int:
+    """Most people the capture's person follower saw at once (``people_in_view`` events, the
+    ``person_selection`` metadata); 1 when it recorded none."""
+    counts = [int(e.get("count", 0)) for e in events if e.get("kind") == "people_in_view"]
+    counts.append(int((meta.get("person_selection") or {}).get("people_at_start") or 1))
+    return max(counts)
 
 
 def _offsets(args, poses, cams) -> tuple[list[float], list[str]]:
-    from movekit.analysis.sync import epipolar_offset_s, keypoint_speed, movement_offset_s
+    from movekit.analysis.sync import epipolar_offset_s, keeps_recorded, keypoint_speed, movement_offset_s
     from movekit.errors import MovekitError
 
     n = len(poses)
@@ -96,9 +116,17 @@ def _offsets(args, poses, cams) -> tuple[list[float], list[str]]:
         b = poses[i]
         if args.sync == "geometry":
             r = epipolar_offset_s(a.t_s, a.image_px, b.t_s, b.image_px, cams[0], cams[i], max_lag_s=args.max_lag)
-            notes.append(
-                f"view {i + 1}: {r.offset_s:+.3f} s by the geometry (median epipolar distance {r.score:.1f} px)"
-            )
+            lo, hi = r.plausible_s
+            fit = f"median epipolar distance {r.score:.1f} px; {lo:+.3f} to {hi:+.3f} s fit as well within 15 %"
+            if _same_take(a.t_s, b.t_s) and keeps_recorded(r, 0.0):
+                notes.append(
+                    f"view {i + 1}: +0.000 s as recorded (both recordings have {len(a.t_s)} frames at one rate, "
+                    f"and the geometry cannot tell 0 s from its best, {r.offset_s:+.3f} s: {fit}; a camera "
+                    "orientation off by a degree looks like a time shift while the subject walks)"
+                )
+                offs.append(0.0)
+                continue
+            notes.append(f"view {i + 1}: {r.offset_s:+.3f} s by the geometry ({fit})")
         else:
             r = movement_offset_s(
                 a.t_s,
@@ -112,11 +140,22 @@ def _offsets(args, poses, cams) -> tuple[list[float], list[str]]:
     return offs, notes
 
 
+def _same_take(t_a, t_b) -> bool:
+    """Two recordings that look cut from one synchronised take: the same number of frames at the
+    same rate (within 0.5 %). Videos started by hand practically never match to the frame."""
+    import numpy as np
+
+    if len(t_a) != len(t_b) or len(t_a) < 2:
+        return False
+    da, db = float(np.median(np.diff(t_a))), float(np.median(np.diff(t_b)))
+    return abs(da - db) <= 0.005 * max(da, db)
+
+
 def run(args) -> int:
     import numpy as np
 
     from movekit.analysis.association import check_recorded_views
-    from movekit.analysis.multiview import separation_deg, triangulate_views
+    from movekit.analysis.multiview import MIN_RUN_S, separation_deg, triangulate_views
     from movekit.errors import MovekitError
     from movekit.outputs import RECORDING, check_output
 
@@ -134,11 +173,9 @@ def run(args) -> int:
     tp = triangulate_views([p.t_s for p in poses], [p.image_px for p in poses], visibility, cams, offsets_s=offsets)
     seen = np.isfinite(tp.points_m[:, [11, 12, 23, 24], 0]).all(axis=1)
     if seen.sum() < 3:
-        raise MovekitError(
-            "the views never agree on the body (fewer than 3 frames triangulated): check the "
-            "calibration, the camera order (--cameras) and the synchronisation (--sync)"
-            + "".join(f"; {e['text']}" for e in check.events[:3])
-        )
+        raise MovekitError(_refusal(check, tp, cams, [m for _, m in loaded], notes))
+    short = tp.short_run if tp.short_run is not None else np.zeros(tp.n_views.shape, bool)
+    passing = int(short[:, [11, 12, 23, 24]].any(axis=1).sum())
     sep = (
         separation_deg(cams[0], cams[1], np.nanmedian(0.5 * (tp.points_m[:, 23] + tp.points_m[:, 24]), axis=0))
         if len(cams) == 2
@@ -155,6 +192,7 @@ def run(args) -> int:
             "separation_deg": sep,
             "frames_triangulated": int(seen.sum()),
             "views_excluded": [e["text"] for e in check.events],
+            "frames_left_out_short_runs": passing,
         },
     }
     _write_3d(out, meta, tp, check.events, overwrite=args.overwrite)
@@ -166,8 +204,65 @@ def run(args) -> int:
         print(f"  sync {n}")
     for e in check.events:
         print(f"  excluded: {e['text']} (not triangulated from that view)")
+    if passing:
+        print(f"  left out: {passing} frames whose torso the views agreed on for under {MIN_RUN_S:g} s at a stretch")
     _print_angles(tp, len(cams), sep)
     return 0
+
+
+def _refusal(check, tp, cams, metas: list[dict], notes: list[str]) -> str:
+    """Why (almost) nothing was triangulated, the likeliest cause first.
+
+    Two views whose skeletons are further apart than one person's two views ever are
+    (:data:`movekit.analysis.association.MAX_PAIR_ERROR_TORSO`, median over the take) show two
+    people when a capture saw several (its follower took one of them, the largest by default),
+    else a calibration, camera order or clock that does not fit. Views that do show one person
+    but triangulate in too few frames point at the joints: the calibration or the detections."""
+    import numpy as np
+
+    from movekit.analysis.association import MAX_PAIR_ERROR_TORSO
+    from movekit.analysis.multiview import MIN_RUN_S
+    from movekit.analysis.triangulation import DEFAULT_MAX_REPROJ_PX
+
+    names = [c.name for c in cams]
+    excluded = "".join(f"; {e['text']}" for e in check.events[:3])
+    err = check.errors_torso[0] if len(cams) == 2 else np.full(1, np.nan)
+    med = float(np.nanmedian(err)) if np.isfinite(err).any() else float("nan")
+    crowded = [(n, m) for n, m in zip(names, metas) if m.get("_people_in_view", 1) > 1]
+    if np.isfinite(med) and med > MAX_PAIR_ERROR_TORSO and crowded:
+        chose = "; ".join(
+            f"{n} saw {m['_people_in_view']} people and followed the "
+            f"{(m.get('person_selection') or {}).get('strategy', 'largest')}"
+            for n, m in crowded
+        )
+        return (
+            f"cameras {' and '.join(names)} followed different people: their skeletons lie a median "
+            f"{med:.2f} torso lengths apart where one person's two views lie within {MAX_PAIR_ERROR_TORSO:g} ({chose}). "
+            "Capture each video again following the same person (movekit capture VIDEO --person X,Y at that "
+            "person in the first frame), then triangulate" + excluded
+        )
+    if np.isfinite(med) and med > MAX_PAIR_ERROR_TORSO or not np.isfinite(med):
+        return (
+            "the views never show one body (fewer than 3 frames triangulated"
+            + (f"; skeletons a median {med:.2f} torso lengths apart" if np.isfinite(med) else "")
+            + "): check the calibration, the camera order (--cameras) and the synchronisation (--sync: "
+            + "; ".join(notes)
+            + ")"
+            + excluded
+        )
+    torso = {11: "left shoulder", 12: "right shoulder", 23: "left hip", 24: "right hip"}
+    with np.errstate(all="ignore"):
+        rp = np.array(
+            [np.nanmedian(tp.reproj_px[:, j]) if np.isfinite(tp.reproj_px[:, j]).any() else -1.0 for j in torso]
+        )
+    worst = list(torso)[int(np.argmax(rp))]
+    return (
+        f"the views show one person but agree on all four torso joints in fewer than 3 frames for {MIN_RUN_S:g} s "
+        f"at a stretch (the {torso[worst]} reprojects a median {rp.max():.0f} px off; a joint is used within "
+        f"{DEFAULT_MAX_REPROJ_PX:g} px): a camera's orientation is off, the model misplaces that joint in one "
+        "view, or the offset between the views is wrong (sync: " + "; ".join(notes) + "). With a third camera "
+        "movekit calibrate refine corrects the orientations" + excluded
+    )
 
 
 def check_calibration(path: str, n_sources: int) -> None:
