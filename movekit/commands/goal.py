@@ -18,8 +18,9 @@ Examples::
 
 from __future__ import annotations
 
-from movekit.argtypes import finite_float, iso_date, row_id
+from movekit.argtypes import finite_float, iso_date
 from movekit.clinic.store import add_db_argument, history_lines, store_from_args
+from movekit.commands._record_changes import add_change_commands
 
 
 def register(subparsers) -> None:
@@ -52,26 +53,18 @@ def register(subparsers) -> None:
 
 
 def _register_changes(sub) -> None:
-    m = sub.add_parser("amend", help="change a goal's target, deadline, baseline or context (history kept)")
-    m.add_argument("goal", type=row_id, help="goal id (movekit goal list)")
-    m.add_argument("--target", type=finite_float)
-    m.add_argument("--by", type=iso_date, metavar="YYYY-MM-DD", help="deadline")
-    m.add_argument("--baseline", help="a number, or 'first' for the first result that arrives")
-    m.add_argument("--context", help='when it matters, e.g. "during computer work"')
-    m.add_argument("--reason", required=True, help="why it is changed (kept in the history)")
-    m.add_argument("--who", help="who changes it (default: the system user)")
-    add_db_argument(m)
-    m.set_defaults(func=_amend)
-    r = sub.add_parser("remove", help="remove a goal (it stays stored, marked removed, with the reason)")
-    r.add_argument("goal", type=row_id, help="goal id (movekit goal list)")
-    r.add_argument("--reason", required=True, help="why it is removed (kept in the history)")
-    r.add_argument("--who", help="who removes it (default: the system user)")
-    add_db_argument(r)
-    r.set_defaults(func=_remove)
-    h = sub.add_parser("history", help="every version of a goal: created, amended, removed")
-    h.add_argument("goal", type=row_id, help="goal id")
-    add_db_argument(h)
-    h.set_defaults(func=_history)
+    def options(m) -> None:
+        m.add_argument("--target", type=finite_float)
+        m.add_argument("--by", type=iso_date, metavar="YYYY-MM-DD", help="deadline")
+        m.add_argument("--baseline", help="a number, or 'first' for the first result that arrives")
+        m.add_argument("--context", help='when it matters, e.g. "during computer work"')
+
+    add_change_commands(
+        sub, record="goal", id_name="goal", listed_by="movekit goal list",
+        amend_help="change a goal's target, deadline, baseline or context (history kept)",
+        history_help="every version of a goal: created, amended, removed",
+        amend_options=options, amend=_amend, remove=_remove, history=_history,
+    )  # fmt: skip
 
 
 def _goal_text(g: dict) -> str:

@@ -18,12 +18,11 @@ Examples::
 
 from __future__ import annotations
 
-import sys
-
 from movekit.argtypes import float_range, row_id
 from movekit.clinic.painmap import QUALITIES, SIDES
-from movekit.clinic.regions import REGIONS, rename_note, renamed_text
+from movekit.clinic.regions import REGIONS, renamed_text
 from movekit.clinic.store import add_db_argument, history_lines, store_from_args
+from movekit.commands._record_changes import add_change_commands, note_old_region_name
 
 _REGION_HELP = f"body region: {', '.join(REGIONS)} (older names accepted: {renamed_text()})"
 
@@ -54,32 +53,18 @@ def register(subparsers) -> None:
 
 
 def _register_changes(sub) -> None:
-    m = sub.add_parser("amend", help="correct a mark (the earlier version is kept in its history)")
-    m.add_argument("mark", type=row_id, help="mark id (movekit pain-map list)")
-    m.add_argument("--intensity", type=float_range(0.0, 10.0), help="NRS 0-10")
-    m.add_argument("--quality", choices=(*QUALITIES, "none"), help="none: no quality")
-    m.add_argument("--region", help=_REGION_HELP)
-    m.add_argument("--side", choices=SIDES)
-    m.add_argument("--reason", required=True, help="why it is corrected (kept in the history)")
-    m.add_argument("--who", help="who corrects it (default: the system user)")
-    add_db_argument(m)
-    m.set_defaults(func=_amend)
-    r = sub.add_parser("remove", help="remove a mark (it stays stored, marked removed, with the reason)")
-    r.add_argument("mark", type=row_id, help="mark id (movekit pain-map list)")
-    r.add_argument("--reason", required=True, help="why it is removed (kept in the history)")
-    r.add_argument("--who", help="who removes it (default: the system user)")
-    add_db_argument(r)
-    r.set_defaults(func=_remove)
-    h = sub.add_parser("history", help="every version of a mark: created, amended, renamed, removed")
-    h.add_argument("mark", type=row_id, help="mark id")
-    add_db_argument(h)
-    h.set_defaults(func=_history)
+    def options(m) -> None:
+        m.add_argument("--intensity", type=float_range(0.0, 10.0), help="NRS 0-10")
+        m.add_argument("--quality", choices=(*QUALITIES, "none"), help="none: no quality")
+        m.add_argument("--region", help=_REGION_HELP)
+        m.add_argument("--side", choices=SIDES)
 
-
-def _note_old_name(region: str | None) -> None:
-    note = rename_note(region) if region else None
-    if note:
-        print(f"movekit: note: {note}", file=sys.stderr)
+    add_change_commands(
+        sub, record="mark", id_name="mark", listed_by="movekit pain-map list",
+        amend_help="correct a mark (the earlier version is kept in its history)",
+        history_help="every version of a mark: created, amended, renamed, removed",
+        amend_options=options, amend=_amend, remove=_remove, history=_history,
+    )  # fmt: skip
 
 
 def _mark_text(m: dict) -> str:
@@ -87,7 +72,7 @@ def _mark_text(m: dict) -> str:
 
 
 def _add(args) -> int:
-    _note_old_name(args.region)
+    note_old_region_name(args.region)
     with store_from_args(args) as st:
         m = st.add_pain_mark(args.session, args.region, args.side, args.intensity, args.quality)
     print(f"session {m['session_id']}: mark {m['id']}: {_mark_text(m)}")
@@ -107,7 +92,7 @@ def _list(args) -> int:
 
 
 def _amend(args) -> int:
-    _note_old_name(args.region)
+    note_old_region_name(args.region)
     changes = {"intensity_0_10": args.intensity, "region": args.region, "side": args.side, "quality": args.quality}
     changes = {k: v for k, v in changes.items() if v is not None}
     if changes.get("quality") == "none":

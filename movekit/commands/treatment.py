@@ -18,12 +18,11 @@ Examples::
 
 from __future__ import annotations
 
-import sys
-
 from movekit.argtypes import finite_float, row_id
-from movekit.clinic.regions import REGIONS, rename_note, renamed_text
+from movekit.clinic.regions import REGIONS, renamed_text
 from movekit.clinic.store import add_db_argument, history_lines, store_from_args
 from movekit.clinic.treatment import FEEDBACK, SIDES, TECHNIQUES, describe
+from movekit.commands._record_changes import add_change_commands, note_old_region_name
 
 _REGION_HELP = f"body region (manual): {', '.join(REGIONS)} (older names accepted: {renamed_text()})"
 
@@ -61,35 +60,21 @@ def _entry_options(a) -> None:
 
 
 def _register_changes(sub) -> None:
-    m = sub.add_parser("amend", help="correct an entry (the earlier version is kept in its history)")
-    m.add_argument("entry", type=row_id, help="entry id (movekit treatment list)")
-    m.add_argument("--technique", help="manual: the technique; movement: the exercise")
-    _entry_options(m)
-    m.add_argument("--response", help="the client's response, in words")
-    m.add_argument("--reason", required=True, help="why it is corrected (kept in the history)")
-    m.add_argument("--who", help="who corrects it (default: the system user)")
-    add_db_argument(m)
-    m.set_defaults(func=_amend)
-    r = sub.add_parser("remove", help="remove an entry (it stays stored, marked removed, with the reason)")
-    r.add_argument("entry", type=row_id, help="entry id (movekit treatment list)")
-    r.add_argument("--reason", required=True, help="why it is removed (kept in the history)")
-    r.add_argument("--who", help="who removes it (default: the system user)")
-    add_db_argument(r)
-    r.set_defaults(func=_remove)
-    h = sub.add_parser("history", help="every version of an entry: created, amended, renamed, removed")
-    h.add_argument("entry", type=row_id, help="entry id")
-    add_db_argument(h)
-    h.set_defaults(func=_history)
+    def options(m) -> None:
+        m.add_argument("--technique", help="manual: the technique; movement: the exercise")
+        _entry_options(m)
+        m.add_argument("--response", help="the client's response, in words")
 
-
-def _note_old_name(region: str | None) -> None:
-    note = rename_note(region) if region else None
-    if note:
-        print(f"movekit: note: {note}", file=sys.stderr)
+    add_change_commands(
+        sub, record="entry", id_name="entry", listed_by="movekit treatment list",
+        amend_help="correct an entry (the earlier version is kept in its history)",
+        history_help="every version of an entry: created, amended, renamed, removed",
+        amend_options=options, amend=_amend, remove=_remove, history=_history,
+    )  # fmt: skip
 
 
 def _log(args) -> int:
-    _note_old_name(args.region)
+    note_old_region_name(args.region)
     with store_from_args(args) as st:
         t = st.add_treatment(
             args.session, args.technique, part="movement" if args.movement else "manual", region=args.region,
@@ -121,7 +106,7 @@ def _list(args) -> int:
 
 
 def _amend(args) -> int:
-    _note_old_name(args.region)
+    note_old_region_name(args.region)
     names = {"technique": "technique", "region": "region", "muscle": "muscle", "side": "side",
              "minutes": "duration_min", "pressure": "pressure_0_10", "sets": "sets", "reps": "reps",
              "feedback": "feedback", "response": "response"}  # fmt: skip
