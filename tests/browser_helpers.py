@@ -33,8 +33,10 @@ def chromium_page(width_px: int = 1280, height_px: int = 900) -> Iterator:
             browser.close()
 
 
-def serve(app) -> tuple:
-    """``(server, thread, url)``: uvicorn running ``app`` in a thread on a free loopback port."""
+@contextlib.contextmanager
+def serve(app) -> Iterator[str]:
+    """``app`` on uvicorn in a thread on a free loopback port, for the block; yields its base URL
+    and stops the server on the way out."""
     import uvicorn
 
     from movekit.studio import bind
@@ -46,4 +48,8 @@ def serve(app) -> tuple:
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -315,9 +315,8 @@ def browser_page():
 
 def test_clicking_the_body_chart_stores_the_map(clinic, browser_page, tmp_path):
     _, db, sid = clinic
-    server, thread, base = serve(create_app(StudioConfig(db, [], tmp_path / "rec")))
     page = browser_page
-    try:
+    with serve(create_app(StudioConfig(db, [], tmp_path / "rec"))) as base:
         page.goto(f"{base}/sessions/{sid}")
         page.click("#painmap-link")
         chart = page.locator("#body-chart").bounding_box()
@@ -337,9 +336,6 @@ def test_clicking_the_body_chart_stores_the_map(clinic, browser_page, tmp_path):
         assert _marks(db) == [(sid, "knee", "left", 7.0, "throbbing"), (sid, "lumbar", "midline", 4.0, None)]
         page.click('ellipse.pick[data-region="knee"][data-side="left"]')  # stored: the new row amends it
         assert "already stored" in page.inner_text("#painmap-note") and page.locator("tr.mark-row.amend").count() == 1
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 # -- amend and remove with history (issue 23, schema v9) ---------------------------------------------
@@ -452,9 +448,8 @@ def test_goal_on_a_measure_not_yet_stored_waits_for_the_first_result(clinic):
 def test_clicking_a_stored_region_amends_it_with_a_reason(clinic, browser_page, tmp_path):
     client, db, sid = clinic
     client.post(f"/sessions/{sid}/painmap", data=MARKS)  # left knee 6.5 sharp, lumbar 3
-    server, thread, base = serve(create_app(StudioConfig(db, [], tmp_path / "rec")))
     page = browser_page
-    try:
+    with serve(create_app(StudioConfig(db, [], tmp_path / "rec"))) as base:
         page.goto(f"{base}/sessions/{sid}/painmap")
         page.click('ellipse.pick[data-region="knee"][data-side="left"]')
         row = page.locator("tr.mark-row.amend")
@@ -475,6 +470,3 @@ def test_clicking_a_stored_region_amends_it_with_a_reason(clinic, browser_page, 
         lumbar.locator("button[value=remove]").click()
         page.wait_for_url(re.compile(r".*/painmap\?saved=removed$"))
         assert [m[1] for m in _marks(db)] == ["knee"] and "not today's pain" in page.inner_text("#removed-marks")
-    finally:
-        server.should_exit = True
-        thread.join(10)

@@ -14,6 +14,7 @@ arrays and the analysis; the pages are driven in Debian's chromium (Playwright).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import urllib.error
@@ -70,20 +71,25 @@ def recs(tmp_path_factory):
     return SimpleNamespace(root=root, base=base, again=again, cut=cut, bad=root / "bad.mkrec")
 
 
-@pytest.fixture(scope="module")
-def url(recs):
+@contextlib.contextmanager
+def research_server(root: Path):
+    """The researcher's pages alone (routes and static files) over the recordings in ``root``: the base URL."""
     from starlette.applications import Starlette
     from starlette.routing import Mount
     from starlette.staticfiles import StaticFiles
 
     from movekit.studio import research
 
-    config = SimpleNamespace(recordings_dir=recs.root, live=None)
+    config = SimpleNamespace(recordings_dir=root, live=None)
     static = Mount("/static", StaticFiles(directory=research.HERE / "static"))
-    server, thread, base = serve(Starlette(routes=[*research.routes(config), static]))
-    yield base
-    server.should_exit = True
-    thread.join(10)
+    with serve(Starlette(routes=[*research.routes(config), static])) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def url(recs):
+    with research_server(recs.root) as base:
+        yield base
 
 
 def _get(url: str, route: str, **query) -> tuple[int, str, bytes]:
@@ -207,16 +213,12 @@ def test_full_app_serves_the_research_pages(recs, tmp_path):
     app = create_app(config)
     if not any(isinstance(r, Route) and r.path == "/research" for r in app.router.routes):
         app.router.routes[0:0] = research.routes(config)
-    server, thread, base = serve(app)
-    try:
+    with serve(app) as base:
         assert _get(base, "/research")[0] == 403
         status, _, body = _get(base, "/research", token="t0ken")
         assert status == 200 and "baseline.mkrec" in body.decode()
         status, kind, body = _get(base, "/static/research.js", token="t0ken")
         assert status == 200 and b"movekitResearch" in body
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 # -- the browser --------------------------------------------------------------------------------

@@ -23,12 +23,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from browser_helpers import chromium_page, serve
+from browser_helpers import chromium_page
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from test_studio_research import _files, _get, _json, _nan  # noqa: E402
+from test_studio_research import _files, _get, _json, _nan, research_server  # noqa: E402
 
 EXCLUDED = {"t_s": 0.5, "t_end_s": 0.8, "kind": "view_excluded", "camera": "cam03", "reason": "followed another person",
             "median_error_torso": 0.9, "text": "camera cam03 followed another person 0.50-0.80 s"}  # fmt: skip
@@ -65,18 +65,8 @@ def sets(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def url(sets):
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
-    from starlette.staticfiles import StaticFiles
-
-    from movekit.studio import research
-
-    config = SimpleNamespace(recordings_dir=sets.root, live=None)
-    static = Mount("/static", StaticFiles(directory=research.HERE / "static"))
-    server, thread, base = serve(Starlette(routes=[*research.routes(config), static]))
-    yield base
-    server.should_exit = True
-    thread.join(10)
+    with research_server(sets.root) as base:
+        yield base
 
 
 def _stream(path: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
