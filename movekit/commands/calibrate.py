@@ -346,8 +346,11 @@ def run_static(args) -> int:
     if problems:
         raise MovekitError("the static trial cannot be used: " + "; ".join(problems))
 
-    def run_analysis():
-        return analyse(
+    # the offset is the pipeline's own reading at neutral, taken whether or not the error model
+    # shows that angle in this view: it is subtracted only from angles that are shown (or from an
+    # ungated research run), so an angle refused here never reaches a client through its offset
+    with ungated():
+        res = analyse(
             pose.t_s,
             img,
             pose.world_m,
@@ -358,20 +361,15 @@ def run_static(args) -> int:
             frame_size_px=size,
             camera_matrix_px=cam.K if cam is not None else None,
         )
-
-    # the offset is the pipeline's own reading at neutral, taken whether or not the error model
-    # shows that angle in this view: it is subtracted only from angles that are shown (or from an
-    # ungated research run), so an angle refused here never reaches a client through its offset
-    with ungated():
-        res = run_analysis()
-    shown = run_analysis().angles
     prof = static_offsets(
         res.angles, res.view, name=args.name, space=args.space, camera_profile=cam.name if cam else None
     )
     path = save_profile(prof, directory)
     print(f"static trial: {prof.n_frames} frames, view {prof.view}; offsets (deg):")
     for k, v in prof.offsets_deg.items():
-        refused = "" if np.isfinite(shown.get(k, np.nan)).any() else "  (refused in this view by the error model)"
+        err = res.error_deg.get(k)  # what the gate would have done: shown where the expected error is within the limit
+        shown = err is not None and bool((np.isfinite(res.angles[k]) & (err <= res.max_error_deg)).any())
+        refused = "" if shown else "  (refused in this view by the error model)"
         print(f"  {k:<32} {v:+6.1f}  (IQR {prof.spread_deg[k]:.1f}){refused}")
     print(f"profile: {path}")
     return 0
