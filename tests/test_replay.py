@@ -46,6 +46,22 @@ def test_tampered_recording_is_detected(demo_recording_research, tmp_path):
     assert p.returncode == 1 and "DIFFERS from the live run in 1 of" in p.stderr
 
 
+def test_replay_of_a_cut_recording_says_what_it_compared(demo_recording_research, tmp_path):
+    """A recording cut short (a crash) replays what was recovered, and says that the comparison covers only that."""
+    copy = tmp_path / "cut.mkrec"
+    shutil.copytree(demo_recording_research, copy)
+    for name in ("pose_image_px", LIVE_STREAM):
+        path = copy / "streams" / f"{name}.arrows"
+        with open(path, "r+b") as f:
+            f.truncate(path.stat().st_size // 2)
+    p = movekit("replay", copy, "--speed", "max")
+    assert p.returncode == 0, p.stderr
+    n = int(p.stdout.split("replayed ")[1].split()[0])
+    assert 0 < n < 230  # only the recovered frames, not the whole take
+    assert "bit for bit" in p.stdout and "of what was recovered" in p.stdout
+    assert "cut short or corrupt" in p.stderr
+
+
 def test_real_time_pacing(tmp_path):
     with RecordingWriter(tmp_path / "r.mkrec") as w:
         w.add_stream(StreamSpec("imu", (1,), "deg", 50.0))

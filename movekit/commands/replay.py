@@ -90,7 +90,8 @@ def run(args) -> int:
         print("no live outputs stored in this recording: nothing to compare")
         return 0
     if result.identical:
-        print(f"identical to the live run, bit for bit ({result.angles_deg.size} values)")
+        part = " of what was recovered (the warnings above say what is lost)" if rec.problems else ""
+        print(f"identical to the live run, bit for bit ({result.angles_deg.size} values){part}")
         return 0
     diff = ~((result.angles_deg == result.stored) | (np.isnan(result.angles_deg) & np.isnan(result.stored)))
     print(f"DIFFERS from the live run in {int(diff.sum())} of {diff.size} values", file=sys.stderr)

@@ -16,7 +16,7 @@ from movekit.errors import MovekitError
 from movekit.outputs import DIR_MODE, FILE_MODE, OutputKind, atomic_path, check_output, write_output
 
 #: the files ``movekit export`` writes (and their JSON sidecars), and its BIDS folder
-EXPORT = OutputKind("export", (".trc", ".mot", ".c3d", ".csv", ".parquet", ".json"))
+EXPORT = OutputKind("research export file", (".trc", ".mot", ".c3d", ".csv", ".parquet", ".json"))
 BIDS = OutputKind("BIDS export", folder=True)
 
 
