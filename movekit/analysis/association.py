@@ -514,6 +514,123 @@ def _wrong_views(points_px, weights, cameras, max_error_torso: float, min_weight
     return err, offset, wrong
 
 
+@dataclass
+class FrameJudgement:
+    """One synchronised frame of every view judged live (:func:`judge_frame`).
+
+    Attributes
+    ----------
+    errors_torso : (cams,) each view's error (torso lengths; :func:`view_errors_torso`); NaN where
+        it could not be judged
+    wrong : (cams,) bool, the views that follow somebody else (or a badly placed skeleton)
+    suspects : the views to look for the client in: the wrong views while at least two others agree
+        (three views or more); with two views, the view that is not ``reference_view`` when they
+        disagree (two views cannot tell which is wrong; the client was chosen in the reference)
+    trusted : the views that agree (not wrong, judged), the client's views for :func:`find_client`
+    """
+
+    errors_torso: np.ndarray
+    wrong: np.ndarray
+    suspects: list[int]
+    trusted: list[int]
+
+    @property
+    def judged(self) -> bool:
+        """Whether the frame could be judged at all (some view's error is finite; with three views
+        or more, the others' may be NaN once a wrong view is left out, as in :func:`check_views`)."""
+        return bool(np.isfinite(self.errors_torso).any())
+
+    @property
+    def disagree(self) -> bool:
+        return bool(self.wrong.any())
+
+
+def judge_frame(
+    points_px: np.ndarray,
+    weights: np.ndarray,
+    cameras: Sequence[PinholeCamera],
+    *,
+    reference_view: int = 0,
+    max_error_torso: float = MAX_ERROR_TORSO,
+    min_weight: float = MIN_WEIGHT,
+) -> FrameJudgement:
+    """Whether the views of one synchronised frame follow one person, judged as :func:`check_views`
+    judges each frame (the same errors and thresholds: :data:`MAX_ERROR_TORSO`, with two views
+    :data:`MAX_PAIR_ERROR_TORSO`), for a live capture that checks now and then.
+
+    Parameters
+    ----------
+    points_px : (cams, 33, >=2) px, each view's followed skeleton at one time
+    weights : (cams, 33) visibility 0..1
+    cameras : one calibrated camera per view
+    reference_view : the view the client was chosen in (with two views, the one trusted)
+    """
+    pts = np.asarray(points_px, dtype=np.float64)[:, None, :, :2]
+    w = np.asarray(weights, dtype=np.float64)[:, None]
+    err, _, wrong = _wrong_views(pts, w, cameras, max_error_torso, min_weight)
+    err, wrong = err[:, 0], wrong[:, 0] & np.isfinite(err[:, 0])
+    C = len(cameras)
+    if C == 2:
+        trusted = [reference_view] if wrong.any() else [v for v in range(C) if np.isfinite(err[v])]
+        return FrameJudgement(err, wrong, [1 - reference_view] if wrong.any() else [], trusted)
+    trusted = [v for v in range(C) if not wrong[v] and sees_client(w[v, 0], min_weight)]
+    if len(trusted) == 2:  # left with two views: they must agree with each other (the two-view test)
+        a, b = trusted
+        pair = pair_error_torso(pts[a], w[a], pts[b], w[b], cameras[a], cameras[b], min_weight=min_weight)[0]
+        trusted = trusted if pair <= MAX_PAIR_ERROR_TORSO else []
+    suspects = [v for v in range(C) if wrong[v]] if len(trusted) >= 2 else []
+    return FrameJudgement(err, wrong, suspects, trusted)
+
+
+def find_client(
+    candidates: Sequence[tuple[np.ndarray, np.ndarray]],
+    view: int,
+    points_px: np.ndarray,
+    weights: np.ndarray,
+    cameras: Sequence[PinholeCamera],
+    trusted: Sequence[int],
+    *,
+    max_error_torso: float = MAX_ERROR_TORSO,
+    max_pair_error_torso: float = MAX_PAIR_ERROR_TORSO,
+    ambiguity: float = 4.0,
+    min_weight: float = MIN_WEIGHT,
+) -> tuple[int | None, list[float]]:
+    """Which of the people found in ``view`` is the client the ``trusted`` views follow, judged as
+    :func:`associate` judges a view (the same errors, thresholds and ambiguity rule).
+
+    Parameters
+    ----------
+    candidates : the people found in ``view``'s frame, each ``(image_px (33, >=2) px, visibility (33,))``
+    view : the view searched
+    points_px, weights : (cams, 33, >=2) px and (cams, 33): the trusted views' skeletons at the
+        same time (the other rows are not read)
+    cameras : one calibrated camera per view
+    trusted : the views that agree on the client (one: the two-view test against it; two or more:
+        the client triangulated from them and reprojected)
+
+    Returns
+    -------
+    index : the candidate that is the client, or None when nobody is consistent, or two are
+    errors_torso : every candidate's error (torso lengths)
+    """
+    if not trusted or not candidates:
+        return None, []
+    cands: list[list] = [[] for _ in cameras]
+    for v in trusted:
+        cands[v] = [(np.asarray(points_px[v], np.float64), np.asarray(weights[v], np.float64))]
+    cands[view] = list(candidates)
+    chosen = {v: 0 for v in trusted}
+    X = _client_3d(cands, cameras, chosen, min_weight)
+    if X is None and len(trusted) > 1:
+        return None, []  # the trusted views do not place the client's torso together
+    errs = _errors(cands, cameras, view, X, chosen, trusted[0], min_weight)
+    limit = max_error_torso if X is not None else max_pair_error_torso
+    try:
+        return _pick(errs, cameras[view].name, cameras[trusted[0]].name, limit, ambiguity), errs
+    except MovekitError:
+        return None, errs
+
+
 def _stretches(flag: np.ndarray, t: np.ndarray, gap_s: float, min_duration_s: float) -> list[tuple[int, int]]:
     """Runs of ``flag`` joined across gaps up to ``gap_s`` (s), those lasting ``min_duration_s`` (s) or more."""
     dt = _dt(t)
@@ -539,6 +656,7 @@ def check_recorded_views(
     visibility: Sequence[np.ndarray],
     cameras: Sequence[PinholeCamera],
     offsets_s: Sequence[float],
+    marked: Sequence[Sequence[dict]] | None = None,
     **options,
 ) -> tuple[ViewCheck, list[np.ndarray]]:
     """:func:`check_views` on views recorded on their own clocks, and their visibility with the
@@ -550,6 +668,10 @@ def check_recorded_views(
         ``(frames_v, 33)``, as :func:`movekit.analysis.multiview.triangulate_views` takes them
     cameras : one per view
     offsets_s : per view, added to its times to put it on the first view's clock
+    marked : per view, its recording's events: the stretches the capture's live check marked
+        (``view_excluded`` with ``check`` "live", times on the capture's one clock, taken as the
+        first view's) are excluded too, and their events kept, where the per-frame check here
+        did not already exclude that view
     **options : passed to :func:`check_views`
 
     Returns
@@ -565,6 +687,8 @@ def check_recorded_views(
         pts.append(_on_clock(tv, np.asarray(image_px[v], dtype=np.float64)[..., :2], t0))
         vis.append(np.nan_to_num(_on_clock(tv, np.nan_to_num(np.asarray(visibility[v], np.float64)), t0)))
     check = check_views(t0, np.stack(pts), np.stack(vis), cameras, **options)
+    if marked is not None:
+        _add_live_marks(check, t0, marked)
     out = []
     for v in range(len(cameras)):
         tv = np.asarray(t_s[v], dtype=np.float64) + (float(offsets_s[v]) if v else 0.0)
@@ -573,6 +697,23 @@ def check_recorded_views(
         w[check.exclude[v, near]] = 0.0
         out.append(w)
     return check, out
+
+
+def _add_live_marks(check: ViewCheck, t0: np.ndarray, marked: Sequence[Sequence[dict]]) -> None:
+    """The capture's live ``view_excluded`` stretches OR-ed into ``check`` (each event once)."""
+    seen: set[tuple] = set()
+    for v, events in enumerate(marked):
+        for e in events:
+            if e.get("kind") != "view_excluded" or e.get("check") != "live":
+                continue
+            span = (t0 >= float(e["t_s"]) - 1e-9) & (t0 <= float(e["t_end_s"]) + 1e-9)
+            key = (e["camera"], e["t_s"], e["t_end_s"])
+            if span.any() and not check.exclude[v, span].all():
+                check.exclude[v, span] = True
+                if key not in seen:
+                    check.events.append(dict(e))
+            seen.add(key)
+    check.events.sort(key=lambda e: (e["t_s"], e["camera"]))
 
 
 def _dt(t: np.ndarray) -> float:
@@ -586,6 +727,9 @@ def _median(x: np.ndarray) -> float:
 
 
 __all__ = [
+    "FrameJudgement",
+    "find_client",
+    "judge_frame",
     "MAX_ERROR_TORSO",
     "MAX_PAIR_ERROR_TORSO",
     "OTHER_PERSON_TORSO",

@@ -66,6 +66,13 @@ def _add_output_args(p) -> None:
         help="with several sources: the cameras' calibration (.qca.txt or .toml); the pose is then "
         "triangulated into SET/pose_3d.mkrec (as movekit triangulate SET does)",
     )
+    p.add_argument(
+        "--no-live-check",
+        dest="live_check",
+        action="store_false",
+        help="with --calibration: do not check during the take that every camera follows the same person "
+        "(for videos whose clocks are not aligned; movekit triangulate still checks after syncing them)",
+    )
     p.add_argument("--annotate", metavar="OUT.mp4", help="write frames with skeleton and live angles")
     p.add_argument("--show", action="store_true", help="live window when a display exists")
     p.add_argument("--save-video", action="store_true", help="also keep the raw video in the recording")
@@ -221,7 +228,14 @@ def _run_cameras(args) -> int:
         tilt=args.tilt,
         realtime=args.realtime,
     )
-    summaries = capture_cameras(args.sources, args.output, options, names=names, calibration=args.calibration or None)
+    summaries = capture_cameras(
+        args.sources,
+        args.output,
+        options,
+        names=names,
+        calibration=args.calibration or None,
+        live_check=args.live_check,
+    )
     for source, summary in zip(args.sources, summaries):
         print(f"== {source}")
         print(summary.text())

@@ -80,6 +80,7 @@ def _load(source: str):
         raise MovekitError(f"{source}: holds no pose (capture the camera's video with movekit capture)")
     meta = dict(rec.metadata)
     meta["_people_in_view"] = _people_in_view(rec.metadata, rec.events)
+    meta["_events"] = list(rec.events)  # the capture's live view check marks (view_excluded, check "live")
     return rec.pose(), meta
 
 
@@ -168,7 +169,12 @@ def run(args) -> int:
     poses = [p for p, _ in loaded]
     offsets, notes = _offsets(args, poses, cams)
     check, visibility = check_recorded_views(
-        [p.t_s for p in poses], [p.image_px for p in poses], [p.visibility for p in poses], cams, offsets
+        [p.t_s for p in poses],
+        [p.image_px for p in poses],
+        [p.visibility for p in poses],
+        cams,
+        offsets,
+        marked=[m["_events"] for _, m in loaded],
     )
     tp = triangulate_views([p.t_s for p in poses], [p.image_px for p in poses], visibility, cams, offsets_s=offsets)
     seen = np.isfinite(tp.points_m[:, [11, 12, 23, 24], 0]).all(axis=1)
