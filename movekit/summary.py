@@ -55,6 +55,7 @@ def summarise(rec: Recording) -> dict:
         "problems": rec.problems,
         "source_ended_early": [e for e in rec.events if e.get("kind") == "source_ended_early"],
         "views_excluded": [e.get("text", "") for e in rec.events if e.get("kind") == "view_excluded"],
+        "views_switched": [e.get("text", "") for e in rec.events if e.get("kind") == "view_switched"],
     }
     if "pose_image_px" in rec.streams:
         pose = rec.pose()
@@ -96,6 +97,8 @@ def format_summary(s: dict) -> str:
     lines.append("events     " + (", ".join(f"{k} x{v}" for k, v in sorted(ev.items())) if ev else "none"))
     for text in s.get("views_excluded", []):
         lines.append(f"excluded   {text}")
+    for text in s.get("views_switched", []):
+        lines.append(f"switched   {text}")
     for p in s["problems"]:
         lines.append(f"warning    {p}")
     for e in s.get("source_ended_early", []):

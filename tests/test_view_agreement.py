@@ -86,6 +86,9 @@ def test_a_camera_started_on_the_other_person_is_switched_within_a_second(tmp_pa
     from movekit.capture.replay import replay_pose
 
     assert replay_pose(rec).identical  # the switch is in the stored pose: replay as today, bit for bit
+    from movekit.summary import format_summary, summarise
+
+    assert f"switched   {ev['text']}" in format_summary(summarise(rec))  # movekit info says so
 
 
 def test_cameras_that_agree_record_no_event(tmp_path, rig, cameras):
