@@ -40,6 +40,7 @@ Usage::
 
     .venv/bin/python scripts/validate_angles.py [--reference PATH | --standin] [--quick]
         [--statistic frames90|median|p90|worst] [--write-table] [--write-docs] [--out rows.json]
+    .venv/bin/python scripts/validate_angles.py --frame-cues   # issue 16's per-frame checks, ~10 s
 
 Without ``--reference`` every cached reference of ``scripts/build_reference.py``
 (``cache_dir()/reference/*.npz``) is used, else a synthetic stand-in (:mod:`movekit.analysis.synthetic`,
@@ -840,7 +841,17 @@ def main(argv=None) -> int:
         help="virtual cameras' 2D error: a real view's recorded error replayed (default) or "
         "independent Gaussian noise of the measured SD",
     )
+    ap.add_argument(
+        "--frame-cues",
+        action="store_true",
+        help="print the per-frame checks tried for one camera (issue 16: near side, foreshortening, "
+        "known tilt; docs/validity-other.md) and exit",
+    )
     a = ap.parse_args(argv)
+    if a.frame_cues:
+        refs = [load_reference(p) for p in ([a.reference] if a.reference else find_references())]
+        print("\n".join(frame_cue_report(refs)))
+        return 0
     t0 = time.perf_counter()
     paths = [a.reference] if a.reference else ([] if a.standin else find_references())
     refs = [load_reference(p) for p in paths] or [standin_reference()]
@@ -892,6 +903,155 @@ def main(argv=None) -> int:
         DOCS_PATH.write_text(keep_hand_sections(DOCS_PATH.read_text() if DOCS_PATH.exists() else "", text))
         print(f"wrote {DOCS_PATH}")
     return 0
+
+
+# ----------------------------------------------------------------------------- per-frame cues (issue 16)
+
+#: segments whose 2D length is the foreshortening cue: name -> (proximal, distal) landmark
+CUE_SEGMENTS = {
+    "thigh_left": (23, 25), "thigh_right": (24, 26), "shank_left": (25, 27), "shank_right": (26, 28),
+}  # fmt: skip
+#: the set-ups of the per-frame study: (pitch, roll, tilt error given to the correction or None)
+CUE_SETUPS = ((0, 0, None), (0, 0, 1.0), (15, -8, 1.0), (15, -8, 3.0), (8, 0, None), (22, 15, 1.0))
+
+
+def _left_nearer(lab_m, cam) -> np.ndarray:
+    """(frames,) the subject's left shoulder and hip nearer the camera than the right ones."""
+    z = cam.to_camera(lab_m)[..., 2]
+    return z[:, [11, 23]].mean(1) < z[:, [12, 24]].mean(1)  # False where unseen (see torso_seen)
+
+
+def _foreshortening(img: np.ndarray) -> dict[str, np.ndarray]:
+    """Each cue segment's and the trunk's 2D length over its 95th percentile in the take (1 = full
+    length in the image plane, less = turned out of it or shortened by the model's error)."""
+    from movekit.analysis.view import trunk_length_px
+
+    lengths = {k: np.linalg.norm(img[:, b, :2] - img[:, a, :2], axis=1) for k, (a, b) in CUE_SEGMENTS.items()}
+    lengths["trunk"] = trunk_length_px(img)
+    out = {}
+    for k, v in lengths.items():
+        full = np.nanpercentile(v, 95) if np.isfinite(v).sum() > 10 else np.nan
+        out[k] = v / full
+    return out
+
+
+def frame_records(ref: dict, yaws=range(-180, 180, 10), setups=CUE_SETUPS) -> dict[str, np.ndarray]:
+    """Every frame of the virtual views of one reference (:func:`render_view`, the model's error
+    replayed) through ``analyse`` offline and causal without the gate: signed angle error (deg),
+    estimated yaw, facing, true near side, foreshortening and the set-up, as flat arrays."""
+    from movekit.analysis.view import facing_2d
+
+    lab = ref["lab_m"]
+    truth = ref.get("truth") or truth_angles(lab)
+    rec: dict[str, list] = {}
+    for k, (yaw, (pitch, roll, off)) in enumerate(itertools.product(yaws, setups), start=1):
+        img, cam = render_view(ref, yaw, pitch, roll, k, errors=ref["error_torso"])
+        tilt = None if off is None else CameraTilt(pitch + off, roll - off, off, f"virtual, off by {off:g} deg")
+        left_near = _left_nearer(lab, cam)
+        torso_seen = np.isfinite(lab[:, [11, 12, 23, 24]]).all(axis=(1, 2))  # else no true near side
+        for offline in (True, False):
+            res = run_analyse(
+                ref["t_s"], img, offline=offline, tilt=tilt, frame_size_px=(cam.width_px, cam.height_px),
+                camera_matrix_px=cam.K,
+            )  # fmt: skip
+            n = len(ref["t_s"])
+            cols = {
+                "series": np.full(n, 2 * k + offline), "offline": np.full(n, offline),
+                "setup": np.full(n, f"p{pitch}_r{roll}_{'none' if off is None else f'off{off:g}'}"),
+                "yaw_est": res.yaw_deg, "facing": facing_2d(res.landmarks)[0], "left_near": left_near,
+                "torso_seen": torso_seen,
+                **{f"fs_{s}": v for s, v in _foreshortening(res.landmarks).items()},
+                **{f"err_{nm}": np.asarray(res.angles[nm]) - truth[nm] for nm in NAMES},
+            }  # fmt: skip
+            for c, v in cols.items():
+                rec.setdefault(c, []).append(v)
+    return {c: np.concatenate(v) for c, v in rec.items()}
+
+
+def _within(err, sel) -> str:
+    """``share within MAX_ERROR_DEG (frames)`` of the finite errors in ``sel``."""
+    e = np.abs(err[sel & np.isfinite(err)])
+    return f"{100 * np.mean(e <= MAX_ERROR_DEG):.1f} % ({e.size})" if e.size else "- (0)"
+
+
+def _near_far(r: dict, angle: str) -> tuple[np.ndarray, np.ndarray]:
+    """(near-side error, far-side error) of a left/right angle, the near side from the facing cue
+    (facing image-right: the subject's right side nearer)."""
+    left, right = r[f"err_left_{angle}"], r[f"err_right_{angle}"]
+    ln = r["facing"] < 0
+    return np.where(ln, left, right), np.where(ln, right, left)
+
+
+def frame_cue_lines(name: str, r: dict) -> list[str]:
+    """The figures of one group of references (see :func:`frame_cue_report`)."""
+    ye, setup = r["yaw_est"], r["setup"]
+    level = setup == "p0_r0_none"
+    side, face = level & (ye >= 70), level & (ye < 10)
+    agree = ((r["facing"] < 0) == r["left_near"])[side & r["torso_seen"]]
+    L = [f"{name}:", f"  near side from facing = true near side, level, est. yaw >= 70: {100 * agree.mean():.1f} %"]
+    for a in ("knee_flexion_deg", "hip_flexion_deg", "ankle_dorsiflexion_deg", "elbow_flexion_deg"):
+        near, far = _near_far(r, a)
+        L.append(f"  {a}, level, est. yaw >= 70: near {_within(near, side)}, far {_within(far, side)}")
+    near, _ = _near_far(r, "knee_flexion_deg")
+    fs = np.where(
+        r["facing"] < 0,
+        np.fmin(r["fs_thigh_left"], r["fs_shank_left"]),
+        np.fmin(r["fs_thigh_right"], r["fs_shank_right"]),
+    )
+    for th in (0.8, 0.9, 0.95):
+        L.append(
+            f"  knee_flexion_deg near, est. yaw >= 70, thigh and shank >= {th} of full length: {_within(near, side & (fs >= th))}"
+        )
+    lean = r["err_trunk_lateral_lean_deg"]
+    for th in (0.0, 0.9, 0.95):
+        L.append(
+            f"  trunk_lateral_lean_deg, level, est. yaw < 10, trunk >= {th} of full length: {_within(lean, face & (r['fs_trunk'] >= th))}"
+        )
+    for su in np.unique(setup):
+        for off in (True, False):
+            sel = (setup == su) & (ye < 10) & (r["offline"] == off)
+            L.append(
+                f"  trunk_lateral_lean_deg, {su}, {'offline' if off else 'causal'}, est. yaw < 10: {_within(lean, sel)}"
+            )
+    return L
+
+
+def exact_projection_lines(ref: dict) -> list[str]:
+    """The 2D formulas on the EXACT projection (no pose-model error) of a level camera side-on
+    (yaw -90 and 90 pooled) and face-on, offline: the share of frames within MAX_ERROR_DEG that
+    geometry alone allows."""
+    truth = ref.get("truth") or truth_angles(ref["lab_m"])
+    out = []
+    for views, names in (
+        ((-90, 90), ("left_knee_flexion_deg", "right_knee_flexion_deg", "left_hip_flexion_deg", "trunk_inclination_deg")),
+        ((0,), ("trunk_lateral_lean_deg", "pelvis_obliquity_deg", "left_knee_fppa_deg", "left_shoulder_abduction_deg")),
+    ):  # fmt: skip
+        err = {n: [] for n in names}
+        for yaw in views:
+            img, cam = VC.render(ref["lab_m"], yaw_deg=yaw, pitch_deg=0, roll_deg=0)
+            res = run_analyse(ref["t_s"], img, offline=True, frame_size_px=(cam.width_px, cam.height_px))
+            for n in names:
+                err[n].append(np.asarray(res.angles[n]) - truth[n])
+        cells = ", ".join(
+            f"{n} {_within(np.concatenate(e), np.ones(sum(x.size for x in e), bool))}" for n, e in err.items()
+        )
+        out.append(f"  exact projection, level camera, yaw {'/'.join(map(str, views))}: {cells}")
+    return out
+
+
+def frame_cue_report(refs: list[dict]) -> list[str]:
+    """Issue 16's per-frame checks for one camera, measured on the training references and then
+    on the held-out one (docs/validity-other.md, "Per-frame checks tried for one camera")."""
+    out = []
+    for held in (False, True):
+        group = [ref for ref in refs if bool(ref.get("heldout")) == held]
+        if group:
+            recs = [frame_records(ref) for ref in group]
+            r = {c: np.concatenate([x[c] for x in recs]) for c in recs[0]}
+            out += frame_cue_lines(("held-out " if held else "training ") + ", ".join(g["name"] for g in group), r)
+            for ref in group:
+                out += [f"{ref['name']}:"] + exact_projection_lines(ref)
+    return out
 
 
 def print_gated(gated: list[dict]) -> list[dict]:
@@ -1752,10 +1912,34 @@ def docs_text(data, table, summary, rows, runtime, gated=(), multi=(), promise=(
     L += _docs_yaw(summary) + _docs_bands(summary) + _docs_best_cells(rows) + _docs_slices(table)
     L += _docs_painful_arc(rows) + _docs_real(summary)
     L += _docs_heldout(gated) + _docs_promise(promise, promise_before) + _docs_multiview(multi)
-    other = ROOT / "docs" / "validity-other.md"  # measured by other scripts and tests: kept by hand
-    if other.exists():
-        L += ["", other.read_text().rstrip()]
+    L += other_sections(ROOT / "docs" / "validity-other.md")
     return "\n".join(L) + "\n"
+
+
+#: in docs/validity-other.md: the sections above this line are copied into docs/validity.md, the
+#: ones below (not about the camera path, e.g. gait from a lower-back IMU) are only linked
+OTHER_MARKER = "<!-- scripts/validate_angles.py --write-docs copies the sections above this line"
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a ``## `` heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = heading.removeprefix("## ").strip().lower()
+    return "".join(c for c in text if c.isalnum() or c in " -_").replace(" ", "-")
+
+
+def other_sections(path: Path) -> list[str]:
+    """docs/validity.md's share of docs/validity-other.md (measured by other scripts and tests, kept
+    by hand): the text above :data:`OTHER_MARKER`, then one link per section below it."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    above, _, below = text.partition(OTHER_MARKER)
+    out = ["", above.rstrip()]
+    linked = [line for line in below.splitlines() if line.startswith("## ")]
+    if linked:
+        out += ["", "## Other measurements", ""]
+        out += [f"- [{h[3:]}]({path.name}#{_anchor(h)})" for h in linked]
+    return out
 
 
 if __name__ == "__main__":

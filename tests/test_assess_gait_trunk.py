@@ -390,7 +390,7 @@ def mobilise_d():
 
 def test_events_against_the_mobilise_d_references(mobilise_d):
     """ICs, FCs, step, stance, swing and double support of the event functions (no bout logic)
-    against INDIP and stereophotogrammetry; the measured values are in docs/validity.md."""
+    against INDIP and stereophotogrammetry; the measured values are in docs/validity-other.md."""
     indip = _agreement(mobilise_d, "INDIP")["all"]
     ic, fc = indip["ic"], indip["fc"]
     assert ic["n"] == 238 and ic["found"] / ic["n"] > 0.75  # measured 189/238: slow, irregular steps are missed

@@ -52,7 +52,7 @@ Stance, swing and double support
   once more differentiated IC signal; in movekit's sign convention its minima) was tried first
   and fell 0.04-0.06 s early with an SD of 0.10 s against the INDIP reference of the
   Mobilise-D lab data in the tests; this rule, two variants of it and the smoothing and window
-  were chosen on the same data, so its agreement there (docs/validity.md, "Gait from a
+  were chosen on the same data, so its agreement there (docs/validity-other.md, "Gait from a
   lower-back IMU") is not independent of the choice.
 * **Per stride**, for the foot that lands at IC k: stance ``FC(k+1) - IC(k)``, swing
   ``IC(k+2) - FC(k+1)``, double support ``(FC(k) - IC(k)) + (FC(k+1) - IC(k+1))`` (s and % of
@@ -568,7 +568,7 @@ def _stance_swing(rows: list[list[dict]], r: AssessmentResult) -> None:
         "stance and swing asymmetry compare the two alternating feet A and B of each walking bout "
         "(A lands at the bout's first initial contact); which is left is unknown, so the asymmetry "
         "is unsigned; toe-off from a trunk sensor is less accurate than heel strike: stance and swing "
-        "agreed with two lab references to 0.05-0.07 s on average, 95 % limits 0.2-0.3 s (docs/validity.md)",
+        "agreed with two lab references to 0.05-0.07 s on average, 95 % limits 0.2-0.3 s (docs/validity-other.md)",
     )
     r.cite(PERRY)
 
