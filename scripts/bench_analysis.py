@@ -32,12 +32,12 @@ from benchlib import machine, write_section  # noqa: E402
 from movekit.analysis import angles as A
 from movekit.analysis import kernels
 from movekit.analysis import pipeline as P
-from movekit.analysis.com import center_of_mass
+from movekit.analysis.com import center_of_mass, center_of_mass_rows
 from movekit.analysis.error_model import expected_errors
 from movekit.analysis.filters import CleanConfig
 from movekit.analysis.pipeline import StreamingAnalyzer, analyse
 from movekit.analysis.synthetic import pose_from_angles
-from movekit.analysis.view import classify_view, facing_and_yaw_2d
+from movekit.analysis.view import VIEWS, facing_and_yaw_2d, view_codes
 
 FS = 30.0
 
@@ -98,8 +98,9 @@ def batch_times(t, img, vis, repeats: int) -> dict:
 
 def _swap_and_clean_steps(step, img, vis, fs: float, cfg: CleanConfig, offline: bool):
     """The swap repair and the cleaning, step by step as ``analyse`` runs them (the compiled
-    path: one pass relabels, masks and gathers rows, the rows are cleaned and put back; the numpy
-    path otherwise). Returns ``(landmarks, relabelled, rows or None)``."""
+    path: one causal pass decides the swaps, relabels, masks and gathers rows, the rows are
+    cleaned in place and put back; the numpy path otherwise). Returns ``(landmarks, relabelled,
+    rows or None)``."""
     k = kernels.get() if kernels.wanted(len(img) * P.USED.size * 2) else None
     if k is None:
         p, _, v, relab = step(
@@ -113,13 +114,27 @@ def _swap_and_clean_steps(step, img, vis, fs: float, cfg: CleanConfig, offline: 
             None,
         )
     m = int(round(P.MAX_SWAP_S * fs))
-    odd = step("left/right swap decision", lambda: P.relabel_flags(img, P.swap_flags(img), m))
-    before, after = P.hampel_padding(not offline)
-    out, rows = step(
-        "relabel, visibility mask, gather rows",
-        lambda: k.unswap_mask_gather(img, vis, 0.5, odd, P._PERMS, P.USED, before, after),
+    out, rows, odd = step(
+        "swap decision, relabel, visibility mask, gather rows (one pass)",
+        lambda: k.swap_scan(
+            img,
+            vis,
+            0.5,
+            True,
+            P._SWAP_GROUPS,
+            0.75,
+            m,
+            P.MIN_SHOULDER_HIP_COS,
+            P.MIN_PAIR_WIDTH_TRUNK,
+            P._PERMS,
+            P._USED_POS,
+            *P.hampel_padding(not offline),
+        ),  # fmt: skip
     )
-    rows = step("Hampel, gap fill, Butterworth", lambda: P.clean_rows(rows, fs, cfg, causal=not offline, padded=True))
+    rows = step(
+        "Hampel (in place), gap fill, Butterworth",
+        lambda: P.clean_rows(rows, fs, cfg, causal=not offline, padded=True, in_place=True),
+    )
     step("rows back into the landmarks", lambda: k.scatter_rows(rows, out, P.USED))
     return out, odd.any(axis=1), rows
 
@@ -139,17 +154,21 @@ def _stages(t, img, vis, offline: bool) -> dict[str, float]:
     c, relab, rows = _swap_and_clean_steps(step, img, vis, fs, cfg, offline)
     facing, front, yaw = step("facing and body yaw", lambda: facing_and_yaw_2d(c))
     smooth = 15 if offline else 1
-    view = step("view labels", lambda: classify_view(c, smooth_frames=smooth, facing=facing, yaw_deg=yaw))
+    codes = step("view labels", lambda: view_codes(c, smooth_frames=smooth, facing=facing, yaw_deg=yaw))
+    view = np.array(VIEWS, dtype="<U14")[codes]
     if rows is not None:
         ang = step("21 angles (2D)", lambda: A.joint_angles_2d_rows(rows, P._USED_POS, facing, front))
     else:
         ang = step("21 angles (2D)", lambda: A.joint_angles(image_px=c, facing=facing, front=front))
-    step("centre of mass", lambda: center_of_mass(c))
+    if rows is not None:
+        step("centre of mass", lambda: center_of_mass_rows(rows, P._USED_POS))
+    else:
+        step("centre of mass", lambda: center_of_mass(c))
     err = step("expected errors", lambda: expected_errors(list(ang), yaw, space="2d"))
     err[np.ix_(relab, P.side_dependent(list(ang)))] = np.inf
 
     def after():
-        fast = P._guard_gate_settle_compiled(ang, err, fs, cfg, view, "2d", True, 5.0, offline)
+        fast = P._guard_gate_settle_compiled(ang, err, fs, cfg, view, "2d", True, 5.0, offline, codes)
         if fast is None:
             return P._gate_settle_offset(P.guard_angles(ang, fs, cfg, view, "2d"), err, fs, True, 5.0, offline, None)
         return fast

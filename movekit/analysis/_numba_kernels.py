@@ -205,6 +205,17 @@ def _fill_column(col, out, max_gap, causal):
     prev = -1
     i = 0
     while i < n:
+        # 8 finite samples at a time (x - x is 0.0 for a finite x, NaN otherwise): most of a row
+        while i + 8 <= n:
+            c = col[i : i + 8]
+            t = (c[0] - c[0]) + (c[1] - c[1]) + (c[2] - c[2]) + (c[3] - c[3])
+            t += (c[4] - c[4]) + (c[5] - c[5]) + (c[6] - c[6]) + (c[7] - c[7])
+            if not t == 0.0:
+                break
+            prev = i + 7
+            i += 8
+        if i >= n:
+            break
         if col[i] - col[i] == 0.0:  # finite
             prev = i
             i += 1
@@ -427,18 +438,20 @@ def _settle(a, n_settle, n_min, out, res):
         _settle_pass(out, res, n_min, True)
 
 
-@jit
-def _sign_or(d, default):
-    """``np.where(np.abs(d) > 0, np.sign(d), default)`` for one value."""
-    if abs(d) > 0:
-        return 1.0 if d > 0 else -1.0
-    return default
+@numba.njit(inline="always", cache=True)
+def _sign_sel(d, default):
+    """``np.where(np.abs(d) > 0, np.sign(d), default)`` for one value, by selects (no branch:
+    the loop that calls it stays SIMD)."""
+    v = 1.0 if d > 0 else -1.0
+    return v if abs(d) > 0 else default
 
 
 @jit
-def angles2d_args(rows, pos, s, e, facing, front, idx, normal, unsigned, y, x, short, q):
-    """The ``arctan2`` arguments of ``angles._angles_2d`` for frames ``s:e``: ``y``, ``x``
-    (angles, frames) and ``short`` (a zero-length vector), the same operations. The landmarks
+def angles2d_args(rows, pos, s, e, facing, front, idx, normal, unsigned, y, theta, short, q):
+    """The ``arctan2`` arguments of ``angles._angles_2d`` for frames ``s:e``: ``y`` (angles,
+    block), ``x`` into ``theta[:, s:e]`` (angles, frames: whole rows are passed, so that each
+    row slice is contiguous to the compiler and its loop SIMD) and ``short`` (a zero-length
+    vector), the same operations. The landmarks
     are read from ``rows`` (x and y rows, frames along the row; landmark ``k``'s x is row
     ``2 * pos[k]``), as the cleaning leaves them: no transposition. ``idx`` (4, angles):
     reference from/to and segment from/to point numbers (33-38 are the virtual points
@@ -458,22 +471,35 @@ def angles2d_args(rows, pos, s, e, facing, front, idx, normal, unsigned, y, x, s
         rows[2 * pos[24], s:e],
         rows[2 * pos[24] + 1, s:e],
     )
+    fac, fro = facing[s:e], front[s:e]
+    # one short loop per virtual point: few arrays per loop, so the compiler's overlap checks
+    # stay within its limit and each loop is SIMD (one loop over all of them was scalar)
+    q[35, 0, :n], q[35, 1, :n] = 0.0, 0.0  # origin
+    q[36, 0, :n], q[36, 1, :n] = 0.0, -1.0  # up
+    q[37, 1, :n], q[38, 1, :n] = 0.0, 0.0
+    mx, my = q[33, 0, :n], q[33, 1, :n]
     for i in range(n):
-        q[33, 0, i] = 0.5 * (x11[i] + x12[i])
-        q[33, 1, i] = 0.5 * (y11[i] + y12[i])
-        q[34, 0, i] = 0.5 * (x23[i] + x24[i])
-        q[34, 1, i] = 0.5 * (y23[i] + y24[i])
-        dsh = x11[i] - x12[i]
-        dhip = x23[i] - x24[i]
-        lat1 = _sign_or(dhip, front[s + i])
-        q[35, 0, i], q[35, 1, i] = 0.0, 0.0  # origin
-        q[36, 0, i], q[36, 1, i] = 0.0, -1.0  # up
-        q[37, 0, i], q[37, 1, i] = facing[s + i], 0.0  # anterior
-        q[38, 0, i], q[38, 1, i] = -lat1, 0.0  # right
-        q[39, 0, i] = -facing[s + i]
-        q[40, 0, i] = -_sign_or(dsh, front[s + i])
-        q[41, 0, i] = -lat1
-        q[42, 0, i] = -_sign_or(0.5 * (dsh + dhip), front[s + i])
+        mx[i] = 0.5 * (x11[i] + x12[i])
+        my[i] = 0.5 * (y11[i] + y12[i])
+    mx, my = q[34, 0, :n], q[34, 1, :n]
+    for i in range(n):
+        mx[i] = 0.5 * (x23[i] + x24[i])
+        my[i] = 0.5 * (y23[i] + y24[i])
+    ant, nf = q[37, 0, :n], q[39, 0, :n]
+    for i in range(n):
+        ant[i] = fac[i]  # anterior
+        nf[i] = -fac[i]
+    rgt, nl = q[38, 0, :n], q[41, 0, :n]
+    for i in range(n):
+        lat1 = _sign_sel(x23[i] - x24[i], fro[i])
+        rgt[i] = -lat1  # right
+        nl[i] = -lat1
+    ns = q[40, 0, :n]
+    for i in range(n):
+        ns[i] = -_sign_sel(x11[i] - x12[i], fro[i])
+    nt = q[42, 0, :n]
+    for i in range(n):
+        nt[i] = -_sign_sel(0.5 * ((x11[i] - x12[i]) + (x23[i] - x24[i])), fro[i])
     for a in range(na):
         pts = []
         for j in range(4):
@@ -484,7 +510,7 @@ def angles2d_args(rows, pos, s, e, facing, front, idx, normal, unsigned, y, x, s
                 pts.append((q[k, 0, :n], q[k, 1, :n]))
         (rfx, rfy), (rtx, rty), (sfx, sfy), (stx, sty) = pts[0], pts[1], pts[2], pts[3]
         nz, uns = q[39 + normal[a], 0, :n], unsigned[a]
-        ya, xa, sa = y[a], x[a], short[a]
+        ya, xa, sa = y[a], theta[a, s:e], short[a]
         for i in range(n):
             rx = rtx[i] - rfx[i]
             ry = rty[i] - rfy[i]
@@ -493,7 +519,7 @@ def angles2d_args(rows, pos, s, e, facing, front, idx, normal, unsigned, y, x, s
             cross = rx * sy - ry * sx
             xa[i] = rx * sx + ry * sy
             ya[i] = abs(cross) if uns else cross * nz[i]
-            sa[i] = (rx * rx + ry * ry) <= 0 or (sx * sx + sy * sy) <= 0
+            sa[i] = ((rx * rx + ry * ry) <= 0) | ((sx * sx + sy * sy) <= 0)  # "|": no branch, SIMD
 
 
 @numba.njit(inline="always", cache=True)
@@ -518,19 +544,46 @@ def _mod360(a):
     return np.mod(a, 360.0)
 
 
+@numba.njit(inline="always", cache=True)
+def _mod360_near(a):
+    """:func:`_mod360` for ``|a| < 720`` (and NaN, which stays NaN) by selects, no branch (the
+    loop stays SIMD): the same values, case by case."""
+    v = a - 360.0 if a >= 360.0 else a
+    v = a + 360.0 if a < 0.0 else v
+    m = a + 360.0
+    v = (m + 360.0 if m < 0.0 else 0.0) if a <= -360.0 else v
+    return 0.0 if a == 0.0 else v
+
+
 @jit
-def angles_finish(theta, short, mult, offset, lo, unsigned, plo, phi):
-    """In place, ``theta`` (angles, frames) from ``arctan2`` (rad) to the angle on its branch
-    (deg), NaN where short or impossible: ``angles._angles_2d``'s last steps, same operations."""
-    na, n = theta.shape
+def angles_finish(theta, s, e, short, mult, offset, lo, unsigned, plo, phi):
+    """In place, ``theta[:, s:e]`` (angles, frames) from ``arctan2`` (rad) to the angle on its
+    branch (deg), NaN where ``short`` (angles, block) or impossible: ``angles._angles_2d``'s last
+    steps, same operations.
+    A row with a finite branch argument of 720 deg or more (never from ``arctan2`` and the
+    angle table) takes :func:`_mod360` value by value; the others :func:`_mod360_near`."""
+    na, n = theta.shape[0], e - s
     for a in range(na):
-        for i in range(n):
-            t = theta[a, i] * (180.0 / np.pi) * mult[a] + offset[a]
-            if not unsigned[a]:
-                t = lo[a] + _mod360(t - lo[a])
-            if short[a, i] or t < plo[a] or t > phi[a]:
-                t = np.nan
-            theta[a, i] = t
+        row, sh = theta[a, s:e], short[a]
+        ma, of, la, pl, ph = mult[a], offset[a], lo[a], plo[a], phi[a]
+        far = 0
+        if not unsigned[a]:
+            for i in range(n):
+                far += abs(row[i] * (180.0 / np.pi) * ma + of - la) >= 720.0
+        if unsigned[a]:
+            for i in range(n):
+                t = row[i] * (180.0 / np.pi) * ma + of
+                row[i] = np.nan if (sh[i] | (t < pl) | (t > ph)) else t
+        elif far == 0:
+            for i in range(n):
+                t = row[i] * (180.0 / np.pi) * ma + of
+                t = la + _mod360_near(t - la)
+                row[i] = np.nan if (sh[i] | (t < pl) | (t > ph)) else t
+        else:
+            for i in range(n):
+                t = row[i] * (180.0 / np.pi) * ma + of
+                t = la + _mod360(t - la)
+                row[i] = np.nan if (sh[i] | (t < pl) | (t > ph)) else t
 
 
 @jit
@@ -784,16 +837,69 @@ def _yaw_cues_frame(p, i, L, ratios, weights):
     return cos_cue, tot / wsum
 
 
+_SURE = 1e-9  #: margin (relative, or absolute on a sine) far above the few ulps of a sqrt-based length
+
+
+@jitn
+def _sin_sure(a0, a1, b0, b1, short2):
+    """:func:`_sin_between` from squared lengths (no ``hypot``), or a flag that it cannot be
+    trusted: ``(value, counted, sure)``. ``sure`` False when a length is within
+    :data:`_SURE` of the ``short`` limit (``short2`` its square) or anything is not a normal
+    finite number; otherwise ``counted`` (both long enough) is what the exact test decides and
+    ``value`` is within a few ulps of its exact value (NaN when not counted)."""
+    la2, lb2 = a0 * a0 + a1 * a1, b0 * b0 + b1 * b1
+    fine = (la2 < 1e200) & (lb2 < 1e200) & (short2 >= 1e-200) & (short2 < 1e200)
+    long_a, short_a = la2 > short2 * (1.0 + _SURE), la2 < short2 * (1.0 - _SURE)
+    long_b, short_b = lb2 > short2 * (1.0 + _SURE), lb2 < short2 * (1.0 - _SURE)
+    sure = fine & ((long_a & long_b) | short_a | short_b)
+    counted = long_a & long_b
+    v = (a0 * b1 - a1 * b0) / (np.sqrt(la2) * np.sqrt(lb2)) if counted else np.nan  # no over/underflow
+    return v, counted, sure
+
+
+@jitn
+def _facing_sure(p, i, L, sag_threshold):
+    """The facing sign of :func:`_facing_frame` without its six ``hypot`` when the decision
+    is clear: ``(sign, sure)``; ``sure`` False when a length or the mean sine is within
+    :data:`_SURE` of its limit (then the caller takes :func:`_facing_frame`)."""
+    up0 = 0.5 * (p[i, 11, 0] + p[i, 12, 0]) - 0.5 * (p[i, 23, 0] + p[i, 24, 0])
+    up1 = 0.5 * (p[i, 11, 1] + p[i, 12, 1]) - 0.5 * (p[i, 23, 1] + p[i, 24, 1])
+    sh = 0.05 * L
+    s2 = sh * sh
+    c0, k0, ok0 = _sin_sure(
+        up0, up1, p[i, 0, 0] - 0.5 * (p[i, 7, 0] + p[i, 8, 0]), p[i, 0, 1] - 0.5 * (p[i, 7, 1] + p[i, 8, 1]), s2
+    )
+    c1, k1, ok1 = _sin_sure(
+        p[i, 27, 0] - p[i, 25, 0], p[i, 27, 1] - p[i, 25, 1], p[i, 31, 0] - p[i, 29, 0], p[i, 31, 1] - p[i, 29, 1], s2
+    )
+    c2, k2, ok2 = _sin_sure(
+        p[i, 28, 0] - p[i, 26, 0], p[i, 28, 1] - p[i, 26, 1], p[i, 32, 0] - p[i, 30, 0], p[i, 32, 1] - p[i, 30, 1], s2
+    )
+    cnt = k0 + k1 + k2
+    tot = (c0 if k0 else 0.0) - (c1 if k1 else 0.0) - (c2 if k2 else 0.0)
+    sag = tot / cnt if cnt > 0 else 0.0
+    clear = abs(abs(sag) - sag_threshold) > _SURE
+    sure = ok0 & ok1 & ok2 & clear & (sag_threshold > 0.0) & (L == L)
+    return (1.0 if sag > 0 else -1.0) if abs(sag) >= sag_threshold and cnt > 0 else 0.0, sure
+
+
 @jitn
 def view_cues(p, thresholds, ratios, weights, out):
     """``view.facing_2d(p, hold=False)`` and ``view.yaw_cues_2d(p)`` in one pass over (frames,
     33, 2) ``p``: ``out`` (4, frames) facing, front, cos_cue, sin_cue. ``thresholds``
-    (sagittal, front), ``ratios`` (width, nose, foot), ``weights`` (nose, feet)."""
+    (sagittal, front), ``ratios`` (width, nose, foot), ``weights`` (nose, feet). The facing
+    sign comes from :func:`_facing_sure` where that is sure (the same sign: it is a decision
+    against a threshold, and the exact sines are within a few ulps), else the exact code."""
     for i in range(p.shape[0]):
         d0 = 0.5 * (p[i, 11, 0] + p[i, 12, 0]) - 0.5 * (p[i, 23, 0] + p[i, 24, 0])
         d1 = 0.5 * (p[i, 11, 1] + p[i, 12, 1]) - 0.5 * (p[i, 23, 1] + p[i, 24, 1])
         L = np.hypot(d0, d1)
-        out[0, i], out[1, i] = _facing_frame(p, i, L, thresholds[0], thresholds[1])
+        face, sure = _facing_sure(p, i, L, thresholds[0])
+        fr = 0.5 * ((p[i, 11, 0] - p[i, 12, 0]) + (p[i, 23, 0] - p[i, 24, 0])) / L
+        if sure:
+            out[0, i], out[1, i] = face, _sign_at(fr, thresholds[1])
+        else:
+            out[0, i], out[1, i] = _facing_frame(p, i, L, thresholds[0], thresholds[1])
         out[2, i], out[3, i] = _yaw_cues_frame(p, i, L, ratios, weights)
 
 
@@ -820,9 +926,10 @@ def center_of_mass(p, prox, dist, cm, mass, out):
 
 
 @jitn
-def _guard_row(x, valid, use_valid, lim, hold, o):
-    """:func:`_velocity_guard` of one channel ``x`` into ``o``; samples where ``valid`` is
-    False (``use_valid``) are passed through unguarded and are no reference
+def _guard_row(x, valid, codes, use_valid, lim, hold, o):
+    """:func:`_velocity_guard` of one channel ``x`` into ``o``; samples where
+    ``valid[codes[i]]`` (the channel's validity per view, each frame's view code) is False
+    (``use_valid``) are passed through unguarded and are no reference
     (``pipeline.guard_angles`` with views: guarded as NaN, then put back)."""
     big = np.iinfo(np.int64).max // 2
     ref, age = np.nan, big
@@ -830,7 +937,7 @@ def _guard_row(x, valid, use_valid, lim, hold, o):
         age = min(age + 1, big)
         v = x[i]
         o[i] = v
-        if (use_valid and not valid[i]) or not v - v == 0.0:
+        if (use_valid and not valid[codes[i]]) or not v - v == 0.0:
             continue
         if age > hold or not abs(v - ref) > lim * age:
             ref, age = v, 0
@@ -840,50 +947,64 @@ def _guard_row(x, valid, use_valid, lim, hold, o):
 
 @jitn
 def _settle_row(a, o, n_settle):
-    """:func:`_settle_pass` (``drop_short`` False) of one channel."""
-    run, start = 0, True
-    for i in range(a.size):
-        v = a[i]
-        fin = v - v == 0.0
-        start = start and fin
-        run = run + 1 if fin else 0
-        o[i] = v if (fin and (start or run > n_settle)) else np.nan
+    """:func:`_settle_pass` (``drop_short`` False) of one channel ``a`` into ``o`` (another
+    array), run by run: the run from frame 0 kept, in every later run the first ``n_settle``
+    samples NaN, the gaps NaN (tight loops instead of a decision per sample)."""
+    n = a.size
+    i = 0
+    while i < n and a[i] - a[i] == 0.0:
+        o[i] = a[i]
+        i += 1
+    while i < n:
+        while i < n and not a[i] - a[i] == 0.0:
+            o[i] = np.nan
+            i += 1
+        j = i
+        while j < n and a[j] - a[j] == 0.0:
+            j += 1
+        k = min(j, i + n_settle)
+        for r in range(i, k):
+            o[r] = np.nan
+        for r in range(k, j):
+            o[r] = a[r]
+        i = j
 
 
 @jitn
 def _drop_short_row(a, o, n_min):
-    """:func:`_settle_pass` (``drop_short`` True) of one channel."""
-    start = True
-    for i in range(a.size):
-        v = a[i]
-        start = start and v - v == 0.0
-        o[i] = v if start else np.nan
-    length = 0
-    for i in range(a.size - 1, -1, -1):
-        v = a[i]
-        if not v - v == 0.0:
-            length = 0
-            continue
-        if length == 0:
-            k = i
-            while k >= 0 and a[k] - a[k] == 0.0:
-                k -= 1
-            length = i - k if k >= 0 else -1
-        if length < 0 or length >= n_min:
-            o[i] = v
+    """:func:`_settle_pass` (``drop_short`` True) of one channel ``a`` into ``o`` (another
+    array), run by run: the run from frame 0 kept, a later run shorter than ``n_min`` NaN, the
+    gaps NaN."""
+    n = a.size
+    i = 0
+    while i < n and a[i] - a[i] == 0.0:
+        o[i] = a[i]
+        i += 1
+    while i < n:
+        while i < n and not a[i] - a[i] == 0.0:
+            o[i] = np.nan
+            i += 1
+        j = i
+        while j < n and a[j] - a[j] == 0.0:
+            j += 1
+        keep = j - i >= n_min
+        for r in range(i, j):
+            o[r] = a[r] if keep else np.nan
+        i = j
 
 
 @jitn
-def angle_rows(theta, valid, use_valid, lim, hold, guard, err, max_err, gate, n_settle, n_min, out, tmp):
+def angle_rows(theta, valid, codes, use_valid, lim, hold, guard, err, max_err, gate, n_settle, n_min, out, tmp):
     """``pipeline.guard_angles``, the error gate (``error_model.gate``) and
     ``pipeline.settle_angles`` of (angles, frames) ``theta`` into ``out`` (each step keeps its
     state per angle, so the order of the loops does not change a value). ``valid`` (angles,
-    frames); ``err`` (frames, angles), as ``error_model.expected_errors`` lays it out; ``tmp`` a
+    views) bool and ``codes`` (frames,) each frame's view: the angle is valid in that frame's
+    view (no (angles, frames) table); ``err`` (frames, angles), as ``error_model.expected_errors`` lays it out; ``tmp`` a
     (frames,) scratch."""
     na, n = theta.shape
     for ch in range(na):
         if guard:
-            _guard_row(theta[ch], valid[ch], use_valid, lim[ch], hold, out[ch])
+            _guard_row(theta[ch], valid[ch], codes, use_valid, lim[ch], hold, out[ch])
         else:
             out[ch, :] = theta[ch]
     if gate:
@@ -970,3 +1091,320 @@ def unswap_mask_gather(p, vis, min_vis: float, odd, perms, used, before: int, af
     v = vis if use_vis else np.zeros((1, 1))
     _unswap_mask_gather(p, v, use_vis, float(min_vis), odd, perms, used, before, out, rows)
     return out, rows
+
+
+@jitn
+def _lower_disagrees(p, i, su, sl, min_cos, min_width):
+    """:func:`agree_lower`'s decision for frame ``i`` (the same operations). The three
+    ``hypot`` are taken only when the dot product is negative (otherwise the cosine is NaN,
+    +-0, positive or +inf, never below ``min_cos`` (< 0)) and neither pair is clearly too
+    narrow (``min_width >= 0``): the decision is the same."""
+    f = np.float64
+    x11, y11, x12, y12 = f(p[i, 11, 0]), f(p[i, 11, 1]), f(p[i, 12, 0]), f(p[i, 12, 1])
+    x23, y23, x24, y24 = f(p[i, 23, 0]), f(p[i, 23, 1]), f(p[i, 24, 0]), f(p[i, 24, 1])
+    sh0, sh1 = (x11 - x12) * su, (y11 - y12) * su
+    hp0, hp1 = (x23 - x24) * sl, (y23 - y24) * sl
+    dot = (0.0 + sh0 * hp0) + sh1 * hp1
+    if not dot < 0.0:
+        return False
+    d0 = 0.5 * (x11 + x12) - 0.5 * (x23 + x24)
+    d1 = 0.5 * (y11 + y12) - 0.5 * (y23 + y24)
+    # a pair clearly narrower than min_width trunks fails either way: squared lengths carry a
+    # few ulps of error (as hypot does), far inside the 1e-9 margin; only for a trunk whose
+    # square is a normal number (no underflow), and any NaN or overflow goes on to the hypot
+    t2 = d0 * d0 + d1 * d1
+    lim2 = (min_width * min_width) * t2 * (1.0 - 1e-9)
+    narrow = sh0 * sh0 + sh1 * sh1 < lim2 or hp0 * hp0 + hp1 * hp1 < lim2
+    if min_width >= 0.0 and t2 >= 1e-200 and t2 < 1e200 and narrow:
+        return False
+    trunk = np.hypot(d0, d1)
+    ls, lh = np.hypot(sh0, sh1), np.hypot(hp0, hp1)
+    cos = dot / (ls * lh)
+    return cos < min_cos and ls >= min_width * trunk and lh >= min_width * trunk
+
+
+@jitn
+def _scan_flags(S, w, groups, ratio, flags, acc):
+    """:func:`_swap_flags` of the ``w`` frames in columns ``1..w`` of ``S`` (x, y rows of the
+    33 landmarks, float64; column ``q`` is the frame before column ``q + 1``) into ``flags``
+    (2, block), SIMD along the frames: each frame's sums in :func:`_swap_flags`' order. ``acc``
+    (3, block) scratch."""
+    same_sum, swap_sum, seen = acc[0], acc[1], acc[2]
+    for g in range(2):
+        for q in range(w):
+            same_sum[q], swap_sum[q], seen[q] = 0.0, 0.0, 0.0
+        for left in groups[g]:
+            if left < 0:
+                continue
+            lx, ly, rx, ry = S[2 * left], S[2 * left + 1], S[2 * left + 2], S[2 * left + 3]
+            for q in range(w):
+                d1x, d1y = lx[q + 1] - lx[q], ly[q + 1] - ly[q]
+                d2x, d2y = rx[q + 1] - rx[q], ry[q + 1] - ry[q]
+                d3x, d3y = lx[q + 1] - rx[q], ly[q + 1] - ry[q]
+                d4x, d4y = rx[q + 1] - lx[q], ry[q + 1] - ly[q]
+                same = np.sqrt(d1x**2 + d1y**2) + np.sqrt(d2x**2 + d2y**2)
+                swap = np.sqrt(d3x**2 + d3y**2) + np.sqrt(d4x**2 + d4y**2)
+                seen[q] += 1.0 if same - same == 0.0 else 0.0
+                same_sum[q] += same if same == same else 0.0
+                swap_sum[q] += swap if swap == swap else 0.0
+        fg = flags[g]
+        for q in range(w):
+            fg[q] = (seen[q] >= 3.0) & (swap_sum[q] < ratio * same_sum[q])
+
+
+@jitn
+def _scan_relabel(S, V, min_vis, w, s, sw, partner, group, pos, before, out, rows):
+    """The relabelling and the mask of :func:`_swap_scan` for the ``w`` frames in columns
+    ``1..w`` of ``S`` / ``V``, landmark by landmark, SIMD along the frames: landmark ``k``
+    takes its ``partner[k]``'s values where ``sw[group[k]]`` (its body half relabelled; a
+    landmark of neither half is its own partner), NaN where the visibility is not
+    ``>= min_vis``; into ``rows`` (:data:`pos` landmarks) or ``out``."""
+    m = out.shape[1]
+    for k in range(m):
+        kp, j = partner[k], pos[k]
+        if j < 0:
+            continue
+        ax, ay, bx, by = S[2 * k, 1:], S[2 * k + 1, 1:], S[2 * kp, 1:], S[2 * kp + 1, 1:]
+        av, bv = V[k, 1:], V[kp, 1:]
+        sel = sw[max(group[k], 0)]
+        rx, ry = rows[2 * j, before + s : before + s + w], rows[2 * j + 1, before + s : before + s + w]
+        for q in range(w):
+            t = sel[q]
+            keep = (bv[q] if t else av[q]) >= min_vis
+            rx[q] = (bx[q] if t else ax[q]) if keep else np.nan
+            ry[q] = (by[q] if t else ay[q]) if keep else np.nan
+    for k in range(m):
+        kp, j = partner[k], pos[k]
+        if j >= 0:
+            continue
+        ax, ay, bx, by = S[2 * k, 1:], S[2 * k + 1, 1:], S[2 * kp, 1:], S[2 * kp + 1, 1:]
+        av, bv = V[k, 1:], V[kp, 1:]
+        sel = sw[max(group[k], 0)]
+        for q in range(w):
+            t = sel[q]
+            keep = (bv[q] if t else av[q]) >= min_vis
+            out[s + q, k, 0] = (bx[q] if t else ax[q]) if keep else np.nan
+            out[s + q, k, 1] = (by[q] if t else ay[q]) if keep else np.nan
+
+
+@jitn
+def _swap_scan(
+    p,
+    vis,
+    use_vis,
+    min_vis,
+    fix,
+    groups,
+    ratio,
+    max_frames,
+    min_cos,
+    min_width,
+    partner,
+    group,
+    pos,
+    before,
+    out,
+    rows,
+    odd,
+    S,
+    V,
+    flags,
+    dot0,
+    sw,
+    acc,
+):  # noqa: E501
+    """The whole left/right repair and the masking in one causal pass over (frames, 33, >= 2)
+    ``p``, a block of frames at a time (``S``, ``V``: the block's x, y and visibility as
+    float64 rows, read exactly from float32 or float64, column 0 the frame before the block):
+    ``pipeline.swap_flags`` (:func:`_scan_flags`), ``swap_parity`` (a relabelled stretch ends
+    after ``max_frames``: frame by frame, the same frames as its stretch-by-stretch loop) and
+    ``agree_lower_with_upper`` (:func:`_lower_disagrees`, on the frames whose shoulder-hip dot
+    product ``dot0`` with the labels kept, signed by the relabelling, is negative: the dot
+    product with the relabelling is that, exactly, sign flips being exact) into ``odd``
+    (frames, 2), then :func:`_unswap_mask_gather`'s relabelling and mask
+    (:func:`_scan_relabel`): landmarks ``k`` with ``pos[k] >= 0`` go to ``rows`` (x, y rows
+    of ``pos[k]``, ``before`` NaN columns first), the others to ``out`` (frames, 33, 2), whose
+    :data:`pos` landmarks the caller fills (``scatter_rows``). ``V`` holds zeros and
+    ``min_vis`` is -inf when there is no visibility (nothing masked)."""
+    n, m = out.shape[0], out.shape[1]
+    nb = S.shape[1] - 1
+    rows[:, :before] = np.nan
+    rows[:, before + n :] = np.nan
+    cur0, cur1, run0, run1 = False, False, 0, 0
+    for s in range(0, n, nb):
+        w = min(n, s + nb) - s
+        for q in range(w):  # the block as rows (column 0 keeps the frame before it)
+            i = s + q
+            for k in range(m):
+                S[2 * k, q + 1] = np.float64(p[i, k, 0])
+                S[2 * k + 1, q + 1] = np.float64(p[i, k, 1])
+                if use_vis:
+                    V[k, q + 1] = np.float64(vis[i, k])
+        if fix:
+            _scan_flags(S, w, groups, ratio, flags, acc)
+            x11, y11, x12, y12 = S[22], S[23], S[24], S[25]
+            x23, y23, x24, y24 = S[46], S[47], S[48], S[49]
+            for q in range(1, w + 1):
+                dot0[q - 1] = (0.0 + (x11[q] - x12[q]) * (x23[q] - x24[q])) + (y11[q] - y12[q]) * (y23[q] - y24[q])
+        for q in range(w):
+            i = s + q
+            o0, o1 = False, False
+            if fix:
+                f0 = i > 0 and flags[0, q]
+                f1 = i > 0 and flags[1, q]
+                if f0:
+                    cur0, run0 = not cur0, 0
+                if f1:
+                    cur1, run1 = not cur1, 0
+                o0, o1 = cur0 and run0 < max_frames, cur1 and run1 < max_frames
+                run0, run1 = run0 + 1, run1 + 1
+                cur0 = cur0 and run0 < max_frames
+                cur1 = cur1 and run1 < max_frames
+                su, sl = -1.0 if o0 else 1.0, -1.0 if o1 else 1.0
+                if su * sl * dot0[q] < 0.0 and _lower_disagrees(p, i, su, sl, min_cos, min_width):
+                    o1 = not o1
+            odd[i, 0], odd[i, 1] = o0, o1
+            sw[0, q], sw[1, q] = o0, o1
+        _scan_relabel(S, V, min_vis if use_vis else -np.inf, w, s, sw, partner, group, pos, before, out, rows)
+        for r in range(S.shape[0]):
+            S[r, 0] = S[r, w]
+        if use_vis:
+            for r in range(V.shape[0]):
+                V[r, 0] = V[r, w]
+
+
+def swap_scan(
+    p,
+    vis,
+    min_vis: float,
+    fix: bool,
+    groups,
+    ratio: float,
+    max_frames: int,
+    min_cos: float,
+    min_width: float,
+    perms,
+    pos,
+    before: int,
+    after: int,
+):  # noqa: E501
+    """:func:`_swap_scan`: ``(landmarks (frames, 33, 2) with the :data:`pos` ones still to
+    fill, rows (2 * used, before + frames + after), odd (frames, 2) bool)``.
+    ``perms`` (4, 33): ``pipeline._PERMS`` (row 1: the upper half relabelled, row 2: the lower)."""
+    n, m = p.shape[0], p.shape[1]
+    used = int((pos >= 0).sum())
+    out = np.empty((n, m, 2))
+    rows = np.empty((2 * used, before + n + after))
+    odd = np.zeros((n, 2), dtype=np.bool_)
+    use_vis = vis is not None
+    v = vis if use_vis else np.zeros((1, 1))
+    partner = np.where(perms[1] != np.arange(m), perms[1], perms[2])  # itself for neither half
+    group = np.where(perms[1] != np.arange(m), 0, np.where(perms[2] != np.arange(m), 1, -1))
+    nb = 32  # frames per block: the block's rows stay in L1
+    S, V = np.zeros((2 * m, nb + 1)), np.zeros((m, nb + 1))
+    flags, dot0, sw, acc = (
+        np.zeros((2, nb), dtype=np.bool_),
+        np.zeros(nb),
+        np.zeros((2, nb), dtype=np.bool_),
+        np.zeros((3, nb)),
+    )
+    _swap_scan(
+        p, v, use_vis, float(min_vis), bool(fix), groups, float(ratio), int(max_frames), float(min_cos),
+        float(min_width), partner, group, pos, before, out, rows, odd, S, V, flags, dot0, sw, acc,
+    )  # fmt: skip
+    return out, rows, odd
+
+
+@jit
+def _hampel7_front(padded, xoff, thresh, min_count, tmp, bad):
+    """:func:`_hampel7` in place (False, stopping part way, when a row holds an infinity, whose
+    semantics the numpy code keeps): window ``i`` of row ``ch`` goes
+    to flat position ``ch * frames + i`` of ``padded`` (C-contiguous), at or before the first
+    sample that window reads, so no sample is overwritten before its last window has read it;
+    the result is the front ``channels * frames`` values as (channels, frames). Block by block
+    (``tmp``, ``bad``: (block,) scratch): the block's windows, then those redone one by one
+    (still reading the original samples), then the block written. (Indices into the block run
+    from 0: an index ``i - s`` would be checked for wrap-around, which stops the SIMD loop.)"""
+    c, m = padded.shape
+    n, nb = m - 6, tmp.shape[0]
+    flat = padded.reshape(c * m)
+    full_ok, six_ok = 7 >= min_count, 6 >= min_count
+    for ch in range(c):
+        inf = False  # the first 6 samples here, each later one as the newest of its window
+        for i in range(6):
+            inf |= abs(padded[ch, i]) == np.inf
+        for s in range(0, n, nb):
+            r = padded[ch, s:]
+            w = min(n - s, nb)
+            anybad = False
+            for i in range(w):
+                v0, v1, v2, v3, v4, v5, v6 = r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4], r[i + 5], r[i + 6]
+                inf |= abs(v6) == np.inf
+                k = (v0 == v0) + (v1 == v1) + (v2 == v2) + (v3 == v3) + (v4 == v4) + (v5 == v5) + (v6 == v6)
+                f = _finite_or_inf
+                s0, s1, s2, s3, s4, s5, s6 = _sorted7(f(v0), f(v1), f(v2), f(v3), f(v4), f(v5), f(v6))
+                mad7 = _lo(_lo(s3 - s0, s6 - s3), _lo(_hi(s3 - s2, s5 - s3), _hi(s3 - s1, s4 - s3)))
+                med6, mad6 = _med_mad6(s0, s1, s2, s3, s4, s5)
+                b = (k < 6) | ((k == 7) & (s3 == 0.0)) | ((k == 6) & (abs(med6) == np.inf))
+                bad[i] = b
+                anybad |= b
+                med = s3 if k == 7 else med6
+                ok = full_ok if k == 7 else six_ok
+                x = r[i + xoff]
+                tmp[i] = med if (abs(x - med) > thresh * (mad7 if k == 7 else mad6) and ok) else x
+            if anybad:
+                for i in range(w):
+                    if bad[i]:
+                        t = r[i] + r[i + 1] + r[i + 2] + r[i + 3] + r[i + 4] + r[i + 5] + r[i + 6]
+                        if t != t:
+                            tmp[i] = _hampel_nan(r, i, xoff, thresh, min_count)
+                        else:
+                            v = r[i : i + 7]
+                            tmp[i] = _hampel_med7(
+                                v[0], v[1], v[2], v[3], v[4], v[5], v[6], r[i + xoff], thresh, full_ok
+                            )
+            if inf:
+                return False
+            dst = flat[ch * n + s :]
+            for i in range(w):
+                dst[i] = tmp[i]
+    return True
+
+
+def hampel7_front(padded: np.ndarray, xoff: int, thresh: float, min_count: int) -> np.ndarray | None:
+    """:func:`_hampel7_front`: the filtered (channels, frames), a view of ``padded``'s front
+    (``padded`` is overwritten); None when ``padded`` holds an infinity (then it is partly
+    overwritten: the numpy code must start again from the input)."""
+    c, m = padded.shape
+    if not _hampel7_front(padded, xoff, thresh, min_count, np.empty(1024), np.empty(1024, dtype=np.bool_)):
+        return None
+    return padded.reshape(c * m)[: c * (m - 6)].reshape(c, m - 6)
+
+
+@jitn
+def center_of_mass_rows(rows, pos, prox, dist, cm, mass, out, virt, acc):
+    """:func:`center_of_mass` from landmark rows (x and y rows, frames along the row; landmark
+    ``k``'s x is row ``2 * pos[k]``) into ``out`` (frames, 2), SIMD along the frames a block at
+    a time: the virtual points (33-37, as :func:`center_of_mass` forms them) in ``virt`` (5,
+    block), each frame's mass-weighted sum over the segments in order in ``acc`` (block,)."""
+    n, nb = rows.shape[1], acc.shape[0]
+    pairs = ((11, 12), (23, 24), (7, 8), (17, 19), (18, 20))
+    for s in range(0, n, nb):
+        w = min(n, s + nb) - s
+        for k in range(2):
+            for v in range(5):
+                a, b = pairs[v]
+                ra, rb, dv = rows[2 * pos[a] + k, s : s + w], rows[2 * pos[b] + k, s : s + w], virt[v]
+                for q in range(w):
+                    dv[q] = 0.5 * (ra[q] + rb[q])
+            for q in range(w):
+                acc[q] = 0.0
+            for g in range(prox.size):
+                p0, p1 = prox[g], dist[g]
+                x0 = virt[p0 - 33, :w] if p0 >= 33 else rows[2 * pos[p0] + k, s : s + w]
+                x1 = virt[p1 - 33, :w] if p1 >= 33 else rows[2 * pos[p1] + k, s : s + w]
+                c, ms = cm[g], mass[g]
+                for q in range(w):
+                    acc[q] += (x0[q] + c * (x1[q] - x0[q])) * ms
+            for q in range(w):
+                out[s + q, k] = acc[q]

@@ -608,7 +608,7 @@ def joint_angles_2d_rows(rows: np.ndarray, pos: np.ndarray, facing, front) -> di
     for s in range(0, n, _BLOCK):  # cache-sized blocks of frames
         e = min(n, s + _BLOCK)
         x = theta[:, s:e]
-        k.angles2d_args(rows, pos, s, e, facing, front, _IDX, _NORMAL, _KIND_UNSIGNED, y, x, short, q)
+        k.angles2d_args(rows, pos, s, e, facing, front, _IDX, _NORMAL, _KIND_UNSIGNED, y, theta, short, q)
         np.arctan2(y[:, : e - s], x, out=x)
-        k.angles_finish(x, short, _MULT, _OFFSET, _LO, _KIND_UNSIGNED, _PLO, _PHI)
+        k.angles_finish(theta, s, e, short, _MULT, _OFFSET, _LO, _KIND_UNSIGNED, _PLO, _PHI)
     return {d.name: theta[i] for i, d in enumerate(_DEFS)}

@@ -152,3 +152,16 @@ def center_of_mass(
         with np.errstate(invalid="ignore", divide="ignore"):
             out[s : s + 4096] = np.einsum("fsd,fs->fd", np.nan_to_num(seg), w) / np.where(tot > 0, tot, np.nan)
     return out
+
+
+def center_of_mass_rows(rows: np.ndarray, pos: np.ndarray, *, sex: str | None = None) -> np.ndarray:
+    """:func:`center_of_mass` (``missing="nan"``, 2D) of landmarks given as rows by the compiled
+    kernels (:mod:`movekit.analysis.kernels`): ``rows`` (2 * landmarks, frames) C-contiguous
+    float64, landmark ``k``'s x in row ``2 * pos[k]`` and y in the next (the layout the cleaning
+    works in); every landmark a segment uses must be there. The same values bit for bit (each
+    frame's segments summed in the same order); (frames, 2), in the rows' units (px)."""
+    mass, cm = segment_table(sex)
+    out = np.empty((rows.shape[1], 2))
+    nb = 1024  # frames per block
+    kernels.get().center_of_mass_rows(rows, pos, _PROX, _DIST, cm, mass, out, np.empty((5, nb)), np.empty(nb))
+    return out

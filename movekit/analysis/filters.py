@@ -580,17 +580,26 @@ def clean(x, fs_hz: float, config: CleanConfig = CleanConfig(), *, mode: str = "
     return a.reshape(shape)
 
 
-def clean_rows(rows: np.ndarray, fs_hz: float, config: CleanConfig, *, causal: bool, padded: bool = False):
+def clean_rows(
+    rows: np.ndarray, fs_hz: float, config: CleanConfig, *, causal: bool, padded: bool = False, in_place: bool = False
+):
     """:func:`clean` of ``rows`` (channels, frames; C-contiguous float64) by the compiled kernels
     (:mod:`movekit.analysis.kernels`), the same values bit for bit; ``(channels, frames)`` back.
     ``padded``: ``rows`` already carry the Hampel window's NaN edges (:func:`hampel_padding`).
+    ``in_place`` (with ``padded``): the caller gives ``rows`` up: the Hampel filter works in
+    place (no second array of the rows' size); after None they are partly overwritten.
     None when the kernels do not apply (Numba missing, a Hampel window other than 7 samples, an
     infinity in the data): then use :func:`clean`."""
     k = kernels.get()
     if k is None or config.hampel_half_window not in (0, 3):
         return None
     own = False  # rows is a new array here (not the caller's): filled and filtered in place
-    if config.hampel_half_window:
+    if config.hampel_half_window and padded and in_place:
+        rows = k.hampel7_front(rows, 6 if causal else 3, config.hampel_sigmas * _MAD_SCALE, 3)
+        if rows is None:
+            return None
+        own = True
+    elif config.hampel_half_window:
         hampel_rows = _hampel_padded if padded else _hampel_compiled
         rows = hampel_rows(rows, config.hampel_sigmas, causal=causal, min_count=3)
         if rows is None:

@@ -6,9 +6,14 @@ order (sums from +0.0 in index order, as numpy's short reductions and ``einsum``
 own ``arctan2`` and ``arccos``, whose SIMD results differ from libm's in the last bit, are still
 called by numpy between two kernels), so their results are identical, signed zeros included
 (``tests/test_analysis_equivalence.py`` checks them against the numpy code on real and synthetic
-pose). Compiled: the cleaning (Hampel, gap fill, Butterworth, with the visibility mask and the
-landmark gather/scatter), the swap test and the hip/shoulder agreement, the facing and yaw cues,
-the 2D angle geometry, the centre of mass, and the guard/gate/settle steps after the angles. Why
+pose). Compiled: one causal pass over the caller's pose for the whole left/right repair (swap
+test, relabel parity, hip/shoulder agreement) with the relabelling, the visibility mask and the
+gather of the rows to clean; the cleaning (Hampel in place on those rows, gap fill,
+Butterworth) and the scatter back; the facing and yaw cues, the 2D angle geometry and the
+centre of mass (from the cleaned rows), and the guard/gate/settle steps after the angles. Where
+a decision against a threshold is clear by a margin far above rounding (a pair of landmarks much
+narrower than the limit, a facing sine far from it), the ``hypot`` behind it is skipped: the
+same decision, so the same values. Why
 compiled code: a 7-sample Hampel filter needs two median selections (~13 compare-exchanges each)
 plus the deviations per sample, i.e. 30+ whole-array numpy passes, and each numpy expression over
 an hour of pose is a pass over tens of MB, while the issue-22 target is 20 copies' worth (issue 22).

@@ -20,7 +20,7 @@ import numpy as np
 from movekit.analysis import angles as A
 from movekit.analysis import kernels
 from movekit.analysis.camera_tilt import CameraTilt, level_image_points, level_world_points
-from movekit.analysis.com import center_of_mass
+from movekit.analysis.com import center_of_mass, center_of_mass_rows
 from movekit.analysis.error_model import (
     MAX_ERROR_DEG,
     errors_for_setup,
@@ -53,6 +53,7 @@ from movekit.analysis.view import (
     classify_view,
     facing_2d,
     facing_and_yaw_2d,
+    view_codes,
 )
 
 
@@ -271,6 +272,8 @@ def _relabel_perms() -> np.ndarray:
 
 
 _PERMS = _relabel_perms()
+_SWAP_GROUPS = np.full((2, 5), -1)  # swap_flags' groups for the compiled kernels, -1 padded
+_SWAP_GROUPS[0, : _LEFT_UPPER.size], _SWAP_GROUPS[1] = _LEFT_UPPER, _LEFT_LOWER
 
 
 #: landmarks any angle, view cue or the centre of mass uses; the others (eyes, mouth, thumbs) are
@@ -330,8 +333,10 @@ def _clean_own_landmarks(p: np.ndarray, fs_hz: float, *, visibility, min_visibil
 def _unswap_clean_compiled(image_px, visibility, fs_hz: float, fix_swaps: bool, *, min_visibility, config, offline):
     """The image landmarks' swap repair (:func:`_level_and_unswap`, no tilt) and cleaning
     (:func:`clean_landmarks`) by the compiled kernels, reading the caller's float32 or float64
-    array as it is: one pass relabels, masks and takes the rows to clean, one pass puts them
-    back (instead of a float64 copy, a relabelling, a masking and a gather). The same values.
+    array as it is: one causal pass decides the swaps (:func:`swap_flags`, :func:`swap_parity`,
+    :func:`agree_lower_with_upper`), relabels, masks and takes the rows to clean, which are
+    cleaned in place, and one pass puts them back (instead of three passes to decide, a float64
+    copy, a relabelling, a masking, a gather and a second array of rows). The same values.
     Returns ``(cleaned landmarks (frames, 33, 2) px, relabelled (frames,) bool, rows)``, ``rows``
     the cleaned :data:`USED` landmarks as (x, y rows, frames) (None after the numpy fallback),
     or None when the kernels do not apply (short input, Numba missing, other shapes or types)."""
@@ -344,16 +349,18 @@ def _unswap_clean_compiled(image_px, visibility, fs_hz: float, fix_swaps: bool, 
         return None
     if not kernels.wanted(n * USED.size * 2):
         return None
-    odd = np.zeros((n, 2), dtype=bool)
-    if fix_swaps and n > 1:
-        odd = relabel_flags(raw, swap_flags(raw), int(round(MAX_SWAP_S * fs_hz)))
     k = kernels.get()
-    out, rows = k.unswap_mask_gather(raw, vis, min_visibility, odd, _PERMS, USED, *hampel_padding(not offline))
-    rows = clean_rows(rows, fs_hz, config, causal=not offline, padded=True)
-    if rows is None:  # an infinity: the numpy code, on the landmarks already relabelled and masked
+    pad = hampel_padding(not offline)
+    out, rows, odd = k.swap_scan(
+        raw, vis, min_visibility, fix_swaps and n > 1, _SWAP_GROUPS, 0.75, int(round(MAX_SWAP_S * fs_hz)),
+        MIN_SHOULDER_HIP_COS, MIN_PAIR_WIDTH_TRUNK, _PERMS, _USED_POS, *pad,
+    )  # fmt: skip
+    cleaned = clean_rows(rows, fs_hz, config, causal=not offline, padded=True, in_place=True)
+    if cleaned is None:  # an infinity (or a Hampel window the kernels lack): the numpy cleaning
+        out, _ = k.unswap_mask_gather(raw, vis, min_visibility, odd, _PERMS, USED, *pad)
         return clean_landmarks(out, fs_hz, config=config, offline=offline), odd.any(axis=1), None
-    k.scatter_rows(rows, out, USED)
-    return out, odd.any(axis=1), rows
+    k.scatter_rows(cleaned, out, USED)  # the cleaned landmarks written once
+    return out, odd.any(axis=1), cleaned
 
 
 def _put_used(p: np.ndarray, cleaned: np.ndarray) -> None:
@@ -507,7 +514,8 @@ def analyse(
         yaw = body_yaw_deg(img_c, wld_c)
     else:
         facing, front, yaw = facing_and_yaw_2d(img_c)
-    view = classify_view(img_c, smooth_frames=15 if offline else 1, facing=facing, yaw_deg=yaw)
+    codes = view_codes(img_c, smooth_frames=15 if offline else 1, facing=facing, yaw_deg=yaw)
+    view = np.array(VIEWS, dtype="<U14")[codes]  # classify_view's labels, the codes kept
     pts = wld_c if space == "3d" else img_c
     if space == "3d":
         ang = A.joint_angles(world_m=wld_c)
@@ -515,11 +523,13 @@ def analyse(
         ang = A.joint_angles_2d_rows(rows, _USED_POS, facing, front)  # the same values, no transposition
     else:
         ang = A.joint_angles(image_px=img_c, facing=facing, front=front)
-    com = center_of_mass(pts, sex=sex)
+    com = (
+        center_of_mass(pts, sex=sex) if space == "3d" or rows is None else center_of_mass_rows(rows, _USED_POS, sex=sex)
+    )
     err = expected_errors(list(ang), yaw, space=space, tilt=tilt)
     err[np.ix_(relabelled, side_dependent(list(ang)))] = np.inf  # the side cannot be trusted there
     gate = gating() if gate is None else gate
-    fast = _guard_gate_settle_compiled(ang, err, fs, config, view, space, gate, max_error_deg, offline)
+    fast = _guard_gate_settle_compiled(ang, err, fs, config, view, space, gate, max_error_deg, offline, codes)
     if fast is not None:
         ang = apply_offsets(fast, offsets) if offsets else fast
     else:
@@ -598,21 +608,24 @@ def _gate_settle_offset(ang, err, fs_hz, gate, max_error_deg, offline, offsets):
     return apply_offsets(ang, offsets) if offsets else ang
 
 
-def _guard_gate_settle_compiled(ang, err, fs_hz, config, views, space, gate, max_error_deg, offline):
+def _guard_gate_settle_compiled(ang, err, fs_hz, config, views, space, gate, max_error_deg, offline, codes=None):
     """:func:`guard_angles`, the error gate and :func:`settle_angles` (the steps of
     :func:`analyse` after the angles, before the offsets) in one compiled pass over (angles,
-    frames) rows, the same values; None when the kernels do not apply (then run the steps)."""
+    frames) rows, the same values; None when the kernels do not apply (then run the steps).
+    ``codes``: the views as rows of :data:`~movekit.analysis.view.VIEWS`, when known."""
     names = list(ang)
     n = len(views)
     if not names or not kernels.wanted(n * len(names)):
         return None
-    theta = np.stack([np.asarray(ang[k], dtype=np.float64) for k in names])
-    codes = np.searchsorted(_VIEW_SORTED, np.asarray(views))
-    valid = np.ascontiguousarray(_validity_table(tuple(names), space).T)[:, _VIEW_ORDER[codes]]
+    theta = _angle_rows(ang, names)
+    if codes is None:
+        codes = _VIEW_ORDER[np.searchsorted(_VIEW_SORTED, np.asarray(views))]
+    valid = np.ascontiguousarray(_validity_table(tuple(names), space).T)  # (angles, views)
     out, tmp = np.empty_like(theta), np.empty(n)
     kernels.get().angle_rows(
         theta,
         valid,
+        np.asarray(codes, dtype=np.intp),
         True,
         angle_speed_limits(names) / fs_hz,
         config.max_gap(fs_hz),
@@ -626,6 +639,31 @@ def _guard_gate_settle_compiled(ang, err, fs_hz, config, views, space, gate, max
         tmp,
     )
     return {k: out[i] for i, k in enumerate(names)}
+
+
+def _angle_rows(ang: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
+    """(angles, frames) float64 of ``ang``'s values in ``names`` order: the array they are the
+    rows of, in that order, when there is one (:func:`~movekit.analysis.angles.joint_angles`'
+    layout; no copy), else a stacked copy."""
+    first = ang[names[0]]
+    base = first.base if isinstance(first, np.ndarray) else None
+    if (
+        isinstance(base, np.ndarray)
+        and base.dtype == np.float64
+        and base.ndim == 2
+        and base.shape == (len(names), first.shape[0])
+        and base.flags.c_contiguous
+        and all(
+            isinstance(ang[k], np.ndarray)
+            and ang[k].base is base
+            and ang[k].__array_interface__["data"][0] == base[i].__array_interface__["data"][0]
+            and ang[k].shape == base[i].shape
+            and ang[k].strides == base[i].strides
+            for i, k in enumerate(names)
+        )
+    ):
+        return base
+    return np.stack([np.asarray(ang[k], dtype=np.float64) for k in names])
 
 
 def apply_offsets(angles: dict[str, np.ndarray], offsets: dict[str, float]) -> dict[str, np.ndarray]:

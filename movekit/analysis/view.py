@@ -290,9 +290,28 @@ def classify_view(
     array of str (frames,)
     """
     p = np.asarray(image_px, dtype=np.float64)
+    if p.shape[0] == 0:
+        return np.empty(0, dtype="<U14")
+    kw = dict(sagittal_min_deg=sagittal_min_deg, frontal_max_deg=frontal_max_deg, smooth_frames=smooth_frames)
+    return np.array(VIEWS, dtype="<U14")[view_codes(p, world_m, facing=facing, yaw_deg=yaw_deg, **kw)]
+
+
+def view_codes(
+    image_px,
+    world_m=None,
+    *,
+    sagittal_min_deg: float = SAGITTAL_MIN_DEG,
+    frontal_max_deg: float = FRONTAL_MAX_DEG,
+    smooth_frames: int = 15,
+    facing=None,
+    yaw_deg=None,
+) -> np.ndarray:
+    """:func:`classify_view` as rows of :data:`VIEWS` (frames,) int: the labels are
+    ``np.array(VIEWS)[view_codes(...)]`` (for code that looks the views up, no string search)."""
+    p = np.asarray(image_px, dtype=np.float64)
     n = p.shape[0]
     if n == 0:
-        return np.empty(0, dtype="<U14")
+        return np.empty(0, dtype=np.intp)
     yaw = body_yaw_deg(p, world_m) if yaw_deg is None else np.asarray(yaw_deg, dtype=np.float64)
     yaw = np.round(yaw, 6)  # a yaw on a band edge (20.000000001) is on it
     if facing is None:  # anatomical cues: independent of the model's left/right labels
@@ -306,13 +325,17 @@ def classify_view(
     if smooth_frames > 1 and n > 1:
         from scipy.ndimage import uniform_filter1d  # here: the live path never smooths, and the import costs 0.6 s
 
-        votes = np.stack(
-            [uniform_filter1d((code == k).astype(float), smooth_frames, mode="nearest") for k in range(len(VIEWS))], 1
-        )
-        known = code != 4
-        best = np.argmax(votes[:, :4], axis=1)
-        code = np.where(known, best, 4)
-    return np.array(VIEWS, dtype="<U14")[code]
+        # the first of the four known views with the most votes (np.argmax's choice among equals),
+        # one column at a time: no (frames, views) array
+        best = np.zeros(n, dtype=np.intp)
+        top = uniform_filter1d((code == 0).astype(float), smooth_frames, mode="nearest")
+        for k in range(1, 4):
+            votes = uniform_filter1d((code == k).astype(float), smooth_frames, mode="nearest")
+            more = votes > top
+            best[more] = k
+            np.maximum(top, votes, out=top)
+        code = np.where(code != 4, best, 4)
+    return code
 
 
 def view_segments(t_s, views) -> list[tuple[float, float, str]]:
