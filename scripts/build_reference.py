@@ -35,6 +35,15 @@ Output: ``movekit.datasets.cache_dir() / "reference" / "<trial>_<person>.npz`` w
 Usage::
 
     .venv/bin/python scripts/build_reference.py [--trial Demo_MultiPerson] [--person man] [--force]
+    .venv/bin/python scripts/build_reference.py --refined [--force]
+
+``--refined`` writes ``cache_dir() / "reference_refined" / "<trial>_<person>.npz"``: the same
+per-view keypoints triangulated again with the Qualisys calibration's camera orientations refined
+(:func:`movekit.analysis.extrinsics.refine_rotations`) on the training trials only (every person
+of Demo_MultiPerson) and applied to every trial of the rig; the held-out trial checks it
+independently of the fit (leave-one-camera-out reprojection, ``loo_px_*``). The Qualisys
+orientations are off by 1-2 deg (cam01/cam03 keypoints 18-37 px to one side of the other views'
+triangulation), which the unrefined reference inherits.
 """
 
 from __future__ import annotations
@@ -73,6 +82,9 @@ TRIALS = {
 #: landmarks against the other views' triangulation is under this fraction of its torso length.
 AGREE_TORSO = 0.35
 MAX_REPROJ_PX = 20.0
+#: Folder (under ``movekit.datasets.cache_dir()``) of the references triangulated with the
+#: refined camera orientations (``--refined``); the unrefined ones stay in ``reference/``.
+REFINED_DIR = "reference_refined"
 _TORSO = (11, 12, 23, 24)
 
 
@@ -202,6 +214,64 @@ def _agreement(pts: np.ndarray, w: np.ndarray, cameras: list[PinholeCamera]) -> 
     return out
 
 
+def _reference_points(image_px: np.ndarray, vis: np.ndarray, cameras: list[PinholeCamera]) -> dict:
+    """The four-view triangulation of the reference and the pose model's 2D noise against it.
+
+    Left/right labels are made consistent across views first (a mirrored skeleton disagrees
+    with the others as much as somebody else's); then views that still disagree with the others
+    in a frame (following somebody else, or badly wrong) are not used there.
+
+    Returns ``points_lab_m``, ``reproj_err_px``, ``n_views``, ``swapped``, ``used`` and the noise
+    figures ``noise_sd_torso``, ``noise_sd_torso_by_view``, ``noise_sd_torso_loo`` (see the
+    module docstring).
+    """
+    C = len(cameras)
+    pts_fixed, w_fixed, swapped = fix_left_right_swaps(
+        image_px, np.nan_to_num(vis), cameras, max_reproj_px=MAX_REPROJ_PX
+    )
+    agree = _agreement(pts_fixed, w_fixed, cameras)
+    used = ~(agree >= AGREE_TORSO)  # NaN (the others cannot tell) counts as agreeing
+    w_fixed = np.where(used[..., None], w_fixed, 0.0)
+    X, err, n = triangulate(pts_fixed, w_fixed, cameras, max_reproj_px=MAX_REPROJ_PX)
+
+    # MediaPipe's 2D noise against the reference, in torso lengths of each view
+    proj = np.stack([cam.project(X) for cam in cameras])
+    torso = _torso_px(proj)[..., None, None]
+    dev = (pts_fixed - proj) / torso
+    dev[~(w_fixed >= 0.5)] = np.nan
+    by_view = _robust_sd(dev.transpose(0, 2, 1, 3).reshape(C, 33, -1), axis=2)
+    noise = _robust_sd(dev.transpose(2, 0, 1, 3).reshape(33, -1), axis=1)
+    dev_loo = np.full_like(dev, np.nan)
+    for c in range(C):
+        others = [o for o in range(C) if o != c]
+        Xo, _, _ = triangulate(
+            pts_fixed[others], w_fixed[others], [cameras[o] for o in others], max_reproj_px=MAX_REPROJ_PX
+        )
+        po = cameras[c].project(Xo)
+        dev_loo[c] = (pts_fixed[c] - po) / _torso_px(po)[:, None, None]
+    dev_loo[~(w_fixed >= 0.5)] = np.nan
+    noise_loo = _robust_sd(dev_loo.transpose(2, 0, 1, 3).reshape(33, -1), axis=1)
+
+    return {
+        "points_lab_m": X,
+        "reproj_err_px": err,
+        "n_views": n,
+        "swapped": swapped,
+        "used": used,
+        "noise_sd_torso": noise,
+        "noise_sd_torso_by_view": by_view,
+        "noise_sd_torso_loo": noise_loo,
+    }
+
+
+def _save(path: Path, arrays: dict) -> None:
+    """``arrays`` written to ``path`` (.npz) atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+
+
 def build_reference(
     trial: str = "Demo_MultiPerson",
     person: str = "man",
@@ -252,7 +322,6 @@ def build_reference(
     )
     t_find = time.perf_counter() - t0
 
-    C = len(cameras)
     series, times = [], []
     for c, video in enumerate(videos):
         t1 = time.perf_counter()
@@ -268,46 +337,18 @@ def build_reference(
     world = np.stack([s.world_m[:F] for s in series]).astype(np.float64)
     t_s = np.asarray(series[0].t_s[:F], np.float64)
 
-    # left/right labels made consistent across views first (a mirrored skeleton disagrees with
-    # the others as much as somebody else's); then views that still disagree with the others in a
-    # frame (following somebody else, or badly wrong) are not used there
-    pts_fixed, w_fixed, swapped = fix_left_right_swaps(
-        image_px, np.nan_to_num(vis), cameras, max_reproj_px=MAX_REPROJ_PX
-    )
-    agree = _agreement(pts_fixed, w_fixed, cameras)
-    used = ~(agree >= AGREE_TORSO)  # NaN (the others cannot tell) counts as agreeing
-    w_fixed = np.where(used[..., None], w_fixed, 0.0)
-    X, err, n = triangulate(pts_fixed, w_fixed, cameras, max_reproj_px=MAX_REPROJ_PX)
-
-    # MediaPipe's 2D noise against the reference, in torso lengths of each view
-    proj = np.stack([cam.project(X) for cam in cameras])
-    torso = _torso_px(proj)[..., None, None]
-    dev = (pts_fixed - proj) / torso
-    dev[~(w_fixed >= 0.5)] = np.nan
-    by_view = _robust_sd(dev.transpose(0, 2, 1, 3).reshape(C, 33, -1), axis=2)
-    noise = _robust_sd(dev.transpose(2, 0, 1, 3).reshape(33, -1), axis=1)
-    dev_loo = np.full_like(dev, np.nan)
-    for c in range(C):
-        others = [o for o in range(C) if o != c]
-        Xo, _, _ = triangulate(
-            pts_fixed[others], w_fixed[others], [cameras[o] for o in others], max_reproj_px=MAX_REPROJ_PX
-        )
-        po = cameras[c].project(Xo)
-        dev_loo[c] = (pts_fixed[c] - po) / _torso_px(po)[:, None, None]
-    dev_loo[~(w_fixed >= 0.5)] = np.nan
-    noise_loo = _robust_sd(dev_loo.transpose(2, 0, 1, 3).reshape(33, -1), axis=1)
-
+    tri = _reference_points(image_px, vis, cameras)
     pitch_roll = np.array([cam.pitch_roll_deg for cam in cameras])
     out = {
         "t_s": t_s,
-        "points_lab_m": X,
-        "reproj_err_px": err,
-        "n_views": n,
+        "points_lab_m": tri["points_lab_m"],
+        "reproj_err_px": tri["reproj_err_px"],
+        "n_views": tri["n_views"],
         "image_px": image_px,
         "visibility": vis,
         "world_m": world,
-        "swapped": swapped,
-        "used": used,
+        "swapped": tri["swapped"],
+        "used": tri["used"],
         "K": np.stack([c.K for c in cameras]),
         "dist": np.stack([c.dist for c in cameras]),
         "R": np.stack([c.R for c in cameras]),
@@ -317,21 +358,124 @@ def build_reference(
         "camera_names": np.array([c.name for c in cameras]),
         "pitch_deg": pitch_roll[:, 0],
         "roll_deg": pitch_roll[:, 1],
-        "noise_sd_torso": noise,
-        "noise_sd_torso_by_view": by_view,
-        "noise_sd_torso_loo": noise_loo,
+        "noise_sd_torso": tri["noise_sd_torso"],
+        "noise_sd_torso_by_view": tri["noise_sd_torso_by_view"],
+        "noise_sd_torso_loo": tri["noise_sd_torso_loo"],
         "trial": np.array(trial),
         "person": np.array(person),
         "heldout": np.array(bool(spec["heldout"])),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part.npz")
-    np.savez_compressed(tmp, **out)
-    tmp.replace(path)
+    _save(path, out)
     timing = {"find_people_s": t_find, "pose_per_view_s": times, "total_s": time.perf_counter() - t0}
     out.update(path=path, timing_s=timing)
     if verbose:
         print(summary_text(out))
+    return out
+
+
+# ----------------------------------------------------------------------------- refined reference
+
+
+def refined_reference_path(trial: str, person: str, out_dir: Path | None = None) -> Path:
+    """Where the refined reference of ``person`` in ``trial`` is cached (``out_dir`` default:
+    ``movekit.datasets.cache_dir() / "reference_refined"``: apart from the references others
+    measure against)."""
+    return reference_path(trial, person, Path(out_dir or datasets.cache_dir() / REFINED_DIR))
+
+
+def cameras_of(ref: dict) -> list[PinholeCamera]:
+    """The cameras stored in a reference (its own crop of the calibration)."""
+    return [
+        PinholeCamera(
+            str(nm),
+            int(ref["size_px"][c][0]),
+            int(ref["size_px"][c][1]),
+            ref["K"][c],
+            ref["dist"][c],
+            ref["R"][c],
+            ref["t"][c],
+        )
+        for c, nm in enumerate(ref["camera_names"])
+    ]
+
+
+def reference_inputs(ref: dict) -> tuple[np.ndarray, np.ndarray, list[PinholeCamera]]:
+    """A reference's own triangulation inputs: points (cams, frames, 33, 2, px) with the
+    left/right labels fixed across views, weights (cams, frames, 33; 0 in views it did not use)
+    and its cameras."""
+    cams = cameras_of(ref)
+    P = relabelled(ref["image_px"], ref["swapped"])
+    W = np.where(ref["used"][..., None], np.nan_to_num(ref["visibility"]), 0.0)
+    return P, W, cams
+
+
+def fit_refinement(force: bool = False, verbose: bool = False):
+    """The rig's orientation refinement (:func:`movekit.analysis.extrinsics.refine_rotations`)
+    fitted on every person of the TRAINING trials only (:data:`TRIALS`, ``heldout`` False), from
+    the cached unrefined references (built when missing). Returns the
+    :class:`~movekit.analysis.extrinsics.RotationRefinement` and the names fitted on."""
+    from movekit.analysis.extrinsics import refine_rotations
+
+    names, P, W, cams = [], [], [], None
+    for trial, spec in TRIALS.items():
+        if spec["heldout"]:
+            continue
+        for person in spec["people"]:
+            ref = build_reference(trial, person, force=force, verbose=verbose)
+            p, w, c = reference_inputs(ref)
+            P.append(p)
+            W.append(w)
+            cams = cams or c
+            names.append(f"{trial}_{person}")
+    return refine_rotations(P, W, cams), names
+
+
+def build_refined_reference(
+    trial: str = "Demo_SinglePerson",
+    person: str = "man",
+    *,
+    force: bool = False,
+    out_dir: Path | None = None,
+    refinement=None,
+) -> dict:
+    """The reference of ``person`` in ``trial`` triangulated again with the camera orientations
+    refined (:func:`fit_refinement`, fitted on the training trials only, applied to every trial
+    of the rig with :func:`~movekit.analysis.extrinsics.rotate_cameras`). The pose model is not
+    run again: the unrefined reference's per-view keypoints are reused (its left/right labels and
+    used views are decided again with the refined cameras). Cached in ``out_dir`` (default
+    :func:`refined_reference_path`); the unrefined reference is never touched.
+
+    Besides the arrays of :func:`build_reference`: ``refined_rotvec_rad`` (cams, 3),
+    ``refined_correction_deg`` (cams,), ``refined_on`` (the training references), and the
+    independent check ``loo_px_unrefined`` / ``loo_px_refined`` (cams,): median distance (px)
+    between each camera's keypoints and the other three cameras' triangulation reprojected into it,
+    on this trial's own inputs, with the Qualisys and the refined orientations.
+    """
+    from movekit.analysis.extrinsics import loo_reprojection_px, rotate_cameras
+
+    path = refined_reference_path(trial, person, out_dir)
+    if path.exists() and not force:
+        z = np.load(path, allow_pickle=False)
+        return {**{k: z[k] for k in z.files}, "path": path}
+    base = build_reference(trial, person, verbose=False)
+    fit, names = refinement or fit_refinement()
+    P, W, cams = reference_inputs(base)
+    new = rotate_cameras(cams, fit.rotvec_rad)
+    out = {k: v for k, v in base.items() if k not in ("path", "timing_s")}
+    out.update(_reference_points(base["image_px"], base["visibility"], new))
+    out.update(
+        R=np.stack([c.R for c in new]),
+        t=np.stack([c.t for c in new]),
+        refined_rotvec_rad=np.asarray(fit.rotvec_rad),
+        refined_correction_deg=np.asarray(fit.correction_deg),
+        refined_on=np.array(names),
+        loo_px_unrefined=loo_reprojection_px(P, W, cams),
+        loo_px_refined=loo_reprojection_px(P, W, new),
+    )
+    pitch_roll = np.array([cam.pitch_roll_deg for cam in new])
+    out.update(pitch_deg=pitch_roll[:, 0], roll_deg=pitch_roll[:, 1])
+    _save(path, out)
+    out["path"] = path
     return out
 
 
@@ -394,7 +538,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trial", choices=list(TRIALS), help="one trial (default: all)")
     ap.add_argument("--person", help="one person (default: all of the trial's)")
     ap.add_argument("--force", action="store_true", help="rebuild even when cached")
+    ap.add_argument(
+        "--refined",
+        action="store_true",
+        help=f"triangulate again with the camera orientations refined on the training trials, into "
+        f"cache_dir()/{REFINED_DIR}/ (the unrefined references are built if missing, never replaced)",
+    )
     a = ap.parse_args(argv)
+    if a.refined:
+        return _main_refined(a)
     try:
         for trial in [a.trial] if a.trial else list(TRIALS):
             for person in [a.person] if a.person else list(TRIALS[trial]["people"]):
@@ -410,6 +562,32 @@ def main(argv: list[str] | None = None) -> int:
                         else ", cached"
                     )
                     + ")"
+                )
+    except MovekitError as exc:
+        print(f"build_reference: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _main_refined(a) -> int:
+    """``--refined``: the refinement fitted once, every (chosen) reference triangulated with it."""
+    try:
+        fit = fit_refinement()
+        print(
+            f"refinement fitted on {', '.join(fit[1])}: "
+            + ", ".join(f"{c.name} {d:.2f} deg" for c, d in zip(fit[0].cameras, fit[0].correction_deg))
+        )
+        for trial in [a.trial] if a.trial else list(TRIALS):
+            for person in [a.person] if a.person else list(TRIALS[trial]["people"]):
+                ref = build_refined_reference(trial, person, force=a.force, refinement=fit)
+                print(summary_text(ref))
+                print(
+                    "   leave-one-camera-out px (three views reprojected into the fourth), Qualisys -> refined: "
+                    + ", ".join(
+                        f"{nm} {u:.1f} -> {r:.1f}"
+                        for nm, u, r in zip(ref["camera_names"], ref["loo_px_unrefined"], ref["loo_px_refined"])
+                    )
+                    + f"\n   {ref['path']}"
                 )
     except MovekitError as exc:
         print(f"build_reference: error: {exc}", file=sys.stderr)
