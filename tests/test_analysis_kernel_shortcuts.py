@@ -16,6 +16,8 @@ import pytest
 
 pytest.importorskip("numba")
 
+from test_analysis_equivalence import _same  # noqa: E402  (bit-for-bit comparison, one definition)
+
 from movekit.analysis import _numba_kernels as K  # noqa: E402
 from movekit.analysis import filters as F  # noqa: E402
 from movekit.analysis import kernels  # noqa: E402
@@ -23,17 +25,6 @@ from movekit.analysis import pipeline as P  # noqa: E402
 from movekit.analysis import view as V  # noqa: E402
 from movekit.analysis.com import center_of_mass, center_of_mass_rows  # noqa: E402
 from movekit.analysis.synthetic import pose_from_angles  # noqa: E402
-
-
-def _same(a, b) -> bool:
-    """Same shape, dtype and values bit for bit (any NaN equal to any NaN)."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape or a.dtype != b.dtype:
-        return False
-    if a.dtype.kind != "f":
-        return np.array_equal(a, b)
-    nan = np.isnan(a)
-    return np.array_equal(nan, np.isnan(b)) and np.array_equal(a[~nan].tobytes(), b[~nan].tobytes())
 
 
 @pytest.fixture
