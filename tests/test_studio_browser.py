@@ -331,6 +331,12 @@ def test_therapist_flow(page, studio, tmp_path):  # long: one therapist's visit,
     # the setup check: camera 1 is the wrong view for the painful arc, camera 2 the right one
     _start_test(page, "painful-arc", 0)
     page.wait_for_selector("#setup.invalid", timeout=30000)
+    # the tilt can be refused from the first frames, the view once a second of pose is read:
+    # wait for the view's reason rather than take the first refusal shown
+    page.wait_for_function(
+        "() => document.querySelector('#setup').innerText.includes('turn the client to face the camera')",
+        timeout=30000,
+    )
     refused = page.inner_text("#setup")
     assert "turn the client to face the camera" in refused
     assert "the camera is tilted" in refused
