@@ -144,16 +144,19 @@ def _bench_dir() -> Path:
     return cache_dir() / "bench_follow"
 
 
-def demo_clip(seconds: float | None) -> tuple[Path, Reference, object]:
-    """The Sports2D demo (230 frames), or played forward and backward to ``seconds``."""
+def demo_clip(seconds: float | None, reverse: bool = False) -> tuple[Path, Reference, object]:
+    """The Sports2D demo (230 frames), or played forward and backward to ``seconds``, or (``reverse``)
+    played backward once: the man walks in reverse from the right, is lost in the glare of his
+    somersault and must be found again on his box, backlit, while the woman walks by below him."""
     from movekit.datasets import fetch
 
     src = Path(fetch("sports2d_demo"))
     n = 230
     order = np.arange(n) if seconds is None else _bounce(n, int(seconds * 30))
+    order = order[::-1] if reverse else order
     video = src
-    if seconds is not None:
-        video = _bench_dir() / f"demo_bounce_{seconds:g}s.mkv"
+    if seconds is not None or reverse:
+        video = _bench_dir() / ("demo_reverse.mkv" if reverse else f"demo_bounce_{seconds:g}s.mkv")
         if not video.exists():
             frames, fps = read_frames(src)
             _write(frames, order, fps, video)
@@ -228,6 +231,7 @@ def _alone_landmarks(size: tuple[int, int]) -> np.ndarray:
 CLIPS = {
     "demo": ("Sports2D demo, 230 frames, a woman walks by", lambda: demo_clip(None)),
     "demo_long": ("the demo forward-backward to 46 s (she passes six times)", lambda: demo_clip(46.0)),
+    "demo_reverse": ("the demo played backward (found again on his box)", lambda: demo_clip(None, reverse=True)),
     "multi_cam01": ("Pose2Sim multi-person, camera 1 (100 frames)", lambda: multi_clip("pose2sim_multi_cam01")),
     "multi_cam02": ("Pose2Sim multi-person, camera 2 (100 frames)", lambda: multi_clip("pose2sim_multi_cam02")),
     "crossing": ("composed crossing, she walks in front of him (100 frames)", lambda: crossing_clip(None)),

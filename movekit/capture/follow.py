@@ -36,6 +36,10 @@ to frame. This module keeps the identity:
   box as last seen alone, so that their face stays in view for the model's face-keyed
   detector). Blanking (rather than cropping) keeps the landmarks in full-frame pixel
   coordinates.
+- Once the followed person has been lost for a moment, the model runs on a square window around
+  where they were last seen (:func:`process_window`), moving with them, instead of the whole
+  frame: its person detector sees its input at 224 px, and finds a small or backlit person in the
+  window where in the whole frame it finds nobody, or somebody else.
 - While the followed person is lost and the model finds nobody, a detection of the
   watcher's where they could be, and not where somebody else is expected, reseeds the
   model: it runs once more on the frame with everything outside that detection blanked
@@ -268,6 +272,41 @@ def _reseed(backend: PoseBackend, image_bgr: np.ndarray) -> PoseEstimate:
     return est if est.found else backend.process(image_bgr)
 
 
+def window_px(centre_px: np.ndarray, side_px: int, shape: tuple[int, ...]) -> tuple[int, int, int] | None:
+    """Square window (x0, y0, side px) of ``side_px`` centred on ``centre_px`` and shifted to lie
+    inside a frame of ``shape``; None when it would not be smaller than the frame's shorter side."""
+    h, w = shape[:2]
+    if side_px >= min(h, w):
+        return None
+    x0 = int(min(max(centre_px[0] - side_px / 2, 0), w - side_px))
+    y0 = int(min(max(centre_px[1] - side_px / 2, 0), h - side_px))
+    return x0, y0, int(side_px)
+
+
+def process_window(
+    backend: PoseBackend,
+    image_bgr: np.ndarray,
+    window: tuple[int, int, int] | None,
+    image_rgb: np.ndarray | None = None,
+) -> PoseEstimate:
+    """The model on ``window`` (x0, y0, side px) of the frame, landmarks in the frame's pixels (the
+    whole frame when ``window`` is None). The model's person detector sees its input at 224 x 224
+    px, so a person who fills a small part of a wide frame is found in a window around them where
+    the whole frame finds nobody (on the Sports2D demo: the backlit man on his box, detector score
+    0.9-0.99 in a 600 px window, not found or found as the woman in the whole 1768 px frame)."""
+    if window is None:
+        return backend.process(image_bgr, image_rgb) if image_rgb is not None else backend.process(image_bgr)
+    x0, y0, side = window
+    rows, cols = slice(y0, y0 + side), slice(x0, x0 + side)
+    crop_rgb = None if image_rgb is None else np.ascontiguousarray(image_rgb[rows, cols])
+    crop = np.ascontiguousarray(image_bgr[rows, cols])
+    est = backend.process(crop, crop_rgb) if crop_rgb is not None else backend.process(crop)
+    if est.found:
+        est.image_px[:, 0] += x0
+        est.image_px[:, 1] += y0
+    return est
+
+
 @dataclass
 class _Track:
     """Where a person was last seen: torso centre and length (px), box (px), time (s), and
@@ -398,9 +437,18 @@ class PersonFollower:
         the last ``scale_memory_s`` seconds (see ``max_growth``).
     gallery_s : float
         How long (s) the torso colours of somebody else no longer tracked are remembered.
+    window_torso : float
+        Once the followed person has been lost for more than ``lost_s`` the model runs, from then on,
+        on a square window this many of their longest recent torso lengths across (at least 256 px),
+        around where they were last seen (:meth:`_window`); 0 keeps the whole frame. 6 holds a person
+        from head to feet (about 3.5 torso lengths) with room to move between frames. On the demo
+        played forward and backward it found the backlit man on his box again: 1200 of 1266 frames
+        instead of 1011, and none of the woman instead of 2.
 
     Attributes
     ----------
+    window : (x0, y0, side) or None
+        Where the model looked in the last frame (px; None: the whole frame; see ``window_torso``).
     events : list of dict
         Events not yet taken by the caller (:meth:`take_events`). ``person_not_at_point``: a point
         choice lay outside everybody's box at the first detection (``outside_px``: how far from the
@@ -437,6 +485,7 @@ class PersonFollower:
     gallery_s: float = 30.0
     lost_watch_every_s: float = 0.15
     retry_gap_s: float = 0.1
+    window_torso: float = 6.0
     selection: dict = field(default_factory=dict)
     switches_rejected: int = 0
     events: list = field(default_factory=list)
@@ -452,6 +501,8 @@ class PersonFollower:
     _retry_failed_s: float = -np.inf  # time of the last look again (after a refusal) that failed
     _lost_looks: int = 0  # looks while the followed person was lost
     _gallery: list = field(default_factory=list)  # (t_s, colours) of others no longer tracked
+    window: tuple | None = None  # where the model last looked (x0, y0, side px; None: the whole frame)
+    _frame_shape: tuple = ()
 
     def _gate_px(self, length: float, dt: float) -> float:
         """How far (px) a torso of ``length`` px may move in ``dt`` seconds."""
@@ -560,8 +611,9 @@ class PersonFollower:
         watching = self._watch(backend, image_bgr, t_s)
         self._forget(t_s)
         image = self._hide_others(image_bgr, t_s, keep=self._keep_box())
+        self._frame_shape = image_bgr.shape
         # nobody hidden: the frame as decoded, with its RGB copy
-        est = backend.process(image_bgr, image_rgb) if image is image_bgr else backend.process(image)
+        est = process_window(backend, image, self._window(t_s), image_rgb if image is image_bgr else None)
         people = None
         if watching is not None:  # found while this frame's model ran
             people = watching.result()
@@ -612,8 +664,9 @@ class PersonFollower:
         # look again in this frame with the model's tracking reset (so that its detector runs), the
         # people taken for others blanked and only the followed person's recent region visible
         image = self._hide_others(mask_outside(image_bgr, mine), t_s, keep=self._keep_box())
-        backend.process(np.zeros_like(image))
-        retry = backend.process(image)
+        window = self._window(t_s)
+        process_window(backend, np.zeros_like(image), window)
+        retry = process_window(backend, image, window)
         again = _Track.of(retry, t_s)
         if retry.found and self._doubt(again, t_s, image_bgr, strict=True)[0] is None:
             if other is not None and again is not None and again.box is not None and iou(again.box, seen.box) < 0.3:
@@ -639,7 +692,7 @@ class PersonFollower:
         client (:meth:`_covered`): there every skeleton mixes the two, and on the crossing clip the
         looks in 20 such frames in a row found him in none of them (3 model runs a frame)."""
         if reset:
-            backend.process(np.zeros_like(image_bgr))
+            process_window(backend, np.zeros_like(image_bgr), self._window(t_s))
         self.switches_rejected += 1
         return PoseEstimate.missing()
 
@@ -717,6 +770,25 @@ class PersonFollower:
         if self._refused is not None and t_s - self._refused[0] <= self.retry_gap_s + 1e-6:
             image_bgr = mask_inside(image_bgr, self._refused[1], keep=keep)
         return image_bgr
+
+    def _window(self, t_s: float) -> tuple[int, int, int] | None:
+        """Where the model looks (x0, y0, side px), or None for the whole frame.
+
+        Once the followed person has been lost for more than ``lost_s`` the model runs, from then on,
+        on a square window ``window_torso`` times their longest recent torso across, centred on where
+        they were last seen (:func:`process_window`): the model's person detector, which sees its
+        input at 224 px, finds a small person there where it does not in the whole frame, and others
+        further away are out of its sight. The window moves with the person, frame to frame, so the
+        model's own tracking region stays in place in the window. Whole frame again when the window
+        would be as large as the frame's shorter side."""
+        me = self._me
+        if me is None or not self._lengths or not self._frame_shape or self.window_torso <= 0:
+            return None
+        if self.window is None and t_s - me.t_s <= self.lost_s:
+            return None
+        side = self.window_torso * max(self._recent_lengths())
+        self.window = window_px(me.centre, max(int(side), 256), self._frame_shape)
+        return self.window
 
     def _keep_box(self) -> np.ndarray | None:
         """Where the followed person is to stay visible when others are blanked (px): their last box,
