@@ -447,11 +447,10 @@ def _sign_sel(d, default):
 
 
 @jit
-def angles2d_args(rows, pos, s, e, facing, front, idx, normal, unsigned, y, theta, short, q):
-    """The ``arctan2`` arguments of ``angles._angles_2d`` for frames ``s:e``: ``y`` (angles,
-    block), ``x`` into ``theta[:, s:e]`` (angles, frames: whole rows are passed, so that each
-    row slice is contiguous to the compiler and its loop SIMD) and ``short`` (a zero-length
-    vector), the same operations. The landmarks
+def angles2d_args(rows, pos, s, e, facing, front, idx, normal, unsigned, y, x, short, q):
+    """The ``arctan2`` arguments of ``angles._angles_2d`` for frames ``s:e``: ``y`` and ``x``
+    (angles, ``e - s``: C-contiguous, so that numpy's ``arctan2`` takes them in one
+    unbuffered loop) and ``short`` (a zero-length vector), the same operations. The landmarks
     are read from ``rows`` (x and y rows, frames along the row; landmark ``k``'s x is row
     ``2 * pos[k]``), as the cleaning leaves them: no transposition. ``idx`` (4, angles):
     reference from/to and segment from/to point numbers (33-38 are the virtual points
@@ -510,7 +509,7 @@ def angles2d_args(rows, pos, s, e, facing, front, idx, normal, unsigned, y, thet
                 pts.append((q[k, 0, :n], q[k, 1, :n]))
         (rfx, rfy), (rtx, rty), (sfx, sfy), (stx, sty) = pts[0], pts[1], pts[2], pts[3]
         nz, uns = q[39 + normal[a], 0, :n], unsigned[a]
-        ya, xa, sa = y[a], theta[a, s:e], short[a]
+        ya, xa, sa = y[a], x[a], short[a]
         for i in range(n):
             rx = rtx[i] - rfx[i]
             ry = rty[i] - rfy[i]
@@ -556,15 +555,15 @@ def _mod360_near(a):
 
 
 @jit
-def angles_finish(theta, s, e, short, mult, offset, lo, unsigned, plo, phi):
-    """In place, ``theta[:, s:e]`` (angles, frames) from ``arctan2`` (rad) to the angle on its
-    branch (deg), NaN where ``short`` (angles, block) or impossible: ``angles._angles_2d``'s last
-    steps, same operations.
+def angles_finish_into(x, theta, s, e, short, mult, offset, lo, unsigned, plo, phi):
+    """``x`` (angles, ``e - s``: ``arctan2``, rad) to the angle on its branch (deg) into
+    ``theta[:, s:e]`` (angles, frames), NaN where ``short`` (angles, ``e - s``) or impossible:
+    ``angles._angles_2d``'s last steps, same operations.
     A row with a finite branch argument of 720 deg or more (never from ``arctan2`` and the
     angle table) takes :func:`_mod360` value by value; the others :func:`_mod360_near`."""
     na, n = theta.shape[0], e - s
     for a in range(na):
-        row, sh = theta[a, s:e], short[a]
+        row, sh, dst = x[a], short[a], theta[a, s:e]
         ma, of, la, pl, ph = mult[a], offset[a], lo[a], plo[a], phi[a]
         far = 0
         if not unsigned[a]:
@@ -573,17 +572,24 @@ def angles_finish(theta, s, e, short, mult, offset, lo, unsigned, plo, phi):
         if unsigned[a]:
             for i in range(n):
                 t = row[i] * (180.0 / np.pi) * ma + of
-                row[i] = np.nan if (sh[i] | (t < pl) | (t > ph)) else t
+                dst[i] = np.nan if (sh[i] | (t < pl) | (t > ph)) else t
         elif far == 0:
             for i in range(n):
                 t = row[i] * (180.0 / np.pi) * ma + of
                 t = la + _mod360_near(t - la)
-                row[i] = np.nan if (sh[i] | (t < pl) | (t > ph)) else t
+                dst[i] = np.nan if (sh[i] | (t < pl) | (t > ph)) else t
         else:
             for i in range(n):
                 t = row[i] * (180.0 / np.pi) * ma + of
                 t = la + _mod360(t - la)
-                row[i] = np.nan if (sh[i] | (t < pl) | (t > ph)) else t
+                dst[i] = np.nan if (sh[i] | (t < pl) | (t > ph)) else t
+
+
+@jit
+def angles_finish(theta, s, e, short, mult, offset, lo, unsigned, plo, phi):
+    """:func:`angles_finish_into` in place: ``theta[:, s:e]`` from ``arctan2`` (rad) to degrees
+    on the branch (each value is read before it is written)."""
+    angles_finish_into(theta[:, s:e], theta, s, e, short, mult, offset, lo, unsigned, plo, phi)
 
 
 @jit
@@ -604,15 +610,19 @@ def _gather_rows(p, used, before, out):
 
 @jit
 def scatter_rows(rows, p, used):
-    """``p[:, used] = rows`` given as (landmarks x dims, frames): :func:`gather_rows` undone."""
+    """``p[:, used] = rows`` given as (landmarks x dims, frames): :func:`gather_rows` undone.
+    Frame by frame (each frame's values written together, the rows read as streams): ~20 %
+    less time than landmark by landmark over blocks of frames, whose writes land on lines
+    already evicted (the same values: copies only)."""
     n, _, d = p.shape
-    for s in range(0, n, 256):
-        e = min(n, s + 256)
+    for i in range(n):
         for j in range(used.size):
+            u = used[j]
+            if d == 2:  # image x, y: both written at once
+                p[i, u, 0], p[i, u, 1] = rows[2 * j, i], rows[2 * j + 1, i]
+                continue
             for k in range(d):
-                row = rows[j * d + k]
-                for i in range(s, e):
-                    p[i, used[j], k] = row[i]
+                p[i, u, k] = rows[j * d + k, i]
 
 
 @jit
@@ -903,6 +913,40 @@ def view_cues(p, thresholds, ratios, weights, out):
         out[2, i], out[3, i] = _yaw_cues_frame(p, i, L, ratios, weights)
 
 
+@jit
+def hold_signs(sign, default, out):
+    """``view._hold``: ``out[i]`` is the last non-zero ``sign[j]`` with ``j <= i`` (a NaN counts
+    as non-zero, as ``sign != 0`` says), ``default`` before the first; values copied."""
+    last = default
+    for i in range(sign.size):
+        v = sign[i]
+        if v != 0:
+            last = v
+        out[i] = last
+
+
+@jit
+def vote_views(code, size, out):
+    """``view.view_codes``' majority vote: per frame the counts of the view codes 0-3 in the
+    window ``[i - size // 2, i - size // 2 + size - 1]`` (ends repeated, as
+    ``uniform_filter1d(..., mode="nearest")`` reads them), the first code with the most votes,
+    4 (unknown) kept. ``uniform_filter1d`` of 0/1 values is exactly count / size (its running
+    sums of small integers are exact), so comparing counts decides as comparing its votes."""
+    n, h = code.size, size // 2
+    cnt = np.zeros(5, dtype=np.int64)
+    for j in range(-h, size - h):
+        cnt[code[min(max(j, 0), n - 1)]] += 1
+    for i in range(n):
+        if i > 0:
+            cnt[code[min(max(i - h + size - 1, 0), n - 1)]] += 1
+            cnt[code[min(max(i - h - 1, 0), n - 1)]] -= 1
+        best, top = 0, cnt[0]
+        for k in range(1, 4):
+            if cnt[k] > top:
+                best, top = k, cnt[k]
+        out[i] = best if code[i] != 4 else 4
+
+
 @jitn
 def center_of_mass(p, prox, dist, cm, mass, out):
     """``com.center_of_mass`` (``missing="nan"``) of (frames, 33, dims) ``p`` into ``out``
@@ -946,50 +990,28 @@ def _guard_row(x, valid, codes, use_valid, lim, hold, o):
 
 
 @jitn
-def _settle_row(a, o, n_settle):
-    """:func:`_settle_pass` (``drop_short`` False) of one channel ``a`` into ``o`` (another
-    array), run by run: the run from frame 0 kept, in every later run the first ``n_settle``
-    samples NaN, the gaps NaN (tight loops instead of a decision per sample)."""
+def _settle_drop_row(a, n_settle, n_min):
+    """``filters.settle_after_gaps`` then (``n_min`` > 0) ``filters.drop_short_runs`` of one
+    channel ``a`` (:func:`_settle_pass`), in place and in one pass: the run from frame 0 kept; in every later run ``[i, j)`` the
+    first ``n_settle`` samples NaN and the rest ``[k, j)`` kept only when ``j - k >= n_min``
+    (the settled run is the run the second step sees: the gaps between runs stay NaN); the
+    gaps NaN. The same values as the two steps."""
     n = a.size
     i = 0
     while i < n and a[i] - a[i] == 0.0:
-        o[i] = a[i]
         i += 1
     while i < n:
         while i < n and not a[i] - a[i] == 0.0:
-            o[i] = np.nan
+            a[i] = np.nan
             i += 1
         j = i
         while j < n and a[j] - a[j] == 0.0:
             j += 1
         k = min(j, i + n_settle)
+        if j - k < n_min:
+            k = j
         for r in range(i, k):
-            o[r] = np.nan
-        for r in range(k, j):
-            o[r] = a[r]
-        i = j
-
-
-@jitn
-def _drop_short_row(a, o, n_min):
-    """:func:`_settle_pass` (``drop_short`` True) of one channel ``a`` into ``o`` (another
-    array), run by run: the run from frame 0 kept, a later run shorter than ``n_min`` NaN, the
-    gaps NaN."""
-    n = a.size
-    i = 0
-    while i < n and a[i] - a[i] == 0.0:
-        o[i] = a[i]
-        i += 1
-    while i < n:
-        while i < n and not a[i] - a[i] == 0.0:
-            o[i] = np.nan
-            i += 1
-        j = i
-        while j < n and a[j] - a[j] == 0.0:
-            j += 1
-        keep = j - i >= n_min
-        for r in range(i, j):
-            o[r] = a[r] if keep else np.nan
+            a[r] = np.nan
         i = j
 
 
@@ -1013,14 +1035,7 @@ def angle_rows(theta, valid, codes, use_valid, lim, hold, guard, err, max_err, g
                 if not err[i, ch] <= max_err:  # NaN refused
                     out[ch, i] = np.nan
     for ch in range(na):
-        if n_settle > 0:
-            _settle_row(out[ch], tmp, n_settle)
-        else:
-            tmp[:] = out[ch]
-        if n_min > 1:
-            _drop_short_row(tmp, out[ch], n_min)
-        else:
-            out[ch, :] = tmp
+        _settle_drop_row(out[ch], n_settle, n_min if n_min > 1 else 0)
 
 
 @jitn
@@ -1287,20 +1302,23 @@ def swap_scan(
     pos,
     before: int,
     after: int,
+    rows: np.ndarray | None = None,
 ):  # noqa: E501
     """:func:`_swap_scan`: ``(landmarks (frames, 33, 2) with the :data:`pos` ones still to
     fill, rows (2 * used, before + frames + after), odd (frames, 2) bool)``.
-    ``perms`` (4, 33): ``pipeline._PERMS`` (row 1: the upper half relabelled, row 2: the lower)."""
+    ``perms`` (4, 33): ``pipeline._PERMS`` (row 1: the upper half relabelled, row 2: the lower).
+    ``rows``: a C-contiguous float64 array of that shape to write the rows into (else new)."""
     n, m = p.shape[0], p.shape[1]
     used = int((pos >= 0).sum())
     out = np.empty((n, m, 2))
-    rows = np.empty((2 * used, before + n + after))
+    if rows is None:
+        rows = np.empty((2 * used, before + n + after))
     odd = np.zeros((n, 2), dtype=np.bool_)
     use_vis = vis is not None
     v = vis if use_vis else np.zeros((1, 1))
     partner = np.where(perms[1] != np.arange(m), perms[1], perms[2])  # itself for neither half
     group = np.where(perms[1] != np.arange(m), 0, np.where(perms[2] != np.arange(m), 1, -1))
-    nb = 32  # frames per block: the block's rows stay in L1
+    nb = 256  # frames per block: the block's rows stay in L2 (32 fit L1, but cost ~3 ms more in loop set-up per hour)
     S, V = np.zeros((2 * m, nb + 1)), np.zeros((m, nb + 1))
     flags, dot0, sw, acc = (
         np.zeros((2, nb), dtype=np.bool_),

@@ -30,8 +30,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from functools import lru_cache
 from types import ModuleType
+
+import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +68,35 @@ def get() -> ModuleType | None:
         log.debug("numba not installed: the numpy analysis code is used")
         return None
     return _numba_kernels
+
+
+_SCRATCH = threading.local()
+
+
+def scratch(shape: tuple[int, ...]) -> np.ndarray:
+    """A C-contiguous float64 array of ``shape`` with undefined values, for scratch data that
+    does not leave the call (the swap repair's rows to clean): this thread's spare buffer when it
+    is large enough, else a new one. Give it back with :func:`give_back` when done. Fresh pages
+    cost the kernel a zeroing pass (an hour of pose: 40 MB, ~3.5 ms, almost a copy of the pose),
+    so a process that analyses long inputs again and again reuses one buffer per thread instead;
+    the buffer (at most the largest rows taken, e.g. 40 MB for an hour) stays allocated."""
+    size = int(np.prod(shape))
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or buf.size < size:
+        return np.empty(shape)
+    _SCRATCH.buf = None  # taken: a nested or failed call allocates its own
+    return buf[:size].reshape(shape)
+
+
+def give_back(a: np.ndarray) -> None:
+    """Keep the buffer behind ``a`` (from :func:`scratch`) as this thread's spare; ``a`` and
+    every view of it must no longer be used."""
+    base = a
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    if base.dtype != np.float64 or not base.flags.c_contiguous:
+        return
+    flat = base.reshape(-1)
+    spare = getattr(_SCRATCH, "buf", None)
+    if spare is None or spare.size < flat.size:
+        _SCRATCH.buf = flat

@@ -338,7 +338,8 @@ def _unswap_clean_compiled(image_px, visibility, fs_hz: float, fix_swaps: bool, 
     cleaned in place, and one pass puts them back (instead of three passes to decide, a float64
     copy, a relabelling, a masking, a gather and a second array of rows). The same values.
     Returns ``(cleaned landmarks (frames, 33, 2) px, relabelled (frames,) bool, rows)``, ``rows``
-    the cleaned :data:`USED` landmarks as (x, y rows, frames) (None after the numpy fallback),
+    the cleaned :data:`USED` landmarks as (x, y rows, frames) (None after the numpy fallback;
+    a :func:`~movekit.analysis.kernels.scratch` buffer: give it back when done with it),
     or None when the kernels do not apply (short input, Numba missing, other shapes or types)."""
     raw = np.asarray(image_px)
     if raw.ndim != 3 or raw.shape[1:2] != (33,) or raw.shape[2] < 2 or raw.dtype not in _EXACT_F64:
@@ -354,9 +355,11 @@ def _unswap_clean_compiled(image_px, visibility, fs_hz: float, fix_swaps: bool, 
     out, rows, odd = k.swap_scan(
         raw, vis, min_visibility, fix_swaps and n > 1, _SWAP_GROUPS, 0.75, int(round(MAX_SWAP_S * fs_hz)),
         MIN_SHOULDER_HIP_COS, MIN_PAIR_WIDTH_TRUNK, _PERMS, _USED_POS, *pad,
+        kernels.scratch((2 * USED.size, pad[0] + n + pad[1])),
     )  # fmt: skip
     cleaned = clean_rows(rows, fs_hz, config, causal=not offline, padded=True, in_place=True)
     if cleaned is None:  # an infinity (or a Hampel window the kernels lack): the numpy cleaning
+        kernels.give_back(rows)
         out, _ = k.unswap_mask_gather(raw, vis, min_visibility, odd, _PERMS, USED, *pad)
         return clean_landmarks(out, fs_hz, config=config, offline=offline), odd.any(axis=1), None
     k.scatter_rows(cleaned, out, USED)  # the cleaned landmarks written once
@@ -526,10 +529,12 @@ def analyse(
     com = (
         center_of_mass(pts, sex=sex) if space == "3d" or rows is None else center_of_mass_rows(rows, _USED_POS, sex=sex)
     )
+    if rows is not None:
+        kernels.give_back(rows)  # the rows' last reader: the buffer serves the next call
     err = expected_errors(list(ang), yaw, space=space, tilt=tilt)
     err[np.ix_(relabelled, side_dependent(list(ang)))] = np.inf  # the side cannot be trusted there
     gate = gating() if gate is None else gate
-    fast = _guard_gate_settle_compiled(ang, err, fs, config, view, space, gate, max_error_deg, offline, codes)
+    fast = _guard_gate_settle_compiled(ang, err, fs, config, view, space, gate, max_error_deg, offline, codes, True)
     if fast is not None:
         ang = apply_offsets(fast, offsets) if offsets else fast
     else:
@@ -608,11 +613,16 @@ def _gate_settle_offset(ang, err, fs_hz, gate, max_error_deg, offline, offsets):
     return apply_offsets(ang, offsets) if offsets else ang
 
 
-def _guard_gate_settle_compiled(ang, err, fs_hz, config, views, space, gate, max_error_deg, offline, codes=None):
+def _guard_gate_settle_compiled(
+    ang, err, fs_hz, config, views, space, gate, max_error_deg, offline, codes=None, in_place: bool = False
+):
     """:func:`guard_angles`, the error gate and :func:`settle_angles` (the steps of
     :func:`analyse` after the angles, before the offsets) in one compiled pass over (angles,
     frames) rows, the same values; None when the kernels do not apply (then run the steps).
-    ``codes``: the views as rows of :data:`~movekit.analysis.view.VIEWS`, when known."""
+    ``codes``: the views as rows of :data:`~movekit.analysis.view.VIEWS`, when known.
+    ``in_place``: the caller gives ``ang`` up: the steps overwrite the array its values are the
+    rows of (each step reads a sample before writing it), so no second (angles, frames) array
+    is allocated (an hour of pose: 18 MB of fresh pages, ~1.5 ms)."""
     names = list(ang)
     n = len(views)
     if not names or not kernels.wanted(n * len(names)):
@@ -621,7 +631,7 @@ def _guard_gate_settle_compiled(ang, err, fs_hz, config, views, space, gate, max
     if codes is None:
         codes = _VIEW_ORDER[np.searchsorted(_VIEW_SORTED, np.asarray(views))]
     valid = np.ascontiguousarray(_validity_table(tuple(names), space).T)  # (angles, views)
-    out, tmp = np.empty_like(theta), np.empty(n)
+    out, tmp = (theta if in_place else np.empty_like(theta)), np.empty(n)
     kernels.get().angle_rows(
         theta,
         valid,

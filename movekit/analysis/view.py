@@ -32,9 +32,18 @@ _HUMAN = {
 }
 
 
+#: coordinates the view cues read per frame: the count :func:`movekit.analysis.kernels.wanted`
+#: weighs for the compiled view steps
+_CUES_PER_FRAME = 28
+
+
 def _hold(sign: np.ndarray, default: float = 1.0) -> np.ndarray:
     """Forward-fill non-zero signs (causal); leading zeros take ``default``."""
     n = sign.shape[0]
+    if sign.ndim == 1 and sign.dtype == np.float64 and kernels.wanted(n * _CUES_PER_FRAME):
+        out = np.empty(n)  # one compiled pass instead of five (the same values, copied)
+        kernels.get().hold_signs(sign, float(default), out)
+        return out
     idx = np.where(sign != 0, np.arange(n), -1)
     np.maximum.accumulate(idx, out=idx)
     return np.where(idx >= 0, sign[np.maximum(idx, 0)], default)
@@ -240,7 +249,7 @@ def _view_cues_compiled(
     """(4, frames): the unheld facing and front signs of :func:`facing_2d` and the cosine and
     sine cues of :func:`yaw_cues_2d`, by the compiled kernel (:mod:`movekit.analysis.kernels`,
     the same operations); None when the kernels do not apply (short input, Numba missing)."""
-    if p.ndim != 3 or p.shape[1] != 33 or not kernels.wanted(p.shape[0] * 28):  # 28 coordinates per frame
+    if p.ndim != 3 or p.shape[1] != 33 or not kernels.wanted(p.shape[0] * _CUES_PER_FRAME):
         return None
     out = np.empty((4, p.shape[0]))
     th, ra = np.array(thresholds, dtype=np.float64), np.array(ratios, dtype=np.float64)
@@ -322,6 +331,11 @@ def view_codes(
         code = np.where(yaw <= frontal_max_deg, 2, code)
         code = np.where((yaw > frontal_max_deg) & (yaw < sagittal_min_deg), 3, code)
     code = np.where(np.isfinite(yaw), code, 4)
+    if smooth_frames > 1 and n > 1 and isinstance(smooth_frames, (int, np.integer)):
+        if kernels.wanted(n * _CUES_PER_FRAME):  # the same vote in one compiled pass
+            out = np.empty(n, dtype=np.intp)
+            kernels.get().vote_views(code, int(smooth_frames), out)
+            return out
     if smooth_frames > 1 and n > 1:
         from scipy.ndimage import uniform_filter1d  # here: the live path never smooths, and the import costs 0.6 s
 
