@@ -21,8 +21,12 @@ page to the capture is a ratio of interleaved runs on the same machine state. ``
 measures an earlier version of movekit (a folder holding its ``movekit`` package) in the same run,
 alternating studio starts (this, before, then before, this, ...: ``--rounds``).
 
+The studio analyses a camera at most at ``--camera-fps`` frames/s (its default, 30, unless given;
+a faster clip such as cam02 at 60 fps is thinned evenly): the table gives the clip's own rate and
+the rate analysed.
+
 Usage: python scripts/bench_studio.py [--seconds S] [--repeats N] [--rounds R] [--clips demo,cam02]
-       [--before-tree DIR] [--json FILE] [--write]
+       [--camera-fps N] [--before-tree DIR] [--json FILE] [--write]
 """
 
 from __future__ import annotations
@@ -58,14 +62,18 @@ def _state(base: str) -> dict:
         return json.loads(r.read())
 
 
-def _start(sources: list[str], tmp: Path, tree: Path = ROOT) -> tuple[subprocess.Popen, str]:
+def _start(
+    sources: list[str], tmp: Path, tree: Path = ROOT, camera_fps: float | None = None
+) -> tuple[subprocess.Popen, str]:
     """``movekit studio`` from ``tree`` (a folder holding a ``movekit`` package: this checkout, or a
-    copy of an earlier version to compare with) on a free port; its process and address."""
+    copy of an earlier version to compare with) on a free port, with ``--camera-fps`` when given
+    (None: the studio's default); its process and address."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    rate = [] if camera_fps is None else ["--camera-fps", f"{camera_fps:g}"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "movekit.cli", "studio", "--no-browser", "--port", "0",
          "--db", str(tmp / "clinic.sqlite3"), "--recordings", str(tmp / "rec"),
-         *[a for s in sources for a in ("--source", s)]],
+         *[a for s in sources for a in ("--source", s)], *rate],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tree, env=env,
     )  # fmt: skip
     for line in proc.stdout:
@@ -147,17 +155,24 @@ def _window(base: str, seconds: float, studio_pid: int, page=None) -> dict:
             "offered_fps": (b.get("sent", 0) - a.get("sent", 0)) / dt}  # fmt: skip
 
 
-def measure(clip: str, seconds: float, repeats: int, browser, tree: Path = ROOT) -> dict:
-    """``repeats`` pairs of windows (no page, page open) of the studio from ``tree`` on ``clip``."""
-    from movekit.capture.frames import FrameSource
+def measure(
+    clip: str, seconds: float, repeats: int, browser, tree: Path = ROOT, camera_fps: float | None = None
+) -> dict:
+    """``repeats`` pairs of windows (no page, page open) of the studio from ``tree`` on ``clip``
+    (``camera_fps``: the studio's ``--camera-fps``, None: its default; only for this tree)."""
+    from movekit.capture.frames import FrameSource, kept_fps
     from movekit.datasets import fetch
+    from movekit.studio.live import STUDIO_CAMERA_FPS
 
     path = fetch(CLIPS[clip])
     src = FrameSource(path)
     fps, size = src.fps, (src.width_px, src.height_px)
     src.close()
+    camera_fps = camera_fps if tree == ROOT else None  # an earlier version has no --camera-fps
+    limit = (STUDIO_CAMERA_FPS if camera_fps is None else camera_fps) if tree == ROOT else 0.0
+    analysed = kept_fps(fps, limit or None)
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base = _start([str(path)], Path(tmp), tree)
+        proc, base = _start([str(path)], Path(tmp), tree, camera_fps)
         try:
             _post(base + "clients", {"code": "BENCH"})
             _post(base + "clients/BENCH/sessions", {"type": "other"})
@@ -171,7 +186,8 @@ def measure(clip: str, seconds: float, repeats: int, browser, tree: Path = ROOT)
         finally:
             proc.terminate()
             proc.wait(30)
-    return {"clip": clip, "fps": fps, "size": size, "alone": alone, "served": served, "tree": str(tree)}
+    return {"clip": clip, "fps": fps, "analysed_fps": analysed, "size": size, "alone": alone, "served": served,
+            "tree": str(tree)}  # fmt: skip
 
 
 def merge(runs: list[dict]) -> dict:
@@ -200,7 +216,7 @@ def summarise(r: dict) -> dict:
     ratios = [b["capture_fps"] / a["capture_fps"] for a, b in zip(r["alone"], r["served"]) if a["capture_fps"] > 0]
     return {
         "clip": r["clip"],
-        "source": f"{r['size'][0]}x{r['size'][1]} at {r['fps']:g} fps",
+        "source": f"{r['size'][0]}x{r['size'][1]} at {r['fps']:g} fps, analysed at {r.get('analysed_fps', r['fps']):.3g}",
         "frames_drawn": len(lat),
         "f2s_median_ms": float(np.median(f2s)) if len(f2s) else float("nan"),
         "f2s_p95_ms": float(np.percentile(f2s, 95)) if len(f2s) else float("nan"),
@@ -295,7 +311,11 @@ def _body(args, text: str, before: str) -> str:
         "drops camera frames (falls behind), fewer (`PageRate`: each 1-s window with more than 5% dropped "
         "sets the page's rate to 0.75 x the lower of its rate and the capture's, down to 5 frames/s; a "
         "window without adds 2 frames/s), and the page says when it shows fewer frames than the camera "
-        "gives.\n\n"
+        "gives. The studio analyses a camera at most at `--camera-fps` frames/s (default 30; "
+        f"{'this run: ' + format(args.camera_fps, 'g') if args.camera_fps is not None else 'this run: the default'}): "
+        "a faster camera is asked for that rate or thinned evenly where it is decoded, so a 60-fps clip is "
+        "analysed at 30 and the frames it skips are not drops (the recording's `frame_rate` metadata, "
+        "`movekit info`).\n\n"
         + text
         + before
         + "\n\nReading it: the page's cost is mostly the browser's (decode, canvas, compositing, layout; "
@@ -322,7 +342,7 @@ def run_all(args, browser) -> dict[str, list[dict]]:
         for k in range(args.rounds):
             order = list(trees) if k % 2 == 0 else list(trees)[::-1]
             for label in order:
-                runs[label].append(measure(clip, args.seconds, args.repeats, browser, trees[label]))
+                runs[label].append(measure(clip, args.seconds, args.repeats, browser, trees[label], args.camera_fps))
         for label in trees:
             out[label].append(summarise(merge(runs[label])))
     return out
@@ -334,6 +354,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="pairs of windows (no page, page open) per round")
     ap.add_argument("--rounds", type=int, default=1, help="studio starts per clip and tree (alternating trees)")
     ap.add_argument("--clips", default="demo,cam02")
+    ap.add_argument(
+        "--camera-fps",
+        type=float,
+        default=None,
+        help="the studio's --camera-fps (default: the studio's own default, 30; 0: the clip's own rate)",
+    )
     ap.add_argument(
         "--before-tree",
         type=Path,

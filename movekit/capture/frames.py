@@ -6,10 +6,16 @@ thread so the next frame is ready while the pose model runs on this one. A camer
 that delivers late or drops frames shows it as gaps in the timestamps; when the
 consumer falls behind a camera, the oldest waiting frames are dropped (and counted)
 rather than building up latency.
+
+A maximum analysis rate (``max_fps``) keeps the frames evenly spaced at about that rate and
+skips the others where they are decoded, before any colour conversion: a 60-fps camera or
+video is analysed at 30 frames/s on a machine that cannot follow 60. Frames skipped by the
+rate limit are counted apart from frames dropped because the consumer was late.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import re
@@ -26,9 +32,50 @@ from movekit.errors import MovekitError
 _SENTINEL = object()
 
 
+def check_max_fps(value: object) -> float | None:
+    """A maximum analysis rate (frames/s): a finite number >= 0; ``None`` or 0 means no limit.
+
+    Raises
+    ------
+    MovekitError
+        For a negative, NaN, infinite or non-numeric value (text included: give a number).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise MovekitError(f"maximum frame rate must be a number of frames/s (0: no limit), not {value!r}")
+    fps = float(value)
+    if not math.isfinite(fps) or fps < 0:
+        raise MovekitError(f"maximum frame rate must be a finite number >= 0 frames/s (0: no limit), not {value!r}")
+    return fps or None
+
+
+def frame_step(interval_s: float | None, max_fps: float, tolerance: float = 1e-6) -> int:
+    """Whole source frames between kept frames: the smallest ``k`` with ``k * interval_s >= 1 /
+    max_fps`` (1 when the source's interval is unknown), so the kept rate never exceeds ``max_fps``
+    and the kept frames are evenly spaced (60 fps under 30 -> 2; under 25 or 20 -> 3; 30 under 30 -> 1).
+    ``tolerance`` (in steps) absorbs an interval that is measured, not declared: a camera's mean
+    interval of 16.5 ms is still "60 fps" under 30 (2 steps, not 3) with 0.1."""
+    if not interval_s or interval_s <= 0:
+        return 1
+    return max(1, math.ceil(1.0 / (max_fps * interval_s) - tolerance))
+
+
+def kept_fps(source_fps: float, max_fps: float | None) -> float:
+    """The rate (frames/s) at which :class:`FrameSource` keeps frames of a steady ``source_fps``
+    source under ``max_fps``: ``source_fps / frame_step(...)``; ``max_fps`` when the source's rate is
+    unknown (NaN or <= 0); ``source_fps`` without a limit."""
+    if max_fps is None:
+        return source_fps
+    if not (math.isfinite(source_fps) and source_fps > 0):
+        return max_fps
+    return source_fps / frame_step(1.0 / source_fps, max_fps)
+
+
 @dataclass
 class Frame:
-    """One decoded frame: ``index`` counts frames read from the source (gaps = dropped).
+    """One decoded frame: ``index`` counts frames read from the source (gaps = frames dropped, or
+    skipped by the rate limit: ``rate_skipped`` counts those).
 
     ``image_rgb`` is the same image in RGB order (read-only), as the pose model takes it. It is
     converted where the frame is decoded, in the source's background thread, so that the model
@@ -40,6 +87,9 @@ class Frame:
     t_s: float
     image_bgr: np.ndarray
     image_rgb: np.ndarray | None = None
+    #: frames skipped by the rate limit (``max_fps``) before this one since the source opened: an
+    #: index gap minus the change in this count is what was dropped late
+    rate_skipped: int = 0
 
 
 def parse_source(source: str | int) -> int | Path:
@@ -98,6 +148,15 @@ class FrameSource:
         takes it is skipped and counted in ``dropped``, as a webcam drops the frames a slow consumer
         did not take, so a video standing in for a webcam (the studio) shows the present, not a
         growing backlog. The skipped frames leave gaps in the frame indices.
+    max_fps : float, optional
+        Most frames per second handed on (None or 0: every frame). A camera is asked for this rate
+        (``CAP_PROP_FPS``); whatever a camera or video file delivers faster is thinned by timestamp
+        where it is decoded: a frame is kept when at least ``k`` source frame intervals minus half
+        a one have passed since the last kept one was due, ``k`` the smallest whole step that keeps
+        the rate at or under ``max_fps`` (:func:`frame_step`; a 60-fps source under 30 keeps every
+        second frame, evenly spaced, whatever a camera's jitter; :func:`kept_fps`). Skipped frames are counted in ``skipped``
+        (not in ``dropped``), are never converted to RGB, and leave gaps in the frame indices that
+        ``Frame.rate_skipped`` accounts for.
     """
 
     def __init__(
@@ -109,9 +168,11 @@ class FrameSource:
         realtime: bool = False,
         threaded: bool = True,
         drop_late: bool = False,
+        max_fps: float | None = None,
     ) -> None:
         import cv2
 
+        self.max_fps = check_max_fps(max_fps)
         self._cv2 = cv2
         self.clock = clock or SessionClock()
         self.realtime = realtime
@@ -123,6 +184,8 @@ class FrameSource:
             cap = cv2.VideoCapture(self.source)
             if not cap.isOpened():
                 raise MovekitError(f"camera {self.source} does not open (no such device, or in use)")
+            if self.max_fps is not None:
+                cap.set(cv2.CAP_PROP_FPS, self.max_fps)  # a camera that cannot is thinned by timestamp
         else:
             if not os.access(self.source, os.R_OK):
                 raise MovekitError(f"cannot read video file {self.source}")
@@ -132,8 +195,16 @@ class FrameSource:
             if not cap.isOpened():
                 raise MovekitError(f"{self.source} is not a video OpenCV can decode")
         self._cap = cap
-        self.fps = float(cap.get(cv2.CAP_PROP_FPS)) or float("nan")
-        self._interval_s = 1.0 / self.fps if self.fps > 0 else 1 / 30
+        self.fps = float(cap.get(cv2.CAP_PROP_FPS)) or float("nan")  #: the source's own rate (frames/s)
+        #: frames/s handed on at the source's steady rate (the source's rate without ``max_fps``)
+        self.analysed_fps = kept_fps(self.fps, self.max_fps)
+        self._interval_s = 1.0 / self.analysed_fps if self.analysed_fps > 0 else 1 / 30
+        self._source_interval_s = 1.0 / self.fps if self.fps > 0 else None
+        self._last_grab_s: float | None = None
+        self._due_s: float | None = None  #: when the rate limit keeps the next frame (s)
+        self.skipped = 0  #: frames skipped by the rate limit since the source opened
+        self.skipped_base = 0  #: ``skipped`` when the capture started (:meth:`start_now`)
+        self.last_rate_skipped = 0  #: ``rate_skipped`` of the last frame handed on or dropped late
         n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not self.is_camera else 0
         self.frame_count = n if n > 0 else None
         self.dropped = 0
@@ -158,26 +229,72 @@ class FrameSource:
         return frame
 
     def _read(self, index: int) -> Frame | None:
-        ok, image = self._cap.read()
+        """The next frame kept by the rate limit, numbered ``index`` or more (the skipped ones
+        count); None at the end of the source. Without a rate limit a frame is read whole; with
+        one it is grabbed (decoded) and only a kept frame is retrieved (converted to BGR)."""
+        if self.max_fps is None:
+            ok, image = self._cap.read()
+            t = self._stamp()
+        else:
+            while True:
+                if not self._cap.grab():
+                    return None
+                t = self._stamp()
+                if self._keep(t):
+                    break
+                self.skipped += 1
+                index += 1
+            ok, image = self._cap.retrieve()
         if not ok or image is None:
             return None
-        if self.is_camera:
-            t = self.clock.now()
-        else:
-            t = self._cap.get(self._cv2.CAP_PROP_POS_MSEC) / 1000.0
         rgb = self._cv2.cvtColor(image, self._cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False
-        return Frame(index, float(t), image, rgb)
+        return Frame(index, float(t), image, rgb, self.skipped)
+
+    def _stamp(self) -> float:
+        """The frame just read: a camera's time on the session clock, a video's presentation time (s)."""
+        if self.is_camera:
+            return self.clock.now()
+        return self._cap.get(self._cv2.CAP_PROP_POS_MSEC) / 1000.0
+
+    def _keep(self, t_s: float) -> bool:
+        """The rate limit (see ``max_fps``): True to keep the frame grabbed at ``t_s`` (s): a frame
+        is kept from half a source frame interval before the time it is due, ``k`` intervals
+        (:func:`frame_step`) after the previous kept frame's due time, so kept frames stay evenly
+        spaced (a frame that comes late is kept and the next one is still due on schedule).
+
+        The source's frame interval is the nominal one, or for a camera without one (or a video
+        file that declares none) a running mean of the intervals seen, so a camera's jitter does
+        not skip a frame that is on time."""
+        if self.max_fps is None:
+            return True
+        if self._last_grab_s is not None and (self.is_camera or self._source_interval_s is None):
+            dt = t_s - self._last_grab_s
+            if dt > 0:
+                prev = self._source_interval_s
+                self._source_interval_s = dt if prev is None else 0.9 * prev + 0.1 * dt
+        self._last_grab_s = t_s
+        interval_s = self._source_interval_s or 0.0
+        measured = self.is_camera or not self.fps > 0  # a running mean: allow 10 % (frame_step)
+        k = frame_step(interval_s, self.max_fps, 0.1 if measured else 1e-6)
+        step_s = k * interval_s if interval_s else 1.0 / self.max_fps
+        if self._due_s is not None and t_s < self._due_s - 0.5 * interval_s:
+            return False
+        # on schedule (a kept frame that came late does not push the next one back), or, after a
+        # gap of more than half a step, a new schedule from this frame
+        on_time = self._due_s is not None and t_s - self._due_s < 0.5 * step_s
+        self._due_s = (self._due_s if on_time else t_s) + step_s
+        return True
 
     def _run(self) -> None:
         self._put(self._first)
-        index = 1
+        index = self._first.index + 1
         try:
             while not self._stop.is_set():
                 frame = self._read(index)
                 if frame is None:
                     break
-                index += 1
+                index = frame.index + 1
                 self._put(frame)
         except Exception as exc:  # noqa: BLE001 (a decoder error mid-file: keep what we have)
             self.read_error = f"{type(exc).__name__}: {exc}"
@@ -205,6 +322,7 @@ class FrameSource:
                 self._queue.put(item)
                 break
         self.dropped = 0
+        self.skipped_base = self.skipped
 
     def _put(self, frame: Frame) -> None:
         if self.is_camera:
@@ -228,7 +346,7 @@ class FrameSource:
 
     def _inline(self) -> Iterator[Frame]:
         yield self._first
-        index = 1
+        index = self._first.index + 1
         while not self._stop.is_set():
             try:
                 frame = self._read(index)
@@ -237,7 +355,7 @@ class FrameSource:
                 return
             if frame is None:
                 return
-            index += 1
+            index = frame.index + 1
             yield frame
 
     def _queued(self) -> Iterator[Frame]:
@@ -250,6 +368,7 @@ class FrameSource:
     def __iter__(self) -> Iterator[Frame]:
         for item in self._queued() if self.threaded else self._inline():
             self.last_index = item.index  # also of a frame skipped below
+            self.last_rate_skipped = item.rate_skipped
             if self.realtime and not self.is_camera:
                 if self.offset_s is None:
                     self.offset_s = self.clock.now() - item.t_s
@@ -279,5 +398,12 @@ class FrameSource:
             "width_px": self.width_px,
             "height_px": self.height_px,
             "nominal_fps": self.fps,
+            "max_fps": self.max_fps,
+            "analysed_fps": self.analysed_fps,
             "frame_count": self.frame_count,
         }
+
+    def skipped_total(self, ended: bool) -> int:
+        """Frames skipped by the rate limit since the capture started: all of them when the source
+        ended, else those before the last frame taken (the decoder reads a few frames ahead)."""
+        return (self.skipped if ended else self.last_rate_skipped) - self.skipped_base

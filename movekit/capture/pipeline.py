@@ -32,7 +32,7 @@ from movekit.analysis.landmarks import NAMES as LANDMARK_ORDER
 from movekit.capture import inputs
 from movekit.capture.clock import SessionClock
 from movekit.capture.follow import PersonFollower, parse_person, person_text
-from movekit.capture.frames import Frame, FrameSource
+from movekit.capture.frames import Frame, FrameSource, check_max_fps
 from movekit.capture.inputs import RAW_VIDEO
 from movekit.capture.pose import N_LANDMARKS, MediaPipePose, PoseBackend, PoseEstimate
 from movekit.capture.sinks import EVENT_KEYS
@@ -78,7 +78,8 @@ class FrameResult:
 
     Attributes
     ----------
-    index : frame number in the source (0-based; gaps are frames the camera or movekit dropped)
+    index : frame number in the source (0-based; gaps are frames the camera or movekit dropped, or
+        the rate limit skipped: see ``rate_skipped``)
     t_s : time on the session clock, s
     image_bgr : the frame as read, (height, width, 3) uint8; shared: copy before drawing on it
     estimate : the followed person's pose (``image_px`` (33, 3) px, ``world_m``, ``visibility``,
@@ -87,6 +88,8 @@ class FrameResult:
         error for this view and tilt is over the limit or the angle is not measurable
     errors_deg : expected error of each angle (deg; NaN: not measurable)
     view : the body's view label for this frame (:mod:`movekit.analysis.view`)
+    rate_skipped : frames the rate limit skipped before this one since the source opened
+        (``Frame.rate_skipped``): an index gap minus its change is what was dropped late
     """
 
     index: int
@@ -96,6 +99,7 @@ class FrameResult:
     angles_deg: dict[str, float]
     errors_deg: dict[str, float]
     view: str
+    rate_skipped: int = 0
 
 
 class FrameSink(Protocol):
@@ -138,6 +142,11 @@ class CaptureSummary:
     first_t_s: float = float("nan")
     last_t_s: float = float("nan")
     dropped: int = 0
+    #: frames skipped by the rate limit (``CaptureOptions.max_fps``), not counted in ``dropped``
+    skipped: int = 0
+    #: the source's own rate and the rate it was analysed at (frames/s; NaN: unknown)
+    source_fps: float = float("nan")
+    analysed_fps: float = float("nan")
     events: list[dict] = field(default_factory=list)
     annotated: Path | None = None
     stopped_by: str = "end of source"
@@ -163,6 +172,11 @@ class CaptureSummary:
         ]
         if np.isfinite(self.steady_fps):
             lines.append(f"processed {self.steady_fps:.1f} frames/s (after the first 10 frames)")
+        if self.skipped:
+            lines.append(
+                f"analysed at {self.analysed_fps:.1f} of the source's {self.source_fps:.1f} frames/s: "
+                f"{self.skipped} frames skipped by the rate limit (--max-fps)"
+            )
         if self.dropped:
             lines.append(f"{self.dropped} camera frames dropped while movekit was busy (gaps in t_s)")
         if self.events:
@@ -219,6 +233,11 @@ class CaptureOptions:
         device stream and event written to the recording, as Lab Streaming Layer outlets (None: off)
     pipelined : record and run the sinks in their own thread while the model runs on the next
         frame (default); False runs everything in the calling thread (a live window needs that)
+    max_fps : most frames per second analysed (None or 0: every frame, the default): a camera is
+        asked for this rate and a faster camera or video is thinned evenly by timestamp
+        (:class:`movekit.capture.frames.FrameSource`); the recording's metadata (``frame_rate``)
+        says the source's rate, the analysed rate and the frames skipped, apart from those dropped
+        late. The live angles' filters are designed for the analysed rate.
     """
 
     duration_s: float | None = None
@@ -238,6 +257,7 @@ class CaptureOptions:
     tilt: Any = None
     lsl: Any = None
     pipelined: bool = True
+    max_fps: float | None = None
 
 
 class _RecordingStage:
@@ -316,6 +336,7 @@ class CaptureRun:
         clock: SessionClock | None = None,
     ) -> None:
         self.options = opts = options or CaptureOptions()
+        self._max_fps = check_max_fps(opts.max_fps)  # a bad rate fails before anything opens
         self.summary = CaptureSummary(Path(out) if out else None)
         self.out = out
         self.sinks = list(sinks)
@@ -359,8 +380,13 @@ class CaptureRun:
         """A video file for frames of this source's size and rate (:class:`movekit.capture.annotate.VideoOut`)."""
         from movekit.capture.annotate import VideoOut
 
-        fps = self.src.fps if np.isfinite(self.src.fps) and self.src.fps > 0 else 30.0
-        return VideoOut(path, self.src.width_px, self.src.height_px, fps)
+        return VideoOut(path, self.src.width_px, self.src.height_px, self._analysed_fps(30.0))
+
+    def _analysed_fps(self, default: float | None) -> float | None:
+        """The rate frames are analysed at (frames/s): the source's, or under ``max_fps`` the kept
+        rate; ``default`` when unknown."""
+        fps = self.src.analysed_fps
+        return fps if np.isfinite(fps) and fps > 0 else default
 
     def say(self, text: str) -> None:
         """A notice for the person at the console (stderr), above a progress bar if there is one."""
@@ -418,7 +444,9 @@ class CaptureRun:
         (0.3-0.6 s of a short clip's start-up on this machine, docs/benchmarks.md "Capture")."""
         opts = self.options
         realtime = bool(self.ble_specs) if opts.realtime is None else opts.realtime
-        self.src = FrameSource(self.source, clock=self.clock, realtime=realtime, drop_late=opts.drop_late)
+        self.src = FrameSource(
+            self.source, clock=self.clock, realtime=realtime, drop_late=opts.drop_late, max_fps=self._max_fps
+        )
         self.backend = self.backend or MediaPipePose(opts.model_complexity, model_file=opts.model_file)
         self._check_camera_profile()
         self.follower = PersonFollower(choose=self.choice)
@@ -435,9 +463,9 @@ class CaptureRun:
         camera_tilt = self._tilt.result()
         if camera_tilt is not None:
             self.calibration["tilt"] = camera_tilt.to_dict()
-        fps = self.src.fps if np.isfinite(self.src.fps) and self.src.fps > 0 else 30.0
+        fps = self._analysed_fps(30.0)
         self.processor = FrameProcessor(fps, self.calibration, frame_size_px=(self.src.width_px, self.src.height_px))
-        rate = None if self.src.is_camera else (self.src.fps if np.isfinite(self.src.fps) else None)
+        rate = None if self.src.is_camera else self._analysed_fps(None)
         if self.out is not None:
             self.writer = self._open_recording(rate)
         if opts.lsl is not None:  # LSL: pose + live angles per frame; the recording's other streams and events
@@ -504,6 +532,7 @@ class CaptureRun:
         """The model stage: read, follow the person, hand the frame to the recording stage."""
         summary, duration_s = self.summary, self.options.duration_s
         self._last_index = -1
+        self._last_skipped = 0
         try:
             for frame in self.src:
                 if self._stop_reason is not None:
@@ -513,8 +542,10 @@ class CaptureRun:
                 if duration_s is not None and frame.t_s - summary.first_t_s >= duration_s:
                     self.request_stop(f"--duration {duration_s:g} s")
                     break
-                gap = frame.index - self._last_index - 1 if self._last_index >= 0 else 0
-                self._last_index = frame.index
+                # frames dropped late, not those the rate limit skipped
+                gap = frame.index - self._last_index - 1 - (frame.rate_skipped - self._last_skipped)
+                gap = gap if self._last_index >= 0 else 0
+                self._last_index, self._last_skipped = frame.index, frame.rate_skipped
                 est = self.follower.process(self.backend, frame.image_bgr, frame.t_s, frame.image_rgb)
                 people = (self.follower.take_events(), self.follower.message()) if self.follower.events else None
                 self._stage.submit(lambda f=frame, e=est, g=gap, p=people: self._record(f, e, g, p))
@@ -554,6 +585,7 @@ class CaptureRun:
             dict(zip(processor.names, live.tolist())),
             dict(processor.errors),
             processor.view,
+            frame.rate_skipped,
         )
         # every sink sees every recorded frame (also the few read before a stop took effect)
         if [sink.frame(result) for sink in self.sinks].count(True):
@@ -583,6 +615,8 @@ class CaptureRun:
         """After the last frame: devices and sinks stopped, what happened said, metadata completed."""
         summary, src = self.summary, self.src
         summary.dropped = src.dropped
+        summary.skipped = src.skipped_total(ended=summary.stopped_by == "end of source")
+        summary.source_fps, summary.analysed_fps = src.fps, src.analysed_fps
         self._note_source_end()
         if self.ble is not None:
             self.ble.stop()
@@ -595,14 +629,38 @@ class CaptureRun:
             self.writer.update_metadata(
                 person_selection=self.follower.selection or {"strategy": person_text(self.choice)},
                 frames_dropped=src.dropped,
+                frame_rate=self._frame_rate(),
                 detection_rate=summary.detection_rate,
                 stopped_by=summary.stopped_by,
             )
 
+    def _frame_rate(self) -> dict:
+        """The recording's ``frame_rate`` metadata: the source's rate, the rate limit and the rate
+        analysed (nominal, frames/s; None: unknown), and the frames skipped by the limit apart from
+        the frames dropped because the model was late; for a camera also the rate it delivered
+        (``source_fps_measured``: every frame it gave over the capture's span)."""
+        s = self.summary
+
+        def fps(x: float | None) -> float | None:
+            return round(float(x), 3) if x is not None and np.isfinite(x) and x > 0 else None
+
+        out = {
+            "source_fps": fps(s.source_fps),
+            "max_fps": self._max_fps,
+            "analysed_fps": fps(s.analysed_fps),
+            "frames_skipped_rate_limit": int(s.skipped),
+            "frames_dropped_late": int(s.dropped),
+        }
+        span_s = s.last_t_s - s.first_t_s
+        if self.src.is_camera and span_s > 0:  # a camera may not deliver the rate it reports
+            out["source_fps_measured"] = fps((s.frames + s.skipped + s.dropped - 1) / span_s)
+        return out
+
     def _note_source_end(self) -> None:
         summary, src = self.summary, self.src
         ended = summary.stopped_by == "end of source"
-        trailing = src.last_index - self._last_index if ended else 0  # skipped after the last one recorded
+        # dropped late after the last one recorded (not the frames the rate limit skipped)
+        trailing = (src.last_index - src.last_rate_skipped) - (self._last_index - self._last_skipped) if ended else 0
         if trailing > 0 and self.writer is not None and summary.frames:
             summary.events.append(self.writer.event(summary.last_t_s, "frames_dropped", count=trailing))
         read = max(src.last_index, self._last_index) + 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from movekit.argtypes import meta_item, positive_seconds
+from movekit.argtypes import float_range, meta_item, positive_seconds
 
 #: ``--person`` help, shared by the commands that run the pose model on a camera or video.
 PERSON_HELP = (
@@ -130,6 +130,15 @@ def _add_source_args(p) -> None:
         "when --ble devices are recorded, so video and devices share one clock and --duration is wall time; "
         "--no-realtime: as fast as the model runs)",
     )
+    p.add_argument(
+        "--max-fps",
+        type=float_range(0, unit="frames/s"),
+        default=None,
+        metavar="N",
+        help="analyse at most N frames/s: a webcam is asked for N and a faster camera or video is "
+        "thinned evenly (the recording says the source's rate, the rate analysed and the frames "
+        "skipped); default and 0: every frame",
+    )
 
 
 def _check_profiles(args) -> None:
@@ -184,6 +193,7 @@ def run(args) -> int:
         tilt=args.tilt,
         realtime=args.realtime,
         lsl=lsl,
+        max_fps=args.max_fps,
     )
     print(summary.text())
     return 0
@@ -227,6 +237,7 @@ def _run_cameras(args) -> int:
         person=args.person,
         tilt=args.tilt,
         realtime=args.realtime,
+        max_fps=args.max_fps,
     )
     summaries = capture_cameras(
         args.sources,

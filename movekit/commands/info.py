@@ -12,21 +12,53 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    from movekit.capture.multicam import is_capture_set, read_capture_set
+def rate_line(frame_rate: object) -> str | None:
+    """The ``rate`` line: the source's rate, the rate analysed and the frames the rate limit
+    skipped (the recording's ``frame_rate`` metadata; None for a recording made without it)."""
+    if not isinstance(frame_rate, dict) or not frame_rate:
+        return None
+
+    def num(key: str) -> float:
+        value = frame_rate.get(key)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+
+    def shown(key: str, spec: str = ".3g") -> str:
+        x = num(key)
+        return "?" if x != x else format(x, spec)  # NaN: unknown
+
+    limit = num("max_fps")
+    text = f"rate       analysed at {shown('analysed_fps')} of the source's {shown('source_fps')} frames/s"
+    text += f" (limit {limit:g})" if limit > 0 else " (no limit)"
+    text += f", {shown('frames_skipped_rate_limit', '.0f')} skipped by the rate limit"
+    return text + f", {shown('frames_dropped_late', '.0f')} dropped late"
+
+
+def _summary(path: str) -> tuple[dict, str]:
     from movekit.recording import open_recording
     from movekit.summary import format_summary, summarise
 
+    rec = open_recording(path)
+    s = summarise(rec)
+    frame_rate = rec.metadata.get("frame_rate")
+    if frame_rate:
+        s["frame_rate"] = frame_rate
+    line = rate_line(frame_rate)
+    return s, format_summary(s) + (f"\n{line}" if line else "")
+
+
+def run(args) -> int:
+    from movekit.capture.multicam import is_capture_set, read_capture_set
+
     if not is_capture_set(args.recording):
-        s = summarise(open_recording(args.recording))
-        print(json.dumps(s, indent=2) if args.json else format_summary(s))
+        s, text = _summary(args.recording)
+        print(json.dumps(s, indent=2) if args.json else text)
         return 0
     info = read_capture_set(args.recording)
-    per_camera = {c["name"]: summarise(open_recording(c["recording"])) for c in info["cameras"]}
+    per_camera = {c["name"]: _summary(c["recording"]) for c in info["cameras"]}
     if args.json:
-        print(json.dumps({"clock": info["clock"], "cameras": per_camera}, indent=2))
+        print(json.dumps({"clock": info["clock"], "cameras": {k: v[0] for k, v in per_camera.items()}}, indent=2))
         return 0
     print(f"multi-camera capture, {len(per_camera)} cameras; clock: {info['clock']}")
-    for name, s in per_camera.items():
-        print(f"\n== {name}\n{format_summary(s)}")
+    for name, (_, text) in per_camera.items():
+        print(f"\n== {name}\n{text}")
     return 0

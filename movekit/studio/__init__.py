@@ -60,19 +60,24 @@ def serve(
     recordings_dir: str | Path,
     open_browser: bool = True,
     model_complexity: int = 1,
+    camera_fps: float | None = 30.0,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Run the studio until interrupted (Ctrl-C)."""
+    """Run the studio until interrupted (Ctrl-C). ``camera_fps``: most frames/s analysed from a
+    camera (0 or None: the camera's own rate; :class:`movekit.capture.frames.FrameSource` ``max_fps``)."""
     try:
         import uvicorn
 
         from movekit.studio.app import StudioConfig, create_app
     except ImportError as exc:
         raise MovekitError(f"the studio needs its extra: pip install 'movekit[studio]' ({exc.name} missing)") from None
+    from movekit.capture.frames import check_max_fps
+
+    camera_fps = check_max_fps(camera_fps)  # a bad rate is refused before anything is created
     token = secrets.token_urlsafe(18) if needs_token(host) else None
     rec_dir = Path(recordings_dir).expanduser()
     rec_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    config = StudioConfig(Path(db) if db else None, list(sources), rec_dir, token, model_complexity)
+    config = StudioConfig(Path(db) if db else None, list(sources), rec_dir, token, model_complexity, camera_fps)
     app = create_app(config)
     sock = bind(host, port)
     url = studio_url(host, sock.getsockname()[1], token)

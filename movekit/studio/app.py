@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from movekit.errors import MovekitError
-from movekit.studio.live import Hub, LiveOptions, LiveScreen
+from movekit.studio.live import STUDIO_CAMERA_FPS, Hub, LiveOptions, LiveScreen
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -64,6 +64,8 @@ class StudioConfig:
     recordings_dir: Path
     token: str | None = None
     model_complexity: int = 1
+    #: most frames/s analysed from a camera (None: its own rate; ``movekit studio --camera-fps``)
+    camera_fps: float | None = STUDIO_CAMERA_FPS
     live: LiveScreen | None = None
     hub: Hub = field(default_factory=Hub)
     drill_run: Any = None  #: the client's running drill (movekit.studio.home.DrillRun)

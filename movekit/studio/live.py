@@ -71,6 +71,15 @@ PAGE_MAX_FPS = 30.0
 #: time, and a therapist watching a movement needs a moving picture, not a slide show (a judgement,
 #: not a measured threshold: half a 30-fps camera's rate)
 PAGE_MIN_FPS = 15.0
+#: Most frames per second the studio analyses from a camera by default (``movekit studio
+#: --camera-fps``; 0: the camera's own rate): a faster camera is asked for this rate, or thinned
+#: evenly (:class:`movekit.capture.frames.FrameSource` ``max_fps``). On this 2-core machine the
+#: capture cannot follow a 60-fps camera (51 frames/s with no page open, docs/benchmarks.md
+#: "Studio"), so it dropped frames all the time and the page's rate fell to PAGE_MIN_FPS; at 30 it
+#: keeps up and the page is shown every analysed frame (up to PAGE_MAX_FPS, the same 30).
+STUDIO_CAMERA_FPS = 30.0
+
+
 #: Seconds of capture over which dropped camera frames are counted before the page's rate is set.
 PAGE_RATE_WINDOW_S = 1.0
 #: Fraction of the camera's frames the capture may drop in a window and still count as keeping up.
@@ -238,7 +247,8 @@ class PageRate:
     capture keeps up with the camera; fewer while it falls behind, so the browser, which shares the
     cores, gives way to the capture (a quick machine keeps the full rate).
 
-    Frames the capture dropped show as gaps in the frame index. Every ``PAGE_RATE_WINDOW_S`` of
+    Frames the capture dropped show as gaps in the frame index (less the frames the rate limit
+    skipped, ``max_fps``: those are not the capture falling behind). Every ``PAGE_RATE_WINDOW_S`` of
     capture, a window in which more than ``PAGE_DROP_TOLERANCE`` of the camera's frames were
     dropped sets the rate to ``PAGE_RATE_DECREASE`` times the lower of the rate and the frames the
     capture processed a second (not below ``min_fps``); a window
@@ -251,6 +261,7 @@ class PageRate:
         self.limit_fps = max_fps  #: frames/s offered to the page now
         self.capture_fps: float | None = None  #: frames/s the capture processed in the last window
         self._last_index: int | None = None
+        self._last_skipped = 0
         self._window_start_s: float | None = None
         self._seen = 0
         self._dropped = 0
@@ -265,14 +276,16 @@ class PageRate:
     def restart(self) -> None:
         """A new capture (its frame index and clock start again); the rate reached is kept."""
         self._last_index = self._window_start_s = None
-        self._seen = self._dropped = 0
+        self._seen = self._dropped = self._last_skipped = 0
         self._credit, self._last_t_s = 1.0, None
 
-    def frame(self, index: int, t_s: float) -> bool:
-        """Count the capture's frame ``index`` at ``t_s`` (session s); True if it is to be offered."""
+    def frame(self, index: int, t_s: float, rate_skipped: int = 0) -> bool:
+        """Count the capture's frame ``index`` at ``t_s`` (session s), ``rate_skipped`` frames skipped
+        by the rate limit since the source opened; True if it is to be offered."""
         if self._last_index is not None and index > self._last_index:
-            self._dropped += index - self._last_index - 1
-        self._last_index = index
+            skipped = max(0, rate_skipped - self._last_skipped)
+            self._dropped += max(0, index - self._last_index - 1 - skipped)
+        self._last_index, self._last_skipped = index, rate_skipped
         self._seen += 1
         if self._window_start_s is None or t_s < self._window_start_s:
             self._window_start_s = t_s
@@ -395,6 +408,7 @@ class StudioSink(Sink):
         self.setup = None
         self._setup_msg: dict | None = None
         self._camera_fps: float | None = None
+        self._analysed_fps: float | None = None
 
     def open(self, run: CaptureRun) -> None:
         from movekit.analysis.camera_tilt import CameraTilt
@@ -403,8 +417,11 @@ class StudioSink(Sink):
         tilt = run.calibration.get("tilt")
         self._tilt = CameraTilt.from_dict(tilt) if tilt else None
         self.size_px = (run.src.width_px, run.src.height_px)
+        # the camera's own rate, and the rate it is analysed at (under the studio's --camera-fps)
         fps = float(getattr(run.src, "fps", float("nan")))
         self._camera_fps = round(fps, 2) if np.isfinite(fps) and fps > 0 else None
+        fps = float(getattr(run.src, "analysed_fps", fps))
+        self._analysed_fps = round(fps, 2) if np.isfinite(fps) and fps > 0 else None
         self.live.page_rate.restart()
 
     def frame(self, result: FrameResult) -> bool:
@@ -415,7 +432,7 @@ class StudioSink(Sink):
         self._update_setup(result)
         hub = self.live.hub
         hub.frames += 1
-        offer = self.live.page_rate.frame(result.index, result.t_s)  # counts the capture's drops
+        offer = self.live.page_rate.frame(result.index, result.t_s, result.rate_skipped)  # counts the capture's drops
         if offer and hub.watched:  # no page shown, no cost
             hub.offer(result, self._header(result))
         return stop
@@ -474,7 +491,7 @@ class StudioSink(Sink):
         return {"type": "frame", "index": result.index, "t_s": round(result.t_s - self.live.t0_s(result), 3),
                 "frame_unix_ms": (self.run.clock.started_unix_s + result.t_s) * 1000.0,
                 "phase": self.live.phase, "setup": self._setup_msg, "events": len(self.live.events),
-                "camera_fps": self._camera_fps, "page_max_fps": round(rate.limit_fps, 1),
+                "camera_fps": self._camera_fps, "analysed_fps": self._analysed_fps, "page_max_fps": round(rate.limit_fps, 1),
                 "page_limited": rate.limited, "capture_fps": None if rate.capture_fps is None else round(rate.capture_fps, 1)}  # fmt: skip
 
     def say(self, text: str) -> None:
@@ -500,6 +517,9 @@ class LiveOptions:
     age: float | None = None
     model_complexity: int = 1
     save_video: bool = False  #: keep the raw frames in the recording (video.mkv); off unless asked
+    #: most frames/s analysed from the camera (None: its own rate; the studio passes its
+    #: ``StudioConfig.camera_fps``)
+    max_fps: float | None = STUDIO_CAMERA_FPS
 
 
 class LiveScreen:
@@ -626,6 +646,7 @@ class LiveScreen:
 
         i = self.options.source_index
         opts = CaptureOptions(realtime=True, drop_late=True, person=self.person, tilt=self._tilts.get(i), metadata=metadata,
+                              max_fps=self.options.max_fps,
                               model_complexity=self.options.model_complexity,
                               save_video=self.options.save_video and out is not None)  # fmt: skip
         self._sink = StudioSink(self)
@@ -696,6 +717,7 @@ __all__ = [
     "LiveScreen",
     "PageRate",
     "StudioSink",
+    "STUDIO_CAMERA_FPS",
     "encode_frame",
     "fit_scale",
     "frame_message",

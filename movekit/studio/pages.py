@@ -137,7 +137,8 @@ class Pages:
         if c.live is not None and c.live.phase in ("recording", "analysing"):
             raise MovekitError("a test is being recorded: stop it on the live page first")
         opts = LiveOptions(screen, s["client_code"], sid, list(c.sources), camera, c.recordings_dir, c.db,
-                           side, age, c.model_complexity, save_video=_one(form, "save_video") == "yes")  # fmt: skip
+                           side, age, c.model_complexity, save_video=_one(form, "save_video") == "yes",
+                           max_fps=c.camera_fps)  # fmt: skip
         new_live(c, opts)
 
     def live(self) -> str:

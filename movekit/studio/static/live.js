@@ -76,9 +76,9 @@
       while (drawnAt.length && now - drawnAt[0] > rateWindowMs) drawnAt.shift();
       if (now - panelAt < 1000 / panelHz && head.phase === onScreen.phase) return;
       panelAt = now;
-      const { angles, setup, phase, t_s, events, camera_fps, capture_fps, page_max_fps, page_limited, index, scale,
-        width_px, height_px } = head;
-      port.postMessage({ panel: { angles, setup, phase, t_s, events, camera_fps, capture_fps, page_max_fps, page_limited,
+      const { angles, setup, phase, t_s, events, camera_fps, analysed_fps, capture_fps, page_max_fps, page_limited,
+        index, scale, width_px, height_px } = head;
+      port.postMessage({ panel: { angles, setup, phase, t_s, events, camera_fps, analysed_fps, capture_fps, page_max_fps, page_limited,
         index, scale, size: [width_px, height_px], pose: pose ? Array.from(pose) : null,
         drawn_fps: drawnAt.length >= 2 ? drawnAt.length / (rateWindowMs / 1000) : null } });
     }
@@ -190,15 +190,20 @@
     setText("setup-notes", setup.notes.join("; "));
   }
 
-  function showRate(p) {   // says so when the page shows fewer frames than the camera gives
+  function showRate(p) {   // says so when the page shows fewer frames than the camera gives, and why
     const cam = p.camera_fps, fps = p.drawn_fps;
-    if (!cam || fps === null || fps >= 0.9 * cam) { setText("rate", ""); return; }
+    if (!cam || fps === null) { setText("rate", ""); return; }
+    const ana = p.analysed_fps ? Math.min(p.analysed_fps, cam) : cam;   // the studio's --camera-fps
     const why = [];
-    const cap = p.capture_fps;
-    if (cap !== null && cap < 0.9 * cam) why.push("the capture processes " + (cap < 1 ? "under 1" : cap.toFixed(0)) + " a second on this computer now");
-    if (p.page_limited) why.push("the view is offered fewer frames while the capture falls behind the camera");
-    else if (p.page_max_fps < 0.9 * cam) why.push("the view shows at most " + p.page_max_fps.toFixed(0) + " a second");
-    if (!why.length) why.push("this browser draws fewer");
+    if (ana < 0.9 * cam) why.push("the studio analyses " + ana.toFixed(0) + " a second (--camera-fps)");
+    if (fps < 0.9 * ana) {
+      const cap = p.capture_fps, before = why.length;
+      if (cap !== null && cap < 0.9 * ana) why.push("the capture processes " + (cap < 1 ? "under 1" : cap.toFixed(0)) + " a second on this computer now");
+      if (p.page_limited) why.push("the view is offered fewer frames while the capture falls behind the camera");
+      else if (p.page_max_fps < 0.9 * ana) why.push("the view shows at most " + p.page_max_fps.toFixed(0) + " a second");
+      if (why.length === before) why.push("this browser draws fewer");
+    }
+    if (!why.length) { setText("rate", ""); return; }
     setText("rate", "live view: " + fps.toFixed(0) + " of the camera's " + cam.toFixed(0) + " frames/s (" + why.join("; ") + ")");
   }
 
