@@ -100,3 +100,54 @@ def test_reused_scratch_rows_give_the_same_results(monkeypatch, demo_pose):
         assert _same(again.angles[k], ref.angles[k]) and _same(short.angles[k], ref_short.angles[k]), k
     assert _same(short.landmarks, ref_short.landmarks) and _same(short.com, ref_short.com)
     assert np.isfinite(ref.angles["right_knee_flexion_deg"]).mean() > 0.5  # numbers, not all NaN
+
+
+def test_two_threads_give_the_numpy_values(monkeypatch, demo_pose):
+    """Long batches are split across two threads (the filter's rows, the view cues' and the
+    angles' frames): on the real demo pose, split at every size the kernels take, the values are
+    the numpy code's bit for bit, and the split did happen (both halves ran, on two threads)."""
+    import threading
+
+    p = demo_pose
+    monkeypatch.setattr(kernels, "MIN_SAMPLES", 0)
+    monkeypatch.setattr(kernels, "LOAD_MIN_SAMPLES", 0)
+    monkeypatch.setattr(kernels, "SPLIT_MIN_SAMPLES", 0)
+    monkeypatch.setattr(kernels, "_threads", lambda: 2)
+    from movekit.analysis import angles as A
+
+    monkeypatch.setattr(A, "_BLOCK", 48)  # the demo's 230 frames in 5 blocks: 2 + 3 per thread
+    calls = []
+    real = kernels.in_two
+
+    def spy(part, n_items, n_samples):
+        def seen(lo, hi):
+            calls.append((lo, hi, n_items, threading.get_ident()))
+            part(lo, hi)
+
+        real(seen, n_items, n_samples)
+
+    monkeypatch.setattr(kernels, "in_two", spy)
+    import movekit.analysis._numba_kernels as nk
+
+    monkeypatch.setattr(nk, "in_two", spy)
+
+    def run(offline):
+        return analyse(p.t_s, p.image_px, None, p.visibility, offline=offline, gate=False)
+
+    split = {offline: run(offline) for offline in (True, False)}
+    assert len({c[3] for c in calls}) == 2  # two threads did the work
+    halves = {}
+    for lo, hi, n_items, _ in calls:
+        halves.setdefault(n_items, set()).add((lo, hi))
+    assert len(halves) >= 3  # rows of the filter, frames of the cues, blocks of the angles
+    for n_items, got in halves.items():  # two halves that cover the items
+        assert sorted(got)[0][0] == 0 and sorted(got)[-1][1] == n_items and len(got) == 2, n_items
+    with monkeypatch.context() as m:
+        m.setenv("MOVEKIT_NUMBA", "0")
+        ref = {offline: run(offline) for offline in (True, False)}
+    for offline in (True, False):
+        a, r = split[offline], ref[offline]
+        for k in r.angles:
+            assert _same(a.angles[k], r.angles[k]), (offline, k)
+        assert _same(a.landmarks, r.landmarks) and _same(a.com, r.com) and _same(a.yaw_deg, r.yaw_deg)
+        assert np.isfinite(r.angles["right_knee_flexion_deg"]).mean() > 0.5

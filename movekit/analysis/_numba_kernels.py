@@ -10,6 +10,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from movekit.analysis.kernels import in_two
+
 jit = numba.njit(cache=True, nogil=True)
 # for kernels that divide: ``error_model="numpy"`` gives numpy's inf and NaN for a division by zero
 # (Numba's default raises ZeroDivisionError). Their sums start from +0.0 and add in index order, as
@@ -666,8 +668,13 @@ def fill_lowpass(
     c, n = a.shape
     filled = a if overwrite else np.empty((c, n))
     out = a if overwrite else np.empty((c, n))
-    ext = np.empty((2 * 3 * (2 * sos.shape[0] + 1), 8))
-    _fill_lowpass(a, max_gap, causal, sos, zi0, zero_phase, do_filter, filled, out, ext, np.zeros(n), not overwrite)
+
+    def part(lo: int, hi: int) -> None:
+        ext = np.empty((2 * 3 * (2 * sos.shape[0] + 1), 8))
+        args = (max_gap, causal, sos, zi0, zero_phase, do_filter, filled[lo:hi], out[lo:hi], ext, np.zeros(n))
+        _fill_lowpass(a[lo:hi], *args, not overwrite)
+
+    in_two(part, c, c * n)  # rows are independent: the same values split or not
     return out if do_filter else filled
 
 

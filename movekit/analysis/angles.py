@@ -601,18 +601,23 @@ def joint_angles_2d_rows(rows: np.ndarray, pos: np.ndarray, facing, front) -> di
     k = kernels.get()
     n, na = rows.shape[1], len(_DEFS)
     theta = np.empty((na, n))
-    # flat scratch, viewed as (angles, block width) C-contiguous per block: numpy's arctan2 then
-    # runs one unbuffered loop (on (angles, block) slices of wider arrays it copied through its
-    # buffers: ~40 % of the angles' time)
-    yb, xb, sb = np.empty(na * _BLOCK), np.empty(na * _BLOCK), np.empty(na * _BLOCK, dtype=bool)
-    q = np.empty((43, 2, _BLOCK))  # the virtual points and normal signs as rows
     facing = np.ascontiguousarray(np.broadcast_to(facing, (n,)), dtype=np.float64)
     front = np.ascontiguousarray(np.broadcast_to(front, (n,)), dtype=np.float64)
-    for s in range(0, n, _BLOCK):  # cache-sized blocks of frames
-        e = min(n, s + _BLOCK)
-        w = e - s
-        y, x, short = yb[: na * w].reshape(na, w), xb[: na * w].reshape(na, w), sb[: na * w].reshape(na, w)
-        k.angles2d_args(rows, pos, s, e, facing, front, _IDX, _NORMAL, _KIND_UNSIGNED, y, x, short, q)
-        np.arctan2(y, x, out=x)
-        k.angles_finish_into(x, theta, s, e, short, _MULT, _OFFSET, _LO, _KIND_UNSIGNED, _PLO, _PHI)
+
+    def part(b0: int, b1: int) -> None:  # cache-sized blocks of frames b0..b1-1
+        yb, xb, sb = np.empty(na * _BLOCK), np.empty(na * _BLOCK), np.empty(na * _BLOCK, dtype=bool)
+        q = np.empty((43, 2, _BLOCK))  # the virtual points and normal signs as rows
+        for s in range(b0 * _BLOCK, min(n, b1 * _BLOCK), _BLOCK):
+            e = min(n, s + _BLOCK)
+            w = e - s
+            y, x, short = yb[: na * w].reshape(na, w), xb[: na * w].reshape(na, w), sb[: na * w].reshape(na, w)
+            k.angles2d_args(rows, pos, s, e, facing, front, _IDX, _NORMAL, _KIND_UNSIGNED, y, x, short, q)
+            np.arctan2(y, x, out=x)
+            k.angles_finish_into(x, theta, s, e, short, _MULT, _OFFSET, _LO, _KIND_UNSIGNED, _PLO, _PHI)
+
+    # flat scratch per thread, viewed as (angles, block width) C-contiguous per block: numpy's
+    # arctan2 then runs one unbuffered loop (on (angles, block) slices of wider arrays it copied
+    # through its buffers: ~40 % of the angles' time); each frame is computed alone, so the
+    # blocks split across two threads give the same values
+    kernels.in_two(part, -(-n // _BLOCK), n * na)
     return {d.name: theta[i] for i, d in enumerate(_DEFS)}

@@ -251,9 +251,20 @@ def _view_cues_compiled(
     the same operations); None when the kernels do not apply (short input, Numba missing)."""
     if p.ndim != 3 or p.shape[1] != 33 or not kernels.wanted(p.shape[0] * _CUES_PER_FRAME):
         return None
-    out = np.empty((4, p.shape[0]))
+    n = p.shape[0]
+    out = np.empty((4, n))
     th, ra = np.array(thresholds, dtype=np.float64), np.array(ratios, dtype=np.float64)
-    kernels.get().view_cues(np.ascontiguousarray(p), th, ra, _SIN_WEIGHTS, out)
+    p = np.ascontiguousarray(p)
+
+    def part(lo: int, hi: int) -> None:  # each frame's cues alone: the same values split or not
+        if lo == 0 and hi == n:
+            kernels.get().view_cues(p, th, ra, _SIN_WEIGHTS, out)
+            return
+        block = np.empty((4, hi - lo))
+        kernels.get().view_cues(p[lo:hi], th, ra, _SIN_WEIGHTS, block)
+        out[:, lo:hi] = block
+
+    kernels.in_two(part, n, n * _CUES_PER_FRAME)
     return out
 
 
