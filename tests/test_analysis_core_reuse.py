@@ -151,3 +151,21 @@ def test_two_threads_give_the_numpy_values(monkeypatch, demo_pose):
             assert _same(a.angles[k], r.angles[k]), (offline, k)
         assert _same(a.landmarks, r.landmarks) and _same(a.com, r.com) and _same(a.yaw_deg, r.yaw_deg)
         assert np.isfinite(r.angles["right_knee_flexion_deg"]).mean() > 0.5
+
+
+def test_a_forked_child_splits_with_its_own_helper_thread():
+    """The helper thread does not survive a fork: a child process that splits a batch after its
+    parent did gets a new one instead of waiting forever on the parent's."""
+    import multiprocessing
+
+    kernels.in_two(lambda lo, hi: None, 2, kernels.SPLIT_MIN_SAMPLES)  # the parent's helper exists
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_split_in_child).get(timeout=60)
+    assert got == [(0, 1), (1, 2)]
+
+
+def _split_in_child():
+    seen = []
+    kernels.in_two(lambda lo, hi: seen.append((lo, hi)), 2, kernels.SPLIT_MIN_SAMPLES)
+    return sorted(seen)

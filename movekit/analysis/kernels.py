@@ -85,6 +85,10 @@ def _helper_pool():
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="movekit-kernels")
 
 
+if hasattr(os, "register_at_fork"):  # a forked child has no helper thread: it makes its own
+    os.register_at_fork(after_in_child=_helper_pool.cache_clear)
+
+
 def in_two(part, n_items: int, n_samples: int) -> None:
     """Run ``part(lo, hi)`` over ``range(n_items)``: in one call, or in two halves at once, one on
     a helper thread, when the batch has :data:`SPLIT_MIN_SAMPLES` and the process may use two
