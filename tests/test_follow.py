@@ -416,6 +416,35 @@ def test_somebody_who_walks_in_while_the_client_is_lost_is_not_taken_for_him():
     assert any(e["kind"] == "people_in_view" and e["count"] == 2 for e in follower.events)
 
 
+def test_the_model_rests_on_two_frames_in_three_once_the_client_is_lost_a_second():
+    """The client is seen for 10 frames (30 fps), then nobody is anywhere for 60 frames, then he is
+    back. Lost for up to ``sparse_after_s`` (1 s) the model runs on every frame; after that on one
+    in three (the person detector still looks every ``lost_watch_every_s``); he is found again
+    within two frames of being back, by the model or through a detection on a frame it rests."""
+    from movekit.capture.follow import PersonFollower
+
+    model = {i: (300, 500) for i in list(range(10)) + list(range(70, 90))}
+    backend = ScriptedPose(model, {i: [(300, 500)] for i in range(70, 90)})
+    follower = PersonFollower()
+    backend.follower = follower
+    runs, found = [], []
+    try:
+        for i in range(90):
+            backend.frame = i
+            before = backend.runs
+            est = follower.process(backend, _scene(model.get(i), None), i / 30)
+            runs.append(backend.runs - before)
+            found.append(est.found)
+    finally:
+        follower.close()
+    runs, found = np.array(runs), np.array(found)
+    assert found[:10].all() and not found[10:70].any()
+    assert np.all(runs[12:39] >= 1)  # lost under a second: the model on every frame
+    rested = runs[42:70] == 0
+    assert 16 <= rested.sum() <= 20, runs[42:70]  # two frames in three
+    assert found[72:].all()  # at worst two frames late
+
+
 # --- coverage on real footage, against a reference that is not the follower ------------------------
 
 
