@@ -603,3 +603,38 @@ def test_the_window_lies_inside_the_frame_and_maps_landmarks_back():
     est = process_window(Fixed(), frame, (1168, 0, 600))
     assert Fixed.shapes == [(600, 600, 3)]
     assert np.allclose(est.image_px[:, :2], (1178.0, 20.0))
+
+
+def test_the_model_sees_the_window_with_others_blanked_as_in_a_blanked_copy_of_the_frame():
+    """``model_input`` copies only the window, yet shows the model the same pixels as blanking a copy of
+    the whole frame and cutting the window out of it, in RGB and read-only (so that MediaPipe takes it
+    without another copy); a box of somebody predicted off the frame's left edge blanks nothing (its
+    negative right edge, read from the frame's right, once blanked all but the last columns)."""
+    import cv2
+
+    from movekit.capture.follow import mask_inside, model_input
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(1, 256, (994, 1768, 3), dtype=np.uint8)
+    rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    rgb.flags.writeable = False
+    others = [np.array([900.0, 100.0, 1300.0, 700.0]), np.array([1000.0, 600.0, 1500.0, 1200.0])]
+    keep = np.array([1100.0, 200.0, 1250.0, 500.0])
+    for window in [(800, 50, 600), None]:
+        whole = frame
+        for box in others:
+            whole = mask_inside(whole, box, keep=keep)
+        x0, y0, side = window or (0, 0, None)
+        want = cv2.cvtColor(whole, cv2.COLOR_BGR2RGB)[
+            y0 : y0 + side if side else None, x0 : x0 + side if side else None
+        ]
+        for given in (rgb, None):
+            bgr, shown = model_input(frame, window, given, others, keep)
+            assert bgr.shape == want.shape and np.array_equal(shown, want) and not shown.flags.writeable
+    assert 0.2 < (want == 0).all(axis=2).mean() < 0.4  # the two boxes, grown, blanked; the kept box not
+    assert (want[250:450, 1150:1200] != 0).all()
+    off_left = np.array([-881.5, 545.8, -500.9, 1221.6])  # from the crossing clip
+    assert np.array_equal(mask_inside(frame, off_left), frame)
+    assert np.array_equal(model_input(frame, None, rgb, [off_left])[1], rgb)
+    bgr, shown = model_input(frame, None, rgb)
+    assert shown is rgb and bgr is frame  # nothing to cut or blank: no copy

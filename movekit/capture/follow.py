@@ -48,6 +48,7 @@ to frame. This module keeps the identity:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,7 +131,7 @@ def choose_person(
         inside = np.flatnonzero(outside == 0)
         if inside.size:
             box_centres = np.stack([mid, (b[:, 1] + b[:, 3]) / 2], axis=1)
-            near = [np.linalg.norm((centres[i] if centres[i] is not None else box_centres[i]) - point) for i in inside]
+            near = [_apart(centres[i] if centres[i] is not None else box_centres[i], point) for i in inside]
             return int(inside[int(np.argmin(near))]), 0.0
         i = int(np.argmin(outside))
         return i, float(outside[i])
@@ -143,6 +144,13 @@ def choose_person(
     if choice == "right":
         return int(np.argmax(mid)), 0.0
     return 0, 0.0
+
+
+def _apart(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance (px) between two image points. ``math.hypot`` rather than ``np.linalg.norm``: the
+    follower measures thousands of these a minute, and numpy's norm calls BLAS, which hands the GIL
+    to the capture's other threads and waits to get it back (up to the 5 ms switch interval)."""
+    return math.hypot(a[0] - b[0], a[1] - b[1])
 
 
 def bbox_px(
@@ -166,7 +174,7 @@ def torso(image_px: np.ndarray) -> tuple[np.ndarray, float] | None:
     if not np.isfinite(pts).all():
         return None
     shoulders, hips = pts[:2].mean(axis=0), pts[2:].mean(axis=0)
-    return (shoulders + hips) / 2, float(np.linalg.norm(shoulders - hips))
+    return (shoulders + hips) / 2, _apart(shoulders, hips)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -212,10 +220,13 @@ def _grow(box: np.ndarray, grow: float) -> np.ndarray:
 
 
 def _grown(box: np.ndarray, grow: float, shape: tuple[int, ...]) -> tuple[slice, slice]:
-    """Row and column slices of ``box`` grown by ``grow`` of its size, clipped to the frame."""
+    """Row and column slices of ``box`` grown by ``grow`` of its size, clipped to the frame (empty
+    where it lies outside: a box of somebody predicted to have walked off the left edge, with its
+    right edge at -443 px, blanked all but the frame's last 443 columns, the client with them, when
+    a negative end was left to count from the frame's right)."""
     h, w = shape[:2]
-    x0, y0, x1, y1 = _grow(box, grow)
-    return slice(int(max(0, y0)), int(min(h, y1))), slice(int(max(0, x0)), int(min(w, x1)))
+    x0, y0, x1, y1 = (int(min(max(v, 0), n)) for v, n in zip(_grow(box, grow), (w, h, w, h)))
+    return slice(y0, max(y0, y1)), slice(x0, max(x0, x1))
 
 
 def fraction_inside(image_px: np.ndarray, box: np.ndarray, grow: float = 0.15) -> float:
@@ -251,10 +262,7 @@ def _clean_colours(image_bgr: np.ndarray, who: _Track, people: list[_Track]) -> 
     """:func:`torso_colours` of ``who``, or None when the middle of their torso lies inside somebody
     else's box (among ``people``; ``who`` itself is skipped), where the patch could be that person's."""
     if any(
-        p is not who
-        and p.box is not None
-        and _contains(p.box, who.centre)
-        and np.linalg.norm(p.centre - who.centre) > 1e-6
+        p is not who and p.box is not None and _contains(p.box, who.centre) and _apart(p.centre, who.centre) > 1e-6
         for p in people
     ):
         return None
@@ -283,27 +291,72 @@ def window_px(centre_px: np.ndarray, side_px: int, shape: tuple[int, ...]) -> tu
     return x0, y0, int(side_px)
 
 
+def model_input(
+    image_bgr: np.ndarray,
+    window: tuple[int, int, int] | None,
+    image_rgb: np.ndarray | None = None,
+    blank: list[np.ndarray] | tuple = (),
+    keep: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the pose model is shown: ``(bgr, rgb)``, ``window`` (x0, y0, side px; None: the whole
+    frame) of the frame as a view in BGR order (for its size) and as a read-only RGB array, with the
+    ``blank`` boxes (frame px, grown as :func:`mask_inside` grows them) blanked except inside
+    ``keep``. The same pixels as blanking a copy of the whole frame with :func:`mask_inside` and
+    cropping it, at the cost of one copy of the window: the frame is not copied, and ``image_rgb``
+    (the frame in RGB order, if the caller has it) is passed on as it is when there is nothing to
+    cut or blank. Read-only, so that MediaPipe takes the array without copying it again."""
+    x0 = y0 = 0
+    bgr, rgb = image_bgr, image_rgb
+    if window is not None:
+        x0, y0, side = window
+        bgr = bgr[y0 : y0 + side, x0 : x0 + side]
+        rgb = None if rgb is None else rgb[y0 : y0 + side, x0 : x0 + side]
+    if rgb is not None and window is None and not len(blank):
+        return bgr, rgb
+    if rgb is None:
+        import cv2
+
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    else:
+        rgb = rgb.copy()
+    if len(blank):
+        held = None if keep is None else _within(_grown(keep, 0.0, image_bgr.shape), x0, y0, rgb.shape)
+        kept = None if held is None else rgb[held].copy()
+        for box in blank:
+            rgb[_within(_grown(box, 0.15, image_bgr.shape), x0, y0, rgb.shape)] = 0
+        if held is not None:
+            rgb[held] = kept
+    rgb.flags.writeable = False
+    return bgr, rgb
+
+
+def _within(region: tuple[slice, slice], x0: int, y0: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """``region`` (row and column slices of the frame) in a part of it of ``shape`` whose top-left
+    corner is (``x0``, ``y0``) px; empty slices where they do not meet."""
+    rows, cols = region
+    h, w = shape[:2]
+    top, left = min(max(rows.start - y0, 0), h), min(max(cols.start - x0, 0), w)
+    return slice(top, max(min(rows.stop - y0, h), top)), slice(left, max(min(cols.stop - x0, w), left))
+
+
 def process_window(
     backend: PoseBackend,
     image_bgr: np.ndarray,
     window: tuple[int, int, int] | None,
     image_rgb: np.ndarray | None = None,
+    blank: list[np.ndarray] | tuple = (),
+    keep: np.ndarray | None = None,
 ) -> PoseEstimate:
     """The model on ``window`` (x0, y0, side px) of the frame, landmarks in the frame's pixels (the
-    whole frame when ``window`` is None). The model's person detector sees its input at 224 x 224
+    whole frame when ``window`` is None), with ``blank`` boxes blanked except inside ``keep``
+    (:func:`model_input`). The model's person detector sees its input at 224 x 224
     px, so a person who fills a small part of a wide frame is found in a window around them where
     the whole frame finds nobody (on the Sports2D demo: the backlit man on his box, detector score
     0.9-0.99 in a 600 px window, not found or found as the woman in the whole 1768 px frame)."""
-    if window is None:
-        return backend.process(image_bgr, image_rgb) if image_rgb is not None else backend.process(image_bgr)
-    x0, y0, side = window
-    rows, cols = slice(y0, y0 + side), slice(x0, x0 + side)
-    crop_rgb = None if image_rgb is None else np.ascontiguousarray(image_rgb[rows, cols])
-    crop = np.ascontiguousarray(image_bgr[rows, cols])
-    est = backend.process(crop, crop_rgb) if crop_rgb is not None else backend.process(crop)
-    if est.found:
-        est.image_px[:, 0] += x0
-        est.image_px[:, 1] += y0
+    est = backend.process(*model_input(image_bgr, window, image_rgb, blank, keep))
+    if est.found and window is not None:
+        est.image_px[:, 0] += window[0]
+        est.image_px[:, 1] += window[1]
     return est
 
 
@@ -531,7 +584,7 @@ class PersonFollower:
         if me is None or seen is None:
             return None, None
         dt = max(t_s - me.t_s, 1e-3)
-        distance = float(np.linalg.norm(seen.centre - me.centre))
+        distance = _apart(seen.centre, me.centre)
         # the longest torso of the last 2 s is the person's scale: bending towards the camera
         # foreshortens the last one (to 10 % of it, seen on a real clip); "grown" is judged against
         # the longest of ``scale_memory_s``, as a somersault foreshortens it for seconds (a man found
@@ -568,10 +621,9 @@ class PersonFollower:
                 if strict
                 or (
                     others[i].hidden_until_s >= t_s
-                    and np.linalg.norm(seen.centre - others[i].at(t_s))
-                    <= self.near_torso * max(others[i].length, seen.length)
+                    and _apart(seen.centre, others[i].at(t_s)) <= self.near_torso * max(others[i].length, seen.length)
                 )
-                or np.linalg.norm(seen.centre - others[i].at(t_s))
+                or _apart(seen.centre, others[i].at(t_s))
                 <= self._gate_px(others[i].length, min(t_s - others[i].t_s, 0.2))
             ]
             if near and mine > self.same_colour and unlike:
@@ -579,9 +631,7 @@ class PersonFollower:
             if near and mine + self.colour_margin < near[0][0]:
                 return None, None
         # else by position: nearer to where somebody else is expected than to the followed person
-        d, i = min(
-            ((float(np.linalg.norm(seen.centre - o.at(t_s))), i) for i, o in enumerate(others)), default=(np.inf, -1)
-        )
+        d, i = min(((_apart(seen.centre, o.at(t_s)), i) for i, o in enumerate(others)), default=(np.inf, -1))
         return ("other", others[i]) if d < distance else (None, None)
 
     def _accept(self, est: PoseEstimate, seen: _Track | None, t_s: float, image_bgr: np.ndarray) -> PoseEstimate:
@@ -597,7 +647,7 @@ class PersonFollower:
             self._core = bbox_px(est.image_px[_HEAD_TORSO], est.visibility[_HEAD_TORSO])
             alone = True
             for o in self._others:
-                apart = np.linalg.norm(o.at(t_s) - seen.centre) > max(o.length, seen.length)
+                apart = _apart(o.at(t_s), seen.centre) > max(o.length, seen.length)
                 alone &= apart
                 if o.t_s == t_s and o.sightings >= 3 and apart:
                     o.confirmed = True  # seen apart from the followed person in this frame
@@ -628,9 +678,10 @@ class PersonFollower:
                 self._track_others(people, t_s, image_bgr)
                 self._count_people(t_s)
             return self._reseed_lost(backend, image_bgr, t_s, people) if people else PoseEstimate.missing()
-        image = self._hide_others(image_bgr, t_s, keep=self._keep_box())
-        # nobody hidden: the frame as decoded, with its RGB copy
-        est = process_window(backend, image, self._window(t_s), image_rgb if image is image_bgr else None)
+        hidden = self._hidden_boxes(t_s)
+        est = process_window(
+            backend, image_bgr, self._window(t_s), image_rgb, hidden, self._keep_box() if hidden else None
+        )
         people = None
         if watching is not None:  # found while this frame's model ran
             people = watching.result()
@@ -731,7 +782,7 @@ class PersonFollower:
         torso 212 px against her 130, the centre between the two); moving her track there put
         "somebody else" where the followed person stood, and her own detections then started a new
         track, unconfirmed, that was followed."""
-        near = np.linalg.norm(seen.centre - track.at(t_s)) <= self._gate_px(track.length, min(t_s - track.t_s, 0.3))
+        near = _apart(seen.centre, track.at(t_s)) <= self._gate_px(track.length, min(t_s - track.t_s, 0.3))
         ratio = max(seen.length, track.length) / max(min(seen.length, track.length), 1e-6)
         return bool(near and ratio <= self.max_growth[0])
 
@@ -765,7 +816,7 @@ class PersonFollower:
         if me is None or t_s - me.t_s <= self.lost_s:
             return PoseEstimate.missing()
         candidates = sorted(
-            (float(np.linalg.norm(p.centre_px - me.centre)), i)
+            (_apart(p.centre_px, me.centre), i)
             for i, p in enumerate(people)
             if p.score >= self.reseed_score and not self._unreachable(p.centre_px, t_s) and not self._taken(p, t_s)
         )
@@ -785,19 +836,23 @@ class PersonFollower:
     def _taken(self, person: PersonDetection, t_s: float) -> bool:
         """Whether ``person`` is where somebody else (a confirmed other track) is expected."""
         return any(
-            o.confirmed and np.linalg.norm(person.centre_px - o.at(t_s)) <= max(o.length, person.torso_px)
-            for o in self._others
+            o.confirmed and _apart(person.centre_px, o.at(t_s)) <= max(o.length, person.torso_px) for o in self._others
         )
 
     def _hide_others(self, image_bgr: np.ndarray, t_s: float, keep: np.ndarray | None) -> np.ndarray:
         """``image_bgr`` with the people taken for somebody else within ``hide_s`` blanked where
         they are expected by ``t_s``, except inside ``keep``; the same array if nobody is."""
-        for o in self._others:
-            if o.hidden_until_s >= t_s and o.box is not None:
-                image_bgr = mask_inside(image_bgr, o.box_at(t_s), keep=keep)
-        if self._refused is not None and t_s - self._refused[0] <= self.retry_gap_s + 1e-6:
-            image_bgr = mask_inside(image_bgr, self._refused[1], keep=keep)
+        for box in self._hidden_boxes(t_s):
+            image_bgr = mask_inside(image_bgr, box, keep=keep)
         return image_bgr
+
+    def _hidden_boxes(self, t_s: float) -> list[np.ndarray]:
+        """Where the people taken for somebody else within ``hide_s`` are expected by ``t_s``, and
+        the last skeleton refused within ``retry_gap_s`` (px boxes, see :meth:`_hide_others`)."""
+        boxes = [o.box_at(t_s) for o in self._others if o.hidden_until_s >= t_s and o.box is not None]
+        if self._refused is not None and t_s - self._refused[0] <= self.retry_gap_s + 1e-6:
+            boxes.append(self._refused[1])
+        return boxes
 
     def _window(self, t_s: float) -> tuple[int, int, int] | None:
         """Where the model looks (x0, y0, side px), or None for the whole frame.
@@ -851,7 +906,7 @@ class PersonFollower:
             if self._overlaps_soon(o, t_s) and t_s - self._watched_s >= self.overlap_watch_every_s - 1e-6:
                 return True
             reach = self.near_torso * max(o.length, me.length)
-            near |= min(np.linalg.norm(o.at(t_s + dt) - me.centre) for dt in (0.0, self.watch_every_s)) <= reach
+            near |= min(_apart(o.at(t_s + dt), me.centre) for dt in (0.0, self.watch_every_s)) <= reach
         return near and t_s - self._watched_s >= self.near_watch_every_s - 1e-6
 
     def _overlaps_soon(self, other: _Track, t_s: float) -> bool:
@@ -915,9 +970,7 @@ class PersonFollower:
             if person.score >= self.min_score and not self._looks_like_me(s.colours):
                 seen.append(s)
         pairs = sorted(
-            (float(np.linalg.norm(s.centre - o.at(t_s))), i, j)
-            for i, s in enumerate(seen)
-            for j, o in enumerate(self._others)
+            (_apart(s.centre, o.at(t_s)), i, j) for i, s in enumerate(seen) for j, o in enumerate(self._others)
         )
         matched, used = {}, set()
         for d, i, j in pairs:
@@ -929,7 +982,7 @@ class PersonFollower:
                 matched[i] = o
                 used.add(j)
         for i, s in enumerate(seen):
-            apart = me is None or np.linalg.norm(s.centre - me.centre) > max(me.length, s.length)
+            apart = me is None or _apart(s.centre, me.centre) > max(me.length, s.length)
             if i not in matched and apart:
                 s.confirmed = self._unreachable(s.centre, t_s)
                 self._others.append(s)
@@ -948,7 +1001,7 @@ class PersonFollower:
         me = self._me
         if me is None or seen.colours is None or track.colours is None:
             return False
-        nearer = np.linalg.norm(seen.centre - me.centre) < distance_px
+        nearer = _apart(seen.centre, me.centre) < distance_px
         return bool(nearer and colour_distance(seen.colours, track.colours) > self.same_colour)
 
     def _unreachable(self, centre_px: np.ndarray, t_s: float) -> bool:
@@ -961,7 +1014,7 @@ class PersonFollower:
         if me is None or not self._lengths:
             return False
         recent = max(self._recent_lengths())
-        return bool(np.linalg.norm(centre_px - me.centre) > self._gate_px(recent, max(t_s - me.t_s, 1e-3)))
+        return bool(_apart(centre_px, me.centre) > self._gate_px(recent, max(t_s - me.t_s, 1e-3)))
 
     def _recent_lengths(self) -> list[float]:
         """The followed person's torso lengths (px) of the 2 s before they were last seen (at least
@@ -979,7 +1032,7 @@ class PersonFollower:
             # a track last seen where somebody counted since could have come from is them (a detection
             # that missed its match, or somebody unseen for a while, started a second track)
             if (o.confirmed or o.sightings >= 2) and all(
-                np.linalg.norm(o.centre - c.centre)
+                _apart(o.centre, c.centre)
                 > max(o.length, c.length) * (1 + self.max_speed_torso_per_s * (c.t_s - o.t_s))
                 for c in counted
             ):
