@@ -146,6 +146,21 @@ def choose_person(
     return 0, 0.0
 
 
+#: Timestamps differ from whole frames by up to a millisecond (a video's presentation times are
+#: stored in whole ms; a camera's come from a clock), and floating point adds its last bits: the
+#: follower's time limits are whole numbers of frames (0.2 s = 6 at 30 fps), so without a tolerance
+#: one millisecond decided whether the client counted as lost at the 6th missing frame or the 7th,
+#: and from there which person the model tracked (the Sports2D demo forward-backward: 1250 frames
+#: followed with times of frame / fps, 1179 with the video's own times).
+CLOCK_TOLERANCE_S = 1e-3
+
+
+def _reached(elapsed_s: float, limit_s: float) -> bool:
+    """Whether ``elapsed_s`` (s) has reached ``limit_s`` (s), within :data:`CLOCK_TOLERANCE_S`: a
+    limit of a whole number of frames is reached at that frame, whatever the timestamps' last bits."""
+    return elapsed_s >= limit_s - CLOCK_TOLERANCE_S
+
+
 def _apart(a: np.ndarray, b: np.ndarray) -> float:
     """Distance (px) between two image points. ``math.hypot`` rather than ``np.linalg.norm``: the
     follower measures thousands of these a minute, and numpy's norm calls BLAS, which hands the GIL
@@ -595,9 +610,9 @@ class PersonFollower:
             return "far", None
         # no lower bound: bending towards the camera shortens a torso to almost nothing
         growth = self.max_growth[0] + self.max_growth[1] * dt
-        if dt <= 1.0 and seen.length > max(length for _, length in self._lengths) * growth:
+        if not _reached(dt, 1.0) and seen.length > max(length for _, length in self._lengths) * growth:
             return "grown", None
-        if dt > self.lost_s and seen.length < float(np.median(recent)) / growth:
+        if _reached(dt, self.lost_s) and seen.length < float(np.median(recent)) / growth:
             return "shrunk", None  # somebody lost for a while comes back at a plausible size
         others = [o for o in self._others if o.confirmed]
         known = others or self._gallery
@@ -620,7 +635,7 @@ class PersonFollower:
                 for d, i in theirs
                 if strict
                 or (
-                    others[i].hidden_until_s >= t_s
+                    others[i].hidden_until_s >= t_s - CLOCK_TOLERANCE_S
                     and _apart(seen.centre, others[i].at(t_s)) <= self.near_torso * max(others[i].length, seen.length)
                 )
                 or _apart(seen.centre, others[i].at(t_s))
@@ -643,7 +658,7 @@ class PersonFollower:
                 seen.colours = me.colours
             self._me = seen
             keep = self.scale_memory_s
-            self._lengths = [(t, n) for t, n in self._lengths if t_s - t <= keep] + [(t_s, seen.length)]
+            self._lengths = [(t, n) for t, n in self._lengths if not _reached(t_s - t, keep)] + [(t_s, seen.length)]
             self._core = bbox_px(est.image_px[_HEAD_TORSO], est.visibility[_HEAD_TORSO])
             alone = True
             for o in self._others:
@@ -668,7 +683,9 @@ class PersonFollower:
         self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float, image_rgb: np.ndarray | None = None
     ) -> PoseEstimate:
         """Pose of the followed person in this frame (all NaN if not found); ``image_rgb`` is
-        the same frame in RGB order, if the caller has it."""
+        the same frame in RGB order, if the caller has it. ``t_s`` is taken to the millisecond, as
+        a video's presentation times are (see :data:`CLOCK_TOLERANCE_S`)."""
+        t_s = round(t_s, 3)
         watching = self._watch(backend, image_bgr, t_s)
         self._forget(t_s)
         self._frame_shape = image_bgr.shape
@@ -726,7 +743,12 @@ class PersonFollower:
         ``sparse_after_s`` and this is not one of every ``sparse_every`` frames since then (see
         ``sparse_every``)."""
         me = self._me
-        if not self.selection or me is None or self.sparse_every <= 1 or t_s - me.t_s <= self.sparse_after_s:
+        if (
+            not self.selection
+            or me is None
+            or self.sparse_every <= 1
+            or not _reached(t_s - me.t_s, self.sparse_after_s)
+        ):
             self._sparse_count = 0
             return False
         self._sparse_count += 1
@@ -738,7 +760,7 @@ class PersonFollower:
         """After the model's skeleton ``seen`` was refused (taken for ``other`` when not None): the
         followed person found by looking again in this frame, or missing (:meth:`_give_up`)."""
         mine = self._recent_box(t_s)
-        if mine is None or (self._covered(t_s) and t_s - self._retry_failed_s < self.retry_gap_s - 1e-6):
+        if mine is None or (self._covered(t_s) and not _reached(t_s - self._retry_failed_s, self.retry_gap_s)):
             return self._give_up(backend, image_bgr, t_s, reset=mine is None)
         # look again in this frame with the model's tracking reset (so that its detector runs), the
         # people taken for others blanked and only the followed person's recent region visible
@@ -793,12 +815,12 @@ class PersonFollower:
         followed one while that one is lost."""
         keep = []
         for o in self._others:
-            if t_s - o.t_s <= self.memory_s:
+            if not _reached(t_s - o.t_s, self.memory_s):
                 keep.append(o)
             elif o.confirmed and o.colours is not None:
                 self._gallery.append((o.t_s, o.colours))
         self._others = keep
-        self._gallery = [(t, c) for t, c in self._gallery if t_s - t <= self.gallery_s]
+        self._gallery = [(t, c) for t, c in self._gallery if not _reached(t_s - t, self.gallery_s)]
 
     def _reseed_lost(
         self, backend: PoseBackend, image_bgr: np.ndarray, t_s: float, people: list[PersonDetection]
@@ -813,7 +835,7 @@ class PersonFollower:
         be by now and not where somebody else is expected, nearest to where they were last seen.
         One model run, on frames where the watcher looked while the person is lost."""
         me = self._me
-        if me is None or t_s - me.t_s <= self.lost_s:
+        if me is None or not _reached(t_s - me.t_s, self.lost_s):
             return PoseEstimate.missing()
         candidates = sorted(
             (_apart(p.centre_px, me.centre), i)
@@ -849,8 +871,10 @@ class PersonFollower:
     def _hidden_boxes(self, t_s: float) -> list[np.ndarray]:
         """Where the people taken for somebody else within ``hide_s`` are expected by ``t_s``, and
         the last skeleton refused within ``retry_gap_s`` (px boxes, see :meth:`_hide_others`)."""
-        boxes = [o.box_at(t_s) for o in self._others if o.hidden_until_s >= t_s and o.box is not None]
-        if self._refused is not None and t_s - self._refused[0] <= self.retry_gap_s + 1e-6:
+        boxes = [
+            o.box_at(t_s) for o in self._others if o.hidden_until_s >= t_s - CLOCK_TOLERANCE_S and o.box is not None
+        ]
+        if self._refused is not None and t_s - self._refused[0] <= self.retry_gap_s + CLOCK_TOLERANCE_S:
             boxes.append(self._refused[1])
         return boxes
 
@@ -867,7 +891,7 @@ class PersonFollower:
         me = self._me
         if me is None or not self._lengths or not self._frame_shape or self.window_torso <= 0:
             return None
-        if self.window is None and t_s - me.t_s <= self.lost_s:
+        if self.window is None and not _reached(t_s - me.t_s, self.lost_s):
             return None
         side = self.window_torso * max(self._recent_lengths())
         self.window = window_px(me.centre, max(int(side), 256), self._frame_shape)
@@ -890,24 +914,24 @@ class PersonFollower:
     def _recent_box(self, t_s: float) -> np.ndarray | None:
         """The followed person's box if they were seen a moment (0.3 s) ago, else None."""
         me = self._me
-        return me.box if me is not None and t_s - me.t_s < 0.3 else None
+        return me.box if me is not None and not _reached(t_s - me.t_s, 0.3) else None
 
     def _watch_due(self, t_s: float) -> bool:
         """Whether to look for other people in this frame (see ``watch_every_s``)."""
-        if t_s - self._watched_s >= self.watch_every_s - 1e-6:
+        if _reached(t_s - self._watched_s, self.watch_every_s):
             return True
         me = self._me
-        if me is None or t_s - me.t_s > self.lost_s:
-            return t_s - self._watched_s >= self.lost_watch_every_s - 1e-6
+        if me is None or _reached(t_s - me.t_s, self.lost_s):
+            return _reached(t_s - self._watched_s, self.lost_watch_every_s)
         near = False
         for o in self._others:
-            if not o.confirmed and t_s - o.t_s < self.watch_every_s:
+            if not o.confirmed and not _reached(t_s - o.t_s, self.watch_every_s):
                 return True  # somebody new: look until they are confirmed or gone
-            if self._overlaps_soon(o, t_s) and t_s - self._watched_s >= self.overlap_watch_every_s - 1e-6:
+            if self._overlaps_soon(o, t_s) and _reached(t_s - self._watched_s, self.overlap_watch_every_s):
                 return True
             reach = self.near_torso * max(o.length, me.length)
             near |= min(_apart(o.at(t_s + dt), me.centre) for dt in (0.0, self.watch_every_s)) <= reach
-        return near and t_s - self._watched_s >= self.near_watch_every_s - 1e-6
+        return near and _reached(t_s - self._watched_s, self.near_watch_every_s)
 
     def _overlaps_soon(self, other: _Track, t_s: float) -> bool:
         """Whether ``other``, moved on at their velocity, overlaps the followed person now or
@@ -942,14 +966,14 @@ class PersonFollower:
         # where to look for them), or every other time the people known to be somebody else
         me = self._me
         image = image_bgr
-        if me is not None and t_s - me.t_s <= self.lost_s:
+        if me is not None and not _reached(t_s - me.t_s, self.lost_s):
             image = image_bgr if self._core is None else mask_inside(image_bgr, self._core)
         elif self._lost_looks % 2:  # lost: every other look with the others blanked, so that the
             # detector, which tends to report only the most salient person, finds the followed one
             for o in self._others:
                 if o.confirmed and o.box is not None:
                     image = mask_inside(image, o.box_at(t_s))
-        if me is not None and t_s - me.t_s > self.lost_s:
+        if me is not None and _reached(t_s - me.t_s, self.lost_s):
             self._lost_looks += 1
 
         def run() -> list:
@@ -1020,7 +1044,7 @@ class PersonFollower:
         """The followed person's torso lengths (px) of the 2 s before they were last seen (at least
         the last one)."""
         last = self._me.t_s if self._me is not None else self._lengths[-1][0]
-        return [n for t, n in self._lengths if last - t <= 2.0] or [self._lengths[-1][1]]
+        return [n for t, n in self._lengths if not _reached(last - t, 2.0)] or [self._lengths[-1][1]]
 
     def _count_people(self, t_s: float) -> None:
         """Queue a ``people_in_view`` event when the number of people in view has changed (see
