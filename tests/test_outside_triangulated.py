@@ -12,6 +12,7 @@ or sync problem though the cameras followed different people.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -48,8 +49,10 @@ def _torso(rec) -> tuple[np.ndarray, np.ndarray]:
 def test_recorded_in_sync_is_kept_and_no_frame_is_triangulated_in_passing(tri34):
     rec = open_recording(tri34)
     mv = rec.metadata["multiview"]
-    assert mv["offsets_s"] == [0.0, 0.0]  # the geometry's +0.05 s is within what it cannot tell apart
-    assert "as recorded" in mv["sync"][0] and "+0.05" in mv["sync"][0], mv["sync"]
+    assert mv["offsets_s"] == [0.0, 0.0]  # the geometry's best shift is within what it cannot tell apart
+    # its best: +0.051 s on the captures of earlier stops, +0.025 s with stop 31's follower (the captures changed)
+    best = re.search(r"as recorded .* its best, ([+-][0-9.]+) s", mv["sync"][0])
+    assert best and 0.0 < float(best.group(1)) <= 0.1, mv["sync"]
     t, torso = _torso(rec)
     assert 15 <= torso.sum() < 60  # 16 (was 13 at the geometry's offset): cam03 misplaces the man's left shoulder
     d = np.diff(np.concatenate([[0], torso.astype(int), [0]]))
