@@ -266,11 +266,28 @@ def mask_inside(
 ) -> np.ndarray:
     """Copy of the frame with ``box`` (grown by ``grow`` of its size) blanked, except inside ``keep``."""
     out = image_bgr.copy()
-    out[_grown(box, grow, image_bgr.shape)] = 0
-    if keep is not None:
-        region = _grown(keep, 0.0, image_bgr.shape)
-        out[region] = image_bgr[region]
+    _blank(out, [box], image_bgr.shape, grow, keep)
     return out
+
+
+def _blank(
+    part: np.ndarray,
+    boxes: list[np.ndarray],
+    frame_shape: tuple[int, ...],
+    grow: float,
+    keep: np.ndarray | None = None,
+    origin: tuple[int, int] = (0, 0),
+) -> None:
+    """Blank ``boxes`` (frame px, each grown by ``grow`` of its size) in ``part`` in place, except
+    inside ``keep`` (frame px); ``part`` is the region of a frame of ``frame_shape`` whose top-left
+    corner is ``origin`` (x0, y0 px), or the whole frame."""
+    x0, y0 = origin
+    held = None if keep is None else _within(_grown(keep, 0.0, frame_shape), x0, y0, part.shape)
+    kept = None if held is None else part[held].copy()
+    for box in boxes:
+        part[_within(_grown(box, grow, frame_shape), x0, y0, part.shape)] = 0
+    if held is not None:
+        part[held] = kept
 
 
 def _clean_colours(image_bgr: np.ndarray, who: _Track, people: list[_Track]) -> np.ndarray | None:
@@ -334,13 +351,7 @@ def model_input(
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     else:
         rgb = rgb.copy()
-    if len(blank):
-        held = None if keep is None else _within(_grown(keep, 0.0, image_bgr.shape), x0, y0, rgb.shape)
-        kept = None if held is None else rgb[held].copy()
-        for box in blank:
-            rgb[_within(_grown(box, 0.15, image_bgr.shape), x0, y0, rgb.shape)] = 0
-        if held is not None:
-            rgb[held] = kept
+    _blank(rgb, blank, image_bgr.shape, 0.15, keep, (x0, y0))
     rgb.flags.writeable = False
     return bgr, rgb
 
@@ -408,6 +419,11 @@ class _Track:
     def at(self, t_s: float) -> np.ndarray:
         """Expected torso centre (px) at ``t_s``, moving on at the last velocity."""
         return self.centre + self.velocity * (t_s - self.t_s)
+
+    def hidden_at(self, t_s: float) -> bool:
+        """Whether they are still hidden from the model at ``t_s`` (``hidden_until_s``, within
+        :data:`CLOCK_TOLERANCE_S`)."""
+        return self.hidden_until_s >= t_s - CLOCK_TOLERANCE_S
 
     def box_at(self, t_s: float) -> np.ndarray | None:
         return None if self.box is None else self.box + np.tile(self.velocity * (t_s - self.t_s), 2)
@@ -635,7 +651,7 @@ class PersonFollower:
                 for d, i in theirs
                 if strict
                 or (
-                    others[i].hidden_until_s >= t_s - CLOCK_TOLERANCE_S
+                    others[i].hidden_at(t_s)
                     and _apart(seen.centre, others[i].at(t_s)) <= self.near_torso * max(others[i].length, seen.length)
                 )
                 or _apart(seen.centre, others[i].at(t_s))
@@ -871,9 +887,7 @@ class PersonFollower:
     def _hidden_boxes(self, t_s: float) -> list[np.ndarray]:
         """Where the people taken for somebody else within ``hide_s`` are expected by ``t_s``, and
         the last skeleton refused within ``retry_gap_s`` (px boxes, see :meth:`_hide_others`)."""
-        boxes = [
-            o.box_at(t_s) for o in self._others if o.hidden_until_s >= t_s - CLOCK_TOLERANCE_S and o.box is not None
-        ]
+        boxes = [o.box_at(t_s) for o in self._others if o.hidden_at(t_s) and o.box is not None]
         if self._refused is not None and t_s - self._refused[0] <= self.retry_gap_s + CLOCK_TOLERANCE_S:
             boxes.append(self._refused[1])
         return boxes
