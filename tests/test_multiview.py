@@ -134,9 +134,11 @@ def test_drop_short_triangulated_runs_exact():
 
 def test_short_triangulated_runs_are_where_pairs_go_wrong(ref):
     """Every pair of the four views (the man): the frames a pair triangulates only in passing
-    (runs under MIN_RUN_S) are far off the four-view reference (measured: a mean 22.4 deg over 13
-    angles, median 11.9, against 6.7 and 4.1 in the frames kept), so they are left out by default; with three views
-    or more nothing is left out."""
+    (runs under MIN_RUN_S) are far off the four-view reference, so they are left out by default;
+    with three views or more nothing is left out. Measured over 13 angles: a mean 36.0 deg, median
+    16.2, in 83 angle-frames, against 6.7 and 3.7 in the 3141 kept (references built 2026-12-05
+    after issue 22's follower changes; the build before gave 22.4 / 11.9 against 6.7 / 4.1 in over
+    100 frames: the pose model's sub-pixel changes move which runs are short)."""
     import itertools
 
     short_err, kept_err = [], []
@@ -152,7 +154,7 @@ def test_short_triangulated_runs_are_where_pairs_go_wrong(ref):
             short_err.append(e[gone & np.isfinite(e)])
             kept_err.append(e[~gone & np.isfinite(e)])
     short, kept = np.concatenate(short_err), np.concatenate(kept_err)
-    assert short.size > 100 and kept.size > 3000
+    assert short.size > 50 and kept.size > 3000
     assert short.mean() > 2.5 * kept.mean(), (short.mean(), kept.mean())
     four = triangulate_views(*_views(ref, [0, 1, 2, 3]))
     assert not four.short_run.any()
