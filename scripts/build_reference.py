@@ -2,7 +2,9 @@
 
 The real pose model (MediaPipe legacy Pose, model complexity 1) runs on each of the four
 synchronised, calibrated views of Pose2Sim's demo trials (``movekit.datasets``: PyPI
-pose2sim==0.10.49, BSD-3); one chosen person is followed in every view; the four views are
+pose2sim==0.10.49, BSD-3; its ``Demo_Batch`` trials are byte-identical copies of these two, same
+CRC-32 per video, so the wheel holds two trials, not four); one chosen person is followed in
+every view; the four views are
 triangulated (:func:`movekit.analysis.triangulation.triangulate`, after the left/right labels of
 each view are checked against the others) into lab coordinates (m, z up, floor z = 0).
 
@@ -14,6 +16,12 @@ captured with movekit's own person follower (``movekit.capture.pipeline.capture_
 ``person="X,Y"`` at that person's torso), which blanks the others. Frames in which a view's
 skeleton does not agree with the other views (the follower on somebody else, or lost) are not
 used for that view.
+
+Reproducibility: two builds of one commit on one machine are bit-identical (checked 2026-12-05 on
+Demo_MultiPerson's man). The per-view poses depend on what the follower shows the pose model, so
+a change to ``movekit.capture`` moves them (issue 22's follower changes: 0.1-0.4 px median in
+85-97 of 100 frames in three of four views), and the error table is rebuilt with them
+(scripts/validate_angles.py).
 
 Output: ``movekit.datasets.cache_dir() / "reference" / "<trial>_<person>.npz`` with
 

@@ -14,6 +14,13 @@ the four-view reference:
 * sync: the shift (frames) of one camera that best fits the other three;
 * the reference itself: three views (leave one out) against four.
 
+Per-frame checks that could refuse a pair's bad frames (``--frame-checks``, refined calibration
+against the refined reference): the angle's standard deviation predicted from the two rays'
+geometry (2D noise of 3 % of each view's torso length propagated through the triangulation),
+the pair's reprojection residual, the pair's own limb-length deviation from its median over the
+take, and the reference's. Their rank correlation with the error, the error by bin, and the
+median / worst pair after refusing the frames over each threshold.
+
 Then it refines the calibration's camera orientations from the keypoints of the TRAINING trials
 only (scripts/build_reference.py ``fit_refinement``) and reports the table angle x separation band
 (median and worst pair MAE: the gate takes the worst) with the Qualisys and the refined
@@ -22,7 +29,7 @@ skeleton=True)``), against the reference as built and the refined reference of
 ``scripts/build_reference.py --refined`` (built when missing). Numbers in the report of issue 17;
 runs in about 25 s on this machine.
 
-Usage: .venv/bin/python scripts/diagnose_multiview.py
+Usage: .venv/bin/python scripts/diagnose_multiview.py [--frame-checks]
 """
 
 from __future__ import annotations
@@ -183,6 +190,176 @@ def calibration_lines(name, P, W, cams, t_s) -> list[str]:
     return L
 
 
+def point_covariance(X, cams, noise_px) -> np.ndarray:
+    """(frames, 3, 3) m^2: covariance of triangulated points ``X`` (frames, 3) when each view
+    ``c`` sees them with isotropic 2D noise ``noise_px[c]`` (frames,) px (first-order, pinhole
+    Jacobian of each projection; Hartley & Zisserman 2004, sec. 5.2)."""
+    info = np.zeros((len(X), 3, 3))
+    for cam, sd in zip(cams, noise_px):
+        Xc = X @ cam.R.T + cam.t
+        z = Xc[:, 2]
+        J = np.zeros((len(X), 2, 3))
+        J[:, 0, 0] = J[:, 1, 1] = 1.0
+        J[:, 0, 2], J[:, 1, 2] = -Xc[:, 0] / z, -Xc[:, 1] / z
+        J = (np.sqrt(cam.K[0, 0] * cam.K[1, 1]) / z)[:, None, None] * (J @ cam.R)
+        info += np.einsum("fij,fik->fjk", J, J) / (sd**2)[:, None, None]
+    with np.errstate(all="ignore"):
+        return np.linalg.inv(info)
+
+
+def angle_sd_deg(A, J, B, cov_a, cov_j, cov_b) -> np.ndarray:
+    """(frames,) deg: first-order SD of the angle A-J-B from its three points' covariances."""
+    u, v = A - J, B - J
+    nu, nv = np.linalg.norm(u, axis=1), np.linalg.norm(v, axis=1)
+    uh, vh = u / nu[:, None], v / nv[:, None]
+    c = (uh * vh).sum(1)
+    s = np.sqrt(np.clip(1 - c**2, 1e-6, None))
+    gu = -(vh - c[:, None] * uh) / (nu * s)[:, None]
+    gv = -(uh - c[:, None] * vh) / (nv * s)[:, None]
+    gj = -(gu + gv)
+    var = sum(np.einsum("fi,fij,fj->f", g, cv, g) for g, cv in ((gu, cov_a), (gv, cov_b), (gj, cov_j)))
+    return np.degrees(np.sqrt(var))
+
+
+def _limb_deviation(X, L) -> np.ndarray:
+    """(frames,) the larger relative deviation of the angle's two segments from their median length."""
+    seg = [np.linalg.norm(X[:, L[0]] - X[:, L[1]], axis=1), np.linalg.norm(X[:, L[2]] - X[:, L[1]], axis=1)]
+    return np.nanmax([np.abs(s / np.nanmedian(s) - 1) for s in seg], axis=0)
+
+
+def frame_check_rows(refs, zs, prep, fit, refit, *, refined_calibration: bool = True) -> list[dict]:
+    """Per pair x flexion angle: per-frame error (deg) and the four checks of the module
+    docstring; refined calibration against the refined reference, or (``refined_calibration``
+    False) the Qualisys calibration against the reference as built."""
+    rows = []
+    for r, z, (_, _, cams) in zip(refs, zs, prep):
+        new = rotate_cameras(cams, fit.rotvec_rad) if refined_calibration else cams
+        refined = (
+            VA.load_reference(BR.build_refined_reference(str(z["trial"]), str(z["person"]), refinement=refit)["path"])
+            if refined_calibration
+            else r
+        )
+        truth = VA.truth_angles(refined["lab_m"])
+        hip = np.nanmean(0.5 * (r["lab_m"][:, 23] + r["lab_m"][:, 24]), axis=0)
+        for combo in itertools.combinations(range(len(cams)), 2):
+            cs, cc = [r["cameras"][i] for i in combo], [new[i] for i in combo]
+            tp = triangulate_views([r["t_s"]] * 2, [c["image_px"] for c in cs], [c["visibility"] for c in cs], cc)
+            ang = angles_3d(tp)
+            torso = []
+            for c in cs:
+                p = c["image_px"]
+                d = np.linalg.norm(0.5 * (p[:, 11] + p[:, 12]) - 0.5 * (p[:, 23] + p[:, 24]), axis=1)
+                torso.append(np.nan_to_num(d, nan=float(np.nanmedian(d))))
+            torso = np.array(torso)
+            X = tp.points_m
+            for k in NAMES:
+                L = landmarks_of(k)
+                cov = [point_covariance(np.nan_to_num(X[:, i]), cc, 0.03 * torso) for i in L]
+                rows.append(
+                    dict(
+                        subject=r["name"], heldout=bool(r["heldout"]), combo=combo, angle=k,
+                        sep=separation_deg(cc[0], cc[1], hip), err=ang[k] - truth[k],
+                        sd=angle_sd_deg(X[:, L[0]], X[:, L[1]], X[:, L[2]], *cov),
+                        reproj=np.nanmax(tp.reproj_px[:, L], axis=1) / np.median(torso, axis=0),
+                        limb=_limb_deviation(X, L), ref_limb=_limb_deviation(refined["lab_m"], L),
+                    )
+                )  # fmt: skip
+    return rows
+
+
+def frame_check_lines(rows: list[dict]) -> list[str]:
+    """The report of :func:`frame_check_rows`: rank correlation, error by bin, gated pair table."""
+    from scipy.stats import spearmanr
+
+    checks = {
+        "predicted SD (deg, 3 % torso 2D noise)": ("sd", [0, 5, 7, 9, 1e9]),
+        "reprojection residual (torso lengths)": ("reproj", [0, 0.02, 0.04, 0.06, 1e9]),
+        "pair's limb-length deviation": ("limb", [0, 0.05, 0.1, 0.15, 1e9]),
+        "reference's limb-length deviation": ("ref_limb", [0, 0.05, 0.1, 0.15, 1e9]),
+    }
+    E = np.abs(np.concatenate([r["err"] for r in rows]))
+    L = ["## Per-frame checks for a pair (refined calibration, refined reference)", ""]
+    L += ["| check | rank corr. with abs error | bin | frames | MAE deg | median deg |", "|---|---|---|---|---|---|"]
+    for name, (key, edges) in checks.items():
+        x = np.concatenate([r[key] for r in rows])
+        ok = np.isfinite(E) & np.isfinite(x)
+        rho = spearmanr(E[ok], x[ok]).correlation
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            m = ok & (x >= lo) & (x < hi)
+            if m.any():
+                L.append(
+                    f"| {name} | {rho:.2f} | {lo:g}-{hi:g} | {m.sum()} | {E[m].mean():.1f} | {np.median(E[m]):.1f} |"
+                )
+    L += [
+        "",
+        "Frames over a threshold refused: share of frames kept, median / worst pair MAE (deg), all separations and 60-120 deg (training; held out):",
+        "",
+    ]
+    L += ["| refused where | kept | all: median / worst | 60-120: median / worst |", "|---|---|---|---|"]
+    tried = [("nothing", None, None)] + [
+        (f"{name.split(' (')[0]} > {th:g}", k, th) for name, (k, _) in checks.items() for th in edges_of(k)
+    ]
+    for label, key, th in tried:
+        cells = []
+        for held in (False, True):
+            mae, sep, n, tot = [], [], 0, 0
+            for r in rows:
+                if r["heldout"] != held:
+                    continue
+                ok = np.isfinite(r["err"])
+                keep = ok if key is None else ok & (np.nan_to_num(r[key], nan=np.inf) <= th)
+                n, tot = n + keep.sum(), tot + ok.sum()
+                if keep.sum() >= 15:
+                    mae.append(float(np.abs(r["err"][keep]).mean()))
+                    sep.append(r["sep"])
+            mae, sep = np.array(mae), np.array(sep)
+            mid = mae[(sep >= 60) & (sep < 120)]
+            cells.append((n / max(tot, 1), mae, mid))
+        L.append(
+            f"| {label} | {cells[0][0]:.0%}; {cells[1][0]:.0%} | "
+            + "; ".join(f"{np.median(m):.1f} / {m.max():.1f}" for _, m, _ in cells)
+            + " | "
+            + "; ".join(f"{np.median(m):.1f} / {m.max():.1f}" if m.size else "-" for _, _, m in cells)
+            + " |"
+        )
+    return L + [""]
+
+
+def residual_threshold_lines(rows: list[dict], label: str) -> list[str]:
+    """Per flexion angle (left and right pooled), pairs 60-120 deg apart: the worst pair's MAE
+    (deg, at least 15 frames) and the frames kept, refusing frames whose reprojection residual is
+    over each threshold (torso lengths); training; held out."""
+    L = [
+        f"Reprojection-residual refusal, {label}: worst pair 60-120 deg apart, MAE deg (pairs), "
+        "training; held out; frames kept",
+        "",
+    ]
+    L += ["| residual over | knee | hip | elbow | kept |", "|---|---|---|---|---|"]
+    for th in (None, 0.03, 0.035, 0.04, 0.045, 0.05):
+        cells, n, tot = [], 0, 0
+        for joint in ("knee", "hip", "elbow"):
+            part = []
+            for held in (False, True):
+                m = []
+                for r in rows:
+                    if r["heldout"] != held or joint not in r["angle"] or not 60 <= r["sep"] < 120:
+                        continue
+                    ok = np.isfinite(r["err"])
+                    keep = ok if th is None else ok & (np.nan_to_num(r["reproj"], nan=np.inf) <= th)
+                    n, tot = n + keep.sum(), tot + ok.sum()
+                    if keep.sum() >= 15:
+                        m.append(float(np.abs(r["err"][keep]).mean()))
+                part.append(f"{max(m):.1f} ({len(m)})" if m else "-")
+            cells.append("; ".join(part))
+        L.append(f"| {'nothing' if th is None else th} | " + " | ".join(cells) + f" | {n / max(tot, 1):.0%} |")
+    return L + [""]
+
+
+def edges_of(key: str) -> list[float]:
+    """The thresholds tried for one check of :func:`frame_check_lines`."""
+    return {"sd": [7.0, 9.0], "reproj": [0.04], "limb": [0.1, 0.15], "ref_limb": [0.1]}[key]
+
+
 def main() -> int:
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     paths = VA.find_references()
@@ -196,6 +373,13 @@ def main() -> int:
     # fitted on every person of the training trials only (scripts/build_reference.py)
     refit = BR.fit_refinement()
     fit = refit[0]
+    if "--frame-checks" in sys.argv[1:]:
+        rows = frame_check_rows(refs, zs, prep, fit, refit)
+        print("\n".join(frame_check_lines(rows)))
+        print("\n".join(residual_threshold_lines(rows, "refined calibration, refined reference")))
+        qualisys = frame_check_rows(refs, zs, prep, fit, refit, refined_calibration=False)
+        print("\n".join(residual_threshold_lines(qualisys, "Qualisys calibration, reference as built")))
+        return 0
     print("# Two-camera error decomposition (scripts/diagnose_multiview.py)\n")
     print(
         "Refinement fitted on: "

@@ -44,6 +44,15 @@ median 3.8 deg on the held-out trial; the rest is heavy-tailed per-frame detecti
 or none for the 6 Hz used) moved the median by under 0.3 deg; fusing MediaPipe's world-landmark
 limb directions or relabelling one view of a pair against the other did not help on the held-out trial.
 
+No per-frame refusal is applied (scripts/diagnose_multiview.py --frame-checks; docs/validity-other.md,
+"Per-frame checks for a pair"): the angle SD predicted from the rays' geometry, the pair's or the
+reference's limb-length changes and the reprojection residual each rank the frames' errors weakly
+(Spearman 0.03-0.14). Refusing frames whose residual exceeds 0.03-0.04 torso lengths brings every
+flexion angle's worst pair 60-120 deg apart to 3.5-5.2 deg (training) with the refined calibration,
+keeping about half the frames, but not with the Qualisys one, and a pair's own residual cannot
+tell the two calibrations apart (median over a take 0.023-0.048 refined, 0.021-0.057 Qualisys),
+so the refusal is not used.
+
 Why step 4 is off by default (refined calibration, against the refined reference of
 scripts/build_reference.py --refined, knee/hip/elbow flexion, pairs 60-120 deg apart): the
 constant-length fit halves each limb segment's SD over the take (0.7-2.3 cm -> 0.3-1.05 cm) and
