@@ -355,6 +355,50 @@ def residual_threshold_lines(rows: list[dict], label: str) -> list[str]:
     return L + [""]
 
 
+def filter_departure_lines(refs: list[dict]) -> list[str]:
+    """Every pair of every reference, 13 angles (Qualisys calibration, as the gate's table): frames
+    with an angle and series with a frame-to-frame step over 10 deg, when angles further than
+    each threshold from the unfiltered ones are refused (``multiview.MAX_FILTER_DEPARTURE_DEG``)."""
+    from movekit.analysis import multiview as MV
+    from movekit.analysis.filters import CleanConfig
+
+    raw_cfg = CleanConfig(max_gap_s=0.0, hampel_half_window=0, cutoff_hz=None)
+    keep = MV.MAX_FILTER_DEPARTURE_DEG
+    counts = {th: [0, 0, 0] for th in (None, 5.0, 10.0, 15.0)}  # frames, series, series stepping > 10
+    try:
+        MV.MAX_FILTER_DEPARTURE_DEG = np.inf
+        for r in refs:
+            cams = r["cameras"]
+            for combo in itertools.combinations(range(len(cams)), 2):
+                cs = [cams[i] for i in combo]
+                tp = triangulate_views(
+                    [r["t_s"]] * 2,
+                    [c["image_px"] for c in cs],
+                    [c["visibility"] for c in cs],
+                    [c["camera"] for c in cs],
+                )
+                ang, raw = angles_3d(tp), angles_3d(tp, config=raw_cfg)
+                for k in VA.MULTIVIEW_NAMES:
+                    if not np.isfinite(ang[k]).any():
+                        continue
+                    for th, c in counts.items():
+                        a = ang[k] if th is None else np.where(np.abs(ang[k] - raw[k]) > th, np.nan, ang[k])
+                        step = np.abs(np.diff(a))
+                        c[0] += int(np.isfinite(a).sum())
+                        c[1] += 1
+                        c[2] += int(np.nanmax(step, initial=0.0) > 10.0)
+    finally:
+        MV.MAX_FILTER_DEPARTURE_DEG = keep
+    L = ["## Refusing angles the low-pass moved (every pair, 13 angles)", ""]
+    L += [
+        "| refused where the filtered angle departs by more than | frames with an angle | series | series with a step over 10 deg |"
+    ]
+    L += ["|---|---|---|---|"]
+    for th, (n, series, big) in counts.items():
+        L.append(f"| {'nothing' if th is None else f'{th:g} deg'} | {n} | {series} | {big} |")
+    return L + [""]
+
+
 def edges_of(key: str) -> list[float]:
     """The thresholds tried for one check of :func:`frame_check_lines`."""
     return {"sd": [7.0, 9.0], "reproj": [0.04], "limb": [0.1, 0.15], "ref_limb": [0.1]}[key]
@@ -379,6 +423,7 @@ def main() -> int:
         print("\n".join(residual_threshold_lines(rows, "refined calibration, refined reference")))
         qualisys = frame_check_rows(refs, zs, prep, fit, refit, refined_calibration=False)
         print("\n".join(residual_threshold_lines(qualisys, "Qualisys calibration, reference as built")))
+        print("\n".join(filter_departure_lines(refs)))
         return 0
     print("# Two-camera error decomposition (scripts/diagnose_multiview.py)\n")
     print(

@@ -106,8 +106,8 @@ def test_assessments_state_the_angle_error_or_refuse_with_the_reason(demo_pose):
 
 
 def test_multiview_errors_from_the_two_camera_rows():
-    """Two cameras: the worst measured pair in the separation band; three or more: the worst pair
-    of any band (not the four-view self-consistency); no separation known: refused (NaN)."""
+    """Two cameras: the measured cell of the separation band; three or more: the worst band
+    (not the four-view self-consistency); no separation known: refused (NaN)."""
     from movekit.analysis.error_model import multiview_errors
 
     tab = {

@@ -90,11 +90,14 @@ def _mae(ang, truth, name):
 def test_four_views_reproduce_the_reference(ref):
     """All four views through triangulate_views and angles_3d (cleaned like the 2D path) agree
     with the reference built by scripts/build_reference.py (which also drops views that disagree
-    on the torso): knee and hip flexion within 5 deg MAE (measured 2.4-4.6), every frame."""
+    on the torso): knee and hip flexion within 5 deg MAE (measured 2.4-4.6) in most frames. The
+    frames where the low-pass moved the angle by over MAX_FILTER_DEPARTURE_DEG are refused: 0-6 %
+    of them, but 21 % of the right (kicking) knee's, whose unfiltered four-view angle jumps by up
+    to 70 deg from one frame to the next (31 -> 102 deg), faster than a knee moves."""
     ang = angles_3d(triangulate_views(*_views(ref, [0, 1, 2, 3])))
     for name in FLEXION:
         mae, cov = _mae(ang, ref["truth"], name)
-        assert mae <= 5.0 and cov >= 0.95, (name, mae, cov)
+        assert mae <= 5.0 and cov >= 0.75, (name, mae, cov)
 
 
 def test_two_views_measured_against_four(ref):
@@ -327,3 +330,77 @@ def test_the_reference_moves_with_its_calibration_and_pairs_agree_once_it_is_ref
     assert moved > 3.0
     assert loo_before > 5.5 and loo_after < 5.0, (loo_before, loo_after)
     assert mid_before > 6.0 and mid_after < 5.0, (mid_before, mid_after)
+
+
+def _standing_pose(n: int = 120, fs: float = 60.0):
+    """A still, upright figure in the lab frame (m, z up): shoulders, hips, knees, ankles."""
+    from movekit.analysis.multiview import TriangulatedPose
+
+    X = np.full((n, 33, 3), np.nan)
+    for j, xyz in {11: (-0.2, 0, 1.45), 12: (0.2, 0, 1.45), 23: (-0.1, 0, 0.95), 24: (0.1, 0, 0.95),
+                   25: (-0.1, 0.02, 0.5), 26: (0.1, 0.02, 0.5), 27: (-0.1, 0, 0.08), 28: (0.1, 0, 0.08),
+                   0: (0, 0.05, 1.65)}.items():  # fmt: skip
+        X[:, j] = xyz
+    X[:, 13], X[:, 14] = X[:, 11] - [0.05, 0, 0.3], X[:, 12] + [0.05, 0, -0.3]
+    X[:, 15], X[:, 16] = X[:, 13] - [0.0, 0, 0.28], X[:, 14] - [0.0, 0, 0.28]
+    X += np.random.default_rng(3).normal(0, 0.002, X.shape)
+    t = np.arange(n) / fs
+    return TriangulatedPose(t, X, np.full((n, 33), 2), np.zeros((n, 33)))
+
+
+def test_angles_the_low_pass_moved_are_refused():
+    """A left hip that jumps 25 cm forward for 4 frames (one view relabelling it): the zero-phase
+    filter smears the jump into the hip flexion of the frames on either side (over
+    MAX_FILTER_DEPARTURE_DEG from the unfiltered angle there); those frames are NaN, the jump's own
+    frames keep the (wrong, but measured) value, every shown frame is within the limit of the
+    unfiltered angle, no frame-to-frame step over 10 deg is left, and a figure that does not jump
+    loses no frame."""
+    from movekit.analysis.filters import CleanConfig
+    from movekit.analysis.multiview import MAX_FILTER_DEPARTURE_DEG, TriangulatedPose
+
+    name = "left_hip_flexion_deg"
+    pose = _standing_pose()
+    X = pose.points_m.copy()
+    X[60:64, 23] += [0.0, 0.25, 0.0]
+    jumped = TriangulatedPose(pose.t_s, X, pose.n_views, pose.reproj_px)
+    raw = angles_3d(jumped, config=CleanConfig(max_gap_s=0.0, hampel_half_window=0, cutoff_hz=None))[name]
+    MV = sys.modules["movekit.analysis.multiview"]
+    keep = MV.MAX_FILTER_DEPARTURE_DEG
+    try:
+        MV.MAX_FILTER_DEPARTURE_DEG = np.inf
+        smeared = angles_3d(jumped)[name]
+    finally:
+        MV.MAX_FILTER_DEPARTURE_DEG = keep
+    shown = angles_3d(jumped)[name]
+    moved = np.abs(smeared - raw) > MAX_FILTER_DEPARTURE_DEG
+    assert moved[55:60].any() and moved[64:69].any() and not moved[:50].any()  # both sides of the jump
+    assert np.array_equal(np.isnan(shown), moved)
+    assert np.nanmax(np.abs(shown - raw)) <= MAX_FILTER_DEPARTURE_DEG
+    assert np.nanmax(np.abs(np.diff(shown))) < 10.0
+    assert np.isfinite(angles_3d(pose)[name]).all()
+
+
+def test_real_pairs_lose_few_frames_to_the_filter_check(ref):
+    """Every pair of the man's four views, 13 angles: refusing the frames the low-pass moved by
+    over MAX_FILTER_DEPARTURE_DEG costs under 2 % of the frames (measured 0.7 %) and leaves no
+    more series with a step over 10 deg in one frame than without (the man's pairs: 1 and 1; all
+    three references: 23 -> 3 of 195 series; scripts/diagnose_multiview.py --frame-checks)."""
+    import itertools
+
+    MV = sys.modules["movekit.analysis.multiview"]
+    with_check, without = [0, 0], [0, 0]  # frames, series stepping > 10 deg
+    for combo in itertools.combinations(range(4), 2):
+        tp = triangulate_views(*_views(ref, list(combo)))
+        keep = MV.MAX_FILTER_DEPARTURE_DEG
+        try:
+            MV.MAX_FILTER_DEPARTURE_DEG = np.inf
+            plain = angles_3d(tp)
+        finally:
+            MV.MAX_FILTER_DEPARTURE_DEG = keep
+        checked = angles_3d(tp)
+        for name in VA.MULTIVIEW_NAMES:
+            for acc, a in ((with_check, checked[name]), (without, plain[name])):
+                acc[0] += int(np.isfinite(a).sum())
+                acc[1] += int(np.nanmax(np.abs(np.diff(a)), initial=0.0) > 10.0)
+    assert 0.98 * without[0] <= with_check[0] < without[0], (with_check, without)
+    assert with_check[1] <= without[1], (with_check, without)

@@ -121,11 +121,11 @@ def multiview_errors(
 ) -> np.ndarray:
     """Expected error (deg) of each angle triangulated from ``n_views`` calibrated cameras
     (:mod:`movekit.analysis.multiview`), from the measured two-camera rows of the error table
-    (``"multiview"``, scripts/validate_angles.py). Two views: the worst measured pair
-    in the band of ``separation_deg`` (the horizontal angle between the cameras seen from the
-    subject); three or more: the worst pair of any separation (more views have not been measured
-    against an independent reference; a pair's worst is the conservative figure). NaN = not
-    measured (refused)."""
+    (``"multiview"``, scripts/validate_angles.py). Two views: the cell of the band of
+    ``separation_deg`` (the horizontal angle between the cameras seen from the subject), the error
+    9 of 10 frames of the measured pairs in that band stayed within; three or more: the worst
+    band's (more views have not been measured against an independent reference; the worst
+    two-camera figure is the conservative one). NaN = not measured (refused)."""
     if table is None:
         text = resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text()
         table = json.loads(text)

@@ -260,15 +260,35 @@ def _skeleton_points(P, W, cameras, X, err, used):
     return X, err, used
 
 
+#: An angle of the cleaned landmarks is refused (NaN) in a frame where it lies further than this
+#: (deg) from the same angle of the landmarks as triangulated, unfiltered: twice the 5 deg limit,
+#: so the number shown there would be the low-pass filter's, not the measurement's. A landmark that
+#: jumps (a pair's hip moving 21 cm in one frame when one view relabels it, Demo_SinglePerson
+#: cam01+cam02) is smeared by the zero-phase filter over the frames before and after: there the
+#: lean read -32.5 and -15.1 deg against -41.5 and -41.2 unfiltered and -41.1 in the four-view
+#: reference, a 17.4 deg step in one frame. Over every pair of the three cached references and
+#: 13 angles this refuses 0.7 % of the frames (0.1-1.2 % per angle) and leaves 3 of 195 series
+#: with a step over 10 deg (23 before); 5 deg refused 2 % and left the same 3, 15 deg left 9
+#: (scripts/diagnose_multiview.py --frame-checks).
+MAX_FILTER_DEPARTURE_DEG = 10.0
+
+
 def angles_3d(
     pose: TriangulatedPose, *, offline: bool = True, config: CleanConfig = CleanConfig()
 ) -> dict[str, np.ndarray]:
     """Clinical joint angles (deg) of triangulated landmarks: cleaned like the 2D path's, the lab
-    vertical as the vertical, left/right as labelled (the subject's own)."""
+    vertical as the vertical, left/right as labelled (the subject's own). With a low-pass in
+    ``config``, an angle is NaN where it departs from the unfiltered one by more than
+    :data:`MAX_FILTER_DEPARTURE_DEG` (offline: a smeared jump; causal: a lag that large)."""
     fs = frame_rate(pose.t_s)
     world = lab_to_angle_frame(pose.points_m)
     clean = clean_landmarks(world, fs, config=config, offline=offline)
-    return joint_angles(world_m=clean)
+    angles = joint_angles(world_m=clean)
+    if config.cutoff_hz is None:
+        return angles
+    raw = joint_angles(world_m=world)
+    with np.errstate(invalid="ignore"):
+        return {k: np.where(np.abs(v - raw[k]) > MAX_FILTER_DEPARTURE_DEG, np.nan, v) for k, v in angles.items()}
 
 
 # ----------------------------------------------------------------------------- constant-length skeleton

@@ -368,7 +368,7 @@ class TriangulatedSeries:
         if n == 2 and self.separation_deg is not None:
             return f"2 cameras {self.separation_deg:.0f} deg apart"
         if n >= 3:
-            return f"{n} cameras (the worst measured pair)"
+            return f"{n} cameras (the worst two-camera figure)"
         return "an unknown camera set-up" if n < 2 else f"{n} cameras, separation unknown"
 
     def describe(self) -> str:

@@ -233,8 +233,9 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False,
     meta = {"filter": mode, "space": "3d-triangulated",
             "cameras": mv.get("cameras"), "separation_deg": sep,
             "invalid_angles": "kept" if keep_invalid else f"NaN where the measured error is over {MAX_ERROR_DEG:g} deg",
-            "error_model": "expected error = the worst measured two-camera MAE for this camera separation "
-            "against a four-camera reference (docs/validity.md, two-camera rows)",
+            "error_model": "expected error = the error 9 of 10 frames stayed within, from two cameras this "
+            "far apart, against a four-camera reference (docs/validity.md, two-camera rows); frames where the "
+            "low-pass moved an angle by over 10 deg are NaN",
             "camera_tilt_note": "lab frame from the calibration (z up)"}  # fmt: skip
     return cols, meta
 
