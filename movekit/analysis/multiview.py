@@ -44,8 +44,9 @@ median 3.8 deg on the held-out trial; the rest is heavy-tailed per-frame detecti
 or none for the 6 Hz used) moved the median by under 0.3 deg; fusing MediaPipe's world-landmark
 limb directions or relabelling one view of a pair against the other did not help on the held-out trial.
 
-No per-frame refusal is applied (scripts/diagnose_multiview.py --frame-checks; docs/validity-other.md,
-"Per-frame checks for a pair"): the angle SD predicted from the rays' geometry, the pair's or the
+No per-frame geometric refusal is applied, only :data:`MAX_FILTER_DEPARTURE_DEG`'s
+(scripts/diagnose_multiview.py --frame-checks; docs/validity-other.md, "Per-frame checks for a
+pair"): the angle SD predicted from the rays' geometry, the pair's or the
 reference's limb-length changes and the reprojection residual each rank the frames' errors weakly
 (Spearman 0.03-0.14). Refusing frames whose residual exceeds 0.03-0.04 torso lengths brings every
 flexion angle's worst pair 60-120 deg apart to 3.5-5.2 deg (training) with the refined calibration,
