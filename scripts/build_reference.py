@@ -45,7 +45,7 @@ Usage::
     .venv/bin/python scripts/build_reference.py [--trial Demo_MultiPerson] [--person man] [--force]
     .venv/bin/python scripts/build_reference.py --refined [--force]
 
-``--refined`` writes ``cache_dir() / "reference_refined" / "<trial>_<person>.npz"``: the same
+``--refined`` writes ``cache_dir() / "reference_refined" / capture_fingerprint() / "<trial>_<person>.npz"``: the same
 per-view keypoints triangulated again with the Qualisys calibration's camera orientations refined
 (:func:`movekit.analysis.extrinsics.refine_rotations`) on the training trials only (every person
 of Demo_MultiPerson) and applied to every trial of the rig; the held-out trial checks it
@@ -96,10 +96,37 @@ REFINED_DIR = "reference_refined"
 _TORSO = (11, 12, 23, 24)
 
 
+def capture_fingerprint() -> str:
+    """First 12 hex digits of the SHA-256 of what decides the per-view poses of a reference: the
+    source of ``movekit.capture`` (the person follower decides what the pose model sees), this
+    script, and the mediapipe and OpenCV versions. References are cached under it, so a change to
+    any of them builds new references, as a fresh machine would, instead of reading old ones
+    (issue 22's follower changes moved the poses by sub-pixel amounts and three tests passed only
+    on the old cache)."""
+    import hashlib
+
+    import cv2
+    import mediapipe
+
+    import movekit.capture
+
+    h = hashlib.sha256()
+    for f in sorted(Path(movekit.capture.__file__).parent.glob("*.py")) + [Path(__file__)]:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    h.update(f"mediapipe {mediapipe.__version__} opencv {cv2.__version__}".encode())
+    return h.hexdigest()[:12]
+
+
+def reference_dir() -> Path:
+    """``movekit.datasets.cache_dir() / "reference" / capture_fingerprint()``: the cached references
+    of the code at hand."""
+    return datasets.cache_dir() / "reference" / capture_fingerprint()
+
+
 def reference_path(trial: str, person: str, out_dir: Path | None = None) -> Path:
     """Where the reference of ``person`` in ``trial`` is cached (``out_dir`` default:
-    ``movekit.datasets.cache_dir() / "reference"``)."""
-    return Path(out_dir or datasets.cache_dir() / "reference") / f"{trial}_{person}.npz"
+    :func:`reference_dir`)."""
+    return Path(out_dir or reference_dir()) / f"{trial}_{person}.npz"
 
 
 def _read_frame(path: Path, index: int) -> np.ndarray:
@@ -290,7 +317,7 @@ def build_reference(
     out_dir: Path | None = None,
 ) -> dict:
     """Reference for ``person`` in ``trial`` (see the module docstring); cached as ``.npz`` in
-    ``out_dir`` (default ``movekit.datasets.cache_dir() / "reference"``), and returned from there
+    ``out_dir`` (default :func:`reference_dir`), and returned from there
     unless ``force``. ``ref_frame``: the frame in which the people are found and told apart.
 
     Returns the arrays saved (a dict), plus ``path`` and ``timing_s``.
@@ -386,9 +413,10 @@ def build_reference(
 
 def refined_reference_path(trial: str, person: str, out_dir: Path | None = None) -> Path:
     """Where the refined reference of ``person`` in ``trial`` is cached (``out_dir`` default:
-    ``movekit.datasets.cache_dir() / "reference_refined"``: apart from the references others
-    measure against)."""
-    return reference_path(trial, person, Path(out_dir or datasets.cache_dir() / REFINED_DIR))
+    ``movekit.datasets.cache_dir() / "reference_refined" / capture_fingerprint()``: apart from the
+    references others measure against)."""
+    default = datasets.cache_dir() / REFINED_DIR / capture_fingerprint()
+    return reference_path(trial, person, Path(out_dir or default))
 
 
 def cameras_of(ref: dict) -> list[PinholeCamera]:

@@ -157,10 +157,12 @@ def standin_reference(fs_hz: float = 60.0, seconds: float = 4.0) -> dict:
 
 
 def find_references() -> list[Path]:
-    """The cached references of scripts/build_reference.py (``cache_dir()/reference/*.npz``)."""
-    from movekit.datasets import cache_dir
+    """The cached references of scripts/build_reference.py for the capture code at hand
+    (``cache_dir()/reference/<capture fingerprint>/*.npz``; older code's are not read)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import build_reference as BR  # type: ignore
 
-    return sorted((cache_dir() / "reference").glob("*.npz"))
+    return sorted(BR.reference_dir().glob("*.npz"))
 
 
 def reference_for_tests() -> dict:
