@@ -23,7 +23,7 @@ a change to ``movekit.capture`` moves them (issue 22's follower changes: 0.1-0.4
 85-97 of 100 frames in three of four views), and the error table is rebuilt with them
 (scripts/validate_angles.py).
 
-Output: ``movekit.datasets.cache_dir() / "reference" / "<trial>_<person>.npz`` with
+Output: ``movekit.datasets.cache_dir() / "reference" / capture_fingerprint() / "<trial>_<person>.npz"`` with
 
 * ``t_s`` (frames,), ``points_lab_m`` (frames, 33, 3; z up), ``reproj_err_px`` (frames, 33),
   ``n_views`` (frames, 33);

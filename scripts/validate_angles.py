@@ -43,7 +43,7 @@ Usage::
     .venv/bin/python scripts/validate_angles.py --frame-cues   # issue 16's per-frame checks, ~10 s
 
 Without ``--reference`` every cached reference of ``scripts/build_reference.py``
-(``cache_dir()/reference/*.npz``) is used, else a synthetic stand-in (:mod:`movekit.analysis.synthetic`,
+for the capture code at hand (``cache_dir()/reference/<capture fingerprint>/*.npz``) is used, else a synthetic stand-in (:mod:`movekit.analysis.synthetic`,
 exactness only). About 3 minutes on this machine (the two training references' 900 virtual views
 each x up to 4 runs, the real cameras, then the held-out trial's 900 views through the gate).
 """
