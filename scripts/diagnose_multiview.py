@@ -49,6 +49,7 @@ from movekit.analysis.extrinsics import loo_reprojection_px, rotate_cameras  # n
 from movekit.analysis.multiview import _at_times, angles_3d, separation_deg, triangulate_views  # noqa: E402
 from movekit.analysis.pipeline import unswap_left_right  # noqa: E402
 from movekit.analysis.triangulation import fix_left_right_swaps, triangulate  # noqa: E402
+from movekit.analysis.view import trunk_length_px  # noqa: E402
 
 NAMES = VA.MULTIVIEW_NAMES[:6]
 BANDS = [(0, 60), (60, 120), (120, 181)]
@@ -247,8 +248,7 @@ def frame_check_rows(refs, zs, prep, fit, refit, *, refined_calibration: bool = 
             ang = angles_3d(tp)
             torso = []
             for c in cs:
-                p = c["image_px"]
-                d = np.linalg.norm(0.5 * (p[:, 11] + p[:, 12]) - 0.5 * (p[:, 23] + p[:, 24]), axis=1)
+                d = trunk_length_px(c["image_px"])
                 torso.append(np.nan_to_num(d, nan=float(np.nanmedian(d))))
             torso = np.array(torso)
             X = tp.points_m
@@ -359,36 +359,23 @@ def filter_departure_lines(refs: list[dict]) -> list[str]:
     """Every pair of every reference, 13 angles (Qualisys calibration, as the gate's table): frames
     with an angle and series with a frame-to-frame step over 10 deg, when angles further than
     each threshold from the unfiltered ones are refused (``multiview.MAX_FILTER_DEPARTURE_DEG``)."""
-    from movekit.analysis import multiview as MV
-    from movekit.analysis.filters import CleanConfig
-
-    raw_cfg = CleanConfig(max_gap_s=0.0, hampel_half_window=0, cutoff_hz=None)
-    keep = MV.MAX_FILTER_DEPARTURE_DEG
     counts = {th: [0, 0, 0] for th in (None, 5.0, 10.0, 15.0)}  # frames, series, series stepping > 10
-    try:
-        MV.MAX_FILTER_DEPARTURE_DEG = np.inf
-        for r in refs:
-            cams = r["cameras"]
-            for combo in itertools.combinations(range(len(cams)), 2):
-                cs = [cams[i] for i in combo]
-                tp = triangulate_views(
-                    [r["t_s"]] * 2,
-                    [c["image_px"] for c in cs],
-                    [c["visibility"] for c in cs],
-                    [c["camera"] for c in cs],
-                )
-                ang, raw = angles_3d(tp), angles_3d(tp, config=raw_cfg)
-                for k in VA.MULTIVIEW_NAMES:
-                    if not np.isfinite(ang[k]).any():
-                        continue
-                    for th, c in counts.items():
-                        a = ang[k] if th is None else np.where(np.abs(ang[k] - raw[k]) > th, np.nan, ang[k])
-                        step = np.abs(np.diff(a))
-                        c[0] += int(np.isfinite(a).sum())
-                        c[1] += 1
-                        c[2] += int(np.nanmax(step, initial=0.0) > 10.0)
-    finally:
-        MV.MAX_FILTER_DEPARTURE_DEG = keep
+    for r in refs:
+        cams = r["cameras"]
+        for combo in itertools.combinations(range(len(cams)), 2):
+            cs = [cams[i] for i in combo]
+            tp = triangulate_views(
+                [r["t_s"]] * 2, [c["image_px"] for c in cs], [c["visibility"] for c in cs], [c["camera"] for c in cs]
+            )
+            by_th = {th: angles_3d(tp, max_departure_deg=np.inf if th is None else th) for th in counts}
+            for k in VA.MULTIVIEW_NAMES:
+                if not np.isfinite(by_th[None][k]).any():  # the pair never shows the angle
+                    continue
+                for th, c in counts.items():
+                    a = by_th[th][k]
+                    c[0] += int(np.isfinite(a).sum())
+                    c[1] += 1
+                    c[2] += int(np.nanmax(np.abs(np.diff(a)), initial=0.0) > 10.0)
     L = ["## Refusing angles the low-pass moved (every pair, 13 angles)", ""]
     L += [
         "| refused where the filtered angle departs by more than | frames with an angle | series | series with a step over 10 deg |"

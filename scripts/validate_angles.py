@@ -1413,7 +1413,6 @@ def multiview_eval(ref: dict) -> list[dict]:
                         frames=int(ok.sum()),
                         coverage=float(ok.sum() / max(np.isfinite(tr).sum(), 1)),
                         mae_deg=float(e[ok].mean()) if ok.any() else math.nan,
-                        p90_deg=float(np.percentile(e[ok], 90)) if ok.any() else math.nan,
                         abs_err_deg=e[ok].astype(np.float32),
                         worst_step_deg=float(np.nanmax(st)) if np.isfinite(st).any() else math.nan,
                     )

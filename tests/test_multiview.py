@@ -364,13 +364,7 @@ def test_angles_the_low_pass_moved_are_refused():
     X[60:64, 23] += [0.0, 0.25, 0.0]
     jumped = TriangulatedPose(pose.t_s, X, pose.n_views, pose.reproj_px)
     raw = angles_3d(jumped, config=CleanConfig(max_gap_s=0.0, hampel_half_window=0, cutoff_hz=None))[name]
-    MV = sys.modules["movekit.analysis.multiview"]
-    keep = MV.MAX_FILTER_DEPARTURE_DEG
-    try:
-        MV.MAX_FILTER_DEPARTURE_DEG = np.inf
-        smeared = angles_3d(jumped)[name]
-    finally:
-        MV.MAX_FILTER_DEPARTURE_DEG = keep
+    smeared = angles_3d(jumped, max_departure_deg=np.inf)[name]
     shown = angles_3d(jumped)[name]
     moved = np.abs(smeared - raw) > MAX_FILTER_DEPARTURE_DEG
     assert moved[55:60].any() and moved[64:69].any() and not moved[:50].any()  # both sides of the jump
@@ -387,16 +381,10 @@ def test_real_pairs_lose_few_frames_to_the_filter_check(ref):
     three references: 23 -> 3 of 195 series; scripts/diagnose_multiview.py --frame-checks)."""
     import itertools
 
-    MV = sys.modules["movekit.analysis.multiview"]
     with_check, without = [0, 0], [0, 0]  # frames, series stepping > 10 deg
     for combo in itertools.combinations(range(4), 2):
         tp = triangulate_views(*_views(ref, list(combo)))
-        keep = MV.MAX_FILTER_DEPARTURE_DEG
-        try:
-            MV.MAX_FILTER_DEPARTURE_DEG = np.inf
-            plain = angles_3d(tp)
-        finally:
-            MV.MAX_FILTER_DEPARTURE_DEG = keep
+        plain = angles_3d(tp, max_departure_deg=np.inf)
         checked = angles_3d(tp)
         for name in VA.MULTIVIEW_NAMES:
             for acc, a in ((with_check, checked[name]), (without, plain[name])):

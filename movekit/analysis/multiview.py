@@ -275,21 +275,26 @@ MAX_FILTER_DEPARTURE_DEG = 10.0
 
 
 def angles_3d(
-    pose: TriangulatedPose, *, offline: bool = True, config: CleanConfig = CleanConfig()
+    pose: TriangulatedPose,
+    *,
+    offline: bool = True,
+    config: CleanConfig = CleanConfig(),
+    max_departure_deg: float = MAX_FILTER_DEPARTURE_DEG,
 ) -> dict[str, np.ndarray]:
     """Clinical joint angles (deg) of triangulated landmarks: cleaned like the 2D path's, the lab
     vertical as the vertical, left/right as labelled (the subject's own). With a low-pass in
     ``config``, an angle is NaN where it departs from the unfiltered one by more than
-    :data:`MAX_FILTER_DEPARTURE_DEG` (offline: a smeared jump; causal: a lag that large)."""
+    ``max_departure_deg`` (default :data:`MAX_FILTER_DEPARTURE_DEG`; offline: a smeared jump;
+    causal: a lag that large; ``np.inf`` keeps every frame, for measuring the check itself)."""
     fs = frame_rate(pose.t_s)
     world = lab_to_angle_frame(pose.points_m)
     clean = clean_landmarks(world, fs, config=config, offline=offline)
     angles = joint_angles(world_m=clean)
-    if config.cutoff_hz is None:
+    if config.cutoff_hz is None or not np.isfinite(max_departure_deg):
         return angles
     raw = joint_angles(world_m=world)
     with np.errstate(invalid="ignore"):
-        return {k: np.where(np.abs(v - raw[k]) > MAX_FILTER_DEPARTURE_DEG, np.nan, v) for k, v in angles.items()}
+        return {k: np.where(np.abs(v - raw[k]) > max_departure_deg, np.nan, v) for k, v in angles.items()}
 
 
 # ----------------------------------------------------------------------------- constant-length skeleton
