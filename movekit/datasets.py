@@ -1,7 +1,10 @@
-"""Real data shipped inside PyPI archives, fetched by pinned version and checked by hash.
+"""Real data and models shipped inside registry packages, fetched by pinned version and checked by hash.
 
 Tests and scripts use these instead of URLs: ``pip download`` reaches the same
-package registry that installs movekit, so nothing else on the network is needed.
+package registry that installs movekit, so nothing else on the network is needed. A few files
+(MediaPipe's lite and heavy pose models, which the mediapipe wheel does not ship) come from a
+pinned release of an npm package instead, read from the npm registry's own metadata for that
+version and checked against its SHA-512 integrity before the file's SHA-256.
 Each file is cached under the user's cache directory (override with
 ``MOVEKIT_DATA_CACHE``) and verified with SHA-256 on every call. Files also shipped inside
 movekit as package data (:data:`SHIPPED`) are returned from there, without the network.
@@ -26,14 +29,15 @@ from movekit.errors import MovekitError
 
 @dataclass(frozen=True)
 class PinnedFile:
-    """One file inside one pinned release of a PyPI package."""
+    """One file inside one pinned release of a PyPI (or npm) package."""
 
     package: str
     version: str
-    member: str  #: path inside the wheel
+    member: str  #: path inside the wheel (the sdist, or the npm tarball)
     sha256: str  #: of the extracted file
     licence: str
     description: str
+    registry: str = "pypi"  #: "pypi" or "npm"
 
 
 def _mobgap_lab(participant: str, sha256: str, who: str) -> PinnedFile:
@@ -337,6 +341,24 @@ PINNED: dict[str, PinnedFile] = {
         "MIT (c) 2018 opensignalstool developers and PLUX Wireless Biosignals",
         "OpenSignals HDF5, 1000 Hz 16-bit, 87.6 s, one surface EMG channel (adductor pollicis).",
     ),
+    **{
+        f"mediapipe_pose_{name}": PinnedFile(
+            "@mediapipe/pose",
+            "0.5.1675469404",
+            f"package/pose_landmark_{name}.tflite",
+            sha256,
+            "Apache-2.0 (the package's package.json), Google",
+            f"MediaPipe's BlazePose GHUM {name} landmark model (Bazarevsky et al. 2020, arXiv:2006.10204), "
+            "the file mediapipe.solutions.pose loads for model_complexity "
+            f"{complexity}; the mediapipe wheel ships only the full model (1), byte-identical to this "
+            "package's pose_landmark_full.tflite.",
+            registry="npm",
+        )
+        for name, complexity, sha256 in (
+            ("lite", 0, "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61"),
+            ("heavy", 2, "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe"),
+        )
+    },
     "pose2sim_empty_room": PinnedFile(
         "pose2sim",
         "0.10.49",
@@ -408,6 +430,19 @@ def fetch(name: str) -> Path:
         if have is not None and have.exists() and _sha256(have) == pinned.sha256:
             return have
     target.parent.mkdir(parents=True, exist_ok=True)
+    data = _download_npm(pinned, name) if pinned.registry == "npm" else _download_pypi(pinned, name)
+    partial = target.with_suffix(target.suffix + ".part")
+    partial.write_bytes(data)
+    digest = _sha256(partial)
+    if digest != pinned.sha256:
+        partial.unlink()
+        raise MovekitError(f"dataset {name!r}: SHA-256 {digest} does not match pinned {pinned.sha256}")
+    partial.replace(target)
+    return target
+
+
+def _download_pypi(pinned: PinnedFile, name: str) -> bytes:
+    """The pinned member out of its wheel or sdist, through ``pip download``."""
     sdist = pinned.member.startswith(f"{pinned.package}-{pinned.version}/")  # a member of the sdist
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
@@ -429,15 +464,44 @@ def fetch(name: str) -> Path:
                 f"could not download {pinned.package}=={pinned.version} for dataset {name!r}: "
                 f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no archive'}"
             )
-        data = _read_member(archives[0], pinned.member, sdist)
-    partial = target.with_suffix(target.suffix + ".part")
-    partial.write_bytes(data)
-    digest = _sha256(partial)
-    if digest != pinned.sha256:
-        partial.unlink()
-        raise MovekitError(f"dataset {name!r}: SHA-256 {digest} does not match pinned {pinned.sha256}")
-    partial.replace(target)
-    return target
+        return _read_member(archives[0], pinned.member, sdist)
+
+
+#: the npm registry (npm's own default; ``NPM_CONFIG_REGISTRY`` overrides it, as it does for npm)
+NPM_REGISTRY = "https://registry.npmjs.org/"
+
+
+def _download_npm(pinned: PinnedFile, name: str) -> bytes:
+    """The pinned member out of an npm package's tarball: the registry's metadata of that
+    version names the tarball and its SHA-512 integrity, which is checked before extracting."""
+    import base64
+    import io
+    import json
+    import urllib.parse
+    import urllib.request
+
+    registry = os.environ.get("NPM_CONFIG_REGISTRY") or NPM_REGISTRY
+    meta_url = registry.rstrip("/") + "/" + urllib.parse.quote(pinned.package, safe="@") + "/" + pinned.version
+    try:
+        with urllib.request.urlopen(meta_url, timeout=60) as r:
+            dist = json.load(r)["dist"]
+        with urllib.request.urlopen(dist["tarball"], timeout=300) as r:
+            tarball = r.read()
+    except (OSError, ValueError, KeyError) as exc:
+        raise MovekitError(
+            f"could not download {pinned.package}@{pinned.version} from the npm registry for {name!r}: {exc}"
+        ) from None
+    algo, _, want = str(dist.get("integrity", "")).partition("-")
+    if algo != "sha512" or base64.b64encode(hashlib.sha512(tarball).digest()).decode() != want:
+        raise MovekitError(f"{pinned.package}@{pinned.version}: the tarball does not match the registry's integrity")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(tarball)) as tf:
+            f = tf.extractfile(pinned.member)
+            if f is None:
+                raise KeyError(pinned.member)
+            return f.read()
+    except KeyError:
+        raise MovekitError(f"{pinned.member} is not in {pinned.package}@{pinned.version}") from None
 
 
 def _read_member(archive: Path, member: str, sdist: bool) -> bytes:

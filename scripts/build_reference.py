@@ -117,16 +117,22 @@ def capture_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
-def reference_dir() -> Path:
+def _model_folder(model_complexity: int) -> str:
+    """The cache folder of one pose model's references: the capture fingerprint, with the model's
+    complexity after it unless it is the full model (1) the gate's table is built with."""
+    return capture_fingerprint() + ("" if model_complexity == 1 else f"-model{model_complexity}")
+
+
+def reference_dir(model_complexity: int = 1) -> Path:
     """``movekit.datasets.cache_dir() / "reference" / capture_fingerprint()``: the cached references
-    of the code at hand."""
-    return datasets.cache_dir() / "reference" / capture_fingerprint()
+    of the code at hand (``-model2`` after the fingerprint for the heavy model's)."""
+    return datasets.cache_dir() / "reference" / _model_folder(model_complexity)
 
 
-def reference_path(trial: str, person: str, out_dir: Path | None = None) -> Path:
+def reference_path(trial: str, person: str, out_dir: Path | None = None, model_complexity: int = 1) -> Path:
     """Where the reference of ``person`` in ``trial`` is cached (``out_dir`` default:
-    :func:`reference_dir`)."""
-    return Path(out_dir or reference_dir()) / f"{trial}_{person}.npz"
+    :func:`reference_dir` of ``model_complexity``)."""
+    return Path(out_dir or reference_dir(model_complexity)) / f"{trial}_{person}.npz"
 
 
 def _read_frame(path: Path, index: int) -> np.ndarray:
@@ -315,10 +321,13 @@ def build_reference(
     ref_frame: int = 0,
     verbose: bool = True,
     out_dir: Path | None = None,
+    model_complexity: int = 1,
 ) -> dict:
     """Reference for ``person`` in ``trial`` (see the module docstring); cached as ``.npz`` in
     ``out_dir`` (default :func:`reference_dir`), and returned from there
     unless ``force``. ``ref_frame``: the frame in which the people are found and told apart.
+    ``model_complexity``: the pose model run on every view (1 full, shipped; 2 heavy, fetched by
+    :func:`movekit.capture.pose.ensure_model`); the people are found with the full model either way.
 
     Returns the arrays saved (a dict), plus ``path`` and ``timing_s``.
     """
@@ -329,7 +338,7 @@ def build_reference(
     spec = TRIALS[trial]
     if person not in spec["people"]:
         raise MovekitError(f"unknown person {person!r} in {trial}; known: {', '.join(spec['people'])}")
-    path = reference_path(trial, person, out_dir)
+    path = reference_path(trial, person, out_dir, model_complexity)
     if path.exists() and not force:
         z = np.load(path, allow_pickle=False)
         return {**{k: z[k] for k in z.files}, "path": path}
@@ -363,7 +372,7 @@ def build_reference(
         at = who["torso_px"][c]
         if at is None:
             raise MovekitError(f"{trial}: {person} not found in {cameras[c].name} in frame {ref_frame}")
-        rec = capture_in_memory(video, 1, person=f"{at[0]:.0f},{at[1]:.0f}")
+        rec = capture_in_memory(video, model_complexity, person=f"{at[0]:.0f},{at[1]:.0f}")
         series.append(rec.pose())
         times.append(time.perf_counter() - t1)
     F = min(len(s.t_s) for s in series)
@@ -399,6 +408,7 @@ def build_reference(
         "trial": np.array(trial),
         "person": np.array(person),
         "heldout": np.array(bool(spec["heldout"])),
+        "model_complexity": np.array(model_complexity),
     }
     _save(path, out)
     timing = {"find_people_s": t_find, "pose_per_view_s": times, "total_s": time.perf_counter() - t0}
@@ -411,11 +421,11 @@ def build_reference(
 # ----------------------------------------------------------------------------- refined reference
 
 
-def refined_reference_path(trial: str, person: str, out_dir: Path | None = None) -> Path:
+def refined_reference_path(trial: str, person: str, out_dir: Path | None = None, model_complexity: int = 1) -> Path:
     """Where the refined reference of ``person`` in ``trial`` is cached (``out_dir`` default:
     ``movekit.datasets.cache_dir() / "reference_refined" / capture_fingerprint()``: apart from the
-    references others measure against)."""
-    default = datasets.cache_dir() / REFINED_DIR / capture_fingerprint()
+    references others measure against; ``-model2`` after it for the heavy model's)."""
+    default = datasets.cache_dir() / REFINED_DIR / _model_folder(model_complexity)
     return reference_path(trial, person, Path(out_dir or default))
 
 
@@ -445,7 +455,7 @@ def reference_inputs(ref: dict) -> tuple[np.ndarray, np.ndarray, list[PinholeCam
     return P, W, cams
 
 
-def fit_refinement(force: bool = False, verbose: bool = False):
+def fit_refinement(force: bool = False, verbose: bool = False, model_complexity: int = 1):
     """The rig's orientation refinement (:func:`movekit.analysis.extrinsics.refine_rotations`)
     fitted on every person of the TRAINING trials only (:data:`TRIALS`, ``heldout`` False), from
     the cached unrefined references (built when missing). Returns the
@@ -457,7 +467,7 @@ def fit_refinement(force: bool = False, verbose: bool = False):
         if spec["heldout"]:
             continue
         for person in spec["people"]:
-            ref = build_reference(trial, person, force=force, verbose=verbose)
+            ref = build_reference(trial, person, force=force, verbose=verbose, model_complexity=model_complexity)
             p, w, c = reference_inputs(ref)
             P.append(p)
             W.append(w)
@@ -473,6 +483,7 @@ def build_refined_reference(
     force: bool = False,
     out_dir: Path | None = None,
     refinement=None,
+    model_complexity: int = 1,
 ) -> dict:
     """The reference of ``person`` in ``trial`` triangulated again with the camera orientations
     refined (:func:`fit_refinement`, fitted on the training trials only, applied to every trial
@@ -489,12 +500,12 @@ def build_refined_reference(
     """
     from movekit.analysis.extrinsics import loo_reprojection_px, rotate_cameras
 
-    path = refined_reference_path(trial, person, out_dir)
+    path = refined_reference_path(trial, person, out_dir, model_complexity)
     if path.exists() and not force:
         z = np.load(path, allow_pickle=False)
         return {**{k: z[k] for k in z.files}, "path": path}
-    base = build_reference(trial, person, verbose=False)
-    fit, names = refinement or fit_refinement()
+    base = build_reference(trial, person, verbose=False, model_complexity=model_complexity)
+    fit, names = refinement or fit_refinement(model_complexity=model_complexity)
     P, W, cams = reference_inputs(base)
     new = rotate_cameras(cams, fit.rotvec_rad)
     out = {k: v for k, v in base.items() if k not in ("path", "timing_s")}
@@ -580,6 +591,14 @@ def main(argv: list[str] | None = None) -> int:
         help=f"triangulate again with the camera orientations refined on the training trials, into "
         f"cache_dir()/{REFINED_DIR}/ (the unrefined references are built if missing, never replaced)",
     )
+    ap.add_argument(
+        "--model-complexity",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="pose model run on every view: 1 full (default; the gate's table), 2 heavy (fetched from the npm "
+        "registry), cached apart",
+    )
     a = ap.parse_args(argv)
     if a.refined:
         return _main_refined(a)
@@ -587,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
         for trial in [a.trial] if a.trial else list(TRIALS):
             for person in [a.person] if a.person else list(TRIALS[trial]["people"]):
                 t0 = time.perf_counter()
-                ref = build_reference(trial, person, force=a.force, verbose=False)
+                ref = build_reference(trial, person, force=a.force, verbose=False, model_complexity=a.model_complexity)
                 print(summary_text(ref))
                 timing = ref.get("timing_s")
                 print(
@@ -608,14 +627,16 @@ def main(argv: list[str] | None = None) -> int:
 def _main_refined(a) -> int:
     """``--refined``: the refinement fitted once, every (chosen) reference triangulated with it."""
     try:
-        fit = fit_refinement()
+        fit = fit_refinement(model_complexity=a.model_complexity)
         print(
             f"refinement fitted on {', '.join(fit[1])}: "
             + ", ".join(f"{c.name} {d:.2f} deg" for c, d in zip(fit[0].cameras, fit[0].correction_deg))
         )
         for trial in [a.trial] if a.trial else list(TRIALS):
             for person in [a.person] if a.person else list(TRIALS[trial]["people"]):
-                ref = build_refined_reference(trial, person, force=a.force, refinement=fit)
+                ref = build_refined_reference(
+                    trial, person, force=a.force, refinement=fit, model_complexity=a.model_complexity
+                )
                 print(summary_text(ref))
                 print(
                     "   leave-one-camera-out px (three views reprojected into the fourth), Qualisys -> refined: "

@@ -29,7 +29,11 @@ skeleton=True)``), against the reference as built and the refined reference of
 ``scripts/build_reference.py --refined`` (built when missing). Numbers in the report of issue 17;
 runs in about 25 s on this machine.
 
-Usage: .venv/bin/python scripts/diagnose_multiview.py [--frame-checks]
+With ``--model-complexity 2`` every reference, pair and refinement comes from MediaPipe's heavy
+pose model instead of the full one (the references of ``scripts/build_reference.py
+--model-complexity 2``, built when missing: about 30 s each).
+
+Usage: .venv/bin/python scripts/diagnose_multiview.py [--frame-checks] [--model-complexity 2]
 """
 
 from __future__ import annotations
@@ -228,7 +232,9 @@ def _limb_deviation(X, L) -> np.ndarray:
     return np.nanmax([np.abs(s / np.nanmedian(s) - 1) for s in seg], axis=0)
 
 
-def frame_check_rows(refs, zs, prep, fit, refit, *, refined_calibration: bool = True) -> list[dict]:
+def frame_check_rows(
+    refs, zs, prep, fit, refit, *, refined_calibration: bool = True, model_complexity: int = 1
+) -> list[dict]:
     """Per pair x flexion angle: per-frame error (deg) and the four checks of the module
     docstring; refined calibration against the refined reference, or (``refined_calibration``
     False) the Qualisys calibration against the reference as built."""
@@ -236,7 +242,11 @@ def frame_check_rows(refs, zs, prep, fit, refit, *, refined_calibration: bool = 
     for r, z, (_, _, cams) in zip(refs, zs, prep):
         new = rotate_cameras(cams, fit.rotvec_rad) if refined_calibration else cams
         refined = (
-            VA.load_reference(BR.build_refined_reference(str(z["trial"]), str(z["person"]), refinement=refit)["path"])
+            VA.load_reference(
+                BR.build_refined_reference(
+                    str(z["trial"]), str(z["person"]), refinement=refit, model_complexity=model_complexity
+                )["path"]
+            )
             if refined_calibration
             else r
         )
@@ -393,7 +403,13 @@ def edges_of(key: str) -> list[float]:
 
 def main() -> int:
     warnings.filterwarnings("ignore", category=RuntimeWarning)
-    paths = VA.find_references()
+    argv = sys.argv[1:]
+    mc = int(argv[argv.index("--model-complexity") + 1]) if "--model-complexity" in argv else 1
+    if mc == 1:
+        paths = VA.find_references()
+    else:  # built when missing (the full model's are the table's, built by validate_angles' tests)
+        people = [(t, p) for t, spec in BR.TRIALS.items() for p in spec["people"]]
+        paths = [BR.build_reference(t, p, verbose=False, model_complexity=mc)["path"] for t, p in people]
     if not paths:
         print("no cached references: run scripts/build_reference.py first")
         return 1
@@ -402,13 +418,14 @@ def main() -> int:
     prep = [prepared(r, z) for r, z in zip(refs, zs)]
     train = [i for i, r in enumerate(refs) if not r["heldout"]]
     # fitted on every person of the training trials only (scripts/build_reference.py)
-    refit = BR.fit_refinement()
+    refit = BR.fit_refinement(model_complexity=mc)
     fit = refit[0]
-    if "--frame-checks" in sys.argv[1:]:
-        rows = frame_check_rows(refs, zs, prep, fit, refit)
+    print(f"Pose model: {('lite', 'full', 'heavy')[mc]} (model_complexity {mc}).\n")
+    if "--frame-checks" in argv:
+        rows = frame_check_rows(refs, zs, prep, fit, refit, model_complexity=mc)
         print("\n".join(frame_check_lines(rows)))
         print("\n".join(residual_threshold_lines(rows, "refined calibration, refined reference")))
-        qualisys = frame_check_rows(refs, zs, prep, fit, refit, refined_calibration=False)
+        qualisys = frame_check_rows(refs, zs, prep, fit, refit, refined_calibration=False, model_complexity=mc)
         print("\n".join(residual_threshold_lines(qualisys, "Qualisys calibration, reference as built")))
         print("\n".join(filter_departure_lines(refs)))
         return 0
@@ -448,7 +465,9 @@ def main() -> int:
     for r, z, (_, _, cams) in zip(refs, zs, prep):
         new = rotate_cameras(cams, fit.rotvec_rad)
         trial, person = str(z["trial"]), str(z["person"])
-        refined = VA.load_reference(BR.build_refined_reference(trial, person, refinement=refit)["path"])
+        refined = VA.load_reference(
+            BR.build_refined_reference(trial, person, refinement=refit, model_complexity=mc)["path"]
+        )
         t_old, t_new = VA.truth_angles(r["lab_m"]), VA.truth_angles(refined["lab_m"])
         ref_change += [float(np.nanmean(np.abs(t_old[k] - t_new[k]))) for k in NAMES]
         hip = np.nanmean(0.5 * (r["lab_m"][:, 23] + r["lab_m"][:, 24]), axis=0)

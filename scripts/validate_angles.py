@@ -156,13 +156,14 @@ def standin_reference(fs_hz: float = 60.0, seconds: float = 4.0) -> dict:
     }
 
 
-def find_references() -> list[Path]:
+def find_references(model_complexity: int = 1) -> list[Path]:
     """The cached references of scripts/build_reference.py for the capture code at hand
-    (``cache_dir()/reference/<capture fingerprint>/*.npz``; older code's are not read)."""
+    (``cache_dir()/reference/<capture fingerprint>/*.npz``; older code's are not read), of the
+    full pose model unless ``model_complexity`` says otherwise."""
     sys.path.insert(0, str(ROOT / "scripts"))
     import build_reference as BR  # type: ignore
 
-    return sorted(BR.reference_dir().glob("*.npz"))
+    return sorted(BR.reference_dir(model_complexity).glob("*.npz"))
 
 
 def reference_for_tests() -> dict:
@@ -1464,6 +1465,7 @@ def build_multiview_table(multi: list[dict]) -> dict:
         "separation_edges_deg": SEPARATION_EDGES,
         "pairs_mae_deg": mirror_worst(pairs),
         "statistic": "90th percentile of the absolute error, every frame of the training references' pairs pooled",
+        "model_complexity": 1,  # the references' pose model (MediaPipe full): error_model.unmeasured_models
     }
 
 

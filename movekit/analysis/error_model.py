@@ -116,8 +116,29 @@ def parse_table(obj: dict) -> ErrorTable:
         raise MovekitError(f"angle error table: malformed ({exc})") from None
 
 
+#: MediaPipe's pose models by ``model_complexity``
+POSE_MODELS = {0: "lite", 1: "full", 2: "heavy"}
+
+
+def unmeasured_models(pose_models, table: dict | None = None) -> list[int]:
+    """The pose models (``model_complexity`` values; None = not recorded) among ``pose_models``
+    that the error table's two-camera rows were NOT measured with (the table's
+    ``multiview.model_complexity``, 1 when it names none). Another model places the landmarks
+    elsewhere (MediaPipe's heavy model 6 px from the full one on average on a Pose2Sim view), and
+    its two-camera error was measured apart (docs/validity-other.md) and differs by pair."""
+    if table is None:
+        table = json.loads(resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text())
+    measured = int((table.get("multiview") or {}).get("model_complexity", 1))
+    return sorted({int(m) for m in pose_models if m is not None and int(m) != measured})
+
+
 def multiview_errors(
-    names, *, n_views: int, separation_deg: float | None = None, table: dict | None = None
+    names,
+    *,
+    n_views: int,
+    separation_deg: float | None = None,
+    table: dict | None = None,
+    pose_models=(),
 ) -> np.ndarray:
     """Expected error (deg) of each angle triangulated from ``n_views`` calibrated cameras
     (:mod:`movekit.analysis.multiview`), from the measured two-camera rows of the error table
@@ -125,12 +146,16 @@ def multiview_errors(
     ``separation_deg`` (the horizontal angle between the cameras seen from the subject), the error
     9 of 10 frames of the measured pairs in that band stayed within; three or more: the worst
     band's (more views have not been measured against an independent reference; the worst
-    two-camera figure is the conservative one). NaN = not measured (refused)."""
+    two-camera figure is the conservative one). ``pose_models``: each camera's pose model
+    (``model_complexity``, None when not recorded); a model the rows were not measured with
+    (:func:`unmeasured_models`) leaves every angle unmeasured. NaN = not measured (refused)."""
     if table is None:
         text = resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text()
         table = json.loads(text)
     mv = table.get("multiview") or {}
     out = np.full(len(list(names)), np.nan)
+    if unmeasured_models(pose_models, table):
+        return out
     try:
         vals = mv.get("pairs_mae_deg", {})
         if n_views >= 3:
@@ -266,6 +291,7 @@ def gate(
 
 __all__ = [
     "MAX_ERROR_DEG",
+    "POSE_MODELS",
     "ErrorTable",
     "error_by_yaw",
     "errors_for_setup",
@@ -277,5 +303,6 @@ __all__ = [
     "parse_table",
     "refusal_reason",
     "ungated",
+    "unmeasured_models",
     "yaw_cell",
 ]

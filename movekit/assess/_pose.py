@@ -331,6 +331,7 @@ class TriangulatedSeries:
     separation_deg : horizontal angle between two cameras seen from the subject (deg); None for
         three or more, or when unknown
     calibration_file : the calibration the triangulation used, as recorded
+    pose_models : each camera's pose model (``model_complexity``; None when not recorded)
 
     The attributes the screens read from a video's pose are derived: ``image_px`` (the virtual
     front camera, mm: :func:`virtual_front_view_mm`), ``visibility`` and ``presence`` (1 where a
@@ -343,6 +344,7 @@ class TriangulatedSeries:
     cameras: tuple[str, ...] = ()
     separation_deg: float | None = None
     calibration_file: str | None = None
+    pose_models: tuple = ()
 
     def __post_init__(self) -> None:
         from movekit.analysis.multiview import lab_to_angle_frame
@@ -363,13 +365,20 @@ class TriangulatedSeries:
         return len(self.t_s)
 
     def set_up(self) -> str:
-        """``"2 cameras 117 deg apart"``: the set-up the measured error is looked up by."""
+        """``"2 cameras 117 deg apart"``: the set-up the measured error is looked up by (with the
+        pose model when the two-camera rows were not measured with it)."""
+        from movekit.analysis.error_model import POSE_MODELS, unmeasured_models
+
+        other = unmeasured_models(self.pose_models)
+        model = (
+            f" and MediaPipe's {' and '.join(POSE_MODELS.get(m, str(m)) for m in other)} pose model" if other else ""
+        )
         n = len(self.cameras)
         if n == 2 and self.separation_deg is not None:
-            return f"2 cameras {self.separation_deg:.0f} deg apart"
+            return f"2 cameras {self.separation_deg:.0f} deg apart{model}"
         if n >= 3:
-            return f"{n} cameras (the worst two-camera figure)"
-        return "an unknown camera set-up" if n < 2 else f"{n} cameras, separation unknown"
+            return f"{n} cameras (the worst two-camera figure){model}"
+        return ("an unknown camera set-up" if n < 2 else f"{n} cameras, separation unknown") + model
 
     def describe(self) -> str:
         """``"triangulated from 2 calibrated cameras (cam01, cam04; 117 deg apart)"``."""
@@ -435,7 +444,9 @@ def analyse_triangulated(pose: TriangulatedSeries, *, offline: bool = True) -> T
     n = len(t)
     fs = frame_rate(t)
     ang = angles_3d(TriangulatedPose(t, pts, np.zeros((n, lm.N_LANDMARKS), int), np.zeros((n, lm.N_LANDMARKS))))
-    err = multiview_errors(list(ang), n_views=len(pose.cameras), separation_deg=pose.separation_deg)
+    err = multiview_errors(
+        list(ang), n_views=len(pose.cameras), separation_deg=pose.separation_deg, pose_models=pose.pose_models
+    )
     error_deg = {k: np.full(n, e) for k, e in zip(ang, err)}
     if gating():
         ang = {k: np.where(error_deg[k] <= MAX_ERROR_DEG, v, np.nan) for k, v in ang.items()}

@@ -592,6 +592,7 @@ def recording_pose(rec):
             tuple(mv.get("cameras") or ()),
             sep,
             mv.get("calibration"),
+            tuple(mv.get("pose_models") or ()),
         )
     return rec.pose() if "pose_image_px" in rec.streams else None
 

@@ -2,10 +2,11 @@
 
 The default backend is MediaPipe's legacy Pose solution (BlazePose GHUM 3D; Bazarevsky
 et al. 2020, arXiv:2006.10204). Its full landmark model (``model_complexity=1``) ships
-inside the ``mediapipe==0.10.14`` wheel and works offline; the lite (0) and heavy (2)
-models are downloaded by mediapipe at first use, which fails without internet, so
-:class:`MediaPipePose` checks first and explains, or installs a model file the user
-supplies.
+inside the ``mediapipe==0.10.14`` wheel and works offline. The lite (0) and heavy (2) models,
+which mediapipe itself would download from Google's storage at first use, are fetched instead
+by pinned version from the npm registry (``@mediapipe/pose@0.5.1675469404``, whose full model is
+byte-identical to the wheel's; :data:`movekit.datasets.PINNED`), checked by hash and cached, or
+taken from a model file the user supplies; the installed mediapipe package is never written to.
 """
 
 from __future__ import annotations
@@ -229,13 +230,15 @@ def ensure_model(model_complexity: int, model_file: str | Path | None = None) ->
 
     A ``model_file`` is checked to be a TFLite model and used from a private resource folder in
     the user's cache (:func:`_private_resources`; mediapipe is pointed there), never copied into
-    the installed mediapipe package; it is refused for complexity 1, whose model ships.
+    the installed mediapipe package; it is refused for complexity 1, whose model ships. Without
+    one, a model mediapipe does not ship (lite, heavy) is fetched by pinned version from the npm
+    registry (:func:`movekit.datasets.fetch`) and used from a private resource folder the same way.
 
     Raises
     ------
     MovekitError
-        When the model is not in the mediapipe package and no file is given (mediapipe would try
-        to download it, which fails offline), or ``model_file`` is missing or not a TFLite model.
+        When the model is not in the mediapipe package, no file is given and the registry cannot
+        be reached, or ``model_file`` is missing or not a TFLite model.
     """
     if model_complexity not in _MODEL_FILES:
         raise MovekitError(f"model complexity must be 0, 1 or 2, not {model_complexity}")
@@ -256,11 +259,19 @@ def ensure_model(model_complexity: int, model_file: str | Path | None = None) ->
         root = _private_resources(model_complexity, src)
         return root / "mediapipe" / "modules" / "pose_landmark" / _MODEL_FILES[model_complexity]
     if not target.exists():
-        raise MovekitError(
-            f"model complexity {model_complexity} needs {target.name}, which mediapipe 0.10.14 does not "
-            f"ship and would download from the internet; use --model-complexity 1 (shipped), or pass "
-            f"--model-file with a copy of {target.name}"
-        )
+        from movekit import datasets
+
+        name = {0: "mediapipe_pose_lite", 2: "mediapipe_pose_heavy"}[model_complexity]
+        try:
+            src = datasets.fetch(name)
+        except MovekitError as exc:
+            raise MovekitError(
+                f"model complexity {model_complexity} needs {target.name}, which mediapipe 0.10.14 does not "
+                f"ship; fetching it from the npm registry failed ({exc}); use --model-complexity 1 (shipped), "
+                f"or pass --model-file with a copy of {target.name}"
+            ) from None
+        root = _private_resources(model_complexity, src)
+        return root / "mediapipe" / "modules" / "pose_landmark" / _MODEL_FILES[model_complexity]
     return target
 
 
@@ -294,8 +305,8 @@ class MediaPipePose:
         self.model_complexity = model_complexity
         self.min_detection_confidence = min_detection_confidence
         self.min_tracking_confidence = min_tracking_confidence
-        #: the private resource tree of a user model (None: mediapipe's own package)
-        self._resources = str(self.model_path.parents[3]) if model_file is not None else None
+        #: the private resource tree of a fetched or user model (None: mediapipe's own package)
+        self._resources = None if self.model_path.parent == _mediapipe_model_dir() else str(self.model_path.parents[3])
         try:
             with self._graphs_from_resources():
                 self._pose = mp.solutions.pose.Pose(

@@ -222,7 +222,10 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False,
                           np.zeros((n, 33), int), np.zeros((n, 33)))  # fmt: skip
     cfg = CleanConfig(max_gap_s=0.0, hampel_half_window=0, cutoff_hz=None) if raw else CleanConfig()
     ang = angles_3d(tp, offline=offline, config=cfg)
-    err = multiview_errors(list(ang), n_views=n_views, separation_deg=None if sep is None else float(sep))
+    models = mv.get("pose_models") or ()
+    err = multiview_errors(
+        list(ang), n_views=n_views, separation_deg=None if sep is None else float(sep), pose_models=models
+    )
     cols = {"time_s": tp.t_s}
     for (name, a), e in zip(ang.items(), err):
         ok = np.isfinite(e) and e <= MAX_ERROR_DEG
@@ -231,7 +234,7 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False,
     cols["view"] = np.full(n, "triangulated")
     mode = "raw (no cleaning)" if raw else "offline (zero-phase)" if offline else "causal"
     meta = {"filter": mode, "space": "3d-triangulated",
-            "cameras": mv.get("cameras"), "separation_deg": sep,
+            "cameras": mv.get("cameras"), "separation_deg": sep, "pose_models": list(models),
             "invalid_angles": "kept" if keep_invalid else f"NaN where the measured error is over {MAX_ERROR_DEG:g} deg",
             "error_model": "expected error = the error 9 of 10 frames stayed within, from two cameras this "
             "far apart, against a four-camera reference (docs/validity.md, two-camera rows); frames where the "

@@ -95,9 +95,10 @@ def _add_model_args(p) -> None:
         type=int,
         choices=(0, 1, 2),
         default=1,
-        help="pose model: 1 ships with movekit; 0 and 2 need --model-file offline",
+        help="pose model: 1 full (ships with mediapipe); 0 lite, 2 heavy (fetched once from the npm registry, "
+        "pinned; or --model-file)",
     )
-    p.add_argument("--model-file", help="landmark .tflite for model complexity 0 or 2")
+    p.add_argument("--model-file", help="landmark .tflite for model complexity 0 or 2 (instead of the fetched one)")
     p.add_argument("--person", metavar="WHO", help=PERSON_HELP)
     p.add_argument("--tilt", metavar="auto|unknown|level|PITCH,ROLL|PROFILE", default=None, help=TILT_HELP)
     p.add_argument(

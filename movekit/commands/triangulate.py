@@ -199,6 +199,7 @@ def run(args) -> int:
             "frames_triangulated": int(seen.sum()),
             "views_excluded": [e["text"] for e in check.events],
             "frames_left_out_short_runs": passing,
+            "pose_models": _pose_models([m for _, m in loaded]),
         },
     }
     _write_3d(out, meta, tp, check.events, overwrite=args.overwrite)
@@ -212,8 +213,17 @@ def run(args) -> int:
         print(f"  excluded: {e['text']} (not triangulated from that view)")
     if passing:
         print(f"  left out: {passing} frames whose torso the views agreed on for under {MIN_RUN_S:g} s at a stretch")
-    _print_angles(tp, len(cams), sep)
+    _print_angles(tp, len(cams), sep, meta["multiview"]["pose_models"])
     return 0
+
+
+def _pose_models(metas: list[dict]) -> list[int | None]:
+    """Each view's pose model (``model_complexity``; None when its recording does not say)."""
+    out = []
+    for m in metas:
+        c = (m.get("pose_model") or {}).get("model_complexity")
+        out.append(int(c) if isinstance(c, int | float) else None)
+    return out
 
 
 def _refusal(check, tp, cams, metas: list[dict], notes: list[str]) -> str:
@@ -348,16 +358,23 @@ def _write_3d(out, meta: dict, tp, events: list[dict], *, overwrite: bool) -> No
             rec.event(e["t_s"], **{k: v for k, v in e.items() if k != "t_s"})
 
 
-def _print_angles(tp, n_cameras: int, sep: float) -> None:
+def _print_angles(tp, n_cameras: int, sep: float, pose_models=()) -> None:
     """Median 3D joint angles with their measured two-camera error, or why each is refused (docs/validity.md)."""
     import numpy as np
 
-    from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_errors
+    from movekit.analysis.error_model import MAX_ERROR_DEG, POSE_MODELS, multiview_errors, unmeasured_models
     from movekit.analysis.multiview import angles_3d
 
     ang = angles_3d(tp)
     names = list(ang)
-    err = multiview_errors(names, n_views=n_cameras, separation_deg=sep)
+    err = multiview_errors(names, n_views=n_cameras, separation_deg=sep, pose_models=pose_models)
+    other = unmeasured_models(pose_models)
+    unmeasured = (
+        f"no measured error with MediaPipe's {' and '.join(POSE_MODELS.get(m, str(m)) for m in other)} pose model "
+        "(the two-camera rows were measured with the full model)"
+        if other
+        else "no measured error for this set-up"
+    )
     for name, e in zip(names, err):
         v = ang[name]
         if not np.isfinite(v).any():
@@ -366,9 +383,5 @@ def _print_angles(tp, n_cameras: int, sep: float) -> None:
         if np.isfinite(e) and e <= MAX_ERROR_DEG:
             print(f"  {name:32s} median {med:7.1f} +-{e:.1f} deg")
         else:
-            why = (
-                f"measured error {e:.1f} deg > {MAX_ERROR_DEG:g}"
-                if np.isfinite(e)
-                else "no measured error for this set-up"
-            )
+            why = f"measured error {e:.1f} deg > {MAX_ERROR_DEG:g}" if np.isfinite(e) else unmeasured
             print(f"  {name:32s} refused: {why} (docs/validity.md, two-camera rows)")
