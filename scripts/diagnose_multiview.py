@@ -12,7 +12,8 @@ the four-view reference:
 * the calibration: each camera's keypoints against the other cameras' triangulation
   (leave-one-out, px, mean signed x/y: a constant offset is an orientation error, not noise);
 * sync: the shift (frames) of one camera that best fits the other three;
-* the reference itself: three views (leave one out) against four.
+* the reference itself: three views (leave one out) against four, and the pairs against the
+  reference's frames where each landmark of the angle was triangulated from three or more views.
 
 Per-frame checks that could refuse a pair's bad frames (``--frame-checks``, refined calibration
 against the refined reference): the angle's standard deviation predicted from the two rays'
@@ -102,6 +103,16 @@ def pair_series(ref: dict, cams: list, truth: dict, combo, skeleton: bool = Fals
         if ok.sum() < max(10, 0.5 * np.isfinite(truth[k]).sum()):
             continue
         out.append(dict(combo=combo, angle=k, err=e, mae=float(np.abs(e[ok]).mean()), frames=int(ok.sum())))
+    return out
+
+
+def from_three_views(truth: dict, n_views: np.ndarray) -> dict:
+    """``truth`` with each flexion angle NaN in the frames where the reference triangulated one of
+    its three landmarks from two views only: there the "four-view" reference is itself a pair
+    (another, or the very pair measured against it)."""
+    out = dict(truth)
+    for k in NAMES:
+        out[k] = np.where(np.asarray(n_views)[:, landmarks_of(k)].min(axis=1) >= 3, truth[k], np.nan)
     return out
 
 
@@ -459,6 +470,7 @@ def main() -> int:
         "refined + skeleton, reference as built": ("refined", True, "built"),
         "refined, reference refined": ("refined", False, "refined"),
         "refined + skeleton, reference refined": ("refined", True, "refined"),
+        "refined, reference refined, its frames from 3+ views": ("refined", False, "refined3"),
     }
     spec, variants = variants, {k: [] for k in variants}
     loo, recs, ref_change = {k: [] for k in variants if not spec[k][1]}, [], []
@@ -469,10 +481,12 @@ def main() -> int:
             BR.build_refined_reference(trial, person, refinement=refit, model_complexity=mc)["path"]
         )
         t_old, t_new = VA.truth_angles(r["lab_m"]), VA.truth_angles(refined["lab_m"])
+        t_three = from_three_views(t_new, refined["n_views"])
         ref_change += [float(np.nanmean(np.abs(t_old[k] - t_new[k]))) for k in NAMES]
         hip = np.nanmean(0.5 * (r["lab_m"][:, 23] + r["lab_m"][:, 24]), axis=0)
         for key, (calib, skel, which) in spec.items():
-            cc, tr = (cams if calib == "qualisys" else new), (t_old if which == "built" else t_new)
+            cc = cams if calib == "qualisys" else new
+            tr = {"built": t_old, "refined": t_new, "refined3": t_three}[which]
             for combo in itertools.combinations(range(len(cams)), 2):
                 sep = separation_deg(cc[combo[0]], cc[combo[1]], hip)
                 rows = pair_series(r, cc, tr, combo, skeleton=skel)

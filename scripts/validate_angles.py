@@ -220,6 +220,7 @@ def _adapt(z: dict, src: str) -> dict:
         "heldout": bool(heldout),
         "path": src,
         "dropped_frames": int(bad.sum()),
+        "n_views": np.asarray(z["n_views"]),  # (frames, 33) views each landmark was triangulated from
     }
     ref["noise_ar1"] = noise_ar1(ref)
     ref["error_torso"] = [
@@ -884,6 +885,10 @@ def main(argv=None) -> int:
     table = build_table(rows, data, a.statistic)
     multi = [m for ref in refs for m in multiview_eval(ref)]
     table["multiview"] = build_multiview_table(multi)
+    others = {}
+    if not (a.reference or a.standin):  # the rig's references: the other pose models' rows beside
+        others = {mc: [m for ref in other_model_references(mc) for m in multiview_eval(ref)] for mc in OTHER_MODELS}
+        table["multiview"]["other_models"] = {str(mc): build_multiview_table(v, mc) for mc, v in others.items()}
     summary = summarise(rows, yrows)
     print(summary_text(summary))
     if a.out:
@@ -902,7 +907,7 @@ def main(argv=None) -> int:
     before = heldout_promise(refs, build_table(rows, data, "median"), grid) if a.statistic != "median" else []
     if a.write_docs:
         prints = reference_fingerprints(refs)
-        text = docs_text(data, table, summary, rows, runtime, gated, multi, promise, prints, before)
+        text = docs_text(data, table, summary, rows, runtime, gated, multi, promise, prints, before, others)
         DOCS_PATH.write_text(keep_hand_sections(DOCS_PATH.read_text() if DOCS_PATH.exists() else "", text))
         print(f"wrote {DOCS_PATH}")
     return 0
@@ -1427,7 +1432,7 @@ SEPARATION_EDGES = [0, 60, 120, 180]
 MIN_FRAMES_MULTIVIEW = 15
 
 
-def build_multiview_table(multi: list[dict]) -> dict:
+def build_multiview_table(multi: list[dict], model_complexity: int = 1) -> dict:
     """The multi-view part of the error table: per angle and separation band, the error 9 of 10
     frames stay within (the 90th percentile of the absolute error) over every frame of the training
     references' pairs in the band, pooled, zero-phase filtered as every reader of a triangulated
@@ -1439,7 +1444,8 @@ def build_multiview_table(multi: list[dict]) -> dict:
     frames it shows, and a low-coverage pair (one view losing a joint) is where the errors are.
     Held-out trials are left out. (All four views against the four-view reference measure the
     reference's own consistency, not an error: no figure for three or more views is derived from
-    them.)"""
+    them.) ``model_complexity``: the pose model the references were built with, stored with the
+    rows (:func:`movekit.analysis.error_model.unmeasured_models`)."""
     train = [
         m
         for m in multi
@@ -1465,8 +1471,25 @@ def build_multiview_table(multi: list[dict]) -> dict:
         "separation_edges_deg": SEPARATION_EDGES,
         "pairs_mae_deg": mirror_worst(pairs),
         "statistic": "90th percentile of the absolute error, every frame of the training references' pairs pooled",
-        "model_complexity": 1,  # the references' pose model (MediaPipe full): error_model.unmeasured_models
+        "model_complexity": model_complexity,  # the references' pose model: error_model.unmeasured_models
     }
+
+
+#: pose models besides the full one whose two-camera rows the table holds (``multiview.other_models``)
+OTHER_MODELS = (2,)
+
+
+def other_model_references(model_complexity: int) -> list[dict]:
+    """Every reference of scripts/build_reference.py built with another pose model (built when
+    missing: about 30 s each with the heavy model)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import build_reference as BR  # type: ignore
+
+    return [
+        load_reference(BR.build_reference(t, p, verbose=False, model_complexity=model_complexity)["path"])
+        for t, spec in BR.TRIALS.items()
+        for p in spec["people"]
+    ]
 
 
 def mirror_worst(pairs: dict) -> dict:
@@ -1925,10 +1948,33 @@ def _docs_multiview(multi) -> list[str]:
     return L + _docs_multiview_heldout(multi)
 
 
-def _docs_multiview_heldout(multi) -> list[str]:
+def _docs_other_model(model_complexity: int, multi: list[dict]) -> list[str]:
+    """Another pose model's two-camera rows (the same references, every view captured with it),
+    and the held-out check of the cells the gate shows."""
+    if not multi:
+        return []
+    name = {0: "lite", 2: "heavy"}.get(model_complexity, str(model_complexity))
+    table = build_multiview_table(multi, model_complexity)
+    L = [
+        f"### Two cameras, MediaPipe's {name} pose model (`--model-complexity {model_complexity}`)",
+        "",
+        f"The same references built again with the {name} model in every view (`scripts/build_reference.py "
+        f"--model-complexity {model_complexity}`); a triangulation whose views were all captured with it is "
+        "gated by these rows, one that mixes models is refused. The error 9 of 10 training frames stay within, "
+        "deg, by separation band:",
+        "",
+        "| angle | " + " | ".join(f"{lo}-{hi}" for lo, hi in zip(SEPARATION_EDGES[:-1], SEPARATION_EDGES[1:])) + " |",
+        "|---" * len(SEPARATION_EDGES) + "|",
+    ]
+    for angle, cells in table["pairs_mae_deg"].items():
+        L.append(f"| {angle} | " + " | ".join("-" if v is None else f"{v:.1f}" for v in cells) + " |")
+    return L + [""] + _docs_multiview_heldout(multi, model_complexity)
+
+
+def _docs_multiview_heldout(multi, model_complexity: int = 1) -> list[str]:
     """The two-camera cells the gate shows (at most MAX_ERROR_DEG), checked on the held-out
     trial's pairs in the same band: what a clinic with that set-up would be shown."""
-    table = build_multiview_table(multi)
+    table = build_multiview_table(multi, model_complexity)
     edges = table["separation_edges_deg"]
     held = [m for m in multi if m["heldout"] and m["views"] == 2 and m.get("frames", 0) >= MIN_FRAMES_MULTIVIEW]
     L = [
@@ -1957,12 +2003,16 @@ def _docs_multiview_heldout(multi) -> list[str]:
     return L
 
 
-def docs_text(data, table, summary, rows, runtime, gated=(), multi=(), promise=(), prints=(), promise_before=()) -> str:
+def docs_text(
+    data, table, summary, rows, runtime, gated=(), multi=(), promise=(), prints=(), promise_before=(), others=None
+) -> str:
     """docs/validity.md: method, data, limits, how to reproduce, and the measured tables."""
     L = _docs_intro(data, table, runtime, prints)
     L += _docs_yaw(summary) + _docs_bands(summary) + _docs_best_cells(rows) + _docs_slices(table)
     L += _docs_painful_arc(rows) + _docs_real(summary)
     L += _docs_heldout(gated) + _docs_promise(promise, promise_before) + _docs_multiview(multi)
+    for mc, m in (others or {}).items():
+        L += _docs_other_model(mc, [x for x in m if x.get("mode", "offline") == "offline"])
     L += other_sections(ROOT / "docs" / "validity-other.md")
     return "\n".join(L) + "\n"
 

@@ -253,47 +253,67 @@ def test_unknown_camera_set_up_refuses_every_angle(session, tmp_path):
     assert res.validity["triangulation"].value["cameras"] == [] and res.angle_errors_deg == {}
 
 
-def test_a_pose_model_the_rows_were_not_measured_with_refuses_every_angle(session, tri, tmp_path, capsys):
-    """The two-camera rows were measured with MediaPipe's full model. ``movekit triangulate`` records
-    each view's model; a triangulation of heavy-model views (another model, another error: see
-    docs/validity-other.md) has no measured error, so even the lateral lean the full model's rows
-    show is refused, by the screens and by ``movekit angles``, saying why."""
+def _with_pose_models(session, tri, out: Path, models: list) -> Path:
+    """A copy of the triangulation ``tri`` whose metadata says its views were captured with ``models``."""
     from movekit.recording import RecordingWriter, StreamSpec, open_recording
 
-    assert open_recording(tri).metadata["multiview"]["pose_models"] == [1, 1]  # the captures' own
-    mv = dict(open_recording(tri).metadata["multiview"], pose_models=[2, 2])
-    out = tmp_path / "heavy.mkrec"
+    mv = dict(open_recording(tri).metadata["multiview"], pose_models=models)
     with RecordingWriter(out, {"multiview": mv}) as rec:
         rec.add_stream(StreamSpec("pose_3d_m", (33, 3), "m", 60.0, kind="pose_3d"))
         rec.append("pose_3d_m", session.pose.t_s, session.pose.points_lab_m.astype(np.float32))
-    res = run("hip-hinge", load_trial(out))
-    assert res.angle_errors_deg == {}
-    assert "not measured with 2 cameras 11" in res.validity["angle_error"].message
-    assert "and MediaPipe's heavy pose model" in res.validity["angle_error"].message
-    csv = tmp_path / "heavy.csv"
-    p = _cli("angles", str(out), "-o", str(csv))
-    assert p.returncode == 0, p.stderr
-    header, *rows = csv.read_text().splitlines()
-    lean = header.split(",").index("trunk_lateral_lean_deg")
-    assert rows and all(r.split(",")[lean] == "NaN" for r in rows)
-    # the full model's recording shows it
-    p = _cli("angles", str(tri), "-o", str(tmp_path / "full.csv"))
-    header, *rows = (tmp_path / "full.csv").read_text().splitlines()
-    assert p.returncode == 0 and sum(r.split(",")[lean] != "NaN" for r in rows) > 0.9 * len(rows)
-    # and movekit triangulate's own summary says why
+    return out
+
+
+def test_each_pose_model_is_gated_by_its_own_rows(session, tri, tmp_path, capsys):
+    """``movekit triangulate`` records each view's pose model. The table holds two-camera rows for
+    the full model and the heavy one (each measured on references built with it: another model,
+    another error, docs/validity-other.md): a heavy-model triangulation is gated by the heavy rows;
+    the lite model has none, and views of different models match no rows: every angle refused, by
+    the screens, ``movekit angles`` and triangulate's own summary, saying why."""
+    from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_errors
     from movekit.analysis.multiview import TriangulatedPose
     from movekit.commands.triangulate import _print_angles
+    from movekit.recording import open_recording
+
+    assert open_recording(tri).metadata["multiview"]["pose_models"] == [1, 1]  # the captures' own
+    sep = session.pose.separation_deg
+    full, heavy = (
+        float(multiview_errors(["trunk_lateral_lean_deg"], n_views=2, separation_deg=sep, pose_models=m)[0])
+        for m in ((1, 1), (2, 2))
+    )
+    assert np.isfinite(heavy) and heavy != full  # measured apart
+
+    lite = _with_pose_models(session, tri, tmp_path / "lite.mkrec", [0, 0])
+    res = run("hip-hinge", load_trial(lite))
+    assert res.angle_errors_deg == {}
+    assert "not measured with 2 cameras 11" in res.validity["angle_error"].message
+    assert "and MediaPipe's lite pose model" in res.validity["angle_error"].message
+    lean = None
+    for rec, shown in (
+        (lite, False),
+        (_with_pose_models(session, tri, tmp_path / "h.mkrec", [2, 2]), heavy <= 5),
+        (tri, True),
+    ):
+        csv = rec.with_suffix(".csv")
+        p = _cli("angles", str(rec), "-o", str(csv))
+        assert p.returncode == 0, p.stderr
+        header, *rows = csv.read_text().splitlines()
+        lean = header.split(",").index("trunk_lateral_lean_deg")
+        have = sum(r.split(",")[lean] != "NaN" for r in rows)
+        assert (have > 0.9 * len(rows)) if shown else have == 0, rec.name
+    assert heavy <= MAX_ERROR_DEG  # so the heavy recording above showed its lean
 
     n = len(session.pose.t_s)
     tp = TriangulatedPose(session.pose.t_s, session.pose.points_lab_m, np.zeros((n, 33), int), np.zeros((n, 33)))
-    _print_angles(tp, 2, session.pose.separation_deg, [2, 2])
-    said = capsys.readouterr().out
-    assert "trunk_lateral_lean_deg" in said and "+-" not in said
-    assert (
-        "no measured error with MediaPipe's heavy pose model (the two-camera rows were measured with the full" in said
-    )
-    _print_angles(tp, 2, session.pose.separation_deg, [1, 1])
-    assert "trunk_lateral_lean_deg" in (said := capsys.readouterr().out) and "+-" in said
+    for models, said_why in (
+        ([0, 0], "no measured error with MediaPipe's lite pose model"),
+        ([1, 2], "no measured error with views captured with different pose models (full, heavy)"),
+    ):
+        _print_angles(tp, 2, sep, models)
+        said = capsys.readouterr().out
+        assert "trunk_lateral_lean_deg" in said and "+-" not in said and said_why in said
+    _print_angles(tp, 2, sep, [2, 2])
+    assert f"+-{heavy:.1f} deg" in capsys.readouterr().out
 
 
 def test_assess_command_on_a_triangulated_recording(tri, tmp_path):

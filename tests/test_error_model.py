@@ -108,7 +108,7 @@ def test_assessments_state_the_angle_error_or_refuse_with_the_reason(demo_pose):
 def test_multiview_errors_from_the_two_camera_rows():
     """Two cameras: the measured cell of the separation band; three or more: the worst band
     (not the four-view self-consistency); no separation known: refused (NaN)."""
-    from movekit.analysis.error_model import multiview_errors
+    from movekit.analysis.error_model import multiview_errors, pose_model_note
 
     tab = {
         "multiview": {
@@ -135,6 +135,19 @@ def test_multiview_errors_from_the_two_camera_rows():
     heavy = {"multiview": dict(tab["multiview"], model_complexity=2)}
     assert multiview_errors(["a_deg"], n_views=2, separation_deg=117, table=heavy, pose_models=(2, 2))[0] == 1.5
     assert np.isnan(multiview_errors(["a_deg"], n_views=2, separation_deg=117, table=heavy, pose_models=(1, 1))[0])
+    # rows for another model beside the main ones: each model its own; mixed views none
+    rows2 = {
+        "separation_edges_deg": [0, 60, 120, 180],
+        "pairs_mae_deg": {"a_deg": [7.0, 0.5, 9.0]},
+        "model_complexity": 2,
+    }
+    both = {"multiview": dict(tab["multiview"], model_complexity=1, other_models={"2": rows2})}
+    for models, want in (((1, 1), 1.5), ((None, None), 1.5), ((2, 2), 0.5), ((2, None), np.nan), ((1, 2), np.nan)):
+        got = multiview_errors(["a_deg"], n_views=2, separation_deg=117, table=both, pose_models=models)[0]
+        np.testing.assert_equal(got, want)
+    assert pose_model_note((1, 1), both) == pose_model_note((2, 2), both) == ""
+    assert pose_model_note((0, 0), both) == "MediaPipe's lite pose model"
+    assert pose_model_note((1, 2), both) == "views captured with different pose models (full, heavy)"
 
 
 def test_relabelled_frames_refuse_side_dependent_angles(demo_pose):

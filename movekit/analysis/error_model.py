@@ -120,16 +120,43 @@ def parse_table(obj: dict) -> ErrorTable:
 POSE_MODELS = {0: "lite", 1: "full", 2: "heavy"}
 
 
+def _multiview_rows(table: dict, pose_models) -> tuple[dict | None, list[int]]:
+    """The two-camera rows measured with the views' pose model, and the models (``model_complexity``)
+    among ``pose_models`` (None = not recorded: taken as the main rows' model) that no rows were
+    measured with. The main rows (``multiview``) name their model (1 when they name none); others
+    are under ``multiview.other_models`` by model. Views captured with different models: no rows."""
+    mv = table.get("multiview") or {}
+    main = int(mv.get("model_complexity", 1))
+    rows = {main: mv}
+    rows.update({int(k): v for k, v in (mv.get("other_models") or {}).items()})
+    models = {main if m is None else int(m) for m in pose_models} or {main}
+    unmeasured = sorted(m for m in models if m not in rows)
+    return (rows[next(iter(models))] if len(models) == 1 and not unmeasured else None), unmeasured
+
+
 def unmeasured_models(pose_models, table: dict | None = None) -> list[int]:
     """The pose models (``model_complexity`` values; None = not recorded) among ``pose_models``
-    that the error table's two-camera rows were NOT measured with (the table's
-    ``multiview.model_complexity``, 1 when it names none). Another model places the landmarks
-    elsewhere (MediaPipe's heavy model 6 px from the full one on average on a Pose2Sim view), and
-    its two-camera error was measured apart (docs/validity-other.md) and differs by pair."""
+    that the error table has no two-camera rows for. Another model places the landmarks elsewhere
+    (MediaPipe's heavy model 6 px from the full one on average on a Pose2Sim view), and its
+    two-camera error is measured apart (docs/validity-other.md) and differs by pair."""
     if table is None:
         table = json.loads(resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text())
-    measured = int((table.get("multiview") or {}).get("model_complexity", 1))
-    return sorted({int(m) for m in pose_models if m is not None and int(m) != measured})
+    return _multiview_rows(table, pose_models)[1]
+
+
+def pose_model_note(pose_models, table: dict | None = None) -> str:
+    """Why the views' pose models have no two-camera rows, in words ("MediaPipe's heavy pose
+    model", "views captured with different pose models (full, heavy)"); "" when they have."""
+    if table is None:
+        table = json.loads(resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text())
+    rows, unmeasured = _multiview_rows(table, pose_models)
+    if rows is not None:
+        return ""
+    if unmeasured:
+        return f"MediaPipe's {' and '.join(POSE_MODELS.get(m, str(m)) for m in unmeasured)} pose model"
+    main = int((table.get("multiview") or {}).get("model_complexity", 1))
+    models = sorted({main if m is None else int(m) for m in pose_models})
+    return f"views captured with different pose models ({', '.join(POSE_MODELS.get(m, str(m)) for m in models)})"
 
 
 def multiview_errors(
@@ -147,14 +174,15 @@ def multiview_errors(
     9 of 10 frames of the measured pairs in that band stayed within; three or more: the worst
     band's (more views have not been measured against an independent reference; the worst
     two-camera figure is the conservative one). ``pose_models``: each camera's pose model
-    (``model_complexity``, None when not recorded); a model the rows were not measured with
-    (:func:`unmeasured_models`) leaves every angle unmeasured. NaN = not measured (refused)."""
+    (``model_complexity``, None when not recorded): the rows measured with it; a model without rows
+    (:func:`unmeasured_models`), or views of different models, leave every angle unmeasured.
+    NaN = not measured (refused)."""
     if table is None:
         text = resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text()
         table = json.loads(text)
-    mv = table.get("multiview") or {}
+    mv, _ = _multiview_rows(table, pose_models)
     out = np.full(len(list(names)), np.nan)
-    if unmeasured_models(pose_models, table):
+    if mv is None:
         return out
     try:
         vals = mv.get("pairs_mae_deg", {})
@@ -301,6 +329,7 @@ __all__ = [
     "gating",
     "load_table",
     "parse_table",
+    "pose_model_note",
     "refusal_reason",
     "ungated",
     "unmeasured_models",

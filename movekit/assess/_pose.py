@@ -367,12 +367,10 @@ class TriangulatedSeries:
     def set_up(self) -> str:
         """``"2 cameras 117 deg apart"``: the set-up the measured error is looked up by (with the
         pose model when the two-camera rows were not measured with it)."""
-        from movekit.analysis.error_model import POSE_MODELS, unmeasured_models
+        from movekit.analysis.error_model import pose_model_note
 
-        other = unmeasured_models(self.pose_models)
-        model = (
-            f" and MediaPipe's {' and '.join(POSE_MODELS.get(m, str(m)) for m in other)} pose model" if other else ""
-        )
+        note = pose_model_note(self.pose_models)
+        model = f" and {note}" if note else ""
         n = len(self.cameras)
         if n == 2 and self.separation_deg is not None:
             return f"2 cameras {self.separation_deg:.0f} deg apart{model}"

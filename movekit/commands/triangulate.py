@@ -362,19 +362,14 @@ def _print_angles(tp, n_cameras: int, sep: float, pose_models=()) -> None:
     """Median 3D joint angles with their measured two-camera error, or why each is refused (docs/validity.md)."""
     import numpy as np
 
-    from movekit.analysis.error_model import MAX_ERROR_DEG, POSE_MODELS, multiview_errors, unmeasured_models
+    from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_errors, pose_model_note
     from movekit.analysis.multiview import angles_3d
 
     ang = angles_3d(tp)
     names = list(ang)
     err = multiview_errors(names, n_views=n_cameras, separation_deg=sep, pose_models=pose_models)
-    other = unmeasured_models(pose_models)
-    unmeasured = (
-        f"no measured error with MediaPipe's {' and '.join(POSE_MODELS.get(m, str(m)) for m in other)} pose model "
-        "(the two-camera rows were measured with the full model)"
-        if other
-        else "no measured error for this set-up"
-    )
+    note = pose_model_note(pose_models)
+    unmeasured = f"no measured error with {note}" if note else "no measured error for this set-up"
     for name, e in zip(names, err):
         v = ang[name]
         if not np.isfinite(v).any():
