@@ -261,6 +261,7 @@ def _run_cameras(args) -> int:
                 cameras=None,
                 sync=None,
                 max_lag=3.0,
+                model_complexity=args.model_complexity,
                 output=str(Path(args.output) / "pose_3d.mkrec"),
                 overwrite=False,
             )

@@ -57,13 +57,21 @@ def register(subparsers) -> None:
         "movekit capture 0 1), or the offsets in seconds",
     )
     p.add_argument("--max-lag", type=float, default=3.0, metavar="S", help="largest offset searched (s)")
+    p.add_argument(
+        "--model-complexity",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="pose model for sources given as videos: 1 full (default), 2 heavy (two cameras agree better with "
+        "a refined calibration; docs/validity-other.md); a recording keeps the model it was captured with",
+    )
     p.add_argument("-o", "--output", required=True, metavar="OUT.mkrec", help="recording to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing recording of this kind")
     p.set_defaults(func=run)
 
 
-def _load(source: str):
-    """PoseSeries and metadata of a recording, or of a video captured in memory."""
+def _load(source: str, model_complexity: int = 1):
+    """PoseSeries and metadata of a recording, or of a video captured in memory with ``model_complexity``."""
     from movekit.errors import MovekitError
     from movekit.recording import open_recording
 
@@ -73,7 +81,7 @@ def _load(source: str):
     elif path.is_file():
         from movekit.capture.pipeline import capture_in_memory
 
-        rec = capture_in_memory(path)
+        rec = capture_in_memory(path, model_complexity)
     else:
         raise MovekitError(f"{source}: no such recording or video")
     if "pose_image_px" not in rec.streams:
@@ -165,7 +173,7 @@ def run(args) -> int:
         raise MovekitError("triangulation needs two or more sources, one per calibrated camera")
     out = check_output(args.output, RECORDING, overwrite=args.overwrite, inputs=list(args.sources) + [args.calibration])
     cams = _cameras(args)
-    loaded = [_load(s) for s in args.sources]
+    loaded = [_load(s, args.model_complexity) for s in args.sources]
     poses = [p for p, _ in loaded]
     offsets, notes = _offsets(args, poses, cams)
     check, visibility = check_recorded_views(
