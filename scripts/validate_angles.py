@@ -1449,7 +1449,7 @@ def build_multiview_table(multi: list[dict], model_complexity: int = 1) -> dict:
     Held-out trials are left out. (All four views against the four-view reference measure the
     reference's own consistency, not an error: no figure for three or more views is derived from
     them.) ``model_complexity``: the pose model the references were built with, stored with the
-    rows (:func:`movekit.analysis.error_model.unmeasured_models`)."""
+    rows (:func:`movekit.analysis.error_model.pose_model_note`)."""
     train = [
         m
         for m in multi
@@ -1475,7 +1475,7 @@ def build_multiview_table(multi: list[dict], model_complexity: int = 1) -> dict:
         "separation_edges_deg": SEPARATION_EDGES,
         "pairs_mae_deg": mirror_worst(pairs),
         "statistic": "90th percentile of the absolute error, every frame of the training references' pairs pooled",
-        "model_complexity": model_complexity,  # the references' pose model: error_model.unmeasured_models
+        "model_complexity": model_complexity,  # the references' pose model: error_model.pose_model_note
     }
 
 

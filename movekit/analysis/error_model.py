@@ -134,16 +134,6 @@ def _multiview_rows(table: dict, pose_models) -> tuple[dict | None, list[int]]:
     return (rows[next(iter(models))] if len(models) == 1 and not unmeasured else None), unmeasured
 
 
-def unmeasured_models(pose_models, table: dict | None = None) -> list[int]:
-    """The pose models (``model_complexity`` values; None = not recorded) among ``pose_models``
-    that the error table has no two-camera rows for. Another model places the landmarks elsewhere
-    (MediaPipe's heavy model 6 px from the full one on average on a Pose2Sim view), and its
-    two-camera error is measured apart (docs/validity-other.md) and differs by pair."""
-    if table is None:
-        table = json.loads(resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text())
-    return _multiview_rows(table, pose_models)[1]
-
-
 def pose_model_note(pose_models, table: dict | None = None) -> str:
     """Why the views' pose models have no two-camera rows, in words ("MediaPipe's heavy pose
     model", "views captured with different pose models (full, heavy)"); "" when they have."""
@@ -175,7 +165,7 @@ def multiview_errors(
     band's (more views have not been measured against an independent reference; the worst
     two-camera figure is the conservative one). ``pose_models``: each camera's pose model
     (``model_complexity``, None when not recorded): the rows measured with it; a model without rows
-    (:func:`unmeasured_models`), or views of different models, leave every angle unmeasured.
+    (:func:`pose_model_note` says which), or views of different models, leave every angle unmeasured.
     NaN = not measured (refused)."""
     if table is None:
         text = resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text()
@@ -332,6 +322,5 @@ __all__ = [
     "pose_model_note",
     "refusal_reason",
     "ungated",
-    "unmeasured_models",
     "yaw_cell",
 ]
