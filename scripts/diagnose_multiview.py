@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build_reference as BR  # noqa: E402
 import validate_angles as VA  # noqa: E402
 
+from movekit.analysis.error_model import POSE_MODELS  # noqa: E402
 from movekit.analysis.extrinsics import loo_reprojection_px, rotate_cameras  # noqa: E402
 from movekit.analysis.multiview import _at_times, angles_3d, separation_deg, triangulate_views  # noqa: E402
 from movekit.analysis.pipeline import unswap_left_right  # noqa: E402
@@ -431,7 +432,7 @@ def main() -> int:
     # fitted on every person of the training trials only (scripts/build_reference.py)
     refit = BR.fit_refinement(model_complexity=mc)
     fit = refit[0]
-    print(f"Pose model: {('lite', 'full', 'heavy')[mc]} (model_complexity {mc}).\n")
+    print(f"Pose model: {POSE_MODELS[mc]} (model_complexity {mc}).\n")
     if "--frame-checks" in argv:
         rows = frame_check_rows(refs, zs, prep, fit, refit, model_complexity=mc)
         print("\n".join(frame_check_lines(rows)))

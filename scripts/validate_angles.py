@@ -221,6 +221,8 @@ def _adapt(z: dict, src: str) -> dict:
         "path": src,
         "dropped_frames": int(bad.sum()),
         "n_views": np.asarray(z["n_views"]),  # (frames, 33) views each landmark was triangulated from
+        "trial": str(z["trial"]),
+        "person": str(z["person"]),
     }
     ref["noise_ar1"] = noise_ar1(ref)
     ref["error_torso"] = [
@@ -1498,9 +1500,9 @@ def with_refined_truth(refs: list[dict], model_complexity: int = 1) -> list[dict
     fit = BR.fit_refinement(model_complexity=model_complexity)
     out = []
     for ref in refs:
-        with np.load(ref["path"], allow_pickle=False) as z:
-            trial, person = str(z["trial"]), str(z["person"])
-        refined = BR.build_refined_reference(trial, person, refinement=fit, model_complexity=model_complexity)
+        refined = BR.build_refined_reference(
+            ref["trial"], ref["person"], refinement=fit, model_complexity=model_complexity
+        )
         out.append(dict(ref, truth=truth_angles(load_reference(refined["path"])["lab_m"])))
     return out
 
@@ -1989,7 +1991,9 @@ def _docs_other_model(model_complexity: int, multi: list[dict]) -> list[str]:
     and the held-out check of the cells the gate shows."""
     if not multi:
         return []
-    name = {0: "lite", 2: "heavy"}.get(model_complexity, str(model_complexity))
+    from movekit.analysis.error_model import POSE_MODELS
+
+    name = POSE_MODELS.get(model_complexity, str(model_complexity))
     table = build_multiview_table(multi, model_complexity)
     L = [
         f"### Two cameras, MediaPipe's {name} pose model (`--model-complexity {model_complexity}`)",

@@ -120,32 +120,36 @@ def parse_table(obj: dict) -> ErrorTable:
 POSE_MODELS = {0: "lite", 1: "full", 2: "heavy"}
 
 
-def _multiview_rows(table: dict, pose_models) -> tuple[dict | None, list[int]]:
-    """The two-camera rows measured with the views' pose model, and the models (``model_complexity``)
-    among ``pose_models`` (None = not recorded: taken as the main rows' model) that no rows were
-    measured with. The main rows (``multiview``) name their model (1 when they name none); others
-    are under ``multiview.other_models`` by model. Views captured with different models: no rows."""
+@lru_cache(maxsize=1)
+def _shipped_table() -> dict:
+    """The error table shipped with movekit (package data), as its JSON object (read once; not to be
+    modified)."""
+    return json.loads(resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text())
+
+
+def _multiview_rows(table: dict, pose_models) -> tuple[dict | None, list[int], list[int]]:
+    """The two-camera rows measured with the views' pose model (None when there are none), the
+    views' models (``model_complexity``; None = not recorded: taken as the main rows' model), and
+    those of them no rows were measured with. The main rows (``multiview``) name their model (1
+    when they name none); others are under ``multiview.other_models`` by model. Views captured
+    with different models: no rows."""
     mv = table.get("multiview") or {}
     main = int(mv.get("model_complexity", 1))
     rows = {main: mv}
     rows.update({int(k): v for k, v in (mv.get("other_models") or {}).items()})
-    models = {main if m is None else int(m) for m in pose_models} or {main}
-    unmeasured = sorted(m for m in models if m not in rows)
-    return (rows[next(iter(models))] if len(models) == 1 and not unmeasured else None), unmeasured
+    models = sorted({main if m is None else int(m) for m in pose_models} or {main})
+    unmeasured = [m for m in models if m not in rows]
+    return (rows[models[0]] if len(models) == 1 and not unmeasured else None), models, unmeasured
 
 
 def pose_model_note(pose_models, table: dict | None = None) -> str:
     """Why the views' pose models have no two-camera rows, in words ("MediaPipe's heavy pose
     model", "views captured with different pose models (full, heavy)"); "" when they have."""
-    if table is None:
-        table = json.loads(resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text())
-    rows, unmeasured = _multiview_rows(table, pose_models)
+    rows, models, unmeasured = _multiview_rows(_shipped_table() if table is None else table, pose_models)
     if rows is not None:
         return ""
     if unmeasured:
         return f"MediaPipe's {' and '.join(POSE_MODELS.get(m, str(m)) for m in unmeasured)} pose model"
-    main = int((table.get("multiview") or {}).get("model_complexity", 1))
-    models = sorted({main if m is None else int(m) for m in pose_models})
     return f"views captured with different pose models ({', '.join(POSE_MODELS.get(m, str(m)) for m in models)})"
 
 
@@ -167,10 +171,7 @@ def multiview_errors(
     (``model_complexity``, None when not recorded): the rows measured with it; a model without rows
     (:func:`pose_model_note` says which), or views of different models, leave every angle unmeasured.
     NaN = not measured (refused)."""
-    if table is None:
-        text = resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text()
-        table = json.loads(text)
-    mv, _ = _multiview_rows(table, pose_models)
+    mv = _multiview_rows(_shipped_table() if table is None else table, pose_models)[0]
     out = np.full(len(list(names)), np.nan)
     if mv is None:
         return out
@@ -192,8 +193,7 @@ def multiview_errors(
 @lru_cache(maxsize=1)
 def load_table() -> ErrorTable:
     """The error table shipped with movekit (package data)."""
-    text = resources.files("movekit.analysis").joinpath("data", TABLE_RESOURCE).read_text()
-    return parse_table(json.loads(text))
+    return parse_table(_shipped_table())
 
 
 def _tilt_cells(edges: np.ndarray, residual_deg: float | None) -> slice | None:
