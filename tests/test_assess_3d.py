@@ -122,6 +122,8 @@ def test_painful_arc_abduction_is_3d_and_refused_by_its_measured_error(session, 
     assert e > 5.0
     assert f"left shoulder abduction: refused, measured error {up:.1f} deg with 2 cameras 11" in msg, msg
     assert f"right shoulder abduction: refused, measured error {up:.1f} deg" in msg, msg
+    # and how the clinic could measure it: the set-up whose measured error is within the limit
+    assert "shown with 2 cameras 60-120 deg apart, MediaPipe's heavy pose model (--model-complexity 2)" in msg
     assert r.validity["view"].ok and r.validity["view"].value == "triangulated"
     assert r.validity["triangulation"].value["measured_error_deg"]["left_shoulder_abduction_deg"] == round(e, 2)
     with ungated():

@@ -150,6 +150,47 @@ def test_multiview_errors_from_the_two_camera_rows():
     assert pose_model_note((1, 2), both) == "views captured with different pose models (full, heavy)"
 
 
+def test_multiview_alternative_names_the_least_change_that_shows_an_angle():
+    """For a refused triangulated angle, the measured set-up that would show it: the views' own
+    model at another separation before another model, the default model before another, then
+    the smallest error; none: said so; shown already: nothing."""
+    from movekit.analysis.error_model import multiview_alternative
+
+    rows2 = {"separation_edges_deg": [0, 60, 120, 180], "pairs_mae_deg": {"a_deg": [7.0, 0.5, 9.0], "b_deg": [9, 9, 9]}}
+    tab = {
+        "multiview": {
+            "separation_edges_deg": [0, 60, 120, 180],
+            "pairs_mae_deg": {"a_deg": [8.0, 4.5, 3.0], "b_deg": [9.0, None, 6.0]},
+            "model_complexity": 1,
+            "other_models": {"2": rows2},
+        }
+    }
+
+    def alt(name, sep, models, n=2):
+        return multiview_alternative(name, n_views=n, separation_deg=sep, pose_models=models, table=tab)
+
+    assert alt("a_deg", 90, (1, 1)) == ""  # 4.5 deg: shown
+    # full model 40 deg apart (8.0): the full model 120-180 apart (3.0) before the heavy model's 0.5
+    assert alt("a_deg", 40, (1, 1)) == "shown with 2 cameras 120-180 deg apart: measured error 3.0 deg"
+    # heavy model 40 deg apart (7.0): its own 60-120 (0.5) before changing the model
+    assert alt("a_deg", 40, (2, 2)) == "shown with 2 cameras 60-120 deg apart: measured error 0.5 deg"
+    # the lite model (no rows) or mixed models: the default model, kept at this separation
+    want = "shown with 2 cameras 120-180 deg apart, MediaPipe's full pose model (the default model): measured error 3.0 deg"
+    assert alt("a_deg", 150, (0, 0)) == alt("a_deg", 150, (1, 2)) == want
+    # separation unknown or three cameras: the default model's smallest error
+    assert (
+        alt("a_deg", None, (1, 1))
+        == alt("a_deg", None, (1, 1, 1), n=3)
+        == ("shown with 2 cameras 120-180 deg apart: measured error 3.0 deg")
+    )
+    assert (
+        alt("b_deg", 90, (1, 1)) == alt("c_deg", 90, (2, 2)) == ("no measured two-camera set-up keeps it within 5 deg")
+    )
+    # the shipped table: knee flexion nowhere; the painful arc's abduction with the heavy model
+    assert multiview_alternative("left_knee_flexion_deg", n_views=2, separation_deg=90).startswith("no measured")
+    assert "heavy pose model" in multiview_alternative("left_shoulder_abduction_deg", n_views=2, separation_deg=90)
+
+
 def test_relabelled_frames_refuse_side_dependent_angles(demo_pose):
     """Issue 16: where the left/right swap repair relabels a frame, the signed frontal angles (lateral
     lean, pelvic obliquity) are refused with the reason, in the batch and the streaming analysis

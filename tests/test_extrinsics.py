@@ -314,6 +314,27 @@ def test_calibrate_extrinsics_command_from_board_videos(rig, tmp_path):
     assert wrong.returncode == 2 and "expected charuco" in wrong.stderr
 
 
+def test_set_up_summary_says_what_two_cameras_will_show():
+    """After an extrinsic calibration: how far apart two cameras are seen from where the client
+    stands, and which angles their measured two-camera error will show, per pose model (the
+    shipped table: at 60-120 deg apart the heavy model adds the painful arc's shoulder abduction;
+    facing each other, the advice to move a camera)."""
+    from movekit.analysis.cameras import read_qualisys_qca
+    from movekit.commands.calibrate import _set_up_summary
+    from movekit.datasets import fetch
+
+    cams = {c.name: c for c in read_qualisys_qca(fetch("pose2sim_qca_calibration"))}
+    side = _set_up_summary([cams["cam01"], cams["cam04"]], "the person", subject_m=(0.0, 0.0, 0.0))
+    lines = side.splitlines()
+    assert re.match(r"set-up: cam01 and cam04 are (\d+) deg apart seen from the person", lines[0]), side
+    assert 60 <= float(re.search(r"(\d+) deg apart", lines[0]).group(1)) <= 120
+    assert lines[1].endswith("(the default model): trunk lateral lean")
+    assert "(--model-complexity 2):" in lines[2] and "left shoulder abduction" in lines[2]
+    assert "knee flexion" not in side and len(lines) == 3
+    facing = _set_up_summary([cams["cam01"], cams["cam03"]], "the person")
+    assert "shoulder abduction" not in facing and "cameras 60-120 deg apart" in facing.splitlines()[-1]
+
+
 def _camera_recording(path: Path, z, i: int) -> Path:
     """A recording of camera ``i``'s real pose-model output, as movekit capture writes it."""
     from movekit.capture.pipeline import pose_stream_specs
@@ -344,6 +365,7 @@ def test_calibrate_extrinsics_command_from_the_person(single, tmp_path):
     p = subprocess.run(cmd + ["--height-m", "1.61"], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr + p.stdout
     assert "verdict: usable" in p.stdout and "the scale: eye height" in p.stdout
+    assert "set-up: 4 cameras (gated by the worst two-camera band)" in p.stdout
     cmp = compare_rigs(read_calibration(out), cams)
     assert max(cmp["rotation_deg"]) < 2.5, cmp
     # the floor board filmed by cam01 and cam02 gives the vertical

@@ -248,6 +248,10 @@ def test_triangulate_command_syncs_writes_and_gates(ref, tmp_path):
     assert "+-" in lean  # measured within the limit for two cameras
     knee = next(line for line in p.stdout.splitlines() if "left_knee_flexion_deg" in line)
     assert "refused: measured error" in knee
+    assert knee.endswith("no measured two-camera set-up keeps it within 5 deg")  # flexion: nowhere
+    abd = next(line for line in p.stdout.splitlines() if "left_shoulder_abduction_deg" in line)
+    # the full model's views: the painful-arc angle is shown with the heavy model at 60-120 deg apart
+    assert "shown with 2 cameras 60-120 deg apart, MediaPipe's heavy pose model (--model-complexity 2)" in abd
     rec = open_recording(out)
     pts = rec.streams["pose_3d_m"]
     assert pts.data.shape[1:] == (33, 3) and pts.spec.unit == "m"
@@ -262,6 +266,13 @@ def test_triangulate_command_syncs_writes_and_gates(ref, tmp_path):
     q = subprocess.run([sys.executable, "-m", "movekit.cli", "angles", str(out), "-o", str(table)],
                        capture_output=True, text=True)  # fmt: skip
     assert q.returncode == 0, q.stderr
+    assert "left_shoulder_abduction_deg: refused here, shown with 2 cameras 60-120 deg apart" in q.stdout
+    assert "no measured two-camera set-up shows these: left_knee_flexion_deg" in q.stdout
+    import json
+
+    refused = json.loads((tmp_path / "a.csv.json").read_text())["refused_angles"]
+    assert "trunk_lateral_lean_deg" not in refused and refused["left_knee_flexion_deg"]["measured_error_deg"] > 5
+    assert refused["left_shoulder_abduction_deg"]["set_up_advice"].startswith("shown with 2 cameras 60-120")
     rows = list(csv.DictReader(table.open()))
     assert len(rows) == len(ref["t_s"]) and rows[0]["view"] == "triangulated"
     lean = np.array([float(r["trunk_lateral_lean_deg"] or "nan") for r in rows])

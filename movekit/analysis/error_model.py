@@ -190,6 +190,74 @@ def multiview_errors(
     return out
 
 
+#: How a user asks for each pose model (``movekit capture`` / ``triangulate`` option)
+MODEL_OPTION = {0: "--model-complexity 0", 1: "the default model", 2: "--model-complexity 2"}
+
+
+def multiview_alternative(
+    name: str,
+    *,
+    n_views: int,
+    separation_deg: float | None = None,
+    pose_models=(),
+    table: dict | None = None,
+    max_error_deg: float = MAX_ERROR_DEG,
+) -> str:
+    """For an angle refused with this camera set-up: a measured two-camera set-up (band of
+    separation, pose model) that keeps it within ``max_error_deg``, in words for the person placing
+    the cameras ("shown with 2 cameras 60-120 deg apart, MediaPipe's heavy pose model
+    (--model-complexity 2): measured error 4.7 deg"); "no measured two-camera set-up keeps it
+    within 5 deg" when none does;
+    "" when the angle is shown with this set-up. Of the set-ups that would show it, the one that
+    changes least (the views' own model and separation kept where they can be, else the default
+    model), then the smallest error. The set-ups are the rows of :func:`multiview_errors`
+    (docs/validity.md, two-camera rows)."""
+    tab = _shipped_table() if table is None else table
+    now = multiview_errors([name], n_views=n_views, separation_deg=separation_deg, table=tab, pose_models=pose_models)
+    if now[0] <= max_error_deg:
+        return ""
+    mv = tab.get("multiview") or {}
+    main = int(mv.get("model_complexity", 1))
+    rows = {main: mv, **{int(k): v for k, v in (mv.get("other_models") or {}).items()}}
+    models = {main if m is None else int(m) for m in pose_models} or {main}
+    model_now = models.pop() if len(models) == 1 else None
+    sep = None if n_views != 2 or separation_deg is None else abs(float(separation_deg))
+    options = []
+    for model, r in rows.items():
+        edges = r.get("separation_edges_deg") or []
+        for b, v in enumerate((r.get("pairs_mae_deg") or {}).get(name) or []):
+            if v is None or float(v) > max_error_deg or b + 1 >= len(edges):
+                continue
+            same_band = sep is not None and edges[b] <= sep < edges[b + 1] or (b + 2 == len(edges) and sep == edges[-1])
+            changes = (model != model_now) + (not same_band)
+            options.append((changes, model != main, float(v), model, edges[b], edges[b + 1]))
+    if not options:
+        return f"no measured two-camera set-up keeps it within {max_error_deg:g} deg"
+    _, _, v, model, lo, hi = min(options)
+    how = (
+        ""
+        if model == model_now
+        else f", MediaPipe's {POSE_MODELS.get(model, model)} pose model ({MODEL_OPTION.get(model, model)})"
+    )
+    return f"shown with 2 cameras {lo:g}-{hi:g} deg apart{how}: measured error {v:.1f} deg"
+
+
+def shown_angles(
+    *,
+    n_views: int,
+    separation_deg: float | None = None,
+    pose_models=(),
+    table: dict | None = None,
+    max_error_deg: float = MAX_ERROR_DEG,
+) -> list[str]:
+    """The angles a triangulation from this camera set-up shows (measured error at most
+    ``max_error_deg``: :func:`multiview_errors`), in the table's order."""
+    tab = _shipped_table() if table is None else table
+    names = list((tab.get("multiview") or {}).get("pairs_mae_deg") or {})
+    err = multiview_errors(names, n_views=n_views, separation_deg=separation_deg, table=tab, pose_models=pose_models)
+    return [n for n, e in zip(names, err) if e <= max_error_deg]
+
+
 @lru_cache(maxsize=1)
 def load_table() -> ErrorTable:
     """The error table shipped with movekit (package data)."""
@@ -318,9 +386,12 @@ __all__ = [
     "gate",
     "gating",
     "load_table",
+    "multiview_alternative",
+    "multiview_errors",
     "parse_table",
     "pose_model_note",
     "refusal_reason",
+    "shown_angles",
     "ungated",
     "yaw_cell",
 ]

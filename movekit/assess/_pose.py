@@ -387,16 +387,18 @@ class TriangulatedSeries:
         return f"triangulated from {n} calibrated cameras ({', '.join(self.cameras)}{sep})"
 
 
-def multiview_reason(name: str, err_deg: float, set_up: str, *, max_error_deg: float) -> str:
-    """Plain words for a triangulated angle: its measured error, or why it is refused."""
+def multiview_reason(name: str, err_deg: float, set_up: str, *, max_error_deg: float, advice: str = "") -> str:
+    """Plain words for a triangulated angle: its measured error, or why it is refused (and, when
+    refused, ``advice``: :func:`movekit.analysis.error_model.multiview_alternative`)."""
     what = name.removesuffix("_deg").replace("_", " ")
+    tail = f"; {advice}" if advice else ""
     if not np.isfinite(err_deg):
-        return f"{what}: refused, its error was not measured with {set_up} ({MULTIVIEW_ROWS})"
+        return f"{what}: refused, its error was not measured with {set_up} ({MULTIVIEW_ROWS}){tail}"
     if err_deg > max_error_deg:
         shown = np.ceil(err_deg * 10) / 10  # never "5.0 is over 5"
         return (
             f"{what}: refused, measured error {shown:.1f} deg with {set_up} is over {max_error_deg:g} deg "
-            f"({MULTIVIEW_ROWS})"
+            f"({MULTIVIEW_ROWS}){tail}"
         )
     return f"{what}: measured error {err_deg:.1f} deg with {set_up}"
 
@@ -407,6 +409,9 @@ class TriangulatedAnalysis(AnalysisResult):
     error per angle for the whole recording (the camera set-up's), ``set_up`` in words."""
 
     set_up: str = ""
+    #: per refused angle, the measured set-up that would show it, in words
+    #: (:func:`movekit.analysis.error_model.multiview_alternative`)
+    advice: dict[str, str] = field(default_factory=dict)
     #: (frames, 33, 3) mm: the cleaned landmarks seen by the virtual side camera (:func:`virtual_side_axes`)
     side_landmarks: np.ndarray | None = field(default=None, repr=False)
 
@@ -415,7 +420,9 @@ class TriangulatedAnalysis(AnalysisResult):
         limit but never triangulated in ``frames`` says so."""
         e = self.error_deg[name]
         err = float(e[0]) if e.size else float("nan")
-        text = multiview_reason(name, err, self.set_up, max_error_deg=self.max_error_deg)
+        text = multiview_reason(
+            name, err, self.set_up, max_error_deg=self.max_error_deg, advice=self.advice.get(name, "")
+        )
         if np.isfinite(err) and err <= self.max_error_deg:
             pick = np.ones(e.size, bool) if frames is None else np.asarray(frames, dtype=bool)
             if not np.isfinite(self.angles[name][pick]).any():
@@ -434,7 +441,7 @@ def analyse_triangulated(pose: TriangulatedSeries, *, offline: bool = True) -> T
     camera (mm), cleaned the same way; every frame with a landmark is labelled ``"frontal"``.
     """
     from movekit.analysis.com import center_of_mass
-    from movekit.analysis.error_model import MAX_ERROR_DEG, gating, multiview_errors
+    from movekit.analysis.error_model import MAX_ERROR_DEG, gating, multiview_alternative, multiview_errors
     from movekit.analysis.multiview import TriangulatedPose, angles_3d
     from movekit.analysis.pipeline import clean_landmarks
 
@@ -446,6 +453,8 @@ def analyse_triangulated(pose: TriangulatedSeries, *, offline: bool = True) -> T
         list(ang), n_views=len(pose.cameras), separation_deg=pose.separation_deg, pose_models=pose.pose_models
     )
     error_deg = {k: np.full(n, e) for k, e in zip(ang, err)}
+    set_up = {"n_views": len(pose.cameras), "separation_deg": pose.separation_deg, "pose_models": pose.pose_models}
+    advice = {k: multiview_alternative(k, **set_up) for k, e in zip(ang, err) if not e <= MAX_ERROR_DEG}
     if gating():
         ang = {k: np.where(error_deg[k] <= MAX_ERROR_DEG, v, np.nan) for k, v in ang.items()}
     img = clean_landmarks(pose.image_px, fs, offline=offline)
@@ -468,6 +477,7 @@ def analyse_triangulated(pose: TriangulatedSeries, *, offline: bool = True) -> T
         tilt=None,
         max_error_deg=MAX_ERROR_DEG,
         set_up=pose.set_up(),
+        advice=advice,
         side_landmarks=side,
     )
 

@@ -209,7 +209,7 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False,
     ``raw``: no cleaning (no outlier filter, gap fill or low-pass), as on the 2D path."""
     import numpy as np
 
-    from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_errors
+    from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_alternative, multiview_errors
     from movekit.analysis.filters import CleanConfig
     from movekit.analysis.multiview import TriangulatedPose, angles_3d
 
@@ -226,11 +226,18 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False,
     err = multiview_errors(
         list(ang), n_views=n_views, separation_deg=None if sep is None else float(sep), pose_models=models
     )
-    cols = {"time_s": tp.t_s}
+    cols, refused = {"time_s": tp.t_s}, {}
     for (name, a), e in zip(ang.items(), err):
         ok = np.isfinite(e) and e <= MAX_ERROR_DEG
         cols[name] = a if (ok or keep_invalid) else np.full(n, np.nan)
         cols[err_column(name)] = np.full(n, e)
+        if not ok:
+            refused[name] = {
+                "measured_error_deg": float(e) if np.isfinite(e) else None,
+                "set_up_advice": multiview_alternative(
+                    name, n_views=n_views, separation_deg=None if sep is None else float(sep), pose_models=models
+                ),
+            }
     cols["view"] = np.full(n, "triangulated")
     mode = "raw (no cleaning)" if raw else "offline (zero-phase)" if offline else "causal"
     meta = {"filter": mode, "space": "3d-triangulated",
@@ -239,7 +246,8 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False,
             "error_model": "expected error = the error 9 of 10 frames stayed within, from two cameras this "
             "far apart, against a four-camera reference (docs/validity.md, two-camera rows); frames where the "
             "low-pass moved an angle by over 10 deg are NaN",
-            "camera_tilt_note": "lab frame from the calibration (z up)"}  # fmt: skip
+            "camera_tilt_note": "lab frame from the calibration (z up)",
+            "refused_angles": refused}  # fmt: skip
     return cols, meta
 
 
@@ -314,6 +322,12 @@ def run(args) -> int:
             f"{len(cols['time_s'])} frames triangulated from {len(meta['cameras'] or [])} cameras: "
             f"{len(kept)} of {len(shown)} angles within their measured error ({', '.join(kept) or 'none'})"
         )
+        advice = {k: v["set_up_advice"] for k, v in meta["refused_angles"].items()}
+        for name, why in advice.items():
+            if why.startswith("shown with"):
+                print(f"  {name}: refused here, {why}")
+        if nowhere := [k for k, why in advice.items() if not why.startswith("shown with")]:
+            print(f"  no measured two-camera set-up shows these: {', '.join(nowhere)}")
         print(f"angles: {out} ({fmt}); column notes: {side}")
         return 0
     pose, stored = load_trial(args.source)

@@ -494,6 +494,33 @@ def _on_floor_board(result, args):
     return align_to_floor_board(result, seen, spec.points_m)
 
 
+def _set_up_summary(cameras, where: str, subject_m=(0.0, 0.0, 0.0)) -> str:
+    """What two calibrated cameras will measure where the client stands (``subject_m``, lab m):
+    their separation seen from there, and the angles each pose model's measured two-camera
+    error shows from it (movekit.analysis.error_model.shown_angles; docs/validity.md, two-camera
+    rows). Three or more cameras: the worst band's, as the triangulation is gated."""
+    from movekit.analysis.error_model import MODEL_OPTION, POSE_MODELS, shown_angles
+    from movekit.analysis.multiview import separation_deg
+
+    n = len(cameras)
+    sep = separation_deg(cameras[0], cameras[1], subject_m) if n == 2 else None
+    head = (
+        f"set-up: {cameras[0].name} and {cameras[1].name} are {sep:.0f} deg apart seen from {where}"
+        if n == 2
+        else f"set-up: {n} cameras (gated by the worst two-camera band)"
+    )
+    lines = [head]
+    for model in (1, 2):
+        shown = shown_angles(n_views=n, separation_deg=sep, pose_models=(model,) * n)
+        names = ", ".join(k.removesuffix("_deg").replace("_", " ") for k in shown) or "none"
+        lines.append(f"  angles shown, {POSE_MODELS[model]} pose model ({MODEL_OPTION[model]}): {names}")
+    if n == 2 and not 60 <= sep <= 120:
+        lines.append(
+            "  cameras 60-120 deg apart, seen from where the client stands, measure the most (docs/validity.md)"
+        )
+    return "\n".join(lines)
+
+
 def run_extrinsics(args) -> int:
     from movekit.analysis.cameras import calibration_toml_text
     from movekit.analysis.extrinsics import board_extrinsics, keypoint_extrinsics
@@ -533,6 +560,9 @@ def run_extrinsics(args) -> int:
             result = _on_floor_board(result, args)
     print(result.describe())
     result.require_usable()
+    print(
+        _set_up_summary(result.cameras, "the person" if result.method == "keypoints" else "the lab origin (the board)")
+    )
     write_output(out, calibration_toml_text(result.cameras, error_px=result.error_px))
     print(f"calibration: {out}")
     return 0

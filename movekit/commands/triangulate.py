@@ -370,7 +370,7 @@ def _print_angles(tp, n_cameras: int, sep: float, pose_models=()) -> None:
     """Median 3D joint angles with their measured two-camera error, or why each is refused (docs/validity.md)."""
     import numpy as np
 
-    from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_errors, pose_model_note
+    from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_alternative, multiview_errors, pose_model_note
     from movekit.analysis.multiview import angles_3d
 
     ang = angles_3d(tp)
@@ -387,4 +387,5 @@ def _print_angles(tp, n_cameras: int, sep: float, pose_models=()) -> None:
             print(f"  {name:32s} median {med:7.1f} +-{e:.1f} deg")
         else:
             why = f"measured error {e:.1f} deg > {MAX_ERROR_DEG:g}" if np.isfinite(e) else unmeasured
-            print(f"  {name:32s} refused: {why} (docs/validity.md, two-camera rows)")
+            alt = multiview_alternative(name, n_views=n_cameras, separation_deg=sep, pose_models=pose_models)
+            print(f"  {name:32s} refused: {why} (docs/validity.md, two-camera rows); {alt}")
