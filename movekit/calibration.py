@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from movekit.errors import MovekitError
+from movekit.outputs import strict_json
 
 #: read-only profiles shipped as package data (looked up after the user's own)
 DEFAULTS_DIR = Path(__file__).resolve().parent / "data" / "calibration"
@@ -94,7 +95,7 @@ def _save(obj, path: Path) -> Path:
 
     if not path.parent.is_dir():
         path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    return write_output(path, json.dumps(asdict(obj), indent=2))
+    return write_output(path, json.dumps(strict_json(asdict(obj)), indent=2, allow_nan=False))
 
 
 def _load(path_or_name, suffix: str, directory: Path | None) -> dict:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -238,6 +240,22 @@ def save_output(
 ) -> Path:
     """:func:`check_output` then :func:`write_output`: the one call for a command writing one file."""
     return write_output(check_output(path, kind, overwrite=overwrite, inputs=inputs, flag=flag), data)
+
+
+def strict_json(o):
+    """``o`` with every NaN or infinite float as None (JSON has no NaN: Python's json writes a bare
+    ``NaN`` that strict readers such as JavaScript's ``JSON.parse`` refuse), numpy arrays and
+    scalars as lists and Python numbers; dicts, lists and tuples walked."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: strict_json(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [strict_json(v) for v in o]
+    np = sys.modules.get("numpy")  # only numpy objects need it, and then it is imported already
+    if np is not None and isinstance(o, np.ndarray | np.generic):
+        return strict_json(o.tolist() if isinstance(o, np.ndarray) else o.item())
+    return o
 
 
 def add_overwrite_argument(parser, what: str = "outputs") -> None:

@@ -38,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 
 from movekit.errors import MovekitError
-from movekit.outputs import DIR_MODE, FILE_MODE, RECORDING, check_output
+from movekit.outputs import DIR_MODE, FILE_MODE, RECORDING, check_output, strict_json
 
 FORMAT_VERSION = 1
 META_FILE = "meta.json"
@@ -164,7 +164,7 @@ def _private_open(path: Path, mode: str):
 def _atomic_write_json(path: Path, obj: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with _private_open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, default=_json_default)
+        json.dump(strict_json(obj), f, indent=2, default=_json_default, allow_nan=False)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -333,7 +333,7 @@ class RecordingWriter:
     def event(self, t_s: float, kind: str, **data: Any) -> dict:
         """Write one timestamped event now (pain report, marker, cue, device gap, ...)."""
         record = {"t_s": float(t_s), "kind": kind, **data}
-        line = json.dumps(record, default=_json_default, allow_nan=True)
+        line = json.dumps(strict_json(record), default=_json_default, allow_nan=False)
         with self._lock:
             try:
                 self._events.write(line + "\n")

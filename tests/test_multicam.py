@@ -96,6 +96,10 @@ def test_set_triangulates(two_cameras, rig_calibration, tmp_path):
     rec = open_recording(out)
     assert rec.metadata["multiview"]["cameras"] == ["cam02", "cam03"]
     np.testing.assert_array_equal(rec.streams["pose_3d_m"].data, inside)
+    # movekit angles takes the set too (its pose_3d.mkrec), as assess does
+    q = _cli("angles", str(two_cameras), "-o", str(tmp_path / "set.csv"))
+    assert q.returncode == 0, q.stderr
+    assert "frames triangulated from 2 cameras" in q.stdout and (tmp_path / "set.csv").stat().st_mode & 0o777 == 0o600
 
 
 def test_bad_sets_fail_before_anything_is_created(tmp_path):

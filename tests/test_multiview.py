@@ -210,6 +210,30 @@ def _camera_recording(path, ref, i, *, start: int = 0):
     return path
 
 
+def test_summary_needs_half_a_second_of_frames(ref, capsys):
+    """triangulate's summary prints an angle's median only from 0.5 s of frames or more: the same
+    real triangulation cut to 4 frames (0.07 s at 60 fps) says "too few" for the lean it shows
+    over the whole take; a refused angle still names its error and the set-up that would show it."""
+    from movekit.analysis.multiview import TriangulatedPose
+    from movekit.commands.triangulate import MIN_MEDIAN_S, _print_angles
+
+    n = len(ref["t_s"])
+    pts = np.array(ref["lab_m"], dtype=np.float64)
+    pose = TriangulatedPose(ref["t_s"], pts, np.full((n, 33), 2), np.zeros((n, 33)))
+    _print_angles(pose, 2, 117.0, (1, 1))
+    whole = capsys.readouterr().out
+    lean = next(ln for ln in whole.splitlines() if "trunk_lateral_lean_deg" in ln)
+    assert "median" in lean and "+-" in lean and " s of frames)" in lean
+    few = pts.copy()
+    few[4:] = np.nan
+    _print_angles(TriangulatedPose(ref["t_s"], few, np.full((n, 33), 2), np.zeros((n, 33))), 2, 117.0, (1, 1))
+    out = capsys.readouterr().out
+    lean = next(ln for ln in out.splitlines() if "trunk_lateral_lean_deg" in ln)
+    assert "+-" not in lean and f"too few for a median (at least {MIN_MEDIAN_S:g} s)" in lean, lean
+    knee = next(ln for ln in out.splitlines() if "left_knee_flexion_deg" in ln)
+    assert "refused: measured error" in knee and "no measured two-camera set-up" in knee
+
+
 def test_triangulate_command_syncs_writes_and_gates(ref, tmp_path):
     """movekit triangulate on two cameras' recordings, the second started 0.25 s late: the
     geometry finds the offset, the recording holds pose_3d_m on the first camera's clock, and

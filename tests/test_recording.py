@@ -57,6 +57,21 @@ def test_readable_without_movekit(tmp_path):
     assert json.loads(lines[0]) == {"t_s": 0.5, "kind": "marker"}
 
 
+def test_metadata_and_events_are_strict_json(tmp_path):
+    """JSON has no NaN: a missing figure (a separation not defined for three cameras, a median of
+    nothing) is written as null, so strict readers (JavaScript's JSON.parse, jq) read the files."""
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in strict JSON"))
+
+    with RecordingWriter(tmp_path / "r.mkrec", {"multiview": {"separation_deg": float("nan")}}) as w:
+        w.event(0.5, "view_blocked", median_error_torso=np.float32("nan"), worst=[1.0, float("inf")])
+    meta = strict((tmp_path / "r.mkrec/meta.json").read_text())
+    assert meta["multiview"]["separation_deg"] is None
+    ev = strict((tmp_path / "r.mkrec/events.jsonl").read_text().splitlines()[0])
+    assert ev["median_error_torso"] is None and ev["worst"] == [1.0, None]
+
+
 def test_existing_path_refused_unless_overwrite(tmp_path):
     RecordingWriter(tmp_path / "r.mkrec").close()
     with pytest.raises(MovekitError, match="already exists"):

@@ -39,6 +39,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from movekit.errors import MovekitError
+from movekit.outputs import strict_json
 
 JOINTS = {
     "knee_flexion": ("thigh", "shank"),
@@ -215,7 +216,9 @@ def save_calibration(cal: MountingCalibration, name: str, directory: Path | None
     d = Path(directory) if directory else calibration_dir()
     if not d.is_dir():
         d.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    return write_output(d / f"{name}.json", json.dumps(asdict(cal), indent=2) + "\n")  # atomic, 0600
+    return write_output(
+        d / f"{name}.json", json.dumps(strict_json(asdict(cal)), indent=2, allow_nan=False) + "\n"
+    )  # atomic, 0600
 
 
 def load_calibration(path_or_name: str | Path, directory: Path | None = None) -> MountingCalibration:

@@ -597,7 +597,7 @@ def recording_pose(rec):
     return rec.pose() if "pose_image_px" in rec.streams else None
 
 
-def _triangulated_in_set(path: Path) -> Path:
+def triangulated_in_set(path: Path) -> Path:
     """A capture set stands for its triangulated recording ``pose_3d.mkrec``; any other folder is itself."""
     if not (path / "capture_set.json").is_file():  # cheap test first: the capture module costs ~0.3 s to import
         return path
@@ -703,7 +703,7 @@ def load_trial(path: str | Path, *, columns: list[str] | None = None) -> Trial:
     if p.is_dir():
         from movekit.recording import open_recording
 
-        rec = open_recording(_triangulated_in_set(p))
+        rec = open_recording(triangulated_in_set(p))
         pose = recording_pose(rec)
         return Trial(
             str(p),

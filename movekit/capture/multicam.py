@@ -51,6 +51,7 @@ from movekit.capture.frames import parse_source
 from movekit.capture.inputs import is_camera, recorded_video
 from movekit.capture.pipeline import CaptureOptions, CaptureRun, CaptureSummary
 from movekit.errors import MovekitError
+from movekit.outputs import strict_json
 
 #: the file that makes a folder a capture set
 SET_FILE = "capture_set.json"
@@ -140,7 +141,7 @@ def capture_cameras(
     description = _description(sources, names, webcams, clock)
     if assoc is not None:
         description["association"] = assoc
-    write_output(out / SET_FILE, json.dumps(description, indent=2))
+    write_output(out / SET_FILE, json.dumps(strict_json(description), indent=2, allow_nan=False))
     return _run_all(runs)
 
 

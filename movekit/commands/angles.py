@@ -13,6 +13,7 @@ from movekit.outputs import (
     add_overwrite_argument,
     atomic_path,
     check_output,
+    strict_json,
     write_output,
 )
 
@@ -182,7 +183,7 @@ def write_table(cols: dict, meta: dict, out: Path, fmt: str) -> None:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        table = table.replace_schema_metadata({"movekit": json.dumps(meta)})
+        table = table.replace_schema_metadata({"movekit": json.dumps(strict_json(meta), allow_nan=False)})
         pq.write_table(table, out)
         return
     names = list(cols)
@@ -247,7 +248,8 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False,
             "far apart, against a four-camera reference (docs/validity.md, two-camera rows); frames where the "
             "low-pass moved an angle by over 10 deg are NaN",
             "camera_tilt_note": "lab frame from the calibration (z up)",
-            "refused_angles": refused}  # fmt: skip
+            "refused_angles": refused,
+            "frames_triangulated": int(np.isfinite(tp.points_m[:, [11, 12, 23, 24]]).all(axis=(1, 2)).sum())}  # fmt: skip
     return cols, meta
 
 
@@ -286,13 +288,16 @@ def _write(out: Path, side: Path, fmt: str, cols: dict, meta: dict) -> None:
     try:
         with atomic_path(out) as tmp:
             write_table(cols, meta, tmp, fmt)
-        write_output(side, json.dumps(meta, indent=2, default=float))
+        write_output(side, json.dumps(strict_json(meta), indent=2, default=float, allow_nan=False))
     except OSError as exc:
         raise MovekitError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
 
 
 def run(args) -> int:
+    from movekit.assess.sources import triangulated_in_set
 
+    if Path(args.source).is_dir():  # a capture set (movekit capture A B -o SET) stands for its pose_3d.mkrec
+        args.source = str(triangulated_in_set(Path(args.source)))
     out = Path(args.out)
     fmt = args.format or ("parquet" if out.suffix.lower() == ".parquet" else "csv")
     inputs = [args.source, args.camera, args.static, args.tilt if args.tilt and Path(args.tilt).exists() else None]
@@ -317,10 +322,15 @@ def run(args) -> int:
         meta["source"] = str(args.source)
         _write(out, side, fmt, cols, meta)
         shown = [k for k in cols if k.endswith("_deg") and not k.endswith("_err_deg")]
-        kept = [k for k in shown if (cols[k] == cols[k]).any()]
+        within = [k for k in shown if k not in meta["refused_angles"] and (cols[k] == cols[k]).any()]
         print(
-            f"{len(cols['time_s'])} frames triangulated from {len(meta['cameras'] or [])} cameras: "
-            f"{len(kept)} of {len(shown)} angles within their measured error ({', '.join(kept) or 'none'})"
+            f"{meta['frames_triangulated']} of {len(cols['time_s'])} frames triangulated from {len(meta['cameras'] or [])} cameras: "
+            f"{len(within)} of {len(shown)} angles within their measured error ({', '.join(within) or 'none'})"
+            + (
+                "; with --keep-invalid the refused angles' columns hold their numbers too (research only)"
+                if args.keep_invalid
+                else ""
+            )
         )
         advice = {k: v["set_up_advice"] for k, v in meta["refused_angles"].items()}
         for name, why in advice.items():

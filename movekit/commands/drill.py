@@ -11,6 +11,7 @@ from movekit.argtypes import float_range, positive_seconds
 from movekit.clinic.store import add_db_argument
 from movekit.commands.capture import PERSON_HELP
 from movekit.errors import MovekitError
+from movekit.outputs import strict_json
 
 
 def register(subparsers) -> None:
@@ -248,7 +249,7 @@ def _check_outputs(args) -> None:
 def _write_log(path: str, events: list[dict]) -> None:
     from movekit.outputs import write_output
 
-    write_output(path, "".join(json.dumps(e, allow_nan=True) + "\n" for e in events))
+    write_output(path, "".join(json.dumps(strict_json(e), allow_nan=False) + "\n" for e in events))
 
 
 def _run_live(args, cameras: list[str], emg_files: list[str], roles: dict[str, str]) -> int:

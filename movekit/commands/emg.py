@@ -17,6 +17,7 @@ from movekit.outputs import (
     JSON,
     add_overwrite_argument,
     check_output,
+    strict_json,
     write_output,
 )
 
@@ -102,17 +103,6 @@ def _baseline(text: str):
     if not 0 <= a < b:
         raise MovekitError(f"--baseline A,B needs 0 <= A < B seconds; got {text!r}")
     return (a, b)
-
-
-def _json_safe(obj):
-    """Non-finite floats to null: JSON has no NaN."""
-    if isinstance(obj, float):
-        return obj if np.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
 
 
 def _num(v: float) -> float | None:
@@ -273,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
             "warnings": warnings,
             **_vmo_vl(sig, res, mvc),
         }
-        write_output(args.events, json.dumps(_json_safe(doc), indent=1, allow_nan=False))
+        write_output(args.events, json.dumps(strict_json(doc), indent=1, allow_nan=False))
     for c, s in summary.items():
         print(f"{c}: {len(s['onsets_s'])} bursts", file=sys.stderr)
     return 0

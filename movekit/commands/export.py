@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from movekit.outputs import strict_json
+
 FORMATS = ("trc", "mot", "c3d", "bids", "csv", "parquet")
 NAN_NOTE = (
     "angles the error model refuses (expected error over the limit or unknown for the view) are NaN, "
@@ -342,6 +344,8 @@ def run(args) -> int:
     if fmt == "bids":
         print(f"{fmt}: {out} ({summary})")
         return 0
-    write_text(paths[1], json.dumps(side, indent=2, default=str), overwrite=args.overwrite)
+    write_text(
+        paths[1], json.dumps(strict_json(side), indent=2, default=str, allow_nan=False), overwrite=args.overwrite
+    )
     print(f"{fmt}: {out} ({summary}); notes: {paths[1]}")
     return 0

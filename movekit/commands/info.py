@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from movekit.outputs import strict_json
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("info", help="one-screen summary of a recording (or of each camera's)")
@@ -51,7 +53,7 @@ def run(args) -> int:
 
     if not is_capture_set(args.recording):
         s, text = _summary(args.recording)
-        print(json.dumps(s, indent=2) if args.json else text)
+        print(json.dumps(strict_json(s), indent=2, allow_nan=False) if args.json else text)
         return 0
     info = read_capture_set(args.recording)
     per_camera = {c["name"]: _summary(c["recording"]) for c in info["cameras"]}

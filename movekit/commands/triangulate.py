@@ -366,25 +366,37 @@ def _write_3d(out, meta: dict, tp, events: list[dict], *, overwrite: bool) -> No
             rec.event(e["t_s"], **{k: v for k, v in e.items() if k != "t_s"})
 
 
+#: A summary median is printed from at least this much of the take (s) with the angle triangulated:
+#: the two-camera rows were measured over whole takes of 1.65 s; a handful of frames where the views
+#: agree in passing is no summary (a 4-of-100-frames triangulation printed a shoulder abduction).
+MIN_MEDIAN_S = 0.5
+
+
 def _print_angles(tp, n_cameras: int, sep: float, pose_models=()) -> None:
     """Median 3D joint angles with their measured two-camera error, or why each is refused (docs/validity.md)."""
     import numpy as np
 
     from movekit.analysis.error_model import MAX_ERROR_DEG, multiview_alternative, multiview_errors, pose_model_note
     from movekit.analysis.multiview import angles_3d
+    from movekit.analysis.pipeline import frame_rate
 
     ang = angles_3d(tp)
     names = list(ang)
     err = multiview_errors(names, n_views=n_cameras, separation_deg=sep, pose_models=pose_models)
     note = pose_model_note(pose_models)
     unmeasured = f"no measured error with {note}" if note else "no measured error for this set-up"
+    fs = frame_rate(tp.t_s)
     for name, e in zip(names, err):
         v = ang[name]
-        if not np.isfinite(v).any():
-            continue
-        med = float(np.nanmedian(v))
+        n = int(np.isfinite(v).sum())
         if np.isfinite(e) and e <= MAX_ERROR_DEG:
-            print(f"  {name:32s} median {med:7.1f} +-{e:.1f} deg")
+            if n / fs < MIN_MEDIAN_S:
+                print(
+                    f"  {name:32s} not shown: triangulated in {n} frames ({n / fs:.2f} s), too few for a median "
+                    f"(at least {MIN_MEDIAN_S:g} s)"
+                )
+            else:
+                print(f"  {name:32s} median {float(np.nanmedian(v)):7.1f} +-{e:.1f} deg ({n / fs:.2f} s of frames)")
         else:
             why = f"measured error {e:.1f} deg > {MAX_ERROR_DEG:g}" if np.isfinite(e) else unmeasured
             alt = multiview_alternative(name, n_views=n_cameras, separation_deg=sep, pose_models=pose_models)

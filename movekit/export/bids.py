@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from movekit.export.signals import Signal
+from movekit.outputs import strict_json
 
 BIDS_VERSION = "1.10.0"
 _TYPE_BY_UNIT = {
@@ -123,7 +124,7 @@ def write_tracksys(
     }
     if components > 1:
         side["TrackedPointsCount"] = len(sig.channels) // components
-    (folder / f"{base}_motion.json").write_text(json.dumps(side, indent=2))
+    (folder / f"{base}_motion.json").write_text(json.dumps(strict_json(side), indent=2, allow_nan=False))
     return {"tracksys": sys_name, "channels": len(sig.channels), "samples": len(sig.t_s), "rate_hz": sig.rate_hz}
 
 
@@ -134,7 +135,14 @@ def write_events(folder: Path, stem: str, events: list[dict]) -> int:
         if not np.isfinite(t):
             continue
         extra = {k: v for k, v in ev.items() if k not in ("t_s", "kind")}
-        rows.append((t, "n/a", str(ev.get("kind", "event")), json.dumps(extra, default=str) if extra else "n/a"))
+        rows.append(
+            (
+                t,
+                "n/a",
+                str(ev.get("kind", "event")),
+                json.dumps(strict_json(extra), default=str, allow_nan=False) if extra else "n/a",
+            )
+        )
     _write_tsv(folder / f"{stem}_events.tsv", ["onset", "duration", "trial_type", "value"], rows, time_first=True)
     (folder / f"{stem}_events.json").write_text(
         json.dumps(

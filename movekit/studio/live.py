@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from movekit.capture.sinks import EVENT_KEYS, Sink
+from movekit.outputs import strict_json
 
 if TYPE_CHECKING:
     from movekit.capture.pipeline import CaptureRun, CaptureSummary, FrameResult
@@ -199,7 +200,7 @@ class Hub:
         if message.get("type") == "state":
             self.state = message
         if self.loop is not None:
-            self.loop.call_soon_threadsafe(self._fan_out, json.dumps(message), False)
+            self.loop.call_soon_threadsafe(self._fan_out, json.dumps(strict_json(message), allow_nan=False), False)
 
     def _fan_out(self, payload: bytes | str, binary: bool) -> None:
         for ws in list(self.sockets):

@@ -18,6 +18,7 @@ from typing import Any
 
 from movekit.clinic.store.db import Database, utc_now
 from movekit.errors import MovekitError
+from movekit.outputs import strict_json
 
 SESSION_TYPES = ("baseline", "treatment", "reassessment", "other")
 
@@ -334,7 +335,7 @@ class Store:
         with self.db.write() as c:
             cur = c.execute(
                 "INSERT INTO assessments (session_id, test, result_json, created_utc) VALUES (?, ?, ?, ?)",
-                (s["id"], test, json.dumps(_finite(result), allow_nan=False, default=_json_default), utc_now()),
+                (s["id"], test, json.dumps(strict_json(result), allow_nan=False, default=_json_default), utc_now()),
             )
             aid = cur.lastrowid
             c.executemany(
@@ -934,26 +935,6 @@ def _json_default(o):
     except ImportError:  # pragma: no cover
         pass
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
-
-
-def _finite(o):
-    """NaN/inf -> None so the stored JSON is strict JSON."""
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
-    try:
-        import numpy as np
-
-        if isinstance(o, np.ndarray):
-            return _finite(o.tolist())
-        if isinstance(o, np.generic):
-            return _finite(o.item())
-    except ImportError:  # pragma: no cover
-        pass
-    return o
 
 
 def history_lines(history: list[dict]) -> list[str]:
