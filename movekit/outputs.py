@@ -39,11 +39,14 @@ _RECORDING_META = "meta.json"
 
 @dataclass(frozen=True)
 class OutputKind:
-    """What a command writes: a file with one of ``suffixes``, or a recording folder."""
+    """What a command writes: a file with one of ``suffixes``, or a recording folder (whose
+    streams, when ``streams_prefix`` is set, all start with it: a recording holding others is
+    another kind, not replaced)."""
 
     name: str
     suffixes: tuple[str, ...] = ()
     folder: bool = False
+    streams_prefix: str = ""
 
 
 CSV = OutputKind("CSV table", (".csv", ".txt", ".tsv"))
@@ -53,6 +56,11 @@ HTML = OutputKind("HTML report", (".html", ".htm"))
 PROFILE = OutputKind("calibration profile", (".json", ".toml"))
 VIDEO = OutputKind("video", (".mp4", ".mkv", ".avi", ".mov"))
 RECORDING = OutputKind("recording", folder=True)
+#: movekit triangulate's output: pose_3d_* streams only (never replaces a camera's recording)
+TRIANGULATED = OutputKind("triangulated recording", folder=True, streams_prefix="pose_3d_")
+#: suffixes shared by text files of other kinds (a Qualisys calibration is .qca.txt): a file with
+#: one is replaced only when its first line looks like this kind's (:func:`_looks_like`)
+_AMBIGUOUS_SUFFIXES = (".txt",)
 
 
 def is_sqlite(path: Path) -> bool:
@@ -144,6 +152,14 @@ def check_output(
             raise MovekitError(f"{out} already exists; choose another path or pass --overwrite")
         if not is_recording(out):
             raise MovekitError(f"{out} is a non-empty folder that is not a {kind.name}; not replacing it")
+        other = sorted(
+            f.name.split(".")[0] for f in (out / "streams").glob("*") if not f.name.startswith(kind.streams_prefix)
+        )
+        if kind.streams_prefix and other:
+            raise MovekitError(
+                f"{out} is a recording with other streams ({', '.join(other[:3])}), not a {kind.name}; "
+                "not replacing it even with --overwrite"
+            )
         return out
     if out.is_dir():
         raise MovekitError(f"{flag} {out} is a folder; give a file name")
@@ -151,11 +167,31 @@ def check_output(
         raise MovekitError(f"{flag} {out} is a SQLite database; not replacing it with a {kind.name}")
     if not overwrite:
         raise MovekitError(f"{out} already exists; choose another path or pass --overwrite")
-    if not out.is_file() or (kind.suffixes and out.suffix.lower() not in kind.suffixes):
+    if (
+        not out.is_file()
+        or (kind.suffixes and out.suffix.lower() not in kind.suffixes)
+        or (out.suffix.lower() in _AMBIGUOUS_SUFFIXES and not _looks_like(kind, out))
+    ):
         raise MovekitError(
             f"{out} is not a {kind.name} ({'/'.join(kind.suffixes)}); not replacing it even with --overwrite"
         )
     return out
+
+
+def _looks_like(kind: OutputKind, path: Path) -> bool:
+    """Whether a text file's first line is one this kind of output starts with: a JSON file's
+    ``{`` or ``[``, a table's header of comma- or tab-separated names (not XML such as a
+    Qualisys ``.qca.txt``, nor free text)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            first = f.readline().strip()
+    except OSError:
+        return False
+    if kind in (JSON,):
+        return first[:1] in ("{", "[")
+    if kind in (CSV, TABLE):
+        return not first or (first[:1] != "<" and ("," in first or "\t" in first))
+    return True
 
 
 def make_private_dir(path: str | os.PathLike, *, exist_ok: bool = False) -> Path:

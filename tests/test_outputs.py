@@ -22,6 +22,8 @@ from movekit.outputs import (
     HTML,
     JSON,
     RECORDING,
+    TABLE,
+    TRIANGULATED,
     atomic_path,
     check_output,
     is_recording,
@@ -76,6 +78,10 @@ def test_existing_output_refused_then_replaced_with_overwrite(tmp_path):
         ("clinic.sqlite3", HTML, "SQLite database"),
         ("notes.txt", HTML, "not a HTML report"),
         ("video.mp4", CSV, "not a CSV table"),
+        # a Qualisys calibration shares the .txt suffix with tables and JSON: it is neither
+        ("Calib.qca.txt", CSV, "not a CSV table"),
+        ("Calib.qca.txt", TABLE, "not a table"),
+        ("Calib.qca.txt", JSON, "not a JSON file"),
     ],
 )
 def test_overwrite_replaces_only_the_same_kind(tmp_path, victim, kind, message):
@@ -83,11 +89,36 @@ def test_overwrite_replaces_only_the_same_kind(tmp_path, victim, kind, message):
     if victim.endswith(".sqlite3"):
         sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.commit()
     else:
-        path.write_bytes(b"precious")
+        path.write_bytes(b'<?xml version="1.0"?>\n<calibration cameras="4">' if "qca" in victim else b"precious")
     before = path.read_bytes()
     with pytest.raises(MovekitError, match=message):
         save_output(path, "<html>", kind, overwrite=True)
     assert path.read_bytes() == before
+
+
+def test_a_txt_of_this_kind_is_replaced(tmp_path):
+    """.txt is ambiguous: a table or JSON movekit wrote there is replaced with --overwrite."""
+    table, doc = tmp_path / "angles.txt", tmp_path / "events.txt"
+    table.write_text("time_s,left_knee_flexion_deg\n0,1\n")
+    doc.write_text('{"kind": "pain"}\n')
+    save_output(table, "time_s\n", TABLE, overwrite=True)
+    save_output(doc, "{}", JSON, overwrite=True)
+    assert table.read_text() == "time_s\n" and doc.read_text() == "{}"
+
+
+def test_triangulation_never_replaces_a_camera_recording(tmp_path):
+    """movekit triangulate's output kind replaces a triangulated recording only: a camera's (or any
+    other) recording holds data the triangulation cannot give back."""
+    rec = _small_recording(tmp_path / "cam01.mkrec")
+    before = (rec / "streams" / "emg.arrows").read_bytes()
+    with pytest.raises(MovekitError, match="other streams \\(emg\\), not a triangulated recording"):
+        check_output(rec, TRIANGULATED, overwrite=True)
+    assert (rec / "streams" / "emg.arrows").read_bytes() == before
+    tri = tmp_path / "3d.mkrec"
+    with RecordingWriter(tri, {}) as w:
+        w.add_stream(StreamSpec("pose_3d_m", (33, 3), "m", 60.0, kind="pose_3d"))
+        w.append("pose_3d_m", [0.0], np.zeros((1, 33, 3)))
+    assert check_output(tri, TRIANGULATED, overwrite=True) == tri
 
 
 def test_sqlite_refused_even_with_a_report_suffix(tmp_path):

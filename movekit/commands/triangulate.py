@@ -166,12 +166,14 @@ def run(args) -> int:
     from movekit.analysis.association import check_recorded_views
     from movekit.analysis.multiview import MIN_RUN_S, separation_deg, triangulate_views
     from movekit.errors import MovekitError
-    from movekit.outputs import RECORDING, check_output
+    from movekit.outputs import TRIANGULATED, check_output
 
     _expand_capture_set(args)
     if len(args.sources) < 2:
         raise MovekitError("triangulation needs two or more sources, one per calibrated camera")
-    out = check_output(args.output, RECORDING, overwrite=args.overwrite, inputs=list(args.sources) + [args.calibration])
+    out = check_output(
+        args.output, TRIANGULATED, overwrite=args.overwrite, inputs=list(args.sources) + [args.calibration]
+    )
     cams = _cameras(args)
     loaded = [_load(s, args.model_complexity) for s in args.sources]
     poses = [p for p, _ in loaded]
