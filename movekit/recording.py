@@ -515,6 +515,10 @@ def _read_stream(path: Path) -> tuple[Stream, str | None]:
     else:
         t = np.zeros(0, np.float64)
         data = np.zeros((0,) + spec.shape, np.float32)
+    if not (ok := np.isfinite(t)).all():  # a sample without a time cannot be placed on the session clock
+        t, data = t[ok], data[ok]
+        dropped = f"{path}: {int((~ok).sum())} samples without a finite time (s) left out"
+        problem = dropped if problem is None else f"{problem}; {dropped}"
     return Stream(spec, t, data), problem
 
 

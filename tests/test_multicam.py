@@ -117,6 +117,17 @@ def test_bad_sets_fail_before_anything_is_created(tmp_path):
         capture_cameras([video, fetch("pose2sim_single_cam03")], tmp_path / "set", CaptureOptions(ble=["x:y"]))
     with pytest.raises(MovekitError, match="distinct camera name"):
         capture_cameras([video, fetch("pose2sim_single_cam03")], tmp_path / "set", names=["a", "a"])
+    # a name becomes a file in the set: never a path out of it, hidden or empty
+    for bad in ("../../evil", "", ".hidden", "a b"):
+        with pytest.raises(MovekitError, match="camera name"):
+            capture_cameras([video, fetch("pose2sim_single_cam03")], tmp_path / "set", names=["cam01", bad])
+        assert not (tmp_path / "set").exists() and not (tmp_path.parent / "evil.mkrec").exists()
+    # names given with a calibration must be its cameras' (not silently its file order)
+    calib = fetch("pose2sim_qca_calibration")
+    with pytest.raises(MovekitError, match="--cameras: camX not in"):
+        capture_cameras([video, fetch("pose2sim_single_cam03")], tmp_path / "set", names=["cam02", "camX"],
+                        calibration=calib)  # fmt: skip
+    assert not (tmp_path / "set").exists()
     p = _cli(
         "capture", str(video), str(fetch("pose2sim_single_cam03")), "-o", str(tmp_path / "s"), "--annotate", "a.mkv"
     )

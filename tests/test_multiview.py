@@ -7,6 +7,7 @@ scripts/build_reference.py (tests/test_validity_sweep.py builds and caches it).
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -62,11 +63,23 @@ def test_toml_calibration_round_trip_and_refusals(tmp_path):
         "no 'matrix'": p2s.read_text().replace("matrix = ", "matrixx = "),
         "not a readable TOML": "[cam_01\nname=",
         "no camera tables": "[metadata]\nerror = 1.0\n",
+        "is not an image": p2s.read_text().replace("size = [ 1920.0,", "size = [ inf,"),
     }
     for message, text in bad.items():
         f = tmp_path / "bad.toml"
         f.write_text(text)
         with pytest.raises(MovekitError, match=message):
+            read_calibration(f)
+    # a Qualisys file with a non-numeric view rotation or an absurd image: one-line errors
+    qca = Path(fetch("pose2sim_qca_calibration")).read_text()
+    assert 'viewrotation="0"' in qca and "<fov_video " in qca
+    for message, text in (
+        ("viewrotation='abc'", qca.replace('viewrotation="0"', 'viewrotation="abc"', 1)),
+        ("image", re.sub(r'(<fov_video [^>]*right=")[0-9.]+', r"\g<1>1e30", qca, count=1)),
+    ):
+        f = tmp_path / "bad.qca.txt"
+        f.write_text(text)
+        with pytest.raises(MovekitError, match=re.escape(message)):
             read_calibration(f)
     with pytest.raises(MovekitError, match="unknown calibration format"):
         read_calibration(tmp_path / "x.json")
@@ -191,23 +204,86 @@ def test_triangulation_refuses_unmatched_input(ref):
         triangulate_views(t, ip, vis, cams[:1])
 
 
-def _camera_recording(path, ref, i, *, start: int = 0):
+def _camera_recording(path, ref, i, *, start: int = 0, stop: int | None = None):
     """A recording of camera ``i``'s real pose-model output (as movekit capture writes it), its own
-    clock starting at frame ``start``."""
+    clock starting at frame ``start`` (and ending before ``stop``)."""
     from movekit.capture.pipeline import pose_stream_specs
     from movekit.recording import RecordingWriter
 
     c = ref["cameras"][i]
-    t = ref["t_s"][start:] - ref["t_s"][start]
-    img = np.concatenate([c["image_px"], np.zeros(c["image_px"].shape[:2] + (1,))], axis=-1)[start:]
+    cut = slice(start, stop)
+    t = ref["t_s"][cut] - ref["t_s"][start]
+    img = np.concatenate([c["image_px"], np.zeros(c["image_px"].shape[:2] + (1,))], axis=-1)[cut]
     with RecordingWriter(path, {"client": "P-7"}) as rec:
         for spec in pose_stream_specs(60.0):
             rec.add_stream(spec)
         rec.append("pose_image_px", t, img.astype(np.float32))
-        rec.append("pose_world_m", t, c["world_m"][start:].astype(np.float32))
-        rec.append("pose_visibility", t, c["visibility"][start:].astype(np.float32))
-        rec.append("pose_presence", t, c["visibility"][start:].astype(np.float32))
+        rec.append("pose_world_m", t, c["world_m"][cut].astype(np.float32))
+        rec.append("pose_visibility", t, c["visibility"][cut].astype(np.float32))
+        rec.append("pose_presence", t, c["visibility"][cut].astype(np.float32))
     return path
+
+
+def test_triangulate_says_what_a_crashed_source_lost(ref, tmp_path):
+    """A camera's recording that crashed 0.67 s in, with three samples whose time was lost: the
+    triangulation uses it as far as it goes and says so (the reader's problems as warnings and in
+    the output's metadata, the sources' lengths, "has no frames" where that camera has none)."""
+    import json
+    import subprocess
+
+    from movekit.recording import open_recording
+
+    calib = tmp_path / "rig.toml"
+    write_calibration_toml(read_qualisys_qca(fetch("pose2sim_qca_calibration")), calib)
+    a = _camera_recording(tmp_path / "a.mkrec", ref, 0)
+    b = _camera_recording(tmp_path / "b.mkrec", ref, 3, stop=40)
+    meta = json.loads((b / "meta.json").read_text())
+    meta["closed"] = False  # as a capture killed mid-take leaves it
+    (b / "meta.json").write_text(json.dumps(meta))
+    rec = open_recording(b)
+    assert rec.streams["pose_image_px"].t_s.size == 40
+    out = tmp_path / "3d.mkrec"
+    cmd = [sys.executable, "-m", "movekit.cli", "triangulate", str(a), str(b), "--calibration", str(calib)]
+    p = subprocess.run(
+        cmd + ["--cameras", "cam01,cam04", "--sync", "none", "-o", str(out)], capture_output=True, text=True
+    )
+    assert p.returncode == 0, p.stderr
+    assert "warning:" in p.stderr and "was not closed cleanly" in p.stderr, p.stderr
+    assert "the sources last cam01 1.65 s, cam04 0.65 s" in p.stderr, p.stderr
+    assert "excluded: camera cam04 has no frames 0.67-1.65 s (its recording ends at 0.65 s)" in p.stdout, p.stdout
+    mv = open_recording(out).metadata["multiview"]
+    assert any("not closed cleanly" in q for q in mv["source_problems"]) and mv["durations_s"][1] < 0.7
+
+
+def test_samples_without_a_time_are_left_out_and_said(ref, tmp_path):
+    """A recording whose stream holds rows with a NaN time (a damaged file): the reader leaves them
+    out and says how many, and the triangulation runs on the rest (it raised an IndexError)."""
+    import pyarrow as pa
+
+    from movekit.recording import open_recording
+
+    b = _camera_recording(tmp_path / "b.mkrec", ref, 3)
+    path = b / "streams" / "pose_visibility.arrows"
+    reader = pa.ipc.open_stream(path.read_bytes())
+    table, schema = reader.read_all(), reader.schema
+    t = table.column(0).to_numpy().copy()
+    t[[5, 6, 7]] = np.nan
+    table = table.set_column(0, schema.field(0), pa.array(t))
+    with pa.OSFile(str(path), "wb") as f, pa.ipc.new_stream(f, schema) as w:
+        w.write_table(table)
+    rec = open_recording(b)
+    assert rec.streams["pose_visibility"].t_s.size == len(ref["t_s"]) - 3
+    assert any("3 samples without a finite time (s) left out" in q for q in rec.problems), rec.problems
+    import subprocess
+
+    calib = tmp_path / "rig.toml"
+    write_calibration_toml(read_qualisys_qca(fetch("pose2sim_qca_calibration")), calib)
+    a = _camera_recording(tmp_path / "a.mkrec", ref, 0)
+    cmd = [sys.executable, "-m", "movekit.cli", "triangulate", str(a), str(b), "--calibration", str(calib)]
+    p = subprocess.run(
+        cmd + ["--cameras", "cam01,cam04", "-o", str(tmp_path / "3d.mkrec")], capture_output=True, text=True
+    )
+    assert p.returncode == 0 and "samples without a finite time" in p.stderr, p.stderr
 
 
 def test_summary_needs_half_a_second_of_frames(ref, capsys):
@@ -315,6 +391,18 @@ def test_triangulate_command_syncs_writes_and_gates(ref, tmp_path):
         cmd[:-4] + ["--cameras", "cam01,cam09", "-o", str(tmp_path / "x.mkrec")], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "cam09" in bad.stderr
+    # one distinct name per source; the first source is the reference clock; a lag is a duration
+    for opts, message in (
+        (["--cameras", "cam01,cam04,cam02"], "give 2 distinct camera names"),
+        (["--cameras", "cam01,cam01"], "give 2 distinct camera names"),
+        (["--cameras", "cam01"], "give 2 distinct camera names"),
+        (["--cameras", "cam01,cam04", "--sync", "5,0.5"], "the first source is the clock"),
+        (["--cameras", "cam01,cam04", "--max-lag", "-1"], "--max-lag"),
+        (["--cameras", "cam01,cam04", "--max-lag", "nan"], "--max-lag"),
+    ):
+        r = subprocess.run(cmd[:-4] + opts + ["-o", str(tmp_path / "x.mkrec")], capture_output=True, text=True)
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (opts, r.stderr)
+        assert not (tmp_path / "x.mkrec").exists()
 
 
 def _held_out_inputs():

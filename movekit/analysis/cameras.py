@@ -126,6 +126,8 @@ class PinholeCamera:
 #: Qualisys stores intrinsics (focal lengths, principal point) in sub-pixel units of the sensor:
 #: 64 per pixel (``sensorMaxU`` 69568 = 1087 * 64 for a 1088-px-wide image).
 QCA_SUBPIXELS = 64.0
+#: Largest image side (px) a calibration may give (a 16K sensor; beyond is a corrupt file)
+MAX_IMAGE_PX = 16384
 
 # Qualisys' camera frame looks along -z with y up (as OpenGL); OpenCV's along +z with y down:
 # a half turn about the camera's x axis takes one to the other.
@@ -193,13 +195,13 @@ def _qca_camera(path: Path, cam, i: int) -> PinholeCamera:
         return v
 
     rot = cam.get("viewrotation", "0").strip() or "0"
-    if float(rot) != 0:
-        raise MovekitError(f"{path}: camera {name!r} has viewrotation={rot}; only 0 is supported")
+    if rot not in ("0", "0.0"):
+        raise MovekitError(f"{path}: camera {name!r} has viewrotation={rot!r}; only 0 is supported")
     left, right = num("fov_video", "left"), num("fov_video", "right")
     top, bottom = num("fov_video", "top"), num("fov_video", "bottom")
     width, height = int(round(right - left + 1)), int(round(bottom - top + 1))
-    if width <= 0 or height <= 0:
-        raise MovekitError(f"{path}: camera {name!r} fov_video gives an empty image ({width}x{height})")
+    if not (0 < width <= MAX_IMAGE_PX and 0 < height <= MAX_IMAGE_PX):
+        raise MovekitError(f"{path}: camera {name!r} fov_video gives a {width}x{height} image (1..{MAX_IMAGE_PX} px)")
     s = QCA_SUBPIXELS
     K = np.array(
         [
@@ -263,7 +265,12 @@ def read_calibration_toml(path: str | Path) -> list[PinholeCamera]:
             continue
         name = str(cam.get("name", key))
         try:
-            w, h = (int(round(float(v))) for v in cam["size"])
+            w, h = (float(v) for v in cam["size"])
+            if not (0 < w <= MAX_IMAGE_PX and 0 < h <= MAX_IMAGE_PX):
+                raise MovekitError(
+                    f"{path}: camera {name!r}: size {cam['size']} is not an image (1..{MAX_IMAGE_PX} px)"
+                )
+            w, h = int(round(w)), int(round(h))
             K = np.asarray(cam["matrix"], dtype=np.float64).reshape(3, 3)
             dist = np.asarray(cam.get("distortions", [0.0] * 4), dtype=np.float64).ravel()
             rvec = np.asarray(cam["rotation"], dtype=np.float64).reshape(3)

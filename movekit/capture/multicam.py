@@ -37,6 +37,7 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import re
 import signal
 import threading
 from collections import deque
@@ -115,8 +116,15 @@ def capture_cameras(
     list of CaptureSummary, one per camera, in the order of ``sources``
     """
     opts = options or CaptureOptions()
+    given = names is not None
     names = list(names or [f"cam{i + 1}" for i in range(len(sources))])
     _check(sources, names, opts)
+    if given and calibration is not None:
+        from movekit.analysis.cameras import read_calibration
+
+        known = [c.name for c in read_calibration(calibration)]
+        if missing := [n for n in names if n not in known]:
+            raise MovekitError(f"--cameras: {', '.join(missing)} not in {calibration} (it has {', '.join(known)})")
     out = Path(out)
     from movekit.outputs import make_private_dir, write_output
 
@@ -165,11 +173,20 @@ def _association(sources, names: list[str], calibration, opts: CaptureOptions, p
     }
 
 
+#: A camera's name: it names its recording file in the capture set (no path separators, not hidden)
+CAMERA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+
+
 def _check(sources, names, opts: CaptureOptions) -> None:
     if len(sources) < 2:
         raise MovekitError("a multi-camera capture needs two or more sources")
     if len(set(names)) != len(names) or len(names) != len(sources):
         raise MovekitError(f"give one distinct camera name per source (got {list(names)})")
+    if bad := [n for n in names if not CAMERA_NAME.fullmatch(n)]:
+        raise MovekitError(
+            f"camera name {bad[0]!r}: letters, digits, '_', '-' and '.', starting with a letter or digit "
+            "(it names the camera's recording in the set)"
+        )
     if len({is_camera(s) for s in sources}) > 1:
         raise MovekitError("capture webcams together or videos together, not both: their clocks cannot be related")
     if not all(is_camera(s) for s in sources) and len({str(Path(str(s)).resolve()) for s in sources}) < len(sources):

@@ -312,13 +312,17 @@ def run(args) -> int:
     static = guarded_load(load_static_profile, args.static) if args.static else None
     tilt = guarded_load(load_tilt, args.tilt) if args.tilt else None
     if _is_triangulated(Path(args.source)):  # movekit triangulate's recording: the 3D path
+        from movekit.errors import MovekitError
         from movekit.recording import open_recording
 
+        rec = open_recording(args.source)
+        for problem in rec.problems:  # a cut or damaged recording: say what was recovered
+            print(f"movekit: warning: {problem}", file=sys.stderr)
+        if not len(rec.streams["pose_3d_m"].t_s):
+            raise MovekitError(f"{args.source}: no triangulated frames to compute angles from")
         # always zero-phase: a triangulated recording is made after the take, and its measured
         # two-camera errors are the offline filter's (causal was 2-4 deg worse on lateral lean)
-        cols, meta = triangulated_table(
-            open_recording(args.source), offline=True, keep_invalid=args.keep_invalid, raw=args.raw
-        )
+        cols, meta = triangulated_table(rec, offline=True, keep_invalid=args.keep_invalid, raw=args.raw)
         meta["source"] = str(args.source)
         _write(out, side, fmt, cols, meta)
         shown = [k for k in cols if k.endswith("_deg") and not k.endswith("_err_deg")]

@@ -455,7 +455,10 @@ def _person_views(sources: list[str]):
         if path.is_dir():
             from movekit.recording import open_recording
 
-            series.append(open_recording(path).pose())
+            rec = open_recording(path)
+            for problem in rec.problems:  # a crashed or cut recording: used as far as it goes, and said so
+                print(f"warning: {problem}", file=sys.stderr)
+            series.append(rec.pose())
         else:
             from movekit.capture.pipeline import capture_in_memory
 

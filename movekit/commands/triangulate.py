@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from movekit.argtypes import float_range
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -56,7 +58,13 @@ def register(subparsers) -> None:
         "offset), the movement, none (recorded together; the default for webcams captured together by "
         "movekit capture 0 1), or the offsets in seconds",
     )
-    p.add_argument("--max-lag", type=float, default=3.0, metavar="S", help="largest offset searched (s)")
+    p.add_argument(
+        "--max-lag",
+        type=float_range(0.0, 600.0, lo_open=True, unit="s"),
+        default=3.0,
+        metavar="S",
+        help="largest offset searched (s)",
+    )
     p.add_argument(
         "--model-complexity",
         type=int,
@@ -72,6 +80,8 @@ def register(subparsers) -> None:
 
 def _load(source: str, model_complexity: int = 1):
     """PoseSeries and metadata of a recording, or of a video captured in memory with ``model_complexity``."""
+    import sys
+
     from movekit.errors import MovekitError
     from movekit.recording import open_recording
 
@@ -86,7 +96,10 @@ def _load(source: str, model_complexity: int = 1):
         raise MovekitError(f"{source}: no such recording or video")
     if "pose_image_px" not in rec.streams:
         raise MovekitError(f"{source}: holds no pose (capture the camera's video with movekit capture)")
+    for problem in rec.problems:  # a crashed or cut recording: used as far as it goes, and said so
+        print(f"warning: {problem}", file=sys.stderr)
     meta = dict(rec.metadata)
+    meta["_problems"] = list(rec.problems)
     meta["_people_in_view"] = _people_in_view(rec.metadata, rec.events)
     meta["_events"] = list(rec.events)  # the capture's live view check marks (view_excluded, check "live")
     return rec.pose(), meta
@@ -114,6 +127,11 @@ def _offsets(args, poses, cams) -> tuple[list[float], list[str]]:
             raise MovekitError(
                 f"--sync {args.sync!r}: geometry, movement, none or one offset (s) per source after the first"
             ) from None
+        if len(vals) == n and vals[0] != 0.0:
+            raise MovekitError(
+                f"--sync {args.sync!r}: the first source is the clock the others are put on (its offset is 0); "
+                f"give {n - 1} offsets (s), one per source after the first"
+            )
         if len(vals) == n - 1:
             vals = [0.0] + vals
         if len(vals) != n or not all(abs(v) < 3600 for v in vals):
@@ -161,6 +179,8 @@ def _same_take(t_a, t_b) -> bool:
 
 
 def run(args) -> int:
+    import sys
+
     import numpy as np
 
     from movekit.analysis.association import check_recorded_views
@@ -177,6 +197,18 @@ def run(args) -> int:
     cams = _cameras(args)
     loaded = [_load(s, args.model_complexity) for s in args.sources]
     poses = [p for p, _ in loaded]
+    if any(len(p.t_s) < 2 for p in poses):
+        raise MovekitError("a source has fewer than two frames of pose: nothing to triangulate")
+    lengths = [float(p.t_s[-1] - p.t_s[0]) for p in poses]
+    uneven = max(lengths) > 1.2 * min(lengths) + 0.1
+    if uneven:
+        print(
+            "warning: the sources last "
+            + ", ".join(f"{c.name} {d:.2f} s" for c, d in zip(cams, lengths))
+            + ": one take filmed at the rates recorded should last about as long in every camera "
+            "(a recording cut short, or a wrong frame rate in a video's header)",
+            file=sys.stderr,
+        )
     offsets, notes = _offsets(args, poses, cams)
     check, visibility = check_recorded_views(
         [p.t_s for p in poses],
@@ -186,6 +218,7 @@ def run(args) -> int:
         offsets,
         marked=[m["_events"] for _, m in loaded],
     )
+    _name_unrecorded_stretches(check.events, poses, cams, offsets)
     tp = triangulate_views([p.t_s for p in poses], [p.image_px for p in poses], visibility, cams, offsets_s=offsets)
     seen = np.isfinite(tp.points_m[:, [11, 12, 23, 24], 0]).all(axis=1)
     if seen.sum() < 3:
@@ -210,6 +243,8 @@ def run(args) -> int:
             "views_excluded": [e["text"] for e in check.events],
             "frames_left_out_short_runs": passing,
             "pose_models": _pose_models([m for _, m in loaded]),
+            "source_problems": [p for _, m in loaded for p in m["_problems"]],
+            "durations_s": lengths,
         },
     }
     _write_3d(out, meta, tp, check.events, overwrite=args.overwrite)
@@ -328,8 +363,15 @@ def _cameras(args) -> list:
     from movekit.errors import MovekitError
 
     cams = read_calibration(args.calibration)
+    recorded = _recorded_names(args.sources)
+    if not args.cameras and recorded and set(recorded) <= {c.name for c in cams}:
+        args.cameras = ",".join(recorded)  # each recording knows its camera: take the calibration's by name
     if args.cameras:
         names = [s.strip() for s in args.cameras.split(",")]
+        if len(names) != len(args.sources) or len(set(names)) != len(names):
+            raise MovekitError(
+                f"--cameras {args.cameras!r}: give {len(args.sources)} distinct camera names, one per source"
+            )
         by = {c.name: c for c in cams}
         missing = [n for n in names if n not in by]
         if missing:
@@ -338,6 +380,41 @@ def _cameras(args) -> list:
     if len(cams) < len(args.sources):
         raise MovekitError(f"{args.calibration} has {len(cams)} cameras for {len(args.sources)} sources")
     return cams[: len(args.sources)]
+
+
+def _name_unrecorded_stretches(events: list[dict], poses, cams, offsets) -> None:
+    """A view "blocked" where its recording has no frames at all (it starts later or ends earlier
+    than the first view: a capture cut short, a late start) is said to be so, in place."""
+    import numpy as np
+
+    for e in events:
+        if e.get("reason") != "blocked" or e.get("camera") not in [c.name for c in cams]:
+            continue
+        v = [c.name for c in cams].index(e["camera"])
+        t = np.asarray(poses[v].t_s, dtype=np.float64) + (offsets[v] if v else 0.0)
+        step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+        if e["t_s"] >= t[-1] - step or e["t_end_s"] <= t[0] + step:
+            e["reason"] = "not recorded"
+            end = "ends" if e["t_s"] >= t[-1] - step else "starts"
+            at = t[-1] if end == "ends" else t[0]
+            e["text"] = (
+                f"camera {e['camera']} has no frames {e['t_s']:.2f}-{e['t_end_s']:.2f} s (its recording {end} at {at:.2f} s)"
+            )
+
+
+def _recorded_names(sources) -> list[str] | None:
+    """The camera name each source recording was captured as (``movekit capture --cameras``), or
+    None unless every source is a recording that names a distinct camera."""
+    import json
+
+    names = []
+    for s in sources:
+        try:
+            meta = json.loads((Path(s) / "meta.json").read_text(encoding="utf-8"))
+            names.append(str(meta["camera"]["name"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+    return names if len(set(names)) == len(names) else None
 
 
 def _write_3d(out, meta: dict, tp, events: list[dict], *, overwrite: bool) -> None:
