@@ -422,9 +422,11 @@ def _write_3d(out, meta: dict, tp, events: list[dict], *, overwrite: bool) -> No
     error (px), and a ``view_excluded`` event per stretch a view was left out of (camera, span, reason)."""
     import numpy as np
 
+    from movekit.analysis.landmarks import LANDMARK_ORDER
     from movekit.recording import RecordingWriter, StreamSpec
 
     fs = 1.0 / float(np.median(np.diff(tp.t_s))) if len(tp.t_s) > 1 else None
+    names = tuple(LANDMARK_ORDER)  # columns named by landmark (left_knee_x_m), as the camera streams
     with RecordingWriter(out, meta, overwrite=overwrite) as rec:
         rec.add_stream(
             StreamSpec(
@@ -432,12 +434,27 @@ def _write_3d(out, meta: dict, tp, events: list[dict], *, overwrite: bool) -> No
                 (33, 3),
                 "m",
                 fs,
+                names,
                 kind="pose_3d",
                 attrs={"frame": "lab, z up (the calibration's world frame)"},
             )
         )
-        rec.add_stream(StreamSpec("pose_3d_views", (33,), "1", fs, kind="pose_3d"))
-        rec.add_stream(StreamSpec("pose_3d_reproj_px", (33,), "px", fs, kind="pose_3d"))
+        rec.add_stream(
+            StreamSpec(
+                "pose_3d_views",
+                (33,),
+                "1",
+                fs,
+                tuple(f"{n}_views" for n in names),
+                kind="pose_3d",
+                attrs={"what": "views each landmark was triangulated from (0: not triangulated)"},
+            )
+        )
+        rec.add_stream(
+            StreamSpec(
+                "pose_3d_reproj_px", (33,), "px", fs, names, kind="pose_3d", attrs={"what": "mean reprojection error"}
+            )
+        )
         rec.append("pose_3d_m", tp.t_s, tp.points_m.astype(np.float32))
         rec.append("pose_3d_views", tp.t_s, tp.n_views.astype(np.float32))
         rec.append("pose_3d_reproj_px", tp.t_s, tp.reproj_px.astype(np.float32))
