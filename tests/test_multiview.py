@@ -204,7 +204,7 @@ def test_triangulation_refuses_unmatched_input(ref):
         triangulate_views(t, ip, vis, cams[:1])
 
 
-def _camera_recording(path, ref, i, *, start: int = 0, stop: int | None = None):
+def _camera_recording(path, ref, i, *, start: int = 0, stop: int | None = None, meta: dict | None = None):
     """A recording of camera ``i``'s real pose-model output (as movekit capture writes it), its own
     clock starting at frame ``start`` (and ending before ``stop``)."""
     from movekit.capture.pipeline import pose_stream_specs
@@ -214,7 +214,7 @@ def _camera_recording(path, ref, i, *, start: int = 0, stop: int | None = None):
     cut = slice(start, stop)
     t = ref["t_s"][cut] - ref["t_s"][start]
     img = np.concatenate([c["image_px"], np.zeros(c["image_px"].shape[:2] + (1,))], axis=-1)[cut]
-    with RecordingWriter(path, {"client": "P-7"}) as rec:
+    with RecordingWriter(path, {"client": "P-7", **(meta or {})}) as rec:
         for spec in pose_stream_specs(60.0):
             rec.add_stream(spec)
         rec.append("pose_image_px", t, img.astype(np.float32))
@@ -253,6 +253,42 @@ def test_triangulate_says_what_a_crashed_source_lost(ref, tmp_path):
     assert "excluded: camera cam04 has no frames 0.67-1.65 s (its recording ends at 0.65 s)" in p.stdout, p.stdout
     mv = open_recording(out).metadata["multiview"]
     assert any("not closed cleanly" in q for q in mv["source_problems"]) and mv["durations_s"][1] < 0.7
+
+
+def test_frames_of_another_size_than_calibrated_are_refused(ref, tmp_path):
+    """A camera recorded at half the calibrated size (544x960 against 1088x1920): its intrinsics do
+    not describe those pixels, so triangulate and calibrate refine refuse it in one line naming both
+    sizes, before anything is written."""
+    import subprocess
+
+    calib = tmp_path / "rig.toml"
+    write_calibration_toml(read_qualisys_qca(fetch("pose2sim_qca_calibration")), calib)
+    full = {"video": {"width_px": 1088, "height_px": 1920}}
+    a = _camera_recording(tmp_path / "a.mkrec", ref, 0, meta=full)
+    b = _camera_recording(tmp_path / "b.mkrec", ref, 3, meta={"video": {"width_px": 544, "height_px": 960}})
+    c = _camera_recording(tmp_path / "c.mkrec", ref, 1, meta=full)
+    base = [sys.executable, "-m", "movekit.cli"]
+    out = tmp_path / "3d.mkrec"
+    tri = [*base, "triangulate", str(a), str(b), "--calibration", str(calib), "--cameras", "cam01,cam04"]
+    p = subprocess.run(tri + ["-o", str(out)], capture_output=True, text=True)
+    assert p.returncode == 2 and "frames are 544x960 px but camera cam04" in p.stderr and "1088x1920" in p.stderr
+    assert not out.exists()
+    ok = subprocess.run([*tri[:4], str(a), str(c), *tri[6:8], "--cameras", "cam01,cam02", "-o", str(out)],
+                        capture_output=True, text=True)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr  # the calibrated size passes
+    refine = [
+        *base,
+        "calibrate",
+        "refine",
+        str(a),
+        str(c),
+        str(b),
+        str(_camera_recording(tmp_path / "d.mkrec", ref, 2)),
+    ]
+    r = subprocess.run(
+        refine + ["--calibration", str(calib), "-o", str(tmp_path / "r.toml")], capture_output=True, text=True
+    )
+    assert r.returncode == 2 and "frames are 544x960 px" in r.stderr and not (tmp_path / "r.toml").exists(), r.stderr
 
 
 def test_samples_without_a_time_are_left_out_and_said(ref, tmp_path):

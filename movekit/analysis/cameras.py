@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -330,6 +331,30 @@ def write_calibration_toml(cameras: list[PinholeCamera], path: str | Path, *, er
     fd = os.open(Path(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(calibration_toml_text(cameras, error_px=error_px))
+
+
+#: Largest relative difference between a source's frame side and its calibrated one that passes
+FRAME_SIZE_TOLERANCE = 0.02
+
+
+def check_frame_sizes(cameras: Sequence[PinholeCamera], sizes_px, sources) -> None:
+    """MovekitError when a source's frames are not the size its camera was calibrated at: the
+    intrinsics (focal length and centre, px) then do not describe those pixels, and every ray is
+    wrong (a 544x960 video against a 1088x1920 calibration put the camera 8 m away and passed).
+    ``sizes_px``: per source (width, height) px, None or 0 where unknown (not checked). A side
+    within :data:`FRAME_SIZE_TOLERANCE` of the calibrated one passes: Pose2Sim's demo videos are
+    1080 px wide where their Qualisys calibration says 1088 (the encoder's 16-pixel blocks)."""
+    for cam, size, src in zip(cameras, sizes_px, sources):
+        if size is None or not all(size):
+            continue
+        w, h = (int(v) for v in size)
+        if abs(w - cam.width_px) > FRAME_SIZE_TOLERANCE * cam.width_px or abs(h - cam.height_px) > (
+            FRAME_SIZE_TOLERANCE * cam.height_px
+        ):
+            raise MovekitError(
+                f"{src}: its frames are {w}x{h} px but camera {cam.name} of the calibration is for "
+                f"{cam.width_px}x{cam.height_px} px; record at the calibrated size or calibrate the camera at this one"
+            )
 
 
 def read_calibration(path: str | Path) -> list[PinholeCamera]:

@@ -249,11 +249,13 @@ def associate_first_frames(sources, names: list[str], calibration, opts: Capture
     follower), ``people_found``, ``error_torso`` (the chosen skeleton's, torso lengths), ``method``
     """
     from movekit.analysis.association import associate
+    from movekit.analysis.cameras import check_frame_sizes
     from movekit.capture.follow import bbox_px, choose_person, parse_person, person_text, torso
     from movekit.capture.pose import MediaPipePose
 
     cams = _calibrated_cameras(calibration, names, len(sources))
     images = [_first_frame(s) for s in sources]
+    check_frame_sizes(cams, [(im.shape[1], im.shape[0]) for im in images], sources)
     backend = MediaPipePose(opts.model_complexity, model_file=opts.model_file)
     try:
         people = [backend.find_people(im) for im in images]

@@ -241,7 +241,7 @@ def run_refine(args) -> int:
     if len(cams) < 3:
         raise MovekitError("refining orientations needs three or more cameras (the others fix each one)")
     out = check_output(args.output, PROFILE, overwrite=args.overwrite, inputs=[*args.sources, args.calibration])
-    kp, vis = _person_views(args.sources)
+    kp, vis = _person_views(args.sources, cams)
     kp, vis, _ = fix_left_right_swaps(kp, np.nan_to_num(vis), cams)
     result = refine_rotations(kp, vis, cams)
     for cam, deg, before, after, n in zip(
@@ -438,9 +438,10 @@ def _intrinsics(specs: list[str], n: int, names: list[str]):
     return out
 
 
-def _person_views(sources: list[str]):
+def _person_views(sources: list[str], cameras=None):
     """(keypoints (cams, frames, 33, 2), visibility (cams, frames, 33)) on the first source's
-    frames: each recording's (or video's, pose run here) nearest frame in time."""
+    frames: each recording's (or video's, pose run here) nearest frame in time; with ``cameras``
+    each source's frame size is checked against its camera's calibrated one."""
     import sys
 
     import numpy as np
@@ -464,6 +465,10 @@ def _person_views(sources: list[str]):
 
             print(f"running pose on {path.name} ...", file=sys.stderr)
             series.append(capture_in_memory(path).pose())
+    if cameras is not None:
+        from movekit.analysis.cameras import check_frame_sizes
+
+        check_frame_sizes(cameras, [s.frame_size_px for s in series], sources)
     t0 = np.asarray(series[0].t_s, np.float64)
     kp, vis = [], []
     for s in series:
@@ -557,7 +562,7 @@ def run_extrinsics(args) -> int:
     else:
         if args.height_m is None:
             raise MovekitError("--from-person needs --height-m (the person's standing height) for the scale")
-        kp, vis = _person_views(args.sources)
+        kp, vis = _person_views(args.sources, cams)
         result = keypoint_extrinsics(cams, kp, vis, height_m=args.height_m, max_frames=args.max_frames * 2)
         if args.floor_board:
             result = _on_floor_board(result, args)

@@ -184,6 +184,7 @@ def run(args) -> int:
     import numpy as np
 
     from movekit.analysis.association import check_recorded_views
+    from movekit.analysis.cameras import check_frame_sizes
     from movekit.analysis.multiview import MIN_RUN_S, separation_deg, triangulate_views
     from movekit.errors import MovekitError
     from movekit.outputs import TRIANGULATED, check_output
@@ -197,6 +198,7 @@ def run(args) -> int:
     cams = _cameras(args)
     loaded = [_load(s, args.model_complexity) for s in args.sources]
     poses = [p for p, _ in loaded]
+    check_frame_sizes(cams, [p.frame_size_px for p in poses], args.sources)
     if any(len(p.t_s) < 2 for p in poses):
         raise MovekitError("a source has fewer than two frames of pose: nothing to triangulate")
     lengths = [float(p.t_s[-1] - p.t_s[0]) for p in poses]
@@ -422,7 +424,7 @@ def _write_3d(out, meta: dict, tp, events: list[dict], *, overwrite: bool) -> No
     error (px), and a ``view_excluded`` event per stretch a view was left out of (camera, span, reason)."""
     import numpy as np
 
-    from movekit.analysis.landmarks import LANDMARK_ORDER
+    from movekit.analysis.landmarks import NAMES as LANDMARK_ORDER
     from movekit.recording import RecordingWriter, StreamSpec
 
     fs = 1.0 / float(np.median(np.diff(tp.t_s))) if len(tp.t_s) > 1 else None
