@@ -191,6 +191,33 @@ def test_multiview_alternative_names_the_least_change_that_shows_an_angle():
     assert "heavy pose model" in multiview_alternative("left_shoulder_abduction_deg", n_views=2, separation_deg=90)
 
 
+def test_a_vertical_never_measured_refuses_only_the_angles_against_it():
+    """With the calibration's vertical from the person's standing axis, lean, inclination, pelvic
+    obliquity and the craniovertebral proxies have no measured error (refused, with the reason);
+    the joint angles keep theirs; a board's, a floor board's or Qualisys' vertical changes nothing."""
+    from movekit.analysis.angles import VERTICAL_REFERENCED
+    from movekit.analysis.error_model import multiview_alternative, multiview_errors, shown_angles, vertical_note
+
+    assert set(VERTICAL_REFERENCED) == {
+        "trunk_inclination_deg",
+        "trunk_lateral_lean_deg",
+        "pelvis_obliquity_deg",
+        "left_craniovertebral_proxy_deg",
+        "right_craniovertebral_proxy_deg",
+    }
+    names = ["trunk_lateral_lean_deg", "left_knee_flexion_deg"]
+    base = multiview_errors(names, n_views=2, separation_deg=90)
+    for v in (None, "board", "floor board", "qualisys"):
+        np.testing.assert_array_equal(multiview_errors(names, n_views=2, separation_deg=90, vertical_from=v), base)
+        assert vertical_note(v) == ""
+    person = multiview_errors(names, n_views=2, separation_deg=90, vertical_from="person")
+    assert np.isnan(person[0]) and person[1] == base[1]
+    assert "trunk_lateral_lean_deg" in shown_angles(n_views=2, separation_deg=90)
+    assert "trunk_lateral_lean_deg" not in shown_angles(n_views=2, separation_deg=90, vertical_from="person")
+    why = multiview_alternative("trunk_lateral_lean_deg", n_views=2, separation_deg=90, vertical_from="person")
+    assert why == vertical_note("person") and "--floor-board" in why
+
+
 def test_relabelled_frames_refuse_side_dependent_angles(demo_pose):
     """Issue 16: where the left/right swap repair relabels a frame, the signed frontal angles (lateral
     lean, pelvic obliquity) are refused with the reason, in the batch and the streaming analysis

@@ -366,6 +366,9 @@ def test_calibrate_extrinsics_command_from_the_person(single, tmp_path):
     assert p.returncode == 0, p.stderr + p.stdout
     assert "verdict: usable" in p.stdout and "the scale: eye height" in p.stdout
     assert "set-up: 4 cameras (gated by the worst two-camera band)" in p.stdout
+    # the vertical came from the person: written in the file, and the angles against it refused
+    assert 'vertical = "person"' in out.read_text()
+    assert "lateral lean, pelvic obliquity refused: the calibration's vertical came from the person" in p.stdout
     cmp = compare_rigs(read_calibration(out), cams)
     assert max(cmp["rotation_deg"]) < 2.5, cmp
     # the floor board filmed by cam01 and cam02 gives the vertical
@@ -379,6 +382,7 @@ def test_calibrate_extrinsics_command_from_the_person(single, tmp_path):
         text=True,
     )
     assert r.returncode == 0 and "floor board seen by cam0" in r.stdout, r.stderr + r.stdout
+    assert 'vertical = "floor board"' in board_out.read_text() and "standing axis" not in r.stdout
     assert max(compare_rigs(read_calibration(board_out), _truth(cams, POSES[0]))["vertical_deg"]) < 3.0
     q = subprocess.run(cmd[:-1] + [str(tmp_path / "y.toml")], capture_output=True, text=True)
     assert q.returncode == 2 and "--height-m" in q.stderr and not (tmp_path / "y.toml").exists()

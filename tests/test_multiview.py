@@ -291,6 +291,53 @@ def test_frames_of_another_size_than_calibrated_are_refused(ref, tmp_path):
     assert r.returncode == 2 and "frames are 544x960 px" in r.stderr and not (tmp_path / "r.toml").exists(), r.stderr
 
 
+def test_a_vertical_from_the_person_refuses_the_angles_against_it(ref, tmp_path):
+    """A calibration whose lab vertical came from the person's standing axis (calibrate extrinsics
+    --from-person without a floor board: 10-12 deg off on this demo) is recorded as such, and the
+    angles measured against the vertical (lean, inclination, pelvic obliquity) are refused with
+    that reason in triangulate's summary and movekit angles; the same rig from Qualisys shows lean."""
+    import json
+    import subprocess
+
+    from movekit.analysis.cameras import calibration_toml_text, calibration_vertical
+    from movekit.recording import open_recording
+
+    cams = read_qualisys_qca(fetch("pose2sim_qca_calibration"))
+    person = tmp_path / "person.toml"
+    person.write_text(calibration_toml_text(cams, error_px=2.0, vertical="person"))
+    assert (
+        calibration_vertical(person) == "person"
+        and calibration_vertical(fetch("pose2sim_qca_calibration")) == "qualisys"
+    )
+    unsaid = tmp_path / "plain.toml"
+    write_calibration_toml(cams, unsaid)
+    assert calibration_vertical(unsaid) is None
+    a = _camera_recording(tmp_path / "a.mkrec", ref, 0)
+    b = _camera_recording(tmp_path / "b.mkrec", ref, 3)
+    out = tmp_path / "3d.mkrec"
+    cmd = [sys.executable, "-m", "movekit.cli", "triangulate", str(a), str(b), "--cameras", "cam01,cam04"]
+    p = subprocess.run(cmd + ["--calibration", str(person), "-o", str(out)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    lean = next(ln for ln in p.stdout.splitlines() if "trunk_lateral_lean_deg" in ln)
+    assert "refused" in lean and "vertical came from the person's standing axis" in lean, lean
+    knee = next(ln for ln in p.stdout.splitlines() if "left_knee_flexion_deg" in ln)
+    assert "vertical" not in knee  # a joint angle does not use the lab vertical
+    assert open_recording(out).metadata["multiview"]["vertical_from"] == "person"
+    q = subprocess.run([sys.executable, "-m", "movekit.cli", "angles", str(out), "-o", str(tmp_path / "a.csv")],
+                       capture_output=True, text=True)  # fmt: skip
+    assert q.returncode == 0, q.stderr
+    refused = json.loads((tmp_path / "a.csv.json").read_text())["refused_angles"]
+    assert "standing axis" in refused["trunk_lateral_lean_deg"]["set_up_advice"]
+    assert "standing axis" in refused["pelvis_obliquity_deg"]["set_up_advice"]
+    qualisys = subprocess.run(
+        cmd + ["--calibration", str(fetch("pose2sim_qca_calibration")), "-o", str(tmp_path / "q.mkrec")],
+        capture_output=True,
+        text=True,
+    )
+    lean = next(ln for ln in qualisys.stdout.splitlines() if "trunk_lateral_lean_deg" in ln)
+    assert "+-" in lean, lean
+
+
 def test_samples_without_a_time_are_left_out_and_said(ref, tmp_path):
     """A recording whose stream holds rows with a NaN time (a damaged file): the reader leaves them
     out and says how many, and the triangulation runs on the rest (it raised an IndexError)."""

@@ -305,6 +305,9 @@ def _table() -> dict[str, AngleDef]:
 
 #: Every angle ``joint_angles`` returns, keyed by its column name.
 ANGLES: dict[str, AngleDef] = _table()
+#: Angles measured against the true vertical or horizontal (their reference runs from ``origin``):
+#: only as good as the vertical the camera tilt or the lab frame gives
+VERTICAL_REFERENCED: tuple[str, ...] = tuple(name for name, d in ANGLES.items() if d.ref[0] == "origin")
 
 _VIRTUAL = ("mid_shoulder", "mid_hip", "origin", "up", "anterior_h", "right_h")
 _POINTS = {name: i for i, name in enumerate(lm.NAMES + _VIRTUAL)}

@@ -14,6 +14,7 @@ Conventions
 from __future__ import annotations
 
 import math
+import tomllib
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -249,7 +250,6 @@ def read_calibration_toml(path: str | Path) -> list[PinholeCamera]:
     MovekitError
         Missing or malformed file, no camera, a missing or malformed field.
     """
-    import tomllib
 
     import cv2
 
@@ -296,9 +296,36 @@ def read_calibration_toml(path: str | Path) -> list[PinholeCamera]:
     return out
 
 
-def calibration_toml_text(cameras: list[PinholeCamera], *, error_px: float | None = None) -> str:
+#: What can give a calibration's lab vertical (``[metadata] vertical`` of a movekit ``.toml``,
+#: :func:`calibration_vertical`) whose error against a true vertical was never measured: the
+#: angles measured against the vertical (:data:`movekit.analysis.angles.VERTICAL_REFERENCED`) are
+#: refused with it. The person's standing axis put the vertical 10.5-11.8 deg off on Pose2Sim's demo
+#: (two cameras, the subject moving; issue 17's outside check), where lean is gated at 3 deg.
+UNMEASURED_VERTICALS = ("person",)
+
+
+def calibration_vertical(path: str | Path) -> str | None:
+    """What gave a calibration's lab vertical: the ``vertical`` of a movekit ``.toml``'s
+    ``[metadata]`` ("board", "floor board", "person"), "qualisys" for a ``.qca.txt`` (its lab
+    frame is the motion-capture system's, levelled with its L-frame), None when a ``.toml`` does
+    not say (written elsewhere, or before movekit recorded it)."""
+    path = Path(path)
+    if path.name.lower().endswith(".qca.txt"):
+        return "qualisys"
+    try:
+        meta = tomllib.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
+        return None
+    v = meta.get("vertical") if isinstance(meta, dict) else None
+    return str(v) if isinstance(v, str) and v else None
+
+
+def calibration_toml_text(
+    cameras: list[PinholeCamera], *, error_px: float | None = None, vertical: str | None = None
+) -> str:
     """The Anipose / Pose2Sim ``.toml`` text of ``cameras`` (see :func:`read_calibration_toml`);
-    ``error_px`` the calibration's reprojection error if known."""
+    ``error_px`` the calibration's reprojection error if known; ``vertical`` what gave the lab's
+    vertical (:func:`calibration_vertical`), written as ``[metadata] vertical`` when known."""
     import cv2
 
     def arr(a) -> str:
@@ -318,7 +345,9 @@ def calibration_toml_text(cameras: list[PinholeCamera], *, error_px: float | Non
             "fisheye = false",
             "",
         ]
-    lines += ["[metadata]", "adjusted = false", f"error = {float(error_px) if error_px is not None else 0.0!r}", ""]
+    lines += ["[metadata]", "adjusted = false", f"error = {float(error_px) if error_px is not None else 0.0!r}"]
+    lines += [f'vertical = "{vertical}"'] if vertical else []
+    lines += [""]
     return "\n".join(lines)
 
 

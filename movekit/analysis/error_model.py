@@ -160,6 +160,7 @@ def multiview_errors(
     separation_deg: float | None = None,
     table: dict | None = None,
     pose_models=(),
+    vertical_from: str | None = None,
 ) -> np.ndarray:
     """Expected error (deg) of each angle triangulated from ``n_views`` calibrated cameras
     (:mod:`movekit.analysis.multiview`), from the measured two-camera rows of the error table
@@ -170,7 +171,35 @@ def multiview_errors(
     two-camera figure is the conservative one). ``pose_models``: each camera's pose model
     (``model_complexity``, None when not recorded): the rows measured with it; a model without rows
     (:func:`pose_model_note` says which), or views of different models, leave every angle unmeasured.
-    NaN = not measured (refused)."""
+    ``vertical_from``: what gave the calibration's lab vertical
+    (:func:`movekit.analysis.cameras.calibration_vertical`); one whose error was never measured
+    (:data:`movekit.analysis.cameras.UNMEASURED_VERTICALS`) leaves the angles measured against the
+    vertical unmeasured (:func:`vertical_note` says why). NaN = not measured (refused)."""
+    names = list(names)
+    out = _multiview_errors(names, n_views, separation_deg, table, pose_models)
+    if vertical_note(vertical_from):
+        from movekit.analysis.angles import VERTICAL_REFERENCED
+
+        out[[n in VERTICAL_REFERENCED for n in names]] = np.nan
+    return out
+
+
+def vertical_note(vertical_from: str | None) -> str:
+    """Why the angles measured against the vertical are refused with this calibration's vertical,
+    in words; "" when its vertical is one they were measured with."""
+    from movekit.analysis.cameras import UNMEASURED_VERTICALS
+
+    if vertical_from not in UNMEASURED_VERTICALS:
+        return ""
+    return (
+        f"the calibration's vertical came from the {vertical_from}'s standing axis, never measured against a true "
+        "vertical (10-12 deg off on Pose2Sim's demo): calibrate with a board on the floor "
+        "(movekit calibrate extrinsics --floor-board)"
+    )
+
+
+def _multiview_errors(names, n_views, separation_deg, table, pose_models) -> np.ndarray:
+    """:func:`multiview_errors` before the vertical's check."""
     mv = _multiview_rows(_shipped_table() if table is None else table, pose_models)[0]
     out = np.full(len(list(names)), np.nan)
     if mv is None:
@@ -202,6 +231,7 @@ def multiview_alternative(
     pose_models=(),
     table: dict | None = None,
     max_error_deg: float = MAX_ERROR_DEG,
+    vertical_from: str | None = None,
 ) -> str:
     """For an angle refused with this camera set-up: a measured two-camera set-up (band of
     separation, pose model) that keeps it within ``max_error_deg``, in words for the person placing
@@ -213,9 +243,20 @@ def multiview_alternative(
     model), then the smallest error. The set-ups are the rows of :func:`multiview_errors`
     (docs/validity.md, two-camera rows)."""
     tab = _shipped_table() if table is None else table
-    now = multiview_errors([name], n_views=n_views, separation_deg=separation_deg, table=tab, pose_models=pose_models)
+    now = multiview_errors(
+        [name],
+        n_views=n_views,
+        separation_deg=separation_deg,
+        table=tab,
+        pose_models=pose_models,
+        vertical_from=vertical_from,
+    )
     if now[0] <= max_error_deg:
         return ""
+    from movekit.analysis.angles import VERTICAL_REFERENCED
+
+    if name in VERTICAL_REFERENCED and (why := vertical_note(vertical_from)):
+        return why
     mv = tab.get("multiview") or {}
     main = int(mv.get("model_complexity", 1))
     rows = {main: mv, **{int(k): v for k, v in (mv.get("other_models") or {}).items()}}
@@ -249,12 +290,20 @@ def shown_angles(
     pose_models=(),
     table: dict | None = None,
     max_error_deg: float = MAX_ERROR_DEG,
+    vertical_from: str | None = None,
 ) -> list[str]:
     """The angles a triangulation from this camera set-up shows (measured error at most
     ``max_error_deg``: :func:`multiview_errors`), in the table's order."""
     tab = _shipped_table() if table is None else table
     names = list((tab.get("multiview") or {}).get("pairs_mae_deg") or {})
-    err = multiview_errors(names, n_views=n_views, separation_deg=separation_deg, table=tab, pose_models=pose_models)
+    err = multiview_errors(
+        names,
+        n_views=n_views,
+        separation_deg=separation_deg,
+        table=tab,
+        pose_models=pose_models,
+        vertical_from=vertical_from,
+    )
     return [n for n, e in zip(names, err) if e <= max_error_deg]
 
 
@@ -393,5 +442,6 @@ __all__ = [
     "refusal_reason",
     "shown_angles",
     "ungated",
+    "vertical_note",
     "yaw_cell",
 ]

@@ -143,6 +143,11 @@ class ExtrinsicsResult:
         Keypoint method: the bundle-adjusted 3D keypoints (frames used, 33, 3; m, lab frame).
     notes : list of str
         How the lab frame was fixed (which vertical, which scale).
+    vertical_from : str
+        What gave the lab's vertical: ``"board"`` (the board's face in the reference frame),
+        ``"floor board"`` (:func:`align_to_floor_board`) or ``"person"`` (the standing body's
+        long axis, :func:`person_lab_frame`; not measured against a true vertical, so the angles
+        measured against the vertical are refused with it: :data:`movekit.analysis.cameras.UNMEASURED_VERTICALS`).
     """
 
     cameras: list[PinholeCamera]
@@ -152,6 +157,7 @@ class ExtrinsicsResult:
     method: str
     points_m: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    vertical_from: str = ""
 
     @property
     def error_px(self) -> float:
@@ -567,7 +573,7 @@ def _board_result(cameras, p, obs, K, frame_slot, ref, corner_sd_px) -> Extrinsi
         "the floor and the vertical when it lies on the floor); "
         f"{len(obs.frames)} board frames, {len(frame_slot[frame_slot > 0])} refined besides it"
     ]
-    return ExtrinsicsResult(solved, errors, not reasons, reasons, "board", None, notes)
+    return ExtrinsicsResult(solved, errors, not reasons, reasons, "board", None, notes, vertical_from="board")
 
 
 # ----------------------------------------------------------------------------- keypoints
@@ -962,7 +968,7 @@ def keypoint_extrinsics(
     notes.insert(
         0, f"initial pair {cameras[a].name}-{cameras[b].name} ({inliers:.0%} RANSAC inliers), {len(frames)} frames"
     )
-    return ExtrinsicsResult(solved, errors, not reasons, reasons, "keypoints", X, notes)
+    return ExtrinsicsResult(solved, errors, not reasons, reasons, "keypoints", X, notes, vertical_from="person")
 
 
 def align_to_floor_board(
@@ -1016,7 +1022,7 @@ def align_to_floor_board(
             replace(e, median_mm=e.median_mm * scale, p95_mm=e.p95_mm * scale, distance_m=e.distance_m * scale)
             for e in errors
         ]
-    return replace(result, cameras=cams, points_m=points, notes=notes, errors=errors)
+    return replace(result, cameras=cams, points_m=points, notes=notes, errors=errors, vertical_from="floor board")
 
 
 # ----------------------------------------------------------------------------- rotation refinement

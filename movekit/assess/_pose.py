@@ -332,6 +332,8 @@ class TriangulatedSeries:
         three or more, or when unknown
     calibration_file : the calibration the triangulation used, as recorded
     pose_models : each camera's pose model (``model_complexity``; None when not recorded)
+    vertical_from : what gave the calibration's lab vertical
+        (:func:`movekit.analysis.cameras.calibration_vertical`; None when not recorded)
 
     The attributes the screens read from a video's pose are derived: ``image_px`` (the virtual
     front camera, mm: :func:`virtual_front_view_mm`), ``visibility`` and ``presence`` (1 where a
@@ -345,6 +347,7 @@ class TriangulatedSeries:
     separation_deg: float | None = None
     calibration_file: str | None = None
     pose_models: tuple = ()
+    vertical_from: str | None = None
 
     def __post_init__(self) -> None:
         from movekit.analysis.multiview import lab_to_angle_frame
@@ -449,11 +452,14 @@ def analyse_triangulated(pose: TriangulatedSeries, *, offline: bool = True) -> T
     n = len(t)
     fs = frame_rate(t)
     ang = angles_3d(TriangulatedPose(t, pts, np.zeros((n, lm.N_LANDMARKS), int), np.zeros((n, lm.N_LANDMARKS))))
-    err = multiview_errors(
-        list(ang), n_views=len(pose.cameras), separation_deg=pose.separation_deg, pose_models=pose.pose_models
-    )
+    set_up = {
+        "n_views": len(pose.cameras),
+        "separation_deg": pose.separation_deg,
+        "pose_models": pose.pose_models,
+        "vertical_from": pose.vertical_from,
+    }
+    err = multiview_errors(list(ang), **set_up)
     error_deg = {k: np.full(n, e) for k, e in zip(ang, err)}
-    set_up = {"n_views": len(pose.cameras), "separation_deg": pose.separation_deg, "pose_models": pose.pose_models}
     advice = {k: multiview_alternative(k, **set_up) for k, e in zip(ang, err) if not e <= MAX_ERROR_DEG}
     if gating():
         ang = {k: np.where(error_deg[k] <= MAX_ERROR_DEG, v, np.nan) for k, v in ang.items()}

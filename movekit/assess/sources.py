@@ -593,6 +593,7 @@ def recording_pose(rec):
             sep,
             mv.get("calibration"),
             tuple(mv.get("pose_models") or ()),
+            mv.get("vertical_from"),
         )
     return rec.pose() if "pose_image_px" in rec.streams else None
 

@@ -224,9 +224,13 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False,
     cfg = CleanConfig(max_gap_s=0.0, hampel_half_window=0, cutoff_hz=None) if raw else CleanConfig()
     ang = angles_3d(tp, offline=offline, config=cfg)
     models = mv.get("pose_models") or ()
-    err = multiview_errors(
-        list(ang), n_views=n_views, separation_deg=None if sep is None else float(sep), pose_models=models
-    )
+    set_up = {
+        "n_views": n_views,
+        "separation_deg": None if sep is None else float(sep),
+        "pose_models": models,
+        "vertical_from": mv.get("vertical_from"),
+    }
+    err = multiview_errors(list(ang), **set_up)
     cols, refused = {"time_s": tp.t_s}, {}
     for (name, a), e in zip(ang.items(), err):
         ok = np.isfinite(e) and e <= MAX_ERROR_DEG
@@ -235,9 +239,7 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False,
         if not ok:
             refused[name] = {
                 "measured_error_deg": float(e) if np.isfinite(e) else None,
-                "set_up_advice": multiview_alternative(
-                    name, n_views=n_views, separation_deg=None if sep is None else float(sep), pose_models=models
-                ),
+                "set_up_advice": multiview_alternative(name, **set_up),
             }
     cols["view"] = np.full(n, "triangulated")
     mode = "raw (no cleaning)" if raw else "offline (zero-phase)" if offline else "causal"

@@ -227,7 +227,7 @@ def _add_refine(sub) -> None:
 def run_refine(args) -> int:
     import numpy as np
 
-    from movekit.analysis.cameras import calibration_toml_text, read_calibration
+    from movekit.analysis.cameras import calibration_toml_text, calibration_vertical, read_calibration
     from movekit.analysis.extrinsics import refine_rotations
     from movekit.analysis.triangulation import fix_left_right_swaps
     from movekit.errors import MovekitError
@@ -255,7 +255,7 @@ def run_refine(args) -> int:
             f"{cam.name}: turned {deg:.2f} deg; its keypoints to the other cameras' triangulation "
             f"{before:.1f} -> {after:.1f} px (median of {int(n)} keypoints)"
         )
-    write_output(out, calibration_toml_text(result.cameras))
+    write_output(out, calibration_toml_text(result.cameras, vertical=calibration_vertical(args.calibration)))
     print(f"calibration: {out}")
     return 0
 
@@ -502,12 +502,12 @@ def _on_floor_board(result, args):
     return align_to_floor_board(result, seen, spec.points_m)
 
 
-def _set_up_summary(cameras, where: str, subject_m=(0.0, 0.0, 0.0)) -> str:
+def _set_up_summary(cameras, where: str, subject_m=(0.0, 0.0, 0.0), vertical_from: str | None = None) -> str:
     """What two calibrated cameras will measure where the client stands (``subject_m``, lab m):
     their separation seen from there, and the angles each pose model's measured two-camera
     error shows from it (movekit.analysis.error_model.shown_angles; docs/validity.md, two-camera
     rows). Three or more cameras: the worst band's, as the triangulation is gated."""
-    from movekit.analysis.error_model import MODEL_OPTION, POSE_MODELS, shown_angles
+    from movekit.analysis.error_model import MODEL_OPTION, POSE_MODELS, shown_angles, vertical_note
     from movekit.analysis.multiview import separation_deg
 
     n = len(cameras)
@@ -519,9 +519,11 @@ def _set_up_summary(cameras, where: str, subject_m=(0.0, 0.0, 0.0)) -> str:
     )
     lines = [head]
     for model in (1, 2):
-        shown = shown_angles(n_views=n, separation_deg=sep, pose_models=(model,) * n)
+        shown = shown_angles(n_views=n, separation_deg=sep, pose_models=(model,) * n, vertical_from=vertical_from)
         names = ", ".join(k.removesuffix("_deg").replace("_", " ") for k in shown) or "none"
         lines.append(f"  angles shown, {POSE_MODELS[model]} pose model ({MODEL_OPTION[model]}): {names}")
+    if note := vertical_note(vertical_from):
+        lines.append(f"  trunk inclination, lateral lean, pelvic obliquity refused: {note}")
     if n == 2 and not 60 <= sep <= 120:
         lines.append(
             "  cameras 60-120 deg apart, seen from where the client stands, measure the most (docs/validity.md)"
@@ -568,9 +570,8 @@ def run_extrinsics(args) -> int:
             result = _on_floor_board(result, args)
     print(result.describe())
     result.require_usable()
-    print(
-        _set_up_summary(result.cameras, "the person" if result.method == "keypoints" else "the lab origin (the board)")
-    )
-    write_output(out, calibration_toml_text(result.cameras, error_px=result.error_px))
+    where = "the person" if result.method == "keypoints" else "the lab origin (the board)"
+    print(_set_up_summary(result.cameras, where, vertical_from=result.vertical_from))
+    write_output(out, calibration_toml_text(result.cameras, error_px=result.error_px, vertical=result.vertical_from))
     print(f"calibration: {out}")
     return 0

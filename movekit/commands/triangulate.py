@@ -184,7 +184,7 @@ def run(args) -> int:
     import numpy as np
 
     from movekit.analysis.association import check_recorded_views
-    from movekit.analysis.cameras import check_frame_sizes
+    from movekit.analysis.cameras import calibration_vertical, check_frame_sizes
     from movekit.analysis.multiview import MIN_RUN_S, separation_deg, triangulate_views
     from movekit.errors import MovekitError
     from movekit.outputs import TRIANGULATED, check_output
@@ -246,6 +246,7 @@ def run(args) -> int:
             "frames_left_out_short_runs": passing,
             "pose_models": _pose_models([m for _, m in loaded]),
             "source_problems": [p for _, m in loaded for p in m["_problems"]],
+            "vertical_from": calibration_vertical(args.calibration),
             "durations_s": lengths,
         },
     }
@@ -260,7 +261,7 @@ def run(args) -> int:
         print(f"  excluded: {e['text']} (not triangulated from that view)")
     if passing:
         print(f"  left out: {passing} frames whose torso the views agreed on for under {MIN_RUN_S:g} s at a stretch")
-    _print_angles(tp, len(cams), sep, meta["multiview"]["pose_models"])
+    _print_angles(tp, len(cams), sep, meta["multiview"]["pose_models"], meta["multiview"]["vertical_from"])
     return 0
 
 
@@ -470,7 +471,7 @@ def _write_3d(out, meta: dict, tp, events: list[dict], *, overwrite: bool) -> No
 MIN_MEDIAN_S = 0.5
 
 
-def _print_angles(tp, n_cameras: int, sep: float, pose_models=()) -> None:
+def _print_angles(tp, n_cameras: int, sep: float, pose_models=(), vertical_from: str | None = None) -> None:
     """Median 3D joint angles with their measured two-camera error, or why each is refused (docs/validity.md)."""
     import numpy as np
 
@@ -480,7 +481,8 @@ def _print_angles(tp, n_cameras: int, sep: float, pose_models=()) -> None:
 
     ang = angles_3d(tp)
     names = list(ang)
-    err = multiview_errors(names, n_views=n_cameras, separation_deg=sep, pose_models=pose_models)
+    set_up = {"n_views": n_cameras, "separation_deg": sep, "pose_models": pose_models, "vertical_from": vertical_from}
+    err = multiview_errors(names, **set_up)
     note = pose_model_note(pose_models)
     unmeasured = f"no measured error with {note}" if note else "no measured error for this set-up"
     fs = frame_rate(tp.t_s)
@@ -497,5 +499,5 @@ def _print_angles(tp, n_cameras: int, sep: float, pose_models=()) -> None:
                 print(f"  {name:32s} median {float(np.nanmedian(v)):7.1f} +-{e:.1f} deg ({n / fs:.2f} s of frames)")
         else:
             why = f"measured error {e:.1f} deg > {MAX_ERROR_DEG:g}" if np.isfinite(e) else unmeasured
-            alt = multiview_alternative(name, n_views=n_cameras, separation_deg=sep, pose_models=pose_models)
+            alt = multiview_alternative(name, **set_up)
             print(f"  {name:32s} refused: {why} (docs/validity.md, two-camera rows); {alt}")
