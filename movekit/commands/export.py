@@ -1,4 +1,12 @@
-"""``movekit export SOURCE --format trc|mot|c3d|bids|csv|parquet -o OUT``."""
+"""``movekit export SOURCE --format trc|mot|c3d|bids|csv|parquet -o OUT``.
+
+A recording made by ``movekit triangulate`` (or a capture set's ``pose_3d.mkrec``; the set stands for
+it) has no camera pose: its markers are the triangulated landmarks in the lab frame turned to Y up
+(:func:`movekit.export.markers.from_lab`: ``X = x, Y = z, Z = -y``), its angles those of ``movekit
+angles`` on it (:func:`movekit.commands.angles.triangulated_table`: zero-phase, each with its measured
+two-camera error, NaN where that is over the limit unless --keep-invalid), and its CSV/Parquet adds
+the landmark columns as recorded (lab frame, z up, m).
+"""
 
 from __future__ import annotations
 
@@ -17,20 +25,45 @@ KEPT_NOTE = (
     "--keep-invalid: angles the error model refuses are KEPT (research use, not for clinical results); "
     "NaN only where landmarks are missing; each angle <name>_deg has its expected error in <name>_err_deg"
 )
+TRI_NAN_NOTE = (
+    "angles whose measured two-camera error is over the limit (or was not measured for this set-up) are NaN, "
+    "not dropped, as are frames where they were not triangulated; each angle <name>_deg has its measured "
+    "error in <name>_err_deg"
+)
+TRI_KEPT_NOTE = (
+    "--keep-invalid: angles over their measured two-camera error limit are KEPT (research use, not for clinical "
+    "results); NaN only where not triangulated; each angle <name>_deg has its measured error in <name>_err_deg"
+)
+TRI_FILTER_NOTE = (
+    "a triangulated recording's angles are always zero-phase, as movekit angles computes them (its measured "
+    "two-camera errors are the offline filter's)"
+)
+TRI_LANDMARKS_NOTE = (
+    "<landmark>_x_m, _y_m, _z_m: the triangulated landmarks (pose_3d_m) as recorded, in the calibration's lab "
+    "frame (x, y horizontal, z up from the floor; m); NaN where a landmark was not triangulated"
+)
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "export",
         help="export a recording for research tools (OpenSim TRC/MOT, C3D, BIDS-Motion, CSV, Parquet)",
-        description="trc: landmarks as OpenSim/Pose2Sim markers (m, MediaPipe names); mot: joint angles as an "
-        "OpenSim motion file (refused angles NaN, expected errors beside them); c3d: points, every "
+        description="trc: landmarks as OpenSim/Pose2Sim markers (m, MediaPipe names, Y up); mot: joint angles "
+        "as an OpenSim motion file (refused angles NaN, expected errors beside them); c3d: points, every "
         "other stream as analog channels, events; bids: a BIDS-Motion style folder, one tracking "
         "system per stream at its own rate; csv/parquet: the angles table of 'movekit angles'. "
+        "A triangulated recording (movekit triangulate, or a capture set's pose_3d.mkrec): markers are "
+        "its 3D landmarks, lab frame turned to Y up (X = x, Y = z, Z = -y), missing where not "
+        "triangulated; angles are those of 'movekit angles' on it; csv/parquet add the landmark columns "
+        "(lab frame, z up). "
         "Files are written 0600 and never replace an existing file unless --overwrite; a sidecar "
         "OUT.json says how every number was made.",
     )
-    p.add_argument("source", help="recording directory (or a video file: pose runs first; no sensors or events)")
+    p.add_argument(
+        "source",
+        help="recording directory, a capture set (its pose_3d.mkrec), or a video file (pose runs first; no "
+        "sensors or events)",
+    )
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("-o", "--out", required=True, metavar="OUT", help="output file (a folder for bids)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
@@ -39,7 +72,8 @@ def register(subparsers) -> None:
         choices=("2d", "3d"),
         default=None,
         help="markers: 3d (MediaPipe world landmarks; the default when the recording has them) or 2d "
-        "(camera plane, scaled); angles: 2d (default, as 'movekit angles') or 3d",
+        "(camera plane, scaled); angles: 2d (default, as 'movekit angles') or 3d; a triangulated "
+        "recording is 3D only",
     )
     p.add_argument("--m-per-px", type=float, default=None, help="2D marker scale (m/px)")
     p.add_argument(
@@ -54,7 +88,11 @@ def register(subparsers) -> None:
         default=0.5,
         help="landmarks seen less than this (0..1) are missing markers / masked before angles",
     )
-    p.add_argument("--offline", action="store_true", help="angles: zero-phase filtering (default causal)")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="angles: zero-phase filtering (default causal; a triangulated recording's are always zero-phase)",
+    )
     p.add_argument(
         "--keep-invalid",
         action="store_true",
@@ -77,6 +115,7 @@ def _session(source: str):
     if path.is_dir():
         from movekit.recording import open_recording
 
+        path = _in_set(path)  # a capture set stands for its pose_3d.mkrec
         rec = open_recording(path)
         for problem in rec.problems:
             print(f"movekit: warning: {problem}", file=sys.stderr)
@@ -89,6 +128,79 @@ def _session(source: str):
 
     pose, stored = load_trial(source)
     return None, pose, stored
+
+
+def _in_set(path: Path) -> Path:
+    """A capture set (``movekit capture A B -o SET``) stands for its triangulated ``pose_3d.mkrec``, as in
+    ``movekit angles`` and ``assess``; any other folder is itself."""
+    if not (path / "capture_set.json").is_file():  # cheap test first: the capture module is slow to import
+        return path
+    from movekit.capture.multicam import is_capture_set
+    from movekit.errors import MovekitError
+
+    if not is_capture_set(path):
+        return path
+    if not (path / "pose_3d.mkrec").is_dir():
+        raise MovekitError(
+            f"{path} is a capture set without a triangulated pose: export one camera's recording in it, or run "
+            f"movekit triangulate {path} --calibration FILE -o OUT.mkrec and export OUT.mkrec"
+        )
+    return path / "pose_3d.mkrec"
+
+
+def is_triangulated(rec) -> bool:
+    """A recording made by ``movekit triangulate``: the 3D pose ``pose_3d_m``, no camera pose streams."""
+    from movekit.export.signals import POSE_3D
+
+    return rec is not None and POSE_3D in rec.streams and "pose_image_px" not in rec.streams
+
+
+def _only_3d(args) -> None:
+    from movekit.errors import MovekitError
+
+    if args.space == "2d":
+        raise MovekitError(
+            f"{args.source} is a triangulated recording (3D landmarks in the lab frame, no camera image): "
+            "--space 2d does not apply; leave --space out"
+        )
+
+
+def _triangulated_frames(rec, args):
+    """The ``pose_3d_m`` stream, refused with one line when nothing was triangulated."""
+    import numpy as np
+
+    from movekit.errors import MovekitError
+    from movekit.export.signals import POSE_3D
+
+    _only_3d(args)
+    s = rec.streams[POSE_3D]
+    if not len(s.t_s) or not np.isfinite(np.asarray(s.data, np.float64)).any():
+        raise MovekitError(f"{args.source}: no triangulated frames to export (movekit info shows what it holds)")
+    return s
+
+
+def triangulated_angles(rec, args) -> tuple[dict, dict]:
+    """The table of ``movekit angles`` on a triangulated recording (zero-phase; refused angles NaN
+    unless ``--keep-invalid``), with the notes the exports write."""
+    from movekit.commands.angles import triangulated_table
+
+    _triangulated_frames(rec, args)
+    keep = bool(getattr(args, "keep_invalid", False))
+    cols, meta = triangulated_table(rec, offline=True, keep_invalid=keep)
+    meta["nan"] = TRI_KEPT_NOTE if keep else TRI_NAN_NOTE
+    meta["filter_note"] = TRI_FILTER_NOTE
+    meta["source"] = str(args.source)
+    return cols, meta
+
+
+def _lab_markers(rec, args):
+    """OpenSim markers (Y up) of a triangulated recording (:func:`movekit.export.markers.from_lab`)."""
+    from movekit.export.markers import from_lab
+
+    s = _triangulated_frames(rec, args)
+    v = rec.streams.get("pose_3d_views")
+    views = v.data if v is not None and len(v.t_s) == len(s.t_s) else None
+    return from_lab(s.t_s, s.data, views)
 
 
 def angle_table(pose, stored: dict, args) -> tuple[dict, dict]:
@@ -155,6 +267,12 @@ def _bids_tracksys(rec, pose, cols: dict | None) -> list:
     from movekit.export.signals import Signal, from_stream, signals
 
     out = []
+    if is_triangulated(rec) and len(rec.streams["pose_3d_m"]):
+        sig = from_stream(rec.streams["pose_3d_m"])
+        desc = ["triangulated landmark, calibration lab frame (x, y horizontal, z up from the floor)"] * len(
+            sig.channels
+        )
+        out.append(("triangulated", sig, {"components": 3, "descriptions": desc, "types": ["POS"] * len(desc)}))
     if rec is not None:
         for name, sys_name in (
             ("pose_image_px", "mediapipeImage"),
@@ -178,6 +296,8 @@ def _bids_tracksys(rec, pose, cols: dict | None) -> list:
                 if k.endswith("_err_deg")
                 else "estimated body yaw to the camera"
                 if k == "body_yaw_deg"
+                else "joint angle, NaN where the error model refuses it (or where not triangulated)"
+                if is_triangulated(rec)
                 else "joint angle, NaN where the error model refuses it"
             )
             for k in names
@@ -210,14 +330,19 @@ def _export_trc(args, out: Path, source: Path, rec, pose, stored, side: dict) ->
     from movekit.export.files import write_text
     from movekit.export.trc import trc_text
 
-    m = _markers(_need_pose(pose, args.source, "trc"), args)
+    if is_triangulated(rec):
+        m = _lab_markers(rec, args)
+        missing = "blank field where a landmark was not triangulated"
+    else:
+        m = _markers(_need_pose(pose, args.source, "trc"), args)
+        missing = "blank field where a landmark is not detected or seen less than min_visibility"
     write_text(out, trc_text(m, out.name), overwrite=args.overwrite)
     side.update(
         m.notes,
         frames=len(m.t_s),
         rate_hz=m.rate_hz,
         t0_s=float(m.t_s[0]) if len(m.t_s) else None,
-        missing="blank field where a landmark is not detected or seen less than min_visibility",
+        missing=missing,
     )
     return f"{len(m.t_s)} frames, {len(m.names)} markers ({side['space']}) at {m.rate_hz:.4g} Hz"
 
@@ -228,7 +353,10 @@ def _export_mot(args, out: Path, source: Path, rec, pose, stored, side: dict) ->
     from movekit.export.files import write_text
     from movekit.export.mot import mot_text
 
-    cols, meta = angle_table(_need_pose(pose, args.source, "mot"), stored, args)
+    tri = is_triangulated(rec)
+    cols, meta = (
+        triangulated_angles(rec, args) if tri else angle_table(_need_pose(pose, args.source, "mot"), stored, args)
+    )
     numeric = {k: v for k, v in cols.items() if k not in ("time_s", "view")}
     notes = {
         "movekit_source": source.name,
@@ -238,6 +366,14 @@ def _export_mot(args, out: Path, source: Path, rec, pose, stored, side: dict) ->
         "movekit_camera_tilt": meta["camera_tilt_note"],
         "movekit_t0_s": f"{float(cols['time_s'][0]):.6f}" if len(cols["time_s"]) else "n/a",
     }
+    if tri:
+        sep = meta.get("separation_deg")
+        notes.update(
+            movekit_cameras=",".join(str(c) for c in meta.get("cameras") or []) or "not recorded",
+            movekit_separation_deg=f"{float(sep):.1f}" if isinstance(sep, int | float) else "n/a",
+            movekit_refused=",".join(meta["refused_angles"]) or "none",
+            movekit_filter_note=TRI_FILTER_NOTE,
+        )
     write_text(out, mot_text(cols["time_s"], numeric, out.stem, notes), overwrite=args.overwrite)
     side.update(meta, view="per-frame view label is in the csv/parquet export only (MOT holds numbers)")
     n_ang = sum(1 for k in numeric if not k.endswith("_err_deg") and k != "body_yaw_deg")
@@ -251,11 +387,29 @@ def _export_table(args, out: Path, source: Path, rec, pose, stored, side: dict) 
     from movekit.commands.angles import write_table
     from movekit.export.files import atomic_output
 
+    if is_triangulated(rec):
+        from movekit.export.signals import POSE_3D
+        from movekit.export.table import landmark_columns, write_csv
+
+        cols, meta = triangulated_angles(rec, args)
+        cols.update(landmark_columns(rec.streams[POSE_3D]))
+        meta["landmarks"] = TRI_LANDMARKS_NOTE
+        with atomic_output(out, overwrite=args.overwrite) as tmp:
+            if args.format == "csv":
+                write_csv(cols, tmp)
+            else:
+                write_table(cols, meta, tmp, args.format)
+        side.update(meta)
+        return f"{len(cols['time_s'])} rows of angles and triangulated landmarks ({args.format})"
     cols, meta = angle_table(_need_pose(pose, args.source, args.format), stored, args)
     with atomic_output(out, overwrite=args.overwrite) as tmp:
         write_table(cols, meta, tmp, args.format)
     side.update(meta)
     return f"{len(cols['time_s'])} rows of angles ({args.format})"
+
+
+#: the frame of a triangulated recording's C3D points, short enough for one C3D string parameter
+C3D_LAB_FRAME = "calibration lab frame (z up) turned -90 deg about x to Y up: X = x, Y = z, Z = -y"
 
 
 def _export_c3d(args, out: Path, source: Path, rec, pose, stored, side: dict) -> str:
@@ -265,7 +419,10 @@ def _export_c3d(args, out: Path, source: Path, rec, pose, stored, side: dict) ->
     from movekit.export.signals import signals
 
     sigs = signals(rec) if rec is not None else []
-    if pose is None:  # sensors only: analog channels, points empty at the fastest stream's rate
+    screen = None
+    if is_triangulated(rec):  # the triangulated landmarks are the points, Y up (X_SCREEN +X, Y_SCREEN +Y)
+        m, screen = _lab_markers(rec, args), ("+X", "+Y")
+    elif pose is None:  # sensors only: analog channels, points empty at the fastest stream's rate
         from movekit.export.markers import no_markers
 
         if not sigs:
@@ -281,9 +438,12 @@ def _export_c3d(args, out: Path, source: Path, rec, pose, stored, side: dict) ->
             m,
             sigs,
             rec.events if rec is not None else [],
-            {"space": m.notes["space"], "frame": m.notes["frame"]},
+            {"space": m.notes["space"], "frame": C3D_LAB_FRAME if screen else m.notes["frame"]},
+            screen=screen,
         )
     side.update(m.notes, **info, point_units="mm")
+    if screen:
+        side.update(missing="residual -1 where a landmark was not triangulated (C3D's invalid point)", screen=screen)
     return (
         f"{info['frames']} frames x {len(m.names)} points at {info['point_rate_hz']:.4g} Hz, "
         f"{len(info['analog_labels'])} analog channels at {info['analog_rate_hz']:.6g} Hz, "
@@ -297,7 +457,12 @@ def _export_bids(args, out: Path, source: Path, rec, pose, stored, side: dict) -
     from movekit.export.bids import label, write_bids
     from movekit.export.files import atomic_output
 
-    cols = angle_table(pose, stored, args)[0] if pose is not None else None
+    if is_triangulated(rec):
+        _only_3d(args)
+        has = len(rec.streams["pose_3d_m"].t_s) > 0
+        cols = triangulated_angles(rec, args)[0] if has else None
+    else:
+        cols = angle_table(pose, stored, args)[0] if pose is not None else None
     meta = rec.metadata if rec is not None else {}
     proto = meta.get("protocol")
     task = label(meta.get("task") or (proto.get("drill") if isinstance(proto, dict) else proto), "movekit")

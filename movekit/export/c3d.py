@@ -7,6 +7,11 @@ own rate onto the analog clock, the smallest multiple of the point rate at or ab
 stream; ``ANALOG:DESCRIPTIONS`` names each channel's stream, kind and original rate, and NaN marks
 where a stream has no samples. Events carry the recording's events (``EVENT:LABELS`` = kind) at
 their time from the first frame.
+
+A recording made by ``movekit triangulate`` gives its triangulated landmarks as the points (the
+axes of :func:`movekit.export.markers.from_lab`: the lab frame turned to Y up, ``POINT:X_SCREEN``
+``+X`` and ``POINT:Y_SCREEN`` ``+Y`` telling viewers such as Mokka which way is up); its per-landmark
+views and reprojection errors are analog channels at the point rate.
 """
 
 from __future__ import annotations
@@ -41,9 +46,17 @@ def analog_rate_hz(point_rate_hz: float, signals: list[Signal]) -> tuple[float, 
 
 
 def write_c3d(
-    path: str | Path, markers: Markers, signals: list[Signal], events: list[dict], notes: dict | None = None
+    path: str | Path,
+    markers: Markers,
+    signals: list[Signal],
+    events: list[dict],
+    notes: dict | None = None,
+    screen: tuple[str, str] | None = None,
 ) -> dict:
-    """Write ``path``; return what went where (rates, channel labels, event count)."""
+    """Write ``path``; return what went where (rates, channel labels, event count).
+
+    ``screen``: ``POINT:X_SCREEN`` and ``POINT:Y_SCREEN`` (the axes a viewer shows rightwards and
+    upwards, e.g. ``("+X", "+Y")``); not written when None."""
     ezc3d = _ezc3d()
     c = ezc3d.c3d()
     n_frames = len(markers.t_s)
@@ -56,6 +69,9 @@ def write_c3d(
     c["parameters"]["POINT"]["RATE"]["value"] = [rate]
     c["parameters"]["POINT"]["LABELS"]["value"] = list(markers.names)
     c["parameters"]["POINT"]["UNITS"]["value"] = ["mm"]
+    if screen is not None:
+        c.add_parameter("POINT", "X_SCREEN", [screen[0]])
+        c.add_parameter("POINT", "Y_SCREEN", [screen[1]])
     c["data"]["points"] = points
     c["data"]["meta_points"] = {"residuals": np.where(missing, -1.0, 0.0)[None]}
 

@@ -11,6 +11,12 @@ Frames (OpenSim: X forward, Y up, Z right-handed):
   the origin (MediaPipe gives no translation of the body).
 - ``2d``: image landmarks in the camera plane, ``X = x_px * s``, ``Y = (height_px - y_px) * s``,
   ``Z = 0``, with a stated scale ``s`` (m/px).
+- ``3d-triangulated`` (a recording made by ``movekit triangulate``, :func:`from_lab`): the
+  triangulated landmarks ``pose_3d_m`` in the calibration's lab frame (m; x, y on the floor plane,
+  z up from the floor) turned -90 deg about x, the Z-up to Y-up rotation of Pose2Sim's
+  ``trc_Zup_to_Yup``: ``X = x, Y = z, Z = -y``. A proper rotation (no mirroring), so the body keeps
+  its handedness, its place in the lab and its height above the floor (``Y``). A landmark not
+  triangulated in a frame is missing there, never zero.
 """
 
 from __future__ import annotations
@@ -90,6 +96,45 @@ def no_markers(t_start_s: float, t_end_s: float, rate_hz: float) -> Markers:
         float(rate_hz),
         {"space": "none", "frame": "no pose in the recording: no points"},
     )
+
+
+#: lab frame (z up) to OpenSim axes (Y up): ``[X, Y, Z] = LAB_TO_Y_UP @ [x, y, z]`` (-90 deg about x)
+LAB_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+LAB_FRAME_NOTE = (
+    "triangulated landmarks in the calibration's lab frame (x, y horizontal, z up from the floor) turned "
+    "-90 deg about x to OpenSim's Y up: X = x, Y = z, Z = -y (Pose2Sim's Z-up to Y-up rotation; a rotation, "
+    "not a mirror); origin the calibration's, so the body keeps its place in the lab and Y is the height "
+    "above the floor"
+)
+
+
+def from_lab(t_s: np.ndarray, lab_m: np.ndarray, views: np.ndarray | None = None) -> Markers:
+    """OpenSim markers (Y up, m) from triangulated landmarks ``lab_m`` (frames, 33, 3; lab frame, z up).
+
+    ``views`` (frames, 33), the number of views each landmark was triangulated from: a landmark
+    with fewer than two is missing (as it is NaN in ``lab_m``). Irregular frame times are put on a
+    uniform grid as in :func:`from_pose`.
+    """
+    lab = np.asarray(lab_m, np.float64).reshape(len(t_s), -1, 3)
+    xyz = np.stack([lab[..., 0], lab[..., 2], -lab[..., 1]], axis=-1)  # LAB_TO_Y_UP, exactly
+    if views is not None:
+        xyz[~(np.asarray(views, np.float64).reshape(len(t_s), -1) >= 2)] = np.nan
+    xyz[~np.isfinite(xyz).all(axis=-1)] = np.nan  # a landmark is whole or missing
+    notes: dict = {
+        "marker_names": "MediaPipe BlazePose names, as Pose2Sim's Markers_BlazePose.xml",
+        "units": "m",
+        "space": "3d-triangulated",
+        "frame": LAB_FRAME_NOTE,
+        "rotation_lab_to_markers": LAB_TO_Y_UP.tolist(),
+        "missing": "a landmark not triangulated in a frame (fewer than two views agreed) is missing, never zero",
+    }
+    t, rate, resampled = uniform_grid(t_s)
+    if resampled:
+        xyz = resample(t_s, xyz, t)
+    notes["resampled"] = (
+        f"frame times were irregular: linearly interpolated onto a uniform {rate:.4g} Hz grid" if resampled else False
+    )
+    return Markers(t, xyz, tuple(NAMES), rate, notes)
 
 
 def pixel_scale_m_per_px(

@@ -1,4 +1,5 @@
-"""The non-pose streams of a recording (EMG, BLE sensors, live angles) as flat channel tables."""
+"""The non-pose streams of a recording (EMG, BLE sensors, live angles; a triangulated recording's
+per-landmark views and reprojection errors) as flat channel tables."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from movekit.recording import POSE_STREAMS
+
+#: a triangulated recording's landmarks (``movekit triangulate``): exported as markers, not channels
+POSE_3D = "pose_3d_m"
 
 
 @dataclass
@@ -46,5 +50,7 @@ def from_stream(s) -> Signal:
 
 
 def signals(rec) -> list[Signal]:
-    """Every non-pose stream of a :class:`movekit.recording.Recording` with samples, by name."""
-    return [from_stream(s) for name, s in sorted(rec.streams.items()) if name not in POSE_STREAMS and len(s)]
+    """Every non-pose stream of a :class:`movekit.recording.Recording` with samples, by name (the
+    camera pose streams and the triangulated landmarks ``pose_3d_m`` are markers, not signals)."""
+    skip = set(POSE_STREAMS) | {POSE_3D}
+    return [from_stream(s) for name, s in sorted(rec.streams.items()) if name not in skip and len(s)]
