@@ -1,4 +1,10 @@
-"""One-screen summary of a recording (``movekit info``)."""
+"""One-screen summary of a recording (``movekit info``).
+
+A recording made by ``movekit triangulate`` (or ``movekit capture A B --calibration``) is described
+by its triangulation: the views it came from, their cameras and calibration file, how far apart
+the cameras were, the pose models, how many frames were triangulated and what went wrong in the
+sources (its ``multiview`` metadata).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,9 @@ from collections import Counter
 import numpy as np
 
 from movekit.recording import Recording
+
+#: shoulders and hips: a frame counts as triangulated when all four are (as movekit triangulate counts)
+TORSO = (11, 12, 23, 24)
 
 
 def stream_gaps(t_s: np.ndarray, factor: float = 1.5) -> tuple[int, float]:
@@ -63,7 +72,84 @@ def summarise(rec: Recording) -> dict:
         out["detection_rate"] = float(pose.detected.mean()) if len(pose) else 0.0
         out["frames_dropped"] = int(sum(e.get("count", 0) for e in rec.events if e.get("kind") == "frames_dropped"))
         out["pose_model"] = rec.metadata.get("pose_model", {})
+    if "pose_3d_m" in rec.streams:
+        out["triangulated"] = triangulation(rec)
+        if out["source"] is None:
+            n_views = len(out["triangulated"]["views"]) or len(out["triangulated"]["cameras"])
+            out["source"] = f"triangulation of {n_views or 'unrecorded'} views"
     return out
+
+
+def triangulation(rec: Recording) -> dict:
+    """What a triangulated recording was made from: views (paths), cameras, calibration file,
+    separation, pose models, offsets and sync, frames triangulated (all four torso joints, as
+    ``movekit triangulate`` counts them) of all frames, landmarks triangulated, and problems."""
+    mv = rec.metadata.get("multiview")
+    mv = mv if isinstance(mv, dict) else {}
+    src = rec.metadata.get("source")
+    views = src.get("views") if isinstance(src, dict) else None
+    st = rec.streams["pose_3d_m"]
+    n = len(st.t_s)
+    pts = np.asarray(st.data, np.float64).reshape(n, -1, 3)
+    seen = np.isfinite(pts).all(axis=-1)
+    torso = int(seen[:, list(TORSO)].all(axis=1).sum()) if n else 0
+    sep = mv.get("separation_deg")
+    return {
+        "views": [str(v) for v in views] if isinstance(views, list) else [],
+        "cameras": [str(c) for c in mv.get("cameras") or []],
+        "calibration": mv.get("calibration"),
+        "separation_deg": float(sep) if isinstance(sep, int | float) and not isinstance(sep, bool) else None,
+        "pose_models": list(mv.get("pose_models") or []),
+        "offsets_s": list(mv.get("offsets_s") or []),
+        "sync": [str(x) for x in mv.get("sync") or []],
+        "frames": n,
+        "frames_triangulated": torso,
+        "frames_triangulated_recorded": mv.get("frames_triangulated"),
+        "landmarks_triangulated": float(seen.mean()) if n else 0.0,
+        "frames_left_out_short_runs": mv.get("frames_left_out_short_runs"),
+        "source_problems": [str(p) for p in mv.get("source_problems") or []],
+        "metadata_missing": not mv,
+    }
+
+
+def _pose_models_text(models: list) -> str:
+    from movekit.analysis.error_model import POSE_MODELS
+
+    if not models or all(m is None for m in models):
+        return "pose models not recorded"
+    names = [POSE_MODELS.get(m, str(m)) if m is not None else "not recorded" for m in models]
+    return "pose model " + names[0] if len(set(names)) == 1 else "pose models " + ", ".join(names)
+
+
+def format_triangulation(t: dict) -> list[str]:
+    """The lines of :func:`triangulation` for :func:`format_summary`."""
+    if t["metadata_missing"]:
+        return [
+            f"3d pose    {t['frames_triangulated']} of {t['frames']} frames triangulated; which cameras, calibration "
+            "and sources are not recorded (no multiview metadata)"
+        ]
+    cams = t["cameras"]
+    sep = t["separation_deg"]
+    apart = f", {sep:.0f} deg apart" if sep is not None and np.isfinite(sep) and len(cams) == 2 else ""
+    lines = [
+        f"3d pose    {t['frames_triangulated']} of {t['frames']} frames triangulated (the four torso joints; "
+        f"{100 * t['landmarks_triangulated']:.0f}% of landmarks) from {len(cams)} cameras "
+        f"({', '.join(cams) or 'not recorded'}{apart}); {_pose_models_text(t['pose_models'])}; lab frame, z up",
+        f"calibration {t['calibration'] or 'not recorded'}",
+    ]
+    offsets = t["offsets_s"]
+    for i, view in enumerate(t["views"]):
+        cam = cams[i] if i < len(cams) else "?"
+        off = f" (offset {offsets[i]:+.3f} s)" if i < len(offsets) and isinstance(offsets[i], int | float) else ""
+        lines.append(f"view       {cam}: {view}{off}")
+    for text in t["sync"]:
+        lines.append(f"sync       {text}")
+    short = t["frames_left_out_short_runs"]
+    if isinstance(short, int) and short:
+        lines.append(f"left out   {short} frames whose torso the views agreed on only briefly")
+    for p in t["source_problems"]:
+        lines.append(f"warning    source: {p}")
+    return lines
 
 
 def format_summary(s: dict) -> str:
@@ -71,6 +157,8 @@ def format_summary(s: dict) -> str:
         f"recording  {s['path']}  ({'closed cleanly' if s['closed'] else 'NOT closed: recovered after a stop or crash'})",
         f"duration   {s['duration_s']:.2f} s   source {s.get('source')}   movekit {s.get('movekit_version')}",
     ]
+    if "triangulated" in s:
+        lines.extend(format_triangulation(s["triangulated"]))
     if "frames" in s:
         model = s.get("pose_model", {})
         lines.append(

@@ -1,4 +1,4 @@
-"""Exports of a triangulated recording (``movekit triangulate``, a capture set's
+"""Exports and ``movekit info`` of a triangulated recording (``movekit triangulate``, a capture set's
 ``pose_3d.mkrec``).
 
 Real data: the pose model's landmarks of cam01 and cam04 on Pose2Sim 0.10.49's Demo_MultiPerson
@@ -202,6 +202,35 @@ def test_refusals_are_one_line(capture_set, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "without a triangulated pose" in err and "movekit triangulate" in err
     assert not (tmp_path / "x.trc").exists() and not (tmp_path / "y.trc").exists()
+
+
+def test_info_describes_the_triangulation_and_the_set_lists_it(capture_set, capsys):
+    tri, calib = capture_set["tri"], capture_set["calib"]
+    assert main(["info", str(tri)]) == 0
+    out = capsys.readouterr().out
+    n = int(np.isfinite(capture_set["rec"].streams["pose_3d_m"].data[:, [11, 12, 23, 24]]).all(axis=(1, 2)).sum())
+    assert 20 < n <= CUT
+    assert "source None" not in out and "source triangulation of 2 views" in out
+    sep = capture_set["rec"].metadata["multiview"]["separation_deg"]
+    assert 110 < sep < 125  # cam01 and cam04 seen from the subject
+    assert f"{n} of 100 frames triangulated" in out and f"from 2 cameras (cam01, cam04, {sep:.0f} deg apart)" in out
+    assert f"calibration {calib}" in out and "pose models not recorded" in out
+    assert "view       cam04: " in out and "cam04.mkrec" in out
+    assert "warning    source: " in out and "not closed cleanly" in out  # multiview.source_problems
+    assert main(["info", "--json", str(tri)]) == 0
+    t = json.loads(capsys.readouterr().out)["triangulated"]
+    assert t["cameras"] == ["cam01", "cam04"] and t["frames_triangulated"] == n and t["frames"] == 100
+    assert t["calibration"] == str(calib) and t["separation_deg"] == sep and t["pose_models"] == [None, None]
+    # a capture set: each camera, then its pose_3d.mkrec
+    assert main(["info", str(capture_set["set"])]) == 0
+    out = capsys.readouterr().out
+    assert f"triangulated pose: {tri}" in out and "== cam01" in out and "== pose_3d.mkrec (triangulated)" in out
+    assert f"{n} of 100 frames triangulated" in out
+    assert main(["info", "--json", str(capture_set["set"])]) == 0
+    j = json.loads(capsys.readouterr().out)
+    assert set(j["cameras"]) == {"cam01", "cam04"} and j["triangulated"]["triangulated"]["frames_triangulated"] == n
+    assert main(["info", str(capture_set["bare"])]) == 0
+    assert "triangulated pose: none" in capsys.readouterr().out
 
 
 def test_bids_has_the_triangulated_landmarks_as_positions_and_the_gated_angles(capture_set, tmp_path):

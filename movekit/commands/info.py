@@ -1,14 +1,21 @@
-"""``movekit info REC`` (a recording, or a multi-camera capture: one summary per camera)."""
+"""``movekit info REC`` (a recording, or a multi-camera capture: one summary per camera and one of its
+triangulated ``pose_3d.mkrec`` when it has one)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from movekit.outputs import strict_json
 
+#: a capture set's triangulated recording (movekit capture A B --calibration)
+TRIANGULATED = "pose_3d.mkrec"
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("info", help="one-screen summary of a recording (or of each camera's)")
+    p = subparsers.add_parser(
+        "info", help="one-screen summary of a recording (or of each camera's and the triangulation of a capture set)"
+    )
     p.add_argument("recording")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
@@ -57,10 +64,24 @@ def run(args) -> int:
         return 0
     info = read_capture_set(args.recording)
     per_camera = {c["name"]: _summary(c["recording"]) for c in info["cameras"]}
+    tri_path = Path(args.recording) / TRIANGULATED
+    tri = _summary(str(tri_path)) if tri_path.is_dir() else None
     if args.json:
-        print(json.dumps({"clock": info["clock"], "cameras": {k: v[0] for k, v in per_camera.items()}}, indent=2))
+        out = {"clock": info["clock"], "cameras": {k: v[0] for k, v in per_camera.items()}, "triangulated": None}
+        if tri is not None:
+            out["triangulated"] = tri[0]
+        print(json.dumps(strict_json(out), indent=2, allow_nan=False))
         return 0
     print(f"multi-camera capture, {len(per_camera)} cameras; clock: {info['clock']}")
+    if tri is None:
+        print(
+            f"triangulated pose: none ({TRIANGULATED} is made by movekit capture --calibration, or run movekit "
+            f"triangulate {args.recording} --calibration FILE -o OUT.mkrec)"
+        )
+    else:
+        print(f"triangulated pose: {tri_path}")
     for name, (_, text) in per_camera.items():
         print(f"\n== {name}\n{text}")
+    if tri is not None:
+        print(f"\n== {TRIANGULATED} (triangulated)\n{tri[1]}")
     return 0
