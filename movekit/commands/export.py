@@ -113,9 +113,10 @@ def _session(source: str):
 
     path = Path(source)
     if path.is_dir():
+        from movekit.assess.sources import triangulated_in_set
         from movekit.recording import open_recording
 
-        path = _in_set(path)  # a capture set stands for its pose_3d.mkrec
+        path = triangulated_in_set(path)  # a capture set stands for its pose_3d.mkrec
         rec = open_recording(path)
         for problem in rec.problems:
             print(f"movekit: warning: {problem}", file=sys.stderr)
@@ -128,24 +129,6 @@ def _session(source: str):
 
     pose, stored = load_trial(source)
     return None, pose, stored
-
-
-def _in_set(path: Path) -> Path:
-    """A capture set (``movekit capture A B -o SET``) stands for its triangulated ``pose_3d.mkrec``, as in
-    ``movekit angles`` and ``assess``; any other folder is itself."""
-    if not (path / "capture_set.json").is_file():  # cheap test first: the capture module is slow to import
-        return path
-    from movekit.capture.multicam import is_capture_set
-    from movekit.errors import MovekitError
-
-    if not is_capture_set(path):
-        return path
-    if not (path / "pose_3d.mkrec").is_dir():
-        raise MovekitError(
-            f"{path} is a capture set without a triangulated pose: export one camera's recording in it, or run "
-            f"movekit triangulate {path} --calibration FILE -o OUT.mkrec and export OUT.mkrec"
-        )
-    return path / "pose_3d.mkrec"
 
 
 def is_triangulated(rec) -> bool:
