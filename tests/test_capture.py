@@ -451,7 +451,7 @@ def test_demo_command(tmp_path):
     p = _run("demo", "--out", str(tmp_path / "d"))
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "d" / "demo.mkrec" / "meta.json").exists()
-    assert (tmp_path / "d" / "demo_annotated.mp4").stat().st_size > 100_000
+    assert (tmp_path / "d" / "demo_annotated.mkv").stat().st_size > 100_000
     assert "person found in" in p.stdout and "right_knee_flexion_deg" in p.stdout
 
 

@@ -138,3 +138,17 @@ def test_bad_sets_fail_before_anything_is_created(tmp_path):
     p = _cli("capture", str(video), str(fetch("pose2sim_single_cam03")), "-o", str(tmp_path / "s"),
              "--calibration", str(tmp_path / "missing.toml"))  # fmt: skip
     assert p.returncode == 2 and "missing.toml" in p.stderr and not (tmp_path / "s").exists()
+
+
+def test_a_cameras_notices_name_it(capsys):
+    """Cameras captured together print their notices interleaved: each names its camera."""
+    from movekit.capture.pipeline import CaptureRun
+
+    video = fetch("pose2sim_single_cam02")
+    CaptureRun(video, None, CaptureOptions(metadata={"camera": {"name": "cam02"}})).say(
+        "movekit: notice: 2 people in view at the start: following 574,647"
+    )
+    CaptureRun(video, None, CaptureOptions()).say("movekit: notice: 2 people in view")
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["movekit: notice: cam02: 2 people in view at the start: following 574,647",
+                   "movekit: notice: 2 people in view"]  # fmt: skip

@@ -514,7 +514,10 @@ def _view_check_3d(result: AssessmentResult, an: TriangulatedAnalysis, pose: Tri
         },
         "calibrated cameras",
     )
-    result.flag("angles_3d", f"joint angles {pose.describe()}, each gated by its measured error ({MULTIVIEW_ROWS})")
+    gated = (
+        "each gated by its measured error" if gating() else "NOT gated (research mode), each with its measured error"
+    )
+    result.flag("angles_3d", f"joint angles {pose.describe()}, {gated} ({MULTIVIEW_ROWS})")
     shown = {}
     for name, a in an.angles.items():
         if np.isfinite(a).any() and errs[name] is not None:

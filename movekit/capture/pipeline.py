@@ -389,7 +389,12 @@ class CaptureRun:
         return fps if np.isfinite(fps) and fps > 0 else default
 
     def say(self, text: str) -> None:
-        """A notice for the person at the console (stderr), above a progress bar if there is one."""
+        """A notice for the person at the console (stderr), above a progress bar if there is one;
+        in a multi-camera capture, naming the camera (``movekit: notice: cam02: ...``)."""
+        cam = (self.options.metadata or {}).get("camera")
+        if isinstance(cam, dict) and cam.get("name") and text.startswith("movekit: "):
+            head, _, rest = text[len("movekit: ") :].partition(": ")
+            text = f"movekit: {head}: {cam['name']}: {rest}" if rest else text
         for sink in self._opened_sinks:
             if hasattr(sink, "say"):
                 sink.say(text)

@@ -73,7 +73,11 @@ def _add_output_args(p) -> None:
         help="with --calibration: do not check during the take that every camera follows the same person "
         "(for videos whose clocks are not aligned; movekit triangulate still checks after syncing them)",
     )
-    p.add_argument("--annotate", metavar="OUT.mp4", help="write frames with skeleton and live angles")
+    p.add_argument(
+        "--annotate",
+        metavar="OUT.mkv",
+        help="write frames with skeleton and live angles (.mkv survives a crash; .avi; .mp4 is lost if killed)",
+    )
     p.add_argument("--show", action="store_true", help="live window when a display exists")
     p.add_argument("--save-video", action="store_true", help="also keep the raw video in the recording")
     p.add_argument("--overwrite", action="store_true", help="replace an existing recording")

@@ -49,7 +49,7 @@ def run(args) -> int:
     summary = capture(
         clip,
         out / "demo.mkrec",
-        annotate=out / "demo_annotated.mp4",
+        annotate=out / "demo_annotated.mkv",
         overwrite=True,
         metadata={"client": "demo", "protocol": "demo"},
         progress=True,
@@ -87,6 +87,6 @@ def run(args) -> int:
     arc = segment_reps(result.t_s, result.angles["left_shoulder_abduction_deg"])
     if arc:
         print(f"  left arm raises: {len(arc)}, peaks " + ", ".join(f"{r.peak_deg:.0f}" for r in arc) + " deg")
-    print(f"\nrecording: {out / 'demo.mkrec'}\nannotated video: {out / 'demo_annotated.mp4'}")
+    print(f"\nrecording: {out / 'demo.mkrec'}\nannotated video: {out / 'demo_annotated.mkv'}")
     print(f"next: movekit info {out / 'demo.mkrec'}; movekit replay {out / 'demo.mkrec'}")
     return 0
