@@ -9,8 +9,10 @@ scripts/build_reference.py (built on first use, about a minute).
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -477,7 +479,7 @@ def test_calibrate_refine_command_on_the_qualisys_rig(tmp_path):
         image = np.asarray(z["image_px"][i], np.float32)
         vis = np.nan_to_num(np.asarray(z["visibility"][i], np.float32))
         t = np.arange(len(image)) / 60.0
-        with RecordingWriter(rec, {"source": str(name)}) as w:
+        with RecordingWriter(rec, {"source": str(name), "camera": {"name": str(name)}}) as w:
             for spec in pose_stream_specs(60.0):
                 w.add_stream(spec)
             xyz = np.concatenate([image, np.zeros(image.shape[:-1] + (1,), np.float32)], axis=-1)
@@ -506,4 +508,23 @@ def test_calibrate_refine_command_on_the_qualisys_rig(tmp_path):
     q = subprocess.run(
         [*cmd[:7], "--calibration", str(calib), "-o", str(tmp_path / "x.toml")], capture_output=True, text=True
     )
-    assert q.returncode == 2 and "4 cameras but 2 sources were given" in q.stderr and not (tmp_path / "x.toml").exists()
+    assert q.returncode == 2 and "needs three or more cameras" in q.stderr and not (tmp_path / "x.toml").exists()
+    # three of the four, in another order: each recording names its camera, so the calibration's
+    # cameras are taken by name (not file order), and the refined file keeps the rig's vertical
+    some = tmp_path / "some.toml"
+    r = subprocess.run([*cmd[:5], recs[3], recs[0], recs[1], "--calibration", str(calib), "-o", str(some)],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert [c.name for c in read_calibration(some)] == ["cam04", "cam01", "cam02"]
+    assert 'vertical = "qualisys"' in some.read_text()
+    by = {c.name: c for c in given}
+    assert all(np.allclose(c.centre_m, by[c.name].centre_m, atol=1e-6) for c in read_calibration(some))
+    # recordings that do not name their cameras: one per calibration camera, in file order
+    plain = tmp_path / "plain.mkrec"
+    shutil.copytree(recs[0], plain)
+    meta = json.loads((plain / "meta.json").read_text())
+    del meta["camera"]
+    (plain / "meta.json").write_text(json.dumps(meta))
+    r = subprocess.run([*cmd[:5], str(plain), recs[1], recs[2], "--calibration", str(calib), "-o", str(tmp_path / "plain.toml")],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 2 and "holds 4 cameras for 3 sources" in r.stderr and "--cameras cam01" in r.stderr

@@ -235,13 +235,12 @@ def run_refine(args) -> int:
 
     if not args.output.lower().endswith(".toml"):
         raise MovekitError(f"-o {args.output}: write the calibration as a .toml")
-    cams = read_calibration(args.calibration)
-    if len(cams) != len(args.sources):
-        raise MovekitError(f"{args.calibration} has {len(cams)} cameras but {len(args.sources)} sources were given")
+    sources, recorded = _sources_and_names(args.sources)
+    cams = _by_name(read_calibration(args.calibration), recorded, len(sources), args.calibration)
     if len(cams) < 3:
         raise MovekitError("refining orientations needs three or more cameras (the others fix each one)")
-    out = check_output(args.output, PROFILE, overwrite=args.overwrite, inputs=[*args.sources, args.calibration])
-    kp, vis = _person_views(args.sources, cams)
+    out = check_output(args.output, PROFILE, overwrite=args.overwrite, inputs=[*sources, args.calibration])
+    kp, vis = _person_views(sources, cams)
     kp, vis, _ = fix_left_right_swaps(kp, np.nan_to_num(vis), cams)
     result = refine_rotations(kp, vis, cams)
     for cam, deg, before, after, n in zip(
@@ -414,8 +413,38 @@ def run_level(args) -> int:
     return 0
 
 
-def _intrinsics(specs: list[str], n: int, names: list[str]):
-    """One PinholeCamera (intrinsics) per source from camera profiles or a calibration file."""
+def _sources_and_names(sources: list[str]) -> tuple[list[str], list[str] | None]:
+    """The sources, a capture set (``movekit capture A B -o SET``) standing for its cameras'
+    recordings, and the camera name each recording was captured as (None unless all say)."""
+    from movekit.commands.triangulate import _recorded_names
+
+    if len(sources) == 1 and (Path(sources[0]) / "capture_set.json").is_file():
+        from movekit.capture.multicam import is_capture_set, read_capture_set
+
+        if is_capture_set(sources[0]):
+            sources = [c["recording"] for c in read_capture_set(sources[0])["cameras"]]
+    return list(sources), _recorded_names(sources)
+
+
+def _by_name(cams: list, names: list[str] | None, n: int, what: str) -> list:
+    """The calibration's cameras for ``n`` sources: by the names the recordings were captured as
+    when the calibration has them all, else all of them in file order (then one per source)."""
+    from movekit.errors import MovekitError
+
+    by = {c.name: c for c in cams}
+    if names and set(names) <= set(by):
+        return [by[name] for name in names]
+    if len(cams) != n:
+        raise MovekitError(
+            f"{what} holds {len(cams)} cameras for {n} sources; give recordings captured with the calibration's "
+            f"camera names (movekit capture --cameras {','.join(by)}), or one source per camera in file order"
+        )
+    return cams
+
+
+def _intrinsics(specs: list[str], n: int, names: list[str], recorded: list[str] | None = None):
+    """One PinholeCamera (intrinsics) per source from camera profiles or a calibration file (its
+    cameras by the recordings' names, ``recorded``, when it has them all)."""
     from dataclasses import replace
 
     import numpy as np
@@ -425,9 +454,7 @@ def _intrinsics(specs: list[str], n: int, names: list[str]):
     from movekit.errors import MovekitError
 
     if len(specs) == 1 and Path(specs[0]).suffix.lower() in (".toml", ".txt", ".xml", ".qca"):
-        cams = read_calibration(specs[0])
-        if len(cams) != n:
-            raise MovekitError(f"--intrinsics {specs[0]} holds {len(cams)} cameras for {n} sources")
+        cams = _by_name(read_calibration(specs[0]), recorded, n, f"--intrinsics {specs[0]}")
         return [replace(c, R=np.eye(3), t=np.zeros(3)) for c in cams]
     if len(specs) != n:
         raise MovekitError(f"--intrinsics: {len(specs)} profiles for {n} sources (one per camera)")
@@ -537,6 +564,7 @@ def run_extrinsics(args) -> int:
     from movekit.errors import MovekitError
     from movekit.outputs import check_output, write_output
 
+    args.sources, recorded = _sources_and_names(args.sources)
     if len(args.sources) < 2:
         raise MovekitError("extrinsics need two or more cameras (one source each)")
     if not args.output.lower().endswith(".toml"):
@@ -546,8 +574,8 @@ def run_extrinsics(args) -> int:
     floor = [v for v in args.floor_videos or [] if v != "-"]
     inputs = list(args.sources) + floor + [i for i in args.intrinsics if Path(i).exists()]
     out = check_output(args.output, PROFILE, overwrite=args.overwrite, inputs=inputs)
-    names = [f"cam{i + 1:02d}" for i in range(len(args.sources))]
-    cams = _intrinsics(args.intrinsics, len(args.sources), names)
+    names = recorded or [f"cam{i + 1:02d}" for i in range(len(args.sources))]
+    cams = _intrinsics(args.intrinsics, len(args.sources), names, recorded)
     if args.board:
         from movekit.capture.board import detect_in_video, parse_board
 
