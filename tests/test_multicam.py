@@ -113,6 +113,12 @@ def test_bad_sets_fail_before_anything_is_created(tmp_path):
         with pytest.raises(MovekitError, match=message):
             capture_cameras(sources, tmp_path / "set")
         assert not (tmp_path / "set").exists()
+    # webcams that do not open (none here): nothing was recorded, so nothing is left behind and the
+    # same command can run again
+    for _ in range(2):
+        with pytest.raises(MovekitError, match="does not open"):
+            capture_cameras([0, 1], tmp_path / "webcams")
+        assert not (tmp_path / "webcams").exists()
     with pytest.raises(MovekitError, match="single-camera"):
         capture_cameras([video, fetch("pose2sim_single_cam03")], tmp_path / "set", CaptureOptions(ble=["x:y"]))
     with pytest.raises(MovekitError, match="distinct camera name"):

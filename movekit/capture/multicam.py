@@ -150,7 +150,15 @@ def capture_cameras(
     if assoc is not None:
         description["association"] = assoc
     write_output(out / SET_FILE, json.dumps(strict_json(description), indent=2, allow_nan=False))
-    return _run_all(runs)
+    try:
+        return _run_all(runs)
+    except BaseException:
+        # no camera recorded anything (none opened): the set is only its description; remove it,
+        # so that the same command can run again (a recording, even a partial one, is never removed)
+        if sorted(p.name for p in out.iterdir()) == [SET_FILE]:
+            (out / SET_FILE).unlink()
+            out.rmdir()
+        raise
 
 
 def _association(sources, names: list[str], calibration, opts: CaptureOptions, people) -> dict | None:
