@@ -328,3 +328,16 @@ def test_assess_command_on_a_triangulated_recording(tri, tmp_path):
     assert j["validity"]["triangulation"]["value"]["cameras"] == ["cam01", "cam04"]
     p = _cli("assess", "hip-hinge", str(tri), "--json", str(out))  # refused: an existing result is not replaced
     assert p.returncode != 0 and json.loads(out.read_text())["test"] == "single-leg-stance"
+
+
+def test_posture_on_a_triangulation_speaks_of_3d(session):
+    """The posture snapshot of a triangulated pose looks for its still second in 3D (any view): the
+    outcome names the 3D view or, when none is found, the landmarks not triangulated, never "a side
+    or front view" (the check a single camera needs)."""
+    from movekit.assess.posture import assess_posture
+
+    r = assess_posture(session.pose)
+    still = r.validity.get("still")
+    assert still is not None, r.validity
+    assert "side or front view" not in still.message, still.message
+    assert ("in 3D view" in still.message) if still.ok else ("triangulated" in still.message), still.message

@@ -115,6 +115,8 @@ def assess_posture(pose) -> AssessmentResult:
         bool(mask.any()),
         f"a second of standing in {view} view found"
         if mask.any()
+        else "no second with the ears, shoulders and hips triangulated in every frame"
+        if pd.triangulated is not None
         else "no still second in a side or front view with the landmarks seen",
     ):
         return r
