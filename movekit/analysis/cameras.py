@@ -198,7 +198,7 @@ def _qca_camera(path: Path, cam, i: int) -> PinholeCamera:
 
     rot = cam.get("viewrotation", "0").strip() or "0"
     if rot not in ("0", "0.0"):
-        raise MovekitError(f"{path}: camera {name!r} has viewrotation={rot!r}; only 0 is supported")
+        raise MovekitError(f"{path}: camera {name!r} has viewrotation={rot}; only 0 is supported")
     left, right = num("fov_video", "left"), num("fov_video", "right")
     top, bottom = num("fov_video", "top"), num("fov_video", "bottom")
     width, height = int(round(right - left + 1)), int(round(bottom - top + 1))

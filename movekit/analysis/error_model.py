@@ -192,8 +192,9 @@ def vertical_note(vertical_from: str | None) -> str:
     if vertical_from not in UNMEASURED_VERTICALS:
         return ""
     return (
-        f"the calibration's vertical came from the {vertical_from}'s standing axis, never measured against a true "
-        "vertical (10-12 deg off on Pose2Sim's demo): calibrate with a board on the floor "
+        f"the calibration's vertical came from the {vertical_from} (their standing axis, or the floor their feet "
+        "walked on), never measured against a true vertical (10-12 deg off on Pose2Sim's demo): calibrate with a "
+        "board on the floor "
         "(movekit calibrate extrinsics --floor-board)"
     )
 

@@ -485,7 +485,7 @@ def _person_views(sources: list[str], cameras=None):
 
             rec = open_recording(path)
             for problem in rec.problems:  # a crashed or cut recording: used as far as it goes, and said so
-                print(f"warning: {problem}", file=sys.stderr)
+                print(f"movekit: warning: {problem}", file=sys.stderr)
             series.append(rec.pose())
         else:
             from movekit.capture.pipeline import capture_in_memory

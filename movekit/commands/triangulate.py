@@ -97,7 +97,7 @@ def _load(source: str, model_complexity: int = 1):
     if "pose_image_px" not in rec.streams:
         raise MovekitError(f"{source}: holds no pose (capture the camera's video with movekit capture)")
     for problem in rec.problems:  # a crashed or cut recording: used as far as it goes, and said so
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"movekit: warning: {problem}", file=sys.stderr)
     meta = dict(rec.metadata)
     meta["_problems"] = list(rec.problems)
     meta["_people_in_view"] = _people_in_view(rec.metadata, rec.events)
@@ -205,7 +205,7 @@ def run(args) -> int:
     uneven = max(lengths) > 1.2 * min(lengths) + 0.1
     if uneven:
         print(
-            "warning: the sources last "
+            "movekit: warning: the sources last "
             + ", ".join(f"{c.name} {d:.2f} s" for c, d in zip(cams, lengths))
             + ": one take filmed at the rates recorded should last about as long in every camera "
             "(a recording cut short, or a wrong frame rate in a video's header)",
