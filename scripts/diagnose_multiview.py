@@ -518,7 +518,28 @@ def main() -> int:
         ho = [m for m, h in vals if h]
         print(f"- {key}: {np.median(tr):.1f} / {np.median(ho):.1f} deg")
     print("\n".join(pair_table_lines(variants)))
+    print("\n".join(worst_series_lines(variants["refined, reference refined"], refs, prep)))
     return 0
+
+
+def worst_series_lines(rows: list[dict], refs: list[dict], prep: list, n: int = 8) -> list[str]:
+    """The ``n`` worst pair x angle series: a steady bias (mean signed error) against a spread
+    (SD) tells a placement or geometry error from detection noise."""
+    L = [
+        "## The worst series (refined, reference refined)",
+        "",
+        "| subject | cameras | apart deg | angle | MAE deg | bias deg | SD deg |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    names = {r["name"]: [c.name for c in p[2]] for r, p in zip(refs, prep)}
+    for row in sorted(rows, key=lambda r: -r["mae"])[:n]:
+        e = row["err"][np.isfinite(row["err"])]
+        cams = "+".join(names[row["subject"]][i] for i in row["combo"])
+        L.append(
+            f"| {row['subject']}{' (held out)' if row['heldout'] else ''} | {cams} | {row['sep']:.0f} | "
+            f"{row['angle']} | {row['mae']:.1f} | {e.mean():+.1f} | {e.std():.1f} |"
+        )
+    return L + [""]
 
 
 def pair_table_lines(variants: dict) -> list[str]:
