@@ -519,6 +519,10 @@ def _read_stream(path: Path) -> tuple[Stream, str | None]:
         t, data = t[ok], data[ok]
         dropped = f"{path}: {int((~ok).sum())} samples without a finite time (s) left out"
         problem = dropped if problem is None else f"{problem}; {dropped}"
+    if t.size > 1 and not (ok := t >= np.maximum.accumulate(t)).all():  # the session clock never goes back
+        t, data = t[ok], data[ok]
+        dropped = f"{path}: {int((~ok).sum())} samples earlier than one before them left out (time going back)"
+        problem = dropped if problem is None else f"{problem}; {dropped}"
     return Stream(spec, t, data), problem
 
 

@@ -72,6 +72,18 @@ def test_metadata_and_events_are_strict_json(tmp_path):
     assert ev["median_error_torso"] is None and ev["worst"] == [1.0, None]
 
 
+def test_samples_going_back_in_time_are_left_out_and_said(tmp_path):
+    """The session clock never goes back: in a damaged stream a sample earlier than one before it is
+    left out, and the reader says how many (equal times are kept: a device may stamp a batch once)."""
+    with RecordingWriter(tmp_path / "r.mkrec") as w:
+        w.add_stream(_emg_spec())
+        w.append("emg", [0.0, 0.1, 0.1, 0.05, 0.2], np.arange(10, dtype=np.float32).reshape(5, 2))
+    r = open_recording(tmp_path / "r.mkrec")
+    np.testing.assert_array_equal(r.streams["emg"].t_s, [0.0, 0.1, 0.1, 0.2])
+    np.testing.assert_array_equal(r.streams["emg"].data[:, 0], [0, 2, 4, 8])
+    assert any("1 samples earlier than one before them left out" in p for p in r.problems), r.problems
+
+
 def test_existing_path_refused_unless_overwrite(tmp_path):
     RecordingWriter(tmp_path / "r.mkrec").close()
     with pytest.raises(MovekitError, match="already exists"):
