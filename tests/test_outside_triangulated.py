@@ -125,6 +125,7 @@ def test_videos_triangulated_with_the_heavy_model_are_gated_by_its_rows(tmp_path
     sep = mv["separation_deg"]
     cell = float(multiview_errors(["trunk_lateral_lean_deg"], n_views=2, separation_deg=sep, pose_models=(2, 2))[0])
     assert cell <= 5.0 and f"+-{cell:.1f} deg" in p.stdout
+    assert "note: the pose of the videos was not kept; movekit capture VIDEO VIDEO -o SET" in p.stdout
     csv = tmp_path / "heavy14.csv"
     assert movekit("angles", out, "--offline", "-o", csv).returncode == 0
     table = pd.read_csv(csv)

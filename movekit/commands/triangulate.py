@@ -262,6 +262,12 @@ def run(args) -> int:
     if passing:
         print(f"  left out: {passing} frames whose torso the views agreed on for under {MIN_RUN_S:g} s at a stretch")
     _print_angles(tp, len(cams), sep, meta["multiview"]["pose_models"], meta["multiview"]["vertical_from"])
+    if any(Path(s).is_file() for s in args.sources):
+        print(
+            "note: the pose of the videos was not kept; movekit capture VIDEO VIDEO -o SET --cameras ... keeps "
+            "each camera's recording, so that triangulate SET runs again (another calibration or --sync) "
+            "without the pose model"
+        )
     return 0
 
 
