@@ -89,6 +89,12 @@ def test_capture_under_30_records_the_rates_and_replays_bit_identically(cam02, t
     summary = capture(cam02, out, keys=False, max_fps=30, tilt="unknown")
     assert summary.frames == 50 and summary.skipped == 50 and summary.dropped == 0
     assert "50 frames skipped by the rate limit" in summary.text()
+    # every sixth frame (10/s): the three the limit skips after the last kept one are frames read,
+    # not a video that "ended early" (a sound file was reported as truncated or damaged)
+    ten = capture(cam02, tmp_path / "cam02_10.mkrec", keys=False, max_fps=10, tilt="unknown")
+    assert ten.frames == 17 and ten.skipped == 83
+    assert not [n for n in ten.notices if "ended early" in n], ten.notices
+    assert "source_ended_early" not in [e["kind"] for e in open_recording(tmp_path / "cam02_10.mkrec").events]
     rec = open_recording(out)
     rate = rec.metadata["frame_rate"]
     assert rate == {

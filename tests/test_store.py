@@ -131,6 +131,31 @@ def test_assessment_from_json_file(tmp_path):
     st.close()
 
 
+def test_a_not_valid_result_is_kept_but_never_a_baseline(tmp_path):
+    """A result whose validity checks failed (a step-down seen obliquely: nothing judged) is kept
+    whole with its session, but its metrics are not values a progress comparison could take: the
+    report showed its "0 points judged" as the baseline score."""
+    from movekit.clinic import reassess
+
+    st = Store(tmp_path / "s.sqlite3")
+    st.add_client("C-1")
+    s = st.start_session("C-1", "baseline", "2026-01-05")
+    bad = result("step-down", step_down_judged_points=0.0)
+    bad["validity"] = {"view": {"ok": False, "value": "oblique", "required": "frontal", "message": "oblique view"}}
+    aid = st.add_assessment(s["id"], bad)
+    [a] = st.assessments(s["id"])
+    assert a["id"] == aid and a["result"]["validity"]["view"]["ok"] is False  # the result itself is kept
+    assert st.metric_series("C-1") == []
+    assert reassess.compare(st, "C-1").metrics == []
+    later = st.start_session("C-1", "reassessment", "2026-02-05")
+    good = result("step-down", step_down_judged_points=2.0)
+    good["validity"] = {"view": {"ok": True, "value": "frontal", "required": "frontal", "message": "front view"}}
+    st.add_assessment(later["id"], good)
+    [m] = reassess.compare(st, "C-1").metrics
+    assert m.baseline == 2.0 and m.baseline_date == "2026-02-05"  # the first VALID value is the baseline
+    st.close()
+
+
 def test_link_recording_by_meta_hash(tmp_path):
     st = Store(tmp_path / "s.sqlite3")
     st.add_client("C-1")

@@ -668,7 +668,8 @@ class CaptureRun:
         trailing = (src.last_index - src.last_rate_skipped) - (self._last_index - self._last_skipped) if ended else 0
         if trailing > 0 and self.writer is not None and summary.frames:
             summary.events.append(self.writer.event(summary.last_t_s, "frames_dropped", count=trailing))
-        read = max(src.last_index, self._last_index) + 1
+        # frames read: up to the last handed on, and the ones the rate limit skipped after it
+        read = max(src.last_index, self._last_index) + 1 + max(0, src.skipped - src.last_rate_skipped)
         if ended and src.frame_count and not src.is_camera and read < src.frame_count - 1:
             summary.notices.append(
                 f"the video ended early, after {read} of the {src.frame_count} frames its container "

@@ -120,10 +120,16 @@ def _link(args) -> int:
 
 
 def _add_result(args) -> int:
+    from movekit.clinic.store.models import result_is_valid
+
     with store_from_args(args) as st:
         for f in args.result:
             aid = st.add_assessment(args.session, f)
-            print(f"stored {f} as assessment {aid} of session {args.session}")
+            valid = result_is_valid(st.assessments(args.session)[-1]["result"])
+            print(
+                f"stored {f} as assessment {aid} of session {args.session}"
+                + ("" if valid else ": NOT VALID, kept with the session, its metrics left out of progress comparisons")
+            )
     return 0
 
 

@@ -299,7 +299,10 @@ class Store:
 
     # -------------------------------------------------------------- assessments
     def add_assessment(self, session_id: int, result: dict | str | os.PathLike) -> int:
-        """Store one assessment result (dict, JSON text or a .json file) and its metrics."""
+        """Store one assessment result (dict, JSON text or a .json file) and its metrics. A result
+        with a failed validity check (:func:`result_is_valid`) is kept whole with the session, but
+        its metrics are not stored as values: a NOT VALID step-down's "0 points judged" read as the
+        baseline score in the progress report."""
         if not isinstance(result, dict):
             text = str(result)
             if not text.lstrip().startswith("{"):
@@ -331,6 +334,8 @@ class Store:
             if value is not None and not math.isfinite(value):
                 value = None
             rows.append((name, value, unit or ""))
+        if not result_is_valid(result):
+            rows = []
         s = self.session(session_id)
         with self.db.write() as c:
             cur = c.execute(
@@ -935,6 +940,13 @@ def _json_default(o):
     except ImportError:  # pragma: no cover
         pass
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+def result_is_valid(result: dict) -> bool:
+    """Whether an assessment result's validity checks all passed (``validity``: name -> ``{"ok": ...}``,
+    as :meth:`movekit.assess.result.AssessmentResult.to_json` writes; a result without checks is valid)."""
+    checks = result.get("validity") or {}
+    return not isinstance(checks, dict) or all(bool(c.get("ok", True)) for c in checks.values() if isinstance(c, dict))
 
 
 def history_lines(history: list[dict]) -> list[str]:
