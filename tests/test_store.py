@@ -133,8 +133,9 @@ def test_assessment_from_json_file(tmp_path):
 
 def test_a_not_valid_result_is_kept_but_never_a_baseline(tmp_path):
     """A result whose validity checks failed (a step-down seen obliquely: nothing judged) is kept
-    whole with its session, but its metrics are not values a progress comparison could take: the
-    report showed its "0 points judged" as the baseline score."""
+    whole with its session, metrics included, but the metric series a progress comparison reads
+    leaves them out (also in a database stored before): the report showed its "0 points judged"
+    as the baseline score."""
     from movekit.clinic import reassess
 
     st = Store(tmp_path / "s.sqlite3")
@@ -146,6 +147,7 @@ def test_a_not_valid_result_is_kept_but_never_a_baseline(tmp_path):
     [a] = st.assessments(s["id"])
     assert a["id"] == aid and a["result"]["validity"]["view"]["ok"] is False  # the result itself is kept
     assert st.metric_series("C-1") == []
+    assert [r["value"] for r in st.metric_series("C-1", valid_only=False)] == [0.0]  # stored, nothing lost
     assert reassess.compare(st, "C-1").metrics == []
     later = st.start_session("C-1", "reassessment", "2026-02-05")
     good = result("step-down", step_down_judged_points=2.0)

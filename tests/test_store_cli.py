@@ -38,6 +38,12 @@ def test_session_and_outcome_cli(tmp_path, capsys):
     f = tmp_path / "r.json"
     f.write_text(json.dumps({"test": "rom", "metrics": {"neck_rotation_deg": {"value": 50, "unit": "deg"}}}))
     assert main(["session", "add-result", "1", str(f), "--db", db]) == 0
+    assert "NOT VALID" not in capsys.readouterr().out
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"test": "step-down", "metrics": {"step_down_judged_points": {"value": 0, "unit": "points"}},
+                               "validity": {"view": {"ok": False, "message": "oblique view"}}}))  # fmt: skip
+    assert main(["session", "add-result", "1", str(bad), "--db", db]) == 0
+    assert "NOT VALID, kept with the session, its metrics left out of progress comparisons" in capsys.readouterr().out
     assert main(["session", "end", "C-1", "--notes", "eased", "--db", db]) == 0
     assert main(["session", "end", "C-1", "--db", db]) == 2  # none open
     capsys.readouterr()

@@ -299,10 +299,8 @@ class Store:
 
     # -------------------------------------------------------------- assessments
     def add_assessment(self, session_id: int, result: dict | str | os.PathLike) -> int:
-        """Store one assessment result (dict, JSON text or a .json file) and its metrics. A result
-        with a failed validity check (:func:`result_is_valid`) is kept whole with the session, but
-        its metrics are not stored as values: a NOT VALID step-down's "0 points judged" read as the
-        baseline score in the progress report."""
+        """Store one assessment result (dict, JSON text or a .json file) and its metrics (those of a
+        result that is not valid too; :meth:`metric_series` leaves them out)."""
         if not isinstance(result, dict):
             text = str(result)
             if not text.lstrip().startswith("{"):
@@ -334,8 +332,6 @@ class Store:
             if value is not None and not math.isfinite(value):
                 value = None
             rows.append((name, value, unit or ""))
-        if not result_is_valid(result):
-            rows = []
         s = self.session(session_id)
         with self.db.write() as c:
             cur = c.execute(
@@ -356,12 +352,18 @@ class Store:
             out.append(r)
         return out
 
-    def metric_series(self, code: str, test: str | None = None, name: str | None = None) -> list[dict]:
-        """Metric values over a client's sessions: session_id, session_date, session_type, test, name, value, unit."""
+    def metric_series(
+        self, code: str, test: str | None = None, name: str | None = None, *, valid_only: bool = True
+    ) -> list[dict]:
+        """Metric values over a client's sessions: session_id, session_date, session_type, test, name,
+        value, unit. ``valid_only``: only those of results whose validity checks all passed
+        (:func:`result_is_valid`): a NOT VALID step-down's "0 points judged" was read as the baseline
+        score of the progress report."""
         cid = self.client(code)["id"]
         sql = (
-            "SELECT m.session_id, s.session_date, s.type AS session_type, m.test, m.name, m.value, m.unit "
-            "FROM metrics m JOIN sessions s ON s.id = m.session_id WHERE s.client_id = ?"
+            "SELECT m.session_id, s.session_date, s.type AS session_type, m.test, m.name, m.value, m.unit, "
+            "m.assessment_id, a.result_json FROM metrics m JOIN sessions s ON s.id = m.session_id "
+            "JOIN assessments a ON a.id = m.assessment_id WHERE s.client_id = ?"
         )
         params: list[Any] = [cid]
         if test:
@@ -370,7 +372,16 @@ class Store:
         if name:
             sql += " AND m.name = ?"
             params.append(name)
-        return _dicts(self.db.read(sql + " ORDER BY s.session_date, s.id, m.id", tuple(params)))
+        rows = _dicts(self.db.read(sql + " ORDER BY s.session_date, s.id, m.id", tuple(params)))
+        valid: dict[int, bool] = {}
+        out = []
+        for r in rows:
+            aid, text = r.pop("assessment_id"), r.pop("result_json")
+            if aid not in valid:
+                valid[aid] = not valid_only or result_is_valid(json.loads(text))
+            if valid[aid]:
+                out.append(r)
+        return out
 
     # ----------------------------------------------------------------- outcomes
     def add_outcome(
