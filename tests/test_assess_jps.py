@@ -131,6 +131,23 @@ def test_from_a_recording_stream(gonio, tmp_path):
     assert r.value("absolute_error_deg") == pytest.approx(0.8, abs=0.3)
     with pytest.raises(MovekitError, match="no angle channel"):
         assess_jps_session(load_trial(path), channel="knee_inclination")
+    # a camera's live angles beside it are not a joint angle source (one camera measures none within
+    # 5 deg): the inclinometer is still the one channel; alone, they are refused with that reason
+    from movekit.live import LIVE_STREAM
+
+    for name, with_device in (("both.mkrec", True), ("camera.mkrec", False)):
+        with RecordingWriter(tmp_path / name, {"client": "c01"}) as rec:
+            if with_device:
+                rec.add_stream(StreamSpec("elbow", (1,), "deg", 100.0, ("inclination",), kind="inclinometer"))
+                rec.append("elbow", t100, a100[:, None].astype(np.float32))
+            rec.add_stream(StreamSpec(LIVE_STREAM, (2,), "deg", 30.0, ("left_knee_flexion", "right_knee_flexion"),
+                                      kind="live_angles"))  # fmt: skip
+            rec.append(LIVE_STREAM, t100[:50], np.full((50, 2), np.nan, np.float32))
+        if with_device:
+            assert assess_jps_session(load_trial(tmp_path / name), max_speed_deg_s=15.0, min_hold_s=0.2).valid
+        else:
+            with pytest.raises(MovekitError, match="a camera's angles do not count"):
+                assess_jps_session(load_trial(tmp_path / name))
 
 
 def test_bad_input_and_low_rate():

@@ -304,19 +304,21 @@ def assess_jps_session(trial, *, channel: str | None = None, **options) -> Asses
         if name.endswith("_deg") and "time_s" in tab:
             found[name] = (tab["time_s"], v)
     for sname, st in trial.streams.items():
-        if st.spec.unit != "deg" or st.spec.kind in ("pose_image", "pose_world"):
-            continue
+        if st.spec.unit != "deg" or st.spec.kind in ("pose_image", "pose_world", "live_angles"):
+            continue  # the camera's own angles: one camera measures no joint angle within 5 deg (docs/validity.md)
         d = np.asarray(st.data, dtype=np.float64).reshape(len(st.t_s), -1)
         for i, c in enumerate(st.spec.channel_names or [f"ch{i}" for i in range(d.shape[1])]):
             found[f"{sname}_{c}"] = (st.t_s, d[:, i])
     if not found:
         raise MovekitError(
             f"{trial.source}: joint position sense needs an angle stream in deg "
-            "(inclinometer or goniometer); none found"
+            "(inclinometer or goniometer); none found (a camera's angles do not count: one camera "
+            "measures no joint angle within 5 deg, docs/validity.md)"
         )
     if channel is None and len(found) > 1:
         raise MovekitError(
-            f"{trial.source}: {len(found)} angle channels ({', '.join(sorted(found))}); name the one to assess"
+            f"{trial.source}: {len(found)} angle channels ({', '.join(sorted(found))}); "
+            "name the one to assess with --channel"
         )
     key = channel if channel is not None else next(iter(found))
     if key not in found:
