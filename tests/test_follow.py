@@ -662,3 +662,16 @@ def test_a_time_limit_is_reached_at_the_same_frame_whatever_the_timestamps_last_
     follower._lengths, follower._frame_shape = [(round(seen_s, 3), 100.0)], (994, 1768, 3)
     assert follower._window(round(now_s - 1 / 30, 3)) is None  # five frames: not lost yet
     assert follower._window(round(now_s, 3)) == (200, 100, 600)
+
+
+def test_a_person_point_outside_the_frame_is_refused_before_anything_is_written(tmp_path):
+    """--person X,Y beyond the frame (5000,5000 on a 1088x1920 video) is refused as a negative one
+    is, before the recording is created: the nearest person 5 m of pixels away is nobody's choice."""
+    from movekit.capture.pipeline import capture
+    from movekit.errors import MovekitError
+
+    out = tmp_path / "r.mkrec"
+    for point in ("5000,5000", "1088,100", "100,1920"):
+        with pytest.raises(MovekitError, match=f"--person {point} lies outside the 1088x1920 frame"):
+            capture(fetch("pose2sim_multi_cam01"), out, keys=False, person=point, tilt="unknown")
+        assert not out.exists()

@@ -453,7 +453,7 @@ class CaptureRun:
             self.source, clock=self.clock, realtime=realtime, drop_late=opts.drop_late, max_fps=self._max_fps
         )
         self.backend = self.backend or MediaPipePose(opts.model_complexity, model_file=opts.model_file)
-        self._check_camera_profile()
+        self._check_against_the_source()
         self.follower = PersonFollower(choose=self.choice)
         window = any(getattr(s, "window", False) for s in self.sinks)  # HighGUI stays in one thread
         self._stage = _RecordingStage(threaded=opts.pipelined and not window)
@@ -505,7 +505,15 @@ class CaptureRun:
             )
         self.src.start_now()  # camera frames grabbed while waiting are not part of the capture
 
-    def _check_camera_profile(self) -> None:
+    def _check_against_the_source(self) -> None:
+        from movekit.capture.follow import parse_person
+
+        who = parse_person(self.options.person) if self.options.person is not None else None
+        if isinstance(who, tuple) and not (who[0] < self.src.width_px and who[1] < self.src.height_px):
+            raise MovekitError(
+                f"--person {who[0]:g},{who[1]:g} lies outside the {self.src.width_px}x{self.src.height_px} frame: "
+                "give pixels of the first frame (x right, y down)"
+            )
         cam = self.calibration.get("camera")
         if cam and (cam["width_px"], cam["height_px"]) != (self.src.width_px, self.src.height_px):
             raise MovekitError(
