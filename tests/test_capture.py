@@ -730,3 +730,20 @@ def test_deferred_mediapipe_parts_still_work_when_used():
         *("False", "module", "True", "True", "True", "True", "BaseOptions"),
         *("Holistic", "WRIST", "FaceDetection"),
     ]
+
+
+def test_a_video_with_nobody_in_it_is_said(tmp_path):
+    """A dark video records no pose: the capture says so instead of ending quietly with "person
+    found in 0 (0%)"."""
+    import cv2
+
+    from movekit.capture.pipeline import capture
+
+    video = tmp_path / "dark.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (320, 240))
+    for _ in range(20):
+        w.write(np.full((240, 320, 3), 3, np.uint8))
+    w.release()
+    s = capture(video, tmp_path / "dark.mkrec", keys=False, tilt="unknown")
+    assert s.frames == 20 and s.detected == 0
+    assert "warning: a person was found in only 0 of 20 frames" in s.text()

@@ -132,6 +132,11 @@ class CaptureObserver(Protocol):
     def stop(self, t_s: float) -> None: ...
 
 
+#: Share of the frames with a person below which the capture's summary warns (a dark or empty
+#: video recorded "person found in 0 (0%)" and exited 0 without a word)
+LOW_DETECTION_RATE = 0.5
+
+
 @dataclass
 class CaptureSummary:
     """What a capture did."""
@@ -179,6 +184,14 @@ class CaptureSummary:
             )
         if self.dropped:
             lines.append(f"{self.dropped} camera frames dropped while movekit was busy (gaps in t_s)")
+        if self.frames and self.detection_rate < LOW_DETECTION_RATE:
+            lines.append(
+                f"warning: a person was found in only {self.detected} of {self.frames} frames: nothing a screen "
+                "can use (too dark, out of frame, too far, or nobody there?)"
+                if self.detected == 0
+                else f"warning: a person was found in only {100 * self.detection_rate:.0f}% of the frames "
+                "(too dark, partly out of frame, or too far?): the screens will have little to measure"
+            )
         if self.events:
             lines.append(
                 f"{len(self.events)} events: " + ", ".join(f"{e['kind']} at {e['t_s']:.2f} s" for e in self.events[:8])
