@@ -318,3 +318,23 @@ def test_paired_devices_refuse_clashes_and_bad_mvc(tmp_path):
             with pytest.raises(MovekitError, match="MVC"):
                 st.add_mvc("C-1", bad)
         assert st.latest_mvc("C-1") is None
+
+
+def test_the_report_plots_no_point_of_a_not_valid_result(tmp_path):
+    """A NOT VALID result's angle metric is no point on the client's range-of-motion plot (its flags
+    are still listed); a valid one is."""
+    from movekit.report import _collect, _Recordings
+
+    st = Store(tmp_path / "s.sqlite3")
+    st.add_client("C-1")
+    s = st.start_session("C-1", "baseline", "2026-01-05")
+    for ok, value in ((False, 10.0), (True, 40.0)):
+        r = result("lumbar-flexion", lumbar_flexion_deg=value)
+        r["metrics"]["lumbar_flexion_deg"]["unit"] = "deg"
+        r["flags"] = [{"code": "checked", "message": f"valid {ok}"}]
+        r["validity"] = {"view": {"ok": ok, "message": "side view" if ok else "front view"}}
+        st.add_assessment(s["id"], r)
+    rom, _, _, _, _, flags = _collect(st, "C-1", st.sessions("C-1"), _Recordings(), angle_traces=False)
+    assert [p["value"] for p in rom] == [40.0]
+    assert [f[3] for f in flags] == ["valid False", "valid True"]
+    st.close()

@@ -201,5 +201,5 @@ def assess_step_down(pose, *, side: str | None = None) -> AssessmentResult:
     f = [v for v in (rp["fppa_at_peak_deg"] for rp in reps) if v is not None and np.isfinite(v)]
     r.add_metric("fppa_at_peak_deg", float(np.median(f)) if f else None, "deg")
     if len(reps) < 5:
-        r.flag("fewer_than_5_reps", f"{len(reps)} rep(s): Piva 2006 scores 5")
+        r.flag("fewer_than_5_reps", f"{len(reps)} rep(s): Piva 2006 scores the step-down over 5 reps")
     return r

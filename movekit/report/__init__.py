@@ -30,6 +30,7 @@ from movekit.clinic import outcomes as oc
 from movekit.clinic import program as pg
 from movekit.clinic import reassess
 from movekit.clinic.store import Store
+from movekit.clinic.store.models import result_is_valid
 from movekit.errors import MovekitError
 from movekit.report import plots
 from movekit.report.clinic import ClinicHeader
@@ -341,6 +342,11 @@ def _collect(store: Store, client: str, sessions: list[dict], recs: _Recordings,
         date = s["session_date"]
         for a in store.assessments(s["id"]):
             res = a["result"]
+            for f in res.get("flags") or []:
+                if isinstance(f, dict):
+                    flags.append([date, a["test"], f.get("code", ""), f.get("message", "")])
+            if not result_is_valid(res):  # kept in the store; never a point of the client's progress
+                continue
             for name, m in (res.get("metrics") or {}).items():
                 if (
                     isinstance(m, dict)
@@ -362,9 +368,6 @@ def _collect(store: Store, client: str, sessions: list[dict], recs: _Recordings,
             sw = _sway_from_result(res, f"{date} {a['test']}")
             if sw:
                 sway.append(sw)
-            for f in res.get("flags") or []:
-                if isinstance(f, dict):
-                    flags.append([date, a["test"], f.get("code", ""), f.get("message", "")])
         for row in store.recordings(s["id"]):
             rec = recs.get(row, s)
             if rec is None:
@@ -486,7 +489,8 @@ def _render(**ctx) -> str:
 
 CLIENT_PLOTS = ("rom", "painful_arc", "sway", "emg", "outcomes", "adherence")
 _MISSING = {
-    "rom": "No range-of-motion plot: no angle metrics (unit deg) stored and no linked pose recordings.",
+    "rom": "No range-of-motion plot: no angle metrics (unit deg) stored, and no linked pose recording with an "
+    "angle within its measured error (a single camera measures none: docs/validity.md).",
     "painful_arc": "No painful-arc plot: no painful-arc assessment with per-rep onsets and no pain marks in "
     "pose recordings.",
     "sway": "No sway ellipse: no linked centre-of-pressure (force plate, balance board) or trunk-inclination "
