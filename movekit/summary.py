@@ -108,6 +108,7 @@ def triangulation(rec: Recording) -> dict:
         "landmarks_triangulated": float(seen.mean()) if n else 0.0,
         "frames_left_out_short_runs": mv.get("frames_left_out_short_runs"),
         "source_problems": [str(p) for p in mv.get("source_problems") or []],
+        "vertical_from": mv.get("vertical_from"),
         "metadata_missing": not mv,
     }
 
@@ -135,7 +136,8 @@ def format_triangulation(t: dict) -> list[str]:
         f"3d pose    {t['frames_triangulated']} of {t['frames']} frames triangulated (the four torso joints; "
         f"{100 * t['landmarks_triangulated']:.0f}% of landmarks) from {len(cams)} cameras "
         f"({', '.join(cams) or 'not recorded'}{apart}); {_pose_models_text(t['pose_models'])}; lab frame, z up",
-        f"calibration {t['calibration'] or 'not recorded'}",
+        f"calibration {t['calibration'] or 'not recorded'}"
+        + (f" (its vertical from: {t['vertical_from']})" if t.get("vertical_from") else ""),
     ]
     offsets = t["offsets_s"]
     for i, view in enumerate(t["views"]):

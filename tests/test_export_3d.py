@@ -221,6 +221,7 @@ def test_info_describes_the_triangulation_and_the_set_lists_it(capture_set, caps
     t = json.loads(capsys.readouterr().out)["triangulated"]
     assert t["cameras"] == ["cam01", "cam04"] and t["frames_triangulated"] == n and t["frames"] == 100
     assert t["calibration"] == str(calib) and t["separation_deg"] == sep and t["pose_models"] == [None, None]
+    assert t["vertical_from"] is None  # a .toml written without saying what gave its vertical
     # a capture set: each camera, then its pose_3d.mkrec
     assert main(["info", str(capture_set["set"])]) == 0
     out = capsys.readouterr().out
