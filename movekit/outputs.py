@@ -152,10 +152,10 @@ def check_output(
             raise MovekitError(f"{out} already exists; choose another path or pass --overwrite")
         if not is_recording(out):
             raise MovekitError(f"{out} is a non-empty folder that is not a {kind.name}; not replacing it")
-        other = sorted(
+        other = kind.streams_prefix and sorted(
             f.name.split(".")[0] for f in (out / "streams").glob("*") if not f.name.startswith(kind.streams_prefix)
         )
-        if kind.streams_prefix and other:
+        if other:
             raise MovekitError(
                 f"{out} is a recording with other streams ({', '.join(other[:3])}), not a {kind.name}; "
                 "not replacing it even with --overwrite"
@@ -187,7 +187,7 @@ def _looks_like(kind: OutputKind, path: Path) -> bool:
             first = f.readline().strip()
     except OSError:
         return False
-    if kind in (JSON,):
+    if kind == JSON:
         return first[:1] in ("{", "[")
     if kind in (CSV, TABLE):
         return not first or (first[:1] != "<" and ("," in first or "\t" in first))

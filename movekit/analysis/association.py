@@ -412,8 +412,9 @@ class ViewCheck:
     errors_torso : (cams, frames) :func:`view_errors_torso`
     events : one dict per stretch: ``t_s`` (start, s), ``t_end_s`` (end: the last frame's time, s),
         ``kind`` "view_excluded", ``camera`` (name; two names joined by "+" when two views disagree
-        and cannot be told apart), ``reason`` ("blocked", "followed another person", "pose
-        inconsistent with the other cameras" or, with two views, "views disagree"), ``median_error_torso``, ``text`` (one line for a person)
+        and cannot be told apart), ``reason`` ("blocked", "not recorded" (no frames of
+        that view there), "followed another person", "pose inconsistent with the other cameras" or,
+        with two views, "views disagree"), ``median_error_torso``, ``text`` (one line for a person)
     """
 
     exclude: np.ndarray
@@ -687,6 +688,7 @@ def check_recorded_views(
         pts.append(_on_clock(tv, np.asarray(image_px[v], dtype=np.float64)[..., :2], t0))
         vis.append(np.nan_to_num(_on_clock(tv, np.nan_to_num(np.asarray(visibility[v], np.float64)), t0)))
     check = check_views(t0, np.stack(pts), np.stack(vis), cameras, **options)
+    _name_unrecorded(check.events, t_s, cameras, offsets_s)
     if marked is not None:
         _add_live_marks(check, t0, marked)
     out = []
@@ -697,6 +699,26 @@ def check_recorded_views(
         w[check.exclude[v, near]] = 0.0
         out.append(w)
     return check, out
+
+
+def _name_unrecorded(events: list[dict], t_s, cameras, offsets_s) -> None:
+    """A view "blocked" where its recording has no frames at all (it starts later or ends earlier
+    than the first view: a capture cut short, a late start) is said to be so, in place: reason
+    "not recorded"."""
+    names = [c.name for c in cameras]
+    for e in events:
+        if e.get("reason") != "blocked" or e.get("camera") not in names:
+            continue
+        v = names.index(e["camera"])
+        t = np.asarray(t_s[v], dtype=np.float64) + (float(offsets_s[v]) if v else 0.0)
+        step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+        ends = e["t_s"] >= t[-1] - step
+        if ends or e["t_end_s"] <= t[0] + step:
+            e["reason"] = "not recorded"
+            e["text"] = (
+                f"camera {e['camera']} has no frames {e['t_s']:.2f}-{e['t_end_s']:.2f} s (its recording "
+                f"{'ends' if ends else 'starts'} at {t[-1] if ends else t[0]:.2f} s)"
+            )
 
 
 def _add_live_marks(check: ViewCheck, t0: np.ndarray, marked: Sequence[Sequence[dict]]) -> None:

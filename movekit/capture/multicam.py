@@ -210,6 +210,19 @@ def _meta(opts: CaptureOptions, name: str, index: int, names: list[str]) -> dict
     return {**(opts.metadata or {}), "camera": {"name": name, "index": index, "set": names}}
 
 
+def recorded_camera_names(sources) -> list[str] | None:
+    """The camera name each source recording was captured as (``movekit capture --cameras``), or
+    None unless every source is a recording that names a distinct camera (:func:`_meta` writes it)."""
+    names = []
+    for s in sources:
+        try:
+            meta = json.loads((Path(s) / "meta.json").read_text(encoding="utf-8"))
+            names.append(str(meta["camera"]["name"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+    return names if len(set(names)) == len(names) else None
+
+
 def _camera_options(opts: CaptureOptions, name: str, index: int, names: list[str], assoc: dict | None):
     """One camera's options: its metadata, and with an association whom its follower takes."""
     meta = _meta(opts, name, index, names)

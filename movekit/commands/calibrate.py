@@ -416,14 +416,14 @@ def run_level(args) -> int:
 def _sources_and_names(sources: list[str]) -> tuple[list[str], list[str] | None]:
     """The sources, a capture set (``movekit capture A B -o SET``) standing for its cameras'
     recordings, and the camera name each recording was captured as (None unless all say)."""
-    from movekit.commands.triangulate import _recorded_names
+    from movekit.capture.multicam import recorded_camera_names
 
     if len(sources) == 1 and (Path(sources[0]) / "capture_set.json").is_file():
         from movekit.capture.multicam import is_capture_set, read_capture_set
 
         if is_capture_set(sources[0]):
             sources = [c["recording"] for c in read_capture_set(sources[0])["cameras"]]
-    return list(sources), _recorded_names(sources)
+    return list(sources), recorded_camera_names(sources)
 
 
 def _by_name(cams: list, names: list[str] | None, n: int, what: str) -> list:

@@ -220,7 +220,6 @@ def run(args) -> int:
         offsets,
         marked=[m["_events"] for _, m in loaded],
     )
-    _name_unrecorded_stretches(check.events, poses, cams, offsets)
     tp = triangulate_views([p.t_s for p in poses], [p.image_px for p in poses], visibility, cams, offsets_s=offsets)
     seen = np.isfinite(tp.points_m[:, [11, 12, 23, 24], 0]).all(axis=1)
     if seen.sum() < 3:
@@ -372,7 +371,9 @@ def _cameras(args) -> list:
     from movekit.errors import MovekitError
 
     cams = read_calibration(args.calibration)
-    recorded = _recorded_names(args.sources)
+    from movekit.capture.multicam import recorded_camera_names
+
+    recorded = recorded_camera_names(args.sources)
     if not args.cameras and recorded and set(recorded) <= {c.name for c in cams}:
         args.cameras = ",".join(recorded)  # each recording knows its camera: take the calibration's by name
     if args.cameras:
@@ -389,41 +390,6 @@ def _cameras(args) -> list:
     if len(cams) < len(args.sources):
         raise MovekitError(f"{args.calibration} has {len(cams)} cameras for {len(args.sources)} sources")
     return cams[: len(args.sources)]
-
-
-def _name_unrecorded_stretches(events: list[dict], poses, cams, offsets) -> None:
-    """A view "blocked" where its recording has no frames at all (it starts later or ends earlier
-    than the first view: a capture cut short, a late start) is said to be so, in place."""
-    import numpy as np
-
-    for e in events:
-        if e.get("reason") != "blocked" or e.get("camera") not in [c.name for c in cams]:
-            continue
-        v = [c.name for c in cams].index(e["camera"])
-        t = np.asarray(poses[v].t_s, dtype=np.float64) + (offsets[v] if v else 0.0)
-        step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
-        if e["t_s"] >= t[-1] - step or e["t_end_s"] <= t[0] + step:
-            e["reason"] = "not recorded"
-            end = "ends" if e["t_s"] >= t[-1] - step else "starts"
-            at = t[-1] if end == "ends" else t[0]
-            e["text"] = (
-                f"camera {e['camera']} has no frames {e['t_s']:.2f}-{e['t_end_s']:.2f} s (its recording {end} at {at:.2f} s)"
-            )
-
-
-def _recorded_names(sources) -> list[str] | None:
-    """The camera name each source recording was captured as (``movekit capture --cameras``), or
-    None unless every source is a recording that names a distinct camera."""
-    import json
-
-    names = []
-    for s in sources:
-        try:
-            meta = json.loads((Path(s) / "meta.json").read_text(encoding="utf-8"))
-            names.append(str(meta["camera"]["name"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-    return names if len(set(names)) == len(names) else None
 
 
 def _write_3d(out, meta: dict, tp, events: list[dict], *, overwrite: bool) -> None:
