@@ -120,6 +120,22 @@ def test_reps_counted_and_knee_cue_from_pose_metrics():
     assert any("vmo_on" in n for n in r.notices)
 
 
+def test_drill_cut_short_says_where_it_stopped():
+    """A source that ends in the opening instruction: the end names the step, how far into it,
+    and what was never reached (a bare "stopped in setup" left the client guessing)."""
+    p = load_protocol("lateral_step_down")
+    r = DrillRunner(p, available=["left_knee_flexion_deg", "left_knee_fppa_deg"], min_gap_s=0.0)
+    t = np.round(np.arange(0, 3, 1 / 30), 4)
+    feed_series(r, t, left_knee_flexion_deg=np.zeros_like(t), left_knee_fppa_deg=np.zeros_like(t))
+    end = r.finish(float(t[-1]))[-1]
+    first = p.steps[0]
+    assert end["kind"] == "drill_end" and not end["completed"] and end["stopped_in"] == first.id
+    assert end["reason"] == (
+        f"the source ended {t[-1] - t[0]:.1f} s into the {first.duration_s:g} s instruction {first.id!r}; "
+        f"not reached: {', '.join(s.id for s in p.steps[1:])}"
+    )
+
+
 def emg_session(total_s=80.0, seed=2):
     """VMO and VL bursts like step-down reps (VL 30 ms first), 2 per 3 s, at 1 kHz."""
     rng = np.random.default_rng(seed)
@@ -206,6 +222,8 @@ def test_drill_cli_on_emg_file_and_errors(tmp_path, capsys):
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "step start" in out.out and "set 1/5 of brace" in out.out
+    end = out.out.strip().splitlines()[-1]  # 40 s is too short for the drill: it says where it stopped
+    assert "drill end: stopped in brace: the source ended " in end and " of 5 of 'brace'" in end, end
     assert main(["drill", "--list"]) == 0
     assert "single_leg_balance" in capsys.readouterr().out
     assert main(["drill", "hip_hinge", str(src)]) == 2

@@ -66,6 +66,7 @@ def test_pause_stops_the_hold_clock_and_state_shows_it():
         and not end["completed"]
         and end["say"] == "Drill stopped: 1 set, best hold 10 seconds."
     )  # in the rest after set 1
+    assert end["reason"].startswith("the drill was stopped ") and "s rest after set 1 of 5 of 'brace'" in end["reason"]
     assert f.snapshot()["control"] == "stopped"
 
 

@@ -139,6 +139,8 @@ def _printer(quiet: bool):
                 extra = f"held {ev['hold_s']:.1f} s"
             if kind == "drill_end":
                 extra = "completed" if ev.get("completed") else f"stopped in {ev.get('stopped_in')}"
+                if ev.get("reason"):
+                    extra += f": {ev['reason']}"
             print(f"[{t:8.2f} s] {kind.replace('_', ' ')}: {extra}")
 
     return show

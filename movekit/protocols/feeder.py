@@ -209,7 +209,7 @@ class DrillFeeder:
         t_run = t - self.offset_s if self.state != "paused" else self._t_paused - self.offset_s
         self.state = "stopped"
         if self.runner._mode != "init":
-            self._run_events(self.runner.finish(max(t_run, self.runner.t_last_s)))
+            self._run_events(self.runner.finish(max(t_run, self.runner.t_last_s), "the drill was stopped"))
 
     # -- samples -------------------------------------------------------------------------
     def feed(self, t_s: float, metrics: Mapping[str, float], on_cue=None) -> list[dict]:

@@ -518,11 +518,13 @@ class DrillRunner:
                 self._set.cues[cue.rule_id] = self._set.cues.get(cue.rule_id, 0) + 1
         return self._new
 
-    def finish(self, t_s: float) -> list[dict]:
-        """End of the source: close an unfinished set and the drill (``completed`` false)."""
+    def finish(self, t_s: float, ended: str = "the source ended") -> list[dict]:
+        """End of the source (or a stop, said in ``ended``): close an unfinished set and the drill
+        (``completed`` false; ``reason`` says where it stopped and what was not reached)."""
         self._new = []
         if self.done or self._mode == "init":
             return self._new
+        reason = self._stopped_reason(t_s, ended)
         if self._mode == "active" and self._set is not None:
             s = self.step
             self._end_set_final(t_s, s)
@@ -534,9 +536,24 @@ class DrillRunner:
             completed=False,
             sets=self.sets,
             stopped_in=self.step.id if self.step else None,
+            reason=reason,
             say=drill_summary_phrase(self.sets, completed=False),
         )
         return self._new
+
+    def _stopped_reason(self, t_s: float, ended: str) -> str:
+        """Where the source ended, in words: the step, how far into it, and the steps not reached,
+        e.g. "the source ended 7.6 s into the 8 s instruction 'setup'; not reached: hinge"."""
+        s = self.step
+        into = t_s - self._t_mode
+        if self._mode == "step":
+            where = f"{into:.1f} s into the {s.duration_s:g} s {s.kind} {s.id!r}"
+        elif self._mode == "rest":
+            where = f"{into:.1f} s into the {s.rest_s:g} s rest after set {self._set_i} of {s.sets} of {s.id!r}"
+        else:
+            where = f"{into:.1f} s into set {self._set_i + 1} of {s.sets} of {s.id!r}"
+        later = [x.id for x in self.p.steps[self._step_i + 1 :]]
+        return f"{ended} {where}" + (f"; not reached: {', '.join(later)}" if later else "")
 
     def _end_set_final(self, t: float, s: Step) -> None:
         # record the partial set without starting the next one
