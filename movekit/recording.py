@@ -523,6 +523,11 @@ def _read_stream(path: Path) -> tuple[Stream, str | None]:
         t, data = t[ok], data[ok]
         dropped = f"{path}: {int((~ok).sum())} samples earlier than one before them left out (time going back)"
         problem = dropped if problem is None else f"{problem}; {dropped}"
+    if spec.kind.startswith("pose") and np.isinf(data).any():  # no pose value is infinite: a damaged file
+        n_inf = int(np.isinf(data).sum())
+        data = np.where(np.isinf(data), np.float32(np.nan), data)
+        dropped = f"{path}: {n_inf} infinite values read as missing"
+        problem = dropped if problem is None else f"{problem}; {dropped}"
     return Stream(spec, t, data), problem
 
 

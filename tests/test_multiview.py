@@ -369,6 +369,33 @@ def test_samples_without_a_time_are_left_out_and_said(ref, tmp_path):
     assert p.returncode == 0 and "samples without a finite time" in p.stderr, p.stderr
 
 
+def test_infinite_pose_values_are_read_as_missing_and_said(ref, tmp_path):
+    """A pose stream holding infinite coordinates (a damaged file): the reader gives them as
+    missing (NaN) and says how many, so no analysis computes with them (they printed numpy
+    RuntimeWarnings and reached the angles)."""
+    import pyarrow as pa
+
+    from movekit.recording import open_recording
+
+    b = _camera_recording(tmp_path / "b.mkrec", ref, 3)
+    path = b / "streams" / "pose_image_px.arrows"
+    reader = pa.ipc.open_stream(path.read_bytes())
+    table, schema = reader.read_all(), reader.schema
+    before = open_recording(b).streams["pose_image_px"].data.copy()
+    col = table.column(1).to_numpy().copy()
+    col[[5, 6]] = np.inf
+    col[7] = -np.inf
+    table = table.set_column(1, schema.field(1), pa.array(col, type=schema.field(1).type))
+    with pa.OSFile(str(path), "wb") as f, pa.ipc.new_stream(f, schema) as w:
+        w.write_table(table)
+    rec = open_recording(b)
+    data = rec.streams["pose_image_px"].data
+    assert not np.isinf(data).any() and np.isnan(data[[5, 6, 7], 0, 0]).all()
+    before[[5, 6, 7], 0, 0] = np.nan
+    np.testing.assert_array_equal(data, before)  # nothing else changed
+    assert any("3 infinite values read as missing" in q for q in rec.problems), rec.problems
+
+
 def test_summary_needs_half_a_second_of_frames(ref, capsys):
     """triangulate's summary prints an angle's median only from 0.5 s of frames or more: the same
     real triangulation cut to 4 frames (0.07 s at 60 fps) says "too few" for the lean it shows
