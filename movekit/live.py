@@ -66,6 +66,8 @@ class FrameProcessor:
         ``{"camera": CameraProfile fields, "static": StaticProfile fields}`` as stored in a
         recording's metadata: landmarks are undistorted with the camera profile and each
         angle's static-pose offset (deg) is subtracted. The stored landmarks stay raw.
+    frame_size_px : (width, height), optional
+        The image size (px): landmarks outside it count as unseen; also needed with a tilt.
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class FrameProcessor:
         if tilt is not None and frame_size_px is None and self._camera is None:
             raise ValueError("a camera tilt correction needs the frame size or a camera profile")
         size = frame_size_px or (self._camera and (self._camera.width_px, self._camera.height_px))
+        self._frame_size_px = size
         self._analyzer = StreamingAnalyzer(
             self.fs_hz,
             offsets=static["offsets_deg"] if static else None,
@@ -123,7 +126,12 @@ class FrameProcessor:
         )
 
     def step(self, t_s: float, image_px: np.ndarray, visibility: np.ndarray) -> np.ndarray:
-        """Angles (deg, float32, one per name) for one frame; NaN where not measurable."""
+        """Angles (deg, float32, one per name) for one frame; NaN where not measurable. A landmark
+        outside the frame (when its size is known) counts as unseen."""
+        if self._frame_size_px:
+            from movekit.analysis.filters import visibility_in_frame
+
+            visibility = visibility_in_frame(image_px, visibility, self._frame_size_px)
         if self._camera is not None:
             from movekit.calibration import undistort_landmarks
 

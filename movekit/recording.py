@@ -416,7 +416,9 @@ class PoseSeries:
     t_s : (frames,) float64, seconds on the session clock
     image_px : (frames, 33, 3) float32, x right / y down in pixels, z scaled by frame width
     world_m : (frames, 33, 3) float32, metres, origin between the hips
-    visibility, presence : (frames, 33) float32 in 0..1
+    visibility, presence : (frames, 33) float32 in 0..1; :meth:`Recording.pose` gives a landmark
+        outside the image a visibility of 0 (the model's guess there is no measurement,
+        :func:`movekit.analysis.filters.visibility_in_frame`)
     frame_size_px : (width, height)
     """
 
@@ -457,19 +459,26 @@ class Recording:
         return _closed_intact(self.metadata, self.streams, self.path, self.events) is None
 
     def pose(self) -> PoseSeries:
+        """The pose streams as a :class:`PoseSeries`, cut to the shortest (a crash can cut one
+        short). A landmark outside the image gets visibility 0: there the model guesses."""
         missing = [n for n in POSE_STREAMS if n not in self.streams]
         if missing:
             raise MovekitError(f"{self.path} has no pose streams ({', '.join(missing)} missing)")
         n = min(len(self.streams[name]) for name in POSE_STREAMS)  # a crash can cut one short
         s = {name: self.streams[name] for name in POSE_STREAMS}
         video = self.metadata.get("video", {})
+        size = (int(video.get("width_px", 0)), int(video.get("height_px", 0)))
+        from movekit.analysis.filters import visibility_in_frame
+
+        image = s["pose_image_px"].data[:n]
+        visibility = visibility_in_frame(image, s["pose_visibility"].data[:n], size).astype(np.float32)
         return PoseSeries(
             t_s=s["pose_image_px"].t_s[:n],
-            image_px=s["pose_image_px"].data[:n],
+            image_px=image,
             world_m=s["pose_world_m"].data[:n],
-            visibility=s["pose_visibility"].data[:n],
+            visibility=visibility,
             presence=s["pose_presence"].data[:n],
-            frame_size_px=(int(video.get("width_px", 0)), int(video.get("height_px", 0))),
+            frame_size_px=size,
             calibration=cal if isinstance(cal := self.metadata.get("calibration"), dict) else {},
         )
 

@@ -141,3 +141,22 @@ def test_a_trial_bridges_a_short_loss_while_the_foot_stays_raised():
     r = assess_single_leg_stance(pose, with_sway=False)
     assert r.reps[0]["end_reason"] == "raised foot touched down"
     assert r.value("stance_time_s") == pytest.approx(8.3, abs=0.15)
+
+
+def test_a_foot_raised_before_it_was_seen_is_a_lower_bound():
+    """A foot already up in the first frame, or when the feet come into view: when it was lifted
+    is unknown, so the time is a lower bound (a walker's swing at the start of a clip had scored
+    as a complete 0.9 s trial)."""
+    t = np.arange(0, 14, 1 / FS)
+    first = assess_single_leg_stance(_stance(t[t >= 3.0], (2.0, 6.0), side="left"), with_sway=False)
+    trial = first.reps[0]
+    assert trial["start_s"] == pytest.approx(3.0) and trial["start_reason"] == "already raised when first seen"
+    assert trial["end_reason"] == "raised foot touched down" and trial["complete"] is False
+    flag = next(f for f in first.flags if f.code == "lower_bound")
+    assert "already raised when first seen (3.00 s)" in flag.message and "ended with" not in flag.message
+    pose = _stance(t, (2.0, 6.0), side="left")
+    pose.image_px[t < 4.0] = np.nan  # the feet come into view at 4 s, the foot up since ~2.1 s
+    late = assess_single_leg_stance(pose, with_sway=False).reps[0]
+    assert late["start_s"] == pytest.approx(4.0, abs=1 / FS) and late["complete"] is False
+    seen = assess_single_leg_stance(_stance(t, (2.0, 6.0), side="left"), with_sway=False).reps[0]
+    assert seen["start_reason"] == "foot lifted" and seen["complete"] is True

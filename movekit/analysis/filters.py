@@ -71,6 +71,35 @@ def mask_by_visibility(points, visibility, min_visibility: float = 0.5) -> np.nd
     return out
 
 
+def visibility_in_frame(image_px, visibility, frame_size_px) -> np.ndarray:
+    """The model's visibility (frames, landmarks) with 0 for a landmark outside the image.
+
+    MediaPipe places landmarks it cannot see beyond the image's edge, often with a high
+    visibility (a client's hips half out of frame: 0.97-1.00); there they are the model's guess,
+    not a measurement, so every analysis treats them as unseen.
+
+    Parameters
+    ----------
+    image_px : array (frames, landmarks, >=2) or (landmarks, >=2)
+        Image landmarks as the pose model gave them (px, x right, y down), before any
+        undistortion.
+    visibility : array (frames, landmarks) or (landmarks,)
+        Scores in 0..1.
+    frame_size_px : (width, height) or None
+        The image size (px); None or a zero: the size is unknown and ``visibility`` is returned
+        as it is (as float64).
+    """
+    vis = np.asarray(visibility, dtype=np.float64)
+    if frame_size_px is None or not all(frame_size_px):
+        return vis
+    w, h = (float(v) for v in frame_size_px)
+    p = np.asarray(image_px, dtype=np.float64)
+    x, y = p[..., 0], p[..., 1]
+    with np.errstate(invalid="ignore"):
+        outside = (x < 0) | (x >= w) | (y < 0) | (y >= h)
+    return np.where(outside, 0.0, vis)
+
+
 def _mask_groups(ok: np.ndarray) -> list[np.ndarray]:
     """Column indices grouped by identical finite-sample pattern (pose: usually a few groups)."""
     packed = np.packbits(ok, axis=0)

@@ -687,9 +687,11 @@ def stance_trials(
     -------
     list of dict
         ``stance_side`` (the foot down), ``raised_side``, ``start_s``, ``end_s``,
-        ``stance_time_s``, ``end_reason`` ("raised foot touched down", "stance foot moved",
-        "recording ended" or "feet not seen": for these two the time is a lower bound,
-        ``complete`` False).
+        ``stance_time_s``, ``start_reason`` ("foot lifted", or "already raised when first
+        seen": at the recording's start or after the feet were unseen for over
+        ``max_unseen_s``, the time is a lower bound), ``end_reason`` ("raised foot touched
+        down", "stance foot moved", "recording ended" or "feet not seen": for these two the
+        time is a lower bound), ``complete`` (False for a lower bound).
     """
     t = np.asarray(t_s, dtype=np.float64)
     p = np.asarray(points_px, dtype=np.float64)
@@ -711,6 +713,7 @@ def stance_trials(
         end = min(j, n - 1)
         dur = float(t[end] - t[i])
         if dur >= min_trial_s:
+            lifted_seen = _lift_seen(t, low, i, max_unseen_s)
             trials.append(
                 {
                     "trial": len(trials) + 1,
@@ -719,8 +722,9 @@ def stance_trials(
                     "start_s": float(t[i]),
                     "end_s": float(t[end]),
                     "stance_time_s": dur,
+                    "start_reason": "foot lifted" if lifted_seen else "already raised when first seen",
                     "end_reason": reason,
-                    "complete": reason not in ("recording ended", "feet not seen"),
+                    "complete": lifted_seen and reason not in ("recording ended", "feet not seen"),
                 }
             )
         # a new trial starts only after the raised foot has been put down
@@ -731,6 +735,14 @@ def stance_trials(
                 break
             i += 1
     return trials
+
+
+def _lift_seen(t, low: dict, i: int, max_unseen_s: float) -> bool:
+    """Whether both feet were seen within ``max_unseen_s`` before frame ``i``, where a trial starts:
+    otherwise the foot was already raised when the recording began or the feet came back into
+    view, and when it was lifted is unknown."""
+    both = np.isfinite(low["left"][:i]) & np.isfinite(low["right"][:i])
+    return bool(both.any()) and t[i] - t[np.flatnonzero(both)[-1]] <= max_unseen_s
 
 
 def _raised_side(low: dict, i: int, lift_px) -> str | None:
@@ -805,12 +817,15 @@ def assess_single_leg_stance(
     r.add_metric("trials_count", len(trials), "count")
     r.add_metric("stance_side", best["stance_side"], "1")
     if not best["complete"]:
-        r.flag(
-            "lower_bound",
-            f"the best trial ended with '{best['end_reason']}' while the foot was still raised"
-            + (f" (last seen at {best['end_s']:.2f} s)" if best["end_reason"] == "feet not seen" else "")
-            + ": its time is a lower bound",
-        )
+        why = []
+        if best.get("start_reason", "foot lifted") != "foot lifted":
+            why.append(f"the foot was already raised when first seen ({best['start_s']:.2f} s)")
+        if best["end_reason"] in ("recording ended", "feet not seen"):
+            why.append(
+                f"the best trial ended with '{best['end_reason']}' while the foot was still raised"
+                + (f" (last seen at {best['end_s']:.2f} s)" if best["end_reason"] == "feet not seen" else "")
+            )
+        r.flag("lower_bound", "; ".join(why) + ": its time is a lower bound")
     if age is not None:
         r.add_metric("stance_norm_s", norm, "s")
         if norm is None:

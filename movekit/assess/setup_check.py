@@ -114,11 +114,10 @@ class SetupResult:
 
 def _in_frame(image_px: np.ndarray, visibility: np.ndarray, frame_size_px: tuple[int, int]) -> np.ndarray:
     """(frames, 33) bool: the landmark is inside the image and seen (visibility >= MIN_VISIBILITY)."""
-    w, h = frame_size_px
-    x, y = image_px[..., 0], image_px[..., 1]
-    with np.errstate(invalid="ignore"):
-        inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
-        return inside & np.isfinite(x) & (np.nan_to_num(visibility, nan=0.0) >= MIN_VISIBILITY)
+    from movekit.analysis.filters import visibility_in_frame
+
+    vis = np.nan_to_num(visibility_in_frame(image_px, visibility, frame_size_px), nan=0.0)
+    return np.isfinite(image_px[..., 0]) & (vis >= MIN_VISIBILITY)
 
 
 def parts_out_of_frame(

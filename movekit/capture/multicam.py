@@ -464,7 +464,9 @@ class ViewAgreement:
         """Camera ``view``'s followed person at ``t_s`` (a :class:`PoseEstimate`)."""
         with self._lock:
             frames = self._frames[view]
-            frames.append(_Frame(float(t_s), np.asarray(est.image_px, np.float64)[:, :2], _weights(est)))
+            frames.append(
+                _Frame(float(t_s), np.asarray(est.image_px, np.float64)[:, :2], _weights(est, self.cameras[view]))
+            )
             while frames and frames[0].t_s < t_s - self.keep_s:
                 frames.popleft()
             if view == self.reference_view and t_s >= self._next_s:
@@ -505,7 +507,7 @@ class ViewAgreement:
             if s is None:
                 return
             s.t_s, s.followed = float(t_s), np.asarray(est.image_px, np.float64)[:, :2]
-            s.people = [(np.asarray(p.image_px, np.float64)[:, :2], _weights(p)) for p in people]
+            s.people = [(np.asarray(p.image_px, np.float64)[:, :2], _weights(p, self.cameras[view])) for p in people]
             self._run_due()
 
     def take_switch(self, view: int) -> tuple[float, float] | None:
@@ -690,8 +692,11 @@ class ViewAgreement:
             self._stretch = None
 
 
-def _weights(est) -> np.ndarray:
-    w = np.nan_to_num(np.asarray(est.visibility, np.float64))
+def _weights(est, camera) -> np.ndarray:
+    """A person's landmark weights in ``camera``'s frame: the model's visibility, 0 outside the image."""
+    from movekit.analysis.filters import visibility_in_frame
+
+    w = np.nan_to_num(visibility_in_frame(est.image_px, est.visibility, (camera.width_px, camera.height_px)))
     return w if est.found else np.zeros_like(w)
 
 

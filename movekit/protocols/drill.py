@@ -857,10 +857,12 @@ class DrillObserver:
         labels = sorted({sp.attrs.get("device", sp.name) for sp in ble.stream_specs()}) if ble is not None else []
         if labels:  # the drill waits for its devices (tick starts an autostart drill)
             d.watch_devices(labels, clock)
+        video = getattr(writer, "meta", {}).get("video") or {}  # the camera's size, as a replay reads it
         session = LiveDrill(
             d.protocol,
             self.specs,
             pose=self.pose,
+            frame_size_px=(int(video.get("width_px", 0)), int(video.get("height_px", 0))),
             mvc_uv=d.mvc_uv,
             writer=writer,
             audio=d.audio,

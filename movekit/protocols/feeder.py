@@ -305,6 +305,8 @@ class LiveDrill:
     emg : list of EMGSourceSpec
     pose : bool
         A camera pose source is present.
+    frame_size_px : (width, height), optional
+        Its image size (px): landmarks outside it count as unseen, as on replay.
     mvc_uv : mapping channel -> uV, optional
     writer : RecordingWriter, optional
         Raw EMG streams are added to it; drill events are written with ``writer.event``.
@@ -321,6 +323,7 @@ class LiveDrill:
     protocol: Protocol
     emg: list[EMGSourceSpec] = field(default_factory=list)
     pose: bool = False
+    frame_size_px: tuple[int, int] | None = None
     mvc_uv: Mapping[str, float] | None = None
     writer: object | None = None
     audio: object | None = None
@@ -340,7 +343,7 @@ class LiveDrill:
         self.late_dropped = 0
         self.emg = sorted(self.emg, key=lambda s: s.stream)
         self._emg = [EMGMetrics(s.rate_hz, s.channel_names, self.mvc_uv, self.emg_config) for s in self.emg]
-        self._pose = PoseMetrics() if self.pose else None
+        self._pose = PoseMetrics(self.frame_size_px) if self.pose else None
         names = [n for m in self._emg for n in m.names] + (self._pose.names if self._pose else [])
         self.runner = DrillRunner(self.protocol, available=names)
         self.merger = TimeOrderedMerger(len(self._emg) + (1 if self.pose else 0), self.max_wait_s)

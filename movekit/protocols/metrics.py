@@ -109,18 +109,23 @@ def foot_lift(image_px: np.ndarray) -> dict[str, float]:
 
 
 class PoseMetrics:
-    """One frame's image landmarks -> joint angles (2D, camera plane) and foot-lift metrics."""
+    """One frame's image landmarks -> joint angles (2D, camera plane) and foot-lift metrics.
 
-    def __init__(self) -> None:
+    ``frame_size_px`` (width, height), when known: landmarks outside the image count as unseen."""
+
+    def __init__(self, frame_size_px: tuple[int, int] | None = None) -> None:
         from movekit.live import FrameProcessor
 
-        self.fp = FrameProcessor()
+        self.frame_size_px = frame_size_px if frame_size_px and all(frame_size_px) else None
+        self.fp = FrameProcessor(frame_size_px=self.frame_size_px)
         self.names = list(self.fp.names) + ["left_foot_lift_ratio", "right_foot_lift_ratio"]
 
     def process(self, t_s: float, image_px: np.ndarray, visibility: np.ndarray) -> dict[str, float]:
+        from movekit.analysis.filters import visibility_in_frame
+
         ang = self.fp.step(t_s, np.asarray(image_px, np.float32), np.asarray(visibility, np.float32))
         d = {n: float(v) for n, v in zip(self.fp.names, ang)}
-        vis = np.asarray(visibility, np.float64)
+        vis = visibility_in_frame(image_px, visibility, self.frame_size_px)
         px = np.where((vis >= 0.5)[:, None], np.asarray(image_px, np.float64), np.nan)
         d.update(foot_lift(px))
         return d
@@ -202,9 +207,9 @@ def recording_samples(
         per_source.append(items)
     pose_items: list[tuple[float, dict]] = []
     if use_pose and "pose_image_px" in rec.streams and len(rec.streams["pose_image_px"].t_s):
-        pm = PoseMetrics()
-        names += pm.names
         ps = rec.pose()
+        pm = PoseMetrics(ps.frame_size_px)
+        names += pm.names
         for i in range(len(ps.t_s)):
             pose_items.append((float(ps.t_s[i]), pm.process(float(ps.t_s[i]), ps.image_px[i], ps.visibility[i])))
     per_source.append(pose_items)
