@@ -251,7 +251,7 @@ def read_recording(path: str | Path, stream: str | None = None) -> EMGSignal:
     scale = _UNIT_SCALE.get(s.spec.unit.lower().replace("µ", "u"))
     if scale is None:
         raise MovekitError(f"{path}: EMG stream {stream!r} is in {s.spec.unit!r}, expected uV, mV or V")
-    data = s.data.reshape(len(s.t_s), -1).astype(np.float64) * scale
+    data = s.channels.astype(np.float64) * scale
     names = list(s.spec.channel_names or [f"ch{i}" for i in range(data.shape[1])])
     return _finish(s.t_s.astype(np.float64), data, names, s.spec.rate_hz, f"{path}:{stream}")
 

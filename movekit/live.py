@@ -14,6 +14,10 @@ import numpy as np
 from movekit.recording import StreamSpec
 
 LIVE_STREAM = "live_angles_deg"
+#: each live angle's expected error (deg) in that frame, as the gate judged it (inf: the side was
+#: relabelled there); replayed and compared with the angles, so a replay checks numbers even where
+#: every angle was refused
+LIVE_ERROR_STREAM = "live_angles_err_deg"
 #: modules whose code decides the live angles; their fingerprint is stored with every recording
 LIVE_CODE_MODULES = (
     "movekit.live",
@@ -102,10 +106,27 @@ class FrameProcessor:
         """Expected error (deg) of each angle in the last frame (NaN: not measurable)."""
         return self._analyzer.errors
 
+    def errors_deg(self) -> np.ndarray:
+        """The last frame's expected errors (deg, float32, one per name; NaN: not measurable)."""
+        e = self._analyzer.errors
+        return np.array([e.get(n, np.nan) for n in self.names], np.float32)
+
     @property
     def view(self) -> str:
         """View label of the last frame (causal)."""
         return self._analyzer.view
+
+    def error_spec(self) -> StreamSpec:
+        """The stream of each live angle's expected error (:data:`LIVE_ERROR_STREAM`)."""
+        return StreamSpec(
+            LIVE_ERROR_STREAM,
+            (len(self.names),),
+            "deg",
+            None,
+            tuple(n.removesuffix("_deg") for n in self.names),
+            kind="live_angles",
+            attrs={"what": "expected error of each live angle in that frame (inf: left/right relabelled there)"},
+        )
 
     def spec(self) -> StreamSpec:
         return StreamSpec(

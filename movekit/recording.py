@@ -403,6 +403,11 @@ class Stream:
         return len(self.t_s)
 
     @property
+    def channels(self) -> np.ndarray:
+        """``data`` as (N, channels) float32, one column per value of a sample (N may be 0)."""
+        return self.data.reshape(len(self.t_s), int(np.prod(self.spec.shape, dtype=np.int64)))
+
+    @property
     def duration_s(self) -> float:
         return float(self.t_s[-1] - self.t_s[0]) if len(self.t_s) > 1 else 0.0
 

@@ -90,7 +90,7 @@ def triangulation(rec: Recording) -> dict:
     views = src.get("views") if isinstance(src, dict) else None
     st = rec.streams["pose_3d_m"]
     n = len(st.t_s)
-    pts = np.asarray(st.data, np.float64).reshape(n, -1, 3)
+    pts = np.asarray(st.data, np.float64)  # (frames, 33, 3), the stream's shape
     seen = np.isfinite(pts).all(axis=-1)
     torso = int(seen[:, list(TORSO)].all(axis=1).sum()) if n else 0
     sep = mv.get("separation_deg")

@@ -46,6 +46,33 @@ def test_tampered_recording_is_detected(demo_recording_research, tmp_path):
     assert p.returncode == 1 and "DIFFERS from the live run in 1 of" in p.stderr
 
 
+def test_a_changed_pose_is_detected_where_every_angle_was_refused(demo_recording, tmp_path):
+    """The default (gated) demo recording shows no single-camera angle, so its live angles are all
+    refusals; the stored expected errors still depend on the pose, so a replay of a pose moved
+    after the capture differs (a check of NaN against NaN alone had passed it, bit for bit)."""
+    rec = open_recording(demo_recording)
+    result = replay_pose(rec)
+    assert result.identical is True
+    assert result.compared == {"angles": 230 * 21, "angle_numbers": 0, "errors": 230 * 21}
+    assert np.isfinite(result.errors_deg).sum() > 1000  # numbers, compared bit for bit
+    p = movekit("replay", demo_recording)
+    assert p.returncode == 0 and "0 of them shown angles, and their 4830 expected errors" in p.stdout
+    copy = tmp_path / "moved.mkrec"
+    shutil.copytree(demo_recording, copy)
+    path = copy / "streams" / "pose_image_px.arrows"
+    with pa.memory_map(str(path)) as f:
+        table = pa.ipc.open_stream(f).read_all()
+    cols = [c.to_numpy().copy() for c in table.columns]
+    x_cols = [i for i, name in enumerate(table.schema.names) if name.endswith("_x_px")]
+    for i in x_cols:
+        cols[i] = (cols[i] * np.float32(0.5) + np.float32(300)).astype(cols[i].dtype)
+    with open(path, "wb") as f, pa.ipc.new_stream(f, table.schema) as w:
+        w.write_table(pa.Table.from_arrays([pa.array(c) for c in cols], schema=table.schema))
+    assert replay_pose(open_recording(copy)).identical is False
+    p = movekit("replay", copy)
+    assert p.returncode == 1 and "DIFFERS from the live run in 0 of 4830 angle values and " in p.stderr
+
+
 def test_replay_of_a_cut_recording_says_what_it_compared(demo_recording_research, tmp_path):
     """A recording cut short (a crash) replays what was recovered, and says that the comparison covers only that."""
     copy = tmp_path / "cut.mkrec"

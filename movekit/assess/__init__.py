@@ -31,7 +31,7 @@ def channel(trial, name: str):
             if base in (c, f"{sname}_{c}") or name == c:
                 if st.spec.unit not in ("deg", "1", ""):
                     continue
-                d = st.data.reshape(len(st.t_s), -1)
+                d = st.channels
                 return st.t_s, d[:, i]
     return None
 

@@ -867,7 +867,7 @@ def find_trunk_inclination(trial) -> tuple[np.ndarray, np.ndarray, np.ndarray | 
         ml = next((i for i, c in enumerate(chans) if any(k in c for k in ("roll", "ml", "frontal"))), None)
         if ap is None:
             continue
-        d = np.asarray(st.data, dtype=np.float64).reshape(len(st.t_s), -1)
+        d = st.channels.astype(np.float64)
         return st.t_s, d[:, ap], (d[:, ml] if ml is not None else None), name
     return None
 

@@ -481,7 +481,7 @@ def assess_gait(trial, *, axis=None, side: str | None = None, distance_m: float 
         an = n[: -len("gyro")] + "acc" if n.endswith("gyro") else None
         if an in trial.streams:
             sa = trial.streams[an]
-            da = np.asarray(sa.data, dtype=np.float64).reshape(len(sa.t_s), -1)
+            da = sa.channels.astype(np.float64)
             acc[lab[n]] = np.column_stack([np.interp(t, sa.t_s, da[:, i]) for i in range(da.shape[1])])
     axis = axis if axis is not None else (trial.metadata or {}).get("gait_axis")
     return assess_gait_shank(t, gyro, axis=axis, unit=next(iter(units)), acc=acc or None, distance_m=distance_m)

@@ -306,7 +306,7 @@ def assess_jps_session(trial, *, channel: str | None = None, **options) -> Asses
     for sname, st in trial.streams.items():
         if st.spec.unit != "deg" or st.spec.kind in ("pose_image", "pose_world", "live_angles"):
             continue  # the camera's own angles: one camera measures no joint angle within 5 deg (docs/validity.md)
-        d = np.asarray(st.data, dtype=np.float64).reshape(len(st.t_s), -1)
+        d = st.channels.astype(np.float64)
         for i, c in enumerate(st.spec.channel_names or [f"ch{i}" for i in range(d.shape[1])]):
             found[f"{sname}_{c}"] = (st.t_s, d[:, i])
     if not found:

@@ -555,7 +555,7 @@ def _recording_cop(rec) -> CopSeries | None:
         unit = str(spec.unit).lower()
         if spec.kind not in _COP_KINDS or unit not in _LENGTH_MM:
             continue
-        d = np.asarray(st.data, dtype=np.float64).reshape(len(st.t_s), -1)
+        d = st.channels.astype(np.float64)
         if d.shape[1] < 2:
             continue
         chans = [c.lower() for c in (spec.channel_names or ())]
@@ -585,10 +585,9 @@ def recording_pose(rec):
             sep = float(sep) if sep is not None else None
         except (TypeError, ValueError):
             raise MovekitError(f"{rec.path}: multiview separation_deg {sep!r} is not a number") from None
-        n = len(st.t_s)
         return TriangulatedSeries(
             np.asarray(st.t_s, dtype=np.float64),
-            np.asarray(st.data, dtype=np.float64).reshape(n, -1, 3),
+            np.asarray(st.data, dtype=np.float64),  # (frames, 33, 3), the stream's shape
             tuple(mv.get("cameras") or ()),
             sep,
             mv.get("calibration"),

@@ -37,7 +37,7 @@ from movekit.capture.inputs import RAW_VIDEO
 from movekit.capture.pose import N_LANDMARKS, MediaPipePose, PoseBackend, PoseEstimate
 from movekit.capture.sinks import EVENT_KEYS
 from movekit.errors import MovekitError
-from movekit.live import LIVE_STREAM, FrameProcessor
+from movekit.live import LIVE_ERROR_STREAM, LIVE_STREAM, FrameProcessor
 from movekit.recording import POSE_STREAMS, PoseSeries, RecordingWriter, StreamSpec
 
 log = logging.getLogger(__name__)
@@ -551,6 +551,7 @@ class CaptureRun:
         for spec in pose_stream_specs(rate):
             writer.add_stream(spec)
         writer.add_stream(self.processor.spec())
+        writer.add_stream(self.processor.error_spec())
         writer.update_metadata(session_clock={"started_unix_s": self.clock.started_unix_s, "frames": meta["clock"]})
         return writer
 
@@ -595,6 +596,7 @@ class CaptureRun:
             writer.append("pose_visibility", t, est.visibility[None])
             writer.append("pose_presence", t, est.presence[None])
             writer.append(LIVE_STREAM, t, live[None])
+            writer.append(LIVE_ERROR_STREAM, t, processor.errors_deg()[None])
         summary.frames += 1
         summary.detected += est.found
         summary.last_t_s = frame.t_s

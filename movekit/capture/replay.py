@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from movekit.errors import MovekitError
-from movekit.live import LIVE_STREAM, FrameProcessor
+from movekit.live import LIVE_ERROR_STREAM, LIVE_STREAM, FrameProcessor
 from movekit.recording import Recording
 
 
@@ -55,13 +55,31 @@ class ReplayResult:
     angles_deg: np.ndarray  #: (frames, angles) float32, recomputed
     stored: np.ndarray | None  #: what the live run stored, if any
     code_changed: bool = False  #: the live-angle code differs from the one that made the recording
+    errors_deg: np.ndarray | None = None  #: (frames, angles) float32, each angle's expected error, recomputed
+    stored_errors: np.ndarray | None = None  #: the live run's errors (recordings made before 2026-12-06 have none)
 
     @property
     def identical(self) -> bool | None:
-        """True when the replay reproduced the live run bit for bit (None: nothing stored)."""
+        """True when the replay reproduced the live run bit for bit, angles and (where stored)
+        their errors (None: nothing stored)."""
         if self.stored is None:
             return None
-        return self.stored.shape == self.angles_deg.shape and self.stored.tobytes() == self.angles_deg.tobytes()
+        same = _same_bits(self.stored, self.angles_deg)
+        if self.stored_errors is not None:
+            same = same and _same_bits(self.stored_errors, self.errors_deg)
+        return same
+
+    @property
+    def compared(self) -> dict[str, int]:
+        """How many stored values were compared: ``angles``, of them ``angle_numbers`` (a shown
+        angle; the rest are refusals, NaN), and ``errors`` (0 when the recording has none)."""
+        n_err = 0 if self.stored_errors is None else int(self.stored_errors.size)
+        stored = self.stored if self.stored is not None else np.zeros(0, np.float32)
+        return {"angles": int(stored.size), "angle_numbers": int(np.isfinite(stored).sum()), "errors": n_err}
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray | None) -> bool:
+    return b is not None and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
 def replay_pose(
@@ -86,11 +104,13 @@ def _replay_pose(rec: Recording, live, speed: float | None, on_frame) -> ReplayR
         frame_size_px=tuple(pose.frame_size_px) if all(pose.frame_size_px) else None,
     )
     out = np.empty((len(pose), len(processor.names)), np.float32)
+    err = np.empty_like(out)
     t_first = float(pose.t_s[0]) if len(pose) else 0.0
     wall0 = time.monotonic()
     for i in range(len(pose)):
         _pace(float(pose.t_s[i]), t_first, wall0, speed)
         out[i] = processor.step(float(pose.t_s[i]), pose.image_px[i], pose.visibility[i])
+        err[i] = processor.errors_deg()
         if on_frame is not None:
             on_frame(i, float(pose.t_s[i]), out[i])
     stored = None
@@ -107,4 +127,5 @@ def _replay_pose(rec: Recording, live, speed: float | None, on_frame) -> ReplayR
 
     recorded = live.spec.attrs.get("code_fingerprint") if live is not None else None
     changed = recorded is not None and recorded != live_code_fingerprint()
-    return ReplayResult(processor.names, pose.t_s, out, stored, changed)
+    stored_err = rec.streams[LIVE_ERROR_STREAM].data[: len(pose)] if LIVE_ERROR_STREAM in rec.streams else None
+    return ReplayResult(processor.names, pose.t_s, out, stored, changed, err, stored_err)

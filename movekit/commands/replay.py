@@ -89,12 +89,30 @@ def run(args) -> int:
     if result.identical is None:
         print("no live outputs stored in this recording: nothing to compare")
         return 0
+    c = result.compared
     if result.identical:
         part = " of what was recovered (the warnings above say what is lost)" if rec.problems else ""
-        print(f"identical to the live run, bit for bit ({result.angles_deg.size} values){part}")
+        what = f"{c['angles']} angle values, {c['angle_numbers']} of them shown angles"
+        what += f", and their {c['errors']} expected errors" if c["errors"] else ""
+        print(f"identical to the live run, bit for bit ({what}){part}")
+        if not c["errors"]:
+            print("this recording predates the stored live errors: only the angles were compared")
+        if not c["angle_numbers"]:
+            print(
+                "no live angle was shown in this recording (every one refused: see 'movekit angles'); "
+                + (
+                    "the refusals and the errors behind them were compared"
+                    if c["errors"]
+                    else "only refusals were compared"
+                )
+            )
         return 0
-    diff = ~((result.angles_deg == result.stored) | (np.isnan(result.angles_deg) & np.isnan(result.stored)))
-    print(f"DIFFERS from the live run in {int(diff.sum())} of {diff.size} values", file=sys.stderr)
+    diff = _differing(result.angles_deg, result.stored)
+    what = f"{int(diff.sum())} of {diff.size} angle values"
+    if result.stored_errors is not None:
+        diff_err = _differing(result.errors_deg, result.stored_errors)
+        what += f" and {int(diff_err.sum())} of {diff_err.size} expected errors"
+    print(f"DIFFERS from the live run in {what}", file=sys.stderr)
     if result.code_changed:
         print(
             "the live-angle code has changed since this recording was made (its fingerprint differs), "
@@ -102,3 +120,12 @@ def run(args) -> int:
             file=sys.stderr,
         )
     return 1
+
+
+def _differing(a, b):
+    """Where two equally shaped arrays differ (NaN equals NaN); all of them when the shapes differ."""
+    import numpy as np
+
+    if a.shape != b.shape:
+        return np.ones(max(a.size, b.size), bool)
+    return ~((a == b) | (np.isnan(a) & np.isnan(b)))

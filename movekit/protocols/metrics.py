@@ -196,7 +196,7 @@ def recording_samples(
         rate = s.spec.rate_hz or float(1.0 / np.median(np.diff(s.t_s)))
         em = EMGMetrics(rate, chans, mvc_uv, emg_config)
         names += em.names
-        x = s.data.reshape(len(s.t_s), -1).astype(np.float64) * scale
+        x = s.channels.astype(np.float64) * scale
         step = max(1, int(round(chunk_s * rate)))
         items: list[tuple[float, dict]] = []
         for i in range(0, len(x), step):
