@@ -467,8 +467,10 @@ class Recording:
         """The pose streams as a :class:`PoseSeries`, cut to the shortest (a crash can cut one
         short). A landmark outside the image gets visibility 0: there the model guesses."""
         missing = [n for n in POSE_STREAMS if n not in self.streams]
-        if missing:
+        if len(missing) == len(POSE_STREAMS):
             raise MovekitError(f"{self.path} has no pose streams ({', '.join(missing)} missing)")
+        if missing:
+            raise MovekitError(f"{self.path}: its pose streams are incomplete ({', '.join(missing)} missing)")
         n = min(len(self.streams[name]) for name in POSE_STREAMS)  # a crash can cut one short
         s = {name: self.streams[name] for name in POSE_STREAMS}
         video = self.metadata.get("video", {})

@@ -12,7 +12,8 @@ from collections import Counter
 
 import numpy as np
 
-from movekit.recording import Recording
+from movekit.errors import MovekitError
+from movekit.recording import POSE_STREAMS, Recording
 
 #: shoulders and hips: a frame counts as triangulated when all four are (as movekit triangulate counts)
 TORSO = (11, 12, 23, 24)
@@ -56,6 +57,8 @@ def summarise(rec: Recording) -> dict:
     out = {
         "path": str(rec.path),
         "closed": rec.closed,
+        # marked closed by its writer, yet not holding what was written then: damaged since
+        "damaged_after_close": rec.metadata.get("closed") is True and not rec.closed,
         "duration_s": float(t1 - t0) if t1 >= t0 else 0.0,
         "movekit_version": rec.metadata.get("movekit_version"),
         "source": rec.metadata.get("source", {}).get("source"),
@@ -66,12 +69,11 @@ def summarise(rec: Recording) -> dict:
         "views_excluded": [e.get("text", "") for e in rec.events if e.get("kind") == "view_excluded"],
         "views_switched": [e.get("text", "") for e in rec.events if e.get("kind") == "view_switched"],
     }
-    if "pose_image_px" in rec.streams:
-        pose = rec.pose()
-        out["frames"] = len(pose)
-        out["detection_rate"] = float(pose.detected.mean()) if len(pose) else 0.0
-        out["frames_dropped"] = int(sum(e.get("count", 0) for e in rec.events if e.get("kind") == "frames_dropped"))
-        out["pose_model"] = rec.metadata.get("pose_model", {})
+    if any(n in rec.streams for n in POSE_STREAMS):
+        try:
+            out.update(_pose_summary(rec))
+        except MovekitError as exc:  # a damaged recording: say what is there, and this
+            out["pose_problem"] = str(exc)
     if "pose_3d_m" in rec.streams:
         out["triangulated"] = triangulation(rec)
         if out["source"] is None:
@@ -154,13 +156,33 @@ def format_triangulation(t: dict) -> list[str]:
     return lines
 
 
+def _pose_summary(rec: Recording) -> dict:
+    pose = rec.pose()
+    return {
+        "frames": len(pose),
+        "detection_rate": float(pose.detected.mean()) if len(pose) else 0.0,
+        "frames_dropped": int(sum(e.get("count", 0) for e in rec.events if e.get("kind") == "frames_dropped")),
+        "pose_model": rec.metadata.get("pose_model", {}),
+    }
+
+
+def _closed_text(s: dict) -> str:
+    if s["closed"]:
+        return "closed cleanly"
+    if s.get("damaged_after_close"):
+        return "closed cleanly, but damaged since: see the warnings"
+    return "NOT closed: recovered after a stop or crash"
+
+
 def format_summary(s: dict) -> str:
     lines = [
-        f"recording  {s['path']}  ({'closed cleanly' if s['closed'] else 'NOT closed: recovered after a stop or crash'})",
+        f"recording  {s['path']}  ({_closed_text(s)})",
         f"duration   {s['duration_s']:.2f} s   source {s.get('source')}   movekit {s.get('movekit_version')}",
     ]
     if "triangulated" in s:
         lines.extend(format_triangulation(s["triangulated"]))
+    if "pose_problem" in s:
+        lines.append(f"pose       unreadable: {s['pose_problem']}")
     if "frames" in s:
         model = s.get("pose_model", {})
         lines.append(

@@ -36,3 +36,22 @@ def test_an_empty_triangulation_is_said_not_raised(empty_triangulation, tmp_path
     assert "a person was found in 0 of 0 frames" in out.out
     assert main(["angles", str(empty_triangulation), "-o", str(tmp_path / "a.csv")]) == 2
     assert "no triangulated" in capsys.readouterr().err.lower()
+
+
+@pytest.mark.parametrize("lost", ["pose_world_m", "pose_image_px"])
+def test_a_camera_recording_missing_a_pose_stream(demo_recording, tmp_path, capsys, lost):
+    """A recording closed cleanly whose pose stream was deleted afterwards: `info` shows what is
+    there and says the pose is unreadable and why; `replay` refuses instead of replaying the rest
+    as a device session."""
+    import shutil
+
+    copy = tmp_path / "damaged.mkrec"
+    shutil.copytree(demo_recording, copy)
+    (copy / "streams" / f"{lost}.arrows").unlink()
+    assert main(["info", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "(closed cleanly, but damaged since: see the warnings)" in out
+    assert f"pose       unreadable: {copy}: its pose streams are incomplete ({lost} missing)" in out
+    assert "live_angles_deg" in out  # the rest is listed
+    assert main(["replay", str(copy)]) == 2
+    assert f"its pose streams are incomplete ({lost} missing)" in capsys.readouterr().err

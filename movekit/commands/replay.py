@@ -46,7 +46,7 @@ def run(args) -> int:
     import numpy as np
 
     from movekit.capture.replay import replay_pose
-    from movekit.recording import open_recording
+    from movekit.recording import POSE_STREAMS, open_recording
 
     speed = parse_speed(args.speed)
     if args.csv:
@@ -64,6 +64,8 @@ def run(args) -> int:
         publish_recording(rec, speed=1.0 if args.speed == "max" else speed, linger_s=1.0)
         print(f"published {rec.path.name} to Lab Streaming Layer outlets")
         return 0
+    if any(n in rec.streams for n in POSE_STREAMS):
+        rec.pose()  # a camera recording missing a pose stream cannot be replayed as one: say which
     if "pose_image_px" not in rec.streams:  # device-only session: replay every stream in time order
         from collections import Counter
 
