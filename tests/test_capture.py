@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -453,6 +454,20 @@ def test_demo_command(tmp_path):
     assert (tmp_path / "d" / "demo.mkrec" / "meta.json").exists()
     assert (tmp_path / "d" / "demo_annotated.mkv").stat().st_size > 100_000
     assert "person found in" in p.stdout and "right_knee_flexion_deg" in p.stdout
+    meta = json.loads((tmp_path / "d" / "demo.mkrec" / "meta.json").read_text())
+    assert (meta["client"], meta["protocol"]) == ("demo", "demo")  # so a second demo replaces it
+
+
+def test_demo_never_replaces_a_recording_it_did_not_make(demo_recording, tmp_path):
+    """A client's recording copied to DIR/demo.mkrec: `movekit demo --out DIR` refuses, leaving it."""
+    import shutil
+
+    shutil.copytree(demo_recording, tmp_path / "e" / "demo.mkrec")
+    before = (tmp_path / "e" / "demo.mkrec" / "meta.json").read_bytes()
+    p = _run("demo", "--out", str(tmp_path / "e"))
+    assert p.returncode == 2 and "is not an earlier demo's recording" in p.stderr, p.stderr
+    assert (tmp_path / "e" / "demo.mkrec" / "meta.json").read_bytes() == before
+    assert not (tmp_path / "e" / "demo_annotated.mkv").exists()
 
 
 def test_the_woman_walking_by_is_followed_and_no_phantom_is_counted(demo_clip, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -16,7 +17,30 @@ def register(subparsers) -> None:
         "demo", help="run the pose model on the embedded sample clip (no camera or network needed)"
     )
     p.add_argument("--out", default="movekit-demo", help="folder for the recording and annotated video")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a demo.mkrec in --out that an earlier demo did not make (a demo's own is always replaced)",
+    )
     p.set_defaults(func=run)
+
+
+def _check_previous(rec_path: Path, overwrite: bool) -> None:
+    """Refuse to replace a ``demo.mkrec`` that is not an earlier demo's (its metadata says client
+    and protocol "demo"), unless ``overwrite``: a recording copied there is somebody's data."""
+    if not rec_path.exists() or overwrite:
+        return
+    from movekit.errors import MovekitError
+
+    try:
+        meta = json.loads((rec_path / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = None
+    if not (isinstance(meta, dict) and meta.get("client") == "demo" and meta.get("protocol") == "demo"):
+        raise MovekitError(
+            f"{rec_path} exists and is not an earlier demo's recording: give another --out, "
+            "or --overwrite to replace it"
+        )
 
 
 def sample_clip() -> Path:
@@ -42,6 +66,7 @@ def run(args) -> int:
         from movekit.errors import MovekitError
 
         raise MovekitError(f"--out {out} is a file; give a folder for the demo's recording and video")
+    _check_previous(out / "demo.mkrec", args.overwrite)
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     clip = sample_clip()
     print(f"movekit demo: MediaPipe Pose on {clip.name} (Sports2D demo clip, BSD-3)")
