@@ -305,33 +305,112 @@ def test_c3d_round_trips_points_analogs_and_events_through_py_c3d(sensor_recordi
         ev = r.get("EVENT")
         ev_labels = [s.strip() for s in ev.get("LABELS").string_array]
         ev_times = ev.get("TIMES").float_array  # (n, 2): minutes, seconds
+        t0 = float(r.get("MOVEKIT").get("T0_S").string_value)
+        first_pose = round(r.get("MOVEKIT").get("FIRST_POSE_FRAME").float_value)
     assert labels == list(NAMES) and units == "mm"
     assert p_rate == pytest.approx(30.0, rel=1e-4)
     assert a_rate == pytest.approx(p_rate * 34, rel=1e-6)  # smallest multiple of 30 at or above 1000 Hz
-    assert len(frames) == len(pose)
+    # pose and sensors start together (0 s); the sensors run 0.37 s past the last frame: 10 blank frames follow
+    assert t0 == pytest.approx(pose.t_s[0], abs=1e-6) and first_pose == 1
+    assert len(frames) == len(pose) + 10
     pts = np.stack([fr[1] for fr in frames])  # (frames, points, 5): x y z residual cameras
+    assert (pts[len(pose) :, :, 3] == -1).all()
+    pts = pts[: len(pose)]
     w = pose.world_m.astype(np.float64)
     want = np.stack([w[..., 0], -w[..., 1], -w[..., 2]], axis=-1) * 1000.0
     missing = ~(pose.visibility >= 0.5)
     assert np.array_equal(pts[..., 3] < 0, missing)
     np.testing.assert_allclose(pts[~missing][:, :3], want[~missing], atol=1e-3)
     analog = np.concatenate([fr[2] for fr in frames], axis=1)  # (channels, samples)
-    assert analog.shape[1] == len(pose) * 34
-    t_a = pose.t_s[0] + np.arange(analog.shape[1]) / a_rate
+    assert analog.shape[1] == len(frames) * 34
+    side = json.loads((tmp_path / "s.c3d.json").read_text())
+    t_a = t0 + np.arange(analog.shape[1]) / a_rate
     for name, ch in (("emg_biceps", 0), ("imu_acc", 2), ("emg_slow", 0)):
         s = rec.streams[name]
+        assert t_a[0] <= s.t_s[0] + 1e-6 and t_a[-1] >= s.t_s[-1]  # every sample inside the file: none dropped
         label = f"{name}.{s.spec.channel_names[ch]}"
         got = analog[a_labels.index(label)]
         ref = np.interp(t_a, s.t_s, s.data.reshape(len(s), -1)[:, ch].astype(np.float64))
         ok = (t_a >= s.t_s[0]) & (t_a <= s.t_s[-1])
-        assert ok.mean() > 0.95 and np.isnan(got[~ok]).all()
+        assert (t_a[~ok] > s.t_s[-1]).all() and np.isnan(got[~ok]).all()  # NaN only after the stream ended
+        assert side["analog_nan_samples"][name] == [0, int((~ok).sum())]
         np.testing.assert_allclose(got[ok], ref[ok], rtol=1e-6, atol=1e-6)
+    assert 0 < side["analog_nan_samples"]["emg_biceps"][1] < 34  # the last stream to end: the last frame's tail
     emg = analog[a_labels.index("emg_biceps.biceps")]
     assert np.nanstd(emg) > 10  # real EMG in uV, not zeros
-    want_ev = sorted((e["t_s"] - pose.t_s[0], e["kind"]) for e in rec.events)
+    want_ev = sorted((e["t_s"] - t0, e["kind"]) for e in rec.events)
     got_ev = sorted(zip(ev_times[:, 0] * 60 + ev_times[:, 1], ev_labels))
     assert [k for _, k in got_ev] == [k for _, k in want_ev] and "pain" in ev_labels
     np.testing.assert_allclose([t for t, _ in got_ev], [t for t, _ in want_ev], atol=1e-4)
+    assert side["t0_s"] == pytest.approx(t0, abs=1e-6) and side["events_left_out"] == []
+
+
+@pytest.fixture(scope="module")
+def late_camera_recording(demo_recording, tmp_path_factory) -> Path:
+    """A drill as it happens: the drill starts (0 s), real PLUX EMG from 0.2 s, the camera's first
+    frame at 0.6 s (the demo's pose, live angles and events moved by 0.6 s)."""
+    from movekit.datasets import fetch
+    from movekit.emg_io import read_emg
+    from movekit.recording import RecordingWriter, StreamSpec, open_recording
+
+    demo = open_recording(demo_recording)
+    emg = read_emg(fetch("plux_emg_bursts"))
+    out = tmp_path_factory.mktemp("late") / "late.mkrec"
+    with RecordingWriter(out, {**demo.metadata, "client": "c-07"}) as w:
+        for s in demo.streams.values():
+            w.add_stream(s.spec)
+            w.append(s.spec.name, s.t_s + 0.6, s.data)
+        w.add_stream(StreamSpec("emg", (1,), "uV", 1000.0, ("core",), kind="emg"))
+        w.append("emg", emg.t_s[:6000] + 0.2, emg.data_uv[:6000])
+        w.event(0.0, "drill_start", drill="core_bracing_hold")
+        w.event(0.25, "emg_onset", channel="core")
+        w.event(2.0, "pain", score=3, source="key")
+    return out
+
+
+def test_c3d_starts_at_the_first_sample_before_the_camera(late_camera_recording, demo_pose, tmp_path):
+    """EMG before the first camera frame is kept (frame 1 at the first EMG sample, points blank until
+    the camera starts); an event before every sample is listed as left out, none gets a negative time."""
+    c3d = pytest.importorskip("c3d", reason="py-c3d is the independent C3D reader of this test")
+    pytest.importorskip("ezc3d", reason="the C3D export needs the 'export' extra (ezc3d)")
+    from movekit.recording import open_recording
+
+    out = tmp_path / "late.c3d"
+    assert _export(late_camera_recording, "c3d", out) == 0
+    with open(out, "rb") as f:
+        r = c3d.Reader(f)
+        frames = list(r.read_frames(copy=True))
+        a_labels = [s.strip() for s in r.analog_labels]
+        a_rate = r.analog_rate
+        ev = r.get("EVENT")
+        ev_labels = [s.strip() for s in ev.get("LABELS").string_array]
+        ev_times = ev.get("TIMES").float_array
+        t0 = float(r.get("MOVEKIT").get("T0_S").string_value)
+        first_pose = round(r.get("MOVEKIT").get("FIRST_POSE_FRAME").float_value)
+    # the camera's frames stay on their times (0.6 s + k/30): frame 1 is the last such time at or before 0.2 s
+    assert first_pose == 13 and t0 == pytest.approx(0.6 - 12 / 30, abs=1e-6) and t0 <= 0.2
+    pts = np.stack([fr[1] for fr in frames])
+    assert (pts[: first_pose - 1, :, 3] == -1).all()
+    w = demo_pose.world_m[0].astype(np.float64)
+    seen = demo_pose.visibility[0] >= 0.5
+    np.testing.assert_allclose(pts[first_pose - 1, seen, 0], w[seen, 0] * 1000, atol=1e-3)
+    emg = open_recording(late_camera_recording).streams["emg"]
+    analog = np.concatenate([fr[2] for fr in frames], axis=1)[a_labels.index("emg.core")]
+    t_a = t0 + np.arange(len(analog)) / a_rate
+    inside = (t_a >= emg.t_s[0]) & (t_a <= emg.t_s[-1])
+    assert t_a[0] <= emg.t_s[0] + 1e-6 and t_a[-1] >= emg.t_s[-1]
+    np.testing.assert_allclose(analog[inside], np.interp(t_a[inside], emg.t_s, emg.data[:, 0]), rtol=1e-5, atol=1e-3)
+    before_camera = inside & (t_a < 0.6)
+    assert before_camera.sum() > 400 and np.nanstd(analog[before_camera]) > 0  # the 0.4 s before the camera
+    assert np.isnan(analog[~inside]).all()
+    times = ev_times[:, 0] * 60 + ev_times[:, 1]
+    assert (ev_times >= 0).all() and (ev_times[:, 1] < 60).all()
+    assert "drill_start" not in ev_labels
+    np.testing.assert_allclose(times[ev_labels.index("emg_onset")], 0.25 - t0, atol=1e-5)
+    np.testing.assert_allclose(times[ev_labels.index("pain")], 2.0 - t0, atol=1e-5)
+    side = json.loads((tmp_path / "late.c3d.json").read_text())
+    assert [e["kind"] for e in side["events_left_out"]] == ["drill_start"]
+    assert side["t0_s"] == pytest.approx(t0, abs=1e-6) and side["first_pose_frame"] == first_pose
 
 
 def test_c3d_also_reads_in_ezc3d(sensor_recording, tmp_path):

@@ -431,6 +431,8 @@ def _export_c3d(args, out: Path, source: Path, rec, pose, stored, side: dict) ->
         f"{info['frames']} frames x {len(m.names)} points at {info['point_rate_hz']:.4g} Hz, "
         f"{len(info['analog_labels'])} analog channels at {info['analog_rate_hz']:.6g} Hz, "
         f"{info['events']} events"
+        + (f" ({len(info['events_left_out'])} before frame 1 left out: see notes)" if info["events_left_out"] else "")
+        + f"; frame 1 at {info['t0_s']:.6f} s on the session clock"
     )
 
 
