@@ -561,3 +561,27 @@ def test_irregular_frames_are_put_on_a_uniform_grid(demo_pose):
     )
     i = 3 + 7 * 10  # a dropped frame
     np.testing.assert_allclose(m.xyz_m[i], (full.xyz_m[i - 1] + full.xyz_m[i + 1]) / 2, atol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("damage", ["pose_world_m deleted", "pose_visibility cut to 100 bytes"])
+def test_a_damaged_pose_is_refused_not_exported_without_markers(demo_recording, tmp_path, capsys, damage):
+    """A pose stream lost (deleted, or unreadable after a bad copy) is a one-line error in every format,
+    nothing written; only a recording with no pose stream at all exports without markers."""
+    import shutil
+
+    src = tmp_path / "damaged.mkrec"
+    shutil.copytree(demo_recording, src)
+    name = damage.split()[0]
+    f = src / "streams" / f"{name}.arrows"
+    if "deleted" in damage:
+        f.unlink()
+    else:
+        f.write_bytes(f.read_bytes()[:100])
+    out = tmp_path / "out"
+    out.mkdir()
+    for fmt in ("c3d", "trc", "bids", "csv"):
+        target = out / ("b" if fmt == "bids" else f"d.{fmt}")
+        assert _export(src, fmt, target) == 2
+        err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("movekit: warning")]
+        assert len(err) == 1 and f"({name} missing or unreadable)" in err[0] and "pose is damaged" in err[0]
+    assert list(out.iterdir()) == []

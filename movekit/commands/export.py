@@ -109,7 +109,6 @@ def targets(out: Path, fmt: str) -> list[Path]:
 def _session(source: str):
     """(Recording or None, PoseSeries or None, stored calibration profiles)."""
     from movekit.calibration import profiles_from_metadata
-    from movekit.errors import MovekitError
 
     path = Path(source)
     if path.is_dir():
@@ -120,15 +119,38 @@ def _session(source: str):
         rec = open_recording(path)
         for problem in rec.problems:
             print(f"movekit: warning: {problem}", file=sys.stderr)
-        try:
-            pose = rec.pose()
-        except MovekitError:
-            pose = None
+        pose = _pose_or_none(rec) if has_pose_streams(rec) else None
         return rec, pose, profiles_from_metadata(pose.calibration) if pose is not None else {}
     from movekit.commands.angles import load_trial
 
     pose, stored = load_trial(source)
     return None, pose, stored
+
+
+def has_pose_streams(rec) -> bool:
+    """Any camera pose stream written to the recording: read, counted at close, or a file on disk."""
+    from movekit.recording import POSE_STREAMS, STREAM_SUFFIX, STREAMS_DIR
+
+    counted = rec.metadata.get("samples")
+    written = set(rec.streams) | set(counted if isinstance(counted, dict) else {})
+    written |= {f.name.removesuffix(STREAM_SUFFIX) for f in (rec.path / STREAMS_DIR).glob(f"*{STREAM_SUFFIX}")}
+    return bool(written & set(POSE_STREAMS))
+
+
+def _pose_or_none(rec):
+    """The recording's pose; a damaged one (a pose stream missing or unreadable) is refused with one
+    line, never exported as a recording without markers."""
+    from movekit.errors import MovekitError
+    from movekit.recording import POSE_STREAMS
+
+    try:
+        return rec.pose()
+    except MovekitError:
+        lost = ", ".join(n for n in POSE_STREAMS if n not in rec.streams)
+        raise MovekitError(
+            f"{rec.path}: its pose is damaged ({lost} missing or unreadable), so it has no markers or angles "
+            "to export; movekit info shows what is readable"
+        ) from None
 
 
 def is_triangulated(rec) -> bool:
