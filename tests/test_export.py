@@ -585,3 +585,41 @@ def test_a_damaged_pose_is_refused_not_exported_without_markers(demo_recording, 
         err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("movekit: warning")]
         assert len(err) == 1 and f"({name} missing or unreadable)" in err[0] and "pose is damaged" in err[0]
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ("--m-per-px", "-1"),
+        ("--m-per-px", "0"),
+        ("--m-per-px", "nan"),
+        ("--height-m", "-2"),
+        ("--height-m", "170"),  # centimetres typed for metres
+        ("--min-visibility", "5"),
+        ("--min-visibility", "nan"),
+    ],
+)
+def test_numeric_options_are_checked_before_anything_is_written(demo_recording, tmp_path, capsys, option):
+    assert _export(demo_recording, "trc", tmp_path / "x.trc", "--space", "2d", *option) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"movekit export: error: argument {option[0]}: must be")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_marker_is_whole_or_blank(demo_pose, tmp_path):
+    """A 2D landmark with an x but no y (a damaged stream) is missing in all three coordinates: never
+    a Z of 0 beside blank X and Y."""
+    from dataclasses import replace
+
+    from movekit.export.markers import from_pose
+    from movekit.export.trc import trc_text
+
+    img = demo_pose.image_px.copy()
+    img[:, 0, 1] = np.nan  # the nose's y lost, its x and visibility kept
+    m = from_pose(replace(demo_pose, image_px=img), space="2d", m_per_px=0.0025)
+    seen = demo_pose.visibility[:, 0] >= 0.5
+    assert seen.sum() > 100 and np.isnan(m.xyz_m[:, 0]).all()
+    assert np.isfinite(m.xyz_m[seen, 11]).all()  # the other landmarks are untouched
+    (tmp_path / "n.trc").write_text(trc_text(m, "n.trc"))
+    trc = read_trc(tmp_path / "n.trc")
+    assert np.isnan(trc["xyz"][:, 0]).all() and np.isfinite(trc["xyz"][seen, 11]).all()

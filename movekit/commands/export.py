@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from movekit.argtypes import float_range, fraction, positive_float
 from movekit.outputs import strict_json
 
 FORMATS = ("trc", "mot", "c3d", "bids", "csv", "parquet")
@@ -75,16 +76,16 @@ def register(subparsers) -> None:
         "(camera plane, scaled); angles: 2d (default, as 'movekit angles') or 3d; a triangulated "
         "recording is 3D only",
     )
-    p.add_argument("--m-per-px", type=float, default=None, help="2D marker scale (m/px)")
+    p.add_argument("--m-per-px", type=positive_float, default=None, help="2D marker scale (m/px, above 0)")
     p.add_argument(
         "--height-m",
-        type=float,
+        type=float_range(0.0, 3.0, lo_open=True, unit="m"),
         default=1.70,
-        help="subject's nose-to-heel height for the default 2D scale (m, default 1.70)",
+        help="subject's nose-to-heel height for the default 2D scale (m, above 0 and at most 3; default 1.70)",
     )
     p.add_argument(
         "--min-visibility",
-        type=float,
+        type=fraction,
         default=0.5,
         help="landmarks seen less than this (0..1) are missing markers / masked before angles",
     )

@@ -203,6 +203,7 @@ def from_pose(
             "origin at the image's bottom-left corner"
         )
     xyz[~(vis >= min_visibility)] = np.nan  # NaN visibility: nobody detected
+    xyz[~np.isfinite(xyz).all(axis=-1)] = np.nan  # a marker is whole or missing (2D: Z = 0 with no X, Y)
     t, rate, resampled = uniform_grid(pose.t_s)
     if resampled:
         xyz = resample(pose.t_s, xyz, t)
