@@ -478,8 +478,10 @@ def test_never_overwrites_without_asking(demo_recording, tmp_path, capsys):
     assert _export(demo_recording, "trc", out, "--overwrite") == 0
     assert out.read_text().startswith("PathFileType\t4") and _mode(out) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.trc", "a.trc.json"]  # no temporary left
-    assert _export(demo_recording, "csv", tmp_path, "--overwrite") == 2  # a folder is never replaced by a file
+    (tmp_path / "dir.csv").mkdir()
+    assert _export(demo_recording, "csv", tmp_path / "dir.csv", "--overwrite") == 2  # a folder is never replaced
     assert "not a movekit export" in capsys.readouterr().err
+    (tmp_path / "dir.csv").rmdir()
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "notes.txt").write_text("keep me")
     assert _export(demo_recording, "bids", tmp_path / "b") == 2
@@ -623,3 +625,23 @@ def test_a_marker_is_whole_or_blank(demo_pose, tmp_path):
     (tmp_path / "n.trc").write_text(trc_text(m, "n.trc"))
     trc = read_trc(tmp_path / "n.trc")
     assert np.isnan(trc["xyz"][:, 0]).all() and np.isfinite(trc["xyz"][seen, 11]).all()
+
+
+def test_out_must_carry_the_formats_extension(demo_recording, tmp_path, capsys):
+    """A TRC is never written into a .csv (even with --overwrite) or a .json: refused before anything
+    is written, naming the extension expected."""
+    table = tmp_path / "demo.csv"
+    assert _export(demo_recording, "csv", table) == 0
+    before = table.read_bytes()
+    for fmt, out, extra in (
+        ("trc", table, ("--overwrite",)),
+        ("trc", tmp_path / "d.trc.json", ()),
+        ("parquet", tmp_path / "d.csv", ()),
+        ("c3d", tmp_path / "d", ()),
+        ("bids", tmp_path / "b.csv", ()),
+    ):
+        assert _export(demo_recording, fmt, out, *extra) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and (f"must end in .{fmt}" in err or "writes a folder" in err)
+    assert table.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.csv", "demo.csv.json"]

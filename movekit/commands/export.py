@@ -102,6 +102,22 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def check_extension(out: Path, fmt: str) -> None:
+    """Refuse, with one line, an OUT whose extension is not the format's (``.trc`` for trc, ...); a
+    bids OUT is a folder and must not carry a file format's extension."""
+    from movekit.errors import MovekitError
+
+    suffix = out.suffix.lower()
+    if fmt == "bids":
+        if suffix in {f".{f}" for f in FORMATS} | {".json"}:
+            raise MovekitError(f"-o {out}: --format bids writes a folder; give a folder name without {suffix}")
+    elif suffix != f".{fmt}":
+        raise MovekitError(
+            f"-o {out}: --format {fmt} writes a .{fmt} file, so OUT must end in .{fmt} "
+            f"(it ends in {suffix or 'no extension'}); nothing was written"
+        )
+
+
 def targets(out: Path, fmt: str) -> list[Path]:
     """Every path the export writes: OUT, plus OUT.json for single-file formats."""
     return [out] if fmt == "bids" else [out, out.with_name(out.name + ".json")]
@@ -509,6 +525,7 @@ def run(args) -> int:
     source, out, fmt = Path(args.source), Path(args.out), args.format
     if not source.exists():
         raise MovekitError(f"{source}: no such file or recording")
+    check_extension(out, fmt)
     paths = targets(out, fmt)
     check_targets(paths, source, overwrite=args.overwrite)  # before any work: refuse early
     rec, pose, stored = _session(args.source)
