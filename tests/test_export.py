@@ -225,13 +225,18 @@ def test_tables_round_trip_through_pandas(demo_recording, demo_angles, tmp_path,
     df = pd.read_csv(out) if fmt == "csv" else pd.read_parquet(out)
     cols, _ = demo_angles
     assert list(df.columns) == list(cols)
-    tol = 1e-3 if fmt == "csv" else 1e-9  # the CSV keeps 3 decimals, as 'movekit angles' writes it
+    tol = 5e-7 if fmt == "csv" else 1e-9  # the CSV keeps 6 decimals: time to the microsecond
     for k, v in cols.items():
         if k == "view":
             assert list(df[k]) == list(v)
         else:
             np.testing.assert_allclose(df[k].to_numpy(float), v, atol=tol, equal_nan=True)
-    assert json.loads((tmp_path / f"demo.{fmt}.json").read_text())["nan"].startswith("angles the error model")
+    side = json.loads((tmp_path / f"demo.{fmt}.json").read_text())
+    assert side["nan"].startswith("angles the error model")
+    assert fmt == "parquet" or "time_s to 1 us" in side["precision"]
+    # the time column at 1 us: every frame time of the 30 Hz clip as the session clock gave it
+    np.testing.assert_allclose(df["time_s"].to_numpy(), cols["time_s"], rtol=0, atol=5e-7)
+    assert np.abs(df["time_s"].to_numpy() - np.round(cols["time_s"], 4)).max() > 3e-5 or fmt == "parquet"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -408,26 +408,27 @@ def _export_mot(args, out: Path, source: Path, rec, pose, stored, side: dict) ->
 def _export_table(args, out: Path, source: Path, rec, pose, stored, side: dict) -> str:
     from movekit.commands.angles import write_table
     from movekit.export.files import atomic_output
+    from movekit.export.table import PRECISION, write_csv
 
-    if is_triangulated(rec):
+    tri = is_triangulated(rec)
+    if tri:
         from movekit.export.signals import POSE_3D
-        from movekit.export.table import landmark_columns, write_csv
+        from movekit.export.table import landmark_columns
 
         cols, meta = triangulated_angles(rec, args)
         cols.update(landmark_columns(rec.streams[POSE_3D]))
         meta["landmarks"] = TRI_LANDMARKS_NOTE
-        with atomic_output(out, overwrite=args.overwrite) as tmp:
-            if args.format == "csv":
-                write_csv(cols, tmp)
-            else:
-                write_table(cols, meta, tmp, args.format)
-        side.update(meta)
-        return f"{len(cols['time_s'])} rows of angles and triangulated landmarks ({args.format})"
-    cols, meta = angle_table(_need_pose(pose, args.source, args.format), stored, args)
+    else:
+        cols, meta = angle_table(_need_pose(pose, args.source, args.format), stored, args)
+    if args.format == "csv":
+        meta["precision"] = PRECISION
     with atomic_output(out, overwrite=args.overwrite) as tmp:
-        write_table(cols, meta, tmp, args.format)
+        if args.format == "csv":
+            write_csv(cols, tmp)
+        else:
+            write_table(cols, meta, tmp, args.format)
     side.update(meta)
-    return f"{len(cols['time_s'])} rows of angles ({args.format})"
+    return f"{len(cols['time_s'])} rows of angles{' and triangulated landmarks' if tri else ''} ({args.format})"
 
 
 #: the frame of a triangulated recording's C3D points, short enough for one C3D string parameter

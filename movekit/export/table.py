@@ -1,9 +1,11 @@
-"""The angles table of a triangulated recording with its landmarks beside it, as CSV.
+"""The angles table of ``movekit export --format csv`` (with a triangulated recording's landmarks
+beside it).
 
-``movekit angles`` writes angles with 3 decimals (a thousandth of a degree); the landmark columns
-(metres) get 6 (a micrometre: every float32 coordinate of a body in a lab to within rounding), so
-the CSV holds the recording's ``pose_3d_m`` as recorded. Missing values are ``NaN`` as in the
-angles CSV; the ``view`` column is text.
+Every number is written with 6 decimals: ``time_s`` to the microsecond on the session clock (a
+60 Hz frame time such as 0.016667 s is off by at most 0.5 us, far below the clock's own
+resolution), angles and their errors to a millionth of a degree and landmarks to a micrometre,
+as the MOT export does; :data:`PRECISION` says so in the sidecar. Missing values are ``NaN``;
+the ``view`` column is text.
 """
 
 from __future__ import annotations
@@ -21,18 +23,21 @@ def landmark_columns(stream) -> dict[str, np.ndarray]:
     return {name: data[:, j] for j, name in enumerate(stream.spec.columns())}
 
 
+#: what the CSV's digits hold, for the sidecar
+PRECISION = (
+    "every number to 6 decimals: time_s to 1 us on the session clock, angles and errors to 1e-6 deg, "
+    "landmarks to 1e-6 m (the Parquet export holds the same float64 values unrounded)"
+)
+
+
 def _cell(key: str, v) -> str:
     if key == "view":
         return str(v)
-    if not np.isfinite(v):
-        return "NaN"
-    if key == "time_s":
-        return f"{v:.4f}"
-    return f"{v:.6f}" if key.endswith("_m") else f"{v:.3f}"
+    return f"{v:.6f}" if np.isfinite(v) else "NaN"
 
 
 def write_csv(cols: dict, path: str | Path) -> None:
-    """``cols`` (equal-length columns) as CSV: time 4 decimals, metres 6, angles and errors 3."""
+    """``cols`` (equal-length columns) as CSV, every number to 6 decimals (:data:`PRECISION`)."""
     names = list(cols)
     n = len(cols["time_s"])
     with open(path, "w", newline="") as f:
