@@ -440,9 +440,9 @@ def test_bids_keeps_every_stream_at_its_own_rate(sensor_recording, tmp_path):
     rec = sensor_recording["rec"]
     stem = "sub-c07_task-movekit_tracksys-"
     for sys_name, stream, ctype in (
-        ("emgbiceps", "emg_biceps", "MISC"),
-        ("imuacc", "imu_acc", "ACCEL"),
-        ("emgslow", "emg_slow", "MISC"),
+        ("emgBiceps", "emg_biceps", "MISC"),
+        ("imuAcc", "imu_acc", "ACCEL"),
+        ("emgSlow", "emg_slow", "MISC"),
         ("mediapipeWorld", "pose_world_m", "POS"),
     ):
         s = rec.streams[stream]
@@ -450,11 +450,17 @@ def test_bids_keeps_every_stream_at_its_own_rate(sensor_recording, tmp_path):
         chans = pd.read_csv(folder / f"{stem}{sys_name}_channels.tsv", sep="\t", keep_default_na=False)
         side = json.loads((folder / f"{stem}{sys_name}_motion.json").read_text())
         assert list(chans.columns[:5]) == ["name", "component", "type", "tracked_point", "units"]
+        frame = {"POS": "camera", "ACCEL": "sensor"}.get(ctype, "n/a")
+        assert set(chans["reference_frame"].iloc[1:]) == {frame}
+        if frame != "n/a":
+            levels = json.loads((folder / f"{stem}{sys_name}_channels.json").read_text())["reference_frame"]["Levels"]
+            assert set(levels) == {frame} and set(levels[frame]) >= {"SpatialAxes", "RotationRule", "Description"}
         assert chans["type"].iloc[0] == "LATENCY" and set(chans["type"].iloc[1:]) == {ctype}
         assert list(chans["units"].iloc[1:]) == [s.spec.unit] * (len(chans) - 1)
         assert data.shape == (len(s), len(chans))
         assert side["SamplingFrequency"] == pytest.approx(s.spec.rate_hz)
         assert side["MotionChannelCount"] == len(chans)
+        assert side["movekit_onset_session_s"] == 0.0  # every stream starts at 0 s on the session clock
         np.testing.assert_allclose(data[0].to_numpy(), s.t_s, atol=1e-6)
         x = s.data.reshape(len(s), -1)
         np.testing.assert_array_equal(data.iloc[:, 1:].to_numpy(np.float32), x)  # float32 exactly
@@ -468,6 +474,26 @@ def test_bids_keeps_every_stream_at_its_own_rate(sensor_recording, tmp_path):
     assert len(pain) == 1 and pain["onset"].iloc[0] == pytest.approx(3.25)
     assert json.loads(pain["value"].iloc[0]) == {"score": 4, "source": "key"}
     assert len(ev) == len(rec.events)
+
+
+def test_bids_onsets_and_latencies_count_from_the_first_stored_sample(late_camera_recording, tmp_path):
+    """EMG from 0.2 s, the camera from 0.6 s, the drill's start at 0 s: latency 0 is the first EMG
+    sample, the camera's first latency 0.4 s, onsets on the same zero (the drill's start -0.2 s)."""
+    out = tmp_path / "b"
+    assert _export(late_camera_recording, "bids", out) == 0
+    folder = out / "sub-c07" / "motion"
+    stem = "sub-c07_task-movekit_"
+    world = pd.read_csv(folder / f"{stem}tracksys-mediapipeWorld_motion.tsv", sep="\t", header=None, na_values="n/a")
+    emg = pd.read_csv(folder / f"{stem}tracksys-emg_motion.tsv", sep="\t", header=None, na_values="n/a")
+    assert emg[0].iloc[0] == pytest.approx(0.0, abs=1e-6) and world[0].iloc[0] == pytest.approx(0.4, abs=1e-6)
+    for name in ("mediapipeWorld", "emg", "movekitAngles"):
+        side = json.loads((folder / f"{stem}tracksys-{name}_motion.json").read_text())
+        assert side["movekit_onset_session_s"] == pytest.approx(0.2)
+    ev = pd.read_csv(folder / f"{stem}events.tsv", sep="\t").set_index("trial_type")["onset"]
+    assert ev["drill_start"] == pytest.approx(-0.2) and ev["emg_onset"] == pytest.approx(0.05)
+    assert ev["pain"] == pytest.approx(1.8)  # 2.0 s on the session clock
+    desc = json.loads((folder / f"{stem}events.json").read_text())["onset"]["Description"]
+    assert "first data point stored" in desc and "0.200000 s on the session clock" in desc
 
 
 # ---------------------------------------------------------------------------------------------

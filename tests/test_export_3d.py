@@ -243,6 +243,9 @@ def test_bids_has_the_triangulated_landmarks_as_positions_and_the_gated_angles(c
     stem = "sub-P7_task-movekit_tracksys-"
     chans = pd.read_csv(m / f"{stem}triangulated_channels.tsv", sep="\t", keep_default_na=False)
     assert list(chans["type"].iloc[1:].unique()) == ["POS"] and list(chans["component"][1:4]) == ["x", "y", "z"]
+    assert set(chans["reference_frame"].iloc[1:]) == {"lab"} and chans["reference_frame"].iloc[0] == "n/a"
+    lab_frame = json.loads((m / f"{stem}triangulated_channels.json").read_text())["reference_frame"]["Levels"]["lab"]
+    assert lab_frame["SpatialAxes"] == "__S" and "z up from the floor" in lab_frame["Description"]
     data = pd.read_csv(m / f"{stem}triangulated_motion.tsv", sep="\t", header=None, na_values="n/a")
     lab = rec.streams["pose_3d_m"]
     np.testing.assert_array_equal(data.iloc[:, 1:].to_numpy(np.float32), lab.data.reshape(len(lab), -1))

@@ -285,26 +285,25 @@ def _bids_tracksys(rec, pose, cols: dict | None) -> list:
     import numpy as np
 
     from movekit.analysis.landmarks import NAMES
-    from movekit.export.bids import label
+    from movekit.export.bids import tracksys_label
     from movekit.export.signals import Signal, from_stream, signals
 
     out = []
     if is_triangulated(rec) and len(rec.streams["pose_3d_m"]):
         sig = from_stream(rec.streams["pose_3d_m"])
-        desc = ["triangulated landmark, calibration lab frame (x, y horizontal, z up from the floor)"] * len(
-            sig.channels
-        )
-        out.append(("triangulated", sig, {"components": 3, "descriptions": desc, "types": ["POS"] * len(desc)}))
+        desc = ["triangulated landmark"] * len(sig.channels)
+        opts = {"components": 3, "descriptions": desc, "types": ["POS"] * len(desc), "frame": "lab"}
+        out.append(("triangulated", sig, opts))
     if rec is not None:
-        for name, sys_name in (
-            ("pose_image_px", "mediapipeImage"),
-            ("pose_world_m", "mediapipeWorld"),
-            ("pose_visibility", "mediapipeVisibility"),
+        for name, sys_name, frame in (
+            ("pose_image_px", "mediapipeImage", "image"),
+            ("pose_world_m", "mediapipeWorld", "camera"),
+            ("pose_visibility", "mediapipeVisibility", None),
         ):
             if name in rec.streams and len(rec.streams[name]):
                 sig = from_stream(rec.streams[name])
                 comps = 3 if sig.data.shape[1] == 3 * len(NAMES) else 1
-                out.append((sys_name, sig, {"components": comps}))
+                out.append((sys_name, sig, {"components": comps, "frame": frame}))
     if cols is not None:
         names = [k for k in cols if k.endswith("_deg") and k != "time_s"]
         data = np.column_stack([np.asarray(cols[k], np.float64) for k in names])
@@ -338,7 +337,7 @@ def _bids_tracksys(rec, pose, cols: dict | None) -> list:
         out.append(("movekitAngles", sig, {"types": types, "descriptions": desc}))
     if rec is not None:
         for sig in signals(rec):
-            out.append((label(sig.name, "stream"), sig, {}))
+            out.append((tracksys_label(sig.name), sig, {}))
     return out
 
 
@@ -504,7 +503,7 @@ def _export_bids(args, out: Path, source: Path, rec, pose, stored, side: dict) -
     return (
         f"{len(info['tracksys'])} tracking systems ("
         + ", ".join(f"{s['tracksys']} {s['rate_hz']:.4g} Hz" for s in info["tracksys"])
-        + f"), {info['events']} events"
+        + f"), {info['events']} events; latency and onsets from {info['onset_s']:.6f} s on the session clock"
     )
 
 
