@@ -307,12 +307,13 @@ def test_c3d_round_trips_points_analogs_and_events_through_py_c3d(sensor_recordi
         a_labels = [s.strip() for s in r.analog_labels]
         p_rate, a_rate = r.point_rate, r.analog_rate
         units = r.get("POINT").get("UNITS").string_value.strip()
+        screen = (r.get("POINT").get("X_SCREEN").string_value, r.get("POINT").get("Y_SCREEN").string_value)
         ev = r.get("EVENT")
         ev_labels = [s.strip() for s in ev.get("LABELS").string_array]
         ev_times = ev.get("TIMES").float_array  # (n, 2): minutes, seconds
         t0 = float(r.get("MOVEKIT").get("T0_S").string_value)
         first_pose = round(r.get("MOVEKIT").get("FIRST_POSE_FRAME").float_value)
-    assert labels == list(NAMES) and units == "mm"
+    assert labels == list(NAMES) and units == "mm" and screen == ("+X", "+Y")  # one camera, Y up as triangulated
     assert p_rate == pytest.approx(30.0, rel=1e-4)
     assert a_rate == pytest.approx(p_rate * 34, rel=1e-6)  # smallest multiple of 30 at or above 1000 Hz
     # pose and sensors start together (0 s); the sensors run 0.37 s past the last frame: 10 blank frames follow

@@ -441,9 +441,9 @@ def _export_c3d(args, out: Path, source: Path, rec, pose, stored, side: dict) ->
     from movekit.export.signals import signals
 
     sigs = signals(rec) if rec is not None else []
-    screen = None
-    if is_triangulated(rec):  # the triangulated landmarks are the points, Y up (X_SCREEN +X, Y_SCREEN +Y)
-        m, screen = _lab_markers(rec, args), ("+X", "+Y")
+    tri = is_triangulated(rec)
+    if tri:  # the triangulated landmarks are the points, Y up
+        m = _lab_markers(rec, args)
     elif pose is None:  # sensors only: analog channels, points empty at the fastest stream's rate
         from movekit.export.markers import no_markers
 
@@ -460,12 +460,11 @@ def _export_c3d(args, out: Path, source: Path, rec, pose, stored, side: dict) ->
             m,
             sigs,
             rec.events if rec is not None else [],
-            {"space": m.notes["space"], "frame": C3D_LAB_FRAME if screen else m.notes["frame"]},
-            screen=screen,
+            {"space": m.notes["space"], "frame": C3D_LAB_FRAME if tri else m.notes["frame"]},
         )
     side.update(m.notes, **info, point_units="mm")
-    if screen:
-        side.update(missing="residual -1 where a landmark was not triangulated (C3D's invalid point)", screen=screen)
+    if tri:
+        side.update(missing="residual -1 where a landmark was not triangulated (C3D's invalid point)")
     return (
         f"{info['frames']} frames x {len(m.names)} points at {info['point_rate_hz']:.4g} Hz, "
         f"{len(info['analog_labels'])} analog channels at {info['analog_rate_hz']:.6g} Hz, "

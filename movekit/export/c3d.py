@@ -11,10 +11,10 @@ points are blank, residual -1, in frames without a marker frame), so no sample i
 (``EVENT:LABELS`` = kind) at their time from frame 1; one before frame 1 is left out (and listed
 in the sidecar), never given a negative time.
 
-A recording made by ``movekit triangulate`` gives its triangulated landmarks as the points (the
-axes of :func:`movekit.export.markers.from_lab`: the lab frame turned to Y up, ``POINT:X_SCREEN``
-``+X`` and ``POINT:Y_SCREEN`` ``+Y`` telling viewers such as Mokka which way is up); its per-landmark
-views and reprojection errors are analog channels at the point rate.
+Every file has ``POINT:X_SCREEN`` ``+X`` and ``POINT:Y_SCREEN`` ``+Y`` (:data:`SCREEN`): all the
+marker sets are Y up. A recording made by ``movekit triangulate`` gives its triangulated landmarks
+as the points (the axes of :func:`movekit.export.markers.from_lab`: the lab frame turned to Y up);
+its per-landmark views and reprojection errors are analog channels at the point rate.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ from movekit.export.markers import Markers, resample
 from movekit.export.signals import Signal
 
 REQUIREMENT = "ezc3d>=1.5"
+
+
+#: ``POINT:X_SCREEN``, ``POINT:Y_SCREEN`` of every export: each marker set of
+#: :mod:`movekit.export.markers` has Y up and X rightwards as seen (the image's x for one camera,
+#: the lab's x for a triangulation), so viewers such as Mokka show the body upright
+SCREEN = ("+X", "+Y")
 
 
 def _ezc3d():
@@ -134,24 +140,21 @@ def write_c3d(
     signals: list[Signal],
     events: list[dict],
     notes: dict | None = None,
-    screen: tuple[str, str] | None = None,
 ) -> dict:
     """Write ``path``; return what went where (rates, channel labels, events, the time origin).
 
     Frame 1 is at or before the earliest sample of any stream (:func:`cover`): the points are
     blank (residual -1) before the first marker frame and after the last; analog samples and
     events keep their session-clock times, ``t0_s`` (``MOVEKIT:T0_S``) being frame 1's.
-    ``screen``: ``POINT:X_SCREEN`` and ``POINT:Y_SCREEN`` (the axes a viewer shows rightwards and
-    upwards, e.g. ``("+X", "+Y")``); not written when None."""
+    ``POINT:X_SCREEN`` and ``POINT:Y_SCREEN`` are :data:`SCREEN`."""
     ezc3d = _ezc3d()
     c = ezc3d.c3d()
     a_rate, ratio = analog_rate_hz(float(markers.rate_hz), signals)
     markers, before = cover(markers, signals, a_rate, ratio)
     n_frames, t0 = len(markers.t_s), float(markers.t_s[0])
     _points(c, markers)
-    if screen is not None:
-        c.add_parameter("POINT", "X_SCREEN", [screen[0]])
-        c.add_parameter("POINT", "Y_SCREEN", [screen[1]])
+    c.add_parameter("POINT", "X_SCREEN", [SCREEN[0]], "axis a viewer shows rightwards")
+    c.add_parameter("POINT", "Y_SCREEN", [SCREEN[1]], "axis a viewer shows upwards")
     labels, padding = _analogs(c, signals, t0 + np.arange(n_frames * ratio) / a_rate, a_rate)
     n_events, left_out = _events(c, events, t0)
     for key, value in (notes or {}).items():
@@ -170,6 +173,7 @@ def write_c3d(
         "first_pose_frame": before + 1,
         "time_origin": f"frame 1 (time 0 of points, analogs and events) is {t0:.6f} s on the session clock",
         "analog_nan_samples": padding,
+        "screen": SCREEN,
         "analog_missing": "NaN where a stream has no sample: [before its first, after its last] per stream in "
         f"analog_nan_samples (C3D holds {ratio} analog samples in every frame, so the ends are padded)",
     }
