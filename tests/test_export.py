@@ -677,3 +677,23 @@ def test_out_must_carry_the_formats_extension(demo_recording, tmp_path, capsys):
         assert err.count("\n") == 0 and (f"must end in .{fmt}" in err or "writes a folder" in err)
     assert table.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.csv", "demo.csv.json"]
+
+
+def test_every_file_says_the_session_time_of_its_first_row(late_camera_recording, tmp_path):
+    """The camera starts 0.6 s into the session, the EMG 0.2 s: TRC/MOT count from their first frame,
+    C3D from frame 1 (the first EMG sample), CSV/Parquet are on the session clock, and each file (where
+    its format has room) and its sidecar give the session time of its first row."""
+    import pyarrow.parquet as pq
+
+    for fmt in ("trc", "mot", "c3d", "csv", "parquet"):
+        assert _export(late_camera_recording, fmt, tmp_path / f"x.{fmt}") == 0
+    side = {f: json.loads((tmp_path / f"x.{f}.json").read_text()) for f in ("trc", "mot", "c3d", "csv", "parquet")}
+    assert side["trc"]["t0_s"] == pytest.approx(0.6) and read_trc(tmp_path / "x.trc")["t"][0] == 0.0
+    mot = read_mot(tmp_path / "x.mot")
+    assert mot["header"]["movekit_t0_s"] == "0.600000" and side["mot"]["t0_s"] == pytest.approx(0.6)
+    assert mot["data"][0, 0] == 0.0
+    assert side["c3d"]["t0_s"] == pytest.approx(0.2) and "MOVEKIT:T0_S" in side["c3d"]["time"]
+    assert pd.read_csv(tmp_path / "x.csv")["time_s"].iloc[0] == side["csv"]["t0_s"] == pytest.approx(0.6)
+    meta = json.loads(pq.read_schema(tmp_path / "x.parquet").metadata[b"movekit"])
+    assert meta["t0_s"] == side["parquet"]["t0_s"] == pytest.approx(0.6)
+    assert all("t0_s" in s["time"] for s in side.values())

@@ -45,6 +45,19 @@ TRI_LANDMARKS_NOTE = (
 )
 
 
+#: how each file's times relate to the session clock (``t0_s`` in the sidecar: its first row's time)
+TIME_NOTES = {
+    "trc": "Time is 0 at the first frame, t0_s s on the session clock: session time = Time + t0_s (a TRC "
+    "header has no place for it)",
+    "mot": "time is 0 at the first row, t0_s s on the session clock (movekit_t0_s in the header): session "
+    "time = time + t0_s",
+    "c3d": "frame 1 is time 0 of points, analog samples and events, t0_s s on the session clock (MOVEKIT:T0_S "
+    "in the file): session time = time from frame 1 + t0_s",
+    "csv": "time_s is the session clock itself; the first row is at t0_s",
+    "parquet": "time_s is the session clock itself; the first row is at t0_s (also in the file's movekit metadata)",
+}
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "export",
@@ -396,7 +409,11 @@ def _export_mot(args, out: Path, source: Path, rec, pose, stored, side: dict) ->
             movekit_filter_note=TRI_FILTER_NOTE,
         )
     write_text(out, mot_text(cols["time_s"], numeric, out.stem, notes), overwrite=args.overwrite)
-    side.update(meta, view="per-frame view label is in the csv/parquet export only (MOT holds numbers)")
+    side.update(
+        meta,
+        view="per-frame view label is in the csv/parquet export only (MOT holds numbers)",
+        t0_s=float(cols["time_s"][0]) if len(cols["time_s"]) else None,
+    )
     n_ang = sum(1 for k in numeric if not k.endswith("_err_deg") and k != "body_yaw_deg")
     n_nan = sum(int(np.isnan(v).sum()) for k, v in numeric.items() if not k.endswith("_err_deg"))
     return (
@@ -421,6 +438,7 @@ def _export_table(args, out: Path, source: Path, rec, pose, stored, side: dict) 
         cols, meta = angle_table(_need_pose(pose, args.source, args.format), stored, args)
     if args.format == "csv":
         meta["precision"] = PRECISION
+    meta["t0_s"] = float(cols["time_s"][0]) if len(cols["time_s"]) else None  # in the Parquet's metadata too
     with atomic_output(out, overwrite=args.overwrite) as tmp:
         if args.format == "csv":
             write_csv(cols, tmp)
@@ -533,6 +551,7 @@ def run(args) -> int:
     if fmt == "bids":
         print(f"{fmt}: {out} ({summary})")
         return 0
+    side["time"] = TIME_NOTES[fmt]
     write_text(
         paths[1], json.dumps(strict_json(side), indent=2, default=str, allow_nan=False), overwrite=args.overwrite
     )
