@@ -124,7 +124,7 @@ class FrameProcessor:
             "deg",
             None,
             tuple(n.removesuffix("_deg") for n in self.names),
-            kind="live_angles",
+            kind="angle_errors",
             attrs={"what": "expected error of each live angle in that frame (inf: left/right relabelled there)"},
         )
 

@@ -360,10 +360,20 @@ CASES = [
     ),
     ("info of a recording with a garbage meta.json", ["info", "{in}/garbage_meta.mkrec"], 2, "meta.json"),
     ("info of a recording whose meta.json is a list", ["info", "{in}/list_meta.mkrec"], 2, "meta.json"),
-    ("info of a recording with garbage events", ["info", "{in}/garbage_events.mkrec"], 0, "closed cleanly, but damaged since"),
+    (
+        "info of a recording with garbage events",
+        ["info", "{in}/garbage_events.mkrec"],
+        0,
+        "closed cleanly, but damaged since",
+    ),
     ("info of a recording without streams/", ["info", "{in}/no_streams.mkrec"], 0, "closed cleanly, but damaged since"),
     ("info of a recording with closed=yes", ["info", "{in}/closed_yes.mkrec"], 0, "NOT closed"),
-    ("info of a recording with a stream of the wrong shape", ["info", "{in}/bad_shape.mkrec"], 0, "closed cleanly, but damaged since"),
+    (
+        "info of a recording with a stream of the wrong shape",
+        ["info", "{in}/bad_shape.mkrec"],
+        0,
+        "closed cleanly, but damaged since",
+    ),
     (
         "angles of a recording cut short warns",
         ["angles", "{in}/cut.mkrec", "-o", "{out}/a.csv"],

@@ -697,3 +697,25 @@ def test_every_file_says_the_session_time_of_its_first_row(late_camera_recording
     meta = json.loads(pq.read_schema(tmp_path / "x.parquet").metadata[b"movekit"])
     assert meta["t0_s"] == side["parquet"]["t0_s"] == pytest.approx(0.6)
     assert all("t0_s" in s["time"] for s in side.values())
+
+
+def test_bids_gives_the_live_errors_as_misc_beside_the_live_angles(demo_recording, tmp_path):
+    """The live run's expected errors (live_angles_err_deg) export as their own tracking system,
+    typed MISC (an error in deg is not a joint angle), one per live angle, with their values."""
+    from movekit.recording import open_recording
+
+    out = tmp_path / "b"
+    assert _export(demo_recording, "bids", out) == 0
+    folder = next((out).glob("sub-*/motion"))
+    err = pd.read_csv(next(folder.glob("*tracksys-liveAnglesErrDeg_channels.tsv")), sep="\t")
+    ang = pd.read_csv(next(folder.glob("*tracksys-liveAnglesDeg_channels.tsv")), sep="\t")
+    assert set(err["type"].iloc[1:]) == {"MISC"} and set(ang["type"].iloc[1:]) == {"JNTANG"}
+    assert list(err["name"].iloc[1:]) == list(ang["name"].iloc[1:]) and (err["units"].iloc[1:] == "deg").all()
+    data = pd.read_csv(
+        next(folder.glob("*tracksys-liveAnglesErrDeg_motion.tsv")), sep="\t", header=None, na_values="n/a"
+    )
+    stored = open_recording(demo_recording).streams["live_angles_err_deg"].data
+    assert np.isfinite(stored).sum() > 1000
+    # n/a where no error was measured, and where left/right was relabelled (inf in the recording)
+    expected = np.where(np.isinf(stored), np.nan, stored)
+    np.testing.assert_array_equal(data.iloc[:, 1:].to_numpy(np.float32), expected)

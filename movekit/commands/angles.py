@@ -186,20 +186,9 @@ def write_table(cols: dict, meta: dict, out: Path, fmt: str) -> None:
         table = table.replace_schema_metadata({"movekit": json.dumps(strict_json(meta), allow_nan=False)})
         pq.write_table(table, out)
         return
-    names = list(cols)
-    n = len(cols["time_s"])
-    with open(out, "w", newline="") as f:
-        f.write(",".join(names) + "\n")
-        for i in range(n):
-            row = []
-            for k in names:
-                v = cols[k][i]
-                row.append(
-                    str(v)
-                    if k == "view"
-                    else ("NaN" if not np.isfinite(v) else (f"{v:.4f}" if k == "time_s" else f"{v:.3f}"))
-                )
-            f.write(",".join(row) + "\n")
+    from movekit.export.table import write_csv
+
+    write_csv(cols, out)  # one CSV writer with the export's (6 decimals)
 
 
 def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False, raw: bool = False):
@@ -287,6 +276,10 @@ def _write(out: Path, side: Path, fmt: str, cols: dict, meta: dict) -> None:
     """The table and its JSON sidecar, each atomically (the output policy was checked before)."""
     from movekit.errors import MovekitError
 
+    if fmt == "csv":
+        from movekit.export.table import PRECISION
+
+        meta = {**meta, "precision": PRECISION}
     try:
         with atomic_path(out) as tmp:
             write_table(cols, meta, tmp, fmt)

@@ -96,6 +96,8 @@ _SENSOR_TYPES = ("ACCEL", "GYRO", "MAGN")
 
 
 def channel_type(kind: str, unit: str) -> str:
+    if kind == "angle_errors":  # an expected error in deg is not a joint angle
+        return "MISC"
     if kind in ("pose_image", "pose_world"):
         return "POS"
     if kind in ("live_angles", "goniometer", "angles") or (unit == "deg" and kind != "emg"):

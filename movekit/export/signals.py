@@ -40,7 +40,7 @@ def from_stream(s) -> Signal:
         s.spec.name,
         s.spec.kind,
         s.t_s.astype(np.float64),
-        s.data.reshape(len(s), -1).astype(np.float64),
+        s.channels.astype(np.float64),
         channels,
         s.spec.unit,
         float(rate) if rate else frame_rate(s.t_s),

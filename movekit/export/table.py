@@ -18,8 +18,7 @@ import numpy as np
 def landmark_columns(stream) -> dict[str, np.ndarray]:
     """The columns of a ``pose_3d_m`` stream (``nose_x_m`` ... ``right_foot_index_z_m``), float64, NaN
     where a landmark was not triangulated."""
-    n = len(stream.t_s)
-    data = np.asarray(stream.data, np.float64).reshape(n, -1)
+    data = stream.channels.astype(np.float64)
     return {name: data[:, j] for j, name in enumerate(stream.spec.columns())}
 
 
