@@ -326,7 +326,11 @@ def test_a_vertical_from_the_person_refuses_the_angles_against_it(ref, tmp_path)
     q = subprocess.run([sys.executable, "-m", "movekit.cli", "angles", str(out), "-o", str(tmp_path / "a.csv")],
                        capture_output=True, text=True)  # fmt: skip
     assert q.returncode == 0, q.stderr
-    refused = json.loads((tmp_path / "a.csv.json").read_text())["refused_angles"]
+    side = json.loads((tmp_path / "a.csv.json").read_text())
+    refused = side["refused_angles"]
+    lean_notes = side["columns"]["trunk_lateral_lean_deg"]  # the 2D path's definitions, stated
+    assert "lean to the subject's right +" in lean_notes["convention"]
+    assert lean_notes["error_column"] == "trunk_lateral_lean_err_deg"
     assert "standing axis" in refused["trunk_lateral_lean_deg"]["set_up_advice"]
     assert "standing axis" in refused["pelvis_obliquity_deg"]["set_up_advice"]
     qualisys = subprocess.run(
@@ -335,7 +339,7 @@ def test_a_vertical_from_the_person_refuses_the_angles_against_it(ref, tmp_path)
         text=True,
     )
     lean = next(ln for ln in qualisys.stdout.splitlines() if "trunk_lateral_lean_deg" in ln)
-    assert "+-" in lean, lean
+    assert "+-" in lean and "lean to the subject's right +)" in lean, lean
 
 
 def test_samples_without_a_time_are_left_out_and_said(ref, tmp_path):
@@ -409,7 +413,7 @@ def test_summary_needs_half_a_second_of_frames(ref, capsys):
     _print_angles(pose, 2, 117.0, (1, 1))
     whole = capsys.readouterr().out
     lean = next(ln for ln in whole.splitlines() if "trunk_lateral_lean_deg" in ln)
-    assert "median" in lean and "+-" in lean and " s of frames)" in lean
+    assert "median" in lean and "+-" in lean and " s of frames; 0 upright, lean to the subject's right +)" in lean
     few = pts.copy()
     few[4:] = np.nan
     _print_angles(TriangulatedPose(ref["t_s"], few, np.full((n, 33), 2), np.zeros((n, 33))), 2, 117.0, (1, 1))
@@ -480,7 +484,11 @@ def test_triangulate_command_syncs_writes_and_gates(ref, tmp_path):
     assert "no measured two-camera set-up shows these: left_knee_flexion_deg" in q.stdout
     import json
 
-    refused = json.loads((tmp_path / "a.csv.json").read_text())["refused_angles"]
+    side = json.loads((tmp_path / "a.csv.json").read_text())
+    refused = side["refused_angles"]
+    lean_notes = side["columns"]["trunk_lateral_lean_deg"]  # the 2D path's definitions, stated
+    assert "lean to the subject's right +" in lean_notes["convention"]
+    assert lean_notes["error_column"] == "trunk_lateral_lean_err_deg"
     assert "trunk_lateral_lean_deg" not in refused and refused["left_knee_flexion_deg"]["measured_error_deg"] > 5
     assert refused["left_shoulder_abduction_deg"]["set_up_advice"].startswith("shown with 2 cameras 60-120")
     rows = list(csv.DictReader(table.open()))

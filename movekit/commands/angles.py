@@ -120,7 +120,6 @@ def compute_table(
     """
     import numpy as np
 
-    from movekit.analysis.angles import ANGLES
     from movekit.analysis.error_model import finite_or_nan
     from movekit.analysis.filters import CleanConfig
     from movekit.calibration import analyse_calibrated
@@ -158,18 +157,27 @@ def compute_table(
         else "camera tilt unknown: every tilt the error model has validated is assumed",
         "error_model": "expected error = mean absolute error against a multi-camera reference for this "
         "estimated body yaw and residual camera tilt (docs/validity.md)",
-        "columns": {
-            name: {
-                "plane": d.plane,
-                "convention": d.convention,
-                "proxy": d.proxy,
-                "error_column": err_column(name),
-                "source": d.source,
-            }
-            for name, d in ANGLES.items()
-        },
+        "columns": column_notes(),
     }
     return cols, meta
+
+
+def column_notes() -> dict[str, dict]:
+    """Each angle column's plane, sign convention (0 at anatomical neutral; left/right the
+    subject's), whether it is a proxy, its error column and its source: the same definitions on
+    the 2D and the triangulated path."""
+    from movekit.analysis.angles import ANGLES
+
+    return {
+        name: {
+            "plane": d.plane,
+            "convention": d.convention,
+            "proxy": d.proxy,
+            "error_column": err_column(name),
+            "source": d.source,
+        }
+        for name, d in ANGLES.items()
+    }
 
 
 def write_table(cols: dict, meta: dict, out: Path, fmt: str) -> None:
@@ -239,7 +247,7 @@ def triangulated_table(rec, *, offline: bool = True, keep_invalid: bool = False,
             "far apart, against a four-camera reference (docs/validity.md, two-camera rows); frames where the "
             "low-pass moved an angle by over 10 deg are NaN",
             "camera_tilt_note": "lab frame from the calibration (z up)",
-            "refused_angles": refused,
+            "refused_angles": refused, "columns": column_notes(),
             "frames_triangulated": int(np.isfinite(tp.points_m[:, [11, 12, 23, 24]]).all(axis=(1, 2)).sum())}  # fmt: skip
     return cols, meta
 

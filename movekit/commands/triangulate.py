@@ -443,6 +443,14 @@ def _write_3d(out, meta: dict, tp, events: list[dict], *, overwrite: bool) -> No
 MIN_MEDIAN_S = 0.5
 
 
+def _signs(name: str) -> str:
+    """An angle's zero and signs in a few words ("0 upright, lean to the subject's right +")."""
+    from movekit.analysis.angles import ANGLES
+
+    parts = [p.strip() for p in ANGLES[name].convention.split(";")]
+    return next((p for p in parts[1:] if "+" in p or "=" in p), parts[0])
+
+
 def _print_angles(tp, n_cameras: int, sep: float, pose_models=(), vertical_from: str | None = None) -> None:
     """Median 3D joint angles with their measured two-camera error, or why each is refused (docs/validity.md)."""
     import numpy as np
@@ -468,7 +476,10 @@ def _print_angles(tp, n_cameras: int, sep: float, pose_models=(), vertical_from:
                     f"(at least {MIN_MEDIAN_S:g} s)"
                 )
             else:
-                print(f"  {name:32s} median {float(np.nanmedian(v)):7.1f} +-{e:.1f} deg ({n / fs:.2f} s of frames)")
+                print(
+                    f"  {name:32s} median {float(np.nanmedian(v)):7.1f} +-{e:.1f} deg ({n / fs:.2f} s of frames; "
+                    f"{_signs(name)})"
+                )
         else:
             why = f"measured error {e:.1f} deg > {MAX_ERROR_DEG:g}" if np.isfinite(e) else unmeasured
             alt = multiview_alternative(name, **set_up)
