@@ -47,7 +47,7 @@ def _pd():
 
 def angles(
     image_px,
-    t_s,
+    t_s=None,
     *,
     world_m=None,
     visibility=None,
@@ -61,8 +61,10 @@ def angles(
 
     Parameters
     ----------
-    image_px : array (frames, 33, >=2), px
-    t_s : array (frames,), s
+    image_px : array (frames, 33, >=2), px; or a recording's pose (``Recording.pose()``), whose
+        times, world landmarks, visibility, frame size and stored calibration (camera profile,
+        tilt) are then used, as ``movekit angles`` uses them (``offline=False`` is its default)
+    t_s : array (frames,), s (not with a recording's pose)
     world_m, visibility : optional MediaPipe world landmarks (m) and visibility (0-1)
     space : "2d" (image) or "3d" (world landmarks)
     offline : zero-phase filtering (True) or the causal filter the live path uses
@@ -77,12 +79,21 @@ def angles(
     info : ``mode``, ``space``, ``max_error_deg``, ``refused`` (angle -> the reason, for angles
         refused in every frame), ``tilt``
     """
-    from movekit.analysis.pipeline import analyse
+    if hasattr(image_px, "image_px"):  # a PoseSeries, with its calibration
+        from movekit.calibration import analyse_calibrated
 
-    res = analyse(
-        t_s, image_px, world_m, visibility, space=space, offline=offline, tilt=tilt,
-        frame_size_px=frame_size_px, gate=gate,
-    )  # fmt: skip
+        if t_s is not None or world_m is not None or visibility is not None or tilt is not None:
+            raise MovekitError("give a recording's pose alone: its times, landmarks and calibration come with it")
+        res = analyse_calibrated(image_px, space=space, offline=offline, gate=gate)
+    else:
+        from movekit.analysis.pipeline import analyse
+
+        if t_s is None:
+            raise MovekitError("angles(image_px, t_s): the frame times (s) are needed with landmark arrays")
+        res = analyse(
+            t_s, image_px, world_m, visibility, space=space, offline=offline, tilt=tilt,
+            frame_size_px=frame_size_px, gate=gate,
+        )  # fmt: skip
     cols: dict[str, Any] = {"time_s": np.asarray(res.t_s, dtype=np.float64)}
     for name, a in res.angles.items():
         cols[name] = a

@@ -76,3 +76,30 @@ def test_emg_sway_and_assess_on_real_files():
 
     metrics, ainfo = movekit.screen("balance", fetch("kistler_cop"), min_duration_s=5.0)
     assert ainfo["valid"] and set(metrics.metric) == set(ainfo["result"]["metrics"])
+
+
+def test_angles_of_a_recordings_pose_are_the_command_lines(demo_recording, tmp_path):
+    """movekit.angles(pose) applies the calibration stored with the recording (the camera tilt the
+    capture measured), so it gives `movekit angles`' numbers; the bare arrays, without the tilt,
+    do not (the README's example had passed arrays and differed by up to 21 deg)."""
+    import pandas as pd
+
+    from movekit.cli import main
+    from movekit.recording import open_recording
+
+    rec = open_recording(demo_recording)
+    assert rec.metadata["calibration"].get("tilt")  # the capture measured it
+    pose = rec.pose()
+    table, _ = movekit.angles(pose, offline=False, gate=False)
+    out = tmp_path / "a.csv"
+    assert main(["angles", str(demo_recording), "-o", str(out), "--keep-invalid"]) == 0
+    cli = pd.read_csv(out)
+    names = [c for c in cli.columns if c.endswith("_deg")]
+    assert len(names) == 2 * 21 + 1 and np.isfinite(cli[names].to_numpy()).sum() > 5000
+    np.testing.assert_allclose(table[names].to_numpy(), cli[names].to_numpy(), atol=1e-6, equal_nan=True)
+    bare, _ = movekit.angles(pose.image_px, pose.t_s, visibility=pose.visibility, offline=False, gate=False)
+    assert np.nanmax(np.abs(bare["trunk_inclination_deg"] - cli["trunk_inclination_deg"])) > 1.0
+    from movekit.errors import MovekitError
+
+    with pytest.raises(MovekitError, match="alone"):
+        movekit.angles(pose, pose.t_s)
