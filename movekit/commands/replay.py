@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from movekit.outputs import CSV, add_overwrite_argument, atomic_path, check_output
@@ -43,6 +44,29 @@ def parse_speed(text: str) -> float | None:
 
 
 def run(args) -> int:
+    from movekit.capture.multicam import is_capture_set
+
+    if is_capture_set(args.recording):
+        return _run_set(args)
+    return _run_one(args)
+
+
+def _run_set(args) -> int:
+    """A capture set: each camera's recording replayed in turn (the triangulation has no live
+    outputs to compare); 1 when any camera's differs."""
+    from movekit.capture.multicam import read_capture_set
+    from movekit.errors import MovekitError
+
+    if args.csv or args.lsl:
+        raise MovekitError(f"{args.recording} is a capture set: give --csv or --lsl one camera's recording in it")
+    worst = 0
+    for cam in read_capture_set(args.recording)["cameras"]:
+        print(f"camera {cam['name']}: {cam['recording']}")
+        worst = max(worst, _run_one(argparse.Namespace(**{**vars(args), "recording": cam["recording"]})))
+    return worst
+
+
+def _run_one(args) -> int:
     import numpy as np
 
     from movekit.capture.replay import replay_pose
