@@ -437,3 +437,46 @@ def test_report_figures_are_the_analysis_layers_numbers(emg_recording, cop_recor
     rng = np.random.default_rng(1)
     ang = {"left_knee_flexion_deg": np.r_[rng.uniform(5, 60, 50), np.nan, 75.0]}
     assert _rom_from_angles(ang)["left_knee_flexion_deg"] == session_rom(ang)["left_knee_flexion_deg"].range_deg
+
+
+def _cop_recording(path: Path, t_s: np.ndarray, xy_mm: np.ndarray) -> Path:
+    from movekit.recording import RecordingWriter, StreamSpec
+
+    with RecordingWriter(path, metadata={"client": "C-9"}) as rec:
+        rec.add_stream(
+            StreamSpec(name="cop", shape=(2,), unit="mm", rate_hz=50.0, channel_names=("x", "y"), kind="cop")
+        )
+        if len(t_s):
+            rec.append("cop", t_s, xy_mm.astype(np.float32))
+    return path
+
+
+def test_report_names_an_unusable_recording_and_keeps_the_others(tmp_path, cop_recordings, monkeypatch):
+    """An empty stream (a capture killed in its first second) and a stream that fails to analyse are
+    each one warning line in the report; the usable recording's sway ellipse is still drawn."""
+    import movekit.report as rp
+
+    empty = _cop_recording(tmp_path / "empty.mkrec", np.zeros(0), np.zeros((0, 2)))
+    good, t, xy = cop_recordings[0]
+    bad = _cop_recording(tmp_path / "bad.mkrec", t, xy)
+    with Store(tmp_path / "x.sqlite3") as st:
+        st.add_client("C-9")
+        s = st.start_session("C-9", "baseline")
+        for r in (empty, good, bad):
+            st.link_recording(s["id"], r)
+        real = rp._emg_entries
+
+        def emg_fails_on_bad(rec, label):
+            if Path(rec.path).name == "bad.mkrec":
+                raise ValueError("cannot reshape array of size 0 into shape (0,newaxis)")
+            return real(rec, label)
+
+        monkeypatch.setattr(rp, "_emg_entries", emg_fails_on_bad)
+        html = Path(build_session_report(st, s["id"], tmp_path / "s.html")).read_text()
+        client_html = Path(build_client_report(st, "C-9", tmp_path / "c.html")).read_text()
+    assert f"Recording {empty} holds no samples: nothing from it is shown." in html
+    assert f"Recording {bad} could not be analysed (ValueError: cannot reshape" in html
+    assert "its plots are left out." in html
+    sway = _figures(html)["sway"]
+    assert "cop0.mkrec" in sway and "bad.mkrec" not in sway and "empty.mkrec" not in sway
+    assert f"Recording {empty} holds no samples" in client_html

@@ -160,10 +160,8 @@ class _Recordings:
                     self.problems.append(f"Recording {path}: {p}")
             except ImportError:
                 self.problems.append("movekit.recording is not available: linked recordings are not shown.")
-            except MovekitError as exc:  # a damaged or missing recording: said in the report
-                self.problems.append(f"Recording linked to {where} could not be read: {exc}")
-            except OSError as exc:
-                self.problems.append(f"Recording {path} ({where}) could not be read: {exc}")
+            except _UNUSABLE as exc:  # a damaged or missing recording: said in the report
+                self.problems.append(f"Recording {path} ({where}) could not be read: {exc}; its plots are left out.")
         self.cache[path] = rec
         return rec
 
@@ -303,9 +301,9 @@ def _sway_from_recording(rec, label: str) -> list[dict]:
     out = []
     for name, st in rec.streams.items():
         spec = st.spec
-        d = np.asarray(st.data, dtype=np.float64).reshape(len(st.t_s), -1)
-        if len(st.t_s) < 10:
+        if len(st.t_s) < 10:  # also an empty stream (a capture killed in its first second)
             continue
+        d = np.asarray(st.data, dtype=np.float64).reshape(len(st.t_s), -1)
         if spec.kind in _SWAY_KINDS and d.shape[1] >= 2 and str(spec.unit).lower() in _LENGTH_MM:
             xy = d[:, :2] * _LENGTH_MM[str(spec.unit).lower()]
             chans = list(spec.channel_names or ("x", "y"))[:2]
@@ -333,6 +331,57 @@ def _sway_from_recording(rec, label: str) -> list[dict]:
                     }
                 )
     return out
+
+
+#: what reading a damaged or truncated recording can raise; the report names the recording instead
+_UNUSABLE = (MovekitError, OSError, ValueError, KeyError, IndexError, TypeError)
+
+
+def _recording_figures(rec, path: str, date: str, recs: _Recordings, *, angle_traces: bool) -> dict:
+    """What one linked recording adds to a report, all or nothing.
+
+    Parameters
+    ----------
+    rec : the opened recording
+    path : its path as linked in the store
+    date : the session's date (labels)
+    recs : the report's recordings (pose cache, problems said in the report)
+    angle_traces : also plot the video angles over time (the session report)
+
+    Returns
+    -------
+    dict with lists ``rom``, ``traces``, ``emg`` and ``sway``; an exception in ``_UNUSABLE`` leaves
+    the caller's lists untouched.
+    """
+    name = Path(path).name
+    got = {"rom": [], "traces": [], "emg": [], "sway": []}
+    if not any(len(st.t_s) for st in rec.streams.values()):
+        recs.problems.append(f"Recording {path} holds no samples: nothing from it is shown.")
+        return got
+    if path not in recs.pose_cache:
+        recs.pose_cache[path] = _pose_angles(rec)
+    info = recs.pose_cache[path]
+    if info is not None:
+        t_s, angles, note, _pose = info
+        video = {k: a for k, a in angles.items() if _VIDEO_ROM.match(k)}
+        if not video:
+            recs.problems.append(
+                f"Recording {name}: its video joint angles are not shown: the error model refused them "
+                "in this camera view (expected error over the limit; docs/validity.md)"
+            )
+        for angle, v in _rom_from_angles(video).items():
+            got["rom"].append({"session_date": date, "label": f"{angle} (video ROM)", "value": v,
+                               "unit": "deg", "source": f"recording {name}"})  # fmt: skip
+        if angle_traces:
+            pains = [float(e["t_s"]) for e in rec.events if e.get("kind") == "pain" and "t_s" in e]
+            cues = [float(e["t_s"]) for e in rec.events if e.get("kind") == "cue" and "t_s" in e]
+            fig = plots.angle_traces(f"{date} {name}", t_s, video, pains, cues)
+            if fig is not None:
+                fig.notes += [note] if note else []
+                got["traces"].append(fig)
+    got["emg"] = _emg_entries(rec, date)
+    got["sway"] = _sway_from_recording(rec, f"{date} {name}")
+    return got
 
 
 # ----------------------------------------------------------------------------------- collection
@@ -372,42 +421,18 @@ def _collect(store: Store, client: str, sessions: list[dict], recs: _Recordings,
             rec = recs.get(row, s)
             if rec is None:
                 continue
-            rlabel = f"{date} {Path(row['path']).name}"
             try:
-                if row["path"] not in recs.pose_cache:
-                    recs.pose_cache[row["path"]] = _pose_angles(rec)
-                info = recs.pose_cache[row["path"]]
-                if info is not None:
-                    t_s, angles, note, pose = info
-                    video = {k: a for k, a in angles.items() if _VIDEO_ROM.match(k)}
-                    if not video:
-                        recs.problems.append(
-                            f"Recording {Path(row['path']).name}: its video joint angles are "
-                            "not shown: the error model refused them in this camera view "
-                            "(expected error over the limit; docs/validity.md)"
-                        )
-                    for name, v in _rom_from_angles(video).items():
-                        rom_points.append(
-                            {
-                                "session_date": date,
-                                "label": f"{name} (video ROM)",
-                                "value": v,
-                                "unit": "deg",
-                                "source": f"recording {Path(row['path']).name}",
-                            }
-                        )
-                    if angle_traces:
-                        pains = [float(e["t_s"]) for e in rec.events if e.get("kind") == "pain" and "t_s" in e]
-                        cues = [float(e["t_s"]) for e in rec.events if e.get("kind") == "cue" and "t_s" in e]
-                        fig = plots.angle_traces(rlabel, t_s, video, pains, cues)
-                        if fig is not None:
-                            if note:
-                                fig.notes.append(note)
-                            traces.append(fig)
-                emg += _emg_entries(rec, date)
-                sway += _sway_from_recording(rec, rlabel)
-            except (MovekitError, OSError) as exc:  # one damaged recording must not stop the report
-                recs.problems.append(f"Recording {row['path']} could not be analysed: {exc}")
+                got = _recording_figures(rec, row["path"], date, recs, angle_traces=angle_traces)
+            except _UNUSABLE as exc:  # one damaged recording must not stop the report
+                recs.problems.append(
+                    f"Recording {row['path']} could not be analysed ({type(exc).__name__}: {exc}): "
+                    "its plots are left out."
+                )
+                continue
+            rom_points += got["rom"]
+            traces += got["traces"]
+            emg += got["emg"]
+            sway += got["sway"]
     return rom_points, arc_reps, sway, emg, traces, flags
 
 
@@ -719,7 +744,12 @@ def _latest_keyframes(store: Store, sessions: list[dict], recs: _Recordings):
     for s in reversed(sessions):
         for row in reversed(store.recordings(s["id"])):
             rec = recs.get(row, s)
-            if rec is not None and (ks := keyframes(rec, s["session_date"])) is not None:
+            try:
+                ks = keyframes(rec, s["session_date"]) if rec is not None else None
+            except _UNUSABLE as exc:
+                recs.problems.append(f"Recording {row['path']}: no keyframes ({type(exc).__name__}: {exc}).")
+                continue
+            if ks is not None:
                 return ks, ""
     return None, "No keyframes: no linked recording holds a pose with the client in view."
 
