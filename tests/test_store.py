@@ -120,6 +120,30 @@ def test_records_roundtrip(tmp_path):
     st.close()
 
 
+def test_a_research_mode_result_is_never_a_clinical_result(tmp_path):
+    """A result computed with ``movekit assess --ungated`` (its checks passed, its angles not gated:
+    flag ``ungated``) is kept but is no baseline, no current value and no report plot point."""
+    from movekit.clinic import reassess
+    from movekit.clinic.store.models import result_refusals
+    from movekit.report import _collect, _Recordings
+
+    st = Store(tmp_path / "s.sqlite3")
+    st.add_client("C-1")
+    ung = result("lumbar-flexion", lumbar_flexion_deg=75.0)
+    ung["flags"] = [{"code": "ungated", "message": "RESEARCH MODE: ... this is not a clinical result"}]
+    assert result_refusals(ung) == ["research mode (--ungated): angles over their error limit were not refused"]
+    a = st.start_session("C-1", "baseline", "2026-01-05")
+    st.add_assessment(a["id"], result("lumbar-flexion", lumbar_flexion_deg=40.0))
+    b = st.start_session("C-1", "reassessment", "2026-02-05")
+    st.add_assessment(b["id"], ung)
+    assert [r["value"] for r in st.metric_series("C-1")] == [40.0]
+    assert [r["value"] for r in st.metric_series("C-1", valid_only=False)] == [40.0, 75.0]  # kept
+    rom = _collect(st, "C-1", st.sessions("C-1"), _Recordings(), angle_traces=False)[0]
+    assert [p["value"] for p in rom] == [40.0]
+    assert all(m.current != 75.0 for m in reassess.compare(st, "C-1").metrics)
+    st.close()
+
+
 def test_assessment_from_json_file(tmp_path):
     st = Store(tmp_path / "s.sqlite3")
     st.add_client("C-1")

@@ -36,14 +36,31 @@ def test_session_and_outcome_cli(tmp_path, capsys):
     (rec / "meta.json").write_text("{}")
     assert main(["session", "link", "1", str(rec), "--db", db]) == 0
     f = tmp_path / "r.json"
-    f.write_text(json.dumps({"test": "rom", "metrics": {"neck_rotation_deg": {"value": 50, "unit": "deg"}}}))
+    ok = {"test": "lumbar-flexion", "metrics": {"lumbar_flexion_deg": {"value": 50, "unit": "deg"}},
+          "flags": [], "validity": {"view": {"ok": True, "message": "side view"}}}  # fmt: skip
+    f.write_text(json.dumps(ok))
     assert main(["session", "add-result", "1", str(f), "--db", db]) == 0
     assert "NOT VALID" not in capsys.readouterr().out
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"test": "step-down", "metrics": {"step_down_judged_points": {"value": 0, "unit": "points"}},
-                               "validity": {"view": {"ok": False, "message": "oblique view"}}}))  # fmt: skip
+                               "flags": [], "validity": {"view": {"ok": False, "message": "oblique view"}}}))  # fmt: skip
     assert main(["session", "add-result", "1", str(bad), "--db", db]) == 0
-    assert "NOT VALID, kept with the session, its metrics left out of progress comparisons" in capsys.readouterr().out
+    assert "NOT VALID (view: oblique view), kept with the session, its metrics left out" in capsys.readouterr().out
+    ung = tmp_path / "ung.json"
+    ung.write_text(json.dumps({**ok, "flags": [{"code": "ungated", "message": "RESEARCH MODE"}]}))
+    assert main(["session", "add-result", "1", str(ung), "--db", db]) == 0
+    assert "NOT VALID (research mode (--ungated)" in capsys.readouterr().out
+    n_stored = len(Store(db).assessments(1))
+    (tmp_path / "ok.json").write_text(json.dumps(ok))
+    for doc, said in (
+        ({"test": "nonsense"}, "not an assessment result of a known test (test 'nonsense'"),
+        ({"test": "posture", "metrics": {}}, "not a posture assessment result: it needs"),
+        ({**ok, "metrics": {"lumbar_flexion_deg": 50}}, "not a lumbar-flexion assessment result: lumbar_flexion_deg"),
+    ):
+        f.write_text(json.dumps(doc))
+        assert main(["session", "add-result", "1", str(tmp_path / "ok.json"), str(f), "--db", db]) == 2
+        assert said in capsys.readouterr().err
+    assert len(Store(db).assessments(1)) == n_stored  # nothing stored, not even the good file before it
     assert main(["session", "end", "C-1", "--notes", "eased", "--db", db]) == 0
     assert main(["session", "end", "C-1", "--db", db]) == 2  # none open
     capsys.readouterr()

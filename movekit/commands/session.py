@@ -120,15 +120,31 @@ def _link(args) -> int:
 
 
 def _add_result(args) -> int:
-    from movekit.clinic.store.models import result_is_valid
+    """Store each result file after checking them all: a file that is not an assessment result of a
+    known test stores nothing; one NOT VALID or computed in research mode is stored and says why it
+    does not count."""
+    from movekit.clinic.store.models import check_assessment_result, load_assessment_result, result_refusals
 
+    results = []
+    for f in args.result:
+        try:
+            r = load_assessment_result(f)
+            check_assessment_result(r)
+        except MovekitError as exc:
+            raise MovekitError(f"{f}: {exc}; nothing stored") from None
+        results.append((f, r))
     with store_from_args(args) as st:
-        for f in args.result:
-            aid = st.add_assessment(args.session, f)
-            valid = result_is_valid(st.assessments(args.session)[-1]["result"])
+        for f, r in results:
+            aid = st.add_assessment(args.session, r)
+            why = result_refusals(r)
             print(
                 f"stored {f} as assessment {aid} of session {args.session}"
-                + ("" if valid else ": NOT VALID, kept with the session, its metrics left out of progress comparisons")
+                + (
+                    f": NOT VALID ({'; '.join(why)}), kept with the session, its metrics left out of "
+                    "progress comparisons and the report's plots"
+                    if why
+                    else ""
+                )  # fmt: skip
             )
     return 0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from movekit.clinic import outcomes as oc
+from movekit.clinic.store.models import result_is_valid
 from movekit.errors import MovekitError
 from movekit.studio.care import client_context, session_context
 
@@ -171,7 +172,7 @@ class Pages:
             shown = "not measured" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
             metrics.append({"label": _metric_label(name), "name": name, "value": shown, "unit": m.get("unit", ""),
                             "noise": nf.describe() if nf else ""})  # fmt: skip
-        valid = all(c.get("ok") for c in (r.get("validity") or {}).values())
+        valid = result_is_valid(r)  # research mode (--ungated) is not valid either
         rec = next((x for x in reversed(recs) if x["status"] == "ok" and test in Path(x["path"]).name), None)
         svg, caption = recording_plot(rec["path"], test) if rec else (None, "no recording linked")
         findings = [f for f in r.get("flags") or [] if not str(f.get("code", "")).startswith("invalid_")]

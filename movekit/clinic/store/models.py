@@ -301,21 +301,7 @@ class Store:
     def add_assessment(self, session_id: int, result: dict | str | os.PathLike) -> int:
         """Store one assessment result (dict, JSON text or a .json file) and its metrics (those of a
         result that is not valid too; :meth:`metric_series` leaves them out)."""
-        if not isinstance(result, dict):
-            text = str(result)
-            if not text.lstrip().startswith("{"):
-                try:
-                    text = Path(text).read_text(encoding="utf-8")
-                except OSError as exc:
-                    raise MovekitError(f"cannot read assessment result {result}: {exc}") from None
-                except UnicodeDecodeError:
-                    raise MovekitError(f"assessment result {result} is not UTF-8 text") from None
-            try:
-                result = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise MovekitError(f"assessment result is not valid JSON: {exc}") from None
-        if not isinstance(result, dict):
-            raise MovekitError(f"an assessment result is a JSON object, not a {type(result).__name__}")
+        result = load_assessment_result(result)
         test = result.get("test")
         if not test or not isinstance(result.get("metrics", {}), dict):
             raise MovekitError('an assessment result needs "test" and a "metrics" object')
@@ -953,11 +939,73 @@ def _json_default(o):
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 
-def result_is_valid(result: dict) -> bool:
-    """Whether an assessment result's validity checks all passed (``validity``: name -> ``{"ok": ...}``,
-    as :meth:`movekit.assess.result.AssessmentResult.to_json` writes; a result without checks is valid)."""
+#: the flag code a result computed in research mode carries (``movekit assess --ungated``:
+#: angles over their error limit were not refused; movekit.assess._pose)
+RESEARCH_FLAG = "ungated"
+
+
+def result_refusals(result: dict) -> list[str]:
+    """Why an assessment result is not a clinical result, one reason each: every failed validity
+    check (``validity``: name -> ``{"ok": ..., "message": ...}``, as
+    :meth:`movekit.assess.result.AssessmentResult.to_json` writes) and research mode (a flag with code
+    :data:`RESEARCH_FLAG`). Empty for a clinical result; a result without checks has none."""
     checks = result.get("validity") or {}
-    return not isinstance(checks, dict) or all(bool(c.get("ok", True)) for c in checks.values() if isinstance(c, dict))
+    out = [
+        f"{name}: {c.get('message') or 'check failed'}"
+        for name, c in (checks.items() if isinstance(checks, dict) else ())
+        if isinstance(c, dict) and not c.get("ok", True)
+    ]
+    if any(isinstance(f, dict) and f.get("code") == RESEARCH_FLAG for f in result.get("flags") or []):
+        out.append("research mode (--ungated): angles over their error limit were not refused")
+    return out
+
+
+def result_is_valid(result: dict) -> bool:
+    """Whether an assessment result counts as a clinical result (:func:`result_refusals` is empty)."""
+    return not result_refusals(result)
+
+
+def load_assessment_result(result: dict | str | os.PathLike) -> dict:
+    """An assessment result as a dict: ``result`` itself, JSON text or a .json file's content.
+    Raises :class:`MovekitError` (one line) when it cannot be read or is not a JSON object."""
+    if not isinstance(result, dict):
+        text = str(result)
+        if not text.lstrip().startswith("{"):
+            try:
+                text = Path(text).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise MovekitError(f"cannot read assessment result {result}: {exc}") from None
+            except UnicodeDecodeError:
+                raise MovekitError(f"assessment result {result} is not UTF-8 text") from None
+        try:
+            result = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MovekitError(f"assessment result is not valid JSON: {exc}") from None
+    if not isinstance(result, dict):
+        raise MovekitError(f"an assessment result is a JSON object, not a {type(result).__name__}")
+    return result
+
+
+def check_assessment_result(result: dict) -> None:
+    """Raise :class:`MovekitError` unless ``result`` has the shape of an assessment result of a known
+    test (:meth:`movekit.assess.result.AssessmentResult.to_json`): ``test`` one of
+    :data:`movekit.assess.TESTS` or ``fms``; ``metrics`` an object of ``{"value", "unit"}`` with a
+    known unit; ``validity`` an object of checks with ``ok``; ``flags`` a list."""
+    from movekit.assess import TESTS
+    from movekit.assess.result import UNIT_SUFFIX
+
+    test = result.get("test")
+    if test not in (*TESTS, "fms"):
+        raise MovekitError(f"not an assessment result of a known test (test {test!r}; known: {', '.join(TESTS)}, fms)")
+    metrics, checks = result.get("metrics"), result.get("validity")
+    if not isinstance(metrics, dict) or not isinstance(checks, dict) or not isinstance(result.get("flags"), list):
+        raise MovekitError(f"not a {test} assessment result: it needs a 'metrics' and a 'validity' object and 'flags'")
+    bad = [
+        n for n, m in metrics.items() if not isinstance(m, dict) or "value" not in m or m.get("unit") not in UNIT_SUFFIX
+    ]
+    bad += [n for n, c in checks.items() if not isinstance(c, dict) or not isinstance(c.get("ok"), bool)]
+    if bad:
+        raise MovekitError(f"not a {test} assessment result: {', '.join(map(str, bad[:3]))} malformed")
 
 
 def history_lines(history: list[dict]) -> list[str]:
