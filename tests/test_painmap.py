@@ -55,3 +55,20 @@ def test_refusals_and_the_drawing_of_intensity():
     right = body_chart_svg([{"region": "knee", "side": "right", "intensity_0_10": 5}])
     cx = lambda s: float(s.split('fill="rgb(255,127,127)"')[0].rsplit('cx="', 1)[1].split('"')[0])  # noqa: E731
     assert cx(left) > 60 > cx(right)
+
+
+def test_one_session_with_marks_is_one_column_not_a_comparison(tmp_path, capsys):
+    from movekit.clinic.treatment import pain_beside_treatment
+
+    db = tmp_path / "clinic.sqlite3"
+    with Store(db) as st:
+        st.add_client("C-1")
+        s1 = st.start_session("C-1", "baseline", date="2026-10-01")["id"]
+        st.add_pain_mark(s1, "lower_back", "midline", 6, "aching")
+        [row] = pain_beside_treatment(st.pain_marks("C-1"), st.treatments("C-1"))
+    assert (row["first_0_10"], row["latest_0_10"], row["change_0_10"]) == (6.0, None, None)
+    capsys.readouterr()
+    assert main(["pain-map", "show", "C-1", "--db", str(db)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"only session {s1} (2026-10-01) has marks: nothing to compare yet"
+    assert out[1].split() == ["region", "2026-10-01"] and out[2].split() == ["midline", "lumbar", "6"]

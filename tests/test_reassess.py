@@ -106,4 +106,45 @@ def test_cli_due_and_compare(tmp_path, capsys):
     assert "DUE now" in capsys.readouterr().out
     assert main(["session", "compare", "C-2", "--db", db]) == 0
     out = capsys.readouterr().out
-    assert "Patient-Specific Functional Scale: 3.0 -> 5.7" in out and "improved beyond the MCID" in out
+    assert "Patient-Specific Functional Scale: 3.0 (2026-03-02) -> 5.7 (2026-03-04)" in out
+    assert "improved beyond the MCID" in out
+
+
+def test_a_session_is_never_compared_with_itself(st, capsys, tmp_path):
+    """The re-assessment's single-leg stance is NOT VALID: the baseline's 0.9 s was compared with
+    itself ("0.9 -> 0.9 s +0.0 within noise"); now the metric is not compared and the reason is given."""
+    b = st.start_session("C-1", "baseline", "2026-01-05")
+    st.add_assessment(b["id"], {**res("single-leg-stance", stance_time_s=0.9), "flags": [],
+                                "validity": {"trial": {"ok": True, "message": "1 trial"}}})  # fmt: skip
+    st.add_assessment(b["id"], res("lumbar-flexion", lumbar_flexion_deg=40.0))
+    r = st.start_session("C-1", "reassessment", "2026-02-02")
+    st.add_assessment(r["id"], {**res("single-leg-stance", stance_time_s=0.4), "flags": [],
+                                "validity": {"trial": {"ok": False, "message": "no foot was lifted"}}})  # fmt: skip
+    st.add_assessment(r["id"], res("lumbar-flexion", lumbar_flexion_deg=55.0))
+    cmp = reassess.compare(st, "C-1")
+    [m] = cmp.metrics
+    assert (m.name, m.baseline, m.current, m.baseline_session_id, m.current_session_id) == (
+        "lumbar_flexion_deg", 40.0, 55.0, b["id"], r["id"])  # fmt: skip
+    assert cmp.not_compared == [
+        f"single-leg-stance (stance_time_s) not compared: the re-assessment on 2026-02-02 (session {r['id']}) "
+        "has no valid result for single-leg-stance: trial: no foot was lifted"
+    ]
+    only = reassess.compare(st, "C-1", current_session=b["id"])
+    assert only.metrics == [] and len(only.not_compared) == 2
+    db = str(st.db.path)
+    assert main(["session", "compare", "C-1", "--baseline", str(b["id"]), "--current", str(b["id"]), "--db", db]) == 2
+    assert "both session" in capsys.readouterr().err
+    assert main(["session", "compare", "C-1", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert f"40.0 (session {b['id']}, 2026-01-05) -> 55.0 (session {r['id']}, 2026-02-02) deg" in out
+    assert "0.9 -> 0.9" not in out and "no valid result for single-leg-stance: trial: no foot was lifted" in out
+
+
+def test_a_metric_measured_in_one_session_only_is_not_a_change(st):
+    b = st.start_session("C-1", "baseline", "2026-01-05")
+    st.add_assessment(b["id"], res("tug", tug_time_s=12.0))
+    cmp = reassess.compare(st, "C-1")
+    assert cmp.metrics == []
+    assert cmp.not_compared == [
+        f"tug (tug_time_s) not compared: only session {b['id']} (2026-01-05) has a valid value; nothing to compare yet"
+    ]

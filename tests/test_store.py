@@ -177,8 +177,10 @@ def test_a_not_valid_result_is_kept_but_never_a_baseline(tmp_path):
     good = result("step-down", step_down_judged_points=2.0)
     good["validity"] = {"view": {"ok": True, "value": "frontal", "required": "frontal", "message": "front view"}}
     st.add_assessment(later["id"], good)
+    st.add_assessment(st.start_session("C-1", "reassessment", "2026-03-05")["id"], good)
     [m] = reassess.compare(st, "C-1").metrics
     assert m.baseline == 2.0 and m.baseline_date == "2026-02-05"  # the first VALID value is the baseline
+    assert m.current_date == "2026-03-05"
     st.close()
 
 

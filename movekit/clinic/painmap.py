@@ -106,17 +106,18 @@ def body_chart_svg(marks: list[dict], title: str = "") -> str:
 
 def first_and_latest(marks: list[dict]):
     """A client's marks (``Store.pain_marks``) compared between the first and the latest session
-    with marks: ``(first, latest, by_session, rows)`` where a session is ``(date, id)``,
-    ``by_session`` maps each to ``{(region, side): mark}`` and ``rows`` are
-    ``("side region", first intensity, latest intensity)`` as text ("-" where unmarked)."""
-    sessions = sorted({(m["session_date"], m["session_id"]) for m in marks})
-    first, last = sessions[0], sessions[-1]
-    by = {s: {(m["region"], m["side"]): m for m in marks if m["session_id"] == s[1]} for s in (first, last)}
+    with marks: ``(sessions, by_session, rows)`` where ``sessions`` is ``(first, latest)``, or
+    ``(only,)`` when one session has marks (a session is never compared with itself), a session
+    is ``(date, id)``, ``by_session`` maps each to ``{(region, side): mark}`` and ``rows`` are
+    ``("side region", intensity in each session)`` as text ("-" where unmarked)."""
+    dated = sorted({(m["session_date"], m["session_id"]) for m in marks})
+    shown = tuple(dict.fromkeys((dated[0], dated[-1])))
+    by = {s: {(m["region"], m["side"]): m for m in marks if m["session_id"] == s[1]} for s in shown}
     rows = [
-        (f"{k[1]} {k[0]}", *("-" if by[s].get(k) is None else f"{by[s][k]['intensity_0_10']:g}" for s in (first, last)))
-        for k in sorted(set(by[first]) | set(by[last]))
+        (f"{k[1]} {k[0]}", *("-" if by[s].get(k) is None else f"{by[s][k]['intensity_0_10']:g}" for s in shown))
+        for k in sorted(set().union(*by.values()))
     ]
-    return first, last, by, rows
+    return shown, by, rows
 
 
 __all__ = ["QUALITIES", "REGIONS", "SIDES", "body_chart_svg", "check_mark", "first_and_latest"]

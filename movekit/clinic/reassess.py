@@ -13,7 +13,7 @@ comparison says so instead of inventing one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from movekit.clinic import outcomes as oc
 from movekit.clinic.store import Store
@@ -141,6 +141,8 @@ class MetricChange:
     change_pct: float | None
     floor: NoiseFloor | None
     n_sessions: int
+    baseline_session_id: int | None = None
+    current_session_id: int | None = None
 
     @property
     def beyond_noise(self) -> bool | None:
@@ -168,6 +170,54 @@ class Comparison:
     client: str
     metrics: list[MetricChange]
     outcomes: list[OutcomeChange]
+    #: why a measured metric is not compared, one line per test and reason
+    not_compared: list[str] = field(default_factory=list)
+
+
+def _refused_results(store: Store, client: str) -> dict[str, list[tuple[dict, list[str]]]]:
+    """test -> ``[(session, reasons)]`` of the client's stored results that do not count
+    (:func:`movekit.clinic.store.models.result_refusals`), in session order."""
+    from movekit.clinic.store.models import result_refusals
+
+    out: dict[str, list[tuple[dict, list[str]]]] = {}
+    for s in store.sessions(client):
+        for a in store.assessments(s["id"]):
+            if why := result_refusals(a["result"]):
+                out.setdefault(a["test"], []).append((s, why))
+    return out
+
+
+def _session_words(s: dict) -> str:
+    kind = {"reassessment": "re-assessment", "baseline": "baseline"}.get(s["type"], f"{s['type']} session")
+    return f"the {kind} on {s['session_date']} (session {s['id']})"
+
+
+def _why_not_compared(test: str, base: dict, current_session: int | None, refused: dict) -> str:
+    """Why a metric of ``test`` has no current value other than its baseline's: a later (or the
+    asked-for) session whose result of the test is not valid, with the reasons, else that no later
+    session holds a valid value."""
+    after = (base["session_date"], base["session_id"])
+    later = [(s, why) for s, why in refused.get(test, []) if (s["session_date"], s["id"]) > after]
+    if current_session is not None:
+        later = [(s, why) for s, why in refused.get(test, []) if s["id"] == current_session]
+    if later:
+        s, why = later[-1]
+        return f"{_session_words(s)} has no valid result for {test}: {'; '.join(why)}"
+    if current_session is not None:
+        return f"session {current_session} has no valid value for it"
+    return f"only session {base['session_id']} ({base['session_date']}) has a valid value; nothing to compare yet"
+
+
+def _per_session(rows: list[dict]) -> list[dict]:
+    """A metric's rows grouped by session (first row's fields), ``mean`` of the session's trials."""
+    per_session: dict[int, dict] = {}
+    for r in rows:
+        d = per_session.setdefault(r["session_id"], {"vals": [], **r})
+        if r["value"] is not None:
+            d["vals"].append(r["value"])
+    for d in per_session.values():
+        d["mean"] = sum(d["vals"]) / len(d["vals"]) if d["vals"] else None
+    return list(per_session.values())
 
 
 def compare(
@@ -177,23 +227,18 @@ def compare(
 
     Baseline of a metric: its value in ``baseline_session`` if given, else in the
     first baseline-type session that has it, else its first value. Current: its
-    value in ``current_session`` if given, else the latest. Repeated values in one
-    session (several trials) are averaged.
+    value in ``current_session`` if given, else the latest valid one. Repeated values in one
+    session (several trials) are averaged. A session is never compared with itself: a metric
+    without a current value in another session is left out and ``not_compared`` says why
+    (e.g. the re-assessment's result was NOT VALID, with its reasons).
     """
-    series = store.metric_series(client)
     groups: dict[tuple[str, str], list[dict]] = {}
-    for r in series:
+    for r in store.metric_series(client):
         groups.setdefault((r["test"], r["name"]), []).append(r)
-    metrics = []
+    refused = _refused_results(store, client)
+    metrics, why_not = [], {}
     for (test, name), rows in groups.items():
-        per_session: dict[int, dict] = {}
-        for r in rows:
-            d = per_session.setdefault(r["session_id"], {"vals": [], **r})
-            if r["value"] is not None:
-                d["vals"].append(r["value"])
-        sess = list(per_session.values())
-        for d in sess:
-            d["mean"] = sum(d["vals"]) / len(d["vals"]) if d["vals"] else None
+        sess = _per_session(rows)
         if baseline_session is not None:
             base = next((d for d in sess if d["session_id"] == baseline_session), None)
         else:
@@ -202,26 +247,32 @@ def compare(
             cur = next((d for d in sess if d["session_id"] == current_session), None)
         else:
             cur = sess[-1]
-        if base is None or cur is None:
+        if base is None:
+            why_not.setdefault((test, f"session {baseline_session} has no valid value for it"), []).append(name)
+            continue
+        if cur is None or cur["session_id"] == base["session_id"]:
+            why_not.setdefault((test, _why_not_compared(test, base, current_session, refused)), []).append(name)
             continue
         b, c = base["mean"], cur["mean"]
         ch = None if b is None or c is None else c - b
         pct = None if ch is None or b == 0 else ch / abs(b) * 100.0
         metrics.append(
-            MetricChange(
-                test,
-                name,
-                rows[0]["unit"],
-                b,
-                base["session_date"],
-                c,
-                cur["session_date"],
-                ch,
-                pct,
-                noise_floor(test, name),
-                len(sess),
-            )
-        )
+            MetricChange(test, name, rows[0]["unit"], b, base["session_date"], c, cur["session_date"], ch, pct,
+                         noise_floor(test, name), len(sess), base["session_id"], cur["session_id"])
+        )  # fmt: skip
+    notes = [f"{test} ({_names(names)}) not compared: {why}" for (test, why), names in why_not.items()]
+    for test in [t for t in refused if t not in {t for t, _ in groups}]:
+        s, why = refused[test][-1]
+        notes.append(f"{test} not compared: no valid result stored; {_session_words(s)}: {'; '.join(why)}")
+    return Comparison(client, metrics, _outcome_changes(store, client), notes)
+
+
+def _names(names: list[str], n: int = 3) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def _outcome_changes(store: Store, client: str) -> list[OutcomeChange]:
+    """First vs latest score of every outcome measure the client has."""
     outs = []
     for key in oc.MEASURES:
         rows = store.outcomes(client, key)
@@ -237,4 +288,4 @@ def compare(
                 len(rows),
             )
         )
-    return Comparison(client, metrics, outs)
+    return outs

@@ -90,7 +90,7 @@ def pain_beside_treatment(marks: list[dict], entries: list[dict]) -> list[dict]:
     list of dict
         Per region and side, in the vocabulary's order: ``region``, ``label``, ``side``,
         ``first_0_10``, ``first_date``, ``latest_0_10``, ``latest_date``, ``change_0_10`` (latest -
-        first), ``sessions_treated`` (count of sessions with an entry there), ``techniques``
+        first; the latest three None while the region is marked in one session only), ``sessions_treated`` (count of sessions with an entry there), ``techniques``
         (names, in order of first use) and ``minutes`` (total logged duration, min).
     """
     by_place: dict[tuple[str, str], list[dict]] = {}
@@ -102,11 +102,13 @@ def pain_beside_treatment(marks: list[dict], entries: list[dict]) -> list[dict]:
         done = [t for t in entries if t["part"] == "manual" and t["region"] and _region(t["region"]) == region
                 and rg.sides_match(side, t["side"])]  # fmt: skip
         first, last = ms[0], ms[-1]
+        later = last.get("session_id", 0) != first.get("session_id", 0) or last["session_date"] != first["session_date"]
+        latest = float(last["intensity_0_10"]) if later else None
         rows.append({
             "region": region, "label": rg.REGIONS[region].label if region in rg.REGIONS else region, "side": side,
             "first_0_10": float(first["intensity_0_10"]), "first_date": first["session_date"],
-            "latest_0_10": float(last["intensity_0_10"]), "latest_date": last["session_date"],
-            "change_0_10": float(last["intensity_0_10"]) - float(first["intensity_0_10"]),
+            "latest_0_10": latest, "latest_date": last["session_date"] if later else None,
+            "change_0_10": None if latest is None else latest - float(first["intensity_0_10"]),
             "sessions_treated": len({t["session_id"] for t in done}),
             "techniques": list(dict.fromkeys(t["technique"] for t in done)),
             "minutes": float(sum(t["duration_min"] or 0 for t in done)),

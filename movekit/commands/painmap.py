@@ -130,13 +130,15 @@ def _show(args) -> int:
     if not marks:
         print(f"no pain marks for {args.client}")
         return 0
-    first, last, by, rows = first_and_latest(marks)
-    print(f"{'region':<22} {first[0]:>10} {last[0]:>10}")
-    for label, a, b in rows:
-        print(f"{label:<22} {a:>10} {b:>10}")
+    shown, by, rows = first_and_latest(marks)
+    if len(shown) == 1:
+        print(f"only session {shown[0][1]} ({shown[0][0]}) has marks: nothing to compare yet")
+    print(f"{'region':<22} " + " ".join(f"{s[0]:>10}" for s in shown))
+    for label, *values in rows:
+        print(f"{label:<22} " + " ".join(f"{v:>10}" for v in values))
     if args.svg:
         out = check_output(args.svg, OutputKind("SVG chart", (".svg",)), overwrite=args.overwrite)
-        charts = [body_chart_svg(list(by[s].values()), f"{args.client} {s[0]}") for s in (first, last)]
+        charts = [body_chart_svg(list(by[s].values()), f"{args.client} {s[0]}") for s in shown]
         write_output(out, '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 690 330">'
                      + "".join(f'<g transform="translate({345 * i},0)">{c}</g>' for i, c in enumerate(charts)) + "</svg>")  # fmt: skip
         print(f"chart: {out}")

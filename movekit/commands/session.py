@@ -170,8 +170,10 @@ def _compare(args) -> int:
         for flag, sid in (("--baseline", args.baseline), ("--current", args.current)):
             if sid is not None and (owner := st.session(sid)["client_code"]) != args.client:
                 raise MovekitError(f"{flag} session {sid} belongs to {owner}, not {args.client}")
+        if args.baseline is not None and args.baseline == args.current:
+            raise MovekitError(f"--baseline and --current are both session {args.baseline}: nothing to compare")
         cmp = reassess.compare(st, args.client, args.baseline, args.current)
-        if not cmp.metrics and not cmp.outcomes:
+        if not cmp.metrics and not cmp.outcomes and not cmp.not_compared:
             print(f"nothing to compare for {args.client} yet")
             return 0
         for m in cmp.metrics:
@@ -179,9 +181,12 @@ def _compare(args) -> int:
             chg = "-" if m.change is None else f"{m.change:+.1f}"
             verdict = {True: "beyond noise", False: "within noise", None: ""}[m.beyond_noise]
             print(
-                f"{m.test}/{m.name}: {_fmt(m.baseline)} -> {_fmt(m.current)} {m.unit}  {chg}{pct}  "
+                f"{m.test}/{m.name}: {_fmt(m.baseline)} (session {m.baseline_session_id}, {m.baseline_date}) -> "
+                f"{_fmt(m.current)} (session {m.current_session_id}, {m.current_date}) {m.unit}  {chg}{pct}  "
                 f"[{m.floor_text()}] {verdict}"
             )
+        for line in cmp.not_compared:
+            print(line)
         for o in cmp.outcomes:
             ch = o.change
             if o.n < 2:
@@ -189,7 +194,8 @@ def _compare(args) -> int:
                 continue
             pct = "" if ch.change_pct is None else f" ({ch.change_pct:+.0f}%)"
             print(
-                f"{o.title}: {ch.baseline:.1f} -> {ch.current:.1f}  {ch.change:+.1f}{pct}  "
+                f"{o.title}: {ch.baseline:.1f} ({o.baseline_date}) -> {ch.current:.1f} ({o.current_date})  "
+                f"{ch.change:+.1f}{pct}  "
                 f"[MCID {ch.mcid.describe()}] {ch.verdict()}"
             )
     return 0

@@ -482,7 +482,7 @@ def _comparison_ctx(cmp: reassess.Comparison) -> dict:
                 "cls": cls,
             }
         )
-    return {"metrics": metrics, "outcomes": outs}
+    return {"metrics": metrics, "outcomes": outs, "not_compared": cmp.not_compared}
 
 
 def _render(**ctx) -> str:
@@ -546,9 +546,9 @@ def _care_sections(store: Store, client: str):
     marks = store.pain_marks(client)
     pain, svg = [], ""
     if marks:
-        first, last, by, rows = first_and_latest(marks)
+        shown, by, rows = first_and_latest(marks)
         pain = [list(r) for r in rows]
-        svg = "".join(body_chart_svg(list(by[s].values()), f"{client} {s[0]}") for s in dict.fromkeys((first, last)))
+        svg = "".join(body_chart_svg(list(by[s].values()), f"{client} {s[0]}") for s in shown)
     treat = []
     for t in store.treatments(client):
         where, dose = describe_treatment(t)
@@ -563,8 +563,10 @@ def _pain_beside_treatment_rows(store: Store, client: str) -> list[list]:
 
     rows = []
     for r in pain_beside_treatment(store.pain_marks(client), store.treatments(client)):
+        once = r["latest_0_10"] is None
         rows.append([f"{r['side']} {r['label']}", f"{_fmt(r['first_0_10'])} ({r['first_date']})",
-                     f"{_fmt(r['latest_0_10'])} ({r['latest_date']})", _signed(r["change_0_10"]),
+                     "marked once so far" if once else f"{_fmt(r['latest_0_10'])} ({r['latest_date']})",
+                     "-" if once else _signed(r["change_0_10"]),
                      r["sessions_treated"] or "-", ", ".join(r["techniques"]) or "none logged",
                      f"{_fmt(r['minutes'])} min" if r["minutes"] else "-"])  # fmt: skip
     return rows
@@ -665,10 +667,11 @@ def _client_sections_before(store: Store, client: str, sessions: list[dict]) -> 
         _section(
             "pain-map",
             "Pain map",
-            ["region", "first", "latest"],
+            ["region", "first", "latest"] if pain_rows and len(pain_rows[0]) == 3 else ["region", "only session"],
             pain_rows,
             "No pain map recorded (movekit pain-map add).",
-            text="NRS 0-10 by body-chart region, the first and the latest session with marks.",
+            text="NRS 0-10 by body-chart region, the first and the latest session with marks "
+            "(one column while only one session has marks).",
             svg=pain_svg,
         ),
     ]
@@ -798,7 +801,7 @@ def render_client_report(
         + (f", {sessions[0]['session_date']} to {sessions[-1]['session_date']}" if sessions else ""),
         notes=[{"text": p, "cls": "warn"} for p in recs.problems],
         schedule={"status": sched.status, "cls": cls, "text": sched.describe()},
-        comparison=_comparison_ctx(cmp) if (cmp.metrics or cmp.outcomes) else None,
+        comparison=_comparison_ctx(cmp) if (cmp.metrics or cmp.outcomes or cmp.not_compared) else None,
         sections_before=before,
         figures=[f for k in CLIENT_PLOTS if (f := figs[k]) is not None],
         missing_plots=[_MISSING[k] for k in CLIENT_PLOTS if figs[k] is None],

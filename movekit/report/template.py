@@ -151,6 +151,7 @@ change cannot be judged against one; "-" means it was not measured.</p>
 {% endfor %}
 </table>
 {% endif %}
+{% for n in comparison.not_compared %}<p class="missing">{{ n }}</p>{% endfor %}
 {% if comparison.outcomes %}
 <h3>Outcome measures</h3>
 <table>

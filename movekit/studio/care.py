@@ -290,11 +290,10 @@ def pain_compare(store, code: str) -> dict | None:
     marks = store.pain_marks(code)
     if not marks:
         return None
-    first, last, by, rows = pm.first_and_latest(marks)
-    sessions = list(dict.fromkeys((first, last)))
+    shown, by, rows = pm.first_and_latest(marks)
     charts = [{"date": s[0], "session_id": s[1], "svg": pm.body_chart_svg(list(by[s].values()), f"{code} {s[0]}")}
-              for s in sessions]  # fmt: skip
-    return {"charts": charts, "rows": rows, "first": first[0], "latest": last[0]}
+              for s in shown]  # fmt: skip
+    return {"charts": charts, "rows": rows, "first": shown[0][0], "latest": shown[-1][0] if len(shown) > 1 else None}
 
 
 # -- the treatment log -------------------------------------------------------------------------------
