@@ -21,20 +21,20 @@ def test_goal_reached_through_stored_nprs(tmp_path, capsys):
     work"; the baseline comes from the stored NPRS, the goal is reached when a stored NPRS of 2 arrives."""
     db = tmp_path / "clinic.sqlite3"
     with _store(tmp_path) as st:
-        st.add_outcome("C-1", "nprs", 6, date="2026-11-02")
+        st.add_outcome("C-1", "nprs", 6, date="2025-11-02")
     args = ["--db", str(db)]
-    assert main(["goal", "add", "C-1", "nprs", "--target", "2", "--by", "2026-12-14", "--date", "2026-11-02",
+    assert main(["goal", "add", "C-1", "nprs", "--target", "2", "--by", "2025-12-14", "--date", "2025-11-02",
                  "--context", "during computer work", *args]) == 0  # fmt: skip
     assert "from 6 to 2" in capsys.readouterr().out
     with Store(db) as st:
-        st.add_outcome("C-1", "nprs", 4, date="2026-11-16")
-    assert main(["goal", "progress", "C-1", "--on", "2026-11-20", *args]) == 0
+        st.add_outcome("C-1", "nprs", 4, date="2025-11-16")
+    assert main(["goal", "progress", "C-1", "--on", "2025-11-20", *args]) == 0
     out = capsys.readouterr().out
     assert "50% of the change" in out and "ON TRACK" in out and "during computer work" in out
     assert "improved beyond the MCID" in out  # 6 -> 4: 2 points (Farrar 2001)
     with Store(db) as st:
-        st.add_outcome("C-1", "nprs", 2, date="2026-12-07")
-    assert main(["goal", "progress", "C-1", "--on", "2026-12-08", *args]) == 0
+        st.add_outcome("C-1", "nprs", 2, date="2025-12-07")
+    assert main(["goal", "progress", "C-1", "--on", "2025-12-08", *args]) == 0
     assert "REACHED" in capsys.readouterr().out
 
 
@@ -69,3 +69,15 @@ def test_goal_refusals(tmp_path):
             st.add_goal("C-1", "nprs", 6, "2027-01-01", baseline=6, date="2026-12-01")
     assert main(["goal", "add", "C-1", "nprs", "--target", "nan", "--by", "2027-01-01",
                  "--db", str(tmp_path / "clinic.sqlite3")]) == 2  # fmt: skip
+
+
+def test_a_value_on_the_goals_set_date_counts_when_entered_after_the_goal():
+    """A value dated the day the goal was set counts as progress when it was entered after the goal
+    (later that session); the one entered before it (the default baseline) does not."""
+    g = {"id": 1, "measure": "nprs", "baseline": 6.0, "target": 2.0, "set_date": "2026-10-01",
+         "deadline": "2026-12-01", "unit": "points", "created_utc": "2026-10-01T09:00:00Z"}  # fmt: skip
+    before = {"date": "2026-10-01", "value": 6.0, "stored_utc": "2026-10-01T08:59:00Z"}
+    after = {"date": "2026-10-01", "value": 4.0, "stored_utc": "2026-10-01T09:20:00Z"}
+    p = goal_progress(g, [before, after], today="2026-10-02")
+    assert (p.latest, p.latest_date, p.progress) == (4.0, "2026-10-01", pytest.approx(0.5))
+    assert goal_progress(g, [before], today="2026-10-02").status == "no data"

@@ -117,3 +117,39 @@ def test_outcome_csv_import(tmp_path, capsys):
     capsys.readouterr()
     assert main(["outcome", "list", "C-1", "--db", db]) == 0
     assert "improved beyond the MCID" in capsys.readouterr().out
+
+
+def test_outcome_add_prints_the_entered_scores_change_from_baseline(tmp_path, capsys):
+    """A score entered out of date order: the change printed is the entered score's against the
+    baseline (the earliest score), not the first row against the last."""
+    db = str(tmp_path / "o.sqlite3")
+    main(["client", "add", "C-1", "--db", db])
+    for score, date in (("7", "2026-01-05"), ("3", "2026-03-05")):
+        assert main(["outcome", "add", "C-1", "nprs", score, "--date", date, "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["outcome", "add", "C-1", "nprs", "6", "--date", "2026-02-05", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "2026-02-05 vs baseline 2026-01-05: 7.0 -> 6.0 -1.0 (-14%)" in out and "-4.0" not in out
+    assert main(["outcome", "add", "C-1", "nprs", "8", "--date", "2025-12-01", "--db", db]) == 0
+    assert "this 2025-12-01 score is now the earliest" in capsys.readouterr().out
+
+
+def test_future_dates_are_refused_for_outcomes_and_program_logs(tmp_path, capsys):
+    import datetime as dt
+
+    db = str(tmp_path / "f.sqlite3")
+    main(["client", "add", "C-1", "--db", db])
+    main(["program", "assign", "C-1", "bridge", "--db", db])
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    capsys.readouterr()
+    assert main(["outcome", "add", "C-1", "nprs", "4", "--date", "2030-01-01", "--db", db]) == 2
+    assert "nprs score date 2030-01-01 is in the future" in capsys.readouterr().err
+    csv = tmp_path / "o.csv"
+    csv.write_text(f"client,date,measure,score\nC-1,2026-01-05,nprs,7\nC-1,{tomorrow},nprs,4\n")
+    assert main(["outcome", "import", str(csv), "--db", db]) == 2
+    assert "in the future" in capsys.readouterr().err
+    assert main(["program", "log", "C-1", "1", "--date", tomorrow, "--db", db]) == 2
+    assert "home-program log date" in capsys.readouterr().err
+    with Store(db) as st:
+        assert st.outcomes("C-1") == [] and st.program_logs("C-1") == []
+    assert main(["outcome", "add", "C-1", "nprs", "4", "--date", dt.date.today().isoformat(), "--db", db]) == 0

@@ -125,10 +125,19 @@ class GoalProgress:
         return asdict(self)
 
 
+def _after_goal_set(goal: dict, value: dict) -> bool:
+    """Whether a stored value came after the goal was set: dated after its set date, or on it and
+    entered after the goal was (``stored_utc`` vs ``created_utc``; the default baseline is the latest
+    value on or before the set date, entered before the goal)."""
+    if value["date"] != goal["set_date"]:
+        return value["date"] > goal["set_date"]
+    return str(value.get("stored_utc") or "") > str(goal.get("created_utc") or "")
+
+
 def _baseline_and_after(goal: dict, values: list[dict], day: str) -> tuple[float | None, str, list[dict]]:
     """The goal's baseline, where it came from, and the values that count as progress (up to ``day``)."""
     if goal["baseline"] is not None:
-        return float(goal["baseline"]), "given", [v for v in values if goal["set_date"] < v["date"] <= day]
+        return float(goal["baseline"]), "given", [v for v in values if _after_goal_set(goal, v) and v["date"] <= day]
     arrived = [v for v in values if goal["set_date"] <= v["date"] <= day]
     if not arrived:
         return None, "waiting for the first result", []

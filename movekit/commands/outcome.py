@@ -81,7 +81,7 @@ def _add(args) -> int:
     sc = _score(args.measure, args.value, args.items)
     labels = oc.parse_labels(sc.measure, args.activities, len(sc.items))
     with store_from_args(args) as st:
-        st.add_outcome(
+        oid = st.add_outcome(
             args.client,
             sc.measure,
             sc.score,
@@ -94,19 +94,28 @@ def _add(args) -> int:
         m = oc.MEASURES[sc.measure]
         extra = f" ({sc.n_answered} of {sc.n_items} items answered)" if sc.n_items > 1 else ""
         print(f"{args.client}: {m.title} = {sc.score:.1f} {m.unit}{extra}")
-        _print_change(st, args.client, sc.measure)
+        _print_change(st, args.client, sc.measure, entered_id=oid)
     return 0
 
 
-def _print_change(st, client, measure, label: str = "") -> None:
-    rows = st.outcomes(client, measure)
+def _print_change(st, client, measure, label: str = "", entered_id: int | None = None) -> None:
+    """Print a score's change from the measure's baseline (its earliest score in time, as the
+    MCIDs are defined and the report compares): the score ``entered_id``, else the latest."""
+    rows = st.outcomes(client, measure)  # in date order
     if len(rows) < 2:
         return
-    ch = oc.change_from_baseline(measure, rows[0]["score"], rows[-1]["score"])
+    row = next((r for r in rows if r["id"] == entered_id), rows[-1])
+    base = rows[0]
+    if row["id"] == base["id"]:
+        print(
+            f"  {label}this {row['taken_date']} score is now the earliest: the baseline later scores are compared with"
+        )
+        return
+    ch = oc.change_from_baseline(measure, base["score"], row["score"])
     pct = f" ({ch.change_pct:+.0f}%)" if ch.change_pct is not None else ""
     print(
-        f"  {label}change since {rows[0]['taken_date']}: {ch.change:+.1f}{pct}; "
-        f"MCID {ch.mcid.describe()}: {ch.verdict()}"
+        f"  {label}{row['taken_date']} vs baseline {base['taken_date']}: {base['score']:.1f} -> {row['score']:.1f} "
+        f"{ch.change:+.1f}{pct}; MCID {ch.mcid.describe()}: {ch.verdict()}"
     )
 
 

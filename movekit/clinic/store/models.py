@@ -23,6 +23,15 @@ from movekit.outputs import strict_json
 SESSION_TYPES = ("baseline", "treatment", "reassessment", "other")
 
 
+def _past_date(value: str | _dt.date | None, what: str) -> str:
+    """:func:`_date`, refusing a date after today (``what`` names the record in the message):
+    a score or a home session cannot have been taken in the future."""
+    d = _date(value)
+    if d > _dt.date.today().isoformat():
+        raise MovekitError(f"{what} date {d} is in the future (today is {_dt.date.today().isoformat()})")
+    return d
+
+
 def _date(value: str | _dt.date | None) -> str:
     """ISO date string; today when None. Rejects anything that is not YYYY-MM-DD."""
     if value is None:
@@ -348,7 +357,7 @@ class Store:
         cid = self.client(code)["id"]
         sql = (
             "SELECT m.session_id, s.session_date, s.type AS session_type, m.test, m.name, m.value, m.unit, "
-            "m.assessment_id, a.result_json FROM metrics m JOIN sessions s ON s.id = m.session_id "
+            "m.assessment_id, a.result_json, a.created_utc AS stored_utc FROM metrics m JOIN sessions s ON s.id = m.session_id "
             "JOIN assessments a ON a.id = m.assessment_id WHERE s.client_id = ?"
         )
         params: list[Any] = [cid]
@@ -398,7 +407,7 @@ class Store:
                     cid,
                     session_id,
                     measure,
-                    _date(date),
+                    _past_date(date, f"{measure} score"),
                     float(score),
                     n_answered,
                     json.dumps(list(items)) if items is not None else None,
@@ -423,7 +432,7 @@ class Store:
                     (
                         ids[e["client"]],
                         e["measure"],
-                        _date(e.get("date")),
+                        _past_date(e.get("date"), f"{e['client']} {e['measure']} score"),
                         float(e["score"]),
                         e.get("n_answered"),
                         json.dumps(list(e["items"])) if e.get("items") is not None else None,
@@ -514,15 +523,17 @@ class Store:
 
     def measure_values(self, code: str, measure: str) -> list[dict]:
         """Stored values of an outcome measure or a ``<test>:<metric>``, in date order:
-        ``{"date", "value", "unit", "source"}`` (NULL metric values left out)."""
+        ``{"date", "value", "unit", "source", "stored_utc"}`` (NULL metric values left out;
+        ``stored_utc``: when the value was entered)."""
         if ":" in measure:
             test, name = measure.split(":", 1)
             rows = self.metric_series(code, test=test, name=name)
             return [{"date": r["session_date"], "value": float(r["value"]), "unit": r["unit"],
-                     "source": f"session {r['session_id']}"} for r in rows if r["value"] is not None]  # fmt: skip
+                     "source": f"session {r['session_id']}", "stored_utc": r["stored_utc"]}
+                    for r in rows if r["value"] is not None]  # fmt: skip
         rows = self.outcomes(code, measure)
-        return [{"date": r["taken_date"], "value": float(r["score"]), "unit": "points", "source": "outcome"}
-                for r in rows]  # fmt: skip
+        return [{"date": r["taken_date"], "value": float(r["score"]), "unit": "points", "source": "outcome",
+                 "stored_utc": r["created_utc"]} for r in rows]  # fmt: skip
 
     # --------------------------------------------------------------- treatment
     def add_treatment(
@@ -794,7 +805,7 @@ class Store:
                 "notes, source, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     int(item_id),
-                    _date(date),
+                    _past_date(date, "home-program log"),
                     1 if done else 0,
                     sets,
                     reps,
