@@ -148,3 +148,29 @@ def test_a_metric_measured_in_one_session_only_is_not_a_change(st):
     assert cmp.not_compared == [
         f"tug (tug_time_s) not compared: only session {b['id']} (2026-01-05) has a valid value; nothing to compare yet"
     ]
+
+
+def test_psfs_of_different_activities_is_not_a_change(st, capsys):
+    """PSFS is patient-specific: the mean of other activities is not a change of the same score."""
+    from movekit.clinic import outcomes as oc
+    from movekit.report import render_client_report
+
+    st.add_outcome("C-1", "psfs", 3.0, date="2026-01-05", items=[3, 3, 3], labels=["stairs", "lifting", "gardening"])
+    st.add_outcome("C-1", "psfs", 8.0, date="2026-02-05", items=[8, 8, 8], labels=["running", "lifting", "gardening"])
+    [o] = reassess.compare(st, "C-1").outcomes
+    assert (
+        o.not_comparable
+        == "the PSFS activities differ (stairs; lifting; gardening vs running; lifting; gardening): no change is reported"
+    )
+    html = render_client_report(st, "C-1")
+    assert "the PSFS activities differ" in html and "+5.0" not in html
+    assert main(["session", "compare", "C-1", "--db", str(st.db.path)]) == 0
+    out = capsys.readouterr().out
+    assert "3.0 (2026-01-05), 8.0 (2026-02-05): the PSFS activities differ" in out and "+5.0" not in out
+    same = {"labels": [" Lifting", "STAIRS", "gardening "]}
+    assert oc.not_comparable("psfs", {"labels": ["stairs", "lifting", "gardening"]}, same) == ""
+    assert oc.not_comparable("psfs", {"labels": None}, {"labels": None}) == ""
+    assert "not recorded" in oc.not_comparable("psfs", {"labels": None}, same)
+    assert main(["outcome", "add", "C-1", "psfs", "--items", "6,6,6", "--activities", "stairs;lifting;gardening",
+                 "--date", "2026-03-05", "--db", str(st.db.path)]) == 0  # fmt: skip
+    assert "2026-03-05 vs baseline 2026-01-05: 3.0 -> 6.0 +3.0" in capsys.readouterr().out

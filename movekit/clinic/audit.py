@@ -36,7 +36,7 @@ def audit(store, since: str | None = None) -> list[MeasureAudit]:
     for c in store.clients():
         for key in oc.MEASURES:
             rows = [r for r in store.outcomes(c["code"], key) if since is None or r["taken_date"] >= since]
-            if len(rows) >= 2:
+            if len(rows) >= 2 and not oc.not_comparable(key, rows[0], rows[-1]):  # e.g. other PSFS activities
                 changes.setdefault(key, []).append(oc.change_from_baseline(key, rows[0]["score"], rows[-1]["score"]))
     out = []
     for key, ch in changes.items():

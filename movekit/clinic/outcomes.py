@@ -294,6 +294,20 @@ class Change:
         return "within the MCID (no clinically important change)"
 
 
+def not_comparable(measure_key: str, first: dict, later: dict) -> str:
+    """Why two stored scores of a measure (``Store.outcomes`` rows) cannot be compared, "" when they
+    can. The PSFS is patient-specific: its score is the mean rating of the activities the client
+    named (Stratford 1995), so two scores of different activities are not a change. Activities are
+    compared as a set, case and spacing aside; scores stored without activities are compared."""
+    if measure_key != "psfs":
+        return ""
+    a, b = first.get("labels") or [], later.get("labels") or []
+    if sorted(x.strip().lower() for x in a) == sorted(x.strip().lower() for x in b) or not (a or b):
+        return ""
+    said = " vs ".join("; ".join(x) if x else "not recorded" for x in (a, b))
+    return f"the PSFS activities differ ({said}): no change is reported"
+
+
 def change_from_baseline(measure_key: str, baseline: float, current: float) -> Change:
     """Change between two scores of the same measure, judged against its MCID.
 

@@ -163,6 +163,8 @@ class OutcomeChange:
     current_date: str
     change: oc.Change
     n: int
+    #: why the baseline and the latest score are not compared ("" when they are; e.g. PSFS activities differ)
+    not_comparable: str = ""
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,7 @@ def _outcome_changes(store: Store, client: str) -> list[OutcomeChange]:
                 rows[-1]["taken_date"],
                 oc.change_from_baseline(key, rows[0]["score"], rows[-1]["score"]),
                 len(rows),
+                oc.not_comparable(key, rows[0], rows[-1]),
             )
         )
     return outs

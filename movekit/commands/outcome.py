@@ -111,6 +111,9 @@ def _print_change(st, client, measure, label: str = "", entered_id: int | None =
             f"  {label}this {row['taken_date']} score is now the earliest: the baseline later scores are compared with"
         )
         return
+    if why := oc.not_comparable(measure, base, row):
+        print(f"  {label}{row['taken_date']} vs baseline {base['taken_date']}: {why}")
+        return
     ch = oc.change_from_baseline(measure, base["score"], row["score"])
     pct = f" ({ch.change_pct:+.0f}%)" if ch.change_pct is not None else ""
     print(

@@ -192,6 +192,10 @@ def _compare(args) -> int:
             if o.n < 2:
                 print(f"{o.title}: {ch.baseline:.1f} on {o.baseline_date} (one score so far)")
                 continue
+            if o.not_comparable:
+                print(f"{o.title}: {ch.baseline:.1f} ({o.baseline_date}), {ch.current:.1f} ({o.current_date}): "
+                      f"{o.not_comparable}")  # fmt: skip
+                continue
             pct = "" if ch.change_pct is None else f" ({ch.change_pct:+.0f}%)"
             print(
                 f"{o.title}: {ch.baseline:.1f} ({o.baseline_date}) -> {ch.current:.1f} ({o.current_date})  "

@@ -464,6 +464,8 @@ def _comparison_ctx(cmp: reassess.Comparison) -> dict:
         m = oc.MEASURES[o.measure]
         if o.n < 2:
             verdict, cls = "one score so far", ""
+        elif o.not_comparable:
+            verdict, cls = o.not_comparable, ""
         else:
             verdict = ch.verdict()
             cls = "beyond" if ch.meets_mcid else ("worse" if verdict.startswith("worse") else "")
@@ -475,8 +477,8 @@ def _comparison_ctx(cmp: reassess.Comparison) -> dict:
                 "baseline_date": o.baseline_date,
                 "current": _fmt(ch.current),
                 "current_date": o.current_date,
-                "change": _signed(ch.change),
-                "change_pct": _signed(ch.change_pct, 0, "%"),
+                "change": "-" if o.not_comparable else _signed(ch.change),
+                "change_pct": "-" if o.not_comparable else _signed(ch.change_pct, 0, "%"),
                 "mcid": mcid,
                 "verdict": verdict,
                 "cls": cls,

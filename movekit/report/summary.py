@@ -69,6 +69,8 @@ def outcome_sentence(o: reassess.OutcomeChange) -> str:
     rule = f"{ch.mcid.points:g} points" + (f" or {ch.mcid.percent:g}%" if ch.mcid.percent is not None else "")
     if o.n < 2:
         return f"{name}: {fmt_num(ch.current)} {oc.MEASURES[o.measure].unit} on {o.current_date}; one score so far."
+    if o.not_comparable:
+        return f"{name}: {fmt_num(ch.baseline)} at baseline, {fmt_num(ch.current)} on {o.current_date}; {o.not_comparable}."
     move = f"{_direction(ch.change)} from {fmt_num(ch.baseline)} to {fmt_num(ch.current)}"
     if fmt_num(ch.baseline) == fmt_num(ch.current):
         move = f"stayed at {fmt_num(ch.current)}"
@@ -167,7 +169,7 @@ def outcome_rows(outcomes: list[reassess.OutcomeChange]) -> list[dict]:
     """The change-since-baseline table of the questionnaires (the MCID sources go under it)."""
     rows = []
     for o in outcomes:
-        ch = o.change
+        ch, compared = o.change, o.n >= 2 and not o.not_comparable
         rule = f"{ch.mcid.points:g} points" + (f" or {ch.mcid.percent:g}%" if ch.mcid.percent is not None else "")
         rows.append(
             {
@@ -176,11 +178,13 @@ def outcome_rows(outcomes: list[reassess.OutcomeChange]) -> list[dict]:
                 "baseline_date": o.baseline_date,
                 "current": fmt_num(ch.current),
                 "current_date": o.current_date,
-                "change": fmt_num(ch.change) if o.n >= 2 else "-",
+                "change": fmt_num(ch.change) if compared else "-",
                 "mcid": rule,
                 "source": ch.mcid.source,
-                "verdict": SHORT_VERDICT.get(ch.verdict(), "no important change") if o.n >= 2 else "one score so far",
-                "cls": "beyond" if (o.n >= 2 and ch.meets_mcid) else "",
+                "verdict": SHORT_VERDICT.get(ch.verdict(), "no important change")
+                if compared
+                else (o.not_comparable or "one score so far"),
+                "cls": "beyond" if (compared and ch.meets_mcid) else "",
             }
         )
     return rows

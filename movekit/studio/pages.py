@@ -82,7 +82,9 @@ class Pages:
         changes = []
         for key in sorted({r["measure"] for r in outcomes if r["measure"] in oc.MEASURES}):
             rows = [r for r in outcomes if r["measure"] == key]
-            if len(rows) >= 2:
+            if len(rows) >= 2 and (why := oc.not_comparable(key, rows[0], rows[-1])):
+                changes.append(f"{oc.MEASURES[key].title}: {why}")
+            elif len(rows) >= 2:
                 ch = oc.change_from_baseline(key, rows[0]["score"], rows[-1]["score"])
                 changes.append(f"{oc.MEASURES[key].title}: {ch.change:+.1f} since {rows[0]['taken_date']} "
                                f"(MCID {ch.mcid.describe()}: {ch.verdict()})")  # fmt: skip
