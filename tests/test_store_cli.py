@@ -153,3 +153,30 @@ def test_future_dates_are_refused_for_outcomes_and_program_logs(tmp_path, capsys
     with Store(db) as st:
         assert st.outcomes("C-1") == [] and st.program_logs("C-1") == []
     assert main(["outcome", "add", "C-1", "nprs", "4", "--date", dt.date.today().isoformat(), "--db", db]) == 0
+
+
+def test_read_only_commands_refuse_a_missing_database_and_create_nothing(tmp_path, capsys):
+    typo = tmp_path / "typo" / "clinc.sqlite3"
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    for db, said in ((typo, "does not exist"), (folder, "is a folder"), (empty, "is empty")):
+        for cmd in (["client", "list"], ["session", "compare", "C-1"], ["session", "list", "C-1"],
+                    ["outcome", "list", "C-1"], ["goal", "progress", "C-1"], ["pain-map", "show", "C-1"],
+                    ["program", "show", "C-1"], ["report", "C-1", "-o", str(tmp_path / "r.html")]):  # fmt: skip
+            assert main([*cmd, "--db", str(db)]) == 2, cmd
+            err = capsys.readouterr().err
+            assert (
+                err
+                == f"movekit: error: no movekit database at {db}: it {said} (check --db or $MOVEKIT_DB); nothing was created\n"
+            )
+    assert not typo.parent.exists() and empty.stat().st_size == 0 and not (tmp_path / "r.html").exists()
+
+
+def test_an_empty_file_made_a_database_is_private(tmp_path):
+    f = tmp_path / "c.sqlite3"
+    f.touch()
+    f.chmod(0o644)
+    assert main(["client", "add", "C-1", "--db", str(f)]) == 0
+    assert f.stat().st_mode & 0o777 == 0o600 and f.stat().st_size > 0

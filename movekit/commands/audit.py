@@ -21,7 +21,7 @@ def run(args) -> int:
     from movekit.outputs import HTML, check_output, write_output
 
     out = check_output(args.output, HTML, overwrite=args.overwrite, inputs=[args.db or default_db_path()])
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         rows = audit(st, args.since)
     write_output(out, audit_html(rows, args.since))
     for r in rows:

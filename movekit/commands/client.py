@@ -47,7 +47,7 @@ def _add(args) -> int:
 
 
 def _list(args) -> int:
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         rows = st.clients()
         if not rows:
             print(f"no clients in {st.path}")

@@ -108,7 +108,7 @@ def _remove(args) -> int:
 
 
 def _history(args) -> int:
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         g = st.record("goal", args.goal)
         lines = history_lines(st.history("goal", args.goal))
     print(f"goal {g['id']} of {g['client_code']}: now {_goal_text(g)}" + (" (removed)" if g["removed_utc"] else ""))
@@ -120,7 +120,7 @@ def _history(args) -> int:
 def _measures(args) -> int:
     from movekit.clinic.goals import goal_measures
 
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         rows = goal_measures(st, args.client)
     for m in rows:
         latest = "nothing stored yet" if m["latest"] is None else f"latest {m['latest']:g} on {m['date']}"
@@ -132,7 +132,7 @@ def _measures(args) -> int:
 def _progress(args) -> int:
     from movekit.clinic.goals import client_goal_progress
 
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         rows = client_goal_progress(st, args.client, args.on)
     if not rows:
         print(f"no goals for {args.client}")

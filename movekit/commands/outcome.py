@@ -123,7 +123,7 @@ def _print_change(st, client, measure, label: str = "", entered_id: int | None =
 
 
 def _list(args) -> int:
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         rows = st.outcomes(args.client, oc.measure(args.measure).key if args.measure else None)
         if not rows:
             print(f"no outcomes for {args.client}")

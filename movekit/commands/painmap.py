@@ -80,7 +80,7 @@ def _add(args) -> int:
 
 
 def _list(args) -> int:
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         marks = st.pain_marks(args.client, include_removed=args.removed)
     if not marks:
         print(f"no pain marks for {args.client}")
@@ -111,7 +111,7 @@ def _remove(args) -> int:
 
 
 def _history(args) -> int:
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         m = st.record("pain_mark", args.mark)
         lines = history_lines(st.history("pain_mark", args.mark))
     print(f"mark {m['id']} of {m['client_code']}, session {m['session_id']}: now {_mark_text(m)}"
@@ -125,7 +125,7 @@ def _show(args) -> int:
     from movekit.clinic.painmap import body_chart_svg, first_and_latest
     from movekit.outputs import OutputKind, check_output, write_output
 
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         marks = st.pain_marks(args.client)
     if not marks:
         print(f"no pain marks for {args.client}")

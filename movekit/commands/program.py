@@ -130,7 +130,7 @@ def _end(args) -> int:
 
 
 def _show(args) -> int:
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         items = st.program_items(args.client)
         if not items:
             print(f"{args.client} has no home program (assign one with: movekit program assign)")

@@ -49,7 +49,7 @@ def run(args) -> int:
     if args.session is not None and (args.clinic or args.notes or args.no_summary):
         raise MovekitError("--clinic, --notes and --no-summary apply to the client report, not to --session")
     clinic = load_clinic(args.clinic) if args.clinic else None  # a bad file stops here, before anything is written
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         st.client(args.client)
         if args.session is not None:
             s = st.session(args.session)

@@ -85,7 +85,7 @@ def _end(args) -> int:
 
 
 def _list(args) -> int:
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         rows = st.sessions(args.client)
         if not rows:
             print(f"client {args.client} has no sessions")
@@ -152,7 +152,7 @@ def _add_result(args) -> int:
 def _due(args) -> int:
     from movekit.clinic import reassess
 
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         codes = [args.client] if args.client else [c["code"] for c in st.clients()]
         for code in codes:
             print(reassess.schedule(st, code).describe())
@@ -166,7 +166,7 @@ def _fmt(v, nd=1) -> str:
 def _compare(args) -> int:
     from movekit.clinic import reassess
 
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         for flag, sid in (("--baseline", args.baseline), ("--current", args.current)):
             if sid is not None and (owner := st.session(sid)["client_code"]) != args.client:
                 raise MovekitError(f"{flag} session {sid} belongs to {owner}, not {args.client}")

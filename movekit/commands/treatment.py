@@ -95,7 +95,7 @@ def _line(r: dict) -> str:
 
 
 def _list(args) -> int:
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         rows = st.treatments(args.client, include_removed=args.removed)
     if not rows:
         print(f"no treatment logged for {args.client}")
@@ -125,7 +125,7 @@ def _remove(args) -> int:
 
 
 def _history(args) -> int:
-    with store_from_args(args) as st:
+    with store_from_args(args, read_only=True) as st:
         t = st.record("treatment", args.entry)
         lines = history_lines(st.history("treatment", args.entry))
     print(f"entry {t['id']} of {t['client_code']}, session {t['session_id']}: now {_line(t)}")

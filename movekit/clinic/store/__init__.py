@@ -19,6 +19,7 @@ from movekit.clinic.store.db import (
     SCHEMA_VERSION,
     Database,
     default_db_path,
+    existing_db_path,
 )
 from movekit.clinic.store.models import RECORD_TABLES, SESSION_TYPES, Store, history_lines, meta_sha256
 
@@ -46,5 +47,17 @@ def add_db_argument(parser) -> None:
     )
 
 
-def store_from_args(args, **kwargs) -> Store:
-    return Store(getattr(args, "db", None) or None, **kwargs)
+def store_from_args(args, *, read_only: bool = False, **kwargs) -> Store:
+    """The store of ``--db`` (or ``$MOVEKIT_DB``, or the default file).
+
+    Parameters
+    ----------
+    args : the parsed arguments (``db``)
+    read_only : the command only reads: a missing or empty database is refused in one line
+        (:func:`existing_db_path`), never created
+    kwargs : passed to :class:`Store`
+    """
+    path = getattr(args, "db", None) or None
+    if read_only:
+        path = existing_db_path(path)
+    return Store(path, **kwargs)

@@ -320,6 +320,22 @@ def _explain(exc: sqlite3.Error, path: Path, timeout_s: float) -> MovekitError:
     return MovekitError(f"database {path}: {exc}")
 
 
+def existing_db_path(path: str | os.PathLike | None) -> Path:
+    """The database file ``path`` (None: :func:`default_db_path`) for a command that only reads.
+
+    Raises
+    ------
+    MovekitError
+        One line naming the path when there is no database there (missing, a folder or an empty
+        file): a mistyped ``--db`` must not make a new empty database.
+    """
+    p = Path(path).expanduser() if path is not None else default_db_path()
+    if not p.is_file() or p.stat().st_size == 0:
+        what = "is a folder" if p.is_dir() else ("is empty" if p.is_file() else "does not exist")
+        raise MovekitError(f"no movekit database at {p}: it {what} (check --db or ${ENV_DB}); nothing was created")
+    return p
+
+
 class Database:
     """A connection to one movekit SQLite file, migrated to :data:`SCHEMA_VERSION`.
 
@@ -352,6 +368,8 @@ class Database:
                 from movekit.outputs import create_private_file
 
                 create_private_file(self.path)
+                if self.path.stat().st_size == 0:  # an empty file made a database now: private too
+                    os.chmod(self.path, 0o600)
             except OSError as exc:
                 raise MovekitError(f"cannot create the folder for database {self.path}: {exc}") from None
         try:
