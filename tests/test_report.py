@@ -480,3 +480,43 @@ def test_report_names_an_unusable_recording_and_keeps_the_others(tmp_path, cop_r
     sway = _figures(html)["sway"]
     assert "cop0.mkrec" in sway and "bad.mkrec" not in sway and "empty.mkrec" not in sway
     assert f"Recording {empty} holds no samples" in client_html
+
+
+def _section_rows(html: str, sid: str) -> list[list[str]]:
+    start = html.index(f'<section id="{sid}">')
+    body = html[start : html.index("</section>", start)]
+    return [re.findall(r"<td>(.*?)</td>", r) for r in re.findall(r"<tr>(<td>.*?)</tr>", body)]
+
+
+def test_session_report_names_each_results_method_and_its_refused_results(tmp_path, cop_recordings):
+    """Each metric row says how it was measured (from what the result records); results stored NOT
+    VALID are said, with their reasons, instead of "no assessment results stored"."""
+    from movekit.assess.balance import cop_sway
+    from movekit.report import result_method
+
+    _, t, xy = cop_recordings[0]
+    plate = cop_sway(t, xy[:, 0], xy[:, 1], min_duration_s=4.0).to_json()
+    tri = {"test": "single-leg-stance", "metrics": {"stance_time_s": {"value": 12.0, "unit": "s"}}, "flags": [],
+           "validity": {"triangulation": {"ok": True, "message": "3D", "value": {"method": "triangulated",
+                        "cameras": ["left", "right"]}}, "view": {"ok": True, "message": "any view"}}}  # fmt: skip
+    bad = {"test": "posture", "metrics": {"head_forward_mm": {"value": 40.0, "unit": "mm"}}, "flags": [],
+           "validity": {"view": {"ok": False, "message": "turned 70 deg"}}}  # fmt: skip
+    assert result_method(plate) == "force plate (centre of pressure)"
+    assert result_method(tri) == "3D, triangulated from 2 cameras"
+    assert result_method(bad) == "single camera, 2D"
+    with Store(tmp_path / "x.sqlite3") as st:
+        st.add_client("C-9")
+        s = st.start_session("C-9", "baseline")
+        only_bad = st.start_session("C-9", "reassessment")
+        for r in (plate, tri, bad):
+            st.add_assessment(s["id"], r)
+        st.add_assessment(only_bad["id"], bad)
+        html = Path(build_session_report(st, s["id"], tmp_path / "s.html")).read_text()
+        html_bad = Path(build_session_report(st, only_bad["id"], tmp_path / "b.html")).read_text()
+    rows = _section_rows(html, "metrics")
+    assert {r[4] for r in rows} == {"force plate (centre of pressure)", "3D, triangulated from 2 cameras"}
+    assert ["single-leg-stance", "stance_time_s", "12.0", "s", "3D, triangulated from 2 cameras"] == rows[-1][:5]
+    assert "head_forward_mm" not in html  # a NOT VALID number is not shown
+    assert _section_rows(html, "refused") == [["posture", "view: turned 70 deg"]]
+    assert "No assessment results stored" not in html_bad
+    assert "No valid assessment result in this session: 1 stored and refused (below)." in html_bad

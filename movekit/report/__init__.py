@@ -812,10 +812,42 @@ def render_client_report(
     )
 
 
-def _metric_rows(store: Store, session_id: int) -> list[list]:
-    """One row per stored metric of a session, with its published noise floor."""
-    rows = []
+def result_method(result: dict) -> str:
+    """How an assessment result's numbers were measured, in a few words, from what the result
+    records (:mod:`movekit.assess`): the ``triangulation`` check (3D from N calibrated cameras), the
+    ``source`` check (a force plate's centre of pressure, a trunk IMU / inclinometer), the
+    ``angle_source`` check (two inclinometers; a video proxy), the ``sensor_axis`` check (a shank
+    gyroscope), an FMS (rated by the therapist), else the pose checks of one camera (2D)."""
+    v = result.get("validity") if isinstance(result.get("validity"), dict) else {}
+    val = {k: (c.get("value") if isinstance(c, dict) else None) for k, c in v.items()}
+    tri = val.get("triangulation")
+    proxy = ", proxy" if str(val.get("angle_source", "")).endswith("proxy") else ""
+    source = str((v.get("source") or {}).get("message") or "")
+    if isinstance(tri, dict) and tri.get("method") == "triangulated":
+        return f"3D, triangulated from {len(tri.get('cameras') or [])} cameras{proxy}"
+    for start, method in (("centre of pressure", "force plate (centre of pressure)"), ("trunk sway", "trunk IMU")):
+        if source.startswith(start):
+            return method
+    if val.get("angle_source") == "inclinometers":
+        return "two inclinometers"
+    if "sensor_axis" in v:
+        return "shank gyroscope (IMU)"
+    if result.get("test") == "fms":
+        return "rated by the therapist"
+    return f"single camera, 2D{proxy}" if "view" in v or "person" in v else "not recorded in the result"
+
+
+def _metric_rows(store: Store, session_id: int) -> tuple[list[list], list[list]]:
+    """The rows of a session's valid results, one per metric with its method and published noise
+    floor, and one row per stored result that does not count (test, why)."""
+    from movekit.clinic.store.models import result_refusals
+
+    rows, refused = [], []
     for a in store.assessments(session_id):
+        if why := result_refusals(a["result"]):
+            refused.append([a["test"], "; ".join(why)])
+            continue
+        method = result_method(a["result"])
         for name, m in (a["result"].get("metrics") or {}).items():
             if not isinstance(m, dict):
                 continue
@@ -824,10 +856,9 @@ def _metric_rows(store: Store, session_id: int) -> list[list]:
             shown = (
                 _fmt(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else ("-" if v is None else str(v))
             )
-            rows.append(
-                [a["test"], name, shown, m.get("unit", ""), nf.describe() if nf else "no published noise floor known"]
-            )
-    return rows
+            rows.append([a["test"], name, shown, m.get("unit", ""), method,
+                         nf.describe() if nf else "no published noise floor known"])  # fmt: skip
+    return rows, refused
 
 
 def _session_sections(store: Store, s: dict, flags: list) -> list[dict]:
@@ -842,15 +873,19 @@ def _session_sections(store: Store, s: dict, flags: list) -> list[dict]:
         if o["session_id"] == s["id"] or (o["session_id"] is None and o["taken_date"] == s["session_date"])
     ]
     notes = {"id": "notes", "title": "Therapist notes", "text": s["therapist_notes"] or "(none)"}
+    rows, refused = _metric_rows(store, s["id"])
+    none = (
+        f"No valid assessment result in this session: {len(refused)} stored and refused (below)."
+        if refused
+        else "No assessment results stored for this session."
+    )
     return [
         {**notes, "columns": [], "rows": [], "missing": []},
-        _section(
-            "metrics",
-            "Assessment results",
-            ["test", "metric", "value", "unit", "noise floor"],
-            _metric_rows(store, s["id"]),
-            "No assessment results stored for this session.",
-        ),
+        _section("metrics", "Assessment results", ["test", "metric", "value", "unit", "method", "noise floor"],
+                 rows, none, text="Method: how each number was measured, as the assessment recorded it."),
+        _section("refused", "Results stored but NOT VALID", ["test", "why it does not count"], refused,
+                 "None: every stored result passed its checks.",
+                 text="Kept with the session; their numbers are not shown and count in no comparison or plot."),
         _section(
             "outcomes", "Outcome measures this session", ["measure", "score"], orow, "None entered for this session."
         ),
@@ -862,7 +897,7 @@ def _session_sections(store: Store, s: dict, flags: list) -> list[dict]:
             "No recordings linked.",
         ),
         _section("flags", "Flags", ["date", "test", "code", "message"], flags, "No flags."),
-    ]
+    ]  # fmt: skip
 
 
 def render_session_report(store: Store, session_id: int) -> str:
