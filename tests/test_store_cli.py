@@ -180,3 +180,23 @@ def test_an_empty_file_made_a_database_is_private(tmp_path):
     f.chmod(0o644)
     assert main(["client", "add", "C-1", "--db", str(f)]) == 0
     assert f.stat().st_mode & 0o777 == 0o600 and f.stat().st_size > 0
+
+
+def test_client_codes_are_safe_names_unique_whatever_the_case(tmp_path, capsys):
+    db = tmp_path / "c.sqlite3"
+    assert main(["client", "add", "C-0042", "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["client", "add", "c-0042", "--db", str(db)]) == 2
+    assert "client C-0042 already exists (c-0042 differs from it only in case)" in capsys.readouterr().err
+    for bad in ("../escaped", ".hidden", "C 42; drop", "a/b"):
+        assert main(["client", "add", bad, "--db", str(db)]) == 2
+        assert f"client id must be letters, digits, '.', '_' or '-' (no '/' or leading '.'), not {bad!r}" in (
+            capsys.readouterr().err
+        )
+    assert main(["client", "add", "x_1.b", "--db", str(tmp_path / "new.sqlite3")]) == 0
+    assert not (tmp_path / "never.sqlite3").exists()
+    assert main(["client", "add", "../x", "--db", str(tmp_path / "never.sqlite3")]) == 2
+    assert not (tmp_path / "never.sqlite3").exists()  # refused before the database was made
+    with Store(db) as st:  # a code stored before the rule is still read
+        st.add_client("C 7")
+    assert main(["client", "list", "--db", str(db)]) == 0 and "C 7" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from movekit.clinic.store import add_db_argument, store_from_args
+from movekit.clinic.store.models import check_client_code
 
 
 def register(subparsers) -> None:
@@ -38,8 +39,9 @@ def _parse_window(text: str) -> tuple[int, int]:
 
 def _add(args) -> int:
     lo, hi = _parse_window(args.reassess) if args.reassess else (4, 6)
+    code = check_client_code(args.code)  # before the database is opened (or made)
     with store_from_args(args) as st:
-        c = st.add_client(args.code, args.name, reassess_min_sessions=lo, reassess_max_sessions=hi)
+        c = st.add_client(code, args.name, reassess_min_sessions=lo, reassess_max_sessions=hi)
         window = f"{lo}-{hi}" if lo != hi else f"{lo}"
         name = f" ({c['name']})" if c["name"] else ""
         print(f"added client {c['code']}{name} to {st.path}; re-assess every {window} sessions")

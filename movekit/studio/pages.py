@@ -62,10 +62,10 @@ class Pages:
         return self.render("home.html", clients=clients)
 
     def add_client(self, code: str, name: str) -> str:
-        if not code or any(c in code for c in "/?#%\\") or len(code) > 64:
-            raise MovekitError("a client id is a short pseudonym such as C-0042 (no / ? # % or \\)")
+        from movekit.clinic.store.models import check_client_code
+
         with self._store() as st:
-            return st.add_client(code, name or None)["code"]
+            return st.add_client(check_client_code(code), name or None)["code"]
 
     def client(self, code: str) -> str:
         from movekit.clinic import reassess

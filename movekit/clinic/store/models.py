@@ -194,8 +194,9 @@ class Store:
             raise MovekitError("a client needs a pseudonymous id (e.g. C-0042)")
         _check_window(reassess_min_sessions, reassess_max_sessions)
         with self.db.write() as c:
-            if c.execute("SELECT 1 FROM clients WHERE code = ?", (code,)).fetchone():
-                raise MovekitError(f"client {code} already exists")
+            if row := c.execute("SELECT code FROM clients WHERE lower(code) = lower(?)", (code,)).fetchone():
+                same = "" if row[0] == code else f" ({code} differs from it only in case)"
+                raise MovekitError(f"client {row[0]} already exists{same}")
             c.execute(
                 "INSERT INTO clients (code, name, created_utc, reassess_min_sessions, reassess_max_sessions) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -969,6 +970,15 @@ def result_refusals(result: dict) -> list[str]:
     if any(isinstance(f, dict) and f.get("code") == RESEARCH_FLAG for f in result.get("flags") or []):
         out.append("research mode (--ungated): angles over their error limit were not refused")
     return out
+
+
+def check_client_code(code: str) -> str:
+    """A new client's pseudonymous id, stripped: letters, digits, '.', '_' or '-', not starting with
+    '.' (:func:`movekit.argtypes.check_safe_name`): it names report files and studio URLs. The
+    entry points (``movekit client add``, the studio) check it; codes stored before are still read."""
+    from movekit.argtypes import check_safe_name
+
+    return check_safe_name((code or "").strip(), "client id")
 
 
 def result_is_valid(result: dict) -> bool:
