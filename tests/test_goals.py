@@ -67,6 +67,13 @@ def test_goal_refusals(tmp_path):
             st.add_goal("C-1", "nprs", 2, "2026-11-01", baseline=6, date="2026-12-01")
         with pytest.raises(MovekitError, match="differ from the target"):
             st.add_goal("C-1", "nprs", 6, "2027-01-01", baseline=6, date="2026-12-01")
+        with pytest.raises(MovekitError, match="goal target 12 is outside the NPRS range 0-10"):
+            st.add_goal("C-1", "nprs", 12, "2027-01-01", baseline=6, date="2026-12-01")
+        with pytest.raises(MovekitError, match="goal baseline 120 is outside the ODI range 0-100"):
+            st.add_goal("C-1", "odi", 20, "2027-01-01", baseline=120, date="2026-12-01")
+        g = st.add_goal("C-1", "nprs", 2, "2027-01-01", baseline=6, date="2026-12-01")
+        with pytest.raises(MovekitError, match="goal target -1 is outside"):
+            st.amend_goal(g["id"], "typo", target=-1)
     assert main(["goal", "add", "C-1", "nprs", "--target", "nan", "--by", "2027-01-01",
                  "--db", str(tmp_path / "clinic.sqlite3")]) == 2  # fmt: skip
 

@@ -23,8 +23,26 @@ def test_odi_rejects_bad_items():
         oc.score_odi([1, 2, 3])
     with pytest.raises(MovekitError, match="answered"):
         oc.score_odi([None] * 10)
-    with pytest.raises(MovekitError, match="need 8"):
-        oc.score_odi([1] * 7 + [None] * 3, min_answered=8)
+    # the scoring instructions cover one missed section only: two or more missing are not scored
+    with pytest.raises(MovekitError, match="8 of 10 sections answered; it is scored with at most one section missing"):
+        oc.score_odi([1] * 8 + [None] * 2)
+    with pytest.raises(MovekitError, match="2 of 10 sections answered"):
+        oc.score_odi([3, 4] + [None] * 8)
+
+
+def test_nprs_is_an_integer_0_to_10():
+    assert oc.score_nprs("4").score == 4.0 and oc.score_nprs(10).score == 10.0
+    for bad in ("4.5", 11, -1):
+        with pytest.raises(MovekitError, match="is not an integer in 0-10"):
+            oc.score_nprs(bad)
+
+
+def test_a_stored_score_from_too_few_items_is_not_compared():
+    few = {"taken_date": "2026-01-05", "n_answered": 2, "labels": None}
+    full = {"taken_date": "2026-02-05", "n_answered": 10, "labels": None}
+    assert oc.not_comparable("odi", few, full) == "the 2026-01-05 score has only 2 items answered: too few to score"
+    assert oc.not_comparable("odi", full, {**full, "n_answered": 9}) == ""
+    assert oc.not_comparable("nprs", {"n_answered": 1}, {"n_answered": None}) == ""
 
 
 def test_dash_formula_and_missing_rule_hudak_1996():
@@ -55,12 +73,6 @@ def test_psfs_mean_of_3_to_5_stratford_1995():
     for bad in ([3, 4], [1, 2, 3, 4, 5, 6]):
         with pytest.raises(MovekitError, match="3-5"):
             oc.score_psfs(bad)
-
-
-def test_nprs_range():
-    assert oc.score_nprs(6.5).score == 6.5
-    with pytest.raises(MovekitError):
-        oc.score_nprs(11)
 
 
 def test_mcid_rules():

@@ -6,15 +6,16 @@ two scores with the measure's minimal clinically important difference (MCID).
 
 Measures and sources
 --------------------
-- **NPRS** (numeric pain rating scale, 0-10, higher = worse). MCID: 2 points or a
+- **NPRS** (numeric pain rating scale, an integer 0-10: the 11-point NRS, higher = worse). MCID: 2 points or a
   30 % reduction -- Farrar 2001 (Pain 94:149, "much improved", chronic pain trials);
   Salaffi 2004 (Eur J Pain 8:283, chronic musculoskeletal pain) found 1 point / 15 %
   for "slightly better" and 2 points / 33 % for "much better"; Ostelo 2008 (Spine 33:90)
   proposes 2 points or 30 % for low back pain.
 - **ODI** (Oswestry Disability Index, 10 sections scored 0-5, 0-100 %, higher = worse):
   sum / (5 x sections answered) x 100 -- Fairbank & Pynsent 2000 (Spine 25:2940); worked
-  example: 16 of 50 -> 32 %, one section missing 16 of 45 -> 35.6 % (printed 35.5). MCID 10 points
-  or 30 % (Ostelo 2008).
+  example: 16 of 50 -> 32 %, one section missing 16 of 45 -> 35.6 % (printed 35.5). Their scoring
+  instructions give this rule for one section "missed or not applicable" and no other case, so
+  movekit scores an ODI with at most one section missing. MCID 10 points or 30 % (Ostelo 2008).
 - **DASH** (30 items 1-5, 0-100, higher = worse): ((sum / n) - 1) x 25 with n the
   answered items, not scored when more than 3 are missing -- Hudak 1996 (Am J Ind Med
   29:602) and the IWH DASH manual. MCID 10.83 points (Franchignoni 2014, JOSPT 44:30;
@@ -171,28 +172,35 @@ def _clean(
 
 
 def score_nprs(value) -> OutcomeScore:
-    """NPRS: the rating itself, 0-10 (Farrar 2001). Half points are accepted."""
-    (v,) = _clean([value], 1, 0, 10, "NPRS", integer=False)
+    """NPRS: the rating itself, an integer 0-10 (the 11-point numerical rating scale, Farrar 2001)."""
+    (v,) = _clean([value], 1, 0, 10, "NPRS")
     if v is None:
         raise MovekitError("NPRS needs a rating 0-10")
     return OutcomeScore("nprs", v, 1, 1, (v,))
 
 
-def score_odi(items: Sequence, min_answered: int = 1) -> OutcomeScore:
+#: the fewest items a stored score may have been computed from (Fairbank & Pynsent 2000: one ODI
+#: section missed; Hudak 1996: DASH, 3 of 30 missing; Beaton 2005: QuickDASH, 1 of 11)
+MIN_ANSWERED = {"odi": 9, "dash": 27, "quickdash": 10}
+
+
+def score_odi(items: Sequence) -> OutcomeScore:
     """Oswestry Disability Index (Fairbank & Pynsent 2000): 10 sections scored 0-5;
-    index = sum / (5 x sections answered) x 100, so each unanswered section lowers the
+    index = sum / (5 x sections answered) x 100, so an unanswered section lowers the
     denominator by 5. Worked example from the scoring instructions: sum 16 with all 10
     answered -> 16/50 = 32 %; one section missed or not applicable -> 16/45 = 35.6 %
     (printed there as 35.5 %, truncated).
 
-    The instructions show the proportional rule for a missed section; no maximum number
-    of missing sections is applied here (none verified). ``min_answered`` lets a clinic
-    set one, and ``n_answered`` is stored with the score so the report shows it.
+    The instructions give the proportional rule for one missed section and no other case:
+    with two or more missing the ODI is not scored (:data:`MIN_ANSWERED`).
     """
     vals = _clean(items, 10, 0, 5, "ODI")
     ans = [v for v in vals if v is not None]
-    if len(ans) < max(1, min_answered):
-        raise MovekitError(f"ODI: only {len(ans)} of 10 sections answered (need {max(1, min_answered)})")
+    if len(ans) < MIN_ANSWERED["odi"]:
+        raise MovekitError(
+            f"ODI: {len(ans)} of 10 sections answered; it is scored with at most one section missing "
+            "(Fairbank & Pynsent 2000 scoring instructions)"
+        )
     return OutcomeScore("odi", sum(ans) / (5 * len(ans)) * 100.0, len(ans), 10, tuple(vals))
 
 
@@ -298,7 +306,11 @@ def not_comparable(measure_key: str, first: dict, later: dict) -> str:
     """Why two stored scores of a measure (``Store.outcomes`` rows) cannot be compared, "" when they
     can. The PSFS is patient-specific: its score is the mean rating of the activities the client
     named (Stratford 1995), so two scores of different activities are not a change. Activities are
-    compared as a set, case and spacing aside; scores stored without activities are compared."""
+    compared as a set, case and spacing aside; scores stored without activities are compared. A score
+    stored from fewer answered items than :data:`MIN_ANSWERED` (before that rule) is not compared."""
+    for r in (first, later):
+        if (r.get("n_answered") or 99) < MIN_ANSWERED.get(measure_key, 0):
+            return f"the {r['taken_date']} score has only {r['n_answered']} items answered: too few to score"
     if measure_key != "psfs":
         return ""
     a, b = first.get("labels") or [], later.get("labels") or []

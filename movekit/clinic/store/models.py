@@ -110,9 +110,10 @@ def _context(context: str | None) -> str:
     return text
 
 
-def _check_goal(set_date: str, deadline, target, baseline) -> tuple[str, float, float | None]:
+def _check_goal(set_date: str, deadline, target, baseline, measure: str) -> tuple[str, float, float | None]:
     """``(deadline, target, baseline)`` of a goal, checked: the deadline after the set date, finite
-    numbers, a baseline (None: the first result) different from the target."""
+    numbers, a baseline (None: the first result) different from the target, both within a
+    questionnaire's range (NPRS 0-10, ODI 0-100 ...)."""
     due = _date(deadline)
     if due <= set_date:
         raise MovekitError(f"goal deadline {due} must be after the day it is set ({set_date})")
@@ -125,6 +126,13 @@ def _check_goal(set_date: str, deadline, target, baseline) -> tuple[str, float, 
         raise MovekitError(f"goal target {target} must be a finite number")
     if b is not None and (not math.isfinite(b) or b == t):
         raise MovekitError(f"goal baseline {baseline} must be finite and differ from the target {target}")
+    from movekit.clinic import outcomes as oc
+
+    if measure in oc.MEASURES:
+        lo, hi = oc.MEASURES[measure].range
+        for what, v in (("target", t), ("baseline", b)):
+            if v is not None and not lo <= v <= hi:
+                raise MovekitError(f"goal {what} {v:g} is outside the {measure.upper()} range {lo:g}-{hi:g}")
     return due, t, b
 
 
@@ -483,7 +491,7 @@ class Store:
         if baseline is None:
             before = [v for v in values if v["date"] <= set_date]
             baseline = before[-1]["value"] if before else None
-        due, target, baseline = _check_goal(set_date, deadline, target, baseline)
+        due, target, baseline = _check_goal(set_date, deadline, target, baseline, measure)
         unit = measure_unit(measure, values[-1]["unit"] if values else "")
         cid = self.client(code)["id"]
         with self.db.write() as c:
@@ -514,7 +522,9 @@ class Store:
             raise MovekitError(f"a goal amendment changes one or more of {', '.join(sorted(allowed))}")
         row = self.record("goal", goal_id)
         new = {**row, **changes}
-        due, target, baseline = _check_goal(row["set_date"], new["deadline"], new["target"], new["baseline"])
+        due, target, baseline = _check_goal(
+            row["set_date"], new["deadline"], new["target"], new["baseline"], row["measure"]
+        )
         updates = {"deadline": due, "target": target, "baseline": baseline, "context": _context(new["context"])}
         return self._change("goal", row, "amend", reason, who, updates)
 
