@@ -96,9 +96,9 @@ def test_noise_floor_lookup():
 def test_cli_due_and_compare(tmp_path, capsys):
     db = str(tmp_path / "c.sqlite3")
     main(["client", "add", "C-2", "--reassess", "2-3", "--db", db])
-    main(["session", "start", "C-2", "--type", "baseline", "--date", "2026-03-02", "--db", db])
-    main(["session", "start", "C-2", "--date", "2026-03-03", "--db", db])
-    main(["session", "start", "C-2", "--date", "2026-03-04", "--db", db])
+    for extra in (["--type", "baseline", "--date", "2026-03-02"], ["--date", "2026-03-03"], ["--date", "2026-03-04"]):
+        assert main(["session", "start", "C-2", *extra, "--db", db]) == 0
+        assert main(["session", "end", "C-2", "--db", db]) == 0
     main(["outcome", "add", "C-2", "psfs", "--items", "3,4,2", "--date", "2026-03-02", "--db", db])
     main(["outcome", "add", "C-2", "psfs", "--items", "6,6,5", "--date", "2026-03-04", "--db", db])
     capsys.readouterr()

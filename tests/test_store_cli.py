@@ -200,3 +200,27 @@ def test_client_codes_are_safe_names_unique_whatever_the_case(tmp_path, capsys):
     with Store(db) as st:  # a code stored before the rule is still read
         st.add_client("C 7")
     assert main(["client", "list", "--db", str(db)]) == 0 and "C 7" in capsys.readouterr().out
+
+
+def test_one_open_session_per_client_and_session_end_takes_the_client(tmp_path, capsys):
+    db = str(tmp_path / "s.sqlite3")
+    main(["client", "add", "C-1", "--db", db])
+    assert main(["session", "start", "C-1", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["session", "start", "C-1", "--db", db]) == 2
+    assert "session 1 of C-1" in (err := capsys.readouterr().err) and "still open; end it first" in err
+    assert len(Store(db).sessions("C-1")) == 1
+    assert main(["session", "end", "1", "--db", db]) == 2
+    assert "1 is not a client id: session end takes the client, e.g. movekit session end C-0042 --session 1" in (
+        capsys.readouterr().err
+    )
+    assert main(["session", "end", "C-1", "--session", "1", "--db", db]) == 0
+    assert main(["session", "start", "C-1", "--db", db]) == 0
+
+
+def test_report_sources_are_citations_not_design_notes():
+    from movekit.report import REFERENCES
+
+    assert not [r for r in REFERENCES if "DESIGN" in r or "(per " in r]
+    assert any("Laird RA, Kent P, Keating JL. 2016" in r and "BMC Musculoskelet Disord 17:403" in r for r in REFERENCES)
+    assert any("Michener LA et al. 2009" in r and "90:1898-1903" in r for r in REFERENCES)

@@ -59,10 +59,10 @@ def register(subparsers) -> None:
 def _start(args) -> int:
     with store_from_args(args) as st:
         prev = st.open_session(args.client)
-        if prev is not None:
-            print(
-                f"note: session {prev['id']} of {args.client} ({prev['session_date']}) is still open "
-                f"(end it with: movekit session end {args.client} --session {prev['id']})"
+        if prev is not None:  # one open session per client: results and links go to the right one
+            raise MovekitError(
+                f"session {prev['id']} of {args.client} ({prev['session_date']}) is still open; end it first "
+                f"with: movekit session end {args.client} --session {prev['id']}"
             )
         s = st.start_session(args.client, args.type, args.date, args.notes)
         print(f"started {s['type']} session {s['id']} for {s['client_code']} on {s['session_date']}")
@@ -71,6 +71,11 @@ def _start(args) -> int:
 
 def _end(args) -> int:
     with store_from_args(args) as st:
+        if args.client.isdigit() and not any(c["code"] == args.client for c in st.clients()):
+            raise MovekitError(
+                f"{args.client} is not a client id: session end takes the client, e.g. "
+                f"movekit session end C-0042 --session {args.client}"
+            )
         if args.session is None:
             s = st.open_session(args.client)
             if s is None:

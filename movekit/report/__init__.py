@@ -62,10 +62,16 @@ REFERENCES = [
     "older females. Aging Clin Exp Res 24:339-344.",
     "Alghadir A et al. 2015. Reliability and minimal detectable change of the Timed Up and Go test in knee "
     "osteoarthritis. BMC Musculoskelet Disord 16:174.",
-    "Laird RA et al. 2016. Lumbo-pelvic rhythm in people with and without low back pain (per DESIGN notes).",
+    "Laird RA, Kent P, Keating JL. 2016. How consistent are lordosis, range of movement and lumbo-pelvic rhythm "
+    "in people with and without back pain? BMC Musculoskelet Disord 17:403.",
     "Stenum J et al. 2021. Two-dimensional video-based analysis of human gait using pose estimation. "
     "PLoS Comput Biol 17:e1008935.",
-    "Flynn TW et al. 2008. Shoulder painful arc (per DESIGN notes).",
+    "Michener LA et al. 2009. Reliability and diagnostic accuracy of 5 physical examination tests and combination "
+    "of tests for subacromial impingement. Arch Phys Med Rehabil 90:1898-1903.",
+    "Calis M et al. 2000. Diagnostic values of clinical diagnostic tests in subacromial impingement syndrome. "
+    "Ann Rheum Dis 59:44-47.",
+    "Park HB et al. 2005. Diagnostic accuracy of clinical tests for the different degrees of subacromial "
+    "impingement syndrome. J Bone Joint Surg Am 87:1446-1455.",
     "Prieto TE et al. 1996. Measures of postural steadiness. IEEE Trans Biomed Eng 43:956-966.",
     "Schubert P, Kirchner M. 2014. Ellipse area calculations and their applicability in posturography. "
     "Gait Posture 39:518-522.",
@@ -81,7 +87,7 @@ GLOSSARY = [
     (
         "ODI",
         "Oswestry Disability Index, 0-100%: 10 sections of daily activities scored 0-5; "
-        "sum / (5 x sections answered) x 100 (Fairbank & Pynsent 2000). 0-20 minimal, 21-40 moderate, "
+        "sum / (5 x sections answered) x 100, at most one section missing (Fairbank & Pynsent 2000). 0-20 minimal, 21-40 moderate, "
         "41-60 severe disability. Important change: 10 points or 30% (Ostelo 2008).",
     ),
     (
