@@ -38,6 +38,7 @@ Two consistency rules hold in the table itself (issue 16):
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -341,6 +342,15 @@ def error_by_yaw(
             sub = cells[ps, rs].reshape(-1, cells.shape[-1])
             out[i] = np.max(sub, axis=0)  # NaN anywhere in the range -> NaN (not measured: refuse)
     return out
+
+
+def best_error_deg(name: str, space: str = "2d", table: ErrorTable | None = None) -> float:
+    """The smallest expected error (deg) an angle has in any measured camera set-up of ``space``
+    (any yaw, pitch and roll cell of the table); inf when it was never measured. Over
+    :data:`MAX_ERROR_DEG`, the angle is refused in every frame from one camera."""
+    cells = (table or load_table()).cells(space, name)
+    finite = None if cells is None else cells[np.isfinite(cells)]
+    return float(finite.min()) if finite is not None and finite.size else math.inf
 
 
 def errors_for_setup(names, *, space: str = "2d", tilt=None, table: ErrorTable | None = None):

@@ -667,6 +667,8 @@ class Drill:
         from movekit.capture.pipeline import capture
 
         obs = self.observer(emg, pose=True)
+        if not ble:
+            obs.check()
         meta = dict(capture_options.pop("metadata", None) or {})
         meta.setdefault("drill", self.protocol.name)
         capture(
@@ -700,6 +702,8 @@ class Drill:
         from movekit.recording import RecordingWriter
 
         obs = self.observer(emg, pose=False)
+        if not ble:
+            obs.check()
         clock = SessionClock()
         meta = dict(metadata or {})
         meta.setdefault("drill", self.protocol.name)
@@ -832,6 +836,12 @@ class DrillObserver:
         self.pos = [0] * len(emg)
         self.order: list[str] = []
         self.t_now_s = 0.0
+
+    def check(self) -> None:
+        """Before anything is recorded: MovekitError when a step of the drill cannot be measured
+        from these sources (not with BLE devices, whose streams are known only once connected)."""
+        d = self.drill
+        LiveDrill(d.protocol, list(self.specs), pose=self.pose, mvc_uv=d.mvc_uv, emg_config=d.emg_config)
 
     def on_chunk(self, ch) -> None:  # BLE thread
         k = self.ble_index.get(ch.stream)

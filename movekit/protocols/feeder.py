@@ -49,6 +49,19 @@ MAX_WAIT_HOLD_S = 3.0
 _STRUCTURE = ("step_start", "set_start", "hold_complete", "rest_start", "set_summary", "drill_end")
 
 
+def runner_for(protocol: Protocol, names: list[str], pose_notice: str | None) -> DrillRunner:
+    """A :class:`DrillRunner` on the metrics ``names`` the sources give; ``pose_notice`` (the camera
+    angles one camera cannot give, :func:`movekit.protocols.metrics.camera_angles_shown`) comes
+    first among its notices, and ends the error of a step none of whose options can be measured."""
+    try:
+        runner = DrillRunner(protocol, available=names)
+    except MovekitError as exc:
+        raise MovekitError(f"{exc}. {pose_notice[:1].upper()}{pose_notice[1:]}" if pose_notice else str(exc)) from None
+    if pose_notice:
+        runner.notices.insert(0, pose_notice)
+    return runner
+
+
 def sound_policy(ev: Mapping) -> dict | None:
     """How a runner event is voiced: ``priority``, ``group``, ``max_wait_s`` (None: silent).
 
@@ -345,7 +358,7 @@ class LiveDrill:
         self._emg = [EMGMetrics(s.rate_hz, s.channel_names, self.mvc_uv, self.emg_config) for s in self.emg]
         self._pose = PoseMetrics(self.frame_size_px) if self.pose else None
         names = [n for m in self._emg for n in m.names] + (self._pose.names if self._pose else [])
-        self.runner = DrillRunner(self.protocol, available=names)
+        self.runner = runner_for(self.protocol, names, self._pose.notice if self._pose is not None else None)
         self.merger = TimeOrderedMerger(len(self._emg) + (1 if self.pose else 0), self.max_wait_s)
         self.latencies_s: list[float] = []  # arrival (push) to cue event, per cue
         if self.writer is not None:
@@ -451,6 +464,12 @@ def replay_feeder(
     ``should_stop`` is asked between samples: True stops the drill there (as a stop control).
     """
     names, samples = recording_samples(rec, mvc_uv, rename, emg_config)
+    pose_notice = None
+    if "left_foot_lift_ratio" in names:  # the pose is a source: which camera angles it offers, as live
+        from movekit.live import FrameProcessor
+        from movekit.protocols.metrics import camera_angles_shown
+
+        pose_notice = camera_angles_shown(FrameProcessor().names)[1]
     if not names:
         raise MovekitError(f"{rec.path} has no EMG or pose streams to run a drill on")
     controls = sorted(
@@ -458,7 +477,7 @@ def replay_feeder(
         key=lambda c: c[:2],
     )
     starts = any(e.get("action") == "start" for _, _, e in controls)
-    feeder = DrillFeeder(DrillRunner(protocol, available=names), audio, on_event, live=False, autostart=not starts)
+    feeder = DrillFeeder(runner_for(protocol, names, pose_notice), audio, on_event, live=False, autostart=not starts)
     prepare_audio(audio, protocol)
     prepare_control_phrases(audio, [e for _, _, e in controls])
     t_last, k = None, 0

@@ -108,6 +108,31 @@ def foot_lift(image_px: np.ndarray) -> dict[str, float]:
     return {"left_foot_lift_ratio": float(d), "right_foot_lift_ratio": float(-d)}
 
 
+def camera_angles_shown(names) -> tuple[list[str], str | None]:
+    """The camera angles among ``names`` a drill may count or cue on, and a notice naming the rest.
+
+    One camera's angle is given only where its expected error is within
+    :data:`movekit.analysis.error_model.MAX_ERROR_DEG`; an angle whose best measured set-up is over
+    it (:func:`~movekit.analysis.error_model.best_error_deg`) is NaN in every frame, so a step or cue
+    built on it would wait forever: it is not offered, and the drill takes another option (EMG, foot
+    lift) or says the cue is inactive. In research mode every angle is offered."""
+    from movekit.analysis.error_model import MAX_ERROR_DEG, best_error_deg, gating
+
+    if not gating():
+        return list(names), None
+    best = {n: best_error_deg(n) for n in names}
+    shown = [n for n in names if best[n] <= MAX_ERROR_DEG]
+    if len(shown) == len(best):
+        return shown, None
+    low = min((n for n in names if n not in shown), key=lambda n: best[n])
+    return shown, (
+        f"from one camera {len(best) - len(shown)} of {len(best)} joint angles are never within their "
+        f"{MAX_ERROR_DEG:g} deg error limit (the best, {low.removesuffix('_deg').replace('_', ' ')}, is "
+        f"{best[low]:g} deg at its best view; docs/validity.md): steps and cues on them use another "
+        "measure where the drill has one, and are inactive otherwise"
+    )
+
+
 class PoseMetrics:
     """One frame's image landmarks -> joint angles (2D, camera plane) and foot-lift metrics.
 
@@ -118,7 +143,8 @@ class PoseMetrics:
 
         self.frame_size_px = frame_size_px if frame_size_px and all(frame_size_px) else None
         self.fp = FrameProcessor(frame_size_px=self.frame_size_px)
-        self.names = list(self.fp.names) + ["left_foot_lift_ratio", "right_foot_lift_ratio"]
+        shown, self.notice = camera_angles_shown(self.fp.names)
+        self.names = shown + ["left_foot_lift_ratio", "right_foot_lift_ratio"]
 
     def process(self, t_s: float, image_px: np.ndarray, visibility: np.ndarray) -> dict[str, float]:
         from movekit.analysis.filters import visibility_in_frame

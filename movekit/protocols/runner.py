@@ -274,6 +274,11 @@ class DrillRunner:
         self.done = False
         self.t_last_s = math.nan  #: session time of the last sample fed (s)
         if self.available is not None:
+            for step in protocol.steps:  # a step none of whose options can be measured: said now, not when it starts
+                if step.kind == "hold":
+                    self._choose(step.target_by, "target", step)
+                elif step.kind == "reps":
+                    self._choose(step.rep_by, "rep", step)
             for c in protocol.cues:
                 missing = [m for m in c.metrics if m not in self.available]
                 if missing:
@@ -293,7 +298,7 @@ class DrillRunner:
                 return alt
         raise MovekitError(
             f"drill {self.p.name!r} step {step.id!r}: none of its {what} options can be measured from these "
-            f"sources (they need {' or '.join(', '.join(Condition.parse(c).metric for c in a) for a in alternatives)})"
+            f"sources (they need {' or '.join(', '.join(dict.fromkeys(Condition.parse(c).metric for c in a)) for a in alternatives)})"
         )
 
     @property
