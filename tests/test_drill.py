@@ -242,3 +242,23 @@ def test_load_protocol_refuses_wrong_shapes_in_one_line(tmp_path):
         f.write_text(text)
         with pytest.raises(MovekitError, match="bad.toml"):
             load_protocol(f)
+
+
+def test_drill_options_checked_before_anything_runs(tmp_path, capsys):
+    """A client missing from the database, a channel given two roles, and live-only options on a
+    drill replayed from a file: one-line errors before the drill runs (the client had been checked
+    only after a whole live drill; -o and --duration had been ignored without a word)."""
+    t, x = emg_session(total_s=20.0)
+    src = tmp_path / "core.csv"
+    np.savetxt(src, np.column_stack([t, x[:, :1]]), delimiter=",", header="time_s,abdominal_uv", comments="")
+    db = tmp_path / "clinic.db"
+    assert main(["client", "add", "C-1", "--db", str(db)]) == 0
+    capsys.readouterr()
+    base = ["drill", "core_bracing_hold", str(src), "--mvc", str(src), "--channel", "core=abdominal", "--no-speech"]
+    assert main([*base, "--client", "C-9", "--db", str(db)]) == 2
+    err = capsys.readouterr()
+    assert "C-9" in err.err and "step start" not in err.out
+    assert main([*base, "--channel", "vmo=abdominal"]) == 2
+    assert "two roles (core and vmo)" in capsys.readouterr().err
+    assert main([*base, "-o", str(tmp_path / "x.mkrec")]) == 2
+    assert "-o apply to a live drill" in capsys.readouterr().err and not (tmp_path / "x.mkrec").exists()

@@ -84,8 +84,10 @@ def _rename(pairs: list[str]) -> dict[str, str]:
     for p in pairs:
         if "=" not in p:
             raise MovekitError(f"--channel must be ROLE=NAME, got {p!r}")
-        role, name = p.split("=", 1)
-        out[name.strip()] = role.strip()
+        role, name = (x.strip() for x in p.split("=", 1))
+        if name in out and out[name] != role:
+            raise MovekitError(f"--channel gives channel {name!r} two roles ({out[name]} and {role}): one each")
+        out[name] = role
     return out
 
 
@@ -175,11 +177,28 @@ def run(args: argparse.Namespace) -> int:
     _check_outputs(args)
     roles = _rename(args.channel)
     live_pose, recs, files = _sources(args)
+    _check_client(args)
     if live_pose or args.emg_live or args.ble:
         return _run_live(args, live_pose, files, roles)
     if len(recs) > 1 or (recs and files):
         raise MovekitError("give one recording, or EMG files, to run a drill on")
+    live_only = [f for f, given in (("-o", args.output), ("--duration", args.duration)) if given]
+    if live_only:
+        raise MovekitError(
+            f"{' and '.join(live_only)} apply to a live drill (a webcam, a video, --ble or --emg-live); "
+            "a drill on a recording or EMG files writes no recording (--log and --audio-out do)"
+        )
     return _run_replay(args, recs, files, roles)
+
+
+def _check_client(args) -> None:
+    """With --client: the client exists, before anything runs or is recorded."""
+    if not args.client:
+        return
+    from movekit.clinic.store import store_from_args
+
+    with store_from_args(args, read_only=True) as st:
+        st.client(args.client)  # MovekitError naming the client when there is none
 
 
 def _run_replay(args, recs: list[str], files: list[str], roles: dict[str, str]) -> int:
