@@ -125,7 +125,17 @@ def _finish(t: np.ndarray | None, data: np.ndarray, names: list[str], rate_hz: f
         t = np.arange(len(data)) / float(rate_hz)
     else:
         r = _rate_from_times(t, source)
-        rate_hz = float(rate_hz) if rate_hz else r
+        if rate_hz and abs(float(rate_hz) - r) > 0.01 * r:
+            raise MovekitError(
+                f"{source}: --rate {float(rate_hz):g} Hz disagrees with its time_s column ({r:.6g} Hz): "
+                "the file's own times are used, so leave --rate out"
+            )
+        rate_hz = float(rate_hz) if rate_hz else r  # a given rate that agrees: the nominal one
+    dead = [n for n, col in zip(names, np.asarray(data, np.float64).T) if not np.isfinite(col).any()]
+    if dead:
+        raise MovekitError(
+            f"{source}: channel {', '.join(dead)} holds no finite sample (a sensor that recorded nothing?)"
+        )
     return EMGSignal(np.asarray(t, np.float64), np.asarray(data, np.float64), tuple(names), float(rate_hz), source)
 
 

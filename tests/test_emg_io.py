@@ -355,3 +355,28 @@ def test_c3d_missing_samples_trimmed_at_the_edges_refused_inside(tmp_path):
     write(tmp_path / "inside.c3d", x)
     with pytest.raises(MovekitError, match="missing EMG samples \\(NaN\\) inside the recording, first at 0.0500 s"):
         read_emg(tmp_path / "inside.c3d")
+
+
+def test_a_rate_against_the_files_times_and_a_dead_channel_are_refused(tmp_path):
+    """--rate 2000 on a file whose time_s says 1000 Hz had silently halved every duration; a channel
+    with no finite sample (a sensor that recorded nothing) had run a whole drill as 'never braced'."""
+    from movekit.emg_io import read_emg
+    from movekit.errors import MovekitError
+
+    t = np.arange(2000) / 1000.0
+    x = np.sin(t * 50.0)
+    ok = tmp_path / "ok.csv"
+    np.savetxt(ok, np.column_stack([t, x]), delimiter=",", header="time_s,core_uv", comments="")
+    assert read_emg(ok, 1000.0).rate_hz == 1000.0 and read_emg(ok).rate_hz == pytest.approx(1000.0)
+    with pytest.raises(MovekitError, match="--rate 2000 Hz disagrees with its time_s column"):
+        read_emg(ok, 2000.0)
+    dead = tmp_path / "dead.csv"
+    np.savetxt(
+        dead,
+        np.column_stack([t, x, np.full_like(x, np.nan)]),
+        delimiter=",",
+        header="time_s,core_uv,vmo_uv",
+        comments="",
+    )
+    with pytest.raises(MovekitError, match="channel vmo holds no finite sample"):
+        read_emg(dead)
