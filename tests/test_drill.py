@@ -262,3 +262,30 @@ def test_drill_options_checked_before_anything_runs(tmp_path, capsys):
     assert "two roles (core and vmo)" in capsys.readouterr().err
     assert main([*base, "-o", str(tmp_path / "x.mkrec")]) == 2
     assert "-o apply to a live drill" in capsys.readouterr().err and not (tmp_path / "x.mkrec").exists()
+
+
+def test_an_emg_pause_restarts_the_envelope_whatever_the_chunking():
+    """Samples 12-17 s missing (a dropped link, a cut file): a NaN sample just after 12 s ends any
+    hold or cue timing, and the envelope after the pause is a fresh one's (it had carried 12 s's
+    state over the pause, and a cue fired at 17 s on a 'value' of 56 %MVC where the muscle was at 5)."""
+    from movekit.protocols.metrics import EMGMetrics
+
+    t, x = emg_session(total_s=30.0)
+    keep = (t < 12.0) | (t >= 17.0)
+    tg, xg = t[keep], x[keep]
+    whole, _ = EMGMetrics(RATE, ["vmo", "vl"], {"vmo": 100.0, "vl": 100.0}).process(tg, xg)
+    chunked_m = EMGMetrics(RATE, ["vmo", "vl"], {"vmo": 100.0, "vl": 100.0})
+    chunked = []
+    for i in range(0, len(tg), 37):
+        chunked += chunked_m.process(tg[i : i + 37], xg[i : i + 37])[0]
+    assert [s[0] for s in whole] == [s[0] for s in chunked]
+    # chunked filtering differs in the last digits only (1e-11 relative)
+    np.testing.assert_allclose(
+        [list(d.values()) for _, d in whole], [list(d.values()) for _, d in chunked], rtol=1e-9, atol=1e-9
+    )
+    gap = [(ts, d) for ts, d in whole if 11.99 < ts < 17.0]
+    assert len(gap) == 1 and gap[0][0] == pytest.approx(12.0) and all(np.isnan(v) for v in gap[0][1].values())
+    after = [(ts, d) for ts, d in whole if ts >= 17.0]
+    fresh, _ = EMGMetrics(RATE, ["vmo", "vl"], {"vmo": 100.0, "vl": 100.0}).process(t[t >= 17.0], x[t >= 17.0])
+    assert [ts for ts, _ in after] == [ts for ts, _ in fresh]
+    np.testing.assert_allclose([d["vmo_pct_mvc"] for _, d in after], [d["vmo_pct_mvc"] for _, d in fresh], rtol=1e-9)

@@ -22,6 +22,7 @@ feet down; ~0.1 and above a foot clearly off the floor). A movekit proxy for sin
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -31,6 +32,13 @@ from movekit.errors import MovekitError
 
 # MediaPipe Pose indices (docs/conventions.md)
 _L_HIP, _R_HIP, _L_ANKLE, _R_ANKLE = 23, 24, 27, 28
+
+
+#: A pause between EMG samples longer than this (s) restarts the envelope: the filters' memory of
+#: the muscle before it is stale (over three time constants of the default 6 Hz envelope low-pass,
+#: 27 ms), and a sample of NaN metrics at the pause ends any hold or cue timing across it, which had
+#: counted the pause as time above a threshold. A movekit choice, not a clinical threshold.
+MAX_EMG_GAP_S = 0.1
 
 
 class EMGMetrics:
@@ -59,6 +67,8 @@ class EMGMetrics:
         self.channel_names = tuple(channel_names)
         self.mvc = np.array([float((mvc_uv or {}).get(c, np.nan)) for c in self.channel_names])
         self._has_mvc = np.isfinite(self.mvc) & (self.mvc > 0)
+        self._rate_hz, self._config = float(rate_hz), config
+        self._t_last = -np.inf
         self.stream = _emg.EMGStream(rate_hz, self.channel_names, config)
         self.k = max(1, int(round(rate_hz / out_rate_hz)))
         self._n = 0
@@ -72,7 +82,31 @@ class EMGMetrics:
                 self.names.append("vmo_vl_ratio")
 
     def process(self, t_s: np.ndarray, x_uv: np.ndarray) -> tuple[list[tuple[float, dict[str, float]]], list[dict]]:
-        """Metric samples and onset/offset event records for one chunk."""
+        """Metric samples and onset/offset event records for one chunk. A pause over
+        :data:`MAX_EMG_GAP_S` (within the chunk or since the last) gives a sample of NaN metrics
+        just after its start and restarts the envelope; the same whatever the chunking."""
+        t = np.asarray(t_s, np.float64)
+        x = np.asarray(x_uv)
+        out: list[tuple[float, dict[str, float]]] = []
+        events: list[dict] = []
+        prev = np.concatenate([[self._t_last], t[:-1]])
+        starts = [0, *np.flatnonzero(t - prev > MAX_EMG_GAP_S), len(t)]
+        for a, b in zip(starts[:-1], starts[1:]):
+            if a < b and np.isfinite(prev[a]) and t[a] - prev[a] > MAX_EMG_GAP_S:
+                out.append((float(prev[a]) + 1.0 / self._rate_hz, dict.fromkeys(self.names, math.nan)))
+                self.stream = _emg.EMGStream(self._rate_hz, self.channel_names, self._config)
+                self._n = 0
+            if a < b:
+                samples, evs = self._process_run(t[a:b], x[a:b])
+                out += samples
+                events += evs
+        if len(t):
+            self._t_last = float(t[-1])
+        return out, events
+
+    def _process_run(
+        self, t_s: np.ndarray, x_uv: np.ndarray
+    ) -> tuple[list[tuple[float, dict[str, float]]], list[dict]]:
         res = self.stream.process(t_s, x_uv)
         n = len(res.t_s)
         first = (-self._n) % self.k
