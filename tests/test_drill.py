@@ -38,6 +38,22 @@ def test_bad_protocol_files(tmp_path):
     bad.write_text('[[steps]]\nkind = "instruction"\nduration_s = 1\n[[cues]]\nid = "c"\nwhen = "x >> 1"\n')
     with pytest.raises(MovekitError, match="cannot read cue condition"):
         load_protocol(bad)
+    # a misspelt key, impossible numbers, a repeated step and a cue for a step that is not there
+    # had all been accepted (the misspelt key silently ignored; sets = 0 ran "set 1/0")
+    step = '[[steps]]\nid = "a"\nkind = "instruction"\nduration_s = 1\n'
+    for text, why in (
+        ("stepz = 1\n" + step, "unknown key stepz"),
+        (step + "hold_time = 5\n", "step 'a': unknown key hold_time"),
+        (step.replace("duration_s = 1", "duration_s = -5"), "duration_s must be a number >= 0, not -5"),
+        (step + "sets = 0\n", "sets must be a number >= 1, not 0"),
+        (step + "timeout_s = 0\n", "timeout_s must be a number > 0"),
+        (step + step, "step id a used more than once"),
+        (step + '[[cues]]\nid = "c"\nwhen = "x > 1"\nduring = ["nowhere"]\n', "during nowhere names no step"),
+    ):
+        bad.write_text(text)
+        with pytest.raises(MovekitError, match=why) as exc:
+            load_protocol(bad)
+        assert str(exc.value).startswith(str(bad))
 
 
 def feed_series(runner, t, **metrics):

@@ -34,6 +34,7 @@ While a hold or reps step runs the cue engine also sees ``hold_s`` (current hold
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from collections.abc import Mapping
@@ -126,14 +127,50 @@ def load_protocol(name_or_path: str | Path, side: str | None = None) -> Protocol
         raise MovekitError(f"{p}: not a drill protocol")
     try:
         return _protocol(p, raw, side)
-    except MovekitError:
-        raise
+    except MovekitError as exc:
+        if str(exc).startswith(str(p)):
+            raise
+        raise MovekitError(f"{p}: {exc}") from None  # every error names the file
     except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:  # a field of the wrong shape
         raise MovekitError(f"{p}: not a valid drill protocol ({type(exc).__name__}: {exc})") from None
 
 
+_TOP_KEYS = {"name", "title", "description", "view", "side", "references", "emg_channels", "aliases", "steps", "cues"}
+_STEP_KEYS = {f.name for f in dataclasses.fields(Step)} - {"target_by", "rep_by"} | {"target_by", "rep_by"}
+#: a step's numbers and the smallest each may be (exclusive ``>``, or inclusive ``>=``)
+_STEP_MINIMA = {"duration_s": (">=", 0.0), "sets": (">=", 1), "reps": (">=", 0), "hold_s": (">=", 0.0),
+                "rest_s": (">=", 0.0), "timeout_s": (">", 0.0), "grace_s": (">=", 0.0),
+                "target_hysteresis": (">=", 0.0)}  # fmt: skip
+
+
+def _check_keys(p: Path, raw: dict) -> None:
+    """Unknown top-level or step keys (a misspelt ``hold_time`` had been ignored), numbers out of
+    range (``sets = 0``, ``duration_s = -5``, ``timeout_s = 0``) and repeated step ids."""
+    unknown = sorted(set(raw) - _TOP_KEYS)
+    if unknown:
+        raise MovekitError(f"{p}: unknown key {', '.join(unknown)} (known: {', '.join(sorted(_TOP_KEYS))})")
+    ids = []
+    for i, s in enumerate(raw.get("steps", [])):
+        if not isinstance(s, dict):
+            raise MovekitError(f"{p}: step {i + 1} is not a table")
+        sid = s.get("id") or f"step{i + 1}"
+        ids.append(sid)
+        unknown = sorted(set(s) - _STEP_KEYS)
+        if unknown:
+            raise MovekitError(f"{p}: step {sid!r}: unknown key {', '.join(unknown)}")
+        for key, (op, lo) in _STEP_MINIMA.items():
+            if key in s:
+                v = s[key]
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > lo if op == ">" else v >= lo):
+                    raise MovekitError(f"{p}: step {sid!r}: {key} must be a number {op} {lo:g}, not {v!r}")
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise MovekitError(f"{p}: step id {', '.join(twice)} used more than once")
+
+
 def _protocol(p: Path, raw: dict, side: str | None) -> Protocol:
     """The :class:`Protocol` of a parsed drill file (see :func:`load_protocol`)."""
+    _check_keys(p, raw)
     side = side or raw.get("side")
     if side not in (None, "left", "right"):
         raise MovekitError(f"{p}: side must be left or right, got {side!r}")
@@ -185,6 +222,11 @@ def _protocol(p: Path, raw: dict, side: str | None) -> Protocol:
         cues = tuple(CueRule.from_dict(c) for c in raw.get("cues", []))
     except MovekitError as exc:
         raise MovekitError(f"{p}: {exc}") from None
+    contexts = {"drill", "rest", "instruction", "done"} | {s.id for s in steps} | {s.phase for s in steps}
+    for c in cues:
+        odd = sorted(set(c.during) - contexts)
+        if odd:
+            raise MovekitError(f"{p}: cue {c.id!r}: during {', '.join(odd)} names no step or phase of this drill")
     return Protocol(
         name=raw.get("name", p.stem),
         title=raw.get("title", p.stem),
