@@ -580,7 +580,7 @@ def test_person_option_errors_are_one_line_and_nothing_is_written(demo_clip, tmp
         ["capture", str(demo_clip), "-o", str(tmp_path / "x.mkrec"), "--person", "12"],
         [
             "drill",
-            "hip_hinge",
+            "single_leg_balance",
             str(demo_clip),
             "-o",
             str(tmp_path / "x.mkrec"),
