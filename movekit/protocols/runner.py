@@ -340,8 +340,17 @@ class DrillRunner:
                 return alt
         raise MovekitError(
             f"drill {self.p.name!r} step {step.id!r}: none of its {what} options can be measured from these "
-            f"sources (they need {' or '.join(', '.join(dict.fromkeys(Condition.parse(c).metric for c in a)) for a in alternatives)})"
+            f"sources (they need {' or '.join(', '.join(dict.fromkeys(Condition.parse(c).metric for c in a)) for a in alternatives)}; "
+            f"these sources give {self._given()})"
         )
+
+    def _given(self) -> str:
+        """The measured metrics on offer, in words, with what a %MVC metric needs."""
+        given = sorted((self.available or set()) - {"hold_s", "rep_count", "set_number"})
+        text = ", ".join(given) if given else "nothing this drill uses"
+        if not any(g.endswith("_pct_mvc") for g in given):
+            text += "; an EMG %MVC needs the channel's role (--channel ROLE=NAME) and its MVC (--mvc)"
+        return text
 
     @property
     def step(self) -> Step | None:
