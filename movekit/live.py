@@ -112,6 +112,12 @@ class FrameProcessor:
         return np.array([e.get(n, np.nan) for n in self.names], np.float32)
 
     @property
+    def relabelled_groups(self) -> np.ndarray:
+        """(upper body, lower body): whether the last frame's left and right were relabelled
+        (:func:`movekit.analysis.pipeline.relabel_sides`)."""
+        return self._analyzer.relabelled_groups
+
+    @property
     def view(self) -> str:
         """View label of the last frame (causal)."""
         return self._analyzer.view

@@ -72,3 +72,23 @@ def test_balance_drill_live_then_replay(tmp_path, capsys):
     assert "replay reproduces all" in capsys.readouterr().err
     replayed = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(e["t_s"], e["id"]) for e in replayed if e["kind"] == "cue"] == cues
+
+
+def test_foot_lift_follows_the_relabelled_sides():
+    """The pose model swaps the legs' left and right for 1 s while the right foot stays up (as in
+    pose2sim_single_cam02 at 1.18 s): the foot lift is read from the legs as the angle pipeline
+    relabels them, so the raised foot stays the right one (the raw labels had ended the attempt)."""
+    from movekit.analysis.pipeline import relabel_sides
+    from movekit.protocols.metrics import PoseMetrics
+
+    vis = np.ones(33, np.float32)
+    pm = PoseMetrics((640, 720))
+    got, raw = [], []
+    for k in range(120):
+        img = frame(lift_px=45.0)
+        if 40 <= k < 70:
+            img = relabel_sides(img, [False, True])  # the model's swap
+        got.append(pm.process(k / FPS, img, vis)["right_foot_lift_ratio"])
+        raw.append(foot_lift(img)["right_foot_lift_ratio"])
+    assert sum(r < 0 for r in raw) == 30  # the raw labels say the left foot is up for 1 s
+    np.testing.assert_allclose(got, 45.0 / 300.0, rtol=1e-6)

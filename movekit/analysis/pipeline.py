@@ -112,6 +112,17 @@ _LEFT_UPPER_ALL = np.array([1, 2, 3, 7, 9, 11, 13, 15, 17, 19, 21])  # eyes, mou
 _LEFT_LOWER = np.array([23, 25, 27, 29, 31])
 
 
+def relabel_sides(frame, groups) -> np.ndarray:
+    """One frame's landmark array (33, ...) with left and right exchanged in the groups flagged
+    in ``groups`` (upper body: eyes, mouth, arms, hands; lower body: hips, legs, feet), as
+    :class:`StreamingAnalyzer` relabels a frame where the pose model swapped the sides."""
+    out = np.array(frame, copy=True)
+    for flagged, left in zip(groups, (_LEFT_UPPER_ALL, _LEFT_LOWER)):
+        if flagged:
+            out[left], out[left + 1] = frame[left + 1], frame[left]
+    return out
+
+
 def swap_flags(points, *, ratio: float = 0.75) -> np.ndarray:
     """(frames, 2) bool: the pose model swapped left and right (upper body, lower body) since the
     previous frame.
@@ -715,6 +726,8 @@ class StreamingAnalyzer:
         self.fix_swaps = fix_swaps
         self._prev = None
         self._swap_state: dict = {}
+        #: (upper body, lower body): whether the last frame's left and right were relabelled
+        self.relabelled_groups = np.zeros(2, dtype=bool)
         self._max_swap = int(round(MAX_SWAP_S * fs_hz))
         self.cleaner = StreamingCleaner(USED.size * 2, fs_hz, config)
         self.config = config
@@ -740,15 +753,11 @@ class StreamingAnalyzer:
             self._prev = p
             odd = agree_lower_with_upper(p, swap_parity(flag, self._max_swap, self._swap_state))
             relabelled = bool(odd.any())
+            self.relabelled_groups = odd[0].copy()
             if odd.any():
-                p = p.copy()
-                for g, left in enumerate((_LEFT_UPPER_ALL, _LEFT_LOWER)):
-                    if odd[0, g]:
-                        lr, rl = np.concatenate([left, left + 1]), np.concatenate([left + 1, left])
-                        p[0, lr] = p[0, rl]
-                        if vis is not None:
-                            vis = vis.copy()
-                            vis[0, lr] = vis[0, rl]
+                p = relabel_sides(p[0], odd[0])[None]
+                if vis is not None:
+                    vis = relabel_sides(vis[0], odd[0])[None]
         if vis is not None:
             p = mask_by_visibility(p, vis, self.min_visibility)
         c = p.copy()

@@ -182,10 +182,13 @@ class PoseMetrics:
 
     def process(self, t_s: float, image_px: np.ndarray, visibility: np.ndarray) -> dict[str, float]:
         from movekit.analysis.filters import visibility_in_frame
+        from movekit.analysis.pipeline import relabel_sides
 
         ang = self.fp.step(t_s, np.asarray(image_px, np.float32), np.asarray(visibility, np.float32))
         d = {n: float(v) for n, v in zip(self.fp.names, ang)}
         vis = visibility_in_frame(image_px, visibility, self.frame_size_px)
+        groups = self.fp.relabelled_groups  # the feet as the angles saw them: a model's swap undone
+        image_px, vis = relabel_sides(image_px, groups), relabel_sides(vis, groups)
         px = np.where((vis >= 0.5)[:, None], np.asarray(image_px, np.float64), np.nan)
         d.update(foot_lift(px))
         return d
