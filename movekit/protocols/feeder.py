@@ -463,13 +463,7 @@ def replay_feeder(
 
     ``should_stop`` is asked between samples: True stops the drill there (as a stop control).
     """
-    names, samples = recording_samples(rec, mvc_uv, rename, emg_config)
-    pose_notice = None
-    if "left_foot_lift_ratio" in names:  # the pose is a source: which camera angles it offers, as live
-        from movekit.live import FrameProcessor
-        from movekit.protocols.metrics import camera_angles_shown
-
-        pose_notice = camera_angles_shown(FrameProcessor().names)[1]
+    names, samples, pose_notice = recording_samples(rec, mvc_uv, rename, emg_config)
     if not names:
         raise MovekitError(f"{rec.path} has no EMG or pose streams to run a drill on")
     controls = sorted(

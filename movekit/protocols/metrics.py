@@ -239,8 +239,9 @@ def recording_samples(
     emg_config: _emg.EMGConfig | None = None,
     chunk_s: float = 0.05,
     use_pose: bool = True,
-) -> tuple[list[str], Iterator[tuple[float, int, dict]]]:
-    """Metric names and a time-ordered iterator of ``(t_s, source, metrics-or-event)`` from a recording.
+) -> tuple[list[str], Iterator[tuple[float, int, dict]], str | None]:
+    """Metric names, a time-ordered iterator of ``(t_s, source, metrics-or-event)`` from a recording,
+    and the pose's notice (:func:`camera_angles_shown`; None without a pose or with nothing refused).
 
     Sources are the EMG streams (kind ``emg``, by stream name; processed in ``chunk_s`` chunks, the
     result does not depend on the chunking), then the pose (``pose_image_px`` + ``pose_visibility``). An item
@@ -269,10 +270,12 @@ def recording_samples(
         items.sort(key=lambda it: it[0])  # stable: onset events after the metric sample of their time
         per_source.append(items)
     pose_items: list[tuple[float, dict]] = []
+    pose_notice = None
     if use_pose and "pose_image_px" in rec.streams and len(rec.streams["pose_image_px"].t_s):
         ps = rec.pose()
         pm = PoseMetrics(ps.frame_size_px)
         names += pm.names
+        pose_notice = pm.notice
         for i in range(len(ps.t_s)):
             pose_items.append((float(ps.t_s[i]), pm.process(float(ps.t_s[i]), ps.image_px[i], ps.visibility[i])))
     per_source.append(pose_items)
@@ -286,4 +289,4 @@ def recording_samples(
             if i + 1 < len(per_source[src]):
                 heapq.heappush(heads, (per_source[src][i + 1][0], src, i + 1))
 
-    return list(dict.fromkeys(names)), merged()
+    return list(dict.fromkeys(names)), merged(), pose_notice

@@ -136,7 +136,7 @@ def load_protocol(name_or_path: str | Path, side: str | None = None) -> Protocol
 
 
 _TOP_KEYS = {"name", "title", "description", "view", "side", "references", "emg_channels", "aliases", "steps", "cues"}
-_STEP_KEYS = {f.name for f in dataclasses.fields(Step)} - {"target_by", "rep_by"} | {"target_by", "rep_by"}
+_STEP_KEYS = {f.name for f in dataclasses.fields(Step)}
 #: a step's numbers and the smallest each may be (exclusive ``>``, or inclusive ``>=``)
 _STEP_MINIMA = {"duration_s": (">=", 0.0), "sets": (">=", 1), "reps": (">=", 0), "hold_s": (">=", 0.0),
                 "rest_s": (">=", 0.0), "timeout_s": (">", 0.0), "grace_s": (">=", 0.0),
