@@ -88,9 +88,9 @@ def _run_one(args) -> int:
         publish_recording(rec, speed=1.0 if args.speed == "max" else speed, linger_s=1.0)
         print(f"published {rec.path.name} to Lab Streaming Layer outlets")
         return 0
-    if any(n in rec.streams for n in POSE_STREAMS):
-        rec.pose()  # a camera recording missing a pose stream cannot be replayed as one: say which
-    if "pose_image_px" not in rec.streams:  # device-only session: replay every stream in time order
+    # device-only session: replay every stream in time order (a camera recording missing a pose
+    # stream goes to replay_pose, whose Recording.pose() says which)
+    if not any(n in rec.streams for n in POSE_STREAMS):
         from collections import Counter
 
         from movekit.capture.replay import iter_samples
